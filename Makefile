@@ -1,0 +1,168 @@
+# berth: one non-recursive GNU Makefile (STYLE C20).
+#
+#   make                          build build/berth
+#   make SANITIZE=address,undefined   sanitized build in build-san/
+#   make check                    unit tests (TAP, prove) and golden tests
+#   make integration              bats tests (needs root for most)
+#   make fuzz / fuzz-smoke        libFuzzer targets (clang)
+#   make format / format-check    clang-format
+#   make install PREFIX=/usr/local
+#
+# Each layer is a static library compiled with only the -I paths it may use (DESIGN §2):
+#   common <- specs <- {agent, orchestrator, cli};  common <- engine <- agent
+
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.SECONDARY:
+SHELL := bash
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+OPT ?= -O2
+V ?= 0
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+say :=
+endif
+
+PKGS := yaml-0.1 jansson libcurl libarchive openssl libseccomp libcap libmnl libnftables sqlite3 ldns
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lev -lhttp_parser -lpthread
+
+WARN := -Wall -Wextra -Wno-missing-field-initializers -Werror \
+        -Werror=shadow -Werror=strict-prototypes -Werror=missing-prototypes \
+        -Werror=implicit-function-declaration -Werror=format=2 -Werror=return-type \
+        -Werror=incompatible-pointer-types -Werror=switch-default
+
+BASE_CFLAGS := -std=gnu11 $(OPT) -g -D_GNU_SOURCE -fno-strict-aliasing -fstack-protector-strong \
+        $(WARN) -MMD -MP $(PKG_CFLAGS)
+ifneq ($(SANITIZE),)
+BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=$(SANITIZE)
+endif
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN_LDFLAGS) $(LDFLAGS)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# Rebuild everything when the flags change (redis .make-settings).
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(VERSION) $(GIT_COMMIT)
+$(shell mkdir -p $(BUILD) && (test "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP)))
+
+# Layer -> allowed include paths.
+INC_common := -Icommon
+INC_specs := -Icommon -Ispecs
+INC_engine := -Icommon -Iengine
+INC_agent := -Icommon -Ispecs -Iengine -Iagent
+INC_orchestrator := -Icommon -Ispecs -Iorchestrator
+INC_cli := -Icommon -Ispecs -Icli
+INC_main := -Icommon -Ispecs -Iengine -Iagent -Iorchestrator -Icli
+INC_tests := $(INC_main) -Itests/unit
+
+LAYERS := common specs engine orchestrator agent cli
+# Link order: dependants first.
+LINK_LAYERS := agent cli orchestrator engine specs common
+
+define layer_rules
+SRCS_$(1) := $$(sort $$(wildcard $(1)/*.c $(1)/*/*.c))
+OBJS_$(1) := $$(SRCS_$(1):%.c=$(BUILD)/%.o)
+$(BUILD)/lib$(1).a: $$(OBJS_$(1))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	$$(call say,AR,$$@)$$(AR) rcs $$@ $$^
+$(BUILD)/$(1)/%.o: $(1)/%.c $(FLAGS_STAMP)
+	@mkdir -p $$(@D)
+	$$(call say,CC,$$<)$$(CC) $$(ALL_CFLAGS) $$(INC_$(1)) -c -o $$@ $$<
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rules,$(l))))
+
+LIBS := $(foreach l,$(LINK_LAYERS),$(BUILD)/lib$(l).a)
+
+$(BUILD)/main/%.o: main/%.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(INC_main) -DBERTH_VERSION='"$(VERSION)"' \
+		-DBERTH_COMMIT='"$(GIT_COMMIT)"' -c -o $@ $<
+
+MAIN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard main/*.c))
+
+$(BUILD)/berth: $(MAIN_OBJS) $(LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJS) -Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
+
+# Unit tests: tests/unit/test-*.c, one TAP program each.
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(BUILD)/%.o)
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(INC_tests) -DSRCDIR='"$(CURDIR)"' -c -o $@ $<
+$(BUILD)/tests/test-%: $(BUILD)/tests/unit/test-%.o $(UNIT_HELPER_OBJS) $(LIBS)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELPER_OBJS) -Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
+
+# Static payloads run inside test containers (tests/helpers/*.c -> build/helpers/NAME).
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
+$(BUILD)/helpers/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+.DEFAULT_GOAL := all
+all: $(BUILD)/berth
+tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth
+
+check: tests
+	prove -f $(UNIT_BINS)
+	@if [ -x tests/golden/run.sh ]; then BERTH=$(BUILD)/berth tests/golden/run.sh; fi
+
+integration: tests
+	BERTH=$(CURDIR)/$(BUILD)/berth BERTH_HELPERS=$(CURDIR)/$(BUILD)/helpers \
+		bats tests/integration
+
+# Fuzzing: libs rebuilt with clang and -fsanitize=fuzzer-no-link in build-fuzz/.
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz-*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%.c=%)
+FUZZ_SECONDS ?= 20
+fuzz:
+	$(MAKE) CC=clang BUILD=build-fuzz OPT=-O1 SANITIZE=fuzzer-no-link,address,undefined \
+		$(foreach n,$(FUZZ_NAMES),build-fuzz/fuzz/$(n))
+build-fuzz/fuzz/%: fuzz/%.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(INC_main) -fsanitize=fuzzer -o $@ $< \
+		-Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
+fuzz-smoke: fuzz
+	@set -e; for n in $(FUZZ_NAMES); do \
+		c=fuzz/corpus/$${n#fuzz-}; mkdir -p build-fuzz/work/$$n; \
+		echo "fuzz-smoke: $$n ($(FUZZ_SECONDS)s, corpus $$c)"; \
+		build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-artifact_prefix=build-fuzz/work/$$n/ build-fuzz/work/$$n $$c \
+			> build-fuzz/work/$$n.log 2>&1 || { tail -n 40 build-fuzz/work/$$n.log; exit 1; }; \
+	done
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+install: $(BUILD)/berth
+	install -D -m 0755 $(BUILD)/berth $(DESTDIR)$(PREFIX)/bin/berth
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+
+#include "err.h"
+
+/* Exit codes, as docker's: the container's own code passes through; these are berth's. */
+enum {
+        EXIT_BERTH_FAILED = 125,  /* berth itself failed */
+        EXIT_CANNOT_INVOKE = 126, /* the command cannot be invoked */
+        EXIT_NOT_FOUND = 127,     /* the command was not found */
+        EXIT_USAGE = 2,           /* bad command line or stack file */
+};
+
+/* Global options every command sees. */
+struct cli_ctx {
+        const char *host;   /* --host / BERTH_HOST: unix:///run/berth/berth.sock or https://... */
+        const char *format; /* --format: "table" (default), "json", or a template */
+        const char *tls_cert, *tls_key, *tls_ca; /* client certificate for https hosts */
+        const char *progname;
+};
+
+struct cli_cmd {
+        const char *name;    /* "run", "image ls", "network create" ... */
+        const char *summary; /* one line for `berth --help` */
+        int (*fn)(const struct cli_ctx *ctx, int argc, char **argv);
+};
+
+/* One array per command group (cli/<group>.c), each ended by an entry with name == NULL. */
+extern const struct cli_cmd cli_system_cmds[];
+
+int cli_main(int argc, char **argv);
+
+/* Reports an error the way every command does ("berth: Failed to ...: cause") and returns the
+ * exit code to use. Frees e. */
+int cli_report(struct err *e, int exit_code);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The berth multi-call binary: a thin dispatcher (STYLE C1). Long-running roles (daemon, agent,
+ * shim, the OCI runtime) have their own entry points; every other word is a client command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+extern const char *cli_version, *cli_commit;
+
+struct role {
+        const char *name;
+        int (*main)(int argc, char **argv);
+};
+
+static const struct role roles[] = {
+        {},
+};
+
+int main(int argc, char **argv) {
+        cli_version = BERTH_VERSION;
+        cli_commit = BERTH_COMMIT;
+
+        if (argc > 1)
+                for (const struct role *r = roles; r->name; r++)
+                        if (strcmp(argv[1], r->name) == 0)
+                                return r->main(argc - 1, argv + 1);
+        return cli_main(argc, argv);
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs berth's build (and, with --test, test) dependencies from Debian's archive.
+# Idempotent: when every package is already present it changes nothing and runs no apt-get.
+set -euo pipefail
+
+build_pkgs=(
+        build-essential pkg-config make gcc
+        libyaml-dev libjansson-dev libcurl4-openssl-dev libarchive-dev libssl-dev
+        libseccomp-dev libcap-dev libmnl-dev libev-dev libhttp-parser-dev
+        libnftables-dev libsqlite3-dev libldns-dev
+        busybox-static iproute2 nftables ca-certificates
+)
+test_pkgs=(
+        bats clang libclang-rt-14-dev clang-format curl jq
+        docker-registry apache2-utils skopeo openssl procps psmisc
+        util-linux kmod
+)
+
+want=("${build_pkgs[@]}")
+case "${1:-}" in
+--test) want+=("${test_pkgs[@]}") ;;
+"") ;;
+*) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+                missing+=("$p")
+        fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "deps.sh: missing packages (${missing[*]}); run as root" >&2
+        exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

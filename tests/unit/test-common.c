@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "err.h"
+#include "fileio.h"
+#include "json.h"
+#include "strv.h"
+#include "tap.h"
+#include "xalloc.h"
+
+static int fail_inner(struct err **errp) {
+        return err_set(errp, ENOENT, "open '%s'", "x");
+}
+
+static int fail_outer(struct err **errp) {
+        int r = fail_inner(errp);
+        if (r < 0)
+                return err_wrap(errp, "load image '%s'", "busybox");
+        return 0;
+}
+
+static void test_err_wrap(void) {
+        _cleanup_err_ struct err *e = NULL;
+
+        ASSERT_ERR(fail_outer(&e), ENOENT);
+        ASSERT_NOT_NULL(e);
+        ASSERT_EQ(e->code, ENOENT);
+        ASSERT_STREQ(e->msg, "load image 'busybox': open 'x': No such file or directory");
+}
+
+static void test_err_set_once(void) {
+        _cleanup_err_ struct err *e = NULL;
+
+        ASSERT_ERR(err_setx(&e, EINVAL, "first"), EINVAL);
+        ASSERT_ERR(err_setx(&e, EPERM, "second"), EINVAL);
+        ASSERT_STREQ(e->msg, "first");
+        /* NULL errp is allowed and only returns the code */
+        ASSERT_ERR(err_setx(NULL, EPERM, "ignored"), EPERM);
+}
+
+static void test_strv(void) {
+        _cleanup_strv_ char **l = NULL;
+        _cleanup_free_ char *j = NULL;
+
+        l = strv_split("a,,b,c", ",");
+        ASSERT_EQ(strv_length(l), 3);
+        ASSERT_TRUE(strv_contains(l, "b"));
+        ASSERT_FALSE(strv_contains(l, "d"));
+        j = strv_join(l, "-");
+        ASSERT_STREQ(j, "a-b-c");
+        ASSERT_TRUE(str_startswith("sha256:abc", "sha256:"));
+        ASSERT_TRUE(str_endswith("x.tar.gz", ".gz"));
+        ASSERT_FALSE(str_endswith("gz", ".tar.gz"));
+}
+
+static void test_atomic_write(void) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *data = NULL, *tmp = NULL;
+        char tmpl[] = "/tmp/berth-test-XXXXXX";
+        struct stat st;
+        size_t len;
+
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        dir = xstrdup(tmpl);
+        path = xasprintf("%s/a/b/state.json", dir);
+        tmp = xasprintf("%s/a/b", dir);
+        ASSERT_OK(mkdir_p(tmp, 0700, NULL));
+        ASSERT_OK(write_file_atomic(path, "{\"version\":1}", 13, 0600, NULL));
+        ASSERT_OK(read_file(path, 1024, &data, &len, NULL));
+        ASSERT_EQ(len, 13);
+        ASSERT_STREQ(data, "{\"version\":1}");
+        ASSERT_OK(stat(path, &st));
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        free(tmp);
+        tmp = xasprintf("%s.new", path);
+        ASSERT_TRUE(access(tmp, F_OK) < 0);
+        ASSERT_OK(rm_rf(dir, NULL));
+        ASSERT_TRUE(access(dir, F_OK) < 0);
+        /* idempotent */
+        ASSERT_OK(rm_rf(dir, NULL));
+}
+
+static void test_read_file_limit(void) {
+        _cleanup_err_ struct err *e = NULL;
+        char *data = NULL;
+
+        ASSERT_ERR(read_file("/proc/self/status", 10, &data, NULL, &e), EFBIG);
+        ASSERT_NULL(data);
+        ASSERT_NOT_NULL(e);
+}
+
+static void test_json_helpers(void) {
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *s = NULL;
+
+        ASSERT_OK(json_parse("{\"a\":\"x\",\"n\":3,\"b\":true}", 24, "test", &j, NULL));
+        ASSERT_STREQ(json_get_str(j, "a", NULL), "x");
+        ASSERT_EQ(json_get_int(j, "n", 0), 3);
+        ASSERT_TRUE(json_get_bool(j, "b", false));
+        ASSERT_STREQ(json_get_str(j, "missing", "def"), "def");
+        s = json_dump_str(j, false);
+        ASSERT_STREQ(s, "{\"a\":\"x\",\"n\":3,\"b\":true}");
+        ASSERT_ERR(json_parse("{\"a\":1,\"a\":2}", 13, "dup", &j, &e), EINVAL);
+}
+
+static void test_random_hex(void) {
+        _cleanup_free_ char *a = random_hex(32), *b = random_hex(32);
+
+        ASSERT_EQ(strlen(a), 64);
+        ASSERT_TRUE(strcmp(a, b) != 0);
+        ASSERT_EQ(strspn(a, "0123456789abcdef"), 64);
+}
+
+TAP_MAIN(test_err_wrap, test_err_set_once, test_strv, test_atomic_write, test_read_file_limit,
+         test_json_helpers, test_random_hex)
