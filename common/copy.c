@@ -18,8 +18,7 @@
 static int copy_meta(int dfd, const char *name, const struct stat *st, bool is_link) {
         struct timespec ts[2] = {st->st_atim, st->st_mtim};
 
-        if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-            errno != EPERM)
+        if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
                 return -errno;
         if (!is_link && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
                 return -errno;

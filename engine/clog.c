@@ -519,8 +519,8 @@ int clog_read(const char *path, const struct clog_read_opts *o, clog_cb *cb, voi
                 for (size_t i = 0; i < c.ring_count; i++) {
                         char *l = c.ring[(c.ring_head + i) % c.ring_n];
                         if (r >= 0)
-                                r = deliver(l, strlen(l), &(struct read_ctx){.o = o, .cb = cb,
-                                                                              .ud = userdata});
+                                r = deliver(l, strlen(l),
+                                            &(struct read_ctx){.o = o, .cb = cb, .ud = userdata});
                         free(l);
                 }
                 free(c.ring);

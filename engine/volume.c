@@ -78,10 +78,9 @@ static int check_string_map(const json_t *o, const char *what, struct err **errp
                 return 0;
         if (!json_is_object(o))
                 return err_setx(errp, EINVAL, "%s must be an object of strings", what);
-        json_object_foreach((json_t *)o, k, v) {
+        json_object_foreach ((json_t *)o, k, v) {
                 if (!json_is_string(v))
-                        return err_setx(errp, EINVAL, "%s '%s': value must be a string", what,
-                                        k);
+                        return err_setx(errp, EINVAL, "%s '%s': value must be a string", what, k);
         }
         return 0;
 }
@@ -144,8 +143,7 @@ json_t *vol_to_json(const struct vol *v) {
 
 int vol_create(const char *root, const char *name, const char *driver, const json_t *labels,
                const json_t *options, bool anonymous, struct vol **ret, struct err **errp) {
-        _cleanup_free_ char *gen = NULL, *dir = NULL, *tmpdir = NULL, *data = NULL,
-                            *voldir = NULL;
+        _cleanup_free_ char *gen = NULL, *dir = NULL, *tmpdir = NULL, *data = NULL, *voldir = NULL;
         _cleanup_json_ json_t *rec = NULL;
         _cleanup_(vol_freep) struct vol *v = NULL;
         _cleanup_free_ char *created = NULL;
@@ -175,7 +173,7 @@ int vol_create(const char *root, const char *name, const char *driver, const jso
         if (r < 0)
                 return r;
         if (options)
-                json_object_foreach((json_t *)options, k, val) {
+                json_object_foreach ((json_t *)options, k, val) {
                         if (!streq(k, "type") && !streq(k, "device") && !streq(k, "o"))
                                 return err_setx(errp, EINVAL,
                                                 "invalid option '%s' for the local volume "

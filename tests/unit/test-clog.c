@@ -49,7 +49,8 @@ static void test_write_read_lines(void) {
         ASSERT_OK(read_file(p, 1 << 20, &raw, NULL, NULL));
         ASSERT_NOT_NULL(strstr(raw, "{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":"
                                     "\"2023-11-14T22:13:20.000000001Z\"}\n"));
-        ASSERT_NOT_NULL(strstr(raw, "\"log\":\"err \\\"q\\\"\\t\\u0001\\n\",\"stream\":\"stderr\""));
+        ASSERT_NOT_NULL(
+                strstr(raw, "\"log\":\"err \\\"q\\\"\\t\\u0001\\n\",\"stream\":\"stderr\""));
         ASSERT_OK(clog_read(p, NULL, collect, &c, &off, NULL));
         ASSERT_EQ(c.n, 3);
         ASSERT_EQ(c.stderr_n, 1);

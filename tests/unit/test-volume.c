@@ -133,5 +133,5 @@ static void test_copy_from_image(void) {
         ASSERT_OK(rm_rf(root, NULL));
 }
 
-TAP_MAIN(test_names, test_create_get_remove, test_bad_input_leaves_nothing,
-         test_anonymous_and_list, test_copy_from_image)
+TAP_MAIN(test_names, test_create_get_remove, test_bad_input_leaves_nothing, test_anonymous_and_list,
+         test_copy_from_image)
