@@ -196,8 +196,8 @@ static int ref_parse_full(const char *s, bool add_latest, struct image_ref **ret
         if (colon) {
                 r->tag = xstrdup(colon + 1);
                 if (!ref_tag_valid(r->tag))
-                        return err_setx(errp, EINVAL, "invalid reference format: invalid tag in '%s'",
-                                        s);
+                        return err_setx(errp, EINVAL,
+                                        "invalid reference format: invalid tag in '%s'", s);
                 name[colon - name] = 0;
         }
         if (name[0] == 0)
