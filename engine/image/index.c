@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "image/errwrap.h"
 #include "fileio.h"
 #include "image/ref.h"
 #include "image/store.h"
@@ -47,7 +48,7 @@ void image_list_free(struct image **l, size_t n) {
 static json_t *strv_to_json(char *const *l) {
         json_t *a = json_array();
 
-        STRV_FOREACH(s, l)
+        STRV_FOREACH (s, l)
                 json_array_append_new(a, json_string(*s));
         return a;
 }
@@ -59,7 +60,7 @@ static int json_to_strv(const json_t *a, const char *what, char ***ret, struct e
 
         if (!json_is_array(a))
                 return err_setx(errp, EINVAL, "%s: not an array", what);
-        json_array_foreach(a, i, v) {
+        json_array_foreach (a, i, v) {
                 if (!json_is_string(v))
                         return err_setx(errp, EINVAL, "%s[%zu]: not a string", what, i);
                 strv_push(&l, json_string_value(v));
@@ -83,8 +84,8 @@ static json_t *image_to_json(const struct image *img) {
         return o;
 }
 
-static int image_from_json(const json_t *idx, const char *id, const json_t *o,
-                           struct image **ret, struct err **errp) {
+static int image_from_json(const json_t *idx, const char *id, const json_t *o, struct image **ret,
+                           struct err **errp) {
         _cleanup_(image_freep) struct image *img = xnew0(struct image, 1);
         const char *k;
         json_t *v;
@@ -105,7 +106,7 @@ static int image_from_json(const json_t *idx, const char *id, const json_t *o,
                                  &img->chain_ids, errp);
         if (r < 0)
                 return r;
-        json_object_foreach((json_t *)json_object_get(idx, "refs"), k, v)
+        json_object_foreach ((json_t *)json_object_get(idx, "refs"), k, v)
                 if (json_is_string(v) && streq(json_string_value(v), id))
                         strv_push(&img->refs, k);
         if (!img->refs)
@@ -169,13 +170,12 @@ int image_store_add(struct image_store *s, const struct image *img, char *const 
                 return err_setx(errp, ENOENT, "image %s: manifest blob %s missing", img->id,
                                 img->manifest_digest);
         if (strv_length(img->chain_ids) != strv_length(img->diff_ids))
-                return err_setx(errp, EINVAL, "image %s: chain ids do not match diff ids",
-                                img->id);
-        STRV_FOREACH(c, img->chain_ids)
+                return err_setx(errp, EINVAL, "image %s: chain ids do not match diff ids", img->id);
+        STRV_FOREACH (c, img->chain_ids)
                 if (!image_store_has_layer(s, *c))
                         return err_setx(errp, ENOENT, "image %s: layer %s not unpacked", img->id,
                                         *c);
-        STRV_FOREACH(ref, refs) {
+        STRV_FOREACH (ref, refs) {
                 _cleanup_(ref_freep) struct image_ref *pr = NULL;
                 r = ref_parse(*ref, &pr, errp);
                 if (r < 0)
@@ -189,7 +189,7 @@ int image_store_add(struct image_store *s, const struct image *img, char *const 
         if (r < 0)
                 return r;
         json_object_set_new(json_object_get(idx, "images"), img->id, image_to_json(img));
-        STRV_FOREACH(ref, refs) {
+        STRV_FOREACH (ref, refs) {
                 _cleanup_(ref_freep) struct image_ref *pr = NULL;
                 _cleanup_free_ char *full = NULL;
                 (void)ref_parse(*ref, &pr, NULL);
@@ -237,7 +237,7 @@ static int index_resolve(const json_t *idx, const char *name, char **ret_id, cha
                 n -= 7;
         }
         if (n >= 4 && n <= 64 && all_hex(name)) {
-                json_object_foreach(images, k, v) {
+                json_object_foreach (images, k, v) {
                         if (strncmp(k + 7, name, n) != 0)
                                 continue;
                         if (found)
@@ -271,8 +271,7 @@ int image_store_get(struct image_store *s, const char *name, struct image **ret,
                                errp);
 }
 
-int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n,
-                     struct err **errp) {
+int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n, struct err **errp) {
         _cleanup_json_ json_t *idx = NULL;
         struct image **l = NULL;
         size_t n = 0;
@@ -284,7 +283,7 @@ int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n,
         if (r < 0)
                 return r;
         l = xnew0(struct image *, json_object_size(json_object_get(idx, "images")) + 1);
-        json_object_foreach(json_object_get(idx, "images"), k, v) {
+        json_object_foreach (json_object_get(idx, "images"), k, v) {
                 r = image_from_json(idx, k, v, &l[n], errp);
                 if (r < 0) {
                         image_list_free(l, n);
@@ -344,7 +343,7 @@ int image_store_remove(struct image_store *s, const char *name, bool force, stru
         if (r < 0)
                 return r;
         refs = json_object_get(idx, "refs");
-        json_object_foreach(refs, k, v)
+        json_object_foreach (refs, k, v)
                 if (streq(json_string_value(v), id))
                         nrefs++;
 
@@ -358,9 +357,8 @@ int image_store_remove(struct image_store *s, const char *name, bool force, stru
                                 "image %.19s is referenced by %zu references: remove them by "
                                 "name or force the removal",
                                 id, nrefs);
-        json_object_foreach_safe(refs, tmp, k, v)
-                if (streq(json_string_value(v), id))
-                        json_object_del(refs, k);
+        json_object_foreach_safe(refs, tmp, k, v) if (streq(json_string_value(v), id))
+                json_object_del(refs, k);
         json_object_del(json_object_get(idx, "images"), id);
         r = index_save(s, idx, errp);
         if (r < 0)
@@ -419,16 +417,16 @@ int image_store_gc(struct image_store *s, size_t *ret_freed, struct err **errp) 
         r = index_load(s, &idx, errp);
         if (r < 0)
                 return r;
-        json_object_foreach(json_object_get(idx, "images"), k, v) {
+        json_object_foreach (json_object_get(idx, "images"), k, v) {
                 _cleanup_(image_freep) struct image *img = NULL;
                 r = image_from_json(idx, k, v, &img, errp);
                 if (r < 0)
                         return r;
                 strv_push(&keep_blobs, img->id);
                 strv_push(&keep_blobs, img->manifest_digest);
-                STRV_FOREACH(l, img->layers)
+                STRV_FOREACH (l, img->layers)
                         strv_push(&keep_blobs, *l);
-                STRV_FOREACH(c, img->chain_ids)
+                STRV_FOREACH (c, img->chain_ids)
                         strv_push(&keep_layers, *c);
         }
         blobs = xasprintf("%s/blobs/sha256", image_store_dir(s));
@@ -437,7 +435,7 @@ int image_store_gc(struct image_store *s, size_t *ret_freed, struct err **errp) 
         if (r >= 0)
                 r = sweep(layers, keep_layers, &freed, errp);
         if (r < 0)
-                return err_wrap(errp, "garbage-collect images");
+                return err_wrap_r(r, errp, "garbage-collect images");
         if (ret_freed)
                 *ret_freed = freed;
         return 0;

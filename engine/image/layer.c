@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "image/errwrap.h"
 #include "fileio.h"
 #include "image/layer.h"
 #include "image/ref.h"
@@ -81,12 +82,11 @@ static int clean_path(const char *name, char **ret, struct err **errp) {
 
         if (strlen(name) >= PATH_MAX)
                 return err_setx(errp, ENAMETOOLONG, "layer entry name too long");
-        STRV_FOREACH(p, parts) {
+        STRV_FOREACH (p, parts) {
                 if (streq(*p, "."))
                         continue;
                 if (streq(*p, ".."))
-                        return err_setx(errp, EPERM, "layer entry '%s': '..' is not allowed",
-                                        name);
+                        return err_setx(errp, EPERM, "layer entry '%s': '..' is not allowed", name);
                 strv_push(&out, *p);
         }
         if (strv_length(out) > MAX_DEPTH)
@@ -97,8 +97,8 @@ static int clean_path(const char *name, char **ret, struct err **errp) {
 
 /* Opens the parent directory of path (clean, relative) below root, component by component,
  * never following symlinks; missing directories are created when create is set. */
-static int open_parent(int root, const char *path, bool create, int *ret_fd,
-                       const char **ret_name, struct err **errp) {
+static int open_parent(int root, const char *path, bool create, int *ret_fd, const char **ret_name,
+                       struct err **errp) {
         _cleanup_close_ int cur = -EBADF;
         _cleanup_free_ char *copy = xstrdup(path);
         char *p = copy, *slash;
@@ -113,8 +113,8 @@ static int open_parent(int root, const char *path, bool create, int *ret_fd,
                 next = openat(cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0 && errno == ENOENT && create) {
                         if (mkdirat(cur, p, 0755) < 0 && errno != EEXIST)
-                                return err_set(errp, errno, "layer entry '%s': create '%s'",
-                                               path, p);
+                                return err_set(errp, errno, "layer entry '%s': create '%s'", path,
+                                               p);
                         next = openat(cur, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 }
                 if (next < 0) {
@@ -180,7 +180,8 @@ static int apply_owner(struct unpack *u, struct archive_entry *e, int pfd, const
 }
 
 static void entry_times(struct archive_entry *e, struct timespec ts[2]) {
-        ts[0].tv_sec = archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
+        ts[0].tv_sec =
+                archive_entry_atime_is_set(e) ? archive_entry_atime(e) : archive_entry_mtime(e);
         ts[0].tv_nsec = archive_entry_atime_is_set(e) ? archive_entry_atime_nsec(e)
                                                       : archive_entry_mtime_nsec(e);
         ts[1].tv_sec = archive_entry_mtime(e);
@@ -265,13 +266,13 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
 
                 r = clean_path(hl, &lpath, errp);
                 if (r < 0)
-                        return err_wrap(errp, "hard link '%s'", path);
+                        return err_wrap_r(r, errp, "hard link '%s'", path);
                 if (!lpath)
                         return err_setx(errp, EPERM, "layer entry '%s': hard link to the root",
                                         path);
                 r = open_parent(u->root, lpath, false, &tpfd, &tname, errp);
                 if (r < 0)
-                        return err_wrap(errp, "hard link '%s'", path);
+                        return err_wrap_r(r, errp, "hard link '%s'", path);
                 if (fstatat(tpfd, tname, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return err_set(errp, errno,
                                        "layer entry '%s': hard link target '%s' is not in the "
@@ -320,8 +321,7 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 r = remove_existing(pfd, name, path, errp);
                 if (r < 0)
                         return r;
-                fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                            0600);
+                fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd < 0)
                         return err_set(errp, errno, "layer entry '%s': create", path);
                 r = write_data(a, fd, path, errp);
@@ -366,8 +366,7 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 r = remove_existing(pfd, name, path, errp);
                 if (r < 0)
                         return r;
-                if (mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777),
-                            archive_entry_rdev(e)) < 0)
+                if (mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777), archive_entry_rdev(e)) < 0)
                         return err_set(errp, errno, "layer entry '%s': mknod", path);
                 r = apply_owner(u, e, pfd, name, path, errp);
                 if (r < 0)
@@ -407,7 +406,8 @@ static int fix_dir_times(struct unpack *u, struct err **errp) {
 int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size,
                     struct err **errp) {
         _cleanup_(archive_freep) struct archive *raw = NULL, *tar = NULL;
-        struct unpack u = {.root = dest_dfd, .privileged = geteuid() == 0,
+        struct unpack u = {.root = dest_dfd,
+                           .privileged = geteuid() == 0,
                            .opaque_xattr = "user.overlay.opaque"};
         struct tee t = {};
         struct archive_entry *e;
@@ -571,6 +571,6 @@ int layer_unpack_blob(struct image_store *s, const char *blob_digest, const char
                 return err_set(errp, errno, "open layer blob %s", blob_digest);
         r = layer_unpack_to_store(s, fd, expected_diff_id, chain_id, ret_size, errp);
         if (r < 0)
-                return err_wrap(errp, "unpack layer %s", blob_digest);
+                return err_wrap_r(r, errp, "unpack layer %s", blob_digest);
         return 0;
 }

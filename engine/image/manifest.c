@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 
 #include "cleanup.h"
+#include "image/errwrap.h"
 #include "image/manifest.h"
 #include "image/ref.h"
 #include "image/store.h"
@@ -31,8 +32,11 @@ enum manifest_kind manifest_kind_from_media_type(const char *mt) {
 
 bool layer_media_type_supported(const char *mt) {
         static const char *const ok[] = {
-                MT_OCI_LAYER,         MT_OCI_LAYER_GZIP,       MT_OCI_LAYER_ZSTD,
-                MT_DOCKER_LAYER_GZIP, MT_DOCKER_LAYER_FOREIGN,
+                MT_OCI_LAYER,
+                MT_OCI_LAYER_GZIP,
+                MT_OCI_LAYER_ZSTD,
+                MT_DOCKER_LAYER_GZIP,
+                MT_DOCKER_LAYER_FOREIGN,
                 "application/vnd.oci.image.layer.nondistributable.v1.tar",
                 "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
                 "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
@@ -86,7 +90,7 @@ static int descriptor_parse(const json_t *o, const char *what, struct descriptor
                 return err_setx(errp, EINVAL, "%s.digest: missing", what);
         r = digest_validate(digest, errp);
         if (r < 0)
-                return err_wrap(errp, "%s.digest", what);
+                return err_wrap_r(r, errp, "%s.digest", what);
         if (!json_is_integer(size) || json_integer_value(size) < 0)
                 return err_setx(errp, EINVAL, "%s.size: missing or negative", what);
         d->media_type = xstrdup(mt);
@@ -112,8 +116,9 @@ int manifest_parse(const char *buf, size_t len, const char *content_type, struct
         if (!json_is_object(j))
                 return err_setx(errp, EINVAL, "manifest: not a JSON object");
         if (json_get_int(j, "schemaVersion", 0) != 2)
-                return err_setx(errp, EINVAL, "manifest: schemaVersion %" PRId64
-                                " is not supported (only 2)", json_get_int(j, "schemaVersion", 0));
+                return err_setx(errp, EINVAL,
+                                "manifest: schemaVersion %" PRId64 " is not supported (only 2)",
+                                json_get_int(j, "schemaVersion", 0));
 
         mt = json_get_str(j, "mediaType", NULL);
         if (!mt && content_type && !streq(content_type, "application/json"))
@@ -140,7 +145,7 @@ int manifest_parse(const char *buf, size_t len, const char *content_type, struct
                         return err_setx(errp, E2BIG, "manifest: more than %d entries",
                                         MANIFEST_MAX_ENTRIES);
                 m->manifests = xnew0(struct descriptor, json_array_size(arr) + 1);
-                json_array_foreach(arr, i, v) {
+                json_array_foreach (arr, i, v) {
                         struct descriptor *d = &m->manifests[m->n_manifests];
                         json_t *p = json_object_get(v, "platform");
                         char what[64];
@@ -171,7 +176,7 @@ int manifest_parse(const char *buf, size_t len, const char *content_type, struct
                         return err_setx(errp, E2BIG, "manifest: more than %d layers",
                                         MANIFEST_MAX_LAYERS);
                 m->layers = xnew0(struct descriptor, json_array_size(arr) + 1);
-                json_array_foreach(arr, i, v) {
+                json_array_foreach (arr, i, v) {
                         char what[64];
 
                         snprintf(what, sizeof(what), "manifest: layers[%zu]", i);
@@ -240,8 +245,7 @@ int manifest_select(const struct manifest *index, const char *os, const char *ar
 
                 if (!d->os || !d->arch)
                         continue;
-                strv_push_take(&seen, xasprintf("%s/%s%s%s", d->os, d->arch,
-                                                d->variant ? "/" : "",
+                strv_push_take(&seen, xasprintf("%s/%s%s%s", d->os, d->arch, d->variant ? "/" : "",
                                                 d->variant ? d->variant : ""));
                 if (!streq(d->os, os) || !streq(d->arch, arch))
                         continue;
@@ -326,7 +330,7 @@ static int str_array(const json_t *o, const char *key, char ***ret, bool *ret_se
                 return 0;
         if (!json_is_array(a))
                 return err_setx(errp, EINVAL, "image config: %s: not an array", key);
-        json_array_foreach(a, i, v) {
+        json_array_foreach (a, i, v) {
                 if (!json_is_string(v))
                         return err_setx(errp, EINVAL, "image config: %s[%zu]: not a string", key,
                                         i);
@@ -346,13 +350,12 @@ static int key_set(const json_t *o, const char *key, char ***ret, struct err **e
                 return 0;
         if (!json_is_object(m))
                 return err_setx(errp, EINVAL, "image config: %s: not an object", key);
-        json_object_foreach(m, k, v)
+        json_object_foreach (m, k, v)
                 strv_push(ret, k);
         return 0;
 }
 
-int image_config_parse(const char *buf, size_t len, struct image_config **ret,
-                       struct err **errp) {
+int image_config_parse(const char *buf, size_t len, struct image_config **ret, struct err **errp) {
         _cleanup_(image_config_freep) struct image_config *c = NULL;
         _cleanup_json_ json_t *j = NULL;
         json_t *cfg, *rootfs, *hist, *labels, *hc, *v;
@@ -361,8 +364,7 @@ int image_config_parse(const char *buf, size_t len, struct image_config **ret,
         int r;
 
         if (len > BLOB_CONFIG_MAX)
-                return err_setx(errp, EFBIG, "image config larger than %u bytes",
-                                BLOB_CONFIG_MAX);
+                return err_setx(errp, EFBIG, "image config larger than %u bytes", BLOB_CONFIG_MAX);
         r = json_parse(buf, len, "image config", &j, errp);
         if (r < 0)
                 return r;
@@ -381,8 +383,7 @@ int image_config_parse(const char *buf, size_t len, struct image_config **ret,
                         return err_setx(errp, EINVAL, "image config: config: not an object");
                 r = str_array(cfg, "Env", &c->env, NULL, errp);
                 if (r >= 0)
-                        r = str_array(cfg, "Entrypoint", &c->entrypoint, &c->entrypoint_set,
-                                      errp);
+                        r = str_array(cfg, "Entrypoint", &c->entrypoint, &c->entrypoint_set, errp);
                 if (r >= 0)
                         r = str_array(cfg, "Cmd", &c->cmd, &c->cmd_set, errp);
                 if (r >= 0)
@@ -396,11 +397,10 @@ int image_config_parse(const char *buf, size_t len, struct image_config **ret,
                 c->stop_signal = dup_opt(cfg, "StopSignal");
                 labels = json_object_get(cfg, "Labels");
                 if (json_is_object(labels))
-                        json_object_foreach(labels, k, v) {
+                        json_object_foreach (labels, k, v) {
                                 if (!json_is_string(v))
                                         return err_setx(errp, EINVAL,
-                                                        "image config: Labels.%s: not a string",
-                                                        k);
+                                                        "image config: Labels.%s: not a string", k);
                                 strv_push_take(&c->labels,
                                                xasprintf("%s=%s", k, json_string_value(v)));
                         }
@@ -430,16 +430,16 @@ int image_config_parse(const char *buf, size_t len, struct image_config **ret,
         if (strv_length(c->diff_ids) > MANIFEST_MAX_LAYERS)
                 return err_setx(errp, E2BIG, "image config: more than %d layers",
                                 MANIFEST_MAX_LAYERS);
-        STRV_FOREACH(d, c->diff_ids) {
+        STRV_FOREACH (d, c->diff_ids) {
                 r = digest_validate(*d, errp);
                 if (r < 0)
-                        return err_wrap(errp, "image config: rootfs.diff_ids");
+                        return err_wrap_r(r, errp, "image config: rootfs.diff_ids");
         }
 
         hist = json_object_get(j, "history");
         if (json_is_array(hist)) {
                 c->history = xnew0(struct history_entry, json_array_size(hist) + 1);
-                json_array_foreach(hist, i, v) {
+                json_array_foreach (hist, i, v) {
                         struct history_entry *h = &c->history[c->n_history++];
                         h->created = dup_opt(v, "created");
                         h->created_by = dup_opt(v, "created_by");

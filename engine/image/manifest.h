@@ -23,7 +23,8 @@
 #define MT_DOCKER_LAYER_FOREIGN "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 
 /* The Accept header value covering all four manifest kinds. */
-#define MANIFEST_ACCEPT MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST
+#define MANIFEST_ACCEPT                                                                            \
+        MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST
 
 #define MANIFEST_MAX_LAYERS 1000
 #define MANIFEST_MAX_ENTRIES 1000

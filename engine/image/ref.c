@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "image/errwrap.h"
 #include "image/ref.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -186,7 +187,7 @@ static int ref_parse_full(const char *s, bool add_latest, struct image_ref **ret
                 r->digest = xstrdup(at + 1);
                 k = digest_validate(r->digest, errp);
                 if (k < 0)
-                        return err_wrap(errp, "invalid reference '%s'", s);
+                        return err_wrap_r(k, errp, "invalid reference '%s'", s);
                 name = xstrndup(s, (size_t)(at - s));
         } else
                 name = xstrdup(s);

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "image/errwrap.h"
 #include "fileio.h"
 #include "image/ref.h"
 #include "image/store.h"
@@ -55,7 +56,7 @@ char *digest_of(const void *buf, size_t n) {
 char **chain_ids_compute(char *const *diff_ids) {
         _cleanup_strv_ char **out = NULL;
 
-        STRV_FOREACH(d, diff_ids) {
+        STRV_FOREACH (d, diff_ids) {
                 if (!out)
                         strv_push(&out, *d);
                 else {
@@ -144,7 +145,7 @@ int image_store_open(const char *root, struct image_store **ret, struct err **er
                 _cleanup_free_ char *p = xasprintf("%s/%s", s->dir, subdirs[i]);
                 r = mkdir_p(p, 0700, errp);
                 if (r < 0)
-                        return err_wrap(errp, "open image store '%s'", root);
+                        return err_wrap_r(r, errp, "open image store '%s'", root);
         }
 
         /* Leftovers of interrupted operations: only when nobody is adding content. */
@@ -160,7 +161,7 @@ int image_store_open(const char *root, struct image_store **ret, struct err **er
                         _cleanup_free_ char *p = xasprintf("%s/%s", tmp, de->d_name);
                         r = rm_rf(p, errp);
                         if (r < 0)
-                                return err_wrap(errp, "remove stale temp file");
+                                return err_wrap_r(r, errp, "remove stale temp file");
                 }
         }
         *ret = TAKE_PTR(s);
@@ -234,8 +235,9 @@ int blob_writer_write(struct blob_writer *w, const void *buf, size_t n, struct e
         int r;
 
         if (w->expected_size >= 0 && w->size + n > (uint64_t)w->expected_size)
-                return err_setx(errp, EBADMSG, "blob %s: more data than the expected %" PRId64
-                                " bytes", w->expected ? w->expected : "", w->expected_size);
+                return err_setx(errp, EBADMSG,
+                                "blob %s: more data than the expected %" PRId64 " bytes",
+                                w->expected ? w->expected : "", w->expected_size);
         r = fd_write_full(w->fd, buf, n);
         if (r < 0)
                 return err_set(errp, -r, "write '%s'", w->tmp_path);
@@ -309,7 +311,7 @@ int image_store_read_blob(struct image_store *s, const char *digest, size_t max,
         path = image_store_blob_path(s, digest);
         r = read_file(path, max, &buf, &len, errp);
         if (r < 0)
-                return err_wrap(errp, "read blob %s", digest);
+                return err_wrap_r(r, errp, "read blob %s", digest);
         got = digest_of(buf, len);
         if (!streq(got, digest))
                 return err_setx(errp, EBADMSG, "blob %s is corrupt (content hashes to %s)", digest,

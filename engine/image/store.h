@@ -90,10 +90,8 @@ int image_store_add(struct image_store *s, const struct image *img, char *const 
                     struct err **errp);
 /* Looks up a reference ("busybox", "docker.io/library/busybox:1"), a full id "sha256:...",
  * or an unambiguous id prefix of at least 4 hex characters. -ENOENT when absent. */
-int image_store_get(struct image_store *s, const char *name, struct image **ret,
-                    struct err **errp);
-int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n,
-                     struct err **errp);
+int image_store_get(struct image_store *s, const char *name, struct image **ret, struct err **errp);
+int image_store_list(struct image_store *s, struct image ***ret, size_t *ret_n, struct err **errp);
 /* Points target (a reference) at the image named by source. */
 int image_store_tag(struct image_store *s, const char *source, const char *target,
                     struct err **errp);
