@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdint.h>
+
+#include "err.h"
+#include "image/store.h"
+
+/* Layer unpacking (OCI image-spec layer.md). The stream may be uncompressed, gzip or zstd (any
+ * filter libarchive detects). Extraction is fd-relative and never follows a symlink: every parent
+ * directory is opened component by component with O_NOFOLLOW below the destination, ".."
+ * components are refused, absolute names are made relative, hard-link targets resolve the same
+ * way inside the destination. OCI whiteouts become overlayfs whiteouts: ".wh.NAME" a 0:0
+ * character device, ".wh..wh..opq" the trusted.overlay.opaque=y xattr on the directory (as
+ * non-root: user.overlay.opaque, for overlayfs' userxattr mode). Ownership is applied only when
+ * running as root. */
+
+/* Extracts the tar stream read from fd into the (empty) directory dest_dfd, synchronously.
+ * ret_diff_id receives the sha256 of the decompressed stream, ret_size its length. Meant to be
+ * run in a forked helper by the agent. */
+int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size,
+                    struct err **errp);
+
+/* Unpacks the stream from fd into images/layers/<chain_id>/diff: extraction into images/tmp,
+ * diff id checked against expected_diff_id (when not NULL), then renamed into place. A layer that
+ * is already present is success. ret_size (optional) gets the uncompressed size. */
+int layer_unpack_to_store(struct image_store *s, int fd, const char *expected_diff_id,
+                          const char *chain_id, uint64_t *ret_size, struct err **errp);
+
+/* Same, from a blob already in the store. */
+int layer_unpack_blob(struct image_store *s, const char *blob_digest, const char *expected_diff_id,
+                      const char *chain_id, uint64_t *ret_size, struct err **errp);
+
+/* Uncompressed size recorded for a stored layer (layers/<hex>/layer.json); 0 when unknown. */
+uint64_t layer_stored_size(struct image_store *s, const char *chain_id);

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "image/archive.h"
+#include "image/manifest.h"
+#include "image/store.h"
+#include "json.h"
+#include "layer-tar.h"
+#include "strv.h"
+#include "tap.h"
+#include "xalloc.h"
+
+static char *mktmp(void) {
+        char *p = xstrdup("/tmp/berth-test-archive-XXXXXX");
+        if (!mkdtemp(p))
+                abort();
+        return p;
+}
+
+static void test_changes(void) {
+        _cleanup_json_ json_t *c = json_object();
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *dump = NULL;
+        char *ok[] = {"CMD [\"/bin/sh\",\"-c\",\"echo hi\"]", "ENTRYPOINT /init --x",
+                      "ENV A=1 B=2", "ENV A 3", "WORKDIR /srv", "EXPOSE 80 53/udp",
+                      "USER 1000:1000", "LABEL a=b", "VOLUME /data", "stopsignal SIGINT", NULL};
+        char *bad1[] = {"FROM busybox", NULL};
+        char *bad2[] = {"EXPOSE 99999", NULL};
+        char *bad3[] = {"WORKDIR rel", NULL};
+
+        ASSERT_OK(image_apply_changes(c, ok, NULL));
+        dump = json_dump_str(c, false);
+        ASSERT_STREQ(dump, "{\"Cmd\":[\"/bin/sh\",\"-c\",\"echo hi\"],\"Entrypoint\":[\"/bin/sh\","
+                           "\"-c\",\"/init --x\"],\"Env\":[\"B=2\",\"A=3\"],\"WorkingDir\":\"/srv\","
+                           "\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},\"User\":\"1000:1000\","
+                           "\"Labels\":{\"a\":\"b\"},\"Volumes\":{\"/data\":{}},\"StopSignal\":"
+                           "\"SIGINT\"}");
+        ASSERT_ERR(image_apply_changes(c, bad1, &e), EINVAL);
+        ASSERT_NOT_NULL(strstr(e->msg, "invalid --change 'FROM busybox': unknown instruction"));
+        e = err_free(e);
+        ASSERT_ERR(image_apply_changes(c, bad2, &e), EINVAL);
+        ASSERT_NOT_NULL(strstr(e->msg, "invalid port '99999'"));
+        ASSERT_ERR(image_apply_changes(c, bad3, NULL), EINVAL);
+}
+
+static void test_import_tarball(void) {
+        static const struct tar_ent ents[] = {{"bin/", 'd'}, {"bin/sh", 'f', "#!", 0755},
+                                              {"etc/passwd", 'f', "root:x:0:0::/:/bin/sh\n"}};
+        _cleanup_free_ char *root = mktmp(), *buf = NULL, *plain = NULL, *diff = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL, *got = NULL;
+        _cleanup_(image_config_freep) struct image_config *cfg = NULL;
+        _cleanup_free_ char *cbuf = NULL, *ld = NULL, *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char *changes[] = {"CMD [\"/bin/sh\"]", "ENV PATH=/bin", NULL};
+        struct import_opts o = {.changes = changes, .message = "hello", .ref = "local/test:1"};
+        size_t len, plen, clen;
+        struct stat st;
+
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        plain = tar_build(ents, ELEMENTSOF(ents), "none", &plen);
+        diff = digest_of(plain, plen);
+        buf = tar_build(ents, ELEMENTSOF(ents), "gzip", &len);
+        fd = tar_to_fd(buf, len);
+        ASSERT_OK(image_import_fd(s, fd, &o, &img, NULL));
+        ASSERT_STREQ(img->diff_ids[0], diff);
+        ASSERT_STREQ(img->layers[0], diff); /* stored uncompressed */
+        ASSERT_OK(image_store_get(s, "local/test:1", &got, NULL));
+        ASSERT_STREQ(got->id, img->id);
+        ASSERT_EQ(got->size, (int64_t)plen);
+        ASSERT_OK(image_store_read_blob(s, img->id, BLOB_CONFIG_MAX, &cbuf, &clen, NULL));
+        ASSERT_OK(image_config_parse(cbuf, clen, &cfg, NULL));
+        ASSERT_STREQ(cfg->cmd[0], "/bin/sh");
+        ASSERT_STREQ(cfg->env[0], "PATH=/bin");
+        ASSERT_STREQ(cfg->history[0].comment, "hello");
+        ld = image_store_layer_dir(s, img->chain_ids[0]);
+        p = xasprintf("%s/diff/bin/sh", ld);
+        ASSERT_OK(stat(p, &st));
+        ASSERT_EQ(st.st_mode & 0777, 0755);
+        (void)rm_rf(root, NULL);
+}
+
+static void test_import_dir(void) {
+        _cleanup_free_ char *root = mktmp(), *src = mktmp(), *p = NULL, *q = NULL, *ld = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_free_ char *content = NULL;
+        struct import_opts o = {.ref = "dirimg"};
+        char target[32];
+        ssize_t k;
+
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        p = xasprintf("%s/etc", src);
+        ASSERT_OK(mkdir(p, 0755));
+        free(p);
+        p = xasprintf("%s/etc/hostname", src);
+        ASSERT_OK(write_file_atomic(p, "box\n", 4, 0644, NULL));
+        q = xasprintf("%s/link", src);
+        ASSERT_OK(symlink("etc/hostname", q));
+        ASSERT_OK(image_import_dir(s, src, &o, &img, NULL));
+        ld = image_store_layer_dir(s, img->chain_ids[0]);
+        free(p);
+        p = xasprintf("%s/diff/etc/hostname", ld);
+        ASSERT_OK(read_file(p, 100, &content, NULL, NULL));
+        ASSERT_STREQ(content, "box\n");
+        free(q);
+        q = xasprintf("%s/diff/link", ld);
+        k = readlink(q, target, sizeof(target) - 1);
+        ASSERT_EQ(k, 12);
+        (void)rm_rf(root, NULL);
+        (void)rm_rf(src, NULL);
+}
+
+static void test_import_bad_ref_writes_nothing(void) {
+        _cleanup_free_ char *root = mktmp(), *blobs = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct import_opts o = {.ref = "Bad:Ref"};
+        _cleanup_close_ int fd = tar_to_fd("x", 1);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        size_t n = 0;
+
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        ASSERT_ERR(image_import_fd(s, fd, &o, &img, &e), EINVAL);
+        ASSERT_NOT_NULL(strstr(e->msg, "lowercase"));
+        blobs = xasprintf("%s/images/blobs/sha256", root);
+        d = opendir(blobs);
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        ASSERT_EQ(n, 0);
+        (void)rm_rf(root, NULL);
+}
+
+TAP_MAIN(test_changes, test_import_tarball, test_import_dir, test_import_bad_ref_writes_nothing)
