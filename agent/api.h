@@ -14,12 +14,13 @@
  *     static void h(struct http_req *req, void *userdata) { struct daemon *d = userdata; ... } */
 struct daemon {
         struct ev_loop *loop;
-        char *root;      /* --root, default /var/lib/berth */
-        char *run;       /* --run, default /run/berth */
-        char *listen;    /* --listen ADDR:PORT or NULL */
-        char *sock_path; /* <run>/berth.sock */
-        char *pki_dir;   /* <root>/pki */
-        int lock_fd;     /* flock on <root>/berth.lock */
+        char *root;             /* --root, default /var/lib/berth */
+        char *run;              /* --run, default /run/berth */
+        char *listen;           /* --listen ADDR:PORT or NULL */
+        char *sock_path;        /* <run>/berth.sock */
+        char *pki_dir;          /* <root>/pki */
+        int lock_fd;            /* flock on <root>/berth.lock */
+        double request_timeout; /* --request-timeout: header timeout, seconds */
         pid_t pid;
         uint64_t started_usec; /* realtime */
         struct http_router *router;

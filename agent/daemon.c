@@ -28,16 +28,19 @@
 #define SHUTDOWN_GRACE_SECONDS 10.0
 
 static void daemon_usage(FILE *f) {
-        fprintf(f, "Usage: berth daemon [OPTIONS]\n\n"
-                   "Run the berth daemon: the local API on <run>/berth.sock and, with --listen,\n"
-                   "the remote API over HTTPS with mutual TLS.\n\n"
-                   "Options:\n"
-                   "      --root DIR          state directory (default " DEFAULT_ROOT ")\n"
-                   "      --run DIR           runtime directory (default " DEFAULT_RUN ")\n"
-                   "      --listen ADDR:PORT  also serve HTTPS (mutual TLS) on this address\n"
-                   "      --log-level LEVEL   error|warn|info|debug (default info)\n"
-                   "      --log-format FMT    json|text (default json)\n"
-                   "  -h, --help              this help\n");
+        fprintf(f,
+                "Usage: berth daemon [OPTIONS]\n\n"
+                "Run the berth daemon: the local API on <run>/berth.sock and, with --listen,\n"
+                "the remote API over HTTPS with mutual TLS.\n\n"
+                "Options:\n"
+                "      --root DIR          state directory (default " DEFAULT_ROOT ")\n"
+                "      --run DIR           runtime directory (default " DEFAULT_RUN ")\n"
+                "      --listen ADDR:PORT  also serve HTTPS (mutual TLS) on this address\n"
+                "      --log-level LEVEL   error|warn|info|debug (default info)\n"
+                "      --log-format FMT    json|text (default json)\n"
+                "      --request-timeout S seconds a client may take to send a request's\n"
+                "                          headers (the body gets three times that; default 10)\n"
+                "  -h, --help              this help\n");
 }
 
 static struct daemon *daemon_free(struct daemon *d) {
@@ -159,7 +162,12 @@ static int daemon_serve(struct daemon *d, struct err **errp) {
         r = api_register(d->router, errp);
         if (r < 0)
                 return r;
-        r = http_server_new(d->loop, NULL, d->router, d, &d->http, errp);
+        r = http_server_new(d->loop,
+                            &(struct http_server_config){
+                                    .header_timeout = d->request_timeout,
+                                    .body_timeout = 3 * d->request_timeout,
+                            },
+                            d->router, d, &d->http, errp);
         if (r < 0)
                 return r;
         g = getgrnam("berth");
@@ -209,6 +217,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"listen", required_argument, NULL, 'l'},
                 {"log-level", required_argument, NULL, 'L'},
                 {"log-format", required_argument, NULL, 'F'},
+                {"request-timeout", required_argument, NULL, 't'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -229,10 +238,17 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         free(c == 'r' ? d->root : d->run);
                         *(c == 'r' ? &d->root : &d->run) = xstrdup(optarg);
                         break;
-                case 'l':
+                case 'l': {
+                        _cleanup_err_ struct err *e = NULL;
+
+                        if (http_listen_addr_check(optarg, &e) < 0) {
+                                fprintf(stderr, "berth daemon: --listen: %s\n", err_msg(e));
+                                return -EINVAL;
+                        }
                         free(d->listen);
                         d->listen = xstrdup(optarg);
                         break;
+                }
                 case 'L':
                         level = log_level_from_string(optarg);
                         if (level < 0) {
@@ -252,6 +268,20 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                                 return -EINVAL;
                         }
                         break;
+                case 't': {
+                        char *end;
+                        double t = strtod(optarg, &end);
+
+                        if (*end || !(t > 0 && t <= 3600)) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --request-timeout '%s' (seconds, "
+                                        "0 < S <= 3600)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        d->request_timeout = t;
+                        break;
+                }
                 case 'h':
                         *ret_help = true;
                         return 0;
@@ -276,6 +306,7 @@ int daemon_main(int argc, char **argv) {
         d->lock_fd = -EBADF;
         d->root = xstrdup(DEFAULT_ROOT);
         d->run = xstrdup(DEFAULT_RUN);
+        d->request_timeout = 10;
         if (parse_args(d, argc, argv, &help) < 0) {
                 daemon_usage(stderr);
                 return 2;

@@ -251,7 +251,6 @@ char *fmt_align(const char *text) {
                 p += n + (p[n] == '\n');
         }
         STRV_FOREACH (l, lines) {
-                _cleanup_strv_ char **cells = NULL;
                 size_t col = 0;
 
                 for (const char *p = *l;; col++) {

@@ -1024,6 +1024,20 @@ static int split_hostport(const char *addr, char **ret_host, char **ret_port, st
         return 0;
 }
 
+int http_listen_addr_check(const char *addr, struct err **errp) {
+        _cleanup_free_ char *host = NULL, *port = NULL;
+        unsigned char buf[sizeof(struct in6_addr)];
+        int r;
+
+        r = split_hostport(addr, &host, &port, errp);
+        if (r < 0)
+                return r;
+        if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
+                return err_setx(errp, EINVAL, "bad listen address '%s': '%s' is not an IP address",
+                                addr, host);
+        return 0;
+}
+
 int http_server_listen_tls(struct http_server *s, const char *addr,
                            const struct http_tls_config *tls, int *ret_port, struct err **errp) {
         _cleanup_(ssl_ctx_freep) SSL_CTX *ctx = NULL;

@@ -57,6 +57,9 @@ int http_server_listen_unix(struct http_server *s, const char *path, mode_t mode
 int http_server_listen_tls(struct http_server *s, const char *addr,
                            const struct http_tls_config *tls, int *ret_port, struct err **errp);
 
+/* Checks an "ADDR:PORT" listen address (numeric address, port 0-65535) without binding. */
+int http_listen_addr_check(const char *addr, struct err **errp);
+
 /* Graceful shutdown: stops accepting at once, closes idle connections, lets requests in flight
  * finish (their responses carry "Connection: close"), and after timeout seconds closes what is
  * left. done runs once, when no connection is left; the server can then be freed. */
