@@ -80,8 +80,7 @@ int image_register(struct image_store *s, const char *config_digest, char *const
         if (r < 0)
                 return err_wrap_r(r, errp, "image config %s", config_digest);
         if (strv_length(cfg->diff_ids) != n)
-                return err_setx(errp, EINVAL,
-                                "image %s: %zu layers but %zu diff ids in the config",
+                return err_setx(errp, EINVAL, "image %s: %zu layers but %zu diff ids in the config",
                                 config_digest, n, strv_length(cfg->diff_ids));
         img = xnew0(struct image, 1);
         img->id = xstrdup(config_digest);
@@ -105,11 +104,10 @@ int image_register(struct image_store *s, const char *config_digest, char *const
 
                 for (size_t i = 0; i < n; i++)
                         json_array_append_new(
-                                layers,
-                                json_pack("{s:s,s:s,s:I}", "mediaType",
-                                          layer_media_type_of(s, layer_digests[i]), "digest",
-                                          layer_digests[i], "size",
-                                          (json_int_t)blob_size(s, layer_digests[i])));
+                                layers, json_pack("{s:s,s:s,s:I}", "mediaType",
+                                                  layer_media_type_of(s, layer_digests[i]),
+                                                  "digest", layer_digests[i], "size",
+                                                  (json_int_t)blob_size(s, layer_digests[i])));
                 m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",
                               MT_OCI_MANIFEST, "config", "mediaType", MT_OCI_CONFIG, "digest",
                               config_digest, "size", (json_int_t)clen, "layers", layers);
@@ -140,10 +138,10 @@ static int parse_cmd(const char *arg, bool shell, json_t **ret, struct err **err
 
         if (arg[0] == '[') {
                 if (json_parse(arg, strlen(arg), "change", &j, NULL) >= 0 && json_is_array(j)) {
-                        json_array_foreach(j, i, v)
+                        json_array_foreach (j, i, v)
                                 if (!json_is_string(v))
-                                        return err_setx(errp, EINVAL,
-                                                        "element %zu is not a string", i);
+                                        return err_setx(errp, EINVAL, "element %zu is not a string",
+                                                        i);
                         *ret = TAKE_PTR(j);
                         return 0;
                 }
@@ -179,7 +177,7 @@ static int parse_kv(json_t *config, const char *instr, const char *arg, struct e
                 strv_push_take(&words, xasprintf("%s=%s", k, v));
         } else
                 words = strv_split(arg, " \t");
-        STRV_FOREACH(w, words) {
+        STRV_FOREACH (w, words) {
                 char *e = strchr(*w, '=');
                 if (!e || e == *w)
                         return err_setx(errp, EINVAL, "%s: '%s' is not KEY=VALUE", instr, *w);
@@ -189,7 +187,7 @@ static int parse_kv(json_t *config, const char *instr, const char *arg, struct e
                         json_t *nv = json_array();
                         size_t i, klen = strlen(*w);
                         json_t *x;
-                        json_array_foreach(a, i, x)
+                        json_array_foreach (a, i, x)
                                 if (!(json_is_string(x) &&
                                       strncmp(json_string_value(x), *w, klen) == 0 &&
                                       json_string_value(x)[klen] == '='))
@@ -204,7 +202,7 @@ static int parse_kv(json_t *config, const char *instr, const char *arg, struct e
 }
 
 int image_apply_changes(json_t *config, char *const *changes, struct err **errp) {
-        STRV_FOREACH(c, changes) {
+        STRV_FOREACH (c, changes) {
                 const char *s = *c + strspn(*c, " \t");
                 size_t n = strcspn(s, " \t");
                 _cleanup_free_ char *instr = xstrndup(s, n);
@@ -219,9 +217,8 @@ int image_apply_changes(json_t *config, char *const *changes, struct err **errp)
                         json_t *v = NULL;
                         r = parse_cmd(arg, true, &v, errp);
                         if (r >= 0)
-                                json_object_set_new(config, streq(instr, "CMD") ? "Cmd"
-                                                                                : "Entrypoint",
-                                                    v);
+                                json_object_set_new(config,
+                                                    streq(instr, "CMD") ? "Cmd" : "Entrypoint", v);
                 } else if (streq(instr, "ENV") || streq(instr, "LABEL")) {
                         r = parse_kv(config, instr, arg, errp);
                 } else if (streq(instr, "WORKDIR")) {
@@ -235,7 +232,7 @@ int image_apply_changes(json_t *config, char *const *changes, struct err **errp)
                         json_object_set_new(config, "StopSignal", json_string(arg));
                 } else if (streq(instr, "EXPOSE")) {
                         _cleanup_strv_ char **ports = strv_split(arg, " \t");
-                        STRV_FOREACH(p, ports) {
+                        STRV_FOREACH (p, ports) {
                                 char *end;
                                 unsigned long port = strtoul(*p, &end, 10);
                                 if (end == *p || port == 0 || port > 65535 ||
@@ -244,7 +241,8 @@ int image_apply_changes(json_t *config, char *const *changes, struct err **errp)
                                         r = err_setx(errp, EINVAL, "invalid port '%s'", *p);
                                         break;
                                 }
-                                _cleanup_free_ char *k = xasprintf("%lu%s", port, *end ? end : "/tcp");
+                                _cleanup_free_ char *k =
+                                        xasprintf("%lu%s", port, *end ? end : "/tcp");
                                 json_object_set_new(obj_get_or_new(config, "ExposedPorts"), k,
                                                     json_object());
                         }
@@ -257,16 +255,18 @@ int image_apply_changes(json_t *config, char *const *changes, struct err **errp)
                         else {
                                 _cleanup_strv_ char **l = strv_split(arg, " \t");
                                 v = json_array();
-                                STRV_FOREACH(p, l)
+                                STRV_FOREACH (p, l)
                                         json_array_append_new(v, json_string(*p));
                         }
-                        json_array_foreach(v, i, x)
+                        json_array_foreach (v, i, x)
                                 json_object_set_new(obj_get_or_new(config, "Volumes"),
                                                     json_string_value(x), json_object());
                 } else
-                        r = err_setx(errp, EINVAL, "unknown instruction '%s' (supported: CMD, "
+                        r = err_setx(errp, EINVAL,
+                                     "unknown instruction '%s' (supported: CMD, "
                                      "ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, "
-                                     "VOLUME, WORKDIR)", instr);
+                                     "VOLUME, WORKDIR)",
+                                     instr);
                 if (r < 0)
                         return err_wrap_r(r, errp, "invalid --change '%s'", *c);
         }
@@ -276,8 +276,7 @@ int image_apply_changes(json_t *config, char *const *changes, struct err **errp)
 /* ---- import ---- */
 
 static int build_and_register(struct image_store *s, const char *layer_digest,
-                              const struct import_opts *o, struct image **ret,
-                              struct err **errp) {
+                              const struct import_opts *o, struct image **ret, struct err **errp) {
         _cleanup_json_ json_t *cfg = NULL, *config = json_object();
         _cleanup_free_ char *created = now_rfc3339(), *text = NULL, *cdigest = NULL;
         _cleanup_strv_ char **refs = NULL;
@@ -292,8 +291,7 @@ static int build_and_register(struct image_store *s, const char *layer_digest,
         cfg = json_pack("{s:s,s:s,s:s,s:O,s:{s:s,s:[s]},s:[{s:s,s:s,s:s}]}", "created", created,
                         "architecture", arch, "os", os, "config", config, "rootfs", "type",
                         "layers", "diff_ids", layer_digest, "history", "created", created,
-                        "created_by", "berth import", "comment",
-                        o && o->message ? o->message : "");
+                        "created_by", "berth import", "comment", o && o->message ? o->message : "");
         if (!cfg)
                 return err_setx(errp, EINVAL, "build image config");
         if (variant)
@@ -314,8 +312,8 @@ static int check_ref(const char *ref, struct err **errp) {
         return ref ? ref_parse(ref, &r, errp) : 0;
 }
 
-int image_import_fd(struct image_store *s, int fd, const struct import_opts *o,
-                    struct image **ret, struct err **errp) {
+int image_import_fd(struct image_store *s, int fd, const struct import_opts *o, struct image **ret,
+                    struct err **errp) {
         _cleanup_(archive_read_freep) struct archive *a = NULL;
         _cleanup_(blob_writer_freep) struct blob_writer *w = NULL;
         _cleanup_close_ int hold = -EBADF;
@@ -425,8 +423,7 @@ static int tar_dir(const char *dir, struct blob_writer *w, struct err **errp) {
                 }
                 if (archive_write_header(out, e) < ARCHIVE_WARN) {
                         archive_entry_free(e);
-                        return err_setx(errp, EIO, "tar '%s': %s", path,
-                                        archive_error_string(out));
+                        return err_setx(errp, EIO, "tar '%s': %s", path, archive_error_string(out));
                 }
                 archive_entry_free(e);
                 while (fd >= 0) {

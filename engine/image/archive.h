@@ -19,8 +19,8 @@ struct import_opts {
 };
 
 /* Imports a rootfs tarball (optionally compressed) read from fd. */
-int image_import_fd(struct image_store *s, int fd, const struct import_opts *o,
-                    struct image **ret, struct err **errp);
+int image_import_fd(struct image_store *s, int fd, const struct import_opts *o, struct image **ret,
+                    struct err **errp);
 /* Imports a directory tree as the rootfs. */
 int image_import_dir(struct image_store *s, const char *dir, const struct import_opts *o,
                      struct image **ret, struct err **errp);
@@ -42,8 +42,7 @@ int image_save(struct image_store *s, char *const *names, int out_fd, struct err
 
 /* Loads a docker-archive or OCI layout tar from fd. ret_refs (optional) gets the references that
  * were tagged, ret_ids the image ids. */
-int image_load(struct image_store *s, int fd, char ***ret_refs, char ***ret_ids,
-               struct err **errp);
+int image_load(struct image_store *s, int fd, char ***ret_refs, char ***ret_ids, struct err **errp);
 /* Loads an OCI image layout directory. ref names the images when the layout's index has no
  * org.opencontainers.image.ref.name annotation (may be NULL). */
 int image_load_oci_dir(struct image_store *s, const char *dir, const char *ref, char ***ret_refs,

@@ -440,3 +440,14 @@ int image_store_gc(struct image_store *s, size_t *ret_freed, struct err **errp) 
                 *ret_freed = freed;
         return 0;
 }
+
+char **image_lower_dirs(const struct image_store *s, const struct image *img) {
+        size_t n = strv_length(img->chain_ids);
+        char **l = xnew0(char *, n + 1);
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *d = image_store_layer_dir(s, img->chain_ids[n - 1 - i]);
+                l[i] = xasprintf("%s/diff", d);
+        }
+        return l;
+}

@@ -84,6 +84,9 @@ struct image *image_free(struct image *i);
 void image_freep(struct image **i);
 void image_list_free(struct image **l, size_t n);
 
+/* The unpacked layer directories of img for an overlay mount, top layer first. */
+char **image_lower_dirs(const struct image_store *s, const struct image *img);
+
 /* Registers img (id, manifest, layers etc.) and points each of refs (full, normalised) at it.
  * Every blob and layer it names must already be present; otherwise nothing changes. */
 int image_store_add(struct image_store *s, const struct image *img, char *const *refs,

@@ -1,0 +1,1193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "image/archive.h"
+#include "image/errwrap.h"
+#include "image/layer.h"
+#include "image/manifest.h"
+#include "image/ref.h"
+#include "image/registry.h"
+#include "json.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define DOCKER_HUB_HOST "registry-1.docker.io"
+#define DOCKER_HUB_AUTH_KEY "https://index.docker.io/v1/"
+#define TOKEN_MAX (1u << 20)
+#define ERROR_BODY_MAX (64u << 10)
+
+/* ---- small helpers ---- */
+
+bool registry_host_is_loopback(const char *host) {
+        _cleanup_free_ char *h = NULL;
+        struct in_addr a4;
+        char *c;
+
+        if (host[0] == '[') {
+                c = strchr(host, ']');
+                h = c ? xstrndup(host + 1, (size_t)(c - host - 1)) : xstrdup(host);
+        } else {
+                h = xstrdup(host);
+                c = strrchr(h, ':');
+                if (c && strchr(h, ':') == c)
+                        *c = 0;
+        }
+        if (streq(h, "localhost") || streq(h, "::1"))
+                return true;
+        return inet_pton(AF_INET, h, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+static void msleep(unsigned ms) {
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+void auth_challenge_done(struct auth_challenge *c) {
+        free(c->scheme);
+        free(c->realm);
+        free(c->service);
+        free(c->scope);
+        *c = (struct auth_challenge){};
+}
+
+int auth_challenge_parse(const char *h, struct auth_challenge *ret, struct err **errp) {
+        struct auth_challenge c = {};
+        const char *p = h + strspn(h, " \t");
+        size_t n = strcspn(p, " \t");
+
+        if (n == 0)
+                return err_setx(errp, EPROTO, "empty WWW-Authenticate header");
+        c.scheme = xstrndup(p, n);
+        p += n;
+        while (*p) {
+                _cleanup_free_ char *key = NULL, *val = NULL;
+                size_t vlen = 0, cap;
+
+                p += strspn(p, " \t,");
+                if (!*p)
+                        break;
+                n = strcspn(p, "=");
+                if (!p[n]) {
+                        auth_challenge_done(&c);
+                        return err_setx(errp, EPROTO, "bad WWW-Authenticate header '%s'", h);
+                }
+                key = xstrndup(p, n);
+                p += n + 1;
+                cap = strlen(p) + 1;
+                val = xmalloc(cap);
+                if (*p == '"') {
+                        p++;
+                        while (*p && *p != '"') {
+                                if (*p == '\\' && p[1])
+                                        p++;
+                                val[vlen++] = *p++;
+                        }
+                        if (*p != '"') {
+                                auth_challenge_done(&c);
+                                return err_setx(errp, EPROTO,
+                                                "unterminated quote in WWW-Authenticate '%s'", h);
+                        }
+                        p++;
+                } else
+                        while (*p && *p != ',' && *p != ' ')
+                                val[vlen++] = *p++;
+                val[vlen] = 0;
+                for (char *k = key; *k; k++)
+                        *k = (char)(*k >= 'A' && *k <= 'Z' ? *k + 32 : *k);
+                if (streq(key, "realm"))
+                        free(c.realm), c.realm = TAKE_PTR(val);
+                else if (streq(key, "service"))
+                        free(c.service), c.service = TAKE_PTR(val);
+                else if (streq(key, "scope"))
+                        free(c.scope), c.scope = TAKE_PTR(val);
+        }
+        *ret = c;
+        return 0;
+}
+
+/* ---- auth.json ---- */
+
+static char *auth_path(const char *root) {
+        return xasprintf("%s/auth.json", root);
+}
+
+static const char *auth_key(const char *host) {
+        return streq(host, "docker.io") || streq(host, DOCKER_HUB_HOST) ? DOCKER_HUB_AUTH_KEY
+                                                                        : host;
+}
+
+int registry_credentials(const char *root, const char *host, char **ret_user, char **ret_password,
+                         struct err **errp) {
+        _cleanup_free_ char *p = auth_path(root), *dec = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        const char *b64;
+        size_t len;
+        int n, r;
+        char *colon;
+
+        if (access(p, F_OK) < 0)
+                return err_setx(errp, ENOENT, "no credentials for '%s'", host);
+        r = json_load_path(p, 1 << 20, &j, errp);
+        if (r < 0)
+                return r;
+        b64 = json_get_str(json_object_get(json_object_get(j, "auths"), auth_key(host)), "auth",
+                           NULL);
+        if (!b64)
+                return err_setx(errp, ENOENT, "no credentials for '%s'", host);
+        len = strlen(b64);
+        dec = xmalloc(len + 4);
+        n = EVP_DecodeBlock((unsigned char *)dec, (const unsigned char *)b64, (int)len);
+        if (n < 0)
+                return err_setx(errp, EINVAL, "'%s': auths.%s.auth is not base64", p, host);
+        dec[n] = 0;
+        while (len > 0 && b64[len - 1] == '=' && n > 0) { /* DecodeBlock counts padding */
+                dec[--n] = 0;
+                len--;
+        }
+        colon = strchr(dec, ':');
+        if (!colon)
+                return err_setx(errp, EINVAL, "'%s': auths.%s.auth is not user:password", p,
+                                host);
+        *colon = 0;
+        *ret_user = xstrdup(dec);
+        *ret_password = xstrdup(colon + 1);
+        return 0;
+}
+
+static int auth_store(const char *root, const char *host, const char *user, const char *pass,
+                      struct err **errp) {
+        _cleanup_free_ char *p = auth_path(root), *plain = NULL, *b64 = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        json_t *auths;
+        int r;
+
+        r = mkdir_p(root, 0700, errp);
+        if (r < 0)
+                return r;
+        if (access(p, F_OK) == 0) {
+                r = json_load_path(p, 1 << 20, &j, errp);
+                if (r < 0)
+                        return r;
+        } else
+                j = json_object();
+        auths = json_object_get(j, "auths");
+        if (!json_is_object(auths)) {
+                auths = json_object();
+                json_object_set_new(j, "auths", auths);
+        }
+        if (user) {
+                plain = xasprintf("%s:%s", user, pass);
+                b64 = xmalloc(strlen(plain) * 4 / 3 + 8);
+                EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)plain,
+                                (int)strlen(plain));
+                json_object_set_new(auths, auth_key(host), json_pack("{s:s}", "auth", b64));
+        } else {
+                if (!json_object_get(auths, auth_key(host)))
+                        return 0;
+                json_object_del(auths, auth_key(host));
+        }
+        r = json_save_path(p, j, errp); /* 0600 */
+        return r < 0 ? r : 1;
+}
+
+int registry_logout(const char *root, const char *host, struct err **errp) {
+        _cleanup_free_ char *p = auth_path(root);
+
+        if (access(p, F_OK) < 0)
+                return 0;
+        return auth_store(root, host, NULL, NULL, errp);
+}
+
+/* ---- HTTP ---- */
+
+struct reg {
+        char *host;   /* as in the reference: "localhost:5000", "docker.io" */
+        char *base;   /* "https://registry-1.docker.io" */
+        char *repo;   /* "library/busybox" */
+        char *user, *pass;
+        char *token;  /* bearer token, once obtained */
+        bool basic;   /* registry asked for Basic */
+        const char *scope_actions; /* "pull" or "pull,push" */
+        unsigned retries, backoff_ms;
+};
+
+struct resp {
+        long status;
+        char *body;
+        size_t len, max;
+        bool too_big;
+        struct blob_writer *w; /* when set, the body goes here */
+        struct err *werr;
+        char *content_type, *www_auth, *location;
+        /* progress */
+        registry_progress_fn *progress;
+        void *userdata;
+        const char *digest;
+        uint64_t total;
+        /* upload source */
+        int upload_fd;
+        uint64_t upload_left;
+};
+
+static void resp_reset(struct resp *r) {
+        free(r->body);
+        free(r->content_type);
+        free(r->www_auth);
+        free(r->location);
+        r->body = r->content_type = r->www_auth = r->location = NULL;
+        r->len = 0;
+        r->status = 0;
+        r->too_big = false;
+        r->werr = err_free(r->werr);
+}
+
+static void reg_free(struct reg *g) {
+        free(g->host);
+        free(g->base);
+        free(g->repo);
+        free(g->user);
+        free(g->pass);
+        free(g->token);
+}
+
+static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
+        struct resp *r = ud;
+        size_t len = size * n;
+        _cleanup_free_ char *line = xstrndup(buf, len);
+        char *colon, *v, *e;
+
+        if (str_startswith(line, "HTTP/")) { /* a new response (redirect, 100-continue) */
+                free(r->content_type);
+                free(r->www_auth);
+                free(r->location);
+                r->content_type = r->www_auth = r->location = NULL;
+                return len;
+        }
+        colon = strchr(line, ':');
+        if (!colon)
+                return len;
+        *colon = 0;
+        v = colon + 1 + strspn(colon + 1, " \t");
+        e = v + strlen(v);
+        while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+                *--e = 0;
+        if (strcasecmp(line, "content-type") == 0) {
+                char *semi = strchr(v, ';');
+                if (semi)
+                        *semi = 0;
+                free(r->content_type);
+                r->content_type = xstrdup(v);
+        } else if (strcasecmp(line, "www-authenticate") == 0 && !r->www_auth)
+                r->www_auth = xstrdup(v);
+        else if (strcasecmp(line, "location") == 0) {
+                free(r->location);
+                r->location = xstrdup(v);
+        }
+        return len;
+}
+
+static size_t write_cb(char *buf, size_t size, size_t n, void *ud) {
+        struct resp *r = ud;
+        size_t len = size * n;
+        long status = 0;
+
+        if (r->w && r->status >= 200 && r->status < 300) {
+                if (blob_writer_write(r->w, buf, len, &r->werr) < 0)
+                        return 0;
+                if (r->progress)
+                        r->progress(r->userdata, r->digest, blob_writer_size(r->w), r->total);
+                return len;
+        }
+        (void)status;
+        if (r->len + len > r->max) {
+                r->too_big = true;
+                return 0;
+        }
+        r->body = xrealloc(r->body, r->len + len + 1);
+        memcpy(r->body + r->len, buf, len);
+        r->len += len;
+        r->body[r->len] = 0;
+        return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t n, void *ud) {
+        struct resp *r = ud;
+        uint64_t left = r->upload_left;
+        size_t want = size * n;
+
+        if (left < want)
+                want = (size_t)left;
+        ssize_t k;
+        if (want == 0)
+                return 0;
+        k = read(r->upload_fd, buf, want);
+        if (k < 0)
+                return CURL_READFUNC_ABORT;
+        r->upload_left -= (uint64_t)k;
+        return (size_t)k;
+}
+
+/* Status line of the first response, so the write callback knows whether to keep the body. */
+static size_t header_status_cb(char *buf, size_t size, size_t n, void *ud) {
+        struct resp *r = ud;
+        int code;
+
+        if (size * n > 9 && strncmp(buf, "HTTP/", 5) == 0 &&
+            sscanf(buf, "HTTP/%*s %d", &code) == 1)
+                r->status = code;
+        return header_cb(buf, size, n, ud);
+}
+
+static char *reg_url(const struct reg *g, const char *fmt_tail) {
+        if (str_startswith(fmt_tail, "http://") || str_startswith(fmt_tail, "https://"))
+                return xstrdup(fmt_tail);
+        if (fmt_tail[0] == '/')
+                return xasprintf("%s%s", g->base, fmt_tail);
+        return xasprintf("%s/v2/%s/%s", g->base, g->repo, fmt_tail);
+}
+
+static CURL *easy_new(const struct reg *g, const char *method, const char *url,
+                      struct curl_slist *hdrs, struct resp *r, bool with_auth) {
+        CURL *c = curl_easy_init();
+
+        if (!c)
+                oom();
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "berth");
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_status_cb);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+        if (streq(method, "GET"))
+                curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        else if (streq(method, "HEAD"))
+                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        else if (streq(method, "PUT") || streq(method, "PATCH")) {
+                curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+                curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+                curl_easy_setopt(c, CURLOPT_READDATA, r);
+                curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload_left);
+        } else
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (streq(method, "POST")) {
+                curl_easy_setopt(c, CURLOPT_POST, 1L);
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+        }
+        if (with_auth) {
+                if (g->token) {
+                        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, g->token);
+                        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+                } else if (g->basic && g->user) {
+                        curl_easy_setopt(c, CURLOPT_USERNAME, g->user);
+                        curl_easy_setopt(c, CURLOPT_PASSWORD, g->pass);
+                        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+                }
+        }
+        if (hdrs)
+                curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        return c;
+}
+
+static bool curl_transient(CURLcode cc) {
+        switch (cc) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_GOT_NOTHING:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* A registry error body {"errors":[{"code","message"}]} or the status line. */
+static char *resp_error(const struct resp *r) {
+        _cleanup_json_ json_t *j = NULL;
+        json_t *e0;
+
+        if (r->body && json_parse(r->body, r->len, "error", &j, NULL) >= 0 &&
+            (e0 = json_array_get(json_object_get(j, "errors"), 0)))
+                return xasprintf("HTTP %ld: %s: %s", r->status, json_get_str(e0, "code", "?"),
+                                 json_get_str(e0, "message", ""));
+        return xasprintf("HTTP %ld", r->status);
+}
+
+static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct err **errp);
+
+/* One request with retries and the auth dance. The caller looks at r->status. The upload
+ * (when upload_fd >= 0) is upload_len bytes from upload_off. */
+static int reg_do_full(struct reg *g, const char *method, const char *tail, const char *accept,
+                       const char *content_type, const char *extra_header, int upload_fd,
+                       uint64_t upload_off, uint64_t upload_len, struct resp *r,
+                       struct err **errp) {
+        _cleanup_free_ char *url = reg_url(g, tail);
+        bool auth_tried = false;
+        unsigned attempt = 0, delay = g->backoff_ms;
+
+        for (;;) {
+                struct curl_slist *hdrs = NULL;
+                char errbuf[CURL_ERROR_SIZE] = "";
+                CURLcode cc;
+                CURL *c;
+
+                resp_reset(r);
+                if (!r->max)
+                        r->max = ERROR_BODY_MAX;
+                if (r->w && blob_writer_reset(r->w, errp) < 0)
+                        return -EIO;
+                if (upload_fd >= 0) {
+                        if (lseek(upload_fd, (off_t)upload_off, SEEK_SET) < 0)
+                                return err_set(errp, errno, "rewind upload");
+                        r->upload_fd = upload_fd;
+                        r->upload_left = upload_len;
+                }
+                if (accept) {
+                        _cleanup_free_ char *h = xasprintf("Accept: %s", accept);
+                        hdrs = curl_slist_append(hdrs, h);
+                }
+                if (content_type) {
+                        _cleanup_free_ char *h = xasprintf("Content-Type: %s", content_type);
+                        hdrs = curl_slist_append(hdrs, h);
+                }
+                if (extra_header)
+                        hdrs = curl_slist_append(hdrs, extra_header);
+                c = easy_new(g, method, url, hdrs, r, true);
+                curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+                cc = curl_easy_perform(c);
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+                curl_easy_cleanup(c);
+                curl_slist_free_all(hdrs);
+
+                if (r->werr)
+                        return err_move(errp, TAKE_PTR(r->werr));
+                if (cc == CURLE_WRITE_ERROR && r->too_big)
+                        return err_setx(errp, EFBIG, "%s %s: response larger than %zu bytes",
+                                        method, url, r->max);
+                if (cc != CURLE_OK || r->status >= 500 || r->status == 429) {
+                        if ((cc == CURLE_OK || curl_transient(cc)) && attempt < g->retries) {
+                                attempt++;
+                                msleep(delay);
+                                delay *= 2;
+                                continue;
+                        }
+                        if (cc != CURLE_OK)
+                                return err_setx(errp, EIO, "%s %s: %s", method, url,
+                                                *errbuf ? errbuf : curl_easy_strerror(cc));
+                        {
+                                _cleanup_free_ char *m = resp_error(r);
+                                return err_setx(errp, EIO, "%s %s: %s (after %u attempts)",
+                                                method, url, m, attempt + 1);
+                        }
+                }
+                if (r->status == 401 && !auth_tried && r->www_auth) {
+                        struct auth_challenge ch = {};
+                        int k;
+
+                        auth_tried = true;
+                        k = auth_challenge_parse(r->www_auth, &ch, errp);
+                        if (k < 0)
+                                return k;
+                        if (strcasecmp(ch.scheme, "bearer") == 0) {
+                                k = fetch_token(g, &ch, errp);
+                                auth_challenge_done(&ch);
+                                if (k < 0)
+                                        return k;
+                                continue;
+                        }
+                        if (strcasecmp(ch.scheme, "basic") == 0 && g->user) {
+                                auth_challenge_done(&ch);
+                                g->basic = true;
+                                continue;
+                        }
+                        auth_challenge_done(&ch);
+                }
+                if (r->status == 401)
+                        return err_setx(errp, EACCES,
+                                        "%s %s: unauthorized (%s); log in with the right "
+                                        "credentials",
+                                        method, url, g->user ? "credentials refused" :
+                                                               "no credentials stored");
+                return 0;
+        }
+}
+
+static int reg_do(struct reg *g, const char *method, const char *tail, const char *accept,
+                  const char *content_type, int upload_fd, uint64_t upload_len, struct resp *r,
+                  struct err **errp) {
+        return reg_do_full(g, method, tail, accept, content_type, NULL, upload_fd, 0, upload_len,
+                           r, errp);
+}
+
+static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct err **errp) {
+        _cleanup_free_ char *url = NULL, *scope = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        struct resp r = {.max = TOKEN_MAX, .upload_fd = -EBADF};
+        char errbuf[CURL_ERROR_SIZE] = "";
+        const char *tok;
+        CURLcode cc;
+        CURL *c;
+        int k;
+
+        if (!ch->realm || !(str_startswith(ch->realm, "https://") ||
+                            str_startswith(ch->realm, "http://")))
+                return err_setx(errp, EPROTO, "registry '%s': bearer challenge without a usable "
+                                "realm", g->host);
+        c = curl_easy_init();
+        if (!c)
+                oom();
+        {
+                char *svc = ch->service ? curl_easy_escape(c, ch->service, 0) : NULL;
+                char *sc;
+                scope = ch->scope ? xstrdup(ch->scope)
+                        : g->repo ? xasprintf("repository:%s:%s", g->repo, g->scope_actions)
+                                  : NULL;
+                sc = scope ? curl_easy_escape(c, scope, 0) : NULL;
+                url = xasprintf("%s%s%s%s%s%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
+                                svc ? "service=" : "", svc ? svc : "", sc ? "&scope=" : "",
+                                sc ? sc : "");
+                curl_free(svc);
+                curl_free(sc);
+        }
+        curl_easy_cleanup(c);
+        c = easy_new(g, "GET", url, NULL, &r, false);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        if (g->user) {
+                curl_easy_setopt(c, CURLOPT_USERNAME, g->user);
+                curl_easy_setopt(c, CURLOPT_PASSWORD, g->pass);
+                curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        }
+        cc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+        curl_easy_cleanup(c);
+        if (cc != CURLE_OK) {
+                k = err_setx(errp, EIO, "get token from '%s': %s", ch->realm,
+                             *errbuf ? errbuf : curl_easy_strerror(cc));
+                goto out;
+        }
+        if (r.status == 401 || r.status == 403) {
+                k = err_setx(errp, EACCES, "get token from '%s': unauthorized (HTTP %ld)",
+                             ch->realm, r.status);
+                goto out;
+        }
+        if (r.status != 200) {
+                k = err_setx(errp, EPROTO, "get token from '%s': HTTP %ld", ch->realm, r.status);
+                goto out;
+        }
+        k = json_parse(r.body ? r.body : "", r.len, "token response", &j, errp);
+        if (k < 0)
+                goto out;
+        tok = json_get_str(j, "token", json_get_str(j, "access_token", NULL));
+        if (!tok || !*tok) {
+                k = err_setx(errp, EPROTO, "token response from '%s' has no token", ch->realm);
+                goto out;
+        }
+        free(g->token);
+        g->token = xstrdup(tok);
+        k = 0;
+out:
+        resp_reset(&r);
+        return k;
+}
+
+static int reg_init(struct reg *g, const char *root, const struct image_ref *ref,
+                    char *const *insecure, const char *actions, unsigned retries,
+                    unsigned backoff_ms) {
+        const char *host = streq(ref->domain, "docker.io") ? DOCKER_HUB_HOST : ref->domain;
+        bool plain = registry_host_is_loopback(ref->domain) || strv_contains(insecure, ref->domain);
+
+        *g = (struct reg){};
+        g->host = xstrdup(ref->domain);
+        g->base = xasprintf("%s://%s", plain ? "http" : "https", host);
+        g->repo = xstrdup(ref->path);
+        g->scope_actions = actions;
+        g->retries = retries ? retries : 3;
+        g->backoff_ms = backoff_ms ? backoff_ms : 250;
+        if (root)
+                (void)registry_credentials(root, ref->domain, &g->user, &g->pass, NULL);
+        return 0;
+}
+
+static char *store_root(struct image_store *s) {
+        _cleanup_free_ char *d = xstrdup(image_store_dir(s));
+        return xstrdup(dirname(d));
+}
+
+int registry_login(const char *root, const char *host, const char *user, const char *password,
+                   char **insecure, struct err **errp) {
+        _cleanup_(ref_freep) struct image_ref *ref = NULL;
+        _cleanup_free_ char *probe = NULL;
+        struct resp r = {.upload_fd = -EBADF};
+        struct reg g;
+        int k;
+
+        if (!user || !*user || !password)
+                return err_setx(errp, EINVAL, "login: user and password are required");
+        probe = xasprintf("%s/x", host);
+        k = ref_parse(probe, &ref, errp);
+        if (k < 0 || !streq(ref->domain, host))
+                return k < 0 ? err_wrap_r(k, errp, "login: bad registry '%s'", host)
+                             : err_setx(errp, EINVAL, "login: bad registry '%s'", host);
+        reg_init(&g, NULL, ref, insecure, "pull", 1, 0);
+        free(g.repo);
+        g.repo = NULL;
+        g.user = xstrdup(user);
+        g.pass = xstrdup(password);
+        k = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+        if (k == 0)
+                k = reg_do(&g, "GET", "/v2/", NULL, NULL, -EBADF, 0, &r, errp);
+        if (k >= 0 && r.status != 200)
+                k = err_setx(errp, EACCES, "login to '%s' failed: HTTP %ld", host, r.status);
+        if (k >= 0)
+                k = auth_store(root, host, user, password, errp);
+        resp_reset(&r);
+        reg_free(&g);
+        curl_global_cleanup();
+        return k < 0 ? err_wrap_r(k, errp, "login to '%s'", host) : 0;
+}
+
+/* ---- pull ---- */
+
+/* Fetches a manifest by tag or digest; verifies it against `digest` when given. */
+static int get_manifest(struct reg *g, const char *what, const char *digest, char **ret_body,
+                        size_t *ret_len, char **ret_type, char **ret_digest, struct err **errp) {
+        _cleanup_free_ char *tail = xasprintf("manifests/%s", what), *got = NULL;
+        struct resp r = {.max = BLOB_MANIFEST_MAX, .upload_fd = -EBADF};
+        int k;
+
+        k = reg_do(g, "GET", tail, MANIFEST_ACCEPT, NULL, -EBADF, 0, &r, errp);
+        if (k < 0)
+                goto out;
+        if (r.status == 404) {
+                k = err_setx(errp, ENOENT, "manifest '%s' not found", what);
+                goto out;
+        }
+        if (r.status != 200) {
+                _cleanup_free_ char *m = resp_error(&r);
+                k = err_setx(errp, EPROTO, "get manifest '%s': %s", what, m);
+                goto out;
+        }
+        got = digest_of(r.body ? r.body : "", r.len);
+        if (digest && !streq(got, digest)) {
+                k = err_setx(errp, EBADMSG, "manifest digest mismatch: expected %s, got %s",
+                             digest, got);
+                goto out;
+        }
+        *ret_body = r.body ? TAKE_PTR(r.body) : xstrdup("");
+        *ret_len = r.len;
+        *ret_type = r.content_type ? xstrdup(r.content_type) : NULL;
+        *ret_digest = TAKE_PTR(got);
+        k = 0;
+out:
+        resp_reset(&r);
+        return k;
+}
+
+/* Downloads a small blob (config) into the store, verified. */
+static int get_small_blob(struct reg *g, struct image_store *s, const struct descriptor *d,
+                          struct err **errp) {
+        _cleanup_(blob_writer_freep) struct blob_writer *w = NULL;
+        _cleanup_free_ char *tail = xasprintf("blobs/%s", d->digest);
+        struct resp r = {.upload_fd = -EBADF};
+        int k;
+
+        if (image_store_has_blob(s, d->digest))
+                return 0;
+        if (d->size > BLOB_CONFIG_MAX)
+                return err_setx(errp, EFBIG, "config %s larger than %u bytes", d->digest,
+                                BLOB_CONFIG_MAX);
+        k = blob_writer_open(s, d->digest, d->size, &w, errp);
+        if (k < 0)
+                return k;
+        r.w = w;
+        k = reg_do(g, "GET", tail, NULL, NULL, -EBADF, 0, &r, errp);
+        if (k >= 0 && r.status != 200) {
+                _cleanup_free_ char *m = resp_error(&r);
+                k = err_setx(errp, r.status == 404 ? ENOENT : EPROTO, "get blob %s: %s",
+                             d->digest, m);
+        }
+        if (k >= 0)
+                k = blob_writer_commit(w, NULL, errp);
+        resp_reset(&r);
+        return k;
+}
+
+struct xfer {
+        const struct descriptor *d;
+        const char *diff_id, *chain_id;
+        struct blob_writer *w;
+        struct resp r;
+        CURL *c;
+        struct curl_slist *hdrs;
+        unsigned attempt;
+        uint64_t due_ms; /* retry not before */
+        bool done, active;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static uint64_t mono_ms(void) {
+        return now_usec() / 1000;
+}
+
+static int xfer_start(struct reg *g, CURLM *m, struct xfer *x, struct err **errp) {
+        _cleanup_free_ char *tail = xasprintf("blobs/%s", x->d->digest), *url = reg_url(g, tail);
+        int k;
+
+        resp_reset(&x->r);
+        x->r.max = ERROR_BODY_MAX;
+        k = blob_writer_reset(x->w, errp);
+        if (k < 0)
+                return k;
+        x->c = easy_new(g, "GET", url, NULL, &x->r, true);
+        x->errbuf[0] = 0;
+        curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
+        curl_easy_setopt(x->c, CURLOPT_PRIVATE, x);
+        if (curl_multi_add_handle(m, x->c) != CURLM_OK)
+                return err_setx(errp, EIO, "start download of %s", x->d->digest);
+        x->active = true;
+        return 0;
+}
+
+/* Handles a finished transfer: commit + unpack, schedule a retry, or fail. */
+static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xfer *x,
+                       CURLcode cc, struct err **errp) {
+        long status = 0;
+        int k;
+
+        curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
+        curl_multi_remove_handle(m, x->c);
+        curl_easy_cleanup(x->c);
+        x->c = NULL;
+        x->active = false;
+        x->r.status = status;
+        if (x->r.werr)
+                return err_move(errp, TAKE_PTR(x->r.werr));
+        if (cc != CURLE_OK || status >= 500 || status == 429) {
+                if ((cc == CURLE_OK || curl_transient(cc)) && x->attempt < g->retries) {
+                        x->due_ms = mono_ms() + ((uint64_t)g->backoff_ms << x->attempt);
+                        x->attempt++;
+                        return 0;
+                }
+                if (cc != CURLE_OK)
+                        return err_setx(errp, EIO, "layer %s: %s", x->d->digest,
+                                        *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
+                {
+                        _cleanup_free_ char *msg = resp_error(&x->r);
+                        return err_setx(errp, EIO, "layer %s: GET blob: %s (after %u attempts)",
+                                        x->d->digest, msg, x->attempt + 1);
+                }
+        }
+        if (status != 200) {
+                _cleanup_free_ char *msg = resp_error(&x->r);
+                return err_setx(errp, status == 404 ? ENOENT : EPROTO,
+                                "layer %s: GET blob: %s", x->d->digest, msg);
+        }
+        k = blob_writer_commit(x->w, NULL, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "layer %s", x->d->digest);
+        x->w = blob_writer_free(x->w);
+        k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
+        if (k < 0)
+                return k;
+        x->done = true;
+        return 0;
+}
+
+static int download_layers(struct reg *g, struct image_store *s, const struct manifest *man,
+                           char *const *diff_ids, char *const *chain_ids,
+                           const struct pull_opts *o, struct err **errp) {
+        size_t n = man->n_layers, running = 0;
+        unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
+        struct xfer *xs = xnew0(struct xfer, n + 1);
+        CURLM *m = curl_multi_init();
+        int k = 0;
+
+        if (!m)
+                oom();
+        for (size_t i = 0; i < n; i++) {
+                struct xfer *x = &xs[i];
+                x->d = &man->layers[i];
+                x->diff_id = diff_ids[i];
+                x->chain_id = chain_ids[i];
+                x->r.upload_fd = -EBADF;
+                x->r.progress = o ? o->progress : NULL;
+                x->r.userdata = o ? o->userdata : NULL;
+                x->r.digest = x->d->digest;
+                x->r.total = (uint64_t)x->d->size;
+                if (image_store_has_layer(s, chain_ids[i])) {
+                        x->done = true;
+                } else if (image_store_has_blob(s, x->d->digest)) {
+                        k = layer_unpack_blob(s, x->d->digest, diff_ids[i], chain_ids[i], NULL,
+                                              errp);
+                        if (k < 0)
+                                goto out;
+                        x->done = true;
+                }
+                if (x->done && x->r.progress)
+                        x->r.progress(x->r.userdata, x->d->digest, (uint64_t)x->d->size,
+                                      (uint64_t)x->d->size);
+        }
+        for (;;) {
+                uint64_t now = mono_ms(), next_due = UINT64_MAX;
+                bool pending = false;
+                int still = 0, numfds = 0, msgs;
+                CURLMsg *msg;
+
+                for (size_t i = 0; i < n; i++) {
+                        struct xfer *x = &xs[i];
+                        if (x->done || x->active)
+                                continue;
+                        pending = true;
+                        if (x->due_ms > now) {
+                                next_due = MIN(next_due, x->due_ms);
+                                continue;
+                        }
+                        if (running >= maxp)
+                                continue;
+                        if (!x->w) {
+                                k = blob_writer_open(s, x->d->digest, x->d->size, &x->w, errp);
+                                if (k < 0)
+                                        goto out;
+                                x->r.w = x->w;
+                        }
+                        k = xfer_start(g, m, x, errp);
+                        if (k < 0)
+                                goto out;
+                        running++;
+                }
+                if (!pending && running == 0)
+                        break;
+                if (curl_multi_perform(m, &still) != CURLM_OK) {
+                        k = err_setx(errp, EIO, "download layers: curl multi failure");
+                        goto out;
+                }
+                while ((msg = curl_multi_info_read(m, &msgs))) {
+                        struct xfer *x = NULL;
+                        if (msg->msg != CURLMSG_DONE)
+                                continue;
+                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+                        running--;
+                        k = xfer_finish(g, s, m, x, msg->data.result, errp);
+                        if (k < 0)
+                                goto out;
+                }
+                if (running > 0 || next_due != UINT64_MAX) {
+                        int timeout = 1000;
+                        if (next_due != UINT64_MAX)
+                                timeout = (int)MIN((uint64_t)timeout,
+                                                   next_due > now ? next_due - now : 0);
+                        if (running > 0)
+                                curl_multi_poll(m, NULL, 0, timeout, &numfds);
+                        else
+                                msleep((unsigned)timeout);
+                }
+        }
+out:
+        for (size_t i = 0; i < n; i++) {
+                if (xs[i].c) {
+                        curl_multi_remove_handle(m, xs[i].c);
+                        curl_easy_cleanup(xs[i].c);
+                }
+                blob_writer_free(xs[i].w);
+                resp_reset(&xs[i].r);
+        }
+        free(xs);
+        curl_multi_cleanup(m);
+        return k;
+}
+
+static int pull_locked(struct image_store *s, const struct image_ref *ref, struct reg *g,
+                       const struct pull_opts *o, struct image **ret, struct err **errp) {
+        _cleanup_free_ char *body = NULL, *ctype = NULL, *mdigest = NULL, *full = NULL;
+        _cleanup_free_ char *cbuf = NULL;
+        _cleanup_(manifest_freep) struct manifest *man = NULL;
+        _cleanup_(image_config_freep) struct image_config *cfg = NULL;
+        _cleanup_strv_ char **chain = NULL, **layers = NULL, **refs = NULL;
+        const char *os, *arch, *variant;
+        size_t len, clen;
+        int k;
+
+        platform_host(&os, &arch, &variant);
+        if (o && o->arch) {
+                os = o->os ? o->os : os;
+                arch = o->arch;
+                variant = o->variant;
+        }
+        k = get_manifest(g, ref->digest ? ref->digest : ref->tag, ref->digest, &body, &len,
+                         &ctype, &mdigest, errp);
+        if (k < 0)
+                return k;
+        k = manifest_parse(body, len, ctype, &man, errp);
+        if (k < 0)
+                return k;
+        if (manifest_kind_is_index(man->kind)) {
+                const struct descriptor *d;
+                _cleanup_free_ char *sel = NULL;
+
+                k = manifest_select(man, os, arch, variant, &d, errp);
+                if (k < 0)
+                        return k;
+                sel = xstrdup(d->digest);
+                free(body);
+                free(ctype);
+                free(mdigest);
+                body = ctype = mdigest = NULL;
+                man = manifest_free(man);
+                k = get_manifest(g, sel, sel, &body, &len, &ctype, &mdigest, errp);
+                if (k < 0)
+                        return k;
+                k = manifest_parse(body, len, ctype, &man, errp);
+                if (k < 0)
+                        return k;
+                if (manifest_kind_is_index(man->kind))
+                        return err_setx(errp, EPROTO, "manifest %s: nested index", sel);
+        }
+        k = get_small_blob(g, s, &man->config, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "config %s", man->config.digest);
+        k = image_store_read_blob(s, man->config.digest, BLOB_CONFIG_MAX, &cbuf, &clen, errp);
+        if (k < 0)
+                return k;
+        k = image_config_parse(cbuf, clen, &cfg, errp);
+        if (k < 0)
+                return k;
+        if (strv_length(cfg->diff_ids) != man->n_layers)
+                return err_setx(errp, EPROTO, "manifest has %zu layers but the config %zu diff ids",
+                                man->n_layers, strv_length(cfg->diff_ids));
+        chain = chain_ids_compute(cfg->diff_ids);
+        k = download_layers(g, s, man, cfg->diff_ids, chain, o, errp);
+        if (k < 0)
+                return k;
+        k = image_store_put_blob(s, body, len, mdigest, NULL, errp);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < man->n_layers; i++)
+                strv_push(&layers, man->layers[i].digest);
+        full = ref_full(ref);
+        strv_push(&refs, full);
+        return image_register(s, man->config.digest, layers, mdigest, refs, ret, errp);
+}
+
+int image_pull(struct image_store *s, const char *name, const struct pull_opts *o,
+               struct image **ret, struct err **errp) {
+        _cleanup_(ref_freep) struct image_ref *ref = NULL;
+        _cleanup_free_ char *root = NULL;
+        _cleanup_close_ int hold = -EBADF;
+        struct reg g;
+        int k;
+
+        k = ref_parse(name, &ref, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "pull '%s'", name);
+        hold = image_store_hold(s, errp);
+        if (hold < 0)
+                return hold;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return err_setx(errp, ENOMEM, "pull '%s': initialise libcurl", name);
+        root = store_root(s);
+        reg_init(&g, root, ref, o ? o->insecure : NULL, "pull", o ? o->retries : 0,
+                 o ? o->backoff_ms : 0);
+        k = pull_locked(s, ref, &g, o, ret, errp);
+        reg_free(&g);
+        curl_global_cleanup();
+        if (k < 0)
+                return err_wrap_r(k, errp, "pull '%s'", name);
+        return 0;
+}
+
+/* ---- push ---- */
+
+/* Location headers may be relative to the registry. */
+static char *abs_location(const struct reg *g, const char *loc) {
+        if (str_startswith(loc, "http://") || str_startswith(loc, "https://"))
+                return xstrdup(loc);
+        return xasprintf("%s%s%s", g->base, loc[0] == '/' ? "" : "/", loc);
+}
+
+static char *append_query(const char *url, const char *q) {
+        return xasprintf("%s%s%s", url, strchr(url, '?') ? "&" : "?", q);
+}
+
+static int push_blob(struct reg *g, struct image_store *s, const char *digest,
+                     const struct push_opts *o, struct err **errp) {
+        _cleanup_free_ char *tail = xasprintf("blobs/%s", digest), *path = NULL, *loc = NULL;
+        _cleanup_free_ char *put = NULL, *q = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct resp r = {.upload_fd = -EBADF};
+        struct stat st;
+        int k;
+
+        k = reg_do(g, "HEAD", tail, NULL, NULL, -EBADF, 0, &r, errp);
+        if (k < 0)
+                goto out;
+        path = image_store_blob_path(s, digest);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                k = err_set(errp, errno, "open blob %s", digest);
+                goto out;
+        }
+        if (r.status == 200) {
+                if (o && o->progress)
+                        o->progress(o->userdata, digest, (uint64_t)st.st_size,
+                                    (uint64_t)st.st_size);
+                k = 0;
+                goto out;
+        }
+        if (o && o->mount_from) {
+                _cleanup_free_ char *mt = xasprintf("blobs/uploads/?mount=%s&from=%s", digest,
+                                                    o->mount_from);
+                k = reg_do(g, "POST", mt, NULL, NULL, -EBADF, 0, &r, errp);
+                if (k < 0)
+                        goto out;
+                if (r.status == 201) {
+                        if (o->progress)
+                                o->progress(o->userdata, digest, (uint64_t)st.st_size,
+                                            (uint64_t)st.st_size);
+                        goto out;
+                }
+        } else {
+                k = reg_do(g, "POST", "blobs/uploads/", NULL, NULL, -EBADF, 0, &r, errp);
+                if (k < 0)
+                        goto out;
+        }
+        if (r.status != 202 || !r.location) {
+                _cleanup_free_ char *m = resp_error(&r);
+                k = err_setx(errp, EPROTO, "start upload of %s: %s", digest, m);
+                goto out;
+        }
+        loc = abs_location(g, r.location);
+
+        if (o && o->chunk_size > 0 && (uint64_t)st.st_size > o->chunk_size) {
+                uint64_t off = 0;
+                while (off < (uint64_t)st.st_size) {
+                        uint64_t len = MIN(o->chunk_size, (uint64_t)st.st_size - off);
+                        _cleanup_free_ char *range = NULL;
+
+                        range = xasprintf("Content-Range: %" PRIu64 "-%" PRIu64, off,
+                                          off + len - 1);
+                        k = reg_do_full(g, "PATCH", loc, NULL, "application/octet-stream", range,
+                                        fd, off, len, &r, errp);
+                        if (k < 0)
+                                goto out;
+                        if (r.status != 202 || !r.location) {
+                                _cleanup_free_ char *m = resp_error(&r);
+                                k = err_setx(errp, EPROTO, "upload chunk of %s: %s", digest, m);
+                                goto out;
+                        }
+                        free(loc);
+                        loc = abs_location(g, r.location);
+                        off += len;
+                        if (o->progress)
+                                o->progress(o->userdata, digest, off, (uint64_t)st.st_size);
+                }
+                q = xasprintf("digest=%s", digest);
+                put = append_query(loc, q);
+                k = reg_do(g, "PUT", put, NULL, "application/octet-stream", fd, 0, &r, errp);
+        } else {
+                q = xasprintf("digest=%s", digest);
+                put = append_query(loc, q);
+                k = reg_do(g, "PUT", put, NULL, "application/octet-stream", fd,
+                           (uint64_t)st.st_size, &r, errp);
+                if (k >= 0 && o && o->progress)
+                        o->progress(o->userdata, digest, (uint64_t)st.st_size,
+                                    (uint64_t)st.st_size);
+        }
+        if (k < 0)
+                goto out;
+        if (r.status != 201) {
+                _cleanup_free_ char *m = resp_error(&r);
+                k = err_setx(errp, EPROTO, "upload %s: %s", digest, m);
+        }
+out:
+        resp_reset(&r);
+        return k;
+}
+
+int image_push(struct image_store *s, const char *name, const char *dest,
+               const struct push_opts *o, struct err **errp) {
+        _cleanup_(ref_freep) struct image_ref *ref = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_(manifest_freep) struct manifest *man = NULL;
+        _cleanup_free_ char *root = NULL, *body = NULL, *tail = NULL, *mpath = NULL;
+        _cleanup_close_ int mfd = -EBADF;
+        struct resp r = {.upload_fd = -EBADF};
+        size_t len;
+        struct reg g;
+        int k;
+
+        k = image_store_get(s, name, &img, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "push '%s'", name);
+        k = ref_parse(dest ? dest : name, &ref, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "push '%s'", name);
+        if (!ref->tag)
+                return err_setx(errp, EINVAL, "push '%s': destination needs a tag", name);
+        k = image_store_read_blob(s, img->manifest_digest, BLOB_MANIFEST_MAX, &body, &len, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "push '%s'", name);
+        k = manifest_parse(body, len, NULL, &man, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "push '%s'", name);
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return err_setx(errp, ENOMEM, "push '%s': initialise libcurl", name);
+        root = store_root(s);
+        reg_init(&g, root, ref, o ? o->insecure : NULL, "pull,push", o ? o->retries : 0,
+                 o ? o->backoff_ms : 0);
+        for (size_t i = 0; i < man->n_layers && k >= 0; i++) {
+                k = push_blob(&g, s, man->layers[i].digest, o, errp);
+                if (k < 0)
+                        k = err_wrap_r(k, errp, "layer %s", man->layers[i].digest);
+        }
+        if (k >= 0) {
+                k = push_blob(&g, s, man->config.digest, o, errp);
+                if (k < 0)
+                        k = err_wrap_r(k, errp, "config %s", man->config.digest);
+        }
+        if (k >= 0) {
+                mpath = image_store_blob_path(s, img->manifest_digest);
+                mfd = open(mpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (mfd < 0)
+                        k = err_set(errp, errno, "open manifest %s", img->manifest_digest);
+        }
+        if (k >= 0) {
+                tail = xasprintf("manifests/%s", ref->tag);
+                k = reg_do(&g, "PUT", tail, NULL, man->media_type, mfd, len, &r, errp);
+                if (k >= 0 && r.status != 201) {
+                        _cleanup_free_ char *m = resp_error(&r);
+                        k = err_setx(errp, EPROTO, "put manifest: %s", m);
+                }
+        }
+        resp_reset(&r);
+        reg_free(&g);
+        curl_global_cleanup();
+        if (k < 0)
+                return err_wrap_r(k, errp, "push '%s'", name);
+        return 0;
+}
