@@ -4,7 +4,9 @@
 #include <strings.h>
 #include <sys/prctl.h>
 
-#include <sys/capability.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "runtime/caps.h"
 #include "macro.h"
@@ -87,63 +89,51 @@ uint64_t caps_mask(const int *caps, size_t n) {
         return m;
 }
 
-int caps_keep_over_setuid(struct err **errp) {
-        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-                return err_set(errp, errno, "prctl(PR_SET_KEEPCAPS)");
+int caps_kernel_last(void) {
+        int last = 0;
+        while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+                last++;
+        return last;
+}
+
+/* Dropping from the bounding set only removes privileges. The kernel bounds the loop, so
+ * capabilities newer than our name table are dropped too. */
+int caps_drop_bounding(const struct caps_sets *s, int *ret_cap) {
+        uint64_t bounding = caps_mask(s->set[0], s->n[0]);
+        int last = caps_kernel_last();
+
+        *ret_cap = -1;
+        for (int i = 0; i <= last; i++) {
+                if (bounding & (1ULL << i))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno != EINVAL) {
+                        *ret_cap = i;
+                        return -errno;
+                }
+        }
         return 0;
 }
 
-/* Runs in the container's init, after mounts and the uid switch and before seccomp. Dropping
- * from the bounding set first is safe: it only removes privileges. The kernel's
- * cap_last_cap bounds the loop, so capabilities newer than our table are dropped too. */
-int caps_apply(const struct caps_sets *s, struct err **errp) {
-        uint64_t bounding = caps_mask(s->set[0], s->n[0]);
-        uint64_t eff = caps_mask(s->set[1], s->n[1]);
-        uint64_t inh = caps_mask(s->set[2], s->n[2]);
-        uint64_t perm = caps_mask(s->set[3], s->n[3]);
-        uint64_t amb = caps_mask(s->set[4], s->n[4]);
-        cap_t c;
-        int last = 63;
+int caps_set(const struct caps_sets *s, int *ret_cap) {
+        uint64_t eff = caps_mask(s->set[1], s->n[1]), inh = caps_mask(s->set[2], s->n[2]);
+        uint64_t perm = caps_mask(s->set[3], s->n[3]), amb = caps_mask(s->set[4], s->n[4]);
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct d[2] = {
+                {(uint32_t)eff, (uint32_t)perm, (uint32_t)inh},
+                {(uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32)},
+        };
+        int last = caps_kernel_last();
 
-        /* The kernel says which caps exist; the bound loop stops at the first EINVAL. */
-        for (int i = 0; i <= last; i++) {
-                if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) < 0) {
-                        last = i - 1;
-                        break;
-                }
-                if (bounding & (1ULL << i))
-                        continue;
-                if (prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno != EINVAL)
-                        return err_set(errp, errno, "drop capability %d from the bounding set",
-                                       i);
-        }
-
-        c = cap_init();
-        if (!c)
-                return err_set(errp, errno, "cap_init");
-        for (int i = 0; i <= last; i++) {
-                cap_value_t v = i;
-                if ((eff & (1ULL << i)) && cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0)
-                        goto fail;
-                if ((perm & (1ULL << i)) && cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET) < 0)
-                        goto fail;
-                if ((inh & (1ULL << i)) && cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) < 0)
-                        goto fail;
-        }
-        if (cap_set_proc(c) < 0)
-                goto fail;
-        cap_free(c);
-
+        *ret_cap = -1;
+        if (syscall(SYS_capset, &h, d) < 0)
+                return -errno;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-                return err_set(errp, errno, "clear ambient capabilities");
+                return -errno;
         for (int i = 0; i <= last; i++)
                 if ((amb & (1ULL << i)) &&
-                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
-                        return err_set(errp, errno, "raise ambient capability %s",
-                                       caps_to_name(i) ? caps_to_name(i) : "?");
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0) {
+                        *ret_cap = i;
+                        return -errno;
+                }
         return 0;
-fail:;
-        int e = errno;
-        cap_free(c);
-        return err_set(errp, e, "set process capabilities");
 }

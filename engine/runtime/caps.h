@@ -22,15 +22,19 @@ int caps_last_known(void);
 extern const int caps_docker_default[];
 extern const size_t caps_docker_default_len;
 
-/* Applies the five sets in the calling (container init) process: drops the bounding set, sets
- * effective/permitted/inheritable, raises ambient. Must be called after the uid switch with
- * PR_SET_KEEPCAPS so that permitted caps survive. Sets given as capability numbers. */
+/* The five sets, as capability numbers: bounding, effective, inheritable, permitted, ambient. */
 struct caps_sets {
-        const int *set[5]; /* bounding, effective, inheritable, permitted, ambient */
+        const int *set[5];
         size_t n[5];
 };
-int caps_apply(const struct caps_sets *s, struct err **errp);
-/* Drops everything but the bounding set: called before setuid to keep caps over it. */
-int caps_keep_over_setuid(struct err **errp);
+
+/* Both run in the container's init and allocate nothing. caps_drop_bounding() needs
+ * CAP_SETPCAP, so it runs before the uid switch; caps_set() runs after it (the permitted set
+ * survives setuid through PR_SET_KEEPCAPS) and also raises the ambient set. They return 0 or
+ * -errno; *ret_cap names the capability that failed (-1 otherwise). */
+int caps_drop_bounding(const struct caps_sets *s, int *ret_cap);
+int caps_set(const struct caps_sets *s, int *ret_cap);
+/* The kernel's highest capability (/proc/sys/kernel/cap_last_cap, probed with PR_CAPBSET_READ). */
+int caps_kernel_last(void);
 /* Bitmask form of a list. */
 uint64_t caps_mask(const int *caps, size_t n);

@@ -931,6 +931,10 @@ struct spec_seccomp *spec_seccomp_free(struct spec_seccomp *s) {
         return NULL;
 }
 
+void spec_seccomp_freep(struct spec_seccomp **s) {
+        *s = spec_seccomp_free(*s);
+}
+
 struct spec *spec_free(struct spec *s) {
         if (!s)
                 return NULL;

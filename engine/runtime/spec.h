@@ -202,6 +202,7 @@ void spec_process_done(struct spec_process *p);
 int spec_seccomp_from_json(const json_t *j, const char *what, const int *caps, size_t n_caps,
                            struct spec_seccomp **ret, struct err **errp);
 struct spec_seccomp *spec_seccomp_free(struct spec_seccomp *s);
+void spec_seccomp_freep(struct spec_seccomp **s);
 
 /* The default config.json (like `runc spec`), with docker's default capabilities, masked and
  * readonly paths, and the given args. rootless adds a user namespace mapping. */
