@@ -454,6 +454,18 @@ static void plan_service_pod(struct ctx *c, struct svc_state *s, const struct ro
                 return;
         }
 
+        if (streq(sched_node(c->sched, ni)->availability, "drain")) {
+                /* Moved like a replacement, so the old pod is stopped on the live node. A
+                 * stateful pod stays pinned by its volume and waits (unschedulable). */
+                snprintf(why, sizeof(why), "node %s drained", p->node);
+                if (gate_reason)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash, "%s; %s", why,
+                               gate_reason);
+                else
+                        replace_pod(c, s, p, ro->target, ORDER_STOP_FIRST, why);
+                return;
+        }
+
         if (p->state == POD_DEAD) {
                 if (gate_reason)
                         add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, ro->target,

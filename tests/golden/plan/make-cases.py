@@ -169,6 +169,10 @@ CASES["stateful-node-down"] = (stack([service("db", volume="data"), service("web
 CASES["stateful-node-fenced"] = (stack([service("db", volume="data")], volumes=["data"]),
     [node("n1"), node("n2", ready=False, fenced=True, volumes=["shop_data"]), node("n3")],
     [pod("db", 1, "n2")])
+CASES["node-drained"] = (stack([service("db", volume="data"), service("web", replicas=2)],
+        volumes=["data"]),
+    [node("n1"), node("n2", availability="drain", volumes=["shop_data"]), node("n3")],
+    [pod("db", 1, "n2"), pod("web", 1, "n1"), pod("web", 2, "n2")])
 CASES["volume-affinity"] = (stack([service("db", volume="data")], volumes=["data"]),
     [node("n1"), node("n2"), node("n3", volumes=["shop_data"])], [])
 CASES["constraint-unsatisfiable"] = (stack([service("web", replicas=2, memory=1 << 30,
