@@ -151,6 +151,17 @@ fuzz-smoke: fuzz
 			> build-fuzz/work/$$n.log 2>&1 || { tail -n 40 build-fuzz/work/$$n.log; exit 1; }; \
 	done
 
+# Benchmarks: bench/*.c -> $(BUILD)/bench/NAME, linked like the tests; `make bench` builds and
+# runs them.
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(LIBS) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(INC_main) $(ALL_LDFLAGS) -o $@ $< \
+		-Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
+bench: $(BENCH_BINS)
+	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -163,6 +174,6 @@ install: $(BUILD)/berth
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean
+.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean bench
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

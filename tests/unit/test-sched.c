@@ -54,16 +54,13 @@ static void test_constraint_parse(void) {
 }
 
 static void test_constraints_and_reason(void) {
-        _cleanup_(observed_freep) struct observed *o =
-                load("{\"nodes\":[" NODE("n1",
-                                         ",\"labels\":{\"zone\":\"a\"},\"allocatable\":"
-                                         "{\"memory\":100}") "," NODE("n2",
-                                                                      ",\"labels\":{\"zone\":"
-                                                                      "\"b\"}") "," NODE("n3",
-                                                                                         ",\"role\""
-                                                                                         ":\"manage"
-                                                                                         "r\"") "]"
-                                                                                                "}");
+        _cleanup_(observed_freep) struct observed *o = load("{\"nodes\":[" NODE(
+                "n1", ",\"labels\":{\"zone\":\"a\"},\"allocatable\":"
+                      "{\"memory\":100}") "," NODE("n2", ",\"labels\":{\"zone\":"
+                                                         "\"b\"}") "," NODE("n3", ",\"role\""
+                                                                                  ":\"manage"
+                                                                                  "r\"") "]"
+                                                                                         "}");
         _cleanup_(sched_freep) struct sched *s = NULL;
         _cleanup_strv_ char **cons = NULL;
         _cleanup_free_ char *reason = NULL;
