@@ -119,6 +119,14 @@ $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
 
+# Benchmarks: standalone load generators (bench/*.c -> build/bench/NAME), run by bench/run.sh.
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+bench: $(BENCH_BINS) $(BUILD)/berth
+
 .DEFAULT_GOAL := all
 all: $(BUILD)/berth
 tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth

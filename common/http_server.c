@@ -41,6 +41,7 @@ struct listener {
         struct http_server *srv;
         struct listener *next;
         ev_io io;
+        ev_timer pause; /* accept paused after running out of fds */
         int fd;
         SSL_CTX *tls;
         char *unix_path;
@@ -800,8 +801,17 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents) {
         for (int i = 0; i < ACCEPT_BATCH; i++) {
                 int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-                if (fd < 0)
+                if (fd < 0) {
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                            errno == ENOMEM) {
+                                /* The pending connection stays in the backlog and the watcher
+                                 * would fire again at once: pause accepting for a moment. */
+                                ev_io_stop(s->loop, &l->io);
+                                ev_timer_set(&l->pause, 0.1, 0.);
+                                ev_timer_start(s->loop, &l->pause);
+                        }
                         return; /* EAGAIN, or a transient error: the next event retries */
+                }
                 if (s->n_conns >= s->cfg.max_conns) {
                         static const char busy[] =
                                 "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
@@ -816,6 +826,13 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents) {
                 }
                 conn_new(s, fd, l->tls);
         }
+}
+
+static void listener_pause_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct listener *l = container_of(w, struct listener, pause);
+
+        (void)revents;
+        ev_io_start(loop, &l->io);
 }
 
 /* ---- server ---- */
@@ -865,6 +882,7 @@ int http_server_new(struct ev_loop *loop, const struct http_server_config *cfg,
 
 static void listener_close(struct http_server *s, struct listener *l) {
         ev_io_stop(s->loop, &l->io);
+        ev_timer_stop(s->loop, &l->pause);
         safe_close(l->fd);
         if (l->unix_path)
                 (void)unlink(l->unix_path);
@@ -906,6 +924,7 @@ static void listener_add(struct http_server *s, int fd, SSL_CTX *tls, const char
         l->tls = tls;
         l->unix_path = unix_path ? xstrdup(unix_path) : NULL;
         ev_io_init(&l->io, listener_cb, fd, EV_READ);
+        ev_init(&l->pause, listener_pause_cb);
         ev_io_start(s->loop, &l->io);
         l->next = s->listeners;
         s->listeners = l;

@@ -32,6 +32,7 @@ struct fx {
         bool guard_fired;
         int pending; /* async work the loop waits for */
         bool closed_seen;
+        void (*on_slow)(struct fx *fx);
 };
 
 struct later {
@@ -126,11 +127,22 @@ static void h_forever(struct http_req *req, void *ud) {
         http_stream_write(req, "{\"hello\":1}\n", 12);
 }
 
+/* Answers after a while, to be in flight during a shutdown. */
+static void h_slow(struct http_req *req, void *ud) {
+        struct later *l = xnew0(struct later, 1);
+        struct fx *fx = ud;
+
+        l->req = req;
+        ev_timer_init(&l->t, later_cb, 0.2, 0.);
+        ev_timer_start(fx->loop, &l->t);
+        if (fx->on_slow)
+                fx->on_slow(fx);
+}
+
 static const struct http_route test_routes[] = {
-        {"GET", "/ping", h_ping},       {"POST", "/echo", h_echo},
-        {"PUT", "/echo", h_echo},       {"GET", "/items/{id}", h_item},
-        {"GET", "/later", h_later},     {"GET", "/stream", h_stream},
-        {"GET", "/forever", h_forever}, {},
+        {"GET", "/ping", h_ping},       {"POST", "/echo", h_echo},  {"PUT", "/echo", h_echo},
+        {"GET", "/items/{id}", h_item}, {"GET", "/later", h_later}, {"GET", "/stream", h_stream},
+        {"GET", "/forever", h_forever}, {"GET", "/slow", h_slow},   {},
 };
 
 static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -706,9 +718,108 @@ static void test_shutdown(void) {
         fx_done(&fx);
 }
 
+static void shut_on_slow(struct fx *fx) {
+        /* The request is in flight: shut down now; it must still be answered. */
+        http_server_shutdown(fx->srv, 10.0, shut_done, fx);
+}
+
+static void test_shutdown_in_flight(void) {
+        struct fx fx;
+        _cleanup_free_ char *a = NULL;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fx.on_slow = shut_on_slow;
+        /* Keep-alive request: the server closes after answering because it shuts down. */
+        a = raw_str(&fx, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 202 Accepted\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "Connection: close\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "{\"later\":true}"));
+        if (!fx.closed_seen)
+                fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        ASSERT_EQ(http_server_n_conns(fx.srv), 0);
+        fx_done(&fx);
+}
+
+static void test_idle_timeout(void) {
+        struct http_server_config cfg = {.idle_timeout = 0.1};
+        struct fx fx;
+        _cleanup_free_ char *a = NULL;
+
+        if (fx_setup(&fx, &cfg) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        /* A keep-alive request is answered, then the idle connection is closed silently. */
+        a = raw_str(&fx, "GET /ping HTTP/1.1\r\n\r\n");
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 200 OK\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "Connection: keep-alive\r\n"));
+        ASSERT_TRUE(str_endswith(a, "\r\n\r\nOK"));
+        ASSERT_EQ(http_server_n_conns(fx.srv), 0);
+        fx_done(&fx);
+}
+
+/* The first streamed line counts as one pending event. */
+static int mline_once(const char *line, size_t len, void *ud) {
+        struct mres *m = ud;
+
+        if (!m->lines && --m->fx->pending == 0)
+                ev_break(m->fx->loop, EVBREAK_ALL);
+        strv_push_take(&m->lines, xstrndup(line, len));
+        return 0;
+}
+
+static void test_multi_errors_and_cancel(void) {
+        struct fx fx;
+        _cleanup_(http_multi_freep) struct http_multi *m = NULL;
+        struct mres refused = {}, cancelled = {};
+        struct http_xfer *x = NULL;
+        struct http_target bad, good;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        bad = (struct http_target){.host = "unix:///nonexistent/x.sock"};
+        good = (struct http_target){.host = fx.host};
+        ASSERT_OK(http_multi_new(fx.loop, &m, NULL));
+        refused.fx = cancelled.fx = &fx;
+        ASSERT_OK(http_multi_request(m, &bad, &(struct http_call){.path = "/ping"}, mdone, &refused,
+                                     NULL, NULL));
+        ASSERT_OK(http_multi_request(
+                m, &good,
+                &(struct http_call){.path = "/forever", .on_line = mline_once, .ud = &cancelled},
+                mdone, &cancelled, &x, NULL));
+        ASSERT_EQ(http_multi_running(m), 2);
+        fx.pending = 2;
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_EQ(refused.r, -ECONNREFUSED);
+        /* The endless stream is still running: cancel it, its callback never runs. */
+        ASSERT_EQ(http_multi_running(m), 1);
+        http_multi_cancel(m, x);
+        ASSERT_EQ(http_multi_running(m), 0);
+        /* The server hears the client leave. */
+        fx.pending = 1;
+        if (!fx.closed_seen)
+                fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        ASSERT_EQ(cancelled.status, 0);
+        ASSERT_NULL(cancelled.body);
+        ASSERT_STREQ(cancelled.lines[0], "{\"hello\":1}");
+        strv_free(cancelled.lines);
+        m = http_multi_free(m);
+        fx_done(&fx);
+}
+
 static void test_setup(void) {
         signal(SIGPIPE, SIG_IGN);
 }
 
 TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
-         test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown)
+         test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown,
+         test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel)
