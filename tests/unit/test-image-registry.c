@@ -101,9 +101,10 @@ static bool registry_start(struct registry *r, const char *htpasswd) {
         cfg = xasprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                         "    rootdirectory: %s/data\n  delete:\n    enabled: true\n"
                         "http:\n  addr: 127.0.0.1:%d\n%s%s%s",
-                        r->dir, r->port, htpasswd ? "auth:\n  htpasswd:\n    realm: berth\n"
-                                                    "    path: "
-                                                  : "",
+                        r->dir, r->port,
+                        htpasswd ? "auth:\n  htpasswd:\n    realm: berth\n"
+                                   "    path: "
+                                 : "",
                         htpasswd ? htpasswd : "", htpasswd ? "\n" : "");
         yml = xasprintf("%s/config.yml", r->dir);
         if (write_file_atomic(yml, cfg, strlen(cfg), 0600, NULL) < 0)
@@ -239,6 +240,36 @@ static void test_push_pull_roundtrip(void) {
                 ASSERT_NOT_NULL(strstr(e->msg, "not found"));
                 e = err_free(e);
         }
+        /* skopeo's OCI layout and docker-archive outputs load into a store. */
+        if (access("/usr/bin/skopeo", X_OK) == 0) {
+                _cleanup_free_ char *r3 = mktmp("f"), *cmd = NULL, *oci = NULL, *da = NULL;
+                _cleanup_(image_store_freep) struct image_store *s3 = NULL;
+                _cleanup_(image_freep) struct image *l = NULL;
+                _cleanup_strv_ char **refs = NULL, **ids = NULL, **refs2 = NULL, **ids2 = NULL;
+                _cleanup_close_ int dfd = -EBADF;
+
+                oci = xasprintf("%s/oci", r3);
+                da = xasprintf("%s/da.tar", r3);
+                cmd = xasprintf("skopeo copy -q --src-tls-verify=false docker://%s oci:%s:1 "
+                                ">/dev/null 2>&1 && skopeo copy -q --src-tls-verify=false "
+                                "docker://%s docker-archive:%s:skopeo/da:1 >/dev/null 2>&1",
+                                ref, oci, ref, da);
+                ASSERT_EQ(system(cmd), 0);
+                ASSERT_OK(image_store_open(r3, &s3, NULL));
+                if (image_load_oci_dir(s3, oci, "loaded/bb:1", &refs, &ids, &e) < 0)
+                        printf("# oci load: %s\n", err_msg(e));
+                ASSERT_NULL(e);
+                ASSERT_OK(image_store_get(s3, "loaded/bb:1", &l, NULL));
+                ASSERT_STREQ(l->id, img->id);
+                dfd = open(da, O_RDONLY | O_CLOEXEC);
+                ASSERT_TRUE(dfd >= 0);
+                if (image_load(s3, dfd, &refs2, &ids2, &e) < 0)
+                        printf("# docker-archive load: %s\n", err_msg(e));
+                ASSERT_NULL(e);
+                ASSERT_TRUE(strv_contains(refs2, "docker.io/skopeo/da:1"));
+                ASSERT_STREQ(ids2[0], img->id);
+                (void)rm_rf(r3, NULL);
+        }
         (void)p1;
         registry_stop(&reg);
         (void)rm_rf(rootfs, NULL);
@@ -358,7 +389,8 @@ static void test_server_error_names_layer(void) {
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_err_ struct err *e = NULL;
-        const char *layer = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+        const char *layer =
+                "sha256:1111111111111111111111111111111111111111111111111111111111111111";
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         struct pull_opts po = {.retries = 2, .backoff_ms = 10};
         socklen_t alen = sizeof(a);
