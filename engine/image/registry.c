@@ -161,8 +161,7 @@ int registry_credentials(const char *root, const char *host, char **ret_user, ch
         }
         colon = strchr(dec, ':');
         if (!colon)
-                return err_setx(errp, EINVAL, "'%s': auths.%s.auth is not user:password", p,
-                                host);
+                return err_setx(errp, EINVAL, "'%s': auths.%s.auth is not user:password", p, host);
         *colon = 0;
         *ret_user = xstrdup(dec);
         *ret_password = xstrdup(colon + 1);
@@ -216,12 +215,12 @@ int registry_logout(const char *root, const char *host, struct err **errp) {
 /* ---- HTTP ---- */
 
 struct reg {
-        char *host;   /* as in the reference: "localhost:5000", "docker.io" */
-        char *base;   /* "https://registry-1.docker.io" */
-        char *repo;   /* "library/busybox" */
+        char *host; /* as in the reference: "localhost:5000", "docker.io" */
+        char *base; /* "https://registry-1.docker.io" */
+        char *repo; /* "library/busybox" */
         char *user, *pass;
-        char *token;  /* bearer token, once obtained */
-        bool basic;   /* registry asked for Basic */
+        char *token;               /* bearer token, once obtained */
+        bool basic;                /* registry asked for Basic */
         const char *scope_actions; /* "pull" or "pull,push" */
         unsigned retries, backoff_ms;
 };
@@ -347,8 +346,7 @@ static size_t header_status_cb(char *buf, size_t size, size_t n, void *ud) {
         struct resp *r = ud;
         int code;
 
-        if (size * n > 9 && strncmp(buf, "HTTP/", 5) == 0 &&
-            sscanf(buf, "HTTP/%*s %d", &code) == 1)
+        if (size * n > 9 && strncmp(buf, "HTTP/", 5) == 0 && sscanf(buf, "HTTP/%*s %d", &code) == 1)
                 r->status = code;
         return header_cb(buf, size, n, ud);
 }
@@ -502,8 +500,8 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
                                                 *errbuf ? errbuf : curl_easy_strerror(cc));
                         {
                                 _cleanup_free_ char *m = resp_error(r);
-                                return err_setx(errp, EIO, "%s %s: %s (after %u attempts)",
-                                                method, url, m, attempt + 1);
+                                return err_setx(errp, EIO, "%s %s: %s (after %u attempts)", method,
+                                                url, m, attempt + 1);
                         }
                 }
                 if (r->status == 401 && !auth_tried && r->www_auth) {
@@ -532,8 +530,8 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
                         return err_setx(errp, EACCES,
                                         "%s %s: unauthorized (%s); log in with the right "
                                         "credentials",
-                                        method, url, g->user ? "credentials refused" :
-                                                               "no credentials stored");
+                                        method, url,
+                                        g->user ? "credentials refused" : "no credentials stored");
                 return 0;
         }
 }
@@ -541,8 +539,8 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
 static int reg_do(struct reg *g, const char *method, const char *tail, const char *accept,
                   const char *content_type, int upload_fd, uint64_t upload_len, struct resp *r,
                   struct err **errp) {
-        return reg_do_full(g, method, tail, accept, content_type, NULL, upload_fd, 0, upload_len,
-                           r, errp);
+        return reg_do_full(g, method, tail, accept, content_type, NULL, upload_fd, 0, upload_len, r,
+                           errp);
 }
 
 static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct err **errp) {
@@ -555,10 +553,12 @@ static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct er
         CURL *c;
         int k;
 
-        if (!ch->realm || !(str_startswith(ch->realm, "https://") ||
-                            str_startswith(ch->realm, "http://")))
-                return err_setx(errp, EPROTO, "registry '%s': bearer challenge without a usable "
-                                "realm", g->host);
+        if (!ch->realm ||
+            !(str_startswith(ch->realm, "https://") || str_startswith(ch->realm, "http://")))
+                return err_setx(errp, EPROTO,
+                                "registry '%s': bearer challenge without a usable "
+                                "realm",
+                                g->host);
         c = curl_easy_init();
         if (!c)
                 oom();
@@ -695,8 +695,8 @@ static int get_manifest(struct reg *g, const char *what, const char *digest, cha
         }
         got = digest_of(r.body ? r.body : "", r.len);
         if (digest && !streq(got, digest)) {
-                k = err_setx(errp, EBADMSG, "manifest digest mismatch: expected %s, got %s",
-                             digest, got);
+                k = err_setx(errp, EBADMSG, "manifest digest mismatch: expected %s, got %s", digest,
+                             got);
                 goto out;
         }
         *ret_body = r.body ? TAKE_PTR(r.body) : xstrdup("");
@@ -729,8 +729,8 @@ static int get_small_blob(struct reg *g, struct image_store *s, const struct des
         k = reg_do(g, "GET", tail, NULL, NULL, -EBADF, 0, &r, errp);
         if (k >= 0 && r.status != 200) {
                 _cleanup_free_ char *m = resp_error(&r);
-                k = err_setx(errp, r.status == 404 ? ENOENT : EPROTO, "get blob %s: %s",
-                             d->digest, m);
+                k = err_setx(errp, r.status == 404 ? ENOENT : EPROTO, "get blob %s: %s", d->digest,
+                             m);
         }
         if (k >= 0)
                 k = blob_writer_commit(w, NULL, errp);
@@ -775,8 +775,8 @@ static int xfer_start(struct reg *g, CURLM *m, struct xfer *x, struct err **errp
 }
 
 /* Handles a finished transfer: commit + unpack, schedule a retry, or fail. */
-static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xfer *x,
-                       CURLcode cc, struct err **errp) {
+static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xfer *x, CURLcode cc,
+                       struct err **errp) {
         long status = 0;
         int k;
 
@@ -805,8 +805,8 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
         }
         if (status != 200) {
                 _cleanup_free_ char *msg = resp_error(&x->r);
-                return err_setx(errp, status == 404 ? ENOENT : EPROTO,
-                                "layer %s: GET blob: %s", x->d->digest, msg);
+                return err_setx(errp, status == 404 ? ENOENT : EPROTO, "layer %s: GET blob: %s",
+                                x->d->digest, msg);
         }
         k = blob_writer_commit(x->w, NULL, errp);
         if (k < 0)
@@ -820,8 +820,8 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
 }
 
 static int download_layers(struct reg *g, struct image_store *s, const struct manifest *man,
-                           char *const *diff_ids, char *const *chain_ids,
-                           const struct pull_opts *o, struct err **errp) {
+                           char *const *diff_ids, char *const *chain_ids, const struct pull_opts *o,
+                           struct err **errp) {
         size_t n = man->n_layers, running = 0;
         unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
         struct xfer *xs = xnew0(struct xfer, n + 1);
@@ -939,8 +939,8 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                 arch = o->arch;
                 variant = o->variant;
         }
-        k = get_manifest(g, ref->digest ? ref->digest : ref->tag, ref->digest, &body, &len,
-                         &ctype, &mdigest, errp);
+        k = get_manifest(g, ref->digest ? ref->digest : ref->tag, ref->digest, &body, &len, &ctype,
+                         &mdigest, errp);
         if (k < 0)
                 return k;
         k = manifest_parse(body, len, ctype, &man, errp);
@@ -1060,8 +1060,8 @@ static int push_blob(struct reg *g, struct image_store *s, const char *digest,
                 goto out;
         }
         if (o && o->mount_from) {
-                _cleanup_free_ char *mt = xasprintf("blobs/uploads/?mount=%s&from=%s", digest,
-                                                    o->mount_from);
+                _cleanup_free_ char *mt =
+                        xasprintf("blobs/uploads/?mount=%s&from=%s", digest, o->mount_from);
                 k = reg_do(g, "POST", mt, NULL, NULL, -EBADF, 0, &r, errp);
                 if (k < 0)
                         goto out;
@@ -1129,8 +1129,8 @@ out:
         return k;
 }
 
-int image_push(struct image_store *s, const char *name, const char *dest,
-               const struct push_opts *o, struct err **errp) {
+int image_push(struct image_store *s, const char *name, const char *dest, const struct push_opts *o,
+               struct err **errp) {
         _cleanup_(ref_freep) struct image_ref *ref = NULL;
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_(manifest_freep) struct manifest *man = NULL;

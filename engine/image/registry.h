@@ -43,8 +43,8 @@ int image_pull(struct image_store *s, const char *ref, const struct pull_opts *o
 
 /* Pushes the image named `name` to dest (NULL: name itself): blobs the registry lacks (HEAD),
  * cross-repository mounts when mount_from is set, then the manifest. */
-int image_push(struct image_store *s, const char *name, const char *dest,
-               const struct push_opts *o, struct err **errp);
+int image_push(struct image_store *s, const char *name, const char *dest, const struct push_opts *o,
+               struct err **errp);
 
 /* Verifies user/password against host (GET /v2/, following a Bearer challenge) and stores them
  * in <root>/auth.json (mode 0600). */

@@ -70,8 +70,7 @@ char *tar_build(const struct tar_ent *ents, size_t n, const char *compression, s
                         const char *eq = strchr(t->xattr, '=');
                         char *k = xstrndup(t->xattr, (size_t)(eq - t->xattr));
                         archive_entry_xattr_add_entry(e, k, eq + 1,
-                                                      t->xattr_len ? t->xattr_len
-                                                                   : strlen(eq + 1));
+                                                      t->xattr_len ? t->xattr_len : strlen(eq + 1));
                         free(k);
                 }
                 if (archive_write_header(a, e) != ARCHIVE_OK)

@@ -26,8 +26,8 @@ static void put(const char *dir, const char *rel, const char *content) {
         _cleanup_free_ char *parent = xstrdup(p);
 
         *strrchr(parent, '/') = 0;
-        if (mkdir_p(parent, 0755, NULL) < 0 || write_file_atomic(p, content, strlen(content), 0644,
-                                                                 NULL) < 0)
+        if (mkdir_p(parent, 0755, NULL) < 0 ||
+            write_file_atomic(p, content, strlen(content), 0644, NULL) < 0)
                 abort();
 }
 
