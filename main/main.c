@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "oci/oci.h"
 
 extern const char *cli_version, *cli_commit;
 
@@ -14,6 +15,7 @@ struct role {
 };
 
 static const struct role roles[] = {
+        {"oci", oci_main},
         {},
 };
 
