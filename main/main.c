@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "cli.h"
+#include "oci/oci.h"
 #include "version.h"
 
 struct role {
@@ -15,6 +16,7 @@ struct role {
 
 static const struct role roles[] = {
         {"daemon", daemon_main},
+        {"oci", oci_main},
         {},
 };
 

@@ -57,9 +57,10 @@ static const char *const cap_names[] = {
 };
 
 const int caps_docker_default[] = {
-        0 /* CHOWN */,        1 /* DAC_OVERRIDE */, 3 /* FOWNER */,      4 /* FSETID */,
-        5 /* KILL */,         6 /* SETGID */,       7 /* SETUID */,      8 /* SETPCAP */,
-        10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */, 27 /* MKNOD */,
+        0 /* CHOWN */,        1 /* DAC_OVERRIDE */, 3 /* FOWNER */,
+        4 /* FSETID */,       5 /* KILL */,         6 /* SETGID */,
+        7 /* SETUID */,       8 /* SETPCAP */,      10 /* NET_BIND_SERVICE */,
+        13 /* NET_RAW */,     18 /* SYS_CHROOT */,  27 /* MKNOD */,
         29 /* AUDIT_WRITE */, 31 /* SETFCAP */,
 };
 const size_t caps_docker_default_len = ELEMENTSOF(caps_docker_default);
