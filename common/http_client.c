@@ -378,8 +378,12 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
 }
 
 int http_multi_new(struct ev_loop *loop, struct http_multi **ret, struct err **errp) {
-        struct http_multi *m = xnew0(struct http_multi, 1);
+        struct http_multi *m;
 
+        /* Reference-counted inside curl; easy handles would do it lazily, multi handles not. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return err_setx(errp, EIO, "initialise libcurl");
+        m = xnew0(struct http_multi, 1);
         m->loop = loop;
         m->multi = curl_multi_init();
         if (!m->multi) {
