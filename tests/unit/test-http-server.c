@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP server and client together in one process: the server and the curl multi client run
  * on one libev loop; the blocking client runs in a forked child that reports over a pipe. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -788,6 +789,31 @@ static void test_idle_timeout(void) {
         fx_done(&fx);
 }
 
+static int count_sockets_without_cloexec(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int bad = 0, sockets = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                char link[64] = "", path[64];
+                int fd = atoi(de->d_name);
+
+                if (de->d_name[0] == '.' || fd == dirfd(d))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                if (readlink(path, link, sizeof(link) - 1) < 0 || !str_startswith(link, "socket:"))
+                        continue;
+                sockets++;
+                if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+                        printf("# fd %d (%s) is not close-on-exec\n", fd, link);
+                        bad++;
+                }
+        }
+        return sockets >= 3 ? bad : -1;
+}
+
 /* The first streamed line counts as one pending event. */
 static int mline_once(const char *line, size_t len, void *ud) {
         struct mres *m = ud;
@@ -824,6 +850,8 @@ static void test_multi_errors_and_cancel(void) {
         fx_run(&fx);
         ASSERT_FALSE(fx.guard_fired);
         ASSERT_EQ(refused.r, -ECONNREFUSED);
+        /* Every socket open now (listener, server connection, curl's) is close-on-exec. */
+        ASSERT_EQ(count_sockets_without_cloexec(), 0);
         /* The endless stream is still running: cancel it, its callback never runs. */
         ASSERT_EQ(http_multi_running(m), 1);
         http_multi_cancel(m, x);
