@@ -308,7 +308,7 @@ int daemon_main(int argc, char **argv) {
         d->run = xstrdup(DEFAULT_RUN);
         d->request_timeout = 10;
         if (parse_args(d, argc, argv, &help) < 0) {
-                daemon_usage(stderr);
+                fprintf(stderr, "See 'berth daemon --help'.\n");
                 return 2;
         }
         if (help) {

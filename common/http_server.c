@@ -1035,8 +1035,9 @@ static int split_hostport(const char *addr, char **ret_host, char **ret_port, st
                 host = addr;
                 hlen = (size_t)(colon - addr);
         }
-        if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-            atoi(colon + 1) > 65535)
+        if (!colon[1] || strlen(colon + 1) > 5 ||
+            strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+            strtoul(colon + 1, NULL, 10) > 65535)
                 return err_setx(errp, EINVAL, "bad listen address '%s': bad port", addr);
         *ret_host = xstrndup(host, hlen);
         *ret_port = xstrdup(colon + 1);

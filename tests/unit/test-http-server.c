@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP server and client together in one process: the server and the curl multi client run
  * on one libev loop; the blocking client runs in a forked child that reports over a pipe. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct fx {
         int pending; /* async work the loop waits for */
         bool closed_seen;
         void (*on_slow)(struct fx *fx);
+        int flood_result;
 };
 
 struct later {
@@ -127,6 +129,28 @@ static void h_forever(struct http_req *req, void *ud) {
         http_stream_write(req, "{\"hello\":1}\n", 12);
 }
 
+/* Writes 1 MiB chunks to a client that never reads until the server refuses more. */
+static void flood_closed(struct http_req *req, void *ud) {
+        struct fx *fx = ud;
+
+        fx->closed_seen = true;
+        http_stream_end(req);
+        ev_break(fx->loop, EVBREAK_ALL);
+}
+
+static void h_flood(struct http_req *req, void *ud) {
+        _cleanup_free_ char *chunk = xmalloc(1024 * 1024);
+        struct fx *fx = ud;
+        int r = 0;
+
+        memset(chunk, 'x', 1024 * 1024);
+        http_req_on_close(req, flood_closed, fx);
+        for (int i = 0; i < 64 && r == 0; i++)
+                r = http_stream_write(req, chunk, 1024 * 1024);
+        fx->flood_result = r;
+        ev_break(fx->loop, EVBREAK_ALL);
+}
+
 /* Answers after a while, to be in flight during a shutdown. */
 static void h_slow(struct http_req *req, void *ud) {
         struct later *l = xnew0(struct later, 1);
@@ -140,9 +164,11 @@ static void h_slow(struct http_req *req, void *ud) {
 }
 
 static const struct http_route test_routes[] = {
-        {"GET", "/ping", h_ping},       {"POST", "/echo", h_echo},  {"PUT", "/echo", h_echo},
-        {"GET", "/items/{id}", h_item}, {"GET", "/later", h_later}, {"GET", "/stream", h_stream},
-        {"GET", "/forever", h_forever}, {"GET", "/slow", h_slow},   {},
+        {"GET", "/ping", h_ping},       {"POST", "/echo", h_echo},
+        {"PUT", "/echo", h_echo},       {"GET", "/items/{id}", h_item},
+        {"GET", "/later", h_later},     {"GET", "/stream", h_stream},
+        {"GET", "/forever", h_forever}, {"GET", "/slow", h_slow},
+        {"GET", "/flood", h_flood},     {},
 };
 
 static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -763,6 +789,31 @@ static void test_idle_timeout(void) {
         fx_done(&fx);
 }
 
+static int count_sockets_without_cloexec(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int bad = 0, sockets = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                char link[64] = "", path[64];
+                int fd = atoi(de->d_name);
+
+                if (de->d_name[0] == '.' || fd == dirfd(d))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                if (readlink(path, link, sizeof(link) - 1) < 0 || !str_startswith(link, "socket:"))
+                        continue;
+                sockets++;
+                if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+                        printf("# fd %d (%s) is not close-on-exec\n", fd, link);
+                        bad++;
+                }
+        }
+        return sockets >= 3 ? bad : -1;
+}
+
 /* The first streamed line counts as one pending event. */
 static int mline_once(const char *line, size_t len, void *ud) {
         struct mres *m = ud;
@@ -799,6 +850,8 @@ static void test_multi_errors_and_cancel(void) {
         fx_run(&fx);
         ASSERT_FALSE(fx.guard_fired);
         ASSERT_EQ(refused.r, -ECONNREFUSED);
+        /* Every socket open now (listener, server connection, curl's) is close-on-exec. */
+        ASSERT_EQ(count_sockets_without_cloexec(), 0);
         /* The endless stream is still running: cancel it, its callback never runs. */
         ASSERT_EQ(http_multi_running(m), 1);
         http_multi_cancel(m, x);
@@ -816,10 +869,34 @@ static void test_multi_errors_and_cancel(void) {
         fx_done(&fx);
 }
 
+static void test_backpressure(void) {
+        struct fx fx;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fd = raw_connect(fx.sock);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fd_write_full(fd, "GET /flood HTTP/1.1\r\n\r\n", 23));
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        /* The client reads nothing: the server stops buffering at its bound. */
+        ASSERT_EQ(fx.flood_result, -ENOBUFS);
+        ASSERT_FALSE(fx.closed_seen);
+        /* When the client leaves, the streaming handler is told. */
+        fd = safe_close(fd);
+        fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        fx_done(&fx);
+}
+
 static void test_setup(void) {
         signal(SIGPIPE, SIG_IGN);
 }
 
 TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
          test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown,
-         test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel)
+         test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
+         test_backpressure)
