@@ -261,20 +261,27 @@ struct rollout {
         char *pause_reason;
 };
 
-/* A pod of the new template that failed within the monitor window. */
-static const struct obs_pod *failed_update(const struct ctx *c, const struct svc_state *s) {
+/* Pods of the new template that failed within the monitor window: returns the first one and
+ * counts them all in *ret_n. */
+static const struct obs_pod *failed_update(const struct ctx *c, const struct svc_state *s,
+                                           unsigned *ret_n) {
         const struct model_service *svc = s->svc;
+        const struct obs_pod *first = NULL;
 
+        *ret_n = 0;
         for (size_t i = 0; i < s->n_pods; i++) {
                 const struct obs_pod *p = s->pods[i];
                 bool bad = (p->state == POD_EXITED && p->exit_code != 0) || p->state == POD_DEAD ||
                            p->health == HEALTH_UNHEALTHY;
                 bool recent = c->now < p->started_at_usec + svc->update.monitor_ms * USEC_PER_MSEC;
 
-                if (streq(p->hash, svc->hash) && bad && recent)
-                        return p;
+                if (streq(p->hash, svc->hash) && bad && recent) {
+                        if (!first)
+                                first = p;
+                        (*ret_n)++;
+                }
         }
-        return NULL;
+        return first;
 }
 
 static void describe_failure(const struct obs_pod *p, char *buf, size_t n) {
@@ -290,6 +297,7 @@ static void rollout_decide(struct ctx *c, struct svc_state *s, struct rollout *r
         const struct model_service *svc = s->svc;
         char h1[SHORT_HASH + 1], h2[SHORT_HASH + 1], what[32];
         const struct obs_pod *f;
+        unsigned n_failed;
 
         *ro = (struct rollout){.target = svc->hash, .cfg = &svc->update};
         switch (svc->rollout) {
@@ -310,8 +318,9 @@ static void rollout_decide(struct ctx *c, struct svc_state *s, struct rollout *r
         }
         if (!svc->previous_hash || streq(svc->previous_hash, svc->hash))
                 return;
-        f = failed_update(c, s);
-        if (!f)
+        f = failed_update(c, s, &n_failed);
+        /* Up to max_failure_ratio of the replicas may fail without triggering the action. */
+        if (!f || (double)n_failed <= svc->update.max_failure_ratio * (double)svc->replicas)
                 return;
         describe_failure(f, what, sizeof(what));
         switch (svc->update.failure_action) {

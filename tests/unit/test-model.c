@@ -118,6 +118,9 @@ static void test_model_errors(void) {
                  "services.w.update.order: unknown value 'sideways' (expected one of "
                  "stop-first, start-first)"},
                 {"{\"name\":\"s\",\"services\":{\"w\":{\"hash\":\"h\",\"pod\":{},"
+                 "\"rollback\":{\"max_failure_ratio\":1.5}}}}",
+                 "services.w.rollback.max_failure_ratio: expected a number between 0 and 1"},
+                {"{\"name\":\"s\",\"services\":{\"w\":{\"hash\":\"h\",\"pod\":{},"
                  "\"placement\":{\"constraints\":[1]}}}}",
                  "services.w.placement.constraints[0]: expected a string"},
                 {"{\"name\":\"s\",\"services\":{\"w\":{\"hash\":\"h\",\"pod\":{\"containers\":"
