@@ -161,7 +161,7 @@ static char *gate(struct ctx *c, const struct svc_state *s) {
                 const struct model_dep *dep = &s->svc->deps[k];
                 const struct model_service *ds = model_stack_find(c->d, dep->service);
                 const struct svc_state *dst;
-                unsigned ok = 0, want;
+                unsigned ok = 0, want, last_slot = 0;
 
                 if (!ds)
                         continue;
@@ -169,26 +169,34 @@ static char *gate(struct ctx *c, const struct svc_state *s) {
                 want = ds->replicas;
                 for (size_t i = 0; i < dst->n_pods; i++) {
                         const struct obs_pod *p = dst->pods[i];
+                        bool met = false;
 
                         if (p->slot > ds->replicas || !node_up(c, p->node))
                                 continue;
                         if (ds->kind == SVC_JOB && p->generation != c->d->up.generation)
                                 continue;
+                        /* A slot counts once (old and new pod of a start-first replacement). */
+                        if (p->slot == last_slot)
+                                continue;
                         switch (dep->cond) {
                         case DEP_STARTED:
-                                ok += p->state == POD_RUNNING ||
+                                met = p->state == POD_RUNNING ||
                                       (ds->kind == SVC_JOB && p->state == POD_EXITED);
                                 break;
                         case DEP_HEALTHY:
-                                ok += pod_settled(ds, p);
+                                met = pod_settled(ds, p);
                                 break;
                         case DEP_COMPLETED:
-                                ok += p->state == POD_EXITED && p->exit_code == 0;
+                                met = p->state == POD_EXITED && p->exit_code == 0;
                                 break;
                         case _DEP_COND_MAX:
                         case _DEP_COND_INVALID:
                         default:
                                 break;
+                        }
+                        if (met) {
+                                ok++;
+                                last_slot = p->slot;
                         }
                 }
                 if (ok < want)
