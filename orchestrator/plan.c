@@ -161,7 +161,7 @@ static char *gate(struct ctx *c, const struct svc_state *s) {
                 const struct model_dep *dep = &s->svc->deps[k];
                 const struct model_service *ds = model_stack_find(c->d, dep->service);
                 const struct svc_state *dst;
-                unsigned ok = 0, want;
+                unsigned ok = 0, want, last_slot = 0;
 
                 if (!ds)
                         continue;
@@ -169,26 +169,34 @@ static char *gate(struct ctx *c, const struct svc_state *s) {
                 want = ds->replicas;
                 for (size_t i = 0; i < dst->n_pods; i++) {
                         const struct obs_pod *p = dst->pods[i];
+                        bool met = false;
 
                         if (p->slot > ds->replicas || !node_up(c, p->node))
                                 continue;
                         if (ds->kind == SVC_JOB && p->generation != c->d->up.generation)
                                 continue;
+                        /* A slot counts once (old and new pod of a start-first replacement). */
+                        if (p->slot == last_slot)
+                                continue;
                         switch (dep->cond) {
                         case DEP_STARTED:
-                                ok += p->state == POD_RUNNING ||
+                                met = p->state == POD_RUNNING ||
                                       (ds->kind == SVC_JOB && p->state == POD_EXITED);
                                 break;
                         case DEP_HEALTHY:
-                                ok += pod_settled(ds, p);
+                                met = pod_settled(ds, p);
                                 break;
                         case DEP_COMPLETED:
-                                ok += p->state == POD_EXITED && p->exit_code == 0;
+                                met = p->state == POD_EXITED && p->exit_code == 0;
                                 break;
                         case _DEP_COND_MAX:
                         case _DEP_COND_INVALID:
                         default:
                                 break;
+                        }
+                        if (met) {
+                                ok++;
+                                last_slot = p->slot;
                         }
                 }
                 if (ok < want)
@@ -261,20 +269,27 @@ struct rollout {
         char *pause_reason;
 };
 
-/* A pod of the new template that failed within the monitor window. */
-static const struct obs_pod *failed_update(const struct ctx *c, const struct svc_state *s) {
+/* Pods of the new template that failed within the monitor window: returns the first one and
+ * counts them all in *ret_n. */
+static const struct obs_pod *failed_update(const struct ctx *c, const struct svc_state *s,
+                                           unsigned *ret_n) {
         const struct model_service *svc = s->svc;
+        const struct obs_pod *first = NULL;
 
+        *ret_n = 0;
         for (size_t i = 0; i < s->n_pods; i++) {
                 const struct obs_pod *p = s->pods[i];
                 bool bad = (p->state == POD_EXITED && p->exit_code != 0) || p->state == POD_DEAD ||
                            p->health == HEALTH_UNHEALTHY;
                 bool recent = c->now < p->started_at_usec + svc->update.monitor_ms * USEC_PER_MSEC;
 
-                if (streq(p->hash, svc->hash) && bad && recent)
-                        return p;
+                if (streq(p->hash, svc->hash) && bad && recent) {
+                        if (!first)
+                                first = p;
+                        (*ret_n)++;
+                }
         }
-        return NULL;
+        return first;
 }
 
 static void describe_failure(const struct obs_pod *p, char *buf, size_t n) {
@@ -290,6 +305,7 @@ static void rollout_decide(struct ctx *c, struct svc_state *s, struct rollout *r
         const struct model_service *svc = s->svc;
         char h1[SHORT_HASH + 1], h2[SHORT_HASH + 1], what[32];
         const struct obs_pod *f;
+        unsigned n_failed;
 
         *ro = (struct rollout){.target = svc->hash, .cfg = &svc->update};
         switch (svc->rollout) {
@@ -310,8 +326,9 @@ static void rollout_decide(struct ctx *c, struct svc_state *s, struct rollout *r
         }
         if (!svc->previous_hash || streq(svc->previous_hash, svc->hash))
                 return;
-        f = failed_update(c, s);
-        if (!f)
+        f = failed_update(c, s, &n_failed);
+        /* Up to max_failure_ratio of the replicas may fail without triggering the action. */
+        if (!f || (double)n_failed <= svc->update.max_failure_ratio * (double)svc->replicas)
                 return;
         describe_failure(f, what, sizeof(what));
         switch (svc->update.failure_action) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "cleanup.h"
 #include "fileio.h"
 #include "store.h"
@@ -336,5 +338,45 @@ static void test_sqlite_persistence(void) {
         ASSERT_OK(rm_rf(root, NULL));
 }
 
+static void test_sqlite_two_handles_and_schema(void) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct store_kv kv = {};
+        sqlite3 *db = NULL;
+        char tmpl[] = "/tmp/berth-test-store-2h.XXXXXX";
+
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        path = xasprintf("%s/state.db", tmpl);
+        {
+                _cleanup_(store_freep) struct store *a = NULL, *b = NULL;
+                uint64_t rev = 0;
+
+                ASSERT_OK(store_open_sqlite(path, 0, &a, NULL));
+                ASSERT_OK(store_open_sqlite(path, 0, &b, NULL));
+                ASSERT_EQ(store_put(a, "k1", "1", STORE_ANY_REV, &rev, NULL), 1);
+                ASSERT_EQ(rev, 1);
+                /* b has not seen rev 1 yet, but its commit is still numbered after it. */
+                ASSERT_EQ(store_put(b, "k2", "2", STORE_ANY_REV, &rev, NULL), 1);
+                ASSERT_EQ(rev, 2);
+                ASSERT_EQ(store_put(a, "k1", "3", 1, &rev, NULL), 1);
+                ASSERT_EQ(rev, 3);
+                ASSERT_OK(store_get(b, "k1", &kv, NULL));
+                ASSERT_STREQ(kv.value, "3");
+                store_kv_done(&kv);
+        }
+        ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET v = 7 WHERE k = 'schema_version'", NULL, NULL,
+                               NULL),
+                  SQLITE_OK);
+        sqlite3_close(db);
+        {
+                _cleanup_(store_freep) struct store *s = NULL;
+                ASSERT_ERR(store_open_sqlite(path, 0, &s, &e), EPROTO);
+                ASSERT_TRUE(strstr(e->msg, "schema version 7") != NULL);
+        }
+        ASSERT_OK(rm_rf(tmpl, NULL));
+}
+
 TAP_MAIN(test_put_get_list, test_bad_input, test_cas_and_delete, test_txn, test_watch_catch_up,
-         test_watch_write_from_callback, test_compaction, test_notify, test_sqlite_persistence);
+         test_watch_write_from_callback, test_compaction, test_notify, test_sqlite_persistence,
+         test_sqlite_two_handles_and_schema);

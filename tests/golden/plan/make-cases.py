@@ -187,6 +187,13 @@ CASES["rollback-after-failed-update"] = (stack([service("web", replicas=3, hash=
         rollout=None, **{"x-rollout": {"state": "updating", "previous_hash": OLD}})]),
     nodes3(), [pod("web", 1, "n1", NEW, state="exited", exit_code=1, started_at_usec=NOW - 10_000_000),
                pod("web", 2, "n2", OLD), pod("web", 3, "n3", OLD)])
+CASES["update-failure-tolerated"] = (stack([service("web", replicas=4, hash=NEW,
+        update={"failure_action": "rollback", "max_failure_ratio": 0.25, "parallelism": 2},
+        **{"x-rollout": {"state": "updating", "previous_hash": OLD}})]),
+    [node("n1"), node("n2"), node("n3"), node("n4")],
+    [pod("web", 1, "n1", NEW, state="exited", exit_code=2, started_at_usec=NOW - 1_000_000),
+     pod("web", 2, "n2", NEW, started_at_usec=NOW - 1_000_000), pod("web", 3, "n3", OLD),
+     pod("web", 4, "n4", OLD)])
 CASES["rollback-in-progress"] = (stack([service("web", replicas=3, hash=NEW,
         rollback={"parallelism": 0},
         **{"x-rollout": {"state": "rollback", "previous_hash": OLD}})]),
