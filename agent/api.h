@@ -6,6 +6,7 @@
 
 #include <ev.h>
 
+#include "daemon_config.h"
 #include "err.h"
 #include "http_router.h"
 #include "http_server.h"
@@ -27,7 +28,11 @@ struct daemon {
         struct http_server *http;
         ev_signal sigterm, sigint;
         struct event_bus *events; /* `berth events` history and subscribers */
-        struct metrics *metrics;  /* /v1/metrics */
+        char *config_path;        /* --config-file, default /etc/berth/daemon.json */
+        struct daemon_config config;
+        bool log_level_from_flag; /* --log-level wins over the file */
+        ev_signal sighup;
+        struct metrics *metrics; /* /v1/metrics */
         bool shutting_down;
 };
 

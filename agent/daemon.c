@@ -28,7 +28,6 @@
 
 #define DEFAULT_ROOT "/var/lib/berth"
 #define DEFAULT_RUN "/run/berth"
-#define SHUTDOWN_GRACE_SECONDS 10.0
 
 static void daemon_usage(FILE *f) {
         fprintf(f,
@@ -41,6 +40,8 @@ static void daemon_usage(FILE *f) {
                 "      --listen ADDR:PORT  also serve HTTPS (mutual TLS) on this address\n"
                 "      --log-level LEVEL   error|warn|info|debug (default info)\n"
                 "      --log-format FMT    json|text (default json)\n"
+                "      --config-file FILE  settings read at start and on SIGHUP\n"
+                "                          (default /etc/berth/daemon.json)\n"
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
                 "  -h, --help              this help\n");
@@ -52,7 +53,10 @@ static struct daemon *daemon_free(struct daemon *d) {
         if (d->loop) {
                 ev_signal_stop(d->loop, &d->sigterm);
                 ev_signal_stop(d->loop, &d->sigint);
+                ev_signal_stop(d->loop, &d->sighup);
         }
+        daemon_config_done(&d->config);
+        free(d->config_path);
         d->http = http_server_free(d->http);
         d->router = http_router_free(d->router);
         /* after the server: closing streams unsubscribe from the bus */
@@ -242,7 +246,34 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
                 return;
         d->shutting_down = true;
         log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
-        http_server_shutdown(d->http, SHUTDOWN_GRACE_SECONDS, shutdown_done, d);
+        http_server_shutdown(d->http, (double)d->config.shutdown_timeout, shutdown_done, d);
+}
+
+/* Applies the reloadable settings of d->config. */
+static void daemon_config_apply(struct daemon *d) {
+        if (d->config.log_level >= 0 && !d->log_level_from_flag)
+                log_set_level(d->config.log_level);
+}
+
+/* SIGHUP: read the configuration file again; a bad file keeps the old settings. */
+static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents) {
+        struct daemon *d = w->data;
+        _cleanup_err_ struct err *e = NULL;
+        struct daemon_config c;
+
+        (void)loop;
+        (void)revents;
+        if (daemon_config_load(d->config_path, &c, &e) < 0) {
+                log_error(NULL, "Failed to reload the configuration, keeping the old one: %s",
+                          err_msg(e));
+                return;
+        }
+        daemon_config_done(&d->config);
+        d->config = c;
+        daemon_config_apply(d);
+        log_info(NULL, "Reloaded the configuration from '%s'", d->config_path);
+        event_publish(d->events, realtime_usec() * 1000, "daemon", "reload", NULL,
+                      json_pack("{s:s}", "config", d->config_path));
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
@@ -253,6 +284,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"log-level", required_argument, NULL, 'L'},
                 {"log-format", required_argument, NULL, 'F'},
                 {"request-timeout", required_argument, NULL, 't'},
+                {"config-file", required_argument, NULL, 'c'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -284,7 +316,12 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         d->listen = xstrdup(optarg);
                         break;
                 }
+                case 'c':
+                        free(d->config_path);
+                        d->config_path = xstrdup(optarg);
+                        break;
                 case 'L':
+                        d->log_level_from_flag = true;
                         level = log_level_from_string(optarg);
                         if (level < 0) {
                                 fprintf(stderr, "berth daemon: invalid --log-level '%s'\n", optarg);
@@ -342,6 +379,8 @@ int daemon_main(int argc, char **argv) {
         d->root = xstrdup(DEFAULT_ROOT);
         d->run = xstrdup(DEFAULT_RUN);
         d->request_timeout = 10;
+        d->config_path = xstrdup(DAEMON_CONFIG_DEFAULT);
+        daemon_config_init(&d->config);
         d->events = event_bus_new(DAEMON_EVENT_HISTORY);
         d->metrics = metrics_new();
         daemon_declare_metrics(d->metrics);
@@ -353,6 +392,12 @@ int daemon_main(int argc, char **argv) {
                 daemon_usage(stdout);
                 return 0;
         }
+        r = daemon_config_load(d->config_path, &d->config, &e);
+        if (r < 0) {
+                log_error(NULL, "Failed to read the configuration: %s", err_msg(e));
+                return 1;
+        }
+        daemon_config_apply(d);
         d->sock_path = xasprintf("%s/berth.sock", d->run);
         d->pki_dir = xasprintf("%s/pki", d->root);
         d->pid = getpid();
@@ -382,6 +427,9 @@ int daemon_main(int argc, char **argv) {
         d->sigterm.data = d->sigint.data = d;
         ev_signal_start(d->loop, &d->sigterm);
         ev_signal_start(d->loop, &d->sigint);
+        ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+        d->sighup.data = d;
+        ev_signal_start(d->loop, &d->sighup);
 
         log_info(NULL, "berth daemon %s (api %s) started, root '%s', pid %d", berth_version,
                  BERTH_API_VERSION, d->root, (int)d->pid);
