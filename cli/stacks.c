@@ -47,8 +47,9 @@ enum {
                 {"env-file", required_argument, NULL, OPT_ENV_FILE},                               \
                 {"profile", required_argument, NULL, OPT_PROFILE},                                 \
                 {"lenient", no_argument, NULL, OPT_LENIENT},                                       \
-                {"format", required_argument, NULL, OPT_FORMAT},                                   \
-                {"help", no_argument, NULL, 'h'}
+                {"format", required_argument, NULL, OPT_FORMAT}, {                                 \
+                "help", no_argument, NULL, 'h'                                                     \
+        }
 
 /* Handles an option every stack command shares; returns false for others. */
 static bool stack_opt(struct stack_args *a, int c) {
@@ -93,8 +94,8 @@ static int stack_args_load(struct stack_args *a, json_t **ret) {
         int r;
 
         r = stack_load(&o, ret, &e);
-        STRV_FOREACH(w, a->warnings)
-        log_warn(NULL, "%s", *w);
+        STRV_FOREACH (w, a->warnings)
+                log_warn(NULL, "%s", *w);
         if (r < 0)
                 return cli_report(e, EXIT_USAGE);
         return 0;
@@ -187,20 +188,23 @@ static int cmd_config(const struct cli_ctx *ctx, int argc, char **argv) {
         if (quiet)
                 return 0;
         if (services) {
-                json_object_foreach(json_object_get(model, "services"), name, v) puts(name);
+                json_object_foreach (json_object_get(model, "services"), name, v)
+                        puts(name);
                 return 0;
         }
         if (volumes) {
-                json_object_foreach(json_object_get(model, "volumes"), name, v) puts(name);
+                json_object_foreach (json_object_get(model, "volumes"), name, v)
+                        puts(name);
                 return 0;
         }
         if (hash) {
                 bool found = false;
-                json_object_foreach(json_object_get(model, "services"), name, v) if (
-                        streq(hash, "*") || streq(hash, name)) {
-                        printf("%s %s\n", name, json_string_value(json_object_get(v, "hash")));
-                        found = true;
-                }
+                json_object_foreach (json_object_get(model, "services"), name, v)
+                        if (streq(hash, "*") || streq(hash, name)) {
+                                printf("%s %s\n", name,
+                                       json_string_value(json_object_get(v, "hash")));
+                                found = true;
+                        }
                 if (!found) {
                         log_error(NULL, "config: no such service '%s'", hash);
                         return EXIT_USAGE;

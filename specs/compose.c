@@ -119,16 +119,17 @@ static int project_name(struct compose_ctx *c, const struct ynode *root, struct 
                                          "invalid project name \"%s\" (use lowercase letters, "
                                          "digits, '_' and '-', starting with a letter or digit)",
                                          raw);
-                return err_setx(errp, EINVAL,
-                                "invalid project name \"%s\" from %s (use lowercase letters, digits, "
-                                "'_' and '-', starting with a letter or digit)",
-                                raw, from);
+                return err_setx(
+                        errp, EINVAL,
+                        "invalid project name \"%s\" from %s (use lowercase letters, digits, "
+                        "'_' and '-', starting with a letter or digit)",
+                        raw, from);
         }
         return 0;
 }
 
-static const char *const top_keys[] = {"version", "name", "services", "networks", "volumes",
-                                       "secrets", "configs", "include", NULL};
+static const char *const top_keys[] = {"version", "name",    "services", "networks", "volumes",
+                                       "secrets", "configs", "include",  NULL};
 
 int compose_load(const struct stack_load_opts *o, char *const *files, json_t **ret,
                  struct err **errp) {
@@ -139,22 +140,17 @@ int compose_load(const struct stack_load_opts *o, char *const *files, json_t **r
         _cleanup_strv_ char **abs = NULL;
         int r;
 
-        STRV_FOREACH(f, files)
-        strv_push_take(&abs, (*f)[0] == '/' ? path_normalize(*f)
-                                            : ({
-                                                      _cleanup_free_ char *j =
-                                                              xasprintf("%s/%s", cwd ? cwd : ".", *f);
-                                                      path_normalize(j);
-                                              }));
+        STRV_FOREACH (f, files)
+                strv_push_take(&abs, (*f)[0] == '/' ? path_normalize(*f) : ({
+                        _cleanup_free_ char *j = xasprintf("%s/%s", cwd ? cwd : ".", *f);
+                        path_normalize(j);
+                }));
         if (o->project_dir)
-                c.project_dir = o->project_dir[0] == '/'
-                                        ? path_normalize(o->project_dir)
-                                        : ({
-                                                  _cleanup_free_ char *j =
-                                                          xasprintf("%s/%s", cwd ? cwd : ".",
-                                                                    o->project_dir);
-                                                  path_normalize(j);
-                                          });
+                c.project_dir = o->project_dir[0] == '/' ? path_normalize(o->project_dir) : ({
+                        _cleanup_free_ char *j =
+                                xasprintf("%s/%s", cwd ? cwd : ".", o->project_dir);
+                        path_normalize(j);
+                });
         else {
                 c.project_dir = xstrdup(abs[0]);
                 dirname(c.project_dir);
@@ -162,7 +158,7 @@ int compose_load(const struct stack_load_opts *o, char *const *files, json_t **r
         r = compose_env_setup(&c, errp);
         if (r < 0)
                 return r;
-        STRV_FOREACH(f, abs) {
+        STRV_FOREACH (f, abs) {
                 _cleanup_ynode_ struct ynode *one = NULL;
                 r = compose_load_file(&c, *f, c.project_dir, NULL, &one, errp);
                 if (r < 0)
@@ -208,8 +204,8 @@ int compose_load(const struct stack_load_opts *o, char *const *files, json_t **r
                 return r;
         stack_model_hash(model);
         if (o->ret_warnings)
-                STRV_FOREACH(w, c.warnings)
-        strv_push(o->ret_warnings, *w);
+                STRV_FOREACH (w, c.warnings)
+                        strv_push(o->ret_warnings, *w);
         *ret = TAKE_PTR(model);
         return 0;
 }

@@ -37,6 +37,8 @@ static int interp_node(struct lookup *l, struct ynode *n, struct err **errp) {
                 free(n->str);
                 n->len = strlen(out);
                 n->str = TAKE_PTR(out);
+                /* An interpolated value is a string, even when it ends up empty. */
+                n->plain = false;
                 return 0;
         }
         for (size_t i = 0; i < n->n_kids; i++) {
@@ -79,7 +81,7 @@ int compose_env_setup(struct compose_ctx *c, struct err **errp) {
                 if (access(def, F_OK) == 0)
                         strv_push(&files, def);
         }
-        STRV_FOREACH(f, files) {
+        STRV_FOREACH (f, files) {
                 _cleanup_free_ char *buf = NULL, *abs = NULL;
                 _cleanup_strv_ char **kv = NULL;
 
@@ -95,8 +97,8 @@ int compose_env_setup(struct compose_ctx *c, struct err **errp) {
                 r = envfile_parse(buf, *f, process_lookup, c, &kv, errp);
                 if (r < 0)
                         return r;
-                STRV_FOREACH(e, kv)
-                strv_push(&c->env, *e);
+                STRV_FOREACH (e, kv)
+                        strv_push(&c->env, *e);
         }
         for (char *const *e = proc; e && *e; e++)
                 strv_push(&c->env, *e);

@@ -111,7 +111,8 @@ int compose_normalize(struct ynode *root, struct err **errp) {
         int r;
 
         if (root->kind != YNODE_MAP)
-                return ynode_err(errp, root, "expected a mapping at the top of a compose file, got %s",
+                return ynode_err(errp, root,
+                                 "expected a mapping at the top of a compose file, got %s",
                                  ynode_kind_name(root));
         services = ynode_map_get(root, "services");
         if (!services || services->kind != YNODE_MAP)
@@ -253,8 +254,8 @@ int compose_merge(struct ynode *base, struct ynode *over, struct err **errp) {
 /* ---- include ---- */
 
 static const char *const include_keys[] = {"path", "project_directory", "env_file", NULL};
-static const char *const sections[] = {"services", "networks", "volumes", "secrets", "configs",
-                                       NULL};
+static const char *const sections[] = {"services", "networks", "volumes",
+                                       "secrets",  "configs",  NULL};
 
 static int include_one(struct compose_ctx *c, struct ynode *root, const struct ynode *it,
                        struct err **errp) {
@@ -292,7 +293,7 @@ static int include_one(struct compose_ctx *c, struct ynode *root, const struct y
         r = y_str_or_list(pn, &paths, errp);
         if (r < 0)
                 return r;
-        json_array_foreach(env_files, i, p) {
+        json_array_foreach (env_files, i, p) {
                 _cleanup_free_ char *abs = y_abs_path(it, json_string_value(p), NULL), *buf = NULL;
                 _cleanup_strv_ char **kv = NULL;
                 r = read_file(abs, 1024 * 1024, &buf, NULL, errp);
@@ -301,10 +302,10 @@ static int include_one(struct compose_ctx *c, struct ynode *root, const struct y
                 r = envfile_parse(buf, abs, NULL, NULL, &kv, errp);
                 if (r < 0)
                         return r;
-                STRV_FOREACH(e, kv)
-                strv_push(&extra, *e);
+                STRV_FOREACH (e, kv)
+                        strv_push(&extra, *e);
         }
-        json_array_foreach(paths, i, p) {
+        json_array_foreach (paths, i, p) {
                 _cleanup_free_ char *abs = y_abs_path(pn, json_string_value(p), NULL), *dir = NULL;
                 _cleanup_ynode_ struct ynode *one = NULL;
 

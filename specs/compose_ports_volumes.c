@@ -11,8 +11,8 @@
 #include "strv.h"
 #include "xalloc.h"
 
-static const char *const port_keys[] = {"target", "published", "host_ip", "protocol", "mode",
-                                        "name", "app_protocol", NULL};
+static const char *const port_keys[] = {"target", "published", "host_ip",      "protocol",
+                                        "mode",   "name",      "app_protocol", NULL};
 
 static int port_long(const struct ynode *n, json_t *ports, struct err **errp) {
         _cleanup_free_ char *msg = NULL;
@@ -108,14 +108,16 @@ int compose_ports(struct compose_ctx *c, const struct ynode *n, json_t *ports, s
 
 static json_t *mount_new(const char *type, const char *source, const char *target, bool ro) {
         return json_pack("{s:s,s:s?,s:s,s:b,s:{s:b,s:n},s:{s:b,s:n,s:n},s:{s:i,s:i}}", "type", type,
-                         "source", source, "target", target, "read_only", ro, "volume", "nocopy",
-                         0, "subpath", "bind", "create_host_path", 1, "propagation", "selinux",
+                         "source", source, "target", target, "read_only", ro, "volume", "nocopy", 0,
+                         "subpath", "bind", "create_host_path", 1, "propagation", "selinux",
                          "tmpfs", "size", 0, "mode", 0);
 }
 
 static bool is_path(const char *s) {
         return s[0] == '/' || s[0] == '.' || s[0] == '~';
 }
+
+static int file_mode(const struct ynode *n, int64_t *ret, struct err **errp);
 
 static int check_volume_ref(const struct ynode *n, const char *name, const json_t *model,
                             struct err **errp) {
@@ -152,7 +154,8 @@ static int volume_short(struct compose_ctx *c, const struct ynode *n, const json
         }
         np = strv_length(parts);
         if (np > 3 || np == 0 || !*parts[0] || (np >= 2 && !*parts[1]))
-                return ynode_err(errp, n, "expected \"[SOURCE:]TARGET[:MODE]\", got \"%s\"", n->str);
+                return ynode_err(errp, n, "expected \"[SOURCE:]TARGET[:MODE]\", got \"%s\"",
+                                 n->str);
         if (np == 1)
                 tgt = parts[0];
         else {
@@ -161,7 +164,7 @@ static int volume_short(struct compose_ctx *c, const struct ynode *n, const json
         }
         if (np == 3) {
                 opts = strv_split(parts[2], ",");
-                STRV_FOREACH(o, opts) {
+                STRV_FOREACH (o, opts) {
                         if (streq(*o, "ro"))
                                 ro = true;
                         else if (streq(*o, "rw"))
@@ -174,9 +177,8 @@ static int volume_short(struct compose_ctx *c, const struct ynode *n, const json
                                                           "private", "rprivate", NULL},
                                                *o))
                                 propagation = *o;
-                        else if (!strv_contains((char *[]){"consistent", "cached", "delegated",
-                                                           NULL},
-                                                *o))
+                        else if (!strv_contains(
+                                         (char *[]){"consistent", "cached", "delegated", NULL}, *o))
                                 return ynode_err(errp, n,
                                                  "unknown volume option '%s' in \"%s\" (expected "
                                                  "ro, rw, z, Z, nocopy or a propagation mode)",
@@ -206,8 +208,8 @@ static int volume_short(struct compose_ctx *c, const struct ynode *n, const json
         return 0;
 }
 
-static const char *const volume_long_keys[] = {"type", "source", "target", "read_only", "bind",
-                                               "volume", "tmpfs", "consistency", NULL};
+static const char *const volume_long_keys[] = {
+        "type", "source", "target", "read_only", "bind", "volume", "tmpfs", "consistency", NULL};
 static const char *const bind_keys[] = {"propagation", "create_host_path", "selinux", NULL};
 static const char *const vol_keys[] = {"nocopy", "subpath", NULL};
 static const char *const tmpfs_keys[] = {"size", "mode", NULL};
@@ -330,7 +332,7 @@ static int volume_long(struct compose_ctx *c, const struct ynode *n, const json_
                 }
                 if ((f = ynode_map_get(sub, "mode"))) {
                         int64_t mode = 0;
-                        if ((r = y_int(f, 0, 07777, &mode, errp)) < 0)
+                        if ((r = file_mode(f, &mode, errp)) < 0)
                                 return r;
                         json_object_set_new(t, "mode", json_integer(mode));
                 }
@@ -377,7 +379,8 @@ static int file_mode(const struct ynode *n, int64_t *ret, struct err **errp) {
         if (str_startswith(s, "0o"))
                 s += 2;
         errno = 0;
-        v = strtol(s, &end, s[0] == '0' ? 8 : 10);
+        /* Compose writes modes in octal with or without the leading 0 (0440, 1777). */
+        v = strtol(s, &end, 8);
         if (errno || *end || end == s || v < 0 || v > 07777)
                 return ynode_err(errp, n, "expected a file mode like 0440, got \"%s\"", n->str);
         *ret = v;
@@ -424,8 +427,8 @@ int compose_secret_refs(struct compose_ctx *c, const struct ynode *n, const char
                         target = xasprintf("/run/secrets/%s", t ? t : src);
                 else
                         target = xasprintf("/%s", t ? t : src);
-                m = json_pack("{s:s,s:s,s:s,s:b,s:n,s:n,s:n}", "type", kind, "source", src, "target",
-                              target, "read_only", 1, "uid", "gid", "mode");
+                m = json_pack("{s:s,s:s,s:s,s:b,s:n,s:n,s:n}", "type", kind, "source", src,
+                              "target", target, "read_only", 1, "uid", "gid", "mode");
                 if (it->kind == YNODE_MAP) {
                         static const char *const ids[] = {"uid", "gid"};
                         for (size_t k = 0; k < ELEMENTSOF(ids); k++)

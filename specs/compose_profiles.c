@@ -16,7 +16,9 @@ static bool enabled(char *const *active, const json_t *profiles) {
 
         if (json_array_size(profiles) == 0 || strv_contains(active, "*"))
                 return true;
-        json_array_foreach(profiles, i, p) if (strv_contains(active, json_string_value(p))) return true;
+        json_array_foreach (profiles, i, p)
+                if (strv_contains(active, json_string_value(p)))
+                        return true;
         return false;
 }
 
@@ -28,8 +30,8 @@ int compose_apply_profiles(struct compose_ctx *c, struct ynode *root, struct err
 
         if (envp) {
                 _cleanup_strv_ char **l = strv_split(envp, ",");
-                STRV_FOREACH(p, l)
-                strv_push(&active, *p);
+                STRV_FOREACH (p, l)
+                        strv_push(&active, *p);
         }
         if (!services || services->kind != YNODE_MAP)
                 return 0;
@@ -73,7 +75,7 @@ int compose_apply_profiles(struct compose_ctx *c, struct ynode *root, struct err
                         ynode_map_del(deps, dk->str);
                 }
         }
-        STRV_FOREACH(s, off)
-        ynode_map_del(services, *s);
+        STRV_FOREACH (s, off)
+                ynode_map_del(services, *s);
         return 0;
 }

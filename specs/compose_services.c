@@ -13,46 +13,122 @@
 #include "strv.h"
 #include "xalloc.h"
 
-static const char *const service_keys[] = {
-        "image", "restart", "container_name", "volumes", "ports", "environment", "env_file",
-        "expose", "depends_on", "hostname", "command", "entrypoint", "healthcheck", "networks",
-        "build", "user", "working_dir", "labels", "profiles", "secrets", "configs",
-        "network_mode", "cap_add", "cap_drop", "security_opt", "privileged", "read_only", "tmpfs",
-        "init", "extra_hosts", "dns", "dns_search", "dns_opt", "logging", "links", "stop_signal",
-        "stop_grace_period", "ulimits", "sysctls", "pids_limit", "shm_size", "mem_limit", "cpus",
-        "devices", "pull_policy", "tty", "stdin_open", "domainname", "deploy", "scale",
-        "mem_reservation", "annotations", NULL};
+static const char *const service_keys[] = {"image",
+                                           "restart",
+                                           "container_name",
+                                           "volumes",
+                                           "ports",
+                                           "environment",
+                                           "env_file",
+                                           "expose",
+                                           "depends_on",
+                                           "hostname",
+                                           "command",
+                                           "entrypoint",
+                                           "healthcheck",
+                                           "networks",
+                                           "build",
+                                           "user",
+                                           "working_dir",
+                                           "labels",
+                                           "profiles",
+                                           "secrets",
+                                           "configs",
+                                           "network_mode",
+                                           "cap_add",
+                                           "cap_drop",
+                                           "security_opt",
+                                           "privileged",
+                                           "read_only",
+                                           "tmpfs",
+                                           "init",
+                                           "extra_hosts",
+                                           "dns",
+                                           "dns_search",
+                                           "dns_opt",
+                                           "logging",
+                                           "links",
+                                           "stop_signal",
+                                           "stop_grace_period",
+                                           "ulimits",
+                                           "sysctls",
+                                           "pids_limit",
+                                           "shm_size",
+                                           "mem_limit",
+                                           "cpus",
+                                           "devices",
+                                           "pull_policy",
+                                           "tty",
+                                           "stdin_open",
+                                           "domainname",
+                                           "deploy",
+                                           "scale",
+                                           "mem_reservation",
+                                           "annotations",
+                                           NULL};
 /* Compose keys berth knows but does not implement: an error says so instead of guessing. */
-static const char *const unsupported_keys[] = {
-        "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count", "cpu_percent",
-        "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpuset",
-        "credential_spec", "device_cgroup_rules", "develop", "external_links", "gpus", "group_add",
-        "ipc", "isolation", "mac_address", "mem_swappiness", "memswap_limit", "oom_kill_disable",
-        "oom_score_adj", "pid", "platform", "runtime", "storage_opt", "userns_mode", "uts",
-        "volumes_from", "post_start", "pre_stop", "label_file", "models", "provider", NULL};
-static const char *const healthcheck_keys[] = {"test", "interval", "timeout", "retries",
-                                               "start_period", "start_interval", "disable", NULL};
-static const char *const build_keys[] = {"context", "dockerfile", "args", "target", "labels",
-                                         "cache_from", "network", "shm_size", "extra_hosts",
-                                         "no_cache", "pull", "tags", "platforms",
-                                         "dockerfile_inline", NULL};
-static const char *const deploy_keys[] = {"mode", "replicas", "labels", "resources",
-                                          "restart_policy", "update_config", "rollback_config",
-                                          "placement", "endpoint_mode", NULL};
+static const char *const unsupported_keys[] = {"attach",
+                                               "blkio_config",
+                                               "cgroup",
+                                               "cgroup_parent",
+                                               "cpu_count",
+                                               "cpu_percent",
+                                               "cpu_period",
+                                               "cpu_quota",
+                                               "cpu_rt_period",
+                                               "cpu_rt_runtime",
+                                               "cpu_shares",
+                                               "cpuset",
+                                               "credential_spec",
+                                               "device_cgroup_rules",
+                                               "develop",
+                                               "external_links",
+                                               "gpus",
+                                               "group_add",
+                                               "ipc",
+                                               "isolation",
+                                               "mac_address",
+                                               "mem_swappiness",
+                                               "memswap_limit",
+                                               "oom_kill_disable",
+                                               "oom_score_adj",
+                                               "pid",
+                                               "platform",
+                                               "runtime",
+                                               "storage_opt",
+                                               "userns_mode",
+                                               "uts",
+                                               "volumes_from",
+                                               "post_start",
+                                               "pre_stop",
+                                               "label_file",
+                                               "models",
+                                               "provider",
+                                               NULL};
+static const char *const healthcheck_keys[] = {
+        "test",         "interval",       "timeout", "retries",
+        "start_period", "start_interval", "disable", NULL};
+static const char *const build_keys[] = {"context",     "dockerfile",        "args",    "target",
+                                         "labels",      "cache_from",        "network", "shm_size",
+                                         "extra_hosts", "no_cache",          "pull",    "tags",
+                                         "platforms",   "dockerfile_inline", NULL};
+static const char *const deploy_keys[] = {
+        "mode",          "replicas",        "labels",    "resources",     "restart_policy",
+        "update_config", "rollback_config", "placement", "endpoint_mode", NULL};
 static const char *const resources_keys[] = {"limits", "reservations", NULL};
 static const char *const limits_keys[] = {"cpus", "memory", "pids", NULL};
-static const char *const reservations_keys[] = {"cpus", "memory", "devices",
-                                                "generic_resources", NULL};
+static const char *const reservations_keys[] = {"cpus", "memory", "devices", "generic_resources",
+                                                NULL};
 static const char *const restart_policy_keys[] = {"condition", "delay", "max_attempts", "window",
                                                   NULL};
-static const char *const update_keys[] = {"parallelism", "delay", "failure_action", "monitor",
-                                          "max_failure_ratio", "order", NULL};
-static const char *const placement_keys[] = {"constraints", "preferences",
-                                             "max_replicas_per_node", NULL};
+static const char *const update_keys[] = {
+        "parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order", NULL};
+static const char *const placement_keys[] = {"constraints", "preferences", "max_replicas_per_node",
+                                             NULL};
 static const char *const depends_keys[] = {"condition", "restart", "required", NULL};
-static const char *const svc_network_keys[] = {"aliases", "ipv4_address", "ipv6_address",
-                                               "priority", "link_local_ips", "mac_address",
-                                               "driver_opts", "gw_priority", NULL};
+static const char *const svc_network_keys[] = {"aliases",     "ipv4_address",   "ipv6_address",
+                                               "priority",    "link_local_ips", "mac_address",
+                                               "driver_opts", "gw_priority",    NULL};
 static const char *const logging_keys[] = {"driver", "options", NULL};
 static const char *const ulimit_keys[] = {"soft", "hard", NULL};
 static const char *const env_file_keys[] = {"path", "required", "format", NULL};
@@ -145,8 +221,8 @@ static int cmdline(const struct ynode *n, json_t *obj, const char *as, struct er
         if (shell_split(n->str, &argv, &msg) < 0)
                 return ynode_err(errp, n, "%s", msg);
         a = json_array();
-        STRV_FOREACH(w, argv)
-        json_array_append_new(a, json_string(*w));
+        STRV_FOREACH (w, argv)
+                json_array_append_new(a, json_string(*w));
         json_object_set_new(obj, as, a);
         return 0;
 }
@@ -182,7 +258,7 @@ static int env_file_load(struct svc *s, const struct ynode *it, json_t *env, str
         r = envfile_parse(buf, abs, NULL, NULL, &kv, errp);
         if (r < 0)
                 return r;
-        STRV_FOREACH(e, kv) {
+        STRV_FOREACH (e, kv) {
                 char *eq = strchr(*e, '=');
                 *eq = 0;
                 json_object_set_new(env, *e, json_string(eq + 1));
@@ -271,7 +347,8 @@ static int image_build(struct svc *s, struct err **errp) {
         } else {
                 json_object_set_new(s->ctr, "build", json_null());
                 if (!norm)
-                        return ynode_err(errp, s->n, "service '%s' has neither an image nor a build section",
+                        return ynode_err(errp, s->n,
+                                         "service '%s' has neither an image nor a build section",
                                          s->name);
         }
         json_object_set_new(s->ctr, "image", json_string(norm));
@@ -407,7 +484,8 @@ static int expose(struct svc *s, struct err **errp) {
                         *dash = 0;
                 if (parse_port_number(copy, false, &lo, &msg) < 0 ||
                     (dash && parse_port_number(dash + 1, false, &hi, NULL) < 0))
-                        return ynode_err(errp, n->kids[i], "expected \"PORT[/PROTO]\", got \"%s\"", v);
+                        return ynode_err(errp, n->kids[i], "expected \"PORT[/PROTO]\", got \"%s\"",
+                                         v);
                 json_array_append_new(a, dash ? json_sprintf("%s-%s/%s", copy, dash + 1, proto)
                                               : json_sprintf("%s/%s", copy, proto));
         }
@@ -415,7 +493,8 @@ static int expose(struct svc *s, struct err **errp) {
 }
 
 static int restart(struct svc *s, const struct ynode *deploy, struct err **errp) {
-        const struct ynode *n = get(s, "restart"), *rp = ynode_map_get(deploy, "restart_policy"), *f;
+        const struct ynode *n = get(s, "restart"), *rp = ynode_map_get(deploy, "restart_policy"),
+                           *f;
         _cleanup_json_ json_t *o = json_pack("{s:s,s:i,s:i,s:i}", "policy", "no", "max_retries", 0,
                                              "delay_ms", 0, "window_ms", 0);
         int r;
@@ -429,20 +508,23 @@ static int restart(struct svc *s, const struct ynode *deploy, struct err **errp)
                         char *end;
                         long v = strtol(p + 11, &end, 10);
                         if (*end || end == p + 11 || v < 0)
-                                return ynode_err(errp, n, "expected \"on-failure[:MAX_RETRIES]\", got \"%s\"", p);
+                                return ynode_err(
+                                        errp, n,
+                                        "expected \"on-failure[:MAX_RETRIES]\", got \"%s\"", p);
                         json_object_set_new(o, "policy", json_string("on-failure"));
                         json_object_set_new(o, "max_retries", json_integer(v));
-                } else if (strv_contains((char *[]){"no", "always", "on-failure", "unless-stopped",
-                                                    NULL},
-                                         p))
+                } else if (strv_contains(
+                                   (char *[]){"no", "always", "on-failure", "unless-stopped", NULL},
+                                   p))
                         json_object_set_new(o, "policy", json_string(p));
                 else if (streq(p, "false"))
                         json_object_set_new(o, "policy", json_string("no"));
                 else
-                        return ynode_err(errp, n,
-                                         "expected no, always, on-failure[:N] or unless-stopped, got "
-                                         "\"%s\"",
-                                         p);
+                        return ynode_err(
+                                errp, n,
+                                "expected no, always, on-failure[:N] or unless-stopped, got "
+                                "\"%s\"",
+                                p);
         }
         if (rp && !ynode_is_null(rp)) {
                 r = y_check_keys(rp, restart_policy_keys, true, NULL, errp);
@@ -458,7 +540,8 @@ static int restart(struct svc *s, const struct ynode *deploy, struct err **errp)
                                 cnd = "always";
                         else if (!streq(cnd, "on-failure"))
                                 return ynode_err(errp, f,
-                                                 "expected none, on-failure or any, got \"%s\"", cnd);
+                                                 "expected none, on-failure or any, got \"%s\"",
+                                                 cnd);
                         json_object_set_new(o, "policy", json_string(cnd));
                 } else
                         json_object_set_new(o, "policy", json_string("always"));
@@ -498,7 +581,8 @@ static int update_config(const struct ynode *n, json_t *svc, const char *as, str
                                 return r;
                         json_object_set_new(o, "parallelism", json_integer(v));
                 }
-                static const char *const d[][2] = {{"delay", "delay_ms"}, {"monitor", "monitor_ms"}};
+                static const char *const d[][2] = {{"delay", "delay_ms"},
+                                                   {"monitor", "monitor_ms"}};
                 for (size_t i = 0; i < ELEMENTSOF(d); i++)
                         if ((f = ynode_map_get(n, d[i][0]))) {
                                 int64_t ms;
@@ -511,7 +595,9 @@ static int update_config(const struct ynode *n, json_t *svc, const char *as, str
                         if ((r = y_str(f, &v, errp)) < 0)
                                 return r;
                         if (!streq(v, "stop-first") && !streq(v, "start-first"))
-                                return ynode_err(errp, f, "expected stop-first or start-first, got \"%s\"", v);
+                                return ynode_err(errp, f,
+                                                 "expected stop-first or start-first, got \"%s\"",
+                                                 v);
                         json_object_set_new(o, "order", json_string(v));
                 }
                 if ((f = ynode_map_get(n, "failure_action"))) {
@@ -519,7 +605,9 @@ static int update_config(const struct ynode *n, json_t *svc, const char *as, str
                         if ((r = y_str(f, &v, errp)) < 0)
                                 return r;
                         if (!strv_contains((char *[]){"continue", "rollback", "pause", NULL}, v))
-                                return ynode_err(errp, f, "expected continue, rollback or pause, got \"%s\"", v);
+                                return ynode_err(errp, f,
+                                                 "expected continue, rollback or pause, got \"%s\"",
+                                                 v);
                         json_object_set_new(o, "failure_action", json_string(v));
                 }
                 if ((f = ynode_map_get(n, "max_failure_ratio"))) {
@@ -527,7 +615,9 @@ static int update_config(const struct ynode *n, json_t *svc, const char *as, str
                         if ((r = y_number(f, &v, errp)) < 0)
                                 return r;
                         if (v < 0 || v > 1)
-                                return ynode_err(errp, f, "expected a ratio between 0 and 1, got \"%s\"", f->str);
+                                return ynode_err(errp, f,
+                                                 "expected a ratio between 0 and 1, got \"%s\"",
+                                                 f->str);
                         json_object_set_new(o, "max_failure_ratio", json_real(v));
                 }
         }
@@ -547,7 +637,8 @@ static int resources(struct svc *s, const struct ynode *deploy, struct err **err
                         return r;
                 lim = ynode_map_get(res, "limits");
                 rsv = ynode_map_get(res, "reservations");
-                if (lim && !ynode_is_null(lim) && (r = y_check_keys(lim, limits_keys, true, NULL, errp)) < 0)
+                if (lim && !ynode_is_null(lim) &&
+                    (r = y_check_keys(lim, limits_keys, true, NULL, errp)) < 0)
                         return r;
                 if (rsv && !ynode_is_null(rsv) &&
                     (r = y_check_keys(rsv, reservations_keys, true, NULL, errp)) < 0)
@@ -619,7 +710,8 @@ static int deploy(struct svc *s, const struct ynode *d, struct err **errp) {
                 if ((r = y_str(f, &mode, errp)) < 0)
                         return r;
                 if (!streq(mode, "replicated") && !streq(mode, "global"))
-                        return ynode_err(errp, f, "expected replicated or global, got \"%s\"", mode);
+                        return ynode_err(errp, f, "expected replicated or global, got \"%s\"",
+                                         mode);
                 if (streq(mode, "global")) {
                         if (ynode_map_get(d, "replicas"))
                                 return ynode_err(errp, ynode_map_get(d, "replicas"),
@@ -633,7 +725,8 @@ static int deploy(struct svc *s, const struct ynode *d, struct err **errp) {
         if (r >= 0)
                 r = update_config(ynode_map_get(d, "update_config"), s->service, "update", errp);
         if (r >= 0)
-                r = update_config(ynode_map_get(d, "rollback_config"), s->service, "rollback", errp);
+                r = update_config(ynode_map_get(d, "rollback_config"), s->service, "rollback",
+                                  errp);
         if (r < 0)
                 return r;
         pl = ynode_map_get(d, "placement");
@@ -731,24 +824,25 @@ static int networks(struct svc *s, struct err **errp) {
                                          "container:NAME, got \"%s\"",
                                          mode);
                 if (mode && n && !ynode_is_null(n))
-                        return ynode_err(errp, n, "networks cannot be combined with network_mode '%s'",
+                        return ynode_err(errp, n,
+                                         "networks cannot be combined with network_mode '%s'",
                                          mode);
         }
         json_set_str(s->pod, "network_mode", mode);
         if (mode)
                 return 0;
         if (!n || ynode_is_null(n) || ynode_map_len(n) == 0) {
-                json_object_set_new(nets, "default",
-                                    json_pack("{s:[],s:n,s:n}", "aliases", "ipv4_address",
-                                              "ipv6_address"));
+                json_object_set_new(
+                        nets, "default",
+                        json_pack("{s:[],s:n,s:n}", "aliases", "ipv4_address", "ipv6_address"));
                 return 0;
         }
         r = y_map(n, errp);
         if (r < 0)
                 return r;
         YMAP_FOREACH(k, v, n) {
-                _cleanup_json_ json_t *o = json_pack("{s:[],s:n,s:n}", "aliases", "ipv4_address",
-                                                     "ipv6_address");
+                _cleanup_json_ json_t *o =
+                        json_pack("{s:[],s:n,s:n}", "aliases", "ipv4_address", "ipv6_address");
                 if (!json_object_get(top, k->str) && !streq(k->str, "default"))
                         return ynode_err(errp, k,
                                          "network '%s' is not declared in the top-level networks "
@@ -767,9 +861,10 @@ static int networks(struct svc *s, struct err **errp) {
                                         if ((r = y_str(f, &a, errp)) < 0)
                                                 return r;
                                         if (inet_pton(i == 0 ? AF_INET : AF_INET6, a, buf) != 1)
-                                                return ynode_err(errp, f,
-                                                                 "expected an IPv%c address, got \"%s\"",
-                                                                 i == 0 ? '4' : '6', a);
+                                                return ynode_err(
+                                                        errp, f,
+                                                        "expected an IPv%c address, got \"%s\"",
+                                                        i == 0 ? '4' : '6', a);
                                         json_object_set_new(o, addrs[i], json_string(a));
                                 }
                 }
@@ -793,8 +888,9 @@ static int extra_hosts(struct svc *s, struct err **errp) {
                         json_t *ip;
                         if ((r = y_str_or_list(v, &ips, errp)) < 0)
                                 return r;
-                        json_array_foreach(ips, i, ip)
-                                json_array_append_new(a, json_pack("{s:s,s:O}", "host", k->str, "ip", ip));
+                        json_array_foreach (ips, i, ip)
+                                json_array_append_new(
+                                        a, json_pack("{s:s,s:O}", "host", k->str, "ip", ip));
                         json_decref(ips);
                 }
                 return 0;
@@ -813,7 +909,8 @@ static int extra_hosts(struct svc *s, struct err **errp) {
                 if (!sep)
                         sep = strchr(e, ':');
                 if (!sep || sep == e)
-                        return ynode_err(errp, n->kids[i], "expected \"HOST:IP\" or \"HOST=IP\", got \"%s\"", e);
+                        return ynode_err(errp, n->kids[i],
+                                         "expected \"HOST:IP\" or \"HOST=IP\", got \"%s\"", e);
                 host = xstrndup(e, (size_t)(sep - e));
                 ip = xstrdup(sep + 1);
                 if (ip[0] == '[' && ip[strlen(ip) - 1] == ']') {
@@ -822,7 +919,8 @@ static int extra_hosts(struct svc *s, struct err **errp) {
                 }
                 if (!streq(ip, "host-gateway") &&
                     inet_pton(strchr(ip, ':') ? AF_INET6 : AF_INET, ip, buf) != 1)
-                        return ynode_err(errp, n->kids[i], "expected \"HOST:IP\" or \"HOST=IP\", got \"%s\"", e);
+                        return ynode_err(errp, n->kids[i],
+                                         "expected \"HOST:IP\" or \"HOST=IP\", got \"%s\"", e);
                 json_array_append_new(a, json_pack("{s:s,s:s}", "host", host, "ip", ip));
         }
         return 0;
@@ -871,15 +969,17 @@ static int ulimits(struct svc *s, struct err **errp) {
                             (r = y_int(ynode_map_get(v, "hard"), -1, INT64_MAX, &hard, errp)) < 0)
                                 return r;
                         if (hard >= 0 && soft > hard)
-                                return ynode_err(errp, v, "soft limit %lld is above hard limit %lld",
+                                return ynode_err(errp, v,
+                                                 "soft limit %lld is above hard limit %lld",
                                                  (long long)soft, (long long)hard);
                 } else {
                         if ((r = y_int(v, -1, INT64_MAX, &soft, errp)) < 0)
                                 return r;
                         hard = soft;
                 }
-                json_object_set_new(o, k->str, json_pack("{s:I,s:I}", "soft", (json_int_t)soft,
-                                                         "hard", (json_int_t)hard));
+                json_object_set_new(
+                        o, k->str,
+                        json_pack("{s:I,s:I}", "soft", (json_int_t)soft, "hard", (json_int_t)hard));
         }
         return 0;
 }
@@ -918,17 +1018,20 @@ static int devices(struct svc *s, struct err **errp) {
                                 return r;
                         p = strv_split(src, ":");
                         if (strv_length(p) < 1 || strv_length(p) > 3)
-                                return ynode_err(errp, it,
-                                                 "expected \"HOST[:CONTAINER[:PERMISSIONS]]\", got \"%s\"", src);
+                                return ynode_err(
+                                        errp, it,
+                                        "expected \"HOST[:CONTAINER[:PERMISSIONS]]\", got \"%s\"",
+                                        src);
                         src = p[0];
                         tgt = p[1] ? p[1] : p[0];
                         if (p[1] && p[2])
                                 perm = p[2];
                 }
                 if (src[0] != '/' || tgt[0] != '/' || strspn(perm, "rwm") != strlen(perm))
-                        return ynode_err(errp, it,
-                                         "expected \"HOST[:CONTAINER[:PERMISSIONS]]\" with absolute "
-                                         "paths and permissions of r, w, m");
+                        return ynode_err(
+                                errp, it,
+                                "expected \"HOST[:CONTAINER[:PERMISSIONS]]\" with absolute "
+                                "paths and permissions of r, w, m");
                 json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "source", src, "target", tgt,
                                                    "permissions", perm));
         }
@@ -992,14 +1095,16 @@ static void endpoint_ports(struct svc *s) {
         json_t *ep = json_object_get(json_object_get(s->service, "endpoint"), "ports"), *p;
         size_t i;
 
-        json_array_foreach(json_object_get(s->ctr, "ports"), i, p) {
+        json_array_foreach (json_object_get(s->ctr, "ports"), i, p) {
                 json_int_t t = json_integer_value(json_object_get(p, "target"));
                 bool dup = false;
                 size_t j;
                 json_t *q;
-                json_array_foreach(ep, j, q) if (json_integer_value(json_object_get(q, "target")) == t &&
-                                                 json_equal(json_object_get(q, "protocol"),
-                                                            json_object_get(p, "protocol"))) dup = true;
+                json_array_foreach (ep, j, q)
+                        if (json_integer_value(json_object_get(q, "target")) == t &&
+                            json_equal(json_object_get(q, "protocol"),
+                                       json_object_get(p, "protocol")))
+                                dup = true;
                 if (!dup)
                         json_array_append_new(ep, json_pack("{s:O,s:I,s:I,s:O,s:n}", "name",
                                                             json_object_get(p, "name"), "port", t,
@@ -1012,7 +1117,12 @@ static void endpoint_ports(struct svc *s) {
 static int service(struct compose_ctx *c, const char *name, const struct ynode *n,
                    const json_t *model, json_t *out, struct err **errp) {
         _cleanup_json_ json_t *svc = json_object(), *pod = json_object(), *ctr = json_object();
-        struct svc s = {.c = c, .name = name, .n = n, .model = model, .service = svc, .pod = pod,
+        struct svc s = {.c = c,
+                        .name = name,
+                        .n = n,
+                        .model = model,
+                        .service = svc,
+                        .pod = pod,
                         .ctr = ctr};
         const struct ynode *d = get(&s, "deploy"), *f;
         int r;
@@ -1056,16 +1166,19 @@ static int service(struct compose_ctx *c, const char *name, const struct ynode *
             (r = compose_volumes(c, f, model, json_object_get(ctr, "mounts"), errp)) < 0)
                 return r;
         if ((f = get(&s, "secrets")) && !ynode_is_null(f) &&
-            (r = compose_secret_refs(c, f, "secret", model, json_object_get(ctr, "mounts"), errp)) < 0)
+            (r = compose_secret_refs(c, f, "secret", model, json_object_get(ctr, "mounts"), errp)) <
+                    0)
                 return r;
         if ((f = get(&s, "configs")) && !ynode_is_null(f) &&
-            (r = compose_secret_refs(c, f, "config", model, json_object_get(ctr, "mounts"), errp)) < 0)
+            (r = compose_secret_refs(c, f, "config", model, json_object_get(ctr, "mounts"), errp)) <
+                    0)
                 return r;
         if ((r = resources(&s, d, errp)) < 0 || (r = healthcheck(&s, errp)) < 0)
                 return r;
-        json_object_set_new(ctr, "probes", json_pack("{s:n,s:n,s:n}", "liveness", "readiness",
-                                                     "startup"));
-        if ((r = security(&s, errp)) < 0 || (r = opt_list(get(&s, "tmpfs"), ctr, "tmpfs", errp)) < 0 ||
+        json_object_set_new(ctr, "probes",
+                            json_pack("{s:n,s:n,s:n}", "liveness", "readiness", "startup"));
+        if ((r = security(&s, errp)) < 0 ||
+            (r = opt_list(get(&s, "tmpfs"), ctr, "tmpfs", errp)) < 0 ||
             (r = opt_bool(get(&s, "init"), ctr, "init", errp)) < 0 ||
             (r = opt_bool(get(&s, "tty"), ctr, "tty", errp)) < 0 ||
             (r = opt_bool(get(&s, "stdin_open"), ctr, "stdin_open", errp)) < 0 ||
@@ -1114,10 +1227,10 @@ int compose_services(struct compose_ctx *c, const struct ynode *root, json_t *mo
                 r = service(c, k->str, v, model, out, errp);
                 if (r < 0)
                         return r;
-                if (json_object_get(json_object_get(json_object_get(json_object_get(out, k->str),
-                                                                    "pod"),
-                                                    "networks"),
-                                    "default"))
+                if (json_object_get(
+                            json_object_get(json_object_get(json_object_get(out, k->str), "pod"),
+                                            "networks"),
+                            "default"))
                         need_default = true;
         }
         /* Like compose: services without networks join PROJECT_default. */
@@ -1127,7 +1240,8 @@ int compose_services(struct compose_ctx *c, const struct ynode *root, json_t *mo
                                     json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:n,s:n,s:n,s:{},s:{}}",
                                               "name", nm, "driver", "bridge", "external", 0,
                                               "internal", 0, "attachable", 0, "enable_ipv6", 0,
-                                              "subnet", "gateway", "ip_range", "options", "labels"));
+                                              "subnet", "gateway", "ip_range", "options",
+                                              "labels"));
         }
         return 0;
 }

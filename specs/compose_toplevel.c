@@ -12,18 +12,18 @@
 #include "strv.h"
 #include "xalloc.h"
 
-static const char *const network_keys[] = {"driver", "driver_opts", "ipam", "internal",
-                                           "external", "name", "attachable", "labels",
+static const char *const network_keys[] = {"driver",      "driver_opts", "ipam",       "internal",
+                                           "external",    "name",        "attachable", "labels",
                                            "enable_ipv6", NULL};
 static const char *const ipam_keys[] = {"driver", "config", "options", NULL};
 static const char *const ipam_config_keys[] = {"subnet", "gateway", "ip_range", "aux_addresses",
                                                NULL};
-static const char *const volume_keys[] = {"driver", "driver_opts", "external", "name", "labels",
-                                          NULL};
-static const char *const secret_keys[] = {"file", "environment", "external", "name", "labels",
-                                          NULL};
-static const char *const config_keys[] = {"file", "content", "environment", "external", "name",
-                                          "labels", NULL};
+static const char *const volume_keys[] = {"driver", "driver_opts", "external",
+                                          "name",   "labels",      NULL};
+static const char *const secret_keys[] = {"file", "environment", "external",
+                                          "name", "labels",      NULL};
+static const char *const config_keys[] = {"file", "content", "environment", "external",
+                                          "name", "labels",  NULL};
 
 /* Accepts "ADDR/PREFIX" for IPv4 and IPv6. */
 static bool cidr_valid(const char *s) {
@@ -51,8 +51,8 @@ static bool ip_valid(const char *s) {
 }
 
 /* The common part: name (default PROJECT_KEY, or KEY when external), external, labels. */
-static int resource_common(struct compose_ctx *c, const char *key, const struct ynode *v,
-                           json_t *o, struct err **errp) {
+static int resource_common(struct compose_ctx *c, const char *key, const struct ynode *v, json_t *o,
+                           struct err **errp) {
         const struct ynode *n;
         const char *name = NULL;
         bool external = false;
@@ -200,8 +200,9 @@ static int ipam(const struct ynode *v, json_t *o, struct err **errp) {
                         return r;
                 if (streq(fields[i], "gateway") ? !ip_valid(s) : !cidr_valid(s))
                         return ynode_err(errp, f, "expected %s, got \"%s\"",
-                                         streq(fields[i], "gateway") ? "an IP address"
-                                                                     : "a CIDR subnet like \"10.5.0.0/16\"",
+                                         streq(fields[i], "gateway")
+                                                 ? "an IP address"
+                                                 : "a CIDR subnet like \"10.5.0.0/16\"",
                                          s);
                 json_object_set_new(o, fields[i], json_string(s));
         }
@@ -276,8 +277,8 @@ static int volumes(struct compose_ctx *c, const struct ynode *root, json_t *out,
 
 /* secrets and configs: exactly one source among file, environment, content (configs), or
  * external. */
-static int files(struct compose_ctx *c, const struct ynode *root, const char *section,
-                 json_t *out, struct err **errp) {
+static int files(struct compose_ctx *c, const struct ynode *root, const char *section, json_t *out,
+                 struct err **errp) {
         const struct ynode *all = ynode_map_get(root, section), *k, *v;
         bool is_config = streq(section, "configs");
         int r;

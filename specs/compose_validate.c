@@ -56,7 +56,7 @@ static bool find_cycle(const json_t *services, const char *name, char ***stack, 
         if (strv_contains(*stack, name)) {
                 bool on = false;
                 _cleanup_strv_ char **cyc = NULL;
-                STRV_FOREACH(s, *stack) {
+                STRV_FOREACH (s, *stack) {
                         if (streq(*s, name))
                                 on = true;
                         if (on)
@@ -67,7 +67,7 @@ static bool find_cycle(const json_t *services, const char *name, char ***stack, 
                 return true;
         }
         strv_push(stack, name);
-        json_object_foreach((json_t *)deps, d, v) {
+        json_object_foreach ((json_t *)deps, d, v) {
                 (void)v;
                 if (find_cycle(services, d, stack, done, ret_cycle))
                         return true;
@@ -83,14 +83,14 @@ int model_validate(const json_t *model, const struct ynode *root, struct err **e
         _cleanup_strv_ char **done = NULL, **ports_seen = NULL, **names_seen = NULL;
         const char *name;
 
-        json_object_foreach((json_t *)services, name, svc) {
+        json_object_foreach ((json_t *)services, name, svc) {
                 const json_t *deps = json_object_get(svc, "depends_on"), *v, *pod, *ctr, *p;
                 const char *cn = json_string_value(json_object_get(svc, "container_name"));
                 json_int_t replicas = json_integer_value(json_object_get(svc, "replicas"));
                 const char *dn, *nm;
                 size_t i, j;
 
-                json_object_foreach((json_t *)deps, dn, v) {
+                json_object_foreach ((json_t *)deps, dn, v) {
                         if (!json_object_get(services, dn))
                                 return verr(errp, root, name, "depends_on", dn,
                                             "service '%s' depends on undefined service '%s'", name,
@@ -105,12 +105,14 @@ int model_validate(const json_t *model, const struct ynode *root, struct err **e
                                     "(container names must be unique)",
                                     cn, (long long)replicas);
                 if (cn) {
-                        STRV_FOREACH(s, names_seen) {
+                        STRV_FOREACH (s, names_seen) {
                                 const char *eq = strchr(*s, '=');
-                                if (strncmp(*s, cn, (size_t)(eq - *s)) == 0 && strlen(cn) == (size_t)(eq - *s))
-                                        return verr(errp, root, name, "container_name", NULL,
-                                                    "container_name '%s' is also used by service '%s'",
-                                                    cn, eq + 1);
+                                if (strncmp(*s, cn, (size_t)(eq - *s)) == 0 &&
+                                    strlen(cn) == (size_t)(eq - *s))
+                                        return verr(
+                                                errp, root, name, "container_name", NULL,
+                                                "container_name '%s' is also used by service '%s'",
+                                                cn, eq + 1);
                         }
                         strv_push_take(&names_seen, xasprintf("%s=%s", cn, name));
                 }
@@ -119,44 +121,50 @@ int model_validate(const json_t *model, const struct ynode *root, struct err **e
                 if (nm && str_startswith(nm, "service:") && !json_object_get(services, nm + 8))
                         return verr(errp, root, name, "network_mode", NULL,
                                     "network_mode refers to undefined service '%s'", nm + 8);
-                json_array_foreach(json_object_get(pod, "containers"), i, ctr)
-                        json_array_foreach(json_object_get(ctr, "ports"), j, p) {
-                        const char *pub = json_string_value(json_object_get(p, "published"));
-                        const char *hip = json_string_value(json_object_get(p, "host_ip"));
-                        const char *proto = json_string_value(json_object_get(p, "protocol"));
-                        _cleanup_free_ char *key = NULL;
-                        if (!pub || !*pub)
-                                continue;
-                        if (replicas > 1 && !strchr(pub, '-'))
-                                return verr(errp, root, name, "ports", NULL,
-                                            "host port %s is published by %lld replicas (use a "
-                                            "range or drop the host port)",
-                                            pub, (long long)replicas);
-                        key = xasprintf("%s|%s|%s|", hip && *hip ? hip : "0.0.0.0", pub, proto);
-                        STRV_FOREACH(s, ports_seen) {
-                                /* The same port on the wildcard address collides with any
-                                 * address. */
-                                _cleanup_strv_ char **a = strv_split(*s, "|");
-                                _cleanup_strv_ char **b = strv_split(key, "|");
-                                if (strv_length(a) < 4 || !streq(a[1], b[1]) || !streq(a[2], b[2]))
+                json_array_foreach (json_object_get(pod, "containers"), i, ctr)
+                        json_array_foreach (json_object_get(ctr, "ports"), j, p) {
+                                const char *pub =
+                                        json_string_value(json_object_get(p, "published"));
+                                const char *hip = json_string_value(json_object_get(p, "host_ip"));
+                                const char *proto =
+                                        json_string_value(json_object_get(p, "protocol"));
+                                _cleanup_free_ char *key = NULL;
+                                if (!pub || !*pub)
                                         continue;
-                                if (streq(a[0], b[0]) || streq(a[0], "0.0.0.0") ||
-                                    streq(b[0], "0.0.0.0"))
-                                        return verr(errp, root, name, "ports", NULL,
-                                                    "host port %s/%s is already published by "
-                                                    "service '%s'",
-                                                    pub, proto, a[3]);
+                                if (replicas > 1 && !strchr(pub, '-'))
+                                        return verr(
+                                                errp, root, name, "ports", NULL,
+                                                "host port %s is published by %lld replicas (use a "
+                                                "range or drop the host port)",
+                                                pub, (long long)replicas);
+                                key = xasprintf("%s|%s|%s|", hip && *hip ? hip : "0.0.0.0", pub,
+                                                proto);
+                                STRV_FOREACH (s, ports_seen) {
+                                        /* The same port on the wildcard address collides with any
+                                         * address. */
+                                        _cleanup_strv_ char **a = strv_split(*s, "|");
+                                        _cleanup_strv_ char **b = strv_split(key, "|");
+                                        if (strv_length(a) < 4 || !streq(a[1], b[1]) ||
+                                            !streq(a[2], b[2]))
+                                                continue;
+                                        if (streq(a[0], b[0]) || streq(a[0], "0.0.0.0") ||
+                                            streq(b[0], "0.0.0.0"))
+                                                return verr(
+                                                        errp, root, name, "ports", NULL,
+                                                        "host port %s/%s is already published by "
+                                                        "service '%s'",
+                                                        pub, proto, a[3]);
+                                }
+                                strv_push_take(&ports_seen, xasprintf("%s%s", key, name));
                         }
-                        strv_push_take(&ports_seen, xasprintf("%s%s", key, name));
-                }
         }
-        json_object_foreach((json_t *)services, name, svc) {
+        json_object_foreach ((json_t *)services, name, svc) {
                 _cleanup_strv_ char **stack = NULL;
                 _cleanup_free_ char *cycle = NULL;
                 (void)svc;
                 if (find_cycle(services, name, &stack, &done, &cycle))
-                        return verr(errp, root, name, "depends_on", NULL,
-                                    "dependency cycle: %s", cycle);
+                        return verr(errp, root, name, "depends_on", NULL, "dependency cycle: %s",
+                                    cycle);
         }
         return 0;
 }

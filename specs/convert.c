@@ -14,7 +14,7 @@
 #include "yaml_tree.h"
 
 #define cannot(errp, svc, field, to, why)                                                          \
-        err_setx(errp, EINVAL, "service '%s': %s cannot be expressed in %s%s%s", svc, field, to,  \
+        err_setx(errp, EINVAL, "service '%s': %s cannot be expressed in %s%s%s", svc, field, to,   \
                  (why)[0] ? ": " : "", why)
 
 static bool empty(const json_t *j) {
@@ -32,7 +32,8 @@ static int common_checks(const char *svc, const json_t *ctr, const char *to, str
         for (size_t i = 0; i < ELEMENTSOF(never); i++)
                 if (!empty(json_object_get(ctr, never[i])) && streq(to, "Kubernetes"))
                         return cannot(errp, svc, never[i], to, "");
-        if (streq(to, "Kubernetes") && lg && !streq(json_string_value(json_object_get(lg, "driver")), "json-file"))
+        if (streq(to, "Kubernetes") && lg &&
+            !streq(json_string_value(json_object_get(lg, "driver")), "json-file"))
                 return cannot(errp, svc, "logging", to, "");
         return 0;
 }
@@ -47,18 +48,23 @@ static json_t *compose_mount(const json_t *m) {
                 json_object_set(o, "source", json_object_get(m, "source"));
         if (json_is_true(json_object_get(m, "read_only")))
                 json_object_set_new(o, "read_only", json_true());
-        if (streq(type, "tmpfs") && json_integer_value(json_object_get(json_object_get(m, "tmpfs"), "size")))
-                json_object_set_new(o, "tmpfs", json_pack("{s:O}", "size",
-                                                          json_object_get(json_object_get(m, "tmpfs"), "size")));
+        if (streq(type, "tmpfs") &&
+            json_integer_value(json_object_get(json_object_get(m, "tmpfs"), "size")))
+                json_object_set_new(
+                        o, "tmpfs",
+                        json_pack("{s:O}", "size",
+                                  json_object_get(json_object_get(m, "tmpfs"), "size")));
         return o;
 }
 
 static int compose_service(const json_t *model, const char *name, const json_t *svc, json_t *out,
                            json_t *configs, struct err **errp) {
-        const json_t *pod = json_object_get(svc, "pod"), *ctrs = json_object_get(pod, "containers"), *ctr, *p, *m;
+        const json_t *pod = json_object_get(svc, "pod"), *ctrs = json_object_get(pod, "containers"),
+                     *ctr, *p, *m;
         _cleanup_json_ json_t *s = json_object();
-        json_t *ports = json_array(), *vols = json_array(), *secs = json_array(), *cfgs = json_array();
-        const char *policy = json_string_value(json_object_get(json_object_get(pod, "restart"), "policy"));
+        json_t *ports, *vols, *secs, *cfgs;
+        const char *policy =
+                json_string_value(json_object_get(json_object_get(pod, "restart"), "policy"));
         size_t i;
         int r;
 
@@ -67,8 +73,14 @@ static int compose_service(const json_t *model, const char *name, const json_t *
         if (json_array_size(json_object_get(pod, "init_containers")) > 0)
                 return cannot(errp, name, "init_containers", "compose", "");
         if (streq(json_string_value(json_object_get(svc, "kind")), "job"))
-                return cannot(errp, name, "kind job", "compose", "compose services are kept running");
+                return cannot(errp, name, "kind job", "compose",
+                              "compose services are kept running");
         ctr = json_array_get(ctrs, 0);
+        /* Owned by s from the start so that every early return frees them. */
+        json_object_set_new(s, "ports", ports = json_array());
+        json_object_set_new(s, "volumes", vols = json_array());
+        json_object_set_new(s, "secrets", secs = json_array());
+        json_object_set_new(s, "configs", cfgs = json_array());
         if ((r = common_checks(name, ctr, "compose", errp)) < 0)
                 return r;
         static const char *const probes[] = {"liveness", "readiness", "startup"};
@@ -82,20 +94,23 @@ static int compose_service(const json_t *model, const char *name, const json_t *
                 json_object_set(s, "command", json_object_get(ctr, "command"));
         if (!empty(json_object_get(ctr, "env")))
                 json_object_set(s, "environment", json_object_get(ctr, "env"));
-        static const char *const same[] = {"working_dir", "user", "labels", "tmpfs", "init", "tty",
-                                           "stdin_open"};
+        static const char *const same[] = {"working_dir", "user", "labels",    "tmpfs",
+                                           "init",        "tty",  "stdin_open"};
         for (i = 0; i < ELEMENTSOF(same); i++)
                 if (!empty(json_object_get(ctr, same[i])))
                         json_object_set(s, same[i], json_object_get(ctr, same[i]));
-        static const char *const pod_same[][2] = {{"hostname", "hostname"}, {"domainname", "domainname"},
-                                                  {"dns", "dns"}, {"dns_search", "dns_search"},
-                                                  {"dns_options", "dns_opt"}, {"network_mode", "network_mode"}};
+        static const char *const pod_same[][2] = {{"hostname", "hostname"},
+                                                  {"domainname", "domainname"},
+                                                  {"dns", "dns"},
+                                                  {"dns_search", "dns_search"},
+                                                  {"dns_options", "dns_opt"},
+                                                  {"network_mode", "network_mode"}};
         for (i = 0; i < ELEMENTSOF(pod_same); i++)
                 if (!empty(json_object_get(pod, pod_same[i][0])))
                         json_object_set(s, pod_same[i][1], json_object_get(pod, pod_same[i][0]));
-        json_array_foreach(json_object_get(ctr, "ports"), i, p) {
-                json_t *o = json_pack("{s:O,s:O}", "target", json_object_get(p, "target"), "protocol",
-                                      json_object_get(p, "protocol"));
+        json_array_foreach (json_object_get(ctr, "ports"), i, p) {
+                json_t *o = json_pack("{s:O,s:O}", "target", json_object_get(p, "target"),
+                                      "protocol", json_object_get(p, "protocol"));
                 const char *pub = json_string_value(json_object_get(p, "published"));
                 if (pub && *pub)
                         json_object_set_new(o, "published", json_string(pub));
@@ -103,11 +118,13 @@ static int compose_service(const json_t *model, const char *name, const json_t *
                         json_object_set(o, "host_ip", json_object_get(p, "host_ip"));
                 json_array_append_new(ports, o);
         }
-        json_array_foreach(json_object_get(ctr, "mounts"), i, m) {
+        json_array_foreach (json_object_get(ctr, "mounts"), i, m) {
                 const char *type = json_string_value(json_object_get(m, "type"));
                 if (streq(type, "secret") || streq(type, "config")) {
-                        const json_t *def = json_object_get(json_object_get(model, streq(type, "secret") ? "secrets" : "configs"),
-                                                            json_string_value(json_object_get(m, "source")));
+                        const json_t *def = json_object_get(
+                                json_object_get(model,
+                                                streq(type, "secret") ? "secrets" : "configs"),
+                                json_string_value(json_object_get(m, "source")));
                         const json_t *data = json_object_get(def, "data");
                         if (data && streq(type, "secret"))
                                 return cannot(errp, name, "a Secret with inline data", "compose",
@@ -115,50 +132,54 @@ static int compose_service(const json_t *model, const char *name, const json_t *
                         if (data) {
                                 const char *key;
                                 json_t *val;
-                                json_object_foreach((json_t *)data, key, val) {
-                                        _cleanup_free_ char *cn = xasprintf("%s-%s", json_string_value(json_object_get(m, "source")), key);
+                                json_object_foreach ((json_t *)data, key, val) {
+                                        _cleanup_free_ char *cn = xasprintf(
+                                                "%s-%s",
+                                                json_string_value(json_object_get(m, "source")),
+                                                key);
                                         for (char *q = cn; *q; q++)
                                                 if (*q == '.')
                                                         *q = '-';
-                                        json_object_set_new(configs, cn, json_pack("{s:O}", "content", val));
-                                        json_array_append_new(cfgs, json_pack("{s:s,s:s++}", "source", cn, "target",
-                                                                              json_string_value(json_object_get(m, "target")), "/", key));
+                                        json_object_set_new(configs, cn,
+                                                            json_pack("{s:O}", "content", val));
+                                        json_array_append_new(
+                                                cfgs,
+                                                json_pack("{s:s,s:s++}", "source", cn, "target",
+                                                          json_string_value(
+                                                                  json_object_get(m, "target")),
+                                                          "/", key));
                                 }
                                 continue;
                         }
                         json_array_append_new(streq(type, "secret") ? secs : cfgs,
-                                              json_pack("{s:O,s:O}", "source", json_object_get(m, "source"),
-                                                        "target", json_object_get(m, "target")));
+                                              json_pack("{s:O,s:O}", "source",
+                                                        json_object_get(m, "source"), "target",
+                                                        json_object_get(m, "target")));
                         continue;
                 }
                 json_array_append_new(vols, compose_mount(m));
         }
-        if (json_array_size(ports))
-                json_object_set(s, "ports", ports);
-        if (json_array_size(vols))
-                json_object_set(s, "volumes", vols);
-        if (json_array_size(secs))
-                json_object_set(s, "secrets", secs);
-        if (json_array_size(cfgs))
-                json_object_set(s, "configs", cfgs);
-        json_decref(ports);
-        json_decref(vols);
-        json_decref(secs);
-        json_decref(cfgs);
+        static const char *const lists[] = {"ports", "volumes", "secrets", "configs"};
+        for (i = 0; i < ELEMENTSOF(lists); i++)
+                if (json_array_size(json_object_get(s, lists[i])) == 0)
+                        json_object_del(s, lists[i]);
         if (!json_is_null(json_object_get(svc, "container_name")))
                 json_object_set(s, "container_name", json_object_get(svc, "container_name"));
         if (!empty(json_object_get(svc, "depends_on")))
                 json_object_set(s, "depends_on", json_object_get(svc, "depends_on"));
-        if (!json_object_get(pod, "network_mode") || json_is_null(json_object_get(pod, "network_mode"))) {
+        if (!json_object_get(pod, "network_mode") ||
+            json_is_null(json_object_get(pod, "network_mode"))) {
                 const char *net;
                 json_t *v, *nets = json_object();
-                json_object_foreach(json_object_get(pod, "networks"), net, v) {
+                json_object_foreach (json_object_get(pod, "networks"), net, v) {
                         json_t *o = json_object();
                         if (!empty(json_object_get(v, "aliases")))
                                 json_object_set(o, "aliases", json_object_get(v, "aliases"));
                         if (!json_is_null(json_object_get(v, "ipv4_address")))
-                                json_object_set(o, "ipv4_address", json_object_get(v, "ipv4_address"));
-                        json_object_set_new(nets, net, json_object_size(o) ? o : (json_decref(o), json_null()));
+                                json_object_set(o, "ipv4_address",
+                                                json_object_get(v, "ipv4_address"));
+                        json_object_set_new(
+                                nets, net, json_object_size(o) ? o : (json_decref(o), json_null()));
                 }
                 json_object_set_new(s, "networks", nets);
         }
@@ -172,9 +193,10 @@ static int compose_service(const json_t *model, const char *name, const json_t *
                                                    {"timeout_ms", "timeout"},
                                                    {"start_period_ms", "start_period"}};
                 for (i = 0; i < ELEMENTSOF(d); i++)
-                        json_object_set_new(hc, d[i][1],
-                                            json_sprintf("%lldms", (long long)json_integer_value(
-                                                                           json_object_get(h, d[i][0]))));
+                        json_object_set_new(
+                                hc, d[i][1],
+                                json_sprintf("%lldms", (long long)json_integer_value(
+                                                               json_object_get(h, d[i][0]))));
                 json_object_set_new(s, "healthcheck", hc);
         }
         json_t *lim = json_object_get(json_object_get(ctr, "resources"), "limits");
@@ -182,14 +204,18 @@ static int compose_service(const json_t *model, const char *name, const json_t *
         if (!empty(json_object_get(lim, "cpus")) || !empty(json_object_get(lim, "memory"))) {
                 json_t *l = json_object();
                 if (!empty(json_object_get(lim, "cpus")))
-                        json_object_set_new(l, "cpus", json_sprintf("%g", json_number_value(json_object_get(lim, "cpus"))));
+                        json_object_set_new(l, "cpus",
+                                            json_sprintf("%g", json_number_value(json_object_get(
+                                                                       lim, "cpus"))));
                 if (!empty(json_object_get(lim, "memory")))
                         json_object_set(l, "memory", json_object_get(lim, "memory"));
                 json_object_set_new(dep, "resources", json_pack("{s:o}", "limits", l));
         }
         if (!empty(json_object_get(json_object_get(svc, "placement"), "constraints")))
-                json_object_set_new(dep, "placement", json_pack("{s:O}", "constraints",
-                                                                json_object_get(json_object_get(svc, "placement"), "constraints")));
+                json_object_set_new(dep, "placement",
+                                    json_pack("{s:O}", "constraints",
+                                              json_object_get(json_object_get(svc, "placement"),
+                                                              "constraints")));
         if (!empty(json_object_get(svc, "labels")))
                 json_object_set(dep, "labels", json_object_get(svc, "labels"));
         json_object_set_new(s, "deploy", dep);
@@ -198,20 +224,20 @@ static int compose_service(const json_t *model, const char *name, const json_t *
 }
 
 int convert_to_compose(const json_t *model, char **ret, struct err **errp) {
-        _cleanup_json_ json_t *c = json_pack("{s:O,s:{},s:{},s:{},s:{},s:{}}", "name",
-                                             json_object_get(model, "name"), "services", "networks",
-                                             "volumes", "secrets", "configs");
+        _cleanup_json_ json_t *c =
+                json_pack("{s:O,s:{},s:{},s:{},s:{},s:{}}", "name", json_object_get(model, "name"),
+                          "services", "networks", "volumes", "secrets", "configs");
         const char *name;
         json_t *v;
         int r;
 
-        json_object_foreach(json_object_get(model, "services"), name, v) {
+        json_object_foreach (json_object_get(model, "services"), name, v) {
                 r = compose_service(model, name, v, json_object_get(c, "services"),
                                     json_object_get(c, "configs"), errp);
                 if (r < 0)
                         return r;
         }
-        json_object_foreach(json_object_get(model, "networks"), name, v) {
+        json_object_foreach (json_object_get(model, "networks"), name, v) {
                 json_t *o = json_pack("{s:O,s:O}", "name", json_object_get(v, "name"), "driver",
                                       json_object_get(v, "driver"));
                 if (json_is_true(json_object_get(v, "external")))
@@ -219,18 +245,19 @@ int convert_to_compose(const json_t *model, char **ret, struct err **errp) {
                 if (json_is_true(json_object_get(v, "internal")))
                         json_object_set_new(o, "internal", json_true());
                 if (!json_is_null(json_object_get(v, "subnet")))
-                        json_object_set_new(o, "ipam", json_pack("{s:[{s:O}]}", "config", "subnet",
-                                                                 json_object_get(v, "subnet")));
+                        json_object_set_new(o, "ipam",
+                                            json_pack("{s:[{s:O}]}", "config", "subnet",
+                                                      json_object_get(v, "subnet")));
                 json_object_set_new(json_object_get(c, "networks"), name, o);
         }
-        json_object_foreach(json_object_get(model, "volumes"), name, v) {
+        json_object_foreach (json_object_get(model, "volumes"), name, v) {
                 json_t *o = json_pack("{s:O,s:O}", "name", json_object_get(v, "name"), "driver",
                                       json_object_get(v, "driver"));
                 if (json_is_true(json_object_get(v, "external")))
                         json_object_set_new(o, "external", json_true());
                 json_object_set_new(json_object_get(c, "volumes"), name, o);
         }
-        json_object_foreach(json_object_get(model, "secrets"), name, v) {
+        json_object_foreach (json_object_get(model, "secrets"), name, v) {
                 if (json_object_get(v, "data"))
                         continue; /* only reachable when unused: a mount would have failed */
                 json_t *o = json_pack("{s:O}", "name", json_object_get(v, "name"));
@@ -242,7 +269,7 @@ int convert_to_compose(const json_t *model, char **ret, struct err **errp) {
                         json_object_set_new(o, "external", json_true());
                 json_object_set_new(json_object_get(c, "secrets"), name, o);
         }
-        json_object_foreach(json_object_get(model, "configs"), name, v) {
+        json_object_foreach (json_object_get(model, "configs"), name, v) {
                 if (json_object_get(v, "data"))
                         continue;
                 json_t *o = json_pack("{s:O}", "name", json_object_get(v, "name"));
@@ -270,13 +297,15 @@ static int kube_user(const char *svc, const char *user, json_t *sc, struct err *
 
         uid = strtol(user, &end, 10);
         if (end == user || (*end && *end != ':') || uid < 0)
-                return cannot(errp, svc, "a non-numeric user", "Kubernetes", "runAsUser needs a uid");
+                return cannot(errp, svc, "a non-numeric user", "Kubernetes",
+                              "runAsUser needs a uid");
         json_object_set_new(sc, "runAsUser", json_integer(uid));
         if (*end == ':') {
                 const char *g = end + 1;
                 gid = strtol(g, &end, 10);
                 if (end == g || *end || gid < 0)
-                        return cannot(errp, svc, "a non-numeric group", "Kubernetes", "runAsGroup needs a gid");
+                        return cannot(errp, svc, "a non-numeric group", "Kubernetes",
+                                      "runAsGroup needs a gid");
                 json_object_set_new(sc, "runAsGroup", json_integer(gid));
         }
         return 0;
@@ -284,9 +313,10 @@ static int kube_user(const char *svc, const char *user, json_t *sc, struct err *
 
 static int kube_container(const json_t *model, const char *svc, const json_t *ctr, json_t *vols,
                           json_t *extra_docs, json_t **ret, struct err **errp) {
-        _cleanup_json_ json_t *c = json_pack("{s:O,s:O}", "name", json_object_get(ctr, "name"), "image",
-                                             json_object_get(ctr, "image"));
-        json_t *env = json_array(), *ports = json_array(), *mounts = json_array(), *sc = json_object(), *p, *m;
+        _cleanup_json_ json_t *c = json_pack("{s:O,s:O}", "name", json_object_get(ctr, "name"),
+                                             "image", json_object_get(ctr, "image"));
+        json_t *env = json_array(), *ports = json_array(), *mounts = json_array(),
+               *sc = json_object(), *p, *m;
         const char *pp = json_string_value(json_object_get(ctr, "pull_policy")), *k;
         size_t i;
         int r;
@@ -303,18 +333,24 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
                 return cannot(errp, svc, "init", "Kubernetes", "");
         if (!empty(json_object_get(ctr, "shm_size")))
                 return cannot(errp, svc, "shm_size", "Kubernetes", "");
-        json_object_set_new(c, "imagePullPolicy", json_string(streq(pp, "always") ? "Always" : streq(pp, "never") ? "Never" : "IfNotPresent"));
+        json_object_set_new(c, "imagePullPolicy",
+                            json_string(streq(pp, "always")  ? "Always"
+                                        : streq(pp, "never") ? "Never"
+                                                             : "IfNotPresent"));
         if (!json_is_null(json_object_get(ctr, "entrypoint")))
                 json_object_set(c, "command", json_object_get(ctr, "entrypoint"));
         if (!json_is_null(json_object_get(ctr, "command")))
                 json_object_set(c, "args", json_object_get(ctr, "command"));
-        json_object_foreach(json_object_get(ctr, "env"), k, p)
+        json_object_foreach (json_object_get(ctr, "env"), k, p)
                 json_array_append_new(env, json_pack("{s:s,s:O}", "name", k, "value", p));
-        json_array_foreach(json_object_get(ctr, "ports"), i, p) {
+        json_array_foreach (json_object_get(ctr, "ports"), i, p) {
                 const char *proto = json_string_value(json_object_get(p, "protocol"));
                 const char *pub = json_string_value(json_object_get(p, "published"));
-                json_t *o = json_pack("{s:O,s:s}", "containerPort", json_object_get(p, "target"), "protocol",
-                                      streq(proto, "udp") ? "UDP" : streq(proto, "sctp") ? "SCTP" : "TCP");
+                json_t *o = json_pack("{s:O,s:s}", "containerPort", json_object_get(p, "target"),
+                                      "protocol",
+                                      streq(proto, "udp")    ? "UDP"
+                                      : streq(proto, "sctp") ? "SCTP"
+                                                             : "TCP");
                 if (pub && *pub) {
                         if (strchr(pub, '-')) {
                                 json_decref(o);
@@ -326,10 +362,11 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
                         json_object_set(o, "hostIP", json_object_get(p, "host_ip"));
                 json_array_append_new(ports, o);
         }
-        json_array_foreach(json_object_get(ctr, "mounts"), i, m) {
+        json_array_foreach (json_object_get(ctr, "mounts"), i, m) {
                 const char *type = json_string_value(json_object_get(m, "type"));
                 const char *src = json_string_value(json_object_get(m, "source"));
-                _cleanup_free_ char *vname = xasprintf("%s-%zu", json_string_value(json_object_get(ctr, "name")), i);
+                _cleanup_free_ char *vname =
+                        xasprintf("%s-%zu", json_string_value(json_object_get(ctr, "name")), i);
                 json_t *vol = NULL;
                 for (char *q = vname; *q; q++)
                         if (*q == '_' || *q == '.')
@@ -337,37 +374,58 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
                 if (streq(type, "bind"))
                         vol = json_pack("{s:s,s:{s:s}}", "name", vname, "hostPath", "path", src);
                 else if (streq(type, "tmpfs"))
-                        vol = json_pack("{s:s,s:{s:s}}", "name", vname, "emptyDir", "medium", "Memory");
+                        vol = json_pack("{s:s,s:{s:s}}", "name", vname, "emptyDir", "medium",
+                                        "Memory");
                 else if (streq(type, "volume")) {
                         if (!src)
                                 vol = json_pack("{s:s,s:{}}", "name", vname, "emptyDir");
                         else {
-                                const json_t *def = json_object_get(json_object_get(model, "volumes"), src);
+                                const json_t *def =
+                                        json_object_get(json_object_get(model, "volumes"), src);
                                 _cleanup_free_ char *claim = xstrdup(src);
                                 for (char *q = claim; *q; q++)
                                         if (*q == '_')
                                                 *q = '-';
                                 if (json_is_true(json_object_get(def, "external")))
-                                        return cannot(errp, svc, "an external volume", "Kubernetes", "");
-                                vol = json_pack("{s:s,s:{s:s}}", "name", vname, "persistentVolumeClaim", "claimName", claim);
+                                        return cannot(errp, svc, "an external volume", "Kubernetes",
+                                                      "");
+                                vol = json_pack("{s:s,s:{s:s}}", "name", vname,
+                                                "persistentVolumeClaim", "claimName", claim);
                                 bool seen = false;
                                 size_t j;
                                 json_t *d;
-                                json_array_foreach(extra_docs, j, d) if (streq(json_string_value(json_object_get(d, "kind")), "PersistentVolumeClaim") &&
-                                                                         streq(json_string_value(json_object_get(json_object_get(d, "metadata"), "name")), claim)) seen = true;
+                                json_array_foreach (extra_docs, j, d)
+                                        if (streq(json_string_value(json_object_get(d, "kind")),
+                                                  "PersistentVolumeClaim") &&
+                                            streq(json_string_value(json_object_get(
+                                                          json_object_get(d, "metadata"), "name")),
+                                                  claim))
+                                                seen = true;
                                 if (!seen)
-                                        json_array_append_new(extra_docs,
-                                                              json_pack("{s:s,s:s,s:{s:s},s:{s:[s],s:{s:{s:s}}}}", "apiVersion", "v1", "kind",
-                                                                        "PersistentVolumeClaim", "metadata", "name", claim, "spec", "accessModes",
-                                                                        "ReadWriteOnce", "resources", "requests", "storage", "1Gi"));
+                                        json_array_append_new(
+                                                extra_docs,
+                                                json_pack("{s:s,s:s,s:{s:s},s:{s:[s],s:{s:{s:s}}}}",
+                                                          "apiVersion", "v1", "kind",
+                                                          "PersistentVolumeClaim", "metadata",
+                                                          "name", claim, "spec", "accessModes",
+                                                          "ReadWriteOnce", "resources", "requests",
+                                                          "storage", "1Gi"));
                         }
                 } else {
-                        const json_t *def = json_object_get(json_object_get(model, streq(type, "secret") ? "secrets" : "configs"), src);
+                        const json_t *def = json_object_get(
+                                json_object_get(model,
+                                                streq(type, "secret") ? "secrets" : "configs"),
+                                src);
                         if (!json_object_get(def, "data"))
-                                return cannot(errp, svc, streq(type, "secret") ? "a secret from a file" : "a config from a file",
-                                              "Kubernetes", "create a Secret or ConfigMap with the content");
-                        vol = streq(type, "secret") ? json_pack("{s:s,s:{s:s}}", "name", vname, "secret", "secretName", src)
-                                                    : json_pack("{s:s,s:{s:s}}", "name", vname, "configMap", "name", src);
+                                return cannot(errp, svc,
+                                              streq(type, "secret") ? "a secret from a file"
+                                                                    : "a config from a file",
+                                              "Kubernetes",
+                                              "create a Secret or ConfigMap with the content");
+                        vol = streq(type, "secret") ? json_pack("{s:s,s:{s:s}}", "name", vname,
+                                                                "secret", "secretName", src)
+                                                    : json_pack("{s:s,s:{s:s}}", "name", vname,
+                                                                "configMap", "name", src);
                 }
                 json_array_append_new(vols, vol);
                 json_array_append_new(mounts, json_pack("{s:s,s:O,s:O}", "name", vname, "mountPath",
@@ -384,8 +442,9 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
         if (!empty(json_object_get(sec, "security_opt")))
                 return cannot(errp, svc, "security_opt", "Kubernetes", "");
         if (!empty(json_object_get(sec, "cap_add")) || !empty(json_object_get(sec, "cap_drop")))
-                json_object_set_new(sc, "capabilities", json_pack("{s:O,s:O}", "add", json_object_get(sec, "cap_add"),
-                                                                  "drop", json_object_get(sec, "cap_drop")));
+                json_object_set_new(sc, "capabilities",
+                                    json_pack("{s:O,s:O}", "add", json_object_get(sec, "cap_add"),
+                                              "drop", json_object_get(sec, "cap_drop")));
         if (json_string_value(json_object_get(ctr, "user")) &&
             (r = kube_user(svc, json_string_value(json_object_get(ctr, "user")), sc, errp)) < 0)
                 return r;
@@ -398,12 +457,18 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
                 const json_t *side = json_object_get(res, sides[i]);
                 json_t *to = i == 0 ? lim : req;
                 if (!empty(json_object_get(side, "cpus")))
-                        json_object_set_new(to, "cpu", json_sprintf("%lldm", (long long)(json_number_value(json_object_get(side, "cpus")) * 1000 + 0.5)));
+                        json_object_set_new(
+                                to, "cpu",
+                                json_sprintf("%lldm", (long long)(json_number_value(json_object_get(
+                                                                          side, "cpus")) *
+                                                                          1000 +
+                                                                  0.5)));
                 if (!empty(json_object_get(side, "memory")))
                         json_object_set(to, "memory", json_object_get(side, "memory"));
         }
         if (json_object_size(lim) || json_object_size(req))
-                json_object_set_new(c, "resources", json_pack("{s:o,s:o}", "limits", lim, "requests", req));
+                json_object_set_new(c, "resources",
+                                    json_pack("{s:o,s:o}", "limits", lim, "requests", req));
         else {
                 json_decref(lim);
                 json_decref(req);
@@ -422,13 +487,22 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
                 else
                         cmd = NULL;
                 if (cmd)
-                        json_object_set_new(c, "livenessProbe",
-                                            json_pack("{s:{s:o},s:I,s:I,s:O,s:I}", "exec", "command", cmd, "periodSeconds",
-                                                      (json_int_t)(json_integer_value(json_object_get(h, "interval_ms")) / 1000),
-                                                      "timeoutSeconds",
-                                                      (json_int_t)MAX(1, json_integer_value(json_object_get(h, "timeout_ms")) / 1000),
-                                                      "failureThreshold", json_object_get(h, "retries"), "initialDelaySeconds",
-                                                      (json_int_t)(json_integer_value(json_object_get(h, "start_period_ms")) / 1000)));
+                        json_object_set_new(
+                                c, "livenessProbe",
+                                json_pack("{s:{s:o},s:I,s:I,s:O,s:I}", "exec", "command", cmd,
+                                          "periodSeconds",
+                                          (json_int_t)(json_integer_value(
+                                                               json_object_get(h, "interval_ms")) /
+                                                       1000),
+                                          "timeoutSeconds",
+                                          (json_int_t)MAX(1, json_integer_value(json_object_get(
+                                                                     h, "timeout_ms")) /
+                                                                     1000),
+                                          "failureThreshold", json_object_get(h, "retries"),
+                                          "initialDelaySeconds",
+                                          (json_int_t)(json_integer_value(json_object_get(
+                                                               h, "start_period_ms")) /
+                                                       1000)));
         }
         if (json_is_true(json_object_get(ctr, "tty")))
                 json_object_set_new(c, "tty", json_true());
@@ -443,7 +517,8 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
 static int kube_workload(const json_t *model, const char *name, const json_t *svc, json_t *docs,
                          struct err **errp) {
         const json_t *pod = json_object_get(svc, "pod"), *c;
-        const char *policy = json_string_value(json_object_get(json_object_get(pod, "restart"), "policy"));
+        const char *policy =
+                json_string_value(json_object_get(json_object_get(pod, "restart"), "policy"));
         const char *kind = json_string_value(json_object_get(svc, "kind"));
         json_int_t replicas = json_integer_value(json_object_get(svc, "replicas"));
         _cleanup_free_ char *kname = xstrdup(name);
@@ -466,13 +541,13 @@ static int kube_workload(const json_t *model, const char *name, const json_t *sv
                         return cannot(errp, name, "network_mode", "Kubernetes", "");
                 json_object_set_new(spec, "hostNetwork", json_true());
         }
-        json_array_foreach(json_object_get(pod, "containers"), i, c) {
+        json_array_foreach (json_object_get(pod, "containers"), i, c) {
                 json_t *kc = NULL;
                 if ((r = kube_container(model, name, c, vols, extra, &kc, errp)) < 0)
                         return r;
                 json_array_append_new(ctrs, kc);
         }
-        json_array_foreach(json_object_get(pod, "init_containers"), i, c) {
+        json_array_foreach (json_object_get(pod, "init_containers"), i, c) {
                 json_t *kc = NULL;
                 if ((r = kube_container(model, name, c, vols, extra, &kc, errp)) < 0)
                         return r;
@@ -486,21 +561,27 @@ static int kube_workload(const json_t *model, const char *name, const json_t *sv
                 json_object_set(spec, "hostname", json_object_get(pod, "hostname"));
         if (!empty(json_object_get(pod, "dns")) || !empty(json_object_get(pod, "dns_search"))) {
                 json_object_set_new(spec, "dnsPolicy", json_string("None"));
-                json_object_set_new(spec, "dnsConfig", json_pack("{s:O,s:O}", "nameservers", json_object_get(pod, "dns"),
-                                                                 "searches", json_object_get(pod, "dns_search")));
+                json_object_set_new(spec, "dnsConfig",
+                                    json_pack("{s:O,s:O}", "nameservers",
+                                              json_object_get(pod, "dns"), "searches",
+                                              json_object_get(pod, "dns_search")));
         }
         if (!empty(json_object_get(pod, "extra_hosts"))) {
                 json_t *ha = json_array(), *e;
-                json_array_foreach(json_object_get(pod, "extra_hosts"), i, e)
-                        json_array_append_new(ha, json_pack("{s:O,s:[O]}", "ip", json_object_get(e, "ip"), "hostnames",
+                json_array_foreach (json_object_get(pod, "extra_hosts"), i, e)
+                        json_array_append_new(ha, json_pack("{s:O,s:[O]}", "ip",
+                                                            json_object_get(e, "ip"), "hostnames",
                                                             json_object_get(e, "host")));
                 json_object_set_new(spec, "hostAliases", ha);
         }
-        json_object_set_new(spec, "terminationGracePeriodSeconds",
-                            json_integer(json_integer_value(json_object_get(pod, "stop_grace_period_ms")) / 1000));
+        json_object_set_new(
+                spec, "terminationGracePeriodSeconds",
+                json_integer(json_integer_value(json_object_get(pod, "stop_grace_period_ms")) /
+                             1000));
         if (!empty(json_object_get(json_object_get(svc, "placement"), "constraints"))) {
                 json_t *ns = json_object(), *con;
-                json_array_foreach(json_object_get(json_object_get(svc, "placement"), "constraints"), i, con) {
+                json_array_foreach (
+                        json_object_get(json_object_get(svc, "placement"), "constraints"), i, con) {
                         const char *s = json_string_value(con), *eq = strstr(s, "==");
                         if (!str_startswith(s, "node.labels.") || !eq)
                                 return cannot(errp, name, "placement constraint", "Kubernetes", s);
@@ -513,38 +594,52 @@ static int kube_workload(const json_t *model, const char *name, const json_t *sv
         const char *net;
         json_t *nv;
         _cleanup_strv_ char **nets = NULL;
-        json_object_foreach(json_object_get(pod, "networks"), net, nv) if (!streq(net, "default")) strv_push(&nets, net);
+        json_object_foreach (json_object_get(pod, "networks"), net, nv)
+                if (!streq(net, "default"))
+                        strv_push(&nets, net);
         if (nets) {
                 _cleanup_free_ char *j = strv_join(nets, ",");
                 json_object_set_new(annotations, "berth.io/networks", json_string(j));
         }
         json_t *doc;
-        json_t *tmpl = json_pack("{s:{s:O,s:o},s:O}", "metadata", "labels", labels, "annotations", annotations, "spec", spec);
+        json_t *tmpl = json_pack("{s:{s:O,s:o},s:O}", "metadata", "labels", labels, "annotations",
+                                 annotations, "spec", spec);
         if (streq(kind, "job")) {
-                json_object_set_new(spec, "restartPolicy", json_string(streq(policy, "on-failure") ? "OnFailure" : "Never"));
-                doc = json_pack("{s:s,s:s,s:{s:s},s:{s:O,s:I,s:o}}", "apiVersion", "batch/v1", "kind", "Job", "metadata", "name",
-                                kname, "spec", "backoffLimit", json_object_get(json_object_get(pod, "restart"), "max_retries"),
+                json_object_set_new(
+                        spec, "restartPolicy",
+                        json_string(streq(policy, "on-failure") ? "OnFailure" : "Never"));
+                doc = json_pack("{s:s,s:s,s:{s:s},s:{s:O,s:I,s:o}}", "apiVersion", "batch/v1",
+                                "kind", "Job", "metadata", "name", kname, "spec", "backoffLimit",
+                                json_object_get(json_object_get(pod, "restart"), "max_retries"),
                                 "parallelism", replicas, "template", tmpl);
         } else if (streq(policy, "always") || streq(policy, "unless-stopped")) {
                 json_object_set_new(spec, "restartPolicy", json_string("Always"));
                 const json_t *upd = json_object_get(svc, "update");
-                json_t *strat = streq(json_string_value(json_object_get(upd, "order")), "start-first")
-                                        ? json_pack("{s:s,s:{s:I,s:i}}", "type", "RollingUpdate", "rollingUpdate", "maxSurge",
-                                                    (json_int_t)MAX(1, json_integer_value(json_object_get(upd, "parallelism"))),
-                                                    "maxUnavailable", 0)
-                                        : json_pack("{s:s,s:{s:i,s:I}}", "type", "RollingUpdate", "rollingUpdate", "maxSurge", 0,
-                                                    "maxUnavailable",
-                                                    (json_int_t)MAX(1, json_integer_value(json_object_get(upd, "parallelism"))));
-                doc = json_pack("{s:s,s:s,s:{s:s},s:{s:I,s:{s:O},s:o,s:o}}", "apiVersion", "apps/v1", "kind", "Deployment",
-                                "metadata", "name", kname, "spec", "replicas", replicas, "selector", "matchLabels", labels,
-                                "strategy", strat, "template", tmpl);
+                json_t *strat =
+                        streq(json_string_value(json_object_get(upd, "order")), "start-first")
+                                ? json_pack("{s:s,s:{s:I,s:i}}", "type", "RollingUpdate",
+                                            "rollingUpdate", "maxSurge",
+                                            (json_int_t)MAX(1, json_integer_value(json_object_get(
+                                                                       upd, "parallelism"))),
+                                            "maxUnavailable", 0)
+                                : json_pack("{s:s,s:{s:i,s:I}}", "type", "RollingUpdate",
+                                            "rollingUpdate", "maxSurge", 0, "maxUnavailable",
+                                            (json_int_t)MAX(1, json_integer_value(json_object_get(
+                                                                       upd, "parallelism"))));
+                doc = json_pack("{s:s,s:s,s:{s:s},s:{s:I,s:{s:O},s:o,s:o}}", "apiVersion",
+                                "apps/v1", "kind", "Deployment", "metadata", "name", kname, "spec",
+                                "replicas", replicas, "selector", "matchLabels", labels, "strategy",
+                                strat, "template", tmpl);
         } else {
                 if (replicas != 1)
-                        return cannot(errp, name, "restart policy 'no' or 'on-failure' with several replicas",
+                        return cannot(errp, name,
+                                      "restart policy 'no' or 'on-failure' with several replicas",
                                       "Kubernetes", "a Deployment always restarts");
-                json_object_set_new(spec, "restartPolicy", json_string(streq(policy, "on-failure") ? "OnFailure" : "Never"));
-                doc = json_pack("{s:s,s:s,s:{s:s,s:O},s:O}", "apiVersion", "v1", "kind", "Pod", "metadata", "name", kname,
-                                "labels", labels, "spec", spec);
+                json_object_set_new(
+                        spec, "restartPolicy",
+                        json_string(streq(policy, "on-failure") ? "OnFailure" : "Never"));
+                doc = json_pack("{s:s,s:s,s:{s:s,s:O},s:O}", "apiVersion", "v1", "kind", "Pod",
+                                "metadata", "name", kname, "labels", labels, "spec", spec);
                 json_decref(tmpl);
         }
         json_array_extend(docs, extra);
@@ -554,13 +649,20 @@ static int kube_workload(const json_t *model, const char *name, const json_t *sv
         if (json_array_size(json_object_get(ep, "ports")) > 0) {
                 json_t *sp = json_array();
                 bool nodeport = false;
-                json_array_foreach(json_object_get(ep, "ports"), i, p) {
+                json_array_foreach (json_object_get(ep, "ports"), i, p) {
                         const char *proto = json_string_value(json_object_get(p, "protocol"));
-                        json_t *o = json_pack("{s:s,s:O,s:O,s:s}", "name", "", "port", json_object_get(p, "port"), "targetPort",
+                        json_t *o = json_pack("{s:s,s:O,s:O,s:s}", "name", "", "port",
+                                              json_object_get(p, "port"), "targetPort",
                                               json_object_get(p, "target"), "protocol",
-                                              streq(proto, "udp") ? "UDP" : streq(proto, "sctp") ? "SCTP" : "TCP");
-                        json_object_set_new(o, "name", json_sprintf("%s-%lld", proto, (long long)json_integer_value(json_object_get(p, "port"))));
-                        if (!json_is_null(json_object_get(p, "node_port")) && json_object_get(p, "node_port")) {
+                                              streq(proto, "udp")    ? "UDP"
+                                              : streq(proto, "sctp") ? "SCTP"
+                                                                     : "TCP");
+                        json_object_set_new(o, "name",
+                                            json_sprintf("%s-%lld", proto,
+                                                         (long long)json_integer_value(
+                                                                 json_object_get(p, "port"))));
+                        if (!json_is_null(json_object_get(p, "node_port")) &&
+                            json_object_get(p, "node_port")) {
                                 json_object_set(o, "nodePort", json_object_get(p, "node_port"));
                                 nodeport = true;
                         }
@@ -571,8 +673,9 @@ static int kube_workload(const json_t *model, const char *name, const json_t *sv
                         json_object_set_new(sspec, "clusterIP", json_string("None"));
                 if (nodeport)
                         json_object_set_new(sspec, "type", json_string("NodePort"));
-                json_array_append_new(docs, json_pack("{s:s,s:s,s:{s:s},s:o}", "apiVersion", "v1", "kind", "Service",
-                                                      "metadata", "name", kname, "spec", sspec));
+                json_array_append_new(docs, json_pack("{s:s,s:s,s:{s:s},s:o}", "apiVersion", "v1",
+                                                      "kind", "Service", "metadata", "name", kname,
+                                                      "spec", sspec));
         }
         return 0;
 }
@@ -586,24 +689,34 @@ int convert_to_kube(const json_t *model_in, char **ret, struct err **errp) {
         json_t *v, *d;
         int r;
 
-        json_object_foreach(json_object_get(model, "configs"), name, v) if (json_object_get(v, "data"))
-                json_array_append_new(docs, json_pack("{s:s,s:s,s:{s:s},s:O}", "apiVersion", "v1", "kind", "ConfigMap",
-                                                      "metadata", "name", name, "data", json_object_get(v, "data")));
-        json_object_foreach(json_object_get(model, "configs"), name, v) if (!json_object_get(v, "data") && json_is_string(json_object_get(v, "content"))) {
-                json_array_append_new(docs, json_pack("{s:s,s:s,s:{s:s},s:{s:O}}", "apiVersion", "v1", "kind", "ConfigMap",
-                                                      "metadata", "name", name, "data", name, json_object_get(v, "content")));
-                json_object_set_new(v, "data", json_pack("{s:O}", name, json_object_get(v, "content")));
-        }
-        json_object_foreach(json_object_get(model, "secrets"), name, v) if (json_object_get(v, "data"))
-                json_array_append_new(docs, json_pack("{s:s,s:s,s:{s:s},s:s,s:O}", "apiVersion", "v1", "kind", "Secret",
-                                                      "metadata", "name", name, "type", "Opaque", "stringData",
-                                                      json_object_get(v, "data")));
-        json_object_foreach(json_object_get(model, "services"), name, v) {
+        json_object_foreach (json_object_get(model, "configs"), name, v)
+                if (json_object_get(v, "data"))
+                        json_array_append_new(docs,
+                                              json_pack("{s:s,s:s,s:{s:s},s:O}", "apiVersion", "v1",
+                                                        "kind", "ConfigMap", "metadata", "name",
+                                                        name, "data", json_object_get(v, "data")));
+        json_object_foreach (json_object_get(model, "configs"), name, v)
+                if (!json_object_get(v, "data") && json_is_string(json_object_get(v, "content"))) {
+                        json_array_append_new(
+                                docs, json_pack("{s:s,s:s,s:{s:s},s:{s:O}}", "apiVersion", "v1",
+                                                "kind", "ConfigMap", "metadata", "name", name,
+                                                "data", name, json_object_get(v, "content")));
+                        json_object_set_new(
+                                v, "data", json_pack("{s:O}", name, json_object_get(v, "content")));
+                }
+        json_object_foreach (json_object_get(model, "secrets"), name, v)
+                if (json_object_get(v, "data"))
+                        json_array_append_new(docs,
+                                              json_pack("{s:s,s:s,s:{s:s},s:s,s:O}", "apiVersion",
+                                                        "v1", "kind", "Secret", "metadata", "name",
+                                                        name, "type", "Opaque", "stringData",
+                                                        json_object_get(v, "data")));
+        json_object_foreach (json_object_get(model, "services"), name, v) {
                 r = kube_workload(model, name, v, docs, errp);
                 if (r < 0)
                         return r;
         }
-        json_array_foreach(docs, i, d) {
+        json_array_foreach (docs, i, d) {
                 _cleanup_free_ char *y = NULL;
                 r = yaml_emit_json(d, &y, errp);
                 if (r < 0)

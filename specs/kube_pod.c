@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Kubernetes PodSpec and containers into the model's pod. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
@@ -10,38 +11,73 @@
 #include "strv.h"
 #include "xalloc.h"
 
-static const char *const podspec_keys[] = {
-        "containers", "initContainers", "volumes", "restartPolicy", "hostname", "subdomain",
-        "hostNetwork", "dnsPolicy", "dnsConfig", "hostAliases", "terminationGracePeriodSeconds",
-        "securityContext", "nodeSelector", NULL};
-static const char *const container_keys[] = {
-        "name", "image", "imagePullPolicy", "command", "args", "env", "envFrom", "ports",
-        "resources", "volumeMounts", "livenessProbe", "readinessProbe", "startupProbe",
-        "securityContext", "workingDir", "tty", "stdin", NULL};
+static const char *const podspec_keys[] = {"containers",
+                                           "initContainers",
+                                           "volumes",
+                                           "restartPolicy",
+                                           "hostname",
+                                           "subdomain",
+                                           "hostNetwork",
+                                           "dnsPolicy",
+                                           "dnsConfig",
+                                           "hostAliases",
+                                           "terminationGracePeriodSeconds",
+                                           "securityContext",
+                                           "nodeSelector",
+                                           NULL};
+static const char *const container_keys[] = {"name",
+                                             "image",
+                                             "imagePullPolicy",
+                                             "command",
+                                             "args",
+                                             "env",
+                                             "envFrom",
+                                             "ports",
+                                             "resources",
+                                             "volumeMounts",
+                                             "livenessProbe",
+                                             "readinessProbe",
+                                             "startupProbe",
+                                             "securityContext",
+                                             "workingDir",
+                                             "tty",
+                                             "stdin",
+                                             NULL};
 static const char *const env_keys[] = {"name", "value", "valueFrom", NULL};
 static const char *const value_from_keys[] = {"configMapKeyRef", "secretKeyRef", NULL};
 static const char *const key_ref_keys[] = {"name", "key", "optional", NULL};
 static const char *const env_from_keys[] = {"configMapRef", "secretRef", "prefix", NULL};
 static const char *const ref_keys[] = {"name", "optional", NULL};
-static const char *const port_keys[] = {"containerPort", "hostPort", "protocol", "name", "hostIP",
-                                        NULL};
+static const char *const port_keys[] = {"containerPort", "hostPort", "protocol",
+                                        "name",          "hostIP",   NULL};
 static const char *const resources_keys[] = {"requests", "limits", NULL};
 static const char *const quantity_keys[] = {"cpu", "memory", NULL};
 static const char *const mount_keys[] = {"name", "mountPath", "readOnly", "subPath", NULL};
-static const char *const probe_keys[] = {"exec", "httpGet", "tcpSocket", "initialDelaySeconds",
-                                         "periodSeconds", "timeoutSeconds", "successThreshold",
-                                         "failureThreshold", NULL};
+static const char *const probe_keys[] = {"exec",
+                                         "httpGet",
+                                         "tcpSocket",
+                                         "initialDelaySeconds",
+                                         "periodSeconds",
+                                         "timeoutSeconds",
+                                         "successThreshold",
+                                         "failureThreshold",
+                                         NULL};
 static const char *const exec_keys[] = {"command", NULL};
 static const char *const http_keys[] = {"path", "port", "host", "scheme", "httpHeaders", NULL};
 static const char *const tcp_keys[] = {"port", "host", NULL};
-static const char *const sc_keys[] = {"runAsUser", "runAsGroup", "runAsNonRoot",
-                                      "readOnlyRootFilesystem", "capabilities", "privileged",
-                                      "allowPrivilegeEscalation", NULL};
+static const char *const sc_keys[] = {"runAsUser",
+                                      "runAsGroup",
+                                      "runAsNonRoot",
+                                      "readOnlyRootFilesystem",
+                                      "capabilities",
+                                      "privileged",
+                                      "allowPrivilegeEscalation",
+                                      NULL};
 static const char *const pod_sc_keys[] = {"runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup",
                                           NULL};
 static const char *const caps_keys[] = {"add", "drop", NULL};
-static const char *const volume_keys[] = {"name", "emptyDir", "hostPath", "configMap", "secret",
-                                          "persistentVolumeClaim", NULL};
+static const char *const volume_keys[] = {
+        "name", "emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim", NULL};
 static const char *const emptydir_keys[] = {"medium", "sizeLimit", NULL};
 static const char *const hostpath_keys[] = {"path", "type", NULL};
 static const char *const cmvol_keys[] = {"name", "items", "defaultMode", "optional", NULL};
@@ -62,7 +98,7 @@ int kube_unsupported(struct kube_ctx *k, const struct ynode *n, const char *what
 
 static int check(struct kube_ctx *k, const struct ynode *n, const char *const *keys,
                  struct err **errp) {
-        return y_check_keys(n, keys, false, k->warn, errp);
+        return y_check_keys_as(n, keys, false, k->warn, "unsupported field", errp);
 }
 
 static int str_at(const struct ynode *m, const char *key, bool required, const char **ret,
@@ -91,19 +127,19 @@ static int resolve_port(const struct ynode *n, const json_t *ctr, int *ret, stru
                 return r;
         if (parse_port_number(s, false, ret, NULL) == 0)
                 return 0;
-        json_array_foreach(json_object_get(ctr, "ports"), i, p) if (
-                streq_ptr(json_string_value(json_object_get(p, "name")), s)) {
-                *ret = (int)json_integer_value(json_object_get(p, "target"));
-                return 0;
-        }
+        json_array_foreach (json_object_get(ctr, "ports"), i, p)
+                if (streq_ptr(json_string_value(json_object_get(p, "name")), s)) {
+                        *ret = (int)json_integer_value(json_object_get(p, "target"));
+                        return 0;
+                }
         return ynode_err(errp, n, "port \"%s\" is neither a number nor a named container port", s);
 }
 
 static int probe(struct kube_ctx *k, const struct ynode *n, const json_t *ctr, json_t **ret,
                  struct err **errp) {
-        _cleanup_json_ json_t *p = json_pack("{s:i,s:i,s:i,s:i,s:i}", "initial_delay_ms", 0,
-                                             "period_ms", 10000, "timeout_ms", 1000,
-                                             "success_threshold", 1, "failure_threshold", 3);
+        _cleanup_json_ json_t *p =
+                json_pack("{s:i,s:i,s:i,s:i,s:i}", "initial_delay_ms", 0, "period_ms", 10000,
+                          "timeout_ms", 1000, "success_threshold", 1, "failure_threshold", 3);
         static const struct {
                 const char *key, *as;
                 int64_t mult;
@@ -158,16 +194,17 @@ static int probe(struct kube_ctx *k, const struct ynode *n, const json_t *ctr, j
                         if ((r = y_str(f, &scheme, errp)) < 0)
                                 return r;
                         if (!streq(scheme, "HTTP") && !streq(scheme, "HTTPS"))
-                                return ynode_err(errp, f, "expected HTTP or HTTPS, got \"%s\"", scheme);
+                                return ynode_err(errp, f, "expected HTTP or HTTPS, got \"%s\"",
+                                                 scheme);
                 }
                 json_object_set_new(p, "type", json_string("http"));
                 json_object_set_new(p, "path", json_string(path));
                 json_object_set_new(p, "port", json_integer(port));
                 json_set_str(p, "host", host);
                 json_object_set_new(p, "scheme", json_string(scheme));
-                json_object_set_new(p, "http_headers", (f = ynode_map_get(h, "httpHeaders"))
-                                                               ? ynode_to_json(f)
-                                                               : json_array());
+                json_object_set_new(p, "http_headers",
+                                    (f = ynode_map_get(h, "httpHeaders")) ? ynode_to_json(f)
+                                                                          : json_array());
         }
         if ((t = ynode_map_get(n, "tcpSocket"))) {
                 const char *host = NULL;
@@ -243,12 +280,15 @@ static int env(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct er
                         secret = ynode_map_get(it, "secretRef") != NULL;
                         ref = ynode_map_get(it, secret ? "secretRef" : "configMapRef");
                         if (!ref)
-                                return ynode_err(errp, it, "envFrom needs configMapRef or secretRef");
+                                return ynode_err(errp, it,
+                                                 "envFrom needs configMapRef or secretRef");
                         if ((r = check(k, ref, ref_keys, errp)) < 0 ||
                             (r = lookup_ref(k, ref, secret, NULL, &dummy, errp)) < 0)
                                 return r;
                         const char *name = ynode_map_get(ref, "name")->str;
-                        json_object_foreach(json_object_get(secret ? k->secrets : k->configmaps, name), key, v) {
+                        json_object_foreach (
+                                json_object_get(secret ? k->secrets : k->configmaps, name), key,
+                                v) {
                                 _cleanup_free_ char *kk = xasprintf("%s%s", prefix, key);
                                 json_object_set(out, kk, v);
                         }
@@ -261,7 +301,8 @@ static int env(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct er
         for (size_t i = 0; i < l->n_kids; i++) {
                 const struct ynode *it = l->kids[i], *vf;
                 const char *name, *value = NULL;
-                if ((r = check(k, it, env_keys, errp)) < 0 || (r = str_at(it, "name", true, &name, errp)) < 0)
+                if ((r = check(k, it, env_keys, errp)) < 0 ||
+                    (r = str_at(it, "name", true, &name, errp)) < 0)
                         return r;
                 if ((vf = ynode_map_get(it, "valueFrom"))) {
                         const struct ynode *ref;
@@ -322,7 +363,8 @@ static int ports(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct 
                         if ((r = y_str(f, &s, errp)) < 0)
                                 return r;
                         if (!streq(s, "TCP") && !streq(s, "UDP") && !streq(s, "SCTP"))
-                                return ynode_err(errp, f, "expected TCP, UDP or SCTP, got \"%s\"", s);
+                                return ynode_err(errp, f, "expected TCP, UDP or SCTP, got \"%s\"",
+                                                 s);
                         free(proto);
                         proto = xstrdup(s);
                         for (char *p = proto; *p; p++)
@@ -332,9 +374,10 @@ static int ports(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct 
                     (r = str_at(it, "hostIP", false, &hip, errp)) < 0)
                         return r;
                 _cleanup_free_ char *pub = host ? xasprintf("%d", host) : xstrdup("");
-                json_array_append_new(out, json_pack("{s:i,s:s,s:s,s:s,s:s,s:s?}", "target", target,
-                                                     "published", pub, "host_ip", hip ? hip : "",
-                                                     "protocol", proto, "mode", "host", "name", name));
+                json_array_append_new(out,
+                                      json_pack("{s:i,s:s,s:s,s:s,s:s,s:s?}", "target", target,
+                                                "published", pub, "host_ip", hip ? hip : "",
+                                                "protocol", proto, "mode", "host", "name", name));
         }
         return 0;
 }
@@ -384,18 +427,18 @@ static int resources(struct kube_ctx *k, const struct ynode *c, json_t *ctr, str
                                          "memory request is above the memory limit");
         }
         json_object_set_new(ctr, "resources",
-                            json_pack("{s:{s:f,s:I,s:i},s:{s:f,s:I}}", "limits", "cpus", cpu, "memory",
-                                      (json_int_t)mem, "pids", 0, "reservations", "cpus", rcpu,
-                                      "memory", (json_int_t)rmem));
+                            json_pack("{s:{s:f,s:I,s:i},s:{s:f,s:I}}", "limits", "cpus", cpu,
+                                      "memory", (json_int_t)mem, "pids", 0, "reservations", "cpus",
+                                      rcpu, "memory", (json_int_t)rmem));
         return 0;
 }
 
 static int security(struct kube_ctx *k, const struct ynode *c, const struct ynode *pod_sc,
                     json_t *ctr, struct err **errp) {
         const struct ynode *sc = ynode_map_get(c, "securityContext"), *f, *caps;
-        json_t *o = json_pack("{s:b,s:b,s:[],s:[],s:b,s:[],s:n}", "privileged", 0, "read_only", 0,
-                              "cap_add", "cap_drop", "no_new_privileges", 0, "security_opt",
-                              "user_ns");
+        json_t *o =
+                json_pack("{s:b,s:b,s:[],s:[],s:b,s:[],s:n}", "privileged", 0, "read_only", 0,
+                          "cap_add", "cap_drop", "no_new_privileges", 0, "security_opt", "user_ns");
         int64_t uid = -1, gid = -1;
         bool b, nonroot = false;
         int r;
@@ -403,19 +446,24 @@ static int security(struct kube_ctx *k, const struct ynode *c, const struct ynod
         json_object_set_new(ctr, "security", o);
         /* Pod-level user/group are defaults for every container. */
         if (pod_sc && !ynode_is_null(pod_sc)) {
-                if ((f = ynode_map_get(pod_sc, "runAsUser")) && (r = y_int(f, 0, UINT32_MAX - 1, &uid, errp)) < 0)
+                if ((f = ynode_map_get(pod_sc, "runAsUser")) &&
+                    (r = y_int(f, 0, UINT32_MAX - 1, &uid, errp)) < 0)
                         return r;
-                if ((f = ynode_map_get(pod_sc, "runAsGroup")) && (r = y_int(f, 0, UINT32_MAX - 1, &gid, errp)) < 0)
+                if ((f = ynode_map_get(pod_sc, "runAsGroup")) &&
+                    (r = y_int(f, 0, UINT32_MAX - 1, &gid, errp)) < 0)
                         return r;
-                if ((f = ynode_map_get(pod_sc, "runAsNonRoot")) && (r = y_bool(f, &nonroot, errp)) < 0)
+                if ((f = ynode_map_get(pod_sc, "runAsNonRoot")) &&
+                    (r = y_bool(f, &nonroot, errp)) < 0)
                         return r;
         }
         if (sc && !ynode_is_null(sc)) {
                 if ((r = check(k, sc, sc_keys, errp)) < 0)
                         return r;
-                if ((f = ynode_map_get(sc, "runAsUser")) && (r = y_int(f, 0, UINT32_MAX - 1, &uid, errp)) < 0)
+                if ((f = ynode_map_get(sc, "runAsUser")) &&
+                    (r = y_int(f, 0, UINT32_MAX - 1, &uid, errp)) < 0)
                         return r;
-                if ((f = ynode_map_get(sc, "runAsGroup")) && (r = y_int(f, 0, UINT32_MAX - 1, &gid, errp)) < 0)
+                if ((f = ynode_map_get(sc, "runAsGroup")) &&
+                    (r = y_int(f, 0, UINT32_MAX - 1, &gid, errp)) < 0)
                         return r;
                 if ((f = ynode_map_get(sc, "runAsNonRoot")) && (r = y_bool(f, &nonroot, errp)) < 0)
                         return r;
@@ -454,7 +502,8 @@ static int security(struct kube_ctx *k, const struct ynode *c, const struct ynod
                 return ynode_err(errp, sc ? sc : pod_sc, "runAsNonRoot is set but runAsUser is 0");
         json_object_set_new(o, "run_as_non_root", json_boolean(nonroot));
         if (uid >= 0 && gid >= 0)
-                json_object_set_new(ctr, "user", json_sprintf("%lld:%lld", (long long)uid, (long long)gid));
+                json_object_set_new(ctr, "user",
+                                    json_sprintf("%lld:%lld", (long long)uid, (long long)gid));
         else if (uid >= 0)
                 json_object_set_new(ctr, "user", json_sprintf("%lld", (long long)uid));
         else if (gid >= 0)
@@ -464,9 +513,28 @@ static int security(struct kube_ctx *k, const struct ynode *c, const struct ynod
         return 0;
 }
 
+/* File modes: decimal as in JSON manifests (420), or octal with a leading 0 (0644) as YAML 1.1
+ * and kubectl read them. */
+static int mode_value(const struct ynode *n, int64_t *ret, struct err **errp) {
+        const char *s;
+        char *end;
+        long v;
+        int r;
+
+        r = y_str(n, &s, errp);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtol(s, &end, s[0] == '0' && s[1] ? 8 : 10);
+        if (errno || *end || end == s || v < 0 || v > 0777)
+                return ynode_err(errp, n, "expected a file mode (0-0777), got \"%s\"", s);
+        *ret = v;
+        return 0;
+}
+
 /* Pod volumes by name -> a mount template (target filled in per volumeMount). */
-static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *spec,
-                       json_t *vols, struct err **errp) {
+static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *spec, json_t *vols,
+                       struct err **errp) {
         const struct ynode *l = ynode_map_get(spec, "volumes");
         int r;
 
@@ -480,10 +548,12 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                 const char *name, *s;
                 int kinds = 0;
 
-                if ((r = check(k, it, volume_keys, errp)) < 0 || (r = str_at(it, "name", true, &name, errp)) < 0)
+                if ((r = check(k, it, volume_keys, errp)) < 0 ||
+                    (r = str_at(it, "name", true, &name, errp)) < 0)
                         return r;
                 if (json_object_get(vols, name))
-                        return ynode_err(errp, ynode_map_get(it, "name"), "duplicate volume '%s'", name);
+                        return ynode_err(errp, ynode_map_get(it, "name"), "duplicate volume '%s'",
+                                         name);
                 if ((f = ynode_map_get(it, "emptyDir"))) {
                         const char *medium = NULL;
                         kinds++;
@@ -495,25 +565,27 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                         if (medium && streq(medium, "Memory")) {
                                 double size = 0;
                                 if (ynode_map_get(f, "sizeLimit") &&
-                                    (r = quantity(ynode_map_get(f, "sizeLimit"), false, &size, errp)) < 0)
+                                    (r = quantity(ynode_map_get(f, "sizeLimit"), false, &size,
+                                                  errp)) < 0)
                                         return r;
                                 m = json_pack("{s:s,s:n,s:{s:I,s:i}}", "type", "tmpfs", "source",
                                               "tmpfs", "size", (json_int_t)size, "mode", 0);
                         } else if (medium && *medium)
-                                return ynode_err(errp, ynode_map_get(f, "medium"),
-                                                 "expected emptyDir medium \"\" or \"Memory\", got \"%s\"",
-                                                 medium);
+                                return ynode_err(
+                                        errp, ynode_map_get(f, "medium"),
+                                        "expected emptyDir medium \"\" or \"Memory\", got \"%s\"",
+                                        medium);
                         else {
                                 /* A pod-private volume shared by the pod's containers. */
                                 _cleanup_free_ char *vn = xasprintf("%s-%s", svc, name);
                                 _cleanup_free_ char *full = xasprintf("%s_%s", k->project, vn);
                                 json_object_set_new(json_object_get(k->model, "volumes"), vn,
-                                                    json_pack("{s:s,s:s,s:b,s:{},s:{s:s}}", "name", full,
-                                                              "driver", "local", "external", 0,
-                                                              "driver_opts", "labels",
+                                                    json_pack("{s:s,s:s,s:b,s:{},s:{s:s}}", "name",
+                                                              full, "driver", "local", "external",
+                                                              0, "driver_opts", "labels",
                                                               "berth.kube.emptydir", "true"));
-                                m = json_pack("{s:s,s:s,s:{s:b,s:n}}", "type", "volume", "source", vn,
-                                              "volume", "nocopy", 0, "subpath");
+                                m = json_pack("{s:s,s:s,s:{s:b,s:n}}", "type", "volume", "source",
+                                              vn, "volume", "nocopy", 0, "subpath");
                         }
                 }
                 if ((f = ynode_map_get(it, "hostPath"))) {
@@ -548,14 +620,18 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                         if ((r = check(k, f, is_cm ? cmvol_keys : secvol_keys, errp)) < 0 ||
                             (r = str_at(f, is_cm ? "name" : "secretName", true, &s, errp)) < 0)
                                 return r;
-                        if ((o = ynode_map_get(f, "optional")) && (r = y_bool(o, &optional, errp)) < 0)
+                        if ((o = ynode_map_get(f, "optional")) &&
+                            (r = y_bool(o, &optional, errp)) < 0)
                                 return r;
-                        if ((o = ynode_map_get(f, "defaultMode")) && (r = y_int(o, 0, 0777, &mode, errp)) < 0)
+                        if ((o = ynode_map_get(f, "defaultMode")) &&
+                            (r = mode_value(o, &mode, errp)) < 0)
                                 return r;
                         const json_t *obj = json_object_get(is_cm ? k->configmaps : k->secrets, s);
                         if (!obj && !optional)
-                                return ynode_err(errp, ynode_map_get(f, is_cm ? "name" : "secretName"),
-                                                 "%s '%s' is not defined", is_cm ? "ConfigMap" : "Secret", s);
+                                return ynode_err(errp,
+                                                 ynode_map_get(f, is_cm ? "name" : "secretName"),
+                                                 "%s '%s' is not defined",
+                                                 is_cm ? "ConfigMap" : "Secret", s);
                         json_t *its = json_array();
                         if ((items = ynode_map_get(f, "items"))) {
                                 if ((r = y_seq(items, errp)) < 0) {
@@ -565,19 +641,22 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                                 for (size_t j = 0; j < items->n_kids; j++) {
                                         const char *key, *path;
                                         if ((r = check(k, items->kids[j], items_keys, errp)) < 0 ||
-                                            (r = str_at(items->kids[j], "key", true, &key, errp)) < 0 ||
-                                            (r = str_at(items->kids[j], "path", true, &path, errp)) < 0) {
+                                            (r = str_at(items->kids[j], "key", true, &key, errp)) <
+                                                    0 ||
+                                            (r = str_at(items->kids[j], "path", true, &path,
+                                                        errp)) < 0) {
                                                 json_decref(its);
                                                 return r;
                                         }
                                         if (obj && !json_object_get(obj, key)) {
                                                 json_decref(its);
-                                                return ynode_err(errp, ynode_map_get(items->kids[j], "key"),
-                                                                 "%s '%s' has no key '%s'",
-                                                                 is_cm ? "ConfigMap" : "Secret", s, key);
+                                                return ynode_err(
+                                                        errp, ynode_map_get(items->kids[j], "key"),
+                                                        "%s '%s' has no key '%s'",
+                                                        is_cm ? "ConfigMap" : "Secret", s, key);
                                         }
-                                        json_array_append_new(its, json_pack("{s:s,s:s}", "key", key,
-                                                                             "path", path));
+                                        json_array_append_new(its, json_pack("{s:s,s:s}", "key",
+                                                                             key, "path", path));
                                 }
                         }
                         m = json_pack("{s:s,s:s,s:o,s:I,s:b}", "type", is_cm ? "config" : "secret",
@@ -590,7 +669,8 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                         if ((r = check(k, f, pvc_keys, errp)) < 0 ||
                             (r = str_at(f, "claimName", true, &s, errp)) < 0)
                                 return r;
-                        if (ynode_map_get(f, "readOnly") && (r = y_bool(ynode_map_get(f, "readOnly"), &ro, errp)) < 0)
+                        if (ynode_map_get(f, "readOnly") &&
+                            (r = y_bool(ynode_map_get(f, "readOnly"), &ro, errp)) < 0)
                                 return r;
                         if (!json_object_get(k->pvcs, s))
                                 return ynode_err(errp, ynode_map_get(f, "claimName"),
@@ -627,7 +707,8 @@ static int mounts(struct kube_ctx *k, const struct ynode *c, const json_t *vols,
                 bool ro = false;
                 json_t *m;
 
-                if ((r = check(k, it, mount_keys, errp)) < 0 || (r = str_at(it, "name", true, &name, errp)) < 0 ||
+                if ((r = check(k, it, mount_keys, errp)) < 0 ||
+                    (r = str_at(it, "name", true, &name, errp)) < 0 ||
                     (r = str_at(it, "mountPath", true, &path, errp)) < 0)
                         return r;
                 if ((f = ynode_map_get(it, "subPath")))
@@ -646,9 +727,12 @@ static int mounts(struct kube_ctx *k, const struct ynode *c, const json_t *vols,
                         ro = true;
                 json_object_del(m, "pvc_read_only");
                 json_object_set_new(m, "target", json_string(path));
-                json_object_set_new(m, "read_only",
-                                    json_boolean(ro || streq(json_string_value(json_object_get(m, "type")), "secret") ||
-                                                 streq(json_string_value(json_object_get(m, "type")), "config")));
+                json_object_set_new(
+                        m, "read_only",
+                        json_boolean(
+                                ro ||
+                                streq(json_string_value(json_object_get(m, "type")), "secret") ||
+                                streq(json_string_value(json_object_get(m, "type")), "config")));
                 json_array_append_new(out, m);
         }
         return 0;
@@ -664,7 +748,8 @@ static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vo
         json_t *l;
         int r;
 
-        if ((r = check(k, c, container_keys, errp)) < 0 || (r = str_at(c, "name", true, &name, errp)) < 0 ||
+        if ((r = check(k, c, container_keys, errp)) < 0 ||
+            (r = str_at(c, "name", true, &name, errp)) < 0 ||
             (r = str_at(c, "image", true, &image, errp)) < 0)
                 return r;
         if (image_ref_normalize(image, &img, &msg) < 0)
@@ -680,7 +765,8 @@ static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vo
                 else if (streq(s, "IfNotPresent"))
                         pp = "missing";
                 else
-                        return ynode_err(errp, f, "expected Always, Never or IfNotPresent, got \"%s\"", s);
+                        return ynode_err(errp, f,
+                                         "expected Always, Never or IfNotPresent, got \"%s\"", s);
         }
         json_object_set_new(ctr, "name", json_string(name));
         json_object_set_new(ctr, "image", json_string(img));
@@ -731,7 +817,8 @@ static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vo
         json_object_set_new(ctr, "tty", json_boolean(tty));
         json_object_set_new(ctr, "stdin_open", json_boolean(stdin_open));
         json_object_set_new(ctr, "labels", json_object());
-        json_object_set_new(ctr, "logging", json_pack("{s:s,s:{}}", "driver", "json-file", "options"));
+        json_object_set_new(ctr, "logging",
+                            json_pack("{s:s,s:{}}", "driver", "json-file", "options"));
         json_object_set_new(ctr, "ulimits", json_object());
         json_object_set_new(ctr, "sysctls", json_object());
         json_object_set_new(ctr, "shm_size", json_integer(0));
@@ -744,7 +831,8 @@ static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vo
 static int containers(struct kube_ctx *k, const struct ynode *spec, const char *key,
                       const json_t *vols, json_t *pod, const char *as, json_t *names,
                       struct err **errp) {
-        const struct ynode *l = ynode_map_get(spec, key), *psc = ynode_map_get(spec, "securityContext");
+        const struct ynode *l = ynode_map_get(spec, key),
+                           *psc = ynode_map_get(spec, "securityContext");
         json_t *out = json_array();
         int r;
 
@@ -761,13 +849,15 @@ static int containers(struct kube_ctx *k, const struct ynode *spec, const char *
         for (size_t i = 0; i < l->n_kids; i++) {
                 json_t *c = NULL;
                 const char *n;
-                if ((r = container(k, l->kids[i], vols, psc, streq(key, "initContainers"), &c, errp)) < 0)
+                if ((r = container(k, l->kids[i], vols, psc, streq(key, "initContainers"), &c,
+                                   errp)) < 0)
                         return r;
                 n = json_string_value(json_object_get(c, "name"));
                 if (json_object_get(names, n)) {
+                        r = ynode_err(errp, ynode_map_get(l->kids[i], "name"),
+                                      "duplicate container name '%s'", n);
                         json_decref(c);
-                        return ynode_err(errp, ynode_map_get(l->kids[i], "name"),
-                                         "duplicate container name '%s'", n);
+                        return r;
                 }
                 json_object_set_new(names, n, json_true());
                 json_array_append_new(out, c);
@@ -789,7 +879,8 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
         if ((f = ynode_map_get(spec, "securityContext")) && !ynode_is_null(f) &&
             (r = check(k, f, pod_sc_keys, errp)) < 0)
                 return r;
-        if (f && ynode_map_get(f, "fsGroup") && (r = kube_unsupported(k, ynode_map_get(f, "fsGroup"), "fsGroup", errp)) < 0)
+        if (f && ynode_map_get(f, "fsGroup") &&
+            (r = kube_unsupported(k, ynode_map_get(f, "fsGroup"), "fsGroup", errp)) < 0)
                 return r;
         if ((r = str_at(spec, "hostname", false, &s, errp)) < 0)
                 return r;
@@ -797,12 +888,14 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
         if ((r = str_at(spec, "subdomain", false, &s, errp)) < 0)
                 return r;
         json_set_str(pod, "domainname", s);
-        json_object_set_new(pod, "labels", meta && ynode_map_get(meta, "labels")
-                                                   ? ynode_to_json(ynode_map_get(meta, "labels"))
-                                                   : json_object());
-        json_object_set_new(pod, "annotations", meta && ynode_map_get(meta, "annotations")
-                                                        ? ynode_to_json(ynode_map_get(meta, "annotations"))
-                                                        : json_object());
+        json_object_set_new(pod, "labels",
+                            meta && ynode_map_get(meta, "labels")
+                                    ? ynode_to_json(ynode_map_get(meta, "labels"))
+                                    : json_object());
+        json_object_set_new(pod, "annotations",
+                            meta && ynode_map_get(meta, "annotations")
+                                    ? ynode_to_json(ynode_map_get(meta, "annotations"))
+                                    : json_object());
         /* DNS */
         json_t *dns = json_array(), *search = json_array(), *dopts = json_array();
         json_object_set_new(pod, "dns", dns);
@@ -814,10 +907,11 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
                 if (!strv_contains((char *[]){"ClusterFirst", "ClusterFirstWithHostNet", "Default",
                                               "None", NULL},
                                    s))
-                        return ynode_err(errp, f,
-                                         "expected ClusterFirst, ClusterFirstWithHostNet, Default or "
-                                         "None, got \"%s\"",
-                                         s);
+                        return ynode_err(
+                                errp, f,
+                                "expected ClusterFirst, ClusterFirstWithHostNet, Default or "
+                                "None, got \"%s\"",
+                                s);
                 json_object_set_new(pod, "dns_policy", json_string(s));
         }
         if ((f = ynode_map_get(spec, "dnsConfig")) && !ynode_is_null(f)) {
@@ -842,11 +936,14 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
                                 return r;
                         for (size_t i = 0; i < o->n_kids; i++) {
                                 const char *n, *v = NULL;
-                                if ((r = check(k, o->kids[i], (const char *const[]){"name", "value", NULL}, errp)) < 0 ||
+                                if ((r = check(k, o->kids[i],
+                                               (const char *const[]){"name", "value", NULL},
+                                               errp)) < 0 ||
                                     (r = str_at(o->kids[i], "name", true, &n, errp)) < 0 ||
                                     (r = str_at(o->kids[i], "value", false, &v, errp)) < 0)
                                         return r;
-                                json_array_append_new(dopts, v ? json_sprintf("%s:%s", n, v) : json_string(n));
+                                json_array_append_new(dopts, v ? json_sprintf("%s:%s", n, v)
+                                                               : json_string(n));
                         }
                 }
         }
@@ -860,14 +957,16 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
                         const char *ip;
                         json_t *hn = NULL, *h;
                         size_t j;
-                        if ((r = check(k, it, alias_keys, errp)) < 0 || (r = str_at(it, "ip", true, &ip, errp)) < 0)
+                        if ((r = check(k, it, alias_keys, errp)) < 0 ||
+                            (r = str_at(it, "ip", true, &ip, errp)) < 0)
                                 return r;
                         if (!ynode_map_get(it, "hostnames"))
                                 return ynode_err(errp, it, "missing required field 'hostnames'");
                         if ((r = y_strv(ynode_map_get(it, "hostnames"), &hn, errp)) < 0)
                                 return r;
-                        json_array_foreach(hn, j, h)
-                                json_array_append_new(hosts, json_pack("{s:O,s:s}", "host", h, "ip", ip));
+                        json_array_foreach (hn, j, h)
+                                json_array_append_new(hosts,
+                                                      json_pack("{s:O,s:s}", "host", h, "ip", ip));
                         json_decref(hn);
                 }
         }
@@ -890,17 +989,20 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
                 else if (streq(s, "Never"))
                         policy = "no";
                 else
-                        return ynode_err(errp, f, "expected Always, OnFailure or Never, got \"%s\"", s);
+                        return ynode_err(errp, f, "expected Always, OnFailure or Never, got \"%s\"",
+                                         s);
         }
-        json_object_set_new(pod, "restart", json_pack("{s:s,s:i,s:i,s:i}", "policy", policy,
-                                                      "max_retries", 0, "delay_ms", 0, "window_ms", 0));
+        json_object_set_new(pod, "restart",
+                            json_pack("{s:s,s:i,s:i,s:i}", "policy", policy, "max_retries", 0,
+                                      "delay_ms", 0, "window_ms", 0));
         json_object_set_new(pod, "stop_signal", json_string("SIGTERM"));
         if ((f = ynode_map_get(spec, "terminationGracePeriodSeconds")) &&
             (r = y_int(f, 0, 86400 * 365, &grace, errp)) < 0)
                 return r;
         json_object_set_new(pod, "stop_grace_period_ms", json_integer(grace * 1000));
         if ((r = pod_volumes(k, svc_name, spec, vols, errp)) < 0 ||
-            (r = containers(k, spec, "initContainers", vols, pod, "init_containers", names, errp)) < 0 ||
+            (r = containers(k, spec, "initContainers", vols, pod, "init_containers", names, errp)) <
+                    0 ||
             (r = containers(k, spec, "containers", vols, pod, "containers", names, errp)) < 0)
                 return r;
         if ((f = ynode_map_get(spec, "nodeSelector")) && !ynode_is_null(f)) {

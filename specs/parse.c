@@ -12,15 +12,16 @@
 #include "xalloc.h"
 
 /* Sets the caller's message (when wanted) and evaluates to -EINVAL. */
-#define bad(ret_msg, ...) ((ret_msg) ? (void)(*(ret_msg) = xasprintf(__VA_ARGS__)) : (void)0, -EINVAL)
+#define bad(ret_msg, ...)                                                                          \
+        ((ret_msg) ? (void)(*(ret_msg) = xasprintf(__VA_ARGS__)) : (void)0, -EINVAL)
 
 int parse_duration_ms(const char *s, int64_t *ret, char **ret_msg) {
         static const struct {
                 const char *unit;
                 double ms;
         } units[] = {
-                {"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1}, {"s", 1000},
-                {"m", 60000}, {"h", 3600000},
+                {"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1},
+                {"s", 1000},  {"m", 60000}, {"h", 3600000},
         };
         const char *p = s;
         double total = 0;
@@ -30,7 +31,8 @@ int parse_duration_ms(const char *s, int64_t *ret, char **ret_msg) {
                 return 0;
         }
         if (!*p)
-                return bad(ret_msg, "invalid duration \"%s\" (expected e.g. \"1m30s\", \"500ms\")", s);
+                return bad(ret_msg, "invalid duration \"%s\" (expected e.g. \"1m30s\", \"500ms\")",
+                           s);
         while (*p) {
                 char *end;
                 double v;
@@ -38,12 +40,14 @@ int parse_duration_ms(const char *s, int64_t *ret, char **ret_msg) {
 
                 if (!isdigit((unsigned char)*p) && *p != '.')
                         return bad(ret_msg,
-                                   "invalid duration \"%s\" (expected e.g. \"1m30s\", \"500ms\")", s);
+                                   "invalid duration \"%s\" (expected e.g. \"1m30s\", \"500ms\")",
+                                   s);
                 errno = 0;
                 v = strtod(p, &end);
                 if (errno || end == p || !isfinite(v))
                         return bad(ret_msg,
-                                   "invalid duration \"%s\" (expected e.g. \"1m30s\", \"500ms\")", s);
+                                   "invalid duration \"%s\" (expected e.g. \"1m30s\", \"500ms\")",
+                                   s);
                 p = end;
                 for (size_t i = 0; i < ELEMENTSOF(units); i++) {
                         size_t l = strlen(units[i].unit);
@@ -53,10 +57,11 @@ int parse_duration_ms(const char *s, int64_t *ret, char **ret_msg) {
                         }
                 }
                 if (best == 0)
-                        return bad(ret_msg,
-                                   "invalid duration \"%s\" (missing unit; expected e.g. \"1m30s\", "
-                                   "\"500ms\")",
-                                   s);
+                        return bad(
+                                ret_msg,
+                                "invalid duration \"%s\" (missing unit; expected e.g. \"1m30s\", "
+                                "\"500ms\")",
+                                s);
                 total += v * units[bi].ms;
                 p += best;
         }
@@ -71,9 +76,16 @@ int parse_size(const char *s, int64_t *ret, char **ret_msg) {
                 const char *unit;
                 double mult;
         } units[] = {
-                {"", 1},         {"b", 1},          {"k", 1024.0},        {"kb", 1024.0},
-                {"m", 1048576.0}, {"mb", 1048576.0}, {"g", 1073741824.0}, {"gb", 1073741824.0},
-                {"t", 1099511627776.0}, {"tb", 1099511627776.0},
+                {"", 1},
+                {"b", 1},
+                {"k", 1024.0},
+                {"kb", 1024.0},
+                {"m", 1048576.0},
+                {"mb", 1048576.0},
+                {"g", 1073741824.0},
+                {"gb", 1073741824.0},
+                {"t", 1099511627776.0},
+                {"tb", 1099511627776.0},
         };
         char *end;
         double v;
@@ -100,20 +112,34 @@ int parse_quantity(const char *s, double *ret, char **ret_msg) {
                 const char *suffix;
                 double mult;
         } sfx[] = {
-                {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-                {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}, {"n", 1e-9},
-                {"u", 1e-6}, {"m", 1e-3}, {"", 1}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9},
-                {"T", 1e12}, {"P", 1e15}, {"E", 1e18},
+                {"Ki", 1024.0},
+                {"Mi", 1048576.0},
+                {"Gi", 1073741824.0},
+                {"Ti", 1099511627776.0},
+                {"Pi", 1125899906842624.0},
+                {"Ei", 1152921504606846976.0},
+                {"n", 1e-9},
+                {"u", 1e-6},
+                {"m", 1e-3},
+                {"", 1},
+                {"k", 1e3},
+                {"M", 1e6},
+                {"G", 1e9},
+                {"T", 1e12},
+                {"P", 1e15},
+                {"E", 1e18},
         };
         char *end;
         double v;
 
         if (!isdigit((unsigned char)*s) && *s != '.' && *s != '+')
-                return bad(ret_msg, "invalid quantity \"%s\" (expected e.g. \"500m\", \"128Mi\")", s);
+                return bad(ret_msg, "invalid quantity \"%s\" (expected e.g. \"500m\", \"128Mi\")",
+                           s);
         errno = 0;
         v = strtod(s, &end);
         if (errno || end == s || !isfinite(v) || v < 0 || strpbrk(s, "xX"))
-                return bad(ret_msg, "invalid quantity \"%s\" (expected e.g. \"500m\", \"128Mi\")", s);
+                return bad(ret_msg, "invalid quantity \"%s\" (expected e.g. \"500m\", \"128Mi\")",
+                           s);
         for (size_t i = 0; i < ELEMENTSOF(sfx); i++)
                 if (streq(end, sfx[i].suffix)) {
                         *ret = v * sfx[i].mult;
@@ -148,7 +174,8 @@ static bool parse_range(const char *s, int *lo, int *hi) {
         if (!dash)
                 return parse_port_number(s, false, lo, NULL) == 0 && (*hi = *lo, true);
         a = xstrndup(s, (size_t)(dash - s));
-        if (parse_port_number(a, false, lo, NULL) < 0 || parse_port_number(dash + 1, false, hi, NULL) < 0)
+        if (parse_port_number(a, false, lo, NULL) < 0 ||
+            parse_port_number(dash + 1, false, hi, NULL) < 0)
                 return false;
         return *lo <= *hi;
 }
@@ -167,7 +194,8 @@ int parse_port_short(const char *s, json_t *ports, char **ret_msg) {
                 *slash = 0;
                 proto = slash + 1;
                 if (!protocol_valid(proto))
-                        return bad(ret_msg, "invalid protocol in \"%s\" (expected tcp, udp or sctp)", s);
+                        return bad(ret_msg,
+                                   "invalid protocol in \"%s\" (expected tcp, udp or sctp)", s);
         }
         if (*p == '[') {
                 char *close = strchr(p, ']');
@@ -232,10 +260,10 @@ int parse_port_short(const char *s, json_t *ports, char **ret_msg) {
                         pub = xasprintf("%d-%d", hlo, hhi);
                 else
                         pub = xasprintf("%d", hlo + (c - clo));
-                json_array_append_new(ports, json_pack("{s:i,s:s,s:s,s:s,s:s,s:n}", "target", c,
-                                                       "published", pub, "host_ip",
-                                                       host_ip ? host_ip : "", "protocol", proto,
-                                                       "mode", "ingress", "name"));
+                json_array_append_new(ports,
+                                      json_pack("{s:i,s:s,s:s,s:s,s:s,s:n}", "target", c,
+                                                "published", pub, "host_ip", host_ip ? host_ip : "",
+                                                "protocol", proto, "mode", "ingress", "name"));
         }
         return 0;
 }
@@ -338,14 +366,15 @@ int image_ref_normalize(const char *s, char **ret, char **ret_msg) {
                 name[colon - name] = 0;
         }
         slash = strchr(name, '/');
-        if (slash && (memchr(name, '.', (size_t)(slash - name)) ||
-                      memchr(name, ':', (size_t)(slash - name)) ||
-                      strncmp(name, "localhost/", 10) == 0)) {
+        if (slash &&
+            (memchr(name, '.', (size_t)(slash - name)) ||
+             memchr(name, ':', (size_t)(slash - name)) || strncmp(name, "localhost/", 10) == 0)) {
                 domain = xstrndup(name, (size_t)(slash - name));
                 path = xstrdup(slash + 1);
                 for (const char *q = domain; *q; q++)
                         if (!isalnum((unsigned char)*q) && !strchr(".-:[]", *q))
-                                return bad(ret_msg, "invalid registry in image reference \"%s\"", s);
+                                return bad(ret_msg, "invalid registry in image reference \"%s\"",
+                                           s);
         } else {
                 domain = xstrdup("docker.io");
                 path = slash ? xstrdup(name) : xasprintf("library/%s", name);
@@ -462,8 +491,8 @@ static int interp_braced(struct interp *in, const char *body, size_t blen, char 
         char op[3] = "";
 
         if (p >= end || !name_start(*p)) {
-                *in->msg = xasprintf("invalid interpolation format for \"%s\": \"${%.*s}\"", in->orig,
-                                     (int)blen, body);
+                *in->msg = xasprintf("invalid interpolation format for \"%s\": \"${%.*s}\"",
+                                     in->orig, (int)blen, body);
                 return -EINVAL;
         }
         while (p < end && name_char(*p))
@@ -591,8 +620,8 @@ static int interp_run(struct interp *in, const char *s, size_t len, char **ret) 
 int interpolate(const char *s, var_lookup_fn lookup, void *userdata, char **ret, char **ret_msg,
                 char ***warnings) {
         _cleanup_free_ char *msg = NULL;
-        struct interp in = {.lookup = lookup, .ud = userdata, .warnings = warnings, .orig = s,
-                            .msg = &msg};
+        struct interp in = {
+                .lookup = lookup, .ud = userdata, .warnings = warnings, .orig = s, .msg = &msg};
         int r;
 
         r = interp_run(&in, s, strlen(s), ret);
@@ -605,9 +634,9 @@ const char *env_list_get(char *const *l, const char *key) {
         size_t kl = strlen(key);
         const char *found = NULL;
 
-        STRV_FOREACH(e, l)
-        if (strncmp(*e, key, kl) == 0 && (*e)[kl] == '=')
-                found = *e + kl + 1;
+        STRV_FOREACH (e, l)
+                if (strncmp(*e, key, kl) == 0 && (*e)[kl] == '=')
+                        found = *e + kl + 1;
         return found;
 }
 
@@ -660,8 +689,9 @@ int envfile_parse(const char *buf, const char *fname, var_lookup_fn lookup, void
                         q++;
                 if (!*key || (*q && *q != '=')) {
                         strv_free(el.kv);
-                        return err_setx(errp, EINVAL, "%s:%u: invalid line \"%s\" (expected KEY=VALUE)",
-                                        fname, lineno, line);
+                        return err_setx(errp, EINVAL,
+                                        "%s:%u: invalid line \"%s\" (expected KEY=VALUE)", fname,
+                                        lineno, line);
                 }
                 if (!*q)
                         continue; /* a bare KEY sets nothing */
@@ -699,7 +729,8 @@ int envfile_parse(const char *buf, const char *fname, var_lookup_fn lookup, void
                                 v = strstr(raw, " #");
                                 if (v)
                                         *v = 0;
-                                for (size_t n = strlen(raw); n > 0 && isspace((unsigned char)raw[n - 1]); n--)
+                                for (size_t n = strlen(raw);
+                                     n > 0 && isspace((unsigned char)raw[n - 1]); n--)
                                         raw[n - 1] = 0;
                         }
                         if (interpolate(raw, envfile_lookup_fn, &el, &val, &msg, NULL) < 0) {

@@ -190,8 +190,13 @@ void warn_push(char ***warnings, const struct ynode *n, const char *fmt, ...) {
         strv_push_take(warnings, xasprintf("%s: %s", where, msg));
 }
 
-int y_check_keys(const struct ynode *n, const char *const *known, bool allow_ext,
-                 char ***warnings, struct err **errp) {
+int y_check_keys(const struct ynode *n, const char *const *known, bool allow_ext, char ***warnings,
+                 struct err **errp) {
+        return y_check_keys_as(n, known, allow_ext, warnings, "unknown key", errp);
+}
+
+int y_check_keys_as(const struct ynode *n, const char *const *known, bool allow_ext,
+                    char ***warnings, const char *what, struct err **errp) {
         struct ynode *k, *v;
         int r;
 
@@ -215,9 +220,9 @@ int y_check_keys(const struct ynode *n, const char *const *known, bool allow_ext
                         continue;
                 }
                 if (hint)
-                        return ynode_err(errp, k, "unknown key '%s' (did you mean '%s'?)", k->str,
+                        return ynode_err(errp, k, "%s '%s' (did you mean '%s'?)", what, k->str,
                                          hint);
-                return ynode_err(errp, k, "unknown key '%s'", k->str);
+                return ynode_err(errp, k, "%s '%s'", what, k->str);
         }
         return 0;
 }
@@ -227,7 +232,7 @@ char *path_normalize(const char *p) {
         _cleanup_free_ char *j = NULL;
         bool abs = p[0] == '/';
 
-        STRV_FOREACH(c, parts) {
+        STRV_FOREACH (c, parts) {
                 size_t n = strv_length(out);
                 if (streq(*c, "."))
                         continue;

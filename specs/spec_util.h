@@ -34,8 +34,12 @@ int y_size(const struct ynode *n, int64_t *ret, struct err **errp);
 /* Rejects keys of a map that are not in known (NULL-terminated). allow_ext allows "x-*". When
  * warnings is not NULL, unknown keys are warnings instead of errors. The message suggests the
  * nearest known key. */
-int y_check_keys(const struct ynode *n, const char *const *known, bool allow_ext,
-                 char ***warnings, struct err **errp);
+int y_check_keys(const struct ynode *n, const char *const *known, bool allow_ext, char ***warnings,
+                 struct err **errp);
+/* Same, with the word used for unknown keys ("unsupported field" for Kubernetes, where the
+ * key is valid upstream but berth does not implement it). */
+int y_check_keys_as(const struct ynode *n, const char *const *known, bool allow_ext,
+                    char ***warnings, const char *what, struct err **errp);
 /* Formats the position prefix "FILE:LINE:COL: PATH" of a node for warnings. */
 char *y_where(const struct ynode *n);
 

@@ -32,7 +32,7 @@ void stack_model_hash(json_t *model) {
         const char *name;
         json_t *svc;
 
-        json_object_foreach(json_object_get(model, "services"), name, svc) {
+        json_object_foreach (json_object_get(model, "services"), name, svc) {
                 _cleanup_free_ char *h = stack_pod_hash(json_object_get(svc, "pod"));
                 (void)name;
                 json_object_set_new(svc, "hash", json_string(h));

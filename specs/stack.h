@@ -12,7 +12,7 @@
  * (docs/model.md). This is the entry point the CLI (`berth config`, `berth up`) and the
  * controller call. Nothing here talks to a daemon or logs. */
 struct stack_load_opts {
-        char *const *files;      /* -f FILE...; NULL: compose.yaml & co. in project_dir or "." */
+        char *const *files;       /* -f FILE...; NULL: compose.yaml & co. in project_dir or "." */
         const char *project_name; /* -p; NULL: COMPOSE_PROJECT_NAME, name:, then the directory */
         const char *project_dir;  /* --project-directory; NULL: directory of the first file */
         char *const *env_files;   /* --env-file...; NULL: PROJECT_DIR/.env when present */
