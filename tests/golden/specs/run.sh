@@ -12,7 +12,9 @@
 # then review the diff.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-BERTH=${BERTH:-$here/../../../build/berth}
+BERTH=${BERTH:-build/berth}
+# A relative BERTH is relative to the caller's directory or, failing that, the repository.
+[ -x "$BERTH" ] || BERTH=$here/../../../$BERTH
 BERTH=$(cd "$(dirname "$BERTH")" && pwd)/$(basename "$BERTH")
 n=0
 fail=0
