@@ -233,7 +233,7 @@ static int cmd_convert(const struct cli_ctx *ctx, int argc, char **argv) {
                 {},
         };
         _cleanup_(stack_args_done) struct stack_args a = {.format = "yaml"};
-        _cleanup_json_ json_t *model = NULL, *out = NULL;
+        _cleanup_json_ json_t *model = NULL;
         _cleanup_free_ char *text = NULL;
         const char *to = NULL;
         struct err *e = NULL;

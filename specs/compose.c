@@ -52,7 +52,7 @@ int compose_load_file(struct compose_ctx *c, const char *path, const char *dir,
         size_t len = 0, n = 0;
         int r;
 
-        r = read_file(path, YAML_MAX_FILE_SIZE, &buf, &len, errp);
+        r = spec_read_file(path, YAML_MAX_FILE_SIZE, &buf, &len, errp);
         if (r < 0)
                 return err_wrap(errp, "read compose file '%s'", path);
         src = compose_src_add(c, path, dir);

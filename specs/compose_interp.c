@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "spec_util.h"
 #include "compose.h"
 #include "fileio.h"
 #include "parse.h"
@@ -91,7 +92,7 @@ int compose_env_setup(struct compose_ctx *c, struct err **errp) {
                         free(abs);
                         abs = xasprintf("%s/%s", cwd ? cwd : ".", *f);
                 }
-                r = read_file(abs, 1024 * 1024, &buf, NULL, errp);
+                r = spec_read_file(abs, 1024 * 1024, &buf, NULL, errp);
                 if (r < 0)
                         return err_wrap(errp, "env file '%s'", *f);
                 r = envfile_parse(buf, *f, process_lookup, c, &kv, errp);

@@ -296,7 +296,7 @@ static int include_one(struct compose_ctx *c, struct ynode *root, const struct y
         json_array_foreach (env_files, i, p) {
                 _cleanup_free_ char *abs = y_abs_path(it, json_string_value(p), NULL), *buf = NULL;
                 _cleanup_strv_ char **kv = NULL;
-                r = read_file(abs, 1024 * 1024, &buf, NULL, errp);
+                r = spec_read_file(abs, 1024 * 1024, &buf, NULL, errp);
                 if (r < 0)
                         return ynode_err(errp, it, "env_file '%s': %s", abs, strerror(-r));
                 r = envfile_parse(buf, abs, NULL, NULL, &kv, errp);

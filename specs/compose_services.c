@@ -250,7 +250,7 @@ static int env_file_load(struct svc *s, const struct ynode *it, json_t *env, str
         if (r < 0)
                 return r;
         abs = y_abs_path(pn, p, compose_env_get(s->c, "HOME"));
-        r = read_file(abs, 1024 * 1024, &buf, NULL, NULL);
+        r = spec_read_file(abs, 1024 * 1024, &buf, NULL, NULL);
         if (r == -ENOENT && !required)
                 return 0;
         if (r < 0)

@@ -80,7 +80,8 @@ static bool find_cycle(const json_t *services, const char *name, char ***stack, 
 
 int model_validate(const json_t *model, const struct ynode *root, struct err **errp) {
         const json_t *services = json_object_get(model, "services"), *svc;
-        _cleanup_strv_ char **done = NULL, **ports_seen = NULL, **names_seen = NULL;
+        _cleanup_strv_ char **done = NULL, **names_seen = NULL;
+        _cleanup_json_ json_t *ports_seen = json_object();
         const char *name;
 
         json_object_foreach ((json_t *)services, name, svc) {
@@ -137,25 +138,30 @@ int model_validate(const json_t *model, const struct ynode *root, struct err **e
                                                 "host port %s is published by %lld replicas (use a "
                                                 "range or drop the host port)",
                                                 pub, (long long)replicas);
-                                key = xasprintf("%s|%s|%s|", hip && *hip ? hip : "0.0.0.0", pub,
-                                                proto);
-                                STRV_FOREACH (s, ports_seen) {
-                                        /* The same port on the wildcard address collides with any
-                                         * address. */
-                                        _cleanup_strv_ char **a = strv_split(*s, "|");
-                                        _cleanup_strv_ char **b = strv_split(key, "|");
-                                        if (strv_length(a) < 4 || !streq(a[1], b[1]) ||
-                                            !streq(a[2], b[2]))
-                                                continue;
-                                        if (streq(a[0], b[0]) || streq(a[0], "0.0.0.0") ||
-                                            streq(b[0], "0.0.0.0"))
-                                                return verr(
-                                                        errp, root, name, "ports", NULL,
-                                                        "host port %s/%s is already published by "
-                                                        "service '%s'",
-                                                        pub, proto, a[3]);
+                                key = xasprintf("%s/%s", pub, proto);
+                                const char *ip = hip && *hip ? hip : "0.0.0.0";
+                                json_t *users = json_object_get(ports_seen, key), *u;
+                                size_t k;
+                                if (!users) {
+                                        users = json_array();
+                                        json_object_set_new(ports_seen, key, users);
                                 }
-                                strv_push_take(&ports_seen, xasprintf("%s%s", key, name));
+                                /* The same port on the wildcard address collides with any address.
+                                 */
+                                json_array_foreach (users, k, u) {
+                                        const char *uip =
+                                                json_string_value(json_object_get(u, "ip"));
+                                        if (streq(uip, ip) || streq(uip, "0.0.0.0") ||
+                                            streq(ip, "0.0.0.0"))
+                                                return verr(errp, root, name, "ports", NULL,
+                                                            "host port %s/%s is already published "
+                                                            "by service '%s'",
+                                                            pub, proto,
+                                                            json_string_value(
+                                                                    json_object_get(u, "svc")));
+                                }
+                                json_array_append_new(
+                                        users, json_pack("{s:s,s:s}", "ip", ip, "svc", name));
                         }
         }
         json_object_foreach ((json_t *)services, name, svc) {

@@ -659,7 +659,7 @@ int kube_load(const struct stack_load_opts *o, char *const *files, json_t **ret,
                         _cleanup_free_ char *j = xasprintf("%s/%s", cwd ? cwd : ".", *f);
                         path_normalize(j);
                 });
-                r = read_file(abs, YAML_MAX_FILE_SIZE, &buf, &len, errp);
+                r = spec_read_file(abs, YAML_MAX_FILE_SIZE, &buf, &len, errp);
                 if (r < 0) {
                         r = err_wrap(errp, "read manifest '%s'", abs);
                         goto out;

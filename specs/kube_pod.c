@@ -116,7 +116,6 @@ static int str_at(const struct ynode *m, const char *key, bool required, const c
 
 /* A port given as a number or as the name of a container port. */
 static int resolve_port(const struct ynode *n, const json_t *ctr, int *ret, struct err **errp) {
-        _cleanup_free_ char *msg = NULL;
         const char *s;
         size_t i;
         json_t *p;

@@ -4,8 +4,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "parse.h"
 #include "spec_util.h"
 #include "strv.h"
@@ -262,4 +264,14 @@ char *y_abs_path(const struct ynode *n, const char *p, const char *home) {
         else
                 joined = xasprintf("%s/%s", n && n->src && n->src->dir ? n->src->dir : ".", p);
         return path_normalize(joined);
+}
+
+int spec_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err **errp) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return err_set(errp, errno, "open '%s'", path);
+        if (!S_ISREG(st.st_mode))
+                return err_setx(errp, EINVAL, "'%s' is not a regular file", path);
+        return read_file(path, max, ret, ret_len, errp);
 }

@@ -48,5 +48,9 @@ char *y_where(const struct ynode *n);
 char *y_abs_path(const struct ynode *n, const char *p, const char *home);
 char *path_normalize(const char *p);
 
+/* read_file() for stack inputs: only regular files, so that a path naming a FIFO or a device
+ * fails at once instead of blocking or reading forever. */
+int spec_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct err **errp);
+
 /* Warnings as collected by the loaders. */
 void warn_push(char ***warnings, const struct ynode *n, const char *fmt, ...) _printf_(3, 4);

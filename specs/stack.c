@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* stack_load(): finds the stack files, detects compose or Kubernetes, loads, and hashes pods. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "spec_util.h"
 #include "compose.h"
 #include "fileio.h"
 #include "kube.h"
@@ -14,14 +17,113 @@
 #include "strv.h"
 #include "xalloc.h"
 
+struct buf {
+        char *p;
+        size_t len, alloc;
+};
+
+static void buf_put(struct buf *b, const char *s, size_t n) {
+        XGROW(b->p, b->alloc, b->len + n + 1);
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+}
+
+static void put_string(struct buf *b, const char *s, size_t n) {
+        buf_put(b, "\"", 1);
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                char esc[8];
+                if (c == '"' || c == '\\') {
+                        esc[0] = '\\';
+                        esc[1] = (char)c;
+                        buf_put(b, esc, 2);
+                } else if (c < 0x20) {
+                        snprintf(esc, sizeof(esc), "\\u%04x", c);
+                        buf_put(b, esc, 6);
+                } else
+                        buf_put(b, (const char *)&s[i], 1);
+        }
+        buf_put(b, "\"", 1);
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Canonical JSON: objects with keys sorted bytewise, no whitespace, integers in decimal,
+ * reals with %.17g, strings escaped minimally (UTF-8 kept). Only needs to be stable. */
+static void canon(struct buf *b, const json_t *j) {
+        char num[64];
+        size_t i, n;
+
+        switch (json_typeof(j)) {
+        case JSON_OBJECT: {
+                const char *k;
+                json_t *v;
+                const char **keys;
+
+                n = json_object_size(j);
+                keys = xnew(const char *, n ? n : 1);
+                i = 0;
+                json_object_foreach ((json_t *)j, k, v)
+                        keys[i++] = k;
+                qsort(keys, n, sizeof(*keys), cmp_str);
+                buf_put(b, "{", 1);
+                for (i = 0; i < n; i++) {
+                        if (i)
+                                buf_put(b, ",", 1);
+                        put_string(b, keys[i], strlen(keys[i]));
+                        buf_put(b, ":", 1);
+                        canon(b, json_object_get(j, keys[i]));
+                }
+                buf_put(b, "}", 1);
+                free(keys);
+                return;
+        }
+        case JSON_ARRAY:
+                buf_put(b, "[", 1);
+                for (i = 0; i < json_array_size(j); i++) {
+                        if (i)
+                                buf_put(b, ",", 1);
+                        canon(b, json_array_get(j, i));
+                }
+                buf_put(b, "]", 1);
+                return;
+        case JSON_STRING:
+                put_string(b, json_string_value(j), json_string_length(j));
+                return;
+        case JSON_INTEGER:
+                n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                                     json_integer_value(j));
+                buf_put(b, num, n);
+                return;
+        case JSON_REAL:
+                n = (size_t)snprintf(num, sizeof(num), "%.17g", json_real_value(j));
+                buf_put(b, num, n);
+                return;
+        case JSON_TRUE:
+                buf_put(b, "true", 4);
+                return;
+        case JSON_FALSE:
+                buf_put(b, "false", 5);
+                return;
+        case JSON_NULL:
+        default:
+                buf_put(b, "null", 4);
+                return;
+        }
+}
+
 char *stack_pod_hash(const json_t *pod) {
-        _cleanup_free_ char *s = json_dumps(pod, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+        struct buf b = {};
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
         char *hex;
 
-        if (!s || !EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL))
+        canon(&b, pod);
+        if (!EVP_Digest(b.p ? b.p : "", b.len, md, &len, EVP_sha256(), NULL))
                 oom();
+        free(b.p);
         hex = xmalloc(2 * len + 1);
         for (unsigned i = 0; i < len; i++)
                 sprintf(hex + 2 * i, "%02x", md[i]);
@@ -106,7 +208,7 @@ int stack_load(const struct stack_load_opts *o, json_t **ret_model, struct err *
                 if (r < 0)
                         return r;
         }
-        r = read_file(files[0], 8u * 1024 * 1024, &buf, NULL, errp);
+        r = spec_read_file(files[0], 8u * 1024 * 1024, &buf, NULL, errp);
         if (r < 0)
                 return err_wrap(errp, "read stack file '%s'", files[0]);
         if (looks_like_kube(buf))

@@ -12,8 +12,8 @@ static void test_durations(void) {
         static const struct {
                 const char *in;
                 int64_t ms;
-        } ok[] = {{"0", 0},         {"1s", 1000},     {"500ms", 500},  {"1m30s", 90000},
-                  {"1.5h", 5400000}, {"2h3m4s5ms", 7384005}, {"100us", 0}, {"1500000ns", 1}};
+        } ok[] = {{"0", 0},          {"1s", 1000},           {"500ms", 500}, {"1m30s", 90000},
+                  {"1.5h", 5400000}, {"2h3m4s5ms", 7384005}, {"100us", 0},   {"1500000ns", 1}};
         static const char *const bad[] = {"", "10", "1x", "-1s", "s", "1m 30s", "abc"};
 
         for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
@@ -64,12 +64,15 @@ static void test_ports(void) {
         ASSERT_OK(parse_port_short("[::1]:53:53", a, NULL));
         ASSERT_OK(parse_port_short("9000-9010:9000", a, NULL));
         s = json_dumps(a, JSON_COMPACT);
-        ASSERT_STREQ(s, "[{\"target\":80,\"published\":\"8000\",\"host_ip\":\"127.0.0.1\",\"protocol\":"
-                        "\"udp\",\"mode\":\"ingress\",\"name\":null},{\"target\":81,\"published\":\"8001\","
-                        "\"host_ip\":\"127.0.0.1\",\"protocol\":\"udp\",\"mode\":\"ingress\",\"name\":null},"
-                        "{\"target\":53,\"published\":\"53\",\"host_ip\":\"::1\",\"protocol\":\"tcp\","
-                        "\"mode\":\"ingress\",\"name\":null},{\"target\":9000,\"published\":\"9000-9010\","
-                        "\"host_ip\":\"\",\"protocol\":\"tcp\",\"mode\":\"ingress\",\"name\":null}]");
+        ASSERT_STREQ(
+                s,
+                "[{\"target\":80,\"published\":\"8000\",\"host_ip\":\"127.0.0.1\",\"protocol\":"
+                "\"udp\",\"mode\":\"ingress\",\"name\":null},{\"target\":81,\"published\":\"8001\","
+                "\"host_ip\":\"127.0.0.1\",\"protocol\":\"udp\",\"mode\":\"ingress\",\"name\":null}"
+                ","
+                "{\"target\":53,\"published\":\"53\",\"host_ip\":\"::1\",\"protocol\":\"tcp\","
+                "\"mode\":\"ingress\",\"name\":null},{\"target\":9000,\"published\":\"9000-9010\","
+                "\"host_ip\":\"\",\"protocol\":\"tcp\",\"mode\":\"ingress\",\"name\":null}]");
         ASSERT_ERR(parse_port_short("abc", a, &msg), EINVAL);
         ASSERT_STREQ(msg, "expected \"[HOST_IP:][HOST:]CONTAINER[/PROTO]\", got \"abc\"");
         ASSERT_ERR(parse_port_short("80:80/icmp", a, NULL), EINVAL);
@@ -100,20 +103,13 @@ static void test_interpolation(void) {
         static const struct {
                 const char *in, *out;
         } ok[] = {
-                {"plain", "plain"},
-                {"$A-${A}", "alpha-alpha"},
-                {"${B:-def}", "def"},
-                {"${E:-def}", "def"},
-                {"${E-def}", ""},
-                {"${B-def}", "def"},
-                {"${A:+alt}", "alt"},
-                {"${E:+alt}", ""},
-                {"${E+alt}", "alt"},
-                {"$$A $${A}", "$A ${A}"},
-                {"${B:-${A}x}", "alphax"},
-                {"${A:?msg}", "alpha"},
-                {"cost $5", "cost $5"},
-                {"$", "$"},
+                {"plain", "plain"},        {"$A-${A}", "alpha-alpha"},
+                {"${B:-def}", "def"},      {"${E:-def}", "def"},
+                {"${E-def}", ""},          {"${B-def}", "def"},
+                {"${A:+alt}", "alt"},      {"${E:+alt}", ""},
+                {"${E+alt}", "alt"},       {"$$A $${A}", "$A ${A}"},
+                {"${B:-${A}x}", "alphax"}, {"${A:?msg}", "alpha"},
+                {"cost $5", "cost $5"},    {"$", "$"},
         };
         _cleanup_strv_ char **warnings = NULL;
 
@@ -128,13 +124,15 @@ static void test_interpolation(void) {
                 ASSERT_OK(interpolate("x${MISSING}y", lookup, env, &out, NULL, &warnings));
                 ASSERT_STREQ(out, "xy");
                 ASSERT_EQ(strv_length(warnings), 1);
-                ASSERT_ERR(interpolate("${B:?please set B}", lookup, env, &out, &msg, NULL), EINVAL);
+                ASSERT_ERR(interpolate("${B:?please set B}", lookup, env, &out, &msg, NULL),
+                           EINVAL);
                 ASSERT_STREQ(msg, "required variable B is missing a value: please set B");
         }
         {
                 _cleanup_free_ char *out = NULL, *msg = NULL;
                 ASSERT_ERR(interpolate("${A", lookup, env, &out, &msg, NULL), EINVAL);
-                ASSERT_STREQ(msg, "invalid interpolation format for \"${A\": missing closing brace");
+                ASSERT_STREQ(msg,
+                             "invalid interpolation format for \"${A\": missing closing brace");
         }
         {
                 _cleanup_free_ char *out = NULL, *msg = NULL;
@@ -183,8 +181,8 @@ static void test_image_refs(void) {
                 {"localhost:5000/a_b/c-d:x", "localhost:5000/a_b/c-d:x"},
                 {"localhost/app", "localhost/app:latest"},
         };
-        static const char *const bad[] = {"", "Nginx", "nginx:", "nginx:bad tag", "a//b", "-a",
-                                          "nginx@sha256:zz", "a/b/"};
+        static const char *const bad[] = {"",     "Nginx", "nginx:",          "nginx:bad tag",
+                                          "a//b", "-a",    "nginx@sha256:zz", "a/b/"};
 
         for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
                 _cleanup_free_ char *out = NULL;

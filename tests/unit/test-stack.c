@@ -27,18 +27,21 @@ static void write_at(const char *name, const char *content) {
 static int load(const char *file, char **environ_, json_t **ret, struct err **errp) {
         _cleanup_free_ char *p = xasprintf("%s/%s", tmpdir, file);
         char *files[] = {p, NULL};
-        struct stack_load_opts o = {.files = files, .environ = environ_ ? environ_ : (char *[]){NULL}};
+        struct stack_load_opts o = {.files = files,
+                                    .environ = environ_ ? environ_ : (char *[]){NULL}};
 
         return stack_load(&o, ret, errp);
 }
 
 static const char *hash_of(const json_t *m, const char *svc) {
-        return json_string_value(json_object_get(json_object_get(json_object_get(m, "services"), svc), "hash"));
+        return json_string_value(
+                json_object_get(json_object_get(json_object_get(m, "services"), svc), "hash"));
 }
 
 static const char *ctr_field(const json_t *m, const char *svc, const char *key) {
         const json_t *s = json_object_get(json_object_get(m, "services"), svc);
-        const json_t *c = json_array_get(json_object_get(json_object_get(s, "pod"), "containers"), 0);
+        const json_t *c =
+                json_array_get(json_object_get(json_object_get(s, "pod"), "containers"), 0);
 
         return json_string_value(json_object_get(c, key));
 }
@@ -46,14 +49,18 @@ static const char *ctr_field(const json_t *m, const char *svc, const char *key) 
 static void test_hash_stability(void) {
         _cleanup_json_ json_t *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 
-        write_at("a.yaml", "services:\n  web:\n    image: nginx\n    environment: {A: '1', B: '2'}\n"
-                           "  db: {image: postgres}\n");
+        write_at("a.yaml",
+                 "services:\n  web:\n    image: nginx\n    environment: {A: '1', B: '2'}\n"
+                 "  db: {image: postgres}\n");
         /* Scale, dependencies, key order and short vs long syntax do not matter to the pod. */
-        write_at("b.yaml", "services:\n  web:\n    environment: [B=2, A=1]\n    image: "
-                           "docker.io/library/nginx:latest\n    deploy: {replicas: 5}\n    depends_on: "
-                           "[db]\n  db: {image: postgres}\n");
-        write_at("c.yaml", "services:\n  web:\n    image: nginx:1.25\n    environment: {A: '1', B: '2'}\n");
-        write_at("d.yaml", "services:\n  web:\n    image: nginx\n    environment: {A: '1', B: '3'}\n");
+        write_at("b.yaml",
+                 "services:\n  web:\n    environment: [B=2, A=1]\n    image: "
+                 "docker.io/library/nginx:latest\n    deploy: {replicas: 5}\n    depends_on: "
+                 "[db]\n  db: {image: postgres}\n");
+        write_at("c.yaml",
+                 "services:\n  web:\n    image: nginx:1.25\n    environment: {A: '1', B: '2'}\n");
+        write_at("d.yaml",
+                 "services:\n  web:\n    image: nginx\n    environment: {A: '1', B: '3'}\n");
         ASSERT_OK(load("a.yaml", NULL, &a, NULL));
         ASSERT_OK(load("b.yaml", NULL, &b, NULL));
         ASSERT_OK(load("c.yaml", NULL, &c, NULL));
@@ -75,18 +82,21 @@ static void test_environ_and_errors(void) {
         _cleanup_err_ struct err *e = NULL;
         char *env[] = {(char *)"TAG=7", NULL};
 
-        write_at("e.yaml", "services:\n  cache:\n    image: redis:${TAG:?}\n    ports: ['${PORT:-6379}:6379']\n");
+        write_at("e.yaml", "services:\n  cache:\n    image: redis:${TAG:?}\n    ports: "
+                           "['${PORT:-6379}:6379']\n");
         ASSERT_OK(load("e.yaml", env, &m, NULL));
         ASSERT_STREQ(ctr_field(m, "cache", "image"), "docker.io/library/redis:7");
         ASSERT_ERR(load("e.yaml", NULL, &m2, &e), EINVAL);
         ASSERT_NULL(m2);
         ASSERT_STREQ(e->field, "services.cache.image");
-        ASSERT_TRUE(strstr(e->msg, "e.yaml:3:12: services.cache.image: required variable TAG") != NULL);
+        ASSERT_TRUE(strstr(e->msg, "e.yaml:3:12: services.cache.image: required variable TAG") !=
+                    NULL);
 }
 
 static void test_project_names(void) {
         _cleanup_free_ char *a = stack_project_name_normalize("My App_2"),
-                            *b = stack_project_name_normalize("--x"), *c = stack_project_name_normalize("!!");
+                            *b = stack_project_name_normalize("--x"),
+                            *c = stack_project_name_normalize("!!");
 
         ASSERT_STREQ(a, "myapp_2");
         ASSERT_STREQ(b, "x");
@@ -96,8 +106,9 @@ static void test_project_names(void) {
 static void test_kube_detection(void) {
         _cleanup_json_ json_t *m = NULL;
 
-        write_at("k.yaml", "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: "
-                           "[{name: c, image: busybox}]\n");
+        write_at("k.yaml",
+                 "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: "
+                 "[{name: c, image: busybox}]\n");
         ASSERT_OK(load("k.yaml", NULL, &m, NULL));
         ASSERT_NOT_NULL(json_object_get(json_object_get(m, "services"), "p"));
         ASSERT_STREQ(ctr_field(m, "p", "image"), "docker.io/library/busybox:latest");

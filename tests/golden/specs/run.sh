@@ -41,7 +41,7 @@ for c in "${cases[@]}"; do
         out=${out//$d/@DIR@}
         # Hashes cover absolute paths (bind sources), so they depend on the checkout; cases
         # with a keep-hash file compare them exactly.
-        [ -f "$d/keep-hash" ] || out=$(printf '%s\n' "$out" | sed -E 's/"hash": "[0-9a-f]{64}"/"hash": "@HASH@"/')
+        [ -f "$d/keep-hash" ] || out=$(printf '%s\n' "$out" | sed -E -e 's/"hash": "[0-9a-f]{64}"/"hash": "@HASH@"/' -e 's/^( *)hash: [0-9a-f]{64}$/\1hash: @HASH@/')
         err=${err//$d/@DIR@}
         if [ -f "$d/expected.err" ] || { [ -n "${UPDATE:-}" ] && [ $rc -ne 0 ]; }; then
                 got=$(printf 'exit %d\n%s\n' "$rc" "$err")
