@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "cli.h"
-
-extern const char *cli_version, *cli_commit;
+#include "oci/oci.h"
+#include "version.h"
 
 struct role {
         const char *name;
@@ -14,12 +15,14 @@ struct role {
 };
 
 static const struct role roles[] = {
+        {"daemon", daemon_main},
+        {"oci", oci_main},
         {},
 };
 
 int main(int argc, char **argv) {
-        cli_version = BERTH_VERSION;
-        cli_commit = BERTH_COMMIT;
+        berth_version = BERTH_VERSION;
+        berth_commit = BERTH_COMMIT;
 
         if (argc > 1)
                 for (const struct role *r = roles; r->name; r++)

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "err.h"
+#include "http_router.h"
+#include "http_server.h"
+
+/* The daemon context (STYLE C12: no globals). Handlers get it as their userdata:
+ *     static void h(struct http_req *req, void *userdata) { struct daemon *d = userdata; ... } */
+struct daemon {
+        struct ev_loop *loop;
+        char *root;             /* --root, default /var/lib/berth */
+        char *run;              /* --run, default /run/berth */
+        char *listen;           /* --listen ADDR:PORT or NULL */
+        char *sock_path;        /* <run>/berth.sock */
+        char *pki_dir;          /* <root>/pki */
+        int lock_fd;            /* flock on <root>/berth.lock */
+        double request_timeout; /* --request-timeout: header timeout, seconds */
+        pid_t pid;
+        uint64_t started_usec; /* realtime */
+        struct http_router *router;
+        struct http_server *http;
+        ev_signal sigterm, sigint;
+        bool shutting_down;
+};
+
+/* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
+ * one line in api_groups[] in agent/api.c. */
+extern const struct http_route api_system_routes[];
+
+/* Registers every group's routes. */
+int api_register(struct http_router *r, struct err **errp);
+
+/* Counts the entries of <root>/<sub> (directories when dirs_only). 0 when missing. */
+unsigned api_count_entries(const char *root, const char *sub, bool dirs_only);

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `berth daemon`: one libev loop serving the local API on a unix socket and, with --listen, the
+ * remote API over mutual TLS. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "log.h"
+#include "pki.h"
+#include "strv.h"
+#include "version.h"
+#include "xalloc.h"
+
+#define DEFAULT_ROOT "/var/lib/berth"
+#define DEFAULT_RUN "/run/berth"
+#define SHUTDOWN_GRACE_SECONDS 10.0
+
+static void daemon_usage(FILE *f) {
+        fprintf(f,
+                "Usage: berth daemon [OPTIONS]\n\n"
+                "Run the berth daemon: the local API on <run>/berth.sock and, with --listen,\n"
+                "the remote API over HTTPS with mutual TLS.\n\n"
+                "Options:\n"
+                "      --root DIR          state directory (default " DEFAULT_ROOT ")\n"
+                "      --run DIR           runtime directory (default " DEFAULT_RUN ")\n"
+                "      --listen ADDR:PORT  also serve HTTPS (mutual TLS) on this address\n"
+                "      --log-level LEVEL   error|warn|info|debug (default info)\n"
+                "      --log-format FMT    json|text (default json)\n"
+                "      --request-timeout S seconds a client may take to send a request's\n"
+                "                          headers (the body gets three times that; default 10)\n"
+                "  -h, --help              this help\n");
+}
+
+static struct daemon *daemon_free(struct daemon *d) {
+        if (!d)
+                return NULL;
+        if (d->loop) {
+                ev_signal_stop(d->loop, &d->sigterm);
+                ev_signal_stop(d->loop, &d->sigint);
+        }
+        d->http = http_server_free(d->http);
+        d->router = http_router_free(d->router);
+        safe_close(d->lock_fd);
+        free(d->root);
+        free(d->run);
+        free(d->listen);
+        free(d->sock_path);
+        free(d->pki_dir);
+        free(d);
+        return NULL;
+}
+
+static void daemon_freep(struct daemon **d) {
+        *d = daemon_free(*d);
+}
+
+/* Takes the exclusive lock on <root>/berth.lock; a second daemon on the same root fails here. */
+static int daemon_lock(struct daemon *d, struct err **errp) {
+        _cleanup_free_ char *path = xasprintf("%s/berth.lock", d->root);
+        _cleanup_free_ char *pid = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return err_set(errp, errno, "open lock file '%s'", path);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        return err_setx(errp, EBUSY,
+                                        "another berth daemon is already running with root '%s' "
+                                        "(lock '%s' is held)",
+                                        d->root, path);
+                return err_set(errp, errno, "lock '%s'", path);
+        }
+        pid = xasprintf("%d\n", (int)getpid());
+        if (ftruncate(fd, 0) < 0 || fd_write_full(fd, pid, strlen(pid)) < 0)
+                return err_set(errp, errno, "write '%s'", path);
+        d->lock_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int daemon_dirs(struct daemon *d, struct err **errp) {
+        static const char *const subdirs[] = {"containers", "images", "volumes", "networks"};
+        int r;
+
+        r = mkdir_p(d->root, 0711, errp);
+        if (r < 0)
+                return r;
+        /* Lock first: a refused second daemon creates nothing. */
+        r = daemon_lock(d, errp);
+        if (r >= 0)
+                r = mkdir_p(d->run, 0711, errp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", d->root, subdirs[i]);
+
+                r = mkdir_p(p, 0700, errp);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The host part of ADDR:PORT when it names one address (not a wildcard). */
+static char *listen_host(const char *addr) {
+        const char *colon;
+
+        if (addr[0] == '[') {
+                const char *close = strchr(addr, ']');
+                if (!close)
+                        return NULL;
+                if (close - addr - 1 == 2 && strncmp(addr + 1, "::", 2) == 0)
+                        return NULL;
+                return xstrndup(addr + 1, (size_t)(close - addr - 1));
+        }
+        colon = strrchr(addr, ':');
+        if (!colon || colon == addr)
+                return NULL;
+        if ((size_t)(colon - addr) == 7 && strncmp(addr, "0.0.0.0", 7) == 0)
+                return NULL;
+        return xstrndup(addr, (size_t)(colon - addr));
+}
+
+static int daemon_pki(struct daemon *d, struct err **errp) {
+        _cleanup_strv_ char **sans = NULL;
+        char host[256] = "";
+        int r;
+
+        if (gethostname(host, sizeof(host) - 1) < 0)
+                host[0] = '\0';
+        if (d->listen) {
+                char *h = listen_host(d->listen);
+                if (h)
+                        strv_push_take(&sans, h);
+        }
+        r = pki_ensure(d->pki_dir, host, sans, errp);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                log_info(NULL, "Created PKI in '%s'", d->pki_dir);
+        return 0;
+}
+
+static int daemon_serve(struct daemon *d, struct err **errp) {
+        struct group *g;
+        gid_t gid = (gid_t)-1;
+        int r;
+
+        d->router = http_router_new();
+        r = api_register(d->router, errp);
+        if (r < 0)
+                return r;
+        r = http_server_new(d->loop,
+                            &(struct http_server_config){
+                                    .header_timeout = d->request_timeout,
+                                    .body_timeout = 3 * d->request_timeout,
+                            },
+                            d->router, d, &d->http, errp);
+        if (r < 0)
+                return r;
+        g = getgrnam("berth");
+        if (g)
+                gid = g->gr_gid;
+        r = http_server_listen_unix(d->http, d->sock_path, 0660, gid, errp);
+        if (r < 0)
+                return r;
+        log_info(NULL, "Listening on unix://%s", d->sock_path);
+        if (d->listen) {
+                _cleanup_free_ char *crt = xasprintf("%s/server.crt", d->pki_dir);
+                _cleanup_free_ char *key = xasprintf("%s/server.key", d->pki_dir);
+                _cleanup_free_ char *ca = xasprintf("%s/ca.crt", d->pki_dir);
+                struct http_tls_config tls = {crt, key, ca};
+
+                r = http_server_listen_tls(d->http, d->listen, &tls, NULL, errp);
+                if (r < 0)
+                        return r;
+                log_info(NULL, "Listening on https://%s (mutual TLS)", d->listen);
+        }
+        return 0;
+}
+
+static void shutdown_done(struct http_server *s, void *ud) {
+        struct daemon *d = ud;
+
+        (void)s;
+        ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
+        struct daemon *d = w->data;
+
+        (void)loop;
+        (void)revents;
+        if (d->shutting_down)
+                return;
+        d->shutting_down = true;
+        log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
+        http_server_shutdown(d->http, SHUTDOWN_GRACE_SECONDS, shutdown_done, d);
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
+        static const struct option opts[] = {
+                {"root", required_argument, NULL, 'r'},
+                {"run", required_argument, NULL, 'R'},
+                {"listen", required_argument, NULL, 'l'},
+                {"log-level", required_argument, NULL, 'L'},
+                {"log-format", required_argument, NULL, 'F'},
+                {"request-timeout", required_argument, NULL, 't'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        enum log_format fmt = LOG_FMT_JSON;
+        int level = LOG_LVL_INFO, c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                case 'R':
+                        if (optarg[0] != '/') {
+                                fprintf(stderr,
+                                        "berth daemon: --%s must be an absolute path, got '%s'\n",
+                                        c == 'r' ? "root" : "run", optarg);
+                                return -EINVAL;
+                        }
+                        free(c == 'r' ? d->root : d->run);
+                        *(c == 'r' ? &d->root : &d->run) = xstrdup(optarg);
+                        break;
+                case 'l': {
+                        _cleanup_err_ struct err *e = NULL;
+
+                        if (http_listen_addr_check(optarg, &e) < 0) {
+                                fprintf(stderr, "berth daemon: --listen: %s\n", err_msg(e));
+                                return -EINVAL;
+                        }
+                        free(d->listen);
+                        d->listen = xstrdup(optarg);
+                        break;
+                }
+                case 'L':
+                        level = log_level_from_string(optarg);
+                        if (level < 0) {
+                                fprintf(stderr, "berth daemon: invalid --log-level '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 'F':
+                        if (streq(optarg, "json"))
+                                fmt = LOG_FMT_JSON;
+                        else if (streq(optarg, "text"))
+                                fmt = LOG_FMT_TEXT;
+                        else {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --log-format '%s' (json|text)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 't': {
+                        char *end;
+                        double t = strtod(optarg, &end);
+
+                        if (*end || !(t > 0 && t <= 3600)) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --request-timeout '%s' (seconds, "
+                                        "0 < S <= 3600)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        d->request_timeout = t;
+                        break;
+                }
+                case 'h':
+                        *ret_help = true;
+                        return 0;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "berth daemon: unexpected argument '%s'\n", argv[optind]);
+                return -EINVAL;
+        }
+        log_setup("berth-daemon", fmt, level);
+        return 0;
+}
+
+int daemon_main(int argc, char **argv) {
+        _cleanup_(daemon_freep) struct daemon *d = xnew0(struct daemon, 1);
+        _cleanup_err_ struct err *e = NULL;
+        bool help = false;
+        int r;
+
+        d->lock_fd = -EBADF;
+        d->root = xstrdup(DEFAULT_ROOT);
+        d->run = xstrdup(DEFAULT_RUN);
+        d->request_timeout = 10;
+        if (parse_args(d, argc, argv, &help) < 0) {
+                fprintf(stderr, "See 'berth daemon --help'.\n");
+                return 2;
+        }
+        if (help) {
+                daemon_usage(stdout);
+                return 0;
+        }
+        d->sock_path = xasprintf("%s/berth.sock", d->run);
+        d->pki_dir = xasprintf("%s/pki", d->root);
+        d->pid = getpid();
+        d->started_usec = realtime_usec();
+        /* Writes to vanished clients must fail with EPIPE, not kill the daemon. */
+        signal(SIGPIPE, SIG_IGN);
+
+        d->loop = ev_default_loop(EVFLAG_AUTO);
+        if (!d->loop) {
+                log_error(NULL, "Failed to create the event loop");
+                return 1;
+        }
+        ev_set_userdata(d->loop, d);
+
+        r = daemon_dirs(d, &e);
+        if (r >= 0)
+                r = daemon_pki(d, &e);
+        if (r >= 0)
+                r = daemon_serve(d, &e);
+        if (r < 0) {
+                log_error(NULL, "Failed to start the daemon: %s", err_msg(e));
+                return 1;
+        }
+
+        ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
+        ev_signal_init(&d->sigint, signal_cb, SIGINT);
+        d->sigterm.data = d->sigint.data = d;
+        ev_signal_start(d->loop, &d->sigterm);
+        ev_signal_start(d->loop, &d->sigint);
+
+        log_info(NULL, "berth daemon %s (api %s) started, root '%s', pid %d", berth_version,
+                 BERTH_API_VERSION, d->root, (int)d->pid);
+        ev_run(d->loop, 0);
+        log_info(NULL, "berth daemon stopped");
+        return 0;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "client.h"
+#include "json.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define CALL_TIMEOUT_MS (5L * 60L * 1000L)
+
+static struct http_target target_of(const struct cli_ctx *ctx) {
+        return (struct http_target){
+                .host = ctx->host,
+                .tls_cert = ctx->tls_cert,
+                .tls_key = ctx->tls_key,
+                .tls_ca = ctx->tls_ca,
+        };
+}
+
+static int errno_for_status(long status) {
+        switch (status) {
+        case 400:
+                return EINVAL;
+        case 403:
+                return EACCES;
+        case 404:
+                return ENOENT;
+        case 409:
+                return EEXIST;
+        case 413:
+                return EFBIG;
+        case 408:
+        case 504:
+                return ETIMEDOUT;
+        default:
+                return EIO;
+        }
+}
+
+/* Turns a non-2xx answer into an error carrying the API's message. */
+static int api_error(const struct http_response *resp, struct err **errp) {
+        _cleanup_json_ json_t *j = NULL;
+        const char *msg = NULL, *field = NULL;
+        int code = errno_for_status(resp->status), r;
+
+        if (json_parse(resp->body, resp->body_len, "response", &j, NULL) >= 0) {
+                json_t *e = json_object_get(j, "error");
+                msg = json_get_str(e, "message", NULL);
+                field = json_get_str(e, "field", NULL);
+        }
+        if (msg)
+                r = err_setx(errp, code, "%s", msg);
+        else
+                r = err_setx(errp, code, "daemon answered %ld %.*s", resp->status,
+                             (int)MIN(resp->body_len, (size_t)200), resp->body);
+        if (field)
+                err_set_field(errp, field);
+        return r;
+}
+
+static int do_call(const struct cli_ctx *ctx, const struct http_call *call,
+                   struct http_response *ret, struct err **errp) {
+        struct http_target t = target_of(ctx);
+        struct http_response resp = {};
+        _cleanup_err_ struct err *e = NULL;
+        int r;
+
+        r = http_request(&t, call, &resp, &e);
+        if (r == -ECONNREFUSED)
+                return err_setx(errp, ECONNREFUSED,
+                                "Cannot connect to the berth daemon at %s: is 'berth daemon' "
+                                "running?",
+                                ctx->host);
+        if (r < 0)
+                return err_move(errp, TAKE_PTR(e));
+        if (resp.status < 200 || resp.status > 299) {
+                r = api_error(&resp, errp);
+                http_response_done(&resp);
+                return r;
+        }
+        *ret = resp;
+        return 0;
+}
+
+int client_call_raw(const struct cli_ctx *ctx, const char *method, const char *path,
+                    const json_t *body, struct http_response *ret, struct err **errp) {
+        _cleanup_free_ char *b = body ? json_dump_str(body, false) : NULL;
+        struct http_call call = {
+                .method = method,
+                .path = path,
+                .body = b,
+                .body_len = b ? strlen(b) : 0,
+                .timeout_ms = CALL_TIMEOUT_MS,
+        };
+
+        return do_call(ctx, &call, ret, errp);
+}
+
+int client_call(const struct cli_ctx *ctx, const char *method, const char *path, const json_t *body,
+                json_t **ret, struct err **errp) {
+        struct http_response resp = {};
+        json_t *j = NULL;
+        int r;
+
+        r = client_call_raw(ctx, method, path, body, &resp, errp);
+        if (r < 0)
+                return r;
+        if (ret && resp.body_len > 0) {
+                r = json_parse(resp.body, resp.body_len, "daemon response", &j, errp);
+                if (r < 0) {
+                        http_response_done(&resp);
+                        return r;
+                }
+        }
+        http_response_done(&resp);
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
+int client_stream(const struct cli_ctx *ctx, const char *method, const char *path,
+                  const json_t *body, http_line_fn *on_line, void *ud, struct err **errp) {
+        _cleanup_free_ char *b = body ? json_dump_str(body, false) : NULL;
+        struct http_call call = {
+                .method = method,
+                .path = path,
+                .body = b,
+                .body_len = b ? strlen(b) : 0,
+                .on_line = on_line,
+                .ud = ud,
+        };
+        struct http_response resp = {};
+        int r;
+
+        r = do_call(ctx, &call, &resp, errp);
+        http_response_done(&resp);
+        return r;
+}
+
+int client_exit_code(int r) {
+        switch (-r) {
+        case EINVAL:
+        case ENOENT:
+        case EEXIST:
+        case EACCES:
+        case EFBIG:
+                return 1;
+        default:
+                return EXIT_BERTH_FAILED;
+        }
+}

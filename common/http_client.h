@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "err.h"
+
+/* HTTP client on libcurl: blocking calls for the CLI (easy interface), and curl multi driven by a
+ * libev loop for the daemons (STYLE C11). */
+
+/* Where to connect. host is "unix:///run/berth/berth.sock" or "https://host:port" (then the
+ * client certificate, key and CA are required: the API speaks mutual TLS only). */
+struct http_target {
+        const char *host;
+        const char *tls_cert, *tls_key, *tls_ca;
+        long connect_timeout_ms; /* 0: 10 s */
+};
+
+/* Called for each line of a 2xx response body (the newline removed); a negative return stops the
+ * transfer and becomes the request's result. */
+typedef int http_line_fn(const char *line, size_t len, void *ud);
+
+struct http_call {
+        const char *method; /* "GET" when NULL */
+        const char *path;   /* "/v1/ping?x=1", already escaped */
+        const char *body;   /* sent when not NULL */
+        size_t body_len;
+        const char *content_type; /* "application/json" when NULL and a body is given */
+        long timeout_ms;          /* whole transfer; 0: none (streams) */
+        http_line_fn *on_line;    /* optional: deliver a 2xx body line by line */
+        void *ud;
+};
+
+struct http_response {
+        long status;
+        char *body; /* NUL-terminated; empty for streamed 2xx bodies */
+        size_t body_len;
+        char *content_type;
+};
+void http_response_done(struct http_response *r);
+
+/* Blocking request. Returns 0 with *ret filled for any HTTP status; a transport failure
+ * returns -ECONNREFUSED (nothing listening, no socket), -ETIMEDOUT, -EPROTO (TLS), or another
+ * negative errno, with errp saying what happened. */
+int http_request(const struct http_target *t, const struct http_call *call,
+                 struct http_response *ret, struct err **errp);
+
+/* Validates a host URL ("unix:///abs/path" or "https://host:port"). */
+int http_target_check(const struct http_target *t, struct err **errp);
+
+struct http_multi;
+struct http_xfer;
+
+/* r is 0 or the negative errno of a transport failure (e says why); resp and e are borrowed and
+ * freed when the callback returns. */
+typedef void http_done_fn(int r, const struct http_response *resp, const struct err *e, void *ud);
+
+int http_multi_new(struct ev_loop *loop, struct http_multi **ret, struct err **errp);
+/* Aborts transfers still running without calling their callbacks. */
+struct http_multi *http_multi_free(struct http_multi *m);
+void http_multi_freep(struct http_multi **m);
+
+/* Starts a request; done runs from the loop when it ends. The call's strings are copied. Returns
+ * a handle valid until done runs or the transfer is cancelled. */
+int http_multi_request(struct http_multi *m, const struct http_target *t,
+                       const struct http_call *call, http_done_fn *done, void *ud,
+                       struct http_xfer **ret, struct err **errp);
+/* Aborts a running transfer; its callback does not run. */
+void http_multi_cancel(struct http_multi *m, struct http_xfer *x);
+unsigned http_multi_running(const struct http_multi *m);

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "err.h"
+#include "http_request.h"
+#include "http_router.h"
+
+/* An HTTP/1.1 server on one libev loop, no threads (STYLE C11). It listens on unix sockets and
+ * on TCP with mutual TLS only. Requests are parsed with http-parser under limits, routed through
+ * an http_router, and handed to handlers that answer at once or later.
+ *
+ * Lifetime of a request (struct http_req): it belongs to the handler from dispatch until the
+ * handler finishes it with http_reply*() or http_stream_end(); those free it. If the client goes
+ * away first, the close callback (http_req_on_close) runs, later writes are dropped, and the
+ * handler must still finish req to free it. */
+
+struct http_server;
+struct http_req;
+
+struct http_server_config {
+        struct http_limits limits; /* zero fields take the defaults (64 KiB headers, 4 MiB body) */
+        double header_timeout; /* s from a request's first byte to the end of its headers (10) */
+        double body_timeout;   /* s from the end of the headers to the end of the body (30) */
+        double idle_timeout;   /* s an idle keep-alive connection stays open (60) */
+        double write_timeout;  /* s without write progress before the connection drops (30) */
+        unsigned max_conns;    /* open connections; more are answered 503 and closed (1024) */
+};
+
+struct http_tls_config {
+        const char *cert_file; /* server certificate (PEM, may hold the chain) */
+        const char *key_file;
+        const char *ca_file; /* clients must present a certificate that chains to this CA */
+};
+
+/* router is borrowed and must outlive the server; userdata is passed to every handler. */
+int http_server_new(struct ev_loop *loop, const struct http_server_config *cfg,
+                    const struct http_router *router, void *userdata, struct http_server **ret,
+                    struct err **errp);
+/* Closes every connection at once (requests still held by handlers are detached, see above) and
+ * removes the unix sockets it created. */
+struct http_server *http_server_free(struct http_server *s);
+void http_server_freep(struct http_server **s);
+
+/* Listens on a unix socket: a stale socket at path is replaced, mode is applied (0660), and the
+ * group is set when gid is not (gid_t)-1. */
+int http_server_listen_unix(struct http_server *s, const char *path, mode_t mode, gid_t gid,
+                            struct err **errp);
+/* Listens on "ADDR:PORT" ("127.0.0.1:7443", "[::1]:7443", "0.0.0.0:0") with mutual TLS. Stores the
+ * bound port in *ret_port when given (useful with port 0). */
+int http_server_listen_tls(struct http_server *s, const char *addr,
+                           const struct http_tls_config *tls, int *ret_port, struct err **errp);
+
+/* Checks an "ADDR:PORT" listen address (numeric address, port 0-65535) without binding. */
+int http_listen_addr_check(const char *addr, struct err **errp);
+
+/* Graceful shutdown: stops accepting at once, closes idle connections, lets requests in flight
+ * finish (their responses carry "Connection: close"), and after timeout seconds closes what is
+ * left. done runs once, when no connection is left; the server can then be freed. */
+void http_server_shutdown(struct http_server *s, double timeout,
+                          void (*done)(struct http_server *s, void *ud), void *ud);
+unsigned http_server_n_conns(const struct http_server *s);
+
+/* Request accessors. */
+const char *http_req_method(const struct http_req *req);
+const char *http_req_path(const struct http_req *req);
+const char *http_req_header(const struct http_req *req, const char *name);
+/* A path parameter from the route pattern ("id" for "/v1/containers/{id}"), decoded. */
+const char *http_req_param(const struct http_req *req, const char *name);
+/* A decoded query parameter (last one wins), or NULL. The pairs suit http_query_get_bool() and
+ * http_query_get_uint(); a bad query string gives no pairs (the request was answered 400). */
+const char *http_req_query(const struct http_req *req, const char *name);
+char *const *http_req_query_pairs(const struct http_req *req);
+const char *http_req_body(const struct http_req *req, size_t *ret_len);
+/* Parses the body as JSON (empty body -> -ENODATA). */
+int http_req_json(const struct http_req *req, json_t **ret, struct err **errp);
+/* The common name of the TLS client certificate, NULL on unix sockets. */
+const char *http_req_peer_cn(const struct http_req *req);
+/* False once the client has gone away. */
+bool http_req_connected(const struct http_req *req);
+
+/* Runs fn(req, ud) once if the client goes away before req is finished. */
+void http_req_on_close(struct http_req *req, void (*fn)(struct http_req *req, void *ud), void *ud);
+/* Adds a response header (before the reply or stream starts). */
+void http_req_add_header(struct http_req *req, const char *name, const char *value);
+
+/* Finishing replies: each frees req. */
+void http_reply(struct http_req *req, int status, const char *content_type, const void *body,
+                size_t len);
+void http_reply_json(struct http_req *req, int status, const json_t *j);
+/* {"error":{"code":code,"message":...}} */
+void http_reply_error(struct http_req *req, int status, const char *code, const char *fmt, ...)
+        _printf_(4, 5);
+/* Maps an error to a status by its errno (ENOENT 404, EINVAL 400, EEXIST/EBUSY 409, EPERM/EACCES
+ * 403, ETIMEDOUT 504, others 500) and adds its field, if any. */
+void http_reply_err(struct http_req *req, const struct err *e);
+
+/* Streaming: chunked transfer, one write per chunk (newline-delimited JSON for events). */
+void http_stream_begin(struct http_req *req, int status, const char *content_type);
+/* Returns 0, -EPIPE when the client is gone, or -ENOBUFS when more than 8 MiB wait unsent. */
+int http_stream_write(struct http_req *req, const void *data, size_t len);
+/* Writes one JSON value and a newline as one chunk. */
+int http_stream_write_json(struct http_req *req, const json_t *j);
+/* Ends the stream and frees req. */
+void http_stream_end(struct http_req *req);
+
+/* Status + code for an errno, as http_reply_err() uses them. */
+int http_status_for_errno(int code, const char **ret_code);

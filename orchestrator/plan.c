@@ -1,0 +1,838 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The pure planner. Services are visited in dependency order; for each one the observed pods
+ * are matched to slots 1..replicas and every slot gets exactly one op (plus STOPs for pods that
+ * are no longer wanted). See docs/orchestrator.md for the rules in prose. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "plan.h"
+#include "sched.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define SHORT_HASH 12
+
+static const char *const kind_table[_PLAN_KIND_MAX] = {
+        [PLAN_START] = "START",       [PLAN_STOP] = "STOP",   [PLAN_REPLACE] = "REPLACE",
+        [PLAN_REMOVE] = "REMOVE",     [PLAN_KEEP] = "KEEP",   [PLAN_WAIT] = "WAIT",
+        [PLAN_ROLLBACK] = "ROLLBACK", [PLAN_PAUSE] = "PAUSE",
+};
+
+const char *plan_kind_to_string(enum plan_kind k) {
+        return (unsigned)k < _PLAN_KIND_MAX ? kind_table[k] : "?";
+}
+
+void plan_done(struct plan *p) {
+        for (size_t i = 0; i < p->n_ops; i++) {
+                struct plan_op *op = &p->ops[i];
+                free(op->service);
+                free(op->node);
+                free(op->old_node);
+                free(op->hash);
+                free(op->old_hash);
+                free(op->reason);
+        }
+        free(p->ops);
+        free(p->stack);
+        *p = (struct plan){};
+}
+
+/* Per-service working state of one plan_compute call. */
+struct svc_state {
+        const struct model_service *svc;
+        int group; /* scheduler group */
+        bool selected;
+        bool replaced; /* this plan replaces some of its pods for a new template */
+        bool visited, visiting;
+        const struct obs_pod **pods; /* this stack's observed pods of the service */
+        size_t n_pods;
+};
+
+struct ctx {
+        const struct model_stack *d;
+        const struct observed *o;
+        uint64_t now;
+        struct sched *sched;
+        struct svc_state *st; /* parallel to d->services */
+        size_t *order;        /* topological order of services */
+        size_t n_order;
+        const char *unreported; /* an up node that has not reported yet, or NULL */
+        struct plan *plan;
+};
+
+static struct plan_op *add_op(struct ctx *c, enum plan_kind kind, const char *service,
+                              unsigned slot, const char *node, const char *hash, const char *fmt,
+                              ...) _printf_(7, 8);
+static struct plan_op *add_op(struct ctx *c, enum plan_kind kind, const char *service,
+                              unsigned slot, const char *node, const char *hash, const char *fmt,
+                              ...) {
+        struct plan *p = c->plan;
+        struct plan_op *op;
+        va_list ap;
+
+        XGROW(p->ops, p->alloc_ops, p->n_ops + 1);
+        op = &p->ops[p->n_ops++];
+        *op = (struct plan_op){
+                .kind = kind,
+                .service = xstrdup(service),
+                .slot = slot,
+                .node = node ? xstrdup(node) : NULL,
+                .hash = hash ? xstrdup(hash) : NULL,
+        };
+        va_start(ap, fmt);
+        op->reason = xvasprintf(fmt, ap);
+        va_end(ap);
+        p->count[kind]++;
+        return op;
+}
+
+static const char *short_hash(const char *h, char buf[static SHORT_HASH + 1]) {
+        snprintf(buf, SHORT_HASH + 1, "%s", h ? h : "-");
+        return buf;
+}
+
+static bool node_up(const struct ctx *c, const char *id) {
+        return sched_node_up(c->sched, sched_node_index(c->sched, id));
+}
+
+/* Running and, when the service has a healthcheck, healthy. */
+static bool pod_settled(const struct model_service *svc, const struct obs_pod *p) {
+        if (p->state != POD_RUNNING || p->health == HEALTH_UNHEALTHY)
+                return false;
+        if (svc->has_healthcheck || p->health != HEALTH_NONE)
+                return p->health == HEALTH_HEALTHY;
+        return true;
+}
+
+/* ---- dependency order ---- */
+
+static int visit(struct ctx *c, size_t i, struct err **errp) {
+        struct svc_state *s = &c->st[i];
+
+        if (s->visited)
+                return 0;
+        if (s->visiting)
+                return err_setx(errp, EINVAL, "service '%s': dependency cycle", s->svc->name);
+        s->visiting = true;
+        for (size_t k = 0; k < s->svc->n_deps; k++) {
+                const struct model_dep *dep = &s->svc->deps[k];
+                const struct model_service *ds = model_stack_find(c->d, dep->service);
+                int r;
+
+                if (!ds) {
+                        if (!dep->required)
+                                continue;
+                        return err_setx(errp, EINVAL,
+                                        "service '%s': depends on undefined service '%s'",
+                                        s->svc->name, dep->service);
+                }
+                r = visit(c, (size_t)(ds - c->d->services), errp);
+                if (r < 0)
+                        return r;
+        }
+        s->visiting = false;
+        s->visited = true;
+        c->order[c->n_order++] = i;
+        return 0;
+}
+
+/* Marks i and everything it depends on as selected. */
+static void select_with_deps(struct ctx *c, size_t i) {
+        struct svc_state *s = &c->st[i];
+
+        if (s->selected)
+                return;
+        s->selected = true;
+        for (size_t k = 0; k < s->svc->n_deps; k++) {
+                const struct model_service *ds = model_stack_find(c->d, s->svc->deps[k].service);
+                if (ds)
+                        select_with_deps(c, (size_t)(ds - c->d->services));
+        }
+}
+
+/* ---- dependency gating ---- */
+
+/* NULL when every dependency meets its condition, else an allocated reason. */
+static char *gate(struct ctx *c, const struct svc_state *s) {
+        for (size_t k = 0; k < s->svc->n_deps; k++) {
+                const struct model_dep *dep = &s->svc->deps[k];
+                const struct model_service *ds = model_stack_find(c->d, dep->service);
+                const struct svc_state *dst;
+                unsigned ok = 0, want, last_slot = 0;
+
+                if (!ds)
+                        continue;
+                dst = &c->st[ds - c->d->services];
+                want = ds->replicas;
+                for (size_t i = 0; i < dst->n_pods; i++) {
+                        const struct obs_pod *p = dst->pods[i];
+                        bool met = false;
+
+                        if (p->slot > ds->replicas || !node_up(c, p->node))
+                                continue;
+                        if (ds->kind == SVC_JOB && p->generation != c->d->up.generation)
+                                continue;
+                        /* A slot counts once (old and new pod of a start-first replacement). */
+                        if (p->slot == last_slot)
+                                continue;
+                        switch (dep->cond) {
+                        case DEP_STARTED:
+                                met = p->state == POD_RUNNING ||
+                                      (ds->kind == SVC_JOB && p->state == POD_EXITED);
+                                break;
+                        case DEP_HEALTHY:
+                                met = pod_settled(ds, p);
+                                break;
+                        case DEP_COMPLETED:
+                                met = p->state == POD_EXITED && p->exit_code == 0;
+                                break;
+                        case _DEP_COND_MAX:
+                        case _DEP_COND_INVALID:
+                        default:
+                                break;
+                        }
+                        if (met) {
+                                ok++;
+                                last_slot = p->slot;
+                        }
+                }
+                if (ok < want)
+                        return xasprintf("dependency '%s' not %s (%u/%u)", dep->service,
+                                         dep->cond == DEP_STARTED   ? "started"
+                                         : dep->cond == DEP_HEALTHY ? "healthy"
+                                                                    : "completed successfully",
+                                         ok, want);
+        }
+        return NULL;
+}
+
+/* The dependency of s with restart: true that this plan replaces, if any. */
+static const char *restart_trigger(struct ctx *c, const struct svc_state *s) {
+        for (size_t k = 0; k < s->svc->n_deps; k++) {
+                const struct model_service *ds = model_stack_find(c->d, s->svc->deps[k].service);
+                if (ds && s->svc->deps[k].restart && c->st[ds - c->d->services].replaced)
+                        return ds->name;
+        }
+        return NULL;
+}
+
+/* ---- placement helpers ---- */
+
+/* Places a new pod for slot; on success adds a START op, else a WAIT with the reason. */
+static struct plan_op *start_slot(struct ctx *c, struct svc_state *s, unsigned slot,
+                                  const char *hash, size_t exclude, const char *why) {
+        _cleanup_free_ char *reason = NULL;
+        size_t node;
+
+        if (sched_place(c->sched, s->group, exclude, &node, &reason) < 0)
+                return add_op(c, PLAN_WAIT, s->svc->name, slot, NULL, hash, "%s; unschedulable: %s",
+                              why, reason);
+        return add_op(c, PLAN_START, s->svc->name, slot, sched_node(c->sched, node)->id, hash, "%s",
+                      why);
+}
+
+/* Adds a REPLACE of p: same node when it still fits, else another one. */
+static void replace_pod(struct ctx *c, struct svc_state *s, const struct obs_pod *p,
+                        const char *hash, enum update_order order, const char *why) {
+        size_t old = sched_node_index(c->sched, p->node), node = old;
+        _cleanup_free_ char *reason = NULL;
+        struct plan_op *op;
+
+        if (order == ORDER_STOP_FIRST)
+                sched_unaccount(c->sched, s->group, old);
+        if (sched_node_up(c->sched, old) && sched_fits(c->sched, s->group, old))
+                sched_account(c->sched, s->group, old);
+        else if (sched_place(c->sched, s->group, SIZE_MAX, &node, &reason) < 0) {
+                if (order == ORDER_STOP_FIRST)
+                        sched_account(c->sched, s->group, old);
+                add_op(c, PLAN_WAIT, s->svc->name, p->slot, p->node, p->hash,
+                       "%s; unschedulable: %s", why, reason);
+                return;
+        }
+        op = add_op(c, PLAN_REPLACE, s->svc->name, p->slot, sched_node(c->sched, node)->id, hash,
+                    "%s", why);
+        op->old_node = xstrdup(p->node);
+        op->old_hash = xstrdup(p->hash);
+        op->order = order;
+        op->generation = c->d->up.generation;
+}
+
+/* ---- rollout ---- */
+
+struct rollout {
+        const char *target;
+        const struct model_update *cfg;
+        bool paused;
+        char *pause_reason;
+};
+
+/* Pods of the new template that failed within the monitor window: returns the first one and
+ * counts them all in *ret_n. */
+static const struct obs_pod *failed_update(const struct ctx *c, const struct svc_state *s,
+                                           unsigned *ret_n) {
+        const struct model_service *svc = s->svc;
+        const struct obs_pod *first = NULL;
+
+        *ret_n = 0;
+        for (size_t i = 0; i < s->n_pods; i++) {
+                const struct obs_pod *p = s->pods[i];
+                bool bad = (p->state == POD_EXITED && p->exit_code != 0) || p->state == POD_DEAD ||
+                           p->health == HEALTH_UNHEALTHY;
+                bool recent = c->now < p->started_at_usec + svc->update.monitor_ms * USEC_PER_MSEC;
+
+                if (streq(p->hash, svc->hash) && bad && recent) {
+                        if (!first)
+                                first = p;
+                        (*ret_n)++;
+                }
+        }
+        return first;
+}
+
+static void describe_failure(const struct obs_pod *p, char *buf, size_t n) {
+        if (p->health == HEALTH_UNHEALTHY && p->state == POD_RUNNING)
+                snprintf(buf, n, "unhealthy");
+        else if (p->state == POD_DEAD)
+                snprintf(buf, n, "dead");
+        else
+                snprintf(buf, n, "exited %d", p->exit_code);
+}
+
+static void rollout_decide(struct ctx *c, struct svc_state *s, struct rollout *ro) {
+        const struct model_service *svc = s->svc;
+        char h1[SHORT_HASH + 1], h2[SHORT_HASH + 1], what[32];
+        const struct obs_pod *f;
+        unsigned n_failed;
+
+        *ro = (struct rollout){.target = svc->hash, .cfg = &svc->update};
+        switch (svc->rollout) {
+        case ROLLOUT_ROLLBACK:
+                ro->target = svc->previous_hash;
+                ro->cfg = &svc->rollback;
+                return;
+        case ROLLOUT_PAUSED:
+                ro->paused = true;
+                ro->pause_reason = xstrdup("update paused after a failure");
+                return;
+        case ROLLOUT_NONE:
+        case ROLLOUT_UPDATING:
+        case _ROLLOUT_MAX:
+        case _ROLLOUT_INVALID:
+        default:
+                break;
+        }
+        if (!svc->previous_hash || streq(svc->previous_hash, svc->hash))
+                return;
+        f = failed_update(c, s, &n_failed);
+        /* Up to max_failure_ratio of the replicas may fail without triggering the action. */
+        if (!f || (double)n_failed <= svc->update.max_failure_ratio * (double)svc->replicas)
+                return;
+        describe_failure(f, what, sizeof(what));
+        switch (svc->update.failure_action) {
+        case FAIL_ROLLBACK:
+                add_op(c, PLAN_ROLLBACK, svc->name, 0, NULL, svc->previous_hash,
+                       "update failed: pod %s/%u (%s) %s; rolling back to %s", svc->name, f->slot,
+                       short_hash(svc->hash, h1), what, short_hash(svc->previous_hash, h2));
+                ro->target = svc->previous_hash;
+                ro->cfg = &svc->rollback;
+                break;
+        case FAIL_PAUSE:
+                add_op(c, PLAN_PAUSE, svc->name, 0, NULL, svc->hash,
+                       "update failed: pod %s/%u (%s) %s; pausing the update", svc->name, f->slot,
+                       short_hash(svc->hash, h1), what);
+                ro->paused = true;
+                ro->pause_reason =
+                        xasprintf("update paused: pod %s/%u %s", svc->name, f->slot, what);
+                break;
+        case FAIL_CONTINUE:
+        case _FAIL_MAX:
+        case _FAIL_INVALID:
+        default:
+                break;
+        }
+}
+
+/* ---- per-slot planning ---- */
+
+static int pod_slot_cmp(const void *a, const void *b) {
+        const struct obs_pod *x = *(const struct obs_pod *const *)a;
+        const struct obs_pod *y = *(const struct obs_pod *const *)b;
+
+        if (x->slot != y->slot)
+                return x->slot < y->slot ? -1 : 1;
+        return strcmp(x->node, y->node);
+}
+
+/* The pod that represents the slot: a live pod of the target template, else the first. */
+static size_t pick_primary(const struct obs_pod *const *pods, size_t n, const char *target) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD)
+                        return i;
+        return 0;
+}
+
+static const char *unreported_reason(struct ctx *c, char *buf, size_t n) {
+        snprintf(buf, n, "waiting for node %s to report", c->unreported);
+        return buf;
+}
+
+/* Pods above the replica count, or extra pods of a slot: stopped (once every node reported). */
+static void stop_pod(struct ctx *c, struct svc_state *s, const struct obs_pod *p, const char *why) {
+        char buf[256];
+
+        if (c->unreported) {
+                add_op(c, PLAN_WAIT, s->svc->name, p->slot, p->node, p->hash, "%s; %s", why,
+                       unreported_reason(c, buf, sizeof(buf)));
+                return;
+        }
+        sched_unaccount(c->sched, s->group, sched_node_index(c->sched, p->node));
+        add_op(c, PLAN_STOP, s->svc->name, p->slot, p->node, p->hash, "%s", why);
+}
+
+/* Distinct slots with a pod, all of them or only those up to max_slot. */
+static unsigned count_slots(const struct svc_state *s, unsigned max_slot) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < s->n_pods; i++)
+                if ((i == 0 || s->pods[i]->slot != s->pods[i - 1]->slot) &&
+                    s->pods[i]->slot <= max_slot)
+                        n++;
+        return n;
+}
+
+struct update_budget {
+        unsigned budget; /* template replacements still allowed in this plan */
+        bool unlimited;
+        char *blocked; /* why no (more) replacements, once the budget is used up */
+};
+
+static void budget_init(struct ctx *c, struct svc_state *s, const struct rollout *ro,
+                        struct update_budget *b) {
+        unsigned in_flight = 0;
+        uint64_t last_start = 0;
+
+        *b = (struct update_budget){};
+        for (size_t i = 0; i < s->n_pods; i++) {
+                const struct obs_pod *p = s->pods[i];
+                if (!streq(p->hash, ro->target) || p->slot > s->svc->replicas)
+                        continue;
+                if (!pod_settled(s->svc, p))
+                        in_flight++;
+                last_start = MAX(last_start, p->started_at_usec);
+        }
+        if (ro->cfg->parallelism == 0) {
+                b->unlimited = true;
+                return;
+        }
+        if (in_flight >= ro->cfg->parallelism) {
+                b->blocked = xasprintf("rolling update: %u updated pod%s not ready yet "
+                                       "(parallelism %u)",
+                                       in_flight, in_flight == 1 ? "" : "s", ro->cfg->parallelism);
+                return;
+        }
+        if (ro->cfg->delay_ms && last_start &&
+            c->now < last_start + ro->cfg->delay_ms * USEC_PER_MSEC) {
+                b->blocked = xasprintf("rolling update: delay %llums after the last update",
+                                       (unsigned long long)ro->cfg->delay_ms);
+                return;
+        }
+        b->budget = ro->cfg->parallelism - in_flight;
+        b->blocked = xasprintf("rolling update: parallelism %u", ro->cfg->parallelism);
+}
+
+/* Handles one slot of a long-running service whose primary pod is p. */
+static void plan_service_pod(struct ctx *c, struct svc_state *s, const struct rollout *ro,
+                             struct update_budget *b, const char *gate_reason,
+                             const struct obs_pod *p) {
+        const struct model_service *svc = s->svc;
+        char h1[SHORT_HASH + 1], h2[SHORT_HASH + 1], why[256];
+        size_t ni = sched_node_index(c->sched, p->node);
+        const char *trigger;
+
+        if (!sched_node_up(c->sched, ni)) {
+                const struct obs_node *n = sched_node(c->sched, ni);
+                snprintf(why, sizeof(why), "node %s %s", p->node, n->fenced ? "fenced" : "down");
+                if (svc->volumes && !n->fenced) {
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash,
+                               "%s; stateful pod waits until the node is fenced", why);
+                        return;
+                }
+                if (gate_reason) {
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, NULL, ro->target, "%s; %s", why,
+                               gate_reason);
+                        return;
+                }
+                sched_unaccount(c->sched, s->group, ni);
+                struct plan_op *op = start_slot(c, s, p->slot, ro->target, ni, why);
+                op->old_node = xstrdup(p->node);
+                return;
+        }
+
+        if (streq(sched_node(c->sched, ni)->availability, "drain")) {
+                /* Moved like a replacement, so the old pod is stopped on the live node. A
+                 * stateful pod stays pinned by its volume and waits (unschedulable). */
+                snprintf(why, sizeof(why), "node %s drained", p->node);
+                if (gate_reason)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash, "%s; %s", why,
+                               gate_reason);
+                else
+                        replace_pod(c, s, p, ro->target, ORDER_STOP_FIRST, why);
+                return;
+        }
+
+        if (p->state == POD_DEAD) {
+                if (gate_reason)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, ro->target,
+                               "pod dead; %s", gate_reason);
+                else
+                        replace_pod(c, s, p, ro->target, ORDER_STOP_FIRST, "pod dead");
+                return;
+        }
+
+        if (!streq(p->hash, ro->target) || c->d->up.force_recreate) {
+                if (c->d->up.force_recreate)
+                        snprintf(why, sizeof(why), "force recreate");
+                else if (!streq(ro->target, svc->hash))
+                        snprintf(why, sizeof(why), "rollback (%s -> %s)", short_hash(p->hash, h1),
+                                 short_hash(ro->target, h2));
+                else
+                        snprintf(why, sizeof(why), "template hash changed (%s -> %s)",
+                                 short_hash(p->hash, h1), short_hash(ro->target, h2));
+                if (c->d->up.no_recreate) {
+                        add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash,
+                               "%s but no_recreate is set", why);
+                        return;
+                }
+                if (ro->paused) {
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash, "%s; %s", why,
+                               ro->pause_reason);
+                        return;
+                }
+                if (gate_reason) {
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash, "%s; %s", why,
+                               gate_reason);
+                        return;
+                }
+                if (!b->unlimited && b->budget == 0) {
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash, "%s; %s", why,
+                               b->blocked);
+                        return;
+                }
+                if (!b->unlimited)
+                        b->budget--;
+                s->replaced = true;
+                replace_pod(c, s, p, ro->target, ro->cfg->order, why);
+                return;
+        }
+
+        if (p->state == POD_RUNNING && p->health == HEALTH_UNHEALTHY) {
+                if (gate_reason)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash,
+                               "container unhealthy; %s", gate_reason);
+                else
+                        replace_pod(c, s, p, ro->target, ORDER_STOP_FIRST, "container unhealthy");
+                return;
+        }
+
+        if (p->state == POD_EXITED) {
+                bool restarts = svc->restart == RESTART_ALWAYS ||
+                                svc->restart == RESTART_UNLESS_STOPPED ||
+                                (svc->restart == RESTART_ON_FAILURE && p->exit_code != 0);
+                add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash,
+                       restarts ? "exited %d; the agent restarts it (restart policy %s)"
+                                : "exited %d (restart policy %s)",
+                       p->exit_code,
+                       svc->restart == RESTART_NO           ? "no"
+                       : svc->restart == RESTART_ALWAYS     ? "always"
+                       : svc->restart == RESTART_ON_FAILURE ? "on-failure"
+                                                            : "unless-stopped");
+                return;
+        }
+
+        trigger = restart_trigger(c, s);
+        if (trigger) {
+                snprintf(why, sizeof(why), "dependency '%s' replaced (restart: true)", trigger);
+                replace_pod(c, s, p, ro->target, ORDER_STOP_FIRST, why);
+                return;
+        }
+
+        add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash, "%s",
+               pod_settled(svc, p) ? "up to date" : "starting");
+}
+
+/* Handles one slot of a job for this generation. */
+static void plan_job_pod(struct ctx *c, struct svc_state *s, const char *gate_reason,
+                         const struct obs_pod *p) {
+        const struct model_service *svc = s->svc;
+        uint64_t gen = c->d->up.generation;
+        char why[256];
+        size_t ni = sched_node_index(c->sched, p->node);
+        bool done = p->state == POD_EXITED && p->generation == gen;
+
+        if (p->generation < gen) {
+                snprintf(why, sizeof(why), "job generation %llu < %llu",
+                         (unsigned long long)p->generation, (unsigned long long)gen);
+                if (gate_reason)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, svc->hash, "%s; %s", why,
+                               gate_reason);
+                else
+                        replace_pod(c, s, p, svc->hash, ORDER_STOP_FIRST, why);
+                return;
+        }
+        if (done) {
+                if (p->exit_code == 0)
+                        add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash, "job completed");
+                else
+                        add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash,
+                               "job failed (exit %d)", p->exit_code);
+                return;
+        }
+        if (!sched_node_up(c->sched, ni) || p->state == POD_DEAD) {
+                bool down = !sched_node_up(c->sched, ni);
+                snprintf(why, sizeof(why), down ? "node %s down" : "pod dead", p->node);
+                if (gate_reason)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, svc->hash, "%s; %s", why,
+                               gate_reason);
+                else if (down) {
+                        sched_unaccount(c->sched, s->group, ni);
+                        struct plan_op *op = start_slot(c, s, p->slot, svc->hash, ni, why);
+                        op->old_node = xstrdup(p->node);
+                        op->generation = gen;
+                } else
+                        replace_pod(c, s, p, svc->hash, ORDER_STOP_FIRST, why);
+                return;
+        }
+        add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash, "job running");
+}
+
+static void plan_service(struct ctx *c, struct svc_state *s) {
+        const struct model_service *svc = s->svc;
+        _cleanup_free_ char *gate_reason = NULL;
+        struct update_budget b = {};
+        struct rollout ro = {};
+        unsigned wanted = count_slots(s, svc->replicas);
+        size_t i = 0, end = s->n_pods;
+        char buf[256];
+
+        if (!s->selected) {
+                for (size_t k = 0; k < s->n_pods; k++)
+                        add_op(c, PLAN_KEEP, svc->name, s->pods[k]->slot, s->pods[k]->node,
+                               s->pods[k]->hash, "not selected");
+                return;
+        }
+
+        gate_reason = gate(c, s);
+        if (svc->kind == SVC_SERVICE) {
+                rollout_decide(c, s, &ro);
+                budget_init(c, s, &ro, &b);
+        } else
+                ro.target = svc->hash;
+
+        /* Scale down first, highest slots first: it frees room for the starts below. */
+        while (end > 0 && s->pods[end - 1]->slot > svc->replicas) {
+                snprintf(buf, sizeof(buf), "slot %u > replicas %u", s->pods[end - 1]->slot,
+                         svc->replicas);
+                stop_pod(c, s, s->pods[--end], buf);
+        }
+
+        for (unsigned slot = 1; slot <= svc->replicas; slot++) {
+                size_t first = i, n, prim;
+
+                while (i < end && s->pods[i]->slot == slot)
+                        i++;
+                n = i - first;
+                if (n == 0) {
+                        struct plan_op *op;
+                        char why[128];
+
+                        if (svc->kind == SVC_JOB)
+                                snprintf(why, sizeof(why), "job generation %llu not run",
+                                         (unsigned long long)c->d->up.generation);
+                        else
+                                snprintf(why, sizeof(why), "replicas %u < %u", wanted,
+                                         svc->replicas);
+                        if (gate_reason)
+                                op = add_op(c, PLAN_WAIT, svc->name, slot, NULL, ro.target,
+                                            "%s; %s", why, gate_reason);
+                        else if (c->unreported)
+                                op = add_op(c, PLAN_WAIT, svc->name, slot, NULL, ro.target,
+                                            "%s; %s", why, unreported_reason(c, buf, sizeof(buf)));
+                        else
+                                op = start_slot(c, s, slot, ro.target, SIZE_MAX, why);
+                        op->generation = c->d->up.generation;
+                        continue;
+                }
+
+                prim = first + pick_primary(s->pods + first, n, ro.target);
+                if (svc->kind == SVC_JOB)
+                        plan_job_pod(c, s, gate_reason, s->pods[prim]);
+                else
+                        plan_service_pod(c, s, &ro, &b, gate_reason, s->pods[prim]);
+
+                for (size_t k = first; k < i; k++) {
+                        const struct obs_pod *x = s->pods[k];
+                        if (k == prim)
+                                continue;
+                        if (pod_settled(svc, s->pods[prim]) &&
+                            streq(s->pods[prim]->hash, ro.target))
+                                stop_pod(c, s, x, "superseded by the updated pod");
+                        else
+                                add_op(c, PLAN_KEEP, svc->name, x->slot, x->node, x->hash,
+                                       "kept until the replacement is ready");
+                }
+        }
+        free(ro.pause_reason);
+        free(b.blocked);
+}
+
+static void plan_orphans(struct ctx *c) {
+        char buf[256];
+
+        for (size_t i = 0; i < c->o->n_pods; i++) {
+                const struct obs_pod *p = &c->o->pods[i];
+
+                if (!streq(p->stack, c->d->name) || model_stack_find(c->d, p->service))
+                        continue;
+                if (!c->d->up.remove_orphans)
+                        add_op(c, PLAN_KEEP, p->service, p->slot, p->node, p->hash,
+                               "orphan: service '%s' not defined (remove_orphans not set)",
+                               p->service);
+                else if (c->unreported)
+                        add_op(c, PLAN_WAIT, p->service, p->slot, p->node, p->hash,
+                               "orphan: service '%s' not defined; %s", p->service,
+                               unreported_reason(c, buf, sizeof(buf)));
+                else
+                        add_op(c, PLAN_REMOVE, p->service, p->slot, p->node, p->hash,
+                               "orphan: service '%s' not defined", p->service);
+        }
+}
+
+static void ctx_done(struct ctx *c) {
+        for (size_t i = 0; c->st && i < c->d->n_services; i++)
+                free(c->st[i].pods);
+        free(c->st);
+        free(c->order);
+        sched_free(c->sched);
+}
+
+int plan_compute(const struct model_stack *desired, const struct observed *observed,
+                 uint64_t now_usec, struct plan *ret, struct err **errp) {
+        _cleanup_(ctx_done) struct ctx c = {
+                .d = desired,
+                .o = observed,
+                .now = now_usec,
+        };
+        struct plan p = {};
+        int r;
+
+        c.plan = &p;
+        c.sched = sched_new(observed->nodes, observed->n_nodes, now_usec,
+                            desired->up.node_timeout_ms);
+        c.st = xnew0(struct svc_state, desired->n_services + 1);
+        c.order = xnew0(size_t, desired->n_services + 1);
+
+        for (size_t i = 0; i < observed->n_nodes; i++)
+                if (sched_node_up(c.sched, i) && !observed->nodes[i].reported) {
+                        c.unreported = observed->nodes[i].id;
+                        break;
+                }
+
+        for (size_t i = 0; i < desired->n_services; i++) {
+                const struct model_service *svc = &desired->services[i];
+                struct svc_state *s = &c.st[i];
+
+                s->svc = svc;
+                r = sched_add_group(c.sched, svc->name, svc->constraints, svc->max_per_node,
+                                    svc->cpu_millis, svc->memory, svc->volumes, errp);
+                if (r < 0)
+                        goto fail;
+                s->group = r;
+                s->pods = xnew0(const struct obs_pod *, observed->n_pods + 1);
+        }
+        for (size_t i = 0; i < observed->n_pods; i++) {
+                const struct obs_pod *op = &observed->pods[i];
+                const struct model_service *svc;
+                struct svc_state *s;
+
+                if (!streq(op->stack, desired->name))
+                        continue;
+                svc = model_stack_find(desired, op->service);
+                if (!svc)
+                        continue;
+                s = &c.st[svc - desired->services];
+                s->pods[s->n_pods++] = op;
+                if (op->state != POD_DEAD)
+                        sched_account(c.sched, s->group, sched_node_index(c.sched, op->node));
+        }
+        for (size_t i = 0; i < desired->n_services; i++) {
+                qsort(c.st[i].pods, c.st[i].n_pods, sizeof(*c.st[i].pods), pod_slot_cmp);
+                r = visit(&c, i, errp);
+                if (r < 0)
+                        goto fail;
+        }
+
+        if (desired->up.services)
+                STRV_FOREACH (name, desired->up.services)
+                        select_with_deps(
+                                &c, (size_t)(model_stack_find(desired, *name) - desired->services));
+        else
+                for (size_t i = 0; i < desired->n_services; i++)
+                        c.st[i].selected = true;
+
+        for (size_t k = 0; k < c.n_order; k++)
+                plan_service(&c, &c.st[c.order[k]]);
+        plan_orphans(&c);
+
+        p.stack = xstrdup(desired->name);
+        *ret = p;
+        return 0;
+fail:
+        plan_done(&p);
+        return r;
+}
+
+char *plan_op_name(const struct plan_op *op) {
+        if (op->slot == 0)
+                return xstrdup(op->service);
+        return xasprintf("%s/%u", op->service, op->slot);
+}
+
+char *plan_summary(const struct plan *p) {
+        _cleanup_strv_ char **lines = NULL;
+
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct plan_op *op = &p->ops[i];
+                _cleanup_free_ char *name = plan_op_name(op), *where = NULL;
+
+                switch (op->kind) {
+                case PLAN_REPLACE:
+                        if (streq_ptr(op->node, op->old_node))
+                                where = xasprintf(" on %s (%s)", op->node,
+                                                  update_order_to_string(op->order));
+                        else
+                                where = xasprintf(" on %s -> %s (%s)", op->old_node, op->node,
+                                                  update_order_to_string(op->order));
+                        break;
+                case PLAN_ROLLBACK:
+                case PLAN_PAUSE:
+                        where = xstrdup("");
+                        break;
+                case PLAN_START:
+                case PLAN_STOP:
+                case PLAN_REMOVE:
+                case PLAN_KEEP:
+                case PLAN_WAIT:
+                case _PLAN_KIND_MAX:
+                case _PLAN_KIND_INVALID:
+                default:
+                        where = op->node ? xasprintf(" on %s", op->node) : xstrdup("");
+                        break;
+                }
+                strv_push_take(&lines, xasprintf("%s %s%s: %s\n", plan_kind_to_string(op->kind),
+                                                 name, where, op->reason));
+        }
+        return strv_join(lines, "");
+}

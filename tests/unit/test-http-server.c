@@ -1,0 +1,902 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The HTTP server and client together in one process: the server and the curl multi client run
+ * on one libev loop; the blocking client runs in a forked child that reports over a pipe. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "http_client.h"
+#include "http_server.h"
+#include "json.h"
+#include "pki.h"
+#include "strv.h"
+#include "tap.h"
+#include "xalloc.h"
+
+struct fx {
+        struct ev_loop *loop;
+        struct http_router *router;
+        struct http_server *srv;
+        char dir[64];
+        char *sock;
+        char *host;
+        ev_timer guard;
+        bool guard_fired;
+        int pending; /* async work the loop waits for */
+        bool closed_seen;
+        void (*on_slow)(struct fx *fx);
+        int flood_result;
+};
+
+struct later {
+        ev_timer t;
+        struct http_req *req;
+        int left; /* stream lines still to send */
+        struct fx *fx;
+};
+
+static void h_ping(struct http_req *req, void *ud) {
+        (void)ud;
+        http_reply(req, 200, "text/plain; charset=utf-8", "OK", 2);
+}
+
+static void h_echo(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *body = NULL, *out = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        (void)ud;
+        if (http_req_json(req, &body, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        out = json_pack("{s:s,s:O}", "method", http_req_method(req), "body", body);
+        http_reply_json(req, 200, out);
+}
+
+static void h_item(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *out = NULL;
+        const char *q = http_req_query(req, "q");
+
+        (void)ud;
+        out = json_pack("{s:s,s:s?}", "id", http_req_param(req, "id"), "q", q);
+        http_reply_json(req, 200, out);
+}
+
+static void later_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct later *l = container_of(w, struct later, t);
+
+        (void)revents;
+        if (l->left > 0) {
+                _cleanup_json_ json_t *j = json_pack("{s:i}", "n", l->left);
+
+                l->left--;
+                http_stream_write_json(l->req, j);
+                if (l->left > 0) {
+                        ev_timer_set(&l->t, 0.001, 0.);
+                        ev_timer_start(loop, &l->t);
+                        return;
+                }
+                http_stream_end(l->req);
+        } else
+                http_reply(l->req, 202, "application/json", "{\"later\":true}\n", 15);
+        free(l);
+}
+
+/* Answers after the handler has returned, from a timer. */
+static void h_later(struct http_req *req, void *ud) {
+        struct later *l = xnew0(struct later, 1);
+        struct fx *fx = ud;
+
+        l->req = req;
+        ev_timer_init(&l->t, later_cb, 0.001, 0.);
+        ev_timer_start(fx->loop, &l->t);
+}
+
+static void h_stream(struct http_req *req, void *ud) {
+        struct later *l = xnew0(struct later, 1);
+        struct fx *fx = ud;
+
+        l->req = req;
+        l->left = 3;
+        http_stream_begin(req, 200, "application/x-ndjson");
+        ev_timer_init(&l->t, later_cb, 0.001, 0.);
+        ev_timer_start(fx->loop, &l->t);
+}
+
+static void forever_closed(struct http_req *req, void *ud) {
+        struct fx *fx = ud;
+
+        fx->closed_seen = true;
+        http_stream_end(req);
+        if (--fx->pending == 0)
+                ev_break(fx->loop, EVBREAK_ALL);
+}
+
+/* Streams until the client goes away. */
+static void h_forever(struct http_req *req, void *ud) {
+        struct fx *fx = ud;
+
+        http_req_on_close(req, forever_closed, fx);
+        http_stream_write(req, "{\"hello\":1}\n", 12);
+}
+
+/* Writes 1 MiB chunks to a client that never reads until the server refuses more. */
+static void flood_closed(struct http_req *req, void *ud) {
+        struct fx *fx = ud;
+
+        fx->closed_seen = true;
+        http_stream_end(req);
+        ev_break(fx->loop, EVBREAK_ALL);
+}
+
+static void h_flood(struct http_req *req, void *ud) {
+        _cleanup_free_ char *chunk = xmalloc(1024 * 1024);
+        struct fx *fx = ud;
+        int r = 0;
+
+        memset(chunk, 'x', 1024 * 1024);
+        http_req_on_close(req, flood_closed, fx);
+        for (int i = 0; i < 64 && r == 0; i++)
+                r = http_stream_write(req, chunk, 1024 * 1024);
+        fx->flood_result = r;
+        ev_break(fx->loop, EVBREAK_ALL);
+}
+
+/* Answers after a while, to be in flight during a shutdown. */
+static void h_slow(struct http_req *req, void *ud) {
+        struct later *l = xnew0(struct later, 1);
+        struct fx *fx = ud;
+
+        l->req = req;
+        ev_timer_init(&l->t, later_cb, 0.2, 0.);
+        ev_timer_start(fx->loop, &l->t);
+        if (fx->on_slow)
+                fx->on_slow(fx);
+}
+
+static const struct http_route test_routes[] = {
+        {"GET", "/ping", h_ping},       {"POST", "/echo", h_echo},
+        {"PUT", "/echo", h_echo},       {"GET", "/items/{id}", h_item},
+        {"GET", "/later", h_later},     {"GET", "/stream", h_stream},
+        {"GET", "/forever", h_forever}, {"GET", "/slow", h_slow},
+        {"GET", "/flood", h_flood},     {},
+};
+
+static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct fx *fx = container_of(w, struct fx, guard);
+
+        (void)revents;
+        fx->guard_fired = true;
+        ev_break(loop, EVBREAK_ALL);
+}
+
+/* Runs the loop until something calls ev_break (or a generous guard against hangs fires). */
+static void fx_run(struct fx *fx) {
+        fx->guard_fired = false;
+        ev_timer_set(&fx->guard, 20., 0.);
+        ev_timer_start(fx->loop, &fx->guard);
+        ev_run(fx->loop, 0);
+        ev_timer_stop(fx->loop, &fx->guard);
+}
+
+static int fx_setup(struct fx *fx, const struct http_server_config *cfg) {
+        *fx = (struct fx){};
+        strcpy(fx->dir, "/tmp/berth-http-XXXXXX");
+        if (!mkdtemp(fx->dir))
+                return -errno;
+        fx->sock = xasprintf("%s/api.sock", fx->dir);
+        fx->host = xasprintf("unix://%s", fx->sock);
+        fx->loop = ev_loop_new(EVFLAG_AUTO);
+        fx->router = http_router_new();
+        ev_init(&fx->guard, guard_cb);
+        if (http_router_add_table(fx->router, test_routes, NULL) < 0)
+                return -EINVAL;
+        if (http_server_new(fx->loop, cfg, fx->router, fx, &fx->srv, NULL) < 0)
+                return -EINVAL;
+        return http_server_listen_unix(fx->srv, fx->sock, 0660, (gid_t)-1, NULL);
+}
+
+static void fx_done(struct fx *fx) {
+        fx->srv = http_server_free(fx->srv);
+        fx->router = http_router_free(fx->router);
+        if (fx->loop)
+                ev_loop_destroy(fx->loop);
+        fx->loop = NULL;
+        rm_rf(fx->dir, NULL);
+        free(fx->sock);
+        free(fx->host);
+}
+
+/* ---- raw socket exchanges ---- */
+
+struct raw {
+        struct fx *fx;
+        ev_io io;
+        char *buf;
+        size_t len;
+        bool eof;
+};
+
+static void raw_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct raw *r = container_of(w, struct raw, io);
+        char tmp[4096];
+        ssize_t n;
+
+        (void)revents;
+        n = read(w->fd, tmp, sizeof(tmp));
+        if (n < 0 && errno == EAGAIN)
+                return;
+        if (n <= 0) {
+                r->eof = true;
+                ev_io_stop(loop, w);
+                ev_break(loop, EVBREAK_ALL);
+                return;
+        }
+        r->buf = xrealloc(r->buf, r->len + (size_t)n + 1);
+        memcpy(r->buf + r->len, tmp, (size_t)n);
+        r->len += (size_t)n;
+        r->buf[r->len] = '\0';
+}
+
+static int raw_connect(const char *path) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        strcpy(sa.sun_path, path);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -1;
+        return fd;
+}
+
+/* Sends data and collects everything the server answers until it closes the connection. */
+static char *raw_exchange(struct fx *fx, const char *data, size_t len) {
+        struct raw r = {.fx = fx};
+        _cleanup_close_ int fd = raw_connect(fx->sock);
+
+        if (fd < 0 || fd_write_full(fd, data, len) < 0)
+                return NULL;
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        ev_io_init(&r.io, raw_cb, fd, EV_READ);
+        ev_io_start(fx->loop, &r.io);
+        fx_run(fx);
+        ev_io_stop(fx->loop, &r.io);
+        return r.buf ? r.buf : xstrdup("");
+}
+
+static char *raw_str(struct fx *fx, const char *s) {
+        return raw_exchange(fx, s, strlen(s));
+}
+
+static void test_raw_basics(void) {
+        struct fx fx;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+        const char pipelined[] =
+                "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /items/a%20b?q=z HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        /* Two pipelined requests, answered in order, then closed as asked. */
+        a = raw_exchange(&fx, pipelined, sizeof(pipelined) - 1);
+        ASSERT_NOT_NULL(a);
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 200 OK\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "Content-Length: 2\r\n\r\nOK"));
+        ASSERT_NOT_NULL(strstr(a, "{\"id\":\"a b\",\"q\":\"z\"}"));
+        ASSERT_NOT_NULL(strstr(a, "Connection: close"));
+
+        b = raw_str(&fx, "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+        ASSERT_TRUE(str_startswith(b, "HTTP/1.1 404 Not Found\r\n"));
+        ASSERT_NOT_NULL(strstr(b, "{\"error\":{\"code\":\"not_found\",\"message\":"));
+
+        c = raw_str(&fx, "DELETE /ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+        ASSERT_TRUE(str_startswith(c, "HTTP/1.1 405 Method Not Allowed\r\n"));
+        ASSERT_NOT_NULL(strstr(c, "Allow: GET\r\n"));
+        ASSERT_NOT_NULL(strstr(c, "\"code\":\"method_not_allowed\""));
+
+        d = raw_str(&fx, "BLAH\r\n\r\n");
+        ASSERT_TRUE(str_startswith(d, "HTTP/1.1 400 Bad Request\r\n"));
+        ASSERT_NOT_NULL(strstr(d, "\"code\":\"bad_request\""));
+
+        /* Bad JSON body: the handler's error names the problem. */
+        e = raw_str(&fx,
+                    "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nConnection: close\r\n\r\n{bad");
+        ASSERT_TRUE(str_startswith(e, "HTTP/1.1 400 Bad Request\r\n"));
+        ASSERT_NOT_NULL(strstr(e, "invalid JSON"));
+        fx_done(&fx);
+}
+
+static void test_raw_limits(void) {
+        struct http_server_config cfg = {
+                .limits = {.max_header_size = 1024, .max_body_size = 100},
+                .header_timeout = 0.2,
+                .body_timeout = 0.2,
+        };
+        struct fx fx;
+        _cleanup_free_ char *big = NULL, *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+        if (fx_setup(&fx, &cfg) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        big = xasprintf("GET /ping HTTP/1.1\r\nX-Big: %02000d\r\n\r\n", 0);
+        a = raw_exchange(&fx, big, strlen(big));
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 431 "));
+        ASSERT_NOT_NULL(strstr(a, "\"code\":\"header_too_large\""));
+
+        b = raw_str(&fx, "POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+        ASSERT_TRUE(str_startswith(b, "HTTP/1.1 413 "));
+        ASSERT_NOT_NULL(strstr(b, "\"code\":\"too_large\""));
+
+        /* Slow clients: headers that never end, and a body that never comes. */
+        c = raw_str(&fx, "GET /ping HTTP/1.1\r\nHost:");
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_TRUE(str_startswith(c, "HTTP/1.1 408 "));
+        ASSERT_NOT_NULL(strstr(c, "\"code\":\"timeout\""));
+        d = raw_str(&fx, "POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\n{");
+        ASSERT_TRUE(str_startswith(d, "HTTP/1.1 408 "));
+
+        /* Expect: 100-continue gets the interim answer before the body is sent. */
+        {
+                _cleanup_close_ int fd = raw_connect(fx.sock);
+                const char *hdr = "PUT /echo HTTP/1.1\r\nExpect: 100-continue\r\n"
+                                  "Connection: close\r\nContent-Length: 2\r\n\r\n";
+                struct raw r = {.fx = &fx};
+                char buf[128] = "";
+                ssize_t n = 0;
+
+                ASSERT_TRUE(fd >= 0);
+                ASSERT_OK(fd_write_full(fd, hdr, strlen(hdr)));
+                for (int i = 0; i < 1000 && n <= 0; i++) {
+                        ev_run(fx.loop, EVRUN_ONCE);
+                        n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+                }
+                ASSERT_TRUE(n > 0);
+                buf[n] = '\0';
+                ASSERT_STREQ(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+                ASSERT_OK(fd_write_full(fd, "{}", 2));
+                fcntl(fd, F_SETFL, O_NONBLOCK);
+                ev_io_init(&r.io, raw_cb, fd, EV_READ);
+                ev_io_start(fx.loop, &r.io);
+                fx_run(&fx);
+                ev_io_stop(fx.loop, &r.io);
+                e = r.buf;
+                ASSERT_NOT_NULL(e);
+                ASSERT_TRUE(str_startswith(e, "HTTP/1.1 200 OK\r\n"));
+                ASSERT_NOT_NULL(strstr(e, "\"method\":\"PUT\""));
+        }
+        fx_done(&fx);
+}
+
+static void test_max_conns(void) {
+        struct http_server_config cfg = {.max_conns = 1};
+        struct fx fx;
+        _cleanup_close_ int first = -EBADF;
+        _cleanup_free_ char *a = NULL;
+
+        if (fx_setup(&fx, &cfg) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        first = raw_connect(fx.sock);
+        ASSERT_TRUE(first >= 0);
+        /* Let the server accept the first one. */
+        ev_run(fx.loop, EVRUN_NOWAIT);
+        ev_run(fx.loop, EVRUN_NOWAIT);
+        ASSERT_EQ(http_server_n_conns(fx.srv), 1);
+        a = raw_str(&fx, "GET /ping HTTP/1.1\r\n\r\n");
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 503 "));
+        fx_done(&fx);
+}
+
+/* ---- curl multi on the same loop ---- */
+
+struct mres {
+        struct fx *fx;
+        int r;
+        long status;
+        char *body;
+        char **lines;
+};
+
+static void mdone(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct mres *m = ud;
+
+        (void)e;
+        m->r = r;
+        if (resp) {
+                m->status = resp->status;
+                m->body = xstrdup(resp->body);
+        }
+        if (--m->fx->pending == 0)
+                ev_break(m->fx->loop, EVBREAK_ALL);
+}
+
+static int mline(const char *line, size_t len, void *ud) {
+        struct mres *m = ud;
+
+        strv_push_take(&m->lines, xstrndup(line, len));
+        return 0;
+}
+
+static void test_multi_client(void) {
+        struct fx fx;
+        _cleanup_(http_multi_freep) struct http_multi *m = NULL;
+        struct mres res[5] = {};
+        struct http_call calls[5] = {
+                {.path = "/ping"},
+                {.method = "POST", .path = "/echo", .body = "{\"a\":[1,2]}", .body_len = 11},
+                {.path = "/later"},
+                {.path = "/stream", .on_line = mline},
+                {.path = "/items/x"},
+        };
+        struct http_target t;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        t = (struct http_target){.host = fx.host};
+        ASSERT_OK(http_multi_new(fx.loop, &m, NULL));
+        for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+                res[i].fx = &fx;
+                calls[i].ud = &res[i];
+                ASSERT_OK(http_multi_request(m, &t, &calls[i], mdone, &res[i], NULL, NULL));
+                fx.pending++;
+        }
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_EQ(res[0].status, 200);
+        ASSERT_STREQ(res[0].body, "OK");
+        ASSERT_EQ(res[1].status, 200);
+        ASSERT_STREQ(res[1].body, "{\"method\":\"POST\",\"body\":{\"a\":[1,2]}}\n");
+        ASSERT_EQ(res[2].status, 202);
+        ASSERT_STREQ(res[2].body, "{\"later\":true}\n");
+        ASSERT_EQ(res[3].status, 200);
+        ASSERT_EQ(strv_length(res[3].lines), 3);
+        ASSERT_STREQ(res[3].lines[0], "{\"n\":3}");
+        ASSERT_STREQ(res[3].lines[2], "{\"n\":1}");
+        ASSERT_EQ(res[4].r, 0);
+        ASSERT_STREQ(res[4].body, "{\"id\":\"x\",\"q\":null}\n");
+        ASSERT_EQ(http_multi_running(m), 0);
+        for (size_t i = 0; i < ELEMENTSOF(res); i++) {
+                free(res[i].body);
+                strv_free(res[i].lines);
+        }
+        m = http_multi_free(m);
+        fx_done(&fx);
+}
+
+/* The client goes away in the middle of a stream: the handler hears about it. */
+static void test_stream_client_gone(void) {
+        struct fx fx;
+        int fd;
+        char buf[256];
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fd = raw_connect(fx.sock);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fd_write_full(fd, "GET /forever HTTP/1.1\r\n\r\n", 25));
+        /* Read the stream's start, then hang up. */
+        while (http_server_n_conns(fx.srv) == 0 || !strstr(buf, "hello")) {
+                ssize_t n;
+
+                ev_run(fx.loop, EVRUN_ONCE);
+                n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+                buf[n > 0 ? n : 0] = '\0';
+                if (n > 0 && strstr(buf, "Transfer-Encoding: chunked") && strstr(buf, "hello"))
+                        break;
+        }
+        close(fd);
+        fx.pending = 1;
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_TRUE(fx.closed_seen);
+        fx_done(&fx);
+}
+
+/* ---- the blocking client, from a child process ---- */
+
+struct child_out {
+        ev_io io;
+        char buf[8192];
+        size_t len;
+};
+
+static void child_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct child_out *o = container_of(w, struct child_out, io);
+        ssize_t n;
+
+        (void)revents;
+        n = read(w->fd, o->buf + o->len, sizeof(o->buf) - 1 - o->len);
+        if (n <= 0) {
+                ev_io_stop(loop, w);
+                ev_break(loop, EVBREAK_ALL);
+                return;
+        }
+        o->len += (size_t)n;
+        o->buf[o->len] = '\0';
+}
+
+static void diag(const char *s) {
+        _cleanup_strv_ char **l = strv_split(s ? s : "", "\n");
+
+        STRV_FOREACH (x, l)
+                printf("# child: %s\n", *x);
+}
+
+/* Runs fn(ud, fd) in a child while the loop serves; returns what the child wrote. */
+static char *run_child(struct fx *fx, void (*fn)(void *ud, FILE *f), void *ud) {
+        struct child_out o = {};
+        int p[2];
+        pid_t pid;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return NULL;
+        pid = fork();
+        if (pid == 0) {
+                FILE *f = fdopen(p[1], "w");
+
+                close(p[0]);
+                fn(ud, f);
+                fclose(f);
+                _exit(0);
+        }
+        close(p[1]);
+        ev_io_init(&o.io, child_cb, p[0], EV_READ);
+        ev_io_start(fx->loop, &o.io);
+        fx_run(fx);
+        ev_io_stop(fx->loop, &o.io);
+        close(p[0]);
+        (void)waitpid(pid, NULL, 0);
+        return xstrdup(o.buf);
+}
+
+static int child_line(const char *line, size_t len, void *ud) {
+        fprintf(ud, "line:%.*s\n", (int)len, line);
+        return 0;
+}
+
+static void easy_calls(void *ud, FILE *f) {
+        struct fx *fx = ud;
+        struct http_target t = {.host = fx->host};
+        struct http_response resp = {};
+        struct err *e = NULL;
+        int r;
+
+        r = http_request(&t, &(struct http_call){.path = "/ping", .timeout_ms = 10000}, &resp,
+                         NULL);
+        fprintf(f, "ping:%d:%ld:%s\n", r, resp.status, resp.body);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){
+                                 .method = "PUT", .path = "/echo", .body = "[true]", .body_len = 6},
+                         &resp, NULL);
+        fprintf(f, "echo:%d:%ld:%s", r, resp.status, resp.body);
+        http_response_done(&resp);
+        r = http_request(&t, &(struct http_call){.path = "/missing"}, &resp, NULL);
+        fprintf(f, "missing:%d:%ld:%s", r, resp.status, resp.body);
+        http_response_done(&resp);
+        r = http_request(&t, &(struct http_call){.path = "/stream", .on_line = child_line, .ud = f},
+                         &resp, NULL);
+        fprintf(f, "stream:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        t.host = "unix:///nonexistent/berth.sock";
+        r = http_request(&t, &(struct http_call){.path = "/ping"}, &resp, &e);
+        fprintf(f, "refused:%d:%s\n", r, err_msg(e));
+        err_free(e);
+}
+
+static void test_easy_client(void) {
+        struct fx fx;
+        _cleanup_free_ char *out = NULL;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        out = run_child(&fx, easy_calls, &fx);
+        ASSERT_NOT_NULL(out);
+        diag(out);
+        ASSERT_NOT_NULL(strstr(out, "ping:0:200:OK\n"));
+        ASSERT_NOT_NULL(strstr(out, "echo:0:200:{\"method\":\"PUT\",\"body\":[true]}\n"));
+        ASSERT_NOT_NULL(strstr(out, "missing:0:404:{\"error\":{\"code\":\"not_found\""));
+        ASSERT_NOT_NULL(
+                strstr(out, "line:{\"n\":3}\nline:{\"n\":2}\nline:{\"n\":1}\nstream:0:200\n"));
+        ASSERT_NOT_NULL(strstr(out, "refused:-111:"));
+        fx_done(&fx);
+}
+
+static void test_bad_targets(void) {
+        _cleanup_err_ struct err *e = NULL;
+        struct http_response resp = {};
+
+        ASSERT_ERR(http_request(&(struct http_target){.host = "tcp://1.2.3.4:5"},
+                                &(struct http_call){.path = "/"}, &resp, &e),
+                   EINVAL);
+        ASSERT_NOT_NULL(strstr(e->msg, "unix:///PATH or https://HOST:PORT"));
+        e = err_free(e);
+        ASSERT_ERR(http_request(&(struct http_target){.host = "https://127.0.0.1:1"},
+                                &(struct http_call){.path = "/"}, &resp, &e),
+                   EINVAL);
+        ASSERT_NOT_NULL(strstr(e->msg, "--tlscert"));
+}
+
+/* ---- mutual TLS ---- */
+
+struct tls_case {
+        struct fx *fx;
+        const char *host;
+        const char *good_crt, *good_key, *bad_crt, *bad_key, *ca;
+};
+
+static void tls_calls(void *ud, FILE *f) {
+        struct tls_case *tc = ud;
+        struct http_target t = {.host = tc->host,
+                                .tls_cert = tc->good_crt,
+                                .tls_key = tc->good_key,
+                                .tls_ca = tc->ca};
+        struct http_response resp = {};
+        struct err *e = NULL;
+        int r;
+
+        r = http_request(&t, &(struct http_call){.path = "/ping", .timeout_ms = 10000}, &resp,
+                         NULL);
+        fprintf(f, "good:%d:%ld:%s\n", r, resp.status, resp.body);
+        http_response_done(&resp);
+        t.tls_cert = tc->bad_crt;
+        t.tls_key = tc->bad_key;
+        r = http_request(&t, &(struct http_call){.path = "/ping", .timeout_ms = 10000}, &resp, &e);
+        fprintf(f, "bad:%d:%ld\n", r, resp.status);
+        err_free(e);
+        http_response_done(&resp);
+}
+
+static void test_mtls(void) {
+        struct fx fx;
+        _cleanup_free_ char *pki1 = NULL, *pki2 = NULL, *out = NULL, *host = NULL;
+        _cleanup_free_ char *srv_crt = NULL, *srv_key = NULL, *ca = NULL;
+        _cleanup_free_ char *good_crt = NULL, *good_key = NULL, *bad_crt = NULL, *bad_key = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct http_tls_config tls;
+        struct tls_case tc;
+        int port = 0;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        pki1 = xasprintf("%s/pki1", fx.dir);
+        pki2 = xasprintf("%s/pki2", fx.dir);
+        ASSERT_EQ(pki_ensure(pki1, "testhost", NULL, NULL), 1);
+        ASSERT_EQ(pki_ensure(pki2, "otherhost", NULL, NULL), 1);
+        ASSERT_OK(pki_issue(pki1, "alice", PKI_CLIENT, NULL, fx.dir, NULL));
+        ASSERT_OK(pki_issue(pki2, "mallory", PKI_CLIENT, NULL, fx.dir, NULL));
+        srv_crt = xasprintf("%s/server.crt", pki1);
+        srv_key = xasprintf("%s/server.key", pki1);
+        ca = xasprintf("%s/ca.crt", pki1);
+        tls = (struct http_tls_config){srv_crt, srv_key, ca};
+        ASSERT_OK(http_server_listen_tls(fx.srv, "127.0.0.1:0", &tls, &port, NULL));
+        ASSERT_TRUE(port > 0);
+        /* A TLS listener without a CA is refused. */
+        ASSERT_ERR(http_server_listen_tls(fx.srv, "127.0.0.1:0",
+                                          &(struct http_tls_config){srv_crt, srv_key, NULL}, NULL,
+                                          &e),
+                   EINVAL);
+
+        host = xasprintf("https://127.0.0.1:%d", port);
+        good_crt = xasprintf("%s/alice.crt", fx.dir);
+        good_key = xasprintf("%s/alice.key", fx.dir);
+        bad_crt = xasprintf("%s/mallory.crt", fx.dir);
+        bad_key = xasprintf("%s/mallory.key", fx.dir);
+        tc = (struct tls_case){&fx, host, good_crt, good_key, bad_crt, bad_key, ca};
+        out = run_child(&fx, tls_calls, &tc);
+        diag(out);
+        ASSERT_NOT_NULL(strstr(out, "good:0:200:OK\n"));
+        ASSERT_NOT_NULL(strstr(out, "bad:-71:0\n")); /* EPROTO: handshake refused */
+        fx_done(&fx);
+}
+
+/* ---- graceful shutdown ---- */
+
+static void shut_done(struct http_server *s, void *ud) {
+        struct fx *fx = ud;
+
+        (void)s;
+        fx->closed_seen = true;
+        ev_break(fx->loop, EVBREAK_ALL);
+}
+
+static void test_shutdown(void) {
+        struct fx fx;
+        _cleanup_close_ int idle = -EBADF;
+        struct stat st;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        idle = raw_connect(fx.sock);
+        ASSERT_TRUE(idle >= 0);
+        ev_run(fx.loop, EVRUN_NOWAIT);
+        ev_run(fx.loop, EVRUN_NOWAIT);
+        ASSERT_EQ(http_server_n_conns(fx.srv), 1);
+        http_server_shutdown(fx.srv, 5.0, shut_done, &fx);
+        /* Idle connections close at once, the socket file goes away. */
+        ASSERT_EQ(http_server_n_conns(fx.srv), 0);
+        ASSERT_TRUE(stat(fx.sock, &st) < 0);
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_TRUE(fx.closed_seen);
+        fx_done(&fx);
+}
+
+static void shut_on_slow(struct fx *fx) {
+        /* The request is in flight: shut down now; it must still be answered. */
+        http_server_shutdown(fx->srv, 10.0, shut_done, fx);
+}
+
+static void test_shutdown_in_flight(void) {
+        struct fx fx;
+        _cleanup_free_ char *a = NULL;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fx.on_slow = shut_on_slow;
+        /* Keep-alive request: the server closes after answering because it shuts down. */
+        a = raw_str(&fx, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 202 Accepted\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "Connection: close\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "{\"later\":true}"));
+        if (!fx.closed_seen)
+                fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        ASSERT_EQ(http_server_n_conns(fx.srv), 0);
+        fx_done(&fx);
+}
+
+static void test_idle_timeout(void) {
+        struct http_server_config cfg = {.idle_timeout = 0.1};
+        struct fx fx;
+        _cleanup_free_ char *a = NULL;
+
+        if (fx_setup(&fx, &cfg) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        /* A keep-alive request is answered, then the idle connection is closed silently. */
+        a = raw_str(&fx, "GET /ping HTTP/1.1\r\n\r\n");
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 200 OK\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "Connection: keep-alive\r\n"));
+        ASSERT_TRUE(str_endswith(a, "\r\n\r\nOK"));
+        ASSERT_EQ(http_server_n_conns(fx.srv), 0);
+        fx_done(&fx);
+}
+
+static int count_sockets_without_cloexec(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int bad = 0, sockets = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                char link[64] = "", path[64];
+                int fd = atoi(de->d_name);
+
+                if (de->d_name[0] == '.' || fd == dirfd(d))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                if (readlink(path, link, sizeof(link) - 1) < 0 || !str_startswith(link, "socket:"))
+                        continue;
+                sockets++;
+                if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+                        printf("# fd %d (%s) is not close-on-exec\n", fd, link);
+                        bad++;
+                }
+        }
+        return sockets >= 3 ? bad : -1;
+}
+
+/* The first streamed line counts as one pending event. */
+static int mline_once(const char *line, size_t len, void *ud) {
+        struct mres *m = ud;
+
+        if (!m->lines && --m->fx->pending == 0)
+                ev_break(m->fx->loop, EVBREAK_ALL);
+        strv_push_take(&m->lines, xstrndup(line, len));
+        return 0;
+}
+
+static void test_multi_errors_and_cancel(void) {
+        struct fx fx;
+        _cleanup_(http_multi_freep) struct http_multi *m = NULL;
+        struct mres refused = {}, cancelled = {};
+        struct http_xfer *x = NULL;
+        struct http_target bad, good;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        bad = (struct http_target){.host = "unix:///nonexistent/x.sock"};
+        good = (struct http_target){.host = fx.host};
+        ASSERT_OK(http_multi_new(fx.loop, &m, NULL));
+        refused.fx = cancelled.fx = &fx;
+        ASSERT_OK(http_multi_request(m, &bad, &(struct http_call){.path = "/ping"}, mdone, &refused,
+                                     NULL, NULL));
+        ASSERT_OK(http_multi_request(
+                m, &good,
+                &(struct http_call){.path = "/forever", .on_line = mline_once, .ud = &cancelled},
+                mdone, &cancelled, &x, NULL));
+        ASSERT_EQ(http_multi_running(m), 2);
+        fx.pending = 2;
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_EQ(refused.r, -ECONNREFUSED);
+        /* Every socket open now (listener, server connection, curl's) is close-on-exec. */
+        ASSERT_EQ(count_sockets_without_cloexec(), 0);
+        /* The endless stream is still running: cancel it, its callback never runs. */
+        ASSERT_EQ(http_multi_running(m), 1);
+        http_multi_cancel(m, x);
+        ASSERT_EQ(http_multi_running(m), 0);
+        /* The server hears the client leave. */
+        fx.pending = 1;
+        if (!fx.closed_seen)
+                fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        ASSERT_EQ(cancelled.status, 0);
+        ASSERT_NULL(cancelled.body);
+        ASSERT_STREQ(cancelled.lines[0], "{\"hello\":1}");
+        strv_free(cancelled.lines);
+        m = http_multi_free(m);
+        fx_done(&fx);
+}
+
+static void test_backpressure(void) {
+        struct fx fx;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fd = raw_connect(fx.sock);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fd_write_full(fd, "GET /flood HTTP/1.1\r\n\r\n", 23));
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        /* The client reads nothing: the server stops buffering at its bound. */
+        ASSERT_EQ(fx.flood_result, -ENOBUFS);
+        ASSERT_FALSE(fx.closed_seen);
+        /* When the client leaves, the streaming handler is told. */
+        fd = safe_close(fd);
+        fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        fx_done(&fx);
+}
+
+static void test_setup(void) {
+        signal(SIGPIPE, SIG_IGN);
+}
+
+TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
+         test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown,
+         test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
+         test_backpressure)
