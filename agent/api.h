@@ -32,6 +32,7 @@ struct daemon {
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
  * one line in api_groups[] in agent/api.c. */
 extern const struct http_route api_system_routes[];
+extern const struct http_route api_images_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);
