@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -92,7 +91,6 @@ struct registry {
 
 static bool registry_start(struct registry *r, const char *htpasswd) {
         _cleanup_free_ char *cfg = NULL, *yml = NULL, *log = NULL;
-        posix_spawn_file_actions_t fa;
         char *argv[] = {REGISTRY_BIN, "serve", NULL, NULL};
 
         r->dir = mktmp("srv");
@@ -111,12 +109,15 @@ static bool registry_start(struct registry *r, const char *htpasswd) {
                 return false;
         argv[2] = yml;
         log = xasprintf("%s/registry.log", r->dir);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (posix_spawn(&r->pid, REGISTRY_BIN, &fa, NULL, argv, environ) != 0)
-                r->pid = 0;
-        posix_spawn_file_actions_destroy(&fa);
+        r->pid = fork();
+        if (r->pid == 0) {
+                /* the log file becomes stdout and stderr; dup2 clears O_CLOEXEC on them */
+                int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+                        _exit(127);
+                execve(REGISTRY_BIN, argv, environ);
+                _exit(127);
+        }
         return r->pid > 0 && wait_http(r->port);
 }
 
