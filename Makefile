@@ -62,14 +62,14 @@ FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(VERSION) $(GIT_COMMIT)
 $(shell mkdir -p $(BUILD) && (test "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP)))
 
 # Layer -> allowed include paths.
-INC_common := -Icommon
-INC_specs := -Icommon -Ispecs
-INC_engine := -Icommon -Iengine
-INC_agent := -Icommon -Ispecs -Iengine -Iagent
-INC_orchestrator := -Icommon -Ispecs -Iorchestrator
-INC_cli := -Icommon -Ispecs -Icli
-INC_main := -Icommon -Ispecs -Iengine -Iagent -Iorchestrator -Icli
-INC_tests := $(INC_main) -Itests/unit
+INC_common := -iquote common
+INC_specs := -iquote common -iquote specs
+INC_engine := -iquote common -iquote engine
+INC_agent := -iquote common -iquote specs -iquote engine -iquote agent
+INC_orchestrator := -iquote common -iquote specs -iquote orchestrator
+INC_cli := -iquote common -iquote specs -iquote cli
+INC_main := -iquote common -iquote specs -iquote engine -iquote agent -iquote orchestrator -iquote cli
+INC_tests := $(INC_main) -iquote tests/unit
 
 LAYERS := common specs engine orchestrator agent cli
 # Link order: dependants first.

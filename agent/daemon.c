@@ -153,6 +153,13 @@ static int daemon_pki(struct daemon *d, struct err **errp) {
         return 0;
 }
 
+static void access_log(const struct http_req *req, int status, void *userdata) {
+        (void)userdata;
+        log_debug(NULL, "%s %s -> %d%s%s", http_req_method(req), http_req_path(req), status,
+                  http_req_peer_cn(req) ? " client " : "",
+                  http_req_peer_cn(req) ? http_req_peer_cn(req) : "");
+}
+
 static int daemon_serve(struct daemon *d, struct err **errp) {
         struct group *g;
         gid_t gid = (gid_t)-1;
@@ -166,6 +173,7 @@ static int daemon_serve(struct daemon *d, struct err **errp) {
                             &(struct http_server_config){
                                     .header_timeout = d->request_timeout,
                                     .body_timeout = 3 * d->request_timeout,
+                                    .access_log = access_log,
                             },
                             d->router, d, &d->http, errp);
         if (r < 0)

@@ -252,6 +252,13 @@ static void conn_error_reply(struct conn *c, int status, const char *code, const
         conn_response_queued(c, false);
 }
 
+static void access_log(const struct http_req *req, int status) {
+        const struct http_server_config *cfg = &req->conn->srv->cfg;
+
+        if (cfg->access_log)
+                cfg->access_log(req, status, req->conn->srv->userdata);
+}
+
 static bool req_keep_alive(const struct http_req *req) {
         return req->keep_alive && req->conn && !req->conn->srv->shutting_down;
 }
@@ -260,10 +267,16 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
                 size_t len) {
         struct conn *c = req->conn;
 
-        if (c && !req->streaming) {
+        if (req->streaming) {
+                /* A reply after the stream started can only end it. */
+                http_stream_end(req);
+                return;
+        }
+        if (c) {
                 bool ka = req_keep_alive(req);
                 bool head = streq(req->rq->method, "HEAD");
 
+                access_log(req, status);
                 out_head(c, status, content_type, (ssize_t)len, ka, false, req->resp_headers);
                 if (!head && len > 0)
                         out_append(c, body, len);
@@ -360,6 +373,7 @@ void http_stream_begin(struct http_req *req, int status, const char *content_typ
                 req->keep_alive = false;
         if (!c)
                 return;
+        access_log(req, status);
         out_head(c, status, content_type, -1, req_keep_alive(req), req->chunked, req->resp_headers);
         conn_update_io(c);
 }

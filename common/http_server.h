@@ -31,6 +31,10 @@ struct http_server_config {
         double idle_timeout;   /* s an idle keep-alive connection stays open (60) */
         double write_timeout;  /* s without write progress before the connection drops (30) */
         unsigned max_conns;    /* open connections; more are answered 503 and closed (1024) */
+        /* Optional: runs when a handler's response (or stream) starts, with the server's
+         * userdata; the place for an access log. Errors the server answers itself (400, 408,
+         * 413, 431, 503) before any handler runs are not reported. */
+        void (*access_log)(const struct http_req *req, int status, void *userdata);
 };
 
 struct http_tls_config {

@@ -35,6 +35,7 @@ struct fx {
         bool closed_seen;
         void (*on_slow)(struct fx *fx);
         int flood_result;
+        char **access; /* "METHOD PATH STATUS" per access_log call */
 };
 
 struct later {
@@ -212,6 +213,7 @@ static void fx_done(struct fx *fx) {
                 ev_loop_destroy(fx->loop);
         fx->loop = NULL;
         rm_rf(fx->dir, NULL);
+        strv_free(fx->access);
         free(fx->sock);
         free(fx->host);
 }
@@ -276,14 +278,23 @@ static char *raw_str(struct fx *fx, const char *s) {
         return raw_exchange(fx, s, strlen(s));
 }
 
+static void access_cb(const struct http_req *req, int status, void *userdata) {
+        struct fx *fx = userdata;
+
+        strv_push_take(&fx->access,
+                       xasprintf("%s %s %d", http_req_method(req), http_req_path(req), status));
+}
+
 static void test_raw_basics(void) {
+        struct http_server_config cfg = {.access_log = access_cb};
         struct fx fx;
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+        _cleanup_strv_ char **access = NULL;
         const char pipelined[] =
                 "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
                 "GET /items/a%20b?q=z HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
-        if (fx_setup(&fx, NULL) < 0) {
+        if (fx_setup(&fx, &cfg) < 0) {
                 fx_done(&fx);
                 ASSERT_TRUE(false);
         }
@@ -313,6 +324,14 @@ static void test_raw_basics(void) {
                     "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nConnection: close\r\n\r\n{bad");
         ASSERT_TRUE(str_startswith(e, "HTTP/1.1 400 Bad Request\r\n"));
         ASSERT_NOT_NULL(strstr(e, "invalid JSON"));
+        /* The access log saw every routed request (not the 400 the server answered). */
+        access = TAKE_PTR(fx.access);
+        ASSERT_EQ(strv_length(access), 5);
+        ASSERT_STREQ(access[0], "GET /ping 200");
+        ASSERT_STREQ(access[1], "GET /items/a%20b 200");
+        ASSERT_STREQ(access[2], "GET /nope 404");
+        ASSERT_STREQ(access[3], "DELETE /ping 405");
+        ASSERT_STREQ(access[4], "POST /echo 400");
         fx_done(&fx);
 }
 
