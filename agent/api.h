@@ -40,6 +40,7 @@ struct daemon {
  * one line in api_groups[] in agent/api.c. */
 extern const struct http_route api_system_routes[];
 extern const struct http_route api_events_routes[];
+extern const struct http_route api_images_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);

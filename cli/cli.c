@@ -15,6 +15,7 @@ static const struct cli_cmd *const cli_groups[] = {
         cli_cert_cmds,
         cli_events_cmds,
         cli_stacks_cmds,
+        cli_images_cmds,
 };
 
 #define DEFAULT_HOST "unix:///run/berth/berth.sock"
