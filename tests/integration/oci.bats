@@ -328,3 +328,28 @@ PY
         echo "$output"
         [ "$status" -eq 5 ]
 }
+
+@test "user namespace: root inside is an unprivileged uid outside" {
+        chown -R 100000:100000 "$BUNDLE/rootfs"
+        # The mapped root must be able to reach the rootfs through bats' 0700 temp dirs.
+        p=$BUNDLE
+        while [ "$p" != /tmp ] && [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+        edit '.linux.namespaces += [{"type": "user"}]'
+        edit '.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+        edit '.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+        run_ctr /bin/sh -c '/bin/tinit id; cat /proc/self/uid_map'
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "uid=0 gid=0 groups=" ]
+        [[ "${lines[1]}" =~ ^\ +0\ +100000\ +65536$ ]]
+        edit 'del(.linux.uidMappings)'
+        ocid create --bundle "$BUNDLE" c1
+        [[ "$output" == *"uidMappings"* ]]
+}
+
+@test "hooks are refused clearly rather than ignored" {
+        edit '.hooks = {"prestart": [{"path": "/bin/true"}]}'
+        ocid create --bundle "$BUNDLE" c1
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"config.json: hooks: not supported"* ]]
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -84,8 +85,8 @@ static void test_cgroup_json_roundtrip(void) {
 
         mkdir(mem, 0755);
         mkdir(pids, 0755);
-        ASSERT_OK(cg_new(CG_DRIVER_HYBRID, root, NULL, "c9", "4:memory:/m\n8:pids:/p\n0::/u\n",
-                         &cg, NULL));
+        ASSERT_OK(cg_new(CG_DRIVER_HYBRID, root, NULL, "c9", "4:memory:/m\n8:pids:/p\n0::/u\n", &cg,
+                         NULL));
         ASSERT_STREQ(cg->v1_path[CG_V1_MEMORY], "/m/berth/c9");
         ASSERT_STREQ(cg->v1_path[CG_V1_PIDS], "/p/berth/c9");
         ASSERT_NULL(cg->v1_path[CG_V1_CPU]); /* controller not mounted under root */
@@ -102,9 +103,13 @@ static void test_cgroup_json_roundtrip(void) {
 static void test_cgroup_v1_writes(void) {
         _cleanup_free_ char *root = mktemp_dir();
         _cleanup_(cg_freep) struct cg *cg = NULL;
-        struct spec_resources res = {.mem_limit = 64 << 20, .has_mem_limit = true,
-                                     .mem_swap = -1, .has_mem_swap = true,
-                                     .cpu_shares = 512, .cpu_quota = 50000, .cpu_period = 100000,
+        struct spec_resources res = {.mem_limit = 64 << 20,
+                                     .has_mem_limit = true,
+                                     .mem_swap = -1,
+                                     .has_mem_swap = true,
+                                     .cpu_shares = 512,
+                                     .cpu_quota = 50000,
+                                     .cpu_period = 100000,
                                      .pids_limit = 42};
         const char *ctrls[] = {"memory", "cpu", "pids"};
 
@@ -141,17 +146,24 @@ static void test_cgroup_v1_writes(void) {
 static void test_cgroup_v2_writes(void) {
         _cleanup_free_ char *dir = mktemp_dir();
         struct spec_throttle thr = {8, 0, 1048576};
-        struct spec_resources res = {.mem_limit = 64 << 20, .has_mem_limit = true,
-                                     .mem_swap = 128 << 20, .has_mem_swap = true,
-                                     .mem_reservation = 32 << 20, .has_mem_reservation = true,
-                                     .cpu_shares = 1024, .cpu_quota = 50000,
-                                     .pids_limit = -1, .blkio_weight = 500, .cpus = (char *)"0",
-                                     .throttle = {&thr}, .n_throttle = {1}};
+        struct spec_resources res = {.mem_limit = 64 << 20,
+                                     .has_mem_limit = true,
+                                     .mem_swap = 128 << 20,
+                                     .has_mem_swap = true,
+                                     .mem_reservation = 32 << 20,
+                                     .has_mem_reservation = true,
+                                     .cpu_shares = 1024,
+                                     .cpu_quota = 50000,
+                                     .pids_limit = -1,
+                                     .blkio_weight = 500,
+                                     .cpus = (char *)"0",
+                                     .throttle = {&thr},
+                                     .n_throttle = {1}};
         static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low",
                                             "cpu.weight", "cpu.max",         "pids.max",
                                             "io.weight",  "io.max",          "cpuset.cpus"};
-        static const char *const want[] = {"67108864", "67108864", "33554432",
-                                           "39",       "50000 100000", "max",
+        static const char *const want[] = {"67108864",     "67108864",         "33554432",
+                                           "39",           "50000 100000",     "max",
                                            "default 4950", "8:0 rbps=1048576", "0"};
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++)
@@ -307,7 +319,8 @@ static void test_open_in_root_without_openat2(void) {
         ASSERT_TRUE(pid >= 0);
         if (pid == 0) {
                 scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-                if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0) < 0 ||
+                if (!ctx ||
+                    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0) < 0 ||
                     seccomp_load(ctx) < 0)
                         _exit(100);
                 if (syscall(SYS_openat2, AT_FDCWD, "/", NULL, 0) >= 0 || errno != ENOSYS)
@@ -329,7 +342,7 @@ static void test_find_exec(void) {
 
         mkdir(a, 0755);
         mkdir(b, 0755);
-        touch(a, "tool");     /* not executable */
+        touch(a, "tool"); /* not executable */
         touch(b, "tool");
         touch(b, "plain");
         {
@@ -377,7 +390,51 @@ static void test_sysctl_validation(void) {
         ASSERT_TRUE(strstr(err_msg(e), "not namespaced") != NULL);
 }
 
-TAP_MAIN(test_cgroup_paths, test_cgroup_own_path, test_cgroup_json_roundtrip,
-         test_cgroup_v1_writes, test_cgroup_v2_writes, test_cgroup_v2_missing_file_errors,
-         test_devices_bpf_attach, test_open_in_root, test_open_in_root_without_openat2,
-         test_find_exec, test_ids_and_status_names, test_sysctl_validation);
+/* The v2 driver against a real cgroup2: on this hybrid machine the unified tree has no
+ * controllers, but placement, freeze, listing, cgroup.kill and removal are all v2 code paths. */
+static void test_cgroup_v2_driver_live(void) {
+        const char *root = access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0
+                                   ? "/sys/fs/cgroup/unified"
+                                   : "/sys/fs/cgroup";
+        _cleanup_(cg_freep) struct cg *cg = NULL;
+        _cleanup_free_ char *name = xasprintf("/berth-test-v2-%d/c1", (int)getpid());
+        _cleanup_free_ char *parent = xasprintf("%s/berth-test-v2-%d", root, (int)getpid());
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct spec_resources none = {.mem_limit = -1};
+        size_t n = 0;
+        int status = 0;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                TAP_SKIP("needs root");
+        if (access(root, W_OK) < 0)
+                TAP_SKIP("no writable cgroup2");
+        ASSERT_OK(cg_new(CG_DRIVER_V2, root, name, "c1", "", &cg, NULL));
+        ASSERT_OK(cg->ops->create(cg, &e));
+        ASSERT_OK(cg->ops->apply(cg, &none, NULL, 0, &e));
+        pid = fork();
+        if (pid == 0) {
+                pause();
+                _exit(0);
+        }
+        ASSERT_OK(cg->ops->add_pid(cg, pid, &e));
+        ASSERT_OK(cg->ops->pids(cg, &pids, &n, &e));
+        ASSERT_EQ(n, 1);
+        ASSERT_EQ(pids[0], pid);
+        ASSERT_OK(cg->ops->freeze(cg, true, &e));
+        ASSERT_EQ(cg->ops->is_frozen(cg, NULL), 1);
+        ASSERT_OK(cg->ops->freeze(cg, false, &e));
+        ASSERT_EQ(cg->ops->is_frozen(cg, NULL), 0);
+        ASSERT_OK(cg_kill_all(cg, SIGKILL, &e));
+        waitpid(pid, &status, 0);
+        ASSERT_TRUE(WIFSIGNALED(status));
+        ASSERT_EQ(cg->ops->destroy(cg, &e), 1);
+        ASSERT_EQ(cg->ops->destroy(cg, &e), 0); /* idempotent */
+        ASSERT_EQ(rmdir(parent), 0);
+}
+
+TAP_MAIN(test_cgroup_paths, test_cgroup_own_path, test_cgroup_json_roundtrip, test_cgroup_v1_writes,
+         test_cgroup_v2_writes, test_cgroup_v2_missing_file_errors, test_devices_bpf_attach,
+         test_open_in_root, test_open_in_root_without_openat2, test_find_exec,
+         test_ids_and_status_names, test_sysctl_validation, test_cgroup_v2_driver_live);
