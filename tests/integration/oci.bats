@@ -353,3 +353,26 @@ PY
         [ "$status" -ne 0 ]
         [[ "$output" == *"config.json: hooks: not supported"* ]]
 }
+
+@test "events --stats reports the cgroup's usage and limits" {
+        edit '.linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 30}'
+        set_args /bin/tinit sleep 1000
+        ocid run -d --bundle "$BUNDLE" c1
+        [ "$status" -eq 0 ]
+        run oci events --stats c1
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq .data.memory.usage.limit)" -eq 67108864 ]
+        [ "$(echo "$output" | jq .data.pids.limit)" -eq 30 ]
+        [ "$(echo "$output" | jq .data.pids.current)" -ge 1 ]
+        [ "$(echo "$output" | jq .data.memory.usage.usage)" -gt 0 ]
+        run oci events c1
+        [ "$status" -eq 2 ]
+}
+
+@test "exec -t gives the process a terminal" {
+        set_args /bin/tinit sleep 1000
+        ocid run -d --bundle "$BUNDLE" c1
+        run oci exec -t c1 /bin/sh -c 'tty; exit 4'
+        [ "$status" -eq 4 ]
+        [[ "$output" == "/dev/pts/"* ]]
+}
