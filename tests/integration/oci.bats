@@ -376,3 +376,25 @@ PY
         [ "$status" -eq 4 ]
         [[ "$output" == "/dev/pts/"* ]]
 }
+
+@test "rlimits, oomScoreAdj, umask, cwd and env reach the process" {
+        edit '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]'
+        edit '.process.oomScoreAdj = 321 | .process.user.umask = 63 | .process.cwd = "/work/dir"'
+        edit '.process.env += ["GREETING=hi"]'
+        run_ctr /bin/sh -c 'ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; umask; pwd; echo $GREETING'
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = 123 ]
+        [ "${lines[1]}" = 456 ]
+        [ "${lines[2]}" = 321 ]
+        [ "${lines[3]}" = 0077 ]
+        [ "${lines[4]}" = /work/dir ]
+        [ "${lines[5]}" = hi ]
+}
+
+@test "the root file system is read-only by default, writable when asked" {
+        run_ctr /bin/tinit write /bin/x
+        [ "$output" = "FAIL EROFS" ]
+        edit '.root.readonly = false'
+        run_ctr /bin/tinit write /bin/x
+        [ "$output" = WROTE ]
+}
