@@ -244,9 +244,13 @@ static void test_teardown(void) {
                 ASSERT_EQ(net_bridge_ops.remove(nl, nets[i], &e), 1);
                 ASSERT_EQ(net_bridge_ops.remove(nl, nets[i], &e), 0);
         }
+        /* tables that are not berth's are never touched */
+        ASSERT_EQ(nt_sh(-1, "nft add table ip other && nft add chain ip other c"), 0);
         ASSERT_OK(nft_sync(&(struct nft_state){}, &e));
         ASSERT_OK(nft_sync(&(struct nft_state){}, &e));
         ASSERT_EQ(nt_sh(-1, "! nft list tables | grep -q berth"), 0);
+        ASSERT_EQ(nt_sh(-1, "nft list chain ip other c >/dev/null && nft delete table ip other"),
+                  0);
         ASSERT_EQ(nt_sh(-1, "! ip -o link | grep -Eq ' (br-|vb)'"), 0);
         ASSERT_EQ(nt_sh(-1, "! ip -o addr | grep -q ' 10.20'"), 0);
 }

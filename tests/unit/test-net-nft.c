@@ -149,4 +149,13 @@ static void test_conflicts(void) {
         net_network_free(nets[1]);
 }
 
-TAP_MAIN(test_publish_parse, test_empty_deletes_tables, test_golden_networks, test_conflicts)
+static void test_apply_error(void) {
+        _cleanup_err_ struct err *e = NULL;
+
+        ASSERT_ERR(nft_apply("table ip berth {\n\tbogus stuff\n}\n", &e), EIO);
+        ASSERT_TRUE(strstr(e->msg, "apply nftables ruleset: ") != NULL);
+        ASSERT_TRUE(strstr(e->msg, "syntax error") != NULL);
+}
+
+TAP_MAIN(test_publish_parse, test_apply_error, test_empty_deletes_tables, test_golden_networks,
+         test_conflicts)
