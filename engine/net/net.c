@@ -19,10 +19,12 @@
 
 static const char *const net_driver_table[_NET_DRIVER_MAX] = {
         [NET_DRIVER_BRIDGE] = "bridge",
+        [NET_DRIVER_OVERLAY] = "overlay",
 };
 
 static const struct net_driver_ops *const net_driver_ops_table[_NET_DRIVER_MAX] = {
         [NET_DRIVER_BRIDGE] = &net_bridge_ops,
+        [NET_DRIVER_OVERLAY] = &net_overlay_ops,
 };
 
 const char *net_driver_to_string(enum net_driver d) {
@@ -104,6 +106,46 @@ static int net_apply_options(struct net_network *n, char *const *options, struct
         return 0;
 }
 
+/* Overlay networks carry traffic between hosts only (no gateway out), so they are internal;
+ * the VXLAN header costs 50 bytes of a 1500-byte underlay MTU. */
+static int net_overlay_options(struct net_network *n, const struct net_create_opts *o,
+                               struct err **errp) {
+        int r;
+
+        if (n->driver != NET_DRIVER_OVERLAY) {
+                if (o->vni || o->vtep_local || o->vtep_dev)
+                        return err_setx(errp, EINVAL,
+                                        "network '%s': vni and vtep options need driver overlay",
+                                        o->name);
+                return 0;
+        }
+        if (o->vni == 0 || o->vni > 0xffffff) {
+                err_setx(errp, EINVAL, "network '%s': vni must be 1..16777215", o->name);
+                err_set_field(errp, "vni");
+                return -EINVAL;
+        }
+        r = ipam_ip_parse(o->vtep_local, &n->vtep, errp);
+        if (r < 0) {
+                err_wrap(errp, "network '%s': vtep_local", o->name);
+                err_set_field(errp, "vtep_local");
+                return r;
+        }
+        if (o->vtep_dev) {
+                if (!o->vtep_dev[0] || strlen(o->vtep_dev) > 15 || strchr(o->vtep_dev, '/')) {
+                        err_setx(errp, EINVAL, "network '%s': invalid vtep_dev '%s'", o->name,
+                                 o->vtep_dev);
+                        err_set_field(errp, "vtep_dev");
+                        return -EINVAL;
+                }
+                n->vtep_dev = xstrdup(o->vtep_dev);
+        }
+        n->vni = o->vni;
+        n->internal = true;
+        if (n->mtu == 0)
+                n->mtu = 1450;
+        return 0;
+}
+
 int net_network_new(const struct net_create_opts *o, const struct net_context *ctx,
                     struct net_network **ret, struct err **errp) {
         _cleanup_net_network_ struct net_network *n = NULL;
@@ -121,7 +163,8 @@ int net_network_new(const struct net_create_opts *o, const struct net_context *c
         n->internal = o->internal;
         n->driver = net_driver_from_string(o->driver ? o->driver : "bridge");
         if (n->driver < 0)
-                return err_setx(errp, EINVAL, "unknown network driver '%s' (available: bridge)",
+                return err_setx(errp, EINVAL,
+                                "unknown network driver '%s' (available: bridge, overlay)",
                                 o->driver);
         for (size_t i = 0; i < ctx->n_networks; i++)
                 if (streq(ctx->networks[i]->name, o->name))
@@ -129,6 +172,9 @@ int net_network_new(const struct net_create_opts *o, const struct net_context *c
         r = net_apply_options(n, o->options, errp);
         if (r < 0)
                 return err_wrap(errp, "network '%s'", o->name);
+        r = net_overlay_options(n, o, errp);
+        if (r < 0)
+                return r;
 
         if (o->subnet) {
                 r = ipam_init(&n->ipam, o->subnet, o->gateway, o->ip_range, errp);
@@ -189,6 +235,7 @@ struct net_network *net_network_free(struct net_network *n) {
         free(n->name);
         free(n->id);
         free(n->ifname);
+        free(n->vtep_dev);
         ipam_done(&n->ipam);
         free(n);
         return NULL;
@@ -210,6 +257,14 @@ json_t *net_network_to_json(const struct net_network *n) {
         json_object_set_new(j, "icc", json_boolean(n->icc));
         json_object_set_new(j, "mtu", json_integer(n->mtu));
         json_object_set_new(j, "ipam", ipam_to_json(&n->ipam));
+        if (n->driver == NET_DRIVER_OVERLAY) {
+                char ip[16];
+
+                ipam_ip_format(n->vtep, ip);
+                json_object_set_new(j, "vni", json_integer(n->vni));
+                json_object_set_new(j, "vtep", json_string(ip));
+                json_set_str(j, "vtep_dev", n->vtep_dev);
+        }
         return j;
 }
 
@@ -253,6 +308,21 @@ int net_network_from_json(const json_t *j, struct net_network **ret, struct err 
         r = ipam_from_json(json_object_get(j, "ipam"), &n->ipam, errp);
         if (r < 0)
                 return err_wrap(errp, "network '%s'", name);
+        if (n->driver == NET_DRIVER_OVERLAY) {
+                struct net_create_opts o = {.name = name,
+                                            .vni = (uint32_t)json_get_int(j, "vni", 0),
+                                            .vtep_local = json_get_str(j, "vtep", NULL),
+                                            .vtep_dev = json_get_str(j, "vtep_dev", NULL)};
+                uint32_t mtu_saved = n->mtu;
+
+                if (json_get_int(j, "vni", 0) > 0xffffff)
+                        return err_setx(errp, EINVAL, "network '%s': invalid vni", name);
+                r = net_overlay_options(n, &o, errp);
+                if (r < 0)
+                        return r;
+                n->mtu = mtu_saved;
+                n->internal = true;
+        }
         *ret = TAKE_PTR(n);
         return 0;
 }

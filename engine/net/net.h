@@ -12,6 +12,7 @@
 
 enum net_driver {
         NET_DRIVER_BRIDGE,
+        NET_DRIVER_OVERLAY,
         _NET_DRIVER_MAX,
         _NET_DRIVER_INVALID = -EINVAL,
 };
@@ -32,6 +33,10 @@ struct net_network {
         bool icc;      /* containers of the network may talk to each other (default true) */
         uint32_t mtu;  /* 0 = kernel default (1500) */
         struct ipam ipam;
+        /* overlay only */
+        uint32_t vni;   /* VXLAN network identifier, the same on every host */
+        uint32_t vtep;  /* this host's underlay address (host order) */
+        char *vtep_dev; /* underlay device, NULL = routed by the kernel */
 };
 
 struct net_endpoint {
@@ -53,6 +58,10 @@ struct net_create_opts {
         bool is_default;      /* the default network: device berth0, first pool subnet */
         char *const *options; /* "key=value": com.docker.network.driver.mtu,
                                  com.docker.network.bridge.enable_icc */
+        /* overlay only: VNI (1..16777215), this host's VTEP address and underlay device */
+        uint32_t vni;
+        const char *vtep_local;
+        const char *vtep_dev;
 };
 
 /* Everything a new network must not collide with. */
@@ -113,6 +122,21 @@ struct net_driver_ops {
                           struct err **errp);
 };
 extern const struct net_driver_ops net_bridge_ops;
+/* overlay = a bridge network (always internal: east-west only) plus a VXLAN port; remote
+ * endpoints are programmed as peers (FDB + proxied ARP entries) by the caller, who learns them
+ * from the controller. */
+extern const struct net_driver_ops net_overlay_ops;
+struct net_overlay_peer {
+        uint32_t vtep; /* remote host's underlay address (host order) */
+        uint32_t ip;   /* remote endpoint address (host order) */
+        uint8_t mac[NL_MAC_LEN];
+};
+/* The VXLAN device of an overlay network: "vx-<12 hex of id>". */
+void net_overlay_ifname(const struct net_network *n, char buf[16]);
+int net_overlay_peer_add(struct nl *nl, const struct net_network *n,
+                         const struct net_overlay_peer *p, struct err **errp);
+int net_overlay_peer_del(struct nl *nl, const struct net_network *n,
+                         const struct net_overlay_peer *p, struct err **errp);
 /* The ops of a driver; never NULL for a valid enum value. */
 const struct net_driver_ops *net_driver_ops(enum net_driver d);
 

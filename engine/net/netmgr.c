@@ -630,3 +630,21 @@ int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp) {
         }
         return n;
 }
+
+int netmgr_overlay_peer_add(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
+                            struct err **errp) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+
+        if (!mn)
+                return err_setx(errp, ENOENT, "network '%s' not found", network);
+        return net_overlay_peer_add(m->nl, mn->net, p, errp);
+}
+
+int netmgr_overlay_peer_del(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
+                            struct err **errp) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+
+        if (!mn)
+                return err_setx(errp, ENOENT, "network '%s' not found", network);
+        return net_overlay_peer_del(m->nl, mn->net, p, errp);
+}

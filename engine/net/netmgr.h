@@ -64,6 +64,13 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
 int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp);
 /* Disconnects the container from every network; returns how many. */
 int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp);
+/* Programs (or removes) a remote endpoint of an overlay network, as learnt from the controller.
+ * Kernel entries survive daemon restarts with the VXLAN device; the controller re-sends peers
+ * after a reboot. */
+int netmgr_overlay_peer_add(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
+                            struct err **errp);
+int netmgr_overlay_peer_del(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
+                            struct err **errp);
 /* The DNS table of a user network (NULL for the default network or with no_dns), for names
  * the daemon manages itself. */
 struct dns_table *netmgr_dns_table(struct netmgr *m, const char *network);

@@ -407,6 +407,7 @@ int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *cf
                 mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, (uint32_t)link);
         mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(cfg->port ? cfg->port : 4789));
         mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, cfg->learning ? 1 : 0);
+        mnl_attr_put_u8(nlh, IFLA_VXLAN_PROXY, cfg->proxy ? 1 : 0);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, info);
         r = nl_talk(nl, nlh, NULL, NULL);

@@ -60,6 +60,7 @@ struct nl_vxlan {
         uint16_t port;      /* host order; 0 = 4789 */
         uint32_t mtu;       /* 0 = default */
         bool learning;      /* false for berth's overlay (FDB is programmed) */
+        bool proxy;         /* answer ARP requests from the neighbour table */
 };
 int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *cfg,
                       struct err **errp);

@@ -275,5 +275,49 @@ static void test_endpoint_and_persistence(void) {
         ASSERT_OK(rm_rf(tmpl, NULL));
 }
 
-TAP_MAIN(test_cidr_parse, test_overlap, test_init_validation, test_alloc, test_ip_range,
-         test_pool_choice, test_network_new, test_endpoint_and_persistence)
+static void test_overlay_options(void) {
+        _cleanup_net_network_ struct net_network *n = NULL, *m = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        struct net_context ctx = {};
+
+        ASSERT_ERR(net_network_new(&(struct net_create_opts){.name = "ov",
+                                                             .driver = "overlay",
+                                                             .subnet = "10.8.0.0/24",
+                                                             .vtep_local = "192.168.1.1"},
+                                   &ctx, &n, &e),
+                   EINVAL);
+        ASSERT_STREQ(e->field, "vni");
+        e = err_free(e);
+        ASSERT_ERR(net_network_new(&(struct net_create_opts){.name = "ov",
+                                                             .driver = "overlay",
+                                                             .subnet = "10.8.0.0/24",
+                                                             .vni = 7,
+                                                             .vtep_local = "192.168.1"},
+                                   &ctx, &n, &e),
+                   EINVAL);
+        ASSERT_STREQ(e->field, "vtep_local");
+        e = err_free(e);
+        ASSERT_ERR(net_network_new(&(struct net_create_opts){.name = "br", .vni = 7}, &ctx, &n, &e),
+                   EINVAL);
+        e = err_free(e);
+        ASSERT_OK(net_network_new(&(struct net_create_opts){.name = "ov",
+                                                            .driver = "overlay",
+                                                            .subnet = "10.8.0.0/24",
+                                                            .vni = 7,
+                                                            .vtep_local = "192.168.1.1",
+                                                            .vtep_dev = "eth0"},
+                                  &ctx, &n, &e));
+        ASSERT_TRUE(n->internal);
+        ASSERT_EQ(n->mtu, 1450);
+        j = net_network_to_json(n);
+        ASSERT_OK(net_network_from_json(j, &m, &e));
+        ASSERT_EQ(m->driver, NET_DRIVER_OVERLAY);
+        ASSERT_EQ(m->vni, 7);
+        ASSERT_EQ(m->vtep, 0xc0a80101u);
+        ASSERT_STREQ(m->vtep_dev, "eth0");
+        ASSERT_EQ(m->mtu, 1450);
+}
+
+TAP_MAIN(test_cidr_parse, test_overlay_options, test_overlap, test_init_validation, test_alloc,
+         test_ip_range, test_pool_choice, test_network_new, test_endpoint_and_persistence)

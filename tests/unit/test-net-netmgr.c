@@ -145,6 +145,14 @@ static void test_lifecycle(void) {
                                                                   .internal = true},
                                         NULL, &e));
 
+        ASSERT_OK(netmgr_network_create(
+                m,
+                &(struct net_create_opts){
+                        .name = "ov", .driver = "overlay", .vni = 42, .vtep_local = "127.0.0.1"},
+                NULL, &e));
+        ASSERT_ERR(netmgr_overlay_peer_add(m, "app", &(struct net_overlay_peer){}, &e), EINVAL);
+        e = err_free(e);
+
         ASSERT_OK(netmgr_connect(
                 m, "app",
                 &(struct netmgr_connect_opts){.id = "c1", .names = names1, .ports = ports1}, ns[0],
@@ -195,7 +203,8 @@ static void test_restart(void) {
         if (!ready)
                 TAP_SKIP("setup did not complete");
         ASSERT_OK(netmgr_new(loop, &o, &m, &e));
-        ASSERT_EQ(netmgr_n_networks(m), 3);
+        ASSERT_EQ(netmgr_n_networks(m), 4);
+        ASSERT_EQ(netmgr_network_get(m, "ov")->vni, 42);
         ASSERT_EQ(nt_sh(-1, "test $(nft list ruleset | grep -c 'dport 8080') -eq 1"), 0);
         ASSERT_EQ(resolve_in(ns[1], "172.18.0.1", "db"), 0xac120003u);
         /* allocation continues where it was */
@@ -213,7 +222,8 @@ static void test_restart(void) {
         ASSERT_EQ(netmgr_network_remove(m, "app", &e), 1);
         ASSERT_EQ(netmgr_network_remove(m, "app", &e), 0);
         ASSERT_EQ(netmgr_network_remove(m, "iso", &e), 1);
-        ASSERT_EQ(nt_sh(-1, "! ip -o link | grep -Eq ' (br-|vb)'"), 0);
+        ASSERT_EQ(netmgr_network_remove(m, "ov", &e), 1);
+        ASSERT_EQ(nt_sh(-1, "! ip -o link | grep -Eq ' (br-|vb|vx-)'"), 0);
         ASSERT_EQ(nt_sh(-1, "! nft list ruleset | grep -q dport"), 0);
         {
                 _cleanup_free_ char *p = NULL;
