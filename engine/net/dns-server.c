@@ -18,6 +18,7 @@
 #define DNS_TCP_IDLE 10.0
 #define DNS_UDP_BATCH 64
 #define DNS_MSG_MAX 65535
+#define DNS_TCP_OUT_MAX (256u << 10)
 
 struct dns_conn;
 
@@ -43,6 +44,7 @@ struct dns_conn {
         size_t in_len;
         uint8_t *out;
         size_t out_len, out_off;
+        bool broken; /* its client stopped reading: freed once the current event is handled */
         struct dns_conn *prev, *next;
 };
 
@@ -82,9 +84,13 @@ struct dns_server {
 
 static void conn_free(struct dns_conn *c);
 
-static void conn_queue(struct dns_conn *c, const uint8_t *msg, size_t len) {
+/* Queues a length-prefixed answer. Returns false when the client does not read its answers
+ * (more than DNS_TCP_OUT_MAX queued): the caller drops the connection. */
+static bool conn_queue(struct dns_conn *c, const uint8_t *msg, size_t len) {
         if (len > DNS_MSG_MAX)
-                return;
+                return true;
+        if (c->out_len - c->out_off > DNS_TCP_OUT_MAX)
+                return false;
         if (c->out_off == c->out_len) {
                 free(c->out);
                 c->out = NULL;
@@ -98,14 +104,16 @@ static void conn_queue(struct dns_conn *c, const uint8_t *msg, size_t len) {
         ev_io_stop(c->s->loop, &c->io);
         ev_io_set(&c->io, c->fd, EV_READ | EV_WRITE);
         ev_io_start(c->s->loop, &c->io);
+        return true;
 }
 
 /* Sends a response to whoever asked: a UDP client address or a TCP connection. */
 static void deliver(struct dns_server *s, const struct sockaddr_storage *client, socklen_t clen,
                     struct dns_conn *conn, const uint8_t *msg, size_t len) {
-        if (conn)
-                conn_queue(conn, msg, len);
-        else if (clen > 0)
+        if (conn) {
+                if (!conn_queue(conn, msg, len))
+                        conn->broken = true;
+        } else if (clen > 0)
                 /* UDP is best effort: a full socket buffer drops the answer, the client
                  * retries. */
                 (void)sendto(s->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)client,
@@ -149,6 +157,7 @@ static void reply_servfail(struct dns_server *s, const uint8_t *q, size_t qlen,
 
 static void pending_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct dns_pending *p = container_of(w, struct dns_pending, timer);
+        struct dns_conn *conn;
 
         (void)loop;
         (void)revents;
@@ -158,8 +167,11 @@ static void pending_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         }
         p->query[0] = (uint8_t)(p->orig_id >> 8);
         p->query[1] = (uint8_t)p->orig_id;
-        reply_servfail(p->s, p->query, p->qlen, &p->client, p->client_len, p->conn);
+        conn = p->conn;
+        reply_servfail(p->s, p->query, p->qlen, &p->client, p->client_len, conn);
         pending_free(p);
+        if (conn && conn->broken)
+                conn_free(conn);
 }
 
 static bool id_in_use(struct dns_server *s, uint16_t id) {
@@ -249,6 +261,7 @@ static void upstream_read(struct dns_server *s, int fd) {
         for (int i = 0; i < DNS_UDP_BATCH; i++) {
                 struct sockaddr_storage from = {};
                 socklen_t fl = sizeof(from);
+                struct dns_conn *conn;
                 struct dns_pending *p;
                 uint16_t id;
                 ssize_t n;
@@ -266,8 +279,11 @@ static void upstream_read(struct dns_server *s, int fd) {
                         continue; /* late, duplicate or spoofed */
                 buf[0] = (uint8_t)(p->orig_id >> 8);
                 buf[1] = (uint8_t)p->orig_id;
-                deliver(s, &p->client, p->client_len, p->conn, buf, (size_t)n);
+                conn = p->conn;
+                deliver(s, &p->client, p->client_len, conn, buf, (size_t)n);
                 pending_free(p);
+                if (conn && conn->broken)
+                        conn_free(conn);
         }
 }
 
@@ -344,6 +360,10 @@ static void conn_cb(struct ev_loop *loop, ev_io *w, int revents) {
                         handle_query(c->s, c->in + 2, len, NULL, 0, c);
                         memmove(c->in, c->in + 2 + len, c->in_len - 2 - len);
                         c->in_len -= 2 + len;
+                        if (c->broken) {
+                                conn_free(c);
+                                return;
+                        }
                 }
         }
 }

@@ -131,7 +131,7 @@ static int net_overlay_options(struct net_network *n, const struct net_create_op
                 return r;
         }
         if (o->vtep_dev) {
-                if (!o->vtep_dev[0] || strlen(o->vtep_dev) > 15 || strchr(o->vtep_dev, '/')) {
+                if (!nl_ifname_valid(o->vtep_dev)) {
                         err_setx(errp, EINVAL, "network '%s': invalid vtep_dev '%s'", o->name,
                                  o->vtep_dev);
                         err_set_field(errp, "vtep_dev");
@@ -297,7 +297,7 @@ int net_network_from_json(const json_t *j, struct net_network **ret, struct err 
         n->driver = net_driver_from_string(json_get_str(j, "driver", NULL));
         if (n->driver < 0)
                 return err_setx(errp, EINVAL, "network '%s': unknown driver", name);
-        if (!ifname || !ifname[0] || strlen(ifname) > 15)
+        if (!nl_ifname_valid(ifname))
                 return err_setx(errp, EINVAL, "network '%s': invalid ifname", name);
         n->ifname = xstrdup(ifname);
         n->internal = json_get_bool(j, "internal", false);
@@ -453,7 +453,7 @@ int net_endpoint_new(struct net_network *n, const char *id, const char *ifname,
 
         if (!id || !id[0] || strlen(id) > 128)
                 return err_setx(errp, EINVAL, "invalid endpoint id '%s'", id ? id : "");
-        if (!ifname || !ifname[0] || strlen(ifname) > 15 || strchr(ifname, '/'))
+        if (!nl_ifname_valid(ifname))
                 return err_setx(errp, EINVAL, "invalid interface name '%s'", ifname ? ifname : "");
         ep = xnew0(struct net_endpoint, 1);
         if (requested_mac && nl_mac_parse(requested_mac, ep->mac) < 0)

@@ -189,8 +189,8 @@ static int mgr_ep_from_json(struct mgr_net *mn, const json_t *j, struct mgr_ep *
         e->ep->id = xstrdup(id);
         e->ep->ifname = xstrdup(ifname);
         e->ep->host_ifname = xstrdup(host);
-        if (strlen(ifname) > 15 || strlen(host) > 15)
-                return err_setx(errp, EINVAL, "endpoint '%s': interface name too long", id);
+        if (!nl_ifname_valid(ifname) || !nl_ifname_valid(host))
+                return err_setx(errp, EINVAL, "endpoint '%s': invalid interface name", id);
         r = ipam_ip_parse(ip, &v, errp);
         if (r < 0)
                 return err_wrap(errp, "endpoint '%s'", id);
