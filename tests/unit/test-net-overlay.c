@@ -48,9 +48,12 @@ static void test_overlay_two_hosts(void) {
                                   &(struct net_context){}, &n2, &e));
         ASSERT_TRUE(n1->internal);
         ASSERT_EQ(n1->mtu, 1450);
+        /* only internal networks here: forwarding stays off */
+        ASSERT_EQ(nt_sh(-1, "echo 0 > /proc/sys/net/ipv4/ip_forward"), 0);
         ASSERT_EQ(net_overlay_ops.create(nl, n1, &e), 1);
         ASSERT_EQ(net_overlay_ops.create(nl, n1, &e), 0);
         ASSERT_EQ(net_overlay_ops.create(nl2, n2, &e), 1);
+        ASSERT_EQ(nt_sh(-1, "test $(cat /proc/sys/net/ipv4/ip_forward) = 0"), 0);
         net_overlay_ifname(n1, vx);
         snprintf(cmd, sizeof(cmd),
                  "ip -d link show %s | grep -q 'vxlan id 4100 local 192.168.77.1 dev ul0' && "
