@@ -21,6 +21,7 @@ static int phase_of(const struct plan_op *op) {
         switch (op->kind) {
         case PLAN_ROLLBACK:
         case PLAN_PAUSE:
+        case PLAN_DONE:
                 return PHASE_ROLLOUT;
         case PLAN_STOP:
         case PLAN_REMOVE:
@@ -46,10 +47,13 @@ static int run_op(const char *stack, const struct plan_op *op, const struct exec
         switch (op->kind) {
         case PLAN_ROLLBACK:
         case PLAN_PAUSE:
+        case PLAN_DONE:
                 (*calls)++;
-                return ops->set_rollout(
-                        ud, stack, op->service,
-                        op->kind == PLAN_ROLLBACK ? ROLLOUT_ROLLBACK : ROLLOUT_PAUSED, errp);
+                return ops->set_rollout(ud, stack, op->service,
+                                        op->kind == PLAN_ROLLBACK ? ROLLOUT_ROLLBACK
+                                        : op->kind == PLAN_PAUSE  ? ROLLOUT_PAUSED
+                                                                  : ROLLOUT_NONE,
+                                        errp);
         case PLAN_STOP:
                 (*calls)++;
                 return ops->stop(ud, stack, op, op->node, op->hash, errp);

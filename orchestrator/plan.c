@@ -18,7 +18,7 @@
 static const char *const kind_table[_PLAN_KIND_MAX] = {
         [PLAN_START] = "START",       [PLAN_STOP] = "STOP",   [PLAN_REPLACE] = "REPLACE",
         [PLAN_REMOVE] = "REMOVE",     [PLAN_KEEP] = "KEEP",   [PLAN_WAIT] = "WAIT",
-        [PLAN_ROLLBACK] = "ROLLBACK", [PLAN_PAUSE] = "PAUSE",
+        [PLAN_ROLLBACK] = "ROLLBACK", [PLAN_PAUSE] = "PAUSE", [PLAN_DONE] = "DONE",
 };
 
 const char *plan_kind_to_string(enum plan_kind k) {
@@ -324,7 +324,10 @@ static void rollout_decide(struct ctx *c, struct svc_state *s, struct rollout *r
         default:
                 break;
         }
-        if (!svc->previous_hash || streq(svc->previous_hash, svc->hash))
+        /* Failures count only while an update is in progress: a pod that crashes long after
+         * its update finished is the restart policy's business, not a reason to roll back. */
+        if (svc->rollout != ROLLOUT_UPDATING || !svc->previous_hash ||
+            streq(svc->previous_hash, svc->hash))
                 return;
         f = failed_update(c, s, &n_failed);
         /* Up to max_failure_ratio of the replicas may fail without triggering the action. */
@@ -608,6 +611,18 @@ static void plan_job_pod(struct ctx *c, struct svc_state *s, const char *gate_re
         add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash, "job running");
 }
 
+/* Every wanted slot has exactly one pod, of the target template, settled; nothing else. */
+static bool update_complete(const struct svc_state *s, const struct rollout *ro) {
+        if (s->n_pods != s->svc->replicas)
+                return false;
+        for (size_t i = 0; i < s->n_pods; i++) {
+                const struct obs_pod *p = s->pods[i];
+                if (p->slot != i + 1 || !streq(p->hash, ro->target) || !pod_settled(s->svc, p))
+                        return false;
+        }
+        return true;
+}
+
 static void plan_service(struct ctx *c, struct svc_state *s) {
         const struct model_service *svc = s->svc;
         _cleanup_free_ char *gate_reason = NULL;
@@ -684,6 +699,11 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                                        "kept until the replacement is ready");
                 }
         }
+        if (svc->kind == SVC_SERVICE && svc->rollout == ROLLOUT_UPDATING && !ro.paused &&
+            streq(ro.target, svc->hash) && update_complete(s, &ro))
+                add_op(c, PLAN_DONE, svc->name, 0, NULL, svc->hash,
+                       "update complete: %u/%u pods at %.12s and ready", svc->replicas,
+                       svc->replicas, svc->hash);
         free(ro.pause_reason);
         free(b.blocked);
 }
@@ -818,6 +838,7 @@ char *plan_summary(const struct plan *p) {
                         break;
                 case PLAN_ROLLBACK:
                 case PLAN_PAUSE:
+                case PLAN_DONE:
                         where = xstrdup("");
                         break;
                 case PLAN_START:

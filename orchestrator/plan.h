@@ -22,6 +22,7 @@ enum plan_kind {
         PLAN_WAIT,     /* something to do, but blocked (the reason says on what) */
         PLAN_ROLLBACK, /* service-level: record rollout state rollback (target previous_hash) */
         PLAN_PAUSE,    /* service-level: record rollout state paused */
+        PLAN_DONE,     /* service-level: the update finished, record rollout state none */
         _PLAN_KIND_MAX,
         _PLAN_KIND_INVALID = -EINVAL,
 };

@@ -194,6 +194,16 @@ static void test_reconcile_lifecycle(void) {
         ASSERT_EQ(count_prefix(s, "assignments/", "webhash2"), 3);
         ASSERT_EQ(count_prefix(s, "assignments/", "\"hash\":\"webhash1\""), 0);
         ASSERT_EQ(count_prefix(s, "assignments/", NULL), 4);
+        {
+                /* The finished update was recorded (DONE). */
+                _cleanup_json_ json_t *cur = get_json(s, "stacks/shop");
+                ASSERT_STREQ(json_get_str(json_object_get(
+                                                  json_object_get(json_object_get(cur, "services"),
+                                                                  "web"),
+                                                  "x-rollout"),
+                                          "state", NULL),
+                             "none");
+        }
 
         /* Scale down. */
         v3 = stack_json(1, "webhash2", NULL);

@@ -194,6 +194,15 @@ CASES["update-failure-tolerated"] = (stack([service("web", replicas=4, hash=NEW,
     [pod("web", 1, "n1", NEW, state="exited", exit_code=2, started_at_usec=NOW - 1_000_000),
      pod("web", 2, "n2", NEW, started_at_usec=NOW - 1_000_000), pod("web", 3, "n3", OLD),
      pod("web", 4, "n4", OLD)])
+CASES["update-complete"] = (stack([service("web", replicas=2, hash=NEW, healthcheck=True,
+        **{"x-rollout": {"state": "updating", "previous_hash": OLD}}),
+        service("api", replicas=2, hash=NEW, healthcheck=True,
+        **{"x-rollout": {"state": "updating", "previous_hash": OLD}})]),
+    nodes3(), [pod("web", 1, "n1", NEW, health="healthy"), pod("web", 2, "n2", NEW, health="healthy"),
+               pod("api", 1, "n1", NEW, health="healthy"), pod("api", 2, "n2", NEW, health="starting")])
+CASES["crash-after-update-no-rollback"] = (stack([service("web", hash=NEW,
+        update={"failure_action": "rollback"}, **{"x-rollout": {"state": "none", "previous_hash": OLD}})]),
+    nodes3(), [pod("web", 1, "n1", NEW, state="exited", exit_code=1, started_at_usec=NOW - 1_000_000)])
 CASES["rollback-in-progress"] = (stack([service("web", replicas=3, hash=NEW,
         rollback={"parallelism": 0},
         **{"x-rollout": {"state": "rollback", "previous_hash": OLD}})]),
