@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "json.h"
 #include "reconcile.h"
 #include "strv.h"
@@ -161,14 +162,12 @@ static json_t *stack_json(unsigned web_replicas, const char *web_hash, json_t *r
                          "web", web, "db", service_json("db", 1, "dbhash1", true, NULL));
 }
 
-static void test_reconcile_lifecycle(void) {
-        _cleanup_(store_freep) struct store *s = NULL;
+static void lifecycle(struct store *s) {
         _cleanup_json_ json_t *v1 = NULL, *v2 = NULL, *v3 = NULL, *v4 = NULL;
         struct round_stats st = {};
         uint64_t now = 1000 * USEC_PER_SEC;
         json_t *old_pod;
 
-        ASSERT_OK(store_open_mem(0, &s, NULL));
         agents_report(s, now);
 
         /* Deploy: db first, web once db is healthy, then nothing left to do. */
@@ -239,6 +238,27 @@ static void test_reconcile_lifecycle(void) {
         }
 }
 
+static void test_reconcile_lifecycle_mem(void) {
+        _cleanup_(store_freep) struct store *s = NULL;
+
+        ASSERT_OK(store_open_mem(0, &s, NULL));
+        lifecycle(s);
+}
+
+static void test_reconcile_lifecycle_sqlite(void) {
+        _cleanup_free_ char *root = NULL;
+        char tmpl[] = "/tmp/berth-test-reconcile.XXXXXX";
+
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        root = xstrdup(tmpl);
+        {
+                _cleanup_(store_freep) struct store *s = NULL;
+                ASSERT_OK(store_open_root(root, &s, NULL));
+                lifecycle(s);
+        }
+        ASSERT_OK(rm_rf(root, NULL));
+}
+
 static void test_reconcile_errors(void) {
         _cleanup_(store_freep) struct store *s = NULL;
         _cleanup_err_ struct err *e = NULL, *e2 = NULL;
@@ -254,4 +274,4 @@ static void test_reconcile_errors(void) {
         ASSERT_EQ(count_prefix(s, "assignments/", NULL), 0);
 }
 
-TAP_MAIN(test_reconcile_lifecycle, test_reconcile_errors);
+TAP_MAIN(test_reconcile_lifecycle_mem, test_reconcile_lifecycle_sqlite, test_reconcile_errors);
