@@ -103,6 +103,8 @@ int plan_apply(const struct plan *p, const struct executor_ops *ops, void *ud, s
 
                         if (phase_of(op) != ph)
                                 continue;
+                        if (ops->ready && !ops->ready(ud, p->stack, op))
+                                continue;
                         r = run_op(p->stack, op, ops, ud, &calls, &e);
                         if (r >= 0)
                                 continue;
@@ -181,18 +183,32 @@ static void rec_failed(void *ud, const char *stack, const struct plan_op *op, co
         strv_push_take(&r->failed, plan_op_name(op));
 }
 
+static bool rec_ready(void *ud, const char *stack, const struct plan_op *op) {
+        struct exec_recorder *r = ud;
+        _cleanup_free_ char *name = plan_op_name(op);
+
+        (void)stack;
+        return !strv_contains(r->skip, name);
+}
+
 const struct executor_ops exec_recorder_ops = {
         .start = rec_start,
         .stop = rec_stop,
         .remove = rec_remove,
         .set_rollout = rec_set_rollout,
         .failed = rec_failed,
+        .ready = rec_ready,
 };
 
 void exec_recorder_done(struct exec_recorder *r) {
         r->lines = strv_free(r->lines);
         r->fail = strv_free(r->fail);
         r->failed = strv_free(r->failed);
+        r->skip = strv_free(r->skip);
+}
+
+char *plan_op_key(const char *stack, const struct plan_op *op) {
+        return xasprintf("%s/%s/%u", stack, op->service, op->slot);
 }
 
 /* ---- backoff ---- */

@@ -87,6 +87,28 @@ static void test_apply_failure_continues(void) {
                           "stop s web/1 on n1 old");
 }
 
+static void test_apply_skips_not_ready(void) {
+        _cleanup_(plan_done) struct plan p = {};
+        _cleanup_free_ char *got = NULL, *key = NULL;
+        struct exec_recorder rec = {};
+        int r;
+
+        build(&p);
+        strv_push(&rec.skip, "web/1");
+        strv_push(&rec.skip, "api");
+        r = plan_apply(&p, &exec_recorder_ops, &rec, NULL);
+        got = strv_join(rec.lines, "\n");
+        exec_recorder_done(&rec);
+        ASSERT_EQ(r, 5);
+        ASSERT_STREQ(got, "stop s web/3 on n3 new\n"
+                          "remove s old/1 on n2 new\n"
+                          "stop s api/1 on n1 old\n"
+                          "start s api/1 on n2 new gen 0\n"
+                          "start s db/1 on n1 new gen 0");
+        key = plan_op_key("s", &p.ops[1]);
+        ASSERT_STREQ(key, "s/web/1");
+}
+
 static void test_apply_bad_executor(void) {
         _cleanup_(plan_done) struct plan p = {};
         _cleanup_err_ struct err *e = NULL;
@@ -125,4 +147,5 @@ static void test_backoff(void) {
         backoff_done(&b);
 }
 
-TAP_MAIN(test_apply_order, test_apply_failure_continues, test_apply_bad_executor, test_backoff);
+TAP_MAIN(test_apply_order, test_apply_failure_continues, test_apply_skips_not_ready,
+         test_apply_bad_executor, test_backoff);
