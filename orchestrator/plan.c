@@ -369,10 +369,16 @@ static int pod_slot_cmp(const void *a, const void *b) {
         return strcmp(x->node, y->node);
 }
 
-/* The pod that represents the slot: a live pod of the target template, else the first. */
-static size_t pick_primary(const struct obs_pod *const *pods, size_t n, const char *target) {
+/* The pod that represents the slot: a live pod of the target template on an up node, else one
+ * on an up node, else the first. */
+static size_t pick_primary(struct ctx *c, const struct obs_pod *const *pods, size_t n,
+                           const char *target) {
         for (size_t i = 0; i < n; i++)
-                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD)
+                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
+                    node_up(c, pods[i]->node))
+                        return i;
+        for (size_t i = 0; i < n; i++)
+                if (node_up(c, pods[i]->node))
                         return i;
         return 0;
 }
@@ -471,6 +477,7 @@ static void plan_service_pod(struct ctx *c, struct svc_state *s, const struct ro
                 sched_unaccount(c->sched, s->group, ni);
                 struct plan_op *op = start_slot(c, s, p->slot, ro->target, ni, why);
                 op->old_node = xstrdup(p->node);
+                op->old_hash = xstrdup(p->hash);
                 return;
         }
 
@@ -603,6 +610,7 @@ static void plan_job_pod(struct ctx *c, struct svc_state *s, const char *gate_re
                         sched_unaccount(c->sched, s->group, ni);
                         struct plan_op *op = start_slot(c, s, p->slot, svc->hash, ni, why);
                         op->old_node = xstrdup(p->node);
+                        op->old_hash = xstrdup(p->hash);
                         op->generation = gen;
                 } else
                         replace_pod(c, s, p, svc->hash, ORDER_STOP_FIRST, why);
@@ -681,7 +689,7 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                         continue;
                 }
 
-                prim = first + pick_primary(s->pods + first, n, ro.target);
+                prim = first + pick_primary(c, s->pods + first, n, ro.target);
                 if (svc->kind == SVC_JOB)
                         plan_job_pod(c, s, gate_reason, s->pods[prim]);
                 else
@@ -691,8 +699,14 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                         const struct obs_pod *x = s->pods[k];
                         if (k == prim)
                                 continue;
-                        if (pod_settled(svc, s->pods[prim]) &&
-                            streq(s->pods[prim]->hash, ro.target))
+                        if (!node_up(c, x->node))
+                                /* Its assignment went when it was replaced; the agent stops it
+                                 * if the node returns. */
+                                add_op(c, PLAN_KEEP, svc->name, x->slot, x->node, x->hash,
+                                       "left on down node %s, replaced on %s", x->node,
+                                       s->pods[prim]->node);
+                        else if (pod_settled(svc, s->pods[prim]) &&
+                                 streq(s->pods[prim]->hash, ro.target))
                                 stop_pod(c, s, x, "superseded by the updated pod");
                         else
                                 add_op(c, PLAN_KEEP, svc->name, x->slot, x->node, x->hash,

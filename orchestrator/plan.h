@@ -36,7 +36,7 @@ struct plan_op {
         char *node;              /* START/REPLACE: where the new pod goes; others: the pod's node */
         char *old_node;          /* REPLACE, and START after a node went down: the old pod's node */
         char *hash;              /* template to start (START/REPLACE), the pod's otherwise */
-        char *old_hash;          /* REPLACE: the old pod's template */
+        char *old_hash;          /* REPLACE, START after a node went down: the old pod's template */
         enum update_order order; /* REPLACE */
         uint64_t generation;     /* jobs: generation of the new pod */
         char *reason;

@@ -163,6 +163,9 @@ CASES["nodes-not-reported"] = (stack([service("web", replicas=2), service("api",
 CASES["node-down-reschedule"] = (stack([service("web", replicas=3)]),
     [node("n1"), node("n2", last_heartbeat_usec=NOW - 120_000_000), node("n3"), node("n4")],
     [pod("web", 1, "n1"), pod("web", 2, "n2"), pod("web", 3, "n3")])
+CASES["node-down-pod-lingers"] = (stack([service("web", replicas=2)]),
+    [node("n1"), node("n2"), node("n3", ready=False)],
+    [pod("web", 1, "n1"), pod("web", 2, "n3"), pod("web", 2, "n2", started_at_usec=NOW - 5_000_000)])
 CASES["stateful-node-down"] = (stack([service("db", volume="data"), service("web")], volumes=["data"]),
     [node("n1"), node("n2", ready=False, volumes=["shop_data"]), node("n3")],
     [pod("db", 1, "n2"), pod("web", 1, "n2")])
