@@ -246,6 +246,44 @@ static void test_watch_write_from_callback(void) {
         }
 }
 
+struct nested {
+        struct store *s;
+        struct rec inner;
+        bool registered;
+};
+
+static int nested_cb(const struct store_event *ev, void *ud) {
+        struct nested *n = ud;
+
+        /* On the first event, write once more and register a second watch from revision 0:
+         * it must see each revision exactly once although rev 2 is still queued. */
+        if (!n->registered) {
+                n->registered = true;
+                (void)store_put(n->s, "x/2", "2", STORE_ANY_REV, NULL, NULL);
+                (void)store_watch(n->s, "x/", 0, rec_cb, &n->inner, NULL, NULL);
+        }
+        (void)ev;
+        return 0;
+}
+
+static void test_watch_registered_from_callback(void) {
+        for (int b = 0; b < 2; b++) {
+                _cleanup_(store_freep) struct store *s = NULL;
+                _cleanup_strv_ char **l = NULL;
+                _cleanup_free_ char *j = NULL;
+                struct nested n = {};
+
+                ASSERT_OK(open_backend(b, 0, &s));
+                n.s = s;
+                ASSERT_OK(store_watch(s, "x/", 0, nested_cb, &n, NULL, NULL));
+                ASSERT_EQ(store_put(s, "x/1", "1", STORE_ANY_REV, NULL, NULL), 1);
+                ASSERT_EQ(store_put(s, "x/3", "3", STORE_ANY_REV, NULL, NULL), 1);
+                l = TAKE_PTR(n.inner.lines);
+                j = strv_join(l, ",");
+                ASSERT_STREQ(j, "1 put x/1,2 put x/2,3 put x/3");
+        }
+}
+
 static void test_compaction(void) {
         for (int b = 0; b < 2; b++) {
                 _cleanup_(store_freep) struct store *s = NULL;
@@ -378,5 +416,5 @@ static void test_sqlite_two_handles_and_schema(void) {
 }
 
 TAP_MAIN(test_put_get_list, test_bad_input, test_cas_and_delete, test_txn, test_watch_catch_up,
-         test_watch_write_from_callback, test_compaction, test_notify, test_sqlite_persistence,
-         test_sqlite_two_handles_and_schema);
+         test_watch_write_from_callback, test_watch_registered_from_callback, test_compaction,
+         test_notify, test_sqlite_persistence, test_sqlite_two_handles_and_schema);
