@@ -828,6 +828,45 @@ fail:
         return r;
 }
 
+static void set_str_if(json_t *o, const char *key, const char *v) {
+        if (v)
+                json_object_set_new(o, key, json_string(v));
+}
+
+json_t *plan_to_json(const struct plan *p) {
+        json_t *j = json_object(), *counts = json_object(), *ops = json_array();
+
+        set_str_if(j, "stack", p->stack);
+        for (int k = 0; k < _PLAN_KIND_MAX; k++)
+                if (p->count[k])
+                        json_object_set_new(counts, kind_table[k],
+                                            json_integer((json_int_t)p->count[k]));
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct plan_op *op = &p->ops[i];
+                json_t *o = json_object();
+
+                json_object_set_new(o, "kind", json_string(plan_kind_to_string(op->kind)));
+                json_object_set_new(o, "service", json_string(op->service));
+                if (op->slot)
+                        json_object_set_new(o, "slot", json_integer(op->slot));
+                set_str_if(o, "node", op->node);
+                set_str_if(o, "old_node", op->old_node);
+                set_str_if(o, "hash", op->hash);
+                set_str_if(o, "old_hash", op->old_hash);
+                if (op->kind == PLAN_REPLACE)
+                        json_object_set_new(o, "order",
+                                            json_string(update_order_to_string(op->order)));
+                if (op->generation)
+                        json_object_set_new(o, "generation",
+                                            json_integer((json_int_t)op->generation));
+                json_object_set_new(o, "reason", json_string(op->reason));
+                json_array_append_new(ops, o);
+        }
+        json_object_set_new(j, "counts", counts);
+        json_object_set_new(j, "ops", ops);
+        return j;
+}
+
 char *plan_op_name(const struct plan_op *op) {
         if (op->slot == 0)
                 return xstrdup(op->service);

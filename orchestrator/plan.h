@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "model.h"
 
@@ -59,5 +61,9 @@ int plan_compute(const struct model_stack *desired, const struct observed *obser
 
 /* One line per op: "START web/2 on n1: replicas 2 < 3". Allocated; "" for an empty plan. */
 char *plan_summary(const struct plan *p);
+/* The plan as JSON for the API (e.g. `up --dry-run`): {"stack", "counts": {"START": 1, ...},
+ * "ops": [{"kind", "service", "slot", "node", "old_node", "hash", "old_hash", "order",
+ * "generation", "reason"}]}; absent fields are left out. New reference. */
+json_t *plan_to_json(const struct plan *p);
 /* "web/2" or "web" for service-level ops; allocated. */
 char *plan_op_name(const struct plan_op *op);
