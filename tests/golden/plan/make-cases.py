@@ -120,6 +120,11 @@ CASES["rolling-start-first-superseded"] = (stack([service("web", replicas=2, has
         update={"order": "start-first"})]),
     nodes3(), [pod("web", 1, "n1", OLD), pod("web", 1, "n3", NEW, started_at_usec=NOW - 60_000_000),
                pod("web", 2, "n2", OLD)])
+CASES["rolling-start-first-in-flight"] = (stack([service("web", replicas=2, hash=NEW, healthcheck=True,
+        update={"order": "start-first"})]),
+    nodes3(), [pod("web", 1, "n1", OLD, health="healthy"),
+               pod("web", 1, "n3", NEW, health="starting", started_at_usec=NOW - 1_000_000),
+               pod("web", 2, "n2", OLD, health="healthy")])
 CASES["depends-healthy"] = (stack([service("db", healthcheck=True),
         service("web", deps=[("db", "service_healthy", False)])]),
     nodes3(), [pod("db", 1, "n1", health="starting")])
@@ -152,6 +157,14 @@ CASES["job-once-per-up"] = (stack([service("migrate", kind="job", restart="no"),
         up={"generation": 2}),
     nodes3(), [pod("migrate", 1, "n1", state="exited", exit_code=0, generation=2),
                pod("report", 1, "n2", state="exited", exit_code=0, generation=1)])
+CASES["job-node-down-and-dead"] = (stack([service("migrate", kind="job", restart="no"),
+        service("seed", kind="job", restart="no"), service("report", kind="job", restart="no", replicas=2)],
+        up={"generation": 3}),
+    [node("n1"), node("n2", ready=False), node("n3")],
+    [pod("migrate", 1, "n2", state="running", generation=3),
+     pod("seed", 1, "n1", state="dead", generation=3),
+     pod("report", 1, "n2", state="exited", exit_code=0, generation=3),
+     pod("report", 2, "n3", state="running", generation=3)])
 CASES["orphans-kept"] = (stack([service("web")]),
     nodes3(), [pod("web", 1, "n1"), pod("old", 1, "n2")])
 CASES["orphans-removed"] = (stack([service("web")], up={"remove_orphans": True}),
