@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "shim.h"
 #include "cli.h"
 #include "version.h"
 
@@ -15,6 +16,7 @@ struct role {
 
 static const struct role roles[] = {
         {"daemon", daemon_main},
+        {"shim", shim_main},
         {},
 };
 
