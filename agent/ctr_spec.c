@@ -26,7 +26,9 @@ static char **json_strv(const json_t *a) {
         size_t i;
         json_t *v;
 
-        json_array_foreach(a, i, v) if (json_is_string(v)) strv_push(&l, json_string_value(v));
+        json_array_foreach (a, i, v)
+                if (json_is_string(v))
+                        strv_push(&l, json_string_value(v));
         return l;
 }
 
@@ -86,9 +88,9 @@ char **ctr_merge_env(char *const *img_env, const json_t *req_env, const char *ho
                 _cleanup_free_ char *h = xasprintf("HOSTNAME=%s", hostname);
                 strv_push(&env, h);
         }
-        STRV_FOREACH(e, img_env)
+        STRV_FOREACH (e, img_env)
                 env_set(&env, *e);
-        json_array_foreach(req_env, i, v) {
+        json_array_foreach (req_env, i, v) {
                 const char *s = json_string_value(v);
                 if (!s || !s[0] || s[0] == '=')
                         continue;
@@ -98,7 +100,7 @@ char **ctr_merge_env(char *const *img_env, const json_t *req_env, const char *ho
                 }
                 env_set(&env, s);
         }
-        STRV_FOREACH(e, env)
+        STRV_FOREACH (e, env)
                 if (str_startswith(*e, "PATH="))
                         has_path = true;
         if (!has_path)
@@ -119,19 +121,18 @@ bool ctr_name_valid(const char *name) {
 
 char *ctr_name_generate(uint64_t rnd) {
         static const char *const adj[] = {
-                "amazing", "brave",   "calm",    "clever",  "cool",    "eager",   "elastic",
-                "fervent", "focused", "gallant", "gentle",  "happy",   "hopeful", "jolly",
-                "keen",    "kind",    "lucid",   "modest",  "nifty",   "quirky",  "relaxed",
-                "serene",  "sharp",   "stoic",   "sweet",   "tender",  "trusting", "upbeat",
+                "amazing", "brave",    "calm",    "clever", "cool",   "eager",    "elastic",
+                "fervent", "focused",  "gallant", "gentle", "happy",  "hopeful",  "jolly",
+                "keen",    "kind",     "lucid",   "modest", "nifty",  "quirky",   "relaxed",
+                "serene",  "sharp",    "stoic",   "sweet",  "tender", "trusting", "upbeat",
                 "vibrant", "wizardly", "zealous", "busy",
         };
         static const char *const noun[] = {
-                "archimedes", "babbage",  "bohr",     "curie",   "darwin",   "einstein",
-                "euler",      "faraday",  "fermat",   "galileo", "gauss",    "hopper",
-                "hypatia",    "kepler",   "knuth",    "lovelace", "maxwell", "meitner",
-                "newton",     "noether",  "pascal",   "planck",  "ritchie",  "shannon",
-                "tesla",      "thompson", "turing",   "wozniak", "yalow",    "lamport",
-                "dijkstra",   "hamilton",
+                "archimedes", "babbage",  "bohr",     "curie",    "darwin",   "einstein", "euler",
+                "faraday",    "fermat",   "galileo",  "gauss",    "hopper",   "hypatia",  "kepler",
+                "knuth",      "lovelace", "maxwell",  "meitner",  "newton",   "noether",  "pascal",
+                "planck",     "ritchie",  "shannon",  "tesla",    "thompson", "turing",   "wozniak",
+                "yalow",      "lamport",  "dijkstra", "hamilton",
         };
         return xasprintf("%s_%s", adj[rnd % ELEMENTSOF(adj)],
                          noun[(rnd / ELEMENTSOF(adj)) % ELEMENTSOF(noun)]);
@@ -142,7 +143,7 @@ char *ctr_hosts_file(const char *hostname, const json_t *extra_hosts) {
         size_t i;
         json_t *v;
 
-        json_array_foreach(extra_hosts, i, v) {
+        json_array_foreach (extra_hosts, i, v) {
                 const char *s = json_string_value(v), *sep;
                 char *n;
 
@@ -169,10 +170,9 @@ char *ctr_resolv_file(const json_t *hc, const char *host_resolv) {
         size_t i;
         json_t *v;
 
-        if (json_array_size(dns) == 0 && json_array_size(search) == 0 &&
-            json_array_size(opts) == 0)
+        if (json_array_size(dns) == 0 && json_array_size(search) == 0 && json_array_size(opts) == 0)
                 return xstrdup(host_resolv ? host_resolv : "");
-        json_array_foreach(dns, i, v) {
+        json_array_foreach (dns, i, v) {
                 char *n = xasprintf("%snameserver %s\n", out, json_string_value(v));
                 free(out);
                 out = n;
@@ -220,7 +220,7 @@ static char **db_find(const char *content, const char *key) {
         _cleanup_strv_ char **lines = strv_split(content ? content : "", "\n");
         bool num = is_number(key);
 
-        STRV_FOREACH(l, lines) {
+        STRV_FOREACH (l, lines) {
                 char **f = strv_split(*l, ":");
                 /* strv_split drops empty fields: count only lines with the fields we need */
                 if (strv_length(f) >= 3 && streq(num ? f[2] : f[0], key))
@@ -256,7 +256,8 @@ int ctr_resolve_user(int rootfs_fd, const char *user, uid_t *ret_uid, gid_t *ret
         pw = db_find(passwd, u);
         if (pw) {
                 uid = (uid_t)strtoul(pw[2], NULL, 10);
-                gid = strv_length(pw) >= 4 && is_number(pw[3]) ? (gid_t)strtoul(pw[3], NULL, 10) : 0;
+                gid = strv_length(pw) >= 4 && is_number(pw[3]) ? (gid_t)strtoul(pw[3], NULL, 10)
+                                                               : 0;
         } else if (is_number(u))
                 uid = (uid_t)strtoul(u, NULL, 10);
         else
@@ -276,7 +277,7 @@ int ctr_resolve_user(int rootfs_fd, const char *user, uid_t *ret_uid, gid_t *ret
         } else if (pw) {
                 /* supplementary groups listing the user by name (4th field) */
                 glines = strv_split(group ? group : "", "\n");
-                STRV_FOREACH(l, glines) {
+                STRV_FOREACH (l, glines) {
                         _cleanup_strv_ char **f = strv_split(*l, ":");
                         _cleanup_strv_ char **members = NULL;
 
@@ -297,8 +298,8 @@ int ctr_resolve_user(int rootfs_fd, const char *user, uid_t *ret_uid, gid_t *ret
 }
 
 static json_t *bind_mount(const char *src, const char *dst, bool ro) {
-        return json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination", dst, "type", "bind", "source",
-                         src, "options", "rbind", ro ? "ro" : "rw", "rprivate");
+        return json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type", "bind", "source", src,
+                         "options", "rbind", ro ? "ro" : "rw");
 }
 
 /* Mounts from the record's Mounts (binds and volumes) and HostConfig.Tmpfs. */
@@ -309,7 +310,7 @@ static int add_mounts(const struct ctr_spec_in *in, json_t *mounts, struct err *
         json_t *m, *v;
         size_t i;
 
-        json_array_foreach(json_object_get(in->rec, "Mounts"), i, m) {
+        json_array_foreach (json_object_get(in->rec, "Mounts"), i, m) {
                 const char *type = json_get_str(m, "Type", "");
                 const char *src = json_get_str(m, "Source", "");
 
@@ -320,16 +321,14 @@ static int add_mounts(const struct ctr_spec_in *in, json_t *mounts, struct err *
 
                         if (extra[0])
                                 json_array_append_new(o, json_string(extra));
-                        json_array_append_new(mounts,
-                                              json_pack("{s:s,s:s,s:s,s:o}", "destination", dst,
-                                                        "type", "tmpfs", "source", "tmpfs",
-                                                        "options", o));
+                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "destination",
+                                                                dst, "type", "tmpfs", "source",
+                                                                "tmpfs", "options", o));
                         continue;
                 }
-                json_array_append_new(mounts,
-                                      bind_mount(src, dst, !json_get_bool(m, "RW", true)));
+                json_array_append_new(mounts, bind_mount(src, dst, !json_get_bool(m, "RW", true)));
         }
-        json_object_foreach((json_t *)tmpfs, dst, v) {
+        json_object_foreach ((json_t *)tmpfs, dst, v) {
                 json_t *o = json_pack("[s,s,s]", "nosuid", "nodev", "noexec");
                 _cleanup_strv_ char **parts = NULL;
 
@@ -338,11 +337,11 @@ static int add_mounts(const struct ctr_spec_in *in, json_t *mounts, struct err *
                                         "HostConfig.Tmpfs: '%s' is not an absolute path", dst);
                 opts = json_string_value(v);
                 parts = strv_split(opts ? opts : "", ",");
-                STRV_FOREACH(p, parts)
+                STRV_FOREACH (p, parts)
                         json_array_append_new(o, json_string(*p));
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "destination", dst,
-                                                        "type", "tmpfs", "source", "tmpfs",
-                                                        "options", o));
+                json_array_append_new(mounts,
+                                      json_pack("{s:s,s:s,s:s,s:o}", "destination", dst, "type",
+                                                "tmpfs", "source", "tmpfs", "options", o));
         }
         return 0;
 }
@@ -350,7 +349,8 @@ static int add_mounts(const struct ctr_spec_in *in, json_t *mounts, struct err *
 static int set_resources(const json_t *hc, json_t *linux_, struct err **errp) {
         json_t *res = json_object_get(linux_, "resources"), *mem = json_object(),
                *cpu = json_object();
-        int64_t v, nano = json_get_int(hc, "NanoCpus", 0), period = json_get_int(hc, "CpuPeriod", 0);
+        int64_t v, nano = json_get_int(hc, "NanoCpus", 0),
+                   period = json_get_int(hc, "CpuPeriod", 0);
 
         if ((v = json_get_int(hc, "Memory", 0)) > 0)
                 json_object_set_new(mem, "limit", json_integer(v));
@@ -419,7 +419,7 @@ static int set_caps(const json_t *hc, json_t *process, bool privileged, struct e
                         caps_add_all(set);
                         continue;
                 }
-                json_array_foreach(json_object_get(hc, "CapDrop"), i, v) {
+                json_array_foreach (json_object_get(hc, "CapDrop"), i, v) {
                         _cleanup_json_ json_t *name = cap_json(json_string_value(v));
                         const char *n = json_string_value(name);
 
@@ -434,7 +434,7 @@ static int set_caps(const json_t *hc, json_t *process, bool privileged, struct e
                                 if (streq(json_string_value(json_array_get(set, k)), n))
                                         json_array_remove(set, k);
                 }
-                json_array_foreach(json_object_get(hc, "CapAdd"), i, v) {
+                json_array_foreach (json_object_get(hc, "CapAdd"), i, v) {
                         _cleanup_json_ json_t *name = cap_json(json_string_value(v));
                         const char *n = json_string_value(name);
                         bool have = false;
@@ -448,7 +448,9 @@ static int set_caps(const json_t *hc, json_t *process, bool privileged, struct e
                         if (caps_from_name(n) < 0)
                                 return err_setx(errp, EINVAL,
                                                 "HostConfig.CapAdd: unknown capability '%s'", n);
-                        json_array_foreach(set, k, e) if (streq(json_string_value(e), n)) have = true;
+                        json_array_foreach (set, k, e)
+                                if (streq(json_string_value(e), n))
+                                        have = true;
                         if (!have)
                                 json_array_append(set, name);
                 }
@@ -466,7 +468,7 @@ static int set_security(const json_t *hc, json_t *spec, json_t *process, json_t 
                 json_object_del(linux_, "maskedPaths");
                 json_object_del(linux_, "readonlyPaths");
         }
-        json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+        json_array_foreach (json_object_get(hc, "SecurityOpt"), i, v) {
                 const char *s = json_string_value(v);
 
                 if (!s)
@@ -483,8 +485,8 @@ static int set_security(const json_t *hc, json_t *spec, json_t *process, json_t 
                         json_t *prof = NULL;
 
                         if (json_parse(s + 8, strlen(s + 8), "seccomp profile", &prof, &e) < 0)
-                                return err_setx(errp, EINVAL, "HostConfig.SecurityOpt[%zu]: %s",
-                                                i, err_msg(e));
+                                return err_setx(errp, EINVAL, "HostConfig.SecurityOpt[%zu]: %s", i,
+                                                err_msg(e));
                         json_object_set_new(linux_, "seccomp", prof);
                 } else if (str_startswith(s, "label") || str_startswith(s, "apparmor"))
                         ; /* no LSM labelling on this host: accepted like docker without SELinux */
@@ -500,7 +502,7 @@ static int set_rlimits(const json_t *hc, json_t *process, struct err **errp) {
         json_t *rl = json_object_get(process, "rlimits"), *v;
         size_t i;
 
-        json_array_foreach(json_object_get(hc, "Ulimits"), i, v) {
+        json_array_foreach (json_object_get(hc, "Ulimits"), i, v) {
                 const char *name = json_get_str(v, "Name", "");
                 _cleanup_free_ char *type = NULL;
                 json_t *e;
@@ -510,8 +512,8 @@ static int set_rlimits(const json_t *hc, json_t *process, struct err **errp) {
                 for (char *p = type; *p; p++)
                         *p = (char)toupper((unsigned char)*p);
                 if (spec_rlimit_from_name(type) < 0)
-                        return err_setx(errp, EINVAL, "HostConfig.Ulimits[%zu]: unknown ulimit '%s'",
-                                        i, name);
+                        return err_setx(errp, EINVAL,
+                                        "HostConfig.Ulimits[%zu]: unknown ulimit '%s'", i, name);
                 for (k = json_array_size(rl); k-- > 0;) {
                         e = json_array_get(rl, k);
                         if (streq(json_get_str(e, "type", ""), type))
@@ -547,15 +549,17 @@ int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp
         _cleanup_json_ json_t *spec = spec_default_json(false);
         const json_t *cfg = json_object_get(in->rec, "Config"),
                      *hc = json_object_get(in->rec, "HostConfig");
-        json_t *process = json_object_get(spec, "process"), *linux_ = json_object_get(spec, "linux"),
-               *mounts = json_object_get(spec, "mounts"), *args = json_array(), *v, *sysctl;
+        json_t *process = json_object_get(spec, "process"),
+               *linux_ = json_object_get(spec, "linux"), *mounts = json_object_get(spec, "mounts"),
+               *args = json_array(), *v, *sysctl;
         bool privileged = json_get_bool(hc, "Privileged", false);
         const char *key;
         size_t i;
         int r;
 
         json_array_append_new(args, json_string(json_get_str(in->rec, "Path", "")));
-        json_array_foreach(json_object_get(in->rec, "Args"), i, v) json_array_append(args, v);
+        json_array_foreach (json_object_get(in->rec, "Args"), i, v)
+                json_array_append(args, v);
         json_object_set_new(process, "args", args);
         json_object_set(process, "env", json_object_get(cfg, "Env"));
         json_object_set_new(process, "cwd",
@@ -582,6 +586,11 @@ int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp
                 json_object_set_new(spec, "domainname",
                                     json_string(json_get_str(cfg, "Domainname", "")));
 
+        /* The runtime cannot remount the cgroup mount read-only on hybrid hosts yet: containers
+         * get no /sys/fs/cgroup (docker's cgroupns=private view is a later addition). */
+        for (size_t k = json_array_size(mounts); k-- > 0;)
+                if (streq(json_get_str(json_array_get(mounts, k), "type", ""), "cgroup"))
+                        json_array_remove(mounts, k);
         r = add_mounts(in, mounts, errp);
         if (r < 0)
                 return r;
@@ -606,7 +615,8 @@ int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp
         sysctl = json_object_get(hc, "Sysctls");
         if (json_object_size(sysctl) > 0) {
                 json_t *out = json_object();
-                json_object_foreach((json_t *)sysctl, key, v) json_object_set(out, key, v);
+                json_object_foreach ((json_t *)sysctl, key, v)
+                        json_object_set(out, key, v);
                 json_object_set_new(linux_, "sysctl", out);
         }
         json_object_set_new(linux_, "cgroupsPath",

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "containers.h"
 #include "daemon.h"
 #include "cleanup.h"
 #include "fileio.h"
@@ -51,6 +52,7 @@ static struct daemon *daemon_free(struct daemon *d) {
                 ev_signal_stop(d->loop, &d->sigint);
         }
         d->http = http_server_free(d->http);
+        d->ctrs = ctr_mgr_free(d->ctrs);
         d->router = http_router_free(d->router);
         safe_close(d->lock_fd);
         free(d->root);
@@ -332,6 +334,8 @@ int daemon_main(int argc, char **argv) {
         r = daemon_dirs(d, &e);
         if (r >= 0)
                 r = daemon_pki(d, &e);
+        if (r >= 0)
+                r = ctr_mgr_open(d, &d->ctrs, &e);
         if (r >= 0)
                 r = daemon_serve(d, &e);
         if (r < 0) {

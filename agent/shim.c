@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -42,6 +41,17 @@ struct shim {
 };
 
 static char iobuf[16384];
+static int sigchld_pipe = -1;
+
+/* SIGCHLD through a self-pipe rather than a signalfd: a blocked signal mask would be inherited by
+ * the container's processes. */
+static void on_sigchld(int sig) {
+        int saved = errno;
+
+        (void)sig;
+        (void)!write(sigchld_pipe, "c", 1);
+        errno = saved;
+}
 
 static uint64_t now_nsec(void) {
         struct timespec ts;
@@ -121,8 +131,8 @@ static void client_command(struct shim *s, const char *cmd) {
 
 static void client_read(struct shim *s, int i) {
         char *nl;
-        ssize_t n = read(s->clients[i], s->cbuf[i] + s->clen[i],
-                         sizeof(s->cbuf[i]) - 1 - s->clen[i]);
+        ssize_t n =
+                read(s->clients[i], s->cbuf[i] + s->clen[i], sizeof(s->cbuf[i]) - 1 - s->clen[i]);
 
         if (n <= 0) {
                 if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -158,10 +168,10 @@ static bool pump(struct shim *s, int *fd, enum clog_stream stream) {
 }
 
 static void reap(struct shim *s) {
-        struct signalfd_siginfo si;
+        char drain[64];
         int status;
 
-        while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si))
+        while (read(s->sig_fd, drain, sizeof(drain)) > 0)
                 ;
         for (;;) {
                 pid_t p = waitpid(-1, &status, WNOHANG);
@@ -227,7 +237,8 @@ static json_t *exit_record(struct shim *s) {
                 sig = WTERMSIG(s->wstatus);
                 code = 128 + sig;
         }
-        if (s->st->cg && s->st->cg->ops->stats && s->st->cg->ops->stats(s->st->cg, &stats, NULL) >= 0)
+        if (s->st->cg && s->st->cg->ops->stats &&
+            s->st->cg->ops->stats(s->st->cg, &stats, NULL) >= 0)
                 oom = stats.oom_kills > 0;
         return json_pack("{s:i,s:i,s:b,s:s}", "ExitCode", code, "Signal", sig, "OOMKilled", oom,
                          "FinishedAt", t);
@@ -236,8 +247,10 @@ static json_t *exit_record(struct shim *s) {
 static int parse_args(int argc, char **argv, const char **root, const char **run, const char **id,
                       int *status_fd, uint64_t *max_size, unsigned *max_file) {
         static const struct option opts[] = {
-                {"root", required_argument, NULL, 'r'},   {"run", required_argument, NULL, 'R'},
-                {"id", required_argument, NULL, 'i'},     {"status-fd", required_argument, NULL, 's'},
+                {"root", required_argument, NULL, 'r'},
+                {"run", required_argument, NULL, 'R'},
+                {"id", required_argument, NULL, 'i'},
+                {"status-fd", required_argument, NULL, 's'},
                 {"log-max-size", required_argument, NULL, 'm'},
                 {"log-max-file", required_argument, NULL, 'f'},
                 {},
@@ -333,8 +346,8 @@ static void shim_free(struct shim *s) {
 }
 
 int shim_main(int argc, char **argv) {
-        _cleanup_(shim_free) struct shim s = {.out_fd = -EBADF, .err_fd = -EBADF,
-                                              .sig_fd = -EBADF, .listen_fd = -EBADF};
+        _cleanup_(shim_free) struct shim s = {
+                .out_fd = -EBADF, .err_fd = -EBADF, .sig_fd = -EBADF, .listen_fd = -EBADF};
         _cleanup_err_ struct err *e = NULL;
         _cleanup_json_ json_t *rec = NULL;
         _cleanup_free_ char *bundle = NULL, *log_path = NULL, *shims = NULL, *line = NULL;
@@ -342,8 +355,7 @@ int shim_main(int argc, char **argv) {
         uint64_t max_size = 0;
         unsigned max_file = 1;
         int status_fd = -1;
-        sigset_t mask;
-        int r;
+        int sp[2], r;
 
         for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
                 s.clients[i] = -EBADF;
@@ -358,14 +370,17 @@ int shim_main(int argc, char **argv) {
         bundle = xasprintf("%s/bundle", s.ctr_dir);
         log_path = xasprintf("%s/%s-json.log", s.ctr_dir, s.id);
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (s.sig_fd < 0)
-                r = err_set(&e, errno, "signalfd");
-        else
+        if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
+                r = err_set(&e, errno, "pipe");
+        else {
+                s.sig_fd = sp[0];
+                sigchld_pipe = sp[1];
+                sigaction(SIGCHLD,
+                          &(struct sigaction){.sa_handler = on_sigchld,
+                                              .sa_flags = SA_RESTART | SA_NOCLDSTOP},
+                          NULL);
                 r = mkdir_p(shims, 0700, &e);
+        }
         if (r >= 0)
                 r = mkdir_p(s.state_root, 0700, &e);
         if (r >= 0)
@@ -379,8 +394,10 @@ int shim_main(int argc, char **argv) {
                 (void)unlink(s.exit_path);
                 if (rt_state_load(s.state_root, s.id, &old, NULL) >= 0)
                         (void)rt_delete(old, true, NULL);
-                r = rt_create(&(struct rt_create_opts){.state_root = s.state_root, .id = s.id,
-                                                       .bundle = bundle, .console_fd = -1},
+                r = rt_create(&(struct rt_create_opts){.state_root = s.state_root,
+                                                       .id = s.id,
+                                                       .bundle = bundle,
+                                                       .console_fd = -1},
                               &s.st, &e);
         }
         if (r >= 0)
