@@ -84,15 +84,16 @@ static int filters_match(const json_t *filters, const json_t *rec, struct err **
         const char *key;
         json_t *vals;
 
-        json_object_foreach((json_t *)filters, key, vals) {
+        json_object_foreach ((json_t *)filters, key, vals) {
                 bool any = false;
                 size_t i;
                 json_t *v;
 
                 if (!json_is_array(vals))
                         return err_setx(errp, EINVAL, "filters: '%s' must map to an array", key);
-                json_array_foreach(vals, i, v) {
-                        _cleanup_free_ char *f = xasprintf("%s=%s", key, json_string_value(v) ?: "");
+                json_array_foreach (vals, i, v) {
+                        _cleanup_free_ char *f =
+                                xasprintf("%s=%s", key, json_string_value(v) ?: "");
                         int r = ctr_filter_match(rec, f, errp);
                         if (r < 0)
                                 return r;
@@ -114,8 +115,8 @@ static void h_list(struct http_req *req, void *ud) {
 
         if (!q_bool(req, "all", &all))
                 return;
-        if (fs && fs[0] && (json_parse(fs, strlen(fs), "filters", &filters, &e) < 0 ||
-                            !json_is_object(filters))) {
+        if (fs && fs[0] &&
+            (json_parse(fs, strlen(fs), "filters", &filters, &e) < 0 || !json_is_object(filters))) {
                 if (!e)
                         err_setx(&e, EINVAL, "filters: must be a JSON object");
                 http_reply_err(req, e);
@@ -159,7 +160,7 @@ static void h_start(struct http_req *req, void *ud) {
         if (r < 0)
                 http_reply_err(req, e);
         else
-                http_reply(req, r > 0 ? 304 : 204, NULL, "", 0);
+                http_reply(req, 204, NULL, "", 0);
 }
 
 static void h_stop(struct http_req *req, void *ud) {
@@ -239,8 +240,9 @@ static void h_rename(struct http_req *req, void *ud) {
         if (!c)
                 return;
         if (!name || !name[0]) {
-                http_reply_error(req, 400, "BadRequest", "rename: the name query parameter is "
-                                                         "required");
+                http_reply_error(req, 400, "BadRequest",
+                                 "rename: the name query parameter is "
+                                 "required");
                 return;
         }
         if (ctr_rename(c, name, &e) < 0)
@@ -333,7 +335,7 @@ static void h_exec(struct http_req *req, void *ud) {
 static json_t *image_json(const struct image *img) {
         json_t *tags = json_array();
 
-        STRV_FOREACH(r, img->refs) {
+        STRV_FOREACH (r, img->refs) {
                 _cleanup_(ref_freep) struct image_ref *ref = NULL;
                 _cleanup_free_ char *fam = NULL;
 
@@ -398,8 +400,9 @@ static void h_import(struct http_req *req, void *ud) {
                         return;
                 }
         }
-        json_array_foreach(changes_j, i, v) if (json_is_string(v))
-                strv_push(&changes, json_string_value(v));
+        json_array_foreach (changes_j, i, v)
+                if (json_is_string(v))
+                        strv_push(&changes, json_string_value(v));
         if (ref && ref[0]) {
                 _cleanup_(ref_freep) struct image_ref *rr = NULL;
 
@@ -409,10 +412,10 @@ static void h_import(struct http_req *req, void *ud) {
                 }
                 full = ref_full(rr);
         }
-        r = image_import_fd(m->images, fd,
-                            &(struct import_opts){.changes = changes, .message = "Imported",
-                                                  .ref = full},
-                            &img, &e);
+        r = image_import_fd(
+                m->images, fd,
+                &(struct import_opts){.changes = changes, .message = "Imported", .ref = full}, &img,
+                &e);
         if (r < 0) {
                 http_reply_err(req, e);
                 return;

@@ -105,9 +105,9 @@ static void pend_answer(struct ctr *c, enum pend_kind kind) {
                 http_req_on_close(p->req, NULL, NULL);
                 switch (p->kind) {
                 case PEND_WAIT: {
-                        _cleanup_json_ json_t *j = json_pack(
-                                "{s:I}", "StatusCode",
-                                (json_int_t)json_get_int(ctr_state(c), "ExitCode", 0));
+                        _cleanup_json_ json_t *j =
+                                json_pack("{s:I}", "StatusCode",
+                                          (json_int_t)json_get_int(ctr_state(c), "ExitCode", 0));
                         http_reply_json(p->req, 200, j);
                         break;
                 }
@@ -343,7 +343,7 @@ static int ctr_destroy(struct ctr *c, bool volumes, struct err **errp) {
         if (r < 0)
                 return r;
         if (volumes)
-                json_array_foreach(json_object_get(c->rec, "Mounts"), i, mnt) {
+                json_array_foreach (json_object_get(c->rec, "Mounts"), i, mnt) {
                         _cleanup_err_ struct err *e = NULL;
 
                         if (!json_get_bool(mnt, "BerthAnonymous", false))
@@ -363,8 +363,7 @@ void ctr_after_sv(struct ctr *c) {
                 ctr_set_status(c, "restarting");
         (void)ctr_save(c);
         if (c->sv.state == SV_DOWN && !ctr_running(c) && !c->removing &&
-            json_get_bool(json_object_get(c->rec, "HostConfig"), "AutoRemove", false) &&
-            c->ran) {
+            json_get_bool(json_object_get(c->rec, "HostConfig"), "AutoRemove", false) && c->ran) {
                 _cleanup_err_ struct err *e = NULL;
 
                 ctr_streams_end(c);
@@ -470,7 +469,7 @@ void ctr_stop(struct ctr *c, int timeout, struct http_req *req) {
                         http_reply(req, 204, NULL, "", 0);
                         return;
                 }
-                http_reply(req, 304, NULL, "", 0);
+                http_reply(req, 204, NULL, "", 0);
                 return;
         }
         if (timeout >= 0)
@@ -580,8 +579,9 @@ int ctr_rename(struct ctr *c, const char *name, struct err **errp) {
                                 "allowed",
                                 name);
         if (streq(ctr_name(c), n))
-                return err_setx(errp, EINVAL, "Renaming a container with the same name as its "
-                                              "current name");
+                return err_setx(errp, EINVAL,
+                                "Renaming a container with the same name as its "
+                                "current name");
         if (ctr_name_taken(c->m, n))
                 return err_setx(errp, EEXIST,
                                 "Conflict. The container name \"/%s\" is already in use", n);
@@ -599,7 +599,7 @@ json_t *ctr_inspect(const struct ctr *c) {
                 json_object_del(j, key);
         {
                 size_t i;
-                json_array_foreach(json_object_get(j, "Mounts"), i, v) {
+                json_array_foreach (json_object_get(j, "Mounts"), i, v) {
                         json_object_del(v, "BerthAnonymous");
                         json_object_del(v, "BerthNoCopy");
                 }
@@ -610,17 +610,19 @@ json_t *ctr_inspect(const struct ctr *c) {
 json_t *ctr_summary(const struct ctr *c) {
         const json_t *cfg = json_object_get(c->rec, "Config");
         _cleanup_strv_ char **cmd = NULL;
-        _cleanup_free_ char *command = NULL, *status = ctr_status_text(ctr_state(c), realtime_usec());
+        _cleanup_free_ char *command = NULL,
+                            *status = ctr_status_text(ctr_state(c), realtime_usec());
         _cleanup_free_ char *name = xasprintf("/%s", ctr_name(c));
         json_t *args = json_object_get(c->rec, "Args"), *v, *mounts = json_array();
         uint64_t created = 0;
         size_t i;
 
         strv_push(&cmd, json_get_str(c->rec, "Path", ""));
-        json_array_foreach(args, i, v) strv_push(&cmd, json_string_value(v));
+        json_array_foreach (args, i, v)
+                strv_push(&cmd, json_string_value(v));
         command = strv_join(cmd, " ");
         (void)clog_parse_time(json_get_str(c->rec, "Created", ""), 0, &created, NULL);
-        json_array_foreach(json_object_get(c->rec, "Mounts"), i, v)
+        json_array_foreach (json_object_get(c->rec, "Mounts"), i, v)
                 json_array_append_new(mounts, json_string(json_get_str(v, "Name", "")[0]
                                                                   ? json_get_str(v, "Name", "")
                                                                   : json_get_str(v, "Source", "")));
@@ -740,7 +742,7 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
         while ((de = readdir(dir)))
                 if (de->d_name[0] != '.' && de->d_type == DT_DIR)
                         strv_push(&ids, de->d_name);
-        STRV_FOREACH(id, ids)
+        STRV_FOREACH (id, ids)
                 ctr_load_one(m, *id);
         /* newest first, as ps lists them */
         qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);

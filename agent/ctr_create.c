@@ -24,14 +24,14 @@ int ctr_parse_signal(const char *s) {
                 const char *name;
                 int sig;
         } sigs[] = {
-                {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-                {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
-                {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-                {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-                {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-                {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+                {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+                {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+                {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+                {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+                {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+                {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
                 {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-                {"PWR", SIGPWR},   {"SYS", SIGSYS},
+                {"PWR", SIGPWR},       {"SYS", SIGSYS},
         };
         char *end;
         long n;
@@ -52,7 +52,7 @@ int ctr_parse_signal(const char *s) {
 static json_t *strv_to_json(char *const *l) {
         json_t *a = json_array();
 
-        STRV_FOREACH(s, l)
+        STRV_FOREACH (s, l)
                 json_array_append_new(a, json_string(*s));
         return a;
 }
@@ -67,12 +67,14 @@ static bool mount_dest_taken(const json_t *mounts, const char *dst) {
         size_t i;
         json_t *m;
 
-        json_array_foreach(mounts, i, m) if (streq(json_get_str(m, "Destination", ""), dst)) return true;
+        json_array_foreach (mounts, i, m)
+                if (streq(json_get_str(m, "Destination", ""), dst))
+                        return true;
         return false;
 }
 
-static int add_volume(struct create_ctx *x, const char *name, const char *dst, bool rw,
-                      bool nocopy, const char *field, struct err **errp) {
+static int add_volume(struct create_ctx *x, const char *name, const char *dst, bool rw, bool nocopy,
+                      const char *field, struct err **errp) {
         _cleanup_(vol_freep) struct vol *v = NULL;
         int r;
 
@@ -89,9 +91,9 @@ static int add_volume(struct create_ctx *x, const char *name, const char *dst, b
         json_array_append_new(x->mounts,
                               json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:b,s:b}", "Type",
                                         "volume", "Name", v->name, "Source", v->mountpoint,
-                                        "Destination", dst, "Driver", "local", "Mode", rw ? "" : "ro",
-                                        "RW", rw, "Propagation", "", "BerthAnonymous", !name,
-                                        "BerthNoCopy", nocopy));
+                                        "Destination", dst, "Driver", "local", "Mode",
+                                        rw ? "" : "ro", "RW", rw, "Propagation", "",
+                                        "BerthAnonymous", !name, "BerthNoCopy", nocopy));
         return 0;
 }
 
@@ -100,19 +102,20 @@ static int add_bind(struct create_ctx *x, const char *src, const char *dst, bool
         struct stat sb;
 
         if (stat(src, &sb) < 0)
-                return err_setx(errp, EINVAL, "%s: bind source path does not exist: %s", field, src);
-        json_array_append_new(x->mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind",
-                                                   "Source", src, "Destination", dst, "Mode",
-                                                   rw ? "" : "ro", "RW", rw, "Propagation",
-                                                   "rprivate"));
+                return err_setx(errp, EINVAL, "%s: bind source path does not exist: %s", field,
+                                src);
+        json_array_append_new(x->mounts,
+                              json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
+                                        "Destination", dst, "Mode", rw ? "" : "ro", "RW", rw,
+                                        "Propagation", "rprivate"));
         return 0;
 }
 
 static int check_dest(const char *dst, const char *field, struct err **errp) {
         if (!dst || dst[0] != '/')
                 return err_setx(errp, EINVAL,
-                                "%s: invalid mount config: mount path must be absolute: '%s'", field,
-                                dst ? dst : "");
+                                "%s: invalid mount config: mount path must be absolute: '%s'",
+                                field, dst ? dst : "");
         if (streq(dst, "/"))
                 return err_setx(errp, EINVAL, "%s: invalid mount config: cannot mount over '/'",
                                 field);
@@ -125,7 +128,7 @@ static int build_mounts(struct create_ctx *x, const json_t *hc, char *const *img
         size_t i;
         int r;
 
-        json_array_foreach(json_object_get(hc, "Binds"), i, v) {
+        json_array_foreach (json_object_get(hc, "Binds"), i, v) {
                 _cleanup_free_ char *field = xasprintf("HostConfig.Binds[%zu]", i);
                 _cleanup_strv_ char **parts = strv_split(json_string_value(v) ?: "", ":");
                 bool rw = true, nocopy = false;
@@ -135,7 +138,7 @@ static int build_mounts(struct create_ctx *x, const json_t *hc, char *const *img
                                         field, json_string_value(v) ?: "");
                 if (parts[2]) {
                         _cleanup_strv_ char **opts = strv_split(parts[2], ",");
-                        STRV_FOREACH(o, opts) {
+                        STRV_FOREACH (o, opts) {
                                 if (streq(*o, "ro"))
                                         rw = false;
                                 else if (streq(*o, "rw"))
@@ -160,9 +163,10 @@ static int build_mounts(struct create_ctx *x, const json_t *hc, char *const *img
                 if (r < 0)
                         return r;
         }
-        json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
+        json_array_foreach (json_object_get(hc, "Mounts"), i, v) {
                 _cleanup_free_ char *field = xasprintf("HostConfig.Mounts[%zu]", i);
-                const char *type = json_get_str(v, "Type", ""), *src = json_get_str(v, "Source", NULL),
+                const char *type = json_get_str(v, "Type", ""),
+                           *src = json_get_str(v, "Source", NULL),
                            *dst = json_get_str(v, "Target", NULL);
                 bool rw = !json_get_bool(v, "ReadOnly", false);
 
@@ -177,10 +181,10 @@ static int build_mounts(struct create_ctx *x, const json_t *hc, char *const *img
                                                 "%s: a bind mount needs an absolute source", field);
                         r = add_bind(x, src, dst, rw, field, errp);
                 } else if (streq(type, "volume"))
-                        r = add_volume(x, src && src[0] ? src : NULL, dst, rw,
-                                       json_get_bool(json_object_get(v, "VolumeOptions"), "NoCopy",
-                                                     false),
-                                       field, errp);
+                        r = add_volume(
+                                x, src && src[0] ? src : NULL, dst, rw,
+                                json_get_bool(json_object_get(v, "VolumeOptions"), "NoCopy", false),
+                                field, errp);
                 else if (streq(type, "tmpfs")) {
                         const json_t *to = json_object_get(v, "TmpfsOptions");
                         _cleanup_free_ char *opt = NULL;
@@ -189,23 +193,24 @@ static int build_mounts(struct create_ctx *x, const json_t *hc, char *const *img
                                 opt = xasprintf("size=%lld",
                                                 (long long)json_get_int(to, "SizeBytes", 0));
                         if (json_get_int(to, "Mode", 0) > 0) {
-                                char *o = xasprintf("%s%smode=%llo", opt ? opt : "", opt ? "," : "",
-                                                    (unsigned long long)json_get_int(to, "Mode", 0));
+                                char *o =
+                                        xasprintf("%s%smode=%llo", opt ? opt : "", opt ? "," : "",
+                                                  (unsigned long long)json_get_int(to, "Mode", 0));
                                 free(opt);
                                 opt = o;
                         }
                         json_array_append_new(x->mounts,
-                                              json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "tmpfs",
-                                                        "Source", "", "Destination", dst, "Mode",
-                                                        opt ? opt : "", "RW", true, "Propagation",
-                                                        ""));
+                                              json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type",
+                                                        "tmpfs", "Source", "", "Destination", dst,
+                                                        "Mode", opt ? opt : "", "RW", true,
+                                                        "Propagation", ""));
                         r = 0;
                 } else
                         r = err_setx(errp, EINVAL, "%s: unknown mount type '%s'", field, type);
                 if (r < 0)
                         return r;
         }
-        STRV_FOREACH(p, img_volumes) {
+        STRV_FOREACH (p, img_volumes) {
                 if (mount_dest_taken(x->mounts, *p) ||
                     json_object_get(json_object_get(hc, "Tmpfs"), *p))
                         continue;
@@ -245,7 +250,7 @@ static int check_log_config(const json_t *hc, struct err **errp) {
                                 "HostConfig.LogConfig.Type: logging driver '%s' is not supported "
                                 "(json-file only)",
                                 type);
-        json_object_foreach((json_t *)cfg, k, v) {
+        json_object_foreach ((json_t *)cfg, k, v) {
                 const char *s = json_string_value(v);
                 uint64_t n;
 
@@ -273,12 +278,14 @@ static json_t *merge_labels(char *const *img_labels, const json_t *req) {
         const char *k;
         json_t *v;
 
-        STRV_FOREACH(kv, img_labels) {
+        STRV_FOREACH (kv, img_labels) {
                 const char *eq = strchr(*kv, '=');
                 _cleanup_free_ char *key = eq ? xstrndup(*kv, (size_t)(eq - *kv)) : xstrdup(*kv);
                 json_object_set_new(l, key, json_string(eq ? eq + 1 : ""));
         }
-        json_object_foreach((json_t *)req, k, v) if (json_is_string(v)) json_object_set(l, k, v);
+        json_object_foreach ((json_t *)req, k, v)
+                if (json_is_string(v))
+                        json_object_set(l, k, v);
         return l;
 }
 
@@ -308,8 +315,8 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_(image_config_freep) struct image_config *ic = NULL;
         _cleanup_strv_ char **ep = NULL, **cmd = NULL, **env = NULL, **lowers = NULL, **args = NULL;
-        _cleanup_free_ char *id = NULL, *hostname = NULL, *created = NULL, *dir = NULL,
-                             *gen = NULL, *lower_str = NULL;
+        _cleanup_free_ char *id = NULL, *hostname = NULL, *created = NULL, *dir = NULL, *gen = NULL,
+                            *lower_str = NULL;
         _cleanup_json_ json_t *rec = NULL, *cfg = NULL, *hc = NULL;
         struct create_ctx x = {.m = m, .mounts = json_array()};
         const char *image = json_get_str(body, "Image", NULL), *sig;
@@ -321,10 +328,11 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
                 if (name[0] == '/')
                         name++;
                 if (!ctr_name_valid(name))
-                        return err_setx(errp, EINVAL,
-                                        "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
-                                        "are allowed",
-                                        name);
+                        return err_setx(
+                                errp, EINVAL,
+                                "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+                                "are allowed",
+                                name);
                 if (ctr_name_taken(m, name))
                         return err_setx(errp, EEXIST,
                                         "Conflict. The container name \"/%s\" is already in use",
@@ -371,7 +379,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         if (r < 0)
                 goto fail;
         args = strv_copy(ep);
-        STRV_FOREACH(s, cmd)
+        STRV_FOREACH (s, cmd)
                 strv_push(&args, *s);
         env = ctr_merge_env(ic->env, json_object_get(body, "Env"), hostname);
 
@@ -389,7 +397,8 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
                 json_object_set_new(cfg, "User", json_string(ic->user ?: ""));
         if (!json_get_str(cfg, "StopSignal", "")[0] && ic->stop_signal)
                 json_object_set_new(cfg, "StopSignal", json_string(ic->stop_signal));
-        json_object_set_new(cfg, "Labels", merge_labels(ic->labels, json_object_get(body, "Labels")));
+        json_object_set_new(cfg, "Labels",
+                            merge_labels(ic->labels, json_object_get(body, "Labels")));
 
         r = build_mounts(&x, hc, ic->volumes, errp);
         if (r < 0)
@@ -399,19 +408,19 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         lower_str = strv_join(lowers, ":");
         dir = xasprintf("%s/%s", m->ctr_root, id);
         created = ctr_now_str();
-        rec = json_pack("{s:i,s:s,s:s,s:s,s:s,s:O,s:o,s:s,s:O,s:O,s:O,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:i,"
-                        "s:i,s:s,s:s,s:s},s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s}},"
-                        "s:o}",
-                        "Version", CTR_RECORD_VERSION, "Id", id, "Name", "", "Created", created,
-                        "Path", args[0] ?: "", "Args", json_null(), "Image", json_string(img->id),
-                        "ImageName", image, "Config", cfg, "HostConfig", hc, "Mounts", x.mounts,
-                        "State", "Status", "created", "Running", 0, "Paused", 0, "Restarting", 0,
-                        "OOMKilled", 0, "Dead", 0, "Pid", 0, "ExitCode", 0, "Error", "",
-                        "StartedAt", "", "FinishedAt", "", "RestartCount", 0, "Driver", "overlay",
-                        "Platform", "linux", "LogPath", "", "HostnamePath", "", "HostsPath", "",
-                        "ResolvConfPath", "", "GraphDriver", "Name", "overlay", "Data", "LowerDir",
-                        lower_str, "UpperDir", "", "WorkDir", "", "MergedDir", "", "BerthLowerDirs",
-                        strv_to_json(lowers));
+        rec = json_pack(
+                "{s:i,s:s,s:s,s:s,s:s,s:O,s:o,s:s,s:O,s:O,s:O,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:i,"
+                "s:i,s:s,s:s,s:s},s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s}},"
+                "s:o}",
+                "Version", CTR_RECORD_VERSION, "Id", id, "Name", "", "Created", created, "Path",
+                args[0] ?: "", "Args", json_null(), "Image", json_string(img->id), "ImageName",
+                image, "Config", cfg, "HostConfig", hc, "Mounts", x.mounts, "State", "Status",
+                "created", "Running", 0, "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0,
+                "Pid", 0, "ExitCode", 0, "Error", "", "StartedAt", "", "FinishedAt", "",
+                "RestartCount", 0, "Driver", "overlay", "Platform", "linux", "LogPath", "",
+                "HostnamePath", "", "HostsPath", "", "ResolvConfPath", "", "GraphDriver", "Name",
+                "overlay", "Data", "LowerDir", lower_str, "UpperDir", "", "WorkDir", "",
+                "MergedDir", "", "BerthLowerDirs", strv_to_json(lowers));
         json_decref(x.mounts);
         x.mounts = NULL;
         if (!rec) {
@@ -455,7 +464,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         return 0;
 fail:
         json_decref(x.mounts);
-        STRV_FOREACH(v, x.new_volumes)
+        STRV_FOREACH (v, x.new_volumes)
                 (void)vol_remove(m->root, *v, false, true, NULL);
         strv_free(x.new_volumes);
         if (dir && r < 0 && access(dir, F_OK) == 0)

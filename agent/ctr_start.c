@@ -29,11 +29,12 @@
 #define SHIM_REPORT_TIMEOUT_MSEC 60000
 
 static int write_etc_files(struct ctr *c, struct err **errp) {
-        const json_t *cfg = json_object_get(c->rec, "Config"), *hc = json_object_get(c->rec, "HostConfig");
+        const json_t *cfg = json_object_get(c->rec, "Config"),
+                     *hc = json_object_get(c->rec, "HostConfig");
         const char *hostname = json_get_str(cfg, "Hostname", "");
         bool host_net = streq(json_get_str(hc, "NetworkMode", ""), "host");
         _cleanup_free_ char *hosts = NULL, *resolv = NULL, *host_resolv = NULL, *hn = NULL,
-                             *p = NULL;
+                            *p = NULL;
         size_t len;
         int r;
 
@@ -63,7 +64,7 @@ static int fill_volumes(struct ctr *c, int rootfd, struct err **errp) {
         json_t *m;
         size_t i;
 
-        json_array_foreach(json_object_get(c->rec, "Mounts"), i, m) {
+        json_array_foreach (json_object_get(c->rec, "Mounts"), i, m) {
                 _cleanup_(vol_freep) struct vol *v = NULL;
                 _cleanup_close_ int pfd = -EBADF, dfd = -EBADF;
                 _cleanup_free_ char *proc = NULL;
@@ -126,7 +127,7 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         int r;
 
         lowers = xnew0(char *, 1);
-        json_array_foreach(json_object_get(c->rec, "BerthLowerDirs"), i, v)
+        json_array_foreach (json_object_get(c->rec, "BerthLowerDirs"), i, v)
                 strv_push(&lowers, json_string_value(v));
         r = ovl_prepare(c->dir, lowers, OVL_MODE_AUTO, &rootfs, errp);
         if (r < 0)
@@ -157,9 +158,13 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
                 r = netns_path(c, &netns, errp);
         if (r < 0)
                 return r;
-        r = ctr_spec_build(&(struct ctr_spec_in){.rec = c->rec, .rootfs = rootfs,
-                                                 .ctr_dir = c->dir, .uid = uid, .gid = gid,
-                                                 .gids = gids, .n_gids = n_gids,
+        r = ctr_spec_build(&(struct ctr_spec_in){.rec = c->rec,
+                                                 .rootfs = rootfs,
+                                                 .ctr_dir = c->dir,
+                                                 .uid = uid,
+                                                 .gid = gid,
+                                                 .gids = gids,
+                                                 .n_gids = n_gids,
                                                  .netns_path = netns},
                            &spec, errp);
         if (r < 0)
@@ -207,10 +212,21 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
         }
         if (pid == 0) {
                 sigset_t all;
-                char *argv[] = {"berth",       "shim",    "--root",         c->m->root,
-                                "--run",       c->m->run, "--id",           c->id,
-                                "--status-fd", "3",       "--log-max-size", max_size,
-                                "--log-max-file", max_file, NULL};
+                char *argv[] = {"berth",
+                                "shim",
+                                "--root",
+                                c->m->root,
+                                "--run",
+                                c->m->run,
+                                "--id",
+                                c->id,
+                                "--status-fd",
+                                "3",
+                                "--log-max-size",
+                                max_size,
+                                "--log-max-file",
+                                max_file,
+                                NULL};
 
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);

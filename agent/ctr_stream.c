@@ -116,7 +116,8 @@ void ctr_logs(struct ctr *c, const struct ctr_logs_opts *o, struct http_req *req
         f->path = xstrdup(json_get_str(c->rec, "LogPath", ""));
         http_stream_begin(req, 200, "application/x-ndjson");
         r = clog_read(f->path,
-                      &(struct clog_read_opts){.tail = o->tail, .since_nsec = o->since_nsec,
+                      &(struct clog_read_opts){.tail = o->tail,
+                                               .since_nsec = o->since_nsec,
                                                .until_nsec = o->until_nsec},
                       write_entry, f, &f->offset, &e);
         if (r < 0 || !o->follow || (!ctr_running(c) && c->sv.state != SV_BACKOFF)) {
@@ -206,8 +207,8 @@ static void exec_pipe(struct exec_sess *s, ev_io *w, int *fd, const char *stream
                 return;
         }
         if (s->req) {
-                _cleanup_json_ json_t *j =
-                        json_pack("{s:s,s:o}", "stream", stream, "data", json_bytes(buf, (size_t)n));
+                _cleanup_json_ json_t *j = json_pack("{s:s,s:o}", "stream", stream, "data",
+                                                     json_bytes(buf, (size_t)n));
                 (void)http_stream_write_json(s->req, j);
         }
 }
@@ -244,7 +245,8 @@ static int exec_process(struct ctr *c, const json_t *body, struct spec **ret, st
         _cleanup_free_ char *path = xasprintf("%s/bundle/config.json", c->dir);
         _cleanup_(spec_freep) struct spec *s = NULL;
         const json_t *cmd = json_object_get(body, "Cmd"), *v;
-        const char *wd = json_get_str(body, "WorkingDir", ""), *user = json_get_str(body, "User", "");
+        const char *wd = json_get_str(body, "WorkingDir", ""),
+                   *user = json_get_str(body, "User", "");
         size_t i;
         int r;
 
@@ -255,12 +257,12 @@ static int exec_process(struct ctr *c, const json_t *body, struct spec **ret, st
                 return r;
         strv_free(s->process.args);
         s->process.args = xnew0(char *, 1);
-        json_array_foreach(cmd, i, v) {
+        json_array_foreach (cmd, i, v) {
                 if (!json_is_string(v))
                         return err_setx(errp, EINVAL, "Cmd[%zu]: must be a string", i);
                 strv_push(&s->process.args, json_string_value(v));
         }
-        json_array_foreach(json_object_get(body, "Env"), i, v) {
+        json_array_foreach (json_object_get(body, "Env"), i, v) {
                 const char *kv = json_string_value(v);
                 size_t klen;
                 bool done = false;
