@@ -135,6 +135,15 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return err_set(errp, errno, "open '%s'", rootfs);
+        /* overlayfs shows the upper dir's mode on "/": give it the image's (docker does too) */
+        if (lowers[0]) {
+                struct stat lsb, rsb;
+
+                if (stat(lowers[0], &lsb) == 0 && fstat(rootfd, &rsb) == 0 &&
+                    (lsb.st_mode & 07777) != (rsb.st_mode & 07777) &&
+                    chmod(rootfs, lsb.st_mode & 07777) < 0)
+                        return err_set(errp, errno, "chmod '%s'", rootfs);
+        }
         r = ctr_resolve_user(rootfd, json_get_str(cfg, "User", ""), &uid, &gid, &gids, &n_gids,
                              errp);
         if (r < 0)

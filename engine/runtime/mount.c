@@ -76,10 +76,9 @@ int rt_open_in_root_walk(int rootfd, const char *path, bool create, bool create_
                         if (errno != ENOENT || !create)
                                 return -errno;
                         if (last && create_file) {
-                                int fd = openat(rootfd, cand,
-                                                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
-                                                        O_CLOEXEC,
-                                                0644);
+                                int fd = openat(
+                                        rootfd, cand,
+                                        O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
                                 if (fd < 0 && errno != EEXIST)
                                         return -errno;
                                 safe_close(fd);
@@ -178,6 +177,40 @@ static int mount_bind(const struct spec_mount *m, const char *target, struct rt_
         return 0;
 }
 
+/* A bind mount inside the rootfs. The fd behind target names the dentry the new mount covers,
+ * so the remount that applies ro/nosuid/... must reach the new mount through a fresh lookup of
+ * the destination (a remount through target fails with EINVAL). */
+static int mount_bind_in_root(int rootfd, const struct spec_mount *m, const char *target,
+                              struct rt_cerr *ce) {
+        struct spec_mount b = *m;
+        _cleanup_close_ int fd = -EBADF;
+        char again[64];
+
+        b.flags = 0;
+        b.propagation = 0;
+        if (mount_bind(&b, target, ce) < 0)
+                return -1;
+        if (!(m->flags & ~(unsigned long)MS_REMOUNT) && !m->propagation)
+                return 0;
+        fd = rt_open_in_root(rootfd, m->destination, false, false);
+        if (fd < 0)
+                return rt_cerr_set(ce, -fd, "resolve bind mount '%s'", m->destination);
+        fd_path(fd, again, sizeof(again));
+        if (m->flags & ~(unsigned long)MS_REMOUNT) {
+                struct statvfs sv;
+                unsigned long keep = 0;
+
+                if (statvfs(again, &sv) == 0)
+                        keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RDONLY);
+                if (mount(NULL, again, NULL, MS_BIND | MS_REMOUNT | m->flags | keep, NULL) < 0)
+                        return rt_cerr_set(ce, errno, "remount '%s' with its options",
+                                           m->destination);
+        }
+        if (m->propagation && mount(NULL, again, NULL, m->propagation, NULL) < 0)
+                return rt_cerr_set(ce, errno, "set propagation of '%s'", m->destination);
+        return 0;
+}
+
 /* Safe: a fresh kernel file system instance (proc, tmpfs, devpts, mqueue, sysfs) inside our own
  * namespaces; nothing of the host is exposed that the namespaces do not already scope. */
 static int mount_fs(const struct spec_mount *m, const char *target, struct rt_cerr *ce) {
@@ -232,8 +265,8 @@ static int mount_cgroup(const struct rt_init *init, int rootfd, const struct spe
                         return rt_cerr_set(ce, errno, "mount cgroup '%s'", sub);
         }
         if (f & MS_RDONLY) {
-                r = mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
-                                                      MS_NODEV | MS_NOEXEC,
+                r = mount(NULL, target, NULL,
+                          MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           NULL);
                 if (r < 0)
                         return rt_cerr_set(ce, errno, "remount '%s' read-only", m->destination);
@@ -250,8 +283,8 @@ static const struct {
         const char *name;
         unsigned maj, min;
 } default_devices[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
-        {"tty", 5, 0},
+        {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 /* Creates one device node in the container's /dev. Without a user namespace mknod works (the
@@ -299,9 +332,9 @@ static int make_device(int rootfd, const char *path, char type, unsigned maj, un
 
 static int make_dev_symlinks(int rootfd, struct rt_cerr *ce) {
         static const char *const links[][2] = {
-                {"/proc/self/fd", "fd"},        {"/proc/self/fd/0", "stdin"},
-                {"/proc/self/fd/1", "stdout"},  {"/proc/self/fd/2", "stderr"},
-                {"pts/ptmx", "ptmx"},           {"/proc/kcore", "core"},
+                {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+                {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                {"pts/ptmx", "ptmx"},          {"/proc/kcore", "core"},
         };
         _cleanup_close_ int devp = rt_open_in_root(rootfd, "/dev", false, false);
         _cleanup_close_ int dev = -EBADF;
@@ -348,7 +381,7 @@ int rt_mount_setup(const struct rt_init *init, struct rt_cerr *ce) {
                                            m->destination);
                 fd_path(fd, target, sizeof(target));
                 if (m->bind)
-                        r = mount_bind(m, target, ce);
+                        r = mount_bind_in_root(rootfd, m, target, ce);
                 else if (streq(m->type, "sysfs"))
                         r = mount_sysfs(m, target, init->new_netns, ce);
                 else if (streq(m->type, "cgroup") || streq(m->type, "cgroup2"))
@@ -381,10 +414,9 @@ int rt_mount_setup(const struct rt_init *init, struct rt_cerr *ce) {
         for (size_t i = 0; i < s->n_devices; i++) {
                 const struct spec_device *d = &s->devices[i];
                 mode_t old = umask(0);
-                r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type,
-                                (unsigned)d->major, (unsigned)d->minor,
-                                d->has_file_mode ? d->file_mode : 0666, d->uid, d->gid,
-                                init->userns, ce);
+                r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
+                                (unsigned)d->minor, d->has_file_mode ? d->file_mode : 0666, d->uid,
+                                d->gid, init->userns, ce);
                 umask(old);
                 if (r < 0)
                         return r;
@@ -488,12 +520,12 @@ int rt_mount_after_pivot(const struct rt_init *init, struct rt_cerr *ce) {
         r = apply_sysctls(s, ce);
         if (r < 0)
                 return r;
-        STRV_FOREACH(p, s->masked_paths) {
+        STRV_FOREACH (p, s->masked_paths) {
                 r = mount_mask(*p, ce);
                 if (r < 0)
                         return r;
         }
-        STRV_FOREACH(p, s->readonly_paths) {
+        STRV_FOREACH (p, s->readonly_paths) {
                 r = mount_readonly(*p, ce);
                 if (r < 0)
                         return r;
@@ -502,8 +534,7 @@ int rt_mount_after_pivot(const struct rt_init *init, struct rt_cerr *ce) {
             mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
                 return rt_cerr_set(ce, errno, "make / shared");
         /* Safe: read-only remount of the container's own root. */
-        if (s->root_readonly &&
-            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 return rt_cerr_set(ce, errno, "remount / read-only");
         return 0;
 }
