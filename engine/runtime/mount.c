@@ -76,9 +76,10 @@ int rt_open_in_root_walk(int rootfd, const char *path, bool create, bool create_
                         if (errno != ENOENT || !create)
                                 return -errno;
                         if (last && create_file) {
-                                int fd = openat(
-                                        rootfd, cand,
-                                        O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                                int fd = openat(rootfd, cand,
+                                                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
+                                                        O_CLOEXEC,
+                                                0644);
                                 if (fd < 0 && errno != EEXIST)
                                         return -errno;
                                 safe_close(fd);
@@ -265,8 +266,8 @@ static int mount_cgroup(const struct rt_init *init, int rootfd, const struct spe
                         return rt_cerr_set(ce, errno, "mount cgroup '%s'", sub);
         }
         if (f & MS_RDONLY) {
-                r = mount(NULL, target, NULL,
-                          MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                r = mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+                                                      MS_NODEV | MS_NOEXEC,
                           NULL);
                 if (r < 0)
                         return rt_cerr_set(ce, errno, "remount '%s' read-only", m->destination);
@@ -283,8 +284,8 @@ static const struct {
         const char *name;
         unsigned maj, min;
 } default_devices[] = {
-        {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
-        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
+        {"tty", 5, 0},
 };
 
 /* Creates one device node in the container's /dev. Without a user namespace mknod works (the
@@ -332,9 +333,9 @@ static int make_device(int rootfd, const char *path, char type, unsigned maj, un
 
 static int make_dev_symlinks(int rootfd, struct rt_cerr *ce) {
         static const char *const links[][2] = {
-                {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
-                {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-                {"pts/ptmx", "ptmx"},          {"/proc/kcore", "core"},
+                {"/proc/self/fd", "fd"},        {"/proc/self/fd/0", "stdin"},
+                {"/proc/self/fd/1", "stdout"},  {"/proc/self/fd/2", "stderr"},
+                {"pts/ptmx", "ptmx"},           {"/proc/kcore", "core"},
         };
         _cleanup_close_ int devp = rt_open_in_root(rootfd, "/dev", false, false);
         _cleanup_close_ int dev = -EBADF;
@@ -414,9 +415,10 @@ int rt_mount_setup(const struct rt_init *init, struct rt_cerr *ce) {
         for (size_t i = 0; i < s->n_devices; i++) {
                 const struct spec_device *d = &s->devices[i];
                 mode_t old = umask(0);
-                r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
-                                (unsigned)d->minor, d->has_file_mode ? d->file_mode : 0666, d->uid,
-                                d->gid, init->userns, ce);
+                r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type,
+                                (unsigned)d->major, (unsigned)d->minor,
+                                d->has_file_mode ? d->file_mode : 0666, d->uid, d->gid,
+                                init->userns, ce);
                 umask(old);
                 if (r < 0)
                         return r;
@@ -520,12 +522,12 @@ int rt_mount_after_pivot(const struct rt_init *init, struct rt_cerr *ce) {
         r = apply_sysctls(s, ce);
         if (r < 0)
                 return r;
-        STRV_FOREACH (p, s->masked_paths) {
+        STRV_FOREACH(p, s->masked_paths) {
                 r = mount_mask(*p, ce);
                 if (r < 0)
                         return r;
         }
-        STRV_FOREACH (p, s->readonly_paths) {
+        STRV_FOREACH(p, s->readonly_paths) {
                 r = mount_readonly(*p, ce);
                 if (r < 0)
                         return r;
@@ -534,7 +536,8 @@ int rt_mount_after_pivot(const struct rt_init *init, struct rt_cerr *ce) {
             mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
                 return rt_cerr_set(ce, errno, "make / shared");
         /* Safe: read-only remount of the container's own root. */
-        if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        if (s->root_readonly &&
+            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 return rt_cerr_set(ce, errno, "remount / read-only");
         return 0;
 }
