@@ -13,6 +13,8 @@
 
 /* The daemon context (STYLE C12: no globals). Handlers get it as their userdata:
  *     static void h(struct http_req *req, void *userdata) { struct daemon *d = userdata; ... } */
+struct ctr_mgr;
+
 struct daemon {
         struct ev_loop *loop;
         char *root;             /* --root, default /var/lib/berth */
@@ -34,6 +36,7 @@ struct daemon {
         ev_signal sighup;
         struct metrics *metrics; /* /v1/metrics */
         bool shutting_down;
+        struct ctr_mgr *ctrs; /* agent/containers.h */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
@@ -41,6 +44,7 @@ struct daemon {
 extern const struct http_route api_system_routes[];
 extern const struct http_route api_events_routes[];
 extern const struct http_route api_images_routes[];
+extern const struct http_route api_container_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "events.h"
 #include "metrics.h"
+#include "containers.h"
 #include "daemon.h"
 #include "cleanup.h"
 #include "fileio.h"
@@ -58,6 +59,7 @@ static struct daemon *daemon_free(struct daemon *d) {
         daemon_config_done(&d->config);
         free(d->config_path);
         d->http = http_server_free(d->http);
+        d->ctrs = ctr_mgr_free(d->ctrs);
         d->router = http_router_free(d->router);
         /* after the server: closing streams unsubscribe from the bus */
         d->events = event_bus_free(d->events);
@@ -415,6 +417,8 @@ int daemon_main(int argc, char **argv) {
         r = daemon_dirs(d, &e);
         if (r >= 0)
                 r = daemon_pki(d, &e);
+        if (r >= 0)
+                r = ctr_mgr_open(d, &d->ctrs, &e);
         if (r >= 0)
                 r = daemon_serve(d, &e);
         if (r < 0) {

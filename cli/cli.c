@@ -16,6 +16,7 @@ static const struct cli_cmd *const cli_groups[] = {
         cli_events_cmds,
         cli_stacks_cmds,
         cli_images_cmds,
+        cli_container_cmds,
 };
 
 #define DEFAULT_HOST "unix:///run/berth/berth.sock"

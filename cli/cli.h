@@ -33,6 +33,7 @@ extern const struct cli_cmd cli_events_cmds[];
 extern const struct cli_cmd cli_cert_cmds[];
 extern const struct cli_cmd cli_stacks_cmds[];
 extern const struct cli_cmd cli_images_cmds[];
+extern const struct cli_cmd cli_container_cmds[];
 
 int cli_main(int argc, char **argv);
 

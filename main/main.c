@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "shim.h"
 #include "cli.h"
 #include "oci/oci.h"
 #include "version.h"
@@ -17,6 +18,7 @@ struct role {
 static const struct role roles[] = {
         {"daemon", daemon_main},
         {"oci", oci_main},
+        {"shim", shim_main},
         {},
 };
 
