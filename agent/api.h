@@ -31,12 +31,15 @@ struct daemon {
         struct http_router *router;
         struct http_server *http;
         ev_signal sigterm, sigint;
+        struct event_bus *events; /* `berth events` history and subscribers */
+        struct metrics *metrics;  /* /v1/metrics */
         bool shutting_down;
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
  * one line in api_groups[] in agent/api.c. */
 extern const struct http_route api_system_routes[];
+extern const struct http_route api_events_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);

@@ -14,9 +14,12 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "events.h"
+#include "metrics.h"
 #include "daemon.h"
 #include "cleanup.h"
 #include "fileio.h"
+#include "json.h"
 #include "log.h"
 #include "pki.h"
 #include "strv.h"
@@ -62,6 +65,9 @@ static struct daemon *daemon_free(struct daemon *d) {
         }
         d->http = http_server_free(d->http);
         d->router = http_router_free(d->router);
+        /* after the server: closing streams unsubscribe from the bus */
+        d->events = event_bus_free(d->events);
+        d->metrics = metrics_free(d->metrics);
         safe_close(d->lock_fd);
         free(d->root);
         free(d->run);
@@ -164,8 +170,27 @@ static int daemon_pki(struct daemon *d, struct err **errp) {
         return 0;
 }
 
+#define DAEMON_EVENT_HISTORY 1024
+
+static void daemon_declare_metrics(struct metrics *m) {
+        static const double latency_buckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                 0.05,   0.1,    0.5,   1,     5};
+
+        metrics_declare(m, "berth_api_requests_total", METRIC_COUNTER,
+                        "API requests answered, by HTTP status.", NULL, 0);
+        metrics_declare(m, "berth_api_request_duration_seconds", METRIC_HISTOGRAM,
+                        "Time from a complete request to the start of its response.",
+                        latency_buckets, ELEMENTSOF(latency_buckets));
+}
+
 static void access_log(const struct http_req *req, int status, void *userdata) {
-        (void)userdata;
+        struct daemon *d = userdata;
+        char code[16];
+
+        snprintf(code, sizeof(code), "%d", status);
+        metrics_add(d->metrics, "berth_api_requests_total", "code", code, 1);
+        metrics_observe(d->metrics, "berth_api_request_duration_seconds",
+                        (double)(now_usec() - http_req_start_usec(req)) / 1e6);
         log_debug(NULL, "%s %s -> %d%s%s", http_req_method(req), http_req_path(req), status,
                   http_req_peer_cn(req) ? " client " : "",
                   http_req_peer_cn(req) ? http_req_peer_cn(req) : "");
@@ -196,6 +221,8 @@ static int daemon_serve(struct daemon *d, struct err **errp) {
         if (r < 0)
                 return r;
         log_info(NULL, "Listening on unix://%s", d->sock_path);
+        event_publish(d->events, realtime_usec() * 1000, "daemon", "start", NULL,
+                      json_pack("{s:s,s:s}", "root", d->root, "version", berth_version));
         if (d->listen) {
                 _cleanup_free_ char *crt = xasprintf("%s/server.crt", d->pki_dir);
                 _cleanup_free_ char *key = xasprintf("%s/server.key", d->pki_dir);
@@ -352,6 +379,9 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         d->root = xstrdup(DEFAULT_ROOT);
         d->run = xstrdup(DEFAULT_RUN);
         d->request_timeout = 10;
+        d->events = event_bus_new(DAEMON_EVENT_HISTORY);
+        d->metrics = metrics_new();
+        daemon_declare_metrics(d->metrics);
         if (parse_args(d, argc, argv, &help) < 0) {
                 fprintf(stderr, "See 'berth daemon --help'.\n");
                 return 2;
