@@ -34,8 +34,17 @@ struct pod_book {
         bool seen;
 };
 
+/* A removal in flight (the runtime calls back when the pod is gone). */
+struct removing {
+        char *name;
+        uint64_t rev;
+};
+
 struct node {
         struct ev_loop *loop;
+        struct removing *rm;
+        size_t n_rm, alloc_rm;
+        ev_timer soon; /* reconcile again: a removal finished */
         char *name;
         char *host, *tls_cert, *tls_key, *tls_ca;
         struct http_target target;
@@ -103,8 +112,7 @@ int node_set_assignments(struct node *n, const json_t *answer, struct err **errp
                 int64_t slot = json_get_int(e, "slot", -1);
 
                 if (!nm || !st || !sv || !h || slot < 1 || slot > UINT32_MAX ||
-                    !json_is_object(json_object_get(e, "pod")) || strchr(nm, '/') ||
-                    nm[0] == '.') {
+                    !json_is_object(json_object_get(e, "pod")) || strchr(nm, '/') || nm[0] == '.') {
                         assignments_free(a, cnt);
                         return err_setx(errp, EPROTO,
                                         "assignments[%zu]: needs name, stack, service, slot >= 1, "
@@ -172,7 +180,9 @@ static int cmp_rev_desc(const void *a, const void *b) {
 
 static int cmp_asg_rev(const void *a, const void *b) {
         const struct assignment *const *x = a, *const *y = b;
-        return (*x)->rev < (*y)->rev ? -1 : (*x)->rev > (*y)->rev ? 1 : strcmp((*x)->name, (*y)->name);
+        return (*x)->rev < (*y)->rev   ? -1
+               : (*x)->rev > (*y)->rev ? 1
+                                       : strcmp((*x)->name, (*y)->name);
 }
 
 /* Whether an exited pod is to be started again under its template's restart policy. */
@@ -224,6 +234,58 @@ static int create(struct node *n, const struct assignment *a, uint64_t now_usec,
         return 0;
 }
 
+static struct removing *find_rm(struct node *n, const char *name) {
+        for (size_t i = 0; i < n->n_rm; i++)
+                if (streq(n->rm[i].name, name))
+                        return &n->rm[i];
+        return NULL;
+}
+
+static void remove_done(void *ud, const char *name, int r, const struct err *e) {
+        struct node *n = ud;
+        struct removing *x = find_rm(n, name);
+
+        if (x) {
+                free(x->name);
+                *x = n->rm[--n->n_rm];
+        }
+        if (r < 0)
+                log_warn(name, "Failed to remove pod '%s': %s", name, err_msg(e));
+        else
+                log_info(name, "Removed pod '%s'", name);
+        if (n->loop && !ev_is_active(&n->soon)) {
+                ev_timer_set(&n->soon, 0., 0.);
+                ev_timer_start(n->loop, &n->soon);
+        }
+}
+
+/* Starts removing a pod. Returns 1 when it is already gone (the runtime finished at once), 0
+ * when the removal is in flight. */
+static int start_remove(struct node *n, const char *name, uint64_t rev, struct err **errp) {
+        int r;
+
+        XGROW(n->rm, n->alloc_rm, n->n_rm + 1);
+        n->rm[n->n_rm++] = (struct removing){xstrdup(name), rev};
+        r = n->rt->remove_pod(n->rt_ud, name, remove_done, n, errp);
+        if (r < 0) {
+                struct removing *x = find_rm(n, name);
+                if (x) {
+                        free(x->name);
+                        *x = n->rm[--n->n_rm];
+                }
+                return err_wrap(errp, "remove pod '%s'", name);
+        }
+        return find_rm(n, name) ? 0 : 1;
+}
+
+/* Whether a removal of a pod newer than rev is still in flight: stops go newest first. */
+static bool newer_removal_in_flight(const struct node *n, uint64_t rev) {
+        for (size_t i = 0; i < n->n_rm; i++)
+                if (n->rm[i].rev > rev)
+                        return true;
+        return false;
+}
+
 static void keep_err(struct err **first, struct err *e) {
         if (*first)
                 err_free(e);
@@ -244,7 +306,8 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
         if (r < 0)
                 return err_wrap(errp, "list pods");
 
-        /* Removals first (they free resources), newest first: reverse dependency order. */
+        /* Removals first (they free resources), newest first: reverse dependency order. A pod
+         * is only stopped once the newer ones are gone. */
         qsort(pods, n_pods, sizeof(pods[0]), cmp_rev_desc);
         for (size_t i = 0; i < n_pods; i++) {
                 const struct assignment *a = find_asg(n, pods[i].name);
@@ -252,15 +315,21 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
 
                 if (a && a->recreate == pods[i].recreate && streq_ptr(a->hash, pods[i].hash))
                         continue;
+                if (find_rm(n, pods[i].name))
+                        continue;
+                if (newer_removal_in_flight(n, pods[i].rev))
+                        break;
                 calls++;
-                if (n->rt->remove_pod(n->rt_ud, pods[i].name, &e) < 0) {
-                        (void)err_wrap(&e, "remove pod '%s'", pods[i].name);
+                if (a)
+                        log_info(pods[i].name, "Replacing pod '%s': template changed",
+                                 pods[i].name);
+                r = start_remove(n, pods[i].name, pods[i].rev, &e);
+                if (r < 0) {
                         keep_err(&first, e);
                         continue;
                 }
-                log_info(pods[i].name, "Removed pod '%s'%s", pods[i].name,
-                         a ? " (recreate requested)" : "");
-                pod_status_done(&pods[i]);
+                if (r > 0)
+                        pod_status_done(&pods[i]);
         }
 
         order = xnew0(const struct assignment *, n->n_asg + 1);
@@ -274,6 +343,8 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                 struct err *e = NULL;
                 const char *why = NULL;
 
+                if (find_rm(n, a->name))
+                        continue; /* created again once the old one is gone */
                 for (size_t k = 0; k < n_pods; k++)
                         if (pods[k].name && streq(pods[k].name, a->name))
                                 p = &pods[k];
@@ -296,13 +367,15 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         why = "container unhealthy";
                 if (why) {
                         /* Replaced in place: the same assignment, a fresh pod. */
-                        calls += 2;
+                        calls++;
                         log_info(a->name, "Replacing pod '%s': %s", a->name, why);
-                        if (n->rt->remove_pod(n->rt_ud, a->name, &e) < 0 ||
-                            create(n, a, now_usec, &e) < 0) {
-                                (void)err_wrap(&e, "replace pod '%s'", a->name);
-                                keep_err(&first, e);
+                        r = start_remove(n, a->name, a->rev, &e);
+                        if (r > 0) {
+                                calls++;
+                                r = create(n, a, now_usec, &e);
                         }
+                        if (r < 0)
+                                keep_err(&first, e);
                         continue;
                 }
                 /* created or exited: the restart policy decides, with backoff. */
@@ -349,14 +422,14 @@ int node_status_json(struct node *n, json_t **ret, struct err **errp) {
                         if (streq(n->books[k].name, p->name))
                                 restarts = n->books[k].restarts;
                 json_array_append_new(
-                        list, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:I, s:I, s:I}",
-                                        "id", p->name, "stack", p->stack, "service", p->service,
-                                        "slot", (json_int_t)p->slot, "hash", p->hash, "state",
-                                        pod_rt_state_to_string(p->state), "exit_code",
-                                        p->exit_code, "health", pod_rt_health_to_string(p->health),
-                                        "started_at_usec", (json_int_t)p->started_at_usec,
-                                        "restarts", (json_int_t)restarts, "generation",
-                                        (json_int_t)p->generation));
+                        list,
+                        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:I, s:I, s:I}", "id",
+                                  p->name, "stack", p->stack, "service", p->service, "slot",
+                                  (json_int_t)p->slot, "hash", p->hash, "state",
+                                  pod_rt_state_to_string(p->state), "exit_code", p->exit_code,
+                                  "health", pod_rt_health_to_string(p->health), "started_at_usec",
+                                  (json_int_t)p->started_at_usec, "restarts", (json_int_t)restarts,
+                                  "generation", (json_int_t)p->generation));
         }
         pod_statuses_free(pods, n_pods);
         *ret = json_pack("{s:O}", "pods", list);
@@ -464,10 +537,10 @@ static void node_watch(struct node *n) {
                 return;
         path = xasprintf("/v1/nodes/%s/assignments?watch=%" PRIu64 "&timeout=%u", n->name,
                          n->revision, NODE_WATCH_TIMEOUT_MS);
-        if (http_multi_request(n->http, &n->target,
-                               &(struct http_call){.path = path,
-                                                   .timeout_ms = NODE_WATCH_TIMEOUT_MS + 10000},
-                               watch_done, n, &n->watch_x, &e) < 0)
+        if (http_multi_request(
+                    n->http, &n->target,
+                    &(struct http_call){.path = path, .timeout_ms = NODE_WATCH_TIMEOUT_MS + 10000},
+                    watch_done, n, &n->watch_x, &e) < 0)
                 retry_later(n, "watch assignments", err_msg(e));
 }
 
@@ -518,6 +591,16 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
                 log_warn(n->name, "Failed to report status: %s", err_msg(e));
 }
 
+static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct node *n = container_of(w, struct node, soon);
+        _cleanup_err_ struct err *e = NULL;
+
+        (void)loop;
+        (void)revents;
+        if (node_reconcile(n, realtime_usec(), &e) < 0)
+                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
+}
+
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct node *n = container_of(w, struct node, retry);
 
@@ -554,8 +637,8 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
                                          cfg->controller.connect_timeout_ms};
         n->rt = cfg->rt;
         n->rt_ud = cfg->rt_ud;
-        n->status_interval = cfg->status_interval > 0 ? cfg->status_interval
-                                                       : NODE_STATUS_INTERVAL_SEC;
+        n->status_interval =
+                cfg->status_interval > 0 ? cfg->status_interval : NODE_STATUS_INTERVAL_SEC;
         if (loop) {
                 if (!n->host)
                         return err_setx(errp, EINVAL, "node agent: no controller address");
@@ -567,6 +650,7 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
                         return r;
                 ev_timer_init(&n->tick, tick_cb, n->status_interval, n->status_interval);
                 ev_timer_init(&n->retry, retry_cb, NODE_RETRY_SEC, 0.);
+                ev_timer_init(&n->soon, soon_cb, 0., 0.);
         }
         *ret = TAKE_PTR(n);
         return 0;
@@ -586,7 +670,11 @@ struct node *node_free(struct node *n) {
         if (n->loop) {
                 ev_timer_stop(n->loop, &n->tick);
                 ev_timer_stop(n->loop, &n->retry);
+                ev_timer_stop(n->loop, &n->soon);
         }
+        for (size_t i = 0; i < n->n_rm; i++)
+                free(n->rm[i].name);
+        free(n->rm);
         http_multi_free(n->http);
         assignments_free(n->asg, n->n_asg);
         for (size_t i = 0; i < n->n_books; i++)
@@ -618,9 +706,10 @@ static void node_addon_stop(void *state) {
 
         if (!s)
                 return;
-        node_free(s->node);
+        /* The runtime first: it drops pending removal callbacks, which point at the node. */
         if (s->rt && s->rt->close)
                 s->rt->close(s->rt_ud);
+        node_free(s->node);
         free(s);
 }
 

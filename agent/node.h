@@ -28,7 +28,7 @@
 #define NODE_RESTART_RESET_USEC (10 * USEC_PER_SEC)
 
 struct node_config {
-        const char *name;             /* node id; the host name when NULL */
+        const char *name;              /* node id; the host name when NULL */
         struct http_target controller; /* where the controller is */
         const struct pod_runtime_ops *rt;
         void *rt_ud;

@@ -69,17 +69,24 @@ void pod_statuses_free(struct pod_status *p, size_t n);
 
 struct daemon_env;
 
+/* r is 0 or a negative errno with e saying why (borrowed). */
+typedef void pod_done_fn(void *ud, const char *name, int r, const struct err *e);
+
 struct pod_runtime_ops {
         /* Optional: opens the runtime's state in the daemon (the ud of the calls below). */
         int (*open)(const struct daemon_env *env, void **ret_ud, struct err **errp);
+        /* Optional: closes it; pending done callbacks of remove_pod are dropped, not run. */
         void (*close)(void *ud);
         /* Creates and starts the pod. */
         int (*create_pod)(void *ud, const struct pod_spec *spec, struct err **errp);
         /* Starts an exited pod again (restart policy). */
         int (*start_pod)(void *ud, const char *name, struct err **errp);
         /* Stops (grace period from the template, then SIGKILL) and removes the pod; a missing
-         * pod is success. */
-        int (*remove_pod)(void *ud, const char *name, struct err **errp);
+         * pod is success. Stopping takes time, so this only starts it: done runs once the pod
+         * is gone or removing failed (possibly before remove_pod returns). A negative return
+         * means nothing was started and done will not run. */
+        int (*remove_pod)(void *ud, const char *name, pod_done_fn *done, void *done_ud,
+                          struct err **errp);
         /* Every pod of this runtime with berth labels. */
         int (*list_pods)(void *ud, struct pod_status **ret, size_t *ret_n, struct err **errp);
 };
@@ -88,8 +95,15 @@ struct pod_runtime_ops {
 struct pod_fake {
         struct pod_status *pods;
         size_t n_pods, alloc_pods;
-        char **calls; /* strv: "create NAME", "start NAME", "remove NAME" */
-        char **fail;  /* strv of calls ("create NAME") that fail with EIO */
+        char **calls;       /* strv: "create NAME", "start NAME", "remove NAME" */
+        char **fail;        /* strv of calls ("create NAME") that fail with EIO */
+        bool hold_removals; /* removals wait for pod_fake_finish_removals() */
+        struct pod_fake_rm {
+                char *name;
+                pod_done_fn *done;
+                void *ud;
+        } * held;
+        size_t n_held, alloc_held;
 };
 extern const struct pod_runtime_ops pod_fake_ops;
 void pod_fake_done(struct pod_fake *f);
@@ -98,5 +112,7 @@ struct pod_status *pod_fake_find(struct pod_fake *f, const char *name);
  * for an unknown pod. */
 int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, int exit_code,
                  enum pod_rt_health health);
+/* Completes the held removals (in the order they were asked for). */
+void pod_fake_finish_removals(struct pod_fake *f);
 /* Drops a pod without a call, as if it vanished from the runtime. */
 void pod_fake_forget(struct pod_fake *f, const char *name);

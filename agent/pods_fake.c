@@ -125,15 +125,35 @@ void pod_fake_forget(struct pod_fake *f, const char *name) {
                 }
 }
 
-static int fake_remove(void *ud, const char *name, struct err **errp) {
+static int fake_remove(void *ud, const char *name, pod_done_fn *done, void *done_ud,
+                       struct err **errp) {
         struct pod_fake *f = ud;
         int r;
 
         r = fake_call(f, "remove", name, errp);
         if (r < 0)
                 return r;
+        if (f->hold_removals) {
+                XGROW(f->held, f->alloc_held, f->n_held + 1);
+                f->held[f->n_held++] = (struct pod_fake_rm){xstrdup(name), done, done_ud};
+                return 0;
+        }
         pod_fake_forget(f, name);
+        done(done_ud, name, 0, NULL);
         return 0;
+}
+
+void pod_fake_finish_removals(struct pod_fake *f) {
+        struct pod_fake_rm *held = TAKE_PTR(f->held);
+        size_t n = f->n_held;
+
+        f->n_held = f->alloc_held = 0;
+        for (size_t i = 0; i < n; i++) {
+                pod_fake_forget(f, held[i].name);
+                held[i].done(held[i].ud, held[i].name, 0, NULL);
+                free(held[i].name);
+        }
+        free(held);
 }
 
 static int fake_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err **errp) {
@@ -168,6 +188,9 @@ int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, 
 }
 
 void pod_fake_done(struct pod_fake *f) {
+        for (size_t i = 0; i < f->n_held; i++)
+                free(f->held[i].name);
+        free(f->held);
         pod_statuses_free(f->pods, f->n_pods);
         strv_free(f->calls);
         strv_free(f->fail);

@@ -31,6 +31,7 @@ struct cli_cmd {
 extern const struct cli_cmd cli_system_cmds[];
 extern const struct cli_cmd cli_events_cmds[];
 extern const struct cli_cmd cli_cert_cmds[];
+extern const struct cli_cmd cli_stack_cmds[];
 
 int cli_main(int argc, char **argv);
 

@@ -158,8 +158,8 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
                 k = reconcile_stack(c->store, name, now_usec, &p, &e);
                 if (k < 0 && k != -ENOENT) {
                         uint64_t next = backoff_failed(&c->backoff, name, now_usec);
-                        log_warn(name, "Failed to reconcile stack '%s' (next try in %" PRIu64
-                                       " ms): %s",
+                        log_warn(name,
+                                 "Failed to reconcile stack '%s' (next try in %" PRIu64 " ms): %s",
                                  name, (uint64_t)((next - now_usec) / USEC_PER_MSEC), err_msg(e));
                 } else
                         backoff_succeeded(&c->backoff, name);
@@ -221,8 +221,7 @@ int controller_new(struct ev_loop *loop, struct store *store_take, struct contro
                 return r;
         if (loop) {
                 ev_timer_init(&c->kick, kick_cb, 0., 0.);
-                ev_timer_init(&c->resync, resync_cb, CONTROLLER_RESYNC_SEC,
-                              CONTROLLER_RESYNC_SEC);
+                ev_timer_init(&c->resync, resync_cb, CONTROLLER_RESYNC_SEC, CONTROLLER_RESYNC_SEC);
                 ev_timer_start(loop, &c->resync);
                 c->dirty = true;
                 schedule(c);
@@ -263,11 +262,11 @@ static json_t *plan_to_json(const struct plan *p) {
 
         for (size_t i = 0; i < p->n_ops; i++) {
                 const struct plan_op *op = &p->ops[i];
-                json_t *o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}", "op",
-                                      plan_kind_to_string(op->kind), "service", op->service,
-                                      "slot", (json_int_t)op->slot, "node", op->node, "old_node",
-                                      op->old_node, "hash", op->hash, "old_hash", op->old_hash,
-                                      "reason", op->reason);
+                json_t *o =
+                        json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}", "op",
+                                  plan_kind_to_string(op->kind), "service", op->service, "slot",
+                                  (json_int_t)op->slot, "node", op->node, "old_node", op->old_node,
+                                  "hash", op->hash, "old_hash", op->old_hash, "reason", op->reason);
                 json_array_append_new(a, o);
         }
         return a;
@@ -410,9 +409,8 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
                 old = NULL;
         carry_rollout(model, old);
         generation = (uint64_t)json_get_int(json_object_get(old, "up"), "generation", 0) + 1;
-        up = json_pack("{s:b, s:b, s:b, s:I}", "force_recreate", force, "no_recreate",
-                       no_recreate, "remove_orphans", orphans, "generation",
-                       (json_int_t)generation);
+        up = json_pack("{s:b, s:b, s:b, s:I}", "force_recreate", force, "no_recreate", no_recreate,
+                       "remove_orphans", orphans, "generation", (json_int_t)generation);
         if (json_object_get(opts, "services") && !json_is_null(json_object_get(opts, "services")))
                 json_object_set(up, "services", json_object_get(opts, "services"));
         json_object_set(model, "up", up);
@@ -437,8 +435,8 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
 
                         /* Failed ops are retried by the loop: they go into the answer. */
                         if (plan_apply(&p, &up_exec_ops, &x, &e) < 0)
-                                log_warn(name, "Failed to apply part of the plan of '%s': %s",
-                                         name, err_msg(e));
+                                log_warn(name, "Failed to apply part of the plan of '%s': %s", name,
+                                         err_msg(e));
                 }
                 if (r < 0) {
                         plan_done(&p);
@@ -522,8 +520,8 @@ static int down_service(struct controller *c, const char *stack, const json_t *m
                 if (svc ? !streq(s, svc) : !!json_object_get(json_object_get(model, "services"), s))
                         continue;
                 strv_push(&keys, kvs[i].key);
-                json_array_append_new(removed, json_sprintf("%s/%" PRId64, s,
-                                                            json_get_int(j, "slot", 0)));
+                json_array_append_new(removed,
+                                      json_sprintf("%s/%" PRId64, s, json_get_int(j, "slot", 0)));
         }
         store_kvs_free(kvs, n);
         kvs = NULL;
@@ -651,9 +649,9 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                               (json_int_t)json_get_int(j, "slot", 0), "node",
                               json_get_str(j, "node", NULL), "hash", json_get_str(j, "hash", NULL),
                               "state", p ? json_get_str(p, "state", "unknown") : "pending",
-                              "health", p ? json_get_str(p, "health", "none") : "none",
-                              "exit_code", (json_int_t)(p ? json_get_int(p, "exit_code", 0) : 0),
-                              "restarts", (json_int_t)(p ? json_get_int(p, "restarts", 0) : 0));
+                              "health", p ? json_get_str(p, "health", "none") : "none", "exit_code",
+                              (json_int_t)(p ? json_get_int(p, "exit_code", 0) : 0), "restarts",
+                              (json_int_t)(p ? json_get_int(p, "restarts", 0) : 0));
                 if (p && json_get_str(p, "id", NULL))
                         json_set_str(o, "id", json_get_str(p, "id", NULL));
                 json_array_append_new(out, o);
@@ -672,6 +670,7 @@ static json_t *stack_summary(const json_t *model, const json_t *pods) {
 
         json_object_foreach (json_object_get(model, "services"), sn, svc) {
                 size_t run = 0, healthy = 0, exited = 0, i;
+                bool hc = false;
                 json_t *p;
 
                 json_array_foreach (pods, i, p) {
@@ -686,23 +685,27 @@ static json_t *stack_summary(const json_t *model, const json_t *pods) {
                             json_get_int(p, "exit_code", -1) == 0)
                                 exited++;
                 }
+                json_array_foreach (json_object_get(json_object_get(svc, "pod"), "containers"), i,
+                                    p)
+                        if (json_is_object(json_object_get(p, "healthcheck")))
+                                hc = true;
                 total += (size_t)json_get_int(svc, "replicas", 1);
                 running += run;
                 json_object_set_new(svcs, sn,
-                                    json_pack("{s:s, s:I, s:I, s:I, s:I, s:s?}", "kind",
+                                    json_pack("{s:s, s:I, s:I, s:I, s:I, s:s?, s:b}", "kind",
                                               json_get_str(svc, "kind", "service"), "replicas",
                                               json_get_int(svc, "replicas", 1), "running",
                                               (json_int_t)run, "healthy", (json_int_t)healthy,
                                               "completed", (json_int_t)exited, "hash",
-                                              json_get_str(svc, "hash", NULL)));
+                                              json_get_str(svc, "hash", NULL), "healthcheck", hc));
         }
         return json_pack("{s:s, s:I, s:o, s:s, s:O?}", "name", name, "generation",
                          json_get_int(json_object_get(model, "up"), "generation", 0), "services",
                          svcs, "status",
-                         total == 0           ? "empty"
-                         : running == 0       ? "pending"
-                         : running >= total   ? "running"
-                                              : "partial",
+                         total == 0         ? "empty"
+                         : running == 0     ? "pending"
+                         : running >= total ? "running"
+                                            : "partial",
                          "sources", json_object_get(model, "sources"));
 }
 
@@ -726,6 +729,7 @@ int controller_stacks(struct controller *c, const char *name, json_t **ret, stru
                         return err_set(errp, -r, "read stack '%s'", name);
                 out = stack_summary(model, pods);
                 json_object_set(out, "pods", pods);
+                json_object_set(out, "model", model);
                 *ret = TAKE_PTR(out);
                 return 0;
         }
@@ -747,8 +751,7 @@ int controller_stacks(struct controller *c, const char *name, json_t **ret, stru
         return 0;
 }
 
-int controller_services(struct controller *c, const char *stack, json_t **ret,
-                        struct err **errp) {
+int controller_services(struct controller *c, const char *stack, json_t **ret, struct err **errp) {
         _cleanup_json_ json_t *stacks = NULL, *out = json_array();
         size_t i;
         json_t *s;
@@ -825,8 +828,8 @@ int controller_join(struct controller *c, const json_t *body, uint64_t now_usec,
         return 0;
 }
 
-int controller_status(struct controller *c, const char *node, const json_t *body,
-                      uint64_t now_usec, struct err **errp) {
+int controller_status(struct controller *c, const char *node, const json_t *body, uint64_t now_usec,
+                      struct err **errp) {
         _cleanup_free_ char *key = xasprintf("nodes/%s", node);
         _cleanup_json_ json_t *doc = NULL, *pods = NULL;
         const json_t *in = json_object_get(body, "pods");
@@ -854,8 +857,8 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         /* Checked like the planner will read it, so a bad report is refused here. */
         {
                 _cleanup_(observed_freep) struct observed *o = NULL;
-                _cleanup_json_ json_t *probe = json_pack("{s:[{s:s}], s:O}", "nodes", "id", node,
-                                                       "pods", pods);
+                _cleanup_json_ json_t *probe =
+                        json_pack("{s:[{s:s}], s:O}", "nodes", "id", node, "pods", pods);
                 r = observed_from_json(probe, &o, errp);
                 if (r < 0)
                         return err_wrap(errp, "status of node '%s'", node);

@@ -63,12 +63,11 @@ int controller_join(struct controller *c, const json_t *body, uint64_t now_usec,
                     struct err **errp);
 /* PUT /v1/nodes/{id}/status. body: {"pods": [observed pods]}; records the heartbeat and marks
  * the node reported. -ENOENT for a node that never joined. */
-int controller_status(struct controller *c, const char *node, const json_t *body,
-                      uint64_t now_usec, struct err **errp);
+int controller_status(struct controller *c, const char *node, const json_t *body, uint64_t now_usec,
+                      struct err **errp);
 /* The node's assignments now: {"revision": R, "assignments": [{..., "rev": create_rev}]}, R
  * being the last revision that changed them (or the store's revision). */
-int controller_assignments(struct controller *c, const char *node, json_t **ret,
-                           struct err **errp);
+int controller_assignments(struct controller *c, const char *node, json_t **ret, struct err **errp);
 /* The last revision that changed assignments/<node>/ (0 when none since the start). */
 uint64_t controller_assignment_rev(struct controller *c, const char *node);
 

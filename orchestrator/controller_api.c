@@ -45,8 +45,10 @@ static int query_u64(struct http_req *req, const char *name, uint64_t def, uint6
         errno = 0;
         x = strtoull(v, &end, 10);
         if (errno || *end || v[0] == '-' || x > max) {
-                http_reply_error(req, 400, "invalid", "query parameter '%s': expected an integer "
-                                 "0..%" PRIu64 ", got '%s'", name, max, v);
+                http_reply_error(req, 400, "invalid",
+                                 "query parameter '%s': expected an integer "
+                                 "0..%" PRIu64 ", got '%s'",
+                                 name, max, v);
                 return -EINVAL;
         }
         *ret = x;

@@ -20,10 +20,10 @@
 
 static json_t *service(const char *name, unsigned replicas, const char *hash, const char *dep,
                        const char *env) {
-        json_t *s = json_pack("{s:s, s:s, s:i, s:s, s:{s:{s:s}, s:[{s:s, s:s, s:{s:s}}]}}",
-                              "name", name, "kind", "service", "replicas", (int)replicas, "hash",
-                              hash, "pod", "restart", "policy", "always", "containers", "name",
-                              name, "image", "busybox", "env", "V", env);
+        json_t *s = json_pack("{s:s, s:s, s:i, s:s, s:{s:{s:s}, s:[{s:s, s:s, s:{s:s}}]}}", "name",
+                              name, "kind", "service", "replicas", (int)replicas, "hash", hash,
+                              "pod", "restart", "policy", "always", "containers", "name", name,
+                              "image", "busybox", "env", "V", env);
         if (dep)
                 json_object_set_new(s, "depends_on",
                                     json_pack("{s:{s:s}}", dep, "condition", "service_started"));
@@ -258,6 +258,35 @@ static void test_down_reverse_order(void) {
         ASSERT_EQ(controller_down(w.ctl, "shop", &d, NULL), -ENOENT);
 }
 
+/* With a runtime whose stops take time, a pod is stopped only once the newer ones are gone. */
+static void test_down_stops_one_after_another(void) {
+        _cleanup_(world_done) struct world w = {};
+        _cleanup_json_ json_t *r1 = NULL, *d = NULL;
+        size_t calls;
+
+        ASSERT_OK(world_init(&w, NULL));
+        ASSERT_OK(up(&w, model("a000000000000001", "1", 1), &r1));
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_EQ(w.fake.n_pods, 3);
+        calls = strv_length(w.fake.calls);
+        w.fake.hold_removals = true;
+        ASSERT_OK(controller_down(w.ctl, "shop", &d, NULL));
+        ASSERT_OK(node_round(&w, NOW));
+        ASSERT_EQ(strv_length(w.fake.calls), calls + 1);
+        ASSERT_STREQ(w.fake.calls[calls], "remove shop.web.1.e00000000000");
+        /* Nothing more while web is stopping. */
+        ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0);
+        pod_fake_finish_removals(&w.fake);
+        ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 1);
+        ASSERT_STREQ(w.fake.calls[calls + 1], "remove shop.api.1.a00000000000");
+        pod_fake_finish_removals(&w.fake);
+        ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 1);
+        ASSERT_STREQ(w.fake.calls[calls + 2], "remove shop.db.1.d00000000000");
+        pod_fake_finish_removals(&w.fake);
+        ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0);
+        ASSERT_EQ(w.fake.n_pods, 0);
+}
+
 static void test_dry_run_and_bad_model(void) {
         _cleanup_(world_done) struct world w = {};
         _cleanup_json_ json_t *res = NULL, *stacks = NULL, *bad = NULL, *b2 = NULL;
@@ -321,5 +350,5 @@ static void test_local_healing(void) {
 }
 
 TAP_MAIN(test_up_converges, test_up_again_changes_nothing, test_env_change_replaces_one_service,
-         test_unreported_node_keeps_pods, test_down_reverse_order, test_dry_run_and_bad_model,
-         test_local_healing)
+         test_unreported_node_keeps_pods, test_down_reverse_order,
+         test_down_stops_one_after_another, test_dry_run_and_bad_model, test_local_healing)
