@@ -7,6 +7,7 @@
 #include <ev.h>
 
 #include "daemon_config.h"
+#include "daemon_env.h"
 #include "err.h"
 #include "http_router.h"
 #include "http_server.h"
@@ -16,12 +17,16 @@
 struct ctr_mgr;
 
 struct daemon {
+        struct daemon_env env; /* first: addons' handlers read it from their userdata */
+        const struct daemon_addon *addons;
+        size_t n_addons;
         struct ev_loop *loop;
         char *root;             /* --root, default /var/lib/berth */
         char *run;              /* --run, default /run/berth */
         char *listen;           /* --listen ADDR:PORT or NULL */
         char *sock_path;        /* <run>/berth.sock */
         char *pki_dir;          /* <root>/pki */
+        char *local_url;        /* unix://<sock_path> */
         int lock_fd;            /* flock on <root>/berth.lock */
         double request_timeout; /* --request-timeout: header timeout, seconds */
         pid_t pid;

@@ -48,9 +48,19 @@ static void daemon_usage(FILE *f) {
                 "  -h, --help              this help\n");
 }
 
+/* Stops the addons in reverse order (they finish the requests they hold, such as long polls,
+ * so a graceful shutdown does not wait for them). */
+static void daemon_stop_addons(struct daemon *d) {
+        for (size_t i = d->env.n_addons; i > 0; i--)
+                if (d->addons[i - 1].stop)
+                        d->addons[i - 1].stop(d->env.addons[i - 1].state);
+        d->env.n_addons = 0;
+}
+
 static struct daemon *daemon_free(struct daemon *d) {
         if (!d)
                 return NULL;
+        daemon_stop_addons(d);
         if (d->loop) {
                 ev_signal_stop(d->loop, &d->sigterm);
                 ev_signal_stop(d->loop, &d->sigint);
@@ -70,6 +80,7 @@ static struct daemon *daemon_free(struct daemon *d) {
         free(d->listen);
         free(d->sock_path);
         free(d->pki_dir);
+        free(d->local_url);
         free(d);
         return NULL;
 }
@@ -248,6 +259,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
                 return;
         d->shutting_down = true;
         log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
+        daemon_stop_addons(d);
         http_server_shutdown(d->http, (double)d->config.shutdown_timeout, shutdown_done, d);
 }
 
@@ -371,7 +383,32 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
         return 0;
 }
 
+/* Starts the addons in order once the API listens; a failure names the addon. */
+static int daemon_start_addons(struct daemon *d, struct err **errp) {
+        d->env.loop = d->loop;
+        d->env.root = d->root;
+        d->env.run = d->run;
+        d->env.sock_path = d->sock_path;
+        d->env.local_url = d->local_url;
+        for (size_t i = 0; i < d->n_addons && i < DAEMON_ADDONS_MAX; i++) {
+                void *state = NULL;
+                int r = d->addons[i].start(d->loop, &d->env, d->router, d->addons[i].arg, &state,
+                                           errp);
+
+                if (r < 0)
+                        return err_wrap(errp, "start %s", d->addons[i].name);
+                d->env.addons[i].name = d->addons[i].name;
+                d->env.addons[i].state = state;
+                d->env.n_addons = i + 1;
+        }
+        return 0;
+}
+
 int daemon_main(int argc, char **argv) {
+        return daemon_run(argc, argv, NULL, 0);
+}
+
+int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t n_addons) {
         _cleanup_(daemon_freep) struct daemon *d = xnew0(struct daemon, 1);
         _cleanup_err_ struct err *e = NULL;
         bool help = false;
@@ -402,6 +439,9 @@ int daemon_main(int argc, char **argv) {
         daemon_config_apply(d);
         d->sock_path = xasprintf("%s/berth.sock", d->run);
         d->pki_dir = xasprintf("%s/pki", d->root);
+        d->local_url = xasprintf("unix://%s", d->sock_path);
+        d->addons = addons;
+        d->n_addons = MIN(n_addons, (size_t)DAEMON_ADDONS_MAX);
         d->pid = getpid();
         d->started_usec = realtime_usec();
         /* Writes to vanished clients must fail with EPIPE, not kill the daemon. */
@@ -421,6 +461,8 @@ int daemon_main(int argc, char **argv) {
                 r = ctr_mgr_open(d, &d->ctrs, &e);
         if (r >= 0)
                 r = daemon_serve(d, &e);
+        if (r >= 0)
+                r = daemon_start_addons(d, &e);
         if (r < 0) {
                 log_error(NULL, "Failed to start the daemon: %s", err_msg(e));
                 return 1;

@@ -17,6 +17,7 @@ static const struct cli_cmd *const cli_groups[] = {
         cli_stacks_cmds,
         cli_images_cmds,
         cli_container_cmds,
+        cli_stack_cmds,
 };
 
 #define DEFAULT_HOST "unix:///run/berth/berth.sock"
