@@ -158,6 +158,8 @@ static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t
                 /* The child never touches the loop and leaves with _exit (STYLE C13). */
                 signal(SIGPIPE, SIG_IGN);
                 p[0] = safe_close(p[0]);
+                /* the root lock stays the daemon's: a restarted daemon must not wait for us */
+                d->lock_fd = safe_close(d->lock_fd);
                 r = fn(d, args, p[1], &res, &e);
                 if (r < 0)
                         line = json_pack("{s:{s:s,s:i}}", "error", "message", err_msg(e), "errno",
