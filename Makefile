@@ -37,7 +37,7 @@ endif
 
 PKGS := yaml-0.1 jansson libcurl libarchive openssl libseccomp libcap libmnl libnftables sqlite3 ldns
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lev -lhttp_parser -lpthread
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lev -lhttp_parser -lpthread -lm
 
 WARN := -Wall -Wextra -Wno-missing-field-initializers -Werror \
         -Werror=shadow -Werror=strict-prototypes -Werror=missing-prototypes \

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "http_server.h"
 #include "json.h"
 #include "strv.h"
@@ -79,6 +80,7 @@ struct http_req {
         bool keep_alive;
         bool streaming, chunked;
         char *peer_cn;
+        uint64_t start_usec; /* monotonic, when the request was complete */
 };
 
 struct http_server {
@@ -150,6 +152,10 @@ int http_req_json(const struct http_req *req, json_t **ret, struct err **errp) {
 
 const char *http_req_peer_cn(const struct http_req *req) {
         return req->peer_cn;
+}
+
+uint64_t http_req_start_usec(const struct http_req *req) {
+        return req->start_usec;
 }
 
 bool http_req_connected(const struct http_req *req) {
@@ -581,6 +587,7 @@ static void conn_dispatch(struct conn *c) {
         int status;
 
         req = xnew0(struct http_req, 1);
+        req->start_usec = now_usec();
         req->rq = http_reqparser_take(&c->rp);
         req->conn = c;
         req->keep_alive = req->rq->keep_alive;

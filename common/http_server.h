@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdint.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -88,6 +90,8 @@ int http_req_json(const struct http_req *req, json_t **ret, struct err **errp);
 const char *http_req_peer_cn(const struct http_req *req);
 /* False once the client has gone away. */
 bool http_req_connected(const struct http_req *req);
+/* Monotonic time (now_usec) at which the request was fully received. */
+uint64_t http_req_start_usec(const struct http_req *req);
 
 /* Runs fn(req, ud) once if the client goes away before req is finished. */
 void http_req_on_close(struct http_req *req, void (*fn)(struct http_req *req, void *ud), void *ud);
