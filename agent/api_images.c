@@ -598,6 +598,18 @@ static void body_job(struct http_req *req, void *userdata, job_fn *fn, const cha
                 json_decref(body);
                 return http_reply_error(req, 400, "invalid", "the body must be a JSON object");
         }
+        /* docker-style capitalised keys are accepted too */
+        {
+                static const char *const keys[][2] = {{"Path", "path"},
+                                                      {"Ref", "ref"},
+                                                      {"Changes", "changes"},
+                                                      {"Message", "message"},
+                                                      {"Names", "names"}};
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (json_object_get(body, keys[i][0]) && !json_object_get(body, keys[i][1]))
+                                json_object_set(body, keys[i][1],
+                                                json_object_get(body, keys[i][0]));
+        }
         if (path_key && need_abs_path(body, path_key, &e) < 0) {
                 json_decref(body);
                 return reply_err_take(req, e);
