@@ -18,8 +18,15 @@ done
 T=$(mktemp -d /tmp/berth-bench-pull.XXXXXX)
 REG_PID= DAEMON_PID=
 cleanup() {
-        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        [ -n "$REG_PID" ] && kill -TERM "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+        set +e
+        if [ -n "$DAEMON_PID" ]; then
+                kill -TERM "$DAEMON_PID" 2>/dev/null
+                wait "$DAEMON_PID" 2>/dev/null
+        fi
+        if [ -n "$REG_PID" ]; then
+                kill -TERM "$REG_PID" 2>/dev/null
+                wait "$REG_PID" 2>/dev/null
+        fi
         rm -rf "$T"
 }
 trap cleanup EXIT
