@@ -478,11 +478,14 @@ static int handle_event(struct loader *l, yaml_event_t *ev, struct err **errp) {
                 if (n->kind == YNODE_MAP) {
                         const struct ynode *dup;
                         r = apply_merge(n, errp);
-                        if (r < 0)
+                        if (r >= 0 && (dup = find_dup_key(n)))
+                                r = ynode_err(errp, dup, "duplicate key '%s'", dup->str);
+                        if (r < 0) {
+                                /* A finished root is in neither the stack nor the documents. */
+                                if (l->depth == 0)
+                                        ynode_free(n);
                                 return r;
-                        dup = find_dup_key(n);
-                        if (dup)
-                                return ynode_err(errp, dup, "duplicate key '%s'", dup->str);
+                        }
                 }
                 mark_anchor_done(l, n);
                 if (l->depth == 0) {
