@@ -29,25 +29,38 @@ static void buf_put(struct buf *b, const char *s, size_t n) {
 }
 
 static void put_string(struct buf *b, const char *s, size_t n) {
+        size_t run = 0;
+
         buf_put(b, "\"", 1);
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
                 char esc[8];
-                if (c == '"' || c == '\\') {
+
+                if (c != '"' && c != '\\' && c >= 0x20)
+                        continue;
+                /* Copy the plain run before this character in one go. */
+                buf_put(b, s + run, i - run);
+                run = i + 1;
+                if (c < 0x20) {
+                        snprintf(esc, sizeof(esc), "\\u%04x", c);
+                        buf_put(b, esc, 6);
+                } else {
                         esc[0] = '\\';
                         esc[1] = (char)c;
                         buf_put(b, esc, 2);
-                } else if (c < 0x20) {
-                        snprintf(esc, sizeof(esc), "\\u%04x", c);
-                        buf_put(b, esc, 6);
-                } else
-                        buf_put(b, (const char *)&s[i], 1);
+                }
         }
+        buf_put(b, s + run, n - run);
         buf_put(b, "\"", 1);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
+struct kv {
+        const char *key;
+        const json_t *value;
+};
+
+static int cmp_kv(const void *a, const void *b) {
+        return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
 }
 
 /* Canonical JSON: objects with keys sorted bytewise, no whitespace, integers in decimal,
@@ -60,24 +73,24 @@ static void canon(struct buf *b, const json_t *j) {
         case JSON_OBJECT: {
                 const char *k;
                 json_t *v;
-                const char **keys;
+                struct kv *kvs;
 
                 n = json_object_size(j);
-                keys = xnew(const char *, n ? n : 1);
+                kvs = xnew(struct kv, n ? n : 1);
                 i = 0;
                 json_object_foreach ((json_t *)j, k, v)
-                        keys[i++] = k;
-                qsort(keys, n, sizeof(*keys), cmp_str);
+                        kvs[i++] = (struct kv){k, v};
+                qsort(kvs, n, sizeof(*kvs), cmp_kv);
                 buf_put(b, "{", 1);
                 for (i = 0; i < n; i++) {
                         if (i)
                                 buf_put(b, ",", 1);
-                        put_string(b, keys[i], strlen(keys[i]));
+                        put_string(b, kvs[i].key, strlen(kvs[i].key));
                         buf_put(b, ":", 1);
-                        canon(b, json_object_get(j, keys[i]));
+                        canon(b, kvs[i].value);
                 }
                 buf_put(b, "}", 1);
-                free(keys);
+                free(kvs);
                 return;
         }
         case JSON_ARRAY:

@@ -101,9 +101,12 @@ size_t ynode_map_len(const struct ynode *n) {
 static ssize_t map_index(const struct ynode *n, const char *key) {
         if (!n || n->kind != YNODE_MAP)
                 return -1;
-        for (size_t i = 0; i + 1 < n->n_kids; i += 2)
-                if (n->kids[i]->str && streq(n->kids[i]->str, key))
+        for (size_t i = 0; i + 1 < n->n_kids; i += 2) {
+                const char *k = n->kids[i]->str;
+                /* Comparing the first byte first skips most strcmp calls. */
+                if (k && k[0] == key[0] && streq(k, key))
                         return (ssize_t)i;
+        }
         return -1;
 }
 
