@@ -33,8 +33,11 @@ static int interp_node(struct lookup *l, struct ynode *n, struct err **errp) {
 
                 if (!memchr(n->str, '$', n->len))
                         return 0;
-                if (interpolate(n->str, lookup_fn, l, &out, &msg, &l->c->warnings) < 0)
+                _cleanup_strv_ char **warnings = NULL;
+                if (interpolate(n->str, lookup_fn, l, &out, &msg, &warnings) < 0)
                         return ynode_err(errp, n, "%s", msg);
+                STRV_FOREACH (w, warnings)
+                        warn_push(&l->c->warnings, n, "%s", *w);
                 free(n->str);
                 n->len = strlen(out);
                 n->str = TAKE_PTR(out);

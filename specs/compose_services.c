@@ -341,6 +341,13 @@ static int image_build(struct svc *s, struct err **errp) {
                         r = opt_map(ynode_map_get(bn, "labels"), b, "labels", errp);
                 if (r < 0)
                         return r;
+                /* The builder's own options are passed through as written. */
+                static const char *const passthrough[] = {
+                        "cache_from", "network", "shm_size",  "extra_hosts",      "no_cache",
+                        "pull",       "tags",    "platforms", "dockerfile_inline"};
+                for (size_t i = 0; i < ELEMENTSOF(passthrough); i++)
+                        if ((f = ynode_map_get(bn, passthrough[i])))
+                                json_object_set_new(b, passthrough[i], ynode_to_json(f));
                 json_object_set_new(s->ctr, "build", TAKE_PTR(b));
                 if (!norm)
                         norm = xasprintf("%s-%s", s->c->project, s->name);
@@ -867,6 +874,12 @@ static int networks(struct svc *s, struct err **errp) {
                                                         i == 0 ? '4' : '6', a);
                                         json_object_set_new(o, addrs[i], json_string(a));
                                 }
+                        static const char *const extra[] = {"priority", "gw_priority",
+                                                            "link_local_ips", "mac_address",
+                                                            "driver_opts"};
+                        for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                                if ((f = ynode_map_get(v, extra[i])))
+                                        json_object_set_new(o, extra[i], ynode_to_json(f));
                 }
                 json_object_set_new(nets, k->str, TAKE_PTR(o));
         }

@@ -175,6 +175,18 @@ static int ipam(const struct ynode *v, json_t *o, struct err **errp) {
         r = y_check_keys(ip, ipam_keys, true, NULL, errp);
         if (r < 0)
                 return r;
+        if (ynode_map_get(ip, "driver")) {
+                const char *d;
+                if ((r = y_str(ynode_map_get(ip, "driver"), &d, errp)) < 0)
+                        return r;
+                json_object_set_new(o, "ipam_driver", json_string(d));
+        }
+        if (ynode_map_get(ip, "options")) {
+                json_t *m = NULL;
+                if ((r = y_str_map(ynode_map_get(ip, "options"), &m, errp)) < 0)
+                        return r;
+                json_object_set_new(o, "ipam_options", m);
+        }
         cfgs = ynode_map_get(ip, "config");
         if (!cfgs || ynode_is_null(cfgs))
                 return 0;
@@ -205,6 +217,13 @@ static int ipam(const struct ynode *v, json_t *o, struct err **errp) {
                                                  : "a CIDR subnet like \"10.5.0.0/16\"",
                                          s);
                 json_object_set_new(o, fields[i], json_string(s));
+        }
+        const struct ynode *aux = ynode_map_get(cfg, "aux_addresses");
+        if (aux) {
+                json_t *m = NULL;
+                if ((r = y_str_map(aux, &m, errp)) < 0)
+                        return r;
+                json_object_set_new(o, "aux_addresses", m);
         }
         return 0;
 }
