@@ -90,5 +90,22 @@ for f in "$here"/../../corpus/compose/*.yaml "$here"/../../corpus/kube/*.yaml; d
                 fail=1
         fi
 done
+# Round trips: whenever a corpus file converts to the other format, the result must load.
+rt=$(mktemp -d /tmp/berth-golden-rt.XXXXXX)
+for f in "$here"/../../corpus/compose/*.yaml "$here"/../../corpus/kube/*.yaml; do
+        [ -f "$f" ] || continue
+        case $f in */kube/*) to=compose ;; *) to=kube ;; esac
+        name=${f#"$here"/../../}
+        (cd "$(dirname "$f")" && env -i PATH="$PATH" HOME=/nonexistent "$BERTH" convert --to $to -f "$f" -p rt >"$rt/out.yaml" 2>/dev/null) || continue
+        n=$((n + 1))
+        if msg=$(cd "$rt" && env -i PATH="$PATH" HOME=/nonexistent "$BERTH" config -q -f "$rt/out.yaml" -p rt 2>&1); then
+                echo "ok $n - $name converts to $to and loads back"
+        else
+                echo "not ok $n - $name converts to $to and loads back"
+                echo "# $msg"
+                fail=1
+        fi
+done
+rm -rf "$rt"
 echo "1..$n"
 exit $fail
