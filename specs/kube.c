@@ -655,17 +655,24 @@ int kube_load(const struct stack_load_opts *o, char *const *files, json_t **ret,
                 _cleanup_free_ char *buf = NULL, *abs = NULL, *d = NULL;
                 struct ynode **docs = NULL;
                 size_t n = 0, len = 0;
-                abs = (*f)[0] == '/' ? path_normalize(*f) : ({
-                        _cleanup_free_ char *j = xasprintf("%s/%s", cwd ? cwd : ".", *f);
-                        path_normalize(j);
-                });
-                r = spec_read_file(abs, YAML_MAX_FILE_SIZE, &buf, &len, errp);
-                if (r < 0) {
-                        r = err_wrap(errp, "read manifest '%s'", abs);
-                        goto out;
+                if (streq(*f, "-")) {
+                        abs = xstrdup("<stdin>");
+                        buf = xstrdup(o->stdin_data ? o->stdin_data : "");
+                        len = strlen(buf);
+                        d = xstrdup(cwd ? cwd : ".");
+                } else {
+                        abs = (*f)[0] == '/' ? path_normalize(*f) : ({
+                                _cleanup_free_ char *j = xasprintf("%s/%s", cwd ? cwd : ".", *f);
+                                path_normalize(j);
+                        });
+                        r = spec_read_file(abs, YAML_MAX_FILE_SIZE, &buf, &len, errp);
+                        if (r < 0) {
+                                r = err_wrap(errp, "read manifest '%s'", abs);
+                                goto out;
+                        }
+                        d = xstrdup(abs);
+                        dirname(d);
                 }
-                d = xstrdup(abs);
-                dirname(d);
                 if (!dir)
                         dir = xstrdup(d);
                 r = yaml_load(buf, len, compose_src_add(&cc, abs, d), &docs, &n, errp);

@@ -16,6 +16,7 @@
 #include "stack.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "yaml_tree.h"
 
 struct buf {
         char *p;
@@ -221,9 +222,37 @@ int stack_load(const struct stack_load_opts *o, json_t **ret_model, struct err *
                 if (r < 0)
                         return r;
         }
-        r = spec_read_file(files[0], 8u * 1024 * 1024, &buf, NULL, errp);
-        if (r < 0)
-                return err_wrap(errp, "read stack file '%s'", files[0]);
+        if (strv_contains(files, "-") && !o->stdin_data) {
+                /* "-" is standard input, read once here for every later use. */
+                _cleanup_free_ char *in = NULL;
+                struct stack_load_opts copy = *o;
+                size_t n = 0, alloc = 0;
+                ssize_t k;
+
+                do {
+                        XGROW(in, alloc, n + 65536 + 1);
+                        k = fd_read_full(STDIN_FILENO, in + n, 65536);
+                        if (k < 0)
+                                return err_set(errp, (int)-k, "read standard input");
+                        n += (size_t)k;
+                        if (n > YAML_MAX_FILE_SIZE)
+                                return err_setx(errp, EFBIG,
+                                                "standard input is larger than %u bytes",
+                                                YAML_MAX_FILE_SIZE);
+                } while (k == 65536);
+                in[n] = 0;
+                if (strlen(in) != n)
+                        return err_setx(errp, EINVAL, "standard input contains NUL bytes");
+                copy.stdin_data = in;
+                return stack_load(&copy, ret_model, errp);
+        }
+        if (streq(files[0], "-"))
+                buf = xstrdup(o->stdin_data);
+        else {
+                r = spec_read_file(files[0], 8u * 1024 * 1024, &buf, NULL, errp);
+                if (r < 0)
+                        return err_wrap(errp, "read stack file '%s'", files[0]);
+        }
         if (looks_like_kube(buf))
                 return kube_load(o, files, ret_model, errp);
         return compose_load(o, files, ret_model, errp);
