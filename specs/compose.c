@@ -98,6 +98,7 @@ char *stack_project_name_normalize(const char *s) {
         return n > 0 ? TAKE_PTR(out) : NULL;
 }
 
+/* -p, then COMPOSE_PROJECT_NAME, then name:, then the project directory's name. */
 static int project_name(struct compose_ctx *c, const struct ynode *root, struct err **errp) {
         const struct ynode *nn = ynode_map_get(root, "name");
         const char *raw = c->opts->project_name, *from = "-p";

@@ -27,6 +27,7 @@ static const char *lookup_fn(const char *name, void *ud) {
         return v ? v : compose_env_get(l->c, name);
 }
 
+/* Interpolates every scalar value below n in place (keys are left alone). */
 static int interp_node(struct lookup *l, struct ynode *n, struct err **errp) {
         if (n->kind == YNODE_SCALAR) {
                 _cleanup_free_ char *out = NULL, *msg = NULL;

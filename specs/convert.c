@@ -57,6 +57,7 @@ static json_t *compose_mount(const json_t *m) {
         return o;
 }
 
+/* One model service as a compose service; errors for what compose cannot express. */
 static int compose_service(const json_t *model, const char *name, const json_t *svc, json_t *out,
                            json_t *configs, struct err **errp) {
         const json_t *pod = json_object_get(svc, "pod"), *ctrs = json_object_get(pod, "containers"),
@@ -370,6 +371,8 @@ static int kube_user(const char *svc, const char *user, json_t *sc, struct err *
         return 0;
 }
 
+/* One model container as a Kubernetes container; its volumes go to vols and PVCs to
+ * extra_docs. */
 static int kube_container(const json_t *model, const char *svc, const json_t *ctr, json_t *vols,
                           json_t *extra_docs, json_t **ret, struct err **errp) {
         _cleanup_free_ char *cname = kube_name(json_string_value(json_object_get(ctr, "name")));
@@ -572,6 +575,7 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
         return 0;
 }
 
+/* One model service as a Deployment, Pod or Job, plus a Service for its endpoint ports. */
 static int kube_workload(const json_t *model, const char *name, const json_t *svc, json_t *docs,
                          struct err **errp) {
         const json_t *pod = json_object_get(svc, "pod"), *c;

@@ -99,6 +99,8 @@ static int metadata(struct kube_ctx *k, const struct ynode *obj, const char **re
         return 0;
 }
 
+/* A ConfigMap or Secret: its data (Secret data base64-decoded, stringData as is) for later
+ * references, and an entry in the model's configs or secrets. */
 static int data_object(struct kube_ctx *k, const struct kobj *o, bool secret, struct err **errp) {
         const struct ynode *d = ynode_map_get(o->n, "data"),
                            *sd = ynode_map_get(o->n, "stringData"), *kk, *vv;
@@ -157,6 +159,7 @@ static int data_object(struct kube_ctx *k, const struct kobj *o, bool secret, st
         return 0;
 }
 
+/* A PersistentVolumeClaim becomes a named volume (with its requested size). */
 static int pvc(struct kube_ctx *k, const struct kobj *o, struct err **errp) {
         const struct ynode *spec = ynode_map_get(o->n, "spec"), *f;
         double size = 0;
@@ -220,6 +223,7 @@ static int int_or_percent(const struct ynode *n, int64_t replicas, bool round_up
         return 0;
 }
 
+/* Deployment strategy into the service's update settings. */
 static int strategy(struct kube_ctx *k, const struct ynode *st, int64_t replicas, json_t *svc,
                     struct err **errp) {
         json_t *upd = json_object_get(svc, "update");
@@ -276,6 +280,7 @@ static int strategy(struct kube_ctx *k, const struct ynode *st, int64_t replicas
         return 0;
 }
 
+/* A pod template: metadata checked, spec into svc.pod; its labels returned for selectors. */
 static int template(struct kube_ctx *k, const char *name, const struct ynode *spec, json_t *svc,
                     const struct ynode **ret_labels, struct err **errp) {
         const struct ynode *t = ynode_map_get(spec, "template"), *m;
@@ -294,6 +299,7 @@ static int template(struct kube_ctx *k, const char *name, const struct ynode *sp
         return kube_pod(k, name, m, ynode_map_get(t, "spec"), svc, errp);
 }
 
+/* Pod, Deployment or Job into a model service. */
 static int workload(struct kube_ctx *k, const struct kobj *o, struct err **errp) {
         const struct ynode *spec = ynode_map_get(o->n, "spec"), *f, *labels = NULL;
         json_t *services = json_object_get(k->model, "services");
@@ -416,6 +422,8 @@ static bool selector_matches(const json_t *sel, const json_t *labels) {
         return json_object_size(sel) > 0;
 }
 
+/* A Service: the endpoint (ports, vip or dnsrr, node ports) of every workload its selector
+ * matches; an error when it matches none or one already exposed. */
 static int kube_service(struct kube_ctx *k, const struct kobj *o, struct err **errp) {
         const struct ynode *spec = ynode_map_get(o->n, "spec"), *f, *pl;
         _cleanup_json_ json_t *sel = NULL, *ports = json_array();
@@ -573,6 +581,7 @@ static const struct {
         {"Job", "batch/v1"},
 };
 
+/* Checks one document (kind, apiVersion, metadata) and adds it, or a List's items, to objs. */
 static int collect(struct kube_ctx *k, const struct ynode *n, struct kobj **objs, size_t *n_objs,
                    size_t *alloc, unsigned depth, struct err **errp) {
         const struct ynode *kn, *an;

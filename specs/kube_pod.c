@@ -134,6 +134,7 @@ static int resolve_port(const struct ynode *n, const json_t *ctr, int *ret, stru
         return ynode_err(errp, n, "port \"%s\" is neither a number nor a named container port", s);
 }
 
+/* A liveness/readiness/startup probe with Kubernetes defaults; named ports resolved. */
 static int probe(struct kube_ctx *k, const struct ynode *n, const json_t *ctr, json_t **ret,
                  struct err **errp) {
         _cleanup_json_ json_t *p =
@@ -226,6 +227,7 @@ static int probe(struct kube_ctx *k, const struct ynode *n, const json_t *ctr, j
         return 0;
 }
 
+/* Looks up key in the named ConfigMap or Secret; *ret stays NULL for optional misses. */
 static int lookup_ref(struct kube_ctx *k, const struct ynode *ref, bool secret, const char *key,
                       const char **ret, struct err **errp) {
         const char *name;
@@ -257,6 +259,7 @@ static int lookup_ref(struct kube_ctx *k, const struct ynode *ref, bool secret, 
         return 0;
 }
 
+/* envFrom first (with prefixes), then env entries (value or valueFrom) over them. */
 static int env(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct err **errp) {
         const struct ynode *l = ynode_map_get(c, "env"), *ef = ynode_map_get(c, "envFrom");
         json_t *out = json_object();
@@ -330,6 +333,7 @@ static int env(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct er
         return 0;
 }
 
+/* Container ports; a hostPort publishes the port on the node. */
 static int ports(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct err **errp) {
         const struct ynode *l = ynode_map_get(c, "ports");
         json_t *out = json_array();
@@ -396,6 +400,7 @@ static int quantity(const struct ynode *n, bool cpu, double *ret, struct err **e
         return 0;
 }
 
+/* requests -> reservations, limits -> limits; cpu in cores, memory in bytes. */
 static int resources(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct err **errp) {
         const struct ynode *res = ynode_map_get(c, "resources"), *lim, *req, *f;
         double cpu = 0, mem = 0, rcpu = 0, rmem = 0;
@@ -432,6 +437,7 @@ static int resources(struct kube_ctx *k, const struct ynode *c, json_t *ctr, str
         return 0;
 }
 
+/* Container securityContext over the pod-level defaults (user and group). */
 static int security(struct kube_ctx *k, const struct ynode *c, const struct ynode *pod_sc,
                     json_t *ctr, struct err **errp) {
         const struct ynode *sc = ynode_map_get(c, "securityContext"), *f, *caps;
@@ -687,6 +693,7 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
         return 0;
 }
 
+/* volumeMounts: each names a pod volume; subPath is not supported. */
 static int mounts(struct kube_ctx *k, const struct ynode *c, const json_t *vols, json_t *ctr,
                   struct err **errp) {
         const struct ynode *l = ynode_map_get(c, "volumeMounts");
@@ -737,6 +744,7 @@ static int mounts(struct kube_ctx *k, const struct ynode *c, const json_t *vols,
         return 0;
 }
 
+/* One container (or init container) into the model. */
 static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vols,
                      const struct ynode *pod_sc, bool init, json_t **ret, struct err **errp) {
         _cleanup_json_ json_t *ctr = json_object(), *p = NULL;
@@ -827,6 +835,7 @@ static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vo
         return 0;
 }
 
+/* containers or initContainers of a PodSpec into pod[as]; names must be unique in the pod. */
 static int containers(struct kube_ctx *k, const struct ynode *spec, const char *key,
                       const json_t *vols, json_t *pod, const char *as, json_t *names,
                       struct err **errp) {
@@ -887,14 +896,18 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
         if ((r = str_at(spec, "subdomain", false, &s, errp)) < 0)
                 return r;
         json_set_str(pod, "domainname", s);
-        json_object_set_new(pod, "labels",
-                            meta && ynode_map_get(meta, "labels")
-                                    ? ynode_to_json(ynode_map_get(meta, "labels"))
-                                    : json_object());
-        json_object_set_new(pod, "annotations",
-                            meta && ynode_map_get(meta, "annotations")
-                                    ? ynode_to_json(ynode_map_get(meta, "annotations"))
-                                    : json_object());
+        /* Labels and annotations are strings (selectors compare them as such). */
+        static const char *const meta_maps[] = {"labels", "annotations"};
+        for (size_t i = 0; i < ELEMENTSOF(meta_maps); i++) {
+                const struct ynode *m = meta ? ynode_map_get(meta, meta_maps[i]) : NULL;
+                json_t *o = NULL;
+                if (m && !ynode_is_null(m)) {
+                        if ((r = y_str_map(m, &o, errp)) < 0)
+                                return r;
+                } else
+                        o = json_object();
+                json_object_set_new(pod, meta_maps[i], o);
+        }
         /* DNS */
         json_t *dns = json_array(), *search = json_array(), *dopts = json_array();
         json_object_set_new(pod, "dns", dns);
