@@ -1250,6 +1250,8 @@ int compose_services(struct compose_ctx *c, const struct ynode *root, json_t *mo
         if (r < 0)
                 return r;
         YMAP_FOREACH(k, v, services) {
+                if ((r = y_check_name(k, "service", errp)) < 0)
+                        return r;
                 if (!ynode_is_null(v) && (r = y_map(v, errp)) < 0)
                         return r;
                 if (ynode_is_null(v))

@@ -240,6 +240,8 @@ static int networks(struct compose_ctx *c, const struct ynode *root, json_t *out
                 return r;
         YMAP_FOREACH(k, v, nets) {
                 _cleanup_json_ json_t *o = json_object();
+                if ((r = y_check_name(k, "network", errp)) < 0)
+                        return r;
                 if (!ynode_is_null(v)) {
                         r = y_check_keys(v, network_keys, true, NULL, errp);
                         if (r < 0)
@@ -277,6 +279,8 @@ static int volumes(struct compose_ctx *c, const struct ynode *root, json_t *out,
                 return r;
         YMAP_FOREACH(k, v, vols) {
                 _cleanup_json_ json_t *o = json_object();
+                if ((r = y_check_name(k, "volume", errp)) < 0)
+                        return r;
                 if (!ynode_is_null(v)) {
                         r = y_check_keys(v, volume_keys, true, NULL, errp);
                         if (r < 0)
