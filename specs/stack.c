@@ -24,7 +24,8 @@ struct buf {
 };
 
 static void buf_put(struct buf *b, const char *s, size_t n) {
-        XGROW(b->p, b->alloc, b->len + n + 1);
+        if (_unlikely_(b->len + n + 1 > b->alloc))
+                XGROW(b->p, b->alloc, MAX(b->len + n + 1, 2 * b->alloc));
         memcpy(b->p + b->len, s, n);
         b->len += n;
 }
@@ -74,10 +75,11 @@ static void canon(struct buf *b, const json_t *j) {
         case JSON_OBJECT: {
                 const char *k;
                 json_t *v;
-                struct kv *kvs;
+                struct kv small[32], *kvs = small;
 
                 n = json_object_size(j);
-                kvs = xnew(struct kv, n ? n : 1);
+                if (n > ELEMENTSOF(small))
+                        kvs = xnew(struct kv, n);
                 i = 0;
                 json_object_foreach ((json_t *)j, k, v)
                         kvs[i++] = (struct kv){k, v};
@@ -91,7 +93,8 @@ static void canon(struct buf *b, const json_t *j) {
                         canon(b, kvs[i].value);
                 }
                 buf_put(b, "}", 1);
-                free(kvs);
+                if (kvs != small)
+                        free(kvs);
                 return;
         }
         case JSON_ARRAY:
