@@ -559,9 +559,19 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                 if (json_object_get(vols, name))
                         return ynode_err(errp, ynode_map_get(it, "name"), "duplicate volume '%s'",
                                          name);
+                /* Exactly one source, checked before anything is built. */
+                static const char *const sources[] = {"emptyDir", "hostPath", "configMap", "secret",
+                                                      "persistentVolumeClaim"};
+                for (size_t j = 0; j < ELEMENTSOF(sources); j++)
+                        if (ynode_map_get(it, sources[j]))
+                                kinds++;
+                if (kinds != 1)
+                        return ynode_err(errp, it,
+                                         "volume '%s' needs exactly one of emptyDir, hostPath, "
+                                         "configMap, secret, persistentVolumeClaim",
+                                         name);
                 if ((f = ynode_map_get(it, "emptyDir"))) {
                         const char *medium = NULL;
-                        kinds++;
                         if (!ynode_is_null(f)) {
                                 if ((r = check(k, f, emptydir_keys, errp)) < 0 ||
                                     (r = str_at(f, "medium", false, &medium, errp)) < 0)
@@ -595,7 +605,6 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                 }
                 if ((f = ynode_map_get(it, "hostPath"))) {
                         const char *type = "";
-                        kinds++;
                         if ((r = check(k, f, hostpath_keys, errp)) < 0 ||
                             (r = str_at(f, "path", true, &s, errp)) < 0 ||
                             (r = str_at(f, "type", false, &type, errp)) < 0)
@@ -621,7 +630,6 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                         bool optional = false;
                         const struct ynode *items, *o;
                         int64_t mode = 0644;
-                        kinds++;
                         if ((r = check(k, f, is_cm ? cmvol_keys : secvol_keys, errp)) < 0 ||
                             (r = str_at(f, is_cm ? "name" : "secretName", true, &s, errp)) < 0)
                                 return r;
@@ -670,7 +678,6 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                 }
                 if ((f = ynode_map_get(it, "persistentVolumeClaim"))) {
                         bool ro = false;
-                        kinds++;
                         if ((r = check(k, f, pvc_keys, errp)) < 0 ||
                             (r = str_at(f, "claimName", true, &s, errp)) < 0)
                                 return r;
@@ -683,11 +690,6 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                         m = json_pack("{s:s,s:s,s:b,s:{s:b,s:n}}", "type", "volume", "source", s,
                                       "pvc_read_only", ro, "volume", "nocopy", 0, "subpath");
                 }
-                if (kinds != 1)
-                        return ynode_err(errp, it,
-                                         "volume '%s' needs exactly one of emptyDir, hostPath, "
-                                         "configMap, secret, persistentVolumeClaim",
-                                         name);
                 json_object_set_new(vols, name, TAKE_PTR(m));
         }
         return 0;
