@@ -19,8 +19,14 @@
 static const char *const object_keys[] = {"apiVersion", "kind", "metadata",  "spec",       "data",
                                           "stringData", "type", "immutable", "binaryData", NULL};
 static const char *const meta_keys[] = {"name", "namespace", "labels", "annotations", NULL};
-static const char *const deploy_keys[] = {"replicas", "selector",        "template",
-                                          "strategy", "minReadySeconds", NULL};
+static const char *const deploy_keys[] = {"replicas",
+                                          "selector",
+                                          "template",
+                                          "strategy",
+                                          "minReadySeconds",
+                                          "progressDeadlineSeconds",
+                                          "revisionHistoryLimit",
+                                          NULL};
 static const char *const job_keys[] = {"template",    "backoffLimit",          "completions",
                                        "parallelism", "activeDeadlineSeconds", NULL};
 static const char *const template_keys[] = {"metadata", "spec", NULL};
@@ -369,6 +375,19 @@ static int workload(struct kube_ctx *k, const struct kobj *o, struct err **errp)
                         json_object_set_new(json_object_get(svc, "update"), "monitor_ms",
                                             json_integer(v * 1000));
                 }
+                /* Kept in the model so that nothing given is lost; the orchestrator may use the
+                 * deadline to declare a rollout failed. */
+                static const char *const extra[][2] = {
+                        {"progressDeadlineSeconds", "progress_deadline_ms"},
+                        {"revisionHistoryLimit", "revision_history_limit"}};
+                for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                        if ((f = ynode_map_get(spec, extra[i][0]))) {
+                                int64_t v;
+                                if ((r = y_int(f, 0, INT32_MAX, &v, errp)) < 0)
+                                        return r;
+                                json_object_set_new(json_object_get(svc, "update"), extra[i][1],
+                                                    json_integer(i == 0 ? v * 1000 : v));
+                        }
         } else { /* Job */
                 int64_t backoff = 6, completions = 1, parallelism = 1, deadline = 0;
                 if ((r = y_check_keys_as(spec, job_keys, false, k->warn, "unsupported field",
