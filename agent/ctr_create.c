@@ -318,7 +318,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         _cleanup_free_ char *id = NULL, *hostname = NULL, *created = NULL, *dir = NULL, *gen = NULL,
                             *lower_str = NULL;
         _cleanup_json_ json_t *rec = NULL, *cfg = NULL, *hc = NULL;
-        struct create_ctx x = {.m = m, .mounts = json_array()};
+        struct create_ctx x = {.m = m};
         const char *image = json_get_str(body, "Image", NULL), *sig;
         int r;
 
@@ -400,6 +400,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         json_object_set_new(cfg, "Labels",
                             merge_labels(ic->labels, json_object_get(body, "Labels")));
 
+        x.mounts = json_array();
         r = build_mounts(&x, hc, ic->volumes, errp);
         if (r < 0)
                 goto fail;

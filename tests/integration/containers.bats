@@ -45,6 +45,14 @@ teardown() {
                 teardown_tmp
                 return 1
         fi
+        # Stop the daemon here to check its log for sanitizer reports (SANITIZE builds).
+        if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                stop_daemon
+                if grep -E "Sanitizer|runtime error:" "$DAEMON_LOG" >&2; then
+                        teardown_tmp
+                        return 1
+                fi
+        fi
         teardown_tmp
 }
 
