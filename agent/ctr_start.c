@@ -3,6 +3,7 @@
  * start a detached `berth shim` and read its one-line report. Also the daemon's side of the shim
  * socket. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -197,7 +198,8 @@ static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) 
 static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
         const json_t *lc = json_object_get(json_object_get(c->rec, "HostConfig"), "LogConfig");
         const json_t *lcfg = json_object_get(lc, "Config");
-        char max_size[32] = "0", max_file[16] = "1";
+        char max_size[32] = "0", max_file[16] = "1", exe[PATH_MAX] = "";
+        ssize_t n;
         int sp[2];
         pid_t pid;
         uint64_t sz;
@@ -210,6 +212,11 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
                         snprintf(max_file, sizeof(max_file), "%d",
                                  MAX(1, atoi(json_get_str(lcfg, "max-file", "1"))));
         }
+        /* Exec the binary by its path so that the shim shows as "berth" in ps. */
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        if (n <= 0 || str_endswith(exe, " (deleted)"))
+                strcpy(exe, "/proc/self/exe");
         if (pipe2(sp, O_CLOEXEC) < 0)
                 return err_set(errp, errno, "pipe");
         pid = fork();
@@ -256,7 +263,7 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
                 }
                 if (chdir("/") < 0)
                         _exit(1);
-                execv("/proc/self/exe", argv);
+                execv(exe, argv);
                 _exit(127);
         }
         safe_close(sp[1]);
