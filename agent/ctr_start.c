@@ -242,8 +242,11 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
                                 max_size,
                                 "--log-max-file",
                                 max_file,
+                                NULL,
                                 NULL};
 
+                if (json_get_bool(json_object_get(c->rec, "Config"), "Tty", false))
+                        argv[ELEMENTSOF(argv) - 2] = (char *)"--tty";
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (setsid() < 0)
