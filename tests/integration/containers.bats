@@ -345,3 +345,22 @@ wait_state() { # NAME FMT WANT
         run B ps --help
         [ "$status" -eq 0 ]
 }
+
+@test "-t gives a pty; log rotation keeps max-file files; --init and -i are refused clearly" {
+        run B run --rm -t --network none busybox tty
+        [ "$status" -eq 0 ]
+        assert_contains "$output" "/dev/pts/"
+        id=$(B run -d --network none --log-opt max-size=1k --log-opt max-file=2 busybox \
+                sh -c 'i=0; while [ $i -lt 300 ]; do echo "line number $i"; i=$((i+1)); done')
+        B wait "$id"
+        n=$(ls "$ROOT/containers/$id/" | grep -c -- '-json.log')
+        [ "$n" -le 2 ]
+        run B logs --tail 1 "$id"
+        [ "$output" = "line number 299" ]
+        run B run --init --network none busybox true
+        [ "$status" -eq 125 ]
+        assert_contains "$output" "HostConfig.Init"
+        run B run -i --network none busybox true
+        [ "$status" -eq 125 ]
+        assert_contains "$output" "OpenStdin"
+}
