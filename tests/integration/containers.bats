@@ -364,3 +364,27 @@ wait_state() { # NAME FMT WANT
         [ "$status" -eq 125 ]
         assert_contains "$output" "OpenStdin"
 }
+
+@test "a corrupt record is reported and skipped; the others load" {
+        B create --name good --network none busybox true
+        mkdir -p "$ROOT/containers/badbadbad"
+        printf '{"Version":1,"Id":' >"$ROOT/containers/badbadbad/config.json"
+        stop_daemon
+        rm -f "$SOCK"
+        start_daemon --log-format text
+        run B ps -a --format '{{.Names}}'
+        [ "$output" = "good" ]
+        grep -q "badbadbad" "$DAEMON_LOG"
+        rm -rf "$ROOT/containers/badbadbad"
+}
+
+@test "image VOLUMEs become anonymous volumes, removed with rm -v" {
+        B import -c 'VOLUME /data' -c 'CMD ["sh"]' "$BATS_FILE_TMPDIR/busybox.tar" withvol
+        id=$(B create --network none withvol cat /data/file)
+        vol=$(B inspect -f '{{json .Mounts}}' "$id" | jq -r '.[0].Name')
+        [ ${#vol} -eq 64 ]
+        [ -d "$ROOT/volumes/$vol" ]
+        B start -a "$id" | grep -q "from the image"
+        B rm -v "$id"
+        [ ! -e "$ROOT/volumes/$vol" ]
+}
