@@ -155,6 +155,25 @@ struct ctr_mgr *ctr_mgr_free(struct ctr_mgr *m) {
         return NULL;
 }
 
+void ctr_mgr_release_clients(struct ctr_mgr *m) {
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n; i++) {
+                struct ctr *c = m->v[i];
+
+                ctr_streams_end(c);
+                while (c->pends) {
+                        struct pend *p = c->pends;
+
+                        c->pends = p->next;
+                        http_req_on_close(p->req, NULL, NULL);
+                        http_reply_error(p->req, 503, "ShuttingDown",
+                                         "the berth daemon is shutting down");
+                        free(p);
+                }
+        }
+}
+
 size_t ctr_all(struct ctr_mgr *m, struct ctr ***ret) {
         *ret = m->v;
         return m->n;

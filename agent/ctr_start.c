@@ -256,6 +256,7 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
                         _exit(pid < 0 ? 1 : 0);
                 if (dup2(sp[1], 3) < 0)
                         _exit(1);
+                (void)close_range(4, ~0U, 0);
                 {
                         int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
                         if (nfd >= 0) {

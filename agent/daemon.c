@@ -209,6 +209,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
                 return;
         d->shutting_down = true;
         log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
+        ctr_mgr_release_clients(d->ctrs);
         http_server_shutdown(d->http, SHUTDOWN_GRACE_SECONDS, shutdown_done, d);
 }
 

@@ -117,6 +117,6 @@ printf 'berth run -d x%d: total %d ms, %d ms per container\n' "$N_DETACHED" "$to
         $((total / N_DETACHED))
 running=$("$BERTH" ps -q | wc -l)
 echo "running: $running"
-shim_rss=$(ps -eo rss=,args= | awk '$2 ~ /berth$/ && $3 == "shim" {s += $1; n++}
+shim_rss=$(ps -eo rss=,args= | awk -v root="$TMP/root" '$3 == "shim" && index($0, root) {s += $1; n++}
         END { if (n) printf "%d KiB average over %d shims", s / n, n }')
 echo "shim RSS: ${shim_rss:-n/a}"

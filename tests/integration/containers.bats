@@ -388,3 +388,21 @@ wait_state() { # NAME FMT WANT
         B rm -v "$id"
         [ ! -e "$ROOT/volumes/$vol" ]
 }
+
+@test "a daemon stop releases waiting clients; an exec in flight does not hold the daemon's lock" {
+        B run -d --name hold --network none busybox sleep 300
+        B exec hold sleep 60 &
+        exec_pid=$!
+        run_wait() { B wait hold >"$TEST_TMP/wait.out" 2>&1; }
+        run_wait &
+        wait_pid=$!
+        sleep 1
+        stop_daemon
+        wait "$wait_pid" || true
+        assert_contains "$(cat "$TEST_TMP/wait.out")" "shutting down"
+        rm -f "$SOCK"
+        start_daemon --log-format text
+        [ "$(B inspect -f '{{.State.Status}}' hold)" = running ]
+        B rm -f hold
+        wait "$exec_pid" || true
+}
