@@ -120,8 +120,18 @@ $(BUILD)/helpers/%: tests/helpers/%.c
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
 
 .DEFAULT_GOAL := all
-all: $(BUILD)/berth
-tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth
+# The per-container shim as a small static binary (main/shim/berth-shim.c). Static linking does
+# not mix with the sanitizers: sanitized builds have none and the daemon runs `berth shim`.
+SHIM_LIBS := $(BUILD)/libagent.a $(BUILD)/libengine.a $(BUILD)/libcommon.a
+$(BUILD)/berth-shim: $(BUILD)/main/shim/berth-shim.o $(SHIM_LIBS)
+	$(call say,LD,$@)$(CC) $(OPT) -static -o $@ $< $(SHIM_LIBS) -lseccomp -lcap -ljansson \
+		2> >(grep -v "statically linked applications requires at runtime" >&2)
+ifeq ($(SANITIZE),)
+SHIM_BIN := $(BUILD)/berth-shim
+endif
+
+all: $(BUILD)/berth $(SHIM_BIN)
+tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(SHIM_BIN)
 
 check: tests
 	prove -f $(UNIT_BINS)

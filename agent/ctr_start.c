@@ -212,11 +212,23 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
                         snprintf(max_file, sizeof(max_file), "%d",
                                  MAX(1, atoi(json_get_str(lcfg, "max-file", "1"))));
         }
-        /* Exec the binary by its path so that the shim shows as "berth" in ps. */
+        /* The small static berth-shim next to our binary when it is there (one runs per
+         * container), else `berth shim` from our own binary, by its path. */
         n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         exe[n > 0 ? n : 0] = '\0';
         if (n <= 0 || str_endswith(exe, " (deleted)"))
                 strcpy(exe, "/proc/self/exe");
+        else {
+                char *slash = strrchr(exe, '/');
+
+                if (slash && (size_t)(slash - exe) + sizeof("/berth-shim") <= sizeof(exe)) {
+                        char cand[PATH_MAX];
+
+                        snprintf(cand, sizeof(cand), "%.*s/berth-shim", (int)(slash - exe), exe);
+                        if (access(cand, X_OK) == 0)
+                                strcpy(exe, cand);
+                }
+        }
         if (pipe2(sp, O_CLOEXEC) < 0)
                 return err_set(errp, errno, "pipe");
         pid = fork();
