@@ -178,8 +178,9 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-install: $(BUILD)/berth
+install: $(BUILD)/berth $(SHIM_BIN)
 	install -D -m 0755 $(BUILD)/berth $(DESTDIR)$(PREFIX)/bin/berth
+	$(if $(SHIM_BIN),install -D -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/berth-shim)
 
 clean:
 	rm -rf build build-san build-fuzz
