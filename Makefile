@@ -37,7 +37,7 @@ endif
 
 PKGS := yaml-0.1 jansson libcurl libarchive openssl libseccomp libcap libmnl libnftables sqlite3 ldns
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lev -lhttp_parser -lpthread
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lev -lhttp_parser -lpthread -lm
 
 WARN := -Wall -Wextra -Wno-missing-field-initializers -Werror \
         -Werror=shadow -Werror=strict-prototypes -Werror=missing-prototypes \
@@ -62,14 +62,14 @@ FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(VERSION) $(GIT_COMMIT)
 $(shell mkdir -p $(BUILD) && (test "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP)))
 
 # Layer -> allowed include paths.
-INC_common := -Icommon
-INC_specs := -Icommon -Ispecs
-INC_engine := -Icommon -Iengine
-INC_agent := -Icommon -Ispecs -Iengine -Iagent
-INC_orchestrator := -Icommon -Ispecs -Iorchestrator
-INC_cli := -Icommon -Ispecs -Icli
-INC_main := -Icommon -Ispecs -Iengine -Iagent -Iorchestrator -Icli
-INC_tests := $(INC_main) -Itests/unit
+INC_common := -iquote common
+INC_specs := -iquote common -iquote specs
+INC_engine := -iquote common -iquote engine
+INC_agent := -iquote common -iquote specs -iquote engine -iquote agent
+INC_orchestrator := -iquote common -iquote specs -iquote orchestrator
+INC_cli := -iquote common -iquote specs -iquote cli
+INC_main := -iquote common -iquote specs -iquote engine -iquote agent -iquote orchestrator -iquote cli
+INC_tests := $(INC_main) -iquote tests/unit
 
 LAYERS := common specs engine orchestrator agent cli
 # Link order: dependants first.
@@ -118,6 +118,14 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+# Benchmarks: standalone load generators (bench/*.c -> build/bench/NAME), run by bench/run.sh.
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+bench: $(BENCH_BINS) $(BUILD)/berth
 
 .DEFAULT_GOAL := all
 # The per-container shim as a small static binary (main/shim/berth-shim.c). Static linking does

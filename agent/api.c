@@ -11,6 +11,8 @@
 /* Every route group of the agent API, in one table. Add a line per group. */
 static const struct http_route *const api_groups[] = {
         api_system_routes,
+        api_events_routes,
+        api_images_routes,
         api_container_routes,
 };
 

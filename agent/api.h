@@ -6,6 +6,8 @@
 
 #include <ev.h>
 
+#include "daemon_config.h"
+#include "daemon_env.h"
 #include "err.h"
 #include "http_router.h"
 #include "http_server.h"
@@ -15,12 +17,16 @@
 struct ctr_mgr;
 
 struct daemon {
+        struct daemon_env env; /* first: addons' handlers read it from their userdata */
+        const struct daemon_addon *addons;
+        size_t n_addons;
         struct ev_loop *loop;
         char *root;             /* --root, default /var/lib/berth */
         char *run;              /* --run, default /run/berth */
         char *listen;           /* --listen ADDR:PORT or NULL */
         char *sock_path;        /* <run>/berth.sock */
         char *pki_dir;          /* <root>/pki */
+        char *local_url;        /* unix://<sock_path> */
         int lock_fd;            /* flock on <root>/berth.lock */
         double request_timeout; /* --request-timeout: header timeout, seconds */
         pid_t pid;
@@ -28,6 +34,12 @@ struct daemon {
         struct http_router *router;
         struct http_server *http;
         ev_signal sigterm, sigint;
+        struct event_bus *events; /* `berth events` history and subscribers */
+        char *config_path;        /* --config-file, default /etc/berth/daemon.json */
+        struct daemon_config config;
+        bool log_level_from_flag; /* --log-level wins over the file */
+        ev_signal sighup;
+        struct metrics *metrics; /* /v1/metrics */
         bool shutting_down;
         struct ctr_mgr *ctrs; /* agent/containers.h */
 };
@@ -35,6 +47,8 @@ struct daemon {
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
  * one line in api_groups[] in agent/api.c. */
 extern const struct http_route api_system_routes[];
+extern const struct http_route api_events_routes[];
+extern const struct http_route api_images_routes[];
 extern const struct http_route api_container_routes[];
 
 /* Registers every group's routes. */

@@ -14,10 +14,13 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "events.h"
+#include "metrics.h"
 #include "containers.h"
 #include "daemon.h"
 #include "cleanup.h"
 #include "fileio.h"
+#include "json.h"
 #include "log.h"
 #include "pki.h"
 #include "strv.h"
@@ -26,7 +29,6 @@
 
 #define DEFAULT_ROOT "/var/lib/berth"
 #define DEFAULT_RUN "/run/berth"
-#define SHUTDOWN_GRACE_SECONDS 10.0
 
 static void daemon_usage(FILE *f) {
         fprintf(f,
@@ -39,27 +41,46 @@ static void daemon_usage(FILE *f) {
                 "      --listen ADDR:PORT  also serve HTTPS (mutual TLS) on this address\n"
                 "      --log-level LEVEL   error|warn|info|debug (default info)\n"
                 "      --log-format FMT    json|text (default json)\n"
+                "      --config-file FILE  settings read at start and on SIGHUP\n"
+                "                          (default /etc/berth/daemon.json)\n"
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
                 "  -h, --help              this help\n");
 }
 
+/* Stops the addons in reverse order (they finish the requests they hold, such as long polls,
+ * so a graceful shutdown does not wait for them). */
+static void daemon_stop_addons(struct daemon *d) {
+        for (size_t i = d->env.n_addons; i > 0; i--)
+                if (d->addons[i - 1].stop)
+                        d->addons[i - 1].stop(d->env.addons[i - 1].state);
+        d->env.n_addons = 0;
+}
+
 static struct daemon *daemon_free(struct daemon *d) {
         if (!d)
                 return NULL;
+        daemon_stop_addons(d);
         if (d->loop) {
                 ev_signal_stop(d->loop, &d->sigterm);
                 ev_signal_stop(d->loop, &d->sigint);
+                ev_signal_stop(d->loop, &d->sighup);
         }
+        daemon_config_done(&d->config);
+        free(d->config_path);
         d->http = http_server_free(d->http);
         d->ctrs = ctr_mgr_free(d->ctrs);
         d->router = http_router_free(d->router);
+        /* after the server: closing streams unsubscribe from the bus */
+        d->events = event_bus_free(d->events);
+        d->metrics = metrics_free(d->metrics);
         safe_close(d->lock_fd);
         free(d->root);
         free(d->run);
         free(d->listen);
         free(d->sock_path);
         free(d->pki_dir);
+        free(d->local_url);
         free(d);
         return NULL;
 }
@@ -155,6 +176,32 @@ static int daemon_pki(struct daemon *d, struct err **errp) {
         return 0;
 }
 
+#define DAEMON_EVENT_HISTORY 1024
+
+static void daemon_declare_metrics(struct metrics *m) {
+        static const double latency_buckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                 0.05,   0.1,    0.5,   1,     5};
+
+        metrics_declare(m, "berth_api_requests_total", METRIC_COUNTER,
+                        "API requests answered, by HTTP status.", NULL, 0);
+        metrics_declare(m, "berth_api_request_duration_seconds", METRIC_HISTOGRAM,
+                        "Time from a complete request to the start of its response.",
+                        latency_buckets, ELEMENTSOF(latency_buckets));
+}
+
+static void access_log(const struct http_req *req, int status, void *userdata) {
+        struct daemon *d = userdata;
+        char code[16];
+
+        snprintf(code, sizeof(code), "%d", status);
+        metrics_add(d->metrics, "berth_api_requests_total", "code", code, 1);
+        metrics_observe(d->metrics, "berth_api_request_duration_seconds",
+                        (double)(now_usec() - http_req_start_usec(req)) / 1e6);
+        log_debug(NULL, "%s %s -> %d%s%s", http_req_method(req), http_req_path(req), status,
+                  http_req_peer_cn(req) ? " client " : "",
+                  http_req_peer_cn(req) ? http_req_peer_cn(req) : "");
+}
+
 static int daemon_serve(struct daemon *d, struct err **errp) {
         struct group *g;
         gid_t gid = (gid_t)-1;
@@ -168,6 +215,7 @@ static int daemon_serve(struct daemon *d, struct err **errp) {
                             &(struct http_server_config){
                                     .header_timeout = d->request_timeout,
                                     .body_timeout = 3 * d->request_timeout,
+                                    .access_log = access_log,
                             },
                             d->router, d, &d->http, errp);
         if (r < 0)
@@ -179,6 +227,8 @@ static int daemon_serve(struct daemon *d, struct err **errp) {
         if (r < 0)
                 return r;
         log_info(NULL, "Listening on unix://%s", d->sock_path);
+        event_publish(d->events, realtime_usec() * 1000, "daemon", "start", NULL,
+                      json_pack("{s:s,s:s}", "root", d->root, "version", berth_version));
         if (d->listen) {
                 _cleanup_free_ char *crt = xasprintf("%s/server.crt", d->pki_dir);
                 _cleanup_free_ char *key = xasprintf("%s/server.key", d->pki_dir);
@@ -210,7 +260,35 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
         d->shutting_down = true;
         log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
         ctr_mgr_release_clients(d->ctrs);
-        http_server_shutdown(d->http, SHUTDOWN_GRACE_SECONDS, shutdown_done, d);
+        daemon_stop_addons(d);
+        http_server_shutdown(d->http, (double)d->config.shutdown_timeout, shutdown_done, d);
+}
+
+/* Applies the reloadable settings of d->config. */
+static void daemon_config_apply(struct daemon *d) {
+        if (d->config.log_level >= 0 && !d->log_level_from_flag)
+                log_set_level(d->config.log_level);
+}
+
+/* SIGHUP: read the configuration file again; a bad file keeps the old settings. */
+static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents) {
+        struct daemon *d = w->data;
+        _cleanup_err_ struct err *e = NULL;
+        struct daemon_config c;
+
+        (void)loop;
+        (void)revents;
+        if (daemon_config_load(d->config_path, &c, &e) < 0) {
+                log_error(NULL, "Failed to reload the configuration, keeping the old one: %s",
+                          err_msg(e));
+                return;
+        }
+        daemon_config_done(&d->config);
+        d->config = c;
+        daemon_config_apply(d);
+        log_info(NULL, "Reloaded the configuration from '%s'", d->config_path);
+        event_publish(d->events, realtime_usec() * 1000, "daemon", "reload", NULL,
+                      json_pack("{s:s}", "config", d->config_path));
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
@@ -221,6 +299,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"log-level", required_argument, NULL, 'L'},
                 {"log-format", required_argument, NULL, 'F'},
                 {"request-timeout", required_argument, NULL, 't'},
+                {"config-file", required_argument, NULL, 'c'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -252,7 +331,12 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         d->listen = xstrdup(optarg);
                         break;
                 }
+                case 'c':
+                        free(d->config_path);
+                        d->config_path = xstrdup(optarg);
+                        break;
                 case 'L':
+                        d->log_level_from_flag = true;
                         level = log_level_from_string(optarg);
                         if (level < 0) {
                                 fprintf(stderr, "berth daemon: invalid --log-level '%s'\n", optarg);
@@ -300,7 +384,32 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
         return 0;
 }
 
+/* Starts the addons in order once the API listens; a failure names the addon. */
+static int daemon_start_addons(struct daemon *d, struct err **errp) {
+        d->env.loop = d->loop;
+        d->env.root = d->root;
+        d->env.run = d->run;
+        d->env.sock_path = d->sock_path;
+        d->env.local_url = d->local_url;
+        for (size_t i = 0; i < d->n_addons && i < DAEMON_ADDONS_MAX; i++) {
+                void *state = NULL;
+                int r = d->addons[i].start(d->loop, &d->env, d->router, d->addons[i].arg, &state,
+                                           errp);
+
+                if (r < 0)
+                        return err_wrap(errp, "start %s", d->addons[i].name);
+                d->env.addons[i].name = d->addons[i].name;
+                d->env.addons[i].state = state;
+                d->env.n_addons = i + 1;
+        }
+        return 0;
+}
+
 int daemon_main(int argc, char **argv) {
+        return daemon_run(argc, argv, NULL, 0);
+}
+
+int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t n_addons) {
         _cleanup_(daemon_freep) struct daemon *d = xnew0(struct daemon, 1);
         _cleanup_err_ struct err *e = NULL;
         bool help = false;
@@ -310,16 +419,30 @@ int daemon_main(int argc, char **argv) {
         d->root = xstrdup(DEFAULT_ROOT);
         d->run = xstrdup(DEFAULT_RUN);
         d->request_timeout = 10;
+        d->config_path = xstrdup(DAEMON_CONFIG_DEFAULT);
+        daemon_config_init(&d->config);
+        d->events = event_bus_new(DAEMON_EVENT_HISTORY);
+        d->metrics = metrics_new();
+        daemon_declare_metrics(d->metrics);
         if (parse_args(d, argc, argv, &help) < 0) {
-                daemon_usage(stderr);
+                fprintf(stderr, "See 'berth daemon --help'.\n");
                 return 2;
         }
         if (help) {
                 daemon_usage(stdout);
                 return 0;
         }
+        r = daemon_config_load(d->config_path, &d->config, &e);
+        if (r < 0) {
+                log_error(NULL, "Failed to read the configuration: %s", err_msg(e));
+                return 1;
+        }
+        daemon_config_apply(d);
         d->sock_path = xasprintf("%s/berth.sock", d->run);
         d->pki_dir = xasprintf("%s/pki", d->root);
+        d->local_url = xasprintf("unix://%s", d->sock_path);
+        d->addons = addons;
+        d->n_addons = MIN(n_addons, (size_t)DAEMON_ADDONS_MAX);
         d->pid = getpid();
         d->started_usec = realtime_usec();
         /* Writes to vanished clients must fail with EPIPE, not kill the daemon. */
@@ -339,6 +462,8 @@ int daemon_main(int argc, char **argv) {
                 r = ctr_mgr_open(d, &d->ctrs, &e);
         if (r >= 0)
                 r = daemon_serve(d, &e);
+        if (r >= 0)
+                r = daemon_start_addons(d, &e);
         if (r < 0) {
                 log_error(NULL, "Failed to start the daemon: %s", err_msg(e));
                 return 1;
@@ -349,6 +474,9 @@ int daemon_main(int argc, char **argv) {
         d->sigterm.data = d->sigint.data = d;
         ev_signal_start(d->loop, &d->sigterm);
         ev_signal_start(d->loop, &d->sigint);
+        ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+        d->sighup.data = d;
+        ev_signal_start(d->loop, &d->sighup);
 
         log_info(NULL, "berth daemon %s (api %s) started, root '%s', pid %d", berth_version,
                  BERTH_API_VERSION, d->root, (int)d->pid);

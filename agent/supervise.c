@@ -143,8 +143,8 @@ static void record_exit(struct sv *sv, uint64_t now) {
                 sv->tally_head = (sv->tally_head + 1) % SV_TALLY_MAX;
         } else
                 sv->tally_n++;
-        sv->tally[slot] = (struct sv_exit){.at_usec = now, .code = sv->exit_code,
-                                           .oom = sv->exit_oom};
+        sv->tally[slot] =
+                (struct sv_exit){.at_usec = now, .code = sv->exit_code, .oom = sv->exit_oom};
         if (sv->exit_oom)
                 sv->ops->event(sv, "oom", sv->ud);
         sv->ops->event(sv, "die", sv->ud);
@@ -172,9 +172,9 @@ static void do_spawn(struct sv *sv, bool is_restart) {
 
 static void on_exit_decide(struct sv *sv) {
         uint64_t now = sv->ops->now_usec(sv->ud), delay;
-        bool again = sv->restart_pending ||
-                     restart_after_exit(&sv->restart, sv->exit_code, sv->restart_count,
-                                        sv->manually_stopped);
+        bool again =
+                sv->restart_pending || restart_after_exit(&sv->restart, sv->exit_code,
+                                                          sv->restart_count, sv->manually_stopped);
 
         record_exit(sv, now);
         if (!again) {

@@ -107,8 +107,7 @@ struct sv {
         void *ud;
 };
 
-void sv_init(struct sv *sv, const struct restart_spec *restart, const struct sv_ops *ops,
-             void *ud);
+void sv_init(struct sv *sv, const struct restart_spec *restart, const struct sv_ops *ops, void *ud);
 void sv_dispatch(struct sv *sv, enum sv_event ev);
 const char *sv_state_to_string(enum sv_state s);
 /* The delay before the next restart after a death at now (updates recent_deaths). */

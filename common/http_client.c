@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -123,6 +127,14 @@ int http_target_check(const struct http_target *t, struct err **errp) {
                         h);
 }
 
+/* curl's own sockets are not close-on-exec; the daemons fork and exec, so open them ourselves
+ * (STYLE C7). */
+static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_sockaddr *addr) {
+        (void)ud;
+        (void)purpose;
+        return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
 /* Builds the easy handle for one call. */
 static int xfer_new(const struct http_target *t, const struct http_call *call,
                     struct http_xfer **ret, struct err **errp) {
@@ -160,6 +172,7 @@ static int xfer_new(const struct http_target *t, const struct http_call *call,
         curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
         curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(x->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
         curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
         curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, write_cb);
         curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
@@ -377,11 +390,49 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
         return 0;
 }
 
-int http_multi_new(struct ev_loop *loop, struct http_multi **ret, struct err **errp) {
-        struct http_multi *m = xnew0(struct http_multi, 1);
+/* The open file descriptors (from /proc/self/fd), for spotting the ones a library opened. */
+static int *open_fds(size_t *ret_n) {
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int *fds = NULL;
+        size_t n = 0, alloc = 0;
 
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+                        continue;
+                XGROW(fds, alloc, n + 1);
+                fds[n++] = atoi(de->d_name);
+        }
+        *ret_n = n;
+        return fds;
+}
+
+int http_multi_new(struct ev_loop *loop, struct http_multi **ret, struct err **errp) {
+        _cleanup_free_ int *before = NULL, *after = NULL;
+        size_t n_before = 0, n_after = 0;
+        struct http_multi *m;
+
+        /* Reference-counted inside curl; easy handles would do it lazily, multi handles not. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return err_setx(errp, EIO, "initialise libcurl");
+        m = xnew0(struct http_multi, 1);
         m->loop = loop;
+        before = open_fds(&n_before);
         m->multi = curl_multi_init();
+        /* curl's wake-up socketpair is not close-on-exec: fix what curl_multi_init() opened
+         * (one thread, so every new fd is curl's). */
+        after = open_fds(&n_after);
+        for (size_t i = 0; i < n_after; i++) {
+                bool old_fd = false;
+
+                for (size_t k = 0; k < n_before && !old_fd; k++)
+                        old_fd = before[k] == after[i];
+                if (!old_fd) {
+                        int fl = fcntl(after[i], F_GETFD);
+                        if (fl >= 0)
+                                (void)fcntl(after[i], F_SETFD, fl | FD_CLOEXEC);
+                }
+        }
         if (!m->multi) {
                 free(m);
                 return err_setx(errp, ENOMEM, "create curl multi handle");

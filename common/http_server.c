@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "http_server.h"
 #include "json.h"
 #include "strv.h"
@@ -41,6 +42,7 @@ struct listener {
         struct http_server *srv;
         struct listener *next;
         ev_io io;
+        ev_timer pause; /* accept paused after running out of fds */
         int fd;
         SSL_CTX *tls;
         char *unix_path;
@@ -78,6 +80,7 @@ struct http_req {
         bool keep_alive;
         bool streaming, chunked;
         char *peer_cn;
+        uint64_t start_usec; /* monotonic, when the request was complete */
 };
 
 struct http_server {
@@ -149,6 +152,10 @@ int http_req_json(const struct http_req *req, json_t **ret, struct err **errp) {
 
 const char *http_req_peer_cn(const struct http_req *req) {
         return req->peer_cn;
+}
+
+uint64_t http_req_start_usec(const struct http_req *req) {
+        return req->start_usec;
 }
 
 bool http_req_connected(const struct http_req *req) {
@@ -251,6 +258,13 @@ static void conn_error_reply(struct conn *c, int status, const char *code, const
         conn_response_queued(c, false);
 }
 
+static void access_log(const struct http_req *req, int status) {
+        const struct http_server_config *cfg = &req->conn->srv->cfg;
+
+        if (cfg->access_log)
+                cfg->access_log(req, status, req->conn->srv->userdata);
+}
+
 static bool req_keep_alive(const struct http_req *req) {
         return req->keep_alive && req->conn && !req->conn->srv->shutting_down;
 }
@@ -259,10 +273,16 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
                 size_t len) {
         struct conn *c = req->conn;
 
-        if (c && !req->streaming) {
+        if (req->streaming) {
+                /* A reply after the stream started can only end it. */
+                http_stream_end(req);
+                return;
+        }
+        if (c) {
                 bool ka = req_keep_alive(req);
                 bool head = streq(req->rq->method, "HEAD");
 
+                access_log(req, status);
                 out_head(c, status, content_type, (ssize_t)len, ka, false, req->resp_headers);
                 if (!head && len > 0)
                         out_append(c, body, len);
@@ -359,6 +379,7 @@ void http_stream_begin(struct http_req *req, int status, const char *content_typ
                 req->keep_alive = false;
         if (!c)
                 return;
+        access_log(req, status);
         out_head(c, status, content_type, -1, req_keep_alive(req), req->chunked, req->resp_headers);
         conn_update_io(c);
 }
@@ -566,6 +587,7 @@ static void conn_dispatch(struct conn *c) {
         int status;
 
         req = xnew0(struct http_req, 1);
+        req->start_usec = now_usec();
         req->rq = http_reqparser_take(&c->rp);
         req->conn = c;
         req->keep_alive = req->rq->keep_alive;
@@ -800,8 +822,17 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents) {
         for (int i = 0; i < ACCEPT_BATCH; i++) {
                 int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-                if (fd < 0)
+                if (fd < 0) {
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                            errno == ENOMEM) {
+                                /* The pending connection stays in the backlog and the watcher
+                                 * would fire again at once: pause accepting for a moment. */
+                                ev_io_stop(s->loop, &l->io);
+                                ev_timer_set(&l->pause, 0.1, 0.);
+                                ev_timer_start(s->loop, &l->pause);
+                        }
                         return; /* EAGAIN, or a transient error: the next event retries */
+                }
                 if (s->n_conns >= s->cfg.max_conns) {
                         static const char busy[] =
                                 "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
@@ -816,6 +847,13 @@ static void listener_cb(struct ev_loop *loop, ev_io *w, int revents) {
                 }
                 conn_new(s, fd, l->tls);
         }
+}
+
+static void listener_pause_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct listener *l = container_of(w, struct listener, pause);
+
+        (void)revents;
+        ev_io_start(loop, &l->io);
 }
 
 /* ---- server ---- */
@@ -865,6 +903,7 @@ int http_server_new(struct ev_loop *loop, const struct http_server_config *cfg,
 
 static void listener_close(struct http_server *s, struct listener *l) {
         ev_io_stop(s->loop, &l->io);
+        ev_timer_stop(s->loop, &l->pause);
         safe_close(l->fd);
         if (l->unix_path)
                 (void)unlink(l->unix_path);
@@ -906,6 +945,7 @@ static void listener_add(struct http_server *s, int fd, SSL_CTX *tls, const char
         l->tls = tls;
         l->unix_path = unix_path ? xstrdup(unix_path) : NULL;
         ev_io_init(&l->io, listener_cb, fd, EV_READ);
+        ev_init(&l->pause, listener_pause_cb);
         ev_io_start(s->loop, &l->io);
         l->next = s->listeners;
         s->listeners = l;
@@ -1016,8 +1056,9 @@ static int split_hostport(const char *addr, char **ret_host, char **ret_port, st
                 host = addr;
                 hlen = (size_t)(colon - addr);
         }
-        if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-            atoi(colon + 1) > 65535)
+        if (!colon[1] || strlen(colon + 1) > 5 ||
+            strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+            strtoul(colon + 1, NULL, 10) > 65535)
                 return err_setx(errp, EINVAL, "bad listen address '%s': bad port", addr);
         *ret_host = xstrndup(host, hlen);
         *ret_port = xstrdup(colon + 1);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdint.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -31,6 +33,10 @@ struct http_server_config {
         double idle_timeout;   /* s an idle keep-alive connection stays open (60) */
         double write_timeout;  /* s without write progress before the connection drops (30) */
         unsigned max_conns;    /* open connections; more are answered 503 and closed (1024) */
+        /* Optional: runs when a handler's response (or stream) starts, with the server's
+         * userdata; the place for an access log. Errors the server answers itself (400, 408,
+         * 413, 431, 503) before any handler runs are not reported. */
+        void (*access_log)(const struct http_req *req, int status, void *userdata);
 };
 
 struct http_tls_config {
@@ -84,6 +90,8 @@ int http_req_json(const struct http_req *req, json_t **ret, struct err **errp);
 const char *http_req_peer_cn(const struct http_req *req);
 /* False once the client has gone away. */
 bool http_req_connected(const struct http_req *req);
+/* Monotonic time (now_usec) at which the request was fully received. */
+uint64_t http_req_start_usec(const struct http_req *req);
 
 /* Runs fn(req, ud) once if the client goes away before req is finished. */
 void http_req_on_close(struct http_req *req, void (*fn)(struct http_req *req, void *ud), void *ud);

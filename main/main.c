@@ -7,6 +7,9 @@
 #include "daemon.h"
 #include "shim.h"
 #include "cli.h"
+#include "controller.h"
+#include "daemon.h"
+#include "oci/oci.h"
 #include "version.h"
 
 struct role {
@@ -14,8 +17,16 @@ struct role {
         int (*main)(int argc, char **argv);
 };
 
+/* `berth daemon` hosts the controller (orchestrator/) without agent/ knowing it. */
+static int berth_daemon_main(int argc, char **argv) {
+        const struct daemon_addon addons[] = {controller_addon};
+
+        return daemon_run(argc, argv, addons, ELEMENTSOF(addons));
+}
+
 static const struct role roles[] = {
-        {"daemon", daemon_main},
+        {"daemon", berth_daemon_main},
+        {"oci", oci_main},
         {"shim", shim_main},
         {},
 };

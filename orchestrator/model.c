@@ -209,6 +209,17 @@ static int parse_update(const json_t *o, const char *path, struct model_update *
         r = get_uint(o, "monitor_ms", path, UINT32_MAX, 5000, &u->monitor_ms, errp);
         if (r < 0)
                 return r;
+        {
+                const json_t *ratio = json_object_get(o, "max_failure_ratio");
+                if (ratio && !json_is_null(ratio)) {
+                        if (!json_is_number(ratio) || json_number_value(ratio) < 0 ||
+                            json_number_value(ratio) > 1) {
+                                _cleanup_free_ char *p = xasprintf("%s.max_failure_ratio", path);
+                                return bad(errp, p, "expected a number between 0 and 1");
+                        }
+                        u->max_failure_ratio = json_number_value(ratio);
+                }
+        }
         r = get_enum(o, "order", path, order_table, _ORDER_MAX, ORDER_STOP_FIRST, &x, errp);
         if (r < 0)
                 return r;

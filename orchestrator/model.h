@@ -89,6 +89,7 @@ struct model_update {
         enum update_order order;
         enum failure_action failure_action;
         uint64_t monitor_ms;
+        double max_failure_ratio; /* failures tolerated, as a fraction of replicas (0..1) */
 };
 
 struct model_service {

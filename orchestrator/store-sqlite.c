@@ -33,6 +33,7 @@ enum stmt_id {
         STMT_LOG_NTH,
         STMT_CHANGES,
         STMT_META_SET,
+        STMT_META_GET,
         _STMT_MAX,
 };
 
@@ -56,6 +57,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_LOG_NTH] = "SELECT seq, rev FROM changelog ORDER BY seq LIMIT 1 OFFSET ?1",
         [STMT_CHANGES] = "SELECT rev, type, key, value FROM changelog WHERE rev > ?1 "
                          "ORDER BY seq",
+        [STMT_META_GET] = "SELECT v FROM meta WHERE k = ?1",
         [STMT_META_SET] = "INSERT INTO meta(k, v) VALUES (?1, ?2) "
                           "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
 };
@@ -319,12 +321,49 @@ static int apply_ops(struct store *s, struct sq *q, const struct store_op *ops, 
         return 0;
 }
 
+static int meta_get(struct sq *q, const char *k, int64_t *ret, struct err **errp) {
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = stmt(q, STMT_META_GET, &st, errp);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_DONE)
+                r = err_setx(errp, EUCLEAN, "store '%s': meta key '%s' missing", q->path, k);
+        else
+                r = sq_err(q, errp, "read meta");
+        sqlite3_reset(st);
+        return r;
+}
+
+/* Re-reads the revisions: another handle on the same file may have committed since. */
+static int refresh(struct sq *q, struct err **errp) {
+        int64_t rev = 0, compact = 0;
+        int r;
+
+        r = meta_get(q, "revision", &rev, errp);
+        if (r >= 0)
+                r = meta_get(q, "compact_rev", &compact, errp);
+        if (r < 0)
+                return r;
+        if (rev < 0 || compact < 0 || compact > rev)
+                return err_setx(errp, EUCLEAN, "store '%s': bad revisions %lld/%lld", q->path,
+                                (long long)rev, (long long)compact);
+        q->rev = (uint64_t)rev;
+        q->compact_rev = (uint64_t)compact;
+        return 0;
+}
+
 static int sq_txn(struct store *s, const struct store_op *ops, size_t n_ops, uint64_t *ret_rev,
                   struct store_event **ret_events, size_t *ret_n_events, struct err **errp) {
         struct sq *q = sq_of(s);
         struct store_event *evs = xnew0(struct store_event, n_ops);
         size_t n_evs = 0;
-        uint64_t rev = q->rev + 1, compact_rev = q->compact_rev;
+        uint64_t rev, compact_rev;
         int r;
 
         r = exec_simple(q, STMT_BEGIN, errp);
@@ -332,7 +371,12 @@ static int sq_txn(struct store *s, const struct store_op *ops, size_t n_ops, uin
                 free(evs);
                 return r;
         }
-        r = apply_ops(s, q, ops, n_ops, rev, evs, &n_evs, errp);
+        /* Under the write lock now: the revisions read here are the latest. */
+        r = refresh(q, errp);
+        rev = q->rev + 1;
+        compact_rev = q->compact_rev;
+        if (r >= 0)
+                r = apply_ops(s, q, ops, n_ops, rev, evs, &n_evs, errp);
         if (r >= 0 && n_evs > 0) {
                 r = meta_set(q, "revision", rev, errp);
                 if (r >= 0)
@@ -444,25 +488,8 @@ static const char schema_sql[] =
         "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', 1), ('revision', 0),"
         " ('compact_rev', 0);";
 
-static int meta_get(struct sq *q, const char *k, int64_t *ret, struct err **errp) {
-        sqlite3_stmt *st = NULL;
-        int rc;
-
-        if (sqlite3_prepare_v2(q->db, "SELECT v FROM meta WHERE k = ?1", -1, &st, NULL) !=
-            SQLITE_OK)
-                return sq_err(q, errp, "prepare meta query");
-        sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                *ret = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_ROW)
-                return err_setx(errp, EUCLEAN, "store '%s': meta key '%s' missing", q->path, k);
-        return 0;
-}
-
 static int sq_setup(struct sq *q, struct err **errp) {
-        int64_t version, rev, compact;
+        int64_t version = 0;
         int r;
 
         sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
@@ -486,18 +513,7 @@ static int sq_setup(struct sq *q, struct err **errp) {
                 return err_setx(errp, EPROTO,
                                 "store '%s': schema version %lld, this berth knows %d", q->path,
                                 (long long)version, SCHEMA_VERSION);
-        r = meta_get(q, "revision", &rev, errp);
-        if (r < 0)
-                return r;
-        r = meta_get(q, "compact_rev", &compact, errp);
-        if (r < 0)
-                return r;
-        if (rev < 0 || compact < 0 || compact > rev)
-                return err_setx(errp, EUCLEAN, "store '%s': bad revisions %lld/%lld", q->path,
-                                (long long)rev, (long long)compact);
-        q->rev = (uint64_t)rev;
-        q->compact_rev = (uint64_t)compact;
-        return 0;
+        return refresh(q, errp);
 }
 
 int store_open_sqlite(const char *path, size_t changelog_max, struct store **ret,

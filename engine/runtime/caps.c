@@ -57,9 +57,10 @@ static const char *const cap_names[] = {
 };
 
 const int caps_docker_default[] = {
-        0 /* CHOWN */,        1 /* DAC_OVERRIDE */, 3 /* FOWNER */,      4 /* FSETID */,
-        5 /* KILL */,         6 /* SETGID */,       7 /* SETUID */,      8 /* SETPCAP */,
-        10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */, 27 /* MKNOD */,
+        0 /* CHOWN */,        1 /* DAC_OVERRIDE */, 3 /* FOWNER */,
+        4 /* FSETID */,       5 /* KILL */,         6 /* SETGID */,
+        7 /* SETUID */,       8 /* SETPCAP */,      10 /* NET_BIND_SERVICE */,
+        13 /* NET_RAW */,     18 /* SYS_CHROOT */,  27 /* MKNOD */,
         29 /* AUDIT_WRITE */, 31 /* SETFCAP */,
 };
 const size_t caps_docker_default_len = ELEMENTSOF(caps_docker_default);
@@ -129,9 +130,12 @@ int caps_set(const struct caps_sets *s, int *ret_cap) {
                 return -errno;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return -errno;
+        /* A cap can only be ambient if it is also permitted and inheritable; like crun, an
+         * ambient entry without them is skipped (EPERM), not fatal: `crun spec` writes such
+         * sets. */
         for (int i = 0; i <= last; i++)
                 if ((amb & (1ULL << i)) &&
-                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0) {
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0 && errno != EPERM) {
                         *ret_cap = i;
                         return -errno;
                 }

@@ -32,9 +32,9 @@ static const struct cg_ops *const driver_ops[_CG_DRIVER_MAX] = {
 };
 
 static const char *const v1_names[_CG_V1_MAX] = {
-        [CG_V1_CPU] = "cpu",         [CG_V1_CPUACCT] = "cpuacct", [CG_V1_CPUSET] = "cpuset",
-        [CG_V1_MEMORY] = "memory",   [CG_V1_DEVICES] = "devices", [CG_V1_FREEZER] = "freezer",
-        [CG_V1_BLKIO] = "blkio",     [CG_V1_PIDS] = "pids",
+        [CG_V1_CPU] = "cpu",       [CG_V1_CPUACCT] = "cpuacct", [CG_V1_CPUSET] = "cpuset",
+        [CG_V1_MEMORY] = "memory", [CG_V1_DEVICES] = "devices", [CG_V1_FREEZER] = "freezer",
+        [CG_V1_BLKIO] = "blkio",   [CG_V1_PIDS] = "pids",
 };
 
 const char *cg_driver_to_string(enum cg_driver d) {
@@ -91,10 +91,10 @@ int cg_resolve_path(const char *spec_path, const char *id, const char *own, char
                 p = xasprintf("%s/%s", own ? own : "/", spec_path);
         parts = strv_split(p, "/");
         out = xnew0(char *, 1);
-        STRV_FOREACH(c, parts) {
+        STRV_FOREACH (c, parts) {
                 if (streq(*c, "..") || streq(*c, "."))
-                        return err_setx(errp, EINVAL, "cgroup path '%s' must not contain '%s'",
-                                        p, *c);
+                        return err_setx(errp, EINVAL, "cgroup path '%s' must not contain '%s'", p,
+                                        *c);
                 strv_push(&out, *c);
         }
         if (!out[0])
@@ -107,7 +107,7 @@ int cg_resolve_path(const char *spec_path, const char *id, const char *own, char
 char *cg_own_path(const char *proc_self_cgroup, const char *ctrl) {
         _cleanup_strv_ char **lines = strv_split(proc_self_cgroup ? proc_self_cgroup : "", "\n");
 
-        STRV_FOREACH(l, lines) {
+        STRV_FOREACH (l, lines) {
                 char *c1 = strchr(*l, ':'), *c2;
                 if (!c1)
                         continue;
@@ -264,7 +264,7 @@ int cg_read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **errp)
                 return r;
         l = strv_split(s, "\n");
         pids = xnew0(pid_t, strv_length(l) + 1);
-        STRV_FOREACH(x, l) {
+        STRV_FOREACH (x, l) {
                 int v = atoi(*x);
                 if (v > 0)
                         pids[n++] = v;
@@ -277,14 +277,15 @@ int cg_read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **errp)
 /* rmdir with a bounded wait: processes that were just killed leave the cgroup a little after
  * their parent reaped them. */
 int cg_rmdir(const char *dir, struct err **errp) {
-        for (int i = 0; i < 200; i++) {
+        /* 1 ms steps doubling to 64 ms: about 2 s in all. */
+        for (long i = 0, ms = 1; i < 40; i++, ms = MIN(ms * 2, 64L)) {
                 if (rmdir(dir) == 0)
                         return 1;
                 if (errno == ENOENT)
                         return 0;
                 if (errno != EBUSY)
                         return err_set(errp, errno, "remove cgroup '%s'", dir);
-                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+                nanosleep(&(struct timespec){0, ms * 1000 * 1000}, NULL);
         }
         return err_set(errp, EBUSY, "remove cgroup '%s'", dir);
 }

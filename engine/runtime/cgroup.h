@@ -16,7 +16,13 @@
  *   hybrid  v1 controllers plus a cgroup2 at ROOT/unified (this is where systemd keeps its
  *           tracking); resources go through v1, and the process is also placed in the v2 tree so
  *           that tools reading 0::/ see it. */
-enum cg_driver { CG_DRIVER_V1, CG_DRIVER_V2, CG_DRIVER_HYBRID, _CG_DRIVER_MAX, _CG_DRIVER_INVALID = -EINVAL };
+enum cg_driver {
+        CG_DRIVER_V1,
+        CG_DRIVER_V2,
+        CG_DRIVER_HYBRID,
+        _CG_DRIVER_MAX,
+        _CG_DRIVER_INVALID = -EINVAL
+};
 
 enum cg_v1_ctrl {
         CG_V1_CPU,

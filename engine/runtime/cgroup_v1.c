@@ -14,14 +14,14 @@
 #include "xalloc.h"
 
 const struct spec_dev_rule cg_default_dev_rules[] = {
-        {true, 'c', 1, 3, "rwm"},   /* /dev/null */
-        {true, 'c', 1, 5, "rwm"},   /* /dev/zero */
-        {true, 'c', 1, 7, "rwm"},   /* /dev/full */
-        {true, 'c', 1, 8, "rwm"},   /* /dev/random */
-        {true, 'c', 1, 9, "rwm"},   /* /dev/urandom */
-        {true, 'c', 5, 0, "rwm"},   /* /dev/tty */
-        {true, 'c', 5, 1, "rwm"},   /* /dev/console */
-        {true, 'c', 5, 2, "rwm"},   /* /dev/ptmx */
+        {true, 'c', 1, 3, "rwm"},    /* /dev/null */
+        {true, 'c', 1, 5, "rwm"},    /* /dev/zero */
+        {true, 'c', 1, 7, "rwm"},    /* /dev/full */
+        {true, 'c', 1, 8, "rwm"},    /* /dev/random */
+        {true, 'c', 1, 9, "rwm"},    /* /dev/urandom */
+        {true, 'c', 5, 0, "rwm"},    /* /dev/tty */
+        {true, 'c', 5, 1, "rwm"},    /* /dev/console */
+        {true, 'c', 5, 2, "rwm"},    /* /dev/ptmx */
         {true, 'c', 136, -1, "rwm"}, /* /dev/pts/N */
 };
 const size_t cg_default_dev_rules_len = ELEMENTSOF(cg_default_dev_rules);
@@ -43,7 +43,7 @@ static int cpuset_init(const struct cg *cg, struct err **errp) {
                 return 0;
         parts = strv_split(cg->v1_path[CG_V1_CPUSET], "/");
         cur = xstrdup(base);
-        STRV_FOREACH(p, parts) {
+        STRV_FOREACH (p, parts) {
                 _cleanup_free_ char *next = xasprintf("%s/%s", cur, *p);
                 static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 
@@ -139,8 +139,8 @@ static int v1_devices(const char *dir, const struct spec_resources *res,
         return 0;
 }
 
-static int v1_apply(struct cg *cg, const struct spec_resources *res,
-                    const struct spec_device *devs, size_t n_devs, struct err **errp) {
+static int v1_apply(struct cg *cg, const struct spec_resources *res, const struct spec_device *devs,
+                    size_t n_devs, struct err **errp) {
         _cleanup_free_ char *mem = v1_dir(cg, CG_V1_MEMORY), *cpu = v1_dir(cg, CG_V1_CPU);
         _cleanup_free_ char *cpuset = v1_dir(cg, CG_V1_CPUSET), *pids = v1_dir(cg, CG_V1_PIDS);
         _cleanup_free_ char *blkio = v1_dir(cg, CG_V1_BLKIO), *dev = v1_dir(cg, CG_V1_DEVICES);
@@ -316,8 +316,7 @@ static int v1_stats(struct cg *cg, struct cg_stats *ret, struct err **errp) {
 
 static int v1_pids(struct cg *cg, pid_t **ret, size_t *ret_n, struct err **errp) {
         /* Every process is in every hierarchy; pids (or memory) is the one to read. */
-        static const enum cg_v1_ctrl order[] = {CG_V1_PIDS, CG_V1_MEMORY, CG_V1_FREEZER,
-                                                CG_V1_CPU};
+        static const enum cg_v1_ctrl order[] = {CG_V1_PIDS, CG_V1_MEMORY, CG_V1_FREEZER, CG_V1_CPU};
         for (size_t i = 0; i < ELEMENTSOF(order); i++) {
                 _cleanup_free_ char *d = v1_dir(cg, order[i]);
                 if (d)

@@ -107,8 +107,7 @@ int cg_v2_apply_dir(const char *dir, const struct spec_resources *res, struct er
         if (res->cpu_quota || res->cpu_period) {
                 uint64_t period = res->cpu_period ? res->cpu_period : 100000;
                 if (res->cpu_quota > 0)
-                        snprintf(buf, sizeof(buf), "%" PRId64 " %" PRIu64, res->cpu_quota,
-                                 period);
+                        snprintf(buf, sizeof(buf), "%" PRId64 " %" PRIu64, res->cpu_quota, period);
                 else
                         snprintf(buf, sizeof(buf), "max %" PRIu64, period);
                 r = cg_write(dir, "cpu.max", buf, errp);
@@ -152,8 +151,8 @@ int cg_v2_apply_dir(const char *dir, const struct spec_resources *res, struct er
         return 0;
 }
 
-static int v2_apply(struct cg *cg, const struct spec_resources *res,
-                    const struct spec_device *devs, size_t n_devs, struct err **errp) {
+static int v2_apply(struct cg *cg, const struct spec_resources *res, const struct spec_device *devs,
+                    size_t n_devs, struct err **errp) {
         _cleanup_free_ char *dir = v2_dir(cg);
         _cleanup_free_ struct spec_dev_rule *rules = NULL;
         size_t n = 0;
@@ -168,9 +167,8 @@ static int v2_apply(struct cg *cg, const struct spec_resources *res,
                 rules[n++] = res->devices[i];
         for (size_t i = 0; i < n_devs; i++)
                 if (devs[i].type != 'p')
-                        rules[n++] = (struct spec_dev_rule){
-                                true, devs[i].type == 'b' ? 'b' : 'c', devs[i].major,
-                                devs[i].minor, "rwm"};
+                        rules[n++] = (struct spec_dev_rule){true, devs[i].type == 'b' ? 'b' : 'c',
+                                                            devs[i].major, devs[i].minor, "rwm"};
         return cg_v2_devices_attach(dir, rules, n, errp);
 }
 
@@ -208,8 +206,7 @@ static int v2_freeze(struct cg *cg, bool frozen, struct err **errp) {
                         return 0;
                 nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
         }
-        return err_setx(errp, ETIMEDOUT, "cgroup '%s' did not %s", dir,
-                        frozen ? "freeze" : "thaw");
+        return err_setx(errp, ETIMEDOUT, "cgroup '%s' did not %s", dir, frozen ? "freeze" : "thaw");
 }
 
 static uint64_t keyed(const char *s, const char *key) {

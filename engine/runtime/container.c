@@ -111,11 +111,10 @@ static int seccomp_prepare(const struct spec *spec, const struct spec_process *p
                 if (streq_ptr(json_get_str(spec->annotations, "org.berth.seccomp", NULL),
                               "unconfined"))
                         return 0;
-                r = sc_default_profile(caps_mask(p->caps[SPEC_CAP_EFFECTIVE],
-                                                 p->n_caps[SPEC_CAP_EFFECTIVE]) |
-                                               caps_mask(p->caps[SPEC_CAP_BOUNDING],
-                                                         p->n_caps[SPEC_CAP_BOUNDING]),
-                                       &def, errp);
+                r = sc_default_profile(
+                        caps_mask(p->caps[SPEC_CAP_EFFECTIVE], p->n_caps[SPEC_CAP_EFFECTIVE]) |
+                                caps_mask(p->caps[SPEC_CAP_BOUNDING], p->n_caps[SPEC_CAP_BOUNDING]),
+                        &def, errp);
                 if (r < 0)
                         return r;
                 use = def;
@@ -271,8 +270,7 @@ fail:
         return r < 0 ? r : -EIO;
 }
 
-static int open_join_fds(const struct spec *spec, int *fds, int *ret_pidns_fd,
-                         struct err **errp) {
+static int open_join_fds(const struct spec *spec, int *fds, int *ret_pidns_fd, struct err **errp) {
         for (size_t i = 0; i < spec->n_namespaces; i++) {
                 const struct spec_namespace *ns = &spec->namespaces[i];
                 int fd;
@@ -372,8 +370,8 @@ int rt_create(const struct rt_create_opts *o, struct rt_state **ret, struct err 
                 goto fail;
         }
 
-        r = cgroup_prepare(spec, o->id, o->cgroup_root ? o->cgroup_root : "/sys/fs/cgroup",
-                           &st->cg, errp);
+        r = cgroup_prepare(spec, o->id, o->cgroup_root ? o->cgroup_root : "/sys/fs/cgroup", &st->cg,
+                           errp);
         if (r < 0)
                 goto fail;
 
@@ -495,9 +493,8 @@ int rt_delete(struct rt_state *st, bool force, struct err **errp) {
         int r;
 
         if ((s == RT_STATUS_RUNNING || s == RT_STATUS_PAUSED) && !force)
-                return err_setx(errp, EBUSY,
-                                "container '%s' is %s: stop it first or use --force", st->id,
-                                rt_status_to_string(s));
+                return err_setx(errp, EBUSY, "container '%s' is %s: stop it first or use --force",
+                                st->id, rt_status_to_string(s));
         if (s != RT_STATUS_STOPPED) {
                 if (s == RT_STATUS_PAUSED && st->cg)
                         (void)st->cg->ops->freeze(st->cg, false, NULL);
@@ -519,8 +516,7 @@ int rt_delete(struct rt_state *st, bool force, struct err **errp) {
         return rm_rf(st->dir, errp);
 }
 
-int rt_exec(struct rt_state *st, const struct rt_exec_opts *o, pid_t *ret_pid,
-            struct err **errp) {
+int rt_exec(struct rt_state *st, const struct rt_exec_opts *o, pid_t *ret_pid, struct err **errp) {
         _cleanup_(spec_freep) struct spec *spec = NULL;
         _cleanup_free_ char *cfg = xasprintf("%s/config.json", st->bundle);
         _cleanup_close_ int pidns = -EBADF, saved = -EBADF;

@@ -51,8 +51,7 @@ int rt_state_save(const struct rt_state *st, struct err **errp);
 /* Field 22 of /proc/PID/stat, 0 when the process is gone or a zombie. */
 uint64_t rt_proc_start_time(pid_t pid);
 
-int rt_state_load(const char *state_root, const char *id, struct rt_state **ret,
-                  struct err **errp);
+int rt_state_load(const char *state_root, const char *id, struct rt_state **ret, struct err **errp);
 enum rt_status rt_state_status(const struct rt_state *st);
 /* The runtime-spec state document: ociVersion, id, status, pid, bundle, annotations. */
 json_t *rt_state_to_json(const struct rt_state *st);
@@ -62,8 +61,8 @@ int rt_list(const char *state_root, char ***ret, struct err **errp);
 struct rt_create_opts {
         const char *state_root;
         const char *id;
-        const char *bundle;  /* directory holding config.json */
-        int console_fd;      /* connected console socket (process.terminal), -1 */
+        const char *bundle; /* directory holding config.json */
+        int console_fd;     /* connected console socket (process.terminal), -1 */
         const char *pid_file;
         const char *cgroup_root; /* default "/sys/fs/cgroup" */
 };
@@ -87,8 +86,7 @@ struct rt_exec_opts {
 };
 /* Starts a process inside a running container (joins every namespace of its init and its
  * cgroup, applies the same security settings). Returns the pid (our child). */
-int rt_exec(struct rt_state *st, const struct rt_exec_opts *o, pid_t *ret_pid,
-            struct err **errp);
+int rt_exec(struct rt_state *st, const struct rt_exec_opts *o, pid_t *ret_pid, struct err **errp);
 
 /* Sysctls a container may set given its namespaces (runc's rule); -EINVAL with the key. */
 int rt_validate_sysctls(const struct spec *spec, struct err **errp);

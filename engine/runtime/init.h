@@ -40,8 +40,8 @@ struct rt_init {
         const struct spec_process *process; /* spec->process, or the exec'd one */
         const char *rootfs;                 /* absolute host path */
         int sync_fd;
-        int fifo_fd;    /* exec.fifo (O_RDWR), -1: exec at once */
-        int console_fd; /* connected console socket, -1: none */
+        int fifo_fd;              /* exec.fifo (O_RDWR), -1: exec at once */
+        int console_fd;           /* connected console socket, -1: none */
         int ns_fds[_SPEC_NS_MAX]; /* namespaces to join (setns), -1 otherwise */
         bool userns;              /* a new user namespace was created */
         bool new_cgroupns;        /* unshare(CLONE_NEWCGROUP) after being placed */
@@ -75,8 +75,7 @@ int rt_open_in_root(int rootfd, const char *path, bool create, bool create_file)
 int rt_open_in_root_walk(int rootfd, const char *path, bool create, bool create_file);
 
 /* Writes uid_map/gid_map of pid (and "deny" to setgroups when deny_setgroups). */
-int rt_user_write_maps(pid_t pid, const struct spec *spec, bool deny_setgroups,
-                       struct err **errp);
+int rt_user_write_maps(pid_t pid, const struct spec *spec, bool deny_setgroups, struct err **errp);
 
 /* PATH lookup inside the (already pivoted) root: fills path, returns 0, -ENOENT or -EACCES. */
 int rt_find_exec(const char *name, char *const *envp, char *path, size_t n);

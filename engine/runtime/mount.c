@@ -76,10 +76,9 @@ int rt_open_in_root_walk(int rootfd, const char *path, bool create, bool create_
                         if (errno != ENOENT || !create)
                                 return -errno;
                         if (last && create_file) {
-                                int fd = openat(rootfd, cand,
-                                                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW |
-                                                        O_CLOEXEC,
-                                                0644);
+                                int fd = openat(
+                                        rootfd, cand,
+                                        O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
                                 if (fd < 0 && errno != EEXIST)
                                         return -errno;
                                 safe_close(fd);
@@ -135,6 +134,17 @@ static void fd_path(int fd, char *buf, size_t n) {
         snprintf(buf, n, "/proc/self/fd/%d", fd);
 }
 
+/* A /proc/self/fd path names the directory under a new mount, not the mount: follow-up
+ * operations (remount, propagation) reopen the destination so that they act on the mount. */
+static int reopen_target(int rootfd, const char *dest, int *fd, char *t, size_t n) {
+        *fd = safe_close(*fd);
+        *fd = rt_open_in_root(rootfd, dest, false, false);
+        if (*fd < 0)
+                return *fd;
+        fd_path(*fd, t, n);
+        return 0;
+}
+
 /* Safe: only changes propagation of our own (new, private) mount namespace so that nothing we
  * mount leaks back to the host. */
 static int mount_make_root_propagation(unsigned long prop, struct rt_cerr *ce) {
@@ -158,11 +168,16 @@ static int mount_bind_rootfs(const char *rootfs, struct rt_cerr *ce) {
 /* Safe: a bind mount of a source the spec's author chose onto a destination resolved inside the
  * rootfs (target is a /proc/self/fd path of an fd opened in the root), then a remount that can
  * only add restrictions (ro, nosuid, ...). */
-static int mount_bind(const struct spec_mount *m, const char *target, struct rt_cerr *ce) {
+static int mount_bind(int rootfd, const struct spec_mount *m, const char *target0,
+                      struct rt_cerr *ce) {
         unsigned long f = MS_BIND | (m->recursive ? MS_REC : 0);
+        _cleanup_close_ int fd = -EBADF;
+        char target[64];
 
-        if (mount(m->source, target, NULL, f, NULL) < 0)
+        if (mount(m->source, target0, NULL, f, NULL) < 0)
                 return rt_cerr_set(ce, errno, "bind '%s' on '%s'", m->source, m->destination);
+        if (reopen_target(rootfd, m->destination, &fd, target, sizeof(target)) < 0)
+                return rt_cerr_set(ce, -fd, "reopen '%s'", m->destination);
         if (m->flags & ~(unsigned long)MS_REMOUNT) {
                 struct statvfs sv;
                 unsigned long keep = 0;
@@ -178,47 +193,21 @@ static int mount_bind(const struct spec_mount *m, const char *target, struct rt_
         return 0;
 }
 
-/* A bind mount inside the rootfs. The fd behind target names the dentry the new mount covers,
- * so the remount that applies ro/nosuid/... must reach the new mount through a fresh lookup of
- * the destination (a remount through target fails with EINVAL). */
-static int mount_bind_in_root(int rootfd, const struct spec_mount *m, const char *target,
-                              struct rt_cerr *ce) {
-        struct spec_mount b = *m;
-        _cleanup_close_ int fd = -EBADF;
-        char again[64];
-
-        b.flags = 0;
-        b.propagation = 0;
-        if (mount_bind(&b, target, ce) < 0)
-                return -1;
-        if (!(m->flags & ~(unsigned long)MS_REMOUNT) && !m->propagation)
-                return 0;
-        fd = rt_open_in_root(rootfd, m->destination, false, false);
-        if (fd < 0)
-                return rt_cerr_set(ce, -fd, "resolve bind mount '%s'", m->destination);
-        fd_path(fd, again, sizeof(again));
-        if (m->flags & ~(unsigned long)MS_REMOUNT) {
-                struct statvfs sv;
-                unsigned long keep = 0;
-
-                if (statvfs(again, &sv) == 0)
-                        keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RDONLY);
-                if (mount(NULL, again, NULL, MS_BIND | MS_REMOUNT | m->flags | keep, NULL) < 0)
-                        return rt_cerr_set(ce, errno, "remount '%s' with its options",
-                                           m->destination);
-        }
-        if (m->propagation && mount(NULL, again, NULL, m->propagation, NULL) < 0)
-                return rt_cerr_set(ce, errno, "set propagation of '%s'", m->destination);
-        return 0;
-}
-
 /* Safe: a fresh kernel file system instance (proc, tmpfs, devpts, mqueue, sysfs) inside our own
  * namespaces; nothing of the host is exposed that the namespaces do not already scope. */
-static int mount_fs(const struct spec_mount *m, const char *target, struct rt_cerr *ce) {
-        if (mount(m->source ? m->source : m->type, target, m->type, m->flags & ~MS_REMOUNT,
+static int mount_fs(int rootfd, const struct spec_mount *m, const char *target0,
+                    struct rt_cerr *ce) {
+        _cleanup_close_ int fd = -EBADF;
+        char target[64];
+
+        if (mount(m->source ? m->source : m->type, target0, m->type, m->flags & ~MS_REMOUNT,
                   m->data) < 0)
                 return rt_cerr_set(ce, errno, "mount %s on '%s'", m->type, m->destination);
-        if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
+        if (!m->propagation)
+                return 0;
+        if (reopen_target(rootfd, m->destination, &fd, target, sizeof(target)) < 0)
+                return rt_cerr_set(ce, -fd, "reopen '%s'", m->destination);
+        if (mount(NULL, target, NULL, m->propagation, NULL) < 0)
                 return rt_cerr_set(ce, errno, "set propagation of '%s'", m->destination);
         return 0;
 }
@@ -226,23 +215,26 @@ static int mount_fs(const struct spec_mount *m, const char *target, struct rt_ce
 /* sysfs cannot be mounted without a new network namespace: fall back to a read-only recursive
  * bind of the host's /sys, as runc does. Safe: read-only, and only reached when the spec asked
  * for /sys while sharing the host's network namespace. */
-static int mount_sysfs(const struct spec_mount *m, const char *target, bool new_netns,
+static int mount_sysfs(int rootfd, const struct spec_mount *m, const char *target, bool new_netns,
                        struct rt_cerr *ce) {
         struct spec_mount b = *m;
 
         if (new_netns)
-                return mount_fs(m, target, ce);
+                return mount_fs(rootfd, m, target, ce);
         b.source = (char *)"/sys";
         b.recursive = true;
         b.flags |= MS_RDONLY;
-        return mount_bind(&b, target, ce);
+        return mount_bind(rootfd, &b, target, ce);
 }
 
 /* A "cgroup" entry: the container's view of its cgroups. With a cgroup namespace the kernel
  * shows only the container's subtree. Safe: mounted read-only unless the spec said rw. */
 static int mount_cgroup(const struct rt_init *init, int rootfd, const struct spec_mount *m,
-                        const char *target, struct rt_cerr *ce) {
+                        const char *target0, struct rt_cerr *ce) {
         unsigned long f = m->flags & ~MS_REMOUNT;
+        _cleanup_close_ int tfd = -EBADF;
+        const char *target = target0;
+        char tbuf[64];
         int r;
 
         if (init->cgroup2) {
@@ -266,8 +258,11 @@ static int mount_cgroup(const struct rt_init *init, int rootfd, const struct spe
                         return rt_cerr_set(ce, errno, "mount cgroup '%s'", sub);
         }
         if (f & MS_RDONLY) {
-                r = mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
-                                                      MS_NODEV | MS_NOEXEC,
+                if (reopen_target(rootfd, m->destination, &tfd, tbuf, sizeof(tbuf)) < 0)
+                        return rt_cerr_set(ce, -tfd, "reopen '%s'", m->destination);
+                target = tbuf;
+                r = mount(NULL, target, NULL,
+                          MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                           NULL);
                 if (r < 0)
                         return rt_cerr_set(ce, errno, "remount '%s' read-only", m->destination);
@@ -284,8 +279,8 @@ static const struct {
         const char *name;
         unsigned maj, min;
 } default_devices[] = {
-        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9},
-        {"tty", 5, 0},
+        {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+        {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 /* Creates one device node in the container's /dev. Without a user namespace mknod works (the
@@ -331,11 +326,14 @@ static int make_device(int rootfd, const char *path, char type, unsigned maj, un
         return 0;
 }
 
+/* The standard /dev symlinks. Safe: created with symlinkat() in the container's own fresh /dev
+ * tmpfs (opened through the rootfs fd); their targets are fixed strings resolved later by the
+ * container, inside its own root. */
 static int make_dev_symlinks(int rootfd, struct rt_cerr *ce) {
         static const char *const links[][2] = {
-                {"/proc/self/fd", "fd"},        {"/proc/self/fd/0", "stdin"},
-                {"/proc/self/fd/1", "stdout"},  {"/proc/self/fd/2", "stderr"},
-                {"pts/ptmx", "ptmx"},           {"/proc/kcore", "core"},
+                {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+                {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                {"pts/ptmx", "ptmx"},          {"/proc/kcore", "core"},
         };
         _cleanup_close_ int devp = rt_open_in_root(rootfd, "/dev", false, false);
         _cleanup_close_ int dev = -EBADF;
@@ -382,13 +380,13 @@ int rt_mount_setup(const struct rt_init *init, struct rt_cerr *ce) {
                                            m->destination);
                 fd_path(fd, target, sizeof(target));
                 if (m->bind)
-                        r = mount_bind_in_root(rootfd, m, target, ce);
+                        r = mount_bind(rootfd, m, target, ce);
                 else if (streq(m->type, "sysfs"))
-                        r = mount_sysfs(m, target, init->new_netns, ce);
+                        r = mount_sysfs(rootfd, m, target, init->new_netns, ce);
                 else if (streq(m->type, "cgroup") || streq(m->type, "cgroup2"))
                         r = mount_cgroup(init, rootfd, m, target, ce);
                 else
-                        r = mount_fs(m, target, ce);
+                        r = mount_fs(rootfd, m, target, ce);
                 if (r < 0)
                         return r;
                 if (streq(m->destination, "/dev") && streq_ptr(m->type, "tmpfs"))
@@ -415,10 +413,9 @@ int rt_mount_setup(const struct rt_init *init, struct rt_cerr *ce) {
         for (size_t i = 0; i < s->n_devices; i++) {
                 const struct spec_device *d = &s->devices[i];
                 mode_t old = umask(0);
-                r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type,
-                                (unsigned)d->major, (unsigned)d->minor,
-                                d->has_file_mode ? d->file_mode : 0666, d->uid, d->gid,
-                                init->userns, ce);
+                r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
+                                (unsigned)d->minor, d->has_file_mode ? d->file_mode : 0666, d->uid,
+                                d->gid, init->userns, ce);
                 umask(old);
                 if (r < 0)
                         return r;
@@ -522,12 +519,12 @@ int rt_mount_after_pivot(const struct rt_init *init, struct rt_cerr *ce) {
         r = apply_sysctls(s, ce);
         if (r < 0)
                 return r;
-        STRV_FOREACH(p, s->masked_paths) {
+        STRV_FOREACH (p, s->masked_paths) {
                 r = mount_mask(*p, ce);
                 if (r < 0)
                         return r;
         }
-        STRV_FOREACH(p, s->readonly_paths) {
+        STRV_FOREACH (p, s->readonly_paths) {
                 r = mount_readonly(*p, ce);
                 if (r < 0)
                         return r;
@@ -536,8 +533,7 @@ int rt_mount_after_pivot(const struct rt_init *init, struct rt_cerr *ce) {
             mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
                 return rt_cerr_set(ce, errno, "make / shared");
         /* Safe: read-only remount of the container's own root. */
-        if (s->root_readonly &&
-            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 return rt_cerr_set(ce, errno, "remount / read-only");
         return 0;
 }

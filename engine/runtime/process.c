@@ -16,6 +16,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/close_range.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -105,7 +107,7 @@ _noreturn_ static void fail(struct rt_init *init, struct rt_cerr *ce) {
 /* Joins the namespaces given by path. User first, so that the others are entered with the
  * privileges of the target user namespace; mount last, since it changes our root. */
 static int join_namespaces(struct rt_init *init, struct rt_cerr *ce) {
-        static const enum spec_ns order[] = {SPEC_NS_USER, SPEC_NS_IPC, SPEC_NS_UTS,
+        static const enum spec_ns order[] = {SPEC_NS_USER, SPEC_NS_IPC,    SPEC_NS_UTS,
                                              SPEC_NS_NET,  SPEC_NS_CGROUP, SPEC_NS_TIME,
                                              SPEC_NS_MOUNT};
         for (size_t i = 0; i < ELEMENTSOF(order); i++) {
@@ -113,8 +115,7 @@ static int join_namespaces(struct rt_init *init, struct rt_cerr *ce) {
                 if (fd < 0)
                         continue;
                 if (setns(fd, spec_ns_clone_flag(order[i])) < 0)
-                        return rt_cerr_set(ce, errno, "join %s namespace",
-                                           spec_ns_name(order[i]));
+                        return rt_cerr_set(ce, errno, "join %s namespace", spec_ns_name(order[i]));
         }
         return 0;
 }
@@ -125,7 +126,9 @@ static int setup_terminal(struct rt_init *init, struct rt_cerr *ce) {
         char name[64], cbuf[CMSG_SPACE(sizeof(int))];
         _cleanup_close_ int master = -EBADF, slave = -EBADF;
         struct iovec iov = {.iov_base = (char *)"pty", .iov_len = 3};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cbuf,
                             .msg_controllen = sizeof(cbuf)};
         struct cmsghdr *c;
 
@@ -273,6 +276,9 @@ void rt_init_run(struct rt_init *init) {
         char exe[PATH_MAX];
         int r;
 
+        /* Inherited descriptors must not reach the container: everything above stdio becomes
+         * close-on-exec (ours already are). */
+        (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
         /* Die with the parent while we are still being set up. */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         r = rt_sync_recv(init->sync_fd, &m);

@@ -22,9 +22,9 @@
 #include "xalloc.h"
 
 const char *const sc_action_names[] = {
-        "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-        "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",        "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG",
-        NULL,
+        "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+        "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
+        "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          NULL,
 };
 const char *const sc_op_names[] = {
         "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
@@ -33,8 +33,8 @@ const char *const sc_op_names[] = {
 static const int sc_op_values[] = {SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE,       SCMP_CMP_EQ,
                                    SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ};
 const char *const sc_arch_names[] = {
-        "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
-        NULL,
+        "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",  "SCMP_ARCH_X32",
+        "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64", NULL,
 };
 static const uint32_t sc_arch_values[] = {SCMP_ARCH_X86, SCMP_ARCH_X86_64, SCMP_ARCH_X32,
                                           SCMP_ARCH_ARM, SCMP_ARCH_AARCH64};
@@ -89,16 +89,16 @@ static bool rule_applies(const json_t *rule, uint64_t caps) {
         size_t i;
 
         if (json_is_object(inc)) {
-                json_array_foreach(json_object_get(inc, "caps"), i, e) {
+                json_array_foreach (json_object_get(inc, "caps"), i, e) {
                         int c = json_is_string(e) ? caps_from_name(json_string_value(e)) : -1;
                         if (c < 0 || !(caps & (1ULL << c)))
                                 return false;
                 }
                 if (json_array_size(json_object_get(inc, "arches")) > 0) {
                         bool found = false;
-                        json_array_foreach(json_object_get(inc, "arches"), i, e)
-                                found = found || streq_ptr(json_string_value(e),
-                                                           native_docker_arch());
+                        json_array_foreach (json_object_get(inc, "arches"), i, e)
+                                found = found ||
+                                        streq_ptr(json_string_value(e), native_docker_arch());
                         if (!found)
                                 return false;
                 }
@@ -107,12 +107,12 @@ static bool rule_applies(const json_t *rule, uint64_t caps) {
                         return false;
         }
         if (json_is_object(exc)) {
-                json_array_foreach(json_object_get(exc, "caps"), i, e) {
+                json_array_foreach (json_object_get(exc, "caps"), i, e) {
                         int c = json_is_string(e) ? caps_from_name(json_string_value(e)) : -1;
                         if (c >= 0 && (caps & (1ULL << c)))
                                 return false;
                 }
-                json_array_foreach(json_object_get(exc, "arches"), i, e)
+                json_array_foreach (json_object_get(exc, "arches"), i, e)
                         if (streq_ptr(json_string_value(e), native_docker_arch()))
                                 return false;
         }
@@ -127,10 +127,10 @@ static int parse_args(const json_t *a, const char *what, const char *field,
         if (!a || json_is_null(a))
                 return 0;
         if (!json_is_array(a) || json_array_size(a) > 6)
-                return err_setx(errp, EINVAL, "%s: %s.args: must be an array of at most 6",
-                                what, field);
+                return err_setx(errp, EINVAL, "%s: %s.args: must be an array of at most 6", what,
+                                field);
         rule->args = xnew0(struct spec_sc_arg, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 const char *op = json_get_str(e, "op", "");
                 json_int_t idx = json_get_int(e, "index", -1);
                 size_t k;
@@ -142,8 +142,8 @@ static int parse_args(const json_t *a, const char *what, const char *field,
                         return err_setx(errp, EINVAL, "%s: %s.args[%zu]: unknown op '%s'", what,
                                         field, i, op);
                 if (idx < 0 || idx > 5)
-                        return err_setx(errp, EINVAL, "%s: %s.args[%zu]: index must be 0..5",
-                                        what, field, i);
+                        return err_setx(errp, EINVAL, "%s: %s.args[%zu]: index must be 0..5", what,
+                                        field, i);
                 rule->args[rule->n_args++] = (struct spec_sc_arg){
                         .index = (unsigned)idx,
                         .value = (uint64_t)json_get_int(e, "value", 0),
@@ -167,34 +167,33 @@ int spec_seccomp_from_json(const json_t *j, const char *what, const int *caps, s
                 return err_setx(errp, EINVAL, "%s: linux.seccomp: must be an object", what);
         s = xnew0(struct spec_seccomp, 1);
         da = json_get_str(j, "defaultAction", "");
-        if (action_from_name(da, json_get_int(j, "defaultErrnoRet", -1), &s->default_action) <
-            0) {
+        if (action_from_name(da, json_get_int(j, "defaultErrnoRet", -1), &s->default_action) < 0) {
                 r = err_setx(errp, EINVAL, "%s: linux.seccomp.defaultAction: unknown action '%s'",
                              what, da);
                 goto fail;
         }
         s->architectures = xnew0(char *, 1);
-        json_array_foreach(json_object_get(j, "architectures"), i, e)
+        json_array_foreach (json_object_get(j, "architectures"), i, e)
                 if (json_is_string(e))
                         strv_push(&s->architectures, json_string_value(e));
         /* docker: archMap lists the native arch and its sub-architectures. */
-        json_array_foreach(json_object_get(j, "archMap"), i, e) {
+        json_array_foreach (json_object_get(j, "archMap"), i, e) {
                 json_t *sub;
                 size_t k;
                 if (!json_get_str(e, "architecture", NULL))
                         continue;
                 strv_push(&s->architectures, json_get_str(e, "architecture", NULL));
-                json_array_foreach(json_object_get(e, "subArchitectures"), k, sub)
+                json_array_foreach (json_object_get(e, "subArchitectures"), k, sub)
                         if (json_is_string(sub))
                                 strv_push(&s->architectures, json_string_value(sub));
         }
-        STRV_FOREACH(arch, s->architectures) {
+        STRV_FOREACH (arch, s->architectures) {
                 bool ok = false;
                 for (size_t k = 0; sc_arch_names[k]; k++)
                         ok = ok || streq(sc_arch_names[k], *arch);
                 if (!ok && !str_startswith(*arch, "SCMP_ARCH_")) {
-                        r = err_setx(errp, EINVAL,
-                                     "%s: linux.seccomp.architectures: unknown '%s'", what, *arch);
+                        r = err_setx(errp, EINVAL, "%s: linux.seccomp.architectures: unknown '%s'",
+                                     what, *arch);
                         goto fail;
                 }
         }
@@ -204,7 +203,7 @@ int spec_seccomp_from_json(const json_t *j, const char *what, const int *caps, s
                 goto fail;
         }
         s->rules = xnew0(struct spec_sc_rule, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 struct spec_sc_rule *rule = &s->rules[s->n_rules];
                 char field[64];
                 const char *act = json_get_str(e, "action", "");
@@ -220,14 +219,14 @@ int spec_seccomp_from_json(const json_t *j, const char *what, const int *caps, s
                         continue;
                 s->n_rules++;
                 rule->names = xnew0(char *, 1);
-                json_array_foreach(names, k, n)
+                json_array_foreach (names, k, n)
                         if (json_is_string(n))
                                 strv_push(&rule->names, json_string_value(n));
                 if (json_get_str(e, "name", NULL)) /* docker's old single-name form */
                         strv_push(&rule->names, json_get_str(e, "name", NULL));
                 if (!rule->names[0]) {
-                        r = err_setx(errp, EINVAL, "%s: %s.names: must be a non-empty array",
-                                     what, field);
+                        r = err_setx(errp, EINVAL, "%s: %s.names: must be a non-empty array", what,
+                                     field);
                         goto fail;
                 }
                 if (action_from_name(act, json_get_int(e, "errnoRet", -1), &rule->action) < 0) {
@@ -265,28 +264,64 @@ int sc_load_docker_profile(const char *path, uint64_t caps, struct spec_seccomp 
 /* Syscalls denied with EPERM unless the container holds CAP_SYS_ADMIN (docker grants these to
  * privileged-ish containers through includes.caps). */
 static const char *const deny_unless_sys_admin[] = {
-        "mount",      "umount",     "umount2",  "pivot_root", "unshare",   "setns",
-        "fsopen",     "fsconfig",   "fsmount",  "fspick",     "move_mount", "open_tree",
-        "mount_setattr", "quotactl", "quotactl_fd", "lookup_dcookie", "perf_event_open",
-        "bpf",        "fanotify_init", "name_to_handle_at", "syslog",
-        NULL,
+        "mount",           "umount",   "umount2",       "pivot_root",
+        "unshare",         "setns",    "fsopen",        "fsconfig",
+        "fsmount",         "fspick",   "move_mount",    "open_tree",
+        "mount_setattr",   "quotactl", "quotactl_fd",   "lookup_dcookie",
+        "perf_event_open", "bpf",      "fanotify_init", "name_to_handle_at",
+        "syslog",          NULL,
 };
 
 /* Denied with EPERM regardless of capabilities (berth is stricter than docker on a few:
  * docs/security.md). */
 static const char *const deny_always[] = {
-        "keyctl",           "add_key",        "request_key",     "open_by_handle_at",
-        "kexec_load",       "kexec_file_load", "init_module",    "finit_module",
-        "delete_module",    "create_module",  "query_module",    "get_kernel_syms",
-        "userfaultfd",      "reboot",         "swapon",          "swapoff",
-        "acct",             "settimeofday",   "clock_settime",   "clock_adjtime",
-        "adjtimex",         "stime",          "vm86",            "vm86old",
-        "uselib",           "ustat",          "sysfs",           "_sysctl",
-        "nfsservctl",       "iopl",           "ioperm",          "ptrace",
-        "process_vm_readv", "process_vm_writev", "kcmp",         "get_mempolicy",
-        "set_mempolicy",    "mbind",          "move_pages",      "io_uring_setup",
-        "io_uring_enter",   "io_uring_register", "vhangup",       "pciconfig_read",
-        "pciconfig_write",  "pciconfig_iobase", "set_mempolicy_home_node",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "open_by_handle_at",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "create_module",
+        "query_module",
+        "get_kernel_syms",
+        "userfaultfd",
+        "reboot",
+        "swapon",
+        "swapoff",
+        "acct",
+        "settimeofday",
+        "clock_settime",
+        "clock_adjtime",
+        "adjtimex",
+        "stime",
+        "vm86",
+        "vm86old",
+        "uselib",
+        "ustat",
+        "sysfs",
+        "_sysctl",
+        "nfsservctl",
+        "iopl",
+        "ioperm",
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "kcmp",
+        "get_mempolicy",
+        "set_mempolicy",
+        "mbind",
+        "move_pages",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "vhangup",
+        "pciconfig_read",
+        "pciconfig_write",
+        "pciconfig_iobase",
+        "set_mempolicy_home_node",
         NULL,
 };
 
@@ -351,7 +386,7 @@ int sc_compile(const struct spec_seccomp *s, struct sc_prog *ret, struct err **e
         if (!ctx)
                 return err_setx(errp, EINVAL, "seccomp_init failed");
         /* Keep the filter small: no TSYNC, no logging of allowed calls. */
-        STRV_FOREACH(arch, s->architectures) {
+        STRV_FOREACH (arch, s->architectures) {
                 uint32_t a = 0;
                 for (size_t k = 0; sc_arch_names[k]; k++)
                         if (streq(sc_arch_names[k], *arch))
@@ -371,15 +406,15 @@ int sc_compile(const struct spec_seccomp *s, struct sc_prog *ret, struct err **e
                 if (rule->action == s->default_action)
                         continue;
                 for (size_t k = 0; k < rule->n_args; k++)
-                        cmp[k] = (struct scmp_arg_cmp){rule->args[k].index, rule->args[k].op,
-                                                       rule->args[k].value,
-                                                       rule->args[k].value_two};
-                STRV_FOREACH(name, rule->names) {
+                        cmp[k] =
+                                (struct scmp_arg_cmp){rule->args[k].index, rule->args[k].op,
+                                                      rule->args[k].value, rule->args[k].value_two};
+                STRV_FOREACH (name, rule->names) {
                         int nr = seccomp_syscall_resolve_name(*name);
                         if (nr == __NR_SCMP_ERROR)
                                 continue;
-                        r = seccomp_rule_add_array(ctx, rule->action, nr,
-                                                   (unsigned)rule->n_args, cmp);
+                        r = seccomp_rule_add_array(ctx, rule->action, nr, (unsigned)rule->n_args,
+                                                   cmp);
                         if (r == -EEXIST)
                                 continue;
                         if (r < 0) {

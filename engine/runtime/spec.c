@@ -52,14 +52,22 @@ static const struct {
         const char *name;
         int res;
 } rlimit_table[] = {
-        {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-        {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-        {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-        {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-        {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+        {"RLIMIT_AS", RLIMIT_AS},
+        {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_CPU", RLIMIT_CPU},
+        {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+        {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+        {"RLIMIT_NICE", RLIMIT_NICE},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"RLIMIT_NPROC", RLIMIT_NPROC},
+        {"RLIMIT_RSS", RLIMIT_RSS},
+        {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+        {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+        {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 int spec_rlimit_from_name(const char *s) {
@@ -93,8 +101,8 @@ static int get_str(const json_t *o, const char *key, const char *what, const cha
                 return 0;
         if (!json_is_string(v))
                 return bad(errp, what, field, "must be a string");
-        if (json_string_length(v) > SPEC_MAX_STR || strlen(json_string_value(v)) !=
-                                                             json_string_length(v))
+        if (json_string_length(v) > SPEC_MAX_STR ||
+            strlen(json_string_value(v)) != json_string_length(v))
                 return bad(errp, what, field, "too long or contains NUL");
         *ret = xstrdup(json_string_value(v));
         return 0;
@@ -122,7 +130,8 @@ static int get_int(const json_t *o, const char *key, const char *what, const cha
         if (!json_is_integer(v))
                 return bad(errp, what, field, "must be an integer");
         if (json_integer_value(v) < min || json_integer_value(v) > max)
-                return bad(errp, what, field, "%" JSON_INTEGER_FORMAT " out of range", json_integer_value(v));
+                return bad(errp, what, field, "%" JSON_INTEGER_FORMAT " out of range",
+                           json_integer_value(v));
         *ret = json_integer_value(v);
         return 1;
 }
@@ -142,7 +151,7 @@ static int get_strv(const json_t *o, const char *key, const char *what, const ch
         if (json_array_size(v) > max)
                 return bad(errp, what, field, "more than %zu entries", max);
         l = xnew0(char *, 1);
-        json_array_foreach(v, i, e) {
+        json_array_foreach (v, i, e) {
                 if (!json_is_string(e))
                         return bad(errp, what, field, "entry %zu must be a string", i);
                 if (json_string_length(e) > SPEC_MAX_STR ||
@@ -206,7 +215,7 @@ static int parse_user(const json_t *u, const char *what, struct spec_user *ret, 
                         return bad(errp, what, "process.user.additionalGids",
                                    "must be an array of at most 256 gids");
                 ret->additional_gids = xnew0(gid_t, json_array_size(g) + 1);
-                json_array_foreach(g, i, e) {
+                json_array_foreach (g, i, e) {
                         if (!json_is_integer(e) || json_integer_value(e) < 0 ||
                             json_integer_value(e) >= UINT32_MAX)
                                 return bad(errp, what, "process.user.additionalGids",
@@ -221,7 +230,7 @@ static int parse_user(const json_t *u, const char *what, struct spec_user *ret, 
 static int parse_caps(const json_t *c, const char *what, struct spec_process *p,
                       struct err **errp) {
         static const char *const keys[_SPEC_CAP_SET_MAX] = {
-                [SPEC_CAP_BOUNDING] = "bounding",   [SPEC_CAP_EFFECTIVE] = "effective",
+                [SPEC_CAP_BOUNDING] = "bounding",       [SPEC_CAP_EFFECTIVE] = "effective",
                 [SPEC_CAP_INHERITABLE] = "inheritable", [SPEC_CAP_PERMITTED] = "permitted",
                 [SPEC_CAP_AMBIENT] = "ambient",
         };
@@ -241,7 +250,7 @@ static int parse_caps(const json_t *c, const char *what, struct spec_process *p,
                 if (r < 0)
                         return r;
                 p->caps[s] = xnew0(int, strv_length(names) + 1);
-                STRV_FOREACH(n, names) {
+                STRV_FOREACH (n, names) {
                         int cap = caps_from_name(*n);
                         if (cap < 0)
                                 return bad(errp, what, field, "unknown capability '%s'", *n);
@@ -261,7 +270,7 @@ static int parse_rlimits(const json_t *a, const char *what, struct spec_process 
         if (!json_is_array(a) || json_array_size(a) > 64)
                 return bad(errp, what, "process.rlimits", "must be an array (at most 64)");
         p->rlimits = xnew0(struct spec_rlimit, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 char field[64];
                 const char *t = json_get_str(e, "type", NULL);
                 json_t *soft = json_object_get(e, "soft"), *hard = json_object_get(e, "hard");
@@ -307,7 +316,7 @@ int spec_process_from_json(const json_t *j, const char *what, struct spec_proces
         r = get_strv(j, "env", what, "process.env", SPEC_MAX_ENV, &p.env, errp);
         if (r < 0)
                 goto fail;
-        STRV_FOREACH(e, p.env)
+        STRV_FOREACH (e, p.env)
                 if (!strchr(*e, '=') || (*e)[0] == '=') {
                         r = bad(errp, what, "process.env", "'%s' is not NAME=VALUE", *e);
                         goto fail;
@@ -324,8 +333,8 @@ int spec_process_from_json(const json_t *j, const char *what, struct spec_proces
         r = get_bool(j, "terminal", what, "process.terminal", &p.terminal, errp);
         if (r < 0)
                 goto fail;
-        r = get_bool(j, "noNewPrivileges", what, "process.noNewPrivileges",
-                     &p.no_new_privileges, errp);
+        r = get_bool(j, "noNewPrivileges", what, "process.noNewPrivileges", &p.no_new_privileges,
+                     errp);
         if (r < 0)
                 goto fail;
         r = get_int(j, "oomScoreAdj", what, "process.oomScoreAdj", -1000, 1000, &v, errp);
@@ -360,18 +369,30 @@ static const struct {
         bool clear;
         unsigned long flag;
 } mount_flag_table[] = {
-        {"ro", false, MS_RDONLY},          {"rw", true, MS_RDONLY},
-        {"nosuid", false, MS_NOSUID},      {"suid", true, MS_NOSUID},
-        {"nodev", false, MS_NODEV},        {"dev", true, MS_NODEV},
-        {"noexec", false, MS_NOEXEC},      {"exec", true, MS_NOEXEC},
-        {"sync", false, MS_SYNCHRONOUS},   {"async", true, MS_SYNCHRONOUS},
-        {"dirsync", false, MS_DIRSYNC},    {"remount", false, MS_REMOUNT},
-        {"mand", false, MS_MANDLOCK},      {"nomand", true, MS_MANDLOCK},
-        {"atime", true, MS_NOATIME},       {"noatime", false, MS_NOATIME},
-        {"diratime", true, MS_NODIRATIME}, {"nodiratime", false, MS_NODIRATIME},
-        {"relatime", false, MS_RELATIME},  {"norelatime", true, MS_RELATIME},
-        {"strictatime", false, MS_STRICTATIME}, {"nostrictatime", true, MS_STRICTATIME},
-        {"silent", false, MS_SILENT},      {"loud", true, MS_SILENT},
+        {"ro", false, MS_RDONLY},
+        {"rw", true, MS_RDONLY},
+        {"nosuid", false, MS_NOSUID},
+        {"suid", true, MS_NOSUID},
+        {"nodev", false, MS_NODEV},
+        {"dev", true, MS_NODEV},
+        {"noexec", false, MS_NOEXEC},
+        {"exec", true, MS_NOEXEC},
+        {"sync", false, MS_SYNCHRONOUS},
+        {"async", true, MS_SYNCHRONOUS},
+        {"dirsync", false, MS_DIRSYNC},
+        {"remount", false, MS_REMOUNT},
+        {"mand", false, MS_MANDLOCK},
+        {"nomand", true, MS_MANDLOCK},
+        {"atime", true, MS_NOATIME},
+        {"noatime", false, MS_NOATIME},
+        {"diratime", true, MS_NODIRATIME},
+        {"nodiratime", false, MS_NODIRATIME},
+        {"relatime", false, MS_RELATIME},
+        {"norelatime", true, MS_RELATIME},
+        {"strictatime", false, MS_STRICTATIME},
+        {"nostrictatime", true, MS_STRICTATIME},
+        {"silent", false, MS_SILENT},
+        {"loud", true, MS_SILENT},
         {"defaults", false, 0},
 };
 
@@ -398,7 +419,7 @@ int spec_mount_parse_options(struct spec_mount *m, struct err **errp) {
 
         m->flags = m->clear = m->propagation = 0;
         m->bind = m->recursive = false;
-        STRV_FOREACH(o, m->options) {
+        STRV_FOREACH (o, m->options) {
                 bool known = false;
 
                 if (streq(*o, "bind") || streq(*o, "rbind")) {
@@ -448,10 +469,9 @@ static int parse_mounts(const json_t *a, const char *what, struct spec *s, struc
         if (!a || json_is_null(a))
                 return 0;
         if (!json_is_array(a) || json_array_size(a) > SPEC_MAX_MOUNTS)
-                return bad(errp, what, "mounts", "must be an array of at most %d",
-                           SPEC_MAX_MOUNTS);
+                return bad(errp, what, "mounts", "must be an array of at most %d", SPEC_MAX_MOUNTS);
         s->mounts = xnew0(struct spec_mount, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 struct spec_mount *m = &s->mounts[s->n_mounts];
                 char field[64];
 
@@ -463,8 +483,7 @@ static int parse_mounts(const json_t *a, const char *what, struct spec *s, struc
                 if (r < 0)
                         return r;
                 if (!path_ok(m->destination))
-                        return bad(errp, what, field,
-                                   "destination must be an absolute path");
+                        return bad(errp, what, field, "destination must be an absolute path");
                 r = get_str(e, "type", what, field, &m->type, errp);
                 if (r < 0)
                         return r;
@@ -497,7 +516,7 @@ static int parse_idmaps(const json_t *a, const char *what, const char *field,
         if (!json_is_array(a) || json_array_size(a) > 340)
                 return bad(errp, what, field, "must be an array of at most 340 mappings");
         *ret = xnew0(struct spec_idmap, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 int64_t c = -1, h = -1, sz = -1;
                 if (get_int(e, "containerID", what, field, 0, UINT32_MAX, &c, errp) < 0 ||
                     get_int(e, "hostID", what, field, 0, UINT32_MAX, &h, errp) < 0 ||
@@ -521,7 +540,7 @@ static int parse_devices(const json_t *a, const char *what, struct spec *s, stru
         if (!json_is_array(a) || json_array_size(a) > SPEC_MAX_ITEMS)
                 return bad(errp, what, "linux.devices", "must be an array");
         s->devices = xnew0(struct spec_device, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 struct spec_device *d = &s->devices[s->n_devices];
                 const char *t = json_get_str(e, "type", "");
                 char field[64];
@@ -565,7 +584,7 @@ static int parse_throttle(const json_t *a, const char *what, const char *field,
         if (!json_is_array(a) || json_array_size(a) > 256)
                 return bad(errp, what, field, "must be an array");
         *ret = xnew0(struct spec_throttle, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 struct spec_throttle t = {-1, -1, 0};
                 int64_t rate = -1;
                 if (get_int(e, "major", what, field, 0, 0xfff, &t.major, errp) < 0 ||
@@ -573,8 +592,7 @@ static int parse_throttle(const json_t *a, const char *what, const char *field,
                     get_int(e, "rate", what, field, 0, INT64_MAX, &rate, errp) < 0)
                         return -EINVAL;
                 if (t.major < 0 || t.minor < 0 || rate < 0)
-                        return bad(errp, what, field, "entry %zu needs major, minor and rate",
-                                   i);
+                        return bad(errp, what, field, "entry %zu needs major, minor and rate", i);
                 t.rate = (uint64_t)rate;
                 (*ret)[(*ret_n)++] = t;
         }
@@ -591,7 +609,7 @@ static int parse_dev_rules(const json_t *a, const char *what, struct spec_resour
         if (!json_is_array(a) || json_array_size(a) > SPEC_MAX_ITEMS)
                 return bad(errp, what, "linux.resources.devices", "must be an array");
         res->devices = xnew0(struct spec_dev_rule, json_array_size(a) + 1);
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 struct spec_dev_rule *d = &res->devices[res->n_devices];
                 const char *t = json_get_str(e, "type", "a");
                 const char *acc = json_get_str(e, "access", "rwm");
@@ -678,8 +696,7 @@ static int parse_resources(const json_t *o, const char *what, struct spec *s, st
                         return bad(errp, what, "linux.resources.cpu.period",
                                    "must be between 1000 and 1000000");
                 res->cpu_period = (uint64_t)v;
-                if (get_str(cpu, "cpus", what, "linux.resources.cpu.cpus", &res->cpus, errp) <
-                            0 ||
+                if (get_str(cpu, "cpus", what, "linux.resources.cpu.cpus", &res->cpus, errp) < 0 ||
                     get_str(cpu, "mems", what, "linux.resources.cpu.mems", &res->mems, errp) < 0)
                         return -EINVAL;
                 if ((res->cpus && strspn(res->cpus, "0123456789,-") != strlen(res->cpus)) ||
@@ -689,8 +706,8 @@ static int parse_resources(const json_t *o, const char *what, struct spec *s, st
         }
         pids = json_object_get(o, "pids");
         if (pids) {
-                r = get_int(pids, "limit", what, "linux.resources.pids.limit", INT64_MIN,
-                            INT64_MAX, &res->pids_limit, errp);
+                r = get_int(pids, "limit", what, "linux.resources.pids.limit", INT64_MIN, INT64_MAX,
+                            &res->pids_limit, errp);
                 if (r < 0)
                         return r;
                 if (res->pids_limit < 0)
@@ -699,8 +716,8 @@ static int parse_resources(const json_t *o, const char *what, struct spec *s, st
         blk = json_object_get(o, "blockIO");
         if (blk) {
                 static const char *const keys[4] = {
-                        "throttleReadBpsDevice", "throttleWriteBpsDevice",
-                        "throttleReadIOPSDevice", "throttleWriteIOPSDevice"};
+                        "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                        "throttleWriteIOPSDevice"};
                 v = 0;
                 if (get_int(blk, "weight", what, "linux.resources.blockIO.weight", 0, 1000, &v,
                             errp) < 0)
@@ -737,7 +754,7 @@ static int parse_linux(const json_t *l, const char *what, struct spec *s, struct
                         return bad(errp, what, "linux.namespaces",
                                    "must be an array of at most %d entries", _SPEC_NS_MAX);
                 s->namespaces = xnew0(struct spec_namespace, json_array_size(a) + 1);
-                json_array_foreach(a, i, e) {
+                json_array_foreach (a, i, e) {
                         const char *t = json_get_str(e, "type", "");
                         char field[64];
                         enum spec_ns ns = spec_ns_from_name(t);
@@ -785,7 +802,7 @@ static int parse_linux(const json_t *l, const char *what, struct spec *s, struct
                 if (!json_is_object(a) || json_object_size(a) > 256)
                         return bad(errp, what, "linux.sysctl", "must be an object");
                 s->sysctls = xnew0(struct spec_sysctl, json_object_size(a) + 1);
-                json_object_foreach(a, key, e) {
+                json_object_foreach (a, key, e) {
                         if (!json_is_string(e))
                                 return bad(errp, what, "linux.sysctl", "'%s' must be a string",
                                            key);
@@ -804,21 +821,20 @@ static int parse_linux(const json_t *l, const char *what, struct spec *s, struct
                 if (r < 0)
                         return r;
         }
-        r = get_strv(l, "maskedPaths", what, "linux.maskedPaths", SPEC_MAX_ITEMS,
-                     &s->masked_paths, errp);
+        r = get_strv(l, "maskedPaths", what, "linux.maskedPaths", SPEC_MAX_ITEMS, &s->masked_paths,
+                     errp);
         if (r < 0)
                 return r;
         r = get_strv(l, "readonlyPaths", what, "linux.readonlyPaths", SPEC_MAX_ITEMS,
                      &s->readonly_paths, errp);
         if (r < 0)
                 return r;
-        STRV_FOREACH(p, s->masked_paths)
+        STRV_FOREACH (p, s->masked_paths)
                 if (!path_ok(*p))
                         return bad(errp, what, "linux.maskedPaths", "'%s' is not absolute", *p);
-        STRV_FOREACH(p, s->readonly_paths)
+        STRV_FOREACH (p, s->readonly_paths)
                 if (!path_ok(*p))
-                        return bad(errp, what, "linux.readonlyPaths", "'%s' is not absolute",
-                                   *p);
+                        return bad(errp, what, "linux.readonlyPaths", "'%s' is not absolute", *p);
         key = json_get_str(l, "rootfsPropagation", NULL);
         if (key) {
                 s->rootfs_propagation = propagation_from_name(key);
@@ -878,8 +894,17 @@ int spec_from_json(const json_t *j, const char *what, struct spec **ret, struct 
         if (r < 0)
                 return r;
         if (!s->resources.has_mem_limit && !s->has_resources)
-                s->resources.mem_limit = s->resources.mem_reservation = s->resources.mem_swap =
-                        -1;
+                s->resources.mem_limit = s->resources.mem_reservation = s->resources.mem_swap = -1;
+        /* Silently skipping a hook would run the container without what the caller relies on
+         * (network setup, device injection): refuse until hooks are implemented. */
+        if (json_object_size(json_object_get(j, "hooks")) > 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach (json_object_get(j, "hooks"), k, v)
+                        if (json_array_size(v) > 0)
+                                return bad(errp, what, "hooks",
+                                           "not supported by berth (found '%s')", k);
+        }
         ann = json_object_get(j, "annotations");
         if (ann && !json_is_null(ann) && !json_is_object(ann))
                 return bad(errp, what, "annotations", "must be an object");

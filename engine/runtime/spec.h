@@ -37,8 +37,14 @@ const char *spec_ns_proc_name(enum spec_ns ns);
 int spec_ns_clone_flag(enum spec_ns ns);
 enum spec_ns spec_ns_from_name(const char *s);
 
-enum spec_cap_set { SPEC_CAP_BOUNDING, SPEC_CAP_EFFECTIVE, SPEC_CAP_INHERITABLE, SPEC_CAP_PERMITTED,
-                    SPEC_CAP_AMBIENT, _SPEC_CAP_SET_MAX };
+enum spec_cap_set {
+        SPEC_CAP_BOUNDING,
+        SPEC_CAP_EFFECTIVE,
+        SPEC_CAP_INHERITABLE,
+        SPEC_CAP_PERMITTED,
+        SPEC_CAP_AMBIENT,
+        _SPEC_CAP_SET_MAX
+};
 
 struct spec_rlimit {
         int resource; /* RLIMIT_* */
@@ -77,8 +83,8 @@ struct spec_mount {
         char *source;
         char **options; /* as given */
         /* Derived from options: */
-        unsigned long flags;     /* MS_* to set */
-        unsigned long clear;     /* MS_* cleared by "rw", "suid", ... */
+        unsigned long flags;       /* MS_* to set */
+        unsigned long clear;       /* MS_* cleared by "rw", "suid", ... */
         unsigned long propagation; /* MS_PRIVATE, MS_SLAVE, ... (0: none) */
         bool bind, recursive;
         char *data; /* comma-joined filesystem options */
@@ -105,7 +111,7 @@ struct spec_device {
 
 struct spec_dev_rule {
         bool allow;
-        char type; /* 'a', 'c', 'b' */
+        char type;            /* 'a', 'c', 'b' */
         int64_t major, minor; /* -1: wildcard */
         char access[4];       /* subset of "rwm" */
 };

@@ -6,9 +6,17 @@
 #include "xalloc.h"
 
 static const char *const default_masked[] = {
-        "/proc/asound",       "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-        "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap",
+        "/proc/asound",
+        "/proc/acpi",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
         NULL,
 };
 static const char *const default_readonly[] = {
@@ -40,12 +48,12 @@ json_t *spec_default_json(bool rootless) {
         static const char *const o_proc[] = {"nosuid", "noexec", "nodev", NULL};
         static const char *const o_dev[] = {"nosuid", "strictatime", "mode=755", "size=65536k",
                                             NULL};
-        static const char *const o_pts[] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-                                            "mode=0620", "gid=5", NULL};
-        static const char *const o_pts_rl[] = {"nosuid", "noexec", "newinstance",
+        static const char *const o_pts[] = {"nosuid",    "noexec", "newinstance", "ptmxmode=0666",
+                                            "mode=0620", "gid=5",  NULL};
+        static const char *const o_pts_rl[] = {"nosuid",        "noexec",    "newinstance",
                                                "ptmxmode=0666", "mode=0620", NULL};
-        static const char *const o_shm[] = {"nosuid", "noexec", "nodev", "mode=1777",
-                                            "size=65536k", NULL};
+        static const char *const o_shm[] = {"nosuid",    "noexec",      "nodev",
+                                            "mode=1777", "size=65536k", NULL};
         static const char *const o_mq[] = {"nosuid", "noexec", "nodev", NULL};
         static const char *const o_sys[] = {"nosuid", "noexec", "nodev", "ro", NULL};
         static const char *const o_sys_rl[] = {"rbind", "nosuid", "noexec", "nodev", "ro", NULL};
@@ -67,8 +75,8 @@ json_t *spec_default_json(bool rootless) {
         mounts = json_array();
         json_array_append_new(mounts, mount_json("/proc", "proc", "proc", o_proc));
         json_array_append_new(mounts, mount_json("/dev", "tmpfs", "tmpfs", o_dev));
-        json_array_append_new(mounts,
-                              mount_json("/dev/pts", "devpts", "devpts", rootless ? o_pts_rl : o_pts));
+        json_array_append_new(
+                mounts, mount_json("/dev/pts", "devpts", "devpts", rootless ? o_pts_rl : o_pts));
         json_array_append_new(mounts, mount_json("/dev/shm", "tmpfs", "shm", o_shm));
         json_array_append_new(mounts, mount_json("/dev/mqueue", "mqueue", "mqueue", o_mq));
         if (rootless)
@@ -86,15 +94,14 @@ json_t *spec_default_json(bool rootless) {
 
         linux_ = json_pack("{s:{s:[{s:b, s:s}]}, s:o, s:o, s:o}", "resources", "devices", "allow",
                            0, "access", "rwm", "namespaces", ns, "maskedPaths",
-                           strv_json(default_masked), "readonlyPaths",
-                           strv_json(default_readonly));
+                           strv_json(default_masked), "readonlyPaths", strv_json(default_readonly));
         if (rootless) {
                 json_object_set_new(linux_, "uidMappings",
-                                    json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID",
-                                              1000, "size", 1));
+                                    json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID", 1000,
+                                              "size", 1));
                 json_object_set_new(linux_, "gidMappings",
-                                    json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID",
-                                              1000, "size", 1));
+                                    json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID", 1000,
+                                              "size", 1));
         }
 
         spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.1.0",

@@ -39,8 +39,7 @@ bool rt_id_valid(const char *id) {
         if (!((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z') ||
               (id[0] >= '0' && id[0] <= '9')))
                 return false;
-        return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-               n;
+        return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
 struct rt_state *rt_state_free(struct rt_state *st) {
@@ -106,8 +105,8 @@ json_t *rt_state_to_json(const struct rt_state *st) {
         enum rt_status s = rt_state_status(st);
         json_t *j = json_object();
 
-        json_object_set_new(j, "ociVersion", json_string(st->oci_version ? st->oci_version
-                                                                         : "1.1.0"));
+        json_object_set_new(j, "ociVersion",
+                            json_string(st->oci_version ? st->oci_version : "1.1.0"));
         json_object_set_new(j, "id", json_string(st->id));
         json_object_set_new(j, "status", json_string(rt_status_to_string(s)));
         json_object_set_new(j, "pid", json_integer(s == RT_STATUS_STOPPED ? 0 : st->pid));

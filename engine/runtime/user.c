@@ -35,8 +35,7 @@ static int write_map(pid_t pid, const char *file, const struct spec_idmap *m, si
         return 0;
 }
 
-int rt_user_write_maps(pid_t pid, const struct spec *spec, bool deny_setgroups,
-                       struct err **errp) {
+int rt_user_write_maps(pid_t pid, const struct spec *spec, bool deny_setgroups, struct err **errp) {
         int r;
 
         if (deny_setgroups) {

@@ -25,7 +25,7 @@ int ovl_format_opts(char *const *lowers, const char *upper, const char *work, ch
 
         if (!lowers || !lowers[0])
                 return err_setx(errp, EINVAL, "overlay: no lower directories");
-        STRV_FOREACH(l, lowers)
+        STRV_FOREACH (l, lowers)
                 if (strpbrk(*l, ":,") || !**l)
                         return err_setx(errp, EINVAL, "overlay: unusable lower dir '%s'", *l);
         if (strpbrk(upper, ":,") || strpbrk(work, ":,"))
@@ -99,8 +99,7 @@ static bool dir_is_opaque(int fd) {
 static int copy_meta(int dst, const char *name, const struct stat *st, struct err **errp) {
         struct timespec ts[2] = {st->st_atim, st->st_mtim};
 
-        if (geteuid() == 0 &&
-            fchownat(dst, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        if (geteuid() == 0 && fchownat(dst, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
                 return err_set(errp, errno, "chown '%s'", name);
         if (!S_ISLNK(st->st_mode) && fchmodat(dst, name, st->st_mode & 07777, 0) < 0)
                 return err_set(errp, errno, "chmod '%s'", name);
@@ -109,8 +108,7 @@ static int copy_meta(int dst, const char *name, const struct stat *st, struct er
         return 0;
 }
 
-static int copy_file(int src, int dst, const char *name, const struct stat *st,
-                     struct err **errp) {
+static int copy_file(int src, int dst, const char *name, const struct stat *st, struct err **errp) {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         char buf[64 * 1024];
 
@@ -250,7 +248,7 @@ static int mount_short(const char *ctr_dir, char *const *lowers, const char *roo
                 return r;
         if (mkdir(ldir, 0700) < 0)
                 return err_set(errp, errno, "create '%s'", ldir);
-        STRV_FOREACH(l, lowers) {
+        STRV_FOREACH (l, lowers) {
                 _cleanup_free_ char *p = xasprintf("%s/%zx", ldir, i);
                 if (symlink(*l, p) < 0)
                         return err_set(errp, errno, "create '%s'", p);
@@ -292,7 +290,7 @@ int ovl_prepare(const char *ctr_dir, char *const *lowers, enum ovl_mode mode, ch
                 goto mounted;
         if (access(marker, F_OK) == 0)
                 goto copied;
-        STRV_FOREACH(p, lowers)
+        STRV_FOREACH (p, lowers)
                 if ((*p)[0] != '/')
                         return err_setx(errp, EINVAL, "overlay: lower dir '%s' is not absolute",
                                         *p);

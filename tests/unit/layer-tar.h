@@ -8,12 +8,13 @@
 
 struct tar_ent {
         const char *name;
-        char type;          /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link, 'c' char dev, 'p' fifo */
-        const char *data;   /* file content, or link target */
-        mode_t mode;        /* permission bits; 0 = default */
-        const char *xattr;  /* "name=value" or NULL */
+        char type; /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link, 'c' char dev, 'p' fifo */
+        const char *data;  /* file content, or link target */
+        mode_t mode;       /* permission bits; 0 = default */
+        const char *xattr; /* "name=value" or NULL */
         unsigned dev_major, dev_minor;
         size_t xattr_len; /* value length when it embeds NULs; 0 = strlen */
+        size_t data_len;  /* file content length when it embeds NULs; 0 = strlen */
 };
 
 /* compression: "none", "gzip" or "zstd". Returns malloc'ed bytes. */

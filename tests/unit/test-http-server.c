@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP server and client together in one process: the server and the curl multi client run
  * on one libev loop; the blocking client runs in a forked child that reports over a pipe. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -32,6 +33,9 @@ struct fx {
         bool guard_fired;
         int pending; /* async work the loop waits for */
         bool closed_seen;
+        void (*on_slow)(struct fx *fx);
+        int flood_result;
+        char **access; /* "METHOD PATH STATUS" per access_log call */
 };
 
 struct later {
@@ -126,11 +130,46 @@ static void h_forever(struct http_req *req, void *ud) {
         http_stream_write(req, "{\"hello\":1}\n", 12);
 }
 
+/* Writes 1 MiB chunks to a client that never reads until the server refuses more. */
+static void flood_closed(struct http_req *req, void *ud) {
+        struct fx *fx = ud;
+
+        fx->closed_seen = true;
+        http_stream_end(req);
+        ev_break(fx->loop, EVBREAK_ALL);
+}
+
+static void h_flood(struct http_req *req, void *ud) {
+        _cleanup_free_ char *chunk = xmalloc(1024 * 1024);
+        struct fx *fx = ud;
+        int r = 0;
+
+        memset(chunk, 'x', 1024 * 1024);
+        http_req_on_close(req, flood_closed, fx);
+        for (int i = 0; i < 64 && r == 0; i++)
+                r = http_stream_write(req, chunk, 1024 * 1024);
+        fx->flood_result = r;
+        ev_break(fx->loop, EVBREAK_ALL);
+}
+
+/* Answers after a while, to be in flight during a shutdown. */
+static void h_slow(struct http_req *req, void *ud) {
+        struct later *l = xnew0(struct later, 1);
+        struct fx *fx = ud;
+
+        l->req = req;
+        ev_timer_init(&l->t, later_cb, 0.2, 0.);
+        ev_timer_start(fx->loop, &l->t);
+        if (fx->on_slow)
+                fx->on_slow(fx);
+}
+
 static const struct http_route test_routes[] = {
         {"GET", "/ping", h_ping},       {"POST", "/echo", h_echo},
         {"PUT", "/echo", h_echo},       {"GET", "/items/{id}", h_item},
         {"GET", "/later", h_later},     {"GET", "/stream", h_stream},
-        {"GET", "/forever", h_forever}, {},
+        {"GET", "/forever", h_forever}, {"GET", "/slow", h_slow},
+        {"GET", "/flood", h_flood},     {},
 };
 
 static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -174,6 +213,7 @@ static void fx_done(struct fx *fx) {
                 ev_loop_destroy(fx->loop);
         fx->loop = NULL;
         rm_rf(fx->dir, NULL);
+        strv_free(fx->access);
         free(fx->sock);
         free(fx->host);
 }
@@ -238,14 +278,23 @@ static char *raw_str(struct fx *fx, const char *s) {
         return raw_exchange(fx, s, strlen(s));
 }
 
+static void access_cb(const struct http_req *req, int status, void *userdata) {
+        struct fx *fx = userdata;
+
+        strv_push_take(&fx->access,
+                       xasprintf("%s %s %d", http_req_method(req), http_req_path(req), status));
+}
+
 static void test_raw_basics(void) {
+        struct http_server_config cfg = {.access_log = access_cb};
         struct fx fx;
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+        _cleanup_strv_ char **access = NULL;
         const char pipelined[] =
                 "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"
                 "GET /items/a%20b?q=z HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
-        if (fx_setup(&fx, NULL) < 0) {
+        if (fx_setup(&fx, &cfg) < 0) {
                 fx_done(&fx);
                 ASSERT_TRUE(false);
         }
@@ -275,6 +324,14 @@ static void test_raw_basics(void) {
                     "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nConnection: close\r\n\r\n{bad");
         ASSERT_TRUE(str_startswith(e, "HTTP/1.1 400 Bad Request\r\n"));
         ASSERT_NOT_NULL(strstr(e, "invalid JSON"));
+        /* The access log saw every routed request (not the 400 the server answered). */
+        access = TAKE_PTR(fx.access);
+        ASSERT_EQ(strv_length(access), 5);
+        ASSERT_STREQ(access[0], "GET /ping 200");
+        ASSERT_STREQ(access[1], "GET /items/a%20b 200");
+        ASSERT_STREQ(access[2], "GET /nope 404");
+        ASSERT_STREQ(access[3], "DELETE /ping 405");
+        ASSERT_STREQ(access[4], "POST /echo 400");
         fx_done(&fx);
 }
 
@@ -706,9 +763,159 @@ static void test_shutdown(void) {
         fx_done(&fx);
 }
 
+static void shut_on_slow(struct fx *fx) {
+        /* The request is in flight: shut down now; it must still be answered. */
+        http_server_shutdown(fx->srv, 10.0, shut_done, fx);
+}
+
+static void test_shutdown_in_flight(void) {
+        struct fx fx;
+        _cleanup_free_ char *a = NULL;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fx.on_slow = shut_on_slow;
+        /* Keep-alive request: the server closes after answering because it shuts down. */
+        a = raw_str(&fx, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 202 Accepted\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "Connection: close\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "{\"later\":true}"));
+        if (!fx.closed_seen)
+                fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        ASSERT_EQ(http_server_n_conns(fx.srv), 0);
+        fx_done(&fx);
+}
+
+static void test_idle_timeout(void) {
+        struct http_server_config cfg = {.idle_timeout = 0.1};
+        struct fx fx;
+        _cleanup_free_ char *a = NULL;
+
+        if (fx_setup(&fx, &cfg) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        /* A keep-alive request is answered, then the idle connection is closed silently. */
+        a = raw_str(&fx, "GET /ping HTTP/1.1\r\n\r\n");
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_TRUE(str_startswith(a, "HTTP/1.1 200 OK\r\n"));
+        ASSERT_NOT_NULL(strstr(a, "Connection: keep-alive\r\n"));
+        ASSERT_TRUE(str_endswith(a, "\r\n\r\nOK"));
+        ASSERT_EQ(http_server_n_conns(fx.srv), 0);
+        fx_done(&fx);
+}
+
+static int count_sockets_without_cloexec(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int bad = 0, sockets = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                char link[64] = "", path[64];
+                int fd = atoi(de->d_name);
+
+                if (de->d_name[0] == '.' || fd == dirfd(d))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                if (readlink(path, link, sizeof(link) - 1) < 0 || !str_startswith(link, "socket:"))
+                        continue;
+                sockets++;
+                if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC)) {
+                        printf("# fd %d (%s) is not close-on-exec\n", fd, link);
+                        bad++;
+                }
+        }
+        return sockets >= 3 ? bad : -1;
+}
+
+/* The first streamed line counts as one pending event. */
+static int mline_once(const char *line, size_t len, void *ud) {
+        struct mres *m = ud;
+
+        if (!m->lines && --m->fx->pending == 0)
+                ev_break(m->fx->loop, EVBREAK_ALL);
+        strv_push_take(&m->lines, xstrndup(line, len));
+        return 0;
+}
+
+static void test_multi_errors_and_cancel(void) {
+        struct fx fx;
+        _cleanup_(http_multi_freep) struct http_multi *m = NULL;
+        struct mres refused = {}, cancelled = {};
+        struct http_xfer *x = NULL;
+        struct http_target bad, good;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        bad = (struct http_target){.host = "unix:///nonexistent/x.sock"};
+        good = (struct http_target){.host = fx.host};
+        ASSERT_OK(http_multi_new(fx.loop, &m, NULL));
+        refused.fx = cancelled.fx = &fx;
+        ASSERT_OK(http_multi_request(m, &bad, &(struct http_call){.path = "/ping"}, mdone, &refused,
+                                     NULL, NULL));
+        ASSERT_OK(http_multi_request(
+                m, &good,
+                &(struct http_call){.path = "/forever", .on_line = mline_once, .ud = &cancelled},
+                mdone, &cancelled, &x, NULL));
+        ASSERT_EQ(http_multi_running(m), 2);
+        fx.pending = 2;
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_EQ(refused.r, -ECONNREFUSED);
+        /* Every socket open now (listener, server connection, curl's) is close-on-exec. */
+        ASSERT_EQ(count_sockets_without_cloexec(), 0);
+        /* The endless stream is still running: cancel it, its callback never runs. */
+        ASSERT_EQ(http_multi_running(m), 1);
+        http_multi_cancel(m, x);
+        ASSERT_EQ(http_multi_running(m), 0);
+        /* The server hears the client leave. */
+        fx.pending = 1;
+        if (!fx.closed_seen)
+                fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        ASSERT_EQ(cancelled.status, 0);
+        ASSERT_NULL(cancelled.body);
+        ASSERT_STREQ(cancelled.lines[0], "{\"hello\":1}");
+        strv_free(cancelled.lines);
+        m = http_multi_free(m);
+        fx_done(&fx);
+}
+
+static void test_backpressure(void) {
+        struct fx fx;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fd = raw_connect(fx.sock);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fd_write_full(fd, "GET /flood HTTP/1.1\r\n\r\n", 23));
+        fx_run(&fx);
+        ASSERT_FALSE(fx.guard_fired);
+        /* The client reads nothing: the server stops buffering at its bound. */
+        ASSERT_EQ(fx.flood_result, -ENOBUFS);
+        ASSERT_FALSE(fx.closed_seen);
+        /* When the client leaves, the streaming handler is told. */
+        fd = safe_close(fd);
+        fx_run(&fx);
+        ASSERT_TRUE(fx.closed_seen);
+        fx_done(&fx);
+}
+
 static void test_setup(void) {
         signal(SIGPIPE, SIG_IGN);
 }
 
 TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
-         test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown)
+         test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown,
+         test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
+         test_backpressure)

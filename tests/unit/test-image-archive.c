@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "image/archive.h"
+#include "image/layer.h"
 #include "image/manifest.h"
 #include "image/store.h"
 #include "json.h"
@@ -27,20 +28,29 @@ static void test_changes(void) {
         _cleanup_json_ json_t *c = json_object();
         _cleanup_err_ struct err *e = NULL;
         _cleanup_free_ char *dump = NULL;
-        char *ok[] = {"CMD [\"/bin/sh\",\"-c\",\"echo hi\"]", "ENTRYPOINT /init --x",
-                      "ENV A=1 B=2", "ENV A 3", "WORKDIR /srv", "EXPOSE 80 53/udp",
-                      "USER 1000:1000", "LABEL a=b", "VOLUME /data", "stopsignal SIGINT", NULL};
+        char *ok[] = {"CMD [\"/bin/sh\",\"-c\",\"echo hi\"]",
+                      "ENTRYPOINT /init --x",
+                      "ENV A=1 B=2",
+                      "ENV A 3",
+                      "WORKDIR /srv",
+                      "EXPOSE 80 53/udp",
+                      "USER 1000:1000",
+                      "LABEL a=b",
+                      "VOLUME /data",
+                      "stopsignal SIGINT",
+                      NULL};
         char *bad1[] = {"FROM busybox", NULL};
         char *bad2[] = {"EXPOSE 99999", NULL};
         char *bad3[] = {"WORKDIR rel", NULL};
 
         ASSERT_OK(image_apply_changes(c, ok, NULL));
         dump = json_dump_str(c, false);
-        ASSERT_STREQ(dump, "{\"Cmd\":[\"/bin/sh\",\"-c\",\"echo hi\"],\"Entrypoint\":[\"/bin/sh\","
-                           "\"-c\",\"/init --x\"],\"Env\":[\"B=2\",\"A=3\"],\"WorkingDir\":\"/srv\","
-                           "\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},\"User\":\"1000:1000\","
-                           "\"Labels\":{\"a\":\"b\"},\"Volumes\":{\"/data\":{}},\"StopSignal\":"
-                           "\"SIGINT\"}");
+        ASSERT_STREQ(dump,
+                     "{\"Cmd\":[\"/bin/sh\",\"-c\",\"echo hi\"],\"Entrypoint\":[\"/bin/sh\","
+                     "\"-c\",\"/init --x\"],\"Env\":[\"B=2\",\"A=3\"],\"WorkingDir\":\"/srv\","
+                     "\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},\"User\":\"1000:1000\","
+                     "\"Labels\":{\"a\":\"b\"},\"Volumes\":{\"/data\":{}},\"StopSignal\":"
+                     "\"SIGINT\"}");
         ASSERT_ERR(image_apply_changes(c, bad1, &e), EINVAL);
         ASSERT_NOT_NULL(strstr(e->msg, "invalid --change 'FROM busybox': unknown instruction"));
         e = err_free(e);
@@ -50,7 +60,8 @@ static void test_changes(void) {
 }
 
 static void test_import_tarball(void) {
-        static const struct tar_ent ents[] = {{"bin/", 'd'}, {"bin/sh", 'f', "#!", 0755},
+        static const struct tar_ent ents[] = {{"bin/", 'd'},
+                                              {"bin/sh", 'f', "#!", 0755},
                                               {"etc/passwd", 'f', "root:x:0:0::/:/bin/sh\n"}};
         _cleanup_free_ char *root = mktmp(), *buf = NULL, *plain = NULL, *diff = NULL;
         _cleanup_(image_store_freep) struct image_store *s = NULL;
@@ -139,4 +150,154 @@ static void test_import_bad_ref_writes_nothing(void) {
         (void)rm_rf(root, NULL);
 }
 
-TAP_MAIN(test_changes, test_import_tarball, test_import_dir, test_import_bad_ref_writes_nothing)
+static void import_small(struct image_store *s, const char *ref, const char *content,
+                         struct image **ret) {
+        struct tar_ent ents[] = {{"etc/", 'd'}, {"etc/data", 'f', content}};
+        struct import_opts o = {.ref = ref};
+        size_t len;
+        _cleanup_free_ char *buf = tar_build(ents, ELEMENTSOF(ents), "gzip", &len);
+        _cleanup_close_ int fd = tar_to_fd(buf, len);
+
+        if (image_import_fd(s, fd, &o, ret, NULL) < 0)
+                abort();
+}
+
+static void test_save_load(void) {
+        _cleanup_free_ char *r1 = mktmp(), *r2 = mktmp(), *r3 = mktmp(), *out = NULL;
+        _cleanup_free_ char *x = mktmp(), *mj = NULL, *diff = NULL;
+        _cleanup_(image_store_freep) struct image_store *s1 = NULL, *s2 = NULL, *s3 = NULL;
+        _cleanup_(image_freep) struct image *a = NULL, *b = NULL, *got = NULL;
+        _cleanup_strv_ char **refs = NULL, **ids = NULL, **refs3 = NULL, **ids3 = NULL;
+        _cleanup_close_ int fd = -EBADF, xfd = -EBADF;
+        char *names[] = {"app:1", "app:2", "other", NULL};
+        _cleanup_err_ struct err *e = NULL;
+
+        ASSERT_OK(image_store_open(r1, &s1, NULL));
+        import_small(s1, "app:1", "one", &a);
+        import_small(s1, "other", "two", &b);
+        ASSERT_OK(image_store_tag(s1, "app:1", "app:2", NULL));
+        out = xasprintf("%s/save.tar", x);
+        fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(image_save(s1, names, fd, NULL));
+
+        /* docker-archive view */
+        ASSERT_OK(image_store_open(r2, &s2, NULL));
+        ASSERT_TRUE(lseek(fd, 0, SEEK_SET) == 0);
+        if (image_load(s2, fd, &refs, &ids, &e) < 0)
+                printf("# %s\n", err_msg(e));
+        ASSERT_EQ(strv_length(refs), 3);
+        ASSERT_TRUE(strv_contains(refs, "docker.io/library/app:2"));
+        ASSERT_EQ(strv_length(ids), 2);
+        ASSERT_OK(image_store_get(s2, "app:2", &got, NULL));
+        ASSERT_STREQ(got->id, a->id);
+        ASSERT_STREQ(got->diff_ids[0], a->diff_ids[0]);
+        got = image_free(got);
+        ASSERT_OK(image_store_get(s2, "other", &got, NULL));
+        ASSERT_STREQ(got->id, b->id);
+        got = image_free(got);
+
+        /* OCI layout view: unpack the same tar, drop manifest.json, load the directory. */
+        {
+                _cleanup_free_ char *dir = xasprintf("%s/layout", x);
+                ASSERT_OK(mkdir(dir, 0700));
+                xfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                ASSERT_TRUE(lseek(fd, 0, SEEK_SET) == 0);
+                ASSERT_OK(layer_unpack_fd(fd, xfd, &diff, NULL, NULL));
+                mj = xasprintf("%s/manifest.json", dir);
+                ASSERT_OK(unlink(mj));
+                ASSERT_OK(image_store_open(r3, &s3, NULL));
+                if (image_load_oci_dir(s3, dir, NULL, &refs3, &ids3, &e) < 0)
+                        printf("# %s\n", err_msg(e));
+                ASSERT_EQ(strv_length(refs3), 3);
+                ASSERT_OK(image_store_get(s3, "app:1", &got, NULL));
+                ASSERT_STREQ(got->id, a->id);
+                ASSERT_STREQ(got->manifest_digest, a->manifest_digest);
+        }
+        (void)rm_rf(r1, NULL);
+        (void)rm_rf(r2, NULL);
+        (void)rm_rf(r3, NULL);
+        (void)rm_rf(x, NULL);
+}
+
+static void test_load_refuses_escape(void) {
+        static const struct tar_ent ents[] = {
+                {"manifest.json", 'f', "[{\"Config\":\"../../../etc/passwd\",\"Layers\":[]}]"}};
+        static const struct tar_ent ents2[] = {
+                {"cfg", 'l', "/etc/passwd"},
+                {"manifest.json", 'f', "[{\"Config\":\"cfg\",\"Layers\":[]}]"}};
+        _cleanup_free_ char *root = mktmp(), *buf = NULL, *idx = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        size_t len;
+        int fd;
+
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        buf = tar_build(ents, 1, "none", &len);
+        fd = tar_to_fd(buf, len);
+        ASSERT_ERR(image_load(s, fd, NULL, NULL, &e), EPERM);
+        close(fd);
+        ASSERT_NOT_NULL(strstr(e->msg, "leaves the archive"));
+        e = err_free(e);
+        free(buf);
+        buf = tar_build(ents2, 2, "none", &len);
+        fd = tar_to_fd(buf, len);
+        ASSERT_TRUE(image_load(s, fd, NULL, NULL, &e) < 0);
+        close(fd);
+        ASSERT_NOT_NULL(strstr(e->msg, "'etc/passwd' in archive"));
+        e = err_free(e);
+        {
+                static const struct tar_ent ents3[] = {
+                        {"cfg", 'l', "../../x"},
+                        {"manifest.json", 'f', "[{\"Config\":\"cfg\",\"Layers\":[]}]"}};
+                free(buf);
+                buf = tar_build(ents3, 2, "none", &len);
+                fd = tar_to_fd(buf, len);
+                ASSERT_ERR(image_load(s, fd, NULL, NULL, &e), EPERM);
+                close(fd);
+                ASSERT_NOT_NULL(strstr(e->msg, "leaves the archive"));
+        }
+        idx = xasprintf("%s/images/index.json", root);
+        ASSERT_TRUE(access(idx, F_OK) < 0);
+        (void)rm_rf(root, NULL);
+}
+
+/* docker save links identical layer.tar files between layer directories. */
+static void test_load_docker_archive_with_links(void) {
+        static const struct tar_ent layer[] = {{"f", 'f', "x"}};
+        _cleanup_free_ char *root = mktmp(), *lt = NULL, *diff = NULL, *cfg = NULL, *mj = NULL;
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_strv_ char **refs = NULL, **ids = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        size_t ltlen, len;
+        int fd;
+
+        lt = tar_build(layer, 1, "none", &ltlen);
+        diff = digest_of(lt, ltlen);
+        cfg = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+                        "\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
+                        diff, diff);
+        mj = xstrdup("[{\"Config\":\"c.json\",\"RepoTags\":[\"linked:1\"],\"Layers\":["
+                     "\"l1/layer.tar\",\"l2/layer.tar\"]}]");
+        {
+                struct tar_ent ents[] = {
+                        {"c.json", 'f', cfg},
+                        {"l1/layer.tar", 'f', lt, .data_len = ltlen},
+                        {"l2/layer.tar", 'l', "../l1/layer.tar"},
+                        {"manifest.json", 'f', mj},
+                };
+                buf = tar_build(ents, ELEMENTSOF(ents), "none", &len);
+        }
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        fd = tar_to_fd(buf, len);
+        if (image_load(s, fd, &refs, &ids, &e) < 0)
+                printf("# %s\n", err_msg(e));
+        close(fd);
+        ASSERT_NULL(e);
+        ASSERT_TRUE(strv_contains(refs, "docker.io/library/linked:1"));
+        (void)rm_rf(root, NULL);
+}
+
+TAP_MAIN(test_changes, test_import_tarball, test_import_dir, test_import_bad_ref_writes_nothing,
+         test_save_load, test_load_refuses_escape, test_load_docker_archive_with_links)

@@ -85,8 +85,7 @@ static const struct bad_case bad_cases[] = {
         {"busybox@sha256:E6A5B0D3B8EF5F3B4F6A3B3DD4E1A9E96F0FDC2F2EA0A7C6F0D1F1BD2AD62A8C",
          "invalid checksum digest format"},
         {"busybox@", "invalid digest format"},
-        {"e6a5b0d3b8ef5f3b4f6a3b3dd4e1a9e96f0fdc2f2ea0a7c6f0d1f1bd2ad62a8c",
-         "64-byte hexadecimal"},
+        {"e6a5b0d3b8ef5f3b4f6a3b3dd4e1a9e96f0fdc2f2ea0a7c6f0d1f1bd2ad62a8c", "64-byte hexadecimal"},
         {"a b", "invalid reference format"},
         {"a\tb", "invalid reference format"},
         {"a/b:c:d", "invalid reference format"},
@@ -150,8 +149,9 @@ static void test_digest_validate(void) {
         ASSERT_ERR(digest_validate("sha256:", NULL), EINVAL);
         ASSERT_ERR(digest_validate("sha256", NULL), EINVAL);
         ASSERT_ERR(digest_validate(D64 "0", NULL), EINVAL);
-        ASSERT_ERR(digest_validate("sha256:../../../../etc/passwd/aaaaaaaaaaaaaaaaaaaaaaaaaa", NULL),
-                   EINVAL);
+        ASSERT_ERR(
+                digest_validate("sha256:../../../../etc/passwd/aaaaaaaaaaaaaaaaaaaaaaaaaa", NULL),
+                EINVAL);
 }
 
 TAP_MAIN(test_ref_valid, test_ref_invalid, test_ref_lengths, test_ref_name_only,

@@ -37,7 +37,8 @@ static void test_blob_roundtrip(void) {
         size_t len;
 
         ASSERT_OK(image_store_open(root, &s, NULL));
-        ASSERT_STREQ(want, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        ASSERT_STREQ(want,
+                     "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         ASSERT_OK(image_store_put_blob(s, "hello", 5, want, &digest, NULL));
         ASSERT_STREQ(digest, want);
         ASSERT_TRUE(image_store_has_blob(s, want));

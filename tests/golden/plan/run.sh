@@ -4,7 +4,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-}
 if [ -z "$build" ] && [ -n "${BERTH:-}" ]; then build=$(dirname "$BERTH"); fi
-build=${build:-$here/../../../build}
+build=${build:-build}
+# Relative build directories are relative to the repository root.
+case $build in /*) ;; *) build=$here/../../../$build ;; esac
 bin=$build/tests/test-plan-golden
 if [ ! -x "$bin" ]; then
         echo "1..0 # SKIP $bin not built"

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The node agent: join, watch assignments, reconcile pods locally, report (node.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "json.h"
+#include "log.h"
+#include "node.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define ASSIGNMENTS_MAX 100000u
+
+struct assignment {
+        char *name;
+        char *stack, *service, *hash;
+        unsigned slot;
+        uint64_t generation, rev, recreate;
+        json_t *pod;
+};
+
+/* Local restart bookkeeping per pod (STYLE C16: at once first, then backoff). */
+struct pod_book {
+        char *name;
+        unsigned restarts; /* restarts made by this agent */
+        unsigned recent;   /* restarts since the pod last stayed up long enough */
+        uint64_t next_usec;
+        uint64_t started_usec;
+        bool seen;
+};
+
+/* A removal in flight (the runtime calls back when the pod is gone). */
+struct removing {
+        char *name;
+        uint64_t rev;
+};
+
+struct node {
+        struct ev_loop *loop;
+        struct removing *rm;
+        size_t n_rm, alloc_rm;
+        ev_timer soon; /* reconcile again: a removal finished */
+        char *name;
+        char *host, *tls_cert, *tls_key, *tls_ca;
+        struct http_target target;
+        const struct pod_runtime_ops *rt;
+        void *rt_ud;
+        double status_interval;
+
+        struct assignment *asg;
+        size_t n_asg;
+        bool have_assignments;
+        uint64_t revision;
+
+        struct pod_book *books;
+        size_t n_books, alloc_books;
+
+        struct http_multi *http;
+        struct http_xfer *join_x, *watch_x, *status_x;
+        bool joined;
+        bool logged_unreachable;
+        ev_timer tick;  /* local reconcile + status report */
+        ev_timer retry; /* join / watch retry */
+};
+
+static void assignments_free(struct assignment *a, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(a[i].name);
+                free(a[i].stack);
+                free(a[i].service);
+                free(a[i].hash);
+                json_decref(a[i].pod);
+        }
+        free(a);
+}
+
+const char *node_name(const struct node *n) {
+        return n->name;
+}
+
+bool node_synced(const struct node *n) {
+        return n->joined && n->have_assignments;
+}
+
+static uint64_t get_u64(const json_t *o, const char *key) {
+        int64_t v = json_get_int(o, key, 0);
+        return v > 0 ? (uint64_t)v : 0;
+}
+
+int node_set_assignments(struct node *n, const json_t *answer, struct err **errp) {
+        const json_t *list = json_object_get(answer, "assignments");
+        struct assignment *a;
+        size_t i, cnt;
+        json_t *e;
+
+        if (!json_is_array(list))
+                return err_setx(errp, EPROTO, "assignments: expected an array");
+        cnt = json_array_size(list);
+        if (cnt > ASSIGNMENTS_MAX)
+                return err_setx(errp, EPROTO, "assignments: more than %u entries", ASSIGNMENTS_MAX);
+        a = xnew0(struct assignment, cnt + 1);
+        json_array_foreach (list, i, e) {
+                const char *nm = json_get_str(e, "name", NULL);
+                const char *st = json_get_str(e, "stack", NULL);
+                const char *sv = json_get_str(e, "service", NULL);
+                const char *h = json_get_str(e, "hash", NULL);
+                int64_t slot = json_get_int(e, "slot", -1);
+
+                if (!nm || !st || !sv || !h || slot < 1 || slot > UINT32_MAX ||
+                    !json_is_object(json_object_get(e, "pod")) || strchr(nm, '/') || nm[0] == '.') {
+                        assignments_free(a, cnt);
+                        return err_setx(errp, EPROTO,
+                                        "assignments[%zu]: needs name, stack, service, slot >= 1, "
+                                        "hash and pod",
+                                        i);
+                }
+                a[i] = (struct assignment){
+                        .name = xstrdup(nm),
+                        .stack = xstrdup(st),
+                        .service = xstrdup(sv),
+                        .hash = xstrdup(h),
+                        .slot = (unsigned)slot,
+                        .generation = get_u64(e, "generation"),
+                        .rev = get_u64(e, "rev"),
+                        .recreate = get_u64(e, "recreate"),
+                        .pod = json_incref(json_object_get(e, "pod")),
+                };
+        }
+        assignments_free(n->asg, n->n_asg);
+        n->asg = a;
+        n->n_asg = cnt;
+        n->have_assignments = true;
+        n->revision = get_u64(answer, "revision");
+        return 0;
+}
+
+static const struct assignment *find_asg(const struct node *n, const char *name) {
+        for (size_t i = 0; i < n->n_asg; i++)
+                if (streq(n->asg[i].name, name))
+                        return &n->asg[i];
+        return NULL;
+}
+
+static struct pod_book *book(struct node *n, const char *name) {
+        struct pod_book *b;
+
+        for (size_t i = 0; i < n->n_books; i++)
+                if (streq(n->books[i].name, name))
+                        return &n->books[i];
+        XGROW(n->books, n->alloc_books, n->n_books + 1);
+        b = &n->books[n->n_books++];
+        *b = (struct pod_book){.name = xstrdup(name)};
+        return b;
+}
+
+/* Forgets the bookkeeping of pods that are gone. */
+static void books_gc(struct node *n) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < n->n_books; i++) {
+                if (!n->books[i].seen) {
+                        free(n->books[i].name);
+                        continue;
+                }
+                n->books[i].seen = false;
+                n->books[k++] = n->books[i];
+        }
+        n->n_books = k;
+}
+
+static int cmp_rev_desc(const void *a, const void *b) {
+        const struct pod_status *x = a, *y = b;
+        return x->rev < y->rev ? 1 : x->rev > y->rev ? -1 : strcmp(x->name, y->name);
+}
+
+static int cmp_asg_rev(const void *a, const void *b) {
+        const struct assignment *const *x = a, *const *y = b;
+        return (*x)->rev < (*y)->rev   ? -1
+               : (*x)->rev > (*y)->rev ? 1
+                                       : strcmp((*x)->name, (*y)->name);
+}
+
+/* Whether an exited pod is to be started again under its template's restart policy. */
+static bool restart_wanted(const struct assignment *a, const struct pod_status *p,
+                           const struct pod_book *b) {
+        const json_t *rs = json_object_get(a->pod, "restart");
+        const char *policy = json_get_str(rs, "policy", "no");
+        int64_t max = json_get_int(rs, "max_retries", 0);
+
+        if (streq(policy, "always") || streq(policy, "unless-stopped"))
+                return true;
+        if (streq(policy, "on-failure"))
+                return p->exit_code != 0 && (max <= 0 || b->restarts < (uint64_t)max);
+        return false;
+}
+
+static uint64_t restart_delay(unsigned recent) {
+        unsigned shift = recent > 21 ? 20 : recent - 1;
+        uint64_t d;
+
+        if (recent == 0)
+                return 0;
+        d = (100 * USEC_PER_MSEC) << shift;
+        return d < NODE_RESTART_BACKOFF_CAP_USEC ? d : NODE_RESTART_BACKOFF_CAP_USEC;
+}
+
+static int create(struct node *n, const struct assignment *a, uint64_t now_usec,
+                  struct err **errp) {
+        struct pod_spec spec = {
+                .name = a->name,
+                .stack = a->stack,
+                .service = a->service,
+                .hash = a->hash,
+                .slot = a->slot,
+                .generation = a->generation,
+                .rev = a->rev,
+                .recreate = a->recreate,
+                .pod = a->pod,
+        };
+        struct pod_book *b = book(n, a->name);
+        int r;
+
+        b->seen = true;
+        r = n->rt->create_pod(n->rt_ud, &spec, errp);
+        if (r < 0)
+                return err_wrap(errp, "create pod '%s'", a->name);
+        b->started_usec = now_usec;
+        log_info(a->name, "Created pod '%s'", a->name);
+        return 0;
+}
+
+static struct removing *find_rm(struct node *n, const char *name) {
+        for (size_t i = 0; i < n->n_rm; i++)
+                if (streq(n->rm[i].name, name))
+                        return &n->rm[i];
+        return NULL;
+}
+
+static void remove_done(void *ud, const char *name, int r, const struct err *e) {
+        struct node *n = ud;
+        struct removing *x = find_rm(n, name);
+
+        if (x) {
+                free(x->name);
+                *x = n->rm[--n->n_rm];
+        }
+        if (r < 0)
+                log_warn(name, "Failed to remove pod '%s': %s", name, err_msg(e));
+        else
+                log_info(name, "Removed pod '%s'", name);
+        if (n->loop && !ev_is_active(&n->soon)) {
+                ev_timer_set(&n->soon, 0., 0.);
+                ev_timer_start(n->loop, &n->soon);
+        }
+}
+
+/* Starts removing a pod. Returns 1 when it is already gone (the runtime finished at once), 0
+ * when the removal is in flight. */
+static int start_remove(struct node *n, const char *name, uint64_t rev, struct err **errp) {
+        int r;
+
+        XGROW(n->rm, n->alloc_rm, n->n_rm + 1);
+        n->rm[n->n_rm++] = (struct removing){xstrdup(name), rev};
+        r = n->rt->remove_pod(n->rt_ud, name, remove_done, n, errp);
+        if (r < 0) {
+                struct removing *x = find_rm(n, name);
+                if (x) {
+                        free(x->name);
+                        *x = n->rm[--n->n_rm];
+                }
+                return err_wrap(errp, "remove pod '%s'", name);
+        }
+        return find_rm(n, name) ? 0 : 1;
+}
+
+/* Whether a removal of a pod newer than rev is still in flight: stops go newest first. */
+static bool newer_removal_in_flight(const struct node *n, uint64_t rev) {
+        for (size_t i = 0; i < n->n_rm; i++)
+                if (n->rm[i].rev > rev)
+                        return true;
+        return false;
+}
+
+static void keep_err(struct err **first, struct err *e) {
+        if (*first)
+                err_free(e);
+        else
+                *first = e;
+}
+
+int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
+        struct pod_status *pods = NULL;
+        size_t n_pods = 0;
+        _cleanup_free_ const struct assignment **order = NULL;
+        _cleanup_err_ struct err *first = NULL;
+        int calls = 0, r;
+
+        if (!n->have_assignments)
+                return 0;
+        r = n->rt->list_pods(n->rt_ud, &pods, &n_pods, errp);
+        if (r < 0)
+                return err_wrap(errp, "list pods");
+
+        /* Removals first (they free resources), newest first: reverse dependency order. A pod
+         * is only stopped once the newer ones are gone. */
+        qsort(pods, n_pods, sizeof(pods[0]), cmp_rev_desc);
+        for (size_t i = 0; i < n_pods; i++) {
+                const struct assignment *a = find_asg(n, pods[i].name);
+                struct err *e = NULL;
+
+                if (a && a->recreate == pods[i].recreate && streq_ptr(a->hash, pods[i].hash))
+                        continue;
+                if (find_rm(n, pods[i].name))
+                        continue;
+                if (newer_removal_in_flight(n, pods[i].rev))
+                        break;
+                calls++;
+                if (a)
+                        log_info(pods[i].name, "Replacing pod '%s': template changed",
+                                 pods[i].name);
+                r = start_remove(n, pods[i].name, pods[i].rev, &e);
+                if (r < 0) {
+                        keep_err(&first, e);
+                        continue;
+                }
+                if (r > 0)
+                        pod_status_done(&pods[i]);
+        }
+
+        order = xnew0(const struct assignment *, n->n_asg + 1);
+        for (size_t i = 0; i < n->n_asg; i++)
+                order[i] = &n->asg[i];
+        qsort(order, n->n_asg, sizeof(order[0]), cmp_asg_rev);
+        for (size_t i = 0; i < n->n_asg; i++) {
+                const struct assignment *a = order[i];
+                struct pod_status *p = NULL;
+                struct pod_book *b;
+                struct err *e = NULL;
+                const char *why = NULL;
+
+                if (find_rm(n, a->name))
+                        continue; /* created again once the old one is gone */
+                for (size_t k = 0; k < n_pods; k++)
+                        if (pods[k].name && streq(pods[k].name, a->name))
+                                p = &pods[k];
+                if (!p) {
+                        calls++;
+                        if (create(n, a, now_usec, &e) < 0)
+                                keep_err(&first, e);
+                        continue;
+                }
+                b = book(n, a->name);
+                b->seen = true;
+                if (p->state == POD_RT_RUNNING && p->health != POD_RT_HEALTH_UNHEALTHY) {
+                        if (b->recent && now_usec - b->started_usec >= NODE_RESTART_RESET_USEC)
+                                b->recent = 0;
+                        continue;
+                }
+                if (p->state == POD_RT_DEAD)
+                        why = "pod dead";
+                else if (p->state == POD_RT_RUNNING)
+                        why = "container unhealthy";
+                if (why) {
+                        /* Replaced in place: the same assignment, a fresh pod. */
+                        calls++;
+                        log_info(a->name, "Replacing pod '%s': %s", a->name, why);
+                        r = start_remove(n, a->name, a->rev, &e);
+                        if (r > 0) {
+                                calls++;
+                                r = create(n, a, now_usec, &e);
+                        }
+                        if (r < 0)
+                                keep_err(&first, e);
+                        continue;
+                }
+                /* created or exited: the restart policy decides, with backoff. */
+                if (p->state == POD_RT_EXITED && !restart_wanted(a, p, b))
+                        continue;
+                if (now_usec < b->next_usec)
+                        continue;
+                calls++;
+                if (n->rt->start_pod(n->rt_ud, a->name, &e) < 0) {
+                        (void)err_wrap(&e, "start pod '%s'", a->name);
+                        keep_err(&first, e);
+                        continue;
+                }
+                if (p->state == POD_RT_EXITED) {
+                        b->restarts++;
+                        b->recent++;
+                        log_info(a->name, "Restarted pod '%s' (exit code %d, restart %u)", a->name,
+                                 p->exit_code, b->restarts);
+                }
+                b->started_usec = now_usec;
+                b->next_usec = now_usec + restart_delay(b->recent);
+        }
+        pod_statuses_free(pods, n_pods);
+        books_gc(n);
+        if (first)
+                return err_move(errp, TAKE_PTR(first));
+        return calls;
+}
+
+int node_status_json(struct node *n, json_t **ret, struct err **errp) {
+        _cleanup_json_ json_t *list = json_array();
+        struct pod_status *pods = NULL;
+        size_t n_pods = 0;
+        int r;
+
+        r = n->rt->list_pods(n->rt_ud, &pods, &n_pods, errp);
+        if (r < 0)
+                return err_wrap(errp, "list pods");
+        for (size_t i = 0; i < n_pods; i++) {
+                const struct pod_status *p = &pods[i];
+                unsigned restarts = 0;
+
+                for (size_t k = 0; k < n->n_books; k++)
+                        if (streq(n->books[k].name, p->name))
+                                restarts = n->books[k].restarts;
+                json_array_append_new(
+                        list,
+                        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:s, s:I, s:I, s:I}", "id",
+                                  p->name, "stack", p->stack, "service", p->service, "slot",
+                                  (json_int_t)p->slot, "hash", p->hash, "state",
+                                  pod_rt_state_to_string(p->state), "exit_code", p->exit_code,
+                                  "health", pod_rt_health_to_string(p->health), "started_at_usec",
+                                  (json_int_t)p->started_at_usec, "restarts", (json_int_t)restarts,
+                                  "generation", (json_int_t)p->generation));
+        }
+        pod_statuses_free(pods, n_pods);
+        *ret = json_pack("{s:O}", "pods", list);
+        return 0;
+}
+
+/* ---- the HTTP side ---- */
+
+static void node_join(struct node *n);
+static void node_watch(struct node *n);
+
+static void retry_later(struct node *n, const char *what, const char *why) {
+        if (!n->logged_unreachable)
+                log_warn(n->name, "Failed to %s: %s; retrying every %.0f s", what, why,
+                         NODE_RETRY_SEC);
+        n->logged_unreachable = true;
+        if (!ev_is_active(&n->retry)) {
+                ev_timer_set(&n->retry, NODE_RETRY_SEC, 0.);
+                ev_timer_start(n->loop, &n->retry);
+        }
+}
+
+/* The error of a finished transfer, as text ("" on success). */
+static char *xfer_error(int r, const struct http_response *resp, const struct err *e) {
+        if (r < 0)
+                return xstrdup(err_msg(e));
+        if (resp->status / 100 != 2)
+                return xasprintf("HTTP %ld: %.200s", resp->status, resp->body ? resp->body : "");
+        return NULL;
+}
+
+static void join_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct node *n = ud;
+        _cleanup_free_ char *why = xfer_error(r, resp, e);
+
+        n->join_x = NULL;
+        if (why) {
+                retry_later(n, "join the controller", why);
+                return;
+        }
+        if (n->logged_unreachable)
+                log_info(n->name, "Controller reachable again");
+        n->logged_unreachable = false;
+        n->joined = true;
+        log_info(n->name, "Joined the controller at %s as '%s'", n->host, n->name);
+        node_watch(n);
+}
+
+static void node_join(struct node *n) {
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+        if (n->join_x)
+                return;
+        n->joined = false;
+        body = json_pack("{s:s, s:s, s:{s:I, s:I}}", "name", n->name, "role", "manager",
+                         "allocatable", "cpu_millis", (json_int_t)(cpus > 0 ? cpus * 1000 : 0),
+                         "memory", (json_int_t)(pages > 0 && psz > 0 ? pages * psz : 0));
+        text = json_dump_str(body, false);
+        if (http_multi_request(n->http, &n->target,
+                               &(struct http_call){.method = "POST",
+                                                   .path = "/v1/nodes/join",
+                                                   .body = text,
+                                                   .body_len = strlen(text),
+                                                   .timeout_ms = 10000},
+                               join_done, n, &n->join_x, &e) < 0)
+                retry_later(n, "join the controller", err_msg(e));
+}
+
+static void watch_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct node *n = ud;
+        _cleanup_free_ char *why = xfer_error(r, resp, e);
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_err_ struct err *pe = NULL;
+
+        n->watch_x = NULL;
+        if (why) {
+                if (r >= 0 && resp->status == 404)
+                        n->joined = false;
+                retry_later(n, "watch assignments", why);
+                return;
+        }
+        if (json_parse(resp->body, resp->body_len, "assignments answer", &j, &pe) < 0 ||
+            node_set_assignments(n, j, &pe) < 0) {
+                retry_later(n, "read assignments", err_msg(pe));
+                return;
+        }
+        n->logged_unreachable = false;
+        {
+                _cleanup_err_ struct err *re = NULL;
+                if (node_reconcile(n, realtime_usec(), &re) < 0)
+                        log_warn(n->name, "Failed to reconcile pods: %s", err_msg(re));
+        }
+        node_watch(n);
+}
+
+static void node_watch(struct node *n) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        if (n->watch_x)
+                return;
+        path = xasprintf("/v1/nodes/%s/assignments?watch=%" PRIu64 "&timeout=%u", n->name,
+                         n->revision, NODE_WATCH_TIMEOUT_MS);
+        if (http_multi_request(
+                    n->http, &n->target,
+                    &(struct http_call){.path = path, .timeout_ms = NODE_WATCH_TIMEOUT_MS + 10000},
+                    watch_done, n, &n->watch_x, &e) < 0)
+                retry_later(n, "watch assignments", err_msg(e));
+}
+
+static void status_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct node *n = ud;
+        _cleanup_free_ char *why = xfer_error(r, resp, e);
+
+        n->status_x = NULL;
+        if (!why)
+                return;
+        /* The controller forgot us (a new store): join again. */
+        if (r >= 0 && resp->status == 404 && n->joined) {
+                n->joined = false;
+                node_join(n);
+                return;
+        }
+        retry_later(n, "report status", why);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct node *n = container_of(w, struct node, tick);
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_json_ json_t *st = NULL;
+        _cleanup_free_ char *text = NULL, *path = NULL;
+
+        (void)loop;
+        (void)revents;
+        /* Local healing runs whether or not the controller answers. */
+        if (node_reconcile(n, realtime_usec(), &e) < 0) {
+                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
+                e = err_free(e);
+        }
+        if (!n->joined || n->status_x)
+                return;
+        if (node_status_json(n, &st, &e) < 0) {
+                log_warn(n->name, "Failed to collect pod status: %s", err_msg(e));
+                return;
+        }
+        text = json_dump_str(st, false);
+        path = xasprintf("/v1/nodes/%s/status", n->name);
+        if (http_multi_request(n->http, &n->target,
+                               &(struct http_call){.method = "PUT",
+                                                   .path = path,
+                                                   .body = text,
+                                                   .body_len = strlen(text),
+                                                   .timeout_ms = 10000},
+                               status_done, n, &n->status_x, &e) < 0)
+                log_warn(n->name, "Failed to report status: %s", err_msg(e));
+}
+
+static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct node *n = container_of(w, struct node, soon);
+        _cleanup_err_ struct err *e = NULL;
+
+        (void)loop;
+        (void)revents;
+        if (node_reconcile(n, realtime_usec(), &e) < 0)
+                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
+}
+
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct node *n = container_of(w, struct node, retry);
+
+        (void)loop;
+        (void)revents;
+        if (!n->joined)
+                node_join(n);
+        else
+                node_watch(n);
+}
+
+int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **ret,
+             struct err **errp) {
+        _cleanup_(node_freep) struct node *n = xnew0(struct node, 1);
+        char host[256] = "";
+        int r;
+
+        if (!cfg->rt || !cfg->rt->create_pod || !cfg->rt->start_pod || !cfg->rt->remove_pod ||
+            !cfg->rt->list_pods)
+                return err_setx(errp, EINVAL, "node agent: incomplete pod runtime");
+        n->loop = loop;
+        if (cfg->name)
+                n->name = xstrdup(cfg->name);
+        else {
+                if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+                        snprintf(host, sizeof(host), "local");
+                n->name = xstrdup(host);
+        }
+        n->host = cfg->controller.host ? xstrdup(cfg->controller.host) : NULL;
+        n->tls_cert = cfg->controller.tls_cert ? xstrdup(cfg->controller.tls_cert) : NULL;
+        n->tls_key = cfg->controller.tls_key ? xstrdup(cfg->controller.tls_key) : NULL;
+        n->tls_ca = cfg->controller.tls_ca ? xstrdup(cfg->controller.tls_ca) : NULL;
+        n->target = (struct http_target){n->host, n->tls_cert, n->tls_key, n->tls_ca,
+                                         cfg->controller.connect_timeout_ms};
+        n->rt = cfg->rt;
+        n->rt_ud = cfg->rt_ud;
+        n->status_interval =
+                cfg->status_interval > 0 ? cfg->status_interval : NODE_STATUS_INTERVAL_SEC;
+        if (loop) {
+                if (!n->host)
+                        return err_setx(errp, EINVAL, "node agent: no controller address");
+                r = http_target_check(&n->target, errp);
+                if (r < 0)
+                        return r;
+                r = http_multi_new(loop, &n->http, errp);
+                if (r < 0)
+                        return r;
+                ev_timer_init(&n->tick, tick_cb, n->status_interval, n->status_interval);
+                ev_timer_init(&n->retry, retry_cb, NODE_RETRY_SEC, 0.);
+                ev_timer_init(&n->soon, soon_cb, 0., 0.);
+        }
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+int node_start(struct node *n, struct err **errp) {
+        if (!n->loop)
+                return err_setx(errp, EINVAL, "node agent: no event loop");
+        ev_timer_start(n->loop, &n->tick);
+        node_join(n);
+        return 0;
+}
+
+struct node *node_free(struct node *n) {
+        if (!n)
+                return NULL;
+        if (n->loop) {
+                ev_timer_stop(n->loop, &n->tick);
+                ev_timer_stop(n->loop, &n->retry);
+                ev_timer_stop(n->loop, &n->soon);
+        }
+        for (size_t i = 0; i < n->n_rm; i++)
+                free(n->rm[i].name);
+        free(n->rm);
+        http_multi_free(n->http);
+        assignments_free(n->asg, n->n_asg);
+        for (size_t i = 0; i < n->n_books; i++)
+                free(n->books[i].name);
+        free(n->books);
+        free(n->name);
+        free(n->host);
+        free(n->tls_cert);
+        free(n->tls_key);
+        free(n->tls_ca);
+        free(n);
+        return NULL;
+}
+
+void node_freep(struct node **n) {
+        *n = node_free(*n);
+}
+
+/* ---- the addon ---- */
+
+struct node_addon_state {
+        struct node *node;
+        const struct pod_runtime_ops *rt;
+        void *rt_ud;
+};
+
+static void node_addon_stop(void *state) {
+        struct node_addon_state *s = state;
+
+        if (!s)
+                return;
+        /* The runtime first: it drops pending removal callbacks, which point at the node. */
+        if (s->rt && s->rt->close)
+                s->rt->close(s->rt_ud);
+        node_free(s->node);
+        free(s);
+}
+
+static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
+                            struct http_router *router, const void *arg, void **ret_state,
+                            struct err **errp) {
+        struct node_addon_state *s = xnew0(struct node_addon_state, 1);
+        int r = 0;
+
+        (void)router;
+        s->rt = arg;
+        if (!s->rt) {
+                free(s);
+                return err_setx(errp, EINVAL, "node agent: no pod runtime given");
+        }
+        if (s->rt->open)
+                r = s->rt->open(env, &s->rt_ud, errp);
+        if (r >= 0)
+                r = node_new(loop,
+                             &(struct node_config){.controller = {.host = env->local_url},
+                                                   .rt = s->rt,
+                                                   .rt_ud = s->rt_ud},
+                             &s->node, errp);
+        if (r >= 0)
+                r = node_start(s->node, errp);
+        if (r < 0) {
+                if (s->rt_ud && s->rt->close)
+                        s->rt->close(s->rt_ud);
+                node_free(s->node);
+                free(s);
+                return r;
+        }
+        *ret_state = s;
+        return 0;
+}
+
+const struct daemon_addon node_addon = {
+        .name = "node",
+        .start = node_addon_start,
+        .stop = node_addon_stop,
+};

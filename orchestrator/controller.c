@@ -1,0 +1,936 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The controller's core: up, down, listings, node membership and the reconcile loop, over the
+ * store. No HTTP here (controller_api.c), no engine anywhere. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "controller_int.h"
+#include "fileio.h"
+#include "json.h"
+#include "log.h"
+#include "model.h"
+#include "plan.h"
+#include "reconcile.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define NAME_MAX_LEN 63
+
+static int read_doc(struct store *s, const char *key, json_t **ret, uint64_t *ret_rev,
+                    struct err **errp) {
+        struct store_kv kv = {};
+        int r;
+
+        r = store_get(s, key, &kv, errp);
+        if (r < 0)
+                return r;
+        r = json_parse(kv.value, strlen(kv.value), key, ret, errp);
+        if (r >= 0 && ret_rev)
+                *ret_rev = kv.mod_rev;
+        store_kv_done(&kv);
+        return r;
+}
+
+static int write_doc(struct store *s, const char *key, const json_t *j, int64_t expect,
+                     struct err **errp) {
+        _cleanup_free_ char *v = json_dump_str(j, false);
+
+        return store_put(s, key, v, expect, NULL, errp);
+}
+
+/* Stack and node names become store key components and container labels. */
+static int check_name(const char *what, const char *name, struct err **errp) {
+        size_t n = name ? strlen(name) : 0;
+
+        if (n == 0 || n > NAME_MAX_LEN)
+                return err_setx(errp, EINVAL, "%s name must be 1-%d characters", what,
+                                NAME_MAX_LEN);
+        for (size_t i = 0; i < n; i++) {
+                char ch = name[i];
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || (ch == '.' && i > 0)))
+                        return err_setx(errp, EINVAL,
+                                        "%s name '%s' may only hold letters, digits, '-', '_' "
+                                        "and '.'",
+                                        what, name);
+        }
+        return 0;
+}
+
+/* ---- assignment revisions per node (fed by a store watch) ---- */
+
+static struct node_rev *find_rev(struct controller *c, const char *node) {
+        for (size_t i = 0; i < c->n_revs; i++)
+                if (streq(c->revs[i].node, node))
+                        return &c->revs[i];
+        return NULL;
+}
+
+uint64_t controller_assignment_rev(struct controller *c, const char *node) {
+        struct node_rev *nr = find_rev(c, node);
+
+        return nr ? nr->rev : 0;
+}
+
+static void schedule(struct controller *c) {
+        if (c->loop && !ev_is_active(&c->kick)) {
+                ev_timer_set(&c->kick, 0., 0.);
+                ev_timer_start(c->loop, &c->kick);
+        }
+}
+
+static int watch_assignments(const struct store_event *ev, void *ud) {
+        struct controller *c = ud;
+        const char *rest = ev->key + strlen("assignments/");
+        const char *slash = strchr(rest, '/');
+        _cleanup_free_ char *node = NULL;
+        struct node_rev *nr;
+
+        if (!slash)
+                return 0;
+        node = xstrndup(rest, (size_t)(slash - rest));
+        nr = find_rev(c, node);
+        if (!nr) {
+                XGROW(c->revs, c->alloc_revs, c->n_revs + 1);
+                nr = &c->revs[c->n_revs++];
+                nr->node = TAKE_PTR(node);
+        }
+        nr->rev = ev->rev;
+        c->waiters_due = true;
+        schedule(c);
+        return 0;
+}
+
+static int watch_desired(const struct store_event *ev, void *ud) {
+        struct controller *c = ud;
+
+        (void)ev;
+        c->dirty = true;
+        schedule(c);
+        return 0;
+}
+
+/* ---- the loop ---- */
+
+static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct controller *c = container_of(w, struct controller, kick);
+
+        (void)loop;
+        (void)revents;
+        if (c->dirty) {
+                c->dirty = false;
+                controller_reconcile_all(c, realtime_usec());
+        }
+        if (c->waiters_due) {
+                c->waiters_due = false;
+                ctl_waiters_flush(c, false);
+        }
+}
+
+static void resync_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct controller *c = container_of(w, struct controller, resync);
+
+        (void)loop;
+        (void)revents;
+        controller_reconcile_all(c, realtime_usec());
+}
+
+int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        int total = 0, r;
+
+        if (c->in_pass)
+                return 0;
+        c->in_pass = true;
+        r = store_list(c->store, "stacks/", &kvs, &n, NULL);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const char *name = kvs[i].key + strlen("stacks/");
+                _cleanup_err_ struct err *e = NULL;
+                struct plan p = {};
+                int k;
+
+                if (!backoff_ready(&c->backoff, name, now_usec))
+                        continue;
+                k = reconcile_stack(c->store, name, now_usec, &p, &e);
+                if (k < 0 && k != -ENOENT) {
+                        uint64_t next = backoff_failed(&c->backoff, name, now_usec);
+                        log_warn(name,
+                                 "Failed to reconcile stack '%s' (next try in %" PRIu64 " ms): %s",
+                                 name, (uint64_t)((next - now_usec) / USEC_PER_MSEC), err_msg(e));
+                } else
+                        backoff_succeeded(&c->backoff, name);
+                for (size_t j = 0; j < p.n_ops; j++)
+                        if (p.ops[j].kind != PLAN_KEEP && p.ops[j].kind != PLAN_WAIT) {
+                                _cleanup_free_ char *on = plan_op_name(&p.ops[j]);
+                                log_info(name, "%s %s on %s: %s",
+                                         plan_kind_to_string(p.ops[j].kind), on,
+                                         p.ops[j].node ? p.ops[j].node : "-", p.ops[j].reason);
+                                total++;
+                        }
+                plan_done(&p);
+        }
+        store_kvs_free(kvs, n);
+        c->in_pass = false;
+        return total;
+}
+
+/* Every node starts as "not reported since this controller started" (DESIGN §6). */
+static int reset_reported(struct store *s, struct err **errp) {
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_list(s, "nodes/", &kvs, &n, errp);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_json_ json_t *j = NULL;
+
+                r = json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, errp);
+                if (r < 0)
+                        break;
+                if (!json_get_bool(j, "reported", false))
+                        continue;
+                json_object_set_new(j, "reported", json_false());
+                r = write_doc(s, kvs[i].key, j, (int64_t)kvs[i].mod_rev, errp);
+        }
+        store_kvs_free(kvs, n);
+        return r < 0 ? r : 0;
+}
+
+int controller_new(struct ev_loop *loop, struct store *store_take, struct controller **ret,
+                   struct err **errp) {
+        _cleanup_(controller_freep) struct controller *c = xnew0(struct controller, 1);
+        uint64_t rev;
+        int r;
+
+        c->store = store_take;
+        c->loop = loop;
+        r = reset_reported(c->store, errp);
+        if (r < 0)
+                return err_wrap(errp, "reset node reports");
+        rev = store_revision(c->store);
+        r = store_watch(c->store, "assignments/", rev, watch_assignments, c, NULL, errp);
+        if (r >= 0)
+                r = store_watch(c->store, "stacks/", rev, watch_desired, c, NULL, errp);
+        if (r >= 0)
+                r = store_watch(c->store, "nodes/", rev, watch_desired, c, NULL, errp);
+        if (r < 0)
+                return r;
+        if (loop) {
+                ev_timer_init(&c->kick, kick_cb, 0., 0.);
+                ev_timer_init(&c->resync, resync_cb, CONTROLLER_RESYNC_SEC, CONTROLLER_RESYNC_SEC);
+                ev_timer_start(loop, &c->resync);
+                c->dirty = true;
+                schedule(c);
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+struct controller *controller_free(struct controller *c) {
+        if (!c)
+                return NULL;
+        ctl_waiters_free(c);
+        if (c->loop) {
+                ev_timer_stop(c->loop, &c->kick);
+                ev_timer_stop(c->loop, &c->resync);
+        }
+        store_free(c->store);
+        backoff_done(&c->backoff);
+        for (size_t i = 0; i < c->n_revs; i++)
+                free(c->revs[i].node);
+        free(c->revs);
+        free(c);
+        return NULL;
+}
+
+void controller_freep(struct controller **c) {
+        *c = controller_free(*c);
+}
+
+struct store *controller_store(struct controller *c) {
+        return c->store;
+}
+
+/* ---- up ---- */
+
+static json_t *plan_ops_json(const struct plan *p) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct plan_op *op = &p->ops[i];
+                json_t *o =
+                        json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?}", "op",
+                                  plan_kind_to_string(op->kind), "service", op->service, "slot",
+                                  (json_int_t)op->slot, "node", op->node, "old_node", op->old_node,
+                                  "hash", op->hash, "old_hash", op->old_hash, "reason", op->reason);
+                json_array_append_new(a, o);
+        }
+        return a;
+}
+
+/* Carries each service's rollout record: a changed template keeps the previous one beside it,
+ * an unchanged one keeps its record. */
+static void carry_rollout(json_t *model, const json_t *old) {
+        const char *name;
+        json_t *svc;
+
+        json_object_foreach (json_object_get(model, "services"), name, svc) {
+                const json_t *o = json_object_get(json_object_get(old, "services"), name);
+                const char *oh = json_get_str(o, "hash", NULL);
+                const char *nh = json_get_str(svc, "hash", NULL);
+
+                if (!json_is_object(svc) || !o)
+                        continue;
+                if (streq_ptr(oh, nh)) {
+                        json_t *ro = json_object_get(o, "x-rollout");
+                        if (ro)
+                                json_object_set(svc, "x-rollout", ro);
+                } else if (oh && json_object_get(o, "pod"))
+                        json_object_set_new(svc, "x-rollout",
+                                            json_pack("{s:s, s:s, s:O}", "state", "updating",
+                                                      "previous_hash", oh, "previous_pod",
+                                                      json_object_get(o, "pod")));
+        }
+}
+
+static int get_opt_bool(const json_t *o, const char *key, bool *ret, struct err **errp) {
+        json_t *v = json_object_get(o, key);
+
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_boolean(v)) {
+                int r = err_setx(errp, EINVAL, "options.%s: expected true or false", key);
+                err_set_field(errp, key);
+                return r;
+        }
+        *ret = json_is_true(v);
+        return 0;
+}
+
+/* force_recreate with an unchanged template: the new pod has the old one's assignment key, so
+ * the assignment carries a recreate token the agent compares with its pod's. */
+struct up_exec {
+        struct store_exec base;
+        bool force;
+        uint64_t generation;
+};
+
+static int ux_start(void *ud, const char *stack, const struct plan_op *op, struct err **errp) {
+        struct up_exec *x = ud;
+        _cleanup_free_ char *ak = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        uint64_t rev;
+        int r;
+
+        r = store_exec_ops.start(&x->base, stack, op, errp);
+        if (r < 0 || !x->force || op->kind != PLAN_REPLACE || !streq_ptr(op->hash, op->old_hash))
+                return r;
+        ak = key_assignment(op->node, stack, op->service, op->slot, op->hash);
+        r = read_doc(x->base.store, ak, &j, &rev, errp);
+        if (r < 0)
+                return r;
+        json_object_set_new(j, "recreate", json_integer((json_int_t)x->generation));
+        r = write_doc(x->base.store, ak, j, (int64_t)rev, errp);
+        return r < 0 ? r : 0;
+}
+
+static int ux_stop(void *ud, const char *stack, const struct plan_op *op, const char *node,
+                   const char *hash, struct err **errp) {
+        struct up_exec *x = ud;
+
+        /* Same slot, node and template: the start above re-issues it in place. */
+        if (op->kind == PLAN_REPLACE && streq_ptr(hash, op->hash) && streq_ptr(node, op->node))
+                return 0;
+        return store_exec_ops.stop(&x->base, stack, op, node, hash, errp);
+}
+
+static int ux_remove(void *ud, const char *stack, const struct plan_op *op, struct err **errp) {
+        struct up_exec *x = ud;
+
+        return store_exec_ops.remove(&x->base, stack, op, errp);
+}
+
+static int ux_set_rollout(void *ud, const char *stack, const char *service,
+                          enum rollout_state state, struct err **errp) {
+        struct up_exec *x = ud;
+
+        return store_exec_ops.set_rollout(&x->base, stack, service, state, errp);
+}
+
+static const struct executor_ops up_exec_ops = {
+        .start = ux_start,
+        .stop = ux_stop,
+        .remove = ux_remove,
+        .set_rollout = ux_set_rollout,
+};
+
+int controller_up(struct controller *c, const char *name, const json_t *body, uint64_t now_usec,
+                  json_t **ret, struct err **errp) {
+        _cleanup_free_ char *key = xasprintf("stacks/%s", name);
+        _cleanup_json_ json_t *model = NULL, *old = NULL, *up = NULL, *res = NULL;
+        _cleanup_(model_stack_freep) struct model_stack *m = NULL;
+        _cleanup_(observed_freep) struct observed *o = NULL;
+        const json_t *opts, *in;
+        bool force = false, no_recreate = false, orphans = false, dry = false;
+        uint64_t old_rev = 0, generation;
+        struct plan p = {};
+        int r;
+
+        r = check_name("stack", name, errp);
+        if (r < 0)
+                return r;
+        in = json_object_get(body, "model");
+        if (!json_is_object(in))
+                return err_setx(errp, EINVAL, "body: 'model' must be the stack's canonical model");
+        opts = json_object_get(body, "options");
+        if (opts && !json_is_null(opts) && !json_is_object(opts))
+                return err_setx(errp, EINVAL, "body: 'options' must be an object");
+        r = get_opt_bool(opts, "force_recreate", &force, errp);
+        if (r >= 0)
+                r = get_opt_bool(opts, "no_recreate", &no_recreate, errp);
+        if (r >= 0)
+                r = get_opt_bool(opts, "remove_orphans", &orphans, errp);
+        if (r >= 0)
+                r = get_opt_bool(opts, "dry_run", &dry, errp);
+        if (r < 0)
+                return r;
+        if (json_get_str(in, "name", NULL) && !streq(json_get_str(in, "name", ""), name))
+                return err_setx(errp, EINVAL, "model name '%s' does not match stack '%s'",
+                                json_get_str(in, "name", ""), name);
+
+        model = json_deep_copy(in);
+        json_set_str(model, "name", name);
+        r = read_doc(c->store, key, &old, &old_rev, NULL);
+        if (r < 0)
+                old = NULL;
+        carry_rollout(model, old);
+        generation = (uint64_t)json_get_int(json_object_get(old, "up"), "generation", 0) + 1;
+        up = json_pack("{s:b, s:b, s:b, s:I}", "force_recreate", force, "no_recreate", no_recreate,
+                       "remove_orphans", orphans, "generation", (json_int_t)generation);
+        if (json_object_get(opts, "services") && !json_is_null(json_object_get(opts, "services")))
+                json_object_set(up, "services", json_object_get(opts, "services"));
+        json_object_set(model, "up", up);
+
+        r = model_stack_from_json(model, &m, errp);
+        if (r < 0)
+                return err_wrap(errp, "stack '%s'", name);
+        r = observed_from_store(c->store, &o, errp);
+        if (r < 0)
+                return r;
+        r = plan_compute(m, o, now_usec, &p, errp);
+        if (r < 0)
+                return err_wrap(errp, "plan stack '%s'", name);
+
+        if (!dry) {
+                /* Stored without force_recreate: it applies to this up only. */
+                json_object_set_new(json_object_get(model, "up"), "force_recreate", json_false());
+                r = write_doc(c->store, key, model, old ? (int64_t)old_rev : STORE_ABSENT, errp);
+                if (r >= 0) {
+                        struct up_exec x = {{c->store, model}, force, generation};
+                        _cleanup_err_ struct err *e = NULL;
+
+                        /* Failed ops are retried by the loop: they go into the answer. */
+                        if (plan_apply(&p, &up_exec_ops, &x, &e) < 0)
+                                log_warn(name, "Failed to apply part of the plan of '%s': %s", name,
+                                         err_msg(e));
+                }
+                if (r < 0) {
+                        plan_done(&p);
+                        return err_wrap(errp, "store stack '%s'", name);
+                }
+        }
+        {
+                _cleanup_free_ char *sum = plan_summary(&p);
+                res = json_pack("{s:s, s:I, s:b, s:o, s:s}", "stack", name, "generation",
+                                (json_int_t)generation, "dry_run", dry, "plan", plan_ops_json(&p),
+                                "summary", sum);
+        }
+        plan_done(&p);
+        *ret = TAKE_PTR(res);
+        return 0;
+}
+
+/* ---- down ---- */
+
+/* Services in dependency order (dependencies first); the ones in cycles last, by name. */
+static char **dependency_order(const json_t *model) {
+        const json_t *svcs = json_object_get(model, "services");
+        _cleanup_strv_ char **order = NULL;
+        size_t total = json_object_size(svcs);
+        bool progress = true;
+
+        while (progress && strv_length(order) < total) {
+                const char *name;
+                json_t *svc;
+
+                progress = false;
+                json_object_foreach ((json_t *)svcs, name, svc) {
+                        const char *dep;
+                        json_t *dv;
+                        bool ready = true;
+
+                        if (strv_contains(order, name))
+                                continue;
+                        json_object_foreach (json_object_get(svc, "depends_on"), dep, dv)
+                                if (json_object_get(svcs, dep) && !strv_contains(order, dep))
+                                        ready = false;
+                        if (ready) {
+                                strv_push(&order, name);
+                                progress = true;
+                        }
+                }
+        }
+        {
+                const char *name;
+                json_t *svc;
+                json_object_foreach ((json_t *)svcs, name, svc)
+                        if (!strv_contains(order, name))
+                                strv_push(&order, name);
+        }
+        return TAKE_PTR(order);
+}
+
+/* Deletes the assignments and pod records of one service (svc NULL: those of services the
+ * model does not define) in one transaction. */
+static int down_service(struct controller *c, const char *stack, const json_t *model,
+                        const char *svc, json_t *removed, struct err **errp) {
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        _cleanup_strv_ char **keys = NULL;
+        _cleanup_free_ struct store_op *ops = NULL;
+        size_t n_ops;
+        int r;
+
+        r = store_list(c->store, "assignments/", &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_json_ json_t *j = NULL;
+                const char *s;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) < 0)
+                        continue;
+                if (!streq_ptr(json_get_str(j, "stack", NULL), stack))
+                        continue;
+                s = json_get_str(j, "service", "");
+                if (svc ? !streq(s, svc) : !!json_object_get(json_object_get(model, "services"), s))
+                        continue;
+                strv_push(&keys, kvs[i].key);
+                json_array_append_new(removed,
+                                      json_sprintf("%s/%" PRId64, s, json_get_int(j, "slot", 0)));
+        }
+        store_kvs_free(kvs, n);
+        kvs = NULL;
+        n = 0;
+        {
+                _cleanup_free_ char *prefix =
+                        svc ? xasprintf("pods/%s/%s/", stack, svc) : xasprintf("pods/%s/", stack);
+                r = store_list(c->store, prefix, &kvs, &n, errp);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *rest = kvs[i].key + strlen("pods/") + strlen(stack) + 1;
+                const char *slash = strchr(rest, '/');
+                _cleanup_free_ char *s = slash ? xstrndup(rest, (size_t)(slash - rest)) : NULL;
+
+                if (!svc && s && json_object_get(json_object_get(model, "services"), s))
+                        continue;
+                strv_push(&keys, kvs[i].key);
+        }
+        store_kvs_free(kvs, n);
+        n_ops = strv_length(keys);
+        if (n_ops == 0)
+                return 0;
+        ops = xnew0(struct store_op, n_ops);
+        for (size_t i = 0; i < n_ops; i++)
+                ops[i] = (struct store_op){STORE_OP_DELETE, keys[i], NULL, STORE_ANY_REV};
+        r = store_txn(c->store, ops, n_ops, NULL, errp);
+        return r < 0 ? r : 0;
+}
+
+int controller_down(struct controller *c, const char *name, json_t **ret, struct err **errp) {
+        _cleanup_free_ char *key = xasprintf("stacks/%s", name);
+        _cleanup_json_ json_t *model = NULL, *removed = json_array();
+        _cleanup_strv_ char **order = NULL;
+        int r;
+
+        r = check_name("stack", name, errp);
+        if (r < 0)
+                return r;
+        r = read_doc(c->store, key, &model, NULL, NULL);
+        if (r == -ENOENT)
+                return err_setx(errp, ENOENT, "no such stack '%s'", name);
+        if (r < 0)
+                return err_set(errp, -r, "read stack '%s'", name);
+        /* The stack goes first so no reconcile pass re-creates what is being removed. */
+        r = store_delete(c->store, key, STORE_ANY_REV, NULL, errp);
+        if (r < 0)
+                return r;
+        r = down_service(c, name, model, NULL, removed, errp);
+        order = dependency_order(model);
+        for (size_t i = strv_length(order); r >= 0 && i > 0; i--)
+                r = down_service(c, name, model, order[i - 1], removed, errp);
+        if (r < 0)
+                return err_wrap(errp, "remove stack '%s'", name);
+        backoff_succeeded(&c->backoff, name);
+        *ret = json_pack("{s:s, s:O}", "stack", name, "removed", removed);
+        return 0;
+}
+
+/* ---- listings ---- */
+
+/* Every reported pod, flattened, with its node. */
+static json_t *reported_pods(struct controller *c) {
+        json_t *all = json_array();
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+
+        if (store_list(c->store, "nodes/", &kvs, &n, NULL) < 0)
+                return all;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_json_ json_t *j = NULL;
+                size_t k;
+                json_t *p;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) < 0)
+                        continue;
+                json_array_foreach (json_object_get(j, "pods"), k, p) {
+                        json_t *cp = json_deep_copy(p);
+                        json_set_str(cp, "node", json_get_str(j, "id", NULL));
+                        json_array_append_new(all, cp);
+                }
+        }
+        store_kvs_free(kvs, n);
+        return all;
+}
+
+static const json_t *find_reported(const json_t *rep, const char *stack, const char *svc,
+                                   int64_t slot, const char *hash) {
+        size_t i;
+        json_t *p;
+
+        json_array_foreach (rep, i, p)
+                if (streq_ptr(json_get_str(p, "stack", NULL), stack) &&
+                    streq_ptr(json_get_str(p, "service", NULL), svc) &&
+                    json_get_int(p, "slot", -1) == slot &&
+                    streq_ptr(json_get_str(p, "hash", NULL), hash))
+                        return p;
+        return NULL;
+}
+
+int controller_pods(struct controller *c, const char *stack, json_t **ret, struct err **errp) {
+        _cleanup_json_ json_t *rep = reported_pods(c), *out = json_array();
+        _cleanup_free_ char *prefix = stack ? xasprintf("pods/%s/", stack) : xstrdup("pods/");
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_list(c->store, prefix, &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_json_ json_t *j = NULL;
+                const json_t *p;
+                json_t *o;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) < 0)
+                        continue;
+                p = find_reported(rep, json_get_str(j, "stack", NULL),
+                                  json_get_str(j, "service", NULL), json_get_int(j, "slot", -1),
+                                  json_get_str(j, "hash", NULL));
+                o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s, s:s, s:I, s:I}", "stack",
+                              json_get_str(j, "stack", NULL), "service",
+                              json_get_str(j, "service", NULL), "slot",
+                              (json_int_t)json_get_int(j, "slot", 0), "node",
+                              json_get_str(j, "node", NULL), "hash", json_get_str(j, "hash", NULL),
+                              "state", p ? json_get_str(p, "state", "unknown") : "pending",
+                              "health", p ? json_get_str(p, "health", "none") : "none", "exit_code",
+                              (json_int_t)(p ? json_get_int(p, "exit_code", 0) : 0), "restarts",
+                              (json_int_t)(p ? json_get_int(p, "restarts", 0) : 0));
+                if (p && json_get_str(p, "id", NULL))
+                        json_set_str(o, "id", json_get_str(p, "id", NULL));
+                json_array_append_new(out, o);
+        }
+        store_kvs_free(kvs, n);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* {"name", "services": {svc: {"replicas", "running", "healthy", "kind", "hash"}}, ...} */
+static json_t *stack_summary(const json_t *model, const json_t *pods) {
+        const char *name = json_get_str(model, "name", "");
+        json_t *svcs = json_object(), *svc;
+        const char *sn;
+        size_t total = 0, running = 0;
+
+        json_object_foreach (json_object_get(model, "services"), sn, svc) {
+                size_t run = 0, healthy = 0, exited = 0, i;
+                bool hc = false;
+                json_t *p;
+
+                json_array_foreach (pods, i, p) {
+                        if (!streq_ptr(json_get_str(p, "stack", NULL), name) ||
+                            !streq_ptr(json_get_str(p, "service", NULL), sn))
+                                continue;
+                        if (streq(json_get_str(p, "state", ""), "running"))
+                                run++;
+                        if (streq(json_get_str(p, "health", ""), "healthy"))
+                                healthy++;
+                        if (streq(json_get_str(p, "state", ""), "exited") &&
+                            json_get_int(p, "exit_code", -1) == 0)
+                                exited++;
+                }
+                json_array_foreach (json_object_get(json_object_get(svc, "pod"), "containers"), i,
+                                    p)
+                        if (json_is_object(json_object_get(p, "healthcheck")))
+                                hc = true;
+                total += (size_t)json_get_int(svc, "replicas", 1);
+                running += run;
+                json_object_set_new(svcs, sn,
+                                    json_pack("{s:s, s:I, s:I, s:I, s:I, s:s?, s:b}", "kind",
+                                              json_get_str(svc, "kind", "service"), "replicas",
+                                              json_get_int(svc, "replicas", 1), "running",
+                                              (json_int_t)run, "healthy", (json_int_t)healthy,
+                                              "completed", (json_int_t)exited, "hash",
+                                              json_get_str(svc, "hash", NULL), "healthcheck", hc));
+        }
+        return json_pack("{s:s, s:I, s:o, s:s, s:O?}", "name", name, "generation",
+                         json_get_int(json_object_get(model, "up"), "generation", 0), "services",
+                         svcs, "status",
+                         total == 0         ? "empty"
+                         : running == 0     ? "pending"
+                         : running >= total ? "running"
+                                            : "partial",
+                         "sources", json_object_get(model, "sources"));
+}
+
+int controller_stacks(struct controller *c, const char *name, json_t **ret, struct err **errp) {
+        _cleanup_json_ json_t *pods = NULL, *out = NULL;
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = controller_pods(c, name, &pods, errp);
+        if (r < 0)
+                return r;
+        if (name) {
+                _cleanup_free_ char *key = xasprintf("stacks/%s", name);
+                _cleanup_json_ json_t *model = NULL;
+
+                r = read_doc(c->store, key, &model, NULL, NULL);
+                if (r == -ENOENT)
+                        return err_setx(errp, ENOENT, "no such stack '%s'", name);
+                if (r < 0)
+                        return err_set(errp, -r, "read stack '%s'", name);
+                out = stack_summary(model, pods);
+                json_object_set(out, "pods", pods);
+                json_object_set(out, "model", model);
+                *ret = TAKE_PTR(out);
+                return 0;
+        }
+        r = store_list(c->store, "stacks/", &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        out = json_array();
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_json_ json_t *model = NULL, *sp = NULL;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &model, NULL) < 0)
+                        continue;
+                if (controller_pods(c, json_get_str(model, "name", ""), &sp, NULL) < 0)
+                        continue;
+                json_array_append_new(out, stack_summary(model, sp));
+        }
+        store_kvs_free(kvs, n);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int controller_services(struct controller *c, const char *stack, json_t **ret, struct err **errp) {
+        _cleanup_json_ json_t *stacks = NULL, *out = json_array();
+        size_t i;
+        json_t *s;
+        int r;
+
+        if (stack) {
+                json_t *one = NULL;
+                r = controller_stacks(c, stack, &one, errp);
+                if (r < 0)
+                        return r;
+                stacks = json_pack("[o]", one);
+        } else {
+                r = controller_stacks(c, NULL, &stacks, errp);
+                if (r < 0)
+                        return r;
+        }
+        json_array_foreach (stacks, i, s) {
+                const char *sn;
+                json_t *svc;
+
+                json_object_foreach (json_object_get(s, "services"), sn, svc) {
+                        json_t *o = json_deep_copy(svc);
+                        json_set_str(o, "stack", json_get_str(s, "name", ""));
+                        json_set_str(o, "name", sn);
+                        json_array_append_new(out, o);
+                }
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* ---- nodes ---- */
+
+int controller_join(struct controller *c, const json_t *body, uint64_t now_usec, json_t **ret,
+                    struct err **errp) {
+        const char *name = json_get_str(body, "name", NULL);
+        _cleanup_free_ char *key = NULL;
+        _cleanup_json_ json_t *old = NULL, *doc = NULL;
+        uint64_t rev = 0;
+        const json_t *labels = json_object_get(body, "labels");
+        const json_t *alloc = json_object_get(body, "allocatable");
+        int r;
+
+        r = check_name("node", name, errp);
+        if (r < 0) {
+                err_set_field(errp, "name");
+                return r;
+        }
+        if (labels && !json_is_object(labels))
+                return err_setx(errp, EINVAL, "labels: expected an object");
+        if (alloc && !json_is_object(alloc))
+                return err_setx(errp, EINVAL, "allocatable: expected an object");
+        key = xasprintf("nodes/%s", name);
+        r = read_doc(c->store, key, &old, &rev, NULL);
+        doc = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I}", "id", name, "name", name, "role",
+                        json_get_str(body, "role", "manager"), "availability", "active", "ready",
+                        true, "reported", false, "last_heartbeat_usec", (json_int_t)now_usec);
+        json_object_set_new(doc, "labels", labels ? json_deep_copy(labels) : json_object());
+        json_object_set_new(doc, "allocatable",
+                            alloc ? json_deep_copy(alloc)
+                                  : json_pack("{s:I, s:I}", "cpu_millis", 0, "memory", 0));
+        /* A node joining again keeps its last report and its availability. */
+        json_object_set_new(doc, "pods",
+                            r >= 0 && json_is_array(json_object_get(old, "pods"))
+                                    ? json_deep_copy(json_object_get(old, "pods"))
+                                    : json_array());
+        if (r >= 0 && json_object_get(old, "availability"))
+                json_object_set(doc, "availability", json_object_get(old, "availability"));
+        r = write_doc(c->store, key, doc, r >= 0 ? (int64_t)rev : STORE_ABSENT, errp);
+        if (r < 0)
+                return err_wrap(errp, "register node '%s'", name);
+        *ret = json_pack("{s:s, s:I}", "id", name, "revision",
+                         (json_int_t)store_revision(c->store));
+        return 0;
+}
+
+int controller_status(struct controller *c, const char *node, const json_t *body, uint64_t now_usec,
+                      struct err **errp) {
+        _cleanup_free_ char *key = xasprintf("nodes/%s", node);
+        _cleanup_json_ json_t *doc = NULL, *pods = NULL;
+        const json_t *in = json_object_get(body, "pods");
+        uint64_t rev;
+        size_t i;
+        json_t *p;
+        int r;
+
+        r = check_name("node", node, errp);
+        if (r < 0)
+                return r;
+        if (!json_is_array(in))
+                return err_setx(errp, EINVAL, "pods: expected an array");
+        r = read_doc(c->store, key, &doc, &rev, NULL);
+        if (r == -ENOENT)
+                return err_setx(errp, ENOENT, "node '%s' has not joined", node);
+        if (r < 0)
+                return err_set(errp, -r, "read node '%s'", node);
+        pods = json_deep_copy(in);
+        json_array_foreach (pods, i, p) {
+                if (!json_is_object(p))
+                        return err_setx(errp, EINVAL, "pods[%zu]: expected an object", i);
+                json_set_str(p, "node", node);
+        }
+        /* Checked like the planner will read it, so a bad report is refused here. */
+        {
+                _cleanup_(observed_freep) struct observed *o = NULL;
+                _cleanup_json_ json_t *probe =
+                        json_pack("{s:[{s:s}], s:O}", "nodes", "id", node, "pods", pods);
+                r = observed_from_json(probe, &o, errp);
+                if (r < 0)
+                        return err_wrap(errp, "status of node '%s'", node);
+        }
+        json_object_set(doc, "pods", pods);
+        json_object_set_new(doc, "reported", json_true());
+        json_object_set_new(doc, "ready", json_true());
+        json_object_set_new(doc, "last_heartbeat_usec", json_integer((json_int_t)now_usec));
+        r = write_doc(c->store, key, doc, (int64_t)rev, errp);
+        return r < 0 ? r : 0;
+}
+
+int controller_assignments(struct controller *c, const char *node, json_t **ret,
+                           struct err **errp) {
+        _cleanup_free_ char *prefix = xasprintf("assignments/%s/", node);
+        _cleanup_json_ json_t *list = json_array();
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = check_name("node", node, errp);
+        if (r < 0)
+                return r;
+        r = store_list(c->store, prefix, &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                json_t *j = NULL;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) < 0)
+                        continue;
+                json_set_str(j, "name", kvs[i].key + strlen(prefix));
+                json_object_set_new(j, "rev", json_integer((json_int_t)kvs[i].create_rev));
+                json_array_append_new(list, j);
+        }
+        store_kvs_free(kvs, n);
+        *ret = json_pack("{s:I, s:O}", "revision", (json_int_t)store_revision(c->store),
+                         "assignments", list);
+        return 0;
+}
+
+/* ---- the addon ---- */
+
+static int controller_start(struct ev_loop *loop, const struct daemon_env *env,
+                            struct http_router *router, const void *arg, void **ret_state,
+                            struct err **errp) {
+        _cleanup_(controller_freep) struct controller *c = NULL;
+        struct store *s = NULL;
+        int r;
+
+        (void)arg;
+        r = store_open_root(env->root, &s, errp);
+        if (r < 0)
+                return r;
+        r = controller_new(loop, s, &c, errp); /* frees s on failure */
+        if (r < 0)
+                return r;
+        r = controller_api_register(router, errp);
+        if (r < 0)
+                return r;
+        log_info(NULL, "Controller started, store '%s/controller/state.db' at revision %" PRIu64,
+                 env->root, store_revision(s));
+        *ret_state = TAKE_PTR(c);
+        return 0;
+}
+
+static void controller_stop(void *state) {
+        controller_free(state);
+}
+
+const struct daemon_addon controller_addon = {
+        .name = "controller",
+        .start = controller_start,
+        .stop = controller_stop,
+};

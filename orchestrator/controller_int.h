@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The controller's state, shared by controller.c (core) and controller_api.c (routes). */
+
+#include <ev.h>
+
+#include "controller.h"
+#include "exec.h"
+#include "store.h"
+
+struct http_req;
+struct http_router;
+
+struct node_rev {
+        char *node;
+        uint64_t rev;
+};
+
+/* A parked GET /v1/nodes/{id}/assignments?watch=REV. */
+struct ctl_waiter {
+        struct controller *ctl;
+        struct http_req *req;
+        char *node;
+        uint64_t rev;
+        ev_timer timeout;
+        struct ctl_waiter *next;
+};
+
+struct controller {
+        struct ev_loop *loop;
+        struct store *store;
+        ev_timer resync; /* periodic reconcile */
+        ev_timer kick;   /* reconcile soon: a stack or a node changed */
+        bool dirty;      /* stacks/ or nodes/ changed since the last pass */
+        bool waiters_due;
+        struct backoff backoff; /* per stack */
+        struct node_rev *revs;
+        size_t n_revs, alloc_revs;
+        struct ctl_waiter *waiters;
+        bool in_pass;
+};
+
+/* Answers the parked watches whose node's assignments moved (controller_api.c). */
+void ctl_waiters_flush(struct controller *c, bool all);
+void ctl_waiters_free(struct controller *c);
+int controller_api_register(struct http_router *router, struct err **errp);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "json.h"
+#include "model.h"
+#include "reconcile.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define DOC_MAX STORE_VALUE_MAX
+
+char *key_pod(const char *stack, const char *service, unsigned slot) {
+        return xasprintf("pods/%s/%s/%u", stack, service, slot);
+}
+
+char *key_assignment(const char *node, const char *stack, const char *service, unsigned slot,
+                     const char *hash) {
+        return xasprintf("assignments/%s/%s.%s.%u.%.12s", node, stack, service, slot,
+                         hash ? hash : "-");
+}
+
+/* The pod template whose hash is hash: the service's current one or the previous one kept in
+ * its rollout record. Borrowed from stack. */
+static const json_t *find_template(const json_t *stack, const char *service, const char *hash) {
+        const json_t *svc = json_object_get(json_object_get(stack, "services"), service);
+        const json_t *ro = json_object_get(svc, "x-rollout");
+
+        if (streq_ptr(json_get_str(svc, "hash", NULL), hash))
+                return json_object_get(svc, "pod");
+        if (streq_ptr(json_get_str(ro, "previous_hash", NULL), hash))
+                return json_object_get(ro, "previous_pod");
+        return NULL;
+}
+
+static int se_start(void *ud, const char *stack, const struct plan_op *op, struct err **errp) {
+        struct store_exec *x = ud;
+        const json_t *tmpl = find_template(x->stack, op->service, op->hash);
+        _cleanup_json_ json_t *rec = NULL;
+        _cleanup_free_ char *pk = NULL, *ak = NULL, *old_ak = NULL, *val = NULL;
+        int r;
+
+        if (!tmpl)
+                return err_setx(errp, ENOENT, "no pod template %.12s for service '%s'",
+                                op->hash ? op->hash : "-", op->service);
+        rec = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:O}", "stack", stack, "service",
+                        op->service, "slot", (json_int_t)op->slot, "node", op->node, "hash",
+                        op->hash, "generation", (json_int_t)op->generation, "pod", tmpl);
+        if (!rec)
+                return err_setx(errp, EINVAL, "cannot build the pod record of '%s/%u'", op->service,
+                                op->slot);
+        val = json_dump_str(rec, false);
+        pk = key_pod(stack, op->service, op->slot);
+        ak = key_assignment(op->node, stack, op->service, op->slot, op->hash);
+        struct store_op ops[3] = {
+                {STORE_OP_PUT, pk, val, STORE_ANY_REV},
+                {STORE_OP_PUT, ak, val, STORE_ANY_REV},
+        };
+        size_t n = 2;
+        /* A pod moved off a down node: its old assignment goes in the same transaction, so the
+         * agent stops it if the node comes back instead of running the slot twice. */
+        if (op->kind == PLAN_START && op->old_node && !streq(op->old_node, op->node)) {
+                old_ak = key_assignment(op->old_node, stack, op->service, op->slot, op->old_hash);
+                ops[n++] = (struct store_op){STORE_OP_DELETE, old_ak, NULL, STORE_ANY_REV};
+        }
+        r = store_txn(x->store, ops, n, NULL, errp);
+        return r < 0 ? r : 0;
+}
+
+/* Deletes the assignment, and the slot's pod record when it still names this pod. */
+static int unassign(struct store_exec *x, const char *stack, const char *service, unsigned slot,
+                    const char *node, const char *hash, struct err **errp) {
+        _cleanup_free_ char *pk = key_pod(stack, service, slot);
+        _cleanup_free_ char *ak = key_assignment(node, stack, service, slot, hash);
+        _cleanup_json_ json_t *j = NULL;
+        struct store_kv kv = {};
+        struct store_op ops[2];
+        size_t n = 0;
+        int r;
+
+        ops[n++] = (struct store_op){STORE_OP_DELETE, ak, NULL, STORE_ANY_REV};
+        r = store_get(x->store, pk, &kv, NULL);
+        if (r >= 0 && json_parse(kv.value, strlen(kv.value), pk, &j, NULL) >= 0 &&
+            streq_ptr(json_get_str(j, "node", NULL), node) &&
+            streq_ptr(json_get_str(j, "hash", NULL), hash))
+                /* CAS: a concurrent start for the slot wins over this delete. */
+                ops[n++] = (struct store_op){STORE_OP_DELETE, pk, NULL, (int64_t)kv.mod_rev};
+        store_kv_done(&kv);
+        r = store_txn(x->store, ops, n, NULL, errp);
+        return r < 0 ? r : 0;
+}
+
+static int se_stop(void *ud, const char *stack, const struct plan_op *op, const char *node,
+                   const char *hash, struct err **errp) {
+        return unassign(ud, stack, op->service, op->slot, node, hash, errp);
+}
+
+static int se_remove(void *ud, const char *stack, const struct plan_op *op, struct err **errp) {
+        return unassign(ud, stack, op->service, op->slot, op->node, op->hash, errp);
+}
+
+static int se_set_rollout(void *ud, const char *stack, const char *service,
+                          enum rollout_state state, struct err **errp) {
+        struct store_exec *x = ud;
+        _cleanup_free_ char *key = xasprintf("stacks/%s", stack), *val = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        struct store_kv kv = {};
+        json_t *svc, *ro;
+        int r;
+
+        r = store_get(x->store, key, &kv, errp);
+        if (r < 0)
+                return r;
+        r = json_parse(kv.value, strlen(kv.value), key, &j, errp);
+        if (r < 0) {
+                store_kv_done(&kv);
+                return r;
+        }
+        svc = json_object_get(json_object_get(j, "services"), service);
+        if (!json_is_object(svc)) {
+                store_kv_done(&kv);
+                return err_setx(errp, ENOENT, "stack '%s' has no service '%s'", stack, service);
+        }
+        ro = json_object_get(svc, "x-rollout");
+        if (!json_is_object(ro)) {
+                ro = json_object();
+                json_object_set_new(svc, "x-rollout", ro);
+        }
+        json_object_set_new(ro, "state", json_string(rollout_state_to_string(state)));
+        val = json_dump_str(j, false);
+        /* CAS on the revision read: a concurrent `up` is not overwritten. */
+        r = store_put(x->store, key, val, (int64_t)kv.mod_rev, NULL, errp);
+        store_kv_done(&kv);
+        return r < 0 ? r : 0;
+}
+
+const struct executor_ops store_exec_ops = {
+        .start = se_start,
+        .stop = se_stop,
+        .remove = se_remove,
+        .set_rollout = se_set_rollout,
+};
+
+int observed_from_store(struct store *s, struct observed **ret, struct err **errp) {
+        _cleanup_json_ json_t *all = json_pack("{s:[], s:[]}", "nodes", "pods");
+        json_t *nodes = json_object_get(all, "nodes"), *pods = json_object_get(all, "pods");
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_list(s, "nodes/", &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                json_t *doc = NULL, *p;
+                size_t k;
+
+                r = json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &doc, errp);
+                if (r < 0)
+                        goto out;
+                if (!json_is_object(doc)) {
+                        json_decref(doc);
+                        r = err_setx(errp, EINVAL, "%s: expected an object", kvs[i].key);
+                        goto out;
+                }
+                json_array_foreach (json_object_get(doc, "pods"), k, p)
+                        json_array_append(pods, p);
+                json_object_del(doc, "pods");
+                json_array_append_new(nodes, doc);
+        }
+        r = observed_from_json(all, ret, errp);
+out:
+        store_kvs_free(kvs, n);
+        return r;
+}
+
+int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, struct plan *ret_plan,
+                    struct err **errp) {
+        _cleanup_free_ char *key = xasprintf("stacks/%s", name);
+        _cleanup_(model_stack_freep) struct model_stack *m = NULL;
+        _cleanup_(observed_freep) struct observed *o = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        struct store_kv kv = {};
+        struct plan p = {};
+        int r;
+
+        r = store_get(s, key, &kv, errp);
+        if (r < 0)
+                return r;
+        r = json_parse(kv.value, strlen(kv.value), key, &j, errp);
+        store_kv_done(&kv);
+        if (r >= 0)
+                r = model_stack_from_json(j, &m, errp);
+        if (r < 0) {
+                (void)err_wrap(errp, "stack '%s'", name);
+                return r;
+        }
+        r = observed_from_store(s, &o, errp);
+        if (r < 0)
+                return r;
+        r = plan_compute(m, o, now_usec, &p, errp);
+        if (r < 0) {
+                (void)err_wrap(errp, "plan stack '%s'", name);
+                return r;
+        }
+
+        struct store_exec x = {.store = s, .stack = j};
+        r = plan_apply(&p, &store_exec_ops, &x, errp);
+        if (ret_plan)
+                *ret_plan = p;
+        else
+                plan_done(&p);
+        return r < 0 ? r : 0;
+}
