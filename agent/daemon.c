@@ -259,6 +259,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
                 return;
         d->shutting_down = true;
         log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
+        ctr_mgr_release_clients(d->ctrs);
         daemon_stop_addons(d);
         http_server_shutdown(d->http, (double)d->config.shutdown_timeout, shutdown_done, d);
 }
