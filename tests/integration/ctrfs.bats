@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# Container file-system commands (commit, diff): a daemon on a temporary root and a busybox
+# image imported from Debian's busybox-static, as in containers.bats. Needs root.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
+
+setup_file() {
+        [ "$(id -u)" -eq 0 ] || return 0
+        [ -x "$BUSYBOX_BIN" ] || return 0
+        local r=$BATS_FILE_TMPDIR/rootfs
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/data" "$r/home/alice"
+        cp "$BUSYBOX_BIN" "$r/bin/busybox"
+        local a
+        for a in $("$BUSYBOX_BIN" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' >"$r/etc/passwd"
+        printf 'root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n' >"$r/etc/group"
+        echo "from the image" >"$r/data/file"
+        tar -C "$r" -cf "$BATS_FILE_TMPDIR/busybox.tar" .
+}
+
+setup() {
+        skip_unless_root
+        [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
+        setup_tmp
+        start_daemon --log-format text
+        run "$BERTH" import -c 'CMD ["sh"]' "$BATS_FILE_TMPDIR/busybox.tar" busybox
+        [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+teardown() {
+        if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ]; then
+                local ids
+                ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
+                [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+        fi
+        # Nothing of ours may stay mounted.
+        if [ -n "${TEST_TMP:-}" ] && grep -q "$TEST_TMP" /proc/self/mountinfo; then
+                echo "mounts left behind:" >&2
+                grep "$TEST_TMP" /proc/self/mountinfo >&2
+                teardown_tmp
+                return 1
+        fi
+        # Stop the daemon here to check its log for sanitizer reports (SANITIZE builds).
+        if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                stop_daemon
+                if grep -E "Sanitizer|runtime error:" "$DAEMON_LOG" >&2; then
+                        teardown_tmp
+                        return 1
+                fi
+        fi
+        teardown_tmp
+}
+
+B() { "$BERTH" "$@"; }
+
+# Polls (bounded) until `inspect -f FMT NAME` prints WANT.
+wait_state() { # NAME FMT WANT
+        local i got
+        for i in $(seq 100); do
+                got=$(B inspect -f "$2" "$1" 2>/dev/null || true)
+                [ "$got" = "$3" ] && return 0
+                sleep 0.1
+        done
+        echo "$1: '$2' is '$got', wanted '$3'" >&2
+        return 1
+}
+
+@test "commit: the new image has the container's files and --change CMD" {
+        run B run --name c1 --network none busybox sh -c 'echo committed >/data/new; rm /data/file; mkdir -p /etc/x; echo y >/etc/x/z'
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B commit -a "Jane <j@example.com>" -m "my message" -c 'CMD ["cat", "/data/new"]' c1 snap:v1
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [[ "$output" == sha256:* ]]
+        run B run --rm --network none snap:v1
+        [ "$status" -eq 0 ]
+        [ "$output" = "committed" ]
+        # the deletion is a whiteout in the new layer
+        run B run --rm --network none snap:v1 ls /data
+        [ "$status" -eq 0 ]
+        [ "$output" = "new" ]
+        run B image inspect -f '{{json .Config.Cmd}}' snap:v1
+        assert_contains "$output" '"cat","/data/new"'
+        run B history snap:v1
+        assert_contains "$output" "my message"
+}
+
+@test "commit of a running container pauses it and leaves it running" {
+        run B run -d --name c2 --network none busybox sh -c 'echo live >/tmp/live; sleep 300'
+        [ "$status" -eq 0 ]
+        for i in $(seq 50); do B container diff c2 | grep -q /tmp/live && break; sleep 0.1; done
+        run B commit c2 live:1
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        wait_state c2 '{{.State.Status}}' running
+        run B run --rm --network none live:1 cat /tmp/live
+        [ "$output" = "live" ]
+        run B commit --pause=false c2
+        [ "$status" -eq 0 ]
+}
+
+@test "commit refuses bad input and creates nothing" {
+        run B run --name c3 --network none busybox true
+        [ "$status" -eq 0 ]
+        before=$(B images -q | wc -l)
+        run B commit -c 'BOGUS x' c3 bad:1
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "BOGUS"
+        run B commit c3 'Bad Ref'
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "invalid reference"
+        run B commit nosuch x:1
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "nosuch"
+        [ "$(B images -q | wc -l)" -eq "$before" ]
+}
+
+@test "diff shows A, C and D" {
+        run B run --name d1 --network none busybox sh -c 'echo a >/data/added; echo c >>/etc/passwd; rm /data/file'
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B container diff d1
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "A /data/added"
+        assert_contains "$output" "C /etc/passwd"
+        assert_contains "$output" "D /data/file"
+        assert_contains "$output" "C /data"
+        run B container diff nosuch
+        [ "$status" -ne 0 ]
+}
