@@ -90,7 +90,72 @@ static void h_changes(struct http_req *req, void *ud) {
         http_reply_json(req, 200, out);
 }
 
+/* Parses a JSON object body; answers 400 and returns false otherwise. */
+static bool body_obj(struct http_req *req, json_t **ret) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (http_req_json(req, ret, &e) < 0) {
+                http_reply_err(req, e);
+                return false;
+        }
+        if (!json_is_object(*ret)) {
+                http_reply_error(req, 400, "invalid", "the body must be a JSON object");
+                return false;
+        }
+        return true;
+}
+
+/* POST /v1/containers/{id}/export {"Path": absolute path on the daemon's host} */
+static void h_export(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+
+        if (!c || !body_obj(req, &body))
+                return;
+        if (ctr_export(c, json_get_str(body, "Path", ""), &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        http_reply(req, 204, NULL, "", 0);
+}
+
+/* POST /v1/containers/{id}/copy-out and copy-in:
+ * {"Src","Dest","FollowLink":bool,"Archive":bool}; the host side is an absolute path. */
+static void copy(struct http_req *req, void *ud, bool in) {
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+        struct ctr_cp_opts o;
+        const char *src, *dest;
+        int r;
+
+        if (!c || !body_obj(req, &body))
+                return;
+        src = json_get_str(body, "Src", "");
+        dest = json_get_str(body, "Dest", "");
+        o = (struct ctr_cp_opts){.follow = json_get_bool(body, "FollowLink", false),
+                                 .archive = json_get_bool(body, "Archive", false)};
+        r = in ? ctr_copy_in(c, src, dest, &o, &e) : ctr_copy_out(c, src, dest, &o, &e);
+        if (r < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        http_reply(req, 204, NULL, "", 0);
+}
+
+static void h_copy_out(struct http_req *req, void *ud) {
+        copy(req, ud, false);
+}
+
+static void h_copy_in(struct http_req *req, void *ud) {
+        copy(req, ud, true);
+}
+
 const struct http_route api_ctrfs_routes[] = {
+        {"POST", "/v1/containers/{id}/export", h_export},
+        {"POST", "/v1/containers/{id}/copy-out", h_copy_out},
+        {"POST", "/v1/containers/{id}/copy-in", h_copy_in},
         {"POST", "/v1/containers/{id}/commit", h_commit},
         {"GET", "/v1/containers/{id}/changes", h_changes},
         {},

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Container file-system commands: commit, diff. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
 #include "client.h"
+#include "fileio.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -124,7 +129,167 @@ static int cmd_diff(const struct cli_ctx *ctx, int argc, char **argv) {
         return 0;
 }
 
+static char *abs_path(const char *p) {
+        char buf[PATH_MAX];
+
+        if (p[0] == '/')
+                return xstrdup(p);
+        if (!getcwd(buf, sizeof(buf)))
+                return NULL;
+        return xasprintf("%s/%s", buf, p);
+}
+
+static int cmd_export(const struct cli_ctx *ctx, int argc, char **argv) {
+        static const char usage[] = "Usage: berth export [OPTIONS] CONTAINER\n\n"
+                                    "Export a container's filesystem as a tar archive.\n\n"
+                                    "Options:\n"
+                                    "  -o, --output FILE   write to FILE instead of stdout\n"
+                                    "  -h, --help          this help\n";
+        static const struct option opts[] = {
+                {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {}};
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_free_ char *path = NULL, *url = NULL, *tmp = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        const char *output = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1)
+                switch (c) {
+                case 'o':
+                        output = optarg;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return 0;
+                default:
+                        fputs(usage, stderr);
+                        return EXIT_USAGE;
+                }
+        if (argc - optind != 1)
+                return USAGE_ERROR(usage, "'export' requires exactly one argument");
+        if (!output && isatty(STDOUT_FILENO))
+                return USAGE_ERROR(usage, "refusing to write a tar archive to a terminal; use -o "
+                                          "or redirect stdout");
+        if (output)
+                path = abs_path(output);
+        else {
+                _cleanup_close_ int fd = -EBADF;
+                tmp = xstrdup("/tmp/berth-export-XXXXXX");
+                fd = mkostemp(tmp, O_CLOEXEC);
+                if (fd < 0) {
+                        (void)err_set(&e, errno, "create a temporary file");
+                        return cli_report(TAKE_PTR(e), 1);
+                }
+                path = xstrdup(tmp);
+        }
+        if (!path) {
+                (void)err_set(&e, errno, "get the current directory");
+                return cli_report(TAKE_PTR(e), 1);
+        }
+        body = json_pack("{s:s}", "Path", path);
+        url = xasprintf("/v1/containers/%s/export", argv[optind]);
+        r = client_call(ctx, "POST", url, body, NULL, &e);
+        if (r >= 0 && tmp) {
+                _cleanup_close_ int in = open(tmp, O_RDONLY | O_CLOEXEC);
+                char buf[64 * 1024];
+                ssize_t n;
+
+                if (in < 0)
+                        r = err_set(&e, errno, "open '%s'", tmp);
+                while (r >= 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+                        if (n < 0)
+                                r = err_set(&e, errno, "read '%s'", tmp);
+                        else if (fd_write_full(STDOUT_FILENO, buf, (size_t)n) < 0)
+                                r = err_set(&e, errno, "write to stdout");
+                }
+        }
+        if (tmp)
+                (void)unlink(tmp);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        return 0;
+}
+
+/* "NAME:PATH" names a container path unless it starts with '/' or '.' (docker's rule: local
+ * paths with a colon are written ./a:b). ret_path points into arg. */
+static bool split_ctr_arg(const char *arg, char **ret_ctr, const char **ret_path) {
+        const char *colon = strchr(arg, ':');
+
+        if (arg[0] == '/' || arg[0] == '.' || !colon || colon == arg)
+                return false;
+        *ret_ctr = xstrndup(arg, (size_t)(colon - arg));
+        *ret_path = colon + 1;
+        return true;
+}
+
+static int cmd_cp(const struct cli_ctx *ctx, int argc, char **argv) {
+        static const char usage[] =
+                "Usage: berth cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH\n"
+                "       berth cp [OPTIONS] SRC_PATH CONTAINER:DEST_PATH\n\n"
+                "Copy files/folders between a container and the local filesystem (docker's "
+                "rules:\nSRC/. copies the contents of a directory; a DEST ending in '/' must "
+                "be a directory).\n\n"
+                "Options:\n"
+                "  -a, --archive       keep uid/gid (otherwise the copies belong to root)\n"
+                "  -L, --follow-link   follow a symlink in SRC_PATH\n"
+                "  -h, --help          this help\n";
+        static const struct option opts[] = {{"archive", no_argument, NULL, 'a'},
+                                             {"follow-link", no_argument, NULL, 'L'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {}};
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_free_ char *sctr = NULL, *dctr = NULL, *url = NULL, *host = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        const char *spath = NULL, *dpath = NULL;
+        bool archive = false, follow = false, in;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "aLh", opts, NULL)) != -1)
+                switch (c) {
+                case 'a':
+                        archive = true;
+                        break;
+                case 'L':
+                        follow = true;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return 0;
+                default:
+                        fputs(usage, stderr);
+                        return EXIT_USAGE;
+                }
+        if (argc - optind != 2)
+                return USAGE_ERROR(usage, "'cp' requires exactly two arguments");
+        (void)split_ctr_arg(argv[optind], &sctr, &spath);
+        (void)split_ctr_arg(argv[optind + 1], &dctr, &dpath);
+        if (sctr && dctr)
+                return USAGE_ERROR(usage, "copying between containers is not supported");
+        if (!sctr && !dctr)
+                return USAGE_ERROR(usage, "must specify at least one container source");
+        if (streq(argv[optind], "-") || streq(argv[optind + 1], "-"))
+                return USAGE_ERROR(usage, "'-' (tar streams on stdin/stdout) is not supported; "
+                                          "use a path");
+        in = dctr != NULL;
+        host = abs_path(in ? argv[optind] : argv[optind + 1]);
+        if (!host) {
+                (void)err_set(&e, errno, "get the current directory");
+                return cli_report(TAKE_PTR(e), 1);
+        }
+        body = json_pack("{s:s,s:s,s:b,s:b}", "Src", in ? host : spath, "Dest", in ? dpath : host,
+                         "FollowLink", follow, "Archive", archive);
+        url = xasprintf("/v1/containers/%s/%s", in ? dctr : sctr, in ? "copy-in" : "copy-out");
+        r = client_call(ctx, "POST", url, body, NULL, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        return 0;
+}
+
 const struct cli_cmd cli_ctrfs_cmds[] = {
+        {"export", "Export a container's filesystem as a tar archive", cmd_export},
+        {"container export", "Export a container's filesystem as a tar archive", cmd_export},
+        {"cp", "Copy files/folders between a container and the local filesystem", cmd_cp},
+        {"container cp", "Copy files/folders between a container and the local filesystem", cmd_cp},
         {"commit", "Create a new image from a container's changes", cmd_commit},
         {"container commit", "Create a new image from a container's changes", cmd_commit},
         {"container diff", "Inspect changes to files on a container's filesystem", cmd_diff},

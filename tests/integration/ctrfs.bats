@@ -130,3 +130,104 @@ wait_state() { # NAME FMT WANT
         run B container diff nosuch
         [ "$status" -ne 0 ]
 }
+
+@test "export: a tar of the merged file system, running or stopped" {
+        run B run --name e1 --network none busybox sh -c 'echo x >/data/exported; rm /data/file'
+        [ "$status" -eq 0 ]
+        run B export -o "$TEST_TMP/e1.tar" e1
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run tar -tf "$TEST_TMP/e1.tar"
+        assert_contains "$output" "data/exported"
+        assert_contains "$output" "bin/busybox"
+        ! grep -q "data/file" <<<"$output"
+        ! grep -q "\.wh\." <<<"$output"
+        # stdout form; the stopped container's rootfs is unmounted again afterwards
+        B export e1 >"$TEST_TMP/e1b.tar"
+        tar -tf "$TEST_TMP/e1b.tar" | grep -q "data/exported"
+        ! grep -q "$TEST_TMP/root/containers/.*/rootfs" /proc/self/mountinfo
+        run B run -d --name e2 --network none busybox sh -c 'echo y >/tmp/running; sleep 300'
+        [ "$status" -eq 0 ]
+        for i in $(seq 50); do B container diff e2 | grep -q /tmp/running && break; sleep 0.1; done
+        run B export -o "$TEST_TMP/e2.tar" e2
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        tar -tf "$TEST_TMP/e2.tar" | grep -q "tmp/running"
+        run B export nosuch -o "$TEST_TMP/x.tar"
+        [ "$status" -ne 0 ]
+        [ ! -e "$TEST_TMP/x.tar" ]
+}
+
+@test "cp out of and into a stopped container, docker's directory rules" {
+        run B create --name s1 --network none busybox sh
+        [ "$status" -eq 0 ]
+        run B cp s1:/data/file "$TEST_TMP/got"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [ "$(cat "$TEST_TMP/got")" = "from the image" ]
+        # directory into an existing directory: DEST/data
+        mkdir "$TEST_TMP/dir"
+        run B cp s1:/data "$TEST_TMP/dir"
+        [ "$status" -eq 0 ]
+        [ -f "$TEST_TMP/dir/data/file" ]
+        # DIR/. copies the contents
+        mkdir "$TEST_TMP/dir2"
+        run B cp s1:/data/. "$TEST_TMP/dir2"
+        [ "$status" -eq 0 ]
+        [ -f "$TEST_TMP/dir2/file" ]
+        # a file to a missing dir/ is an error
+        run B cp s1:/data/file "$TEST_TMP/missing/"
+        [ "$status" -ne 0 ]
+        # into the container
+        echo hello >"$TEST_TMP/in.txt"
+        run B cp "$TEST_TMP/in.txt" s1:/tmp/
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B cp "$TEST_TMP/in.txt" s1:/renamed.txt
+        [ "$status" -eq 0 ]
+        run B container diff s1
+        assert_contains "$output" "A /tmp/in.txt"
+        assert_contains "$output" "A /renamed.txt"
+        run B cp s1:/nope "$TEST_TMP/x"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "/nope"
+}
+
+@test "cp with a running container; -a keeps the owner" {
+        run B run -d --name r1 --network none busybox sh -c 'echo in >/home/alice/f; chown 1000:1000 /home/alice/f; sleep 300'
+        [ "$status" -eq 0 ]
+        for i in $(seq 50); do B container diff r1 | grep -q /home/alice/f && break; sleep 0.1; done
+        run B cp -a r1:/home/alice/f "$TEST_TMP/f"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [ "$(stat -c %u "$TEST_TMP/f")" = 1000 ]
+        run B cp r1:/home/alice/f "$TEST_TMP/f2"
+        [ "$(stat -c %u "$TEST_TMP/f2")" = 0 ]
+        echo pushed >"$TEST_TMP/p"
+        run B cp "$TEST_TMP/p" r1:/tmp/p
+        [ "$status" -eq 0 ]
+        run B exec r1 cat /tmp/p
+        [ "$output" = "pushed" ]
+}
+
+@test "cp cannot escape through a symlink in the container" {
+        run B run --name evil --network none busybox sh -c 'ln -s /etc /evil; echo ctrpasswd >/etc/passwd; ln -s / /up; ln -s /tmp/../../.. /dots'
+        [ "$status" -eq 0 ]
+        run B cp evil:/evil/passwd "$TEST_TMP/out"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [ "$(cat "$TEST_TMP/out")" = "ctrpasswd" ]
+        run B cp evil:/dots/etc/passwd "$TEST_TMP/out2"
+        [ "$status" -eq 0 ]
+        [ "$(cat "$TEST_TMP/out2")" = "ctrpasswd" ]
+        # writing through the link lands in the container's /etc, not the host's
+        echo marker >"$TEST_TMP/marker-$$"
+        run B cp "$TEST_TMP/marker-$$" evil:/evil/
+        [ "$status" -eq 0 ]
+        [ ! -e "/etc/marker-$$" ]
+        run B cp "$TEST_TMP/marker-$$" evil:/up/etc/m2
+        [ ! -e /etc/m2 ]
+        run B container diff evil
+        assert_contains "$output" "/etc/marker-$$"
+        # the symlink itself is copied without -L, followed (inside the root) with -L
+        run B cp evil:/evil "$TEST_TMP/link"
+        [ -L "$TEST_TMP/link" ]
+        [ "$(readlink "$TEST_TMP/link")" = /etc ]
+        run B cp -L evil:/evil "$TEST_TMP/linkdir"
+        [ "$status" -eq 0 ]
+        [ "$(cat "$TEST_TMP/linkdir/passwd")" = "ctrpasswd" ]
+}
