@@ -41,7 +41,8 @@ struct daemon {
         ev_signal sighup;
         struct metrics *metrics; /* /v1/metrics */
         bool shutting_down;
-        struct ctr_mgr *ctrs; /* agent/containers.h */
+        struct ctr_mgr *ctrs;            /* agent/containers.h */
+        char **insecure_registries_flag; /* --insecure-registry (repeatable) */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and

@@ -231,3 +231,11 @@ wait_state() { # NAME FMT WANT
         [ "$status" -eq 0 ]
         [ "$(cat "$TEST_TMP/linkdir/passwd")" = "ctrpasswd" ]
 }
+
+@test "daemon --insecure-registry: validated, repeatable" {
+        run "$BERTH" daemon --root "$TEST_TMP/r2" --run "$TEST_TMP/run2" --insecure-registry 'http://x/y'
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "invalid --insecure-registry 'http://x/y'"
+        run "$BERTH" daemon --help
+        assert_contains "$output" "--insecure-registry"
+}
