@@ -15,6 +15,7 @@ static const struct http_route *const api_groups[] = {
         api_images_routes,
         api_container_routes,
         api_ctrfs_routes,
+        api_df_routes,
 };
 
 int api_register(struct http_router *r, struct err **errp) {

@@ -299,7 +299,7 @@ static char *image_user(struct daemon *d, const char *image_id) {
                 if (streq_ptr(json_get_str(j, "Image", NULL), image_id))
                         found = xstrdup(json_get_str(j, "Id", ""));
         }
-        free(all);
+        /* all is borrowed (ctr_all): not ours to free */
         return found;
 }
 

@@ -239,3 +239,67 @@ wait_state() { # NAME FMT WANT
         run "$BERTH" daemon --help
         assert_contains "$output" "--insecure-registry"
 }
+
+df_json() { "$BERTH" --format json system df; }
+jq_num() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+@test "system df numbers follow image imports and container writes" {
+        n0=$(df_json | jq_num 'len(d["Images"])')
+        s0=$(df_json | jq_num 'd["LayersSize"]')
+        run B import -m other -c 'CMD ["sh"]' "$BATS_FILE_TMPDIR/busybox.tar" other:1
+        [ "$status" -eq 0 ]
+        run B commit -c 'CMD ["sh"]' "$(B create --network none busybox sh -c 'true')" big:1
+        # the import is the same content: same layer, one more image
+        [ "$(df_json | jq_num 'len(d["Images"])')" -eq $((n0 + 2)) ]
+        run B run --name w1 --network none busybox sh -c 'dd if=/dev/zero of=/data/blob bs=1k count=300 2>/dev/null'
+        [ "$status" -eq 0 ]
+        size=$(df_json | jq_num '[c["SizeRw"] for c in d["Containers"] if c["Names"][0]=="/w1"][0]')
+        [ "$size" -ge 307200 ]
+        [ "$(df_json | jq_num 'd["ContainersReclaimable"]')" -ge 307200 ]
+        run B system df
+        assert_contains "$output" "Images"
+        assert_contains "$output" "Local Volumes"
+        run B system df -v
+        assert_contains "$output" "w1"
+        [ "$s0" -gt 0 ]
+}
+
+@test "container prune removes only stopped containers" {
+        run B run -d --name keep --network none busybox sleep 300
+        [ "$status" -eq 0 ]
+        run B run --name gone1 --network none busybox true
+        run B create --name gone2 --network none busybox true
+        run B container prune -f
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "Total reclaimed space"
+        run B ps -a --format '{{.Names}}'
+        assert_contains "$output" "keep"
+        ! grep -q gone <<<"$output"
+        # without -f and a "no" answer nothing happens
+        run B run --name gone3 --network none busybox true
+        run bash -c "echo n | '$BERTH' container prune"
+        run B ps -a --format '{{.Names}}'
+        assert_contains "$output" "gone3"
+}
+
+@test "image prune: dangling only, -a every unused image; system prune" {
+        run B import -m unused "$BATS_FILE_TMPDIR/busybox.tar" unused:1
+        [ "$status" -eq 0 ]
+        run B import -m dangling "$BATS_FILE_TMPDIR/busybox.tar"
+        [ "$status" -eq 0 ]
+        dangling=$output
+        run B run -d --name user --network none busybox sleep 300
+        [ "$status" -eq 0 ]
+        run B image prune -f
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "$dangling"
+        run B images
+        assert_contains "$output" "unused"
+        run B system prune -a -f
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B images
+        ! grep -q unused <<<"$output"
+        assert_contains "$output" "busybox"
+        run B ps --format '{{.Names}}'
+        assert_contains "$output" "user"
+}
