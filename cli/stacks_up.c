@@ -149,8 +149,8 @@ static bool stack_ready(const json_t *st, char *const *services, char **ret_pend
                 if (services && !strv_contains(services, name))
                         continue;
                 if (have < want)
-                        strv_push_take(&pending, xasprintf("%s %" PRId64 "/%" PRId64, name, have,
-                                                           want));
+                        strv_push_take(&pending,
+                                       xasprintf("%s %" PRId64 "/%" PRId64, name, have, want));
         }
         *ret_pending = strv_join(pending, ", ");
         return !pending;
@@ -206,8 +206,7 @@ static int parse_uint(const char *opt, const char *s, unsigned max, unsigned *re
         errno = 0;
         v = strtoul(s, &end, 10);
         if (errno || end == s || *end || s[0] == '-' || v > max) {
-                fprintf(stderr, "berth: invalid %s '%s': expected an integer 0..%u\n", opt, s,
-                        max);
+                fprintf(stderr, "berth: invalid %s '%s': expected an integer 0..%u\n", opt, s, max);
                 return -EINVAL;
         }
         *ret = (unsigned)v;
@@ -232,8 +231,8 @@ static int apply_scale(json_t *model, const char *spec, struct err **errp) {
                 return err_setx(errp, EINVAL, "invalid scale '%s'", spec);
         if (n > 1 && json_get_str(s, "container_name", NULL))
                 return err_setx(errp, EINVAL,
-                                "invalid scale '%s': service '%s' has a fixed container_name",
-                                spec, svc);
+                                "invalid scale '%s': service '%s' has a fixed container_name", spec,
+                                svc);
         json_object_set_new(s, "replicas", json_integer(n));
         return 0;
 }
@@ -255,8 +254,16 @@ static const char up_usage[] =
         "      --wait-timeout N     give up waiting after N seconds (default: no limit)\n"
         "  -h, --help               this help\n";
 
-enum { OPT_DRY = 256, OPT_FORCE, OPT_NOREC, OPT_ORPHANS, OPT_SCALE, OPT_PROFILE, OPT_WAIT,
-       OPT_WAIT_TIMEOUT };
+enum {
+        OPT_DRY = 256,
+        OPT_FORCE,
+        OPT_NOREC,
+        OPT_ORPHANS,
+        OPT_SCALE,
+        OPT_PROFILE,
+        OPT_WAIT,
+        OPT_WAIT_TIMEOUT
+};
 
 static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool diff) {
         static const struct option opts[] = {
@@ -382,8 +389,9 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
         if (dry)
                 return 0;
         if (!detach && !wait)
-                fprintf(stderr, "note: following logs is not available yet; running detached "
-                                "(use 'berth stack ps -p %s')\n",
+                fprintf(stderr,
+                        "note: following logs is not available yet; running detached "
+                        "(use 'berth stack ps -p %s')\n",
                         json_get_str(model, "name", ""));
         if (wait)
                 return wait_ready(ctx, json_get_str(model, "name", ""), services, wait_timeout);
@@ -535,12 +543,11 @@ static int cmd_ls(const struct cli_ctx *ctx, int argc, char **argv) {
                                                         json_get_int(svc, "running", 0),
                                                         json_get_int(svc, "replicas", 0)));
                 joined = strv_join(svcs, ", ");
-                json_array_append_new(items,
-                                      json_pack("{s:s, s:s, s:I, s:s}", "Name",
-                                                json_get_str(s, "name", ""), "Status",
-                                                json_get_str(s, "status", ""), "Generation",
-                                                json_get_int(s, "generation", 0), "Services",
-                                                joined));
+                json_array_append_new(items, json_pack("{s:s, s:s, s:I, s:s}", "Name",
+                                                       json_get_str(s, "name", ""), "Status",
+                                                       json_get_str(s, "status", ""), "Generation",
+                                                       json_get_int(s, "generation", 0), "Services",
+                                                       joined));
         }
         if (format && streq(format, "json")) {
                 _cleanup_free_ char *out = json_dump_str(res, true);
@@ -601,14 +608,14 @@ static int cmd_stack_ps(const struct cli_ctx *ctx, int argc, char **argv) {
                         streq(health, "none")
                                 ? xstrdup(json_get_str(p, "state", ""))
                                 : xasprintf("%s (%s)", json_get_str(p, "state", ""), health);
-                json_array_append_new(
-                        items,
-                        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "Name",
-                                  json_get_str(p, "id", ""), "Stack", json_get_str(p, "stack", ""),
-                                  "Service", json_get_str(p, "service", ""), "Slot",
-                                  json_get_int(p, "slot", 0), "Node", json_get_str(p, "node", ""),
-                                  "State", state, "Restarts", json_get_int(p, "restarts", 0),
-                                  "Hash", json_get_str(p, "hash", "")));
+                json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}",
+                                                       "Name", json_get_str(p, "id", ""), "Stack",
+                                                       json_get_str(p, "stack", ""), "Service",
+                                                       json_get_str(p, "service", ""), "Slot",
+                                                       json_get_int(p, "slot", 0), "Node",
+                                                       json_get_str(p, "node", ""), "State", state,
+                                                       "Restarts", json_get_int(p, "restarts", 0),
+                                                       "Hash", json_get_str(p, "hash", "")));
         }
         r = fmt_print_list(stdout, format,
                            "table {{.Stack}}\t{{.Service}}\t{{.Slot}}\t{{.Node}}\t{{.State}}\t"
