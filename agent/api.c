@@ -12,6 +12,8 @@
 static const struct http_route *const api_groups[] = {
         api_system_routes,
         api_events_routes,
+        api_images_routes,
+        api_container_routes,
 };
 
 int api_register(struct http_router *r, struct err **errp) {

@@ -6,6 +6,7 @@
 
 #include <ev.h>
 
+#include "daemon_config.h"
 #include "daemon_env.h"
 #include "err.h"
 #include "http_router.h"
@@ -13,6 +14,8 @@
 
 /* The daemon context (STYLE C12: no globals). Handlers get it as their userdata:
  *     static void h(struct http_req *req, void *userdata) { struct daemon *d = userdata; ... } */
+struct ctr_mgr;
+
 struct daemon {
         struct daemon_env env; /* first: addons' handlers read it from their userdata */
         const struct daemon_addon *addons;
@@ -32,14 +35,21 @@ struct daemon {
         struct http_server *http;
         ev_signal sigterm, sigint;
         struct event_bus *events; /* `berth events` history and subscribers */
-        struct metrics *metrics;  /* /v1/metrics */
+        char *config_path;        /* --config-file, default /etc/berth/daemon.json */
+        struct daemon_config config;
+        bool log_level_from_flag; /* --log-level wins over the file */
+        ev_signal sighup;
+        struct metrics *metrics; /* /v1/metrics */
         bool shutting_down;
+        struct ctr_mgr *ctrs; /* agent/containers.h */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
  * one line in api_groups[] in agent/api.c. */
 extern const struct http_route api_system_routes[];
 extern const struct http_route api_events_routes[];
+extern const struct http_route api_images_routes[];
+extern const struct http_route api_container_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "events.h"
 #include "metrics.h"
+#include "containers.h"
 #include "daemon.h"
 #include "cleanup.h"
 #include "fileio.h"
@@ -28,7 +29,6 @@
 
 #define DEFAULT_ROOT "/var/lib/berth"
 #define DEFAULT_RUN "/run/berth"
-#define SHUTDOWN_GRACE_SECONDS 10.0
 
 static void daemon_usage(FILE *f) {
         fprintf(f,
@@ -41,6 +41,8 @@ static void daemon_usage(FILE *f) {
                 "      --listen ADDR:PORT  also serve HTTPS (mutual TLS) on this address\n"
                 "      --log-level LEVEL   error|warn|info|debug (default info)\n"
                 "      --log-format FMT    json|text (default json)\n"
+                "      --config-file FILE  settings read at start and on SIGHUP\n"
+                "                          (default /etc/berth/daemon.json)\n"
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
                 "  -h, --help              this help\n");
@@ -62,8 +64,12 @@ static struct daemon *daemon_free(struct daemon *d) {
         if (d->loop) {
                 ev_signal_stop(d->loop, &d->sigterm);
                 ev_signal_stop(d->loop, &d->sigint);
+                ev_signal_stop(d->loop, &d->sighup);
         }
+        daemon_config_done(&d->config);
+        free(d->config_path);
         d->http = http_server_free(d->http);
+        d->ctrs = ctr_mgr_free(d->ctrs);
         d->router = http_router_free(d->router);
         /* after the server: closing streams unsubscribe from the bus */
         d->events = event_bus_free(d->events);
@@ -254,7 +260,34 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
         d->shutting_down = true;
         log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
         daemon_stop_addons(d);
-        http_server_shutdown(d->http, SHUTDOWN_GRACE_SECONDS, shutdown_done, d);
+        http_server_shutdown(d->http, (double)d->config.shutdown_timeout, shutdown_done, d);
+}
+
+/* Applies the reloadable settings of d->config. */
+static void daemon_config_apply(struct daemon *d) {
+        if (d->config.log_level >= 0 && !d->log_level_from_flag)
+                log_set_level(d->config.log_level);
+}
+
+/* SIGHUP: read the configuration file again; a bad file keeps the old settings. */
+static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents) {
+        struct daemon *d = w->data;
+        _cleanup_err_ struct err *e = NULL;
+        struct daemon_config c;
+
+        (void)loop;
+        (void)revents;
+        if (daemon_config_load(d->config_path, &c, &e) < 0) {
+                log_error(NULL, "Failed to reload the configuration, keeping the old one: %s",
+                          err_msg(e));
+                return;
+        }
+        daemon_config_done(&d->config);
+        d->config = c;
+        daemon_config_apply(d);
+        log_info(NULL, "Reloaded the configuration from '%s'", d->config_path);
+        event_publish(d->events, realtime_usec() * 1000, "daemon", "reload", NULL,
+                      json_pack("{s:s}", "config", d->config_path));
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
@@ -265,6 +298,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"log-level", required_argument, NULL, 'L'},
                 {"log-format", required_argument, NULL, 'F'},
                 {"request-timeout", required_argument, NULL, 't'},
+                {"config-file", required_argument, NULL, 'c'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -296,7 +330,12 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         d->listen = xstrdup(optarg);
                         break;
                 }
+                case 'c':
+                        free(d->config_path);
+                        d->config_path = xstrdup(optarg);
+                        break;
                 case 'L':
+                        d->log_level_from_flag = true;
                         level = log_level_from_string(optarg);
                         if (level < 0) {
                                 fprintf(stderr, "berth daemon: invalid --log-level '%s'\n", optarg);
@@ -379,6 +418,8 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         d->root = xstrdup(DEFAULT_ROOT);
         d->run = xstrdup(DEFAULT_RUN);
         d->request_timeout = 10;
+        d->config_path = xstrdup(DAEMON_CONFIG_DEFAULT);
+        daemon_config_init(&d->config);
         d->events = event_bus_new(DAEMON_EVENT_HISTORY);
         d->metrics = metrics_new();
         daemon_declare_metrics(d->metrics);
@@ -390,6 +431,12 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
                 daemon_usage(stdout);
                 return 0;
         }
+        r = daemon_config_load(d->config_path, &d->config, &e);
+        if (r < 0) {
+                log_error(NULL, "Failed to read the configuration: %s", err_msg(e));
+                return 1;
+        }
+        daemon_config_apply(d);
         d->sock_path = xasprintf("%s/berth.sock", d->run);
         d->pki_dir = xasprintf("%s/pki", d->root);
         d->local_url = xasprintf("unix://%s", d->sock_path);
@@ -411,6 +458,8 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         if (r >= 0)
                 r = daemon_pki(d, &e);
         if (r >= 0)
+                r = ctr_mgr_open(d, &d->ctrs, &e);
+        if (r >= 0)
                 r = daemon_serve(d, &e);
         if (r >= 0)
                 r = daemon_start_addons(d, &e);
@@ -424,6 +473,9 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         d->sigterm.data = d->sigint.data = d;
         ev_signal_start(d->loop, &d->sigterm);
         ev_signal_start(d->loop, &d->sigint);
+        ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+        d->sighup.data = d;
+        ev_signal_start(d->loop, &d->sighup);
 
         log_info(NULL, "berth daemon %s (api %s) started, root '%s', pid %d", berth_version,
                  BERTH_API_VERSION, d->root, (int)d->pid);

@@ -31,6 +31,9 @@ struct cli_cmd {
 extern const struct cli_cmd cli_system_cmds[];
 extern const struct cli_cmd cli_events_cmds[];
 extern const struct cli_cmd cli_cert_cmds[];
+extern const struct cli_cmd cli_stacks_cmds[];
+extern const struct cli_cmd cli_images_cmds[];
+extern const struct cli_cmd cli_container_cmds[];
 extern const struct cli_cmd cli_stack_cmds[];
 
 int cli_main(int argc, char **argv);

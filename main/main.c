@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon.h"
+#include "shim.h"
 #include "cli.h"
 #include "controller.h"
 #include "daemon.h"
@@ -25,6 +27,7 @@ static int berth_daemon_main(int argc, char **argv) {
 static const struct role roles[] = {
         {"daemon", berth_daemon_main},
         {"oci", oci_main},
+        {"shim", shim_main},
         {},
 };
 

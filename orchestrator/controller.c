@@ -257,7 +257,7 @@ struct store *controller_store(struct controller *c) {
 
 /* ---- up ---- */
 
-static json_t *plan_to_json(const struct plan *p) {
+static json_t *plan_ops_json(const struct plan *p) {
         json_t *a = json_array();
 
         for (size_t i = 0; i < p->n_ops; i++) {
@@ -446,7 +446,7 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         {
                 _cleanup_free_ char *sum = plan_summary(&p);
                 res = json_pack("{s:s, s:I, s:b, s:o, s:s}", "stack", name, "generation",
-                                (json_int_t)generation, "dry_run", dry, "plan", plan_to_json(&p),
+                                (json_int_t)generation, "dry_run", dry, "plan", plan_ops_json(&p),
                                 "summary", sum);
         }
         plan_done(&p);

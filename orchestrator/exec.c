@@ -21,6 +21,7 @@ static int phase_of(const struct plan_op *op) {
         switch (op->kind) {
         case PLAN_ROLLBACK:
         case PLAN_PAUSE:
+        case PLAN_DONE:
                 return PHASE_ROLLOUT;
         case PLAN_STOP:
         case PLAN_REMOVE:
@@ -46,10 +47,13 @@ static int run_op(const char *stack, const struct plan_op *op, const struct exec
         switch (op->kind) {
         case PLAN_ROLLBACK:
         case PLAN_PAUSE:
+        case PLAN_DONE:
                 (*calls)++;
-                return ops->set_rollout(
-                        ud, stack, op->service,
-                        op->kind == PLAN_ROLLBACK ? ROLLOUT_ROLLBACK : ROLLOUT_PAUSED, errp);
+                return ops->set_rollout(ud, stack, op->service,
+                                        op->kind == PLAN_ROLLBACK ? ROLLOUT_ROLLBACK
+                                        : op->kind == PLAN_PAUSE  ? ROLLOUT_PAUSED
+                                                                  : ROLLOUT_NONE,
+                                        errp);
         case PLAN_STOP:
                 (*calls)++;
                 return ops->stop(ud, stack, op, op->node, op->hash, errp);
@@ -98,6 +102,8 @@ int plan_apply(const struct plan *p, const struct executor_ops *ops, void *ud, s
                         int r;
 
                         if (phase_of(op) != ph)
+                                continue;
+                        if (ops->ready && !ops->ready(ud, p->stack, op))
                                 continue;
                         r = run_op(p->stack, op, ops, ud, &calls, &e);
                         if (r >= 0)
@@ -177,18 +183,32 @@ static void rec_failed(void *ud, const char *stack, const struct plan_op *op, co
         strv_push_take(&r->failed, plan_op_name(op));
 }
 
+static bool rec_ready(void *ud, const char *stack, const struct plan_op *op) {
+        struct exec_recorder *r = ud;
+        _cleanup_free_ char *name = plan_op_name(op);
+
+        (void)stack;
+        return !strv_contains(r->skip, name);
+}
+
 const struct executor_ops exec_recorder_ops = {
         .start = rec_start,
         .stop = rec_stop,
         .remove = rec_remove,
         .set_rollout = rec_set_rollout,
         .failed = rec_failed,
+        .ready = rec_ready,
 };
 
 void exec_recorder_done(struct exec_recorder *r) {
         r->lines = strv_free(r->lines);
         r->fail = strv_free(r->fail);
         r->failed = strv_free(r->failed);
+        r->skip = strv_free(r->skip);
+}
+
+char *plan_op_key(const char *stack, const struct plan_op *op) {
+        return xasprintf("%s/%s/%u", stack, op->service, op->slot);
 }
 
 /* ---- backoff ---- */

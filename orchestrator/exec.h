@@ -27,6 +27,8 @@ struct executor_ops {
                            enum rollout_state state, struct err **errp);
         /* Optional: told about every failed op (e.g. to back off its key). */
         void (*failed)(void *ud, const char *stack, const struct plan_op *op, const struct err *e);
+        /* Optional: false skips the op this time (e.g. its key is backing off). */
+        bool (*ready)(void *ud, const char *stack, const struct plan_op *op);
 };
 
 /* Applies the ops in this order: rollout records; STOPs and REMOVEs (they free resources);
@@ -42,9 +44,13 @@ struct exec_recorder {
         char **lines;  /* strv: "start shop web/2 on n1 abc123 gen 0", ... */
         char **fail;   /* strv of "verb name" ("start web/2") that should fail with EIO */
         char **failed; /* strv of op names reported through ->failed */
+        char **skip;   /* strv of op names ->ready refuses */
 };
 extern const struct executor_ops exec_recorder_ops;
 void exec_recorder_done(struct exec_recorder *r);
+
+/* The backoff key of an op: "<stack>/<service>/<slot>" (allocated). */
+char *plan_op_key(const char *stack, const struct plan_op *op);
 
 /* Per-key backoff for failed ops: the next attempt after n earlier failures is
  * now + min(base << n, cap) (100 ms doubling to the cap, STYLE C16). */

@@ -18,7 +18,7 @@
 static const char *const kind_table[_PLAN_KIND_MAX] = {
         [PLAN_START] = "START",       [PLAN_STOP] = "STOP",   [PLAN_REPLACE] = "REPLACE",
         [PLAN_REMOVE] = "REMOVE",     [PLAN_KEEP] = "KEEP",   [PLAN_WAIT] = "WAIT",
-        [PLAN_ROLLBACK] = "ROLLBACK", [PLAN_PAUSE] = "PAUSE",
+        [PLAN_ROLLBACK] = "ROLLBACK", [PLAN_PAUSE] = "PAUSE", [PLAN_DONE] = "DONE",
 };
 
 const char *plan_kind_to_string(enum plan_kind k) {
@@ -324,7 +324,10 @@ static void rollout_decide(struct ctx *c, struct svc_state *s, struct rollout *r
         default:
                 break;
         }
-        if (!svc->previous_hash || streq(svc->previous_hash, svc->hash))
+        /* Failures count only while an update is in progress: a pod that crashes long after
+         * its update finished is the restart policy's business, not a reason to roll back. */
+        if (svc->rollout != ROLLOUT_UPDATING || !svc->previous_hash ||
+            streq(svc->previous_hash, svc->hash))
                 return;
         f = failed_update(c, s, &n_failed);
         /* Up to max_failure_ratio of the replicas may fail without triggering the action. */
@@ -366,10 +369,16 @@ static int pod_slot_cmp(const void *a, const void *b) {
         return strcmp(x->node, y->node);
 }
 
-/* The pod that represents the slot: a live pod of the target template, else the first. */
-static size_t pick_primary(const struct obs_pod *const *pods, size_t n, const char *target) {
+/* The pod that represents the slot: a live pod of the target template on an up node, else one
+ * on an up node, else the first. */
+static size_t pick_primary(struct ctx *c, const struct obs_pod *const *pods, size_t n,
+                           const char *target) {
         for (size_t i = 0; i < n; i++)
-                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD)
+                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
+                    node_up(c, pods[i]->node))
+                        return i;
+        for (size_t i = 0; i < n; i++)
+                if (node_up(c, pods[i]->node))
                         return i;
         return 0;
 }
@@ -468,6 +477,7 @@ static void plan_service_pod(struct ctx *c, struct svc_state *s, const struct ro
                 sched_unaccount(c->sched, s->group, ni);
                 struct plan_op *op = start_slot(c, s, p->slot, ro->target, ni, why);
                 op->old_node = xstrdup(p->node);
+                op->old_hash = xstrdup(p->hash);
                 return;
         }
 
@@ -600,12 +610,25 @@ static void plan_job_pod(struct ctx *c, struct svc_state *s, const char *gate_re
                         sched_unaccount(c->sched, s->group, ni);
                         struct plan_op *op = start_slot(c, s, p->slot, svc->hash, ni, why);
                         op->old_node = xstrdup(p->node);
+                        op->old_hash = xstrdup(p->hash);
                         op->generation = gen;
                 } else
                         replace_pod(c, s, p, svc->hash, ORDER_STOP_FIRST, why);
                 return;
         }
         add_op(c, PLAN_KEEP, svc->name, p->slot, p->node, p->hash, "job running");
+}
+
+/* Every wanted slot has exactly one pod, of the target template, settled; nothing else. */
+static bool update_complete(const struct svc_state *s, const struct rollout *ro) {
+        if (s->n_pods != s->svc->replicas)
+                return false;
+        for (size_t i = 0; i < s->n_pods; i++) {
+                const struct obs_pod *p = s->pods[i];
+                if (p->slot != i + 1 || !streq(p->hash, ro->target) || !pod_settled(s->svc, p))
+                        return false;
+        }
+        return true;
 }
 
 static void plan_service(struct ctx *c, struct svc_state *s) {
@@ -666,7 +689,7 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                         continue;
                 }
 
-                prim = first + pick_primary(s->pods + first, n, ro.target);
+                prim = first + pick_primary(c, s->pods + first, n, ro.target);
                 if (svc->kind == SVC_JOB)
                         plan_job_pod(c, s, gate_reason, s->pods[prim]);
                 else
@@ -676,14 +699,25 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                         const struct obs_pod *x = s->pods[k];
                         if (k == prim)
                                 continue;
-                        if (pod_settled(svc, s->pods[prim]) &&
-                            streq(s->pods[prim]->hash, ro.target))
+                        if (!node_up(c, x->node))
+                                /* Its assignment went when it was replaced; the agent stops it
+                                 * if the node returns. */
+                                add_op(c, PLAN_KEEP, svc->name, x->slot, x->node, x->hash,
+                                       "left on down node %s, replaced on %s", x->node,
+                                       s->pods[prim]->node);
+                        else if (pod_settled(svc, s->pods[prim]) &&
+                                 streq(s->pods[prim]->hash, ro.target))
                                 stop_pod(c, s, x, "superseded by the updated pod");
                         else
                                 add_op(c, PLAN_KEEP, svc->name, x->slot, x->node, x->hash,
                                        "kept until the replacement is ready");
                 }
         }
+        if (svc->kind == SVC_SERVICE && svc->rollout == ROLLOUT_UPDATING && !ro.paused &&
+            streq(ro.target, svc->hash) && update_complete(s, &ro))
+                add_op(c, PLAN_DONE, svc->name, 0, NULL, svc->hash,
+                       "update complete: %u/%u pods at %.12s and ready", svc->replicas,
+                       svc->replicas, svc->hash);
         free(ro.pause_reason);
         free(b.blocked);
 }
@@ -794,6 +828,45 @@ fail:
         return r;
 }
 
+static void set_str_if(json_t *o, const char *key, const char *v) {
+        if (v)
+                json_object_set_new(o, key, json_string(v));
+}
+
+json_t *plan_to_json(const struct plan *p) {
+        json_t *j = json_object(), *counts = json_object(), *ops = json_array();
+
+        set_str_if(j, "stack", p->stack);
+        for (int k = 0; k < _PLAN_KIND_MAX; k++)
+                if (p->count[k])
+                        json_object_set_new(counts, kind_table[k],
+                                            json_integer((json_int_t)p->count[k]));
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const struct plan_op *op = &p->ops[i];
+                json_t *o = json_object();
+
+                json_object_set_new(o, "kind", json_string(plan_kind_to_string(op->kind)));
+                json_object_set_new(o, "service", json_string(op->service));
+                if (op->slot)
+                        json_object_set_new(o, "slot", json_integer(op->slot));
+                set_str_if(o, "node", op->node);
+                set_str_if(o, "old_node", op->old_node);
+                set_str_if(o, "hash", op->hash);
+                set_str_if(o, "old_hash", op->old_hash);
+                if (op->kind == PLAN_REPLACE)
+                        json_object_set_new(o, "order",
+                                            json_string(update_order_to_string(op->order)));
+                if (op->generation)
+                        json_object_set_new(o, "generation",
+                                            json_integer((json_int_t)op->generation));
+                json_object_set_new(o, "reason", json_string(op->reason));
+                json_array_append_new(ops, o);
+        }
+        json_object_set_new(j, "counts", counts);
+        json_object_set_new(j, "ops", ops);
+        return j;
+}
+
 char *plan_op_name(const struct plan_op *op) {
         if (op->slot == 0)
                 return xstrdup(op->service);
@@ -818,6 +891,7 @@ char *plan_summary(const struct plan *p) {
                         break;
                 case PLAN_ROLLBACK:
                 case PLAN_PAUSE:
+                case PLAN_DONE:
                         where = xstrdup("");
                         break;
                 case PLAN_START:

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "model.h"
 
@@ -22,6 +24,7 @@ enum plan_kind {
         PLAN_WAIT,     /* something to do, but blocked (the reason says on what) */
         PLAN_ROLLBACK, /* service-level: record rollout state rollback (target previous_hash) */
         PLAN_PAUSE,    /* service-level: record rollout state paused */
+        PLAN_DONE,     /* service-level: the update finished, record rollout state none */
         _PLAN_KIND_MAX,
         _PLAN_KIND_INVALID = -EINVAL,
 };
@@ -35,7 +38,7 @@ struct plan_op {
         char *node;              /* START/REPLACE: where the new pod goes; others: the pod's node */
         char *old_node;          /* REPLACE, and START after a node went down: the old pod's node */
         char *hash;              /* template to start (START/REPLACE), the pod's otherwise */
-        char *old_hash;          /* REPLACE: the old pod's template */
+        char *old_hash;          /* REPLACE, START after a node went down: the old pod's template */
         enum update_order order; /* REPLACE */
         uint64_t generation;     /* jobs: generation of the new pod */
         char *reason;
@@ -58,5 +61,9 @@ int plan_compute(const struct model_stack *desired, const struct observed *obser
 
 /* One line per op: "START web/2 on n1: replicas 2 < 3". Allocated; "" for an empty plan. */
 char *plan_summary(const struct plan *p);
+/* The plan as JSON for the API (e.g. `up --dry-run`): {"stack", "counts": {"START": 1, ...},
+ * "ops": [{"kind", "service", "slot", "node", "old_node", "hash", "old_hash", "order",
+ * "generation", "reason"}]}; absent fields are left out. New reference. */
+json_t *plan_to_json(const struct plan *p);
 /* "web/2" or "web" for service-level ops; allocated. */
 char *plan_op_name(const struct plan_op *op);

@@ -39,7 +39,7 @@ static int se_start(void *ud, const char *stack, const struct plan_op *op, struc
         struct store_exec *x = ud;
         const json_t *tmpl = find_template(x->stack, op->service, op->hash);
         _cleanup_json_ json_t *rec = NULL;
-        _cleanup_free_ char *pk = NULL, *ak = NULL, *val = NULL;
+        _cleanup_free_ char *pk = NULL, *ak = NULL, *old_ak = NULL, *val = NULL;
         int r;
 
         if (!tmpl)
@@ -54,11 +54,18 @@ static int se_start(void *ud, const char *stack, const struct plan_op *op, struc
         val = json_dump_str(rec, false);
         pk = key_pod(stack, op->service, op->slot);
         ak = key_assignment(op->node, stack, op->service, op->slot, op->hash);
-        struct store_op ops[] = {
+        struct store_op ops[3] = {
                 {STORE_OP_PUT, pk, val, STORE_ANY_REV},
                 {STORE_OP_PUT, ak, val, STORE_ANY_REV},
         };
-        r = store_txn(x->store, ops, ELEMENTSOF(ops), NULL, errp);
+        size_t n = 2;
+        /* A pod moved off a down node: its old assignment goes in the same transaction, so the
+         * agent stops it if the node comes back instead of running the slot twice. */
+        if (op->kind == PLAN_START && op->old_node && !streq(op->old_node, op->node)) {
+                old_ak = key_assignment(op->old_node, stack, op->service, op->slot, op->old_hash);
+                ops[n++] = (struct store_op){STORE_OP_DELETE, old_ak, NULL, STORE_ANY_REV};
+        }
+        r = store_txn(x->store, ops, n, NULL, errp);
         return r < 0 ? r : 0;
 }
 

@@ -19,6 +19,7 @@ struct store_watch {
         char *prefix;
         store_watch_fn *fn;
         void *ud;
+        uint64_t caught_up; /* revision the catch-up covered; older queued events are skipped */
         bool cancelled;
 };
 
@@ -195,7 +196,8 @@ static void sweep_watches(struct store *s) {
 static void deliver(struct store *s, const struct store_event *evs, size_t n) {
         for (size_t i = 0; i < n; i++)
                 for (struct store_watch *w = s->watches; w; w = w->next) {
-                        if (w->cancelled || !str_startswith(evs[i].key, w->prefix))
+                        if (w->cancelled || evs[i].rev <= w->caught_up ||
+                            !str_startswith(evs[i].key, w->prefix))
                                 continue;
                         if (w->fn(&evs[i], w->ud) < 0)
                                 w->cancelled = true;
@@ -340,6 +342,9 @@ int store_watch(struct store *s, const char *prefix, uint64_t from_rev, store_wa
         w->prefix = xstrdup(prefix);
         w->fn = fn;
         w->ud = ud;
+        /* The changelog read above covers everything committed so far, including events still
+         * queued for delivery when this is called from a watch callback. */
+        w->caught_up = s->ops->revision(s);
 
         /* Catch-up first, to this watcher only; commits made by its callback are queued and
          * reach it (and every other watcher) afterwards, in order. */

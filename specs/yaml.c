@@ -333,15 +333,17 @@ static int apply_merge(struct ynode *m, struct err **errp) {
                         } else if (v->kind == YNODE_SEQ) {
                                 for (size_t j = 0; j < v->n_kids; j++) {
                                         if (v->kids[j]->kind != YNODE_MAP)
-                                                return ynode_err(errp, v->kids[j],
-                                                                 "merge key '<<' needs mappings, got %s",
-                                                                 ynode_kind_name(v->kids[j]));
+                                                return ynode_err(
+                                                        errp, v->kids[j],
+                                                        "merge key '<<' needs mappings, got %s",
+                                                        ynode_kind_name(v->kids[j]));
                                         XGROW(srcs, alloc, n_srcs + 1);
                                         srcs[n_srcs++] = v->kids[j];
                                 }
                         } else
                                 return ynode_err(errp, v,
-                                                 "merge key '<<' needs a mapping or a list of mappings, got %s",
+                                                 "merge key '<<' needs a mapping or a list of "
+                                                 "mappings, got %s",
                                                  ynode_kind_name(v));
                 }
         if (n_srcs == 0)
@@ -400,7 +402,8 @@ static int attach(struct loader *l, struct ynode *n, struct err **errp) {
 
 static int take_node(struct loader *l, struct err **errp, const yaml_mark_t *m) {
         if (l->budget == 0)
-                return loader_err(l, errp, m, "document has more than %u nodes (after alias expansion)",
+                return loader_err(l, errp, m,
+                                  "document has more than %u nodes (after alias expansion)",
                                   YAML_MAX_NODES);
         l->budget--;
         return 0;
@@ -448,8 +451,8 @@ static int handle_event(struct loader *l, yaml_event_t *ev, struct err **errp) {
                 r = take_node(l, errp, m);
                 if (r < 0)
                         return r;
-                n = ynode_new(ev->type == YAML_SEQUENCE_START_EVENT ? YNODE_SEQ : YNODE_MAP,
-                              l->src, line, col);
+                n = ynode_new(ev->type == YAML_SEQUENCE_START_EVENT ? YNODE_SEQ : YNODE_MAP, l->src,
+                              line, col);
                 if (ev->type == YAML_SEQUENCE_START_EVENT) {
                         anchor = (const char *)ev->data.sequence_start.anchor;
                         tag = (const char *)ev->data.sequence_start.tag;
@@ -527,12 +530,11 @@ int yaml_load(const char *buf, size_t len, const struct ysrc *src, struct ynode 
                 yaml_event_t ev;
 
                 if (!yaml_parser_parse(&parser, &ev)) {
-                        r = err_setx(errp, EINVAL, "%s:%zu:%zu: %s%s%s",
-                                     src ? src->file : "<input>", parser.problem_mark.line + 1,
-                                     parser.problem_mark.column + 1,
-                                     parser.problem ? parser.problem : "syntax error",
-                                     parser.context ? " " : "",
-                                     parser.context ? parser.context : "");
+                        r = err_setx(
+                                errp, EINVAL, "%s:%zu:%zu: %s%s%s", src ? src->file : "<input>",
+                                parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+                                parser.problem ? parser.problem : "syntax error",
+                                parser.context ? " " : "", parser.context ? parser.context : "");
                         break;
                 }
                 done = ev.type == YAML_STREAM_END_EVENT;
@@ -647,7 +649,8 @@ static int write_handler(void *data, unsigned char *buf, size_t size) {
 
 /* Would a plain scalar with this text read back as something other than this string? */
 static bool needs_quotes(const char *s) {
-        struct ynode probe = {.kind = YNODE_SCALAR, .str = (char *)s, .len = strlen(s), .plain = true};
+        struct ynode probe = {
+                .kind = YNODE_SCALAR, .str = (char *)s, .len = strlen(s), .plain = true};
         json_t *j;
         bool q;
 
@@ -678,13 +681,15 @@ static int emit_json(yaml_emitter_t *e, const json_t *j) {
                 const char *k;
                 json_t *v;
 
-                if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE))
+                if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                                         YAML_BLOCK_MAPPING_STYLE))
                         return -ENOMEM;
                 if (!yaml_emitter_emit(e, &ev))
                         return -EIO;
-                json_object_foreach((json_t *)j, k, v) {
-                        r = emit_scalar(e, k, needs_quotes(k) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-                                                             : YAML_ANY_SCALAR_STYLE);
+                json_object_foreach ((json_t *)j, k, v) {
+                        r = emit_scalar(e, k,
+                                        needs_quotes(k) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                                        : YAML_ANY_SCALAR_STYLE);
                         if (r < 0)
                                 return r;
                         r = emit_json(e, v);
@@ -704,7 +709,7 @@ static int emit_json(yaml_emitter_t *e, const json_t *j) {
                         return -ENOMEM;
                 if (!yaml_emitter_emit(e, &ev))
                         return -EIO;
-                json_array_foreach((json_t *)j, i, v) {
+                json_array_foreach ((json_t *)j, i, v) {
                         r = emit_json(e, v);
                         if (r < 0)
                                 return r;

@@ -30,8 +30,8 @@ struct ynode {
         enum ynode_kind kind;
         char *str; /* scalar value (NUL-terminated, may contain NULs before len) */
         size_t len;
-        bool plain;  /* plain (unquoted) scalar: subject to null/bool/number resolution */
-        char *tag;   /* explicit tag, or NULL */
+        bool plain; /* plain (unquoted) scalar: subject to null/bool/number resolution */
+        char *tag;  /* explicit tag, or NULL */
         /* Sequence items, or for a map key,value,key,value... */
         struct ynode **kids;
         size_t n_kids, alloc_kids;
@@ -65,7 +65,7 @@ bool ynode_map_del(struct ynode *map, const char *key);
 void ynode_reparent(struct ynode *n);
 
 #define YMAP_FOREACH(k, v, m)                                                                      \
-        for (size_t _i_##k = 0; (m) && (m)->kind == YNODE_MAP && _i_##k + 1 < (m)->n_kids &&     \
+        for (size_t _i_##k = 0; (m) && (m)->kind == YNODE_MAP && _i_##k + 1 < (m)->n_kids &&       \
                                 ((k) = (m)->kids[_i_##k], (v) = (m)->kids[_i_##k + 1], 1);         \
              _i_##k += 2)
 

@@ -77,14 +77,14 @@ static int parse_signal(const char *s) {
                 const char *name;
                 int sig;
         } sigs[] = {
-                {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-                {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
-                {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-                {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-                {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
-                {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+                {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+                {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+                {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+                {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+                {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+                {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
                 {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-                {"PWR", SIGPWR},   {"SYS", SIGSYS},
+                {"PWR", SIGPWR},       {"SYS", SIGSYS},
         };
         char *end;
         long v;
@@ -229,9 +229,11 @@ static int cmd_create(const struct oci_ctx *ctx, int argc, char **argv) {
                 if (console < 0)
                         return report(e, "create container", a.id);
         }
-        r = rt_create(&(struct rt_create_opts){.state_root = ctx->root, .id = a.id,
-                                                .bundle = a.bundle, .console_fd = console,
-                                                .pid_file = a.pid_file},
+        r = rt_create(&(struct rt_create_opts){.state_root = ctx->root,
+                                               .id = a.id,
+                                               .bundle = a.bundle,
+                                               .console_fd = console,
+                                               .pid_file = a.pid_file},
                       &st, &e);
         if (r < 0)
                 return report(e, "create container", a.id);
@@ -254,8 +256,10 @@ static int load(const struct oci_ctx *ctx, int argc, char **argv, struct rt_stat
 static int simple_opts(int argc, char **argv, const char *usage, bool *force, bool *all,
                        const char **format) {
         static const struct option opts[] = {
-                {"force", no_argument, NULL, 'f'}, {"all", no_argument, NULL, 'a'},
-                {"format", required_argument, NULL, OPT_FORMAT}, {"help", no_argument, NULL, 'h'},
+                {"force", no_argument, NULL, 'f'},
+                {"all", no_argument, NULL, 'a'},
+                {"format", required_argument, NULL, OPT_FORMAT},
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
         int c;
@@ -433,7 +437,7 @@ static int cmd_list(const struct oci_ctx *ctx, int argc, char **argv) {
                 return report(e, "list containers", NULL);
         if (streq(format, "table"))
                 printf("%-24s %-8s %-8s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
-        STRV_FOREACH(id, ids) {
+        STRV_FOREACH (id, ids) {
                 _cleanup_(rt_state_freep) struct rt_state *st = NULL;
                 json_t *j;
                 if (rt_state_load(ctx->root, *id, &st, NULL) < 0)
@@ -441,8 +445,8 @@ static int cmd_list(const struct oci_ctx *ctx, int argc, char **argv) {
                 j = rt_state_to_json(st);
                 if (streq(format, "table"))
                         printf("%-24s %-8lld %-8s %-40s %s\n", st->id,
-                               (long long)json_get_int(j, "pid", 0),
-                               json_get_str(j, "status", ""), st->bundle, st->created);
+                               (long long)json_get_int(j, "pid", 0), json_get_str(j, "status", ""),
+                               st->bundle, st->created);
                 json_array_append_new(arr, j);
         }
         if (!streq(format, "table")) {
@@ -480,13 +484,14 @@ static int cmd_run(const struct oci_ctx *ctx, int argc, char **argv) {
                                            "--console-socket%s",
                                            NULL);
                 if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cs) < 0)
-                        return report((err_set(&e, errno, "socketpair"), e), "run container",
-                                      a.id);
+                        return report((err_set(&e, errno, "socketpair"), e), "run container", a.id);
                 console = TAKE_FD(cs[1]);
         }
-        r = rt_create(&(struct rt_create_opts){.state_root = ctx->root, .id = a.id,
-                                                .bundle = a.bundle, .console_fd = console,
-                                                .pid_file = a.pid_file},
+        r = rt_create(&(struct rt_create_opts){.state_root = ctx->root,
+                                               .id = a.id,
+                                               .bundle = a.bundle,
+                                               .console_fd = console,
+                                               .pid_file = a.pid_file},
                       &st, &e);
         console = safe_close(console);
         if (r < 0) {
@@ -622,7 +627,7 @@ static int cmd_exec(const struct oci_ctx *ctx, int argc, char **argv) {
                         free(proc.cwd);
                         proc.cwd = xstrdup(cwd);
                 }
-                STRV_FOREACH(x, extra_env)
+                STRV_FOREACH (x, extra_env)
                         strv_push(&proc.env, *x);
                 if (user) {
                         unsigned uid, gid;
@@ -651,8 +656,7 @@ static int cmd_exec(const struct oci_ctx *ctx, int argc, char **argv) {
                 }
                 console = TAKE_FD(cs[1]);
         }
-        r = rt_exec(st, &(struct rt_exec_opts){.process = &proc, .console_fd = console}, &pid,
-                    &e);
+        r = rt_exec(st, &(struct rt_exec_opts){.process = &proc, .console_fd = console}, &pid, &e);
         spec_process_done(&proc);
         console = safe_close(console);
         if (r < 0) {
@@ -685,6 +689,58 @@ static int cmd_exec(const struct oci_ctx *ctx, int argc, char **argv) {
                 return report(e, "exec in container", st->id);
         }
         return exit_code_of(status);
+}
+
+/* `events --stats ID`: one stats sample in runc's JSON shape. The streaming form (OOM
+ * notifications) is not offered. */
+static int cmd_events(const struct oci_ctx *ctx, int argc, char **argv) {
+        static const struct option opts[] = {
+                {"stats", no_argument, NULL, 's'},
+                {"interval", required_argument, NULL, 'i'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        _cleanup_(rt_state_freep) struct rt_state *st = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_free_ char *out = NULL;
+        struct cg_stats cs = {};
+        struct err *e = NULL;
+        bool stats = false;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+                switch (c) {
+                case 's':
+                        stats = true;
+                        break;
+                case 'i':
+                        break;
+                case 'h':
+                        printf("Usage: berth oci events --stats ID\n");
+                        return 0;
+                default:
+                        return EXIT_BERTH_USAGE;
+                }
+        if (!stats)
+                return usage_error("events: only --stats (one sample) is supported%s", NULL);
+        r = load(ctx, argc, argv, &st, "get stats of container");
+        if (r != 0)
+                return r;
+        if (!st->cg)
+                return report((err_setx(&e, ENOTSUP, "no cgroup"), e), "get stats of container",
+                              st->id);
+        if (st->cg->ops->stats(st->cg, &cs, &e) < 0)
+                return report(e, "get stats of container", st->id);
+        j = json_pack("{s:s, s:s, s:{s:{s:{s:I}}, s:{s:{s:I, s:I, s:I}, s:I}, s:{s:I, s:I}}}",
+                      "type", "stats", "id", st->id, "data", "cpu", "usage", "total",
+                      (json_int_t)cs.cpu_usage_ns, "memory", "usage", "usage",
+                      (json_int_t)cs.mem_usage, "limit", (json_int_t)cs.mem_limit, "max",
+                      (json_int_t)cs.mem_max_usage, "oom_kill", (json_int_t)cs.oom_kills, "pids",
+                      "current", (json_int_t)cs.pids_current, "limit", (json_int_t)cs.pids_limit);
+        out = json_dumps(j, JSON_PRESERVE_ORDER);
+        printf("%s\n", out);
+        return 0;
 }
 
 static int cmd_spec(const struct oci_ctx *ctx, int argc, char **argv) {
@@ -736,15 +792,16 @@ static json_t *strv_to_json(const char *const *l) {
 
 static int cmd_features(const struct oci_ctx *ctx, int argc, char **argv) {
         static const char *const mount_opts[] = {
-                "async",  "atime",    "bind",      "defaults",   "dev",        "diratime",
-                "dirsync", "exec",    "mand",      "noatime",    "nodev",      "nodiratime",
-                "noexec", "nomand",   "norelatime", "nostrictatime", "nosuid", "private",
-                "rbind",  "relatime", "remount",   "ro",         "rprivate",   "rshared",
-                "rslave", "runbindable", "rw",     "shared",     "slave",      "strictatime",
-                "suid",   "sync",     "tmpcopyup", "unbindable", NULL,
+                "async",         "atime",      "bind",      "defaults",   "dev",
+                "diratime",      "dirsync",    "exec",      "mand",       "noatime",
+                "nodev",         "nodiratime", "noexec",    "nomand",     "norelatime",
+                "nostrictatime", "nosuid",     "private",   "rbind",      "relatime",
+                "remount",       "ro",         "rprivate",  "rshared",    "rslave",
+                "runbindable",   "rw",         "shared",    "slave",      "strictatime",
+                "suid",          "sync",       "tmpcopyup", "unbindable", NULL,
         };
-        static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "user",
-                                         "uts", NULL};
+        static const char *const ns[] = {"cgroup", "ipc",  "mount", "network",
+                                         "pid",    "user", "uts",   NULL};
         _cleanup_json_ json_t *j = NULL;
         _cleanup_free_ char *s = NULL;
         json_t *caps = json_array(), *lx;
@@ -757,10 +814,10 @@ static int cmd_features(const struct oci_ctx *ctx, int argc, char **argv) {
         lx = json_pack("{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o}, s:{s:b}, "
                        "s:{s:b}}",
                        "namespaces", strv_to_json(ns), "capabilities", caps, "cgroup", "v1", 1,
-                       "v2", 1, "systemd", 0, "systemdUser", 0, "seccomp", "enabled", 1,
-                       "actions", strv_to_json(sc_action_names), "operators",
-                       strv_to_json(sc_op_names), "archs", strv_to_json(sc_arch_names),
-                       "apparmor", "enabled", 0, "selinux", "enabled", 0);
+                       "v2", 1, "systemd", 0, "systemdUser", 0, "seccomp", "enabled", 1, "actions",
+                       strv_to_json(sc_action_names), "operators", strv_to_json(sc_op_names),
+                       "archs", strv_to_json(sc_arch_names), "apparmor", "enabled", 0, "selinux",
+                       "enabled", 0);
         j = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s}}", "ociVersionMin", "1.0.0",
                       "ociVersionMax", "1.1.0", "hooks", "mountOptions", strv_to_json(mount_opts),
                       "linux", lx, "annotations", "org.berth.seccomp", "unconfined");
@@ -783,6 +840,7 @@ static const struct oci_cmd cmds[] = {
         {"delete", "delete a stopped container (--force kills it first)", cmd_delete},
         {"exec", "run a process in a running container", cmd_exec},
         {"ps", "list the processes of a container", cmd_ps},
+        {"events", "print resource usage (--stats)", cmd_events},
         {"list", "list containers", cmd_list},
         {"pause", "freeze every process of a container", cmd_pause},
         {"resume", "thaw a paused container", cmd_resume},
@@ -831,8 +889,7 @@ int oci_main(int argc, char **argv) {
                         if (streq(optarg, "json"))
                                 fmt = LOG_FMT_JSON;
                         else if (!streq(optarg, "text"))
-                                return usage_error("--log-format '%s': want text or json",
-                                                   optarg);
+                                return usage_error("--log-format '%s': want text or json", optarg);
                         break;
                 case 'D':
                         lvl = LOG_LVL_DEBUG;
@@ -858,8 +915,7 @@ int oci_main(int argc, char **argv) {
         if (log_path) {
                 int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
                 if (fd < 0) {
-                        log_error(NULL, "Failed to open log '%s': %s", log_path,
-                                  strerror(errno));
+                        log_error(NULL, "Failed to open log '%s': %s", log_path, strerror(errno));
                         return EXIT_FAILURE;
                 }
                 log_set_fd(fd); /* kept open for the life of the command */

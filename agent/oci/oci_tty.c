@@ -17,7 +17,9 @@
 int oci_tty_receive_master(int sock) {
         char buf[16], cbuf[CMSG_SPACE(sizeof(int))];
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cbuf,
                             .msg_controllen = sizeof(cbuf)};
         struct cmsghdr *c;
         int fd;

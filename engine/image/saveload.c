@@ -123,7 +123,7 @@ int image_save(struct image_store *s, char *const *names, int out_fd, struct err
         if (k < 0)
                 return k;
 
-        STRV_FOREACH(n, names) {
+        STRV_FOREACH (n, names) {
                 _cleanup_(image_freep) struct image *img = NULL;
                 _cleanup_(manifest_freep) struct manifest *man = NULL;
                 _cleanup_(ref_freep) struct image_ref *ref = NULL;
@@ -134,8 +134,8 @@ int image_save(struct image_store *s, char *const *names, int out_fd, struct err
                 k = image_store_get(s, *n, &img, errp);
                 if (k < 0)
                         return err_wrap_r(k, errp, "save");
-                k = image_store_read_blob(s, img->manifest_digest, BLOB_MANIFEST_MAX, &mbuf,
-                                          &mlen, errp);
+                k = image_store_read_blob(s, img->manifest_digest, BLOB_MANIFEST_MAX, &mbuf, &mlen,
+                                          errp);
                 if (k >= 0)
                         k = manifest_parse(mbuf, mlen, NULL, &man, errp);
                 if (k < 0)
@@ -154,7 +154,7 @@ int image_save(struct image_store *s, char *const *names, int out_fd, struct err
                                 strv_push(&written, blobs[i]);
                         }
                 layers = json_array();
-                STRV_FOREACH(l, img->layers) {
+                STRV_FOREACH (l, img->layers) {
                         if (!strv_contains(written, *l)) {
                                 k = tar_add_blob(a, s, *l, errp);
                                 if (k < 0) {
@@ -169,7 +169,7 @@ int image_save(struct image_store *s, char *const *names, int out_fd, struct err
                 if (strv_contains(ids, img->id)) {
                         size_t i;
                         json_t *x;
-                        json_array_foreach(mj, i, x)
+                        json_array_foreach (mj, i, x)
                                 if (str_endswith(json_get_str(x, "Config", ""), hex_of(img->id)))
                                         entry = x;
                 }
@@ -204,9 +204,9 @@ int image_save(struct image_store *s, char *const *names, int out_fd, struct err
                         }
                 }
                 {
-                        json_t *d = json_pack("{s:s,s:s,s:I}", "mediaType", man->media_type,
-                                              "digest", img->manifest_digest, "size",
-                                              (json_int_t)mlen);
+                        json_t *d =
+                                json_pack("{s:s,s:s,s:I}", "mediaType", man->media_type, "digest",
+                                          img->manifest_digest, "size", (json_int_t)mlen);
                         if (fam)
                                 json_object_set_new(d, "annotations",
                                                     json_pack("{s:s,s:s}", ANN_CONTAINERD_NAME,
@@ -317,8 +317,8 @@ static int read_json_beneath(int root, const char *path, json_t **ret, struct er
         return json_parse(buf, len, path, ret, errp);
 }
 
-static int load_docker_archive(struct image_store *s, int root, char ***refs_out,
-                               char ***ids_out, struct err **errp) {
+static int load_docker_archive(struct image_store *s, int root, char ***refs_out, char ***ids_out,
+                               struct err **errp) {
         _cleanup_json_ json_t *mj = NULL;
         json_t *entry;
         size_t i;
@@ -329,7 +329,7 @@ static int load_docker_archive(struct image_store *s, int root, char ***refs_out
                 return k;
         if (!json_is_array(mj))
                 return err_setx(errp, EINVAL, "manifest.json: not an array");
-        json_array_foreach(mj, i, entry) {
+        json_array_foreach (mj, i, entry) {
                 _cleanup_free_ char *cdigest = NULL;
                 _cleanup_strv_ char **layers = NULL, **refs = NULL;
                 _cleanup_(image_freep) struct image *img = NULL;
@@ -338,24 +338,25 @@ static int load_docker_archive(struct image_store *s, int root, char ***refs_out
                 size_t j;
 
                 if (!cfg || !json_is_array(ls))
-                        return err_setx(errp, EINVAL, "manifest.json[%zu]: Config or Layers "
-                                        "missing", i);
+                        return err_setx(errp, EINVAL,
+                                        "manifest.json[%zu]: Config or Layers "
+                                        "missing",
+                                        i);
                 k = copy_in(s, root, cfg, NULL, -1, &cdigest, errp);
                 if (k < 0)
                         return err_wrap_r(k, errp, "manifest.json[%zu].Config", i);
-                json_array_foreach(ls, j, v) {
+                json_array_foreach (ls, j, v) {
                         char *d = NULL;
                         if (!json_is_string(v))
                                 return err_setx(errp, EINVAL,
-                                                "manifest.json[%zu].Layers[%zu]: not a string",
-                                                i, j);
+                                                "manifest.json[%zu].Layers[%zu]: not a string", i,
+                                                j);
                         k = copy_in(s, root, json_string_value(v), NULL, -1, &d, errp);
                         if (k < 0)
-                                return err_wrap_r(k, errp, "manifest.json[%zu].Layers[%zu]", i,
-                                                  j);
+                                return err_wrap_r(k, errp, "manifest.json[%zu].Layers[%zu]", i, j);
                         strv_push_take(&layers, d);
                 }
-                json_array_foreach(json_object_get(entry, "RepoTags"), j, v) {
+                json_array_foreach (json_object_get(entry, "RepoTags"), j, v) {
                         _cleanup_(ref_freep) struct image_ref *r = NULL;
                         if (!json_is_string(v))
                                 continue;
@@ -370,7 +371,7 @@ static int load_docker_archive(struct image_store *s, int root, char ***refs_out
                 k = image_register(s, cdigest, layers, NULL, refs, &img, errp);
                 if (k < 0)
                         return err_wrap_r(k, errp, "manifest.json[%zu]", i);
-                STRV_FOREACH(r, refs)
+                STRV_FOREACH (r, refs)
                         strv_push(refs_out, *r);
                 strv_push(ids_out, img->id);
         }
@@ -404,8 +405,8 @@ static int load_oci_desc(struct image_store *s, int root, const char *mt, const 
                 return fd;
         buf = xmalloc((size_t)size + 1);
         if (fd_read_full(fd, buf, (size_t)size + 1) != size)
-                return err_setx(errp, EBADMSG, "manifest %s: size differs from %" PRId64,
-                                digest, size);
+                return err_setx(errp, EBADMSG, "manifest %s: size differs from %" PRId64, digest,
+                                size);
         len = (size_t)size;
         got = digest_of(buf, len);
         if (!streq(got, digest))
@@ -449,7 +450,7 @@ static int load_oci_desc(struct image_store *s, int root, const char *mt, const 
         k = image_register(s, m->config.digest, layers, digest, refs, &img, errp);
         if (k < 0)
                 return k;
-        STRV_FOREACH(r, refs)
+        STRV_FOREACH (r, refs)
                 strv_push(refs_out, *r);
         strv_push(ids_out, img->id);
         return 0;
@@ -491,7 +492,7 @@ static int load_oci(struct image_store *s, int root, const char *ref, char ***re
                 return k;
         if (!json_is_array(json_object_get(index, "manifests")))
                 return err_setx(errp, EINVAL, "index.json: manifests missing");
-        json_array_foreach(json_object_get(index, "manifests"), i, d) {
+        json_array_foreach (json_object_get(index, "manifests"), i, d) {
                 _cleanup_free_ char *name = NULL;
                 const char *digest = json_get_str(d, "digest", NULL);
 

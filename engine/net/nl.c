@@ -102,12 +102,21 @@ _printf_(4, 5) static int nl_fail(struct nl *nl, struct err **errp, int r, const
         return err_setx(errp, -r, "%s: %s", what, strerror(-r));
 }
 
+bool nl_ifname_valid(const char *name) {
+        if (!name || !name[0] || strlen(name) >= IFNAMSIZ)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (*p == '/' || *p == ':' || *p <= ' ' || *p > '~' || *p == '"' || *p == '\\')
+                        return false;
+        return true;
+}
+
 static int nl_check_ifname(const char *name, struct err **errp) {
         if (!name || !name[0] || strlen(name) >= IFNAMSIZ)
                 return err_setx(errp, EINVAL, "invalid interface name '%s': 1 to %d characters",
                                 name ? name : "", IFNAMSIZ - 1);
         for (const char *p = name; *p; p++)
-                if (*p == '/' || *p == ':' || *p <= ' ' || *p > '~')
+                if (*p == '/' || *p == ':' || *p <= ' ' || *p > '~' || *p == '"' || *p == '\\')
                         return err_setx(errp, EINVAL,
                                         "invalid interface name '%s': character '%c' not allowed",
                                         name, *p);
@@ -128,12 +137,14 @@ static void nl_extack_parse(struct nl *nl, const struct nlmsghdr *h) {
                 return;
         a = (const struct nlattr *)((const char *)h + MNL_ALIGN(off));
         len = (int)h->nlmsg_len - (int)MNL_ALIGN(off);
-        for (; mnl_attr_ok(a, len); a = mnl_attr_next(a), len -= MNL_ALIGN(a->nla_len)) {
+        while (mnl_attr_ok(a, len)) {
                 if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
                     mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0) {
                         snprintf(nl->extack, sizeof(nl->extack), "%s", mnl_attr_get_str(a));
                         return;
                 }
+                len -= (int)MNL_ALIGN(a->nla_len);
+                a = mnl_attr_next(a);
         }
 }
 
@@ -407,6 +418,7 @@ int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *cf
                 mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, (uint32_t)link);
         mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(cfg->port ? cfg->port : 4789));
         mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, cfg->learning ? 1 : 0);
+        mnl_attr_put_u8(nlh, IFLA_VXLAN_PROXY, cfg->proxy ? 1 : 0);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, info);
         r = nl_talk(nl, nlh, NULL, NULL);

@@ -60,6 +60,7 @@ struct nl_vxlan {
         uint16_t port;      /* host order; 0 = 4789 */
         uint32_t mtu;       /* 0 = default */
         bool learning;      /* false for berth's overlay (FDB is programmed) */
+        bool proxy;         /* answer ARP requests from the neighbour table */
 };
 int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *cfg,
                       struct err **errp);
@@ -110,6 +111,8 @@ int nl_fdb_del(struct nl *nl, const char *ifname, const uint8_t mac[NL_MAC_LEN],
                const struct nl_ip *dst, struct err **errp);
 
 /* Helpers. */
+/* 1..15 printable characters, none of / : " \ or space. */
+bool nl_ifname_valid(const char *name);
 int nl_ip_parse(const char *s, struct nl_ip *ret);
 /* "02:42:ac:11:00:02" <-> bytes. */
 int nl_mac_parse(const char *s, uint8_t ret[NL_MAC_LEN]);

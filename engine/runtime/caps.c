@@ -130,9 +130,12 @@ int caps_set(const struct caps_sets *s, int *ret_cap) {
                 return -errno;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return -errno;
+        /* A cap can only be ambient if it is also permitted and inheritable; like crun, an
+         * ambient entry without them is skipped (EPERM), not fatal: `crun spec` writes such
+         * sets. */
         for (int i = 0; i <= last; i++)
                 if ((amb & (1ULL << i)) &&
-                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0) {
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0 && errno != EPERM) {
                         *ret_cap = i;
                         return -errno;
                 }

@@ -277,14 +277,15 @@ int cg_read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **errp)
 /* rmdir with a bounded wait: processes that were just killed leave the cgroup a little after
  * their parent reaped them. */
 int cg_rmdir(const char *dir, struct err **errp) {
-        for (int i = 0; i < 200; i++) {
+        /* 1 ms steps doubling to 64 ms: about 2 s in all. */
+        for (long i = 0, ms = 1; i < 40; i++, ms = MIN(ms * 2, 64L)) {
                 if (rmdir(dir) == 0)
                         return 1;
                 if (errno == ENOENT)
                         return 0;
                 if (errno != EBUSY)
                         return err_set(errp, errno, "remove cgroup '%s'", dir);
-                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+                nanosleep(&(struct timespec){0, ms * 1000 * 1000}, NULL);
         }
         return err_set(errp, EBUSY, "remove cgroup '%s'", dir);
 }

@@ -79,8 +79,16 @@ int cg_devices_bpf_build(const struct spec_dev_rule *rules, size_t n_rules, void
         /* Defaults were appended last, so they are checked first: they cannot be denied. */
         for (size_t i = cg_default_dev_rules_len; i > 0; i--)
                 n += emit_rule(p + n, &cg_default_dev_rules[i - 1]);
-        for (size_t i = n_rules; i > 0; i--)
+        for (size_t i = n_rules; i > 0; i--) {
                 n += emit_rule(p + n, &rules[i - 1]);
+                /* A rule that matches everything ends the program: the verifier rejects
+                 * unreachable instructions after it. */
+                if (rules[i - 1].type == 'a' && access_mask(rules[i - 1].access) == 7) {
+                        *ret = p;
+                        *ret_n = n;
+                        return 0;
+                }
+        }
         p[n++] = MOV64_K(0, 0);
         p[n++] = EXIT();
         *ret = p;

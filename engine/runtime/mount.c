@@ -326,6 +326,9 @@ static int make_device(int rootfd, const char *path, char type, unsigned maj, un
         return 0;
 }
 
+/* The standard /dev symlinks. Safe: created with symlinkat() in the container's own fresh /dev
+ * tmpfs (opened through the rootfs fd); their targets are fixed strings resolved later by the
+ * container, inside its own root. */
 static int make_dev_symlinks(int rootfd, struct rt_cerr *ce) {
         static const char *const links[][2] = {
                 {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},

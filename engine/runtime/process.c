@@ -16,6 +16,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/close_range.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -274,6 +276,9 @@ void rt_init_run(struct rt_init *init) {
         char exe[PATH_MAX];
         int r;
 
+        /* Inherited descriptors must not reach the container: everything above stdio becomes
+         * close-on-exec (ours already are). */
+        (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
         /* Die with the parent while we are still being set up. */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         r = rt_sync_recv(init->sync_fd, &m);

@@ -895,6 +895,16 @@ int spec_from_json(const json_t *j, const char *what, struct spec **ret, struct 
                 return r;
         if (!s->resources.has_mem_limit && !s->has_resources)
                 s->resources.mem_limit = s->resources.mem_reservation = s->resources.mem_swap = -1;
+        /* Silently skipping a hook would run the container without what the caller relies on
+         * (network setup, device injection): refuse until hooks are implemented. */
+        if (json_object_size(json_object_get(j, "hooks")) > 0) {
+                const char *k;
+                json_t *v;
+                json_object_foreach (json_object_get(j, "hooks"), k, v)
+                        if (json_array_size(v) > 0)
+                                return bad(errp, what, "hooks",
+                                           "not supported by berth (found '%s')", k);
+        }
         ann = json_object_get(j, "annotations");
         if (ann && !json_is_null(ann) && !json_is_object(ann))
                 return bad(errp, what, "annotations", "must be an object");

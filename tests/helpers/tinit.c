@@ -22,20 +22,34 @@
 
 static const char *errname(int e) {
         switch (e) {
-        case EPERM: return "EPERM";
-        case ENOENT: return "ENOENT";
-        case ESRCH: return "ESRCH";
-        case EACCES: return "EACCES";
-        case EROFS: return "EROFS";
-        case ENOSYS: return "ENOSYS";
-        case EINVAL: return "EINVAL";
-        case EAGAIN: return "EAGAIN";
-        case ENOMEM: return "ENOMEM";
-        case EBADF: return "EBADF";
-        case EEXIST: return "EEXIST";
-        case ENOTDIR: return "ENOTDIR";
-        case EOPNOTSUPP: return "EOPNOTSUPP";
-        default: return "EOTHER";
+        case EPERM:
+                return "EPERM";
+        case ENOENT:
+                return "ENOENT";
+        case ESRCH:
+                return "ESRCH";
+        case EACCES:
+                return "EACCES";
+        case EROFS:
+                return "EROFS";
+        case ENOSYS:
+                return "ENOSYS";
+        case EINVAL:
+                return "EINVAL";
+        case EAGAIN:
+                return "EAGAIN";
+        case ENOMEM:
+                return "ENOMEM";
+        case EBADF:
+                return "EBADF";
+        case EEXIST:
+                return "EEXIST";
+        case ENOTDIR:
+                return "ENOTDIR";
+        case EOPNOTSUPP:
+                return "EOPNOTSUPP";
+        default:
+                return "EOTHER";
         }
 }
 
@@ -81,26 +95,35 @@ static int cmd_hog(long mb) {
         return 0;
 }
 
+/* Forks up to n children that wait; reports how many it got, then kills and reaps them. */
 static int cmd_forkbomb(long n) {
+        static pid_t kids[100000];
         long made = 0;
+        int ret = 0;
+
+        if (n > 100000)
+                n = 100000;
         for (long i = 0; i < n; i++) {
                 pid_t p = fork();
                 if (p < 0) {
                         printf("FORK_FAILED_AT %ld %s\n", made, errname(errno));
-                        fflush(stdout);
-                        kill(0, SIGKILL);
-                        return 1;
+                        ret = 1;
+                        break;
                 }
                 if (p == 0) {
                         pause();
                         _exit(0);
                 }
-                made++;
+                kids[made++] = p;
         }
-        printf("FORKED %ld\n", made);
+        if (!ret)
+                printf("FORKED %ld\n", made);
         fflush(stdout);
-        kill(0, SIGKILL);
-        return 0;
+        for (long i = 0; i < made; i++)
+                kill(kids[i], SIGKILL);
+        for (long i = 0; i < made; i++)
+                waitpid(kids[i], NULL, 0);
+        return ret;
 }
 
 static int cmd_serve(int port) {
@@ -200,7 +223,8 @@ int main(int argc, char **argv) {
                 return cmd_serve(atoi(arg));
         if (!strcmp(cmd, "write")) {
                 int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (fd < 0 || write(fd, argc > 3 ? argv[3] : "x", strlen(argc > 3 ? argv[3] : "x")) < 0)
+                if (fd < 0 ||
+                    write(fd, argc > 3 ? argv[3] : "x", strlen(argc > 3 ? argv[3] : "x")) < 0)
                         return fail();
                 printf("WROTE\n");
                 return 0;

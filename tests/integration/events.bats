@@ -58,3 +58,35 @@ teardown() {
         count=$(echo "$output" | awk '/^berth_api_request_duration_seconds_count/ {print $2}')
         [ "$count" -ge 1 ]
 }
+
+@test "daemon.json: loaded at start, reloaded on SIGHUP with a reload event, bad files refused" {
+        cfg=$TEST_TMP/daemon.json
+        echo '{"log-level": "info", "labels": ["zone=a"]}' >"$cfg"
+        start_daemon --config-file "$cfg"
+        echo '{"debug": true}' >"$cfg"
+        kill -HUP "$DAEMON_PID"
+        for _ in $(seq 50); do
+                grep -q 'Reloaded the configuration' "$DAEMON_LOG" && break
+                sleep 0.1
+        done
+        grep -q 'Reloaded the configuration' "$DAEMON_LOG"
+        run "$BERTH" events --since 0 --until "$(( $(date +%s) + 1 ))" --filter event=reload --format json
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq -r .Actor.Attributes.config)" = "$cfg" ]
+        # a broken file on reload keeps the daemon running with the old settings
+        echo '{"bogus": 1}' >"$cfg"
+        kill -HUP "$DAEMON_PID"
+        for _ in $(seq 50); do
+                grep -q 'unknown setting' "$DAEMON_LOG" && break
+                sleep 0.1
+        done
+        grep -q 'unknown setting \\"bogus\\"' "$DAEMON_LOG"
+        run "$BERTH" version
+        [ "$status" -eq 0 ]
+        stop_daemon
+        # at start, a broken file stops the daemon with the file and key named
+        run "$BERTH" daemon --root "$TEST_TMP/root2" --run "$TEST_TMP/run2" --config-file "$cfg"
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"$cfg: unknown setting"* ]]
+        [ ! -e "$TEST_TMP/run2/berth.sock" ]
+}

@@ -5,6 +5,7 @@
 
 #include "cleanup.h"
 #include "exec.h"
+#include "json.h"
 #include "plan.h"
 #include "strv.h"
 #include "tap.h"
@@ -87,6 +88,48 @@ static void test_apply_failure_continues(void) {
                           "stop s web/1 on n1 old");
 }
 
+static void test_apply_skips_not_ready(void) {
+        _cleanup_(plan_done) struct plan p = {};
+        _cleanup_free_ char *got = NULL, *key = NULL;
+        struct exec_recorder rec = {};
+        int r;
+
+        build(&p);
+        strv_push(&rec.skip, "web/1");
+        strv_push(&rec.skip, "api");
+        r = plan_apply(&p, &exec_recorder_ops, &rec, NULL);
+        got = strv_join(rec.lines, "\n");
+        exec_recorder_done(&rec);
+        ASSERT_EQ(r, 5);
+        ASSERT_STREQ(got, "stop s web/3 on n3 new\n"
+                          "remove s old/1 on n2 new\n"
+                          "stop s api/1 on n1 old\n"
+                          "start s api/1 on n2 new gen 0\n"
+                          "start s db/1 on n1 new gen 0");
+        key = plan_op_key("s", &p.ops[1]);
+        ASSERT_STREQ(key, "s/web/1");
+}
+
+static void test_plan_to_json(void) {
+        _cleanup_(plan_done) struct plan p = {};
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        build(&p);
+        p.count[PLAN_START] = 1;
+        p.count[PLAN_REPLACE] = 2;
+        j = plan_to_json(&p);
+        ASSERT_NOT_NULL(j);
+        ASSERT_EQ(json_array_size(json_object_get(j, "ops")), 8);
+        text = json_dumps(json_array_get(json_object_get(j, "ops"), 1), JSON_COMPACT);
+        ASSERT_STREQ(text, "{\"kind\":\"REPLACE\",\"service\":\"web\",\"slot\":1,\"node\":\"n1\","
+                           "\"old_node\":\"n1\",\"hash\":\"new\",\"old_hash\":\"old\",\"order\":"
+                           "\"start-first\",\"reason\":\"test\"}");
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(j, "counts"), "REPLACE")), 2);
+        ASSERT_NULL(json_object_get(json_object_get(j, "counts"), "STOP"));
+        ASSERT_STREQ(json_string_value(json_object_get(j, "stack")), "s");
+}
+
 static void test_apply_bad_executor(void) {
         _cleanup_(plan_done) struct plan p = {};
         _cleanup_err_ struct err *e = NULL;
@@ -125,4 +168,5 @@ static void test_backoff(void) {
         backoff_done(&b);
 }
 
-TAP_MAIN(test_apply_order, test_apply_failure_continues, test_apply_bad_executor, test_backoff);
+TAP_MAIN(test_apply_order, test_apply_failure_continues, test_apply_skips_not_ready,
+         test_plan_to_json, test_apply_bad_executor, test_backoff);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -92,7 +91,6 @@ struct registry {
 
 static bool registry_start(struct registry *r, const char *htpasswd) {
         _cleanup_free_ char *cfg = NULL, *yml = NULL, *log = NULL;
-        posix_spawn_file_actions_t fa;
         char *argv[] = {REGISTRY_BIN, "serve", NULL, NULL};
 
         r->dir = mktmp("srv");
@@ -111,12 +109,15 @@ static bool registry_start(struct registry *r, const char *htpasswd) {
                 return false;
         argv[2] = yml;
         log = xasprintf("%s/registry.log", r->dir);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (posix_spawn(&r->pid, REGISTRY_BIN, &fa, NULL, argv, environ) != 0)
-                r->pid = 0;
-        posix_spawn_file_actions_destroy(&fa);
+        r->pid = fork();
+        if (r->pid == 0) {
+                /* the log file becomes stdout and stderr; dup2 clears O_CLOEXEC on them */
+                int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+                        _exit(127);
+                execve(REGISTRY_BIN, argv, environ);
+                _exit(127);
+        }
         return r->pid > 0 && wait_http(r->port);
 }
 
@@ -337,17 +338,28 @@ static void test_basic_auth(void) {
 struct fake {
         const char *manifest, *config;
         const char *manifest_path, *config_path;
-        unsigned blob_hits;
+        const char *layer_path; /* NULL: layers answer 500 */
+        const char *layer;
+        size_t layer_len;
+        const char *token; /* when set, /v2/ needs "Bearer <token>" from /token */
+        int port;
 };
+
+static void fake_reply(int c, const char *status, const char *ct, const char *extra,
+                       const void *body, size_t len) {
+        char *hdr = xasprintf("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+                              "Connection: close\r\n\r\n",
+                              status, ct, len, extra ? extra : "");
+        (void)!write(c, hdr, strlen(hdr));
+        (void)!write(c, body, len);
+        free(hdr);
+}
 
 static void fake_serve(int lfd, struct fake *f, int max_conns) {
         for (int i = 0; i < max_conns; i++) {
                 char req[8192], path[1024] = "";
-                const char *body = NULL, *status = "500 Internal Server Error";
-                const char *ct = "application/json";
                 ssize_t n = 0, k;
                 int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-                char *hdr;
 
                 if (c < 0)
                         _exit(1);
@@ -359,27 +371,119 @@ static void fake_serve(int lfd, struct fake *f, int max_conns) {
                                 break;
                 }
                 sscanf(req, "%*s %1023s", path);
-                if (streq(path, "/v2/")) {
-                        status = "200 OK";
-                        body = "{}";
-                } else if (streq(path, f->manifest_path)) {
-                        status = "200 OK";
-                        body = f->manifest;
-                        ct = MT_OCI_MANIFEST;
-                } else if (streq(path, f->config_path)) {
-                        status = "200 OK";
-                        body = f->config;
-                        ct = "application/octet-stream";
-                } else
-                        body = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}";
-                hdr = xasprintf("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                                "Connection: close\r\n\r\n%s",
-                                status, ct, strlen(body), body);
-                (void)!write(c, hdr, strlen(hdr));
-                free(hdr);
+                if (f->token && str_startswith(path, "/token")) {
+                        /* the client must pass the challenge's service and scope */
+                        if (strstr(path, "service=fake") &&
+                            strstr(path, "scope=repository%3Afake%2Fimg%3Apull")) {
+                                char *b = xasprintf("{\"token\":\"%s\"}", f->token);
+                                fake_reply(c, "200 OK", "application/json", NULL, b, strlen(b));
+                                free(b);
+                        } else
+                                fake_reply(c, "400 Bad Request", "application/json", NULL, "{}", 2);
+                } else if (f->token && str_startswith(path, "/v2/") && !strstr(req, f->token)) {
+                        char *h = xasprintf("WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/"
+                                            "token\",service=\"fake\",scope=\"repository:fake/"
+                                            "img:pull\"\r\n",
+                                            f->port);
+                        fake_reply(c, "401 Unauthorized", "application/json", h, "{}", 2);
+                        free(h);
+                } else if (streq(path, "/v2/"))
+                        fake_reply(c, "200 OK", "application/json", NULL, "{}", 2);
+                else if (streq(path, f->manifest_path))
+                        fake_reply(c, "200 OK", MT_OCI_MANIFEST, NULL, f->manifest,
+                                   strlen(f->manifest));
+                else if (streq(path, f->config_path))
+                        fake_reply(c, "200 OK", "application/octet-stream", NULL, f->config,
+                                   strlen(f->config));
+                else if (f->layer_path && streq(path, f->layer_path))
+                        fake_reply(c, "200 OK", "application/octet-stream", NULL, f->layer,
+                                   f->layer_len);
+                else {
+                        const char *b =
+                                "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}";
+                        fake_reply(c, "500 Internal Server Error", "application/json", NULL, b,
+                                   strlen(b));
+                }
                 close(c);
         }
         _exit(0);
+}
+
+/* Listens on a loopback port and serves f from a child; returns its pid. */
+static pid_t fake_start(struct fake *f) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t alen = sizeof(a);
+        int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        pid_t pid;
+
+        if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+            getsockname(lfd, (struct sockaddr *)&a, &alen) < 0 || listen(lfd, 16) < 0)
+                abort();
+        f->port = ntohs(a.sin_port);
+        pid = fork();
+        if (pid < 0)
+                abort();
+        if (pid == 0)
+                fake_serve(lfd, f, 50);
+        close(lfd);
+        return pid;
+}
+
+static void fake_stop(pid_t pid) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+}
+
+static void test_bearer_token_flow(void) {
+        static const struct tar_ent ents[] = {{"etc/", 'd'}, {"etc/motd", 'f', "hi\n"}};
+        _cleanup_free_ char *root = mktmp("g"), *plain = NULL, *gz = NULL, *diff = NULL;
+        _cleanup_free_ char *ldigest = NULL, *config = NULL, *cdigest = NULL, *manifest = NULL;
+        _cleanup_free_ char *cpath = NULL, *lpath = NULL, *ref = NULL, *motd = NULL, *ld = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        size_t plen, glen;
+        struct fake f = {};
+        pid_t pid;
+
+        plain = tar_build(ents, ELEMENTSOF(ents), "none", &plen);
+        diff = digest_of(plain, plen);
+        gz = tar_build(ents, ELEMENTSOF(ents), "gzip", &glen);
+        ldigest = digest_of(gz, glen);
+        config = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+                           "\"layers\",\"diff_ids\":[\"%s\"]}}",
+                           diff);
+        cdigest = digest_of(config, strlen(config));
+        manifest = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+                             "\"%s\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
+                             "\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
+                             MT_OCI_MANIFEST, MT_OCI_CONFIG, cdigest, strlen(config),
+                             MT_OCI_LAYER_GZIP, ldigest, glen);
+        cpath = xasprintf("/v2/fake/img/blobs/%s", cdigest);
+        lpath = xasprintf("/v2/fake/img/blobs/%s", ldigest);
+        f = (struct fake){.manifest = manifest,
+                          .config = config,
+                          .manifest_path = "/v2/fake/img/manifests/v1",
+                          .config_path = cpath,
+                          .layer_path = lpath,
+                          .layer = gz,
+                          .layer_len = glen,
+                          .token = "t0k3n"};
+        pid = fake_start(&f);
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        ref = xasprintf("127.0.0.1:%d/fake/img:v1", f.port);
+        if (image_pull(s, ref, NULL, &img, &e) < 0)
+                printf("# %s\n", err_msg(e));
+        fake_stop(pid);
+        ASSERT_NULL(e);
+        ASSERT_STREQ(img->id, cdigest);
+        ld = image_store_layer_dir(s, img->chain_ids[0]);
+        {
+                _cleanup_free_ char *p = xasprintf("%s/diff/etc/motd", ld);
+                ASSERT_OK(read_file(p, 100, &motd, NULL, NULL));
+        }
+        ASSERT_STREQ(motd, "hi\n");
+        (void)rm_rf(root, NULL);
 }
 
 static void test_server_error_names_layer(void) {
@@ -391,11 +495,8 @@ static void test_server_error_names_layer(void) {
         _cleanup_err_ struct err *e = NULL;
         const char *layer =
                 "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         struct pull_opts po = {.retries = 2, .backoff_ms = 10};
-        socklen_t alen = sizeof(a);
         struct fake f = {};
-        int lfd, port;
         pid_t pid;
 
         config = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
@@ -409,25 +510,16 @@ static void test_server_error_names_layer(void) {
                              MT_OCI_LAYER_GZIP, layer);
         mpath = xstrdup("/v2/fake/img/manifests/latest");
         cpath = xasprintf("/v2/fake/img/blobs/%s", cdigest);
-        f = (struct fake){manifest, config, mpath, cpath, 0};
-
-        lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        ASSERT_TRUE(lfd >= 0);
-        ASSERT_OK(bind(lfd, (struct sockaddr *)&a, sizeof(a)));
-        ASSERT_OK(getsockname(lfd, (struct sockaddr *)&a, &alen));
-        ASSERT_OK(listen(lfd, 16));
-        port = ntohs(a.sin_port);
-        pid = fork();
-        ASSERT_TRUE(pid >= 0);
-        if (pid == 0)
-                fake_serve(lfd, &f, 50);
-        close(lfd);
+        f = (struct fake){.manifest = manifest,
+                          .config = config,
+                          .manifest_path = mpath,
+                          .config_path = cpath};
+        pid = fake_start(&f);
 
         ASSERT_OK(image_store_open(root, &s, NULL));
-        ref = xasprintf("127.0.0.1:%d/fake/img", port);
+        ref = xasprintf("127.0.0.1:%d/fake/img", f.port);
         ASSERT_ERR(image_pull(s, ref, &po, &img, &e), EIO);
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
+        fake_stop(pid);
         ASSERT_NOT_NULL(e);
         printf("# %s\n", e->msg);
         ASSERT_NOT_NULL(strstr(e->msg, "pull '127.0.0.1:"));
@@ -439,4 +531,5 @@ static void test_server_error_names_layer(void) {
         (void)rm_rf(root, NULL);
 }
 
-TAP_MAIN(test_push_pull_roundtrip, test_basic_auth, test_server_error_names_layer)
+TAP_MAIN(test_push_pull_roundtrip, test_basic_auth, test_server_error_names_layer,
+         test_bearer_token_flow)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "json.h"
 #include "reconcile.h"
 #include "strv.h"
@@ -19,6 +20,8 @@ static const char *const node_ids[] = {"n1", "n2", "n3"};
 
 /* Exit code the simulated agents give pods of this hash prefix (0 = they keep running). */
 static const char *failing_hash;
+/* A node whose agent stopped reporting: its document keeps the old pods and heartbeat. */
+static const char *down_node;
 
 static json_t *service_json(const char *name, unsigned replicas, const char *hash, bool hc,
                             const char *dep) {
@@ -65,6 +68,14 @@ static void agents_report(struct store *s, uint64_t now) {
                 struct store_kv *kvs = NULL;
                 size_t nk_ = 0;
 
+                if (down_node && streq(down_node, node_ids[n])) {
+                        json_decref(doc);
+                        if (old) {
+                                json_object_set_new(old, "ready", json_false());
+                                (void)put_json(s, nk, old);
+                        }
+                        continue;
+                }
                 (void)store_list(s, prefix, &kvs, &nk_, NULL);
                 for (size_t i = 0; i < nk_; i++) {
                         _cleanup_json_ json_t *a = NULL;
@@ -161,14 +172,12 @@ static json_t *stack_json(unsigned web_replicas, const char *web_hash, json_t *r
                          "web", web, "db", service_json("db", 1, "dbhash1", true, NULL));
 }
 
-static void test_reconcile_lifecycle(void) {
-        _cleanup_(store_freep) struct store *s = NULL;
+static void lifecycle(struct store *s) {
         _cleanup_json_ json_t *v1 = NULL, *v2 = NULL, *v3 = NULL, *v4 = NULL;
         struct round_stats st = {};
         uint64_t now = 1000 * USEC_PER_SEC;
         json_t *old_pod;
 
-        ASSERT_OK(store_open_mem(0, &s, NULL));
         agents_report(s, now);
 
         /* Deploy: db first, web once db is healthy, then nothing left to do. */
@@ -194,6 +203,16 @@ static void test_reconcile_lifecycle(void) {
         ASSERT_EQ(count_prefix(s, "assignments/", "webhash2"), 3);
         ASSERT_EQ(count_prefix(s, "assignments/", "\"hash\":\"webhash1\""), 0);
         ASSERT_EQ(count_prefix(s, "assignments/", NULL), 4);
+        {
+                /* The finished update was recorded (DONE). */
+                _cleanup_json_ json_t *cur = get_json(s, "stacks/shop");
+                ASSERT_STREQ(json_get_str(json_object_get(
+                                                  json_object_get(json_object_get(cur, "services"),
+                                                                  "web"),
+                                                  "x-rollout"),
+                                          "state", NULL),
+                             "none");
+        }
 
         /* Scale down. */
         v3 = stack_json(1, "webhash2", NULL);
@@ -229,6 +248,58 @@ static void test_reconcile_lifecycle(void) {
         }
 }
 
+static void test_reconcile_lifecycle_mem(void) {
+        _cleanup_(store_freep) struct store *s = NULL;
+
+        ASSERT_OK(store_open_mem(0, &s, NULL));
+        lifecycle(s);
+}
+
+static void test_reconcile_lifecycle_sqlite(void) {
+        _cleanup_free_ char *root = NULL;
+        char tmpl[] = "/tmp/berth-test-reconcile.XXXXXX";
+
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        root = xstrdup(tmpl);
+        {
+                _cleanup_(store_freep) struct store *s = NULL;
+                ASSERT_OK(store_open_root(root, &s, NULL));
+                lifecycle(s);
+        }
+        ASSERT_OK(rm_rf(root, NULL));
+}
+
+static void test_reconcile_node_down(void) {
+        _cleanup_(store_freep) struct store *s = NULL;
+        _cleanup_json_ json_t *v = NULL;
+        struct round_stats st = {};
+        uint64_t now = 1000 * USEC_PER_SEC;
+
+        ASSERT_OK(store_open_mem(0, &s, NULL));
+        agents_report(s, now);
+        v = json_pack("{s:i, s:s, s:{s:o}}", "version", 1, "name", "shop", "services", "web",
+                      service_json("web", 3, "webhash1", false, NULL));
+        ASSERT_OK(put_json(s, "stacks/shop", v));
+        ASSERT_EQ(converge(s, &now, &st), 2);
+        ASSERT_EQ(count_prefix(s, "assignments/n3/", NULL), 1);
+
+        /* n3 goes away: its pod is started elsewhere and its assignment withdrawn in the same
+         * transaction, so n3's agent stops it should it come back. */
+        down_node = "n3";
+        agents_report(s, now);
+        ASSERT_EQ(converge(s, &now, &st), 2);
+        ASSERT_EQ(count_prefix(s, "assignments/n3/", NULL), 0);
+        ASSERT_EQ(count_prefix(s, "assignments/", "\"service\":\"web\""), 3);
+        ASSERT_EQ(count_prefix(s, "pods/shop/web/", "\"node\":\"n3\""), 0);
+
+        /* n3 comes back empty: nothing moves back (spread only applies to new pods). */
+        down_node = NULL;
+        agents_report(s, now);
+        ASSERT_EQ(count_prefix(s, "nodes/n3", "\"pods\":[]"), 1);
+        ASSERT_EQ(converge(s, &now, &st), 1);
+        ASSERT_EQ(count_prefix(s, "assignments/n3/", NULL), 0);
+}
+
 static void test_reconcile_errors(void) {
         _cleanup_(store_freep) struct store *s = NULL;
         _cleanup_err_ struct err *e = NULL, *e2 = NULL;
@@ -244,4 +315,5 @@ static void test_reconcile_errors(void) {
         ASSERT_EQ(count_prefix(s, "assignments/", NULL), 0);
 }
 
-TAP_MAIN(test_reconcile_lifecycle, test_reconcile_errors);
+TAP_MAIN(test_reconcile_lifecycle_mem, test_reconcile_lifecycle_sqlite, test_reconcile_node_down,
+         test_reconcile_errors);

@@ -54,8 +54,7 @@ static void test_rootless_default(void) {
 }
 
 static void test_full_spec(void) {
-        const char *doc =
-                MIN_SPEC_HEAD
+        const char *doc = MIN_SPEC_HEAD
                 "\"hostname\":\"h1\",\"process\":{\"args\":[\"/bin/true\"],\"env\":[\"A=1\"],"
                 "\"cwd\":\"/tmp\",\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6],"
                 "\"umask\":18},\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_NET_RAW\"]},"
@@ -154,7 +153,8 @@ static void test_bad_specs(void) {
                 {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"linux\":{\"cgroupsPath\":"
                                "\"a/../../b\"}}",
                  "config.json: linux.cgroupsPath: must not contain '..'"},
-                {"{\"ociVersion\":\"2.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"]}}",
+                {"{\"ociVersion\":\"2.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"]}"
+                 "}",
                  "config.json: ociVersion: unsupported version '2.0' (want 1.x)"},
         };
 

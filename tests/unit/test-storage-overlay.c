@@ -4,8 +4,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <seccomp.h>
 
 #include "cleanup.h"
 #include "fileio.h"
@@ -159,6 +162,45 @@ static void test_overlay_deep(void) {
         (void)rm_rf(tmp, NULL);
 }
 
+/* Forces the fallback (STYLE C10): mount(2) fails with ENODEV under a seccomp filter in a child,
+ * as on a kernel without overlayfs; AUTO must copy, OVERLAY must fail. */
+static void test_auto_falls_back_without_overlay(void) {
+        _cleanup_free_ char *tmp = mktmp(), *top = NULL, *base = NULL, *ctr = NULL, *ctr2 = NULL;
+        int status = -1;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                TAP_SKIP("whiteout layers need root");
+        make_layers(tmp, &top, &base);
+        ctr = xasprintf("%s/ctr", tmp);
+        ctr2 = xasprintf("%s/ctr2", tmp);
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                char *lowers[] = {top, base, NULL};
+                _cleanup_free_ char *rootfs = NULL;
+                scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+                if (!f || seccomp_rule_add(f, SCMP_ACT_ERRNO(ENODEV), SCMP_SYS(mount), 0) < 0 ||
+                    seccomp_load(f) < 0)
+                        _exit(10);
+                if (ovl_prepare(ctr2, lowers, OVL_MODE_OVERLAY, NULL, NULL) != -ENODEV)
+                        _exit(11);
+                if (ovl_prepare(ctr, lowers, OVL_MODE_AUTO, &rootfs, NULL) != 0)
+                        _exit(12);
+                _exit(0);
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 0);
+        {
+                _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ctr);
+                check_view(rootfs);
+        }
+        ASSERT_EQ(ovl_unmount(ctr, NULL), 0);
+        ASSERT_OK(ovl_remove(ctr, NULL));
+        (void)rm_rf(tmp, NULL);
+}
+
 static void test_empty_image(void) {
         _cleanup_free_ char *tmp = mktmp(), *ctr = NULL;
 
@@ -169,4 +211,5 @@ static void test_empty_image(void) {
         (void)rm_rf(tmp, NULL);
 }
 
-TAP_MAIN(test_format_opts, test_copy_mode, test_overlay_mount, test_overlay_deep, test_empty_image)
+TAP_MAIN(test_format_opts, test_copy_mode, test_overlay_mount, test_overlay_deep,
+         test_auto_falls_back_without_overlay, test_empty_image)

@@ -246,6 +246,44 @@ static void test_watch_write_from_callback(void) {
         }
 }
 
+struct nested {
+        struct store *s;
+        struct rec inner;
+        bool registered;
+};
+
+static int nested_cb(const struct store_event *ev, void *ud) {
+        struct nested *n = ud;
+
+        /* On the first event, write once more and register a second watch from revision 0:
+         * it must see each revision exactly once although rev 2 is still queued. */
+        if (!n->registered) {
+                n->registered = true;
+                (void)store_put(n->s, "x/2", "2", STORE_ANY_REV, NULL, NULL);
+                (void)store_watch(n->s, "x/", 0, rec_cb, &n->inner, NULL, NULL);
+        }
+        (void)ev;
+        return 0;
+}
+
+static void test_watch_registered_from_callback(void) {
+        for (int b = 0; b < 2; b++) {
+                _cleanup_(store_freep) struct store *s = NULL;
+                _cleanup_strv_ char **l = NULL;
+                _cleanup_free_ char *j = NULL;
+                struct nested n = {};
+
+                ASSERT_OK(open_backend(b, 0, &s));
+                n.s = s;
+                ASSERT_OK(store_watch(s, "x/", 0, nested_cb, &n, NULL, NULL));
+                ASSERT_EQ(store_put(s, "x/1", "1", STORE_ANY_REV, NULL, NULL), 1);
+                ASSERT_EQ(store_put(s, "x/3", "3", STORE_ANY_REV, NULL, NULL), 1);
+                l = TAKE_PTR(n.inner.lines);
+                j = strv_join(l, ",");
+                ASSERT_STREQ(j, "1 put x/1,2 put x/2,3 put x/3");
+        }
+}
+
 static void test_compaction(void) {
         for (int b = 0; b < 2; b++) {
                 _cleanup_(store_freep) struct store *s = NULL;
@@ -268,6 +306,111 @@ static void test_compaction(void) {
                 l = TAKE_PTR(r.lines);
                 j = strv_join(l, ",");
                 ASSERT_STREQ(j, "3 put pods/p2,4 put pods/p3,5 put pods/p4");
+        }
+}
+
+/* Deterministic pseudo-random numbers (no libc state, same sequence everywhere). */
+static uint32_t lcg(uint64_t *st) {
+        *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (uint32_t)(*st >> 33);
+}
+
+static int digest_cb(const struct store_event *ev, void *ud) {
+        strv_push_take((char ***)ud, xasprintf("%llu%c%s=%s", (unsigned long long)ev->rev,
+                                               ev->type == STORE_EVENT_PUT ? '+' : '-', ev->key,
+                                               ev->value ? ev->value : ""));
+        return 0;
+}
+
+/* The same random sequence of puts, CAS puts, deletes and transactions on both backends must
+ * give the same results, revisions, errors, contents and watch streams. */
+static void test_backends_agree(void) {
+        _cleanup_(store_freep) struct store *m = NULL, *q = NULL;
+        _cleanup_strv_ char **em = NULL, **eq = NULL;
+        _cleanup_free_ char *jm = NULL, *jq = NULL;
+        unsigned outcomes[4] = {};
+        uint64_t seed = 42;
+
+        ASSERT_OK(open_backend(0, 64, &m));
+        ASSERT_OK(open_backend(1, 64, &q));
+        ASSERT_OK(store_watch(m, "k/", 0, digest_cb, &em, NULL, NULL));
+        ASSERT_OK(store_watch(q, "k/", 0, digest_cb, &eq, NULL, NULL));
+        for (int i = 0; i < 600; i++) {
+                char keys[4][16], vals[4][24];
+                struct store_op ops[4];
+                unsigned n = 1 + lcg(&seed) % 4;
+                int rm, rq;
+
+                for (unsigned k = 0; k < n; k++) {
+                        unsigned pick = lcg(&seed) % 100;
+                        struct store_kv kv = {};
+                        int64_t expect = STORE_ANY_REV;
+
+                        /* Distinct keys within one transaction: k/<k>/<x>. */
+                        snprintf(keys[k], sizeof(keys[k]), "%s/%u/%u", pick < 90 ? "k" : "z", k,
+                                 lcg(&seed) % 6);
+                        snprintf(vals[k], sizeof(vals[k]), "{\"i\":%d}", i);
+                        if (pick % 3 == 0) {
+                                /* CAS: right revision half of the time, else a wrong one. */
+                                if (store_get(m, keys[k], &kv, NULL) >= 0) {
+                                        expect = (int64_t)kv.mod_rev - (lcg(&seed) % 2);
+                                        store_kv_done(&kv);
+                                } else
+                                        expect = lcg(&seed) % 2 ? STORE_ABSENT : 3;
+                        }
+                        ops[k] = (struct store_op){
+                                .type = pick % 4 == 1 ? STORE_OP_DELETE : STORE_OP_PUT,
+                                .key = keys[k],
+                                .value = vals[k],
+                                .expect_mod_rev = expect,
+                        };
+                }
+                rm = store_txn(m, ops, n, NULL, NULL);
+                rq = store_txn(q, ops, n, NULL, NULL);
+                ASSERT_EQ(rm, rq);
+                outcomes[rm == -ECANCELED ? 0 : rm == 0 ? 1 : rm == 1 ? 2 : 3]++;
+                ASSERT_EQ(store_revision(m), store_revision(q));
+                ASSERT_EQ(store_compact_revision(m), store_compact_revision(q));
+        }
+        /* Every kind of outcome happened: conflicts, no-ops, commits; nothing else. */
+        ASSERT_TRUE(outcomes[0] > 20);
+        ASSERT_TRUE(outcomes[1] > 5);
+        ASSERT_TRUE(outcomes[2] > 100);
+        ASSERT_EQ(outcomes[3], 0);
+        ASSERT_TRUE(store_revision(m) > 100);
+        ASSERT_TRUE(store_compact_revision(m) > 0);
+        {
+                struct store_kv *a = NULL, *b = NULL;
+                size_t na = 0, nb = 0;
+                bool same;
+
+                ASSERT_OK(store_list(m, "", &a, &na, NULL));
+                ASSERT_OK(store_list(q, "", &b, &nb, NULL));
+                same = na == nb;
+                for (size_t i = 0; same && i < na; i++)
+                        same = streq(a[i].key, b[i].key) && streq(a[i].value, b[i].value) &&
+                               a[i].mod_rev == b[i].mod_rev && a[i].create_rev == b[i].create_rev &&
+                               a[i].version == b[i].version;
+                store_kvs_free(a, na);
+                store_kvs_free(b, nb);
+                ASSERT_TRUE(same);
+        }
+        jm = strv_join(em, "\n");
+        jq = strv_join(eq, "\n");
+        ASSERT_TRUE(strv_length(em) > 100);
+        ASSERT_STREQ(jm, jq);
+        /* And a late watcher catching up from the changelog sees the tail of the same stream. */
+        {
+                _cleanup_strv_ char **lm = NULL, **lq = NULL;
+                _cleanup_free_ char *sm = NULL, *sq = NULL;
+                uint64_t from = store_compact_revision(m);
+
+                ASSERT_OK(store_watch(m, "k/", from, digest_cb, &lm, NULL, NULL));
+                ASSERT_OK(store_watch(q, "k/", from, digest_cb, &lq, NULL, NULL));
+                sm = strv_join(lm, "\n");
+                sq = strv_join(lq, "\n");
+                ASSERT_STREQ(sm, sq);
+                ASSERT_TRUE(str_endswith(jm, sm));
         }
 }
 
@@ -378,5 +521,6 @@ static void test_sqlite_two_handles_and_schema(void) {
 }
 
 TAP_MAIN(test_put_get_list, test_bad_input, test_cas_and_delete, test_txn, test_watch_catch_up,
-         test_watch_write_from_callback, test_compaction, test_notify, test_sqlite_persistence,
-         test_sqlite_two_handles_and_schema);
+         test_watch_write_from_callback, test_watch_registered_from_callback, test_compaction,
+         test_notify, test_sqlite_persistence, test_sqlite_two_handles_and_schema,
+         test_backends_agree);

@@ -27,9 +27,10 @@ static void test_positions_and_path(void) {
         _cleanup_ynode_ struct ynode *root = NULL;
         _cleanup_free_ char *p = NULL;
 
-        ASSERT_OK(load1("services:\n  web:\n    ports:\n      - \"80\"\n      - 90\n", &root, NULL));
-        struct ynode *ports = ynode_map_get(ynode_map_get(ynode_map_get(root, "services"), "web"),
-                                            "ports");
+        ASSERT_OK(
+                load1("services:\n  web:\n    ports:\n      - \"80\"\n      - 90\n", &root, NULL));
+        struct ynode *ports =
+                ynode_map_get(ynode_map_get(ynode_map_get(root, "services"), "web"), "ports");
         ASSERT_NOT_NULL(ports);
         ASSERT_EQ(ports->kind, YNODE_SEQ);
         ASSERT_EQ(ports->n_kids, 2);
@@ -116,8 +117,8 @@ static void test_limits(void) {
 }
 
 static void test_emit(void) {
-        _cleanup_json_ json_t *j = json_pack("{s:s,s:[i,s,b],s:n,s:s}", "a", "x", "l", 1, "true",
-                                             1, "n", "k", "");
+        _cleanup_json_ json_t *j =
+                json_pack("{s:s,s:[i,s,b],s:n,s:s}", "a", "x", "l", 1, "true", 1, "n", "k", "");
         _cleanup_free_ char *out = NULL;
 
         ASSERT_OK(yaml_emit_json(j, &out, NULL));

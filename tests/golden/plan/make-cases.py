@@ -120,6 +120,11 @@ CASES["rolling-start-first-superseded"] = (stack([service("web", replicas=2, has
         update={"order": "start-first"})]),
     nodes3(), [pod("web", 1, "n1", OLD), pod("web", 1, "n3", NEW, started_at_usec=NOW - 60_000_000),
                pod("web", 2, "n2", OLD)])
+CASES["rolling-start-first-in-flight"] = (stack([service("web", replicas=2, hash=NEW, healthcheck=True,
+        update={"order": "start-first"})]),
+    nodes3(), [pod("web", 1, "n1", OLD, health="healthy"),
+               pod("web", 1, "n3", NEW, health="starting", started_at_usec=NOW - 1_000_000),
+               pod("web", 2, "n2", OLD, health="healthy")])
 CASES["depends-healthy"] = (stack([service("db", healthcheck=True),
         service("web", deps=[("db", "service_healthy", False)])]),
     nodes3(), [pod("db", 1, "n1", health="starting")])
@@ -152,6 +157,14 @@ CASES["job-once-per-up"] = (stack([service("migrate", kind="job", restart="no"),
         up={"generation": 2}),
     nodes3(), [pod("migrate", 1, "n1", state="exited", exit_code=0, generation=2),
                pod("report", 1, "n2", state="exited", exit_code=0, generation=1)])
+CASES["job-node-down-and-dead"] = (stack([service("migrate", kind="job", restart="no"),
+        service("seed", kind="job", restart="no"), service("report", kind="job", restart="no", replicas=2)],
+        up={"generation": 3}),
+    [node("n1"), node("n2", ready=False), node("n3")],
+    [pod("migrate", 1, "n2", state="running", generation=3),
+     pod("seed", 1, "n1", state="dead", generation=3),
+     pod("report", 1, "n2", state="exited", exit_code=0, generation=3),
+     pod("report", 2, "n3", state="running", generation=3)])
 CASES["orphans-kept"] = (stack([service("web")]),
     nodes3(), [pod("web", 1, "n1"), pod("old", 1, "n2")])
 CASES["orphans-removed"] = (stack([service("web")], up={"remove_orphans": True}),
@@ -163,6 +176,9 @@ CASES["nodes-not-reported"] = (stack([service("web", replicas=2), service("api",
 CASES["node-down-reschedule"] = (stack([service("web", replicas=3)]),
     [node("n1"), node("n2", last_heartbeat_usec=NOW - 120_000_000), node("n3"), node("n4")],
     [pod("web", 1, "n1"), pod("web", 2, "n2"), pod("web", 3, "n3")])
+CASES["node-down-pod-lingers"] = (stack([service("web", replicas=2)]),
+    [node("n1"), node("n2"), node("n3", ready=False)],
+    [pod("web", 1, "n1"), pod("web", 2, "n3"), pod("web", 2, "n2", started_at_usec=NOW - 5_000_000)])
 CASES["stateful-node-down"] = (stack([service("db", volume="data"), service("web")], volumes=["data"]),
     [node("n1"), node("n2", ready=False, volumes=["shop_data"]), node("n3")],
     [pod("db", 1, "n2"), pod("web", 1, "n2")])
@@ -194,6 +210,15 @@ CASES["update-failure-tolerated"] = (stack([service("web", replicas=4, hash=NEW,
     [pod("web", 1, "n1", NEW, state="exited", exit_code=2, started_at_usec=NOW - 1_000_000),
      pod("web", 2, "n2", NEW, started_at_usec=NOW - 1_000_000), pod("web", 3, "n3", OLD),
      pod("web", 4, "n4", OLD)])
+CASES["update-complete"] = (stack([service("web", replicas=2, hash=NEW, healthcheck=True,
+        **{"x-rollout": {"state": "updating", "previous_hash": OLD}}),
+        service("api", replicas=2, hash=NEW, healthcheck=True,
+        **{"x-rollout": {"state": "updating", "previous_hash": OLD}})]),
+    nodes3(), [pod("web", 1, "n1", NEW, health="healthy"), pod("web", 2, "n2", NEW, health="healthy"),
+               pod("api", 1, "n1", NEW, health="healthy"), pod("api", 2, "n2", NEW, health="starting")])
+CASES["crash-after-update-no-rollback"] = (stack([service("web", hash=NEW,
+        update={"failure_action": "rollback"}, **{"x-rollout": {"state": "none", "previous_hash": OLD}})]),
+    nodes3(), [pod("web", 1, "n1", NEW, state="exited", exit_code=1, started_at_usec=NOW - 1_000_000)])
 CASES["rollback-in-progress"] = (stack([service("web", replicas=3, hash=NEW,
         rollback={"parallelism": 0},
         **{"x-rollout": {"state": "rollback", "previous_hash": OLD}})]),

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* /v1/containers/... and the minimal image routes the container commands need (import, list). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cleanup.h"
+#include "clog.h"
+#include "containers.h"
+#include "ctr_internal.h"
+#include "fileio.h"
+#include "image/archive.h"
+#include "image/ref.h"
+#include "json.h"
+#include "log.h"
+#include "strv.h"
+#include "xalloc.h"
+
+static struct ctr_mgr *mgr(void *ud) {
+        struct daemon *d = ud;
+        return d->ctrs;
+}
+
+/* Finds {id} or answers 404 and returns NULL. */
+static struct ctr *find(struct http_req *req, void *ud) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c;
+
+        if (ctr_lookup(mgr(ud), http_req_param(req, "id"), &c, &e) < 0) {
+                http_reply_err(req, e);
+                return NULL;
+        }
+        return c;
+}
+
+static bool q_bool(struct http_req *req, const char *name, bool *ret) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (http_query_get_bool(http_req_query_pairs(req), name, false, ret, &e) < 0) {
+                http_reply_err(req, e);
+                return false;
+        }
+        return true;
+}
+
+/* ?t=N: -1 when absent. */
+static bool q_timeout(struct http_req *req, int *ret) {
+        _cleanup_err_ struct err *e = NULL;
+        unsigned long long t;
+
+        *ret = -1;
+        if (!http_req_query(req, "t"))
+                return true;
+        if (http_query_get_uint(http_req_query_pairs(req), "t", 0, 86400, &t, &e) < 0) {
+                http_reply_err(req, e);
+                return false;
+        }
+        *ret = (int)t;
+        return true;
+}
+
+static void h_create(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *body = NULL, *ans = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c;
+
+        if (http_req_json(req, &body, &e) < 0 ||
+            ctr_create(mgr(ud), http_req_query(req, "name"), body, &c, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        log_info(c->id, "Container created as '%s'", ctr_name(c));
+        ans = json_pack("{s:s,s:[]}", "Id", c->id, "Warnings");
+        http_reply_json(req, 201, ans);
+}
+
+/* filters: docker's JSON form {"status":["running"],"label":["a=b"]}: values of one key are
+ * alternatives, keys must all match. */
+static int filters_match(const json_t *filters, const json_t *rec, struct err **errp) {
+        const char *key;
+        json_t *vals;
+
+        json_object_foreach ((json_t *)filters, key, vals) {
+                bool any = false;
+                size_t i;
+                json_t *v;
+
+                if (!json_is_array(vals))
+                        return err_setx(errp, EINVAL, "filters: '%s' must map to an array", key);
+                json_array_foreach (vals, i, v) {
+                        _cleanup_free_ char *f =
+                                xasprintf("%s=%s", key, json_string_value(v) ?: "");
+                        int r = ctr_filter_match(rec, f, errp);
+                        if (r < 0)
+                                return r;
+                        any = any || r > 0;
+                }
+                if (!any)
+                        return 0;
+        }
+        return 1;
+}
+
+static void h_list(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *filters = NULL, *out = json_array();
+        _cleanup_err_ struct err *e = NULL;
+        const char *fs = http_req_query(req, "filters");
+        struct ctr **v;
+        size_t n = ctr_all(mgr(ud), &v);
+        bool all;
+
+        if (!q_bool(req, "all", &all))
+                return;
+        if (fs && fs[0] &&
+            (json_parse(fs, strlen(fs), "filters", &filters, &e) < 0 || !json_is_object(filters))) {
+                if (!e)
+                        err_setx(&e, EINVAL, "filters: must be a JSON object");
+                http_reply_err(req, e);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r;
+
+                if (!all && !ctr_running(v[i]) && !json_object_get(filters, "status") &&
+                    !json_object_get(filters, "exited"))
+                        continue;
+                r = filters ? filters_match(filters, v[i]->rec, &e) : 1;
+                if (r < 0) {
+                        http_reply_err(req, e);
+                        return;
+                }
+                if (r > 0)
+                        json_array_append_new(out, ctr_summary(v[i]));
+        }
+        http_reply_json(req, 200, out);
+}
+
+static void h_inspect(struct http_req *req, void *ud) {
+        struct ctr *c = find(req, ud);
+        _cleanup_json_ json_t *j = NULL;
+
+        if (!c)
+                return;
+        j = ctr_inspect(c);
+        http_reply_json(req, 200, j);
+}
+
+static void h_start(struct http_req *req, void *ud) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+        int r;
+
+        if (!c)
+                return;
+        r = ctr_start(c, &e);
+        if (r < 0)
+                http_reply_err(req, e);
+        else
+                http_reply(req, 204, NULL, "", 0);
+}
+
+static void h_stop(struct http_req *req, void *ud) {
+        struct ctr *c = find(req, ud);
+        int t;
+
+        if (c && q_timeout(req, &t))
+                ctr_stop(c, t, req);
+}
+
+static void h_restart(struct http_req *req, void *ud) {
+        struct ctr *c = find(req, ud);
+        int t;
+
+        if (c && q_timeout(req, &t))
+                ctr_restart(c, t, req);
+}
+
+static void h_kill(struct http_req *req, void *ud) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+        const char *s = http_req_query(req, "signal");
+        int sig;
+
+        if (!c)
+                return;
+        sig = ctr_parse_signal(s ? s : "SIGKILL");
+        if (sig < 0) {
+                http_reply_error(req, 400, "BadRequest", "Invalid signal: %s", s);
+                return;
+        }
+        if (ctr_kill(c, sig, &e) < 0)
+                http_reply_err(req, e);
+        else
+                http_reply(req, 204, NULL, "", 0);
+}
+
+static void h_pause(struct http_req *req, void *ud, bool pause) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+
+        if (!c)
+                return;
+        if (ctr_pause(c, pause, &e) < 0)
+                http_reply_err(req, e);
+        else
+                http_reply(req, 204, NULL, "", 0);
+}
+
+static void h_do_pause(struct http_req *req, void *ud) {
+        h_pause(req, ud, true);
+}
+
+static void h_unpause(struct http_req *req, void *ud) {
+        h_pause(req, ud, false);
+}
+
+static void h_wait(struct http_req *req, void *ud) {
+        struct ctr *c = find(req, ud);
+        const char *cond = http_req_query(req, "condition");
+
+        if (!c)
+                return;
+        if (cond && !streq(cond, "not-running") && !streq(cond, "next-exit")) {
+                http_reply_error(req, 400, "BadRequest",
+                                 "invalid condition '%s' (not-running|next-exit)", cond);
+                return;
+        }
+        ctr_wait(c, cond && streq(cond, "next-exit"), req);
+}
+
+static void h_rename(struct http_req *req, void *ud) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+        const char *name = http_req_query(req, "name");
+
+        if (!c)
+                return;
+        if (!name || !name[0]) {
+                http_reply_error(req, 400, "BadRequest",
+                                 "rename: the name query parameter is "
+                                 "required");
+                return;
+        }
+        if (ctr_rename(c, name, &e) < 0)
+                http_reply_err(req, e);
+        else
+                http_reply(req, 204, NULL, "", 0);
+}
+
+static void h_remove(struct http_req *req, void *ud) {
+        struct ctr *c = find(req, ud);
+        bool force, vols;
+
+        if (c && q_bool(req, "force", &force) && q_bool(req, "v", &vols))
+                ctr_remove(c, force, vols, req);
+}
+
+static void h_top(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+
+        if (!c)
+                return;
+        if (ctr_top(c, &j, &e) < 0)
+                http_reply_err(req, e);
+        else
+                http_reply_json(req, 200, j);
+}
+
+static bool q_time(struct http_req *req, const char *name, uint64_t *ret) {
+        _cleanup_err_ struct err *e = NULL;
+        const char *s = http_req_query(req, name);
+
+        *ret = 0;
+        if (!s || !s[0] || streq(s, "0"))
+                return true;
+        if (clog_parse_time(s, realtime_usec() * NSEC_PER_USEC, ret, &e) < 0) {
+                err_wrap(&e, "%s", name);
+                http_reply_err(req, e);
+                return false;
+        }
+        return true;
+}
+
+static void h_logs(struct http_req *req, void *ud) {
+        struct ctr *c = find(req, ud);
+        struct ctr_logs_opts o = {.tail = -1};
+        const char *tail = http_req_query(req, "tail");
+        bool out_set = http_req_query(req, "stdout") != NULL,
+             err_set = http_req_query(req, "stderr") != NULL;
+
+        if (!c)
+                return;
+        if (!q_bool(req, "follow", &o.follow) || !q_bool(req, "timestamps", &o.timestamps) ||
+            !q_bool(req, "stdout", &o.stdout_) || !q_bool(req, "stderr", &o.stderr_) ||
+            !q_time(req, "since", &o.since_nsec) || !q_time(req, "until", &o.until_nsec))
+                return;
+        if (!out_set && !err_set)
+                o.stdout_ = o.stderr_ = true;
+        if (tail && tail[0] && !streq(tail, "all")) {
+                char *end;
+                long long n = strtoll(tail, &end, 10);
+
+                if (*end || n < 0) {
+                        http_reply_error(req, 400, "BadRequest",
+                                         "tail: expected a number or 'all', got '%s'", tail);
+                        return;
+                }
+                o.tail = n;
+        }
+        ctr_logs(c, &o, req);
+}
+
+static void h_exec(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+
+        if (!c)
+                return;
+        if (http_req_json(req, &body, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        ctr_exec(c, body, req);
+}
+
+/* ---- images ---- */
+
+static json_t *image_json(const struct image *img) {
+        json_t *tags = json_array();
+
+        STRV_FOREACH (r, img->refs) {
+                _cleanup_(ref_freep) struct image_ref *ref = NULL;
+                _cleanup_free_ char *fam = NULL;
+
+                if (ref_parse(*r, &ref, NULL) >= 0)
+                        fam = ref_familiar(ref);
+                json_array_append_new(tags, json_string(fam ? fam : *r));
+        }
+        return json_pack("{s:s,s:o,s:s,s:I}", "Id", img->id, "RepoTags", tags, "Created",
+                         img->created ? img->created : "", "Size", (json_int_t)img->size);
+}
+
+/* Body: the rootfs tarball; or JSON {"Path": tarball on this host, "Ref", "Changes": [...]}.
+ * With a tarball body, ?ref= and ?changes= (a JSON array) say the rest. */
+static void h_import(struct http_req *req, void *ud) {
+        struct ctr_mgr *m = mgr(ud);
+        _cleanup_json_ json_t *body = NULL, *changes_j = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_strv_ char **changes = xnew0(char *, 1);
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *full = NULL;
+        const char *ct = http_req_header(req, "Content-Type"), *ref = http_req_query(req, "ref"),
+                   *ch = http_req_query(req, "changes");
+        json_t *v;
+        size_t i;
+        int r;
+
+        if (ct && str_startswith(ct, "application/json")) {
+                const char *path;
+
+                if (http_req_json(req, &body, &e) < 0) {
+                        http_reply_err(req, e);
+                        return;
+                }
+                path = json_get_str(body, "Path", NULL);
+                if (!path || path[0] != '/') {
+                        http_reply_error(req, 400, "BadRequest",
+                                         "Path: an absolute tarball path is required");
+                        return;
+                }
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        err_set(&e, errno, "open '%s'", path);
+                        http_reply_err(req, e);
+                        return;
+                }
+                ref = json_get_str(body, "Ref", ref);
+                changes_j = json_incref(json_object_get(body, "Changes"));
+        } else {
+                size_t len;
+                const char *data = http_req_body(req, &len);
+                _cleanup_free_ char *tmp = NULL;
+
+                if (ch && ch[0] && json_parse(ch, strlen(ch), "changes", &changes_j, &e) < 0) {
+                        http_reply_err(req, e);
+                        return;
+                }
+                fd = memfd_create("import", MFD_CLOEXEC);
+                if (fd < 0 || fd_write_full(fd, data, len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+                        err_set(&e, errno, "buffer the tarball");
+                        http_reply_err(req, e);
+                        return;
+                }
+        }
+        json_array_foreach (changes_j, i, v)
+                if (json_is_string(v))
+                        strv_push(&changes, json_string_value(v));
+        if (ref && ref[0]) {
+                _cleanup_(ref_freep) struct image_ref *rr = NULL;
+
+                if (ref_parse(ref, &rr, &e) < 0) {
+                        http_reply_err(req, e);
+                        return;
+                }
+                full = ref_full(rr);
+        }
+        r = image_import_fd(
+                m->images, fd,
+                &(struct import_opts){.changes = changes, .message = "Imported", .ref = full}, &img,
+                &e);
+        if (r < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        log_info(NULL, "Imported image %s", img->id);
+        {
+                _cleanup_json_ json_t *j = image_json(img);
+                http_reply_json(req, 200, j);
+        }
+}
+
+static void h_images(struct http_req *req, void *ud) {
+        struct ctr_mgr *m = mgr(ud);
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_json_ json_t *out = json_array();
+        struct image **l = NULL;
+        size_t n = 0;
+
+        if (image_store_list(m->images, &l, &n, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(out, image_json(l[i]));
+        image_list_free(l, n);
+        http_reply_json(req, 200, out);
+}
+
+const struct http_route api_container_routes[] = {
+        {"POST", "/v1/containers", h_create},
+        {"GET", "/v1/containers", h_list},
+        {"GET", "/v1/containers/{id}/json", h_inspect},
+        {"POST", "/v1/containers/{id}/start", h_start},
+        {"POST", "/v1/containers/{id}/stop", h_stop},
+        {"POST", "/v1/containers/{id}/restart", h_restart},
+        {"POST", "/v1/containers/{id}/kill", h_kill},
+        {"POST", "/v1/containers/{id}/pause", h_do_pause},
+        {"POST", "/v1/containers/{id}/unpause", h_unpause},
+        {"POST", "/v1/containers/{id}/wait", h_wait},
+        {"POST", "/v1/containers/{id}/rename", h_rename},
+        {"DELETE", "/v1/containers/{id}", h_remove},
+        {"GET", "/v1/containers/{id}/top", h_top},
+        {"GET", "/v1/containers/{id}/logs", h_logs},
+        {"POST", "/v1/containers/{id}/exec", h_exec},
+        {"POST", "/v1/images/import", h_import},
+        {"GET", "/v1/images", h_images},
+        {},
+};

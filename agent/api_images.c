@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image routes. Quick local operations (list, inspect, history, tag, remove, logout) answer at
+ * once; pull, push, load, import, save and login run in a forked helper (STYLE C11) that reports
+ * newline-delimited JSON over a pipe: progress lines, then {"result": ...} or {"error": ...}.
+ * Pull and push stream those lines to the client; the others answer with the final result. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "image/archive.h"
+#include "image/manifest.h"
+#include "image/ref.h"
+#include "image/registry.h"
+#include "image/store.h"
+#include "json.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define JOB_LINE_MAX (1u << 20)
+
+/* ---- forked jobs ---- */
+
+typedef int job_fn(struct daemon *d, json_t *args, int out_fd, json_t **ret, struct err **errp);
+
+struct image_job {
+        struct http_req *req;
+        bool stream;
+        ev_io io;
+        ev_child child;
+        int fd;
+        char *buf;
+        size_t len;
+        json_t *last;
+        bool eof, reaped;
+};
+
+static void job_free(struct image_job *j) {
+        safe_close(j->fd);
+        free(j->buf);
+        json_decref(j->last);
+        free(j);
+}
+
+/* Writes one JSON line to the job pipe (child side). */
+static void job_emit(int fd, const json_t *j) {
+        _cleanup_free_ char *s = json_dump_str(j, true);
+        (void)fd_write_full(fd, s, strlen(s));
+}
+
+static void job_finish(struct image_job *j) {
+        json_t *err = json_object_get(j->last, "error");
+
+        if (j->stream) {
+                if (!j->last)
+                        (void)http_stream_write(j->req,
+                                                "{\"error\":{\"message\":\"helper died\"}}\n", 37);
+                http_stream_end(j->req);
+        } else if (json_is_object(err)) {
+                struct err e = {.code = (int)json_get_int(err, "errno", EIO),
+                                .msg = (char *)json_get_str(err, "message", "failed")};
+                http_reply_err(j->req, &e);
+        } else if (j->last) {
+                json_t *res = json_object_get(j->last, "result");
+                _cleanup_json_ json_t *empty = json_object();
+                http_reply_json(j->req, 200, res ? res : empty);
+        } else
+                http_reply_error(j->req, 500, "internal", "image helper exited without an answer");
+        j->req = NULL;
+}
+
+static void job_line(struct image_job *j, const char *line, size_t len) {
+        json_t *v = json_loadb(line, len, 0, NULL);
+
+        if (!v)
+                return;
+        json_decref(j->last);
+        j->last = v;
+        if (j->stream) {
+                _cleanup_free_ char *s = json_dump_str(v, true);
+                (void)http_stream_write(j->req, s, strlen(s));
+        }
+}
+
+static void job_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct image_job *j = container_of(w, struct image_job, io);
+        char chunk[16384];
+        ssize_t n;
+
+        (void)revents;
+        n = read(j->fd, chunk, sizeof(chunk));
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n > 0) {
+                char *nl;
+                if (j->len + (size_t)n > JOB_LINE_MAX) {
+                        j->len = 0; /* a runaway line: drop it */
+                        return;
+                }
+                j->buf = xrealloc(j->buf, j->len + (size_t)n + 1);
+                memcpy(j->buf + j->len, chunk, (size_t)n);
+                j->len += (size_t)n;
+                while ((nl = memchr(j->buf, '\n', j->len))) {
+                        size_t l = (size_t)(nl - j->buf);
+                        job_line(j, j->buf, l);
+                        memmove(j->buf, nl + 1, j->len - l - 1);
+                        j->len -= l + 1;
+                }
+                return;
+        }
+        ev_io_stop(loop, w);
+        j->fd = safe_close(j->fd);
+        j->eof = true;
+        job_finish(j);
+        if (j->reaped)
+                job_free(j);
+}
+
+static void job_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
+        struct image_job *j = container_of(w, struct image_job, child);
+
+        (void)revents;
+        ev_child_stop(loop, w);
+        j->reaped = true;
+        if (j->eof)
+                job_free(j);
+}
+
+/* Runs fn in a child. args is owned by the call. */
+static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t *args,
+                      bool stream) {
+        _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
+        struct image_job *j;
+        pid_t pid;
+
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                json_decref(args);
+                http_reply_error(req, 500, "internal", "pipe: %s", strerror(errno));
+                return;
+        }
+        pid = fork();
+        if (pid < 0) {
+                json_decref(args);
+                http_reply_error(req, 500, "internal", "fork: %s", strerror(errno));
+                return;
+        }
+        if (pid == 0) {
+                struct err *e = NULL;
+                json_t *res = NULL, *line;
+                int r;
+
+                /* The child never touches the loop and leaves with _exit (STYLE C13). */
+                signal(SIGPIPE, SIG_IGN);
+                p[0] = safe_close(p[0]);
+                r = fn(d, args, p[1], &res, &e);
+                if (r < 0)
+                        line = json_pack("{s:{s:s,s:i}}", "error", "message", err_msg(e), "errno",
+                                         e ? e->code : -r);
+                else
+                        line = json_pack("{s:o}", "result", res ? res : json_object());
+                job_emit(p[1], line);
+                _exit(r < 0 ? 1 : 0);
+        }
+        json_decref(args);
+        j = xnew0(struct image_job, 1);
+        j->req = req;
+        j->stream = stream;
+        j->fd = TAKE_FD(p[0]);
+        (void)fcntl(j->fd, F_SETFL, O_NONBLOCK);
+        ev_io_init(&j->io, job_io_cb, j->fd, EV_READ);
+        ev_io_start(d->loop, &j->io);
+        ev_child_init(&j->child, job_child_cb, pid, 0);
+        ev_child_start(d->loop, &j->child);
+        if (stream)
+                http_stream_begin(req, 200, "application/x-ndjson");
+}
+
+/* ---- helpers ---- */
+
+static int open_store(struct daemon *d, struct image_store **ret, struct err **errp) {
+        return image_store_open(d->root, ret, errp);
+}
+
+static void reply_err_take(struct http_req *req, struct err *e) {
+        http_reply_err(req, e);
+        err_free(e);
+}
+
+static json_t *image_summary(const struct image *img) {
+        json_t *tags = json_array();
+
+        STRV_FOREACH (r, img->refs) {
+                _cleanup_(ref_freep) struct image_ref *p = NULL;
+                _cleanup_free_ char *f = NULL;
+                if (ref_parse(*r, &p, NULL) < 0)
+                        continue;
+                f = ref_familiar(p);
+                json_array_append_new(tags, json_string(f));
+        }
+        return json_pack("{s:s,s:o,s:s,s:I,s:s,s:i}", "Id", img->id, "RepoTags", tags, "Created",
+                         img->created, "Size", (json_int_t)img->size, "ManifestDigest",
+                         img->manifest_digest, "Layers", (int)strv_length(img->layers));
+}
+
+/* Splits "{name*}" into the image name and the action suffix ("json", "history", "tag"...). */
+static char *split_action(const char *param, const char *const *actions, const char **ret_action) {
+        for (size_t i = 0; actions[i]; i++) {
+                size_t n = strlen(param), a = strlen(actions[i]);
+                if (n > a + 1 && param[n - a - 1] == '/' && streq(param + n - a, actions[i])) {
+                        *ret_action = actions[i];
+                        return xstrndup(param, n - a - 1);
+                }
+        }
+        *ret_action = NULL;
+        return xstrdup(param);
+}
+
+/* ---- quick routes ---- */
+
+static void h_list(struct http_req *req, void *userdata) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_json_ json_t *out = json_array();
+        struct err *e = NULL;
+        struct image **l = NULL;
+        size_t n = 0;
+
+        if (open_store(userdata, &s, &e) < 0 || image_store_list(s, &l, &n, &e) < 0)
+                return reply_err_take(req, e);
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(out, image_summary(l[i]));
+        image_list_free(l, n);
+        http_reply_json(req, 200, out);
+}
+
+static void h_get(struct http_req *req, void *userdata) {
+        static const char *const actions[] = {"json", "history", NULL};
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_free_ char *name = NULL, *cbuf = NULL;
+        _cleanup_json_ json_t *cfg = NULL, *out = NULL;
+        struct err *e = NULL;
+        const char *action;
+        size_t clen;
+
+        name = split_action(http_req_param(req, "name"), actions, &action);
+        if (!action)
+                return http_reply_error(req, 404, "not_found", "no such route");
+        if (open_store(userdata, &s, &e) < 0 || image_store_get(s, name, &img, &e) < 0 ||
+            image_store_read_blob(s, img->id, BLOB_CONFIG_MAX, &cbuf, &clen, &e) < 0 ||
+            json_parse(cbuf, clen, "image config", &cfg, &e) < 0)
+                return reply_err_take(req, e);
+        if (streq(action, "json")) {
+                out = image_summary(img);
+                json_object_set_new(out, "Architecture",
+                                    json_string(json_get_str(cfg, "architecture", "")));
+                json_object_set_new(out, "Os", json_string(json_get_str(cfg, "os", "")));
+                {
+                        json_t *c = json_object_get(cfg, "config");
+                        json_object_set_new(out, "Config", c ? json_incref(c) : json_object());
+                }
+                json_object_set_new(
+                        out, "RootFS",
+                        json_pack("{s:s,s:O}", "Type", "layers", "Layers",
+                                  json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")));
+                json_object_set_new(out, "GraphDriver", json_pack("{s:s}", "Name", "overlay"));
+        } else {
+                json_t *h = json_object_get(cfg, "history"), *v;
+                size_t i;
+                out = json_array();
+                json_array_foreach (h, i, v)
+                        json_array_insert_new(out, 0,
+                                              json_pack("{s:s,s:s,s:s,s:b}", "Created",
+                                                        json_get_str(v, "created", ""), "CreatedBy",
+                                                        json_get_str(v, "created_by", ""),
+                                                        "Comment", json_get_str(v, "comment", ""),
+                                                        "EmptyLayer",
+                                                        json_get_bool(v, "empty_layer", false)));
+        }
+        http_reply_json(req, 200, out);
+}
+
+static void h_delete(struct http_req *req, void *userdata) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_json_ json_t *out = json_array();
+        const char *name = http_req_param(req, "name");
+        struct err *e = NULL;
+        bool force = false;
+        int r;
+
+        if (http_query_get_bool(http_req_query_pairs(req), "force", false, &force, &e) < 0 ||
+            open_store(userdata, &s, &e) < 0 || image_store_get(s, name, &img, &e) < 0)
+                return reply_err_take(req, e);
+        r = image_store_remove(s, name, force, &e);
+        if (r < 0)
+                return reply_err_take(req, e);
+        if (!str_startswith(name, "sha256:") && strv_length(img->refs) > 0)
+                json_array_append_new(out, json_pack("{s:s}", "Untagged", name));
+        if (r == 1)
+                json_array_append_new(out, json_pack("{s:s}", "Deleted", img->id));
+        http_reply_json(req, 200, out);
+}
+
+static void h_logout(struct http_req *req, void *userdata) {
+        struct daemon *d = userdata;
+        _cleanup_json_ json_t *body = NULL;
+        const char *host;
+        struct err *e = NULL;
+        int r;
+
+        if (http_req_json(req, &body, &e) < 0)
+                return reply_err_take(req, e);
+        host = json_get_str(body, "serveraddress", "docker.io");
+        r = registry_logout(d->root, host, &e);
+        if (r < 0)
+                return reply_err_take(req, e);
+        {
+                _cleanup_json_ json_t *out = json_pack(
+                        "{s:s}", "Status", r ? "Removed login credentials" : "Not logged in");
+                http_reply_json(req, 200, out);
+        }
+}
+
+/* ---- forked jobs ---- */
+
+struct progress_state {
+        int fd;
+        const char *action;
+        char last_digest[80];
+        uint64_t last_done;
+};
+
+static void job_progress(void *ud, const char *digest, uint64_t done, uint64_t total) {
+        struct progress_state *p = ud;
+        _cleanup_json_ json_t *j = NULL;
+
+        /* at most one line per 512 KiB per layer, plus the last one */
+        if (streq(p->last_digest, digest) && done < total && done - p->last_done < (512u << 10))
+                return;
+        snprintf(p->last_digest, sizeof(p->last_digest), "%s", digest);
+        p->last_done = done;
+        j = json_pack("{s:s,s:s,s:{s:I,s:I}}", "status", done >= total ? "Complete" : p->action,
+                      "id", digest, "progressDetail", "current", (json_int_t)done, "total",
+                      (json_int_t)total);
+        job_emit(p->fd, j);
+}
+
+static int job_pull(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        struct progress_state ps = {.fd = fd, .action = "Downloading"};
+        struct pull_opts o = {.progress = job_progress, .userdata = &ps};
+        const char *name = json_get_str(args, "image", "");
+        _cleanup_strv_ char **plat = NULL;
+        int r;
+
+        if (json_get_str(args, "platform", NULL)) {
+                plat = strv_split(json_get_str(args, "platform", ""), "/");
+                if (strv_length(plat) < 2)
+                        return err_setx(errp, EINVAL, "platform: expected os/arch[/variant]");
+                o.os = plat[0];
+                o.arch = plat[1];
+                o.variant = plat[2];
+        }
+        r = open_store(d, &s, errp);
+        if (r >= 0)
+                r = image_pull(s, name, &o, &img, errp);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s,s:s,s:s}", "status", "Pulled", "id", img->id, "ref",
+                         img->refs && img->refs[0] ? img->refs[0] : name);
+        return 0;
+}
+
+static int job_push(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        struct progress_state ps = {.fd = fd, .action = "Pushing"};
+        struct push_opts o = {.progress = job_progress, .userdata = &ps};
+        const char *name = json_get_str(args, "image", "");
+        int r;
+
+        r = open_store(d, &s, errp);
+        if (r >= 0)
+                r = image_push(s, name, json_get_str(args, "dest", NULL), &o, errp);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s,s:s}", "status", "Pushed", "ref", name);
+        return 0;
+}
+
+static int job_load(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_strv_ char **refs = NULL, **ids = NULL;
+        const char *path = json_get_str(args, "path", "");
+        _cleanup_close_ int in = -EBADF;
+        json_t *jr, *ji;
+        struct stat st;
+        int r;
+
+        (void)fd;
+        r = open_store(d, &s, errp);
+        if (r < 0)
+                return r;
+        if (stat(path, &st) < 0)
+                return err_set(errp, errno, "load: '%s'", path);
+        if (S_ISDIR(st.st_mode))
+                r = image_load_oci_dir(s, path, json_get_str(args, "ref", NULL), &refs, &ids, errp);
+        else {
+                in = open(path, O_RDONLY | O_CLOEXEC);
+                if (in < 0)
+                        return err_set(errp, errno, "load: open '%s'", path);
+                r = image_load(s, in, &refs, &ids, errp);
+        }
+        if (r < 0)
+                return r;
+        jr = json_array();
+        ji = json_array();
+        STRV_FOREACH (x, refs) {
+                _cleanup_(ref_freep) struct image_ref *pr = NULL;
+                _cleanup_free_ char *fam = NULL;
+                if (ref_parse(*x, &pr, NULL) < 0)
+                        continue;
+                fam = ref_familiar(pr);
+                json_array_append_new(jr, json_string(fam));
+        }
+        STRV_FOREACH (x, ids)
+                json_array_append_new(ji, json_string(*x));
+        *ret = json_pack("{s:o,s:o}", "refs", jr, "ids", ji);
+        return 0;
+}
+
+static int job_import(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_strv_ char **changes = NULL;
+        const char *path = json_get_str(args, "path", "");
+        struct import_opts o = {.ref = json_get_str(args, "ref", NULL),
+                                .message = json_get_str(args, "message", NULL)};
+        _cleanup_close_ int in = -EBADF;
+        struct stat st;
+        json_t *v;
+        size_t i;
+        int r;
+
+        (void)fd;
+        json_array_foreach (json_object_get(args, "changes"), i, v)
+                if (json_is_string(v))
+                        strv_push(&changes, json_string_value(v));
+        o.changes = changes;
+        r = open_store(d, &s, errp);
+        if (r < 0)
+                return r;
+        if (stat(path, &st) < 0)
+                return err_set(errp, errno, "import: '%s'", path);
+        if (S_ISDIR(st.st_mode))
+                r = image_import_dir(s, path, &o, &img, errp);
+        else {
+                in = open(path, O_RDONLY | O_CLOEXEC);
+                if (in < 0)
+                        return err_set(errp, errno, "import: open '%s'", path);
+                r = image_import_fd(s, in, &o, &img, errp);
+        }
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s}", "Id", img->id);
+        return 0;
+}
+
+static int job_save(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_strv_ char **names = NULL;
+        const char *path = json_get_str(args, "path", "");
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
+        _cleanup_close_ int out = -EBADF;
+        json_t *v;
+        size_t i;
+        int r;
+
+        (void)fd;
+        json_array_foreach (json_object_get(args, "names"), i, v)
+                if (json_is_string(v))
+                        strv_push(&names, json_string_value(v));
+        r = open_store(d, &s, errp);
+        if (r < 0)
+                return r;
+        out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (out < 0)
+                return err_set(errp, errno, "save: create '%s'", tmp);
+        r = image_save(s, names, out, errp);
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = err_set(errp, errno, "save: rename to '%s'", path);
+        if (r < 0) {
+                (void)unlink(tmp);
+                return r;
+        }
+        *ret = json_object();
+        return 0;
+}
+
+static int job_login(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
+        int r;
+
+        (void)fd;
+        r = registry_login(d->root, json_get_str(args, "serveraddress", "docker.io"),
+                           json_get_str(args, "username", ""), json_get_str(args, "password", ""),
+                           NULL, errp);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s}", "Status", "Login Succeeded");
+        return 0;
+}
+
+/* Validates a body field holding an absolute path on the daemon's host. */
+static int need_abs_path(const json_t *body, const char *key, struct err **errp) {
+        const char *p = json_get_str(body, key, NULL);
+
+        if (!p || p[0] != '/') {
+                int r = err_setx(errp, EINVAL, "%s: an absolute path is required", key);
+                err_set_field(errp, key);
+                return r;
+        }
+        return 0;
+}
+
+static void h_pull(struct http_req *req, void *userdata) {
+        const char *img = http_req_query(req, "image"), *from = http_req_query(req, "fromImage");
+        const char *tag = http_req_query(req, "tag"), *plat = http_req_query(req, "platform");
+        _cleanup_(ref_freep) struct image_ref *r = NULL;
+        _cleanup_free_ char *name = NULL;
+        struct err *e = NULL;
+        json_t *args;
+
+        if (!img && from)
+                name = tag && *tag ? xasprintf("%s:%s", from, tag) : xstrdup(from);
+        else
+                name = xstrdup(img ? img : "");
+        if (ref_parse(name, &r, &e) < 0) {
+                err_set_field(&e, "image");
+                return reply_err_take(req, e);
+        }
+        args = json_pack("{s:s}", "image", name);
+        if (plat)
+                json_object_set_new(args, "platform", json_string(plat));
+        job_start(userdata, req, job_pull, args, true);
+}
+
+static void h_post_named(struct http_req *req, void *userdata) {
+        static const char *const actions[] = {"tag", "push", NULL};
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_free_ char *name = NULL, *target = NULL;
+        const char *action, *repo, *tag;
+        struct err *e = NULL;
+
+        name = split_action(http_req_param(req, "name"), actions, &action);
+        if (!action)
+                return http_reply_error(req, 404, "not_found", "no such route");
+        repo = http_req_query(req, "repo");
+        tag = http_req_query(req, "tag");
+        if (streq(action, "push")) {
+                json_t *args = json_pack("{s:s}", "image", name);
+                if (tag && *tag) {
+                        _cleanup_(ref_freep) struct image_ref *r = NULL;
+                        _cleanup_free_ char *repo_name = NULL;
+                        if (ref_parse_name(name, &r, &e) < 0) {
+                                json_decref(args);
+                                return reply_err_take(req, e);
+                        }
+                        repo_name = ref_repository(r);
+                        json_object_set_new(args, "dest", json_sprintf("%s:%s", repo_name, tag));
+                }
+                return job_start(userdata, req, job_push, args, true);
+        }
+        if (!repo || !*repo)
+                return http_reply_error(req, 400, "invalid",
+                                        "tag: the 'repo' parameter is required");
+        target = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+        if (open_store(userdata, &s, &e) < 0 || image_store_tag(s, name, target, &e) < 0)
+                return reply_err_take(req, e);
+        http_reply(req, 201, "application/json", "{}", 2);
+}
+
+/* Body-driven jobs: load, import, save, login. */
+static void body_job(struct http_req *req, void *userdata, job_fn *fn, const char *path_key) {
+        json_t *body = NULL;
+        struct err *e = NULL;
+
+        if (http_req_json(req, &body, &e) < 0)
+                return reply_err_take(req, e);
+        if (!json_is_object(body)) {
+                json_decref(body);
+                return http_reply_error(req, 400, "invalid", "the body must be a JSON object");
+        }
+        if (path_key && need_abs_path(body, path_key, &e) < 0) {
+                json_decref(body);
+                return reply_err_take(req, e);
+        }
+        job_start(userdata, req, fn, body, false);
+}
+
+static void h_load(struct http_req *req, void *userdata) {
+        body_job(req, userdata, job_load, "path");
+}
+
+static void h_import(struct http_req *req, void *userdata) {
+        body_job(req, userdata, job_import, "path");
+}
+
+static void h_save(struct http_req *req, void *userdata) {
+        body_job(req, userdata, job_save, "path");
+}
+
+static void h_login(struct http_req *req, void *userdata) {
+        body_job(req, userdata, job_login, NULL);
+}
+
+const struct http_route api_images_routes[] = {
+        {"GET", "/v1/images", h_list},
+        {"POST", "/v1/images/pull", h_pull},
+        {"POST", "/v1/images/load", h_load},
+        {"POST", "/v1/images/import", h_import},
+        {"POST", "/v1/images/save", h_save},
+        {"GET", "/v1/images/{name*}", h_get},
+        {"POST", "/v1/images/{name*}", h_post_named},
+        {"DELETE", "/v1/images/{name*}", h_delete},
+        {"POST", "/v1/auth", h_login},
+        {"POST", "/v1/auth/logout", h_logout},
+        {},
+};

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "err.h"
+#include "http_server.h"
+
+/* The container manager (agent/containers.c): records under <root>/containers/<id>/, one shim
+ * per running container, exits through the shims' sockets, restart policies through
+ * agent/supervise.h. Everything runs on the daemon's libev loop; handlers that must wait (stop,
+ * wait, rm -f of a running container, logs --follow, exec) keep their request and answer it
+ * from the loop. */
+
+#define CTR_RECORD_VERSION 1
+
+struct ctr_mgr;
+struct ctr;
+
+/* Loads every record (a corrupt one is logged and skipped), reconnects to live shims, learns
+ * exits that happened while the daemon was down and applies restart policies. */
+int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp);
+struct ctr_mgr *ctr_mgr_free(struct ctr_mgr *m);
+
+/* Full id, unique id prefix or name (with or without the leading '/'). -ENOENT "No such
+ * container: REF"; an ambiguous prefix is -EINVAL. */
+int ctr_lookup(struct ctr_mgr *m, const char *ref, struct ctr **ret, struct err **errp);
+/* All containers, in creation order (newest first). ret is borrowed. */
+size_t ctr_all(struct ctr_mgr *m, struct ctr ***ret);
+
+/* Creates a container from an Engine-API create body. name may be NULL (generated). */
+int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct ctr **ret,
+               struct err **errp);
+/* Starts a created or exited container. 1 when it was already running. */
+int ctr_start(struct ctr *c, struct err **errp);
+/* Stops with the StopSignal, then SIGKILL after timeout seconds (< 0: the container's
+ * StopTimeout, default 10); answers req (204, or 304 when not running) once it exited. */
+void ctr_stop(struct ctr *c, int timeout, struct http_req *req);
+void ctr_restart(struct ctr *c, int timeout, struct http_req *req);
+int ctr_kill(struct ctr *c, int sig, struct err **errp);
+int ctr_pause(struct ctr *c, bool pause, struct err **errp);
+/* Answers req when the container is gone (force kills a running one first). */
+void ctr_remove(struct ctr *c, bool force, bool volumes, struct http_req *req);
+/* Answers {"StatusCode":N} when the container is not running (next_exit: at the next exit). */
+void ctr_wait(struct ctr *c, bool next_exit, struct http_req *req);
+int ctr_rename(struct ctr *c, const char *name, struct err **errp);
+/* docker inspect document (new reference). */
+json_t *ctr_inspect(const struct ctr *c);
+/* `ps` entry: Id, Names, Image, ImageID, Command, Created, State, Status, Labels, Mounts. */
+json_t *ctr_summary(const struct ctr *c);
+/* {"Titles":[...],"Processes":[[...]...]} */
+int ctr_top(struct ctr *c, json_t **ret, struct err **errp);
+
+struct ctr_logs_opts {
+        bool follow, timestamps, stdout_, stderr_;
+        int64_t tail;
+        uint64_t since_nsec, until_nsec;
+};
+/* Streams the log as NDJSON {"stream","log","time"}; with follow, ends with {"exit":N} when the
+ * container stops. */
+void ctr_logs(struct ctr *c, const struct ctr_logs_opts *o, struct http_req *req);
+/* Runs Cmd in the container; streams {"stream","data"} lines and a final {"ExitCode":N}
+ * (Detach: answers 201 at once). body: Cmd, Env, WorkingDir, User, Detach. */
+void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req);
+
+/* Pure helpers (unit-tested). */
+/* Index of the container ref names among n ids/names: exact id, exact name, then unique id
+ * prefix. -ENOENT, or -EINVAL when a prefix is ambiguous. */
+int ctr_ref_index(const char *const *ids, const char *const *names, size_t n, const char *ref);
+/* docker's ps Status column: "Up 5 seconds", "Exited (0) 3 minutes ago", "Created". */
+char *ctr_status_text(const json_t *state, uint64_t now_usec);
+/* ps --filter: status=, name=, label=K[=V], id=, exited=. 1 match, 0 no, -EINVAL bad filter. */
+int ctr_filter_match(const json_t *rec, const char *filter, struct err **errp);

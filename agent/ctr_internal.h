@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Internals shared by the container manager's files (containers.c, ctr_create.c, ctr_start.c,
+ * ctr_stream.c). Not for other layers. */
+
+#include <dirent.h>
+#include <stdbool.h>
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "containers.h"
+#include "ctr_spec.h"
+#include "image/store.h"
+#include "supervise.h"
+
+struct ctr_mgr {
+        struct daemon *d;
+        struct ev_loop *loop;
+        char *root, *run;
+        char *ctr_root; /* <root>/containers */
+        char *oci_root; /* <run>/oci: the runtime's state */
+        struct image_store *images;
+        struct ctr **v; /* newest first */
+        size_t n;
+};
+
+enum pend_kind { PEND_WAIT, PEND_STOP, PEND_RESTART, PEND_REMOVE, _PEND_MAX };
+
+/* A request answered later. */
+struct pend {
+        struct pend *next;
+        struct ctr *c;
+        enum pend_kind kind;
+        struct http_req *req;
+};
+
+struct follower;
+struct exec_sess;
+
+struct ctr {
+        struct ctr_mgr *m;
+        char *id;
+        char *dir;   /* <root>/containers/<id> */
+        json_t *rec; /* the record, docker's inspect shape plus Berth* private fields */
+        struct sv sv;
+        ev_timer sv_timer;
+        ev_timer exit_timer; /* the shim was gone before we could connect */
+        /* the connection to the shim */
+        int shim_fd;
+        ev_io shim_io;
+        char shim_buf[1024];
+        size_t shim_len;
+        bool ran;      /* started at least once in this daemon's life or adopted running */
+        bool removing; /* rm -f waits for the exit */
+        bool remove_volumes;
+        struct err *start_err; /* why the last spawn failed */
+        struct pend *pends;
+        struct follower *followers;
+        struct exec_sess *execs;
+};
+
+void ctr_mgr_freep(struct ctr_mgr **m);
+
+/* containers.c */
+int ctr_save(struct ctr *c);
+json_t *ctr_state(const struct ctr *c);
+void ctr_set_status(struct ctr *c, const char *status);
+bool ctr_running(const struct ctr *c);
+char *ctr_now_str(void);
+const char *ctr_name(const struct ctr *c);
+bool ctr_name_taken(struct ctr_mgr *m, const char *name);
+struct ctr *ctr_add(struct ctr_mgr *m, char *id_take, json_t *rec_take);
+void ctr_pend_add(struct ctr *c, enum pend_kind kind, struct http_req *req);
+void ctr_on_exit(struct ctr *c);
+void ctr_after_sv(struct ctr *c);
+int ctr_signal(struct ctr *c, int sig, struct err **errp);
+
+/* ctr_create.c */
+/* "SIGTERM", "TERM", "15" -> 15; -EINVAL otherwise. */
+int ctr_parse_signal(const char *s);
+
+/* ctr_start.c: mounts the rootfs, writes the bundle and starts a shim; waits for its report. */
+int ctr_do_start(struct ctr *c, struct err **errp);
+int ctr_shim_connect(struct ctr *c, struct err **errp);
+void ctr_shim_disconnect(struct ctr *c);
+
+/* ctr_stream.c */
+/* The container exited: followers get the rest of the log and {"exit":N}. */
+void ctr_streams_exit(struct ctr *c);
+/* Ends every stream of c (removal). */
+void ctr_streams_end(struct ctr *c);

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Starting a container: mount the rootfs, prepare /etc files, volumes and the OCI bundle, then
+ * start a detached `berth shim` and read its one-line report. Also the daemon's side of the shim
+ * socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "clog.h"
+#include "ctr_internal.h"
+#include "fileio.h"
+#include "json.h"
+#include "log.h"
+#include "runtime/init.h"
+#include "storage/overlay.h"
+#include "strv.h"
+#include "volume.h"
+#include "xalloc.h"
+
+#define SHIM_REPORT_TIMEOUT_MSEC 60000
+
+static int write_etc_files(struct ctr *c, struct err **errp) {
+        const json_t *cfg = json_object_get(c->rec, "Config"),
+                     *hc = json_object_get(c->rec, "HostConfig");
+        const char *hostname = json_get_str(cfg, "Hostname", "");
+        bool host_net = streq(json_get_str(hc, "NetworkMode", ""), "host");
+        _cleanup_free_ char *hosts = NULL, *resolv = NULL, *host_resolv = NULL, *hn = NULL,
+                            *p = NULL;
+        size_t len;
+        int r;
+
+        if (host_net && read_file("/etc/hosts", 1u << 20, &hosts, &len, NULL) >= 0)
+                ;
+        else
+                hosts = ctr_hosts_file(hostname, json_object_get(hc, "ExtraHosts"));
+        (void)read_file("/etc/resolv.conf", 1u << 20, &host_resolv, &len, NULL);
+        resolv = ctr_resolv_file(hc, host_resolv);
+        hn = xasprintf("%s\n", hostname);
+        p = xasprintf("%s/hosts", c->dir);
+        r = write_file_atomic(p, hosts, strlen(hosts), 0644, errp);
+        if (r < 0)
+                return r;
+        free(p);
+        p = xasprintf("%s/hostname", c->dir);
+        r = write_file_atomic(p, hn, strlen(hn), 0644, errp);
+        if (r < 0)
+                return r;
+        free(p);
+        p = xasprintf("%s/resolv.conf", c->dir);
+        return write_file_atomic(p, resolv, strlen(resolv), 0644, errp);
+}
+
+/* Fills empty named/anonymous volumes from the image content at their destination. */
+static int fill_volumes(struct ctr *c, int rootfd, struct err **errp) {
+        json_t *m;
+        size_t i;
+
+        json_array_foreach (json_object_get(c->rec, "Mounts"), i, m) {
+                _cleanup_(vol_freep) struct vol *v = NULL;
+                _cleanup_close_ int pfd = -EBADF, dfd = -EBADF;
+                _cleanup_free_ char *proc = NULL;
+                int r;
+
+                if (!streq(json_get_str(m, "Type", ""), "volume") ||
+                    json_get_bool(m, "BerthNoCopy", false))
+                        continue;
+                r = vol_get(c->m->root, json_get_str(m, "Name", ""), &v, errp);
+                if (r < 0)
+                        return r;
+                if (vol_is_empty(v, NULL) <= 0)
+                        continue;
+                pfd = rt_open_in_root(rootfd, json_get_str(m, "Destination", ""), false, false);
+                if (pfd < 0)
+                        continue; /* nothing in the image there */
+                proc = xasprintf("/proc/self/fd/%d", pfd);
+                dfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        continue;
+                r = vol_copy_from(v, dfd, errp);
+                if (r < 0)
+                        return err_wrap(errp, "fill volume '%s' from the image", v->name);
+        }
+        return 0;
+}
+
+static int netns_path(struct ctr *c, char **ret, struct err **errp) {
+        const char *net = json_get_str(json_object_get(c->rec, "HostConfig"), "NetworkMode", "");
+        struct ctr *other;
+        int r;
+
+        *ret = NULL;
+        if (!str_startswith(net, "container:"))
+                return 0;
+        r = ctr_lookup(c->m, net + 10, &other, errp);
+        if (r < 0)
+                return err_wrap(errp, "HostConfig.NetworkMode");
+        if (!ctr_running(other))
+                return err_setx(errp, EINVAL, "cannot join network of a non running container: %s",
+                                net + 10);
+        *ret = xasprintf("/proc/%d/ns/net",
+                         (int)json_get_int(json_object_get(other->rec, "State"), "Pid", 0));
+        return 0;
+}
+
+/* Mounts the rootfs and writes <dir>/bundle/config.json. */
+static int prepare_bundle(struct ctr *c, struct err **errp) {
+        const json_t *cfg = json_object_get(c->rec, "Config");
+        _cleanup_strv_ char **lowers = NULL;
+        _cleanup_free_ char *rootfs = NULL, *bundle = NULL, *spec_path = NULL, *netns = NULL;
+        _cleanup_free_ gid_t *gids = NULL;
+        _cleanup_close_ int rootfd = -EBADF;
+        _cleanup_json_ json_t *spec = NULL;
+        const char *wd = json_get_str(cfg, "WorkingDir", "");
+        size_t n_gids = 0, i;
+        json_t *v;
+        uid_t uid;
+        gid_t gid;
+        int r;
+
+        lowers = xnew0(char *, 1);
+        json_array_foreach (json_object_get(c->rec, "BerthLowerDirs"), i, v)
+                strv_push(&lowers, json_string_value(v));
+        r = ovl_prepare(c->dir, lowers, OVL_MODE_AUTO, &rootfs, errp);
+        if (r < 0)
+                return err_wrap(errp, "prepare the root file system");
+        rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return err_set(errp, errno, "open '%s'", rootfs);
+        /* overlayfs shows the upper dir's mode on "/": give it the image's (docker does too) */
+        if (lowers[0]) {
+                struct stat lsb, rsb;
+
+                if (stat(lowers[0], &lsb) == 0 && fstat(rootfd, &rsb) == 0 &&
+                    (lsb.st_mode & 07777) != (rsb.st_mode & 07777) &&
+                    chmod(rootfs, lsb.st_mode & 07777) < 0)
+                        return err_set(errp, errno, "chmod '%s'", rootfs);
+        }
+        r = ctr_resolve_user(rootfd, json_get_str(cfg, "User", ""), &uid, &gid, &gids, &n_gids,
+                             errp);
+        if (r < 0)
+                return r;
+        if (wd[0]) {
+                _cleanup_close_ int wfd = -EBADF;
+
+                if (wd[0] != '/')
+                        return err_setx(errp, EINVAL,
+                                        "Config.WorkingDir: the working directory '%s' is not an "
+                                        "absolute path",
+                                        wd);
+                wfd = rt_open_in_root(rootfd, wd, true, false);
+                if (wfd < 0)
+                        return err_set(errp, -wfd, "create working directory '%s'", wd);
+        }
+        r = fill_volumes(c, rootfd, errp);
+        if (r >= 0)
+                r = write_etc_files(c, errp);
+        if (r >= 0)
+                r = netns_path(c, &netns, errp);
+        if (r < 0)
+                return r;
+        r = ctr_spec_build(&(struct ctr_spec_in){.rec = c->rec,
+                                                 .rootfs = rootfs,
+                                                 .ctr_dir = c->dir,
+                                                 .uid = uid,
+                                                 .gid = gid,
+                                                 .gids = gids,
+                                                 .n_gids = n_gids,
+                                                 .netns_path = netns},
+                           &spec, errp);
+        if (r < 0)
+                return r;
+        bundle = xasprintf("%s/bundle", c->dir);
+        r = mkdir_p(bundle, 0700, errp);
+        if (r < 0)
+                return r;
+        spec_path = xasprintf("%s/config.json", bundle);
+        return json_save_path(spec_path, spec, errp);
+}
+
+static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) {
+        (void)revents;
+        ev_child_stop(loop, w);
+        free(w);
+}
+
+/* Forks, detaches (setsid + second fork) and execs `berth shim`. The intermediate process is
+ * reaped by libev. Returns the read end of the status pipe. */
+static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
+        const json_t *lc = json_object_get(json_object_get(c->rec, "HostConfig"), "LogConfig");
+        const json_t *lcfg = json_object_get(lc, "Config");
+        char max_size[32] = "0", max_file[16] = "1";
+        int sp[2];
+        pid_t pid;
+        uint64_t sz;
+        ev_child *w;
+
+        if (json_get_str(lcfg, "max-size", NULL) &&
+            clog_parse_size(json_get_str(lcfg, "max-size", ""), &sz, NULL) >= 0) {
+                snprintf(max_size, sizeof(max_size), "%llu", (unsigned long long)sz);
+                if (json_get_str(lcfg, "max-file", NULL))
+                        snprintf(max_file, sizeof(max_file), "%d",
+                                 MAX(1, atoi(json_get_str(lcfg, "max-file", "1"))));
+        }
+        if (pipe2(sp, O_CLOEXEC) < 0)
+                return err_set(errp, errno, "pipe");
+        pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                safe_close(sp[0]);
+                safe_close(sp[1]);
+                return err_set(errp, e, "fork");
+        }
+        if (pid == 0) {
+                sigset_t all;
+                char *argv[] = {"berth",
+                                "shim",
+                                "--root",
+                                c->m->root,
+                                "--run",
+                                c->m->run,
+                                "--id",
+                                c->id,
+                                "--status-fd",
+                                "3",
+                                "--log-max-size",
+                                max_size,
+                                "--log-max-file",
+                                max_file,
+                                NULL};
+
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                if (setsid() < 0)
+                        _exit(1);
+                pid = fork();
+                if (pid != 0)
+                        _exit(pid < 0 ? 1 : 0);
+                if (dup2(sp[1], 3) < 0)
+                        _exit(1);
+                {
+                        int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                        if (nfd >= 0) {
+                                (void)dup2(nfd, 0);
+                                (void)dup2(nfd, 1);
+                                (void)dup2(nfd, 2);
+                        }
+                }
+                if (chdir("/") < 0)
+                        _exit(1);
+                execv("/proc/self/exe", argv);
+                _exit(127);
+        }
+        safe_close(sp[1]);
+        w = xnew0(ev_child, 1);
+        ev_child_init(w, intermediate_reaped, pid, 0);
+        ev_child_start(c->m->loop, w);
+        *ret_status_fd = sp[0];
+        return 0;
+}
+
+/* Reads "ok PID" or "err CODE MSG" (bounded wait: the shim reports right after rt_start). */
+static int read_report(int fd, pid_t *ret_pid, struct err **errp) {
+        char buf[2048];
+        size_t len = 0;
+
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                ssize_t n;
+                int r = RETRY_EINTR(poll(&p, 1, SHIM_REPORT_TIMEOUT_MSEC));
+
+                if (r == 0)
+                        return err_setx(errp, ETIMEDOUT, "the shim did not report in time");
+                if (r < 0)
+                        return err_set(errp, errno, "poll");
+                n = read(fd, buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+                if (memchr(buf, '\n', len) || len == sizeof(buf) - 1)
+                        break;
+        }
+        buf[len] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        if (str_startswith(buf, "ok ")) {
+                *ret_pid = (pid_t)atoi(buf + 3);
+                return 0;
+        }
+        if (str_startswith(buf, "err ")) {
+                char *msg;
+                int code = (int)strtol(buf + 4, &msg, 10);
+
+                if (code <= 0)
+                        code = EIO;
+                return err_setx(errp, code, "%s", msg[0] == ' ' ? msg + 1 : msg);
+        }
+        return err_setx(errp, EIO, "the shim exited without reporting");
+}
+
+static void exit_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct ctr *c = w->data;
+
+        (void)loop;
+        (void)revents;
+        ctr_on_exit(c);
+}
+
+int ctr_do_start(struct ctr *c, struct err **errp) {
+        _cleanup_close_ int status_fd = -EBADF;
+        _cleanup_err_ struct err *e = NULL;
+        json_t *st = ctr_state(c);
+        bool gone = false;
+        pid_t pid = 0;
+        int r;
+
+        r = prepare_bundle(c, &e);
+        if (r >= 0)
+                r = spawn_shim(c, &status_fd, &e);
+        if (r >= 0)
+                r = read_report(status_fd, &pid, &e);
+        if (r >= 0 && ctr_shim_connect(c, NULL) < 0)
+                gone = true; /* it ran and exited already: exit.json tells how */
+        if (r < 0) {
+                _cleanup_free_ char *t = ctr_now_str();
+                const char *msg = err_msg(e);
+                int code = 125;
+
+                if (strstr(msg, "not found in $PATH") || (-r == ENOENT && strstr(msg, "exec")))
+                        code = 127;
+                else if (-r == EACCES || strstr(msg, "ermission denied"))
+                        code = 126;
+                (void)ovl_unmount(c->dir, NULL);
+                ctr_set_status(c, json_get_str(st, "StartedAt", "")[0] ? "exited" : "created");
+                json_object_set_new(st, "ExitCode", json_integer(code));
+                json_object_set_new(st, "Error", json_string(msg));
+                if (json_get_str(st, "StartedAt", "")[0])
+                        json_object_set_new(st, "FinishedAt", json_string(t));
+                (void)ctr_save(c);
+                return err_move(errp, TAKE_PTR(e));
+        }
+        {
+                _cleanup_free_ char *t = ctr_now_str();
+
+                ctr_set_status(c, "running");
+                json_object_set_new(st, "Pid", json_integer(pid));
+                json_object_set_new(st, "ExitCode", json_integer(0));
+                json_object_set_new(st, "Error", json_string(""));
+                json_object_set_new(st, "OOMKilled", json_false());
+                json_object_set_new(st, "StartedAt", json_string(t));
+                json_object_set_new(st, "FinishedAt", json_string("0001-01-01T00:00:00Z"));
+        }
+        c->ran = true;
+        (void)ctr_save(c);
+        log_info(c->id, "Container started, pid %d", (int)pid);
+        if (gone) {
+                /* Handled from the loop: we are inside the state machine's spawn. */
+                ev_timer_init(&c->exit_timer, exit_timer_cb, 0., 0.);
+                c->exit_timer.data = c;
+                ev_timer_start(c->m->loop, &c->exit_timer);
+        }
+        return 0;
+}
+
+/* ---- the shim connection ---- */
+
+static void shim_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct ctr *c = w->data;
+        ssize_t n;
+
+        (void)loop;
+        (void)revents;
+        n = read(c->shim_fd, c->shim_buf + c->shim_len, sizeof(c->shim_buf) - 1 - c->shim_len);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n > 0) {
+                c->shim_len += (size_t)n;
+                c->shim_buf[c->shim_len] = '\0';
+                if (!strstr(c->shim_buf, "\"exited\"")) {
+                        /* keep only the unfinished last line */
+                        char *nl = strrchr(c->shim_buf, '\n');
+                        if (nl) {
+                                size_t rest = c->shim_len - (size_t)(nl + 1 - c->shim_buf);
+                                memmove(c->shim_buf, nl + 1, rest + 1);
+                                c->shim_len = rest;
+                        }
+                        if (c->shim_len < sizeof(c->shim_buf) - 1)
+                                return;
+                }
+        }
+        /* EOF, an error, or the exit line: the container is gone. */
+        ctr_on_exit(c);
+}
+
+int ctr_shim_connect(struct ctr *c, struct err **errp) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_free_ char *path = xasprintf("%s/shims/%s.sock", c->m->run, c->id);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return err_setx(errp, ENAMETOOLONG, "shim socket path '%s' is too long", path);
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return err_set(errp, errno, "socket");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return err_set(errp, errno, "connect to the shim at '%s'", path);
+        ctr_shim_disconnect(c);
+        c->shim_fd = TAKE_FD(fd);
+        c->shim_len = 0;
+        ev_io_init(&c->shim_io, shim_io_cb, c->shim_fd, EV_READ);
+        c->shim_io.data = c;
+        ev_io_start(c->m->loop, &c->shim_io);
+        return 0;
+}
+
+void ctr_shim_disconnect(struct ctr *c) {
+        if (c->shim_fd < 0)
+                return;
+        ev_io_stop(c->m->loop, &c->shim_io);
+        c->shim_fd = safe_close(c->shim_fd);
+}

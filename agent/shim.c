@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `berth shim`: holds one container's stdio, log and exit status, so that the daemon can die and
+ * come back without the container noticing. Plain poll(2), static buffers, no threads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "clog.h"
+#include "fileio.h"
+#include "json.h"
+#include "runtime/container.h"
+#include "shim.h"
+#include "xalloc.h"
+
+#define SHIM_MAX_CLIENTS 8
+#define SHIM_DRAIN_MSEC 300
+
+struct shim {
+        const char *id;
+        char *ctr_dir, *sock_path, *exit_path, *state_root;
+        struct clog_writer *log;
+        struct rt_state *st;
+        int out_fd, err_fd, sig_fd, listen_fd;
+        int clients[SHIM_MAX_CLIENTS];
+        char cbuf[SHIM_MAX_CLIENTS][64];
+        size_t clen[SHIM_MAX_CLIENTS];
+        bool exited;
+        int wstatus;
+};
+
+static char iobuf[16384];
+static int sigchld_pipe = -1;
+
+/* SIGCHLD through a self-pipe rather than a signalfd: a blocked signal mask would be inherited by
+ * the container's processes. */
+static void on_sigchld(int sig) {
+        int saved = errno;
+
+        (void)sig;
+        (void)!write(sigchld_pipe, "c", 1);
+        errno = saved;
+}
+
+static uint64_t now_nsec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void status_report(int fd, const char *fmt, ...) _printf_(2, 3);
+static void status_report(int fd, const char *fmt, ...) {
+        _cleanup_free_ char *s = NULL;
+        va_list ap;
+
+        if (fd < 0)
+                return;
+        va_start(ap, fmt);
+        s = xvasprintf(fmt, ap);
+        va_end(ap);
+        (void)fd_write_full(fd, s, strlen(s));
+}
+
+static int shim_listen(struct shim *s, struct err **errp) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strlen(s->sock_path) >= sizeof(sa.sun_path))
+                return err_setx(errp, ENAMETOOLONG, "socket path '%s' is too long", s->sock_path);
+        strcpy(sa.sun_path, s->sock_path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return err_set(errp, errno, "socket");
+        (void)unlink(s->sock_path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return err_set(errp, errno, "bind '%s'", s->sock_path);
+        (void)chmod(s->sock_path, 0600);
+        if (listen(fd, SHIM_MAX_CLIENTS) < 0)
+                return err_set(errp, errno, "listen '%s'", s->sock_path);
+        s->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static void client_drop(struct shim *s, int i) {
+        s->clients[i] = safe_close(s->clients[i]);
+        s->clen[i] = 0;
+}
+
+static void client_send(struct shim *s, int i, const char *line) {
+        if (s->clients[i] < 0)
+                return;
+        if (send(s->clients[i], line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                client_drop(s, i);
+}
+
+static void shim_accept(struct shim *s) {
+        char line[64];
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (fd < 0)
+                return;
+        for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
+                if (s->clients[i] < 0) {
+                        s->clients[i] = fd;
+                        snprintf(line, sizeof(line), "{\"status\":\"running\",\"pid\":%d}\n",
+                                 (int)s->st->pid);
+                        client_send(s, i, line);
+                        return;
+                }
+        safe_close(fd);
+}
+
+static void client_command(struct shim *s, const char *cmd) {
+        int sig;
+
+        if (sscanf(cmd, "kill %d", &sig) == 1 && sig > 0 && sig < 65 && !s->exited)
+                (void)rt_kill(s->st, sig, false, NULL);
+}
+
+static void client_read(struct shim *s, int i) {
+        char *nl;
+        ssize_t n =
+                read(s->clients[i], s->cbuf[i] + s->clen[i], sizeof(s->cbuf[i]) - 1 - s->clen[i]);
+
+        if (n <= 0) {
+                if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                        client_drop(s, i);
+                return;
+        }
+        s->clen[i] += (size_t)n;
+        s->cbuf[i][s->clen[i]] = '\0';
+        while ((nl = strchr(s->cbuf[i], '\n'))) {
+                size_t used = (size_t)(nl - s->cbuf[i]) + 1;
+
+                *nl = '\0';
+                client_command(s, s->cbuf[i]);
+                memmove(s->cbuf[i], s->cbuf[i] + used, s->clen[i] - used + 1);
+                s->clen[i] -= used;
+        }
+        if (s->clen[i] == sizeof(s->cbuf[i]) - 1)
+                client_drop(s, i); /* a line that long is not ours */
+}
+
+/* Copies what a pipe holds into the log. Returns false at EOF. */
+static bool pump(struct shim *s, int *fd, enum clog_stream stream) {
+        ssize_t n = read(*fd, iobuf, sizeof(iobuf));
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return true;
+        if (n <= 0) {
+                *fd = safe_close(*fd);
+                return false;
+        }
+        (void)clog_write(s->log, stream, iobuf, (size_t)n, now_nsec(), NULL);
+        return true;
+}
+
+static void reap(struct shim *s) {
+        char drain[64];
+        int status;
+
+        while (read(s->sig_fd, drain, sizeof(drain)) > 0)
+                ;
+        for (;;) {
+                pid_t p = waitpid(-1, &status, WNOHANG);
+                if (p <= 0)
+                        break;
+                if (p == s->st->pid) {
+                        s->exited = true;
+                        s->wstatus = status;
+                }
+        }
+}
+
+static int shim_loop(struct shim *s) {
+        uint64_t drain_deadline = 0;
+
+        for (;;) {
+                struct pollfd p[4 + SHIM_MAX_CLIENTS];
+                int n = 0, timeout = -1, r;
+
+                if (s->exited) {
+                        uint64_t now = now_usec();
+
+                        if (!drain_deadline)
+                                drain_deadline = now + SHIM_DRAIN_MSEC * USEC_PER_MSEC;
+                        if ((s->out_fd < 0 && s->err_fd < 0) || now >= drain_deadline)
+                                return 0;
+                        timeout = (int)((drain_deadline - now) / USEC_PER_MSEC) + 1;
+                }
+                p[n++] = (struct pollfd){.fd = s->out_fd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = s->err_fd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = s->sig_fd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+                for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
+                        p[n++] = (struct pollfd){.fd = s->clients[i], .events = POLLIN};
+                r = poll(p, (nfds_t)n, timeout);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r <= 0)
+                        continue;
+                if (p[0].revents)
+                        pump(s, &s->out_fd, CLOG_STDOUT);
+                if (p[1].revents)
+                        pump(s, &s->err_fd, CLOG_STDERR);
+                if (p[2].revents)
+                        reap(s);
+                if (p[3].revents)
+                        shim_accept(s);
+                for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
+                        if (p[4 + i].revents && s->clients[i] >= 0)
+                                client_read(s, i);
+        }
+}
+
+static json_t *exit_record(struct shim *s) {
+        struct cg_stats stats = {};
+        _cleanup_free_ char *t = clog_format_time(now_nsec());
+        int code = 0, sig = 0;
+        bool oom = false;
+
+        if (WIFEXITED(s->wstatus))
+                code = WEXITSTATUS(s->wstatus);
+        else if (WIFSIGNALED(s->wstatus)) {
+                sig = WTERMSIG(s->wstatus);
+                code = 128 + sig;
+        }
+        if (s->st->cg && s->st->cg->ops->stats &&
+            s->st->cg->ops->stats(s->st->cg, &stats, NULL) >= 0)
+                oom = stats.oom_kills > 0;
+        return json_pack("{s:i,s:i,s:b,s:s}", "ExitCode", code, "Signal", sig, "OOMKilled", oom,
+                         "FinishedAt", t);
+}
+
+static int parse_args(int argc, char **argv, const char **root, const char **run, const char **id,
+                      int *status_fd, uint64_t *max_size, unsigned *max_file) {
+        static const struct option opts[] = {
+                {"root", required_argument, NULL, 'r'},
+                {"run", required_argument, NULL, 'R'},
+                {"id", required_argument, NULL, 'i'},
+                {"status-fd", required_argument, NULL, 's'},
+                {"log-max-size", required_argument, NULL, 'm'},
+                {"log-max-file", required_argument, NULL, 'f'},
+                {},
+        };
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        *root = optarg;
+                        break;
+                case 'R':
+                        *run = optarg;
+                        break;
+                case 'i':
+                        *id = optarg;
+                        break;
+                case 's':
+                        *status_fd = atoi(optarg);
+                        break;
+                case 'm':
+                        *max_size = strtoull(optarg, NULL, 10);
+                        break;
+                case 'f':
+                        *max_file = (unsigned)atoi(optarg);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (!*root || !*run || !*id || !rt_id_valid(*id) || *max_file < 1) {
+                fprintf(stderr, "berth shim: --root, --run and a valid --id are required\n");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Points our own 0/1/2 at /dev/null and the output pipes: the container's init inherits them. */
+static int setup_stdio(struct shim *s, struct err **errp) {
+        _cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        int out[2], err[2];
+
+        if (null_fd < 0)
+                return err_set(errp, errno, "open /dev/null");
+        if (pipe2(out, O_CLOEXEC) < 0)
+                return err_set(errp, errno, "pipe");
+        if (pipe2(err, O_CLOEXEC) < 0) {
+                safe_close(out[0]);
+                safe_close(out[1]);
+                return err_set(errp, errno, "pipe");
+        }
+        if (dup2(null_fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) {
+                int e = errno;
+                safe_close(out[0]);
+                safe_close(out[1]);
+                safe_close(err[0]);
+                safe_close(err[1]);
+                return err_set(errp, e, "dup2");
+        }
+        safe_close(out[1]);
+        safe_close(err[1]);
+        s->out_fd = out[0];
+        s->err_fd = err[0];
+        (void)fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
+        (void)fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
+        return 0;
+}
+
+static void stdio_release(void) {
+        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+        if (null_fd < 0)
+                return;
+        (void)dup2(null_fd, 1);
+        (void)dup2(null_fd, 2);
+        safe_close(null_fd);
+}
+
+static void shim_free(struct shim *s) {
+        free(s->ctr_dir);
+        free(s->sock_path);
+        free(s->exit_path);
+        free(s->state_root);
+        s->log = clog_writer_free(s->log);
+        s->st = rt_state_free(s->st);
+        safe_close(s->out_fd);
+        safe_close(s->err_fd);
+        safe_close(s->sig_fd);
+        safe_close(s->listen_fd);
+        for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
+                safe_close(s->clients[i]);
+}
+
+int shim_main(int argc, char **argv) {
+        _cleanup_(shim_free) struct shim s = {
+                .out_fd = -EBADF, .err_fd = -EBADF, .sig_fd = -EBADF, .listen_fd = -EBADF};
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_json_ json_t *rec = NULL;
+        _cleanup_free_ char *bundle = NULL, *log_path = NULL, *shims = NULL, *line = NULL;
+        const char *root = NULL, *run = NULL;
+        uint64_t max_size = 0;
+        unsigned max_file = 1;
+        int status_fd = -1;
+        int sp[2], r;
+
+        for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
+                s.clients[i] = -EBADF;
+        if (parse_args(argc, argv, &root, &run, &s.id, &status_fd, &max_size, &max_file) < 0)
+                return 2;
+        signal(SIGPIPE, SIG_IGN);
+        s.ctr_dir = xasprintf("%s/containers/%s", root, s.id);
+        s.exit_path = xasprintf("%s/" SHIM_EXIT_FILE, s.ctr_dir);
+        s.state_root = xasprintf("%s/oci", run);
+        shims = xasprintf("%s/shims", run);
+        s.sock_path = xasprintf("%s/%s.sock", shims, s.id);
+        bundle = xasprintf("%s/bundle", s.ctr_dir);
+        log_path = xasprintf("%s/%s-json.log", s.ctr_dir, s.id);
+
+        if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
+                r = err_set(&e, errno, "pipe");
+        else {
+                s.sig_fd = sp[0];
+                sigchld_pipe = sp[1];
+                sigaction(SIGCHLD,
+                          &(struct sigaction){.sa_handler = on_sigchld,
+                                              .sa_flags = SA_RESTART | SA_NOCLDSTOP},
+                          NULL);
+                r = mkdir_p(shims, 0700, &e);
+        }
+        if (r >= 0)
+                r = mkdir_p(s.state_root, 0700, &e);
+        if (r >= 0)
+                r = clog_writer_open(log_path, max_size, max_file, &s.log, &e);
+        if (r >= 0)
+                r = setup_stdio(&s, &e);
+        if (r >= 0) {
+                _cleanup_(rt_state_freep) struct rt_state *old = NULL;
+
+                /* A previous incarnation's runtime state (the daemon restarts us). */
+                (void)unlink(s.exit_path);
+                if (rt_state_load(s.state_root, s.id, &old, NULL) >= 0)
+                        (void)rt_delete(old, true, NULL);
+                r = rt_create(&(struct rt_create_opts){.state_root = s.state_root,
+                                                       .id = s.id,
+                                                       .bundle = bundle,
+                                                       .console_fd = -1},
+                              &s.st, &e);
+        }
+        if (r >= 0)
+                r = shim_listen(&s, &e);
+        if (r >= 0) {
+                r = rt_start(s.st, &e);
+                if (r < 0)
+                        (void)rt_delete(s.st, true, NULL);
+        }
+        stdio_release();
+        if (r < 0) {
+                (void)unlink(s.sock_path);
+                status_report(status_fd, "err %d %s\n", e ? e->code : EIO, err_msg(e));
+                return 1;
+        }
+        status_report(status_fd, "ok %d\n", (int)s.st->pid);
+        safe_close(status_fd);
+
+        (void)shim_loop(&s);
+        (void)clog_flush(s.log, now_nsec(), NULL);
+        rec = exit_record(&s);
+        (void)json_save_path(s.exit_path, rec, NULL);
+        json_object_set_new(rec, "status", json_string("exited"));
+        line = json_dump_str(rec, true);
+        for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
+                client_send(&s, i, line);
+        (void)rt_delete(s.st, true, NULL);
+        (void)unlink(s.sock_path);
+        return 0;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The bridge driver: one Linux bridge per network, one veth pair per endpoint. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "net/net.h"
+#include "xalloc.h"
+
+static struct nl_ip ip4(uint32_t host_order) {
+        struct nl_ip ip = {.family = AF_INET};
+
+        ip.v4.s_addr = htonl(host_order);
+        return ip;
+}
+
+/* Creates the bridge, gives it the gateway address and brings it up. Routing out of the
+ * network needs IPv4 forwarding (the first non-internal network turns it on; berth never turns
+ * it off again, as docker does, because other software may rely on it by then). Published
+ * ports reached through 127.0.0.1 are DNAT'ed to the bridge, which the kernel only routes with
+ * route_localnet on the bridge. */
+static int bridge_create(struct nl *nl, const struct net_network *n, struct err **errp) {
+        _cleanup_free_ char *rl = NULL;
+        struct nl_ip gw = ip4(n->ipam.gateway);
+        int r, created;
+
+        created = nl_link_add_bridge(nl, n->ifname, n->mtu, errp);
+        if (created < 0)
+                return err_wrap(errp, "network '%s'", n->name);
+        r = nl_addr_add(nl, n->ifname, &gw, n->ipam.subnet.len, errp);
+        if (r >= 0)
+                r = nl_link_set_up(nl, n->ifname, true, errp);
+        if (r >= 0 && !n->internal) {
+                r = net_sysctl_write("net/ipv4/ip_forward", "1", errp);
+                if (r >= 0) {
+                        rl = xasprintf("net/ipv4/conf/%s/route_localnet", n->ifname);
+                        r = net_sysctl_write(rl, "1", errp);
+                }
+        }
+        if (r < 0) {
+                if (created > 0)
+                        (void)nl_link_del(nl, n->ifname, NULL);
+                return err_wrap(errp, "network '%s'", n->name);
+        }
+        return created;
+}
+
+/* Deleting the bridge takes its address and routes with it. Endpoints still attached lose
+ * their uplink; the daemon disconnects them first. */
+static int bridge_remove(struct nl *nl, const struct net_network *n, struct err **errp) {
+        int r = nl_link_del(nl, n->ifname, errp);
+
+        if (r < 0)
+                return err_wrap(errp, "remove network '%s'", n->name);
+        return r;
+}
+
+/* Configures the container side through a socket opened inside the container's namespace. */
+static int bridge_setup_inside(struct nl *cnl, const struct net_network *n,
+                               const struct net_endpoint *ep, struct err **errp) {
+        struct nl_ip ip = ip4(ep->ip), gw = ip4(n->ipam.gateway), def = {.family = AF_INET};
+        int r;
+
+        r = nl_addr_add(cnl, ep->ifname, &ip, n->ipam.subnet.len, errp);
+        if (r < 0)
+                return r;
+        r = nl_link_set_up(cnl, ep->ifname, true, errp);
+        if (r < 0)
+                return r;
+        r = nl_link_set_up(cnl, "lo", true, errp);
+        if (r < 0)
+                return r;
+        /* Internal networks have no way out; the first network connected provides the default
+         * route (an existing one is kept). */
+        if (!n->internal) {
+                r = nl_route_add(cnl, &def, 0, &gw, NULL, errp);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int bridge_connect(struct nl *nl, const struct net_network *n, const struct net_endpoint *ep,
+                          int netns_fd, struct err **errp) {
+        _cleanup_nl_ struct nl *cnl = NULL;
+        int r;
+
+        r = nl_open_netns(netns_fd, &cnl, errp);
+        if (r < 0)
+                goto fail;
+        r = nl_link_exists(cnl, ep->ifname, errp);
+        if (r < 0)
+                goto fail;
+        if (r > 0) {
+                r = err_setx(errp, EEXIST, "interface '%s' already exists in the container",
+                             ep->ifname);
+                goto fail;
+        }
+        /* A host end left over by a crash has our deterministic name: remove it and retry. */
+        r = nl_link_del(nl, ep->host_ifname, errp);
+        if (r < 0)
+                goto fail;
+        r = nl_link_add_veth(nl, ep->host_ifname, ep->ifname, netns_fd, n->mtu, ep->mac, errp);
+        if (r < 0)
+                goto fail;
+        r = bridge_setup_inside(cnl, n, ep, errp);
+        if (r >= 0)
+                r = nl_link_set_master(nl, ep->host_ifname, n->ifname, errp);
+        if (r >= 0)
+                r = nl_link_set_up(nl, ep->host_ifname, true, errp);
+        if (r < 0) {
+                (void)nl_link_del(nl, ep->host_ifname, NULL);
+                goto fail;
+        }
+        return 1;
+fail:
+        return err_wrap(errp, "connect '%s' to network '%s'", ep->id, n->name);
+}
+
+/* Deleting the host end is enough: the kernel removes the peer with it, and nothing waits for
+ * the container's namespace to be torn down. */
+static int bridge_disconnect(struct nl *nl, const struct net_network *n,
+                             const struct net_endpoint *ep, struct err **errp) {
+        int r = nl_link_del(nl, ep->host_ifname, errp);
+
+        if (r < 0)
+                return err_wrap(errp, "disconnect '%s' from network '%s'", ep->id, n->name);
+        return r;
+}
+
+const struct net_driver_ops net_bridge_ops = {
+        .name = "bridge",
+        .create = bridge_create,
+        .remove = bridge_remove,
+        .connect = bridge_connect,
+        .disconnect = bridge_disconnect,
+};

@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "json.h"
+#include "net/dns.h"
+#include "net/netmgr.h"
+#include "net/nft.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define MGR_STATE_MAX (16u << 20)
+#define MGR_MAX_PORTS 256
+#define MGR_MAX_NAMES 64
+
+struct mgr_ep {
+        struct net_endpoint *ep;
+        struct nft_publish *ports;
+        size_t n_ports;
+        char **names;
+};
+
+struct mgr_net {
+        struct net_network *net;
+        struct mgr_ep **eps;
+        size_t n_eps, allocated;
+        struct dns_table *dns;
+        struct dns_server *srv;
+};
+
+struct netmgr {
+        struct ev_loop *loop;
+        struct nl *nl;
+        char *root;
+        struct ipam_pool *pools;
+        size_t n_pools;
+        struct sockaddr_storage *ups;
+        size_t n_ups;
+        uint16_t dns_port;
+        bool no_dns;
+        struct mgr_net **nets;
+        size_t n_nets, allocated;
+};
+
+static struct mgr_ep *mgr_ep_free(struct mgr_ep *e) {
+        if (!e)
+                return NULL;
+        net_endpoint_free(e->ep);
+        free(e->ports);
+        strv_free(e->names);
+        free(e);
+        return NULL;
+}
+
+static void mgr_ep_freep(struct mgr_ep **e) {
+        *e = mgr_ep_free(*e);
+}
+
+static struct mgr_net *mgr_net_free(struct mgr_net *mn) {
+        if (!mn)
+                return NULL;
+        dns_server_free(mn->srv);
+        dns_table_free(mn->dns);
+        for (size_t i = 0; i < mn->n_eps; i++)
+                mgr_ep_free(mn->eps[i]);
+        free(mn->eps);
+        net_network_free(mn->net);
+        free(mn);
+        return NULL;
+}
+
+static void mgr_net_freep(struct mgr_net **mn) {
+        *mn = mgr_net_free(*mn);
+}
+
+static bool is_default(const struct net_network *n) {
+        return streq(n->name, NET_DEFAULT_NAME);
+}
+
+static struct mgr_net *mgr_find(const struct netmgr *m, const char *name, size_t *ret_i) {
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (streq(m->nets[i]->net->name, name)) {
+                        if (ret_i)
+                                *ret_i = i;
+                        return m->nets[i];
+                }
+        return NULL;
+}
+
+static struct mgr_ep *mgr_find_ep(const struct mgr_net *mn, const char *id, size_t *ret_i) {
+        for (size_t i = 0; i < mn->n_eps; i++)
+                if (streq(mn->eps[i]->ep->id, id)) {
+                        if (ret_i)
+                                *ret_i = i;
+                        return mn->eps[i];
+                }
+        return NULL;
+}
+
+/* ---- persistence: the network record plus its endpoints ---- */
+
+static json_t *mgr_ep_to_json(const struct mgr_ep *e) {
+        json_t *j = json_object(), *ports = json_array(), *names = json_array();
+        char ip[16], mac[18], p[64];
+
+        ipam_ip_format(e->ep->ip, ip);
+        nl_mac_format(e->ep->mac, mac);
+        json_object_set_new(j, "id", json_string(e->ep->id));
+        json_object_set_new(j, "ifname", json_string(e->ep->ifname));
+        json_object_set_new(j, "host_ifname", json_string(e->ep->host_ifname));
+        json_object_set_new(j, "ip", json_string(ip));
+        json_object_set_new(j, "mac", json_string(mac));
+        for (size_t i = 0; i < e->n_ports; i++) {
+                nft_publish_format(&e->ports[i], p, sizeof(p));
+                json_array_append_new(ports, json_string(p));
+        }
+        json_object_set_new(j, "ports", ports);
+        STRV_FOREACH (n, e->names)
+                json_array_append_new(names, json_string(*n));
+        json_object_set_new(j, "names", names);
+        return j;
+}
+
+static int mgr_save(const struct netmgr *m, const struct mgr_net *mn, struct err **errp) {
+        _cleanup_free_ char *dir = NULL, *path = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        json_t *eps = json_array();
+        int r;
+
+        j = net_network_to_json(mn->net);
+        for (size_t i = 0; i < mn->n_eps; i++)
+                json_array_append_new(eps, mgr_ep_to_json(mn->eps[i]));
+        json_object_set_new(j, "endpoints", eps);
+        dir = xasprintf("%s/networks", m->root);
+        r = mkdir_p(dir, 0700, errp);
+        if (r < 0)
+                return r;
+        path = xasprintf("%s/%s.json", dir, mn->net->name);
+        r = json_save_path(path, j, errp);
+        if (r < 0)
+                return err_wrap(errp, "save network '%s'", mn->net->name);
+        return 0;
+}
+
+static int mgr_parse_ports(char *const *specs, bool internal, const char *network,
+                           struct nft_publish **ret, size_t *ret_n, struct err **errp) {
+        _cleanup_free_ struct nft_publish *v = NULL;
+        size_t n = strv_length(specs);
+        int r;
+
+        if (n > MGR_MAX_PORTS)
+                return err_setx(errp, E2BIG, "too many published ports (max %d)", MGR_MAX_PORTS);
+        if (n > 0 && internal)
+                return err_setx(errp, EINVAL, "cannot publish ports on internal network '%s'",
+                                network);
+        v = xnew0(struct nft_publish, n + 1);
+        for (size_t i = 0; i < n; i++) {
+                r = nft_publish_parse(specs[i], &v[i], errp);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
+static int mgr_ep_from_json(struct mgr_net *mn, const json_t *j, struct mgr_ep **ret,
+                            struct err **errp) {
+        _cleanup_(mgr_ep_freep) struct mgr_ep *e = NULL;
+        _cleanup_strv_ char **ports = NULL;
+        const char *id = json_get_str(j, "id", NULL), *ip = json_get_str(j, "ip", NULL);
+        const char *mac = json_get_str(j, "mac", NULL),
+                   *host = json_get_str(j, "host_ifname", NULL);
+        const char *ifname = json_get_str(j, "ifname", NULL);
+        const json_t *a, *it;
+        uint32_t v = 0;
+        size_t i;
+        int r;
+
+        if (!id || !ip || !mac || !host || !ifname)
+                return err_setx(errp, EINVAL,
+                                "endpoint: missing id, ifname, host_ifname, ip or mac");
+        e = xnew0(struct mgr_ep, 1);
+        e->ep = xnew0(struct net_endpoint, 1);
+        e->ep->id = xstrdup(id);
+        e->ep->ifname = xstrdup(ifname);
+        e->ep->host_ifname = xstrdup(host);
+        if (!nl_ifname_valid(ifname) || !nl_ifname_valid(host))
+                return err_setx(errp, EINVAL, "endpoint '%s': invalid interface name", id);
+        r = ipam_ip_parse(ip, &v, errp);
+        if (r < 0)
+                return err_wrap(errp, "endpoint '%s'", id);
+        e->ep->ip = v;
+        if (!streq_ptr(ipam_owner(&mn->net->ipam, v), id))
+                return err_setx(errp, EINVAL, "endpoint '%s': address %s is not allocated to it",
+                                id, ip);
+        if (nl_mac_parse(mac, e->ep->mac) < 0)
+                return err_setx(errp, EINVAL, "endpoint '%s': invalid mac '%s'", id, mac);
+        a = json_object_get(j, "ports");
+        json_array_foreach (a, i, it)
+                if (json_is_string(it))
+                        strv_push(&ports, json_string_value(it));
+        r = mgr_parse_ports(ports, mn->net->internal, mn->net->name, &e->ports, &e->n_ports, errp);
+        if (r < 0)
+                return err_wrap(errp, "endpoint '%s'", id);
+        a = json_object_get(j, "names");
+        json_array_foreach (a, i, it)
+                if (json_is_string(it))
+                        strv_push(&e->names, json_string_value(it));
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static int mgr_load_one(const char *path, struct mgr_net **ret, struct err **errp) {
+        _cleanup_(mgr_net_freep) struct mgr_net *mn = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        const json_t *a, *it;
+        size_t i;
+        int r;
+
+        r = json_load_path(path, MGR_STATE_MAX, &j, errp);
+        if (r < 0)
+                return r;
+        mn = xnew0(struct mgr_net, 1);
+        r = net_network_from_json(j, &mn->net, errp);
+        if (r < 0)
+                return err_wrap(errp, "'%s'", path);
+        a = json_object_get(j, "endpoints");
+        if (a && !json_is_array(a))
+                return err_setx(errp, EINVAL, "'%s': 'endpoints' must be an array", path);
+        json_array_foreach (a, i, it) {
+                struct mgr_ep *e = NULL;
+
+                r = mgr_ep_from_json(mn, it, &e, errp);
+                if (r < 0)
+                        return err_wrap(errp, "'%s': endpoints[%zu]", path, i);
+                XGROW(mn->eps, mn->allocated, mn->n_eps + 1);
+                mn->eps[mn->n_eps++] = e;
+        }
+        *ret = TAKE_PTR(mn);
+        return 0;
+}
+
+static int mgr_net_cmp(const void *a, const void *b) {
+        return strcmp((*(struct mgr_net *const *)a)->net->name,
+                      (*(struct mgr_net *const *)b)->net->name);
+}
+
+static void mgr_add(struct netmgr *m, struct mgr_net *mn) {
+        XGROW(m->nets, m->allocated, m->n_nets + 1);
+        m->nets[m->n_nets++] = mn;
+        qsort(m->nets, m->n_nets, sizeof(*m->nets), mgr_net_cmp);
+}
+
+static void mgr_del(struct netmgr *m, struct mgr_net *mn) {
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (m->nets[i] == mn) {
+                        memmove(m->nets + i, m->nets + i + 1,
+                                (m->n_nets - i - 1) * sizeof(*m->nets));
+                        m->n_nets--;
+                        return;
+                }
+}
+
+static int mgr_load_all(struct netmgr *m, struct err **errp) {
+        _cleanup_free_ char *dir = xasprintf("%s/networks", m->root);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : err_set(errp, errno, "open '%s'", dir);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                struct mgr_net *mn = NULL;
+                int r;
+
+                if (de->d_name[0] == '.' || !str_endswith(de->d_name, ".json"))
+                        continue;
+                path = xasprintf("%s/%s", dir, de->d_name);
+                r = mgr_load_one(path, &mn, errp);
+                if (r < 0)
+                        return r;
+                if (mgr_find(m, mn->net->name, NULL)) {
+                        mgr_net_free(mn);
+                        return err_setx(errp, EEXIST, "'%s': duplicate network", path);
+                }
+                mgr_add(m, mn);
+        }
+        return 0;
+}
+
+/* ---- firewall and DNS ---- */
+
+static int mgr_sync(struct netmgr *m, struct err **errp) {
+        _cleanup_free_ struct net_network **nets = NULL;
+        _cleanup_free_ struct nft_endpoint *eps = NULL;
+        size_t n_eps = 0, k = 0;
+        int r;
+
+        for (size_t i = 0; i < m->n_nets; i++)
+                n_eps += m->nets[i]->n_eps;
+        nets = xnew0(struct net_network *, m->n_nets + 1);
+        eps = xnew0(struct nft_endpoint, n_eps + 1);
+        for (size_t i = 0; i < m->n_nets; i++) {
+                const struct mgr_net *mn = m->nets[i];
+
+                nets[i] = mn->net;
+                for (size_t j = 0; j < mn->n_eps; j++) {
+                        const struct mgr_ep *e = mn->eps[j];
+
+                        eps[k++] =
+                                (struct nft_endpoint){e->ep->id, mn->net->name, e->ep->host_ifname,
+                                                      e->ep->ip, e->ports,      e->n_ports};
+                }
+        }
+        r = nft_sync(&(struct nft_state){nets, m->n_nets, eps, n_eps}, errp);
+        if (r < 0)
+                return err_wrap(errp, "update firewall");
+        return 0;
+}
+
+static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp) {
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        int r;
+
+        if (m->no_dns || is_default(mn->net) || mn->srv)
+                return 0;
+        if (!mn->dns) {
+                mn->dns = dns_table_new();
+                for (size_t i = 0; i < mn->n_eps; i++)
+                        STRV_FOREACH (n, mn->eps[i]->names)
+                                (void)dns_table_add(mn->dns, *n, mn->eps[i]->ep->ip, NULL);
+        }
+        a.sin_addr.s_addr = htonl(mn->net->ipam.gateway);
+        a.sin_port = htons(m->dns_port);
+        /* Internal networks resolve their own names only: forwarding would be a way out. */
+        r = dns_server_new(m->loop, &a, mn->dns, m->ups, mn->net->internal ? 0 : m->n_ups, 0,
+                           &mn->srv, errp);
+        if (r < 0)
+                return err_wrap(errp, "DNS for network '%s'", mn->net->name);
+        return 0;
+}
+
+/* ---- public API ---- */
+
+int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr **ret,
+               struct err **errp) {
+        _cleanup_(netmgr_freep) struct netmgr *m = NULL;
+        int r;
+
+        if (!o->root || !o->root[0])
+                return err_setx(errp, EINVAL, "network manager: no state root");
+        m = xnew0(struct netmgr, 1);
+        m->loop = loop;
+        m->root = xstrdup(o->root);
+        m->dns_port = o->dns_port ? o->dns_port : 53;
+        m->no_dns = o->no_dns;
+        if (o->pools && o->n_pools) {
+                m->pools = xmemdup(o->pools, o->n_pools * sizeof(*o->pools));
+                m->n_pools = o->n_pools;
+        }
+        if (o->n_upstreams) {
+                m->ups = xmemdup(o->upstreams, o->n_upstreams * sizeof(*o->upstreams));
+                m->n_ups = o->n_upstreams;
+        }
+        r = nl_open(&m->nl, errp);
+        if (r < 0)
+                return r;
+        r = mgr_load_all(m, errp);
+        if (r < 0)
+                return err_wrap(errp, "load networks");
+        if (!o->no_default && !mgr_find(m, NET_DEFAULT_NAME, NULL)) {
+                r = netmgr_network_create(
+                        m, &(struct net_create_opts){.name = NET_DEFAULT_NAME, .is_default = true},
+                        NULL, errp);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < m->n_nets; i++) {
+                struct mgr_net *mn = m->nets[i];
+
+                r = net_driver_ops(mn->net->driver)->create(m->nl, mn->net, errp);
+                if (r < 0)
+                        return r;
+                r = mgr_dns_start(m, mn, errp);
+                if (r < 0)
+                        return r;
+        }
+        r = mgr_sync(m, errp);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+struct netmgr *netmgr_free(struct netmgr *m) {
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_nets; i++)
+                mgr_net_free(m->nets[i]);
+        free(m->nets);
+        nl_free(m->nl);
+        free(m->pools);
+        free(m->ups);
+        free(m->root);
+        free(m);
+        return NULL;
+}
+
+void netmgr_freep(struct netmgr **m) {
+        *m = netmgr_free(*m);
+}
+
+size_t netmgr_n_networks(const struct netmgr *m) {
+        return m->n_nets;
+}
+
+const struct net_network *netmgr_network_at(const struct netmgr *m, size_t i) {
+        return i < m->n_nets ? m->nets[i]->net : NULL;
+}
+
+const struct net_network *netmgr_network_get(const struct netmgr *m, const char *name) {
+        struct mgr_net *mn = mgr_find(m, name, NULL);
+        return mn ? mn->net : NULL;
+}
+
+struct dns_table *netmgr_dns_table(struct netmgr *m, const char *network) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+        return mn ? mn->dns : NULL;
+}
+
+int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
+                          const struct net_network **ret, struct err **errp) {
+        _cleanup_free_ struct ipam_subnet *host = NULL;
+        _cleanup_free_ struct net_network **nets = NULL;
+        _cleanup_(mgr_net_freep) struct mgr_net *mn = NULL;
+        const struct net_driver_ops *ops;
+        struct mgr_net *added;
+        size_t n_host = 0;
+        int r;
+
+        r = ipam_host_subnets(m->nl, &host, &n_host, errp);
+        if (r < 0)
+                return err_wrap(errp, "create network '%s'", o->name ? o->name : "");
+        nets = xnew0(struct net_network *, m->n_nets + 1);
+        for (size_t i = 0; i < m->n_nets; i++)
+                nets[i] = m->nets[i]->net;
+        /* Routes of berth's own bridges are already covered by the network overlap check (and
+         * would only make the message less precise). */
+        for (size_t i = 0; i < n_host;) {
+                bool own = false;
+
+                for (size_t k = 0; k < m->n_nets && !own; k++)
+                        own = host[i].net == m->nets[k]->net->ipam.subnet.net &&
+                              host[i].len == m->nets[k]->net->ipam.subnet.len;
+                if (own)
+                        host[i] = host[--n_host];
+                else
+                        i++;
+        }
+        mn = xnew0(struct mgr_net, 1);
+        r = net_network_new(
+                o, &(struct net_context){nets, m->n_nets, host, n_host, m->pools, m->n_pools},
+                &mn->net, errp);
+        if (r < 0)
+                return r;
+        ops = net_driver_ops(mn->net->driver);
+        r = ops->create(m->nl, mn->net, errp);
+        if (r < 0)
+                return r;
+        added = TAKE_PTR(mn);
+        mgr_add(m, added);
+        r = mgr_save(m, added, errp);
+        if (r >= 0)
+                r = mgr_dns_start(m, added, errp);
+        if (r >= 0)
+                r = mgr_sync(m, errp);
+        if (r < 0) {
+                mgr_del(m, added);
+                (void)ops->remove(m->nl, added->net, NULL);
+                (void)net_network_remove_state(m->root, added->net->name, NULL);
+                (void)mgr_sync(m, NULL);
+                mgr_net_free(added);
+                return r;
+        }
+        if (ret)
+                *ret = added->net;
+        return 0;
+}
+
+int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp) {
+        struct mgr_net *mn = mgr_find(m, name, NULL);
+        int r;
+
+        if (!mn)
+                return 0;
+        if (is_default(mn->net))
+                return err_setx(errp, EPERM, "the default network '%s' cannot be removed", name);
+        if (mn->n_eps > 0)
+                return err_setx(errp, EBUSY, "network '%s' has %zu connected endpoint%s", name,
+                                mn->n_eps, mn->n_eps == 1 ? "" : "s");
+        mn->srv = dns_server_free(mn->srv);
+        r = net_driver_ops(mn->net->driver)->remove(m->nl, mn->net, errp);
+        if (r < 0) {
+                (void)mgr_dns_start(m, mn, NULL);
+                return r;
+        }
+        r = net_network_remove_state(m->root, name, errp);
+        mgr_del(m, mn);
+        mgr_net_free(mn);
+        if (r < 0)
+                return r;
+        r = mgr_sync(m, errp);
+        if (r < 0)
+                return r;
+        return 1;
+}
+
+int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_connect_opts *o,
+                   int netns_fd, const struct net_endpoint **ret, struct err **errp) {
+        _cleanup_(mgr_ep_freep) struct mgr_ep *e = NULL;
+        _cleanup_dns_table_ struct dns_table *check = NULL;
+        const struct net_driver_ops *ops;
+        struct mgr_net *mn;
+        struct mgr_ep *added;
+        int r;
+
+        mn = mgr_find(m, network, NULL);
+        if (!mn)
+                return err_setx(errp, ENOENT, "network '%s' not found", network);
+        if (!o->id || mgr_find_ep(mn, o->id, NULL))
+                return err_setx(errp, EEXIST, "'%s' is already connected to network '%s'",
+                                o->id ? o->id : "", network);
+        e = xnew0(struct mgr_ep, 1);
+        r = mgr_parse_ports(o->ports, mn->net->internal, network, &e->ports, &e->n_ports, errp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < e->n_ports; i++) {
+                r = nft_port_check_free(&e->ports[i], errp);
+                if (r < 0)
+                        return r;
+        }
+        if (strv_length(o->names) > MGR_MAX_NAMES)
+                return err_setx(errp, E2BIG, "too many DNS names (max %d)", MGR_MAX_NAMES);
+        check = dns_table_new();
+        STRV_FOREACH (n, o->names) {
+                r = dns_table_add(check, *n, 1, errp);
+                if (r < 0)
+                        return r;
+        }
+        e->names = strv_copy(o->names);
+        r = net_endpoint_new(mn->net, o->id, o->ifname ? o->ifname : "eth0", o->ip, o->mac, &e->ep,
+                             errp);
+        if (r < 0)
+                return r;
+        ops = net_driver_ops(mn->net->driver);
+        r = ops->connect(m->nl, mn->net, e->ep, netns_fd, errp);
+        if (r < 0) {
+                ipam_release_owner(&mn->net->ipam, o->id);
+                return r;
+        }
+        added = TAKE_PTR(e);
+        XGROW(mn->eps, mn->allocated, mn->n_eps + 1);
+        mn->eps[mn->n_eps++] = added;
+        r = mgr_sync(m, errp);
+        if (r >= 0)
+                r = mgr_save(m, mn, errp);
+        if (r < 0) {
+                mn->n_eps--;
+                (void)ops->disconnect(m->nl, mn->net, added->ep, NULL);
+                ipam_release_owner(&mn->net->ipam, o->id);
+                (void)mgr_sync(m, NULL);
+                mgr_ep_free(added);
+                return r;
+        }
+        if (mn->dns)
+                STRV_FOREACH (n, added->names)
+                        (void)dns_table_add(mn->dns, *n, added->ep->ip, NULL);
+        if (ret)
+                *ret = added->ep;
+        return 0;
+}
+
+int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+        struct mgr_ep *e;
+        size_t i;
+        int r, r2;
+
+        if (!mn)
+                return err_setx(errp, ENOENT, "network '%s' not found", network);
+        e = mgr_find_ep(mn, id, &i);
+        if (!e)
+                return 0;
+        r = net_driver_ops(mn->net->driver)->disconnect(m->nl, mn->net, e->ep, errp);
+        if (r < 0)
+                return r;
+        if (mn->dns)
+                dns_table_remove_ip(mn->dns, e->ep->ip);
+        memmove(mn->eps + i, mn->eps + i + 1, (mn->n_eps - i - 1) * sizeof(*mn->eps));
+        mn->n_eps--;
+        ipam_release_owner(&mn->net->ipam, id);
+        mgr_ep_free(e);
+        r = mgr_save(m, mn, errp);
+        r2 = mgr_sync(m, r < 0 ? NULL : errp);
+        if (r < 0)
+                return r;
+        if (r2 < 0)
+                return r2;
+        return 1;
+}
+
+int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp) {
+        int n = 0;
+
+        for (size_t i = 0; i < m->n_nets; i++) {
+                int r;
+
+                if (!mgr_find_ep(m->nets[i], id, NULL))
+                        continue;
+                r = netmgr_disconnect(m, m->nets[i]->net->name, id, errp);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        return n;
+}
+
+int netmgr_overlay_peer_add(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
+                            struct err **errp) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+
+        if (!mn)
+                return err_setx(errp, ENOENT, "network '%s' not found", network);
+        return net_overlay_peer_add(m->nl, mn->net, p, errp);
+}
+
+int netmgr_overlay_peer_del(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
+                            struct err **errp) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+
+        if (!mn)
+                return err_setx(errp, ENOENT, "network '%s' not found", network);
+        return net_overlay_peer_del(m->nl, mn->net, p, errp);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdint.h>
+
+#include "err.h"
+#include "net/net.h"
+
+/* nftables for berth networks (nft_*): NAT out of the networks, published ports, isolation.
+ * berth owns `table ip berth` and `table bridge berth` and nothing else. The whole desired
+ * ruleset is computed by a pure function and applied in one libnftables transaction that
+ * deletes and recreates both tables, so applying is atomic and reconciling after a restart
+ * leaves neither duplicates nor leftovers. */
+
+#define NFT_MAX_RANGE 1024
+
+/* One `-p [ip:]hostPort[-end]:containerPort[-end][/tcp|udp]`. */
+struct nft_publish {
+        int proto;        /* IPPROTO_TCP or IPPROTO_UDP */
+        uint32_t host_ip; /* host order; 0 = every host address */
+        uint16_t host_port, host_port_end;
+        uint16_t ctr_port, ctr_port_end;
+};
+int nft_publish_parse(const char *spec, struct nft_publish *ret, struct err **errp);
+/* "127.0.0.1:8080-8081:80-81/tcp" */
+void nft_publish_format(const struct nft_publish *p, char *buf, size_t n);
+
+/* An endpoint as the firewall sees it. */
+struct nft_endpoint {
+        const char *id;
+        const char *network;     /* network name */
+        const char *host_ifname; /* host end of its veth */
+        uint32_t ip;             /* host order */
+        const struct nft_publish *ports;
+        size_t n_ports;
+};
+
+struct nft_state {
+        struct net_network *const *nets;
+        size_t n_nets;
+        const struct nft_endpoint *eps;
+        size_t n_eps;
+};
+
+/* Pure: the complete nft script for the state (no I/O). Rejects ports published twice, ports
+ * on internal networks and endpoints of unknown networks, naming them. With no networks the
+ * script only deletes berth's tables. */
+int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp);
+/* Runs a script in one transaction; errors carry nft's message. */
+int nft_apply(const char *script, struct err **errp);
+/* nft_ruleset + nft_apply. */
+int nft_sync(const struct nft_state *s, struct err **errp);
+/* Fails with EADDRINUSE if a host port of p cannot be bound right now (TCP or UDP). */
+int nft_port_check_free(const struct nft_publish *p, struct err **errp);

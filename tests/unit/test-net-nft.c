@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nft ruleset generation (pure) against golden files in tests/golden/nft/. */
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "fileio.h"
+#include "net/nft.h"
+#include "tap.h"
+#include "xalloc.h"
+
+static struct net_network *mknet(const char *name, const char *ifname, const char *subnet,
+                                 bool internal, bool icc) {
+        struct net_network *n = xnew0(struct net_network, 1);
+
+        n->name = xstrdup(name);
+        n->id = xstrdup("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        n->ifname = xstrdup(ifname);
+        n->internal = internal;
+        n->icc = icc;
+        if (ipam_init(&n->ipam, subnet, NULL, NULL, NULL) < 0)
+                abort();
+        return n;
+}
+
+static void compare_golden(const char *got, const char *name, bool *ok) {
+        _cleanup_free_ char *path = xasprintf("%s/tests/golden/nft/%s", SRCDIR, name);
+        _cleanup_free_ char *want = NULL;
+        size_t len;
+
+        *ok = false;
+        if (getenv("BERTH_UPDATE_GOLDEN"))
+                (void)write_file_atomic(path, got, strlen(got), 0644, NULL);
+        if (read_file(path, 1 << 20, &want, &len, NULL) < 0) {
+                printf("# cannot read %s\n", path);
+                return;
+        }
+        if (strcmp(want, got) != 0) {
+                printf("# %s differs; got:\n%s", path, got);
+                return;
+        }
+        *ok = true;
+}
+
+static void test_publish_parse(void) {
+        _cleanup_err_ struct err *e = NULL;
+        struct nft_publish p;
+        char buf[64];
+
+        ASSERT_OK(nft_publish_parse("8080:80", &p, NULL));
+        ASSERT_EQ(p.proto, IPPROTO_TCP);
+        ASSERT_EQ(p.host_ip, 0);
+        ASSERT_EQ(p.host_port, 8080);
+        ASSERT_EQ(p.ctr_port, 80);
+        ASSERT_OK(nft_publish_parse("127.0.0.1:5000-5002:6000-6002/udp", &p, NULL));
+        ASSERT_EQ(p.proto, IPPROTO_UDP);
+        ASSERT_EQ(p.host_ip, 0x7f000001u);
+        ASSERT_EQ(p.host_port_end, 5002);
+        nft_publish_format(&p, buf, sizeof(buf));
+        ASSERT_STREQ(buf, "127.0.0.1:5000-5002:6000-6002/udp");
+        ASSERT_ERR(nft_publish_parse("80", &p, &e), EINVAL);
+        e = err_free(e);
+        ASSERT_ERR(nft_publish_parse("8080:80/sctp", &p, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "invalid port mapping '8080:80/sctp': protocol must be tcp or udp");
+        e = err_free(e);
+        ASSERT_ERR(nft_publish_parse("0:80", &p, NULL), EINVAL);
+        ASSERT_ERR(nft_publish_parse("70000:80", &p, NULL), EINVAL);
+        ASSERT_ERR(nft_publish_parse("8080-8081:80", &p, NULL), EINVAL);
+        ASSERT_ERR(nft_publish_parse("8081-8080:80-79", &p, NULL), EINVAL);
+        ASSERT_ERR(nft_publish_parse("1.2.3:8080:80", &p, NULL), EINVAL);
+        ASSERT_ERR(nft_publish_parse("1000-3000:1000-3000", &p, NULL), EINVAL);
+}
+
+static void test_empty_deletes_tables(void) {
+        _cleanup_free_ char *s = NULL;
+        struct nft_state st = {};
+
+        ASSERT_OK(nft_ruleset(&st, &s, NULL));
+        ASSERT_STREQ(s, "table ip berth\ndelete table ip berth\n"
+                        "table bridge berth\ndelete table bridge berth\n");
+}
+
+static void test_golden_networks(void) {
+        struct net_network *nets[3];
+        struct nft_publish p[3];
+        _cleanup_free_ char *s = NULL;
+        bool ok;
+
+        nets[0] = mknet("back", "br-000000000001", "172.19.0.0/16", false, false);
+        nets[1] = mknet("bridge", "berth0", "172.17.0.0/16", false, true);
+        nets[2] = mknet("db", "br-000000000002", "10.7.0.0/24", true, true);
+        ASSERT_OK(nft_publish_parse("8080:80", &p[0], NULL));
+        ASSERT_OK(nft_publish_parse("127.0.0.1:5353-5354:53-54/udp", &p[1], NULL));
+        ASSERT_OK(nft_publish_parse("9000:9000", &p[2], NULL));
+        {
+                struct nft_endpoint eps[] = {
+                        {"web", "bridge", "vb00000001", 0xac110002u, p, 2},
+                        {"api", "back", "vb00000002", 0xac130002u, p + 2, 1},
+                        {"worker", "back", "vb00000003", 0xac130003u, NULL, 0},
+                        {"pg", "db", "vb00000004", 0x0a070002u, NULL, 0},
+                };
+                struct nft_state st = {nets, 3, eps, ELEMENTSOF(eps)};
+
+                ASSERT_OK(nft_ruleset(&st, &s, NULL));
+        }
+        for (size_t i = 0; i < 3; i++)
+                net_network_free(nets[i]);
+        compare_golden(s, "three-networks.nft", &ok);
+        ASSERT_TRUE(ok);
+}
+
+static void test_conflicts(void) {
+        struct net_network *nets[2];
+        struct nft_publish p[3];
+        _cleanup_err_ struct err *e = NULL;
+        char *s = NULL;
+
+        nets[0] = mknet("a", "br-a", "10.1.0.0/24", false, true);
+        nets[1] = mknet("i", "br-i", "10.2.0.0/24", true, true);
+        ASSERT_OK(nft_publish_parse("8080:80", &p[0], NULL));
+        ASSERT_OK(nft_publish_parse("127.0.0.1:8080:81", &p[1], NULL));
+        ASSERT_OK(nft_publish_parse("8080:80/udp", &p[2], NULL));
+        {
+                struct nft_endpoint eps[] = {
+                        {"c1", "a", "vb1", 0x0a010002u, p, 1},
+                        {"c2", "a", "vb2", 0x0a010003u, p + 1, 2},
+                };
+                struct nft_state st = {nets, 2, eps, 2};
+
+                ASSERT_ERR(nft_ruleset(&st, &s, &e), EADDRINUSE);
+                ASSERT_STREQ(e->msg, "port 127.0.0.1:8080:81/tcp of 'c2' is already published by "
+                                     "'c1' (8080:80/tcp)");
+                e = err_free(e);
+                /* the same port over UDP is fine */
+                eps[1].ports = p + 2;
+                eps[1].n_ports = 1;
+                ASSERT_OK(nft_ruleset(&st, &s, NULL));
+                free(s);
+                s = NULL;
+                eps[1].network = "i";
+                ASSERT_ERR(nft_ruleset(&st, &s, &e), EINVAL);
+                ASSERT_TRUE(strstr(e->msg, "internal network 'i'") != NULL);
+                e = err_free(e);
+                eps[1].network = "nope";
+                ASSERT_ERR(nft_ruleset(&st, &s, &e), EINVAL);
+        }
+        ASSERT_NULL(s);
+        net_network_free(nets[0]);
+        net_network_free(nets[1]);
+}
+
+static void test_apply_error(void) {
+        _cleanup_err_ struct err *e = NULL;
+
+        ASSERT_ERR(nft_apply("table ip berth {\n\tbogus stuff\n}\n", &e), EIO);
+        ASSERT_TRUE(strstr(e->msg, "apply nftables ruleset: ") != NULL);
+        ASSERT_TRUE(strstr(e->msg, "syntax error") != NULL);
+}
+
+TAP_MAIN(test_publish_parse, test_apply_error, test_empty_deletes_tables, test_golden_networks,
+         test_conflicts)
