@@ -90,7 +90,7 @@ static int fake_create(void *ud, const struct pod_spec *spec, struct err **errp)
                 .hash = xstrdup(spec->hash),
                 .slot = spec->slot,
                 .generation = spec->generation,
-                .rev = spec->rev,
+                .order = spec->order,
                 .recreate = spec->recreate,
                 .state = POD_RT_RUNNING,
                 .started_at_usec = 1,

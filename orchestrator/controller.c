@@ -882,16 +882,40 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
         r = check_name("node", node, errp);
         if (r < 0)
                 return r;
+        _cleanup_json_ json_t *ranks = json_object(); /* stack -> {service: rank} */
+
         r = store_list(c->store, prefix, &kvs, &n, errp);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                json_t *j = NULL;
+                const char *stack;
+                json_t *j = NULL, *rk;
 
                 if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) < 0)
                         continue;
                 json_set_str(j, "name", kvs[i].key + strlen(prefix));
                 json_object_set_new(j, "rev", json_integer((json_int_t)kvs[i].create_rev));
+                /* order: the service's place in its stack's dependency order; the agent starts
+                 * lower ones first and stops higher ones first. */
+                stack = json_get_str(j, "stack", "");
+                rk = json_object_get(ranks, stack);
+                if (!rk) {
+                        _cleanup_free_ char *sk = xasprintf("stacks/%s", stack);
+                        _cleanup_json_ json_t *model = NULL;
+                        _cleanup_strv_ char **order = NULL;
+
+                        rk = json_object();
+                        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
+                                order = dependency_order(model);
+                                for (size_t k = 0; order && order[k]; k++)
+                                        json_object_set_new(rk, order[k],
+                                                            json_integer((json_int_t)k + 1));
+                        }
+                        json_object_set_new(ranks, stack, rk);
+                }
+                json_object_set_new(
+                        j, "order",
+                        json_integer(json_get_int(rk, json_get_str(j, "service", ""), 0)));
                 json_array_append_new(list, j);
         }
         store_kvs_free(kvs, n);

@@ -259,29 +259,32 @@ static void test_down_reverse_order(void) {
 }
 
 /* With a runtime whose stops take time, a pod is stopped only once the newer ones are gone. */
+/* With a runtime whose stops take time, a service's pods are stopped together, and only once
+ * the services that depend on it are gone. */
 static void test_down_stops_one_after_another(void) {
         _cleanup_(world_done) struct world w = {};
         _cleanup_json_ json_t *r1 = NULL, *d = NULL;
         size_t calls;
 
         ASSERT_OK(world_init(&w, NULL));
-        ASSERT_OK(up(&w, model("a000000000000001", "1", 1), &r1));
+        ASSERT_OK(up(&w, model("a000000000000001", "1", 2), &r1));
         ASSERT_OK(rounds(&w, ROUNDS));
-        ASSERT_EQ(w.fake.n_pods, 3);
+        ASSERT_EQ(w.fake.n_pods, 4);
         calls = strv_length(w.fake.calls);
         w.fake.hold_removals = true;
         ASSERT_OK(controller_down(w.ctl, "shop", &d, NULL));
         ASSERT_OK(node_round(&w, NOW));
-        ASSERT_EQ(strv_length(w.fake.calls), calls + 1);
-        ASSERT_STREQ(w.fake.calls[calls], "remove shop.web.1.e00000000000");
+        ASSERT_EQ(strv_length(w.fake.calls), calls + 2);
+        ASSERT_TRUE(str_startswith(w.fake.calls[calls], "remove shop.web."));
+        ASSERT_TRUE(str_startswith(w.fake.calls[calls + 1], "remove shop.web."));
         /* Nothing more while web is stopping. */
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0);
         pod_fake_finish_removals(&w.fake);
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 1);
-        ASSERT_STREQ(w.fake.calls[calls + 1], "remove shop.api.1.a00000000000");
+        ASSERT_STREQ(w.fake.calls[calls + 2], "remove shop.api.1.a00000000000");
         pod_fake_finish_removals(&w.fake);
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 1);
-        ASSERT_STREQ(w.fake.calls[calls + 2], "remove shop.db.1.d00000000000");
+        ASSERT_STREQ(w.fake.calls[calls + 3], "remove shop.db.1.d00000000000");
         pod_fake_finish_removals(&w.fake);
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0);
         ASSERT_EQ(w.fake.n_pods, 0);

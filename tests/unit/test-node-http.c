@@ -71,8 +71,8 @@ static int harness_init(struct harness *h) {
         h->env.addons[0].state = h->ctl;
         h->env.n_addons = 1;
         h->router = http_router_new();
-        r = http_server_new(h->loop, &(struct http_server_config){}, h->router, &h->env,
-                                    &h->http, NULL);
+        r = http_server_new(h->loop, &(struct http_server_config){}, h->router, &h->env, &h->http,
+                            NULL);
         if (r >= 0)
                 r = http_server_listen_unix(h->http, h->sock, 0600, (gid_t)-1, NULL);
         if (r >= 0)
