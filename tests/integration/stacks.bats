@@ -2,7 +2,10 @@
 # Stacks through the controller inside `berth daemon`: up (dry run, apply), ls, stack ps, diff,
 # scale, down, bad input, and the agent-side node API.
 
+bats_require_minimum_version 1.5.0
 load helpers
+
+BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
 
 setup() {
         setup_tmp
@@ -10,6 +13,12 @@ setup() {
 }
 
 teardown() {
+        # Containers outlive the daemon (their shims): remove what a failed test left.
+        if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ]; then
+                local ids
+                ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
+                [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+        fi
         teardown_tmp
 }
 
@@ -145,10 +154,86 @@ have_compose_loader() {
         assert_contains "$output" "query parameter 'watch'"
 
         # A stack placed on n9 wakes its watch.
+        jq '.services.db.placement = {"constraints": ["node.id==n9"]} | del(.services.web)' \
+                "$SHOP" >"$TEST_TMP/n9.json"
         api GET "/v1/nodes/n9/assignments?watch=$rev&timeout=20000" >"$TEST_TMP/watch.out" &
         watcher=$!
-        "$BERTH" up -d -f "$SHOP"
+        "$BERTH" up -d -f "$TEST_TMP/n9.json"
         wait "$watcher"
         assert_json "$(cat "$TEST_TMP/watch.out")" '.assignments | length' 1
         assert_json "$(cat "$TEST_TMP/watch.out")" '.assignments[0].service' db
+}
+
+# Real containers: a busybox image imported from Debian's busybox-static (as containers.bats).
+import_busybox() {
+        local r=$TEST_TMP/rootfs a
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+        cp "$BUSYBOX_BIN" "$r/bin/busybox"
+        for a in $("$BUSYBOX_BIN" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+        tar -C "$r" -cf "$TEST_TMP/busybox.tar" .
+        "$BERTH" import -c 'CMD ["sh"]' "$TEST_TMP/busybox.tar" busybox >/dev/null
+}
+
+# Polls (bounded) until CMD... succeeds.
+eventually() {
+        local i
+        for i in $(seq 100); do
+                "$@" && return 0
+                sleep 0.2
+        done
+        "$@"
+}
+
+running_count() { # N
+        [ "$("$BERTH" ps -q | wc -l)" -eq "$1" ]
+}
+
+@test "real containers: up -d --wait, ps, no-change up, healing, down" {
+        skip_unless_root
+        skip_unless_cmd jq
+        [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
+        start_daemon --log-format text
+        import_busybox
+        BUSY=$BERTH_SRC/tests/integration/stacks/busy.json
+
+        run "$BERTH" up -d --wait --wait-timeout 60 -f "$BUSY"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        assert_contains "$output" "Stack 'busy' is ready."
+        run "$BERTH" stack ps -p busy
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | grep -c running)" -eq 3 ]
+        run "$BERTH" ps --format '{{.Names}}'
+        assert_contains "$output" "busy.db.1."
+        assert_contains "$output" "busy.web.2."
+        ids=$("$BERTH" ps -q | sort)
+        [ "$(echo "$ids" | wc -l)" -eq 3 ]
+        # Labels let the agent rebuild its pods from the engine.
+        db=$("$BERTH" ps -q --filter label=berth.service=db)
+        run "$BERTH" inspect "$db"
+        assert_json "$output" '.[0].Config.Labels["berth.stack"]' busy
+
+        # Up again without a change: same containers.
+        run "$BERTH" up -d -f "$BUSY"
+        [ "$status" -eq 0 ]
+        assert_contains "$output" "nothing to do"
+        sleep 2
+        [ "$("$BERTH" ps -q | sort)" = "$ids" ]
+
+        # A killed container is healed by the node agent (restart policy always).
+        "$BERTH" kill "$db"
+        eventually running_count 3
+        run "$BERTH" --format json stack ps -p busy
+        assert_json "$output" '[.[] | select(.service == "db")][0].restarts' 1
+
+        # Down removes everything, dependants first.
+        run "$BERTH" down -p busy
+        [ "$status" -eq 0 ]
+        eventually running_count 0
+        [ -z "$("$BERTH" ps -aq)" ]
+        grep -n "Removed pod 'busy.web" "$DAEMON_LOG" | head -1 | cut -d: -f1 >"$TEST_TMP/web.line"
+        grep -n "Removed pod 'busy.db" "$DAEMON_LOG" | head -1 | cut -d: -f1 >"$TEST_TMP/db.line"
+        [ "$(cat "$TEST_TMP/web.line")" -lt "$(cat "$TEST_TMP/db.line")" ]
 }
