@@ -16,6 +16,8 @@
 #include "api.h"
 #include "cleanup.h"
 #include "containers.h"
+#include "fileio.h"
+#include "health.h"
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
@@ -30,6 +32,7 @@
 struct pe_removal;
 
 struct pe_step;
+struct pe_probe;
 
 struct pods_engine {
         struct daemon *daemon;
@@ -37,6 +40,22 @@ struct pods_engine {
         struct http_target target;
         struct pe_removal *removals;
         struct pe_step *steps;
+        struct pe_probe *probes;
+};
+
+/* Health checking of one container incarnation (agent/health.h decides the status): the probe
+ * is an exec through the daemon's API, whose last line carries the exit code. */
+struct pe_probe {
+        struct pods_engine *pe;
+        char *id;
+        char *started; /* State.StartedAt: a restart resets the health */
+        struct health_config cfg;
+        struct health h;
+        uint64_t next_usec, probe_start_usec;
+        int last_exit;
+        bool probing, seen;
+        struct http_xfer *x;
+        struct pe_probe *next;
 };
 
 /* One pod's removal: every container stopped, then removed; done when none is left. */
@@ -65,8 +84,7 @@ static struct ctr_mgr *mgr(struct pods_engine *pe) {
 }
 
 static const char *label(const json_t *info, const char *key) {
-        return json_get_str(json_object_get(json_object_get(info, "Config"), "Labels"), key,
-                            NULL);
+        return json_get_str(json_object_get(json_object_get(info, "Config"), "Labels"), key, NULL);
 }
 
 static uint64_t label_u64(const json_t *info, const char *key) {
@@ -130,6 +148,11 @@ static json_t *create_body(const struct pod_spec *spec, const json_t *ct, size_t
         json_object_set_new(labels, "berth.stop_grace_ms", json_string(buf));
         snprintf(buf, sizeof(buf), "%zu", n);
         json_object_set_new(labels, "berth.containers", json_string(buf));
+        if (json_is_object(json_object_get(ct, "healthcheck"))) {
+                _cleanup_free_ char *hc_text =
+                        json_dump_str(json_object_get(ct, "healthcheck"), false);
+                json_object_set_new(labels, "berth.healthcheck", json_string(hc_text));
+        }
         {
                 const char *k;
                 json_t *v;
@@ -141,9 +164,9 @@ static json_t *create_body(const struct pod_spec *spec, const json_t *ct, size_t
         /* The owner gets the pod's network; bridge networks are not in the engine yet, so a
          * pod without network_mode "host" runs with its own empty network namespace. */
         hc = json_pack("{s:s}", "NetworkMode",
-                       join                              ? join
-                       : streq_ptr(netmode, "host")      ? "host"
-                                                         : "none");
+                       join                         ? join
+                       : streq_ptr(netmode, "host") ? "host"
+                                                    : "none");
         if (join) {
                 json_object_set_new(hc, "IpcMode", json_string(join));
                 json_object_set_new(hc, "UTSMode", json_string(join));
@@ -154,8 +177,7 @@ static json_t *create_body(const struct pod_spec *spec, const json_t *ct, size_t
                 json_object_set_new(hc, "ReadonlyRootfs", json_true());
 
         body = json_pack("{s:s, s:o, s:o, s:o}", "Image", json_get_str(ct, "image", ""), "Labels",
-                         labels, "HostConfig", hc, "Env",
-                         env_list(json_object_get(ct, "env")));
+                         labels, "HostConfig", hc, "Env", env_list(json_object_get(ct, "env")));
         if (json_is_array(json_object_get(ct, "command")))
                 json_object_set(body, "Cmd", json_object_get(ct, "command"));
         if (json_is_array(json_object_get(ct, "entrypoint")))
@@ -236,6 +258,175 @@ static int pe_start(void *ud, const char *name, struct err **errp) {
         return 0;
 }
 
+static void probe_free(struct pe_probe *p) {
+        if (p->x)
+                http_multi_cancel(p->pe->http, p->x);
+        free(p->id);
+        free(p->started);
+        health_config_done(&p->cfg);
+        health_done(&p->h);
+        free(p);
+}
+
+/* The model's healthcheck ({"test", "interval_ms", ...}) as a health config; false when there
+ * is none to run. */
+static bool probe_config(const char *text, struct health_config *ret) {
+        _cleanup_json_ json_t *hc = NULL;
+        const json_t *test;
+        size_t i;
+        json_t *v;
+
+        if (json_parse(text, strlen(text), "berth.healthcheck", &hc, NULL) < 0)
+                return false;
+        test = json_object_get(hc, "test");
+        if (!json_is_array(test) || json_array_size(test) < 2)
+                return false;
+        json_array_foreach (test, i, v)
+                if (json_is_string(v))
+                        strv_push(&ret->test, json_string_value(v));
+        if (!streq(ret->test[0], "CMD") && !streq(ret->test[0], "CMD-SHELL"))
+                return false;
+#define MS(key, def) ((uint64_t)json_get_int(hc, key, def) * USEC_PER_MSEC)
+        ret->interval_usec = MS("interval_ms", 30000);
+        ret->timeout_usec = MS("timeout_ms", 30000);
+        ret->start_period_usec = MS("start_period_ms", 0);
+        ret->start_interval_usec = MS("start_interval_ms", 5000);
+#undef MS
+        ret->retries = (unsigned)json_get_int(hc, "retries", 3);
+        if (ret->interval_usec == 0)
+                ret->interval_usec = 30 * USEC_PER_SEC;
+        if (ret->timeout_usec == 0)
+                ret->timeout_usec = 30 * USEC_PER_SEC;
+        return true;
+}
+
+static int probe_line(const char *line, size_t len, void *ud) {
+        struct pe_probe *p = ud;
+        _cleanup_json_ json_t *j = NULL;
+
+        if (json_parse(line, len, "exec line", &j, NULL) >= 0 && json_object_get(j, "ExitCode"))
+                p->last_exit = (int)json_get_int(j, "ExitCode", -1);
+        return 0;
+}
+
+static void probe_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct pe_probe *p = ud;
+        uint64_t now = realtime_usec();
+        int code = r >= 0 && resp->status / 100 == 2 ? p->last_exit : -1;
+
+        (void)e;
+        p->x = NULL;
+        p->probing = false;
+        if (code > 1)
+                code = 1;
+        health_record(&p->h, &p->cfg, p->probe_start_usec, now, code,
+                      xstrdup(code == -1 ? "probe failed or timed out" : ""));
+        p->next_usec = now + health_next_delay(&p->h, &p->cfg, now);
+}
+
+static void probe_start(struct pe_probe *p, uint64_t now) {
+        _cleanup_json_ json_t *body = NULL, *cmd = json_array();
+        _cleanup_free_ char *path = xasprintf("/v1/containers/%s/exec", p->id), *text = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        if (streq(p->cfg.test[0], "CMD-SHELL")) {
+                _cleanup_free_ char *sh = strv_join(p->cfg.test + 1, " ");
+                json_array_append_new(cmd, json_string("/bin/sh"));
+                json_array_append_new(cmd, json_string("-c"));
+                json_array_append_new(cmd, json_string(sh));
+        } else
+                STRV_FOREACH (a, p->cfg.test + 1)
+                        json_array_append_new(cmd, json_string(*a));
+        body = json_pack("{s:O}", "Cmd", cmd);
+        text = json_dump_str(body, false);
+        p->last_exit = -1;
+        p->probe_start_usec = now;
+        if (http_multi_request(
+                    p->pe->http, &p->pe->target,
+                    &(struct http_call){.method = "POST",
+                                        .path = path,
+                                        .body = text,
+                                        .body_len = strlen(text),
+                                        .timeout_ms = (long)(p->cfg.timeout_usec / USEC_PER_MSEC),
+                                        .on_line = probe_line,
+                                        .ud = p},
+                    probe_done, p, &p->x, &e) < 0) {
+                p->next_usec = now + p->cfg.interval_usec;
+                return;
+        }
+        p->probing = true;
+}
+
+/* The health of a running container with a health check, probing when due. */
+static enum pod_rt_health container_health(struct pods_engine *pe, const json_t *info,
+                                           uint64_t now) {
+        const char *hc = label(info, "berth.healthcheck");
+        const char *id = json_get_str(info, "Id", "");
+        const char *started = json_get_str(json_object_get(info, "State"), "StartedAt", "");
+        struct pe_probe *p;
+
+        if (!hc)
+                return POD_RT_HEALTH_NONE;
+        for (p = pe->probes; p; p = p->next)
+                if (streq(p->id, id))
+                        break;
+        if (p && !streq(p->started, started)) {
+                /* A new incarnation: health starts over. */
+                free(p->started);
+                p->started = xstrdup(started);
+                health_reset(&p->h, now);
+                p->next_usec = now;
+        }
+        if (!p) {
+                p = xnew0(struct pe_probe, 1);
+                p->pe = pe;
+                p->id = xstrdup(id);
+                p->started = xstrdup(started);
+                if (!probe_config(hc, &p->cfg)) {
+                        p->cfg.test = strv_free(p->cfg.test);
+                        p->h.status = HEALTH_NONE;
+                } else
+                        health_reset(&p->h, now);
+                p->next_usec = now;
+                p->next = pe->probes;
+                pe->probes = p;
+        }
+        p->seen = true;
+        if (!p->cfg.test)
+                return POD_RT_HEALTH_NONE;
+        if (!p->probing && now >= p->next_usec)
+                probe_start(p, now);
+        switch (p->h.status) {
+        case HEALTH_STARTING:
+                return POD_RT_HEALTH_STARTING;
+        case HEALTH_HEALTHY:
+                return POD_RT_HEALTH_HEALTHY;
+        case HEALTH_UNHEALTHY:
+                return POD_RT_HEALTH_UNHEALTHY;
+        case HEALTH_NONE:
+        case _HEALTH_MAX:
+        default:
+                return POD_RT_HEALTH_NONE;
+        }
+}
+
+/* Forgets the probes of containers that are gone or not running. */
+static void probes_gc(struct pods_engine *pe) {
+        struct pe_probe **pp = &pe->probes;
+
+        while (*pp) {
+                struct pe_probe *p = *pp;
+
+                if (p->seen) {
+                        p->seen = false;
+                        pp = &p->next;
+                        continue;
+                }
+                *pp = p->next;
+                probe_free(p);
+        }
+}
+
 static enum pod_rt_state container_state(const json_t *info, int *ret_exit) {
         const json_t *st = json_object_get(info, "State");
         const char *s = json_get_str(st, "Status", "");
@@ -259,6 +450,7 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
         /* Containers each pod should have (label) and has. */
         _cleanup_free_ uint64_t *want = xnew0(uint64_t, n + 1);
         _cleanup_free_ uint64_t *have = xnew0(uint64_t, n + 1);
+        uint64_t now = realtime_usec();
 
         (void)errp;
         for (size_t i = n; i > 0; i--) {
@@ -266,6 +458,7 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
                 const char *pod = label(info, "berth.pod");
                 struct pod_status *p = NULL;
                 enum pod_rt_state st;
+                enum pod_rt_health hl;
                 int code;
 
                 if (!pod || !label(info, "berth.stack") || !label(info, "berth.service") ||
@@ -279,6 +472,7 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
                                 break;
                         }
                 st = container_state(info, &code);
+                hl = st == POD_RT_RUNNING ? container_health(pe, info, now) : POD_RT_HEALTH_NONE;
                 if (!p) {
                         XGROW(pods, alloc, n_pods + 1);
                         p = &pods[n_pods++];
@@ -293,13 +487,18 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
                                 .recreate = label_u64(info, "berth.recreate"),
                                 .state = st,
                                 .exit_code = code,
-                                .health = POD_RT_HEALTH_NONE,
+                                .health = hl,
                         };
                         want[k] = label_u64(info, "berth.containers");
                         have[k] = 1;
                         continue;
                 }
                 have[k]++;
+                /* Unhealthy beats starting beats healthy beats none. */
+                if (hl == POD_RT_HEALTH_UNHEALTHY ||
+                    (hl == POD_RT_HEALTH_STARTING && p->health != POD_RT_HEALTH_UNHEALTHY) ||
+                    (hl == POD_RT_HEALTH_HEALTHY && p->health == POD_RT_HEALTH_NONE))
+                        p->health = hl;
                 /* The pod is as far as its worst container. */
                 if (st == POD_RT_DEAD || (st == POD_RT_EXITED && p->state != POD_RT_DEAD) ||
                     (st == POD_RT_CREATED && p->state == POD_RT_RUNNING)) {
@@ -311,6 +510,7 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
         for (size_t k = 0; k < n_pods; k++)
                 if (want[k] && have[k] < want[k])
                         pods[k].state = POD_RT_DEAD;
+        probes_gc(pe);
         *ret = pods;
         *ret_n = n_pods;
         return 0;
@@ -347,8 +547,7 @@ static void step_done(int r, const struct http_response *resp, const struct err 
         struct pe_step *s = ud;
         struct pe_removal *rm = s->rm;
         /* 404: already gone; 304: not running. */
-        bool ok = r >= 0 && (resp->status / 100 == 2 || resp->status == 304 ||
-                             resp->status == 404);
+        bool ok = r >= 0 && (resp->status / 100 == 2 || resp->status == 304 || resp->status == 404);
 
         if (!ok) {
                 if (rm->r >= 0 && r < 0)
@@ -371,10 +570,9 @@ finished:
 
 static void step_next(struct pe_step *s) {
         struct pods_engine *pe = s->rm->pe;
-        _cleanup_free_ char *path = s->deleting
-                                            ? xasprintf("/v1/containers/%s?force=1", s->id)
-                                            : xasprintf("/v1/containers/%s/stop?t=%u", s->id,
-                                                        s->grace);
+        _cleanup_free_ char *path =
+                s->deleting ? xasprintf("/v1/containers/%s?force=1", s->id)
+                            : xasprintf("/v1/containers/%s/stop?t=%u", s->id, s->grace);
         _cleanup_err_ struct err *e = NULL;
 
         if (http_multi_request(pe->http, &pe->target,
@@ -445,6 +643,13 @@ static void pe_close(void *ud) {
                 return;
         /* Transfers are aborted without their callbacks: free what they held. */
         http_multi_free(pe->http);
+        pe->http = NULL;
+        while (pe->probes) {
+                struct pe_probe *p = pe->probes;
+                pe->probes = p->next;
+                p->x = NULL;
+                probe_free(p);
+        }
         while (pe->steps) {
                 struct pe_step *st = pe->steps;
                 pe->steps = st->next;
