@@ -571,7 +571,18 @@ static int ps_extra(int c, void *ud) {
         return 0;
 }
 
-static int cmd_stack_ps(const struct cli_ctx *ctx, int argc, char **argv) {
+bool cli_stack_ps_wanted(int argc, char **argv) {
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--"))
+                        break;
+                if (str_startswith(argv[i], "-p") || streq(argv[i], "--project-name") ||
+                    str_startswith(argv[i], "--project-name="))
+                        return true;
+        }
+        return false;
+}
+
+int cli_stack_ps(const struct cli_ctx *ctx, int argc, char **argv) {
         static const struct option extra[] = {
                 {"format", required_argument, NULL, 'F'},
                 {},
@@ -671,7 +682,7 @@ const struct cli_cmd cli_stack_cmds[] = {
         {"down", "remove a stack", cmd_down},
         {"ls", "list stacks", cmd_ls},
         {"stack ls", "list stacks", cmd_ls},
-        {"stack ps", "list a stack's pods", cmd_stack_ps},
+        {"stack ps", "list a stack's pods (also: berth ps -p NAME)", cli_stack_ps},
         {"diff", "show what 'up' would change, field by field, changing nothing", cmd_diff},
         {"scale", "set the replicas of a stack's services", cmd_scale},
         {},

@@ -205,6 +205,11 @@ running_count() { # N
         run "$BERTH" stack ps -p busy
         [ "$status" -eq 0 ]
         [ "$(echo "$output" | grep -c running)" -eq 3 ]
+        # `ps -p NAME` is the stack's ps; plain ps lists containers.
+        run "$BERTH" ps -p busy
+        [ "$status" -eq 0 ]
+        assert_contains "$output" "SERVICE"
+        [ "$(echo "$output" | grep -c running)" -eq 3 ]
         run "$BERTH" ps --format '{{.Names}}'
         assert_contains "$output" "busy.db.1."
         assert_contains "$output" "busy.web.2."
