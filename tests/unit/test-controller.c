@@ -200,6 +200,33 @@ static void test_env_change_replaces_one_service(void) {
         ASSERT_STREQ(pod_fake_find(&w.fake, "shop.api.1.b00000000000")->hash, "b000000000000003");
 }
 
+/* force_recreate replaces unchanged pods: same name, a new pod. It applies to that up only. */
+static void test_force_recreate(void) {
+        _cleanup_(world_done) struct world w = {};
+        _cleanup_json_ json_t *r1 = NULL, *r2 = NULL, *r3 = NULL, *b = NULL, *b3 = NULL;
+        size_t calls;
+
+        ASSERT_OK(world_init(&w, NULL));
+        ASSERT_OK(up(&w, model("a000000000000001", "1", 1), &r1));
+        ASSERT_OK(rounds(&w, ROUNDS));
+        calls = strv_length(w.fake.calls);
+        b = json_pack("{s:o, s:{s:b, s:[s]}}", "model", model("a000000000000001", "1", 1),
+                      "options", "force_recreate", true, "services", "db");
+        ASSERT_OK(controller_up(w.ctl, "shop", b, NOW, &r2, NULL));
+        ASSERT_TRUE(count_ops(r2, "REPLACE") >= 1);
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_TRUE(strv_contains(w.fake.calls + calls, "remove shop.db.1.d00000000000"));
+        ASSERT_TRUE(strv_contains(w.fake.calls + calls, "create shop.db.1.d00000000000"));
+        ASSERT_EQ(w.fake.n_pods, 3);
+        /* A plain up afterwards changes nothing. */
+        calls = strv_length(w.fake.calls);
+        b3 = up_body(model("a000000000000001", "1", 1), false);
+        ASSERT_OK(controller_up(w.ctl, "shop", b3, NOW, &r3, NULL));
+        ASSERT_EQ(count_ops(r3, "REPLACE"), 0);
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_EQ(strv_length(w.fake.calls), calls);
+}
+
 static void test_unreported_node_keeps_pods(void) {
         _cleanup_(world_done) struct world w = {};
         _cleanup_json_ json_t *r1 = NULL, *r2 = NULL, *a = NULL;
@@ -353,5 +380,5 @@ static void test_local_healing(void) {
 }
 
 TAP_MAIN(test_up_converges, test_up_again_changes_nothing, test_env_change_replaces_one_service,
-         test_unreported_node_keeps_pods, test_down_reverse_order,
+         test_force_recreate, test_unreported_node_keeps_pods, test_down_reverse_order,
          test_down_stops_one_after_another, test_dry_run_and_bad_model, test_local_healing)
