@@ -17,6 +17,7 @@
 #include "format.h"
 #include "json.h"
 #include "stacks_diff.h"
+#include "stacks_logs.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -388,13 +389,22 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                 stack_print_diff(stdout, json_object_get(old, "model"), model);
         if (dry)
                 return 0;
-        if (!detach && !wait)
+        if (wait) {
+                r = wait_ready(ctx, json_get_str(model, "name", ""), services, wait_timeout);
+                if (r != 0 || detach)
+                        return r;
+        }
+        if (!detach) {
+                struct http_target t = {ctx->host, ctx->tls_cert, ctx->tls_key, ctx->tls_ca, 0};
+
                 fprintf(stderr,
-                        "note: following logs is not available yet; running detached "
-                        "(use 'berth stack ps -p %s')\n",
-                        json_get_str(model, "name", ""));
-        if (wait)
-                return wait_ready(ctx, json_get_str(model, "name", ""), services, wait_timeout);
+                        "Attaching to the logs of stack '%s' (Ctrl-C detaches; the stack keeps "
+                        "running, 'berth down -p %s' stops it)\n",
+                        json_get_str(model, "name", ""), json_get_str(model, "name", ""));
+                r = stack_follow_logs(&t, json_get_str(model, "name", ""), &e);
+                if (r < 0)
+                        return report(TAKE_PTR(e), r);
+        }
         return 0;
 }
 
