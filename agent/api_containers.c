@@ -332,118 +332,6 @@ static void h_exec(struct http_req *req, void *ud) {
 
 /* ---- images ---- */
 
-static json_t *image_json(const struct image *img) {
-        json_t *tags = json_array();
-
-        STRV_FOREACH (r, img->refs) {
-                _cleanup_(ref_freep) struct image_ref *ref = NULL;
-                _cleanup_free_ char *fam = NULL;
-
-                if (ref_parse(*r, &ref, NULL) >= 0)
-                        fam = ref_familiar(ref);
-                json_array_append_new(tags, json_string(fam ? fam : *r));
-        }
-        return json_pack("{s:s,s:o,s:s,s:I}", "Id", img->id, "RepoTags", tags, "Created",
-                         img->created ? img->created : "", "Size", (json_int_t)img->size);
-}
-
-/* Body: the rootfs tarball; or JSON {"Path": tarball on this host, "Ref", "Changes": [...]}.
- * With a tarball body, ?ref= and ?changes= (a JSON array) say the rest. */
-static void h_import(struct http_req *req, void *ud) {
-        struct ctr_mgr *m = mgr(ud);
-        _cleanup_json_ json_t *body = NULL, *changes_j = NULL;
-        _cleanup_(image_freep) struct image *img = NULL;
-        _cleanup_strv_ char **changes = xnew0(char *, 1);
-        _cleanup_err_ struct err *e = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *full = NULL;
-        const char *ct = http_req_header(req, "Content-Type"), *ref = http_req_query(req, "ref"),
-                   *ch = http_req_query(req, "changes");
-        json_t *v;
-        size_t i;
-        int r;
-
-        if (ct && str_startswith(ct, "application/json")) {
-                const char *path;
-
-                if (http_req_json(req, &body, &e) < 0) {
-                        http_reply_err(req, e);
-                        return;
-                }
-                path = json_get_str(body, "Path", NULL);
-                if (!path || path[0] != '/') {
-                        http_reply_error(req, 400, "BadRequest",
-                                         "Path: an absolute tarball path is required");
-                        return;
-                }
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0) {
-                        err_set(&e, errno, "open '%s'", path);
-                        http_reply_err(req, e);
-                        return;
-                }
-                ref = json_get_str(body, "Ref", ref);
-                changes_j = json_incref(json_object_get(body, "Changes"));
-        } else {
-                size_t len;
-                const char *data = http_req_body(req, &len);
-                _cleanup_free_ char *tmp = NULL;
-
-                if (ch && ch[0] && json_parse(ch, strlen(ch), "changes", &changes_j, &e) < 0) {
-                        http_reply_err(req, e);
-                        return;
-                }
-                fd = memfd_create("import", MFD_CLOEXEC);
-                if (fd < 0 || fd_write_full(fd, data, len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-                        err_set(&e, errno, "buffer the tarball");
-                        http_reply_err(req, e);
-                        return;
-                }
-        }
-        json_array_foreach (changes_j, i, v)
-                if (json_is_string(v))
-                        strv_push(&changes, json_string_value(v));
-        if (ref && ref[0]) {
-                _cleanup_(ref_freep) struct image_ref *rr = NULL;
-
-                if (ref_parse(ref, &rr, &e) < 0) {
-                        http_reply_err(req, e);
-                        return;
-                }
-                full = ref_full(rr);
-        }
-        r = image_import_fd(
-                m->images, fd,
-                &(struct import_opts){.changes = changes, .message = "Imported", .ref = full}, &img,
-                &e);
-        if (r < 0) {
-                http_reply_err(req, e);
-                return;
-        }
-        log_info(NULL, "Imported image %s", img->id);
-        {
-                _cleanup_json_ json_t *j = image_json(img);
-                http_reply_json(req, 200, j);
-        }
-}
-
-static void h_images(struct http_req *req, void *ud) {
-        struct ctr_mgr *m = mgr(ud);
-        _cleanup_err_ struct err *e = NULL;
-        _cleanup_json_ json_t *out = json_array();
-        struct image **l = NULL;
-        size_t n = 0;
-
-        if (image_store_list(m->images, &l, &n, &e) < 0) {
-                http_reply_err(req, e);
-                return;
-        }
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(out, image_json(l[i]));
-        image_list_free(l, n);
-        http_reply_json(req, 200, out);
-}
-
 const struct http_route api_container_routes[] = {
         {"POST", "/v1/containers", h_create},
         {"GET", "/v1/containers", h_list},
@@ -460,7 +348,5 @@ const struct http_route api_container_routes[] = {
         {"GET", "/v1/containers/{id}/top", h_top},
         {"GET", "/v1/containers/{id}/logs", h_logs},
         {"POST", "/v1/containers/{id}/exec", h_exec},
-        {"POST", "/v1/images/import", h_import},
-        {"GET", "/v1/images", h_images},
         {},
 };

@@ -84,7 +84,8 @@ static void h_events(struct http_req *req, void *userdata) {
             query_time(req, "until", now_ns, &until, &e) < 0)
                 return http_reply_err(req, e);
         if (filters && *filters) {
-                if (json_parse(filters, strlen(filters), "query parameter 'filters'", &fj, &e) < 0 ||
+                if (json_parse(filters, strlen(filters), "query parameter 'filters'", &fj, &e) <
+                            0 ||
                     event_filter_parse(fj, &f, &e) < 0)
                         return http_reply_err(req, e);
         }

@@ -158,6 +158,8 @@ static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t
                 /* The child never touches the loop and leaves with _exit (STYLE C13). */
                 signal(SIGPIPE, SIG_IGN);
                 p[0] = safe_close(p[0]);
+                /* the root lock stays the daemon's: a restarted daemon must not wait for us */
+                d->lock_fd = safe_close(d->lock_fd);
                 r = fn(d, args, p[1], &res, &e);
                 if (r < 0)
                         line = json_pack("{s:{s:s,s:i}}", "error", "message", err_msg(e), "errno",
@@ -595,6 +597,18 @@ static void body_job(struct http_req *req, void *userdata, job_fn *fn, const cha
         if (!json_is_object(body)) {
                 json_decref(body);
                 return http_reply_error(req, 400, "invalid", "the body must be a JSON object");
+        }
+        /* docker-style capitalised keys are accepted too */
+        {
+                static const char *const keys[][2] = {{"Path", "path"},
+                                                      {"Ref", "ref"},
+                                                      {"Changes", "changes"},
+                                                      {"Message", "message"},
+                                                      {"Names", "names"}};
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (json_object_get(body, keys[i][0]) && !json_object_get(body, keys[i][1]))
+                                json_object_set(body, keys[i][1],
+                                                json_object_get(body, keys[i][0]));
         }
         if (path_key && need_abs_path(body, path_key, &e) < 0) {
                 json_decref(body);

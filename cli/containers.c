@@ -891,108 +891,6 @@ struct import_opts_cli {
         const char *message;
 };
 
-static void import_opt(int c, const char *arg, void *ud) {
-        struct import_opts_cli *o = ud;
-
-        if (c == 'c')
-                json_array_append_new(o->changes, json_string(arg));
-        else if (c == 'm')
-                o->message = arg;
-}
-
-static int cmd_import(const struct cli_ctx *ctx, int argc, char **argv) {
-        static const char usage[] = "Usage: berth import [-c CHANGE]... FILE|- [REFERENCE]\n\n"
-                                    "Create an image from a root file system tarball.\n\n"
-                                    "  -c, --change INSTR   a Dockerfile instruction (CMD, ENV, "
-                                    "ENTRYPOINT, WORKDIR, USER, ...)\n";
-        static const struct option lo[] = {{"change", required_argument, NULL, 'c'},
-                                           {"message", required_argument, NULL, 'm'},
-                                           {}};
-        _cleanup_json_ json_t *changes = json_array(), *body = NULL, *ans = NULL;
-        _cleanup_free_ char *abs = NULL, *tmp = NULL;
-        _cleanup_err_ struct err *e = NULL;
-        struct import_opts_cli o = {.changes = changes};
-        int first = simple_opts(argc, argv, usage, "c:m:", lo, 1, import_opt, &o), r;
-        const char *file;
-
-        if (first <= 0)
-                return -first;
-        file = argv[first];
-        if (streq(file, "-")) {
-                /* The daemon reads a path on its host: spool stdin next to it. */
-                char t[] = "/tmp/berth-import.XXXXXX";
-                char buf[65536];
-                ssize_t n;
-                int fd = mkostemp(t, O_CLOEXEC);
-
-                if (fd < 0)
-                        return cli_report(NULL, EXIT_BERTH_FAILED);
-                tmp = xstrdup(t);
-                while ((n = read(0, buf, sizeof(buf))) > 0)
-                        if (fd_write_full(fd, buf, (size_t)n) < 0)
-                                break;
-                safe_close(fd);
-                abs = xstrdup(tmp);
-        } else {
-                abs = realpath(file, NULL);
-                if (!abs) {
-                        err_set(&e, errno, "open '%s'", file);
-                        return cli_report(TAKE_PTR(e), EXIT_BERTH_FAILED);
-                }
-        }
-        body = json_pack("{s:s,s:O}", "Path", abs, "Changes", changes);
-        if (first + 1 < argc)
-                json_object_set_new(body, "Ref", json_string(argv[first + 1]));
-        r = client_call(ctx, "POST", "/v1/images/import", body, &ans, &e);
-        if (tmp)
-                (void)unlink(tmp);
-        if (r < 0)
-                return cli_report(TAKE_PTR(e), client_exit_code(r));
-        printf("%s\n", json_get_str(ans, "Id", ""));
-        return 0;
-}
-
-static int cmd_images(const struct cli_ctx *ctx, int argc, char **argv) {
-        _cleanup_json_ json_t *list = NULL, *rows = json_array();
-        _cleanup_err_ struct err *e = NULL;
-        const char *format = ctx->format;
-        static const struct option lo[] = {{"format", required_argument, NULL, 'f'}, {}};
-        int first = simple_opts(argc, argv, "Usage: berth images [--format FMT]\n\nList images.\n",
-                                "", lo, 0, format_opt, &format),
-            r;
-        size_t i, k;
-        json_t *v, *t;
-
-        if (first <= 0)
-                return -first;
-        r = client_call(ctx, "GET", "/v1/images", NULL, &list, &e);
-        if (r < 0)
-                return cli_report(TAKE_PTR(e), client_exit_code(r));
-        json_array_foreach (list, i, v) {
-                const char *id = json_get_str(v, "Id", "");
-                const char *hex = strchr(id, ':') ? strchr(id, ':') + 1 : id;
-
-                json_array_foreach (json_object_get(v, "RepoTags"), k, t) {
-                        const char *tag = json_string_value(t), *colon = strrchr(tag, ':');
-                        _cleanup_free_ char *repo =
-                                colon ? xstrndup(tag, (size_t)(colon - tag)) : xstrdup(tag);
-
-                        json_array_append_new(rows,
-                                              json_pack("{s:s,s:s,s:s%,s:s,s:I}", "Repository",
-                                                        repo, "Tag", colon ? colon + 1 : "", "ID",
-                                                        hex, MIN(strlen(hex), (size_t)12),
-                                                        "CreatedAt", json_get_str(v, "Created", ""),
-                                                        "Size", json_get_int(v, "Size", 0)));
-                }
-        }
-        if (fmt_print_list(
-                    stdout, format,
-                    "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedAt}}\\t{{.Size}}", rows,
-                    &e) < 0)
-                return cli_report(TAKE_PTR(e), EXIT_USAGE);
-        return 0;
-}
-
 const struct cli_cmd cli_container_cmds[] = {
         {"create", "Create a container", cmd_create},
         {"run", "Create and start a container", cmd_run},
@@ -1011,7 +909,5 @@ const struct cli_cmd cli_container_cmds[] = {
         {"port", "List a container's port mappings", cmd_port},
         {"logs", "Show a container's output", cmd_logs},
         {"exec", "Run a command in a running container", cmd_exec},
-        {"import", "Create an image from a rootfs tarball", cmd_import},
-        {"images", "List images", cmd_images},
         {},
 };

@@ -48,7 +48,7 @@ static void print_default(const json_t *ev) {
                json_get_str(actor, "ID", ""));
         if (json_object_size(attrs) > 0) {
                 printf(" (");
-                json_object_foreach(attrs, k, v) {
+                json_object_foreach (attrs, k, v) {
                         printf("%s%s=%s", first ? "" : ", ", k,
                                json_is_string(v) ? json_string_value(v) : "");
                         first = false;
@@ -84,7 +84,7 @@ static int on_line(const char *line, size_t len, void *ud) {
 static int filters_json(char **filters, json_t **ret, struct err **errp) {
         _cleanup_json_ json_t *j = json_object();
 
-        STRV_FOREACH(f, filters) {
+        STRV_FOREACH (f, filters) {
                 const char *eq = strchr(*f, '=');
                 _cleanup_free_ char *k = NULL;
                 json_t *arr;
@@ -106,12 +106,9 @@ static int filters_json(char **filters, json_t **ret, struct err **errp) {
 
 static int cmd_events(const struct cli_ctx *ctx, int argc, char **argv) {
         static const struct option opts[] = {
-                {"filter", required_argument, NULL, 'f'},
-                {"format", required_argument, NULL, 'F'},
-                {"since", required_argument, NULL, 's'},
-                {"until", required_argument, NULL, 'u'},
-                {"help", no_argument, NULL, 'h'},
-                {},
+                {"filter", required_argument, NULL, 'f'}, {"format", required_argument, NULL, 'F'},
+                {"since", required_argument, NULL, 's'},  {"until", required_argument, NULL, 'u'},
+                {"help", no_argument, NULL, 'h'},         {},
         };
         _cleanup_strv_ char **filters = NULL;
         _cleanup_json_ json_t *fj = NULL;

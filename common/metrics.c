@@ -108,8 +108,8 @@ static struct series *series_get(struct metric *x, const char *ln, const char *l
                     streq_ptr(x->series[i].label_value, lv))
                         return &x->series[i];
         x->series = xreallocarray(x->series, x->n_series + 1, sizeof(*x->series));
-        x->series[x->n_series] = (struct series){.label_name = xstrdup(ln),
-                                                 .label_value = xstrdup(lv)};
+        x->series[x->n_series] =
+                (struct series){.label_name = xstrdup(ln), .label_value = xstrdup(lv)};
         return &x->series[x->n_series++];
 }
 

@@ -27,7 +27,8 @@ static void test_render(void) {
         metrics_observe(m, "berth_api_request_seconds", 5);
         metrics_add_collector(m, collect, &running);
         out = metrics_render(m);
-        ASSERT_NOT_NULL(strstr(out, "# TYPE berth_restarts_total counter\nberth_restarts_total 3\n"));
+        ASSERT_NOT_NULL(
+                strstr(out, "# TYPE berth_restarts_total counter\nberth_restarts_total 3\n"));
         ASSERT_NOT_NULL(strstr(out, "berth_api_request_seconds_bucket{le=\"0.001\"} 1\n"));
         ASSERT_NOT_NULL(strstr(out, "berth_api_request_seconds_bucket{le=\"0.01\"} 1\n"));
         ASSERT_NOT_NULL(strstr(out, "berth_api_request_seconds_bucket{le=\"0.1\"} 2\n"));
