@@ -56,6 +56,7 @@ struct node {
         size_t n_asg;
         bool have_assignments;
         uint64_t revision;
+        json_t *stop_timeouts; /* {pod name: seconds} of pods a `down -t` removed */
 
         struct pod_book *books;
         size_t n_books, alloc_books;
@@ -134,6 +135,10 @@ int node_set_assignments(struct node *n, const json_t *answer, struct err **errp
         assignments_free(n->asg, n->n_asg);
         n->asg = a;
         n->n_asg = cnt;
+        json_decref(n->stop_timeouts);
+        n->stop_timeouts = json_is_object(json_object_get(answer, "stop_timeouts"))
+                                   ? json_incref(json_object_get(answer, "stop_timeouts"))
+                                   : NULL;
         n->have_assignments = true;
         n->revision = get_u64(answer, "revision");
         return 0;
@@ -259,6 +264,15 @@ static void remove_done(void *ud, const char *name, int r, const struct err *e) 
         }
 }
 
+/* The stop timeout the controller asked for this pod (`down -t N`), or -1. */
+static int stop_timeout(const struct node *n, const char *name) {
+        const json_t *t = json_object_get(n->stop_timeouts, name);
+
+        return json_is_integer(t) && json_integer_value(t) >= 0 && json_integer_value(t) <= 3600
+                       ? (int)json_integer_value(t)
+                       : -1;
+}
+
 /* Starts removing a pod. Returns 1 when it is already gone (the runtime finished at once), 0
  * when the removal is in flight. */
 static int start_remove(struct node *n, const char *name, uint64_t order, struct err **errp) {
@@ -266,7 +280,7 @@ static int start_remove(struct node *n, const char *name, uint64_t order, struct
 
         XGROW(n->rm, n->alloc_rm, n->n_rm + 1);
         n->rm[n->n_rm++] = (struct removing){xstrdup(name), order};
-        r = n->rt->remove_pod(n->rt_ud, name, remove_done, n, errp);
+        r = n->rt->remove_pod(n->rt_ud, name, stop_timeout(n, name), remove_done, n, errp);
         if (r < 0) {
                 struct removing *x = find_rm(n, name);
                 if (x) {
@@ -677,6 +691,7 @@ struct node *node_free(struct node *n) {
         free(n->rm);
         http_multi_free(n->http);
         assignments_free(n->asg, n->n_asg);
+        json_decref(n->stop_timeouts);
         for (size_t i = 0; i < n->n_books; i++)
                 free(n->books[i].name);
         free(n->books);

@@ -84,9 +84,10 @@ struct pod_runtime_ops {
         /* Stops (grace period from the template, then SIGKILL) and removes the pod; a missing
          * pod is success. Stopping takes time, so this only starts it: done runs once the pod
          * is gone or removing failed (possibly before remove_pod returns). A negative return
-         * means nothing was started and done will not run. */
-        int (*remove_pod)(void *ud, const char *name, pod_done_fn *done, void *done_ud,
-                          struct err **errp);
+         * means nothing was started and done will not run. timeout_s >= 0 overrides the
+         * template's stop grace period (`berth down -t N`). */
+        int (*remove_pod)(void *ud, const char *name, int timeout_s, pod_done_fn *done,
+                          void *done_ud, struct err **errp);
         /* Every pod of this runtime with berth labels. */
         int (*list_pods)(void *ud, struct pod_status **ret, size_t *ret_n, struct err **errp);
 };

@@ -193,7 +193,7 @@ static json_t *create_body(const struct pod_spec *spec, const json_t *ct, size_t
         return body;
 }
 
-static int pe_remove(void *ud, const char *name, pod_done_fn *done, void *done_ud,
+static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *done, void *done_ud,
                      struct err **errp);
 
 static void ignore_done(void *ud, const char *name, int r, const struct err *e) {
@@ -232,7 +232,7 @@ static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
         }
         if (r < 0) {
                 /* Leave nothing half-created: the containers made so far go. */
-                (void)pe_remove(pe, spec->name, ignore_done, NULL, NULL);
+                (void)pe_remove(pe, spec->name, 0, ignore_done, NULL, NULL);
                 return r;
         }
         return 0;
@@ -583,7 +583,7 @@ static void step_next(struct pe_step *s) {
                 step_done(-EIO, NULL, e, s);
 }
 
-static int pe_remove(void *ud, const char *name, pod_done_fn *done, void *done_ud,
+static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *done, void *done_ud,
                      struct err **errp) {
         struct pods_engine *pe = ud;
         _cleanup_json_ json_t *cts = pod_containers(pe, name);
@@ -608,6 +608,8 @@ static int pe_remove(void *ud, const char *name, pod_done_fn *done, void *done_u
 
                 if (g)
                         grace_ms = strtoll(g, NULL, 10);
+                if (timeout_s >= 0)
+                        grace_ms = (int64_t)timeout_s * 1000;
                 s->rm = rm;
                 s->id = xstrdup(json_get_str(info, "Id", ""));
                 if (grace_ms < 0)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stack lifecycle timings: N `sleep` services on one network, for N = 10 and 50:
-#   up -d (until every pod runs), a no-change up -d, and down (until every container is gone,
-#   stop grace 0 s as `down -t 0`). Prints berth's figures, and docker-compose's beside them
+#   up -d (until every pod runs), a no-change up -d, and down -t 0 (until every container is
+#   gone). Prints berth's figures, and docker-compose's beside them
 #   when docker-compose is installed and a docker daemon answers. Needs root and busybox-static.
 #
 #   bench/stack-up.sh [N...]       (default: 10 50)
@@ -50,7 +50,7 @@ compose() {
         echo "services:"
         for ((i = 1; i <= n; i++)); do
                 printf '  s%d:\n    image: localhost/bench-busybox:latest\n' "$i"
-                printf '    command: ["sleep", "3600"]\n    stop_grace_period: 0s\n'
+                printf '    command: ["sleep", "3600"]\n'
                 printf '    networks: [net]\n'
         done
         printf 'networks:\n  net: {}\n'

@@ -110,8 +110,8 @@ static void follow_done(int r, const struct http_response *resp, const struct er
 
 static void follow_start(struct logs *l, const char *id, const char *prefix) {
         bool again = strv_contains(l->seen, id);
-        _cleanup_free_ char *path = xasprintf("/v1/containers/%s/logs?follow=1%s", id,
-                                              again ? "&tail=0" : "");
+        _cleanup_free_ char *path =
+                xasprintf("/v1/containers/%s/logs?follow=1%s", id, again ? "&tail=0" : "");
         struct follow *f;
 
         if (l->n_follows >= FOLLOW_MAX)

@@ -461,20 +461,22 @@ static const char down_usage[] =
         "Options:\n"
         "  -f, --file FILE          stack file (names the stack)\n"
         "  -p, --project-name NAME  stack name\n"
-        "  -t, --timeout N          stop grace in seconds (default 10)\n"
+        "  -t, --timeout N          seconds each pod gets to stop (default: its stop grace)\n"
         "      --remove-orphans     also pods of services no longer defined (always done)\n"
         "  -h, --help               this help\n";
 
 struct down_opts {
         unsigned timeout;
-        bool bad;
+        bool have_timeout;
 };
 
 static int down_extra(int c, void *ud) {
         struct down_opts *d = ud;
 
-        if (c == 't')
+        if (c == 't') {
+                d->have_timeout = true;
                 return parse_uint("--timeout", optarg, 3600, &d->timeout);
+        }
         return c == OPT_ORPHANS ? 0 : -EINVAL;
 }
 
@@ -488,7 +490,7 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
         _cleanup_json_ json_t *res = NULL;
         _cleanup_err_ struct err *e = NULL;
         _cleanup_free_ char *name = NULL, *path = NULL, *q = NULL;
-        struct down_opts d = {.timeout = 10};
+        struct down_opts d = {};
         size_t i;
         json_t *p;
         int r;
@@ -503,7 +505,7 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
         r = stack_name(&a, &name, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), EXIT_USAGE);
-        q = xasprintf("?timeout=%u", d.timeout);
+        q = d.have_timeout ? xasprintf("?timeout=%u", d.timeout) : xstrdup("");
         path = stack_path(name, q);
         r = client_call(ctx, "DELETE", path, NULL, &res, &e);
         if (r < 0)

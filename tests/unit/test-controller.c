@@ -271,18 +271,20 @@ static void test_down_reverse_order(void) {
         ASSERT_OK(up(&w, model("a000000000000001", "1", 2), &r1));
         ASSERT_OK(rounds(&w, ROUNDS));
         calls = strv_length(w.fake.calls);
-        ASSERT_OK(controller_down(w.ctl, "shop", &d, NULL));
+        ASSERT_OK(controller_down(w.ctl, "shop", 0, &d, NULL));
         ASSERT_EQ(json_array_size(json_object_get(d, "removed")), 4);
         ASSERT_OK(rounds(&w, ROUNDS));
         ASSERT_EQ(w.fake.n_pods, 0);
         ASSERT_EQ(strv_length(w.fake.calls), calls + 4);
+        /* down -t 0 reached the agent. */
+        ASSERT_STREQ(w.fake.calls[calls + 3], "remove shop.db.1.d00000000000 t=0");
         ASSERT_TRUE(str_startswith(w.fake.calls[calls], "remove shop.web."));
         ASSERT_TRUE(str_startswith(w.fake.calls[calls + 1], "remove shop.web."));
         ASSERT_TRUE(str_startswith(w.fake.calls[calls + 2], "remove shop.api."));
         ASSERT_TRUE(str_startswith(w.fake.calls[calls + 3], "remove shop.db."));
         ASSERT_OK(controller_stacks(w.ctl, NULL, &stacks, NULL));
         ASSERT_EQ(json_array_size(stacks), 0);
-        ASSERT_EQ(controller_down(w.ctl, "shop", &d, NULL), -ENOENT);
+        ASSERT_EQ(controller_down(w.ctl, "shop", -1, &d, NULL), -ENOENT);
 }
 
 /* With a runtime whose stops take time, a pod is stopped only once the newer ones are gone. */
@@ -299,7 +301,7 @@ static void test_down_stops_one_after_another(void) {
         ASSERT_EQ(w.fake.n_pods, 4);
         calls = strv_length(w.fake.calls);
         w.fake.hold_removals = true;
-        ASSERT_OK(controller_down(w.ctl, "shop", &d, NULL));
+        ASSERT_OK(controller_down(w.ctl, "shop", -1, &d, NULL));
         ASSERT_OK(node_round(&w, NOW));
         ASSERT_EQ(strv_length(w.fake.calls), calls + 2);
         ASSERT_TRUE(str_startswith(w.fake.calls[calls], "remove shop.web."));

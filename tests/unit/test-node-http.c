@@ -174,7 +174,7 @@ static void test_http_round_trip(void) {
         ASSERT_TRUE(run_until(&h, 3));
         ASSERT_TRUE(strv_contains(h.fake.calls, "start demo.db.1.d00000000000"));
 
-        ASSERT_OK(controller_down(h.ctl, "demo", &down, NULL));
+        ASSERT_OK(controller_down(h.ctl, "demo", -1, &down, NULL));
         ASSERT_EQ(json_array_size(json_object_get(down, "removed")), 3);
         ASSERT_TRUE(run_until(&h, 0));
         ASSERT_EQ(h.fake.n_pods, 0);
