@@ -363,9 +363,18 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         if (pods[k].name && streq(pods[k].name, a->name))
                                 p = &pods[k];
                 if (!p) {
+                        b = book(n, a->name);
+                        b->seen = true;
+                        /* A failing create (missing image...) is retried with backoff. */
+                        if (now_usec < b->next_usec)
+                                continue;
                         calls++;
-                        if (create(n, a, now_usec, &e) < 0)
+                        if (create(n, a, now_usec, &e) < 0) {
+                                b->recent++;
+                                b->next_usec = now_usec + restart_delay(b->recent);
                                 keep_err(&first, e);
+                        } else
+                                b->next_usec = 0;
                         continue;
                 }
                 b = book(n, a->name);

@@ -376,6 +376,14 @@ static void test_local_healing(void) {
         pod_fake_forget(&w.fake, "shop.web.1.e00000000000");
         ASSERT_EQ(node_reconcile(w.node, NOW + 104 * USEC_PER_SEC, NULL), -EIO);
         ASSERT_NOT_NULL(pod_fake_find(&w.fake, "shop.web.1.e00000000000"));
+        /* The failed create backs off: not retried at once, retried later. */
+        calls = strv_length(w.fake.calls);
+        ASSERT_EQ(node_reconcile(w.node, NOW + 104 * USEC_PER_SEC, NULL), 0);
+        ASSERT_EQ(strv_length(w.fake.calls), calls);
+        strv_free(w.fake.fail);
+        w.fake.fail = NULL;
+        ASSERT_EQ(node_reconcile(w.node, NOW + 105 * USEC_PER_SEC, NULL), 1);
+        ASSERT_NOT_NULL(pod_fake_find(&w.fake, "shop.db.1.d00000000000"));
         /* Bad assignments are refused whole. */
         a = json_pack("{s:I, s:[{s:s}]}", "revision", 5, "assignments", "name", "x");
         ASSERT_EQ(node_set_assignments(w.node, a, NULL), -EPROTO);
