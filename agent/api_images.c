@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "containers.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "image/archive.h"
@@ -287,6 +288,21 @@ static void h_get(struct http_req *req, void *userdata) {
         http_reply_json(req, 200, out);
 }
 
+/* The id of a container made from image_id, or NULL. */
+static char *image_user(struct daemon *d, const char *image_id) {
+        struct ctr **all = NULL;
+        size_t n = d->ctrs ? ctr_all(d->ctrs, &all) : 0;
+        char *found = NULL;
+
+        for (size_t i = 0; i < n && !found; i++) {
+                _cleanup_json_ json_t *j = ctr_inspect(all[i]);
+                if (streq_ptr(json_get_str(j, "Image", NULL), image_id))
+                        found = xstrdup(json_get_str(j, "Id", ""));
+        }
+        free(all);
+        return found;
+}
+
 static void h_delete(struct http_req *req, void *userdata) {
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         _cleanup_(image_freep) struct image *img = NULL;
@@ -299,6 +315,21 @@ static void h_delete(struct http_req *req, void *userdata) {
         if (http_query_get_bool(http_req_query_pairs(req), "force", false, &force, &e) < 0 ||
             open_store(userdata, &s, &e) < 0 || image_store_get(s, name, &img, &e) < 0)
                 return reply_err_take(req, e);
+        /* Removing the last reference deletes the image's layers, which a container's overlay
+         * still uses: refuse while any container (running or not) was made from it. Docker
+         * keeps such an image untagged under -f; berth asks for the container to go first. */
+        if (str_startswith(name, "sha256:") || strv_length(img->refs) <= 1 ||
+            !strv_contains(img->refs, name)) {
+                _cleanup_free_ char *user = image_user(userdata, img->id);
+                if (user)
+                        return http_reply_error(req, 409, "conflict",
+                                                "conflict: unable to remove image '%s': "
+                                                "container %.12s is using it%s",
+                                                name, user,
+                                                force ? " (remove the container first)"
+                                                      : " (remove the container, or untag "
+                                                        "with a more specific name)");
+        }
         r = image_store_remove(s, name, force, &e);
         if (r < 0)
                 return reply_err_take(req, e);

@@ -745,7 +745,8 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
         STRV_FOREACH (id, ids)
                 ctr_load_one(m, *id);
         /* newest first, as ps lists them */
-        qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
+        if (m->n > 1)
+                qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
         *ret = TAKE_PTR(m);
         return 0;
 }
