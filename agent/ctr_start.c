@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "clog.h"
 #include "ctr_internal.h"
+#include "ctr_net.h"
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
@@ -43,7 +44,8 @@ static int write_etc_files(struct ctr *c, struct err **errp) {
         else
                 hosts = ctr_hosts_file(hostname, json_object_get(hc, "ExtraHosts"));
         (void)read_file("/etc/resolv.conf", 1u << 20, &host_resolv, &len, NULL);
-        resolv = ctr_resolv_file(hc, host_resolv);
+        resolv = ctr_net_resolv_file(c->m, c->rec, host_resolv) /* berth-net */
+                         ?: ctr_resolv_file(hc, host_resolv);
         hn = xasprintf("%s\n", hostname);
         p = xasprintf("%s/hosts", c->dir);
         r = write_file_atomic(p, hosts, strlen(hosts), 0644, errp);
@@ -330,6 +332,14 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
                 r = read_report(status_fd, &pid, &e);
         if (r >= 0 && ctr_shim_connect(c, NULL) < 0)
                 gone = true; /* it ran and exited already: exit.json tells how */
+        if (r >= 0 && !gone) {
+                /* berth-net: the container's namespaces exist now */
+                r = ctr_net_attach(c, pid, &e);
+                if (r < 0) {
+                        (void)kill(pid, SIGKILL);
+                        ctr_shim_disconnect(c);
+                }
+        }
         if (r < 0) {
                 _cleanup_free_ char *t = ctr_now_str();
                 const char *msg = err_msg(e);
