@@ -35,6 +35,8 @@ extern const struct cli_cmd cli_stacks_cmds[];
 extern const struct cli_cmd cli_images_cmds[];
 extern const struct cli_cmd cli_container_cmds[];
 extern const struct cli_cmd cli_stack_cmds[];
+extern const struct cli_cmd cli_network_cmds[];
+extern const struct cli_cmd cli_volume_cmds[];
 
 int cli_main(int argc, char **argv);
 
