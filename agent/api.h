@@ -48,6 +48,7 @@ struct daemon {
         struct err *net_err;
         char *net_bip, *net_fixed_cidr; /* --bip, --fixed-cidr */
         uint32_t net_mtu;               /* --mtu */
+        bool net_no_bridge;             /* --bridge none: no default network */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and

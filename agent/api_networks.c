@@ -111,11 +111,12 @@ static json_t *net_json(struct daemon *d, const struct net_network *n) {
                          json_get_str(meta, "Created", "0001-01-01T00:00:00Z"), "Scope",
                          n->driver == NET_DRIVER_OVERLAY ? "swarm" : "local", "Driver",
                          net_driver_to_string(n->driver), "EnableIPv6", 0, "IPAM", "Driver",
-                         "default", "Options", "Config", cfg, "Internal", n->internal,
-                         "Attachable", json_get_bool(meta, "Attachable", false), "Ingress", 0,
-                         "Containers", ctrs, "Options", opts, "Labels",
-                         json_object_get(meta, "Labels") ? json_deep_copy(json_object_get(meta, "Labels"))
-                                                         : json_object());
+                         "default", "Options", "Config", cfg, "Internal", n->internal, "Attachable",
+                         json_get_bool(meta, "Attachable", false), "Ingress", 0, "Containers", ctrs,
+                         "Options", opts, "Labels",
+                         json_object_get(meta, "Labels")
+                                 ? json_deep_copy(json_object_get(meta, "Labels"))
+                                 : json_object());
 }
 
 static void h_list(struct http_req *req, void *ud) {
@@ -178,20 +179,24 @@ static int do_create(struct daemon *d, struct netmgr *m, const json_t *b, json_t
 
         if (!name[0])
                 return err_setx(errp, EINVAL, "Name: a network name is required");
-        if (strlen(name) > 64 || name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
-                                                 "VWXYZ0123456789_.-")] ||
+        if (strlen(name) > 64 ||
+            name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                              "VWXYZ0123456789_.-")] ||
             !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", name[0]))
                 return err_setx(errp, EINVAL,
                                 "Name: invalid network name '%s': only [a-zA-Z0-9][a-zA-Z0-9_.-] "
                                 "are allowed (at most 64)",
                                 name);
         if (streq(name, "host") || streq(name, "none") || streq(name, "default"))
-                return err_setx(errp, EACCES, "Name: %s is a pre-defined network and cannot be "
-                                "created", name);
+                return err_setx(errp, EACCES,
+                                "Name: %s is a pre-defined network and cannot be "
+                                "created",
+                                name);
         if (netmgr_network_get(m, name))
                 return err_setx(errp, EEXIST, "network with name %s already exists", name);
         if (json_array_size(cfgs) > 1)
-                return err_setx(errp, EINVAL, "IPAM.Config: only one IPv4 configuration is "
+                return err_setx(errp, EINVAL,
+                                "IPAM.Config: only one IPv4 configuration is "
                                 "supported");
         if (json_is_string(json_object_get(ipam, "Driver")) &&
             !streq(json_get_str(ipam, "Driver", ""), "default"))
@@ -203,19 +208,19 @@ static int do_create(struct daemon *d, struct netmgr *m, const json_t *b, json_t
                 return r;
         r = netmgr_network_create(
                 m,
-                &(struct net_create_opts){
-                        .name = name,
-                        .driver = driver[0] ? driver : NULL,
-                        .subnet = json_get_str(cfg, "Subnet", "")[0] ? json_get_str(cfg, "Subnet", "")
-                                                                    : NULL,
-                        .gateway = json_get_str(cfg, "Gateway", "")[0]
-                                           ? json_get_str(cfg, "Gateway", "")
-                                           : NULL,
-                        .ip_range = json_get_str(cfg, "IPRange", "")[0]
-                                            ? json_get_str(cfg, "IPRange", "")
-                                            : NULL,
-                        .internal = json_get_bool(b, "Internal", false),
-                        .options = opts},
+                &(struct net_create_opts){.name = name,
+                                          .driver = driver[0] ? driver : NULL,
+                                          .subnet = json_get_str(cfg, "Subnet", "")[0]
+                                                            ? json_get_str(cfg, "Subnet", "")
+                                                            : NULL,
+                                          .gateway = json_get_str(cfg, "Gateway", "")[0]
+                                                             ? json_get_str(cfg, "Gateway", "")
+                                                             : NULL,
+                                          .ip_range = json_get_str(cfg, "IPRange", "")[0]
+                                                              ? json_get_str(cfg, "IPRange", "")
+                                                              : NULL,
+                                          .internal = json_get_bool(b, "Internal", false),
+                                          .options = opts},
                 &n, errp);
         if (r < 0)
                 return r;
@@ -233,9 +238,9 @@ static int do_create(struct daemon *d, struct netmgr *m, const json_t *b, json_t
                 (void)netmgr_network_remove(m, name, NULL);
                 return err_wrap(errp, "save network metadata");
         }
-        event_publish(d->events, realtime_usec() * 1000, "network", "create", n->id,
-                      json_pack("{s:s,s:s}", "name", n->name, "type",
-                                net_driver_to_string(n->driver)));
+        event_publish(
+                d->events, realtime_usec() * 1000, "network", "create", n->id,
+                json_pack("{s:s,s:s}", "name", n->name, "type", net_driver_to_string(n->driver)));
         *ret = json_pack("{s:s,s:s}", "Id", n->id, "Warning", "");
         return 0;
 }

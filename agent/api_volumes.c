@@ -62,8 +62,7 @@ static void h_create(struct http_req *req, void *ud) {
                                      "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
                                      name);
                 else
-                        r = vol_create(d->root, name[0] ? name : NULL,
-                                       driver[0] ? driver : "local",
+                        r = vol_create(d->root, name[0] ? name : NULL, driver[0] ? driver : "local",
                                        json_is_object(labels) ? labels : NULL,
                                        json_is_object(opts) ? opts : NULL, !name[0], &v, &e);
         }
@@ -185,10 +184,9 @@ static void h_prune(struct http_req *req, void *ud) {
                 json_t *a;
                 filters = json_loads(fq, 0, NULL);
                 a = json_object_get(filters, "all");
-                all = json_is_array(a) && (streq(json_string_value(json_array_get(a, 0)) ?: "",
-                                                 "true") ||
-                                           streq(json_string_value(json_array_get(a, 0)) ?: "",
-                                                 "1"));
+                all = json_is_array(a) &&
+                      (streq(json_string_value(json_array_get(a, 0)) ?: "", "true") ||
+                       streq(json_string_value(json_array_get(a, 0)) ?: "", "1"));
         }
         if (vol_list(d->root, &l, &e) < 0) {
                 http_reply_err(req, e);
@@ -208,10 +206,7 @@ static void h_prune(struct http_req *req, void *ud) {
 }
 
 const struct http_route api_volume_routes[] = {
-        {"POST", "/v1/volumes/create", h_create},
-        {"GET", "/v1/volumes", h_list},
-        {"POST", "/v1/volumes/prune", h_prune},
-        {"GET", "/v1/volumes/{name}", h_inspect},
-        {"DELETE", "/v1/volumes/{name}", h_remove},
-        {},
+        {"POST", "/v1/volumes/create", h_create},   {"GET", "/v1/volumes", h_list},
+        {"POST", "/v1/volumes/prune", h_prune},     {"GET", "/v1/volumes/{name}", h_inspect},
+        {"DELETE", "/v1/volumes/{name}", h_remove}, {},
 };

@@ -50,6 +50,10 @@ static void publish(struct ctr_mgr *m, const char *action, const struct net_netw
                                 net_driver_to_string(n->driver)));
 }
 
+bool ctr_net_wanted(const json_t *rec) {
+        return uses_networks(rec) && json_array_size(json_object_get(rec, "BerthNetworks")) > 0;
+}
+
 bool ctr_net_uses(const json_t *rec, const char *network) {
         size_t i;
         json_t *v;
@@ -81,9 +85,9 @@ static char **berth_ports(struct ctr_mgr *m, const char *self) {
                 json_object_foreach ((json_t *)ports, key, binds) {
                         const char *proto = strchr(key, '/');
                         json_array_foreach (binds, i, b)
-                                strv_push_take(&l, xasprintf("%s%s",
-                                                             json_get_str(b, "HostPort", ""),
-                                                             proto ? proto : "/tcp"));
+                                strv_push_take(&l,
+                                               xasprintf("%s%s", json_get_str(b, "HostPort", ""),
+                                                         proto ? proto : "/tcp"));
                 }
         }
         return l;
@@ -109,14 +113,14 @@ static int port_check(char *const *taken, const char *host_ip, unsigned port, co
 }
 
 /* A free port from the kernel's ephemeral range. */
-static int ephemeral_port(char *const *taken, const char *host_ip, const char *proto,
-                          unsigned *ret, struct err **errp) {
+static int ephemeral_port(char *const *taken, const char *host_ip, const char *proto, unsigned *ret,
+                          struct err **errp) {
         for (int tries = 0; tries < 64; tries++) {
                 struct sockaddr_in sa = {.sin_family = AF_INET};
                 socklen_t len = sizeof(sa);
-                _cleanup_close_ int fd = socket(
-                        AF_INET, (streq(proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
-                        0);
+                _cleanup_close_ int fd =
+                        socket(AF_INET,
+                               (streq(proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
                 _cleanup_free_ char *key = NULL;
 
                 if (fd < 0)
@@ -172,8 +176,8 @@ static int port_specs(struct ctr_mgr *m, const char *self, const json_t *rec, bo
 
                         if (n >= 1 && n < 2)
                                 hi = lo;
-                        if ((hp[0] && (n < 1 || n > 2)) || (n >= 1 && (lo == 0 || hi > 65535 ||
-                                                                        hi < lo)))
+                        if ((hp[0] && (n < 1 || n > 2)) ||
+                            (n >= 1 && (lo == 0 || hi > 65535 || hi < lo)))
                                 return err_setx(errp, EINVAL,
                                                 "HostConfig.PortBindings: invalid host port '%s' "
                                                 "for %s",
@@ -211,9 +215,9 @@ static int port_specs(struct ctr_mgr *m, const char *self, const json_t *rec, bo
                         strv_push_take(&specs, xasprintf("%s%s%u:%u/%s", hip, hip[0] ? ":" : "",
                                                          port, cport, proto));
                         strv_push_take(&taken, xasprintf("%u/%s", port, proto));
-                        json_array_append_new(out, json_pack("{s:s,s:s}", "HostIp",
-                                                             hip[0] ? hip : "0.0.0.0", "HostPort",
-                                                             ""));
+                        json_array_append_new(out,
+                                              json_pack("{s:s,s:s}", "HostIp",
+                                                        hip[0] ? hip : "0.0.0.0", "HostPort", ""));
                         json_object_set_new(json_array_get(out, json_array_size(out) - 1),
                                             "HostPort", json_sprintf("%u", port));
                 }
@@ -234,9 +238,9 @@ static int port_specs(struct ctr_mgr *m, const char *self, const json_t *rec, bo
                                 return r;
                         strv_push_take(&specs, xasprintf("%u:%u/%s", port, cport, proto));
                         strv_push_take(&taken, xasprintf("%u/%s", port, proto));
-                        json_object_set_new(ports, key,
-                                            json_pack("[{s:s,s:s}]", "HostIp", "0.0.0.0",
-                                                      "HostPort", ""));
+                        json_object_set_new(
+                                ports, key,
+                                json_pack("[{s:s,s:s}]", "HostIp", "0.0.0.0", "HostPort", ""));
                         json_object_set_new(json_array_get(json_object_get(ports, key), 0),
                                             "HostPort", json_sprintf("%u", port));
                 }
@@ -278,8 +282,8 @@ static int check_entry(struct netmgr *nm, const json_t *e, struct err **errp) {
                         char sn[19];
                         ipam_cidr_format(&n->ipam.subnet, sn);
                         return err_setx(errp, EINVAL,
-                                        "address %s is not a usable address of network %s (%s)",
-                                        ip, name, sn);
+                                        "address %s is not a usable address of network %s (%s)", ip,
+                                        name, sn);
                 }
         }
         if (json_array_size(json_object_get(e, "Aliases")) > 0 && streq(name, NET_DEFAULT_NAME))
@@ -315,15 +319,15 @@ static int link_env(struct ctr_mgr *m, json_t *rec, struct err **errp) {
                 ip = json_get_str(json_object_get(o->rec, "NetworkSettings"), "IPAddress", "");
                 prefix = xstrdup(alias);
                 for (char *p = prefix; *p; p++)
-                        *p = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32)
+                        *p = (*p >= 'a' && *p <= 'z')   ? (char)(*p - 32)
                              : (*p == '-' || *p == '.') ? '_'
                                                         : *p;
                 json_array_append_new(env, json_sprintf("%s_NAME=%s/%s", prefix, me, alias));
                 if (!ip[0])
                         continue;
-                json_object_foreach (json_object_get(json_object_get(o->rec, "Config"),
-                                                     "ExposedPorts"),
-                                     key, v) {
+                json_object_foreach (
+                        json_object_get(json_object_get(o->rec, "Config"), "ExposedPorts"), key,
+                        v) {
                         unsigned port;
                         char proto[8] = "tcp", up[8];
 
@@ -336,10 +340,10 @@ static int link_env(struct ctr_mgr *m, json_t *rec, struct err **errp) {
                         first = false;
                         json_array_append_new(env, json_sprintf("%s_PORT_%u_%s=%s://%s:%u", prefix,
                                                                 port, up, proto, ip, port));
-                        json_array_append_new(env, json_sprintf("%s_PORT_%u_%s_ADDR=%s", prefix,
-                                                                port, up, ip));
-                        json_array_append_new(env, json_sprintf("%s_PORT_%u_%s_PORT=%u", prefix,
-                                                                port, up, port));
+                        json_array_append_new(
+                                env, json_sprintf("%s_PORT_%u_%s_ADDR=%s", prefix, port, up, ip));
+                        json_array_append_new(
+                                env, json_sprintf("%s_PORT_%u_%s_PORT=%u", prefix, port, up, port));
                         json_array_append_new(env, json_sprintf("%s_PORT_%u_%s_PROTO=%s", prefix,
                                                                 port, up, proto));
                 }
@@ -396,8 +400,8 @@ int ctr_net_create(struct ctr_mgr *m, json_t *rec, const json_t *body, struct er
         json_array_foreach (plan, i, v) {
                 r = check_entry(nm, v, errp);
                 if (r < 0)
-                        return err_wrap(errp, i == 0 ? "HostConfig.NetworkMode"
-                                                     : "NetworkingConfig");
+                        return err_wrap(errp,
+                                        i == 0 ? "HostConfig.NetworkMode" : "NetworkingConfig");
         }
         r = port_specs(m, NULL, rec, false, &specs, NULL, errp);
         if (r < 0)
@@ -444,7 +448,8 @@ char *ctr_net_resolv_file(struct ctr_mgr *m, const json_t *rec, const char *host
                                         inet_ntop(AF_INET, &sa->sin_addr, b, sizeof(b));
                                 else
                                         inet_ntop(AF_INET6,
-                                                  &((const struct sockaddr_in6 *)(const void *)&ups[i])
+                                                  &((const struct sockaddr_in6 *)(const void
+                                                                                          *)&ups[i])
                                                            ->sin6_addr,
                                                   b, sizeof(b));
                                 if (b[0])
@@ -476,7 +481,7 @@ static void write_hosts(struct ctr *c) {
                      *nets = json_object_get(json_object_get(c->rec, "NetworkSettings"),
                                              "Networks");
         _cleanup_free_ char *base = ctr_hosts_file(json_get_str(cfg, "Hostname", ""),
-                                                    json_object_get(hc, "ExtraHosts"));
+                                                   json_object_get(hc, "ExtraHosts"));
         _cleanup_free_ char *out = NULL, *path = xasprintf("%s/hosts", c->dir);
         _cleanup_close_ int fd = -EBADF;
         const char *key;

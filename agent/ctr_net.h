@@ -17,6 +17,8 @@
  * adds the --link environment and fills an empty NetworkSettings. Does nothing for
  * none/host/container:. */
 int ctr_net_create(struct ctr_mgr *m, json_t *rec, const json_t *body, struct err **errp);
+/* Whether the container gets berth networks at start (then the start waits for ctr_net_attach). */
+bool ctr_net_wanted(const json_t *rec);
 /* resolv.conf for a container on a user network (its DNS at the gateway first), NULL when the
  * caller's default applies. */
 char *ctr_net_resolv_file(struct ctr_mgr *m, const json_t *rec, const char *host_resolv);

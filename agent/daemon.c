@@ -47,6 +47,7 @@ static void daemon_usage(FILE *f) {
                 "      --bip CIDR          default network: gateway address and prefix\n"
                 "      --fixed-cidr CIDR   default network: range of container addresses\n"
                 "      --mtu N             default network: MTU of its bridge and veths\n"
+                "      --bridge none       no default network\n"
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
                 "  -h, --help              this help\n");
@@ -309,6 +310,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"bip", required_argument, NULL, 'B'},
                 {"fixed-cidr", required_argument, NULL, 'X'},
                 {"mtu", required_argument, NULL, 'M'},
+                {"bridge", required_argument, NULL, 'b'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -383,6 +385,16 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         free(c == 'B' ? d->net_bip : d->net_fixed_cidr);
                         *(c == 'B' ? &d->net_bip : &d->net_fixed_cidr) = xstrdup(optarg);
                         break;
+                case 'b':
+                        if (!streq(optarg, "none")) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --bridge '%s' (only 'none', to run "
+                                        "without the default network)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        d->net_no_bridge = true;
+                        break;
                 case 'M': {
                         char *end;
                         unsigned long v = strtoul(optarg, &end, 10);
@@ -409,7 +421,8 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
         {
                 _cleanup_err_ struct err *e = NULL;
 
-                if (netd_check_opts(&(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu},
+                if (netd_check_opts(&(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu,
+                                                        d->net_no_bridge},
                                     &e) < 0) {
                         fprintf(stderr, "berth daemon: %s\n", err_msg(e));
                         return -EINVAL;
@@ -493,7 +506,9 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         r = daemon_dirs(d, &e);
         if (r >= 0)
                 r = daemon_pki(d, &e);
-        if (r >= 0 && netd_open(d, &(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu},
+        if (r >= 0 && netd_open(d,
+                                &(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu,
+                                                    d->net_no_bridge},
                                 &d->net_err) < 0)
                 log_error(NULL, "Networking is unavailable: %s", err_msg(d->net_err));
         if (r >= 0)

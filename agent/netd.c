@@ -24,8 +24,10 @@ static int bip_split(const char *bip, char **ret_subnet, char **ret_gw, struct e
         long len;
 
         if (!slash)
-                return err_setx(errp, EINVAL, "--bip: '%s' is not an address with a prefix length "
-                                "(e.g. 172.30.0.1/16)", bip);
+                return err_setx(errp, EINVAL,
+                                "--bip: '%s' is not an address with a prefix length "
+                                "(e.g. 172.30.0.1/16)",
+                                bip);
         ip = xstrndup(bip, (size_t)(slash - bip));
         if (ipam_ip_parse(ip, &a, NULL) < 0)
                 return err_setx(errp, EINVAL, "--bip: invalid address '%s'", ip);
@@ -61,9 +63,14 @@ int netd_check_opts(const struct netd_opts *o, struct err **errp) {
                         return err_wrap(errp, "--fixed-cidr");
                 if (subnet && ipam_cidr_parse(subnet, &sn, NULL) >= 0 &&
                     (fc.len < sn.len || !ipam_contains(&sn, fc.net)))
-                        return err_setx(errp, EINVAL, "--fixed-cidr: %s is not inside --bip's "
-                                        "subnet %s", o->fixed_cidr, subnet);
+                        return err_setx(errp, EINVAL,
+                                        "--fixed-cidr: %s is not inside --bip's "
+                                        "subnet %s",
+                                        o->fixed_cidr, subnet);
         }
+        if (o->no_bridge && (o->bip || o->fixed_cidr || o->mtu))
+                return err_setx(errp, EINVAL,
+                                "--bridge none conflicts with --bip, --fixed-cidr and --mtu");
         if (o->mtu && (o->mtu < 68 || o->mtu > 65535))
                 return err_setx(errp, EINVAL, "--mtu: %u is out of range (68..65535)", o->mtu);
         return 0;
@@ -74,7 +81,7 @@ static int create_default(struct netmgr *m, const struct netd_opts *o, struct er
         char *opts[2] = {};
         int r;
 
-        if (netmgr_network_get(m, NET_DEFAULT_NAME))
+        if (o->no_bridge || netmgr_network_get(m, NET_DEFAULT_NAME))
                 return 0;
         if (o->bip) {
                 r = bip_split(o->bip, &subnet, &gw, errp);

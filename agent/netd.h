@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "api.h"
@@ -14,6 +15,7 @@ struct netd_opts {
         char *bip;        /* --bip GATEWAY/LEN, NULL = subnet from the pool */
         char *fixed_cidr; /* --fixed-cidr CIDR: dynamic addresses of the default network */
         uint32_t mtu;     /* --mtu, 0 = kernel default */
+        bool no_bridge;   /* --bridge none: no default network */
 };
 
 /* Checks the daemon flags (the error names the flag). */
