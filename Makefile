@@ -128,8 +128,18 @@ $(BUILD)/bench/%: bench/%.c $(FLAGS_STAMP)
 bench: $(BENCH_BINS) $(BUILD)/berth
 
 .DEFAULT_GOAL := all
-all: $(BUILD)/berth
-tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth
+# The per-container shim as a small static binary (main/shim/berth-shim.c). Static linking does
+# not mix with the sanitizers: sanitized builds have none and the daemon runs `berth shim`.
+SHIM_LIBS := $(BUILD)/libagent.a $(BUILD)/libengine.a $(BUILD)/libcommon.a
+$(BUILD)/berth-shim: $(BUILD)/main/shim/berth-shim.o $(SHIM_LIBS)
+	$(call say,LD,$@)$(CC) $(OPT) -static -o $@ $< $(SHIM_LIBS) -lseccomp -lcap -ljansson \
+		2> >(grep -v "statically linked applications requires at runtime" >&2)
+ifeq ($(SANITIZE),)
+SHIM_BIN := $(BUILD)/berth-shim
+endif
+
+all: $(BUILD)/berth $(SHIM_BIN)
+tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(SHIM_BIN)
 
 check: tests
 	prove -f $(UNIT_BINS)
@@ -176,8 +186,9 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-install: $(BUILD)/berth
+install: $(BUILD)/berth $(SHIM_BIN)
 	install -D -m 0755 $(BUILD)/berth $(DESTDIR)$(PREFIX)/bin/berth
+	$(if $(SHIM_BIN),install -D -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/berth-shim)
 
 clean:
 	rm -rf build build-san build-fuzz

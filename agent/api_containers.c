@@ -182,11 +182,12 @@ static void h_restart(struct http_req *req, void *ud) {
 static void h_kill(struct http_req *req, void *ud) {
         _cleanup_err_ struct err *e = NULL;
         struct ctr *c = find(req, ud);
-        const char *s = http_req_query(req, "signal");
+        const char *s;
         int sig;
 
         if (!c)
                 return;
+        s = http_req_query(req, "signal");
         sig = ctr_parse_signal(s ? s : "SIGKILL");
         if (sig < 0) {
                 http_reply_error(req, 400, "BadRequest", "Invalid signal: %s", s);
@@ -220,10 +221,11 @@ static void h_unpause(struct http_req *req, void *ud) {
 
 static void h_wait(struct http_req *req, void *ud) {
         struct ctr *c = find(req, ud);
-        const char *cond = http_req_query(req, "condition");
+        const char *cond;
 
         if (!c)
                 return;
+        cond = http_req_query(req, "condition");
         if (cond && !streq(cond, "not-running") && !streq(cond, "next-exit")) {
                 http_reply_error(req, 400, "BadRequest",
                                  "invalid condition '%s' (not-running|next-exit)", cond);
@@ -235,10 +237,11 @@ static void h_wait(struct http_req *req, void *ud) {
 static void h_rename(struct http_req *req, void *ud) {
         _cleanup_err_ struct err *e = NULL;
         struct ctr *c = find(req, ud);
-        const char *name = http_req_query(req, "name");
+        const char *name;
 
         if (!c)
                 return;
+        name = http_req_query(req, "name");
         if (!name || !name[0]) {
                 http_reply_error(req, 400, "BadRequest",
                                  "rename: the name query parameter is "
@@ -290,12 +293,14 @@ static bool q_time(struct http_req *req, const char *name, uint64_t *ret) {
 static void h_logs(struct http_req *req, void *ud) {
         struct ctr *c = find(req, ud);
         struct ctr_logs_opts o = {.tail = -1};
-        const char *tail = http_req_query(req, "tail");
-        bool out_set = http_req_query(req, "stdout") != NULL,
-             err_set = http_req_query(req, "stderr") != NULL;
+        const char *tail;
+        bool out_set, err_set;
 
         if (!c)
                 return;
+        tail = http_req_query(req, "tail");
+        out_set = http_req_query(req, "stdout") != NULL;
+        err_set = http_req_query(req, "stderr") != NULL;
         if (!q_bool(req, "follow", &o.follow) || !q_bool(req, "timestamps", &o.timestamps) ||
             !q_bool(req, "stdout", &o.stdout_) || !q_bool(req, "stderr", &o.stderr_) ||
             !q_time(req, "since", &o.since_nsec) || !q_time(req, "until", &o.until_nsec))

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "containers.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "image/archive.h"
@@ -158,6 +159,8 @@ static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t
                 /* The child never touches the loop and leaves with _exit (STYLE C13). */
                 signal(SIGPIPE, SIG_IGN);
                 p[0] = safe_close(p[0]);
+                /* the root lock stays the daemon's: a restarted daemon must not wait for us */
+                d->lock_fd = safe_close(d->lock_fd);
                 r = fn(d, args, p[1], &res, &e);
                 if (r < 0)
                         line = json_pack("{s:{s:s,s:i}}", "error", "message", err_msg(e), "errno",
@@ -285,6 +288,21 @@ static void h_get(struct http_req *req, void *userdata) {
         http_reply_json(req, 200, out);
 }
 
+/* The id of a container made from image_id, or NULL. */
+static char *image_user(struct daemon *d, const char *image_id) {
+        struct ctr **all = NULL;
+        size_t n = d->ctrs ? ctr_all(d->ctrs, &all) : 0;
+        char *found = NULL;
+
+        for (size_t i = 0; i < n && !found; i++) {
+                _cleanup_json_ json_t *j = ctr_inspect(all[i]);
+                if (streq_ptr(json_get_str(j, "Image", NULL), image_id))
+                        found = xstrdup(json_get_str(j, "Id", ""));
+        }
+        free(all);
+        return found;
+}
+
 static void h_delete(struct http_req *req, void *userdata) {
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         _cleanup_(image_freep) struct image *img = NULL;
@@ -297,6 +315,21 @@ static void h_delete(struct http_req *req, void *userdata) {
         if (http_query_get_bool(http_req_query_pairs(req), "force", false, &force, &e) < 0 ||
             open_store(userdata, &s, &e) < 0 || image_store_get(s, name, &img, &e) < 0)
                 return reply_err_take(req, e);
+        /* Removing the last reference deletes the image's layers, which a container's overlay
+         * still uses: refuse while any container (running or not) was made from it. Docker
+         * keeps such an image untagged under -f; berth asks for the container to go first. */
+        if (str_startswith(name, "sha256:") || strv_length(img->refs) <= 1 ||
+            !strv_contains(img->refs, name)) {
+                _cleanup_free_ char *user = image_user(userdata, img->id);
+                if (user)
+                        return http_reply_error(req, 409, "conflict",
+                                                "conflict: unable to remove image '%s': "
+                                                "container %.12s is using it%s",
+                                                name, user,
+                                                force ? " (remove the container first)"
+                                                      : " (remove the container, or untag "
+                                                        "with a more specific name)");
+        }
         r = image_store_remove(s, name, force, &e);
         if (r < 0)
                 return reply_err_take(req, e);
@@ -595,6 +628,18 @@ static void body_job(struct http_req *req, void *userdata, job_fn *fn, const cha
         if (!json_is_object(body)) {
                 json_decref(body);
                 return http_reply_error(req, 400, "invalid", "the body must be a JSON object");
+        }
+        /* docker-style capitalised keys are accepted too */
+        {
+                static const char *const keys[][2] = {{"Path", "path"},
+                                                      {"Ref", "ref"},
+                                                      {"Changes", "changes"},
+                                                      {"Message", "message"},
+                                                      {"Names", "names"}};
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (json_object_get(body, keys[i][0]) && !json_object_get(body, keys[i][1]))
+                                json_object_set(body, keys[i][1],
+                                                json_object_get(body, keys[i][0]));
         }
         if (path_key && need_abs_path(body, path_key, &e) < 0) {
                 json_decref(body);

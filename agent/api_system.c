@@ -125,10 +125,9 @@ static unsigned count_images(const char *root) {
 
         if (json_load_path(path, 64 * 1024 * 1024, &j, NULL) < 0)
                 return 0;
-        m = json_object_get(j, "manifests");
-        if (json_is_array(m))
-                return (unsigned)json_array_size(m);
-        return json_is_object(j) ? (unsigned)json_object_size(j) : 0;
+        /* engine/image/store.h: {"version":1, "refs":{...}, "images":{id: record}} */
+        m = json_object_get(j, "images");
+        return json_is_object(m) ? (unsigned)json_object_size(m) : 0;
 }
 
 static void h_info(struct http_req *req, void *userdata) {

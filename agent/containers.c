@@ -156,6 +156,25 @@ struct ctr_mgr *ctr_mgr_free(struct ctr_mgr *m) {
         return NULL;
 }
 
+void ctr_mgr_release_clients(struct ctr_mgr *m) {
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n; i++) {
+                struct ctr *c = m->v[i];
+
+                ctr_streams_end(c);
+                while (c->pends) {
+                        struct pend *p = c->pends;
+
+                        c->pends = p->next;
+                        http_req_on_close(p->req, NULL, NULL);
+                        http_reply_error(p->req, 503, "ShuttingDown",
+                                         "the berth daemon is shutting down");
+                        free(p);
+                }
+        }
+}
+
 size_t ctr_all(struct ctr_mgr *m, struct ctr ***ret) {
         *ret = m->v;
         return m->n;
@@ -443,8 +462,8 @@ int ctr_start(struct ctr *c, struct err **errp) {
                 if (c->sv.state == SV_BACKOFF)
                         sv_dispatch(&c->sv, SV_EV_WANT_DOWN);
                 c->sv.manually_stopped = false;
-                ctr_after_sv(c);
                 err_move(errp, TAKE_PTR(c->start_err));
+                ctr_after_sv(c); /* may remove c (AutoRemove) */
                 return r;
         }
         ctr_after_sv(c);
@@ -629,13 +648,14 @@ json_t *ctr_summary(const struct ctr *c) {
                 json_array_append_new(mounts, json_string(json_get_str(v, "Name", "")[0]
                                                                   ? json_get_str(v, "Name", "")
                                                                   : json_get_str(v, "Source", "")));
-        return json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:s,s:s,s:O,s:o,s:s}", "Id", c->id, "Names",
+        return json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:s,s:s,s:o,s:o,s:s}", "Id", c->id, "Names",
                          name, "Image", json_get_str(cfg, "Image", ""), "ImageID",
                          json_get_str(c->rec, "Image", ""), "Command", command, "Created",
                          (json_int_t)(created / NSEC_PER_SEC), "State",
                          json_get_str(ctr_state(c), "Status", ""), "Status", status, "Labels",
-                         json_object_get(cfg, "Labels") ? json_object_get(cfg, "Labels")
-                                                        : json_object(),
+                         json_object_get(cfg, "Labels")
+                                 ? json_incref(json_object_get(cfg, "Labels"))
+                                 : json_object(),
                          "Mounts", mounts, "Ports", "");
 }
 
@@ -748,7 +768,8 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
         STRV_FOREACH (id, ids)
                 ctr_load_one(m, *id);
         /* newest first, as ps lists them */
-        qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
+        if (m->n > 1)
+                qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
         ctr_net_reconcile(m); /* berth-net */
         *ret = TAKE_PTR(m);
         return 0;

@@ -24,6 +24,9 @@ struct ctr;
  * exits that happened while the daemon was down and applies restart policies. */
 int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp);
 struct ctr_mgr *ctr_mgr_free(struct ctr_mgr *m);
+/* The daemon is shutting down: ends log streams and exec streams, answers waiting requests
+ * with 503, so that the HTTP server can close at once. Containers keep running. */
+void ctr_mgr_release_clients(struct ctr_mgr *m);
 
 /* Full id, unique id prefix or name (with or without the leading '/'). -ENOENT "No such
  * container: REF"; an ambiguous prefix is -EINVAL. */

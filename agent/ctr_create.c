@@ -315,7 +315,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         _cleanup_free_ char *id = NULL, *hostname = NULL, *created = NULL, *dir = NULL, *gen = NULL,
                             *lower_str = NULL;
         _cleanup_json_ json_t *rec = NULL, *cfg = NULL, *hc = NULL;
-        struct create_ctx x = {.m = m, .mounts = json_array()};
+        struct create_ctx x = {.m = m};
         const char *image = json_get_str(body, "Image", NULL), *sig;
         int r;
 
@@ -352,6 +352,14 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         sig = json_get_str(body, "StopSignal", NULL);
         if (sig && sig[0] && ctr_parse_signal(sig) < 0)
                 return err_setx(errp, EINVAL, "StopSignal: invalid signal '%s'", sig);
+        if (json_get_bool(hc, "Init", false))
+                return err_setx(errp, EINVAL,
+                                "HostConfig.Init: --init needs a static init binary to inject and "
+                                "berth has none yet");
+        if (json_get_bool(body, "OpenStdin", false))
+                return err_setx(errp, EINVAL,
+                                "OpenStdin: an interactive stdin (-i) cannot be attached yet; "
+                                "containers get an empty stdin");
         r = check_network(m, hc, errp);
         if (r >= 0)
                 r = check_log_config(hc, errp);
@@ -397,6 +405,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         json_object_set_new(cfg, "Labels",
                             merge_labels(ic->labels, json_object_get(body, "Labels")));
 
+        x.mounts = json_array();
         r = build_mounts(&x, hc, ic->volumes, errp);
         if (r < 0)
                 goto fail;

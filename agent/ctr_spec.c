@@ -215,14 +215,33 @@ static bool is_number(const char *s) {
         return true;
 }
 
+/* Splits a passwd/group line on ':' keeping empty fields. */
+static char **split_fields(const char *line) {
+        char **f = xnew0(char *, 1);
+        const char *p = line;
+
+        for (;;) {
+                const char *c = strchr(p, ':');
+                _cleanup_free_ char *field = c ? xstrndup(p, (size_t)(c - p)) : xstrdup(p);
+
+                strv_push(&f, field);
+                if (!c)
+                        return f;
+                p = c + 1;
+        }
+}
+
 /* Finds the line of a passwd/group file whose first field (or third, when numeric) matches. */
 static char **db_find(const char *content, const char *key) {
         _cleanup_strv_ char **lines = strv_split(content ? content : "", "\n");
         bool num = is_number(key);
 
         STRV_FOREACH (l, lines) {
-                char **f = strv_split(*l, ":");
-                /* strv_split drops empty fields: count only lines with the fields we need */
+                char **f;
+
+                if ((*l)[0] == '#')
+                        continue;
+                f = split_fields(*l);
                 if (strv_length(f) >= 3 && streq(num ? f[2] : f[0], key))
                         return f;
                 strv_free(f);

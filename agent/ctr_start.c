@@ -3,6 +3,7 @@
  * start a detached `berth shim` and read its one-line report. Also the daemon's side of the shim
  * socket. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -199,7 +200,8 @@ static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) 
 static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct err **errp) {
         const json_t *lc = json_object_get(json_object_get(c->rec, "HostConfig"), "LogConfig");
         const json_t *lcfg = json_object_get(lc, "Config");
-        char max_size[32] = "0", max_file[16] = "1";
+        char max_size[32] = "0", max_file[16] = "1", exe[PATH_MAX] = "";
+        ssize_t n;
         int sp[2], go[2] = {-EBADF, -EBADF};
         pid_t pid;
         uint64_t sz;
@@ -211,6 +213,23 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
                 if (json_get_str(lcfg, "max-file", NULL))
                         snprintf(max_file, sizeof(max_file), "%d",
                                  MAX(1, atoi(json_get_str(lcfg, "max-file", "1"))));
+        }
+        /* The small static berth-shim next to our binary when it is there (one runs per
+         * container), else `berth shim` from our own binary, by its path. */
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        if (n <= 0 || str_endswith(exe, " (deleted)"))
+                strcpy(exe, "/proc/self/exe");
+        else {
+                char *slash = strrchr(exe, '/');
+
+                if (slash && (size_t)(slash - exe) + sizeof("/berth-shim") <= sizeof(exe)) {
+                        char cand[PATH_MAX];
+
+                        snprintf(cand, sizeof(cand), "%.*s/berth-shim", (int)(slash - exe), exe);
+                        if (access(cand, X_OK) == 0)
+                                strcpy(exe, cand);
+                }
         }
         if (pipe2(sp, O_CLOEXEC) < 0)
                 return err_set(errp, errno, "pipe");
@@ -246,8 +265,11 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
                                 max_size,
                                 "--log-max-file",
                                 max_file,
+                                NULL,
                                 NULL};
 
+                if (json_get_bool(json_object_get(c->rec, "Config"), "Tty", false))
+                        argv[ELEMENTSOF(argv) - 2] = (char *)"--tty";
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (setsid() < 0)
@@ -261,6 +283,7 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
                         _exit(1);
                 if (go[0] >= 0 && (dup2(go[0], 4) < 0 || setenv("BERTH_SHIM_START_FD", "4", 1) < 0))
                         _exit(1);
+                (void)close_range(go[0] >= 0 ? 5 : 4, ~0U, 0);
                 {
                         int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
                         if (nfd >= 0) {
@@ -271,7 +294,7 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
                 }
                 if (chdir("/") < 0)
                         _exit(1);
-                execv("/proc/self/exe", argv);
+                execv(exe, argv);
                 _exit(127);
         }
         safe_close(sp[1]);

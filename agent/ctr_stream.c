@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "cleanup.h"
 #include "clog.h"
@@ -312,10 +313,15 @@ _noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int out,
         int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC), status;
         pid_t pid;
 
+        /* The daemon's handlers (libev's) must not run here. */
         signal(SIGCHLD, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
         if (nfd < 0 || dup2(nfd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
                 _exit(126);
+        /* Nothing of the daemon's stays open here (its lock, listeners, connections). */
+        (void)close_range(3, ~0U, 0);
         if (rt_state_load(c->m->oci_root, c->id, &st, &e) < 0 ||
             rt_exec(st, &(struct rt_exec_opts){.process = &s->process, .console_fd = -1}, &pid,
                     &e) < 0) {

@@ -267,6 +267,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
                 return;
         d->shutting_down = true;
         log_info(NULL, "Received %s, shutting down", strsignal(w->signum));
+        ctr_mgr_release_clients(d->ctrs);
         daemon_stop_addons(d);
         http_server_shutdown(d->http, (double)d->config.shutdown_timeout, shutdown_done, d);
 }
@@ -502,6 +503,16 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
                 return 1;
         }
         ev_set_userdata(d->loop, d);
+        /* Handlers first: a signal that comes as soon as the socket exists must be caught (it is
+         * acted on once the loop runs), never kill the daemon with the default action. */
+        ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
+        ev_signal_init(&d->sigint, signal_cb, SIGINT);
+        d->sigterm.data = d->sigint.data = d;
+        ev_signal_start(d->loop, &d->sigterm);
+        ev_signal_start(d->loop, &d->sigint);
+        ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
+        d->sighup.data = d;
+        ev_signal_start(d->loop, &d->sighup);
 
         r = daemon_dirs(d, &e);
         if (r >= 0)
@@ -521,15 +532,6 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
                 log_error(NULL, "Failed to start the daemon: %s", err_msg(e));
                 return 1;
         }
-
-        ev_signal_init(&d->sigterm, signal_cb, SIGTERM);
-        ev_signal_init(&d->sigint, signal_cb, SIGINT);
-        d->sigterm.data = d->sigint.data = d;
-        ev_signal_start(d->loop, &d->sigterm);
-        ev_signal_start(d->loop, &d->sigint);
-        ev_signal_init(&d->sighup, sighup_cb, SIGHUP);
-        d->sighup.data = d;
-        ev_signal_start(d->loop, &d->sighup);
 
         log_info(NULL, "berth daemon %s (api %s) started, root '%s', pid %d", berth_version,
                  BERTH_API_VERSION, d->root, (int)d->pid);

@@ -271,7 +271,7 @@ static json_t *exit_record(struct shim *s) {
 }
 
 static int parse_args(int argc, char **argv, const char **root, const char **run, const char **id,
-                      int *status_fd, uint64_t *max_size, unsigned *max_file) {
+                      int *status_fd, uint64_t *max_size, unsigned *max_file, bool *tty) {
         static const struct option opts[] = {
                 {"root", required_argument, NULL, 'r'},
                 {"run", required_argument, NULL, 'R'},
@@ -279,6 +279,7 @@ static int parse_args(int argc, char **argv, const char **root, const char **run
                 {"status-fd", required_argument, NULL, 's'},
                 {"log-max-size", required_argument, NULL, 'm'},
                 {"log-max-file", required_argument, NULL, 'f'},
+                {"tty", no_argument, NULL, 't'},
                 {},
         };
         int c;
@@ -303,6 +304,9 @@ static int parse_args(int argc, char **argv, const char **root, const char **run
                         break;
                 case 'f':
                         *max_file = (unsigned)atoi(optarg);
+                        break;
+                case 't':
+                        *tty = true;
                         break;
                 default:
                         return -EINVAL;
@@ -346,6 +350,26 @@ static int setup_stdio(struct shim *s, struct err **errp) {
         return 0;
 }
 
+static int recv_fd(int sock, struct err **errp) {
+        char buf[8], cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cbuf,
+                            .msg_controllen = sizeof(cbuf)};
+        struct cmsghdr *c;
+        int fd;
+
+        if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) < 0)
+                return err_set(errp, errno, "receive the container's pty");
+        c = CMSG_FIRSTHDR(&mh);
+        if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return err_setx(errp, EPROTO, "the container sent no pty");
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
+}
+
 static void stdio_release(void) {
         int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -378,15 +402,17 @@ int shim_main(int argc, char **argv) {
         _cleanup_json_ json_t *rec = NULL;
         _cleanup_free_ char *bundle = NULL, *log_path = NULL, *shims = NULL, *line = NULL;
         const char *root = NULL, *run = NULL;
+        _cleanup_close_pair_ int console[2] = {-EBADF, -EBADF};
         uint64_t max_size = 0;
         unsigned max_file = 1;
+        bool tty = false;
         int status_fd = -1;
         _cleanup_close_ int start_fd = start_fd_take(); /* berth-net */
         int sp[2], r;
 
         for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
                 s.clients[i] = -EBADF;
-        if (parse_args(argc, argv, &root, &run, &s.id, &status_fd, &max_size, &max_file) < 0)
+        if (parse_args(argc, argv, &root, &run, &s.id, &status_fd, &max_size, &max_file, &tty) < 0)
                 return 2;
         signal(SIGPIPE, SIG_IGN);
         s.ctr_dir = xasprintf("%s/containers/%s", root, s.id);
@@ -421,11 +447,25 @@ int shim_main(int argc, char **argv) {
                 (void)unlink(s.exit_path);
                 if (rt_state_load(s.state_root, s.id, &old, NULL) >= 0)
                         (void)rt_delete(old, true, NULL);
-                r = rt_create(&(struct rt_create_opts){.state_root = s.state_root,
-                                                       .id = s.id,
-                                                       .bundle = bundle,
-                                                       .console_fd = -1},
-                              &s.st, &e);
+                if (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
+                        r = err_set(&e, errno, "socketpair");
+                else
+                        r = rt_create(&(struct rt_create_opts){.state_root = s.state_root,
+                                                               .id = s.id,
+                                                               .bundle = bundle,
+                                                               .console_fd = tty ? console[1] : -1},
+                                      &s.st, &e);
+        }
+        if (r >= 0 && tty) {
+                /* The init sent the pty master before reporting "created": read from it. */
+                r = recv_fd(console[0], &e);
+                if (r >= 0) {
+                        s.out_fd = safe_close(s.out_fd);
+                        s.err_fd = safe_close(s.err_fd);
+                        s.out_fd = r;
+                        (void)fcntl(s.out_fd, F_SETFL, O_NONBLOCK);
+                } else
+                        (void)rt_delete(s.st, true, NULL);
         }
         if (r >= 0)
                 r = shim_listen(&s, &e);

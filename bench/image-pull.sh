@@ -18,8 +18,15 @@ done
 T=$(mktemp -d /tmp/berth-bench-pull.XXXXXX)
 REG_PID= DAEMON_PID=
 cleanup() {
-        [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-        [ -n "$REG_PID" ] && kill -TERM "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+        set +e
+        if [ -n "$DAEMON_PID" ]; then
+                kill -TERM "$DAEMON_PID" 2>/dev/null
+                wait "$DAEMON_PID" 2>/dev/null
+        fi
+        if [ -n "$REG_PID" ]; then
+                kill -TERM "$REG_PID" 2>/dev/null
+                wait "$REG_PID" 2>/dev/null
+        fi
         rm -rf "$T"
 }
 trap cleanup EXIT
@@ -81,14 +88,14 @@ now() { date +%s.%N; }
 t0=$(now)
 "$BERTH" pull -q "$REF" >/dev/null
 t1=$(now)
-berth_s=$(echo "$t1 - $t0" | bc -l)
+berth_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 printf 'image-pull: %d layers x %d MiB, berth pull (download + verify + unpack): %.3f s\n' \
         "$LAYERS" "$MIB" "$berth_s"
 if command -v skopeo >/dev/null; then
         t0=$(now)
         skopeo copy -q --src-tls-verify=false "docker://$REF" "oci:$T/skopeo:1" >/dev/null
         t1=$(now)
-        sk_s=$(echo "$t1 - $t0" | bc -l)
+        sk_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
         printf 'image-pull: skopeo copy to an OCI layout (download + verify, no unpack): %.3f s, ratio berth/skopeo %.2f\n' \
-                "$sk_s" "$(echo "$berth_s / $sk_s" | bc -l)"
+                "$sk_s" "$(awk -v a="$berth_s" -v b="$sk_s" 'BEGIN { print a / b }')"
 fi

@@ -136,6 +136,12 @@ int cli_main(int argc, char **argv) {
                 usage(stderr);
                 return EXIT_USAGE;
         }
+        /* `berth ps -p NAME` lists a stack's pods (cli/stacks_up.c); plain `ps` lists containers.
+         */
+        if (strcmp(argv[0], "ps") == 0 && cli_stack_ps_wanted(argc, argv)) {
+                optind = 0;
+                return cli_stack_ps(&ctx, argc, argv);
+        }
         n = find_cmd(argc, argv, &cmd);
         if (n == 0) {
                 log_error(NULL, "unknown command '%s'; see 'berth --help'", argv[0]);

@@ -52,9 +52,16 @@ int compose_load_file(struct compose_ctx *c, const char *path, const char *dir,
         size_t len = 0, n = 0;
         int r;
 
-        r = spec_read_file(path, YAML_MAX_FILE_SIZE, &buf, &len, errp);
-        if (r < 0)
-                return err_wrap(errp, "read compose file '%s'", path);
+        if (streq(path, "-")) {
+                /* stack_load() has read standard input already (or was given the text). */
+                buf = xstrdup(c->opts->stdin_data ? c->opts->stdin_data : "");
+                len = strlen(buf);
+                path = "<stdin>";
+        } else {
+                r = spec_read_file(path, YAML_MAX_FILE_SIZE, &buf, &len, errp);
+                if (r < 0)
+                        return err_wrap(errp, "read compose file '%s'", path);
+        }
         src = compose_src_add(c, path, dir);
         r = yaml_load(buf, len, src, &docs, &n, errp);
         if (r < 0)
@@ -91,6 +98,7 @@ char *stack_project_name_normalize(const char *s) {
         return n > 0 ? TAKE_PTR(out) : NULL;
 }
 
+/* -p, then COMPOSE_PROJECT_NAME, then name:, then the project directory's name. */
 static int project_name(struct compose_ctx *c, const struct ynode *root, struct err **errp) {
         const struct ynode *nn = ynode_map_get(root, "name");
         const char *raw = c->opts->project_name, *from = "-p";
@@ -141,16 +149,22 @@ int compose_load(const struct stack_load_opts *o, char *const *files, json_t **r
         int r;
 
         STRV_FOREACH (f, files)
-                strv_push_take(&abs, (*f)[0] == '/' ? path_normalize(*f) : ({
-                        _cleanup_free_ char *j = xasprintf("%s/%s", cwd ? cwd : ".", *f);
-                        path_normalize(j);
-                }));
+                strv_push_take(&abs, streq(*f, "-") ? xstrdup(*f)
+                                     : (*f)[0] == '/'
+                                             ? path_normalize(*f)
+                                             : ({
+                                                       _cleanup_free_ char *j = xasprintf(
+                                                               "%s/%s", cwd ? cwd : ".", *f);
+                                                       path_normalize(j);
+                                               }));
         if (o->project_dir)
                 c.project_dir = o->project_dir[0] == '/' ? path_normalize(o->project_dir) : ({
                         _cleanup_free_ char *j =
                                 xasprintf("%s/%s", cwd ? cwd : ".", o->project_dir);
                         path_normalize(j);
                 });
+        else if (streq(abs[0], "-"))
+                c.project_dir = xstrdup(cwd ? cwd : ".");
         else {
                 c.project_dir = xstrdup(abs[0]);
                 dirname(c.project_dir);

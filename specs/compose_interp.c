@@ -27,14 +27,18 @@ static const char *lookup_fn(const char *name, void *ud) {
         return v ? v : compose_env_get(l->c, name);
 }
 
+/* Interpolates every scalar value below n in place (keys are left alone). */
 static int interp_node(struct lookup *l, struct ynode *n, struct err **errp) {
         if (n->kind == YNODE_SCALAR) {
                 _cleanup_free_ char *out = NULL, *msg = NULL;
 
                 if (!memchr(n->str, '$', n->len))
                         return 0;
-                if (interpolate(n->str, lookup_fn, l, &out, &msg, &l->c->warnings) < 0)
+                _cleanup_strv_ char **warnings = NULL;
+                if (interpolate(n->str, lookup_fn, l, &out, &msg, &warnings) < 0)
                         return ynode_err(errp, n, "%s", msg);
+                STRV_FOREACH (w, warnings)
+                        warn_push(&l->c->warnings, n, "%s", *w);
                 free(n->str);
                 n->len = strlen(out);
                 n->str = TAKE_PTR(out);

@@ -183,6 +183,7 @@ static char *item_key(const char *list, const struct ynode *it) {
         return it->kind == YNODE_SCALAR ? xstrdup(it->str) : NULL;
 }
 
+/* Appends over's items to base, replacing base items with the same identity (item_key). */
 static void merge_seq(const char *key, struct ynode *base, struct ynode *over) {
         for (size_t i = 0; i < over->n_kids; i++) {
                 struct ynode *it = over->kids[i];
@@ -209,6 +210,8 @@ static bool has_tag(const struct ynode *n, const char *tag) {
         return n->tag && streq(n->tag, tag);
 }
 
+/* Merges map over into base: maps recurse, lists merge (except commands, which replace),
+ * everything else replaces; !reset removes the key and !override replaces without merging. */
 static int merge_map(struct ynode *base, struct ynode *over, struct err **errp) {
         for (size_t i = 0; i + 1 < over->n_kids; i += 2) {
                 struct ynode *k = over->kids[i], *v = over->kids[i + 1], *b;
@@ -257,6 +260,8 @@ static const char *const include_keys[] = {"path", "project_directory", "env_fil
 static const char *const sections[] = {"services", "networks", "volumes",
                                        "secrets",  "configs",  NULL};
 
+/* Loads one include entry (its files merged, its own includes resolved) and moves its
+ * resources into root; a name defined on both sides is an error. */
 static int include_one(struct compose_ctx *c, struct ynode *root, const struct ynode *it,
                        struct err **errp) {
         _cleanup_json_ json_t *paths = NULL, *env_files = NULL;
@@ -379,6 +384,8 @@ int compose_resolve_includes(struct compose_ctx *c, struct ynode *root, struct e
 
 static const char *const extends_keys[] = {"service", "file", NULL};
 
+/* Resolves `extends` of services[name] in place: the base (itself extended first) with the
+ * service merged over it. visiting detects cycles. */
 static int extend_service(struct compose_ctx *c, struct ynode *services, const char *name,
                           char ***visiting, unsigned depth, struct err **errp);
 

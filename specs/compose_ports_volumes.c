@@ -14,6 +14,7 @@
 static const char *const port_keys[] = {"target", "published", "host_ip",      "protocol",
                                         "mode",   "name",      "app_protocol", NULL};
 
+/* A long-syntax port mapping. */
 static int port_long(const struct ynode *n, json_t *ports, struct err **errp) {
         _cleanup_free_ char *msg = NULL;
         const struct ynode *f;
@@ -134,6 +135,8 @@ static int check_target(const struct ynode *n, const char *t, struct err **errp)
         return 0;
 }
 
+/* "[SOURCE:]TARGET[:MODE]": a path source is a bind mount, a name a declared volume,
+ * no source an anonymous volume. */
 static int volume_short(struct compose_ctx *c, const struct ynode *n, const json_t *model,
                         json_t *mounts, struct err **errp) {
         _cleanup_strv_ char **parts = NULL, **opts = NULL;
@@ -214,6 +217,7 @@ static const char *const bind_keys[] = {"propagation", "create_host_path", "seli
 static const char *const vol_keys[] = {"nocopy", "subpath", NULL};
 static const char *const tmpfs_keys[] = {"size", "mode", NULL};
 
+/* A long-syntax mount (type volume, bind or tmpfs) with its type-specific options. */
 static int volume_long(struct compose_ctx *c, const struct ynode *n, const json_t *model,
                        json_t *mounts, struct err **errp) {
         _cleanup_json_ json_t *m = NULL;

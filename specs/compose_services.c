@@ -227,6 +227,7 @@ static int cmdline(const struct ynode *n, json_t *obj, const char *as, struct er
         return 0;
 }
 
+/* Reads one env_file entry (a path, or {path, required, format}) into env. */
 static int env_file_load(struct svc *s, const struct ynode *it, json_t *env, struct err **errp) {
         const struct ynode *pn = it;
         _cleanup_free_ char *abs = NULL, *buf = NULL;
@@ -266,6 +267,8 @@ static int env_file_load(struct svc *s, const struct ynode *it, json_t *env, str
         return 0;
 }
 
+/* env_file entries first, then `environment` over them; a key without a value takes the
+ * variable from the project environment, or is left out when that is unset. */
 static int environment(struct svc *s, struct err **errp) {
         const struct ynode *ef = get(s, "env_file"), *en = get(s, "environment"), *k, *v;
         json_t *env = json_object();
@@ -304,6 +307,8 @@ static int environment(struct svc *s, struct err **errp) {
         return 0;
 }
 
+/* image (validated and normalised) and build; with build but no image the image is named
+ * PROJECT-SERVICE, like compose. */
 static int image_build(struct svc *s, struct err **errp) {
         const struct ynode *in = get(s, "image"), *bn = get(s, "build"), *f;
         _cleanup_free_ char *msg = NULL, *norm = NULL;
@@ -341,6 +346,13 @@ static int image_build(struct svc *s, struct err **errp) {
                         r = opt_map(ynode_map_get(bn, "labels"), b, "labels", errp);
                 if (r < 0)
                         return r;
+                /* The builder's own options are passed through as written. */
+                static const char *const passthrough[] = {
+                        "cache_from", "network", "shm_size",  "extra_hosts",      "no_cache",
+                        "pull",       "tags",    "platforms", "dockerfile_inline"};
+                for (size_t i = 0; i < ELEMENTSOF(passthrough); i++)
+                        if ((f = ynode_map_get(bn, passthrough[i])))
+                                json_object_set_new(b, passthrough[i], ynode_to_json(f));
                 json_object_set_new(s->ctr, "build", TAKE_PTR(b));
                 if (!norm)
                         norm = xasprintf("%s-%s", s->c->project, s->name);
@@ -384,6 +396,7 @@ static json_t *default_health(void) {
                          "start_interval_ms", 5000);
 }
 
+/* The healthcheck with every default explicit; a string test is CMD-SHELL. */
 static int healthcheck(struct svc *s, struct err **errp) {
         const struct ynode *n = get(s, "healthcheck"), *f;
         _cleanup_json_ json_t *h = NULL;
@@ -492,6 +505,7 @@ static int expose(struct svc *s, struct err **errp) {
         return 0;
 }
 
+/* `restart`, overridden by deploy.restart_policy when present (none -> no, any -> always). */
 static int restart(struct svc *s, const struct ynode *deploy, struct err **errp) {
         const struct ynode *n = get(s, "restart"), *rp = ynode_map_get(deploy, "restart_policy"),
                            *f;
@@ -564,6 +578,7 @@ static int restart(struct svc *s, const struct ynode *deploy, struct err **errp)
         return 0;
 }
 
+/* deploy.update_config / rollback_config with defaults, into svc[as]. */
 static int update_config(const struct ynode *n, json_t *svc, const char *as, struct err **errp) {
         _cleanup_json_ json_t *o = json_pack("{s:i,s:i,s:s,s:s,s:i,s:f}", "parallelism", 1,
                                              "delay_ms", 0, "order", "stop-first", "failure_action",
@@ -694,6 +709,8 @@ static int resources(struct svc *s, const struct ynode *deploy, struct err **err
         return 0;
 }
 
+/* Replicas (deploy.replicas, else scale), mode, labels, update/rollback, placement and
+ * endpoint mode. */
 static int deploy(struct svc *s, const struct ynode *d, struct err **errp) {
         const struct ynode *f, *pl;
         int64_t replicas = 1;
@@ -805,6 +822,8 @@ static int depends_on(struct svc *s, struct err **errp) {
         return 0;
 }
 
+/* network_mode, or the networks the service joins (each must be declared; none means
+ * `default`). */
 static int networks(struct svc *s, struct err **errp) {
         const struct ynode *n = get(s, "networks"), *nm = get(s, "network_mode"), *k, *v, *f;
         json_t *nets = json_object(), *top = json_object_get(s->model, "networks");
@@ -867,12 +886,19 @@ static int networks(struct svc *s, struct err **errp) {
                                                         i == 0 ? '4' : '6', a);
                                         json_object_set_new(o, addrs[i], json_string(a));
                                 }
+                        static const char *const extra[] = {"priority", "gw_priority",
+                                                            "link_local_ips", "mac_address",
+                                                            "driver_opts"};
+                        for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                                if ((f = ynode_map_get(v, extra[i])))
+                                        json_object_set_new(o, extra[i], ynode_to_json(f));
                 }
                 json_object_set_new(nets, k->str, TAKE_PTR(o));
         }
         return 0;
 }
 
+/* extra_hosts as a list ("h:ip", "h=ip", "h:[v6]") or a map (one IP or a list). */
 static int extra_hosts(struct svc *s, struct err **errp) {
         const struct ynode *n = get(s, "extra_hosts"), *k, *v;
         json_t *a = json_array();
@@ -948,6 +974,7 @@ static int logging(struct svc *s, struct err **errp) {
         return 0;
 }
 
+/* ulimits: a single number sets both limits, a map sets soft and hard. */
 static int ulimits(struct svc *s, struct err **errp) {
         const struct ynode *n = get(s, "ulimits"), *k, *v;
         json_t *o = json_object();
@@ -984,6 +1011,7 @@ static int ulimits(struct svc *s, struct err **errp) {
         return 0;
 }
 
+/* devices: "HOST[:CONTAINER[:PERMS]]" or {source, target, permissions}. */
 static int devices(struct svc *s, struct err **errp) {
         const struct ynode *n = get(s, "devices");
         json_t *a = json_array();
@@ -1114,6 +1142,8 @@ static void endpoint_ports(struct svc *s) {
         }
 }
 
+/* One compose service into a model service with a one-container pod in out[name]. Every
+ * key is checked; keys compose has but berth does not implement are errors. */
 static int service(struct compose_ctx *c, const char *name, const struct ynode *n,
                    const json_t *model, json_t *out, struct err **errp) {
         _cleanup_json_ json_t *svc = json_object(), *pod = json_object(), *ctr = json_object();
@@ -1220,6 +1250,8 @@ int compose_services(struct compose_ctx *c, const struct ynode *root, json_t *mo
         if (r < 0)
                 return r;
         YMAP_FOREACH(k, v, services) {
+                if ((r = y_check_name(k, "service", errp)) < 0)
+                        return r;
                 if (!ynode_is_null(v) && (r = y_map(v, errp)) < 0)
                         return r;
                 if (ynode_is_null(v))

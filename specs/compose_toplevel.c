@@ -175,6 +175,18 @@ static int ipam(const struct ynode *v, json_t *o, struct err **errp) {
         r = y_check_keys(ip, ipam_keys, true, NULL, errp);
         if (r < 0)
                 return r;
+        if (ynode_map_get(ip, "driver")) {
+                const char *d;
+                if ((r = y_str(ynode_map_get(ip, "driver"), &d, errp)) < 0)
+                        return r;
+                json_object_set_new(o, "ipam_driver", json_string(d));
+        }
+        if (ynode_map_get(ip, "options")) {
+                json_t *m = NULL;
+                if ((r = y_str_map(ynode_map_get(ip, "options"), &m, errp)) < 0)
+                        return r;
+                json_object_set_new(o, "ipam_options", m);
+        }
         cfgs = ynode_map_get(ip, "config");
         if (!cfgs || ynode_is_null(cfgs))
                 return 0;
@@ -206,6 +218,13 @@ static int ipam(const struct ynode *v, json_t *o, struct err **errp) {
                                          s);
                 json_object_set_new(o, fields[i], json_string(s));
         }
+        const struct ynode *aux = ynode_map_get(cfg, "aux_addresses");
+        if (aux) {
+                json_t *m = NULL;
+                if ((r = y_str_map(aux, &m, errp)) < 0)
+                        return r;
+                json_object_set_new(o, "aux_addresses", m);
+        }
         return 0;
 }
 
@@ -221,6 +240,8 @@ static int networks(struct compose_ctx *c, const struct ynode *root, json_t *out
                 return r;
         YMAP_FOREACH(k, v, nets) {
                 _cleanup_json_ json_t *o = json_object();
+                if ((r = y_check_name(k, "network", errp)) < 0)
+                        return r;
                 if (!ynode_is_null(v)) {
                         r = y_check_keys(v, network_keys, true, NULL, errp);
                         if (r < 0)
@@ -258,6 +279,8 @@ static int volumes(struct compose_ctx *c, const struct ynode *root, json_t *out,
                 return r;
         YMAP_FOREACH(k, v, vols) {
                 _cleanup_json_ json_t *o = json_object();
+                if ((r = y_check_name(k, "volume", errp)) < 0)
+                        return r;
                 if (!ynode_is_null(v)) {
                         r = y_check_keys(v, volume_keys, true, NULL, errp);
                         if (r < 0)

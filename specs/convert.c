@@ -57,6 +57,7 @@ static json_t *compose_mount(const json_t *m) {
         return o;
 }
 
+/* One model service as a compose service; errors for what compose cannot express. */
 static int compose_service(const json_t *model, const char *name, const json_t *svc, json_t *out,
                            json_t *configs, struct err **errp) {
         const json_t *pod = json_object_get(svc, "pod"), *ctrs = json_object_get(pod, "containers"),
@@ -72,9 +73,10 @@ static int compose_service(const json_t *model, const char *name, const json_t *
                 return cannot(errp, name, "a pod with several containers", "compose", "");
         if (json_array_size(json_object_get(pod, "init_containers")) > 0)
                 return cannot(errp, name, "init_containers", "compose", "");
-        if (streq(json_string_value(json_object_get(svc, "kind")), "job"))
-                return cannot(errp, name, "kind job", "compose",
-                              "compose services are kept running");
+        /* A job is a service that is not restarted once it succeeds: restart "no" or
+         * "on-failure", as its pod already says. Several completions have no equivalent. */
+        if (json_integer_value(json_object_get(svc, "completions")) > 1)
+                return cannot(errp, name, "a job with several completions", "compose", "");
         ctr = json_array_get(ctrs, 0);
         /* Owned by s from the start so that every early return frees them. */
         json_object_set_new(s, "ports", ports = json_array());
@@ -83,10 +85,37 @@ static int compose_service(const json_t *model, const char *name, const json_t *
         json_object_set_new(s, "configs", cfgs = json_array());
         if ((r = common_checks(name, ctr, "compose", errp)) < 0)
                 return r;
+        /* One exec probe (liveness or readiness) is what a compose healthcheck is; anything
+         * else (HTTP and TCP probes, several probes, startup probes) is not. */
+        const json_t *probe = NULL;
         static const char *const probes[] = {"liveness", "readiness", "startup"};
-        for (i = 0; i < ELEMENTSOF(probes); i++)
-                if (!empty(json_object_get(json_object_get(ctr, "probes"), probes[i])))
-                        return cannot(errp, name, "probes", "compose", "use a healthcheck");
+        for (i = 0; i < ELEMENTSOF(probes); i++) {
+                const json_t *pr = json_object_get(json_object_get(ctr, "probes"), probes[i]);
+                if (empty(pr))
+                        continue;
+                if (probe || i == 2 ||
+                    !streq(json_string_value(json_object_get(pr, "type")), "exec"))
+                        return cannot(errp, name, "probes other than one exec probe", "compose",
+                                      "a healthcheck runs one command");
+                probe = pr;
+        }
+        if (probe) {
+                json_t *test = json_pack("[s]", "CMD");
+                json_array_extend(test, json_object_get(probe, "command"));
+                json_object_set_new(s, "healthcheck",
+                                    json_pack("{s:o,s:s++,s:s++,s:s++,s:O}", "test", test,
+                                              "interval", "", "", "", "timeout", "", "", "",
+                                              "start_period", "", "", "", "retries",
+                                              json_object_get(probe, "failure_threshold")));
+                static const char *const d[][2] = {{"period_ms", "interval"},
+                                                   {"timeout_ms", "timeout"},
+                                                   {"initial_delay_ms", "start_period"}};
+                for (i = 0; i < ELEMENTSOF(d); i++)
+                        json_object_set_new(
+                                json_object_get(s, "healthcheck"), d[i][1],
+                                json_sprintf("%lldms", (long long)json_integer_value(
+                                                               json_object_get(probe, d[i][0]))));
+        }
         json_object_set(s, "image", json_object_get(ctr, "image"));
         if (!json_is_null(json_object_get(ctr, "entrypoint")))
                 json_object_set(s, "entrypoint", json_object_get(ctr, "entrypoint"));
@@ -183,7 +212,14 @@ static int compose_service(const json_t *model, const char *name, const json_t *
                 }
                 json_object_set_new(s, "networks", nets);
         }
-        if (!streq(policy, "no"))
+        const json_t *rs = json_object_get(pod, "restart");
+        if (streq(policy, "on-failure") &&
+            json_integer_value(json_object_get(rs, "max_retries")) > 0)
+                json_object_set_new(s, "restart",
+                                    json_sprintf("on-failure:%lld",
+                                                 (long long)json_integer_value(
+                                                         json_object_get(rs, "max_retries"))));
+        else if (!streq(policy, "no"))
                 json_object_set_new(s, "restart", json_string(policy));
         const json_t *h = json_object_get(ctr, "healthcheck");
         if (!json_is_null(h) && h) {
@@ -291,19 +327,43 @@ int convert_to_compose(const json_t *model, char **ret, struct err **errp) {
 
 /* ---- Kubernetes ---- */
 
-static int kube_user(const char *svc, const char *user, json_t *sc, struct err **errp) {
+/* Kubernetes object names are DNS labels: lowercase, '-' for '_' and '.'. */
+static char *kube_name(const char *s) {
+        char *n = xstrdup(s);
+
+        for (char *q = n; *q; q++) {
+                if (*q >= 'A' && *q <= 'Z')
+                        *q = (char)(*q - 'A' + 'a');
+                else if (*q == '_' || *q == '.')
+                        *q = '-';
+        }
+        return n;
+}
+
+/* "root" is the one name whose id is known without looking into the image. */
+static bool id_of(const char *s, size_t len, long *ret) {
         char *end;
+
+        if (len == 4 && strncmp(s, "root", 4) == 0) {
+                *ret = 0;
+                return true;
+        }
+        if (len == 0 || s[0] < '0' || s[0] > '9')
+                return false;
+        *ret = strtol(s, &end, 10);
+        return (size_t)(end - s) == len && *ret >= 0;
+}
+
+static int kube_user(const char *svc, const char *user, json_t *sc, struct err **errp) {
+        const char *colon = strchr(user, ':');
         long uid, gid;
 
-        uid = strtol(user, &end, 10);
-        if (end == user || (*end && *end != ':') || uid < 0)
+        if (!id_of(user, colon ? (size_t)(colon - user) : strlen(user), &uid))
                 return cannot(errp, svc, "a non-numeric user", "Kubernetes",
                               "runAsUser needs a uid");
         json_object_set_new(sc, "runAsUser", json_integer(uid));
-        if (*end == ':') {
-                const char *g = end + 1;
-                gid = strtol(g, &end, 10);
-                if (end == g || *end || gid < 0)
+        if (colon) {
+                if (!id_of(colon + 1, strlen(colon + 1), &gid))
                         return cannot(errp, svc, "a non-numeric group", "Kubernetes",
                                       "runAsGroup needs a gid");
                 json_object_set_new(sc, "runAsGroup", json_integer(gid));
@@ -311,10 +371,13 @@ static int kube_user(const char *svc, const char *user, json_t *sc, struct err *
         return 0;
 }
 
+/* One model container as a Kubernetes container; its volumes go to vols and PVCs to
+ * extra_docs. */
 static int kube_container(const json_t *model, const char *svc, const json_t *ctr, json_t *vols,
                           json_t *extra_docs, json_t **ret, struct err **errp) {
-        _cleanup_json_ json_t *c = json_pack("{s:O,s:O}", "name", json_object_get(ctr, "name"),
-                                             "image", json_object_get(ctr, "image"));
+        _cleanup_free_ char *cname = kube_name(json_string_value(json_object_get(ctr, "name")));
+        _cleanup_json_ json_t *c =
+                json_pack("{s:s,s:O}", "name", cname, "image", json_object_get(ctr, "image"));
         json_t *env = json_array(), *ports = json_array(), *mounts = json_array(),
                *sc = json_object(), *p, *m;
         const char *pp = json_string_value(json_object_get(ctr, "pull_policy")), *k;
@@ -382,10 +445,7 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
                         else {
                                 const json_t *def =
                                         json_object_get(json_object_get(model, "volumes"), src);
-                                _cleanup_free_ char *claim = xstrdup(src);
-                                for (char *q = claim; *q; q++)
-                                        if (*q == '_')
-                                                *q = '-';
+                                _cleanup_free_ char *claim = kube_name(src);
                                 if (json_is_true(json_object_get(def, "external")))
                                         return cannot(errp, svc, "an external volume", "Kubernetes",
                                                       "");
@@ -422,10 +482,11 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
                                                                     : "a config from a file",
                                               "Kubernetes",
                                               "create a Secret or ConfigMap with the content");
+                        _cleanup_free_ char *ref = kube_name(src);
                         vol = streq(type, "secret") ? json_pack("{s:s,s:{s:s}}", "name", vname,
-                                                                "secret", "secretName", src)
+                                                                "secret", "secretName", ref)
                                                     : json_pack("{s:s,s:{s:s}}", "name", vname,
-                                                                "configMap", "name", src);
+                                                                "configMap", "name", ref);
                 }
                 json_array_append_new(vols, vol);
                 json_array_append_new(mounts, json_pack("{s:s,s:O,s:O}", "name", vname, "mountPath",
@@ -514,6 +575,7 @@ static int kube_container(const json_t *model, const char *svc, const json_t *ct
         return 0;
 }
 
+/* One model service as a Deployment, Pod or Job, plus a Service for its endpoint ports. */
 static int kube_workload(const json_t *model, const char *name, const json_t *svc, json_t *docs,
                          struct err **errp) {
         const json_t *pod = json_object_get(svc, "pod"), *c;
@@ -521,15 +583,12 @@ static int kube_workload(const json_t *model, const char *name, const json_t *sv
                 json_string_value(json_object_get(json_object_get(pod, "restart"), "policy"));
         const char *kind = json_string_value(json_object_get(svc, "kind"));
         json_int_t replicas = json_integer_value(json_object_get(svc, "replicas"));
-        _cleanup_free_ char *kname = xstrdup(name);
+        _cleanup_free_ char *kname = kube_name(name);
         _cleanup_json_ json_t *spec = json_object(), *labels = NULL, *extra = json_array();
         json_t *ctrs = json_array(), *inits = json_array(), *vols = json_array();
         size_t i;
         int r;
 
-        for (char *q = kname; *q; q++)
-                if (*q == '_')
-                        *q = '-';
         labels = json_pack("{s:s}", "app.kubernetes.io/name", kname);
         json_object_set_new(spec, "containers", ctrs);
         json_object_set_new(spec, "initContainers", inits);
@@ -642,7 +701,20 @@ static int kube_workload(const json_t *model, const char *name, const json_t *sv
                                 "metadata", "name", kname, "labels", labels, "spec", spec);
                 json_decref(tmpl);
         }
-        json_array_extend(docs, extra);
+        /* Volumes shared by several services need their claim only once. */
+        json_t *d;
+        json_array_foreach (extra, i, d) {
+                size_t j;
+                json_t *o;
+                bool dup = false;
+                json_array_foreach (docs, j, o)
+                        if (json_equal(json_object_get(o, "kind"), json_object_get(d, "kind")) &&
+                            json_equal(json_object_get(o, "metadata"),
+                                       json_object_get(d, "metadata")))
+                                dup = true;
+                if (!dup)
+                        json_array_append(docs, d);
+        }
         json_array_append_new(docs, doc);
         /* A Service for the endpoint ports. */
         const json_t *ep = json_object_get(svc, "endpoint"), *p;
@@ -689,28 +761,25 @@ int convert_to_kube(const json_t *model_in, char **ret, struct err **errp) {
         json_t *v, *d;
         int r;
 
+        /* Inline config contents become one-key ConfigMaps first. */
         json_object_foreach (json_object_get(model, "configs"), name, v)
-                if (json_object_get(v, "data"))
-                        json_array_append_new(docs,
-                                              json_pack("{s:s,s:s,s:{s:s},s:O}", "apiVersion", "v1",
-                                                        "kind", "ConfigMap", "metadata", "name",
-                                                        name, "data", json_object_get(v, "data")));
-        json_object_foreach (json_object_get(model, "configs"), name, v)
-                if (!json_object_get(v, "data") && json_is_string(json_object_get(v, "content"))) {
-                        json_array_append_new(
-                                docs, json_pack("{s:s,s:s,s:{s:s},s:{s:O}}", "apiVersion", "v1",
-                                                "kind", "ConfigMap", "metadata", "name", name,
-                                                "data", name, json_object_get(v, "content")));
+                if (!json_object_get(v, "data") && json_is_string(json_object_get(v, "content")))
                         json_object_set_new(
                                 v, "data", json_pack("{s:O}", name, json_object_get(v, "content")));
+        static const char *const kinds[][2] = {{"configs", "ConfigMap"}, {"secrets", "Secret"}};
+        for (i = 0; i < ELEMENTSOF(kinds); i++)
+                json_object_foreach (json_object_get(model, kinds[i][0]), name, v) {
+                        _cleanup_free_ char *kn = kube_name(name);
+                        if (!json_object_get(v, "data"))
+                                continue;
+                        d = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", kinds[i][1],
+                                      "metadata", "name", kn);
+                        if (i == 1)
+                                json_object_set_new(d, "type", json_string("Opaque"));
+                        json_object_set(d, i == 1 ? "stringData" : "data",
+                                        json_object_get(v, "data"));
+                        json_array_append_new(docs, d);
                 }
-        json_object_foreach (json_object_get(model, "secrets"), name, v)
-                if (json_object_get(v, "data"))
-                        json_array_append_new(docs,
-                                              json_pack("{s:s,s:s,s:{s:s},s:s,s:O}", "apiVersion",
-                                                        "v1", "kind", "Secret", "metadata", "name",
-                                                        name, "type", "Opaque", "stringData",
-                                                        json_object_get(v, "data")));
         json_object_foreach (json_object_get(model, "services"), name, v) {
                 r = kube_workload(model, name, v, docs, errp);
                 if (r < 0)

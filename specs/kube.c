@@ -19,8 +19,14 @@
 static const char *const object_keys[] = {"apiVersion", "kind", "metadata",  "spec",       "data",
                                           "stringData", "type", "immutable", "binaryData", NULL};
 static const char *const meta_keys[] = {"name", "namespace", "labels", "annotations", NULL};
-static const char *const deploy_keys[] = {"replicas", "selector",        "template",
-                                          "strategy", "minReadySeconds", NULL};
+static const char *const deploy_keys[] = {"replicas",
+                                          "selector",
+                                          "template",
+                                          "strategy",
+                                          "minReadySeconds",
+                                          "progressDeadlineSeconds",
+                                          "revisionHistoryLimit",
+                                          NULL};
 static const char *const job_keys[] = {"template",    "backoffLimit",          "completions",
                                        "parallelism", "activeDeadlineSeconds", NULL};
 static const char *const template_keys[] = {"metadata", "spec", NULL};
@@ -99,6 +105,8 @@ static int metadata(struct kube_ctx *k, const struct ynode *obj, const char **re
         return 0;
 }
 
+/* A ConfigMap or Secret: its data (Secret data base64-decoded, stringData as is) for later
+ * references, and an entry in the model's configs or secrets. */
 static int data_object(struct kube_ctx *k, const struct kobj *o, bool secret, struct err **errp) {
         const struct ynode *d = ynode_map_get(o->n, "data"),
                            *sd = ynode_map_get(o->n, "stringData"), *kk, *vv;
@@ -157,6 +165,7 @@ static int data_object(struct kube_ctx *k, const struct kobj *o, bool secret, st
         return 0;
 }
 
+/* A PersistentVolumeClaim becomes a named volume (with its requested size). */
 static int pvc(struct kube_ctx *k, const struct kobj *o, struct err **errp) {
         const struct ynode *spec = ynode_map_get(o->n, "spec"), *f;
         double size = 0;
@@ -220,6 +229,7 @@ static int int_or_percent(const struct ynode *n, int64_t replicas, bool round_up
         return 0;
 }
 
+/* Deployment strategy into the service's update settings. */
 static int strategy(struct kube_ctx *k, const struct ynode *st, int64_t replicas, json_t *svc,
                     struct err **errp) {
         json_t *upd = json_object_get(svc, "update");
@@ -276,6 +286,7 @@ static int strategy(struct kube_ctx *k, const struct ynode *st, int64_t replicas
         return 0;
 }
 
+/* A pod template: metadata checked, spec into svc.pod; its labels returned for selectors. */
 static int template(struct kube_ctx *k, const char *name, const struct ynode *spec, json_t *svc,
                     const struct ynode **ret_labels, struct err **errp) {
         const struct ynode *t = ynode_map_get(spec, "template"), *m;
@@ -294,6 +305,7 @@ static int template(struct kube_ctx *k, const char *name, const struct ynode *sp
         return kube_pod(k, name, m, ynode_map_get(t, "spec"), svc, errp);
 }
 
+/* Pod, Deployment or Job into a model service. */
 static int workload(struct kube_ctx *k, const struct kobj *o, struct err **errp) {
         const struct ynode *spec = ynode_map_get(o->n, "spec"), *f, *labels = NULL;
         json_t *services = json_object_get(k->model, "services");
@@ -363,6 +375,19 @@ static int workload(struct kube_ctx *k, const struct kobj *o, struct err **errp)
                         json_object_set_new(json_object_get(svc, "update"), "monitor_ms",
                                             json_integer(v * 1000));
                 }
+                /* Kept in the model so that nothing given is lost; the orchestrator may use the
+                 * deadline to declare a rollout failed. */
+                static const char *const extra[][2] = {
+                        {"progressDeadlineSeconds", "progress_deadline_ms"},
+                        {"revisionHistoryLimit", "revision_history_limit"}};
+                for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                        if ((f = ynode_map_get(spec, extra[i][0]))) {
+                                int64_t v;
+                                if ((r = y_int(f, 0, INT32_MAX, &v, errp)) < 0)
+                                        return r;
+                                json_object_set_new(json_object_get(svc, "update"), extra[i][1],
+                                                    json_integer(i == 0 ? v * 1000 : v));
+                        }
         } else { /* Job */
                 int64_t backoff = 6, completions = 1, parallelism = 1, deadline = 0;
                 if ((r = y_check_keys_as(spec, job_keys, false, k->warn, "unsupported field",
@@ -416,6 +441,8 @@ static bool selector_matches(const json_t *sel, const json_t *labels) {
         return json_object_size(sel) > 0;
 }
 
+/* A Service: the endpoint (ports, vip or dnsrr, node ports) of every workload its selector
+ * matches; an error when it matches none or one already exposed. */
 static int kube_service(struct kube_ctx *k, const struct kobj *o, struct err **errp) {
         const struct ynode *spec = ynode_map_get(o->n, "spec"), *f, *pl;
         _cleanup_json_ json_t *sel = NULL, *ports = json_array();
@@ -573,6 +600,7 @@ static const struct {
         {"Job", "batch/v1"},
 };
 
+/* Checks one document (kind, apiVersion, metadata) and adds it, or a List's items, to objs. */
 static int collect(struct kube_ctx *k, const struct ynode *n, struct kobj **objs, size_t *n_objs,
                    size_t *alloc, unsigned depth, struct err **errp) {
         const struct ynode *kn, *an;
@@ -655,17 +683,24 @@ int kube_load(const struct stack_load_opts *o, char *const *files, json_t **ret,
                 _cleanup_free_ char *buf = NULL, *abs = NULL, *d = NULL;
                 struct ynode **docs = NULL;
                 size_t n = 0, len = 0;
-                abs = (*f)[0] == '/' ? path_normalize(*f) : ({
-                        _cleanup_free_ char *j = xasprintf("%s/%s", cwd ? cwd : ".", *f);
-                        path_normalize(j);
-                });
-                r = spec_read_file(abs, YAML_MAX_FILE_SIZE, &buf, &len, errp);
-                if (r < 0) {
-                        r = err_wrap(errp, "read manifest '%s'", abs);
-                        goto out;
+                if (streq(*f, "-")) {
+                        abs = xstrdup("<stdin>");
+                        buf = xstrdup(o->stdin_data ? o->stdin_data : "");
+                        len = strlen(buf);
+                        d = xstrdup(cwd ? cwd : ".");
+                } else {
+                        abs = (*f)[0] == '/' ? path_normalize(*f) : ({
+                                _cleanup_free_ char *j = xasprintf("%s/%s", cwd ? cwd : ".", *f);
+                                path_normalize(j);
+                        });
+                        r = spec_read_file(abs, YAML_MAX_FILE_SIZE, &buf, &len, errp);
+                        if (r < 0) {
+                                r = err_wrap(errp, "read manifest '%s'", abs);
+                                goto out;
+                        }
+                        d = xstrdup(abs);
+                        dirname(d);
                 }
-                d = xstrdup(abs);
-                dirname(d);
                 if (!dir)
                         dir = xstrdup(d);
                 r = yaml_load(buf, len, compose_src_add(&cc, abs, d), &docs, &n, errp);

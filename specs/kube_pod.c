@@ -134,6 +134,7 @@ static int resolve_port(const struct ynode *n, const json_t *ctr, int *ret, stru
         return ynode_err(errp, n, "port \"%s\" is neither a number nor a named container port", s);
 }
 
+/* A liveness/readiness/startup probe with Kubernetes defaults; named ports resolved. */
 static int probe(struct kube_ctx *k, const struct ynode *n, const json_t *ctr, json_t **ret,
                  struct err **errp) {
         _cleanup_json_ json_t *p =
@@ -226,6 +227,7 @@ static int probe(struct kube_ctx *k, const struct ynode *n, const json_t *ctr, j
         return 0;
 }
 
+/* Looks up key in the named ConfigMap or Secret; *ret stays NULL for optional misses. */
 static int lookup_ref(struct kube_ctx *k, const struct ynode *ref, bool secret, const char *key,
                       const char **ret, struct err **errp) {
         const char *name;
@@ -257,6 +259,7 @@ static int lookup_ref(struct kube_ctx *k, const struct ynode *ref, bool secret, 
         return 0;
 }
 
+/* envFrom first (with prefixes), then env entries (value or valueFrom) over them. */
 static int env(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct err **errp) {
         const struct ynode *l = ynode_map_get(c, "env"), *ef = ynode_map_get(c, "envFrom");
         json_t *out = json_object();
@@ -330,6 +333,7 @@ static int env(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct er
         return 0;
 }
 
+/* Container ports; a hostPort publishes the port on the node. */
 static int ports(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct err **errp) {
         const struct ynode *l = ynode_map_get(c, "ports");
         json_t *out = json_array();
@@ -396,6 +400,7 @@ static int quantity(const struct ynode *n, bool cpu, double *ret, struct err **e
         return 0;
 }
 
+/* requests -> reservations, limits -> limits; cpu in cores, memory in bytes. */
 static int resources(struct kube_ctx *k, const struct ynode *c, json_t *ctr, struct err **errp) {
         const struct ynode *res = ynode_map_get(c, "resources"), *lim, *req, *f;
         double cpu = 0, mem = 0, rcpu = 0, rmem = 0;
@@ -432,6 +437,7 @@ static int resources(struct kube_ctx *k, const struct ynode *c, json_t *ctr, str
         return 0;
 }
 
+/* Container securityContext over the pod-level defaults (user and group). */
 static int security(struct kube_ctx *k, const struct ynode *c, const struct ynode *pod_sc,
                     json_t *ctr, struct err **errp) {
         const struct ynode *sc = ynode_map_get(c, "securityContext"), *f, *caps;
@@ -553,9 +559,19 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                 if (json_object_get(vols, name))
                         return ynode_err(errp, ynode_map_get(it, "name"), "duplicate volume '%s'",
                                          name);
+                /* Exactly one source, checked before anything is built. */
+                static const char *const sources[] = {"emptyDir", "hostPath", "configMap", "secret",
+                                                      "persistentVolumeClaim"};
+                for (size_t j = 0; j < ELEMENTSOF(sources); j++)
+                        if (ynode_map_get(it, sources[j]))
+                                kinds++;
+                if (kinds != 1)
+                        return ynode_err(errp, it,
+                                         "volume '%s' needs exactly one of emptyDir, hostPath, "
+                                         "configMap, secret, persistentVolumeClaim",
+                                         name);
                 if ((f = ynode_map_get(it, "emptyDir"))) {
                         const char *medium = NULL;
-                        kinds++;
                         if (!ynode_is_null(f)) {
                                 if ((r = check(k, f, emptydir_keys, errp)) < 0 ||
                                     (r = str_at(f, "medium", false, &medium, errp)) < 0)
@@ -589,7 +605,6 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                 }
                 if ((f = ynode_map_get(it, "hostPath"))) {
                         const char *type = "";
-                        kinds++;
                         if ((r = check(k, f, hostpath_keys, errp)) < 0 ||
                             (r = str_at(f, "path", true, &s, errp)) < 0 ||
                             (r = str_at(f, "type", false, &type, errp)) < 0)
@@ -615,7 +630,6 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                         bool optional = false;
                         const struct ynode *items, *o;
                         int64_t mode = 0644;
-                        kinds++;
                         if ((r = check(k, f, is_cm ? cmvol_keys : secvol_keys, errp)) < 0 ||
                             (r = str_at(f, is_cm ? "name" : "secretName", true, &s, errp)) < 0)
                                 return r;
@@ -664,7 +678,6 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                 }
                 if ((f = ynode_map_get(it, "persistentVolumeClaim"))) {
                         bool ro = false;
-                        kinds++;
                         if ((r = check(k, f, pvc_keys, errp)) < 0 ||
                             (r = str_at(f, "claimName", true, &s, errp)) < 0)
                                 return r;
@@ -677,16 +690,12 @@ static int pod_volumes(struct kube_ctx *k, const char *svc, const struct ynode *
                         m = json_pack("{s:s,s:s,s:b,s:{s:b,s:n}}", "type", "volume", "source", s,
                                       "pvc_read_only", ro, "volume", "nocopy", 0, "subpath");
                 }
-                if (kinds != 1)
-                        return ynode_err(errp, it,
-                                         "volume '%s' needs exactly one of emptyDir, hostPath, "
-                                         "configMap, secret, persistentVolumeClaim",
-                                         name);
                 json_object_set_new(vols, name, TAKE_PTR(m));
         }
         return 0;
 }
 
+/* volumeMounts: each names a pod volume; subPath is not supported. */
 static int mounts(struct kube_ctx *k, const struct ynode *c, const json_t *vols, json_t *ctr,
                   struct err **errp) {
         const struct ynode *l = ynode_map_get(c, "volumeMounts");
@@ -737,6 +746,7 @@ static int mounts(struct kube_ctx *k, const struct ynode *c, const json_t *vols,
         return 0;
 }
 
+/* One container (or init container) into the model. */
 static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vols,
                      const struct ynode *pod_sc, bool init, json_t **ret, struct err **errp) {
         _cleanup_json_ json_t *ctr = json_object(), *p = NULL;
@@ -827,6 +837,7 @@ static int container(struct kube_ctx *k, const struct ynode *c, const json_t *vo
         return 0;
 }
 
+/* containers or initContainers of a PodSpec into pod[as]; names must be unique in the pod. */
 static int containers(struct kube_ctx *k, const struct ynode *spec, const char *key,
                       const json_t *vols, json_t *pod, const char *as, json_t *names,
                       struct err **errp) {
@@ -887,14 +898,18 @@ int kube_pod(struct kube_ctx *k, const char *svc_name, const struct ynode *meta,
         if ((r = str_at(spec, "subdomain", false, &s, errp)) < 0)
                 return r;
         json_set_str(pod, "domainname", s);
-        json_object_set_new(pod, "labels",
-                            meta && ynode_map_get(meta, "labels")
-                                    ? ynode_to_json(ynode_map_get(meta, "labels"))
-                                    : json_object());
-        json_object_set_new(pod, "annotations",
-                            meta && ynode_map_get(meta, "annotations")
-                                    ? ynode_to_json(ynode_map_get(meta, "annotations"))
-                                    : json_object());
+        /* Labels and annotations are strings (selectors compare them as such). */
+        static const char *const meta_maps[] = {"labels", "annotations"};
+        for (size_t i = 0; i < ELEMENTSOF(meta_maps); i++) {
+                const struct ynode *m = meta ? ynode_map_get(meta, meta_maps[i]) : NULL;
+                json_t *o = NULL;
+                if (m && !ynode_is_null(m)) {
+                        if ((r = y_str_map(m, &o, errp)) < 0)
+                                return r;
+                } else
+                        o = json_object();
+                json_object_set_new(pod, meta_maps[i], o);
+        }
         /* DNS */
         json_t *dns = json_array(), *search = json_array(), *dopts = json_array();
         json_object_set_new(pod, "dns", dns);

@@ -275,3 +275,20 @@ int spec_read_file(const char *path, size_t max, char **ret, size_t *ret_len, st
                 return err_setx(errp, EINVAL, "'%s' is not a regular file", path);
         return read_file(path, max, ret, ret_len, errp);
 }
+
+int y_check_name(const struct ynode *key, const char *what, struct err **errp) {
+        const char *s = key->str;
+        bool ok =
+                s && *s &&
+                ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'));
+
+        for (const char *p = s; ok && *p; p++)
+                ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
+        if (!ok)
+                return ynode_err(errp, key,
+                                 "invalid %s name \"%s\" (letters, digits, '.', '_' and '-', "
+                                 "starting with a letter or digit)",
+                                 what, s ? s : "");
+        return 0;
+}

@@ -40,6 +40,9 @@ int y_check_keys(const struct ynode *n, const char *const *known, bool allow_ext
  * key is valid upstream but berth does not implement it). */
 int y_check_keys_as(const struct ynode *n, const char *const *known, bool allow_ext,
                     char ***warnings, const char *what, struct err **errp);
+/* Checks a resource name (service, network, volume ...) used as a map key: letters, digits,
+ * '.', '_' and '-', starting with a letter or digit. The error points at the key. */
+int y_check_name(const struct ynode *key, const char *what, struct err **errp);
 /* Formats the position prefix "FILE:LINE:COL: PATH" of a node for warnings. */
 char *y_where(const struct ynode *n);
 

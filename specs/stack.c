@@ -16,6 +16,7 @@
 #include "stack.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "yaml_tree.h"
 
 struct buf {
         char *p;
@@ -23,31 +24,45 @@ struct buf {
 };
 
 static void buf_put(struct buf *b, const char *s, size_t n) {
-        XGROW(b->p, b->alloc, b->len + n + 1);
+        if (_unlikely_(b->len + n + 1 > b->alloc))
+                XGROW(b->p, b->alloc, MAX(b->len + n + 1, 2 * b->alloc));
         memcpy(b->p + b->len, s, n);
         b->len += n;
 }
 
 static void put_string(struct buf *b, const char *s, size_t n) {
+        size_t run = 0;
+
         buf_put(b, "\"", 1);
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
                 char esc[8];
-                if (c == '"' || c == '\\') {
+
+                if (c != '"' && c != '\\' && c >= 0x20)
+                        continue;
+                /* Copy the plain run before this character in one go. */
+                buf_put(b, s + run, i - run);
+                run = i + 1;
+                if (c < 0x20) {
+                        snprintf(esc, sizeof(esc), "\\u%04x", c);
+                        buf_put(b, esc, 6);
+                } else {
                         esc[0] = '\\';
                         esc[1] = (char)c;
                         buf_put(b, esc, 2);
-                } else if (c < 0x20) {
-                        snprintf(esc, sizeof(esc), "\\u%04x", c);
-                        buf_put(b, esc, 6);
-                } else
-                        buf_put(b, (const char *)&s[i], 1);
+                }
         }
+        buf_put(b, s + run, n - run);
         buf_put(b, "\"", 1);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
+struct kv {
+        const char *key;
+        const json_t *value;
+};
+
+static int cmp_kv(const void *a, const void *b) {
+        return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
 }
 
 /* Canonical JSON: objects with keys sorted bytewise, no whitespace, integers in decimal,
@@ -60,24 +75,26 @@ static void canon(struct buf *b, const json_t *j) {
         case JSON_OBJECT: {
                 const char *k;
                 json_t *v;
-                const char **keys;
+                struct kv small[32], *kvs = small;
 
                 n = json_object_size(j);
-                keys = xnew(const char *, n ? n : 1);
+                if (n > ELEMENTSOF(small))
+                        kvs = xnew(struct kv, n);
                 i = 0;
                 json_object_foreach ((json_t *)j, k, v)
-                        keys[i++] = k;
-                qsort(keys, n, sizeof(*keys), cmp_str);
+                        kvs[i++] = (struct kv){k, v};
+                qsort(kvs, n, sizeof(*kvs), cmp_kv);
                 buf_put(b, "{", 1);
                 for (i = 0; i < n; i++) {
                         if (i)
                                 buf_put(b, ",", 1);
-                        put_string(b, keys[i], strlen(keys[i]));
+                        put_string(b, kvs[i].key, strlen(kvs[i].key));
                         buf_put(b, ":", 1);
-                        canon(b, json_object_get(j, keys[i]));
+                        canon(b, kvs[i].value);
                 }
                 buf_put(b, "}", 1);
-                free(keys);
+                if (kvs != small)
+                        free(kvs);
                 return;
         }
         case JSON_ARRAY:
@@ -208,9 +225,37 @@ int stack_load(const struct stack_load_opts *o, json_t **ret_model, struct err *
                 if (r < 0)
                         return r;
         }
-        r = spec_read_file(files[0], 8u * 1024 * 1024, &buf, NULL, errp);
-        if (r < 0)
-                return err_wrap(errp, "read stack file '%s'", files[0]);
+        if (strv_contains(files, "-") && !o->stdin_data) {
+                /* "-" is standard input, read once here for every later use. */
+                _cleanup_free_ char *in = NULL;
+                struct stack_load_opts copy = *o;
+                size_t n = 0, alloc = 0;
+                ssize_t k;
+
+                do {
+                        XGROW(in, alloc, n + 65536 + 1);
+                        k = fd_read_full(STDIN_FILENO, in + n, 65536);
+                        if (k < 0)
+                                return err_set(errp, (int)-k, "read standard input");
+                        n += (size_t)k;
+                        if (n > YAML_MAX_FILE_SIZE)
+                                return err_setx(errp, EFBIG,
+                                                "standard input is larger than %u bytes",
+                                                YAML_MAX_FILE_SIZE);
+                } while (k == 65536);
+                in[n] = 0;
+                if (strlen(in) != n)
+                        return err_setx(errp, EINVAL, "standard input contains NUL bytes");
+                copy.stdin_data = in;
+                return stack_load(&copy, ret_model, errp);
+        }
+        if (streq(files[0], "-"))
+                buf = xstrdup(o->stdin_data);
+        else {
+                r = spec_read_file(files[0], 8u * 1024 * 1024, &buf, NULL, errp);
+                if (r < 0)
+                        return err_wrap(errp, "read stack file '%s'", files[0]);
+        }
         if (looks_like_kube(buf))
                 return kube_load(o, files, ret_model, errp);
         return compose_load(o, files, ret_model, errp);

@@ -19,6 +19,7 @@ struct stack_load_opts {
         char *const *profiles;    /* --profile...; also COMPOSE_PROFILES */
         char *const *environ;     /* "K=V" list; NULL: the process environment */
         bool lenient;             /* Kubernetes: unsupported fields are warnings, not errors */
+        const char *stdin_data;   /* content of the file named "-"; NULL: read standard input */
         char ***ret_warnings;     /* optional: receives warnings (strv, caller frees) */
 };
 

@@ -101,9 +101,12 @@ size_t ynode_map_len(const struct ynode *n) {
 static ssize_t map_index(const struct ynode *n, const char *key) {
         if (!n || n->kind != YNODE_MAP)
                 return -1;
-        for (size_t i = 0; i + 1 < n->n_kids; i += 2)
-                if (n->kids[i]->str && streq(n->kids[i]->str, key))
+        for (size_t i = 0; i + 1 < n->n_kids; i += 2) {
+                const char *k = n->kids[i]->str;
+                /* Comparing the first byte first skips most strcmp calls. */
+                if (k && k[0] == key[0] && streq(k, key))
                         return (ssize_t)i;
+        }
         return -1;
 }
 
@@ -478,11 +481,14 @@ static int handle_event(struct loader *l, yaml_event_t *ev, struct err **errp) {
                 if (n->kind == YNODE_MAP) {
                         const struct ynode *dup;
                         r = apply_merge(n, errp);
-                        if (r < 0)
+                        if (r >= 0 && (dup = find_dup_key(n)))
+                                r = ynode_err(errp, dup, "duplicate key '%s'", dup->str);
+                        if (r < 0) {
+                                /* A finished root is in neither the stack nor the documents. */
+                                if (l->depth == 0)
+                                        ynode_free(n);
                                 return r;
-                        dup = find_dup_key(n);
-                        if (dup)
-                                return ynode_err(errp, dup, "duplicate key '%s'", dup->str);
+                        }
                 }
                 mark_anchor_done(l, n);
                 if (l->depth == 0) {

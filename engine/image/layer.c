@@ -495,11 +495,65 @@ uint64_t layer_stored_size(struct image_store *s, const char *chain_id) {
         return (uint64_t)json_get_int(j, "size", 0);
 }
 
+int layer_stage_new(struct image_store *s, char **ret_stage, int *ret_dfd, struct err **errp) {
+        _cleanup_free_ char *tmp = NULL, *diff = NULL;
+        int r, dfd;
+
+        r = image_store_mkdtemp(s, &tmp, errp);
+        if (r < 0)
+                return r;
+        diff = xasprintf("%s/diff", tmp);
+        if (mkdir(diff, 0755) < 0) {
+                r = err_set(errp, errno, "create '%s'", diff);
+                (void)rm_rf(tmp, NULL);
+                return r;
+        }
+        dfd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                r = err_set(errp, errno, "open '%s'", diff);
+                (void)rm_rf(tmp, NULL);
+                return r;
+        }
+        *ret_stage = TAKE_PTR(tmp);
+        *ret_dfd = dfd;
+        return 0;
+}
+
+int layer_stage_commit(struct image_store *s, const char *stage, const char *chain_id,
+                       const char *diff_id, const char *expected_diff_id, uint64_t size,
+                       struct err **errp) {
+        _cleanup_free_ char *dest = NULL, *meta = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        int r;
+
+        if (expected_diff_id && !streq(diff_id, expected_diff_id)) {
+                r = err_setx(errp, EBADMSG, "layer diff id mismatch: expected %s, got %s",
+                             expected_diff_id, diff_id);
+                goto fail;
+        }
+        j = json_pack("{s:i,s:s,s:I}", "version", 1, "diff_id", diff_id, "size", (json_int_t)size);
+        meta = xasprintf("%s/layer.json", stage);
+        r = json_save_path(meta, j, errp);
+        if (r < 0)
+                goto fail;
+        dest = image_store_layer_dir(s, chain_id);
+        if (rename(stage, dest) < 0) {
+                if (errno == EEXIST || errno == ENOTEMPTY) {
+                        (void)rm_rf(stage, NULL); /* another pull won the race */
+                        return 0;
+                }
+                r = err_set(errp, errno, "rename layer into '%s'", dest);
+                goto fail;
+        }
+        return 0;
+fail:
+        (void)rm_rf(stage, NULL);
+        return r;
+}
+
 int layer_unpack_to_store(struct image_store *s, int fd, const char *expected_diff_id,
                           const char *chain_id, uint64_t *ret_size, struct err **errp) {
-        _cleanup_free_ char *tmp = NULL, *diff = NULL, *dest = NULL, *meta = NULL;
-        _cleanup_free_ char *diff_id = NULL;
-        _cleanup_json_ json_t *j = NULL;
+        _cleanup_free_ char *stage = NULL, *diff_id = NULL;
         _cleanup_close_ int dfd = -EBADF;
         uint64_t size = 0;
         int r;
@@ -512,48 +566,20 @@ int layer_unpack_to_store(struct image_store *s, int fd, const char *expected_di
                         *ret_size = layer_stored_size(s, chain_id);
                 return 0;
         }
-        r = image_store_mkdtemp(s, &tmp, errp);
+        r = layer_stage_new(s, &stage, &dfd, errp);
         if (r < 0)
                 return r;
-        diff = xasprintf("%s/diff", tmp);
-        if (mkdir(diff, 0755) < 0) {
-                r = err_set(errp, errno, "create '%s'", diff);
-                goto fail;
-        }
-        dfd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0) {
-                r = err_set(errp, errno, "open '%s'", diff);
-                goto fail;
-        }
         r = layer_unpack_fd(fd, dfd, &diff_id, &size, errp);
-        if (r < 0)
-                goto fail;
-        if (expected_diff_id && !streq(diff_id, expected_diff_id)) {
-                r = err_setx(errp, EBADMSG, "layer diff id mismatch: expected %s, got %s",
-                             expected_diff_id, diff_id);
-                goto fail;
+        if (r < 0) {
+                (void)rm_rf(stage, NULL);
+                return r;
         }
-        j = json_pack("{s:i,s:s,s:I}", "version", 1, "diff_id", diff_id, "size", (json_int_t)size);
-        meta = xasprintf("%s/layer.json", tmp);
-        r = json_save_path(meta, j, errp);
+        r = layer_stage_commit(s, stage, chain_id, diff_id, expected_diff_id, size, errp);
         if (r < 0)
-                goto fail;
-        dest = image_store_layer_dir(s, chain_id);
-        if (rename(tmp, dest) < 0) {
-                if (errno == EEXIST || errno == ENOTEMPTY) {
-                        (void)rm_rf(tmp, NULL);
-                        goto done; /* another pull won the race */
-                }
-                r = err_set(errp, errno, "rename layer into '%s'", dest);
-                goto fail;
-        }
-done:
+                return r;
         if (ret_size)
                 *ret_size = size;
         return 0;
-fail:
-        (void)rm_rf(tmp, NULL);
-        return r;
 }
 
 int layer_unpack_blob(struct image_store *s, const char *blob_digest, const char *expected_diff_id,

@@ -27,6 +27,15 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
 int layer_unpack_to_store(struct image_store *s, int fd, const char *expected_diff_id,
                           const char *chain_id, uint64_t *ret_size, struct err **errp);
 
+/* The two halves of layer_unpack_to_store, for callers that extract while downloading:
+ * layer_stage_new creates images/tmp/<dir>/diff and opens it; layer_stage_commit checks the
+ * diff id, writes layer.json and renames the stage into layers/<chain hex> (a layer that
+ * appeared meanwhile wins; the stage is removed on every failure). */
+int layer_stage_new(struct image_store *s, char **ret_stage, int *ret_dfd, struct err **errp);
+int layer_stage_commit(struct image_store *s, const char *stage, const char *chain_id,
+                       const char *diff_id, const char *expected_diff_id, uint64_t size,
+                       struct err **errp);
+
 /* Same, from a blob already in the store. */
 int layer_unpack_blob(struct image_store *s, const char *blob_digest, const char *expected_diff_id,
                       const char *chain_id, uint64_t *ret_size, struct err **errp);

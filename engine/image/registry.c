@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,6 +244,9 @@ struct resp {
         /* upload source */
         int upload_fd;
         uint64_t upload_left;
+        /* streaming unpack: body bytes are also sent here (-EBADF: none) */
+        int tee_fd;
+        bool tee_broken;
 };
 
 static void resp_reset(struct resp *r) {
@@ -308,6 +314,21 @@ static size_t write_cb(char *buf, size_t size, size_t n, void *ud) {
         if (r->w && r->status >= 200 && r->status < 300) {
                 if (blob_writer_write(r->w, buf, len, &r->werr) < 0)
                         return 0;
+                if (r->tee_fd >= 0 && !r->tee_broken) {
+                        size_t off = 0;
+                        while (off < len) {
+                                ssize_t k = send(r->tee_fd, buf + off, len - off, MSG_NOSIGNAL);
+                                if (k < 0 && errno == EINTR)
+                                        continue;
+                                if (k < 0) {
+                                        /* the extractor stopped; its error is reported at the end
+                                         */
+                                        r->tee_broken = true;
+                                        break;
+                                }
+                                off += (size_t)k;
+                        }
+                }
                 if (r->progress)
                         r->progress(r->userdata, r->digest, blob_writer_size(r->w), r->total);
                 return len;
@@ -546,7 +567,7 @@ static int reg_do(struct reg *g, const char *method, const char *tail, const cha
 static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct err **errp) {
         _cleanup_free_ char *url = NULL, *scope = NULL;
         _cleanup_json_ json_t *j = NULL;
-        struct resp r = {.max = TOKEN_MAX, .upload_fd = -EBADF};
+        struct resp r = {.max = TOKEN_MAX, .upload_fd = -EBADF, .tee_fd = -EBADF};
         char errbuf[CURL_ERROR_SIZE] = "";
         const char *tok;
         CURLcode cc;
@@ -643,7 +664,7 @@ int registry_login(const char *root, const char *host, const char *user, const c
                    char **insecure, struct err **errp) {
         _cleanup_(ref_freep) struct image_ref *ref = NULL;
         _cleanup_free_ char *probe = NULL;
-        struct resp r = {.upload_fd = -EBADF};
+        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
         struct reg g;
         int k;
 
@@ -678,7 +699,7 @@ int registry_login(const char *root, const char *host, const char *user, const c
 static int get_manifest(struct reg *g, const char *what, const char *digest, char **ret_body,
                         size_t *ret_len, char **ret_type, char **ret_digest, struct err **errp) {
         _cleanup_free_ char *tail = xasprintf("manifests/%s", what), *got = NULL;
-        struct resp r = {.max = BLOB_MANIFEST_MAX, .upload_fd = -EBADF};
+        struct resp r = {.max = BLOB_MANIFEST_MAX, .upload_fd = -EBADF, .tee_fd = -EBADF};
         int k;
 
         k = reg_do(g, "GET", tail, MANIFEST_ACCEPT, NULL, -EBADF, 0, &r, errp);
@@ -714,7 +735,7 @@ static int get_small_blob(struct reg *g, struct image_store *s, const struct des
                           struct err **errp) {
         _cleanup_(blob_writer_freep) struct blob_writer *w = NULL;
         _cleanup_free_ char *tail = xasprintf("blobs/%s", d->digest);
-        struct resp r = {.upload_fd = -EBADF};
+        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
         int k;
 
         if (image_store_has_blob(s, d->digest))
@@ -749,13 +770,117 @@ struct xfer {
         uint64_t due_ms; /* retry not before */
         bool done, active;
         char errbuf[CURL_ERROR_SIZE];
+        /* streaming extraction: a child unpacking what arrives into stage */
+        pid_t unpacker;
+        int result_fd;
+        char *stage;
 };
+
+/* Stops an extractor (download restarted or failed) and removes its stage. */
+static void unpacker_abort(struct xfer *x) {
+        x->r.tee_fd = safe_close(x->r.tee_fd);
+        x->result_fd = safe_close(x->result_fd);
+        if (x->unpacker > 0) {
+                (void)kill(x->unpacker, SIGKILL);
+                (void)waitpid(x->unpacker, NULL, 0);
+                x->unpacker = 0;
+        }
+        if (x->stage)
+                (void)rm_rf(x->stage, NULL);
+        free(x->stage);
+        x->stage = NULL;
+}
+
+/* Forks the extractor for x: it reads the layer from a socket the download tees into and
+ * reports "OK <diff id> <size>" or "ER <errno> <message>" on a pipe. The child closes the other
+ * transfers' sockets so that each extractor sees EOF when its own download ends. */
+static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, struct xfer *x,
+                          struct err **errp) {
+        _cleanup_close_pair_ int sv[2] = {-EBADF, -EBADF}, res[2] = {-EBADF, -EBADF};
+        _cleanup_close_ int dfd = -EBADF;
+        pid_t pid;
+        int r;
+
+        r = layer_stage_new(s, &x->stage, &dfd, errp);
+        if (r < 0)
+                return r;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(res, O_CLOEXEC) < 0)
+                return err_set(errp, errno, "layer %s: extractor pipes", x->d->digest);
+        pid = fork();
+        if (pid < 0)
+                return err_set(errp, errno, "layer %s: fork extractor", x->d->digest);
+        if (pid == 0) {
+                _cleanup_free_ char *diff = NULL, *line = NULL;
+                struct err *e = NULL;
+                uint64_t size = 0;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (&xs[i] == x)
+                                continue;
+                        safe_close(xs[i].r.tee_fd);
+                        safe_close(xs[i].result_fd);
+                }
+                safe_close(sv[0]);
+                safe_close(res[0]);
+                r = layer_unpack_fd(sv[1], dfd, &diff, &size, &e);
+                /* drain so the sender never blocks on a dead reader */
+                if (r >= 0) {
+                        char b[4096];
+                        while (read(sv[1], b, sizeof(b)) > 0)
+                                ;
+                }
+                line = r < 0 ? xasprintf("ER %d %s", e ? e->code : -r, err_msg(e))
+                             : xasprintf("OK %s %" PRIu64, diff, size);
+                (void)fd_write_full(res[1], line, strlen(line));
+                _exit(0);
+        }
+        x->unpacker = pid;
+        x->r.tee_fd = TAKE_FD(sv[0]);
+        x->result_fd = TAKE_FD(res[0]);
+        return 0;
+}
+
+/* After the blob was verified: waits for the extractor and commits its stage. */
+static int unpacker_finish(struct image_store *s, struct xfer *x, struct err **errp) {
+        char buf[8192];
+        ssize_t n;
+        int r, code;
+
+        x->r.tee_fd = safe_close(x->r.tee_fd); /* EOF for the extractor */
+        n = fd_read_full(x->result_fd, buf, sizeof(buf) - 1);
+        x->result_fd = safe_close(x->result_fd);
+        (void)waitpid(x->unpacker, NULL, 0);
+        x->unpacker = 0;
+        buf[n > 0 ? n : 0] = 0;
+        if (str_startswith(buf, "OK ")) {
+                char diff[128];
+                uint64_t size;
+                if (sscanf(buf + 3, "%127s %" SCNu64, diff, &size) != 2) {
+                        unpacker_abort(x);
+                        return err_setx(errp, EPROTO, "layer %s: bad extractor report",
+                                        x->d->digest);
+                }
+                r = layer_stage_commit(s, x->stage, x->chain_id, diff, x->diff_id, size, errp);
+                free(x->stage);
+                x->stage = NULL;
+                return r < 0 ? err_wrap_r(r, errp, "layer %s", x->d->digest) : 0;
+        }
+        if (str_startswith(buf, "ER ") && sscanf(buf + 3, "%d", &code) == 1) {
+                const char *msg = strchr(buf + 3, ' ');
+                unpacker_abort(x);
+                return err_setx(errp, code > 0 ? code : EIO, "layer %s: unpack: %s", x->d->digest,
+                                msg ? msg + 1 : "failed");
+        }
+        unpacker_abort(x);
+        return err_setx(errp, EIO, "layer %s: extractor died", x->d->digest);
+}
 
 static uint64_t mono_ms(void) {
         return now_usec() / 1000;
 }
 
-static int xfer_start(struct reg *g, CURLM *m, struct xfer *x, struct err **errp) {
+static int xfer_start(struct reg *g, struct image_store *s, CURLM *m, struct xfer *xs, size_t n,
+                      struct xfer *x, bool stream, struct err **errp) {
         _cleanup_free_ char *tail = xasprintf("blobs/%s", x->d->digest), *url = reg_url(g, tail);
         int k;
 
@@ -764,6 +889,13 @@ static int xfer_start(struct reg *g, CURLM *m, struct xfer *x, struct err **errp
         k = blob_writer_reset(x->w, errp);
         if (k < 0)
                 return k;
+        unpacker_abort(x);
+        x->r.tee_broken = false;
+        if (stream) {
+                k = unpacker_start(s, xs, n, x, errp);
+                if (k < 0)
+                        return k;
+        }
         x->c = easy_new(g, "GET", url, NULL, &x->r, true);
         x->errbuf[0] = 0;
         curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
@@ -789,6 +921,7 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
         if (x->r.werr)
                 return err_move(errp, TAKE_PTR(x->r.werr));
         if (cc != CURLE_OK || status >= 500 || status == 429) {
+                unpacker_abort(x);
                 if ((cc == CURLE_OK || curl_transient(cc)) && x->attempt < g->retries) {
                         x->due_ms = mono_ms() + ((uint64_t)g->backoff_ms << x->attempt);
                         x->attempt++;
@@ -805,14 +938,20 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
         }
         if (status != 200) {
                 _cleanup_free_ char *msg = resp_error(&x->r);
+                unpacker_abort(x);
                 return err_setx(errp, status == 404 ? ENOENT : EPROTO, "layer %s: GET blob: %s",
                                 x->d->digest, msg);
         }
         k = blob_writer_commit(x->w, NULL, errp);
-        if (k < 0)
+        if (k < 0) {
+                unpacker_abort(x);
                 return err_wrap_r(k, errp, "layer %s", x->d->digest);
+        }
         x->w = blob_writer_free(x->w);
-        k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
+        if (x->unpacker > 0)
+                k = unpacker_finish(s, x, errp);
+        else
+                k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
         if (k < 0)
                 return k;
         x->done = true;
@@ -836,6 +975,8 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                 x->diff_id = diff_ids[i];
                 x->chain_id = chain_ids[i];
                 x->r.upload_fd = -EBADF;
+                x->r.tee_fd = -EBADF;
+                x->result_fd = -EBADF;
                 x->r.progress = o ? o->progress : NULL;
                 x->r.userdata = o ? o->userdata : NULL;
                 x->r.digest = x->d->digest;
@@ -876,7 +1017,7 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                                         goto out;
                                 x->r.w = x->w;
                         }
-                        k = xfer_start(g, m, x, errp);
+                        k = xfer_start(g, s, m, xs, n, x, !(o && o->no_stream_unpack), errp);
                         if (k < 0)
                                 goto out;
                         running++;
@@ -914,6 +1055,7 @@ out:
                         curl_multi_remove_handle(m, xs[i].c);
                         curl_easy_cleanup(xs[i].c);
                 }
+                unpacker_abort(&xs[i]);
                 blob_writer_free(xs[i].w);
                 resp_reset(&xs[i].r);
         }
@@ -1039,7 +1181,7 @@ static int push_blob(struct reg *g, struct image_store *s, const char *digest,
         _cleanup_free_ char *tail = xasprintf("blobs/%s", digest), *path = NULL, *loc = NULL;
         _cleanup_free_ char *put = NULL, *q = NULL;
         _cleanup_close_ int fd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF};
+        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
         struct stat st;
         int k;
 
@@ -1136,7 +1278,7 @@ int image_push(struct image_store *s, const char *name, const char *dest, const 
         _cleanup_(manifest_freep) struct manifest *man = NULL;
         _cleanup_free_ char *root = NULL, *body = NULL, *tail = NULL, *mpath = NULL;
         _cleanup_close_ int mfd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF};
+        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
         size_t len;
         struct reg g;
         int k;

@@ -23,6 +23,7 @@ struct pull_opts {
         unsigned max_parallel; /* concurrent layer downloads; 0 = 4 */
         unsigned retries;      /* per request, for 5xx and connection failures; 0 = 3 */
         unsigned backoff_ms;   /* first retry delay, doubled each time; 0 = 250 */
+        bool no_stream_unpack; /* unpack after each download instead of while it streams */
 };
 
 struct push_opts {
@@ -36,8 +37,11 @@ struct push_opts {
 };
 
 /* Pulls ref into the store: manifest (index resolved to this platform), config, layers
- * downloaded in parallel and each unpacked as soon as its download is verified. The image is
- * registered only after every digest was checked; on error nothing is registered. */
+ * downloaded in parallel. Each layer is extracted while it downloads, by a forked extractor fed
+ * through a socket (the blob and diff id are verified before the extracted layer is moved into
+ * place); with no_stream_unpack, right after its download instead. The image is registered only
+ * after every digest was checked; on error nothing is registered. Forks and reaps its own
+ * children: call it from a process that is not an event loop (the agent's helper). */
 int image_pull(struct image_store *s, const char *ref, const struct pull_opts *o,
                struct image **ret, struct err **errp);
 

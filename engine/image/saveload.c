@@ -2,6 +2,7 @@
 /* image_save / image_load (declared in archive.h): docker-archive and OCI image layouts. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,53 @@ static int open_beneath(int root, const char *path, int flags, struct err **errp
         return TAKE_FD(cur);
 }
 
+/* Follows a symlink at path inside the archive (docker save links identical layer.tar files
+ * across layer directories): the target is resolved lexically against path's directory and must
+ * stay inside the archive. Returns the final relative path (allocated). */
+static int resolve_links(int root, const char *path, char **ret, struct err **errp) {
+        _cleanup_free_ char *cur = xstrdup(path);
+
+        for (int depth = 0; depth < 8; depth++) {
+                _cleanup_strv_ char **parts = NULL, **tparts = NULL;
+                char target[PATH_MAX];
+                struct stat st;
+                ssize_t n;
+                size_t np;
+
+                if (fstatat(root, cur, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode)) {
+                        *ret = TAKE_PTR(cur);
+                        return 0;
+                }
+                n = readlinkat(root, cur, target, sizeof(target) - 1);
+                if (n < 0)
+                        return err_set(errp, errno, "readlink '%s' in archive", cur);
+                target[n] = 0;
+                parts = target[0] == '/' ? NULL : strv_split(cur, "/");
+                np = strv_length(parts);
+                if (np > 0) /* drop the link's own name */
+                        free(parts[--np]), parts[np] = NULL;
+                tparts = strv_split(target, "/");
+                STRV_FOREACH (t, tparts) {
+                        if (streq(*t, "."))
+                                continue;
+                        if (streq(*t, "..")) {
+                                if (np == 0)
+                                        return err_setx(errp, EPERM,
+                                                        "link '%s' -> '%s' leaves the archive", cur,
+                                                        target);
+                                free(parts[--np]);
+                                parts[np] = NULL;
+                                continue;
+                        }
+                        strv_push(&parts, *t);
+                        np++;
+                }
+                free(cur);
+                cur = strv_join(parts, "/");
+        }
+        return err_setx(errp, ELOOP, "too many links at '%s' in archive", path);
+}
+
 /* Copies a file of the archive into the store, verifying it when expected is set. */
 static int copy_in(struct image_store *s, int root, const char *path, const char *expected,
                    int64_t expected_size, char **ret_digest, struct err **errp) {
@@ -281,7 +329,13 @@ static int copy_in(struct image_store *s, int root, const char *path, const char
                         *ret_digest = xstrdup(expected);
                 return 0;
         }
-        fd = open_beneath(root, path, O_RDONLY, errp);
+        {
+                _cleanup_free_ char *real = NULL;
+                k = resolve_links(root, path, &real, errp);
+                if (k < 0)
+                        return k;
+                fd = open_beneath(root, real, O_RDONLY, errp);
+        }
         if (fd < 0)
                 return fd;
         k = blob_writer_open(s, expected, expected_size, &w, errp);

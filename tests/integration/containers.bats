@@ -45,6 +45,14 @@ teardown() {
                 teardown_tmp
                 return 1
         fi
+        # Stop the daemon here to check its log for sanitizer reports (SANITIZE builds).
+        if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                stop_daemon
+                if grep -E "Sanitizer|runtime error:" "$DAEMON_LOG" >&2; then
+                        teardown_tmp
+                        return 1
+                fi
+        fi
         teardown_tmp
 }
 
@@ -336,4 +344,65 @@ wait_state() { # NAME FMT WANT
         [ "$status" -eq 0 ]
         run B ps --help
         [ "$status" -eq 0 ]
+}
+
+@test "-t gives a pty; log rotation keeps max-file files; --init and -i are refused clearly" {
+        run B run --rm -t --network none busybox tty
+        [ "$status" -eq 0 ]
+        assert_contains "$output" "/dev/pts/"
+        id=$(B run -d --network none --log-opt max-size=1k --log-opt max-file=2 busybox \
+                sh -c 'i=0; while [ $i -lt 300 ]; do echo "line number $i"; i=$((i+1)); done')
+        B wait "$id"
+        n=$(ls "$ROOT/containers/$id/" | grep -c -- '-json.log')
+        [ "$n" -le 2 ]
+        run B logs --tail 1 "$id"
+        [ "$output" = "line number 299" ]
+        run B run --init --network none busybox true
+        [ "$status" -eq 125 ]
+        assert_contains "$output" "HostConfig.Init"
+        run B run -i --network none busybox true
+        [ "$status" -eq 125 ]
+        assert_contains "$output" "OpenStdin"
+}
+
+@test "a corrupt record is reported and skipped; the others load" {
+        B create --name good --network none busybox true
+        mkdir -p "$ROOT/containers/badbadbad"
+        printf '{"Version":1,"Id":' >"$ROOT/containers/badbadbad/config.json"
+        stop_daemon
+        rm -f "$SOCK"
+        start_daemon --log-format text
+        run B ps -a --format '{{.Names}}'
+        [ "$output" = "good" ]
+        grep -q "badbadbad" "$DAEMON_LOG"
+        rm -rf "$ROOT/containers/badbadbad"
+}
+
+@test "image VOLUMEs become anonymous volumes, removed with rm -v" {
+        B import -c 'VOLUME /data' -c 'CMD ["sh"]' "$BATS_FILE_TMPDIR/busybox.tar" withvol
+        id=$(B create --network none withvol cat /data/file)
+        vol=$(B inspect -f '{{json .Mounts}}' "$id" | jq -r '.[0].Name')
+        [ ${#vol} -eq 64 ]
+        [ -d "$ROOT/volumes/$vol" ]
+        B start -a "$id" | grep -q "from the image"
+        B rm -v "$id"
+        [ ! -e "$ROOT/volumes/$vol" ]
+}
+
+@test "a daemon stop releases waiting clients; an exec in flight does not hold the daemon's lock" {
+        B run -d --name hold --network none busybox sleep 300
+        B exec hold sleep 60 &
+        exec_pid=$!
+        run_wait() { B wait hold >"$TEST_TMP/wait.out" 2>&1; }
+        run_wait &
+        wait_pid=$!
+        sleep 1
+        stop_daemon
+        wait "$wait_pid" || true
+        assert_contains "$(cat "$TEST_TMP/wait.out")" "shutting down"
+        rm -f "$SOCK"
+        start_daemon --log-format text
+        [ "$(B inspect -f '{{.State.Status}}' hold)" = running ]
+        B rm -f hold
+        wait "$exec_pid" || true
 }

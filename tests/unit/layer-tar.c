@@ -62,7 +62,7 @@ char *tar_build(const struct tar_ent *ents, size_t n, const char *compression, s
                 default:
                         archive_entry_set_filetype(e, AE_IFREG);
                         archive_entry_set_perm(e, t->mode ? t->mode : 0644);
-                        len = t->data ? strlen(t->data) : 0;
+                        len = t->data_len ? t->data_len : t->data ? strlen(t->data) : 0;
                         archive_entry_set_size(e, (la_int64_t)len);
                         break;
                 }

@@ -14,6 +14,7 @@ struct tar_ent {
         const char *xattr; /* "name=value" or NULL */
         unsigned dev_major, dev_minor;
         size_t xattr_len; /* value length when it embeds NULs; 0 = strlen */
+        size_t data_len;  /* file content length when it embeds NULs; 0 = strlen */
 };
 
 /* compression: "none", "gzip" or "zstd". Returns malloc'ed bytes. */

@@ -244,11 +244,60 @@ static void test_load_refuses_escape(void) {
         fd = tar_to_fd(buf, len);
         ASSERT_TRUE(image_load(s, fd, NULL, NULL, &e) < 0);
         close(fd);
-        ASSERT_NOT_NULL(strstr(e->msg, "'cfg'"));
+        ASSERT_NOT_NULL(strstr(e->msg, "'etc/passwd' in archive"));
+        e = err_free(e);
+        {
+                static const struct tar_ent ents3[] = {
+                        {"cfg", 'l', "../../x"},
+                        {"manifest.json", 'f', "[{\"Config\":\"cfg\",\"Layers\":[]}]"}};
+                free(buf);
+                buf = tar_build(ents3, 2, "none", &len);
+                fd = tar_to_fd(buf, len);
+                ASSERT_ERR(image_load(s, fd, NULL, NULL, &e), EPERM);
+                close(fd);
+                ASSERT_NOT_NULL(strstr(e->msg, "leaves the archive"));
+        }
         idx = xasprintf("%s/images/index.json", root);
         ASSERT_TRUE(access(idx, F_OK) < 0);
         (void)rm_rf(root, NULL);
 }
 
+/* docker save links identical layer.tar files between layer directories. */
+static void test_load_docker_archive_with_links(void) {
+        static const struct tar_ent layer[] = {{"f", 'f', "x"}};
+        _cleanup_free_ char *root = mktmp(), *lt = NULL, *diff = NULL, *cfg = NULL, *mj = NULL;
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_strv_ char **refs = NULL, **ids = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        size_t ltlen, len;
+        int fd;
+
+        lt = tar_build(layer, 1, "none", &ltlen);
+        diff = digest_of(lt, ltlen);
+        cfg = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+                        "\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
+                        diff, diff);
+        mj = xstrdup("[{\"Config\":\"c.json\",\"RepoTags\":[\"linked:1\"],\"Layers\":["
+                     "\"l1/layer.tar\",\"l2/layer.tar\"]}]");
+        {
+                struct tar_ent ents[] = {
+                        {"c.json", 'f', cfg},
+                        {"l1/layer.tar", 'f', lt, .data_len = ltlen},
+                        {"l2/layer.tar", 'l', "../l1/layer.tar"},
+                        {"manifest.json", 'f', mj},
+                };
+                buf = tar_build(ents, ELEMENTSOF(ents), "none", &len);
+        }
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        fd = tar_to_fd(buf, len);
+        if (image_load(s, fd, &refs, &ids, &e) < 0)
+                printf("# %s\n", err_msg(e));
+        close(fd);
+        ASSERT_NULL(e);
+        ASSERT_TRUE(strv_contains(refs, "docker.io/library/linked:1"));
+        (void)rm_rf(root, NULL);
+}
+
 TAP_MAIN(test_changes, test_import_tarball, test_import_dir, test_import_bad_ref_writes_nothing,
-         test_save_load, test_load_refuses_escape)
+         test_save_load, test_load_refuses_escape, test_load_docker_archive_with_links)

@@ -2,6 +2,7 @@
 /* Pull/push against Debian's docker-registry on 127.0.0.1 (root only; skipped when the binary
  * is missing) and against a tiny fake registry that fails layer downloads. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -531,5 +532,99 @@ static void test_server_error_names_layer(void) {
         (void)rm_rf(root, NULL);
 }
 
+static size_t count_entries(const char *root, const char *sub) {
+        _cleanup_free_ char *p = xasprintf("%s/images/%s", root, sub);
+        _cleanup_closedir_ DIR *d = opendir(p);
+        struct dirent *de;
+        size_t n = 0;
+
+        while (d && (de = readdir(d)))
+                n += de->d_name[0] != '.';
+        return n;
+}
+
+/* Pulls from a fake registry whose layer is served as `served` while the manifest announces
+ * `announced` bytes and the config `diff` as diff id. Returns the pull result; *ret_err. */
+static int fake_pull(const char *root, const char *served, size_t slen, const char *announced,
+                     size_t alen, const char *diff, bool stream, struct image **ret,
+                     struct err **ret_err) {
+        _cleanup_free_ char *ldigest = digest_of(announced, alen), *config = NULL, *cdigest = NULL;
+        _cleanup_free_ char *manifest = NULL, *cpath = NULL, *lpath = NULL, *ref = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        struct pull_opts po = {.retries = 1, .backoff_ms = 10, .no_stream_unpack = !stream};
+        struct fake f = {};
+        pid_t pid;
+        int r;
+
+        config = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+                           "\"layers\",\"diff_ids\":[\"%s\"]}}",
+                           diff);
+        cdigest = digest_of(config, strlen(config));
+        manifest = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+                             "\"%s\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
+                             "\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
+                             MT_OCI_MANIFEST, MT_OCI_CONFIG, cdigest, strlen(config),
+                             MT_OCI_LAYER_GZIP, ldigest, alen);
+        cpath = xasprintf("/v2/fake/img/blobs/%s", cdigest);
+        lpath = xasprintf("/v2/fake/img/blobs/%s", ldigest);
+        f = (struct fake){.manifest = manifest,
+                          .config = config,
+                          .manifest_path = "/v2/fake/img/manifests/latest",
+                          .config_path = cpath,
+                          .layer_path = lpath,
+                          .layer = served,
+                          .layer_len = slen};
+        pid = fake_start(&f);
+        if (image_store_open(root, &s, NULL) < 0)
+                abort();
+        ref = xasprintf("127.0.0.1:%d/fake/img", f.port);
+        r = image_pull(s, ref, &po, ret, ret_err);
+        fake_stop(pid);
+        return r;
+}
+
+static void test_stream_unpack_checks(void) {
+        static const struct tar_ent ents[] = {{"a/b", 'f', "data"}, {"c", 'l', "a/b"}};
+        static const struct tar_ent other[] = {{"x", 'f', "other"}};
+        _cleanup_free_ char *plain = NULL, *gz = NULL, *gz2 = NULL, *diff = NULL;
+        const char *bogus =
+                "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+        size_t plen, glen, g2len;
+
+        plain = tar_build(ents, ELEMENTSOF(ents), "none", &plen);
+        diff = digest_of(plain, plen);
+        gz = tar_build(ents, ELEMENTSOF(ents), "gzip", &glen);
+        gz2 = tar_build(other, 1, "gzip", &g2len);
+        for (int stream = 0; stream < 2; stream++) {
+                _cleanup_free_ char *r1 = mktmp("h"), *r2 = mktmp("i"), *r3 = mktmp("j");
+                _cleanup_(image_freep) struct image *ok = NULL, *bad = NULL, *bad2 = NULL;
+                _cleanup_err_ struct err *e = NULL, *e2 = NULL, *e3 = NULL;
+
+                /* good */
+                if (fake_pull(r1, gz, glen, gz, glen, diff, stream, &ok, &e) < 0)
+                        printf("# stream=%d: %s\n", stream, err_msg(e));
+                ASSERT_NULL(e);
+                ASSERT_EQ(count_entries(r1, "layers"), 1);
+                ASSERT_EQ(count_entries(r1, "tmp"), 0);
+                /* the config names another diff id */
+                ASSERT_ERR(fake_pull(r2, gz, glen, gz, glen, bogus, stream, &bad, &e2), EBADMSG);
+                ASSERT_NOT_NULL(strstr(e2->msg, "diff id mismatch"));
+                ASSERT_EQ(count_entries(r2, "layers"), 0);
+                ASSERT_EQ(count_entries(r2, "tmp"), 0);
+                {
+                        _cleanup_free_ char *idx = xasprintf("%s/images/index.json", r2);
+                        ASSERT_TRUE(access(idx, F_OK) < 0);
+                }
+                /* the registry serves other bytes than the manifest's digest */
+                ASSERT_ERR(fake_pull(r3, gz2, g2len, gz, glen, diff, stream, &bad2, &e3), EBADMSG);
+                printf("# stream=%d: %s\n", stream, e3->msg);
+                ASSERT_EQ(count_entries(r3, "layers"), 0);
+                ASSERT_EQ(count_entries(r3, "tmp"), 0);
+                (void)rm_rf(r1, NULL);
+                (void)rm_rf(r2, NULL);
+                (void)rm_rf(r3, NULL);
+        }
+}
+
 TAP_MAIN(test_push_pull_roundtrip, test_basic_auth, test_server_error_names_layer,
-         test_bearer_token_flow)
+         test_bearer_token_flow, test_stream_unpack_checks)

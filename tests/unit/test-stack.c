@@ -125,6 +125,30 @@ static void test_default_files(void) {
         ASSERT_EQ(json_array_size(json_object_get(m, "sources")), 2);
 }
 
+static void test_stdin_data(void) {
+        _cleanup_json_ json_t *m = NULL, *k = NULL, *bad = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        char *files[] = {(char *)"-", NULL};
+        struct stack_load_opts o = {.files = files,
+                                    .environ = (char *[]){NULL},
+                                    .project_name = "buf",
+                                    .stdin_data = "services:\n  a: {image: x}\n"};
+
+        ASSERT_OK(stack_load(&o, &m, NULL));
+        ASSERT_STREQ(json_string_value(json_object_get(m, "name")), "buf");
+        ASSERT_STREQ(json_string_value(json_array_get(json_object_get(m, "sources"), 0)),
+                     "<stdin>");
+        o.stdin_data = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: "
+                       "[{name: c, image: busybox}]\n";
+        ASSERT_OK(stack_load(&o, &k, NULL));
+        ASSERT_NOT_NULL(json_object_get(json_object_get(k, "services"), "p"));
+        o.stdin_data = "services:\n  a: {image: x, tty: maybe}\n";
+        ASSERT_ERR(stack_load(&o, &bad, &e), EINVAL);
+        ASSERT_STREQ(e->msg,
+                     "<stdin>:2:22: services.a.tty: expected a boolean (true or false), got "
+                     "\"maybe\"");
+}
+
 static void setup(void) {
         if (!mkdtemp(tmpdir))
                 abort();
@@ -135,4 +159,4 @@ static void cleanup(void) {
 }
 
 TAP_MAIN(setup, test_hash_stability, test_environ_and_errors, test_project_names,
-         test_kube_detection, test_default_files, cleanup)
+         test_kube_detection, test_default_files, test_stdin_data, cleanup)

@@ -81,6 +81,12 @@ static void test_errors(void) {
         ASSERT_ERR(load1("a: 1\nb:\n  c: 1\n  c: 2\n", &root, &e1), EINVAL);
         ASSERT_STREQ(e1->msg, "t.yaml:4:3: b.c: duplicate key 'c'");
         ASSERT_STREQ(e1->field, "b.c");
+        {
+                /* A duplicate at the top level: the unfinished root must not leak. */
+                _cleanup_err_ struct err *e6 = NULL;
+                ASSERT_ERR(load1("a: 1\na: 2\n", &root, &e6), EINVAL);
+                ASSERT_STREQ(e6->msg, "t.yaml:2:1: a: duplicate key 'a'");
+        }
         ASSERT_ERR(load1("a: *nope\n", &root, &e2), EINVAL);
         ASSERT_STREQ(e2->msg, "t.yaml:1:4: unknown anchor 'nope'");
         ASSERT_ERR(load1("a: [1, 2\n", &root, &e3), EINVAL);

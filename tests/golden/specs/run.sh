@@ -6,6 +6,7 @@
 #   args     optional: arguments for `berth config` (default: none, i.e. compose.yaml & co.)
 #   env      optional: KEY=VALUE lines; the command runs with only these (plus PATH) set
 #   cmd      optional: a whole command line instead of `config --format json ARGS`
+#   expected.stderr  optional next to expected.json: the warnings the command must print
 #
 # Absolute paths of the case directory print as @DIR@. Regenerate the expected files after
 # an intended change with:  UPDATE=1 BERTH=build/berth tests/golden/specs/run.sh [CASE...]
@@ -53,6 +54,7 @@ for c in "${cases[@]}"; do
         fi
         if [ -n "${UPDATE:-}" ]; then
                 printf '%s\n' "$got" >"$exp_file"
+                [ -f "$d/expected.stderr" ] && printf '%s\n' "$err" >"$d/expected.stderr"
                 echo "ok $n - $c # updated"
                 continue
         fi
@@ -61,6 +63,11 @@ for c in "${cases[@]}"; do
                 fail=1
                 continue
         fi
+        if [ "$exp_file" = "$d/expected.json" ] && [ -f "$d/expected.stderr" ]; then
+                got=$(printf '%s\n--- stderr\n%s\n' "$got" "$err")
+                exp_file=$d/.expected
+                { cat "$d/expected.json"; echo "--- stderr"; cat "$d/expected.stderr"; } >"$exp_file"
+        fi
         if diff -u "$exp_file" <(printf '%s\n' "$got") >"$d/.diff" 2>&1; then
                 echo "ok $n - specs/$c"
         else
@@ -68,7 +75,7 @@ for c in "${cases[@]}"; do
                 sed 's/^/# /' "$d/.diff" | head -n 40
                 fail=1
         fi
-        rm -f "$d/.diff"
+        rm -f "$d/.diff" "$d/.expected"
 done
 # The corpus: every realistic file must load.
 for f in "$here"/../../corpus/compose/*.yaml "$here"/../../corpus/kube/*.yaml; do
@@ -83,5 +90,22 @@ for f in "$here"/../../corpus/compose/*.yaml "$here"/../../corpus/kube/*.yaml; d
                 fail=1
         fi
 done
+# Round trips: whenever a corpus file converts to the other format, the result must load.
+rt=$(mktemp -d /tmp/berth-golden-rt.XXXXXX)
+for f in "$here"/../../corpus/compose/*.yaml "$here"/../../corpus/kube/*.yaml; do
+        [ -f "$f" ] || continue
+        case $f in */kube/*) to=compose ;; *) to=kube ;; esac
+        name=${f#"$here"/../../}
+        (cd "$(dirname "$f")" && env -i PATH="$PATH" HOME=/nonexistent "$BERTH" convert --to $to -f "$f" -p rt >"$rt/out.yaml" 2>/dev/null) || continue
+        n=$((n + 1))
+        if msg=$(cd "$rt" && env -i PATH="$PATH" HOME=/nonexistent "$BERTH" config -q -f "$rt/out.yaml" -p rt 2>&1); then
+                echo "ok $n - $name converts to $to and loads back"
+        else
+                echo "not ok $n - $name converts to $to and loads back"
+                echo "# $msg"
+                fail=1
+        fi
+done
+rm -rf "$rt"
 echo "1..$n"
 exit $fail
