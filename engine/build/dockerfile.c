@@ -987,6 +987,26 @@ static int lex_kv(const char *raw, char esc, const struct df_vars *vars, char **
         return 0;
 }
 
+int df_expand_dollars(const char *in, const struct df_vars *vars, char **ret, struct err **errp) {
+        struct lexer lx = {.s = in, .esc = 0, .vars = vars, .errp = errp};
+        struct sbuf b = {};
+        int r;
+
+        while (lx.s[lx.pos]) {
+                if (lx.s[lx.pos] == '$') {
+                        lx.pos++;
+                        r = lex_dollar(&lx, &b);
+                        if (r < 0) {
+                                free(b.s);
+                                return r;
+                        }
+                } else
+                        sb_addc(&b, lx.s[lx.pos++]);
+        }
+        *ret = sb_take(&b);
+        return 0;
+}
+
 int df_expand_instr(const struct df_instr *in, char escape, const struct df_vars *vars,
                     char ***ret_args, char ***ret_flags, struct err **errp) {
         _cleanup_strv_ char **out = NULL, **flags = NULL;
@@ -1040,22 +1060,10 @@ int df_expand_instr(const struct df_instr *in, char escape, const struct df_vars
                                 w = xstrdup(*a); /* JSON strings: no quote processing */
                         if (in->json && ev) {
                                 free(w);
-                                /* Only substitution: protect quotes by escaping nothing. */
-                                struct lexer lx = {.s = *a, .esc = 0, .vars = ev, .errp = errp};
-                                struct sbuf b = {};
-                                for (; lx.s[lx.pos];) {
-                                        if (lx.s[lx.pos] == '$') {
-                                                lx.pos++;
-                                                r = lex_dollar(&lx, &b);
-                                                if (r < 0) {
-                                                        free(b.s);
-                                                        return err_wrap(errp, "%s",
-                                                                        df_cmd_names[in->cmd]);
-                                                }
-                                        } else
-                                                sb_addc(&b, lx.s[lx.pos++]);
-                                }
-                                w = sb_take(&b);
+                                w = NULL;
+                                r = df_expand_dollars(*a, ev, &w, errp);
+                                if (r < 0)
+                                        return err_wrap(errp, "%s", df_cmd_names[in->cmd]);
                         } else if (!in->json) {
                                 r = df_lex_word(*a, escape, ev, &w, errp);
                                 if (r < 0)

@@ -103,6 +103,10 @@ int df_lex_word(const char *in, char escape, const struct df_vars *vars, char **
 int df_lex_words(const char *in, char escape, const struct df_vars *vars, char ***ret,
                  struct err **errp);
 
+/* Substitutes $VAR and ${VAR...} only (no quote or escape processing): JSON-form arguments and
+ * expanding heredocs. */
+int df_expand_dollars(const char *in, const struct df_vars *vars, char **ret, struct err **errp);
+
 /* True for the instructions in which docker substitutes variables. */
 bool df_cmd_expands(enum df_cmd c);
 
