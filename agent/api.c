@@ -14,6 +14,7 @@ static const struct http_route *const api_groups[] = {
         api_events_routes,
         api_images_routes,
         api_container_routes,
+        api_build_routes,
 };
 
 int api_register(struct http_router *r, struct err **errp) {

@@ -50,6 +50,7 @@ extern const struct http_route api_system_routes[];
 extern const struct http_route api_events_routes[];
 extern const struct http_route api_images_routes[];
 extern const struct http_route api_container_routes[];
+extern const struct http_route api_build_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);
