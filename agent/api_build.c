@@ -158,6 +158,7 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                         .labels = labels,
                         .target = json_get_str(args, "target", NULL),
                         .no_cache = json_get_bool(args, "nocache", false),
+                        .pull = json_get_bool(args, "pull", false),
                         .network_none = streq(json_get_str(args, "network", "host"), "none"),
                         .progress = progress_cb,
                         .progress_ud = &ec,

@@ -179,7 +179,7 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                 "      --build-arg K=V      set a build-time variable (repeatable)\n"
                 "      --target STAGE       build up to this stage\n"
                 "      --no-cache           do not use the build cache\n"
-                "      --pull               accepted for compatibility; base images must be local\n"
+                "      --pull               pull base images even when they are present\n"
                 "      --network host|none  network of RUN steps (default host)\n"
                 "  -q, --quiet              only print the image id\n"
                 "      --label K=V          set a label on the image (repeatable)\n"

@@ -19,6 +19,7 @@
 #include "image/layer.h"
 #include "image/manifest.h"
 #include "image/ref.h"
+#include "image/registry.h"
 #include "json.h"
 #include "runtime/container.h"
 #include "runtime/spec.h"
@@ -1272,16 +1273,27 @@ static int base_state(struct builder *b, size_t si, struct bstate *st, struct er
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_free_ char *buf = NULL;
         size_t len;
-        r = image_store_get(b->o->store, s->base, &img, errp);
+        if (b->o->pull) {
+                say(b, " ---> Pulling %s", s->base);
+                r = image_pull(b->o->store, s->base, &(struct pull_opts){}, &img, errp);
+                if (r < 0)
+                        return err_wrap(errp, "%s:%u: FROM: pull '%s'", b->name, from->line,
+                                        s->base);
+        } else
+                r = image_store_get(b->o->store, s->base, &img, NULL);
         if (r == -ENOENT) {
-                err_free(TAKE_PTR(*errp));
-                return err_setx(errp, ENOENT,
-                                "%s:%u: FROM: image '%s' not found locally (pull or import it "
-                                "first)",
-                                b->name, from->line, s->base);
+                /* Not here: fetch it, as docker does. */
+                say(b, " ---> Pulling %s", s->base);
+                r = image_pull(b->o->store, s->base, &(struct pull_opts){}, &img, errp);
+                if (r < 0)
+                        return err_wrap(errp,
+                                        "%s:%u: FROM: image '%s' not found locally, and pulling "
+                                        "it failed",
+                                        b->name, from->line, s->base);
         }
         if (r < 0)
-                return err_wrap(errp, "%s:%u: FROM", b->name, from->line);
+                return err_setx(errp, -r, "%s:%u: FROM: image '%s': %s", b->name, from->line,
+                                s->base, strerror(-r));
         r = image_store_read_blob(b->o->store, img->id, BLOB_CONFIG_MAX, &buf, &len, errp);
         if (r < 0)
                 return r;

@@ -25,6 +25,7 @@ struct build_opts {
         char **labels;          /* "K=V", added to the final image */
         const char *target;     /* stage name or index; default: the last stage */
         bool no_cache;
+        bool pull;         /* pull base images even when present (missing ones always are) */
         bool network_none; /* RUN without network (default: the host's network) */
         build_progress_fn *progress;
         void *progress_ud;

@@ -809,10 +809,12 @@ int build_add_archive(int src_dfd, const char *src, const char *dest_root, const
         dpath = xasprintf("%s%s", dest_root, cl);
 
         w = archive_write_disk_new();
-        archive_write_disk_set_options(
-                w, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                           ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_TIME |
-                           ARCHIVE_EXTRACT_PERM | (geteuid() == 0 ? ARCHIVE_EXTRACT_OWNER : 0));
+        /* Entry names are cleaned and checked above and then prefixed with the (absolute)
+         * destination, so NOABSOLUTEPATHS cannot be used; symlinks and ".." stay refused. */
+        archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                  ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                                  (geteuid() == 0 ? ARCHIVE_EXTRACT_OWNER : 0));
         do {
                 const char *name = archive_entry_pathname(e);
                 _cleanup_free_ char *cname = path_clean(name ? name : ".");

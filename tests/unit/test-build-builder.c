@@ -335,7 +335,13 @@ static void test_multistage_and_errors(void) {
         cfg = config_of(&f, "multi:1");
         r2 = do_build(&f, escape, NULL, NULL, NULL, NULL, &e2);
         r3 = do_build(&f, df, NULL, NULL, "nosuch", NULL, &e3);
+        /* A missing base is pulled; a closed loopback port makes that fail at once. */
+        _cleanup_err_ struct err *e4 = NULL;
+        int r4 = do_build(&f, "FROM 127.0.0.1:1/nosuch:1\n", NULL, NULL, NULL, NULL, &e4);
         fixture_done(&f);
+        ASSERT_TRUE(r4 < 0);
+        ASSERT_TRUE(str_startswith(e4->msg, "Dockerfile:1: FROM: image '127.0.0.1:1/nosuch:1' "
+                                            "not found locally, and pulling it failed: "));
         ASSERT_OK(r);
         ASSERT_NOT_NULL(cfg);
         ASSERT_EQ(json_array_size(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")), 2);

@@ -3,7 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "build/context.h"
 #include "cleanup.h"
@@ -250,5 +257,121 @@ static void test_chown_chmod(void) {
         ASSERT_OK(rm_rf(d, NULL));
 }
 
+/* Writes a gzip-compressed tar holding dir/inner.txt. */
+static int make_tgz(const char *path) {
+        struct archive *a = archive_write_new();
+        struct archive_entry *e = archive_entry_new();
+        int r = 0;
+
+        archive_write_add_filter_gzip(a);
+        archive_write_set_format_pax_restricted(a);
+        if (archive_write_open_filename(a, path) != ARCHIVE_OK)
+                r = -1;
+        archive_entry_set_pathname(e, "dir/inner.txt");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, 6);
+        if (r == 0 &&
+            (archive_write_header(a, e) != ARCHIVE_OK || archive_write_data(a, "inner\n", 6) != 6))
+                r = -1;
+        archive_entry_free(e);
+        archive_write_close(a);
+        archive_write_free(a);
+        return r;
+}
+
+static void test_add_archive(void) {
+        _cleanup_free_ char *d = make_tree(), *dst = NULL, *tgz = NULL, *p = NULL, *data = NULL;
+        _cleanup_(build_context_freep) struct build_context *c = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        char tmpl[] = "/tmp/berth-add-XXXXXX";
+        size_t len;
+
+        ASSERT_NOT_NULL(d);
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        dst = xstrdup(tmpl);
+        tgz = xasprintf("%s/x.tar.gz", d);
+        ASSERT_OK(make_tgz(tgz));
+        ASSERT_OK(build_context_open_dir(d, &c, &e));
+        int r = build_add_archive(c->dfd, "x.tar.gz", dst, "/opt/", &e);
+        if (r < 0)
+                printf("# %s\n", err_msg(e));
+        ASSERT_EQ(r, 1);
+        p = xasprintf("%s/opt/dir/inner.txt", dst);
+        ASSERT_OK(read_file(p, 100, &data, &len, NULL));
+        ASSERT_STREQ(data, "inner\n");
+        /* A plain file is not an archive: the caller copies it. */
+        ASSERT_EQ(build_add_archive(c->dfd, "a.txt", dst, "/opt/", &e), 0);
+        c = build_context_free(c);
+        ASSERT_OK(rm_rf(d, NULL));
+        ASSERT_OK(rm_rf(dst, NULL));
+}
+
+/* A one-shot HTTP server on 127.0.0.1 that answers n requests: /data.txt with a body, anything
+ * else with 404. */
+static pid_t serve(int n, int *ret_port) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t sl = sizeof(sa);
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        pid_t pid;
+
+        if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 4) < 0 ||
+            getsockname(s, (struct sockaddr *)&sa, &sl) < 0)
+                return -1;
+        *ret_port = ntohs(sa.sin_port);
+        pid = fork();
+        if (pid == 0) {
+                for (int i = 0; i < n; i++) {
+                        char req[2048] = {};
+                        int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+                        if (c < 0)
+                                _exit(1);
+                        ssize_t k = read(c, req, sizeof(req) - 1);
+                        const char *ok = "HTTP/1.0 200 OK\r\nContent-Length: 9\r\n\r\ndownload\n";
+                        const char *nf = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+                        const char *ans = k > 0 && strstr(req, "GET /data.txt ") ? ok : nf;
+                        (void)!write(c, ans, strlen(ans));
+                        close(c);
+                }
+                _exit(0);
+        }
+        close(s);
+        return pid;
+}
+
+static void test_add_url(void) {
+        char tmpl[] = "/tmp/berth-url-XXXXXX";
+        _cleanup_free_ char *dst = NULL, *url = NULL, *bad = NULL, *p = NULL, *data = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct stat st;
+        int port = 0, status = 0, r1, r2;
+        size_t len;
+        pid_t pid;
+
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        dst = xstrdup(tmpl);
+        pid = serve(2, &port);
+        ASSERT_TRUE(pid > 0);
+        url = xasprintf("http://127.0.0.1:%d/data.txt", port);
+        bad = xasprintf("http://127.0.0.1:%d/missing", port);
+        r1 = build_add_url(url, dst, "/dl/", NULL, &e);
+        r2 = build_add_url(bad, dst, "/dl/missing", NULL, &e);
+        waitpid(pid, &status, 0);
+        ASSERT_OK(r1);
+        ASSERT_ERR(r2, EIO);
+        ASSERT_TRUE(strstr(e->msg, "HTTP status 404") != NULL);
+        p = xasprintf("%s/dl/data.txt", dst);
+        ASSERT_OK(read_file(p, 100, &data, &len, NULL));
+        ASSERT_STREQ(data, "download\n");
+        ASSERT_OK(stat(p, &st));
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        free(p);
+        p = xasprintf("%s/dl/missing", dst);
+        ASSERT_TRUE(access(p, F_OK) < 0);
+        e = err_free(e);
+        ASSERT_ERR(build_add_url("ftp://x/y", dst, "/", NULL, &e), EINVAL);
+        ASSERT_OK(rm_rf(dst, NULL));
+}
+
 TAP_MAIN(test_path_clean, test_dockerignore_docs, test_resolve, test_copy_and_checksum,
-         test_chown_chmod);
+         test_chown_chmod, test_add_archive, test_add_url);
