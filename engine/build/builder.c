@@ -392,11 +392,11 @@ static int resolve_user(const char *user, const char *rootfs, uid_t *uid, gid_t 
 
 static int run_container(struct builder *b, struct bstate *st, const struct df_instr *in,
                          char *const *args, const struct run_mount *mounts, size_t n_mounts,
-                         char *const *extra_env, struct err **errp) {
+                         char *const *extra_env, bool net_none, struct err **errp) {
         _cleanup_free_ char *w = NULL, *rootfs = NULL, *bundle = NULL, *cfgp = NULL, *id = NULL;
         _cleanup_free_ char *state_root = NULL, *empty = NULL, *cwdp = NULL, *upper = NULL;
         _cleanup_free_ char *hex = random_hex(8), *digest = NULL;
-        _cleanup_strv_ char **lowers = lower_dirs(b, st), **env = NULL;
+        _cleanup_strv_ char **lowers = lower_dirs(b, st), **env = NULL, **created = NULL;
         _cleanup_json_ json_t *spec = NULL;
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
         const char *cwd = json_get_str(cfg_config(st), "WorkingDir", "");
@@ -452,7 +452,19 @@ static int run_container(struct builder *b, struct bstate *st, const struct df_i
                             json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid));
         json_object_set_new(spec, "root", json_pack("{s:s,s:b}", "path", rootfs, "readonly", 0));
         json_object_set_new(spec, "hostname", json_string("buildkitsandbox"));
-        if (!b->o->network_none) {
+        /* Mount points the runtime creates are not content: note the missing ones to remove them
+         * from the upper dir afterwards. */
+        {
+                _cleanup_free_ char *rc = xasprintf("%s/etc/resolv.conf", rootfs);
+                if (!net_none && access(rc, F_OK) < 0)
+                        strv_push(&created, "/etc/resolv.conf");
+                for (size_t i = 0; i < n_mounts; i++) {
+                        _cleanup_free_ char *t = xasprintf("%s%s", rootfs, mounts[i].target);
+                        if (access(t, F_OK) < 0)
+                                strv_push(&created, mounts[i].target);
+                }
+        }
+        if (!net_none) {
                 /* Host networking: drop the network namespace. */
                 json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
                 size_t i;
@@ -526,7 +538,16 @@ static int run_container(struct builder *b, struct bstate *st, const struct df_i
         if (r < 0)
                 goto out;
         upper = xasprintf("%s/upper", w);
-        /* Mount points the runtime created for bind mounts are not content. */
+        STRV_FOREACH (c, created) {
+                _cleanup_free_ char *u = xasprintf("%s%s", upper, *c);
+                struct stat sb;
+                if (lstat(u, &sb) < 0)
+                        continue;
+                if (S_ISDIR(sb.st_mode))
+                        (void)rmdir(u); /* only when empty */
+                else if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+                        (void)unlink(u);
+        }
         r = build_layer_from_dir(b->o->store, upper, &digest, errp);
         if (r < 0)
                 goto out;
@@ -1193,7 +1214,8 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 }
                 r = parse_run_mounts(b, in, flags, &m, &nm, &cleanup, errp);
                 if (r >= 0)
-                        r = run_container(b, st, in, rargs, m, nm, extra, errp);
+                        r = run_container(b, st, in, rargs, m, nm, extra,
+                                          b->o->network_none || streq_ptr(net, "none"), errp);
                 run_mounts_free(m, nm);
                 STRV_FOREACH (d, cleanup)
                         (void)rm_rf(*d, NULL);

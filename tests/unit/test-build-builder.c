@@ -20,6 +20,7 @@ struct fixture {
         char *root, *ctx;
         struct image_store *store;
         char **progress;
+        bool host_net;
 };
 
 static void progress_cb(void *ud, const char *line) {
@@ -105,7 +106,7 @@ static int do_build(struct fixture *f, const char *dockerfile, char **tags, char
                                .tags = tags,
                                .build_args = bargs,
                                .target = target,
-                               .network_none = true,
+                               .network_none = !f->host_net,
                                .progress = progress_cb,
                                .progress_ud = f};
         return build_image(&o, ret_id, e);
@@ -384,5 +385,62 @@ static void test_onbuild_and_args(void) {
         ASSERT_NULL(json_object_get(c, "OnBuild"));
 }
 
+/* Files in the top layer of an image (relative paths, sorted by the walk). */
+static bool top_layer_has(struct fixture *f, const char *name, const char *rel) {
+        _cleanup_(image_freep) struct image *img = NULL;
+        _cleanup_strv_ char **l = NULL;
+        _cleanup_free_ char *p = NULL;
+
+        if (image_store_get(f->store, name, &img, NULL) < 0)
+                return false;
+        l = image_lower_dirs(f->store, img);
+        p = xasprintf("%s/%s", l[0], rel);
+        return access(p, F_OK) == 0;
+}
+
+static void test_run_mounts(void) {
+        static const char df[] =
+                "FROM busybox:test\n"
+                "ARG N=1\n"
+                "RUN --mount=type=cache,target=/cache --mount=type=bind,source=data,"
+                "target=/ctx echo $N >> /cache/runs && cat /ctx/x > /copied\n";
+        struct fixture f;
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *runs = NULL, *cachedir = NULL;
+        char *tags[] = {(char *)"mnt:1", NULL};
+        char *a1[] = {(char *)"N=1", NULL}, *a2[] = {(char *)"N=2", NULL};
+        bool has_copied = false, has_cache = true, has_resolv = true, has_ctx = true;
+        int r;
+
+        if (geteuid() != 0)
+                TAP_SKIP("needs root");
+        ASSERT_OK(fixture_setup(&f));
+        f.host_net = true;
+        write_at(f.ctx, "data/x", "bound\n");
+        r = do_build(&f, df, tags, a1, NULL, NULL, &e);
+        if (r >= 0)
+                r = do_build(&f, df, tags, a2, NULL, NULL, &e);
+        if (r < 0)
+                printf("# %s\n", err_msg(e));
+        else {
+                has_copied = top_layer_has(&f, "mnt:1", "copied");
+                has_cache = top_layer_has(&f, "mnt:1", "cache");
+                has_ctx = top_layer_has(&f, "mnt:1", "ctx");
+                has_resolv = top_layer_has(&f, "mnt:1", "etc/resolv.conf");
+        }
+        /* The cache dir persisted across both builds. */
+        _cleanup_free_ char *h = digest_of("/cache", 6);
+        cachedir = xasprintf("%s/build-cache/mounts/%s/runs", f.root, h + 7);
+        size_t len;
+        (void)read_file(cachedir, 100, &runs, &len, NULL);
+        fixture_done(&f);
+        ASSERT_OK(r);
+        ASSERT_TRUE(has_copied);
+        ASSERT_FALSE(has_cache);
+        ASSERT_FALSE(has_ctx);
+        ASSERT_FALSE(has_resolv);
+        ASSERT_STREQ(runs, "1\n2\n");
+}
+
 TAP_MAIN(test_metadata_instructions, test_run_copy_cache, test_failing_run,
-         test_multistage_and_errors, test_onbuild_and_args);
+         test_multistage_and_errors, test_onbuild_and_args, test_run_mounts);
