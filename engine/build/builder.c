@@ -1105,6 +1105,18 @@ static char *created_by(struct bstate *st, const struct df_instr *in, char **arg
                 return xasprintf("%s [%s]", df_cmd_name(in->cmd), j);
         }
         j = strv_join(args, " ");
+        if (in->cmd == DF_COPY || in->cmd == DF_ADD) {
+                _cleanup_free_ char *fl = NULL;
+                char **f = NULL;
+                for (size_t i = 0; i < in->n_flags; i++)
+                        strv_push_take(&f, in->flags[i].value
+                                                   ? xasprintf("--%s=%s ", in->flags[i].name,
+                                                               in->flags[i].value)
+                                                   : xasprintf("--%s ", in->flags[i].name));
+                fl = f ? strv_join(f, "") : xstrdup("");
+                strv_free(f);
+                return xasprintf("%s %s%s # buildkit", df_cmd_name(in->cmd), fl, j);
+        }
         return xasprintf("%s %s", df_cmd_name(in->cmd), j);
 }
 
@@ -1278,6 +1290,17 @@ static int base_state(struct builder *b, size_t si, struct bstate *st, struct er
         const struct df_instr *from = &b->df->instrs[s->from_idx];
         int r;
 
+        if (s->platform) {
+                const char *os, *arch, *variant;
+                platform_host(&os, &arch, &variant);
+                _cleanup_free_ char *host = xasprintf("%s/%s", os, arch);
+                _cleanup_free_ char *hostv = variant ? xasprintf("%s/%s", host, variant) : NULL;
+                if (!streq(s->platform, host) && !streq_ptr(s->platform, hostv))
+                        return err_setx(errp, EINVAL,
+                                        "%s:%u: FROM --platform=%s: only the host platform (%s) "
+                                        "can be built",
+                                        b->name, from->line, s->platform, host);
+        }
         if (s->base_stage >= 0) {
                 bstate_copy(st, &b->done[s->base_stage]);
                 return 0;

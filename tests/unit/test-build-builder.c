@@ -336,6 +336,9 @@ static void test_multistage_and_errors(void) {
         cfg = config_of(&f, "multi:1");
         r2 = do_build(&f, escape, NULL, NULL, NULL, NULL, &e2);
         r3 = do_build(&f, df, NULL, NULL, "nosuch", NULL, &e3);
+        _cleanup_err_ struct err *e5 = NULL;
+        int r5 = do_build(&f, "FROM --platform=linux/s390x busybox:test\n", NULL, NULL, NULL, NULL,
+                          &e5);
         /* A missing base is pulled; a closed loopback port makes that fail at once. */
         _cleanup_err_ struct err *e4 = NULL;
         int r4 = do_build(&f, "FROM 127.0.0.1:1/nosuch:1\n", NULL, NULL, NULL, NULL, &e4);
@@ -348,6 +351,9 @@ static void test_multistage_and_errors(void) {
         ASSERT_EQ(json_array_size(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")), 2);
         ASSERT_ERR(r2, EPERM);
         ASSERT_STREQ(e2->msg, "Dockerfile:3: COPY: '../x' is outside the build context");
+        ASSERT_ERR(r5, EINVAL);
+        ASSERT_TRUE(str_startswith(e5->msg, "Dockerfile:1: FROM --platform=linux/s390x: only the "
+                                            "host platform"));
         ASSERT_ERR(r3, ENOENT);
         ASSERT_STREQ(e3->msg, "target stage 'nosuch' could not be found");
 }
