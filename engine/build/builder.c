@@ -833,7 +833,7 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                         continue;
                 }
                 if (is_url(src)) {
-                        r = build_add_url(src, dir, dest, attrs.has_mode ? &attrs : NULL, errp);
+                        r = build_add_url(src, dir, dest, &attrs, errp);
                         if (r < 0) {
                                 err_wrap(errp, "%s:%u", b->name, in->line);
                                 goto out;
