@@ -17,6 +17,7 @@ static const struct http_route *const api_groups[] = {
         api_container_routes,
         api_network_routes,
         api_volume_routes,
+        api_build_routes,
 };
 /* clang-format on */
 

@@ -59,6 +59,7 @@ extern const struct http_route api_images_routes[];
 extern const struct http_route api_container_routes[];
 extern const struct http_route api_network_routes[];
 extern const struct http_route api_volume_routes[];
+extern const struct http_route api_build_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);

@@ -10,10 +10,21 @@
 #include "strv.h"
 #include "xalloc.h"
 
+/* One line per group (kept unformatted so that additions merge cleanly). */
+/* clang-format off */
 static const struct cli_cmd *const cli_groups[] = {
-        cli_system_cmds,    cli_cert_cmds,  cli_events_cmds,  cli_stacks_cmds, cli_images_cmds,
-        cli_container_cmds, cli_stack_cmds, cli_network_cmds, cli_volume_cmds,
+        cli_system_cmds,
+        cli_cert_cmds,
+        cli_events_cmds,
+        cli_stacks_cmds,
+        cli_images_cmds,
+        cli_container_cmds,
+        cli_stack_cmds,
+        cli_network_cmds,
+        cli_volume_cmds,
+        cli_build_cmds,
 };
+/* clang-format on */
 
 #define DEFAULT_HOST "unix:///run/berth/berth.sock"
 
