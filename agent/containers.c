@@ -271,10 +271,17 @@ static uint64_t sv_now(void *ud) {
 static void sv_event(struct sv *sv, const char *what, void *ud) {
         struct ctr *c = ud;
 
-        (void)sv;
         log_info(c->id, "Container event: %s", what);
         if (streq(what, "start") || streq(what, "restart"))
                 pend_answer(c, PEND_RESTART);
+        /* kill is published where the signal is sent (ctr_signal) */
+        if (streq(what, "die"))
+                ctr_event_die(c, sv->exit_code);
+        else if (streq(what, "restart")) {
+                ctr_event(c, "start", NULL);
+                ctr_event(c, "restart", NULL);
+        } else if (!streq(what, "kill"))
+                ctr_event(c, what, NULL);
 }
 
 static const struct sv_ops ctr_sv_ops = {
@@ -341,6 +348,7 @@ static void ctr_drop(struct ctr *c) {
                         m->n--;
                         break;
                 }
+        ctr_event(c, "destroy", NULL);
         ctr_free(c);
 }
 
@@ -476,7 +484,10 @@ int ctr_signal(struct ctr *c, int sig, struct err **errp) {
                 return r;
         if (sig == SIGKILL && json_get_bool(ctr_state(c), "Paused", false))
                 (void)rt_pause(st, false, NULL);
-        return rt_kill(st, sig, sig == SIGKILL, errp);
+        r = rt_kill(st, sig, sig == SIGKILL, errp);
+        if (r >= 0)
+                ctr_event_kill(c, sig);
+        return r;
 }
 
 void ctr_stop(struct ctr *c, int timeout, struct http_req *req) {
@@ -540,6 +551,7 @@ int ctr_pause(struct ctr *c, bool pause, struct err **errp) {
                 return r;
         ctr_set_status(c, pause ? "paused" : "running");
         (void)ctr_save(c);
+        ctr_event(c, pause ? "pause" : "unpause", NULL);
         return 0;
 }
 
@@ -604,8 +616,15 @@ int ctr_rename(struct ctr *c, const char *name, struct err **errp) {
         if (ctr_name_taken(c->m, n))
                 return err_setx(errp, EEXIST,
                                 "Conflict. The container name \"/%s\" is already in use", n);
-        json_object_set_new(c->rec, "Name", json_sprintf("/%s", n));
-        return ctr_save(c);
+        {
+                _cleanup_free_ char *old = xstrdup(ctr_name(c));
+                int r;
+
+                json_object_set_new(c->rec, "Name", json_sprintf("/%s", n));
+                r = ctr_save(c);
+                ctr_event(c, "rename", json_pack("{s:s}", "oldName", old));
+                return r;
+        }
 }
 
 json_t *ctr_inspect(const struct ctr *c) {

@@ -86,6 +86,12 @@ int ctr_do_start(struct ctr *c, struct err **errp);
 int ctr_shim_connect(struct ctr *c, struct err **errp);
 void ctr_shim_disconnect(struct ctr *c);
 
+/* ctr_events.c: publishes a container event on the daemon's bus with name, image and the
+ * container's labels as attributes, plus extra_take's (owned, may be NULL). */
+void ctr_event(struct ctr *c, const char *action, json_t *extra_take);
+void ctr_event_die(struct ctr *c, int exit_code);
+void ctr_event_kill(struct ctr *c, int sig);
+
 /* ctr_stream.c */
 /* The container exited: followers get the rest of the log and {"exit":N}. */
 void ctr_streams_exit(struct ctr *c);

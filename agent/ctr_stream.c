@@ -238,6 +238,14 @@ static void exec_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
         s->exited = true;
         s->status = w->rstatus;
         ev_child_stop(loop, w);
+        {
+                char code[16];
+                int st = s->status;
+
+                snprintf(code, sizeof(code), "%d",
+                         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+                ctr_event(s->c, "exec_die", json_pack("{s:s}", "exitCode", code));
+        }
         exec_finish(s);
 }
 
@@ -387,6 +395,16 @@ void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
         ev_io_start(c->m->loop, &x->err);
         x->next = c->execs;
         c->execs = x;
+        {
+                _cleanup_free_ char *what = NULL;
+                _cleanup_free_ char *cmd = strv_join(s->process.args, " ");
+
+                what = xasprintf("exec_create: %s", cmd);
+                ctr_event(c, what, NULL);
+                free(what);
+                what = xasprintf("exec_start: %s", cmd);
+                ctr_event(c, what, NULL);
+        }
         if (detach) {
                 _cleanup_json_ json_t *j = json_pack("{s:i}", "Pid", (int)pid);
                 http_reply_json(req, 201, j);

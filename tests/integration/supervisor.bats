@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# The agent as supervisor (issue #6): container events, metrics, crash-loop leaks. Needs root.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
+
+setup_file() {
+        [ "$(id -u)" -eq 0 ] || return 0
+        [ -x "$BUSYBOX_BIN" ] || return 0
+        local r=$BATS_FILE_TMPDIR/rootfs
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/data" "$r/home/alice"
+        cp "$BUSYBOX_BIN" "$r/bin/busybox"
+        local a
+        for a in $("$BUSYBOX_BIN" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' >"$r/etc/passwd"
+        printf 'root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n' >"$r/etc/group"
+        echo "from the image" >"$r/data/file"
+        tar -C "$r" -cf "$BATS_FILE_TMPDIR/busybox.tar" .
+}
+
+setup() {
+        skip_unless_root
+        [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
+        setup_tmp
+        start_daemon --log-format text
+        run "$BERTH" import -c 'CMD ["sh"]' "$BATS_FILE_TMPDIR/busybox.tar" busybox
+        [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+}
+
+teardown() {
+        if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ]; then
+                local ids
+                ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
+                [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+        fi
+        # Nothing of ours may stay mounted.
+        if [ -n "${TEST_TMP:-}" ] && grep -q "$TEST_TMP" /proc/self/mountinfo; then
+                echo "mounts left behind:" >&2
+                grep "$TEST_TMP" /proc/self/mountinfo >&2
+                teardown_tmp
+                return 1
+        fi
+        # Stop the daemon here to check its log for sanitizer reports (SANITIZE builds).
+        if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                stop_daemon
+                if grep -E "Sanitizer|runtime error:" "$DAEMON_LOG" >&2; then
+                        teardown_tmp
+                        return 1
+                fi
+        fi
+        teardown_tmp
+}
+
+B() { "$BERTH" "$@"; }
+
+wait_state() { # NAME FMT WANT
+        local i got
+        for i in $(seq 100); do
+                got=$(B inspect -f "$2" "$1" 2>/dev/null || true)
+                [ "$got" = "$3" ] && return 0
+                sleep 0.1
+        done
+        echo "$1: '$2' is '$got', wanted '$3'" >&2
+        return 1
+}
+
+# The events of the test so far, as "action name" lines.
+events_since() { # SINCE [FILTER...]
+        local since=$1
+        shift
+        B events --since "$since" --until "$(($(date +%s) + 1))" --format json "$@" |
+                jq -r '.Action + " " + .Actor.Attributes.name'
+}
+
+@test "events: run, pause, exec, stop, rename and rm publish docker's container events" {
+        since=$(date +%s)
+        B run -d --name ev1 --network none -l team=blue busybox sleep 300 >/dev/null
+        B pause ev1
+        B unpause ev1
+        run B exec ev1 sh -c 'exit 3'
+        [ "$status" -eq 3 ]
+        B stop -t 1 ev1 >/dev/null
+        B rename ev1 ev2
+        B rm ev2 >/dev/null
+        run events_since "$since" --filter type=container
+        [ "$status" -eq 0 ]
+        want="create ev1
+start ev1
+pause ev1
+unpause ev1
+exec_create: sh -c exit 3 ev1
+exec_start: sh -c exit 3 ev1
+exec_die ev1
+kill ev1
+kill ev1
+die ev1
+stop ev1
+rename ev2
+destroy ev2"
+        [ "$output" = "$want" ] || { echo "got: $output"; return 1; }
+        # attributes: image, labels, exitCode of die and of exec_die, signal of kill, oldName
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter event=die
+        [ "$(echo "$output" | jq -r .Actor.Attributes.exitCode)" = "137" ]
+        [ "$(echo "$output" | jq -r .Actor.Attributes.image)" = "busybox" ]
+        [ "$(echo "$output" | jq -r .Actor.Attributes.team)" = "blue" ]
+        [ "$(echo "$output" | jq -r .status)" = "die" ]
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter event=kill
+        # sleep as PID 1 ignores SIGTERM: the stop timeout ends in SIGKILL
+        [ "$(echo "$output" | jq -r .Actor.Attributes.signal | tr '\n' ' ')" = "15 9 " ]
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter event=exec_die
+        [ "$(echo "$output" | jq -r .Actor.Attributes.exitCode)" = "3" ]
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter event=rename
+        [ "$(echo "$output" | jq -r .Actor.Attributes.oldName)" = "ev1" ]
+        # event=exec_start matches the "exec_start: CMD" action
+        run events_since "$since" --filter event=exec_start
+        [ "$output" = "exec_start: sh -c exit 3 ev1" ]
+}
+
+@test "events: filters by container and event; restart and kill events" {
+        since=$(date +%s)
+        B run -d --name a1 --network none busybox sleep 300 >/dev/null
+        B run -d --name b1 --network none busybox sleep 300 >/dev/null
+        B kill -s KILL b1 >/dev/null
+        wait_state b1 '{{.State.Status}}' exited
+        B restart -t 1 a1 >/dev/null
+        run events_since "$since" --filter container=b1
+        [ "$output" = "create b1
+start b1
+kill b1
+die b1" ] || { echo "got: $output"; return 1; }
+        run events_since "$since" --filter container=a1 --filter event=start --filter event=restart
+        [ "$output" = "start a1
+start a1
+restart a1" ] || { echo "got: $output"; return 1; }
+        # the image filter matches the container's image; events of other types are excluded
+        run events_since "$since" --filter event=create --filter image=busybox
+        [ "$output" = "create a1
+create b1" ] || { echo "got: $output"; return 1; }
+        B rm -f a1 b1 >/dev/null
+        run events_since "$since" --filter event=destroy
+        [ "$(echo "$output" | sort | tr '\n' ' ')" = "destroy a1 destroy b1 " ]
+}
