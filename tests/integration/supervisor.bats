@@ -144,3 +144,32 @@ create b1" ] || { echo "got: $output"; return 1; }
         run events_since "$since" --filter event=destroy
         [ "$(echo "$output" | sort | tr '\n' ' ')" = "destroy a1 destroy b1 " ]
 }
+
+@test "events: image import, tag, save, untag, delete and load" {
+        since=$(date +%s)
+        # another config than setup's busybox: another image id
+        B import -c 'CMD ["true"]' "$BATS_FILE_TMPDIR/busybox.tar" test/ev:1 >/dev/null
+        B tag test/ev:1 test/ev:2
+        B save -o "$TEST_TMP/ev.tar" test/ev:2
+        B rmi test/ev:2 >/dev/null
+        B rmi test/ev:1 >/dev/null
+        B load -i "$TEST_TMP/ev.tar" >/dev/null
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter type=image
+        [ "$status" -eq 0 ]
+        # setup's import may fall in the same second
+        output=$(echo "$output" | jq -c 'select(.Actor.Attributes.name != "busybox")')
+        got=$(echo "$output" | jq -r '.Action + " " + (.Actor.Attributes.name // "-")')
+        want="import test/ev:1
+tag test/ev:2
+save test/ev:2
+untag test/ev:2
+untag test/ev:1
+delete -
+load test/ev:2"
+        [ "$got" = "$want" ] || { echo "got: $got"; return 1; }
+        # delete names the image id that import reported
+        id=$(echo "$output" | jq -r 'select(.Action == "import") | .Actor.ID')
+        [ "$(echo "$output" | jq -r 'select(.Action == "delete") | .Actor.ID')" = "$id" ]
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter type=image --filter event=tag
+        [ "$(echo "$output" | jq -r .Action)" = "tag" ]
+}
