@@ -278,6 +278,7 @@ static void sv_event(struct sv *sv, const char *what, void *ud) {
         if (streq(what, "die"))
                 ctr_event_die(c, sv->exit_code);
         else if (streq(what, "restart")) {
+                ctr_metrics_restart(c);
                 ctr_event(c, "start", NULL);
                 ctr_event(c, "restart", NULL);
         } else if (!streq(what, "kill"))
@@ -786,6 +787,7 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
         /* newest first, as ps lists them */
         if (m->n > 1)
                 qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
+        ctr_metrics_register(m);
         *ret = TAKE_PTR(m);
         return 0;
 }

@@ -92,6 +92,10 @@ void ctr_event(struct ctr *c, const char *action, json_t *extra_take);
 void ctr_event_die(struct ctr *c, int exit_code);
 void ctr_event_kill(struct ctr *c, int sig);
 
+/* ctr_metrics.c: the container collectors and counters on the daemon's metrics. */
+void ctr_metrics_register(struct ctr_mgr *m);
+void ctr_metrics_restart(struct ctr *c);
+
 /* ctr_stream.c */
 /* The container exited: followers get the rest of the log and {"exit":N}. */
 void ctr_streams_exit(struct ctr *c);

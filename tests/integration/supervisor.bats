@@ -173,3 +173,31 @@ load test/ev:2"
         run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter type=image --filter event=tag
         [ "$(echo "$output" | jq -r .Action)" = "tag" ]
 }
+
+metric() { # NAME_WITH_LABELS
+        curl -sf --unix-socket "$RUN/berth.sock" http://berth/v1/metrics |
+                awk -v k="$1" '$1 == k {print $2}'
+}
+
+@test "metrics: containers by state, restarts, shims alive" {
+        [ "$(metric 'berth_containers{state="running"}')" = "0" ]
+        [ "$(metric berth_shims_alive)" = "0" ]
+        [ "$(metric berth_container_restarts_total)" = "0" ]
+        B create --name m1 --network none busybox sleep 300 >/dev/null
+        B run -d --name m2 --network none busybox sleep 300 >/dev/null
+        B run -d --name m3 --network none busybox sleep 300 >/dev/null
+        B pause m3
+        B run -d --name m4 --network none --restart on-failure:2 busybox sh -c 'exit 1' >/dev/null
+        wait_state m4 '{{.State.Status}} {{.RestartCount}}' 'exited 2'
+        [ "$(metric 'berth_containers{state="created"}')" = "1" ]
+        [ "$(metric 'berth_containers{state="running"}')" = "1" ]
+        [ "$(metric 'berth_containers{state="paused"}')" = "1" ]
+        [ "$(metric 'berth_containers{state="exited"}')" = "1" ]
+        [ "$(metric berth_shims_alive)" = "2" ]
+        [ "$(metric berth_container_restarts_total)" = "2" ]
+        [ "$(metric 'berth_container_health{status="healthy"}')" = "0" ]
+        B unpause m3
+        B restart -t 0 m2 >/dev/null
+        [ "$(metric berth_container_restarts_total)" = "3" ]
+        [ "$(metric 'berth_containers{state="running"}')" = "2" ]
+}
