@@ -129,6 +129,7 @@ static struct ctr *ctr_free(struct ctr *c) {
         if (!c)
                 return NULL;
         ctr_shim_disconnect(c);
+        ctr_health_stop(c);
         ev_timer_stop(c->m->loop, &c->sv_timer);
         ev_timer_stop(c->m->loop, &c->exit_timer);
         ctr_streams_end(c);
@@ -272,8 +273,10 @@ static void sv_event(struct sv *sv, const char *what, void *ud) {
         struct ctr *c = ud;
 
         log_info(c->id, "Container event: %s", what);
-        if (streq(what, "start") || streq(what, "restart"))
+        if (streq(what, "start") || streq(what, "restart")) {
                 pend_answer(c, PEND_RESTART);
+                ctr_health_start(c, false);
+        }
         /* kill is published where the signal is sent (ctr_signal) */
         if (streq(what, "die"))
                 ctr_event_die(c, sv->exit_code);
@@ -413,6 +416,7 @@ void ctr_on_exit(struct ctr *c) {
         int code;
 
         ctr_shim_disconnect(c);
+        ctr_health_stop(c);
         ev_timer_stop(c->m->loop, &c->exit_timer);
         if (json_load_path(path, 1u << 16, &ex, &e) < 0) {
                 log_warn(c->id, "The shim left no exit record (%s): recording exit 255",
@@ -745,8 +749,10 @@ static void ctr_load_one(struct ctr_mgr *m, const char *id) {
         if (ctr_shim_connect(c, &e) < 0) {
                 log_info(c->id, "The container exited while the daemon was down");
                 ctr_on_exit(c);
-        } else
+        } else {
                 log_info(c->id, "Reconnected to the container's shim");
+                ctr_health_start(c, true);
+        }
 }
 
 static int cmp_created_desc(const void *a, const void *b) {

@@ -201,3 +201,87 @@ metric() { # NAME_WITH_LABELS
         [ "$(metric berth_container_restarts_total)" = "3" ]
         [ "$(metric 'berth_containers{state="running"}')" = "2" ]
 }
+
+@test "health: a passing check turns healthy; inspect, ps and the event show it" {
+        since=$(date +%s)
+        B run -d --name h1 --network none --health-cmd 'echo fine; test -e /bin/sh' \
+                --health-interval 200ms --health-retries 2 busybox sleep 300 >/dev/null
+        wait_state h1 '{{.State.Health.Status}}' healthy
+        run B inspect -f '{{json .State.Health}}' h1
+        [ "$(echo "$output" | jq -r '.Log[0].ExitCode')" = "0" ]
+        [ "$(echo "$output" | jq -r '.Log[0].Output')" = "fine" ]
+        [ "$(echo "$output" | jq -r '.FailingStreak')" = "0" ]
+        run B ps --format '{{.Status}}' --filter name=h1
+        [[ "$output" == "Up "*" (healthy)" ]] || { echo "$output"; return 1; }
+        run events_since "$since" --filter event=health_status
+        [ "$(echo "$output" | head -1)" = "health_status: healthy h1" ]
+        [ "$(metric 'berth_container_health{status="healthy"}')" = "1" ]
+}
+
+@test "health: a failing check turns unhealthy after the retries; a restart resets it" {
+        since=$(date +%s)
+        B run -d --name h2 --network none --health-cmd 'test -e /tmp/ok' \
+                --health-interval 200ms --health-retries 2 busybox sleep 300 >/dev/null
+        run B ps --format '{{.Status}}' --filter name=h2
+        [[ "$output" == "Up "*" (health: starting)" ]] || { echo "$output"; return 1; }
+        wait_state h2 '{{.State.Health.Status}}' unhealthy
+        run B inspect -f '{{.State.Health.FailingStreak}}' h2
+        [ "$output" -ge 2 ]
+        run B ps --format '{{.Status}}' --filter name=h2
+        [[ "$output" == "Up "*" (unhealthy)" ]] || { echo "$output"; return 1; }
+        B exec h2 touch /tmp/ok
+        wait_state h2 '{{.State.Health.Status}}' healthy
+        run events_since "$since" --filter event=health_status
+        [ "$output" = "health_status: unhealthy h2
+health_status: healthy h2" ] || { echo "got: $output"; return 1; }
+        # no health-on-failure: the container keeps running
+        [ "$(B inspect -f '{{.State.Status}}' h2)" = "running" ]
+        # a stop ends the checks; a start begins again at starting, so healthy is a change again
+        B stop -t 0 h2 >/dev/null
+        B start h2 >/dev/null
+        for i in $(seq 100); do
+                [ "$(events_since "$since" --filter event=health_status | grep -c healthy)" -ge 3 ] && break
+                sleep 0.1
+        done
+        run events_since "$since" --filter event=health_status
+        [ "$output" = "health_status: unhealthy h2
+health_status: healthy h2
+health_status: healthy h2" ] || { echo "got: $output"; return 1; }
+}
+
+@test "health: a hanging probe is killed at the timeout" {
+        B run -d --name h3 --network none --health-cmd 'sleep 100' --health-interval 300ms \
+                --health-timeout 300ms --health-retries 1 busybox sleep 300 >/dev/null
+        wait_state h3 '{{.State.Health.Status}}' unhealthy
+        # several probes timed out: killed ones would pile up in the container
+        for i in $(seq 100); do
+                [ "$(B inspect -f '{{.State.Health.FailingStreak}}' h3)" -ge 3 ] && break
+                sleep 0.1
+        done
+        run B inspect -f '{{json .State.Health}}' h3
+        [ "$(echo "$output" | jq -r '.Log[0].ExitCode')" = "-1" ]
+        [[ "$(echo "$output" | jq -r '.Log[0].Output')" == "Health check exceeded timeout"* ]]
+        # at most the current probe runs in it
+        run B top h3
+        [ "$(echo "$output" | grep -c 'sleep 100')" -le 1 ]
+}
+
+@test "health: --health-on-failure=restart restarts an unhealthy container, kill kills it" {
+        since=$(date +%s)
+        B run -d --name h4 --network none --health-cmd false --health-interval 200ms \
+                --health-retries 1 --health-on-failure restart busybox sleep 300 >/dev/null
+        for i in $(seq 100); do
+                [ "$(B inspect -f '{{.RestartCount}}' h4)" -ge 1 ] && break
+                sleep 0.1
+        done
+        [ "$(B inspect -f '{{.RestartCount}}' h4)" -ge 1 ]
+        wait_state h4 '{{.State.Status}}' running
+        run events_since "$since" --filter container=h4 --filter event=restart
+        [[ "$output" == "restart h4"* ]]
+        B run -d --name h5 --network none --health-cmd false --health-interval 200ms \
+                --health-retries 1 --health-on-failure kill busybox sleep 300 >/dev/null
+        wait_state h5 '{{.State.Status}} {{.State.ExitCode}}' 'exited 137'
+        run B run -d --name h6 --network none --health-cmd true --health-on-failure explode busybox true
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"explode"* ]]
+}
