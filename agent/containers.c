@@ -321,6 +321,8 @@ static void ctr_sv_setup(struct ctr *c) {
                 USEC_PER_SEC;
         c->sv.restart_count = (unsigned)json_get_int(c->rec, "RestartCount", 0);
         c->sv.manually_stopped = json_get_bool(c->rec, "BerthManuallyStopped", false);
+        if (c->m->d && c->m->d->config.restart_backoff_max_ms > 0)
+                c->sv.backoff_cap_usec = (uint64_t)c->m->d->config.restart_backoff_max_ms * 1000;
         ev_timer_init(&c->sv_timer, sv_timer_cb, 0., 0.);
         c->sv_timer.data = c;
 }

@@ -285,3 +285,43 @@ health_status: healthy h2" ] || { echo "got: $output"; return 1; }
         [ "$status" -ne 0 ]
         [[ "$output" == *"explode"* ]]
 }
+
+daemon_fds() { ls "/proc/$DAEMON_PID/fd" | wc -l; }
+daemon_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status"; }
+
+wait_restarts() { # NAME N: bounded wait until RestartCount >= N
+        local i
+        for i in $(seq 1500); do
+                [ "$(B inspect -f '{{.RestartCount}}' "$1")" -ge "$2" ] && return 0
+                sleep 0.1
+        done
+        echo "$1 restarted only $(B inspect -f '{{.RestartCount}}' "$1") times" >&2
+        return 1
+}
+
+@test "leaks: 300 restarts of a crash-looping container leave the daemon's fds and RSS flat" {
+        stop_daemon
+        echo '{"restart-backoff-max-ms": 10}' >"$TEST_TMP/daemon.json"
+        start_daemon --log-format text --config-file "$TEST_TMP/daemon.json"
+        B run -d --name crash --network none --restart always busybox sh -c 'exit 1' >/dev/null
+        wait_restarts crash 30
+        fd0=$(daemon_fds)
+        rss0=$(daemon_rss_kb)
+        wait_restarts crash 330
+        B stop -t 1 crash >/dev/null
+        fd1=$(daemon_fds)
+        rss1=$(daemon_rss_kb)
+        echo "fds $fd0 -> $fd1, RSS $rss0 kB -> $rss1 kB" >&3
+        [ "$fd1" -le $((fd0 + 2)) ]
+        [ "$rss1" -le $((rss0 + 4096)) ]
+        [ "$(metric berth_container_restarts_total)" -ge 330 ]
+        [ "$(metric berth_shims_alive)" = "0" ]
+}
+
+@test "daemon config: a bad restart-backoff-max-ms is refused naming the key" {
+        stop_daemon
+        echo '{"restart-backoff-max-ms": 0}' >"$TEST_TMP/bad.json"
+        run "$BERTH" daemon --log-format text --root "$ROOT" --run "$RUN" --config-file "$TEST_TMP/bad.json"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *'"restart-backoff-max-ms": expected milliseconds'* ]]
+}
