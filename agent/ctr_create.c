@@ -448,6 +448,9 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
                 json_object_set_new(gd, "WorkDir", json_sprintf("%s/work", dir));
                 json_object_set_new(gd, "MergedDir", json_sprintf("%s/rootfs", dir));
         }
+        r = ctr_health_prepare(rec, ic->healthcheck, errp);
+        if (r < 0)
+                goto fail;
         r = mkdir_p(dir, 0700, errp);
         if (r < 0)
                 goto fail;
