@@ -579,6 +579,11 @@ static bool conn_flush(struct conn *c) {
         return true;
 }
 
+bool http_tls_anonymous_allowed(const char *method, const char *path) {
+        return (strcmp(method, "POST") == 0 && strcmp(path, "/v1/nodes/join") == 0) ||
+               (strcmp(method, "GET") == 0 && strcmp(path, "/v1/cluster/ca") == 0);
+}
+
 static void conn_dispatch(struct conn *c) {
         struct http_server *s = c->srv;
         _cleanup_free_ char *allow = NULL;
@@ -598,6 +603,13 @@ static void conn_dispatch(struct conn *c) {
 
         if (http_query_parse(req->rq->query, &req->query, NULL) < 0) {
                 http_reply_error(req, 400, "invalid", "bad query string");
+                return;
+        }
+        /* TLS without a verified client certificate: only the join exception (see
+         * http_tls_anonymous_allowed()); everything else needs the certificate. */
+        if (c->ssl && !c->peer_cn && !http_tls_anonymous_allowed(req->rq->method, req->rq->path)) {
+                http_reply_error(req, 401, "unauthorized",
+                                 "a client certificate signed by the cluster CA is required");
                 return;
         }
         status = http_router_match(s->router, req->rq->method, req->rq->path, &route, &req->params,
@@ -1029,7 +1041,10 @@ static int tls_server_ctx(const struct http_tls_config *tls, SSL_CTX **ret, stru
                 SSL_CTX_set_client_CA_list(ctx, names);
         /* Mutual TLS only: no client certificate, or one that does not chain to the CA, fails
          * the handshake. */
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        /* Request a client certificate and fail the handshake on one that does not chain to
+         * the CA, but let a client without any certificate in: conn_dispatch() answers it 401
+         * on every route except the join exception (docs/cluster.md). */
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_verify_depth(ctx, 4);
         *ret = TAKE_PTR(ctx);
         return 0;
