@@ -79,6 +79,7 @@ struct http_req {
         void *on_close_ud;
         bool keep_alive;
         bool streaming, chunked;
+        bool tls;
         char *peer_cn;
         uint64_t start_usec; /* monotonic, when the request was complete */
 };
@@ -148,6 +149,10 @@ int http_req_json(const struct http_req *req, json_t **ret, struct err **errp) {
         if (req->rq->body_len == 0)
                 return err_setx(errp, ENODATA, "request body: a JSON body is required");
         return json_parse(req->rq->body, req->rq->body_len, "request body", ret, errp);
+}
+
+bool http_req_is_tls(const struct http_req *req) {
+        return req->tls;
 }
 
 const char *http_req_peer_cn(const struct http_req *req) {
@@ -597,6 +602,7 @@ static void conn_dispatch(struct conn *c) {
         req->conn = c;
         req->keep_alive = req->rq->keep_alive;
         req->peer_cn = c->peer_cn ? xstrdup(c->peer_cn) : NULL;
+        req->tls = c->ssl != NULL;
         c->req = req;
         c->state = CONN_HANDLING;
         conn_timer(c, PH_NONE, 0);

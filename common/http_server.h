@@ -92,6 +92,8 @@ const char *http_req_body(const struct http_req *req, size_t *ret_len);
 int http_req_json(const struct http_req *req, json_t **ret, struct err **errp);
 /* The common name of the TLS client certificate, NULL on unix sockets. */
 const char *http_req_peer_cn(const struct http_req *req);
+/* True for a request that came over TLS (then a NULL peer CN means no client certificate). */
+bool http_req_is_tls(const struct http_req *req);
 /* False once the client has gone away. */
 bool http_req_connected(const struct http_req *req);
 /* Monotonic time (now_usec) at which the request was fully received. */

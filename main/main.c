@@ -8,6 +8,7 @@
 #include "shim.h"
 #include "cli.h"
 #include "controller.h"
+#include "join.h"
 #include "daemon.h"
 #include "oci/oci.h"
 #include "version.h"
@@ -19,7 +20,7 @@ struct role {
 
 /* `berth daemon` hosts the controller (orchestrator/) without agent/ knowing it. */
 static int berth_daemon_main(int argc, char **argv) {
-        const struct daemon_addon addons[] = {controller_addon};
+        const struct daemon_addon addons[] = {controller_addon, cluster_addon};
 
         return daemon_run(argc, argv, addons, ELEMENTSOF(addons));
 }
