@@ -9,6 +9,7 @@
 #include "cleanup.h"
 #include "csr.h"
 #include "fileio.h"
+#include "http_request.h"
 #include "http_server.h"
 #include "join.h"
 #include "jointoken.h"
@@ -279,7 +280,143 @@ static void h_renew(struct http_req *req, void *userdata) {
         reply(req, r, e, res);
 }
 
+/* ---- node listing and operator changes (`berth node`) ---- */
+
+/* A node record as the API shows it: the stored record plus "status" (ready | down) and
+ * "heartbeat_age_sec" computed here, on the controller's clock. */
+static json_t *node_view(const char *value, uint64_t now) {
+        json_t *j = json_loads(value, 0, NULL);
+        uint64_t hb;
+
+        if (!j)
+                return NULL;
+        hb = (uint64_t)json_get_int(j, "last_heartbeat_usec", 0);
+        json_object_set_new(j, "status",
+                            json_string(json_get_bool(j, "ready", false) ? "ready" : "down"));
+        json_object_set_new(j, "heartbeat_age_sec",
+                            json_integer(hb && now > hb ? (json_int_t)((now - hb) / 1000000) : 0));
+        if (!json_object_get(j, "availability"))
+                json_object_set_new(j, "availability", json_string("active"));
+        return j;
+}
+
+static void h_nodes(struct http_req *req, void *userdata) {
+        struct controller *c = ctl_of(req, userdata);
+        _cleanup_json_ json_t *res = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct store_kv *kvs = NULL;
+        uint64_t now = realtime_usec();
+        size_t n = 0;
+
+        if (!c)
+                return;
+        if (store_list(controller_store(c), "nodes/", &kvs, &n, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        res = json_array();
+        for (size_t i = 0; i < n; i++) {
+                json_t *v = node_view(kvs[i].value, now);
+
+                if (v)
+                        json_array_append_new(res, v);
+        }
+        store_kvs_free(kvs, n);
+        http_reply_json(req, 200, res);
+}
+
+static int node_get(struct controller *c, const char *id, json_t **ret, struct err **errp) {
+        _cleanup_free_ char *key = NULL;
+        struct store_kv kv = {};
+        int r;
+
+        r = node_id_valid(id, errp);
+        if (r < 0)
+                return r;
+        key = xasprintf("nodes/%s", id);
+        r = store_get(controller_store(c), key, &kv, errp);
+        if (r == -ENOENT) {
+                err_freep(errp);
+                return err_setx(errp, ENOENT, "no such node '%s'", id);
+        }
+        if (r < 0)
+                return r;
+        *ret = node_view(kv.value, realtime_usec());
+        store_kv_done(&kv);
+        if (!*ret)
+                return err_setx(errp, EIO, "node '%s': bad record", id);
+        return 0;
+}
+
+static void h_node(struct http_req *req, void *userdata) {
+        struct controller *c = ctl_of(req, userdata);
+        _cleanup_json_ json_t *res = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        int r;
+
+        if (!c)
+                return;
+        r = node_get(c, http_req_param(req, "id"), &res, &e);
+        reply(req, r, e, res);
+}
+
+static void h_node_update(struct http_req *req, void *userdata) {
+        struct controller *c = ctl_of(req, userdata);
+        const char *id = http_req_param(req, "id");
+        _cleanup_json_ json_t *body = NULL, *res = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        int r;
+
+        if (!c || peer_is_node(req, c))
+                return;
+        r = node_id_valid(id, &e);
+        if (r >= 0)
+                r = http_req_json(req, &body, &e);
+        if (r >= 0)
+                r = node_update(controller_store(c), id, body, &e);
+        if (r >= 0)
+                r = node_get(c, id, &res, &e);
+        if (r >= 0)
+                log_info(id, "Node '%s' updated", id);
+        reply(req, r, e, res);
+}
+
+static void h_node_rm(struct http_req *req, void *userdata) {
+        struct controller *c = ctl_of(req, userdata);
+        const char *id = http_req_param(req, "id");
+        _cleanup_json_ json_t *fence = NULL, *res = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        bool force = false;
+        int r;
+
+        if (!c || peer_is_node(req, c))
+                return;
+        r = http_query_get_bool(http_req_query_pairs(req), "force", false, &force, &e);
+        if (r >= 0)
+                r = node_id_valid(id, &e);
+        if (r >= 0 && force) {
+                /* --force: fence it first, so that pods it still reports do not block. */
+                fence = json_pack("{s:b}", "fenced", true);
+                r = node_update(controller_store(c), id, fence, &e);
+        }
+        if (r >= 0)
+                r = node_remove(controller_store(c), id, &e);
+        if (r == 0)
+                r = err_setx(&e, ENOENT, "no such node '%s'", id);
+        if (r < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        log_info(id, "Node '%s' removed", id);
+        res = json_pack("{s:s}", "removed", id);
+        http_reply_json(req, 200, res);
+}
+
 static const struct http_route cluster_routes[] = {
+        {"GET", "/v1/nodes", h_nodes},
+        {"GET", "/v1/nodes/{id}", h_node},
+        {"PATCH", "/v1/nodes/{id}", h_node_update},
+        {"DELETE", "/v1/nodes/{id}", h_node_rm},
         {"GET", "/v1/cluster/ca", h_ca},
         {"GET", "/v1/cluster/token", h_token},
         {"POST", "/v1/cluster/token/rotate", h_token_rotate},
