@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "controller.h"
+#include "join.h"
 #include "daemon.h"
 #include "node.h"
 #include "pods_engine.h"
@@ -22,7 +23,7 @@ struct role {
  * node agent, which joins the controller over the daemon's own socket and runs pods on the
  * container manager. */
 static int berth_daemon_main(int argc, char **argv) {
-        struct daemon_addon addons[] = {controller_addon, node_addon};
+        struct daemon_addon addons[] = {controller_addon, node_addon, cluster_addon};
 
         addons[1].arg = &pods_engine_ops;
         return daemon_run(argc, argv, addons, ELEMENTSOF(addons));

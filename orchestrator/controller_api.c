@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "http_router.h"
 #include "http_server.h"
+#include "join.h"
 #include "json.h"
 #include "log.h"
 #include "strv.h"
@@ -142,6 +143,10 @@ static void h_join(struct http_req *req, void *userdata) {
 
         if (!c)
                 return;
+        if (http_req_is_tls(req)) { /* token-authorized (join.c) */
+                cluster_join_tls(req, userdata, c);
+                return;
+        }
         r = http_req_json(req, &body, &e);
         if (r >= 0)
                 r = controller_join(c, body, realtime_usec(), &res, &e);
