@@ -384,16 +384,6 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         d->request_timeout = t;
                         break;
                 }
-                case 'I':
-                        if (!optarg[0] || strpbrk(optarg, "/ \t")) {
-                                fprintf(stderr,
-                                        "berth daemon: invalid --insecure-registry '%s' "
-                                        "(HOST[:PORT])\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        strv_push(&d->insecure_registries_flag, optarg);
-                        break;
                 case 'B':
                 case 'X':
                         free(c == 'B' ? d->net_bip : d->net_fixed_cidr);
@@ -421,6 +411,16 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         d->net_mtu = (uint32_t)v;
                         break;
                 }
+                case 'I':
+                        if (!optarg[0] || strpbrk(optarg, "/ \t")) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --insecure-registry '%s' "
+                                        "(HOST[:PORT])\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        strv_push(&d->insecure_registries_flag, optarg);
+                        break;
                 case 'h':
                         *ret_help = true;
                         return 0;
