@@ -179,4 +179,37 @@ static void test_errors(void) {
         ASSERT_OK(rm_rf(base, NULL));
 }
 
-TAP_MAIN(test_whiteouts_round_trip, test_from_dir_store, test_errors)
+/* Other xattrs are carried, overlay's never. */
+static void test_xattrs(void) {
+        _cleanup_free_ char *base = mkbase(), *up = NULL, *tar = NULL, *dest = NULL, *f = NULL;
+        _cleanup_free_ char *diff = NULL;
+        _cleanup_close_ int fd = -EBADF, in = -EBADF, dfd = -EBADF;
+        _cleanup_err_ struct err *e = NULL;
+        char v[16] = "";
+
+        up = xasprintf("%s/up", base);
+        tar = xasprintf("%s/l.tar", base);
+        dest = xasprintf("%s/dest", base);
+        ASSERT_TRUE(mkdir(up, 0755) == 0 && mkdir(dest, 0755) == 0);
+        put(up, "f", "x");
+        f = xasprintf("%s/f", up);
+        if (setxattr(f, "user.berth", "kept", 4, 0) < 0) {
+                (void)rm_rf(base, NULL);
+                TAP_SKIP("no user xattrs on this file system");
+        }
+        if (geteuid() == 0)
+                ASSERT_TRUE(setxattr(f, "trusted.overlay.origin", "o", 1, 0) == 0);
+        fd = open(tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ASSERT_OK(layer_write_dir_fd(up, fd, NULL, &e));
+        dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        in = open(tar, O_RDONLY | O_CLOEXEC);
+        ASSERT_OK(layer_unpack_fd(in, dfd, &diff, NULL, &e));
+        free(f);
+        f = xasprintf("%s/f", dest);
+        ASSERT_EQ(getxattr(f, "user.berth", v, sizeof(v)), 4);
+        ASSERT_TRUE(memcmp(v, "kept", 4) == 0);
+        ASSERT_TRUE(getxattr(f, "trusted.overlay.origin", v, sizeof(v)) < 0);
+        ASSERT_OK(rm_rf(base, NULL));
+}
+
+TAP_MAIN(test_whiteouts_round_trip, test_from_dir_store, test_errors, test_xattrs)
