@@ -715,12 +715,17 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                                 }
                                 l = image_lower_dirs(b->o->store, img);
                         }
+                        /* A read-only view of the stage: an overlay of its layers (nothing is
+                         * copied; the mount goes away with the step). */
+                        _cleanup_free_ char *view = NULL;
                         fromdir = xasprintf("%s/from-%s", b->tmp, hex);
                         r = mkdir_p(fromdir, 0755, errp);
+                        if (r >= 0 && l && l[0])
+                                r = ovl_prepare(fromdir, l, OVL_MODE_AUTO, &view, errp);
+                        else if (r >= 0)
+                                view = xstrdup(fromdir);
                         if (r >= 0)
-                                r = ovl_copy_layers(l, fromdir, errp);
-                        if (r >= 0)
-                                r = build_context_open_dir(fromdir, &from_ctx, errp);
+                                r = build_context_open_dir(view, &from_ctx, errp);
                         if (r >= 0) {
                                 ignore_rules_done(&from_ctx->ignore);
                                 ctx = from_ctx;
@@ -866,8 +871,10 @@ out:
         if (dir)
                 (void)rm_rf(dir, NULL);
         from_ctx = build_context_free(from_ctx);
-        if (fromdir)
+        if (fromdir) {
+                (void)ovl_remove(fromdir, NULL);
                 (void)rm_rf(fromdir, NULL);
+        }
         return r;
 }
 
