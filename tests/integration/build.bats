@@ -218,6 +218,15 @@ DF
         [ "$status" -eq 0 ]
         run B run --rm --network none tgt:1 cat /which
         [ "$output" = "one" ]
+        # With a directory, -f is relative to the working directory, as in docker.
+        run bash -c "cd '$TEST_TMP' && '$BERTH' build -f ctx/sub/Build.df -t tgt:2 ctx"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        run B run --rm --network none tgt:2 cat /which
+        [ "$output" = "two" ]
+        run bash -c "cd '$TEST_TMP' && '$BERTH' build -f /etc/hostname ctx"
+        [ "$status" -eq 1 ]
+        assert_contains "$output" "must be inside the build context"
 }
 
 @test "build: examples/debian-build compiles a static C program (needs BERTH_DEBIAN_TAR)" {
