@@ -254,7 +254,7 @@ static int mgr_net_cmp(const void *a, const void *b) {
 static void mgr_add(struct netmgr *m, struct mgr_net *mn) {
         XGROW(m->nets, m->allocated, m->n_nets + 1);
         m->nets[m->n_nets++] = mn;
-        qsort(m->nets, m->n_nets, sizeof(*m->nets), mgr_net_cmp);
+        qsort_safe(m->nets, m->n_nets, sizeof(*m->nets), mgr_net_cmp);
 }
 
 static void mgr_del(struct netmgr *m, struct mgr_net *mn) {
