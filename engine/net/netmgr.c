@@ -452,8 +452,13 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
                 nets[i] = m->nets[i]->net;
         /* Routes of berth's own bridges are already covered by the network overlap check (and
          * would only make the message less precise). */
+        /* The default network's berth0 is shared by every daemon of the host: the route of the
+         * subnet it is given (the one berth0 has) is its own too. */
+        struct ipam_subnet dflt = {0, 33};
+        if (o->is_default && o->subnet && ipam_cidr_parse(o->subnet, &dflt, NULL) < 0)
+                dflt.len = 33;
         for (size_t i = 0; i < n_host;) {
-                bool own = false;
+                bool own = host[i].net == dflt.net && host[i].len == dflt.len;
 
                 for (size_t k = 0; k < m->n_nets && !own; k++)
                         own = host[i].net == m->nets[k]->net->ipam.subnet.net &&
