@@ -192,46 +192,7 @@ static void h_df(struct http_req *req, void *ud) {
         http_reply_json(req, 200, out);
 }
 
-/* docker volume prune: removes the local volumes no container refers to. ?all=false keeps named
- * volumes (docker >= 23 prunes only anonymous ones unless all=true). */
-static void h_volume_prune(struct http_req *req, void *ud) {
-        struct daemon *d = ud;
-        _cleanup_err_ struct err *e = NULL;
-        _cleanup_json_ json_t *deleted = json_array(), *out = NULL;
-        struct vol **vl = NULL;
-        struct ctr **cv;
-        size_t cn = ctr_all(d->ctrs, &cv);
-        uint64_t freed = 0;
-        bool all = false;
-
-        if (http_query_get_bool(http_req_query_pairs(req), "all", false, &all, &e) < 0 ||
-            vol_list(d->root, &vl, &e) < 0) {
-                http_reply_err(req, e);
-                return;
-        }
-        for (size_t i = 0; vl && vl[i]; i++) {
-                uint64_t sz;
-
-                if (volume_users(cv, cn, vl[i]->name) > 0 || (!all && !vl[i]->anonymous))
-                        continue;
-                sz = du(vl[i]->mountpoint);
-                if (vol_remove(d->root, vl[i]->name, false, false, &e) < 0) {
-                        log_warn(NULL, "Failed to remove volume '%s': %s, ignoring", vl[i]->name,
-                                 err_msg(e));
-                        e = err_free(e);
-                        continue;
-                }
-                freed += sz;
-                json_array_append_new(deleted, json_string(vl[i]->name));
-        }
-        vol_list_free(vl);
-        out = json_pack("{s:O,s:I}", "VolumesDeleted", deleted, "SpaceReclaimed",
-                        (json_int_t)freed);
-        http_reply_json(req, 200, out);
-}
-
 const struct http_route api_df_routes[] = {
         {"GET", "/v1/system/df", h_df},
-        {"POST", "/v1/volumes/prune", h_volume_prune},
         {},
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /v1/volumes/... (prune is in agent/api_df.c): docker's volume API on the local volumes
- * library (engine/volume.h). "In use" comes from the container records' Mounts. */
+/* /v1/volumes/...: docker's volume API on the local volumes library (engine/volume.h). "In use"
+ * comes from the container records' Mounts. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,10 +170,48 @@ static void h_remove(struct http_req *req, void *ud) {
         http_reply(req, 204, NULL, NULL, 0);
 }
 
+/* Anonymous unused volumes; with all, named ones too. */
+static void h_prune(struct http_req *req, void *ud) {
+        struct daemon *d = ud;
+        _cleanup_json_ json_t *gone = json_array(), *out = NULL, *filters = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        const char *fq = http_req_query(req, "filters");
+        struct vol **l = NULL;
+        bool all = false;
+        uint64_t freed = 0;
+
+        /* ?all=1 (berth's CLI) or docker's filters={"all":["true"]} */
+        if (http_query_get_bool(http_req_query_pairs(req), "all", false, &all, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        if (!all && fq && fq[0]) {
+                json_t *a;
+                filters = json_loads(fq, 0, NULL);
+                a = json_object_get(filters, "all");
+                all = json_is_array(a) &&
+                      (streq(json_string_value(json_array_get(a, 0)) ?: "", "true") ||
+                       streq(json_string_value(json_array_get(a, 0)) ?: "", "1"));
+        }
+        if (vol_list(d->root, &l, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        for (size_t i = 0; l[i]; i++) {
+                if ((!l[i]->anonymous && !all) || vol_in_use(d, l[i]->name))
+                        continue;
+                if (vol_remove(d->root, l[i]->name, false, false, NULL) >= 0) {
+                        json_array_append_new(gone, json_string(l[i]->name));
+                        publish(d, "destroy", l[i]->name, l[i]->driver);
+                }
+        }
+        vol_list_free(l);
+        out = json_pack("{s:O,s:I}", "VolumesDeleted", gone, "SpaceReclaimed", (json_int_t)freed);
+        http_reply_json(req, 200, out);
+}
+
 const struct http_route api_volume_routes[] = {
-        {"POST", "/v1/volumes/create", h_create},
-        {"GET", "/v1/volumes", h_list},
-        {"GET", "/v1/volumes/{name}", h_inspect},
-        {"DELETE", "/v1/volumes/{name}", h_remove},
-        {},
+        {"POST", "/v1/volumes/create", h_create},   {"GET", "/v1/volumes", h_list},
+        {"POST", "/v1/volumes/prune", h_prune},     {"GET", "/v1/volumes/{name}", h_inspect},
+        {"DELETE", "/v1/volumes/{name}", h_remove}, {},
 };

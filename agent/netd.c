@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Daemon-level networking: the network manager's life cycle and the default network. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,29 +76,6 @@ int netd_check_opts(const struct netd_opts *o, struct err **errp) {
         return 0;
 }
 
-/* The first IPv4 address of an existing berth0 as "ADDR/LEN" (NULL when there is none): another
- * daemon on this host (another --root) made the device, and a second subnet on it would only
- * pile addresses up, so the default network reuses it. */
-static char *existing_bip(void) {
-        struct ifaddrs *l = NULL;
-        char *ret = NULL;
-
-        if (getifaddrs(&l) < 0)
-                return NULL;
-        for (struct ifaddrs *i = l; i && !ret; i = i->ifa_next) {
-                const struct sockaddr_in *a = (const void *)i->ifa_addr,
-                                         *m = (const void *)i->ifa_netmask;
-                char buf[INET_ADDRSTRLEN];
-
-                if (!a || !m || a->sin_family != AF_INET || !streq(i->ifa_name, NET_DEFAULT_IFNAME))
-                        continue;
-                if (inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf)))
-                        ret = xasprintf("%s/%d", buf, __builtin_popcount(m->sin_addr.s_addr));
-        }
-        freeifaddrs(l);
-        return ret;
-}
-
 static int create_default(struct netmgr *m, const struct netd_opts *o, struct err **errp) {
         _cleanup_free_ char *subnet = NULL, *gw = NULL, *mtu = NULL;
         char *opts[2] = {};
@@ -114,10 +88,11 @@ static int create_default(struct netmgr *m, const struct netd_opts *o, struct er
                 if (r < 0)
                         return r;
         } else {
-                _cleanup_free_ char *cur = existing_bip();
+                char adopt[64];
 
-                if (cur)
-                        (void)bip_split(cur, &subnet, &gw, NULL);
+                netmgr_default_bridge_subnet(m, adopt, sizeof(adopt));
+                if (adopt[0])
+                        subnet = xstrdup(adopt);
         }
         if (o->mtu) {
                 mtu = xasprintf("com.docker.network.driver.mtu=%u", o->mtu);
