@@ -414,12 +414,12 @@ int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr 
                  * (and route) to it on every first start: the bridge would otherwise gather
                  * subnets until the pools run dry. */
                 default_bridge_subnet(m->nl, adopt, sizeof(adopt));
-                r = netmgr_network_create(m,
-                                          &(struct net_create_opts){.name = NET_DEFAULT_NAME,
-                                                                    .is_default = true,
-                                                                    .subnet = adopt[0] ? adopt
-                                                                                       : NULL},
-                                          NULL, errp);
+                r = netmgr_network_create(
+                        m,
+                        &(struct net_create_opts){.name = NET_DEFAULT_NAME,
+                                                  .is_default = true,
+                                                  .subnet = adopt[0] ? adopt : NULL},
+                        NULL, errp);
                 if (r < 0)
                         return r;
         }
