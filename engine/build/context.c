@@ -870,7 +870,7 @@ static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
 int build_add_url(const char *url, const char *dest_root, const char *dest,
                   const struct copy_attrs *attrs, struct err **errp) {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
-        _cleanup_free_ char *name = NULL, *path = NULL;
+        _cleanup_free_ char *name = NULL;
         bool as_dir = str_endswith(dest, "/");
         CURL *c;
         CURLcode cr;
