@@ -12,7 +12,7 @@
 
 static const struct cli_cmd *const cli_groups[] = {
         cli_system_cmds, cli_cert_cmds,      cli_events_cmds, cli_stacks_cmds,
-        cli_images_cmds, cli_container_cmds, cli_stack_cmds,
+        cli_images_cmds, cli_container_cmds, cli_stack_cmds,  cli_stats_cmds,
 };
 
 #define DEFAULT_HOST "unix:///run/berth/berth.sock"

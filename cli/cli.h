@@ -35,6 +35,7 @@ extern const struct cli_cmd cli_stacks_cmds[];
 extern const struct cli_cmd cli_images_cmds[];
 extern const struct cli_cmd cli_container_cmds[];
 extern const struct cli_cmd cli_stack_cmds[];
+extern const struct cli_cmd cli_stats_cmds[];
 
 int cli_main(int argc, char **argv);
 

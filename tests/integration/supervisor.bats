@@ -325,3 +325,73 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
         [ "$status" -ne 0 ]
         [[ "$output" == *'"restart-backoff-max-ms": expected milliseconds'* ]]
 }
+
+@test "stats: the API answers docker's shape; berth stats --no-stream prints the table" {
+        B run -d --name s1 --network none --memory 64m --pids-limit 50 busybox sleep 300 >/dev/null
+        run curl -sf --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/s1/stats?stream=0"
+        [ "$status" -eq 0 ]
+        j=$output
+        [ "$(echo "$j" | jq -r .name)" = "/s1" ]
+        [ "$(echo "$j" | jq -r .memory_stats.limit)" = "$((64 * 1024 * 1024))" ]
+        [ "$(echo "$j" | jq -r .memory_stats.usage)" -gt 0 ]
+        [ "$(echo "$j" | jq -r .pids_stats.current)" -ge 1 ]
+        [ "$(echo "$j" | jq -r .pids_stats.limit)" = "50" ]
+        [ "$(echo "$j" | jq -r .cpu_stats.online_cpus)" -ge 1 ]
+        [ "$(echo "$j" | jq -r .cpu_stats.system_cpu_usage)" -gt "$(echo "$j" | jq -r .precpu_stats.system_cpu_usage)" ]
+        [ "$(echo "$j" | jq -r '.cpu_stats.cpu_usage.total_usage')" -gt 0 ]
+        [ "$(echo "$j" | jq -r '.blkio_stats.io_service_bytes_recursive | type')" = "array" ]
+        # --network none: no interface but lo, so no networks
+        [ "$(echo "$j" | jq -r '.networks')" = "null" ]
+        run B stats --no-stream s1
+        [ "$status" -eq 0 ]
+        [[ "${lines[0]}" == "CONTAINER ID"*"NAME"*"CPU %"*"MEM USAGE / LIMIT"*"MEM %"*"NET I/O"*"BLOCK I/O"*"PIDS" ]]
+        [[ "${lines[1]}" == *"s1"*"B / 64MiB"* ]] || { echo "$output"; return 1; }
+        run B stats --no-stream --format '{{.Name}} {{.PIDs}}'
+        [ "$output" = "s1 1" ]
+        # a stopped or unknown container is an error naming it
+        run B stats --no-stream nosuch
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"nosuch"* ]]
+}
+
+@test "stats: stream=1 sends a line per second until the container stops" {
+        B run -d --name s2 --network none busybox sleep 300 >/dev/null
+        run timeout 10 curl -sN --unix-socket "$RUN/berth.sock" --max-time 3 \
+                "http://berth/v1/containers/s2/stats"
+        lines_n=$(echo "$output" | grep -c '"cpu_stats"')
+        [ "$lines_n" -ge 2 ]
+        # precpu of a line is the cpu of the one before
+        [ "$(echo "$output" | sed -n 1p | jq -r .cpu_stats.system_cpu_usage)" = \
+          "$(echo "$output" | sed -n 2p | jq -r .precpu_stats.system_cpu_usage)" ]
+}
+
+@test "update: memory, cpus and pids limits of a running container, and its restart policy" {
+        B run -d --name u1 --network none busybox sleep 300 >/dev/null
+        run B update --memory 32m --cpus 0.5 --pids-limit 20 --restart on-failure:3 u1
+        [ "$status" -eq 0 ]
+        [ "$(B inspect -f '{{.HostConfig.Memory}}' u1)" = "$((32 * 1024 * 1024))" ]
+        [ "$(B inspect -f '{{.HostConfig.NanoCpus}}' u1)" = "500000000" ]
+        [ "$(B inspect -f '{{.HostConfig.PidsLimit}}' u1)" = "20" ]
+        [ "$(B inspect -f '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' u1)" = "on-failure:3" ]
+        j=$(curl -sf --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/u1/stats?stream=0")
+        [ "$(echo "$j" | jq -r .memory_stats.limit)" = "$((32 * 1024 * 1024))" ]
+        [ "$(echo "$j" | jq -r .pids_stats.limit)" = "20" ]
+        # the new restart policy applies: a failing exit is restarted
+        B kill u1 >/dev/null
+        for i in $(seq 100); do
+                [ "$(B inspect -f '{{.RestartCount}}' u1)" -ge 1 ] && break
+                sleep 0.1
+        done
+        [ "$(B inspect -f '{{.RestartCount}}' u1)" -ge 1 ]
+        # bad values are refused naming the field; nothing changes
+        run B update --memory 1k u1
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"Memory"* ]]
+        run B update --restart sometimes u1
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"RestartPolicy"* ]]
+        [ "$(B inspect -f '{{.HostConfig.Memory}}' u1)" = "$((32 * 1024 * 1024))" ]
+        run curl -s --unix-socket "$RUN/berth.sock" -XPOST -H 'Content-Type: application/json' \
+                -d '{"Colour":"red"}' "http://berth/v1/containers/u1/update"
+        [[ "$output" == *"Colour: cannot be updated"* ]]
+}
