@@ -17,6 +17,7 @@
 #include "clog.h"
 #include "containers.h"
 #include "ctr_internal.h"
+#include "ctr_net.h"
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
@@ -369,6 +370,7 @@ static int ctr_destroy(struct ctr *c, bool volumes, struct err **errp) {
         if (rt_state_load(c->m->oci_root, c->id, &st, NULL) >= 0)
                 (void)rt_delete(st, true, NULL);
         (void)unlink(sock);
+        ctr_net_detach(c); /* berth-net */
         r = ovl_remove(c->dir, errp);
         if (r < 0)
                 return r;
@@ -436,6 +438,7 @@ void ctr_on_exit(struct ctr *c) {
         json_object_set_new(st, "OOMKilled", json_boolean(json_get_bool(ex, "OOMKilled", false)));
         json_object_set(st, "FinishedAt", json_object_get(ex, "FinishedAt"));
         (void)ovl_unmount(c->dir, NULL);
+        ctr_net_detach(c); /* berth-net */
         log_info(c->id, "Container exited with code %d", code);
         (void)ctr_save(c);
 
@@ -795,6 +798,7 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
         /* newest first, as ps lists them */
         if (m->n > 1)
                 qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
+        ctr_net_reconcile(m); /* berth-net */
         ctr_metrics_register(m);
         *ret = TAKE_PTR(m);
         return 0;

@@ -116,6 +116,8 @@ int http_target_check(const struct http_target *t, struct err **errp) {
                 if (!h[8])
                         return err_setx(errp, EINVAL, "bad host '%s': expected https://HOST:PORT",
                                         h);
+                if (t->tls_anonymous)
+                        return 0;
                 if (!t->tls_cert || !t->tls_key || !t->tls_ca)
                         return err_setx(errp, EINVAL,
                                         "host '%s' needs a client certificate, key and CA "
@@ -162,12 +164,21 @@ static int xfer_new(const struct http_target *t, const struct http_call *call,
                 while (hl > 8 && t->host[hl - 1] == '/')
                         hl--;
                 x->url = xasprintf("%.*s%s", (int)hl, t->host, path);
-                curl_easy_setopt(x->easy, CURLOPT_SSLCERT, t->tls_cert);
-                curl_easy_setopt(x->easy, CURLOPT_SSLKEY, t->tls_key);
-                curl_easy_setopt(x->easy, CURLOPT_CAINFO, t->tls_ca);
+                if (!t->tls_anonymous) {
+                        curl_easy_setopt(x->easy, CURLOPT_SSLCERT, t->tls_cert);
+                        curl_easy_setopt(x->easy, CURLOPT_SSLKEY, t->tls_key);
+                }
                 curl_easy_setopt(x->easy, CURLOPT_CAPATH, NULL);
-                curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-                curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+                if (t->tls_ca) {
+                        curl_easy_setopt(x->easy, CURLOPT_CAINFO, t->tls_ca);
+                        curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+                        curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+                } else {
+                        /* tls_anonymous without a CA: the caller pins what it receives. */
+                        curl_easy_setopt(x->easy, CURLOPT_CAINFO, NULL);
+                        curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+                        curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+                }
         }
         curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
         curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");

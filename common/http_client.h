@@ -16,6 +16,10 @@
 struct http_target {
         const char *host;
         const char *tls_cert, *tls_key, *tls_ca;
+        /* No client certificate: only for the cluster join (docs/cluster.md). The server is
+         * verified against tls_ca when given; without tls_ca it is not verified at all, and the
+         * caller must check what it receives (the CA fetch, pinned by the join token's hash). */
+        bool tls_anonymous;
         long connect_timeout_ms; /* 0: 10 s */
 };
 

@@ -79,6 +79,7 @@ struct http_req {
         void *on_close_ud;
         bool keep_alive;
         bool streaming, chunked;
+        bool tls;
         char *peer_cn;
         uint64_t start_usec; /* monotonic, when the request was complete */
 };
@@ -148,6 +149,10 @@ int http_req_json(const struct http_req *req, json_t **ret, struct err **errp) {
         if (req->rq->body_len == 0)
                 return err_setx(errp, ENODATA, "request body: a JSON body is required");
         return json_parse(req->rq->body, req->rq->body_len, "request body", ret, errp);
+}
+
+bool http_req_is_tls(const struct http_req *req) {
+        return req->tls;
 }
 
 const char *http_req_peer_cn(const struct http_req *req) {
@@ -579,6 +584,11 @@ static bool conn_flush(struct conn *c) {
         return true;
 }
 
+bool http_tls_anonymous_allowed(const char *method, const char *path) {
+        return (strcmp(method, "POST") == 0 && strcmp(path, "/v1/nodes/join") == 0) ||
+               (strcmp(method, "GET") == 0 && strcmp(path, "/v1/cluster/ca") == 0);
+}
+
 static void conn_dispatch(struct conn *c) {
         struct http_server *s = c->srv;
         _cleanup_free_ char *allow = NULL;
@@ -592,12 +602,20 @@ static void conn_dispatch(struct conn *c) {
         req->conn = c;
         req->keep_alive = req->rq->keep_alive;
         req->peer_cn = c->peer_cn ? xstrdup(c->peer_cn) : NULL;
+        req->tls = c->ssl != NULL;
         c->req = req;
         c->state = CONN_HANDLING;
         conn_timer(c, PH_NONE, 0);
 
         if (http_query_parse(req->rq->query, &req->query, NULL) < 0) {
                 http_reply_error(req, 400, "invalid", "bad query string");
+                return;
+        }
+        /* TLS without a verified client certificate: only the join exception (see
+         * http_tls_anonymous_allowed()); everything else needs the certificate. */
+        if (c->ssl && !c->peer_cn && !http_tls_anonymous_allowed(req->rq->method, req->rq->path)) {
+                http_reply_error(req, 401, "unauthorized",
+                                 "a client certificate signed by the cluster CA is required");
                 return;
         }
         status = http_router_match(s->router, req->rq->method, req->rq->path, &route, &req->params,
@@ -1029,7 +1047,10 @@ static int tls_server_ctx(const struct http_tls_config *tls, SSL_CTX **ret, stru
                 SSL_CTX_set_client_CA_list(ctx, names);
         /* Mutual TLS only: no client certificate, or one that does not chain to the CA, fails
          * the handshake. */
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        /* Request a client certificate and fail the handshake on one that does not chain to
+         * the CA, but let a client without any certificate in: conn_dispatch() answers it 401
+         * on every route except the join exception (docs/cluster.md). */
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_verify_depth(ctx, 4);
         *ret = TAKE_PTR(ctx);
         return 0;

@@ -63,6 +63,10 @@ int http_server_listen_unix(struct http_server *s, const char *path, mode_t mode
 int http_server_listen_tls(struct http_server *s, const char *addr,
                            const struct http_tls_config *tls, int *ret_port, struct err **errp);
 
+/* The only requests a TLS client without a certificate may make (the cluster join, which the
+ * join token authorizes, and the public CA certificate the joining agent pins); every other
+ * request on TLS without a verified client certificate is answered 401. */
+bool http_tls_anonymous_allowed(const char *method, const char *path);
 /* Checks an "ADDR:PORT" listen address (numeric address, port 0-65535) without binding. */
 int http_listen_addr_check(const char *addr, struct err **errp);
 
@@ -88,6 +92,8 @@ const char *http_req_body(const struct http_req *req, size_t *ret_len);
 int http_req_json(const struct http_req *req, json_t **ret, struct err **errp);
 /* The common name of the TLS client certificate, NULL on unix sockets. */
 const char *http_req_peer_cn(const struct http_req *req);
+/* True for a request that came over TLS (then a NULL peer CN means no client certificate). */
+bool http_req_is_tls(const struct http_req *req);
 /* False once the client has gone away. */
 bool http_req_connected(const struct http_req *req);
 /* Monotonic time (now_usec) at which the request was fully received. */

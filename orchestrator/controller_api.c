@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "http_router.h"
 #include "http_server.h"
+#include "join.h"
 #include "json.h"
 #include "log.h"
 #include "strv.h"
@@ -102,12 +103,11 @@ static void h_stack_delete(struct http_req *req, void *userdata) {
 
         if (!c)
                 return;
-        /* timeout: the stop grace the agents use is the pod's own; validated for callers. */
-        if (query_u64(req, "timeout", 10, 3600, &timeout) < 0)
+        /* timeout: seconds the agents give each pod to stop; absent = the pod's own grace. */
+        if (query_u64(req, "timeout", UINT64_MAX, 3600, &timeout) < 0)
                 return;
-        r = controller_down(c, http_req_param(req, "name"), &res, &e);
-        if (r >= 0)
-                json_object_set_new(res, "timeout", json_integer((json_int_t)timeout));
+        r = controller_down(c, http_req_param(req, "name"),
+                            timeout == UINT64_MAX ? -1 : (int)timeout, &res, &e);
         reply_result(req, r, e, res);
 }
 
@@ -143,6 +143,10 @@ static void h_join(struct http_req *req, void *userdata) {
 
         if (!c)
                 return;
+        if (http_req_is_tls(req)) { /* token-authorized (join.c) */
+                cluster_join_tls(req, userdata, c);
+                return;
+        }
         r = http_req_json(req, &body, &e);
         if (r >= 0)
                 r = controller_join(c, body, realtime_usec(), &res, &e);

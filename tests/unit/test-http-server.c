@@ -682,6 +682,27 @@ static void tls_calls(void *ud, FILE *f) {
         fprintf(f, "bad:%d:%ld\n", r, resp.status);
         err_free(e);
         http_response_done(&resp);
+        /* No client certificate: 401 everywhere but the join exception (which has no route in
+         * this server, hence 404 there: it got past the certificate check). */
+        t = (struct http_target){.host = tc->host, .tls_ca = tc->ca, .tls_anonymous = true};
+        r = http_request(&t, &(struct http_call){.path = "/ping", .timeout_ms = 10000}, &resp,
+                         NULL);
+        fprintf(f, "anon:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){.method = "POST",
+                                             .path = "/v1/nodes/join",
+                                             .body = "{}",
+                                             .body_len = 2,
+                                             .timeout_ms = 10000},
+                         &resp, NULL);
+        fprintf(f, "anon-join:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        t.tls_ca = NULL; /* unverified server: the caller pins the answer itself */
+        r = http_request(&t, &(struct http_call){.path = "/v1/cluster/ca", .timeout_ms = 10000},
+                         &resp, NULL);
+        fprintf(f, "anon-ca:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
 }
 
 static void test_mtls(void) {
@@ -726,6 +747,9 @@ static void test_mtls(void) {
         diag(out);
         ASSERT_NOT_NULL(strstr(out, "good:0:200:OK\n"));
         ASSERT_NOT_NULL(strstr(out, "bad:-71:0\n")); /* EPROTO: handshake refused */
+        ASSERT_NOT_NULL(strstr(out, "anon:0:401\n"));
+        ASSERT_NOT_NULL(strstr(out, "anon-join:0:404\n"));
+        ASSERT_NOT_NULL(strstr(out, "anon-ca:0:404\n"));
         fx_done(&fx);
 }
 

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Cluster membership over TLS (docs/cluster.md): the token-authorized join that signs a node
+ * certificate, its renewal, the public CA, and the join token. The routes are served by the
+ * "cluster" daemon addon, which also prints the join token when the daemon starts. */
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "controller.h"
+#include "daemon_env.h"
+#include "err.h"
+
+struct http_req;
+
+/* The core of a remote join, without HTTP. body: {"secret", "name", "labels", "advertise_addr",
+ * "csr", "allocatable"}. Checks the secret against <pki_dir>/join-tokens.json (-EACCES),
+ * refuses a name that is already a node (-EEXIST), signs the CSR (CN = node id, SAN =
+ * advertise_addr, CSR_NODE_DAYS) and records the node. Nothing is recorded on failure.
+ * *ret: {"id", "revision", "certificate", "ca"}. */
+int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, uint64_t now_usec,
+                 json_t **ret, struct err **errp);
+
+/* The renewal of node id's certificate: body {"csr", "advertise_addr"}. *ret: {"certificate"}. */
+int cluster_renew(struct controller *c, const char *pki_dir, const char *id, const json_t *body,
+                  json_t **ret, struct err **errp);
+
+/* POST /v1/nodes/join over TLS: the controller's join handler hands TLS requests here. */
+void cluster_join_tls(struct http_req *req, void *userdata, struct controller *c);
+
+extern const struct daemon_addon cluster_addon;
