@@ -210,6 +210,8 @@ static void stats_closed(struct http_req *req, void *ud) {
 
         if (x->streaming)
                 http_stream_end(req);
+        else
+                http_reply(req, 499, "text/plain", "", 0); /* finishes (frees) req */
         stats_sess_free(x);
 }
 
@@ -229,8 +231,12 @@ static void stats_tick(struct ev_loop *loop, ev_timer *w, int revents) {
         (void)loop;
         (void)revents;
         if (ctr_lookup(x->m, x->id, &c, &e) < 0 || ctr_stats_sample(c, x->prev, &j, &e) < 0) {
-                if (!x->streaming)
+                if (!x->streaming) {
+                        http_req_on_close(x->req, NULL, NULL);
                         http_reply_err(x->req, e);
+                        stats_sess_free(x);
+                        return;
+                }
                 stats_end(x); /* a stream ends when the container stops or goes */
                 return;
         }

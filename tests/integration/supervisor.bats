@@ -367,6 +367,22 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
         # precpu of a line is the cpu of the one before
         [ "$(echo "$output" | sed -n 1p | jq -r .cpu_stats.system_cpu_usage)" = \
           "$(echo "$output" | sed -n 2p | jq -r .precpu_stats.system_cpu_usage)" ]
+        # a stream ends when its container stops
+        timeout 20 curl -sN --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/s2/stats" \
+                >"$TEST_TMP/stream.out" &
+        cpid=$!
+        sleep 1.5
+        B stop -t 0 s2 >/dev/null
+        wait "$cpid"
+        grep -q cpu_stats "$TEST_TMP/stream.out"
+        # a client that leaves before the answer leaves the daemon well
+        B start s2 >/dev/null
+        run curl -s --max-time 0.3 --unix-socket "$RUN/berth.sock" \
+                "http://berth/v1/containers/s2/stats?stream=0"
+        [ "$status" -ne 0 ]
+        sleep 1.2
+        run B inspect -f '{{.State.Status}}' s2
+        [ "$output" = "running" ]
 }
 
 @test "update: memory, cpus and pids limits of a running container, and its restart policy" {
