@@ -121,28 +121,29 @@ destroy ev2"
 }
 
 @test "events: filters by container and event; restart and kill events" {
+        # names with a non-hex letter: container=NAME also matches ids by prefix (docker's rule)
         since=$(date +%s)
-        B run -d --name a1 --network none busybox sleep 300 >/dev/null
-        B run -d --name b1 --network none busybox sleep 300 >/dev/null
-        B kill -s KILL b1 >/dev/null
-        wait_state b1 '{{.State.Status}}' exited
-        B restart -t 1 a1 >/dev/null
-        run events_since "$since" --filter container=b1
-        [ "$output" = "create b1
-start b1
-kill b1
-die b1" ] || { echo "got: $output"; return 1; }
-        run events_since "$since" --filter container=a1 --filter event=start --filter event=restart
-        [ "$output" = "start a1
-start a1
-restart a1" ] || { echo "got: $output"; return 1; }
+        B run -d --name ka1 --network none busybox sleep 300 >/dev/null
+        B run -d --name kb1 --network none busybox sleep 300 >/dev/null
+        B kill -s KILL kb1 >/dev/null
+        wait_state kb1 '{{.State.Status}}' exited
+        B restart -t 1 ka1 >/dev/null
+        run events_since "$since" --filter container=kb1
+        [ "$output" = "create kb1
+start kb1
+kill kb1
+die kb1" ] || { echo "got: $output"; return 1; }
+        run events_since "$since" --filter container=ka1 --filter event=start --filter event=restart
+        [ "$output" = "start ka1
+start ka1
+restart ka1" ] || { echo "got: $output"; return 1; }
         # the image filter matches the container's image; events of other types are excluded
         run events_since "$since" --filter event=create --filter image=busybox
-        [ "$output" = "create a1
-create b1" ] || { echo "got: $output"; return 1; }
-        B rm -f a1 b1 >/dev/null
+        [ "$output" = "create ka1
+create kb1" ] || { echo "got: $output"; return 1; }
+        B rm -f ka1 kb1 >/dev/null
         run events_since "$since" --filter event=destroy
-        [ "$(echo "$output" | sort | tr '\n' ' ')" = "destroy a1 destroy b1 " ]
+        [ "$(echo "$output" | sort | tr '\n' ' ')" = "destroy ka1 destroy kb1 " ]
 }
 
 @test "events: image import, tag, save, untag, delete and load" {
