@@ -416,3 +416,20 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
                 -d '{"Colour":"red"}' "http://berth/v1/containers/u1/update"
         [[ "$output" == *"Colour: cannot be updated"* ]]
 }
+
+@test "health: checks resume for containers adopted after a daemon restart" {
+        B run -d --name h7 --network none --health-cmd 'date +%s%N' --health-interval 200ms \
+                busybox sleep 300 >/dev/null
+        wait_state h7 '{{.State.Health.Status}}' healthy
+        stop_daemon
+        start_daemon --log-format text
+        [ "$(B inspect -f '{{.State.Status}} {{.State.Health.Status}}' h7)" = "running healthy" ]
+        before=$(B inspect -f '{{json .State.Health.Log}}' h7 | jq -r '.[-1].Output')
+        for i in $(seq 100); do
+                last=$(B inspect -f '{{json .State.Health.Log}}' h7 | jq -r '.[-1].Output')
+                [ "$last" != "$before" ] && break
+                sleep 0.1
+        done
+        [ "$last" != "$before" ]
+        [ "$(B inspect -f '{{.State.Health.Status}}' h7)" = "healthy" ]
+}
