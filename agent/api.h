@@ -46,9 +46,9 @@ struct daemon {
         /* networking (agent/netd.h): NULL with net_err saying why when it could not start */
         struct netmgr *net;
         struct err *net_err;
-        char *net_bip, *net_fixed_cidr; /* --bip, --fixed-cidr */
-        uint32_t net_mtu;               /* --mtu */
-        bool net_no_bridge;             /* --bridge none: no default network */
+        char *net_bip, *net_fixed_cidr;  /* --bip, --fixed-cidr */
+        uint32_t net_mtu;                /* --mtu */
+        bool net_no_bridge;              /* --bridge none: no default network */
         char **insecure_registries_flag; /* --insecure-registry (repeatable) */
 };
 

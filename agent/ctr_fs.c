@@ -308,7 +308,7 @@ int ctr_changes(struct ctr *c, json_t **ret, struct err **errp) {
         v = xnew(json_t *, n + 1);
         json_array_foreach (out, i, x)
                 v[i] = json_incref(x);
-        qsort(v, n, sizeof(*v), path_cmp);
+        qsort_safe(v, n, sizeof(*v), path_cmp);
         *ret = json_array();
         for (i = 0; i < n; i++)
                 json_array_append_new(*ret, v[i]);

@@ -420,7 +420,6 @@ char *ctr_net_resolv_file(struct ctr_mgr *m, const json_t *rec, const char *host
         const json_t *first = json_array_get(json_object_get(rec, "BerthNetworks"), 0);
         const struct net_network *n;
         _cleanup_json_ json_t *hc2 = NULL;
-        _cleanup_free_ char *head = NULL, *rest = NULL;
         json_t *dns;
         char gw[16];
 

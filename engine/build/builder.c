@@ -625,7 +625,6 @@ static int apply_meta(struct builder *b, struct bstate *st, const struct df_inst
                 const char *rest = in->rest + 3;
                 while (isspace((unsigned char)*rest))
                         rest++;
-                _cleanup_strv_ char **ja = NULL;
                 json_t *test = json_array();
                 _cleanup_json_ json_t *parsed = json_loads(rest, 0, NULL);
                 if (rest[0] == '[' && json_is_array(parsed)) {
@@ -772,7 +771,7 @@ static char **run_args(struct bstate *st, const struct df_instr *in) {
 static int exec_instr(struct builder *b, struct bstate *st, const struct df_instr *in,
                       struct stage_vars *sv, struct err **errp) {
         _cleanup_strv_ char **args = NULL, **flags = NULL, **rargs = NULL, **extra = NULL;
-        _cleanup_free_ char *text = NULL, *sum = NULL, *keysrc = NULL, *key = NULL, *cb = NULL;
+        _cleanup_free_ char *sum = NULL, *keysrc = NULL, *key = NULL, *cb = NULL;
         struct df_vars vars = {};
         int r;
 
@@ -1051,7 +1050,6 @@ static void mark_needed(struct builder *b, size_t si, bool *need) {
 
 int build_read_dockerfile(const struct build_context *ctx, const char *path, char **ret,
                           size_t *ret_len, struct err **errp) {
-        _cleanup_strv_ char **m = NULL;
         _cleanup_free_ char *cl = path_clean(path ? path : "Dockerfile");
         const char *p = cl;
         int r;

@@ -394,7 +394,7 @@ int build_context_resolve(const struct build_context *c, const char *src, char *
                         return err_setx(errp, ENOENT,
                                         "'%s': no source files were found in the build context",
                                         src);
-                qsort(out, strv_length(out), sizeof(char *), cmp_str);
+                qsort_safe(out, strv_length(out), sizeof(char *), cmp_str);
                 *ret = TAKE_PTR(out);
                 return 0;
         }
@@ -870,7 +870,7 @@ static size_t curl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
 int build_add_url(const char *url, const char *dest_root, const char *dest,
                   const struct copy_attrs *attrs, struct err **errp) {
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
-        _cleanup_free_ char *name = NULL, *path = NULL;
+        _cleanup_free_ char *name = NULL;
         bool as_dir = str_endswith(dest, "/");
         CURL *c;
         CURLcode cr;
@@ -983,7 +983,7 @@ static int sum_entry(EVP_MD_CTX *md, int dfd, const char *name, const char *rel,
                         if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                                 strv_push(&names, de->d_name);
                 if (names)
-                        qsort(names, strv_length(names), sizeof(char *), cmp_str);
+                        qsort_safe(names, strv_length(names), sizeof(char *), cmp_str);
                 STRV_FOREACH (nm, names) {
                         _cleanup_free_ char *crel =
                                 streq(rel, ".") ? xstrdup(*nm) : xasprintf("%s/%s", rel, *nm);

@@ -124,7 +124,7 @@ static int list_dir(int dfd, const char *path, char ***ret, struct err **errp) {
         }
         if (errno)
                 return err_set(errp, errno, "read '%s'", path);
-        qsort(names, strv_length(names), sizeof(char *), name_cmp);
+        qsort_safe(names, strv_length(names), sizeof(char *), name_cmp);
         *ret = TAKE_PTR(names);
         return 0;
 }

@@ -254,7 +254,7 @@ static int mgr_net_cmp(const void *a, const void *b) {
 static void mgr_add(struct netmgr *m, struct mgr_net *mn) {
         XGROW(m->nets, m->allocated, m->n_nets + 1);
         m->nets[m->n_nets++] = mn;
-        qsort(m->nets, m->n_nets, sizeof(*m->nets), mgr_net_cmp);
+        qsort_safe(m->nets, m->n_nets, sizeof(*m->nets), mgr_net_cmp);
 }
 
 static void mgr_del(struct netmgr *m, struct mgr_net *mn) {
@@ -414,12 +414,12 @@ int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr 
                  * (and route) to it on every first start: the bridge would otherwise gather
                  * subnets until the pools run dry. */
                 default_bridge_subnet(m->nl, adopt, sizeof(adopt));
-                r = netmgr_network_create(m,
-                                          &(struct net_create_opts){.name = NET_DEFAULT_NAME,
-                                                                    .is_default = true,
-                                                                    .subnet = adopt[0] ? adopt
-                                                                                       : NULL},
-                                          NULL, errp);
+                r = netmgr_network_create(
+                        m,
+                        &(struct net_create_opts){.name = NET_DEFAULT_NAME,
+                                                  .is_default = true,
+                                                  .subnet = adopt[0] ? adopt : NULL},
+                        NULL, errp);
                 if (r < 0)
                         return r;
         }
