@@ -322,6 +322,38 @@ static void h_logs(struct http_req *req, void *ud) {
         ctr_logs(c, &o, req);
 }
 
+/* GET /v1/containers/{id}/stats?stream=0|1 (ctr_stats.c) */
+static void h_stats(struct http_req *req, void *ud) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+        bool stream = true;
+
+        if (!c)
+                return;
+        /* docker streams unless stream=0 */
+        if (http_query_get_bool(http_req_query_pairs(req), "stream", true, &stream, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        ctr_stats_request(c, stream, req);
+}
+
+/* POST /v1/containers/{id}/update (ctr_stats.c) */
+static void h_update(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *body = NULL, *ans = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+
+        if (!c)
+                return;
+        if (http_req_json(req, &body, &e) < 0 || ctr_update(c, body, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        ans = json_pack("{s:[]}", "Warnings");
+        http_reply_json(req, 200, ans);
+}
+
 static void h_exec(struct http_req *req, void *ud) {
         _cleanup_json_ json_t *body = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -354,5 +386,7 @@ const struct http_route api_container_routes[] = {
         {"GET", "/v1/containers/{id}/top", h_top},
         {"GET", "/v1/containers/{id}/logs", h_logs},
         {"POST", "/v1/containers/{id}/exec", h_exec},
+        {"GET", "/v1/containers/{id}/stats", h_stats},
+        {"POST", "/v1/containers/{id}/update", h_update},
         {},
 };

@@ -106,6 +106,14 @@ int ctr_health_config(const json_t *rec, struct health_config *ret, bool *ret_en
 struct healthcheck;
 int ctr_health_prepare(json_t *rec, const struct healthcheck *image_hc, struct err **errp);
 
+/* ctr_stats.c: docker's stats of a running container (precpu_stats from precpu or empty); the
+ * stats route (one answer after a second, or NDJSON every second while stream); the update
+ * route (Memory, NanoCpus, PidsLimit written to the cgroup of a running container, RestartPolicy;
+ * all kept in the record). */
+int ctr_stats_sample(struct ctr *c, const json_t *precpu, json_t **ret, struct err **errp);
+void ctr_stats_request(struct ctr *c, bool stream, struct http_req *req);
+int ctr_update(struct ctr *c, const json_t *body, struct err **errp);
+
 /* ctr_metrics.c: the container collectors and counters on the daemon's metrics. */
 void ctr_metrics_register(struct ctr_mgr *m);
 void ctr_metrics_restart(struct ctr *c);

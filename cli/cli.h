@@ -36,6 +36,7 @@ extern const struct cli_cmd cli_images_cmds[];
 extern const struct cli_cmd cli_container_cmds[];
 extern const struct cli_cmd cli_ctrfs_cmds[];
 extern const struct cli_cmd cli_stack_cmds[];
+extern const struct cli_cmd cli_stats_cmds[];
 extern const struct cli_cmd cli_network_cmds[];
 extern const struct cli_cmd cli_volume_cmds[];
 /* `berth ps -p NAME` is `berth stack ps -p NAME` (cli/stacks_up.c). */

@@ -121,28 +121,29 @@ destroy ev2"
 }
 
 @test "events: filters by container and event; restart and kill events" {
+        # names with a non-hex letter: container=NAME also matches ids by prefix (docker's rule)
         since=$(date +%s)
-        B run -d --name a1 --network none busybox sleep 300 >/dev/null
-        B run -d --name b1 --network none busybox sleep 300 >/dev/null
-        B kill -s KILL b1 >/dev/null
-        wait_state b1 '{{.State.Status}}' exited
-        B restart -t 1 a1 >/dev/null
-        run events_since "$since" --filter container=b1
-        [ "$output" = "create b1
-start b1
-kill b1
-die b1" ] || { echo "got: $output"; return 1; }
-        run events_since "$since" --filter container=a1 --filter event=start --filter event=restart
-        [ "$output" = "start a1
-start a1
-restart a1" ] || { echo "got: $output"; return 1; }
+        B run -d --name ka1 --network none busybox sleep 300 >/dev/null
+        B run -d --name kb1 --network none busybox sleep 300 >/dev/null
+        B kill -s KILL kb1 >/dev/null
+        wait_state kb1 '{{.State.Status}}' exited
+        B restart -t 1 ka1 >/dev/null
+        run events_since "$since" --filter container=kb1
+        [ "$output" = "create kb1
+start kb1
+kill kb1
+die kb1" ] || { echo "got: $output"; return 1; }
+        run events_since "$since" --filter container=ka1 --filter event=start --filter event=restart
+        [ "$output" = "start ka1
+start ka1
+restart ka1" ] || { echo "got: $output"; return 1; }
         # the image filter matches the container's image; events of other types are excluded
         run events_since "$since" --filter event=create --filter image=busybox
-        [ "$output" = "create a1
-create b1" ] || { echo "got: $output"; return 1; }
-        B rm -f a1 b1 >/dev/null
+        [ "$output" = "create ka1
+create kb1" ] || { echo "got: $output"; return 1; }
+        B rm -f ka1 kb1 >/dev/null
         run events_since "$since" --filter event=destroy
-        [ "$(echo "$output" | sort | tr '\n' ' ')" = "destroy a1 destroy b1 " ]
+        [ "$(echo "$output" | sort | tr '\n' ' ')" = "destroy ka1 destroy kb1 " ]
 }
 
 @test "events: image import, tag, save, untag, delete and load" {
@@ -313,7 +314,11 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
         rss1=$(daemon_rss_kb)
         echo "fds $fd0 -> $fd1, RSS $rss0 kB -> $rss1 kB" >&3
         [ "$fd1" -le $((fd0 + 2)) ]
-        [ "$rss1" -le $((rss0 + 4096)) ]
+        # ASan keeps freed memory in quarantine, so RSS says nothing there; LeakSanitizer checks
+        # the daemon at its exit instead (teardown greps the log for its reports)
+        if ! grep -q __asan_init "$BERTH"; then
+                [ "$rss1" -le $((rss0 + 4096)) ]
+        fi
         [ "$(metric berth_container_restarts_total)" -ge 330 ]
         [ "$(metric berth_shims_alive)" = "0" ]
 }
@@ -324,4 +329,107 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
         run "$BERTH" daemon --log-format text --root "$ROOT" --run "$RUN" --config-file "$TEST_TMP/bad.json"
         [ "$status" -ne 0 ]
         [[ "$output" == *'"restart-backoff-max-ms": expected milliseconds'* ]]
+}
+
+@test "stats: the API answers docker's shape; berth stats --no-stream prints the table" {
+        B run -d --name s1 --network none --memory 64m --pids-limit 50 busybox sleep 300 >/dev/null
+        run curl -sf --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/s1/stats?stream=0"
+        [ "$status" -eq 0 ]
+        j=$output
+        [ "$(echo "$j" | jq -r .name)" = "/s1" ]
+        [ "$(echo "$j" | jq -r .memory_stats.limit)" = "$((64 * 1024 * 1024))" ]
+        [ "$(echo "$j" | jq -r .memory_stats.usage)" -gt 0 ]
+        [ "$(echo "$j" | jq -r .pids_stats.current)" -ge 1 ]
+        [ "$(echo "$j" | jq -r .pids_stats.limit)" = "50" ]
+        [ "$(echo "$j" | jq -r .cpu_stats.online_cpus)" -ge 1 ]
+        [ "$(echo "$j" | jq -r .cpu_stats.system_cpu_usage)" -gt "$(echo "$j" | jq -r .precpu_stats.system_cpu_usage)" ]
+        [ "$(echo "$j" | jq -r '.cpu_stats.cpu_usage.total_usage')" -gt 0 ]
+        [ "$(echo "$j" | jq -r '.blkio_stats.io_service_bytes_recursive | type')" = "array" ]
+        # --network none: no interface but lo, so no networks
+        [ "$(echo "$j" | jq -r '.networks')" = "null" ]
+        run B stats --no-stream s1
+        [ "$status" -eq 0 ]
+        [[ "${lines[0]}" == "CONTAINER ID"*"NAME"*"CPU %"*"MEM USAGE / LIMIT"*"MEM %"*"NET I/O"*"BLOCK I/O"*"PIDS" ]]
+        [[ "${lines[1]}" == *"s1"*"B / 64MiB"* ]] || { echo "$output"; return 1; }
+        run B stats --no-stream --format '{{.Name}} {{.PIDs}}'
+        [ "$output" = "s1 1" ]
+        # a stopped or unknown container is an error naming it
+        run B stats --no-stream nosuch
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"nosuch"* ]]
+}
+
+@test "stats: stream=1 sends a line per second until the container stops" {
+        B run -d --name s2 --network none busybox sleep 300 >/dev/null
+        run timeout 10 curl -sN --unix-socket "$RUN/berth.sock" --max-time 3 \
+                "http://berth/v1/containers/s2/stats"
+        lines_n=$(echo "$output" | grep -c '"cpu_stats"')
+        [ "$lines_n" -ge 2 ]
+        # precpu of a line is the cpu of the one before
+        [ "$(echo "$output" | sed -n 1p | jq -r .cpu_stats.system_cpu_usage)" = \
+          "$(echo "$output" | sed -n 2p | jq -r .precpu_stats.system_cpu_usage)" ]
+        # a stream ends when its container stops
+        timeout 20 curl -sN --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/s2/stats" \
+                >"$TEST_TMP/stream.out" &
+        cpid=$!
+        sleep 1.5
+        B stop -t 0 s2 >/dev/null
+        wait "$cpid"
+        grep -q cpu_stats "$TEST_TMP/stream.out"
+        # a client that leaves before the answer leaves the daemon well
+        B start s2 >/dev/null
+        run curl -s --max-time 0.3 --unix-socket "$RUN/berth.sock" \
+                "http://berth/v1/containers/s2/stats?stream=0"
+        [ "$status" -ne 0 ]
+        sleep 1.2
+        run B inspect -f '{{.State.Status}}' s2
+        [ "$output" = "running" ]
+}
+
+@test "update: memory, cpus and pids limits of a running container, and its restart policy" {
+        B run -d --name u1 --network none busybox sleep 300 >/dev/null
+        run B update --memory 32m --cpus 0.5 --pids-limit 20 --restart on-failure:3 u1
+        [ "$status" -eq 0 ]
+        [ "$(B inspect -f '{{.HostConfig.Memory}}' u1)" = "$((32 * 1024 * 1024))" ]
+        [ "$(B inspect -f '{{.HostConfig.NanoCpus}}' u1)" = "500000000" ]
+        [ "$(B inspect -f '{{.HostConfig.PidsLimit}}' u1)" = "20" ]
+        [ "$(B inspect -f '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' u1)" = "on-failure:3" ]
+        j=$(curl -sf --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/u1/stats?stream=0")
+        [ "$(echo "$j" | jq -r .memory_stats.limit)" = "$((32 * 1024 * 1024))" ]
+        [ "$(echo "$j" | jq -r .pids_stats.limit)" = "20" ]
+        # the new restart policy applies: a failing exit is restarted
+        B kill u1 >/dev/null
+        for i in $(seq 100); do
+                [ "$(B inspect -f '{{.RestartCount}}' u1)" -ge 1 ] && break
+                sleep 0.1
+        done
+        [ "$(B inspect -f '{{.RestartCount}}' u1)" -ge 1 ]
+        # bad values are refused naming the field; nothing changes
+        run B update --memory 1k u1
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"Memory"* ]]
+        run B update --restart sometimes u1
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"RestartPolicy"* ]]
+        [ "$(B inspect -f '{{.HostConfig.Memory}}' u1)" = "$((32 * 1024 * 1024))" ]
+        run curl -s --unix-socket "$RUN/berth.sock" -XPOST -H 'Content-Type: application/json' \
+                -d '{"Colour":"red"}' "http://berth/v1/containers/u1/update"
+        [[ "$output" == *"Colour: cannot be updated"* ]]
+}
+
+@test "health: checks resume for containers adopted after a daemon restart" {
+        B run -d --name h7 --network none --health-cmd 'date +%s%N' --health-interval 200ms \
+                busybox sleep 300 >/dev/null
+        wait_state h7 '{{.State.Health.Status}}' healthy
+        stop_daemon
+        start_daemon --log-format text
+        [ "$(B inspect -f '{{.State.Status}} {{.State.Health.Status}}' h7)" = "running healthy" ]
+        before=$(B inspect -f '{{json .State.Health.Log}}' h7 | jq -r '.[-1].Output')
+        for i in $(seq 100); do
+                last=$(B inspect -f '{{json .State.Health.Log}}' h7 | jq -r '.[-1].Output')
+                [ "$last" != "$before" ] && break
+                sleep 0.1
+        done
+        [ "$last" != "$before" ]
+        [ "$(B inspect -f '{{.State.Health.Status}}' h7)" = "healthy" ]
 }
