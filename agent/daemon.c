@@ -453,6 +453,7 @@ static int daemon_start_addons(struct daemon *d, struct err **errp) {
         d->env.run = d->run;
         d->env.sock_path = d->sock_path;
         d->env.local_url = d->local_url;
+        d->env.listen = d->listen;
         for (size_t i = 0; i < d->n_addons && i < DAEMON_ADDONS_MAX; i++) {
                 void *state = NULL;
                 int r = d->addons[i].start(d->loop, &d->env, d->router, d->addons[i].arg, &state,

@@ -37,6 +37,7 @@ struct daemon_env {
         const char *run;       /* --run */
         const char *sock_path; /* <run>/berth.sock */
         const char *local_url; /* "unix://<run>/berth.sock": how local clients reach the API */
+        const char *listen;    /* --listen ADDR:PORT, or NULL when there is no remote API */
         struct {
                 const char *name;
                 void *state;

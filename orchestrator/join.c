@@ -445,8 +445,12 @@ static int cluster_start(struct ev_loop *loop, const struct daemon_env *env,
                 return r;
         }
         log_info(NULL, "Join token: %s", tok);
-        printf("%s\n", tok);
-        fflush(stdout);
+        /* With a remote API the token also goes alone on stdout, for scripts (like swarm init);
+         * without one it is of no use to anybody and stdout stays the log's. */
+        if (env->listen) {
+                printf("%s\n", tok);
+                fflush(stdout);
+        }
         *ret_state = cl;
         return 0;
 }
