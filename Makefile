@@ -119,14 +119,6 @@ $(BUILD)/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
 
-# Benchmarks: standalone load generators (bench/*.c -> build/bench/NAME), run by bench/run.sh.
-BENCH_SRCS := $(wildcard bench/*.c)
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
-$(BUILD)/bench/%: bench/%.c $(FLAGS_STAMP)
-	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
-bench: $(BENCH_BINS) $(BUILD)/berth
-
 .DEFAULT_GOAL := all
 # The per-container shim as a small static binary (main/shim/berth-shim.c). Static linking does
 # not mix with the sanitizers: sanitized builds have none and the daemon runs `berth shim`.
@@ -169,16 +161,18 @@ fuzz-smoke: fuzz
 			> build-fuzz/work/$$n.log 2>&1 || { tail -n 40 build-fuzz/work/$$n.log; exit 1; }; \
 	done
 
-# Benchmarks: bench/*.c -> $(BUILD)/bench/NAME, linked like the tests; `make bench` builds and
-# runs them.
+# Benchmarks: bench/*.c -> $(BUILD)/bench/NAME, linked like the tests. `make bench` builds them
+# (bench/run.sh and the bench/*.sh scripts run them); `make bench-run` runs the self-contained
+# ones (store and scheduler).
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.c $(LIBS) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(INC_main) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
-bench: $(BENCH_BINS)
-	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+bench: $(BENCH_BINS) $(BUILD)/berth
+bench-run: bench
+	@set -e; for b in $(BUILD)/bench/sched $(BUILD)/bench/store; do echo "== $$b"; $$b; done
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
@@ -193,6 +187,6 @@ install: $(BUILD)/berth $(SHIM_BIN)
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean bench
+.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean bench bench-run
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -9,12 +9,17 @@
 #include "xalloc.h"
 
 /* Every route group of the agent API, in one table. Add a line per group. */
+/* clang-format off */
 static const struct http_route *const api_groups[] = {
         api_system_routes,
         api_events_routes,
         api_images_routes,
         api_container_routes,
+        api_network_routes,
+        api_volume_routes,
+        api_build_routes,
 };
+/* clang-format on */
 
 int api_register(struct http_router *r, struct err **errp) {
         for (size_t i = 0; i < ELEMENTSOF(api_groups); i++) {

@@ -15,6 +15,7 @@
 /* The daemon context (STYLE C12: no globals). Handlers get it as their userdata:
  *     static void h(struct http_req *req, void *userdata) { struct daemon *d = userdata; ... } */
 struct ctr_mgr;
+struct netmgr;
 
 struct daemon {
         struct daemon_env env; /* first: addons' handlers read it from their userdata */
@@ -42,6 +43,12 @@ struct daemon {
         struct metrics *metrics; /* /v1/metrics */
         bool shutting_down;
         struct ctr_mgr *ctrs; /* agent/containers.h */
+        /* networking (agent/netd.h): NULL with net_err saying why when it could not start */
+        struct netmgr *net;
+        struct err *net_err;
+        char *net_bip, *net_fixed_cidr; /* --bip, --fixed-cidr */
+        uint32_t net_mtu;               /* --mtu */
+        bool net_no_bridge;             /* --bridge none: no default network */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
@@ -50,6 +57,9 @@ extern const struct http_route api_system_routes[];
 extern const struct http_route api_events_routes[];
 extern const struct http_route api_images_routes[];
 extern const struct http_route api_container_routes[];
+extern const struct http_route api_network_routes[];
+extern const struct http_route api_volume_routes[];
+extern const struct http_route api_build_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);

@@ -74,6 +74,7 @@ static void h_create(struct http_req *req, void *ud) {
                 return;
         }
         log_info(c->id, "Container created as '%s'", ctr_name(c));
+        ctr_event(c, "create", NULL);
         ans = json_pack("{s:s,s:[]}", "Id", c->id, "Warnings");
         http_reply_json(req, 201, ans);
 }

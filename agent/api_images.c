@@ -14,6 +14,7 @@
 #include "api.h"
 #include "containers.h"
 #include "cleanup.h"
+#include "events.h"
 #include "fileio.h"
 #include "image/archive.h"
 #include "image/manifest.h"
@@ -31,6 +32,9 @@
 typedef int job_fn(struct daemon *d, json_t *args, int out_fd, json_t **ret, struct err **errp);
 
 struct image_job {
+        struct daemon *d;
+        const char *action; /* the image event published on success, or NULL */
+        json_t *args;
         struct http_req *req;
         bool stream;
         ev_io io;
@@ -46,6 +50,7 @@ static void job_free(struct image_job *j) {
         safe_close(j->fd);
         free(j->buf);
         json_decref(j->last);
+        json_decref(j->args);
         free(j);
 }
 
@@ -55,8 +60,44 @@ static void job_emit(int fd, const json_t *j) {
         (void)fd_write_full(fd, s, strlen(s));
 }
 
+static void image_event(struct daemon *d, const char *action, const char *id, const char *name) {
+        json_t *attrs = json_object();
+
+        if (name)
+                json_object_set_new(attrs, "name", json_string(name));
+        event_publish(d->events, realtime_usec() * 1000, "image", action, id, attrs);
+}
+
+/* docker's image events of a job that succeeded: the Actor is the reference (the image id
+ * when there is none), the name attribute the reference. */
+static void job_events(struct image_job *j, const json_t *res) {
+        const json_t *v;
+        size_t i;
+
+        if (!j->action || !j->d->events)
+                return;
+        if (streq(j->action, "pull") || streq(j->action, "push"))
+                image_event(j->d, j->action, json_get_str(res, "ref", ""),
+                            json_get_str(res, "ref", ""));
+        else if (streq(j->action, "import"))
+                image_event(j->d, "import", json_get_str(res, "Id", ""),
+                            json_get_str(j->args, "ref", NULL));
+        else if (streq(j->action, "load")) {
+                json_array_foreach (json_object_get(res, "refs"), i, v)
+                        image_event(j->d, "load", json_string_value(v), json_string_value(v));
+                if (json_array_size(json_object_get(res, "refs")) == 0)
+                        json_array_foreach (json_object_get(res, "ids"), i, v)
+                                image_event(j->d, "load", json_string_value(v), NULL);
+        } else if (streq(j->action, "save"))
+                json_array_foreach (json_object_get(j->args, "names"), i, v)
+                        image_event(j->d, "save", json_string_value(v), json_string_value(v));
+}
+
 static void job_finish(struct image_job *j) {
         json_t *err = json_object_get(j->last, "error");
+
+        if (j->last && !json_is_object(err) && json_is_object(json_object_get(j->last, "result")))
+                job_events(j, json_object_get(j->last, "result"));
 
         if (j->stream) {
                 if (!j->last)
@@ -134,8 +175,8 @@ static void job_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
 }
 
 /* Runs fn in a child. args is owned by the call. */
-static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t *args,
-                      bool stream) {
+static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t *args, bool stream,
+                      const char *action) {
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
         struct image_job *j;
         pid_t pid;
@@ -170,8 +211,10 @@ static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t
                 job_emit(p[1], line);
                 _exit(r < 0 ? 1 : 0);
         }
-        json_decref(args);
         j = xnew0(struct image_job, 1);
+        j->d = d;
+        j->action = action;
+        j->args = args;
         j->req = req;
         j->stream = stream;
         j->fd = TAKE_FD(p[0]);
@@ -333,10 +376,16 @@ static void h_delete(struct http_req *req, void *userdata) {
         r = image_store_remove(s, name, force, &e);
         if (r < 0)
                 return reply_err_take(req, e);
-        if (!str_startswith(name, "sha256:") && strv_length(img->refs) > 0)
+        if (!str_startswith(name, "sha256:") && strv_length(img->refs) > 0) {
                 json_array_append_new(out, json_pack("{s:s}", "Untagged", name));
-        if (r == 1)
+                if (((struct daemon *)userdata)->events)
+                        image_event(userdata, "untag", img->id, name);
+        }
+        if (r == 1) {
                 json_array_append_new(out, json_pack("{s:s}", "Deleted", img->id));
+                if (((struct daemon *)userdata)->events)
+                        image_event(userdata, "delete", img->id, NULL);
+        }
         http_reply_json(req, 200, out);
 }
 
@@ -580,7 +629,7 @@ static void h_pull(struct http_req *req, void *userdata) {
         args = json_pack("{s:s}", "image", name);
         if (plat)
                 json_object_set_new(args, "platform", json_string(plat));
-        job_start(userdata, req, job_pull, args, true);
+        job_start(userdata, req, job_pull, args, true, "pull");
 }
 
 static void h_post_named(struct http_req *req, void *userdata) {
@@ -607,7 +656,7 @@ static void h_post_named(struct http_req *req, void *userdata) {
                         repo_name = ref_repository(r);
                         json_object_set_new(args, "dest", json_sprintf("%s:%s", repo_name, tag));
                 }
-                return job_start(userdata, req, job_push, args, true);
+                return job_start(userdata, req, job_push, args, true, "push");
         }
         if (!repo || !*repo)
                 return http_reply_error(req, 400, "invalid",
@@ -615,11 +664,19 @@ static void h_post_named(struct http_req *req, void *userdata) {
         target = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
         if (open_store(userdata, &s, &e) < 0 || image_store_tag(s, name, target, &e) < 0)
                 return reply_err_take(req, e);
+        {
+                _cleanup_(image_freep) struct image *img = NULL;
+                struct daemon *d = userdata;
+
+                if (d->events && image_store_get(s, target, &img, NULL) >= 0)
+                        image_event(d, "tag", img->id, target);
+        }
         http_reply(req, 201, "application/json", "{}", 2);
 }
 
 /* Body-driven jobs: load, import, save, login. */
-static void body_job(struct http_req *req, void *userdata, job_fn *fn, const char *path_key) {
+static void body_job(struct http_req *req, void *userdata, job_fn *fn, const char *path_key,
+                     const char *action) {
         json_t *body = NULL;
         struct err *e = NULL;
 
@@ -645,23 +702,23 @@ static void body_job(struct http_req *req, void *userdata, job_fn *fn, const cha
                 json_decref(body);
                 return reply_err_take(req, e);
         }
-        job_start(userdata, req, fn, body, false);
+        job_start(userdata, req, fn, body, false, action);
 }
 
 static void h_load(struct http_req *req, void *userdata) {
-        body_job(req, userdata, job_load, "path");
+        body_job(req, userdata, job_load, "path", "load");
 }
 
 static void h_import(struct http_req *req, void *userdata) {
-        body_job(req, userdata, job_import, "path");
+        body_job(req, userdata, job_import, "path", "import");
 }
 
 static void h_save(struct http_req *req, void *userdata) {
-        body_job(req, userdata, job_save, "path");
+        body_job(req, userdata, job_save, "path", "save");
 }
 
 static void h_login(struct http_req *req, void *userdata) {
-        body_job(req, userdata, job_login, NULL);
+        body_job(req, userdata, job_login, NULL, NULL);
 }
 
 const struct http_route api_images_routes[] = {

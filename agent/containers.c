@@ -17,6 +17,7 @@
 #include "clog.h"
 #include "containers.h"
 #include "ctr_internal.h"
+#include "ctr_net.h"
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
@@ -129,6 +130,7 @@ static struct ctr *ctr_free(struct ctr *c) {
         if (!c)
                 return NULL;
         ctr_shim_disconnect(c);
+        ctr_health_stop(c);
         ev_timer_stop(c->m->loop, &c->sv_timer);
         ev_timer_stop(c->m->loop, &c->exit_timer);
         ctr_streams_end(c);
@@ -271,10 +273,20 @@ static uint64_t sv_now(void *ud) {
 static void sv_event(struct sv *sv, const char *what, void *ud) {
         struct ctr *c = ud;
 
-        (void)sv;
         log_info(c->id, "Container event: %s", what);
-        if (streq(what, "start") || streq(what, "restart"))
+        if (streq(what, "start") || streq(what, "restart")) {
                 pend_answer(c, PEND_RESTART);
+                ctr_health_start(c, false);
+        }
+        /* kill is published where the signal is sent (ctr_signal) */
+        if (streq(what, "die"))
+                ctr_event_die(c, sv->exit_code);
+        else if (streq(what, "restart")) {
+                ctr_metrics_restart(c);
+                ctr_event(c, "start", NULL);
+                ctr_event(c, "restart", NULL);
+        } else if (!streq(what, "kill"))
+                ctr_event(c, what, NULL);
 }
 
 static const struct sv_ops ctr_sv_ops = {
@@ -310,6 +322,8 @@ static void ctr_sv_setup(struct ctr *c) {
                 USEC_PER_SEC;
         c->sv.restart_count = (unsigned)json_get_int(c->rec, "RestartCount", 0);
         c->sv.manually_stopped = json_get_bool(c->rec, "BerthManuallyStopped", false);
+        if (c->m->d && c->m->d->config.restart_backoff_max_ms > 0)
+                c->sv.backoff_cap_usec = (uint64_t)c->m->d->config.restart_backoff_max_ms * 1000;
         ev_timer_init(&c->sv_timer, sv_timer_cb, 0., 0.);
         c->sv_timer.data = c;
 }
@@ -341,6 +355,7 @@ static void ctr_drop(struct ctr *c) {
                         m->n--;
                         break;
                 }
+        ctr_event(c, "destroy", NULL);
         ctr_free(c);
 }
 
@@ -355,6 +370,7 @@ static int ctr_destroy(struct ctr *c, bool volumes, struct err **errp) {
         if (rt_state_load(c->m->oci_root, c->id, &st, NULL) >= 0)
                 (void)rt_delete(st, true, NULL);
         (void)unlink(sock);
+        ctr_net_detach(c); /* berth-net */
         r = ovl_remove(c->dir, errp);
         if (r < 0)
                 return r;
@@ -404,6 +420,7 @@ void ctr_on_exit(struct ctr *c) {
         int code;
 
         ctr_shim_disconnect(c);
+        ctr_health_stop(c);
         ev_timer_stop(c->m->loop, &c->exit_timer);
         if (json_load_path(path, 1u << 16, &ex, &e) < 0) {
                 log_warn(c->id, "The shim left no exit record (%s): recording exit 255",
@@ -421,6 +438,7 @@ void ctr_on_exit(struct ctr *c) {
         json_object_set_new(st, "OOMKilled", json_boolean(json_get_bool(ex, "OOMKilled", false)));
         json_object_set(st, "FinishedAt", json_object_get(ex, "FinishedAt"));
         (void)ovl_unmount(c->dir, NULL);
+        ctr_net_detach(c); /* berth-net */
         log_info(c->id, "Container exited with code %d", code);
         (void)ctr_save(c);
 
@@ -476,7 +494,10 @@ int ctr_signal(struct ctr *c, int sig, struct err **errp) {
                 return r;
         if (sig == SIGKILL && json_get_bool(ctr_state(c), "Paused", false))
                 (void)rt_pause(st, false, NULL);
-        return rt_kill(st, sig, sig == SIGKILL, errp);
+        r = rt_kill(st, sig, sig == SIGKILL, errp);
+        if (r >= 0)
+                ctr_event_kill(c, sig);
+        return r;
 }
 
 void ctr_stop(struct ctr *c, int timeout, struct http_req *req) {
@@ -540,6 +561,7 @@ int ctr_pause(struct ctr *c, bool pause, struct err **errp) {
                 return r;
         ctr_set_status(c, pause ? "paused" : "running");
         (void)ctr_save(c);
+        ctr_event(c, pause ? "pause" : "unpause", NULL);
         return 0;
 }
 
@@ -604,8 +626,15 @@ int ctr_rename(struct ctr *c, const char *name, struct err **errp) {
         if (ctr_name_taken(c->m, n))
                 return err_setx(errp, EEXIST,
                                 "Conflict. The container name \"/%s\" is already in use", n);
-        json_object_set_new(c->rec, "Name", json_sprintf("/%s", n));
-        return ctr_save(c);
+        {
+                _cleanup_free_ char *old = xstrdup(ctr_name(c));
+                int r;
+
+                json_object_set_new(c->rec, "Name", json_sprintf("/%s", n));
+                r = ctr_save(c);
+                ctr_event(c, "rename", json_pack("{s:s}", "oldName", old));
+                return r;
+        }
 }
 
 json_t *ctr_inspect(const struct ctr *c) {
@@ -725,8 +754,10 @@ static void ctr_load_one(struct ctr_mgr *m, const char *id) {
         if (ctr_shim_connect(c, &e) < 0) {
                 log_info(c->id, "The container exited while the daemon was down");
                 ctr_on_exit(c);
-        } else
+        } else {
                 log_info(c->id, "Reconnected to the container's shim");
+                ctr_health_start(c, true);
+        }
 }
 
 static int cmp_created_desc(const void *a, const void *b) {
@@ -767,6 +798,8 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
         /* newest first, as ps lists them */
         if (m->n > 1)
                 qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
+        ctr_net_reconcile(m); /* berth-net */
+        ctr_metrics_register(m);
         *ret = TAKE_PTR(m);
         return 0;
 }

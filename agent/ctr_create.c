@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "clog.h"
 #include "ctr_internal.h"
+#include "ctr_net.h"
 #include "fileio.h"
 #include "image/manifest.h"
 #include "json.h"
@@ -233,11 +234,7 @@ static int check_network(struct ctr_mgr *m, const json_t *hc, struct err **errp)
                         return err_wrap(errp, "HostConfig.NetworkMode");
                 return 0;
         }
-        if (streq(net, "default") || streq(net, "bridge") || !net[0])
-                return err_setx(errp, EINVAL,
-                                "HostConfig.NetworkMode: bridge networking is not available yet "
-                                "(use --network none or --network host)");
-        return err_setx(errp, ENOENT, "HostConfig.NetworkMode: network %s not found", net);
+        return 0; /* berth-net: bridge and user networks are checked by ctr_net_create() */
 }
 
 static int check_log_config(const json_t *hc, struct err **errp) {
@@ -442,12 +439,18 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         json_object_set_new(rec, "HostnamePath", json_sprintf("%s/hostname", dir));
         json_object_set_new(rec, "HostsPath", json_sprintf("%s/hosts", dir));
         json_object_set_new(rec, "ResolvConfPath", json_sprintf("%s/resolv.conf", dir));
+        r = ctr_net_create(m, rec, body, errp); /* berth-net */
+        if (r < 0)
+                goto fail;
         {
                 json_t *gd = json_object_get(json_object_get(rec, "GraphDriver"), "Data");
                 json_object_set_new(gd, "UpperDir", json_sprintf("%s/upper", dir));
                 json_object_set_new(gd, "WorkDir", json_sprintf("%s/work", dir));
                 json_object_set_new(gd, "MergedDir", json_sprintf("%s/rootfs", dir));
         }
+        r = ctr_health_prepare(rec, ic->healthcheck, errp);
+        if (r < 0)
+                goto fail;
         r = mkdir_p(dir, 0700, errp);
         if (r < 0)
                 goto fail;

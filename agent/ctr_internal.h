@@ -37,6 +37,7 @@ struct pend {
 };
 
 struct follower;
+struct ctr_health;
 struct exec_sess;
 
 struct ctr {
@@ -59,6 +60,7 @@ struct ctr {
         struct pend *pends;
         struct follower *followers;
         struct exec_sess *execs;
+        struct ctr_health *health; /* ctr_health.c; NULL without a check or when not running */
 };
 
 void ctr_mgr_freep(struct ctr_mgr **m);
@@ -86,7 +88,34 @@ int ctr_do_start(struct ctr *c, struct err **errp);
 int ctr_shim_connect(struct ctr *c, struct err **errp);
 void ctr_shim_disconnect(struct ctr *c);
 
+/* ctr_events.c: publishes a container event on the daemon's bus with name, image and the
+ * container's labels as attributes, plus extra_take's (owned, may be NULL). */
+void ctr_event(struct ctr *c, const char *action, json_t *extra_take);
+void ctr_event_die(struct ctr *c, int exit_code);
+void ctr_event_kill(struct ctr *c, int sig);
+
+/* ctr_health.c: (re)starts the checks of a running c (adopted: after a daemon restart, keeping
+ * the last status), and stops them (exit, removal). */
+struct health_config;
+void ctr_health_start(struct ctr *c, bool adopted);
+void ctr_health_stop(struct ctr *c);
+int ctr_health_config(const json_t *rec, struct health_config *ret, bool *ret_enabled,
+                      struct err **errp);
+/* At create: keeps the image's check in the record and checks the merged one and
+ * HostConfig.HealthOnFailure (none, kill, restart, stop). */
+struct healthcheck;
+int ctr_health_prepare(json_t *rec, const struct healthcheck *image_hc, struct err **errp);
+
+/* ctr_metrics.c: the container collectors and counters on the daemon's metrics. */
+void ctr_metrics_register(struct ctr_mgr *m);
+void ctr_metrics_restart(struct ctr *c);
+
 /* ctr_stream.c */
+/* Runs body's Cmd (with Env, WorkingDir, User) inside c through a forked helper whose stdout and
+ * stderr are out_fd and err_fd; *ret_pid is the helper, which exits with the command's status and
+ * kills the command when it gets SIGTERM. */
+int ctr_exec_spawn(struct ctr *c, const json_t *body, int out_fd, int err_fd, pid_t *ret_pid,
+                   struct err **errp);
 /* The container exited: followers get the rest of the log and {"exit":N}. */
 void ctr_streams_exit(struct ctr *c);
 /* Ends every stream of c (removal). */

@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "clog.h"
 #include "ctr_internal.h"
+#include "ctr_net.h"
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
@@ -44,7 +45,8 @@ static int write_etc_files(struct ctr *c, struct err **errp) {
         else
                 hosts = ctr_hosts_file(hostname, json_object_get(hc, "ExtraHosts"));
         (void)read_file("/etc/resolv.conf", 1u << 20, &host_resolv, &len, NULL);
-        resolv = ctr_resolv_file(hc, host_resolv);
+        resolv = ctr_net_resolv_file(c->m, c->rec, host_resolv) /* berth-net */
+                         ?: ctr_resolv_file(hc, host_resolv);
         hn = xasprintf("%s\n", hostname);
         p = xasprintf("%s/hosts", c->dir);
         r = write_file_atomic(p, hosts, strlen(hosts), 0644, errp);
@@ -195,12 +197,12 @@ static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) 
 
 /* Forks, detaches (setsid + second fork) and execs `berth shim`. The intermediate process is
  * reaped by libev. Returns the read end of the status pipe. */
-static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
+static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct err **errp) {
         const json_t *lc = json_object_get(json_object_get(c->rec, "HostConfig"), "LogConfig");
         const json_t *lcfg = json_object_get(lc, "Config");
         char max_size[32] = "0", max_file[16] = "1", exe[PATH_MAX] = "";
         ssize_t n;
-        int sp[2];
+        int sp[2], go[2] = {-EBADF, -EBADF};
         pid_t pid;
         uint64_t sz;
         ev_child *w;
@@ -231,11 +233,20 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
         }
         if (pipe2(sp, O_CLOEXEC) < 0)
                 return err_set(errp, errno, "pipe");
+        /* berth-net: the "go" pipe of the start handshake (see ctr_do_start) */
+        if (ret_go_fd && pipe2(go, O_CLOEXEC) < 0) {
+                int e = errno;
+                safe_close(sp[0]);
+                safe_close(sp[1]);
+                return err_set(errp, e, "pipe");
+        }
         pid = fork();
         if (pid < 0) {
                 int e = errno;
                 safe_close(sp[0]);
                 safe_close(sp[1]);
+                safe_close(go[0]);
+                safe_close(go[1]);
                 return err_set(errp, e, "fork");
         }
         if (pid == 0) {
@@ -266,9 +277,13 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
                 pid = fork();
                 if (pid != 0)
                         _exit(pid < 0 ? 1 : 0);
+                if (go[0] >= 0 && go[0] <= 4 && (go[0] = fcntl(go[0], F_DUPFD_CLOEXEC, 10)) < 0)
+                        _exit(1);
                 if (dup2(sp[1], 3) < 0)
                         _exit(1);
-                (void)close_range(4, ~0U, 0);
+                if (go[0] >= 0 && (dup2(go[0], 4) < 0 || setenv("BERTH_SHIM_START_FD", "4", 1) < 0))
+                        _exit(1);
+                (void)close_range(go[0] >= 0 ? 5 : 4, ~0U, 0);
                 {
                         int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
                         if (nfd >= 0) {
@@ -283,6 +298,9 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, struct err **errp) {
                 _exit(127);
         }
         safe_close(sp[1]);
+        safe_close(go[0]);
+        if (ret_go_fd)
+                *ret_go_fd = go[1];
         w = xnew0(ev_child, 1);
         ev_child_init(w, intermediate_reaped, pid, 0);
         ev_child_start(c->m->loop, w);
@@ -315,6 +333,10 @@ static int read_report(int fd, pid_t *ret_pid, struct err **errp) {
         }
         buf[len] = '\0';
         buf[strcspn(buf, "\n")] = '\0';
+        if (str_startswith(buf, "created ")) { /* berth-net: the start handshake */
+                *ret_pid = (pid_t)atoi(buf + 8);
+                return 1;
+        }
         if (str_startswith(buf, "ok ")) {
                 *ret_pid = (pid_t)atoi(buf + 3);
                 return 0;
@@ -339,7 +361,7 @@ static void exit_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 }
 
 int ctr_do_start(struct ctr *c, struct err **errp) {
-        _cleanup_close_ int status_fd = -EBADF;
+        _cleanup_close_ int status_fd = -EBADF, go_fd = -EBADF;
         _cleanup_err_ struct err *e = NULL;
         json_t *st = ctr_state(c);
         bool gone = false;
@@ -348,9 +370,24 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
 
         r = prepare_bundle(c, &e);
         if (r >= 0)
-                r = spawn_shim(c, &status_fd, &e);
+                r = spawn_shim(c, &status_fd, ctr_net_wanted(c->rec) ? &go_fd : NULL, &e);
+        if (r >= 0 && go_fd >= 0) {
+                /* berth-net: the init exists and waits; connect its networks, then let it run.
+                 * Closing go_fd without a byte makes the shim remove the container. */
+                r = read_report(status_fd, &pid, &e);
+                if (r > 0) {
+                        r = ctr_net_attach(c, pid, &e);
+                        if (r >= 0 && write(go_fd, "g", 1) != 1)
+                                r = err_set(&e, errno, "let the container run");
+                }
+                go_fd = safe_close(go_fd);
+                if (r < 0)
+                        (void)read_report(status_fd, &pid, NULL);
+        }
         if (r >= 0)
                 r = read_report(status_fd, &pid, &e);
+        if (r < 0)
+                ctr_net_detach(c); /* berth-net */
         if (r >= 0 && ctr_shim_connect(c, NULL) < 0)
                 gone = true; /* it ran and exited already: exit.json tells how */
         if (r < 0) {

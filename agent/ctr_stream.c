@@ -238,6 +238,14 @@ static void exec_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
         s->exited = true;
         s->status = w->rstatus;
         ev_child_stop(loop, w);
+        {
+                char code[16];
+                int st = s->status;
+
+                snprintf(code, sizeof(code), "%d",
+                         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+                ctr_event(s->c, "exec_die", json_pack("{s:s}", "exitCode", code));
+        }
         exec_finish(s);
 }
 
@@ -307,6 +315,18 @@ static int exec_process(struct ctr *c, const json_t *body, struct spec **ret, st
         return 0;
 }
 
+/* The helper's SIGTERM kills the exec'd process (it is in its own session): how the health
+ * checks enforce their timeout. */
+static volatile sig_atomic_t helper_term;
+static volatile pid_t helper_child;
+
+static void helper_sigterm(int sig) {
+        (void)sig;
+        helper_term = 1;
+        if (helper_child > 0)
+                (void)kill(helper_child, SIGKILL);
+}
+
 _noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int out, int err) {
         _cleanup_(rt_state_freep) struct rt_state *st = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -316,7 +336,7 @@ _noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int out,
         /* The daemon's handlers (libev's) must not run here. */
         signal(SIGCHLD, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
+        signal(SIGTERM, helper_sigterm);
         signal(SIGINT, SIG_DFL);
         if (nfd < 0 || dup2(nfd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
                 _exit(126);
@@ -329,27 +349,43 @@ _noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int out,
                 dprintf(2, "berth: %s\n", msg);
                 _exit(strstr(msg, "not found") ? 127 : 126);
         }
+        helper_child = pid;
+        if (helper_term)
+                (void)kill(pid, SIGKILL);
         if (RETRY_EINTR(waitpid(pid, &status, 0)) < 0)
                 _exit(255);
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
+int ctr_exec_spawn(struct ctr *c, const json_t *body, int out_fd, int err_fd, pid_t *ret_pid,
+                   struct err **errp) {
         _cleanup_(spec_freep) struct spec *s = NULL;
+        pid_t pid;
+        int r;
+
+        r = exec_process(c, body, &s, errp);
+        if (r < 0)
+                return r;
+        pid = fork();
+        if (pid < 0)
+                return err_set(errp, errno, "fork");
+        if (pid == 0)
+                exec_helper(c, s, out_fd, err_fd);
+        *ret_pid = pid;
+        return 0;
+}
+
+void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
         _cleanup_err_ struct err *e = NULL;
         bool detach = json_get_bool(body, "Detach", false);
         struct exec_sess *x;
-        int out[2], err[2];
+        int out[2], err[2], r;
         pid_t pid;
 
         if (!ctr_running(c) || json_get_bool(ctr_state(c), "Paused", false)) {
                 http_reply_error(req, 409, "Conflict", "Container %s is %s", c->id,
                                  ctr_running(c) ? "paused, unpause the container before exec"
                                                 : "not running");
-                return;
-        }
-        if (exec_process(c, body, &s, &e) < 0) {
-                http_reply_err(req, e);
                 return;
         }
         if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -362,13 +398,11 @@ void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
                 safe_close(out[1]);
                 return;
         }
-        pid = fork();
-        if (pid == 0)
-                exec_helper(c, s, out[1], err[1]);
+        r = ctr_exec_spawn(c, body, out[1], err[1], &pid, &e);
         safe_close(out[1]);
         safe_close(err[1]);
-        if (pid < 0) {
-                http_reply_error(req, 500, "Internal", "fork: %s", strerror(errno));
+        if (r < 0) {
+                http_reply_err(req, e);
                 safe_close(out[0]);
                 safe_close(err[0]);
                 return;
@@ -387,6 +421,23 @@ void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
         ev_io_start(c->m->loop, &x->err);
         x->next = c->execs;
         c->execs = x;
+        {
+                _cleanup_free_ char *what = NULL;
+                _cleanup_strv_ char **args = NULL;
+                _cleanup_free_ char *cmd = NULL;
+                const json_t *v;
+                size_t i;
+
+                json_array_foreach (json_object_get(body, "Cmd"), i, v)
+                        strv_push(&args, json_string_value(v));
+                cmd = strv_join(args, " ");
+
+                what = xasprintf("exec_create: %s", cmd);
+                ctr_event(c, what, NULL);
+                free(what);
+                what = xasprintf("exec_start: %s", cmd);
+                ctr_event(c, what, NULL);
+        }
         if (detach) {
                 _cleanup_json_ json_t *j = json_pack("{s:i}", "Pid", (int)pid);
                 http_reply_json(req, 201, j);

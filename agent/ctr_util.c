@@ -70,7 +70,13 @@ char *ctr_status_text(const json_t *st, uint64_t now_usec) {
 
         if (streq(status, "running") || streq(status, "paused")) {
                 d = human_duration(since(json_get_str(st, "StartedAt", NULL), now_usec));
-                return xasprintf("Up %s%s", d, streq(status, "paused") ? " (Paused)" : "");
+                const char *h = json_get_str(json_object_get(st, "Health"), "Status", "");
+
+                if (streq(status, "paused"))
+                        return xasprintf("Up %s (Paused)", d);
+                /* docker's health suffix */
+                return xasprintf("Up %s%s%s%s", d, h[0] ? " (" : "",
+                                 streq(h, "starting") ? "health: starting" : h, h[0] ? ")" : "");
         }
         if (streq(status, "restarting")) {
                 d = human_duration(since(json_get_str(st, "FinishedAt", NULL), now_usec));

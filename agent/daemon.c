@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "containers.h"
 #include "daemon.h"
+#include "netd.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "json.h"
@@ -43,6 +44,10 @@ static void daemon_usage(FILE *f) {
                 "      --log-format FMT    json|text (default json)\n"
                 "      --config-file FILE  settings read at start and on SIGHUP\n"
                 "                          (default /etc/berth/daemon.json)\n"
+                "      --bip CIDR          default network: gateway address and prefix\n"
+                "      --fixed-cidr CIDR   default network: range of container addresses\n"
+                "      --mtu N             default network: MTU of its bridge and veths\n"
+                "      --bridge none       no default network\n"
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
                 "  -h, --help              this help\n");
@@ -70,6 +75,9 @@ static struct daemon *daemon_free(struct daemon *d) {
         free(d->config_path);
         d->http = http_server_free(d->http);
         d->ctrs = ctr_mgr_free(d->ctrs);
+        netd_close(d); /* berth-net */
+        free(d->net_bip);
+        free(d->net_fixed_cidr);
         d->router = http_router_free(d->router);
         /* after the server: closing streams unsubscribe from the bus */
         d->events = event_bus_free(d->events);
@@ -300,6 +308,10 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"log-format", required_argument, NULL, 'F'},
                 {"request-timeout", required_argument, NULL, 't'},
                 {"config-file", required_argument, NULL, 'c'},
+                {"bip", required_argument, NULL, 'B'},
+                {"fixed-cidr", required_argument, NULL, 'X'},
+                {"mtu", required_argument, NULL, 'M'},
+                {"bridge", required_argument, NULL, 'b'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -369,6 +381,33 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         d->request_timeout = t;
                         break;
                 }
+                case 'B':
+                case 'X':
+                        free(c == 'B' ? d->net_bip : d->net_fixed_cidr);
+                        *(c == 'B' ? &d->net_bip : &d->net_fixed_cidr) = xstrdup(optarg);
+                        break;
+                case 'b':
+                        if (!streq(optarg, "none")) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --bridge '%s' (only 'none', to run "
+                                        "without the default network)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        d->net_no_bridge = true;
+                        break;
+                case 'M': {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+
+                        if (*end || end == optarg || v < 68 || v > 65535) {
+                                fprintf(stderr, "berth daemon: invalid --mtu '%s' (68..65535)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        d->net_mtu = (uint32_t)v;
+                        break;
+                }
                 case 'h':
                         *ret_help = true;
                         return 0;
@@ -379,6 +418,16 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
         if (optind < argc) {
                 fprintf(stderr, "berth daemon: unexpected argument '%s'\n", argv[optind]);
                 return -EINVAL;
+        }
+        {
+                _cleanup_err_ struct err *e = NULL;
+
+                if (netd_check_opts(&(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu,
+                                                        d->net_no_bridge},
+                                    &e) < 0) {
+                        fprintf(stderr, "berth daemon: %s\n", err_msg(e));
+                        return -EINVAL;
+                }
         }
         log_setup("berth-daemon", fmt, level);
         return 0;
@@ -468,6 +517,11 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         r = daemon_dirs(d, &e);
         if (r >= 0)
                 r = daemon_pki(d, &e);
+        if (r >= 0 && netd_open(d,
+                                &(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu,
+                                                    d->net_no_bridge},
+                                &d->net_err) < 0)
+                log_error(NULL, "Networking is unavailable: %s", err_msg(d->net_err));
         if (r >= 0)
                 r = ctr_mgr_open(d, &d->ctrs, &e);
         if (r >= 0)

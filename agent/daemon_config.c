@@ -17,6 +17,7 @@ void daemon_config_init(struct daemon_config *c) {
                 .max_concurrent_downloads = 3,
                 .live_restore = true,
                 .shutdown_timeout = 15,
+                .restart_backoff_max_ms = 60000,
         };
 }
 
@@ -122,6 +123,16 @@ int daemon_config_load(const char *path, struct daemon_config *ret, struct err *
                                 goto fail;
                         }
                         c.shutdown_timeout = (unsigned)json_integer_value(v);
+                } else if (streq(key, "restart-backoff-max-ms")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                            json_integer_value(v) > 3600000) {
+                                r = err_setx(errp, EINVAL,
+                                             "%s: \"restart-backoff-max-ms\": expected "
+                                             "milliseconds from 1 to 3600000",
+                                             path);
+                                goto fail;
+                        }
+                        c.restart_backoff_max_ms = (unsigned)json_integer_value(v);
                 } else {
                         r = err_setx(errp, EINVAL, "%s: unknown setting \"%s\"", path, key);
                         goto fail;

@@ -14,6 +14,8 @@
  *   "max-concurrent-downloads"  layers pulled in parallel (1..64, default 3)   reloadable
  *   "live-restore"              containers keep running when the daemon stops (default true)
  *   "shutdown-timeout"          seconds to wait for in-flight requests at stop (default 15)
+ *   "restart-backoff-max-ms"    cap of the restart policy's backoff (default 60000)  reloadable
+ *                               for containers (re)loaded or created afterwards
  * An unknown key or a wrong type is an error naming the file and the key; at start that stops
  * the daemon, on reload the old settings stay. A missing file is an empty configuration. */
 
@@ -26,6 +28,7 @@ struct daemon_config {
         unsigned max_concurrent_downloads;
         bool live_restore;
         unsigned shutdown_timeout;
+        unsigned restart_backoff_max_ms;
 };
 
 void daemon_config_init(struct daemon_config *c);

@@ -20,7 +20,7 @@ struct assignment {
         char *name;
         char *stack, *service, *hash;
         unsigned slot;
-        uint64_t generation, rev, recreate;
+        uint64_t generation, order, recreate;
         json_t *pod;
 };
 
@@ -37,7 +37,7 @@ struct pod_book {
 /* A removal in flight (the runtime calls back when the pod is gone). */
 struct removing {
         char *name;
-        uint64_t rev;
+        uint64_t order;
 };
 
 struct node {
@@ -56,6 +56,7 @@ struct node {
         size_t n_asg;
         bool have_assignments;
         uint64_t revision;
+        json_t *stop_timeouts; /* {pod name: seconds} of pods a `down -t` removed */
 
         struct pod_book *books;
         size_t n_books, alloc_books;
@@ -126,7 +127,7 @@ int node_set_assignments(struct node *n, const json_t *answer, struct err **errp
                         .hash = xstrdup(h),
                         .slot = (unsigned)slot,
                         .generation = get_u64(e, "generation"),
-                        .rev = get_u64(e, "rev"),
+                        .order = get_u64(e, "order"),
                         .recreate = get_u64(e, "recreate"),
                         .pod = json_incref(json_object_get(e, "pod")),
                 };
@@ -134,6 +135,10 @@ int node_set_assignments(struct node *n, const json_t *answer, struct err **errp
         assignments_free(n->asg, n->n_asg);
         n->asg = a;
         n->n_asg = cnt;
+        json_decref(n->stop_timeouts);
+        n->stop_timeouts = json_is_object(json_object_get(answer, "stop_timeouts"))
+                                   ? json_incref(json_object_get(answer, "stop_timeouts"))
+                                   : NULL;
         n->have_assignments = true;
         n->revision = get_u64(answer, "revision");
         return 0;
@@ -173,16 +178,16 @@ static void books_gc(struct node *n) {
         n->n_books = k;
 }
 
-static int cmp_rev_desc(const void *a, const void *b) {
+static int cmp_order_desc(const void *a, const void *b) {
         const struct pod_status *x = a, *y = b;
-        return x->rev < y->rev ? 1 : x->rev > y->rev ? -1 : strcmp(x->name, y->name);
+        return x->order < y->order ? 1 : x->order > y->order ? -1 : strcmp(x->name, y->name);
 }
 
-static int cmp_asg_rev(const void *a, const void *b) {
+static int cmp_asg_order(const void *a, const void *b) {
         const struct assignment *const *x = a, *const *y = b;
-        return (*x)->rev < (*y)->rev   ? -1
-               : (*x)->rev > (*y)->rev ? 1
-                                       : strcmp((*x)->name, (*y)->name);
+        return (*x)->order < (*y)->order   ? -1
+               : (*x)->order > (*y)->order ? 1
+                                           : strcmp((*x)->name, (*y)->name);
 }
 
 /* Whether an exited pod is to be started again under its template's restart policy. */
@@ -218,7 +223,7 @@ static int create(struct node *n, const struct assignment *a, uint64_t now_usec,
                 .hash = a->hash,
                 .slot = a->slot,
                 .generation = a->generation,
-                .rev = a->rev,
+                .order = a->order,
                 .recreate = a->recreate,
                 .pod = a->pod,
         };
@@ -259,14 +264,23 @@ static void remove_done(void *ud, const char *name, int r, const struct err *e) 
         }
 }
 
+/* The stop timeout the controller asked for this pod (`down -t N`), or -1. */
+static int stop_timeout(const struct node *n, const char *name) {
+        const json_t *t = json_object_get(n->stop_timeouts, name);
+
+        return json_is_integer(t) && json_integer_value(t) >= 0 && json_integer_value(t) <= 3600
+                       ? (int)json_integer_value(t)
+                       : -1;
+}
+
 /* Starts removing a pod. Returns 1 when it is already gone (the runtime finished at once), 0
  * when the removal is in flight. */
-static int start_remove(struct node *n, const char *name, uint64_t rev, struct err **errp) {
+static int start_remove(struct node *n, const char *name, uint64_t order, struct err **errp) {
         int r;
 
         XGROW(n->rm, n->alloc_rm, n->n_rm + 1);
-        n->rm[n->n_rm++] = (struct removing){xstrdup(name), rev};
-        r = n->rt->remove_pod(n->rt_ud, name, remove_done, n, errp);
+        n->rm[n->n_rm++] = (struct removing){xstrdup(name), order};
+        r = n->rt->remove_pod(n->rt_ud, name, stop_timeout(n, name), remove_done, n, errp);
         if (r < 0) {
                 struct removing *x = find_rm(n, name);
                 if (x) {
@@ -278,10 +292,10 @@ static int start_remove(struct node *n, const char *name, uint64_t rev, struct e
         return find_rm(n, name) ? 0 : 1;
 }
 
-/* Whether a removal of a pod newer than rev is still in flight: stops go newest first. */
-static bool newer_removal_in_flight(const struct node *n, uint64_t rev) {
+/* Whether a removal of a pod newer than order is still in flight: stops go newest first. */
+static bool newer_removal_in_flight(const struct node *n, uint64_t order) {
         for (size_t i = 0; i < n->n_rm; i++)
-                if (n->rm[i].rev > rev)
+                if (n->rm[i].order > order)
                         return true;
         return false;
 }
@@ -296,7 +310,7 @@ static void keep_err(struct err **first, struct err *e) {
 int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
         struct pod_status *pods = NULL;
         size_t n_pods = 0;
-        _cleanup_free_ const struct assignment **order = NULL;
+        _cleanup_free_ const struct assignment **sorted = NULL;
         _cleanup_err_ struct err *first = NULL;
         int calls = 0, r;
 
@@ -308,7 +322,7 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
 
         /* Removals first (they free resources), newest first: reverse dependency order. A pod
          * is only stopped once the newer ones are gone. */
-        qsort(pods, n_pods, sizeof(pods[0]), cmp_rev_desc);
+        qsort(pods, n_pods, sizeof(pods[0]), cmp_order_desc);
         for (size_t i = 0; i < n_pods; i++) {
                 const struct assignment *a = find_asg(n, pods[i].name);
                 struct err *e = NULL;
@@ -317,13 +331,13 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         continue;
                 if (find_rm(n, pods[i].name))
                         continue;
-                if (newer_removal_in_flight(n, pods[i].rev))
+                if (newer_removal_in_flight(n, pods[i].order))
                         break;
                 calls++;
                 if (a)
                         log_info(pods[i].name, "Replacing pod '%s': template changed",
                                  pods[i].name);
-                r = start_remove(n, pods[i].name, pods[i].rev, &e);
+                r = start_remove(n, pods[i].name, pods[i].order, &e);
                 if (r < 0) {
                         keep_err(&first, e);
                         continue;
@@ -332,12 +346,12 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         pod_status_done(&pods[i]);
         }
 
-        order = xnew0(const struct assignment *, n->n_asg + 1);
+        sorted = xnew0(const struct assignment *, n->n_asg + 1);
         for (size_t i = 0; i < n->n_asg; i++)
-                order[i] = &n->asg[i];
-        qsort(order, n->n_asg, sizeof(order[0]), cmp_asg_rev);
+                sorted[i] = &n->asg[i];
+        qsort(sorted, n->n_asg, sizeof(sorted[0]), cmp_asg_order);
         for (size_t i = 0; i < n->n_asg; i++) {
-                const struct assignment *a = order[i];
+                const struct assignment *a = sorted[i];
                 struct pod_status *p = NULL;
                 struct pod_book *b;
                 struct err *e = NULL;
@@ -349,9 +363,18 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         if (pods[k].name && streq(pods[k].name, a->name))
                                 p = &pods[k];
                 if (!p) {
+                        b = book(n, a->name);
+                        b->seen = true;
+                        /* A failing create (missing image...) is retried with backoff. */
+                        if (now_usec < b->next_usec)
+                                continue;
                         calls++;
-                        if (create(n, a, now_usec, &e) < 0)
+                        if (create(n, a, now_usec, &e) < 0) {
+                                b->recent++;
+                                b->next_usec = now_usec + restart_delay(b->recent);
                                 keep_err(&first, e);
+                        } else
+                                b->next_usec = 0;
                         continue;
                 }
                 b = book(n, a->name);
@@ -369,7 +392,7 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         /* Replaced in place: the same assignment, a fresh pod. */
                         calls++;
                         log_info(a->name, "Replacing pod '%s': %s", a->name, why);
-                        r = start_remove(n, a->name, a->rev, &e);
+                        r = start_remove(n, a->name, a->order, &e);
                         if (r > 0) {
                                 calls++;
                                 r = create(n, a, now_usec, &e);
@@ -677,6 +700,7 @@ struct node *node_free(struct node *n) {
         free(n->rm);
         http_multi_free(n->http);
         assignments_free(n->asg, n->n_asg);
+        json_decref(n->stop_timeouts);
         for (size_t i = 0; i < n->n_books; i++)
                 free(n->books[i].name);
         free(n->books);

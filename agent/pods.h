@@ -5,12 +5,12 @@
  * A pod is one replica of a service: its containers share network, IPC and UTS namespaces. Its
  * name is the assignment's: "<stack>.<service>.<slot>.<hash12>". Every container of a pod
  * carries the labels berth.stack, berth.service, berth.pod (the name), berth.slot, berth.hash,
- * berth.rev (the assignment's create revision: stops run newest first, which is reverse
- * dependency order) and berth.recreate, so list_pods() can rebuild the state from the runtime
- * after a restart.
+ * berth.order (the service's place in its stack's dependency order: lower ones start first,
+ * higher ones stop first), berth.generation and berth.recreate, so list_pods() can rebuild the
+ * state from the runtime after a restart.
  *
- * Implementations: pods_fake.c (tests: records calls, lets tests set pod states) and, once the
- * container manager is in, pods_engine.c. */
+ * Implementations: pods_fake.c (tests: records calls, lets tests set pod states, hold
+ * removals) and pods_engine.c (the container manager). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,7 +47,7 @@ struct pod_spec {
         const char *stack, *service, *hash;
         unsigned slot;
         uint64_t generation;
-        uint64_t rev;
+        uint64_t order; /* dependency rank of the service in its stack */
         uint64_t recreate;
         const json_t *pod; /* the pod template of docs/model.md */
 };
@@ -57,7 +57,7 @@ struct pod_status {
         char *name;
         char *stack, *service, *hash;
         unsigned slot;
-        uint64_t generation, rev, recreate;
+        uint64_t generation, order, recreate;
         enum pod_rt_state state;
         int exit_code;
         enum pod_rt_health health;
@@ -84,9 +84,10 @@ struct pod_runtime_ops {
         /* Stops (grace period from the template, then SIGKILL) and removes the pod; a missing
          * pod is success. Stopping takes time, so this only starts it: done runs once the pod
          * is gone or removing failed (possibly before remove_pod returns). A negative return
-         * means nothing was started and done will not run. */
-        int (*remove_pod)(void *ud, const char *name, pod_done_fn *done, void *done_ud,
-                          struct err **errp);
+         * means nothing was started and done will not run. timeout_s >= 0 overrides the
+         * template's stop grace period (`berth down -t N`). */
+        int (*remove_pod)(void *ud, const char *name, int timeout_s, pod_done_fn *done,
+                          void *done_ud, struct err **errp);
         /* Every pod of this runtime with berth labels. */
         int (*list_pods)(void *ud, struct pod_status **ret, size_t *ret_n, struct err **errp);
 };

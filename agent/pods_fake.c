@@ -90,7 +90,7 @@ static int fake_create(void *ud, const struct pod_spec *spec, struct err **errp)
                 .hash = xstrdup(spec->hash),
                 .slot = spec->slot,
                 .generation = spec->generation,
-                .rev = spec->rev,
+                .order = spec->order,
                 .recreate = spec->recreate,
                 .state = POD_RT_RUNNING,
                 .started_at_usec = 1,
@@ -125,7 +125,7 @@ void pod_fake_forget(struct pod_fake *f, const char *name) {
                 }
 }
 
-static int fake_remove(void *ud, const char *name, pod_done_fn *done, void *done_ud,
+static int fake_remove(void *ud, const char *name, int timeout_s, pod_done_fn *done, void *done_ud,
                        struct err **errp) {
         struct pod_fake *f = ud;
         int r;
@@ -133,6 +133,12 @@ static int fake_remove(void *ud, const char *name, pod_done_fn *done, void *done
         r = fake_call(f, "remove", name, errp);
         if (r < 0)
                 return r;
+        if (timeout_s >= 0) {
+                char **last = &f->calls[strv_length(f->calls) - 1];
+                char *with = xasprintf("%s t=%d", *last, timeout_s);
+                free(*last);
+                *last = with;
+        }
         if (f->hold_removals) {
                 XGROW(f->held, f->alloc_held, f->n_held + 1);
                 f->held[f->n_held++] = (struct pod_fake_rm){xstrdup(name), done, done_ud};

@@ -73,6 +73,32 @@ static void status_report(int fd, const char *fmt, ...) {
         (void)fd_write_full(fd, s, strlen(s));
 }
 
+/* berth-net: with BERTH_SHIM_START_FD=N the shim reports "created PID" once the container's
+ * init exists and waits for one byte on fd N before letting it run the process (the daemon
+ * connects the networks in between); EOF means the daemon gave up. */
+static int start_fd_take(void) {
+        const char *v = getenv("BERTH_SHIM_START_FD");
+        int fd = v ? atoi(v) : -1;
+
+        (void)unsetenv("BERTH_SHIM_START_FD");
+        if (fd < 3 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                return -EBADF;
+        return fd;
+}
+
+static int start_wait(int status_fd, int start_fd, pid_t pid, struct err **errp) {
+        char b;
+        ssize_t n;
+
+        status_report(status_fd, "created %d\n", (int)pid);
+        do
+                n = read(start_fd, &b, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+                return err_setx(errp, ECANCELED, "the daemon cancelled the start");
+        return 0;
+}
+
 static int shim_listen(struct shim *s, struct err **errp) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
@@ -381,6 +407,7 @@ int shim_main(int argc, char **argv) {
         unsigned max_file = 1;
         bool tty = false;
         int status_fd = -1;
+        _cleanup_close_ int start_fd = start_fd_take(); /* berth-net */
         int sp[2], r;
 
         for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
@@ -442,6 +469,11 @@ int shim_main(int argc, char **argv) {
         }
         if (r >= 0)
                 r = shim_listen(&s, &e);
+        if (r >= 0 && start_fd >= 0) {
+                r = start_wait(status_fd, start_fd, s.st->pid, &e); /* berth-net */
+                if (r < 0)
+                        (void)rt_delete(s.st, true, NULL);
+        }
         if (r >= 0) {
                 r = rt_start(s.st, &e);
                 if (r < 0)

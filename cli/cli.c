@@ -10,11 +10,22 @@
 #include "strv.h"
 #include "xalloc.h"
 
+/* One line per group (kept unformatted so that additions merge cleanly). */
+/* clang-format off */
 static const struct cli_cmd *const cli_groups[] = {
-        cli_system_cmds, cli_cert_cmds,      cli_events_cmds, cli_stacks_cmds,
-        cli_images_cmds, cli_container_cmds, cli_stack_cmds,
+        cli_system_cmds,
+        cli_cert_cmds,
+        cli_events_cmds,
+        cli_stacks_cmds,
+        cli_images_cmds,
+        cli_container_cmds,
+        cli_stack_cmds,
+        cli_network_cmds,
+        cli_volume_cmds,
+        cli_build_cmds,
         cli_node_cmds,
 };
+/* clang-format on */
 
 #define DEFAULT_HOST "unix:///run/berth/berth.sock"
 
@@ -136,6 +147,12 @@ int cli_main(int argc, char **argv) {
         if (argc == 0) {
                 usage(stderr);
                 return EXIT_USAGE;
+        }
+        /* `berth ps -p NAME` lists a stack's pods (cli/stacks_up.c); plain `ps` lists containers.
+         */
+        if (strcmp(argv[0], "ps") == 0 && cli_stack_ps_wanted(argc, argv)) {
+                optind = 0;
+                return cli_stack_ps(&ctx, argc, argv);
         }
         n = find_cmd(argc, argv, &cmd);
         if (n == 0) {

@@ -35,6 +35,12 @@ extern const struct cli_cmd cli_stacks_cmds[];
 extern const struct cli_cmd cli_images_cmds[];
 extern const struct cli_cmd cli_container_cmds[];
 extern const struct cli_cmd cli_stack_cmds[];
+extern const struct cli_cmd cli_network_cmds[];
+extern const struct cli_cmd cli_volume_cmds[];
+/* `berth ps -p NAME` is `berth stack ps -p NAME` (cli/stacks_up.c). */
+bool cli_stack_ps_wanted(int argc, char **argv);
+int cli_stack_ps(const struct cli_ctx *ctx, int argc, char **argv);
+extern const struct cli_cmd cli_build_cmds[];
 extern const struct cli_cmd cli_node_cmds[];
 
 int cli_main(int argc, char **argv);

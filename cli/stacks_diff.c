@@ -29,6 +29,8 @@ static char *show(const json_t *v) {
 }
 
 static void diff(FILE *f, const char *path, const json_t *a, const json_t *b, unsigned *n) {
+        if (!a && !b)
+                return;
         if (a && b && json_is_object(a) && json_is_object(b)) {
                 const char *k;
                 json_t *v;

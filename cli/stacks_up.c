@@ -17,6 +17,7 @@
 #include "format.h"
 #include "json.h"
 #include "stacks_diff.h"
+#include "stacks_logs.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -149,8 +150,8 @@ static bool stack_ready(const json_t *st, char *const *services, char **ret_pend
                 if (services && !strv_contains(services, name))
                         continue;
                 if (have < want)
-                        strv_push_take(&pending, xasprintf("%s %" PRId64 "/%" PRId64, name, have,
-                                                           want));
+                        strv_push_take(&pending,
+                                       xasprintf("%s %" PRId64 "/%" PRId64, name, have, want));
         }
         *ret_pending = strv_join(pending, ", ");
         return !pending;
@@ -206,8 +207,7 @@ static int parse_uint(const char *opt, const char *s, unsigned max, unsigned *re
         errno = 0;
         v = strtoul(s, &end, 10);
         if (errno || end == s || *end || s[0] == '-' || v > max) {
-                fprintf(stderr, "berth: invalid %s '%s': expected an integer 0..%u\n", opt, s,
-                        max);
+                fprintf(stderr, "berth: invalid %s '%s': expected an integer 0..%u\n", opt, s, max);
                 return -EINVAL;
         }
         *ret = (unsigned)v;
@@ -232,8 +232,8 @@ static int apply_scale(json_t *model, const char *spec, struct err **errp) {
                 return err_setx(errp, EINVAL, "invalid scale '%s'", spec);
         if (n > 1 && json_get_str(s, "container_name", NULL))
                 return err_setx(errp, EINVAL,
-                                "invalid scale '%s': service '%s' has a fixed container_name",
-                                spec, svc);
+                                "invalid scale '%s': service '%s' has a fixed container_name", spec,
+                                svc);
         json_object_set_new(s, "replicas", json_integer(n));
         return 0;
 }
@@ -255,8 +255,16 @@ static const char up_usage[] =
         "      --wait-timeout N     give up waiting after N seconds (default: no limit)\n"
         "  -h, --help               this help\n";
 
-enum { OPT_DRY = 256, OPT_FORCE, OPT_NOREC, OPT_ORPHANS, OPT_SCALE, OPT_PROFILE, OPT_WAIT,
-       OPT_WAIT_TIMEOUT };
+enum {
+        OPT_DRY = 256,
+        OPT_FORCE,
+        OPT_NOREC,
+        OPT_ORPHANS,
+        OPT_SCALE,
+        OPT_PROFILE,
+        OPT_WAIT,
+        OPT_WAIT_TIMEOUT
+};
 
 static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool diff) {
         static const struct option opts[] = {
@@ -381,12 +389,22 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                 stack_print_diff(stdout, json_object_get(old, "model"), model);
         if (dry)
                 return 0;
-        if (!detach && !wait)
-                fprintf(stderr, "note: following logs is not available yet; running detached "
-                                "(use 'berth stack ps -p %s')\n",
-                        json_get_str(model, "name", ""));
-        if (wait)
-                return wait_ready(ctx, json_get_str(model, "name", ""), services, wait_timeout);
+        if (wait) {
+                r = wait_ready(ctx, json_get_str(model, "name", ""), services, wait_timeout);
+                if (r != 0 || detach)
+                        return r;
+        }
+        if (!detach) {
+                struct http_target t = {ctx->host, ctx->tls_cert, ctx->tls_key, ctx->tls_ca, 0};
+
+                fprintf(stderr,
+                        "Attaching to the logs of stack '%s' (Ctrl-C detaches; the stack keeps "
+                        "running, 'berth down -p %s' stops it)\n",
+                        json_get_str(model, "name", ""), json_get_str(model, "name", ""));
+                r = stack_follow_logs(&t, json_get_str(model, "name", ""), &e);
+                if (r < 0)
+                        return report(TAKE_PTR(e), r);
+        }
         return 0;
 }
 
@@ -443,20 +461,22 @@ static const char down_usage[] =
         "Options:\n"
         "  -f, --file FILE          stack file (names the stack)\n"
         "  -p, --project-name NAME  stack name\n"
-        "  -t, --timeout N          stop grace in seconds (default 10)\n"
+        "  -t, --timeout N          seconds each pod gets to stop (default: its stop grace)\n"
         "      --remove-orphans     also pods of services no longer defined (always done)\n"
         "  -h, --help               this help\n";
 
 struct down_opts {
         unsigned timeout;
-        bool bad;
+        bool have_timeout;
 };
 
 static int down_extra(int c, void *ud) {
         struct down_opts *d = ud;
 
-        if (c == 't')
+        if (c == 't') {
+                d->have_timeout = true;
                 return parse_uint("--timeout", optarg, 3600, &d->timeout);
+        }
         return c == OPT_ORPHANS ? 0 : -EINVAL;
 }
 
@@ -470,7 +490,7 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
         _cleanup_json_ json_t *res = NULL;
         _cleanup_err_ struct err *e = NULL;
         _cleanup_free_ char *name = NULL, *path = NULL, *q = NULL;
-        struct down_opts d = {.timeout = 10};
+        struct down_opts d = {};
         size_t i;
         json_t *p;
         int r;
@@ -485,7 +505,7 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
         r = stack_name(&a, &name, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), EXIT_USAGE);
-        q = xasprintf("?timeout=%u", d.timeout);
+        q = d.have_timeout ? xasprintf("?timeout=%u", d.timeout) : xstrdup("");
         path = stack_path(name, q);
         r = client_call(ctx, "DELETE", path, NULL, &res, &e);
         if (r < 0)
@@ -535,12 +555,11 @@ static int cmd_ls(const struct cli_ctx *ctx, int argc, char **argv) {
                                                         json_get_int(svc, "running", 0),
                                                         json_get_int(svc, "replicas", 0)));
                 joined = strv_join(svcs, ", ");
-                json_array_append_new(items,
-                                      json_pack("{s:s, s:s, s:I, s:s}", "Name",
-                                                json_get_str(s, "name", ""), "Status",
-                                                json_get_str(s, "status", ""), "Generation",
-                                                json_get_int(s, "generation", 0), "Services",
-                                                joined));
+                json_array_append_new(items, json_pack("{s:s, s:s, s:I, s:s}", "Name",
+                                                       json_get_str(s, "name", ""), "Status",
+                                                       json_get_str(s, "status", ""), "Generation",
+                                                       json_get_int(s, "generation", 0), "Services",
+                                                       joined));
         }
         if (format && streq(format, "json")) {
                 _cleanup_free_ char *out = json_dump_str(res, true);
@@ -564,7 +583,18 @@ static int ps_extra(int c, void *ud) {
         return 0;
 }
 
-static int cmd_stack_ps(const struct cli_ctx *ctx, int argc, char **argv) {
+bool cli_stack_ps_wanted(int argc, char **argv) {
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--"))
+                        break;
+                if (str_startswith(argv[i], "-p") || streq(argv[i], "--project-name") ||
+                    str_startswith(argv[i], "--project-name="))
+                        return true;
+        }
+        return false;
+}
+
+int cli_stack_ps(const struct cli_ctx *ctx, int argc, char **argv) {
         static const struct option extra[] = {
                 {"format", required_argument, NULL, 'F'},
                 {},
@@ -601,14 +631,14 @@ static int cmd_stack_ps(const struct cli_ctx *ctx, int argc, char **argv) {
                         streq(health, "none")
                                 ? xstrdup(json_get_str(p, "state", ""))
                                 : xasprintf("%s (%s)", json_get_str(p, "state", ""), health);
-                json_array_append_new(
-                        items,
-                        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}", "Name",
-                                  json_get_str(p, "id", ""), "Stack", json_get_str(p, "stack", ""),
-                                  "Service", json_get_str(p, "service", ""), "Slot",
-                                  json_get_int(p, "slot", 0), "Node", json_get_str(p, "node", ""),
-                                  "State", state, "Restarts", json_get_int(p, "restarts", 0),
-                                  "Hash", json_get_str(p, "hash", "")));
+                json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}",
+                                                       "Name", json_get_str(p, "id", ""), "Stack",
+                                                       json_get_str(p, "stack", ""), "Service",
+                                                       json_get_str(p, "service", ""), "Slot",
+                                                       json_get_int(p, "slot", 0), "Node",
+                                                       json_get_str(p, "node", ""), "State", state,
+                                                       "Restarts", json_get_int(p, "restarts", 0),
+                                                       "Hash", json_get_str(p, "hash", "")));
         }
         r = fmt_print_list(stdout, format,
                            "table {{.Stack}}\t{{.Service}}\t{{.Slot}}\t{{.Node}}\t{{.State}}\t"
@@ -664,7 +694,7 @@ const struct cli_cmd cli_stack_cmds[] = {
         {"down", "remove a stack", cmd_down},
         {"ls", "list stacks", cmd_ls},
         {"stack ls", "list stacks", cmd_ls},
-        {"stack ps", "list a stack's pods", cmd_stack_ps},
+        {"stack ps", "list a stack's pods (also: berth ps -p NAME)", cli_stack_ps},
         {"diff", "show what 'up' would change, field by field, changing nothing", cmd_diff},
         {"scale", "set the replicas of a stack's services", cmd_scale},
         {},

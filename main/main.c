@@ -4,12 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon.h"
-#include "shim.h"
 #include "cli.h"
 #include "controller.h"
 #include "join.h"
 #include "daemon.h"
+#include "node.h"
+#include "pods_engine.h"
+#include "shim.h"
 #include "oci/oci.h"
 #include "version.h"
 
@@ -18,10 +19,13 @@ struct role {
         int (*main)(int argc, char **argv);
 };
 
-/* `berth daemon` hosts the controller (orchestrator/) without agent/ knowing it. */
+/* `berth daemon` hosts the controller (orchestrator/) without agent/ knowing it, and the local
+ * node agent, which joins the controller over the daemon's own socket and runs pods on the
+ * container manager. */
 static int berth_daemon_main(int argc, char **argv) {
-        const struct daemon_addon addons[] = {controller_addon, cluster_addon};
+        struct daemon_addon addons[] = {controller_addon, node_addon, cluster_addon};
 
+        addons[1].arg = &pods_engine_ops;
         return daemon_run(argc, argv, addons, ELEMENTSOF(addons));
 }
 

@@ -240,6 +240,7 @@ struct controller *controller_free(struct controller *c) {
         }
         store_free(c->store);
         backoff_done(&c->backoff);
+        json_decref(c->stop_timeouts);
         for (size_t i = 0; i < c->n_revs; i++)
                 free(c->revs[i].node);
         free(c->revs);
@@ -494,10 +495,33 @@ static char **dependency_order(const json_t *model) {
         return TAKE_PTR(order);
 }
 
+/* Remembers `down -t` for the pod of an assignment key ("assignments/<node>/<pod>"). */
+static void remember_stop_timeout(struct controller *c, const char *key, int timeout_s) {
+        const char *rest = key + strlen("assignments/");
+        const char *slash = strchr(rest, '/');
+        _cleanup_free_ char *node = NULL;
+        json_t *per;
+
+        if (!slash)
+                return;
+        node = xstrndup(rest, (size_t)(slash - rest));
+        if (!c->stop_timeouts)
+                c->stop_timeouts = json_object();
+        per = json_object_get(c->stop_timeouts, node);
+        if (!per) {
+                per = json_object();
+                json_object_set_new(c->stop_timeouts, node, per);
+        }
+        json_object_set_new(
+                per, slash + 1,
+                json_pack("{s:i, s:I}", "t", timeout_s, "until",
+                          (json_int_t)(realtime_usec() + CONTROLLER_STOP_TIMEOUT_KEEP_USEC)));
+}
+
 /* Deletes the assignments and pod records of one service (svc NULL: those of services the
  * model does not define) in one transaction. */
 static int down_service(struct controller *c, const char *stack, const json_t *model,
-                        const char *svc, json_t *removed, struct err **errp) {
+                        const char *svc, int timeout_s, json_t *removed, struct err **errp) {
         struct store_kv *kvs = NULL;
         size_t n = 0;
         _cleanup_strv_ char **keys = NULL;
@@ -522,6 +546,8 @@ static int down_service(struct controller *c, const char *stack, const json_t *m
                 strv_push(&keys, kvs[i].key);
                 json_array_append_new(removed,
                                       json_sprintf("%s/%" PRId64, s, json_get_int(j, "slot", 0)));
+                if (timeout_s >= 0)
+                        remember_stop_timeout(c, kvs[i].key, timeout_s);
         }
         store_kvs_free(kvs, n);
         kvs = NULL;
@@ -553,7 +579,8 @@ static int down_service(struct controller *c, const char *stack, const json_t *m
         return r < 0 ? r : 0;
 }
 
-int controller_down(struct controller *c, const char *name, json_t **ret, struct err **errp) {
+int controller_down(struct controller *c, const char *name, int timeout_s, json_t **ret,
+                    struct err **errp) {
         _cleanup_free_ char *key = xasprintf("stacks/%s", name);
         _cleanup_json_ json_t *model = NULL, *removed = json_array();
         _cleanup_strv_ char **order = NULL;
@@ -571,10 +598,10 @@ int controller_down(struct controller *c, const char *name, json_t **ret, struct
         r = store_delete(c->store, key, STORE_ANY_REV, NULL, errp);
         if (r < 0)
                 return r;
-        r = down_service(c, name, model, NULL, removed, errp);
+        r = down_service(c, name, model, NULL, timeout_s, removed, errp);
         order = dependency_order(model);
         for (size_t i = strv_length(order); r >= 0 && i > 0; i--)
-                r = down_service(c, name, model, order[i - 1], removed, errp);
+                r = down_service(c, name, model, order[i - 1], timeout_s, removed, errp);
         if (r < 0)
                 return err_wrap(errp, "remove stack '%s'", name);
         backoff_succeeded(&c->backoff, name);
@@ -882,21 +909,63 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
         r = check_name("node", node, errp);
         if (r < 0)
                 return r;
+        _cleanup_json_ json_t *ranks = json_object(); /* stack -> {service: rank} */
+
         r = store_list(c->store, prefix, &kvs, &n, errp);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                json_t *j = NULL;
+                const char *stack;
+                json_t *j = NULL, *rk;
 
                 if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) < 0)
                         continue;
                 json_set_str(j, "name", kvs[i].key + strlen(prefix));
                 json_object_set_new(j, "rev", json_integer((json_int_t)kvs[i].create_rev));
+                /* order: the service's place in its stack's dependency order; the agent starts
+                 * lower ones first and stops higher ones first. */
+                stack = json_get_str(j, "stack", "");
+                rk = json_object_get(ranks, stack);
+                if (!rk) {
+                        _cleanup_free_ char *sk = xasprintf("stacks/%s", stack);
+                        _cleanup_json_ json_t *model = NULL;
+                        _cleanup_strv_ char **order = NULL;
+
+                        rk = json_object();
+                        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
+                                order = dependency_order(model);
+                                for (size_t k = 0; order && order[k]; k++)
+                                        json_object_set_new(rk, order[k],
+                                                            json_integer((json_int_t)k + 1));
+                        }
+                        json_object_set_new(ranks, stack, rk);
+                }
+                json_object_set_new(
+                        j, "order",
+                        json_integer(json_get_int(rk, json_get_str(j, "service", ""), 0)));
                 json_array_append_new(list, j);
         }
         store_kvs_free(kvs, n);
         *ret = json_pack("{s:I, s:O}", "revision", (json_int_t)store_revision(c->store),
                          "assignments", list);
+        {
+                json_t *per = json_object_get(c->stop_timeouts, node), *v, *out = NULL;
+                uint64_t now = realtime_usec();
+                const char *pod;
+                void *tmp;
+
+                json_object_foreach_safe(per, tmp, pod, v) {
+                        if ((uint64_t)json_get_int(v, "until", 0) < now) {
+                                json_object_del(per, pod);
+                                continue;
+                        }
+                        if (!out)
+                                out = json_object();
+                        json_object_set_new(out, pod, json_integer(json_get_int(v, "t", 0)));
+                }
+                if (out)
+                        json_object_set_new(*ret, "stop_timeouts", out);
+        }
         return 0;
 }
 

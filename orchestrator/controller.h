@@ -23,6 +23,7 @@
 #define CONTROLLER_RESYNC_SEC 5.0
 #define CONTROLLER_WATCH_TIMEOUT_MS 30000u
 #define CONTROLLER_WATCH_TIMEOUT_MAX_MS 300000u
+#define CONTROLLER_STOP_TIMEOUT_KEEP_USEC (300 * USEC_PER_SEC)
 
 struct controller;
 
@@ -44,10 +45,13 @@ struct store *controller_store(struct controller *c);
 int controller_up(struct controller *c, const char *name, const json_t *body, uint64_t now_usec,
                   json_t **ret, struct err **errp);
 
-/* DELETE /v1/stacks/{name}: removes the assignments and pod records service by service in
- * reverse dependency order (one store revision each, so agents stop them in that order), then
- * the stack. *ret: {"stack", "removed": ["web/1", ...]}. -ENOENT for an unknown stack. */
-int controller_down(struct controller *c, const char *name, json_t **ret, struct err **errp);
+/* DELETE /v1/stacks/{name}: removes the stack, then its assignments and pod records service by
+ * service in reverse dependency order. timeout_s >= 0 overrides the pods' stop grace period:
+ * the agents get it with their next assignments ("stop_timeouts", kept for
+ * CONTROLLER_STOP_TIMEOUT_KEEP_USEC). *ret: {"stack", "removed": ["web/1", ...]}. -ENOENT for an
+ * unknown stack. */
+int controller_down(struct controller *c, const char *name, int timeout_s, json_t **ret,
+                    struct err **errp);
 
 /* GET /v1/stacks (name NULL: a list) or /v1/stacks/{name}: each with its services' desired and
  * observed replica counts. */

@@ -103,12 +103,11 @@ static void h_stack_delete(struct http_req *req, void *userdata) {
 
         if (!c)
                 return;
-        /* timeout: the stop grace the agents use is the pod's own; validated for callers. */
-        if (query_u64(req, "timeout", 10, 3600, &timeout) < 0)
+        /* timeout: seconds the agents give each pod to stop; absent = the pod's own grace. */
+        if (query_u64(req, "timeout", UINT64_MAX, 3600, &timeout) < 0)
                 return;
-        r = controller_down(c, http_req_param(req, "name"), &res, &e);
-        if (r >= 0)
-                json_object_set_new(res, "timeout", json_integer((json_int_t)timeout));
+        r = controller_down(c, http_req_param(req, "name"),
+                            timeout == UINT64_MAX ? -1 : (int)timeout, &res, &e);
         reply_result(req, r, e, res);
 }
 

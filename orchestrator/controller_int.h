@@ -39,6 +39,8 @@ struct controller {
         size_t n_revs, alloc_revs;
         struct ctl_waiter *waiters;
         bool in_pass;
+        /* {node: {pod name: {"t": seconds, "until": usec}}} from `down -t` */
+        json_t *stop_timeouts;
 };
 
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */

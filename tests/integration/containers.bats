@@ -309,9 +309,9 @@ wait_state() { # NAME FMT WANT
         run B run --name 'bad name!' --network none busybox true
         [ "$status" -eq 125 ]
         assert_contains "$output" "nvalid container name"
-        run B run --network bridge busybox true
+        run B run --network nope busybox true
         [ "$status" -eq 125 ]
-        assert_contains "$output" "bridge networking is not available yet"
+        assert_contains "$output" "network nope not found"
         run B run --network none --log-opt max-size=banana busybox true
         [ "$status" -eq 125 ]
         run B create --network none -v vnew:/v -v /nope:/n busybox true

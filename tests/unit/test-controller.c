@@ -200,6 +200,33 @@ static void test_env_change_replaces_one_service(void) {
         ASSERT_STREQ(pod_fake_find(&w.fake, "shop.api.1.b00000000000")->hash, "b000000000000003");
 }
 
+/* force_recreate replaces unchanged pods: same name, a new pod. It applies to that up only. */
+static void test_force_recreate(void) {
+        _cleanup_(world_done) struct world w = {};
+        _cleanup_json_ json_t *r1 = NULL, *r2 = NULL, *r3 = NULL, *b = NULL, *b3 = NULL;
+        size_t calls;
+
+        ASSERT_OK(world_init(&w, NULL));
+        ASSERT_OK(up(&w, model("a000000000000001", "1", 1), &r1));
+        ASSERT_OK(rounds(&w, ROUNDS));
+        calls = strv_length(w.fake.calls);
+        b = json_pack("{s:o, s:{s:b, s:[s]}}", "model", model("a000000000000001", "1", 1),
+                      "options", "force_recreate", true, "services", "db");
+        ASSERT_OK(controller_up(w.ctl, "shop", b, NOW, &r2, NULL));
+        ASSERT_TRUE(count_ops(r2, "REPLACE") >= 1);
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_TRUE(strv_contains(w.fake.calls + calls, "remove shop.db.1.d00000000000"));
+        ASSERT_TRUE(strv_contains(w.fake.calls + calls, "create shop.db.1.d00000000000"));
+        ASSERT_EQ(w.fake.n_pods, 3);
+        /* A plain up afterwards changes nothing. */
+        calls = strv_length(w.fake.calls);
+        b3 = up_body(model("a000000000000001", "1", 1), false);
+        ASSERT_OK(controller_up(w.ctl, "shop", b3, NOW, &r3, NULL));
+        ASSERT_EQ(count_ops(r3, "REPLACE"), 0);
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_EQ(strv_length(w.fake.calls), calls);
+}
+
 static void test_unreported_node_keeps_pods(void) {
         _cleanup_(world_done) struct world w = {};
         _cleanup_json_ json_t *r1 = NULL, *r2 = NULL, *a = NULL;
@@ -244,44 +271,49 @@ static void test_down_reverse_order(void) {
         ASSERT_OK(up(&w, model("a000000000000001", "1", 2), &r1));
         ASSERT_OK(rounds(&w, ROUNDS));
         calls = strv_length(w.fake.calls);
-        ASSERT_OK(controller_down(w.ctl, "shop", &d, NULL));
+        ASSERT_OK(controller_down(w.ctl, "shop", 0, &d, NULL));
         ASSERT_EQ(json_array_size(json_object_get(d, "removed")), 4);
         ASSERT_OK(rounds(&w, ROUNDS));
         ASSERT_EQ(w.fake.n_pods, 0);
         ASSERT_EQ(strv_length(w.fake.calls), calls + 4);
+        /* down -t 0 reached the agent. */
+        ASSERT_STREQ(w.fake.calls[calls + 3], "remove shop.db.1.d00000000000 t=0");
         ASSERT_TRUE(str_startswith(w.fake.calls[calls], "remove shop.web."));
         ASSERT_TRUE(str_startswith(w.fake.calls[calls + 1], "remove shop.web."));
         ASSERT_TRUE(str_startswith(w.fake.calls[calls + 2], "remove shop.api."));
         ASSERT_TRUE(str_startswith(w.fake.calls[calls + 3], "remove shop.db."));
         ASSERT_OK(controller_stacks(w.ctl, NULL, &stacks, NULL));
         ASSERT_EQ(json_array_size(stacks), 0);
-        ASSERT_EQ(controller_down(w.ctl, "shop", &d, NULL), -ENOENT);
+        ASSERT_EQ(controller_down(w.ctl, "shop", -1, &d, NULL), -ENOENT);
 }
 
 /* With a runtime whose stops take time, a pod is stopped only once the newer ones are gone. */
+/* With a runtime whose stops take time, a service's pods are stopped together, and only once
+ * the services that depend on it are gone. */
 static void test_down_stops_one_after_another(void) {
         _cleanup_(world_done) struct world w = {};
         _cleanup_json_ json_t *r1 = NULL, *d = NULL;
         size_t calls;
 
         ASSERT_OK(world_init(&w, NULL));
-        ASSERT_OK(up(&w, model("a000000000000001", "1", 1), &r1));
+        ASSERT_OK(up(&w, model("a000000000000001", "1", 2), &r1));
         ASSERT_OK(rounds(&w, ROUNDS));
-        ASSERT_EQ(w.fake.n_pods, 3);
+        ASSERT_EQ(w.fake.n_pods, 4);
         calls = strv_length(w.fake.calls);
         w.fake.hold_removals = true;
-        ASSERT_OK(controller_down(w.ctl, "shop", &d, NULL));
+        ASSERT_OK(controller_down(w.ctl, "shop", -1, &d, NULL));
         ASSERT_OK(node_round(&w, NOW));
-        ASSERT_EQ(strv_length(w.fake.calls), calls + 1);
-        ASSERT_STREQ(w.fake.calls[calls], "remove shop.web.1.e00000000000");
+        ASSERT_EQ(strv_length(w.fake.calls), calls + 2);
+        ASSERT_TRUE(str_startswith(w.fake.calls[calls], "remove shop.web."));
+        ASSERT_TRUE(str_startswith(w.fake.calls[calls + 1], "remove shop.web."));
         /* Nothing more while web is stopping. */
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0);
         pod_fake_finish_removals(&w.fake);
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 1);
-        ASSERT_STREQ(w.fake.calls[calls + 1], "remove shop.api.1.a00000000000");
+        ASSERT_STREQ(w.fake.calls[calls + 2], "remove shop.api.1.a00000000000");
         pod_fake_finish_removals(&w.fake);
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 1);
-        ASSERT_STREQ(w.fake.calls[calls + 2], "remove shop.db.1.d00000000000");
+        ASSERT_STREQ(w.fake.calls[calls + 3], "remove shop.db.1.d00000000000");
         pod_fake_finish_removals(&w.fake);
         ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0);
         ASSERT_EQ(w.fake.n_pods, 0);
@@ -344,11 +376,19 @@ static void test_local_healing(void) {
         pod_fake_forget(&w.fake, "shop.web.1.e00000000000");
         ASSERT_EQ(node_reconcile(w.node, NOW + 104 * USEC_PER_SEC, NULL), -EIO);
         ASSERT_NOT_NULL(pod_fake_find(&w.fake, "shop.web.1.e00000000000"));
+        /* The failed create backs off: not retried at once, retried later. */
+        calls = strv_length(w.fake.calls);
+        ASSERT_EQ(node_reconcile(w.node, NOW + 104 * USEC_PER_SEC, NULL), 0);
+        ASSERT_EQ(strv_length(w.fake.calls), calls);
+        strv_free(w.fake.fail);
+        w.fake.fail = NULL;
+        ASSERT_EQ(node_reconcile(w.node, NOW + 105 * USEC_PER_SEC, NULL), 1);
+        ASSERT_NOT_NULL(pod_fake_find(&w.fake, "shop.db.1.d00000000000"));
         /* Bad assignments are refused whole. */
         a = json_pack("{s:I, s:[{s:s}]}", "revision", 5, "assignments", "name", "x");
         ASSERT_EQ(node_set_assignments(w.node, a, NULL), -EPROTO);
 }
 
 TAP_MAIN(test_up_converges, test_up_again_changes_nothing, test_env_change_replaces_one_service,
-         test_unreported_node_keeps_pods, test_down_reverse_order,
+         test_force_recreate, test_unreported_node_keeps_pods, test_down_reverse_order,
          test_down_stops_one_after_another, test_dry_run_and_bad_model, test_local_healing)

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* POST /v1/build (docs/build.md). The build runs in a forked helper (STYLE C11) that writes
+ * docker's progress objects as newline-delimited JSON to a pipe: {"stream": "..."} lines, then
+ * {"aux":{"ID":"sha256:..."}} or {"error": "...", "errorDetail": {"message": "..."}}. They are
+ * streamed to the client as they come.
+ *
+ * Query: t (repeatable), dockerfile, buildargs (JSON object), target, nocache, pull, labels (JSON
+ * object), q, network (host|none). Body: the context as a tar stream (any compression libarchive
+ * reads), or, with Content-Type application/json, {"context": "/abs/dir"} naming a directory on
+ * the daemon's host (the CLI uses that form when it talks to a local daemon over the unix
+ * socket). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "build/builder.h"
+#include "build/context.h"
+#include "cleanup.h"
+#include "fileio.h"
+#include "http_request.h"
+#include "image/store.h"
+#include "json.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define BUILD_LINE_MAX (1u << 20)
+
+struct build_job {
+        struct http_req *req;
+        ev_io io;
+        ev_child child;
+        int fd;
+        char *buf;
+        size_t len;
+        bool eof, reaped, ended;
+};
+
+static void bjob_free(struct build_job *j) {
+        safe_close(j->fd);
+        free(j->buf);
+        free(j);
+}
+
+static void emit(int fd, json_t *j) {
+        _cleanup_free_ char *s = json_dump_str(j, true);
+        (void)fd_write_full(fd, s, strlen(s));
+        json_decref(j);
+}
+
+struct emit_ctx {
+        int fd;
+        bool quiet;
+};
+
+static void progress_cb(void *ud, const char *line) {
+        struct emit_ctx *c = ud;
+        _cleanup_free_ char *s = xasprintf("%s\n", line);
+
+        if (c->quiet)
+                return;
+        emit(c->fd, json_pack("{s:s}", "stream", s));
+}
+
+/* Adds "K=V" strings from a JSON object in the query parameter key. */
+static int query_kv(struct http_req *req, const char *key, char ***out, struct err **errp) {
+        const char *v = http_req_query(req, key);
+        _cleanup_json_ json_t *j = NULL;
+        const char *k;
+        json_t *x;
+
+        if (!v || !*v)
+                return 0;
+        j = json_loads(v, 0, NULL);
+        if (!json_is_object(j)) {
+                err_setx(errp, EINVAL, "query parameter '%s' must be a JSON object", key);
+                err_set_field(errp, key);
+                return -EINVAL;
+        }
+        json_object_foreach (j, k, x) {
+                if (!json_is_string(x)) {
+                        err_setx(errp, EINVAL,
+                                 "query parameter '%s': value of '%s' must be a string", key, k);
+                        err_set_field(errp, key);
+                        return -EINVAL;
+                }
+                strv_push_take(out, xasprintf("%s=%s", k, json_string_value(x)));
+        }
+        return 0;
+}
+
+/* The helper: builds and reports. Never returns. */
+static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *body, size_t blen,
+                                   int fd) {
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(build_context_freep) struct build_context *ctx = NULL;
+        _cleanup_strv_ char **tags = NULL, **bargs = NULL, **labels = NULL;
+        _cleanup_free_ char *id = NULL;
+        struct err *e = NULL;
+        json_t *v;
+        size_t i;
+        int r;
+
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGCHLD, SIG_DFL);
+        json_array_foreach (json_object_get(args, "t"), i, v)
+                strv_push(&tags, json_string_value(v));
+        json_array_foreach (json_object_get(args, "buildargs"), i, v)
+                strv_push(&bargs, json_string_value(v));
+        json_array_foreach (json_object_get(args, "labels"), i, v)
+                strv_push(&labels, json_string_value(v));
+        struct emit_ctx ec = {.fd = fd, .quiet = json_get_bool(args, "q", false)};
+
+        r = image_store_open(d->root, &s, &e);
+        if (r >= 0) {
+                const char *dir = json_get_str(args, "context", NULL);
+                if (dir)
+                        r = build_context_open_dir(dir, &ctx, &e);
+                else {
+                        _cleanup_free_ char *hex = random_hex(8);
+                        _cleanup_free_ char *tmp = xasprintf("%s/build-tmp/ctx-%s", d->root, hex);
+                        _cleanup_free_ char *parent = xasprintf("%s/build-tmp", d->root);
+                        int p[2];
+                        r = mkdir_p(parent, 0700, &e);
+                        if (r >= 0 && pipe2(p, O_CLOEXEC) < 0)
+                                r = err_set(&e, errno, "pipe");
+                        else if (r >= 0) {
+                                /* Feed the body through a pipe from a small writer child. */
+                                pid_t w = fork();
+                                if (w == 0) {
+                                        safe_close(p[0]);
+                                        (void)fd_write_full(p[1], body, blen);
+                                        _exit(0);
+                                }
+                                safe_close(p[1]);
+                                r = build_context_open_tar(p[0], tmp, &ctx, &e);
+                                safe_close(p[0]);
+                                if (w > 0)
+                                        (void)waitpid(w, NULL, 0);
+                                if (r < 0)
+                                        (void)rm_rf(tmp, NULL);
+                        }
+                }
+        }
+        if (r >= 0) {
+                struct build_opts o = {
+                        .store = s,
+                        .root = d->root,
+                        .ctx = ctx,
+                        .dockerfile = json_get_str(args, "dockerfile", NULL),
+                        .tags = tags,
+                        .build_args = bargs,
+                        .labels = labels,
+                        .target = json_get_str(args, "target", NULL),
+                        .no_cache = json_get_bool(args, "nocache", false),
+                        .pull = json_get_bool(args, "pull", false),
+                        .network_none = streq(json_get_str(args, "network", "host"), "none"),
+                        .progress = progress_cb,
+                        .progress_ud = &ec,
+                };
+                r = build_image(&o, &id, &e);
+        }
+        if (r < 0)
+                emit(fd, json_pack("{s:s,s:{s:s,s:i}}", "error", err_msg(e), "errorDetail",
+                                   "message", err_msg(e), "code", e ? e->code : -r));
+        else
+                emit(fd, json_pack("{s:{s:s}}", "aux", "ID", id));
+        _exit(r < 0 ? 1 : 0);
+}
+
+static void bjob_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct build_job *j = container_of(w, struct build_job, io);
+        char chunk[16384];
+        ssize_t n;
+
+        (void)revents;
+        n = read(j->fd, chunk, sizeof(chunk));
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n > 0) {
+                char *nl;
+                if (j->len + (size_t)n > BUILD_LINE_MAX) {
+                        j->len = 0; /* a runaway line: drop it */
+                        return;
+                }
+                j->buf = xrealloc(j->buf, j->len + (size_t)n + 1);
+                memcpy(j->buf + j->len, chunk, (size_t)n);
+                j->len += (size_t)n;
+                while ((nl = memchr(j->buf, '\n', j->len))) {
+                        size_t l = (size_t)(nl - j->buf) + 1;
+                        (void)http_stream_write(j->req, j->buf, l);
+                        memmove(j->buf, j->buf + l, j->len - l);
+                        j->len -= l;
+                }
+                return;
+        }
+        ev_io_stop(loop, w);
+        j->fd = safe_close(j->fd);
+        j->eof = true;
+        http_stream_end(j->req);
+        j->req = NULL;
+        if (j->reaped)
+                bjob_free(j);
+}
+
+static void bjob_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
+        struct build_job *j = container_of(w, struct build_job, child);
+
+        (void)revents;
+        ev_child_stop(loop, w);
+        j->reaped = true;
+        if (j->eof)
+                bjob_free(j);
+}
+
+static bool query_all(struct http_req *req, const char *name, char ***out) {
+        char *const *pairs = http_req_query_pairs(req);
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2)
+                if (streq(pairs[i], name) && *pairs[i + 1])
+                        strv_push(out, pairs[i + 1]);
+        return true;
+}
+
+static void h_build(struct http_req *req, void *userdata) {
+        struct daemon *d = userdata;
+        _cleanup_strv_ char **tags = NULL, **bargs = NULL, **labels = NULL;
+        _cleanup_json_ json_t *args = NULL;
+        _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
+        const char *ct = http_req_header(req, "Content-Type");
+        const char *body;
+        struct err *e = NULL;
+        bool b;
+        size_t blen;
+        pid_t pid;
+
+        query_all(req, "t", &tags);
+        if (query_kv(req, "buildargs", &bargs, &e) < 0 || query_kv(req, "labels", &labels, &e) < 0)
+                goto fail;
+        args = json_object();
+        json_object_set_new(args, "t", json_array());
+        STRV_FOREACH (t, tags)
+                json_array_append_new(json_object_get(args, "t"), json_string(*t));
+        json_object_set_new(args, "buildargs", json_array());
+        STRV_FOREACH (t, bargs)
+                json_array_append_new(json_object_get(args, "buildargs"), json_string(*t));
+        json_object_set_new(args, "labels", json_array());
+        STRV_FOREACH (t, labels)
+                json_array_append_new(json_object_get(args, "labels"), json_string(*t));
+        static const char *const strs[] = {"dockerfile", "target", "network"};
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
+                const char *v = http_req_query(req, strs[i]);
+                if (v && *v)
+                        json_object_set_new(args, strs[i], json_string(v));
+        }
+        static const char *const bools[] = {"nocache", "q", "pull"};
+        for (size_t i = 0; i < ELEMENTSOF(bools); i++) {
+                if (http_query_get_bool(http_req_query_pairs(req), bools[i], false, &b, &e) < 0)
+                        goto fail;
+                json_object_set_new(args, bools[i], json_boolean(b));
+        }
+        const char *net = json_get_str(args, "network", "host");
+        if (!streq(net, "host") && !streq(net, "none") && !streq(net, "default")) {
+                err_setx(&e, EINVAL, "network '%s' is not supported for builds (host, none)", net);
+                err_set_field(&e, "network");
+                goto fail;
+        }
+
+        body = http_req_body(req, &blen);
+        if (ct && str_startswith(ct, "application/json")) {
+                _cleanup_json_ json_t *j = NULL;
+                if (http_req_json(req, &j, &e) < 0)
+                        goto fail;
+                const char *dir = json_get_str(j, "context", NULL);
+                if (!dir || dir[0] != '/') {
+                        err_setx(&e, EINVAL, "'context' must be an absolute directory path");
+                        err_set_field(&e, "context");
+                        goto fail;
+                }
+                struct stat st;
+                if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        err_setx(&e, ENOENT, "build context '%s' is not a directory", dir);
+                        err_set_field(&e, "context");
+                        goto fail;
+                }
+                json_object_set_new(args, "context", json_string(dir));
+        } else if (blen == 0) {
+                err_setx(&e, EINVAL, "the body must hold the build context (a tar stream)");
+                goto fail;
+        }
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return http_reply_error(req, 500, "internal", "pipe: %s", strerror(errno));
+        pid = fork();
+        if (pid < 0)
+                return http_reply_error(req, 500, "internal", "fork: %s", strerror(errno));
+        if (pid == 0) {
+                p[0] = safe_close(p[0]);
+                build_child(d, args, body, blen, p[1]);
+        }
+        struct build_job *j = xnew0(struct build_job, 1);
+        j->req = req;
+        j->fd = TAKE_FD(p[0]);
+        (void)fcntl(j->fd, F_SETFL, O_NONBLOCK);
+        ev_io_init(&j->io, bjob_io_cb, j->fd, EV_READ);
+        ev_io_start(d->loop, &j->io);
+        ev_child_init(&j->child, bjob_child_cb, pid, 0);
+        ev_child_start(d->loop, &j->child);
+        http_stream_begin(req, 200, "application/x-ndjson");
+        return;
+fail:
+        http_reply_err(req, e);
+        err_free(e);
+}
+
+const struct http_route api_build_routes[] = {
+        {"POST", "/v1/build", h_build},
+        {},
+};

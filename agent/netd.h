@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "err.h"
+
+/* The daemon's networking (agent/netd.c): creates the network manager at start-up with the
+ * default network "bridge" (device berth0) from --bip/--fixed-cidr/--mtu, and frees it at exit
+ * without tearing the kernel state down (containers outlive the daemon). */
+
+struct netd_opts {
+        char *bip;        /* --bip GATEWAY/LEN, NULL = subnet from the pool */
+        char *fixed_cidr; /* --fixed-cidr CIDR: dynamic addresses of the default network */
+        uint32_t mtu;     /* --mtu, 0 = kernel default */
+        bool no_bridge;   /* --bridge none: no default network */
+};
+
+/* Checks the daemon flags (the error names the flag). */
+int netd_check_opts(const struct netd_opts *o, struct err **errp);
+/* Opens d->net. Must run before the container manager opens (restarts attach networks). */
+int netd_open(struct daemon *d, const struct netd_opts *o, struct err **errp);
+void netd_close(struct daemon *d);
+/* d->net, or an error saying why networking is unavailable. */
+int netd_get(struct daemon *d, struct netmgr **ret, struct err **errp);

@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The real pod runtime over the container manager (agent/containers.h). A pod's first
+ * container owns the network, IPC and UTS namespaces; the others join them with container:<id>
+ * modes. Every container carries the berth.* labels of pods.h, so the pods are rebuilt from the
+ * containers after a restart.
+ *
+ * create, start and list call the container manager directly (they complete at once). Stopping
+ * takes the grace period, and the container manager reports the end of a stop or removal only
+ * to an HTTP request, so removal goes through the daemon's own API (stop with the grace, then
+ * remove) with the curl multi client on the same loop: the same path `berth rm` takes. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cleanup.h"
+#include "containers.h"
+#include "fileio.h"
+#include "health.h"
+#include "http_client.h"
+#include "json.h"
+#include "log.h"
+#include "pods.h"
+#include "pods_engine.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define STOP_GRACE_DEFAULT_SEC 10
+#define STOP_GRACE_MAX_SEC 3600
+
+struct pe_removal;
+
+struct pe_step;
+struct pe_probe;
+
+struct pods_engine {
+        struct daemon *daemon;
+        struct http_multi *http;
+        struct http_target target;
+        struct pe_removal *removals;
+        struct pe_step *steps;
+        struct pe_probe *probes;
+};
+
+/* Health checking of one container incarnation (agent/health.h decides the status): the probe
+ * is an exec through the daemon's API, whose last line carries the exit code. */
+struct pe_probe {
+        struct pods_engine *pe;
+        char *id;
+        char *started; /* State.StartedAt: a restart resets the health */
+        struct health_config cfg;
+        struct health h;
+        uint64_t next_usec, probe_start_usec;
+        int last_exit;
+        bool probing, seen;
+        struct http_xfer *x;
+        struct pe_probe *next;
+};
+
+/* One pod's removal: every container stopped, then removed; done when none is left. */
+struct pe_removal {
+        struct pods_engine *pe;
+        char *name;
+        pod_done_fn *done;
+        void *ud;
+        unsigned pending;
+        int r;
+        struct err *e;
+        struct pe_removal *next;
+};
+
+/* One container of a removal: stop, then delete. */
+struct pe_step {
+        struct pe_removal *rm;
+        char *id;
+        unsigned grace;
+        bool deleting;
+        struct pe_step *next;
+};
+
+static struct ctr_mgr *mgr(struct pods_engine *pe) {
+        return pe->daemon->ctrs;
+}
+
+static const char *label(const json_t *info, const char *key) {
+        return json_get_str(json_object_get(json_object_get(info, "Config"), "Labels"), key, NULL);
+}
+
+static uint64_t label_u64(const json_t *info, const char *key) {
+        const char *v = label(info, key);
+        return v ? strtoull(v, NULL, 10) : 0;
+}
+
+/* The pod's containers (inspect documents), in their index order. */
+static json_t *pod_containers(struct pods_engine *pe, const char *pod) {
+        json_t *list = json_array();
+        struct ctr **all = NULL;
+        size_t n = ctr_all(mgr(pe), &all);
+
+        for (size_t i = n; i > 0; i--) { /* ctr_all is newest first */
+                _cleanup_json_ json_t *info = ctr_inspect(all[i - 1]);
+
+                if (streq_ptr(label(info, "berth.pod"), pod))
+                        json_array_append(list, info);
+        }
+        return list;
+}
+
+static char *container_name(const char *pod, const char *ctr) {
+        return xasprintf("%s.%s", pod, ctr);
+}
+
+static json_t *env_list(const json_t *env) {
+        json_t *l = json_array();
+        const char *k;
+        json_t *v;
+
+        json_object_foreach ((json_t *)env, k, v)
+                if (json_is_string(v))
+                        json_array_append_new(l, json_sprintf("%s=%s", k, json_string_value(v)));
+        return l;
+}
+
+/* The Engine-API create body of container i of the pod; owner is the first container's id. */
+static json_t *create_body(const struct pod_spec *spec, const json_t *ct, size_t i, size_t n,
+                           const char *owner) {
+        const json_t *pod = spec->pod;
+        const char *netmode = json_get_str(pod, "network_mode", NULL);
+        _cleanup_free_ char *join = owner ? xasprintf("container:%s", owner) : NULL;
+        json_t *labels, *hc, *body;
+        char buf[32];
+
+        labels = json_pack("{s:s, s:s, s:s, s:s}", "berth.stack", spec->stack, "berth.service",
+                           spec->service, "berth.pod", spec->name, "berth.hash", spec->hash);
+        snprintf(buf, sizeof(buf), "%u", spec->slot);
+        json_object_set_new(labels, "berth.slot", json_string(buf));
+        snprintf(buf, sizeof(buf), "%" PRIu64, spec->order);
+        json_object_set_new(labels, "berth.order", json_string(buf));
+        snprintf(buf, sizeof(buf), "%" PRIu64, spec->recreate);
+        json_object_set_new(labels, "berth.recreate", json_string(buf));
+        snprintf(buf, sizeof(buf), "%" PRIu64, spec->generation);
+        json_object_set_new(labels, "berth.generation", json_string(buf));
+        snprintf(buf, sizeof(buf), "%zu", i);
+        json_object_set_new(labels, "berth.index", json_string(buf));
+        snprintf(buf, sizeof(buf), "%" PRId64,
+                 json_get_int(pod, "stop_grace_period_ms", STOP_GRACE_DEFAULT_SEC * 1000));
+        json_object_set_new(labels, "berth.stop_grace_ms", json_string(buf));
+        snprintf(buf, sizeof(buf), "%zu", n);
+        json_object_set_new(labels, "berth.containers", json_string(buf));
+        if (json_is_object(json_object_get(ct, "healthcheck"))) {
+                _cleanup_free_ char *hc_text =
+                        json_dump_str(json_object_get(ct, "healthcheck"), false);
+                json_object_set_new(labels, "berth.healthcheck", json_string(hc_text));
+        }
+        {
+                const char *k;
+                json_t *v;
+                json_object_foreach (json_object_get(ct, "labels"), k, v)
+                        if (json_is_string(v) && !str_startswith(k, "berth."))
+                                json_object_set(labels, k, v);
+        }
+
+        /* The owner gets the pod's network; bridge networks are not in the engine yet, so a
+         * pod without network_mode "host" runs with its own empty network namespace. */
+        hc = json_pack("{s:s}", "NetworkMode",
+                       join                         ? join
+                       : streq_ptr(netmode, "host") ? "host"
+                                                    : "none");
+        if (join) {
+                json_object_set_new(hc, "IpcMode", json_string(join));
+                json_object_set_new(hc, "UTSMode", json_string(join));
+        }
+        if (json_get_bool(json_object_get(ct, "security"), "privileged", false))
+                json_object_set_new(hc, "Privileged", json_true());
+        if (json_get_bool(json_object_get(ct, "security"), "read_only", false))
+                json_object_set_new(hc, "ReadonlyRootfs", json_true());
+
+        body = json_pack("{s:s, s:o, s:o, s:o}", "Image", json_get_str(ct, "image", ""), "Labels",
+                         labels, "HostConfig", hc, "Env", env_list(json_object_get(ct, "env")));
+        if (json_is_array(json_object_get(ct, "command")))
+                json_object_set(body, "Cmd", json_object_get(ct, "command"));
+        if (json_is_array(json_object_get(ct, "entrypoint")))
+                json_object_set(body, "Entrypoint", json_object_get(ct, "entrypoint"));
+        if (json_get_str(ct, "working_dir", NULL))
+                json_set_str(body, "WorkingDir", json_get_str(ct, "working_dir", NULL));
+        if (json_get_str(ct, "user", NULL))
+                json_set_str(body, "User", json_get_str(ct, "user", NULL));
+        if (!join && json_get_str(pod, "hostname", NULL))
+                json_set_str(body, "Hostname", json_get_str(pod, "hostname", NULL));
+        if (json_get_str(pod, "stop_signal", NULL))
+                json_set_str(body, "StopSignal", json_get_str(pod, "stop_signal", NULL));
+        return body;
+}
+
+static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *done, void *done_ud,
+                     struct err **errp);
+
+static void ignore_done(void *ud, const char *name, int r, const struct err *e) {
+        (void)ud;
+        if (r < 0)
+                log_warn(name, "Failed to clean up pod '%s': %s, ignoring", name, err_msg(e));
+}
+
+static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
+        struct pods_engine *pe = ud;
+        const json_t *cts = json_object_get(spec->pod, "containers");
+        _cleanup_free_ char *owner = NULL;
+        size_t i, n = json_array_size(cts);
+        json_t *ct;
+        int r = 0;
+
+        if (n == 0)
+                return err_setx(errp, EINVAL, "pod '%s' has no containers", spec->name);
+        json_array_foreach (cts, i, ct) {
+                _cleanup_json_ json_t *body = create_body(spec, ct, i, n, owner);
+                _cleanup_free_ char *cname =
+                        container_name(spec->name, json_get_str(ct, "name", "main"));
+                struct ctr *c = NULL;
+
+                r = ctr_create(mgr(pe), cname, body, &c, errp);
+                if (r >= 0)
+                        r = ctr_start(c, errp);
+                if (r < 0) {
+                        (void)err_wrap(errp, "container '%s'", cname);
+                        break;
+                }
+                if (!owner) {
+                        _cleanup_json_ json_t *ci = ctr_inspect(c);
+                        owner = xstrdup(json_get_str(ci, "Id", ""));
+                }
+        }
+        if (r < 0) {
+                /* Leave nothing half-created: the containers made so far go. */
+                (void)pe_remove(pe, spec->name, 0, ignore_done, NULL, NULL);
+                return r;
+        }
+        return 0;
+}
+
+static int pe_start(void *ud, const char *name, struct err **errp) {
+        struct pods_engine *pe = ud;
+        _cleanup_json_ json_t *cts = pod_containers(pe, name);
+        size_t i;
+        json_t *info;
+
+        if (json_array_size(cts) == 0)
+                return err_setx(errp, ENOENT, "no such pod '%s'", name);
+        json_array_foreach (cts, i, info) {
+                struct ctr *c = NULL;
+                int r = ctr_lookup(mgr(pe), json_get_str(info, "Id", ""), &c, errp);
+
+                if (r >= 0)
+                        r = ctr_start(c, errp);
+                if (r < 0)
+                        return err_wrap(errp, "start pod '%s'", name);
+        }
+        return 0;
+}
+
+static void probe_free(struct pe_probe *p) {
+        if (p->x)
+                http_multi_cancel(p->pe->http, p->x);
+        free(p->id);
+        free(p->started);
+        health_config_done(&p->cfg);
+        health_done(&p->h);
+        free(p);
+}
+
+/* The model's healthcheck ({"test", "interval_ms", ...}) as a health config; false when there
+ * is none to run. */
+static bool probe_config(const char *text, struct health_config *ret) {
+        _cleanup_json_ json_t *hc = NULL;
+        const json_t *test;
+        size_t i;
+        json_t *v;
+
+        if (json_parse(text, strlen(text), "berth.healthcheck", &hc, NULL) < 0)
+                return false;
+        test = json_object_get(hc, "test");
+        if (!json_is_array(test) || json_array_size(test) < 2)
+                return false;
+        json_array_foreach (test, i, v)
+                if (json_is_string(v))
+                        strv_push(&ret->test, json_string_value(v));
+        if (!streq(ret->test[0], "CMD") && !streq(ret->test[0], "CMD-SHELL"))
+                return false;
+#define MS(key, def) ((uint64_t)json_get_int(hc, key, def) * USEC_PER_MSEC)
+        ret->interval_usec = MS("interval_ms", 30000);
+        ret->timeout_usec = MS("timeout_ms", 30000);
+        ret->start_period_usec = MS("start_period_ms", 0);
+        ret->start_interval_usec = MS("start_interval_ms", 5000);
+#undef MS
+        ret->retries = (unsigned)json_get_int(hc, "retries", 3);
+        if (ret->interval_usec == 0)
+                ret->interval_usec = 30 * USEC_PER_SEC;
+        if (ret->timeout_usec == 0)
+                ret->timeout_usec = 30 * USEC_PER_SEC;
+        return true;
+}
+
+static int probe_line(const char *line, size_t len, void *ud) {
+        struct pe_probe *p = ud;
+        _cleanup_json_ json_t *j = NULL;
+
+        if (json_parse(line, len, "exec line", &j, NULL) >= 0 && json_object_get(j, "ExitCode"))
+                p->last_exit = (int)json_get_int(j, "ExitCode", -1);
+        return 0;
+}
+
+static void probe_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct pe_probe *p = ud;
+        uint64_t now = realtime_usec();
+        int code = r >= 0 && resp->status / 100 == 2 ? p->last_exit : -1;
+
+        (void)e;
+        p->x = NULL;
+        p->probing = false;
+        if (code > 1)
+                code = 1;
+        health_record(&p->h, &p->cfg, p->probe_start_usec, now, code,
+                      xstrdup(code == -1 ? "probe failed or timed out" : ""));
+        p->next_usec = now + health_next_delay(&p->h, &p->cfg, now);
+}
+
+static void probe_start(struct pe_probe *p, uint64_t now) {
+        _cleanup_json_ json_t *body = NULL, *cmd = json_array();
+        _cleanup_free_ char *path = xasprintf("/v1/containers/%s/exec", p->id), *text = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        if (streq(p->cfg.test[0], "CMD-SHELL")) {
+                _cleanup_free_ char *sh = strv_join(p->cfg.test + 1, " ");
+                json_array_append_new(cmd, json_string("/bin/sh"));
+                json_array_append_new(cmd, json_string("-c"));
+                json_array_append_new(cmd, json_string(sh));
+        } else
+                STRV_FOREACH (a, p->cfg.test + 1)
+                        json_array_append_new(cmd, json_string(*a));
+        body = json_pack("{s:O}", "Cmd", cmd);
+        text = json_dump_str(body, false);
+        p->last_exit = -1;
+        p->probe_start_usec = now;
+        if (http_multi_request(
+                    p->pe->http, &p->pe->target,
+                    &(struct http_call){.method = "POST",
+                                        .path = path,
+                                        .body = text,
+                                        .body_len = strlen(text),
+                                        .timeout_ms = (long)(p->cfg.timeout_usec / USEC_PER_MSEC),
+                                        .on_line = probe_line,
+                                        .ud = p},
+                    probe_done, p, &p->x, &e) < 0) {
+                p->next_usec = now + p->cfg.interval_usec;
+                return;
+        }
+        p->probing = true;
+}
+
+/* The health of a running container with a health check, probing when due. */
+static enum pod_rt_health container_health(struct pods_engine *pe, const json_t *info,
+                                           uint64_t now) {
+        const char *hc = label(info, "berth.healthcheck");
+        const char *id = json_get_str(info, "Id", "");
+        const char *started = json_get_str(json_object_get(info, "State"), "StartedAt", "");
+        struct pe_probe *p;
+
+        if (!hc)
+                return POD_RT_HEALTH_NONE;
+        for (p = pe->probes; p; p = p->next)
+                if (streq(p->id, id))
+                        break;
+        if (p && !streq(p->started, started)) {
+                /* A new incarnation: health starts over. */
+                free(p->started);
+                p->started = xstrdup(started);
+                health_reset(&p->h, now);
+                p->next_usec = now;
+        }
+        if (!p) {
+                p = xnew0(struct pe_probe, 1);
+                p->pe = pe;
+                p->id = xstrdup(id);
+                p->started = xstrdup(started);
+                if (!probe_config(hc, &p->cfg)) {
+                        p->cfg.test = strv_free(p->cfg.test);
+                        p->h.status = HEALTH_NONE;
+                } else
+                        health_reset(&p->h, now);
+                p->next_usec = now;
+                p->next = pe->probes;
+                pe->probes = p;
+        }
+        p->seen = true;
+        if (!p->cfg.test)
+                return POD_RT_HEALTH_NONE;
+        if (!p->probing && now >= p->next_usec)
+                probe_start(p, now);
+        switch (p->h.status) {
+        case HEALTH_STARTING:
+                return POD_RT_HEALTH_STARTING;
+        case HEALTH_HEALTHY:
+                return POD_RT_HEALTH_HEALTHY;
+        case HEALTH_UNHEALTHY:
+                return POD_RT_HEALTH_UNHEALTHY;
+        case HEALTH_NONE:
+        case _HEALTH_MAX:
+        default:
+                return POD_RT_HEALTH_NONE;
+        }
+}
+
+/* Forgets the probes of containers that are gone or not running. */
+static void probes_gc(struct pods_engine *pe) {
+        struct pe_probe **pp = &pe->probes;
+
+        while (*pp) {
+                struct pe_probe *p = *pp;
+
+                if (p->seen) {
+                        p->seen = false;
+                        pp = &p->next;
+                        continue;
+                }
+                *pp = p->next;
+                probe_free(p);
+        }
+}
+
+static enum pod_rt_state container_state(const json_t *info, int *ret_exit) {
+        const json_t *st = json_object_get(info, "State");
+        const char *s = json_get_str(st, "Status", "");
+
+        *ret_exit = (int)json_get_int(st, "ExitCode", 0);
+        if (streq(s, "running") || streq(s, "restarting") || streq(s, "paused"))
+                return POD_RT_RUNNING;
+        if (streq(s, "created"))
+                return POD_RT_CREATED;
+        if (streq(s, "dead") || streq(s, "removing"))
+                return POD_RT_DEAD;
+        return POD_RT_EXITED;
+}
+
+static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err **errp) {
+        struct pods_engine *pe = ud;
+        struct pod_status *pods = NULL;
+        size_t n_pods = 0, alloc = 0;
+        struct ctr **all = NULL;
+        size_t n = ctr_all(mgr(pe), &all);
+        /* Containers each pod should have (label) and has. */
+        _cleanup_free_ uint64_t *want = xnew0(uint64_t, n + 1);
+        _cleanup_free_ uint64_t *have = xnew0(uint64_t, n + 1);
+        uint64_t now = realtime_usec();
+
+        (void)errp;
+        for (size_t i = n; i > 0; i--) {
+                _cleanup_json_ json_t *info = ctr_inspect(all[i - 1]);
+                const char *pod = label(info, "berth.pod");
+                struct pod_status *p = NULL;
+                enum pod_rt_state st;
+                enum pod_rt_health hl;
+                int code;
+
+                if (!pod || !label(info, "berth.stack") || !label(info, "berth.service") ||
+                    !label(info, "berth.hash"))
+                        continue;
+                size_t k;
+
+                for (k = 0; k < n_pods; k++)
+                        if (streq(pods[k].name, pod)) {
+                                p = &pods[k];
+                                break;
+                        }
+                st = container_state(info, &code);
+                hl = st == POD_RT_RUNNING ? container_health(pe, info, now) : POD_RT_HEALTH_NONE;
+                if (!p) {
+                        XGROW(pods, alloc, n_pods + 1);
+                        p = &pods[n_pods++];
+                        *p = (struct pod_status){
+                                .name = xstrdup(pod),
+                                .stack = xstrdup(label(info, "berth.stack")),
+                                .service = xstrdup(label(info, "berth.service")),
+                                .hash = xstrdup(label(info, "berth.hash")),
+                                .slot = (unsigned)label_u64(info, "berth.slot"),
+                                .generation = label_u64(info, "berth.generation"),
+                                .order = label_u64(info, "berth.order"),
+                                .recreate = label_u64(info, "berth.recreate"),
+                                .state = st,
+                                .exit_code = code,
+                                .health = hl,
+                        };
+                        want[k] = label_u64(info, "berth.containers");
+                        have[k] = 1;
+                        continue;
+                }
+                have[k]++;
+                /* Unhealthy beats starting beats healthy beats none. */
+                if (hl == POD_RT_HEALTH_UNHEALTHY ||
+                    (hl == POD_RT_HEALTH_STARTING && p->health != POD_RT_HEALTH_UNHEALTHY) ||
+                    (hl == POD_RT_HEALTH_HEALTHY && p->health == POD_RT_HEALTH_NONE))
+                        p->health = hl;
+                /* The pod is as far as its worst container. */
+                if (st == POD_RT_DEAD || (st == POD_RT_EXITED && p->state != POD_RT_DEAD) ||
+                    (st == POD_RT_CREATED && p->state == POD_RT_RUNNING)) {
+                        p->state = st;
+                        p->exit_code = code;
+                }
+        }
+        /* A pod missing some of its containers is dead: it cannot be started again. */
+        for (size_t k = 0; k < n_pods; k++)
+                if (want[k] && have[k] < want[k])
+                        pods[k].state = POD_RT_DEAD;
+        probes_gc(pe);
+        *ret = pods;
+        *ret_n = n_pods;
+        return 0;
+}
+
+static void removal_finish(struct pe_removal *rm) {
+        struct pods_engine *pe = rm->pe;
+        struct pe_removal **pp = &pe->removals;
+
+        while (*pp && *pp != rm)
+                pp = &(*pp)->next;
+        if (*pp)
+                *pp = rm->next;
+        rm->done(rm->ud, rm->name, rm->r, rm->e);
+        err_free(rm->e);
+        free(rm->name);
+        free(rm);
+}
+
+static void step_free(struct pe_step *s) {
+        struct pe_step **pp = &s->rm->pe->steps;
+
+        while (*pp && *pp != s)
+                pp = &(*pp)->next;
+        if (*pp)
+                *pp = s->next;
+        free(s->id);
+        free(s);
+}
+
+static void step_next(struct pe_step *s);
+
+static void step_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct pe_step *s = ud;
+        struct pe_removal *rm = s->rm;
+        /* 404: already gone; 304: not running. */
+        bool ok = r >= 0 && (resp->status / 100 == 2 || resp->status == 304 || resp->status == 404);
+
+        if (!ok) {
+                if (rm->r >= 0 && r < 0)
+                        rm->r = err_setx(&rm->e, -r, "container %s: %s", s->id, err_msg(e));
+                else if (rm->r >= 0)
+                        rm->r = err_setx(&rm->e, EIO, "container %s: HTTP %ld: %.200s", s->id,
+                                         resp->status, resp->body ? resp->body : "");
+                goto finished;
+        }
+        if (!s->deleting) {
+                s->deleting = true;
+                step_next(s);
+                return;
+        }
+finished:
+        step_free(s);
+        if (--rm->pending == 0)
+                removal_finish(rm);
+}
+
+static void step_next(struct pe_step *s) {
+        struct pods_engine *pe = s->rm->pe;
+        _cleanup_free_ char *path =
+                s->deleting ? xasprintf("/v1/containers/%s?force=1", s->id)
+                            : xasprintf("/v1/containers/%s/stop?t=%u", s->id, s->grace);
+        _cleanup_err_ struct err *e = NULL;
+
+        if (http_multi_request(pe->http, &pe->target,
+                               &(struct http_call){.method = s->deleting ? "DELETE" : "POST",
+                                                   .path = path,
+                                                   .timeout_ms = (long)(s->grace + 60) * 1000},
+                               step_done, s, NULL, &e) < 0)
+                step_done(-EIO, NULL, e, s);
+}
+
+static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *done, void *done_ud,
+                     struct err **errp) {
+        struct pods_engine *pe = ud;
+        _cleanup_json_ json_t *cts = pod_containers(pe, name);
+        struct pe_removal *rm;
+        size_t i;
+        json_t *info;
+
+        (void)errp;
+        if (json_array_size(cts) == 0) {
+                done(done_ud, name, 0, NULL);
+                return 0;
+        }
+        rm = xnew0(struct pe_removal, 1);
+        *rm = (struct pe_removal){.pe = pe, .name = xstrdup(name), .done = done, .ud = done_ud};
+        rm->next = pe->removals;
+        pe->removals = rm;
+        rm->pending = (unsigned)json_array_size(cts);
+        json_array_foreach (cts, i, info) {
+                struct pe_step *s = xnew0(struct pe_step, 1);
+                int64_t grace_ms = STOP_GRACE_DEFAULT_SEC * 1000;
+                const char *g = label(info, "berth.stop_grace_ms");
+
+                if (g)
+                        grace_ms = strtoll(g, NULL, 10);
+                if (timeout_s >= 0)
+                        grace_ms = (int64_t)timeout_s * 1000;
+                s->rm = rm;
+                s->id = xstrdup(json_get_str(info, "Id", ""));
+                if (grace_ms < 0)
+                        grace_ms = 0;
+                s->grace = (unsigned)MIN(grace_ms / 1000, STOP_GRACE_MAX_SEC);
+                s->next = pe->steps;
+                pe->steps = s;
+                step_next(s);
+        }
+        return 0;
+}
+
+static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **errp) {
+        struct daemon *d = container_of(env, struct daemon, env);
+        _cleanup_free_ struct pods_engine *pe = xnew0(struct pods_engine, 1);
+        int r;
+
+        if (!d->ctrs)
+                return err_setx(errp, EINVAL, "the container manager is not running");
+        pe->daemon = d;
+        pe->target = (struct http_target){.host = env->local_url};
+        r = http_multi_new(env->loop, &pe->http, errp);
+        if (r < 0)
+                return r;
+        *ret_ud = TAKE_PTR(pe);
+        return 0;
+}
+
+static void pe_close(void *ud) {
+        struct pods_engine *pe = ud;
+
+        if (!pe)
+                return;
+        /* Transfers are aborted without their callbacks: free what they held. */
+        http_multi_free(pe->http);
+        pe->http = NULL;
+        while (pe->probes) {
+                struct pe_probe *p = pe->probes;
+                pe->probes = p->next;
+                p->x = NULL;
+                probe_free(p);
+        }
+        while (pe->steps) {
+                struct pe_step *st = pe->steps;
+                pe->steps = st->next;
+                free(st->id);
+                free(st);
+        }
+        while (pe->removals) {
+                struct pe_removal *rm = pe->removals;
+                pe->removals = rm->next;
+                err_free(rm->e);
+                free(rm->name);
+                free(rm);
+        }
+        free(pe);
+}
+
+const struct pod_runtime_ops pods_engine_ops = {
+        .open = pe_open,
+        .close = pe_close,
+        .create_pod = pe_create,
+        .start_pod = pe_start,
+        .remove_pod = pe_remove,
+        .list_pods = pe_list,
+};

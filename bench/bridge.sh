@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `berth run --rm IMG true` on the default bridge vs `--network none`: median wall time of N runs
+# each (N=${N:-25}). Needs root and busybox-static; runs its own daemon on a temporary root
+# (--bip from a test range) and removes everything it made.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+BERTH=$PWD/$BUILD/berth
+N=${N:-25}
+BIP=${BIP:-10.231.0.1/24}
+[ "$(id -u)" -eq 0 ] || { echo "bench/bridge.sh: needs root" >&2; exit 77; }
+[ -x /bin/busybox ] || { echo "bench/bridge.sh: needs busybox-static" >&2; exit 77; }
+make -s -j2 "$BUILD/berth"
+
+T=$(mktemp -d /tmp/berth-bench.XXXXXX)
+made_berth0=
+ip link show berth0 >/dev/null 2>&1 || made_berth0=1
+cleanup() {
+        [ -n "${DPID:-}" ] && kill -TERM "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null || true
+        if [ -n "$made_berth0" ] && [ -z "$(ip -o link show master berth0 2>/dev/null)" ]; then
+                ip link del berth0 2>/dev/null || true
+                ip -o link show | grep -qE ': br-[0-9a-f]{12}[:@]' || nft delete table ip berth 2>/dev/null || true
+        fi
+        rm -rf "$T"
+}
+trap cleanup EXIT
+
+mkdir -p "$T/rootfs/bin"
+cp /bin/busybox "$T/rootfs/bin/"
+ln -s busybox "$T/rootfs/bin/true"
+ln -s busybox "$T/rootfs/bin/sh"
+tar -C "$T/rootfs" -cf "$T/img.tar" .
+"$BERTH" daemon --root "$T/root" --run "$T/run" --bip "$BIP" --log-level error >"$T/log" 2>&1 &
+DPID=$!
+export BERTH_HOST=unix://$T/run/berth.sock
+for i in $(seq 100); do [ -S "$T/run/berth.sock" ] && break; sleep 0.05; done
+"$BERTH" import "$T/img.tar" bench >/dev/null
+
+median_ms() { # NETWORK
+        local i s e
+        for i in $(seq "$N"); do
+                s=$(date +%s%N)
+                "$BERTH" run --rm --network "$1" bench true >/dev/null
+                e=$(date +%s%N)
+                echo $(((e - s) / 1000))
+        done | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'
+}
+
+"$BERTH" run --rm --network none bench true >/dev/null # warm up
+none=$(median_ms none)
+bridge=$(median_ms bridge)
+echo "run --rm true, median of $N: --network none ${none} ms, default bridge ${bridge} ms"

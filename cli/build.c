@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* berth build (docs/build.md): sends the context to POST /v1/build and prints the progress. With
+ * a local daemon (unix socket) the context directory's absolute path is sent and the daemon reads
+ * it in place; with a remote daemon, or with "-" (a tar stream on stdin), the context travels as a
+ * tar body. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "client.h"
+#include "fileio.h"
+#include "http_request.h"
+#include "json.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define CONTEXT_MAX (1ull << 31)
+
+struct buf {
+        char *s;
+        size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const void *p, size_t n) {
+        XGROW(b->s, b->cap, b->len + n + 1);
+        memcpy(b->s + b->len, p, n);
+        b->len += n;
+}
+
+struct build_state {
+        bool quiet;
+        char *error;
+        char *id;
+};
+
+static int on_line(const char *line, size_t len, void *ud) {
+        struct build_state *st = ud;
+        _cleanup_json_ json_t *j = json_loadb(line, len, 0, NULL);
+        json_t *aux;
+
+        if (!j)
+                return 0;
+        if (json_object_get(j, "error")) {
+                free(st->error);
+                st->error = xstrdup(json_get_str(j, "error", "build failed"));
+                return 0;
+        }
+        aux = json_object_get(j, "aux");
+        if (aux) {
+                free(st->id);
+                st->id = xstrdup(json_get_str(aux, "ID", ""));
+                return 0;
+        }
+        if (!st->quiet) {
+                fputs(json_get_str(j, "stream", ""), stdout);
+                fflush(stdout);
+        }
+        return 0;
+}
+
+static la_ssize_t tar_cb(struct archive *a, void *ud, const void *p, size_t n) {
+        (void)a;
+        buf_add(ud, p, n);
+        return (la_ssize_t)n;
+}
+
+/* Tars dir into memory (the daemon applies .dockerignore). */
+static int tar_context(const char *dir, struct buf *out, struct err **errp) {
+        struct archive *disk = archive_read_disk_new(), *w = archive_write_new();
+        size_t dlen = strlen(dir);
+        int r = 0;
+
+        archive_read_disk_set_standard_lookup(disk);
+        archive_write_set_format_pax_restricted(w);
+        if (archive_write_open2(w, out, NULL, tar_cb, NULL, NULL) != ARCHIVE_OK ||
+            archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
+                r = err_setx(errp, EIO, "tar '%s': %s", dir, archive_error_string(disk));
+                goto out;
+        }
+        for (;;) {
+                struct archive_entry *e = archive_entry_new();
+                int k = archive_read_next_header2(disk, e);
+                if (k == ARCHIVE_EOF) {
+                        archive_entry_free(e);
+                        break;
+                }
+                if (k < ARCHIVE_WARN) {
+                        archive_entry_free(e);
+                        r = err_setx(errp, EIO, "read '%s': %s", dir, archive_error_string(disk));
+                        goto out;
+                }
+                archive_read_disk_descend(disk);
+                const char *path = archive_entry_pathname(e);
+                if (strlen(path) <= dlen) {
+                        archive_entry_free(e);
+                        continue;
+                }
+                _cleanup_free_ char *rel = xstrdup(path + dlen + (path[dlen] == '/'));
+                _cleanup_free_ char *src = xstrdup(archive_entry_sourcepath(e));
+                archive_entry_set_pathname(e, rel);
+                if (archive_write_header(w, e) < ARCHIVE_WARN) {
+                        archive_entry_free(e);
+                        r = err_setx(errp, EIO, "tar '%s': %s", rel, archive_error_string(w));
+                        goto out;
+                }
+                if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
+                        _cleanup_close_ int fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                        char b[65536];
+                        ssize_t n;
+                        while (fd >= 0 && (n = read(fd, b, sizeof(b))) > 0)
+                                archive_write_data(w, b, (size_t)n);
+                }
+                archive_entry_free(e);
+                if (out->len > CONTEXT_MAX) {
+                        r = err_setx(errp, EFBIG, "build context '%s' is larger than 2 GiB", dir);
+                        goto out;
+                }
+        }
+        archive_write_close(w);
+out:
+        archive_read_free(disk);
+        archive_write_free(w);
+        return r;
+}
+
+static int read_stdin(struct buf *out, struct err **errp) {
+        char b[65536];
+        for (;;) {
+                ssize_t n = read(0, b, sizeof(b));
+                if (n < 0)
+                        return err_set(errp, errno, "read the build context from stdin");
+                if (n == 0)
+                        return 0;
+                buf_add(out, b, (size_t)n);
+                if (out->len > CONTEXT_MAX)
+                        return err_setx(errp, EFBIG, "build context larger than 2 GiB");
+        }
+}
+
+static void add_kv(json_t *o, const char *arg, const char *what, struct err **errp) {
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg) {
+                if (!strchr(arg, '=') && getenv(arg) && streq(what, "--build-arg")) {
+                        json_object_set_new(o, arg, json_string(getenv(arg)));
+                        return;
+                }
+                err_setx(errp, EINVAL, "invalid %s '%s': expected KEY=VALUE", what, arg);
+                return;
+        }
+        _cleanup_free_ char *k = xstrndup(arg, (size_t)(eq - arg));
+        json_object_set_new(o, k, json_string(eq + 1));
+}
+
+static void q_add(char **path, const char *key, const char *val) {
+        _cleanup_free_ char *ev = http_escape(val);
+        char *n = xasprintf("%s%s%s=%s", *path, strchr(*path, '?') ? "&" : "?", key, ev);
+        free(*path);
+        *path = n;
+}
+
+static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
+        static const char usage[] =
+                "Usage: berth build [OPTIONS] PATH | -\n\n"
+                "Build an image from a Dockerfile.\n\n"
+                "Options:\n"
+                "  -t, --tag NAME           name and optionally tag the image (repeatable)\n"
+                "  -f, --file FILE          Dockerfile inside the context (default Dockerfile)\n"
+                "      --build-arg K=V      set a build-time variable (repeatable)\n"
+                "      --target STAGE       build up to this stage\n"
+                "      --no-cache           do not use the build cache\n"
+                "      --pull               pull base images even when they are present\n"
+                "      --network host|none  network of RUN steps (default host)\n"
+                "  -q, --quiet              only print the image id\n"
+                "      --label K=V          set a label on the image (repeatable)\n"
+                "  -h, --help               this help\n";
+        static const struct option opts[] = {{"tag", required_argument, NULL, 't'},
+                                             {"file", required_argument, NULL, 'f'},
+                                             {"build-arg", required_argument, NULL, 'b'},
+                                             {"target", required_argument, NULL, 'T'},
+                                             {"no-cache", no_argument, NULL, 'n'},
+                                             {"pull", no_argument, NULL, 'p'},
+                                             {"network", required_argument, NULL, 'N'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"label", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {}};
+        _cleanup_json_ json_t *bargs = json_object(), *labels = json_object();
+        _cleanup_strv_ char **tags = NULL;
+        _cleanup_free_ char *path = xstrdup("/v1/build"), *file = NULL, *target = NULL;
+        _cleanup_free_ char *network = NULL, *ctxdir = NULL, *body = NULL;
+        struct err *e = NULL;
+        struct build_state st = {};
+        struct buf tarbuf = {};
+        bool nocache = false, pull = false;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+t:f:qh", opts, NULL)) >= 0) {
+                switch (c) {
+                case 't':
+                        strv_push(&tags, optarg);
+                        break;
+                case 'f':
+                        free(file);
+                        file = xstrdup(optarg);
+                        break;
+                case 'b':
+                        add_kv(bargs, optarg, "--build-arg", &e);
+                        break;
+                case 'l':
+                        add_kv(labels, optarg, "--label", &e);
+                        break;
+                case 'T':
+                        free(target);
+                        target = xstrdup(optarg);
+                        break;
+                case 'n':
+                        nocache = true;
+                        break;
+                case 'p':
+                        pull = true;
+                        break;
+                case 'N':
+                        free(network);
+                        network = xstrdup(optarg);
+                        break;
+                case 'q':
+                        st.quiet = true;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return 0;
+                default:
+                        fputs(usage, stderr);
+                        return EXIT_USAGE;
+                }
+                if (e)
+                        return cli_report(e, EXIT_USAGE);
+        }
+        if (argc - optind != 1) {
+                fprintf(stderr, "berth: 'build' needs exactly one context PATH or '-'\n%s", usage);
+                return EXIT_USAGE;
+        }
+        const char *arg = argv[optind];
+        STRV_FOREACH (t, tags)
+                q_add(&path, "t", *t);
+        if (file)
+                q_add(&path, "dockerfile", file);
+        if (target)
+                q_add(&path, "target", target);
+        if (network)
+                q_add(&path, "network", network);
+        if (json_object_size(bargs) > 0) {
+                _cleanup_free_ char *s = json_dump_str(bargs, false);
+                q_add(&path, "buildargs", s);
+        }
+        if (json_object_size(labels) > 0) {
+                _cleanup_free_ char *s = json_dump_str(labels, false);
+                q_add(&path, "labels", s);
+        }
+        if (nocache)
+                q_add(&path, "nocache", "1");
+        if (pull)
+                q_add(&path, "pull", "1");
+        if (st.quiet)
+                q_add(&path, "q", "1");
+
+        struct http_call call = {.method = "POST", .path = path, .on_line = on_line, .ud = &st};
+        if (streq(arg, "-")) {
+                r = read_stdin(&tarbuf, &e);
+                if (r < 0)
+                        return cli_report(e, 1);
+                call.body = tarbuf.s ? tarbuf.s : "";
+                call.body_len = tarbuf.len;
+                call.content_type = "application/x-tar";
+        } else {
+                struct stat sb;
+                char rp[PATH_MAX];
+                if (!realpath(arg, rp) || stat(rp, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+                        err_setx(&e, ENOENT,
+                                 "unable to prepare context: path '%s' is not a directory", arg);
+                        return cli_report(e, 1);
+                }
+                ctxdir = xstrdup(rp);
+                if (str_startswith(ctx->host, "unix://")) {
+                        _cleanup_json_ json_t *j = json_pack("{s:s}", "context", ctxdir);
+                        body = json_dump_str(j, false);
+                        call.body = body;
+                        call.body_len = strlen(body);
+                        call.content_type = "application/json";
+                } else {
+                        r = tar_context(ctxdir, &tarbuf, &e);
+                        if (r < 0) {
+                                free(tarbuf.s);
+                                return cli_report(e, 1);
+                        }
+                        call.body = tarbuf.s ? tarbuf.s : "";
+                        call.body_len = tarbuf.len;
+                        call.content_type = "application/x-tar";
+                }
+        }
+
+        struct http_target tg = {.host = ctx->host,
+                                 .tls_cert = ctx->tls_cert,
+                                 .tls_key = ctx->tls_key,
+                                 .tls_ca = ctx->tls_ca};
+        struct http_response resp = {};
+        r = http_request(&tg, &call, &resp, &e);
+        free(tarbuf.s);
+        if (r < 0) {
+                http_response_done(&resp);
+                free(st.error);
+                free(st.id);
+                return cli_report(e, client_exit_code(r));
+        }
+        if (resp.status < 200 || resp.status >= 300) {
+                _cleanup_json_ json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
+                const char *msg = json_get_str(json_object_get(j, "error"), "message", NULL);
+                err_setx(&e, EINVAL, "%s", msg ? msg : (resp.body ? resp.body : "build failed"));
+                http_response_done(&resp);
+                free(st.error);
+                free(st.id);
+                return cli_report(e, 1);
+        }
+        http_response_done(&resp);
+        if (st.error || !st.id) {
+                fprintf(stderr, "ERROR: %s\n", st.error ? st.error : "no result from the daemon");
+                free(st.error);
+                free(st.id);
+                return 1;
+        }
+        if (st.quiet)
+                printf("%s\n", st.id);
+        free(st.id);
+        return 0;
+}
+
+const struct cli_cmd cli_build_cmds[] = {
+        {"build", "Build an image from a Dockerfile", cmd_build},
+        {"image build", "Build an image from a Dockerfile", cmd_build},
+        {},
+};

@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# berth build end to end: a daemon on a temporary root, a busybox base image imported from
+# Debian's busybox-static, Dockerfiles in a temporary context. Needs root.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
+
+setup_file() {
+        [ "$(id -u)" -eq 0 ] || return 0
+        [ -x "$BUSYBOX_BIN" ] || return 0
+        local r=$BATS_FILE_TMPDIR/rootfs
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+        cp "$BUSYBOX_BIN" "$r/bin/busybox"
+        local a
+        for a in $("$BUSYBOX_BIN" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' >"$r/etc/passwd"
+        printf 'root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n' >"$r/etc/group"
+        tar -C "$r" -cf "$BATS_FILE_TMPDIR/busybox.tar" .
+}
+
+setup() {
+        skip_unless_root
+        [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
+        setup_tmp
+        start_daemon --log-format text
+        run "$BERTH" import -c 'CMD ["sh"]' -c 'ENV PATH=/bin' "$BATS_FILE_TMPDIR/busybox.tar" busybox
+        [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+        CTX=$TEST_TMP/ctx
+        mkdir -p "$CTX"
+}
+
+teardown() {
+        if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ]; then
+                local ids
+                ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
+                [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+        fi
+        if [ -n "${TEST_TMP:-}" ] && grep -q "$TEST_TMP" /proc/self/mountinfo; then
+                echo "mounts left behind:" >&2
+                grep "$TEST_TMP" /proc/self/mountinfo >&2
+                teardown_tmp
+                return 1
+        fi
+        teardown_tmp
+}
+
+B() { "$BERTH" "$@"; }
+
+@test "build: each instruction's effect in image inspect and in a container" {
+        echo "payload" >"$CTX/file.txt"
+        cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+LABEL org.example.kind="test image"
+MAINTAINER Jane <jane@example.com>
+ENV GREETING="hello world" N=1
+WORKDIR /app
+COPY --chown=alice:staff --chmod=0640 file.txt ./
+RUN echo "$GREETING" > /app/greeting && id -u > /app/uid
+USER alice
+EXPOSE 8080 53/udp
+VOLUME /data
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s CMD true
+CMD ["sh", "-c", "cat /app/greeting; stat -c '%U:%G %a' /app/file.txt; pwd; id -un"]
+DF
+        run B build -t built:1 "$CTX"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        assert_contains "$output" "Step 7/13 : RUN echo"
+        assert_contains "$output" "Successfully tagged built:1"
+        j=$(B image inspect built:1)
+        assert_json "$j" '.[0].Config.Labels["org.example.kind"]' "test image"
+        assert_json "$j" '.[0].Config.WorkingDir' "/app"
+        assert_json "$j" '.[0].Config.User' "alice"
+        assert_json "$j" '.[0].Config.ExposedPorts | keys | join(",")' "53/udp,8080/tcp"
+        assert_json "$j" '.[0].Config.StopSignal' "SIGTERM"
+        run B run --rm --network none built:1
+        echo "$output"
+        [ "$status" -eq 0 ]
+        assert_contains "$output" "hello world"
+        assert_contains "$output" "alice:staff 640"
+        assert_contains "$output" "/app"
+}
+
+@test "build: cache hits after no change, misses after editing one file" {
+        echo one >"$CTX/a.txt"
+        echo two >"$CTX/b.txt"
+        cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+RUN echo first-step
+COPY a.txt /a.txt
+COPY b.txt /b.txt
+RUN cat /a.txt /b.txt
+DF
+        run B build -t cache:1 "$CTX"
+        [ "$status" -eq 0 ]
+        run B build -t cache:1 "$CTX"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$(grep -c 'Using cache' <<<"$output")" -eq 4 ]
+        echo changed >"$CTX/b.txt"
+        run B build -t cache:1 "$CTX"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [ "$(grep -c 'Using cache' <<<"$output")" -eq 2 ]
+        assert_contains "$output" "changed"
+        run B build --no-cache -t cache:1 "$CTX"
+        [ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ]
+}
+
+@test "build: .dockerignore keeps files out of COPY" {
+        mkdir -p "$CTX/docs" "$CTX/src"
+        echo keep >"$CTX/src/main.c"
+        echo secret >"$CTX/secret.key"
+        echo doc >"$CTX/docs/a.md"
+        echo readme >"$CTX/docs/README.md"
+        printf '*.key\ndocs\n!docs/README.md\n' >"$CTX/.dockerignore"
+        printf 'FROM busybox\nCOPY . /ctx/\nCMD ["find", "/ctx", "-type", "f"]\n' >"$CTX/Dockerfile"
+        run B build -t ign:1 "$CTX"
+        [ "$status" -eq 0 ]
+        run B run --rm --network none ign:1
+        echo "$output"
+        assert_contains "$output" "/ctx/src/main.c"
+        assert_contains "$output" "/ctx/docs/README.md"
+        [[ "$output" != *secret.key* ]]
+        [[ "$output" != *docs/a.md* ]]
+}
+
+@test "build: multi-stage with FROM scratch and a static binary" {
+        [ -x "${BERTH_HELPERS:-$BERTH_SRC/build/helpers}/tinit" ] || skip "needs build/helpers/tinit"
+        cp "${BERTH_HELPERS:-$BERTH_SRC/build/helpers}/tinit" "$CTX/tinit"
+        cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox AS prep
+COPY tinit /out/tinit
+RUN echo produced > /out/msg
+FROM busybox AS never-used
+RUN exit 1
+FROM scratch
+COPY --from=prep /out/ /
+ENTRYPOINT ["/tinit"]
+DF
+        run B build -t multi:1 "$CTX"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" != *"exit 1"* ]]
+        j=$(B image inspect multi:1)
+        assert_json "$j" '.[0].RootFS.Layers | length' "1"
+        run B run --rm --network none multi:1 exit 0
+        echo "$output"
+        [ "$status" -eq 0 ]
+}
+
+@test "build: ARG scoping, --build-arg, heredocs and ONBUILD" {
+        cat >"$CTX/Dockerfile" <<'DF'
+ARG BASE=busybox
+FROM ${BASE}
+ARG VERSION=1.0
+ENV SEEN_BASE="${BASE:-not-visible}"
+RUN <<EOF
+echo "version $VERSION" > /version
+EOF
+COPY <<EOF /etc/app.conf
+v=${VERSION}
+EOF
+ONBUILD RUN echo from-trigger > /trigger
+DF
+        run B build --build-arg VERSION=2.5 -t parent:1 "$CTX"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        run B run --rm --network none parent:1 sh -c 'cat /version /etc/app.conf; echo $SEEN_BASE'
+        echo "$output"
+        assert_contains "$output" "version 2.5"
+        assert_contains "$output" "v=2.5"
+        assert_contains "$output" "not-visible"
+        printf 'FROM parent:1\nCMD ["cat", "/trigger"]\n' >"$CTX/Dockerfile"
+        run B build -t child:1 "$CTX"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        assert_contains "$output" "Executing ONBUILD trigger"
+        run B run --rm --network none child:1
+        [ "$output" = "from-trigger" ]
+}
+
+@test "build: a failing RUN reports exit code, output and line; nothing is tagged" {
+        printf 'FROM busybox\nRUN echo ok\nRUN echo broken-output; exit 7\n' >"$CTX/Dockerfile"
+        run B build -t failing:1 "$CTX"
+        echo "$output"
+        [ "$status" -eq 1 ]
+        assert_contains "$output" "Dockerfile:3"
+        assert_contains "$output" "exit code: 7"
+        assert_contains "$output" "broken-output"
+        run B image inspect failing:1
+        [ "$status" -ne 0 ]
+        [ -z "$(ls "$ROOT/build-tmp" 2>/dev/null | grep -v '^oci$' || true)" ]
+}
+
+@test "build: COPY ../x is refused with the line number" {
+        printf 'FROM busybox\n\nCOPY ../x /x\n' >"$CTX/Dockerfile"
+        run B build "$CTX"
+        echo "$output"
+        [ "$status" -eq 1 ]
+        assert_contains "$output" "Dockerfile:3: COPY: '../x' is outside the build context"
+        printf 'FROM busybox\nRUNN x\n' >"$CTX/Dockerfile"
+        run B build "$CTX"
+        [ "$status" -eq 1 ]
+        assert_contains "$output" "Dockerfile:2: unknown instruction: RUNN"
+}
+
+@test "build: context as a tar stream on stdin, -f and --target" {
+        mkdir -p "$CTX/sub"
+        printf 'FROM busybox AS one\nRUN echo one > /which\nFROM one AS two\nRUN echo two > /which\n' >"$CTX/sub/Build.df"
+        run bash -c "tar -C '$CTX' -cf - . | '$BERTH' build -f sub/Build.df --target one -t tgt:1 -"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        run B run --rm --network none tgt:1 cat /which
+        [ "$output" = "one" ]
+}
