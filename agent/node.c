@@ -322,7 +322,8 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
 
         /* Removals first (they free resources), newest first: reverse dependency order. A pod
          * is only stopped once the newer ones are gone. */
-        qsort(pods, n_pods, sizeof(pods[0]), cmp_order_desc);
+        if (n_pods > 0) /* qsort(NULL, 0, ...) is undefined (UBSan) */
+                qsort(pods, n_pods, sizeof(pods[0]), cmp_order_desc);
         for (size_t i = 0; i < n_pods; i++) {
                 const struct assignment *a = find_asg(n, pods[i].name);
                 struct err *e = NULL;
