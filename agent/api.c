@@ -18,6 +18,8 @@ static const struct http_route *const api_groups[] = {
         api_network_routes,
         api_volume_routes,
         api_build_routes,
+        api_ctrfs_routes,
+        api_df_routes,
 };
 /* clang-format on */
 

@@ -46,9 +46,10 @@ struct daemon {
         /* networking (agent/netd.h): NULL with net_err saying why when it could not start */
         struct netmgr *net;
         struct err *net_err;
-        char *net_bip, *net_fixed_cidr; /* --bip, --fixed-cidr */
-        uint32_t net_mtu;               /* --mtu */
-        bool net_no_bridge;             /* --bridge none: no default network */
+        char *net_bip, *net_fixed_cidr;  /* --bip, --fixed-cidr */
+        uint32_t net_mtu;                /* --mtu */
+        bool net_no_bridge;              /* --bridge none: no default network */
+        char **insecure_registries_flag; /* --insecure-registry (repeatable) */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and
@@ -60,6 +61,8 @@ extern const struct http_route api_container_routes[];
 extern const struct http_route api_network_routes[];
 extern const struct http_route api_volume_routes[];
 extern const struct http_route api_build_routes[];
+extern const struct http_route api_ctrfs_routes[];
+extern const struct http_route api_df_routes[];
 
 /* Registers every group's routes. */
 int api_register(struct http_router *r, struct err **errp);

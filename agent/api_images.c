@@ -342,7 +342,7 @@ static char *image_user(struct daemon *d, const char *image_id) {
                 if (streq_ptr(json_get_str(j, "Image", NULL), image_id))
                         found = xstrdup(json_get_str(j, "Id", ""));
         }
-        free(all);
+        /* all is borrowed (ctr_all): not ours to free */
         return found;
 }
 
@@ -433,11 +433,22 @@ static void job_progress(void *ud, const char *digest, uint64_t done, uint64_t t
         job_emit(p->fd, j);
 }
 
+/* --insecure-registry flags plus daemon.json "insecure-registries". */
+static char **insecure_registries(const struct daemon *d) {
+        char **l = strv_copy(d->insecure_registries_flag);
+
+        STRV_FOREACH (x, d->config.insecure_registries)
+                if (!strv_contains(l, *x))
+                        strv_push(&l, *x);
+        return l;
+}
+
 static int job_pull(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         _cleanup_(image_freep) struct image *img = NULL;
         struct progress_state ps = {.fd = fd, .action = "Downloading"};
-        struct pull_opts o = {.progress = job_progress, .userdata = &ps};
+        _cleanup_strv_ char **insecure = insecure_registries(d);
+        struct pull_opts o = {.progress = job_progress, .userdata = &ps, .insecure = insecure};
         const char *name = json_get_str(args, "image", "");
         _cleanup_strv_ char **plat = NULL;
         int r;
@@ -463,7 +474,8 @@ static int job_pull(struct daemon *d, json_t *args, int fd, json_t **ret, struct
 static int job_push(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         struct progress_state ps = {.fd = fd, .action = "Pushing"};
-        struct push_opts o = {.progress = job_progress, .userdata = &ps};
+        _cleanup_strv_ char **insecure = insecure_registries(d);
+        struct push_opts o = {.progress = job_progress, .userdata = &ps, .insecure = insecure};
         const char *name = json_get_str(args, "image", "");
         int r;
 

@@ -170,7 +170,7 @@ static void h_remove(struct http_req *req, void *ud) {
         http_reply(req, 204, NULL, NULL, 0);
 }
 
-/* Anonymous unused volumes; with all=true (docker's filter all=true), named ones too. */
+/* Anonymous unused volumes; with all, named ones too. */
 static void h_prune(struct http_req *req, void *ud) {
         struct daemon *d = ud;
         _cleanup_json_ json_t *gone = json_array(), *out = NULL, *filters = NULL;
@@ -180,7 +180,12 @@ static void h_prune(struct http_req *req, void *ud) {
         bool all = false;
         uint64_t freed = 0;
 
-        if (fq && fq[0]) {
+        /* ?all=1 (berth's CLI) or docker's filters={"all":["true"]} */
+        if (http_query_get_bool(http_req_query_pairs(req), "all", false, &all, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        if (!all && fq && fq[0]) {
                 json_t *a;
                 filters = json_loads(fq, 0, NULL);
                 a = json_object_get(filters, "all");

@@ -797,7 +797,7 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
                 ctr_load_one(m, *id);
         /* newest first, as ps lists them */
         if (m->n > 1)
-                qsort(m->v, m->n, sizeof(*m->v), cmp_created_desc);
+                qsort_safe(m->v, m->n, sizeof(*m->v), cmp_created_desc);
         ctr_net_reconcile(m); /* berth-net */
         ctr_metrics_register(m);
         *ret = TAKE_PTR(m);

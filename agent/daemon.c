@@ -50,6 +50,7 @@ static void daemon_usage(FILE *f) {
                 "      --bridge none       no default network\n"
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
+                "      --insecure-registry HOST[:PORT]  pull/push over plain HTTP (repeatable)\n"
                 "  -h, --help              this help\n");
 }
 
@@ -65,6 +66,7 @@ static void daemon_stop_addons(struct daemon *d) {
 static struct daemon *daemon_free(struct daemon *d) {
         if (!d)
                 return NULL;
+        strv_free(d->insecure_registries_flag);
         daemon_stop_addons(d);
         if (d->loop) {
                 ev_signal_stop(d->loop, &d->sigterm);
@@ -307,6 +309,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"log-level", required_argument, NULL, 'L'},
                 {"log-format", required_argument, NULL, 'F'},
                 {"request-timeout", required_argument, NULL, 't'},
+                {"insecure-registry", required_argument, NULL, 'I'},
                 {"config-file", required_argument, NULL, 'c'},
                 {"bip", required_argument, NULL, 'B'},
                 {"fixed-cidr", required_argument, NULL, 'X'},
@@ -408,6 +411,16 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         d->net_mtu = (uint32_t)v;
                         break;
                 }
+                case 'I':
+                        if (!optarg[0] || strpbrk(optarg, "/ \t")) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --insecure-registry '%s' "
+                                        "(HOST[:PORT])\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        strv_push(&d->insecure_registries_flag, optarg);
+                        break;
                 case 'h':
                         *ret_help = true;
                         return 0;

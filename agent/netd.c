@@ -87,6 +87,12 @@ static int create_default(struct netmgr *m, const struct netd_opts *o, struct er
                 r = bip_split(o->bip, &subnet, &gw, errp);
                 if (r < 0)
                         return r;
+        } else {
+                char adopt[64];
+
+                netmgr_default_bridge_subnet(m, adopt, sizeof(adopt));
+                if (adopt[0])
+                        subnet = xstrdup(adopt);
         }
         if (o->mtu) {
                 mtu = xasprintf("com.docker.network.driver.mtu=%u", o->mtu);

@@ -322,8 +322,7 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
 
         /* Removals first (they free resources), newest first: reverse dependency order. A pod
          * is only stopped once the newer ones are gone. */
-        if (n_pods > 0) /* qsort(NULL, 0, ...) is undefined (UBSan) */
-                qsort(pods, n_pods, sizeof(pods[0]), cmp_order_desc);
+        qsort_safe(pods, n_pods, sizeof(pods[0]), cmp_order_desc);
         for (size_t i = 0; i < n_pods; i++) {
                 const struct assignment *a = find_asg(n, pods[i].name);
                 struct err *e = NULL;
@@ -350,7 +349,7 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
         sorted = xnew0(const struct assignment *, n->n_asg + 1);
         for (size_t i = 0; i < n->n_asg; i++)
                 sorted[i] = &n->asg[i];
-        qsort(sorted, n->n_asg, sizeof(sorted[0]), cmp_asg_order);
+        qsort_safe(sorted, n->n_asg, sizeof(sorted[0]), cmp_asg_order);
         for (size_t i = 0; i < n->n_asg; i++) {
                 const struct assignment *a = sorted[i];
                 struct pod_status *p = NULL;

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # `berth run --rm IMG true` on the default bridge vs `--network none`: median wall time of N runs
-# each (N=${N:-25}). Needs root and busybox-static; runs its own daemon on a temporary root
-# (--bip from a test range) and removes everything it made.
+# each (N=${N:-25}). Needs root and busybox-static; runs its own daemon on a temporary root and
+# removes everything it made (berth0 only when it created it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BERTH=$PWD/$BUILD/berth
 N=${N:-25}
-BIP=${BIP:-10.231.0.1/24}
 [ "$(id -u)" -eq 0 ] || { echo "bench/bridge.sh: needs root" >&2; exit 77; }
 [ -x /bin/busybox ] || { echo "bench/bridge.sh: needs busybox-static" >&2; exit 77; }
 make -s -j2 "$BUILD/berth"
@@ -30,7 +29,7 @@ cp /bin/busybox "$T/rootfs/bin/"
 ln -s busybox "$T/rootfs/bin/true"
 ln -s busybox "$T/rootfs/bin/sh"
 tar -C "$T/rootfs" -cf "$T/img.tar" .
-"$BERTH" daemon --root "$T/root" --run "$T/run" --bip "$BIP" --log-level error >"$T/log" 2>&1 &
+"$BERTH" daemon --root "$T/root" --run "$T/run" --log-level error >"$T/log" 2>&1 &
 DPID=$!
 export BERTH_HOST=unix://$T/run/berth.sock
 for i in $(seq 100); do [ -S "$T/run/berth.sock" ] && break; sleep 0.05; done

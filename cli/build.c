@@ -253,6 +253,23 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                 return EXIT_USAGE;
         }
         const char *arg = argv[optind];
+        /* -f is relative to the working directory (as in docker); the daemon wants it relative
+         * to the context. */
+        if (file && !streq(arg, "-")) {
+                char frp[PATH_MAX], crp[PATH_MAX];
+                if (realpath(file, frp) && realpath(arg, crp)) {
+                        size_t cl = strlen(crp);
+                        if (strncmp(frp, crp, cl) != 0 || frp[cl] != '/') {
+                                err_setx(&e, EINVAL,
+                                         "the Dockerfile '%s' must be inside the build context "
+                                         "'%s'",
+                                         file, arg);
+                                return cli_report(e, 1);
+                        }
+                        free(file);
+                        file = xstrdup(frp + cl + 1);
+                }
+        }
         STRV_FOREACH (t, tags)
                 q_add(&path, "t", *t);
         if (file)

@@ -34,6 +34,7 @@ extern const struct cli_cmd cli_cert_cmds[];
 extern const struct cli_cmd cli_stacks_cmds[];
 extern const struct cli_cmd cli_images_cmds[];
 extern const struct cli_cmd cli_container_cmds[];
+extern const struct cli_cmd cli_ctrfs_cmds[];
 extern const struct cli_cmd cli_stack_cmds[];
 extern const struct cli_cmd cli_network_cmds[];
 extern const struct cli_cmd cli_volume_cmds[];

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,17 +330,16 @@ static int cmd_prune(const struct cli_ctx *ctx, int argc, char **argv) {
                 if (!fgets(buf, sizeof(buf), stdin) || (buf[0] != 'y' && buf[0] != 'Y'))
                         return 0;
         }
-        r = client_call(ctx, "POST",
-                        all ? "/v1/volumes/prune?filters=%7B%22all%22%3A%5B%22true%22%5D%7D"
-                            : "/v1/volumes/prune",
-                        NULL, &ans, &e);
+        r = client_call(ctx, "POST", all ? "/v1/volumes/prune?all=1" : "/v1/volumes/prune", NULL,
+                        &ans, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
         if (json_array_size(json_object_get(ans, "VolumesDeleted")) > 0)
                 printf("Deleted Volumes:\n");
         json_array_foreach (json_object_get(ans, "VolumesDeleted"), i, v)
                 printf("%s\n", json_string_value(v));
-        printf("\nTotal reclaimed space: 0B\n");
+        printf("\nTotal reclaimed space: %" PRId64 "B\n",
+               (int64_t)json_get_int(ans, "SpaceReclaimed", 0));
         return 0;
 }
 

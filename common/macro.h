@@ -73,3 +73,12 @@
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
+
+/* qsort() that accepts an empty (NULL, 0) array: passing NULL to qsort is undefined behaviour
+ * even with 0 elements, and UBSan reports it. Use this everywhere instead of qsort(). */
+#include <stdlib.h>
+static inline void qsort_safe(void *base, size_t n, size_t size,
+                              int (*cmp)(const void *, const void *)) {
+        if (n > 1)
+                qsort(base, n, size, cmp);
+}

@@ -257,7 +257,7 @@ int vol_list(const char *root, struct vol ***ret, struct err **errp) {
                 l[n++] = v;
                 l[n] = NULL;
         }
-        qsort(l, n, sizeof(*l), vol_cmp);
+        qsort_safe(l, n, sizeof(*l), vol_cmp);
         *ret = l;
         return 0;
 }

@@ -484,7 +484,7 @@ int model_stack_from_json(const json_t *j, struct model_stack **ret, struct err 
                 if (r < 0)
                         return r;
         }
-        qsort(s->services, s->n_services, sizeof(*s->services), service_cmp);
+        qsort_safe(s->services, s->n_services, sizeof(*s->services), service_cmp);
         r = parse_up(json_object_get(j, "up"), &s->up, errp);
         if (r < 0)
                 return r;
@@ -678,7 +678,7 @@ int observed_from_json(const json_t *j, struct observed **ret, struct err **errp
                 if (r < 0)
                         return r;
         }
-        qsort(o->nodes, o->n_nodes, sizeof(*o->nodes), node_cmp);
+        qsort_safe(o->nodes, o->n_nodes, sizeof(*o->nodes), node_cmp);
         for (i = 1; i < o->n_nodes; i++)
                 if (streq(o->nodes[i - 1].id, o->nodes[i].id)) {
                         _cleanup_free_ char *m =

@@ -802,7 +802,7 @@ int plan_compute(const struct model_stack *desired, const struct observed *obser
                         sched_account(c.sched, s->group, sched_node_index(c.sched, op->node));
         }
         for (size_t i = 0; i < desired->n_services; i++) {
-                qsort(c.st[i].pods, c.st[i].n_pods, sizeof(*c.st[i].pods), pod_slot_cmp);
+                qsort_safe(c.st[i].pods, c.st[i].n_pods, sizeof(*c.st[i].pods), pod_slot_cmp);
                 r = visit(&c, i, errp);
                 if (r < 0)
                         goto fail;

@@ -83,7 +83,7 @@ static void canon(struct buf *b, const json_t *j) {
                 i = 0;
                 json_object_foreach ((json_t *)j, k, v)
                         kvs[i++] = (struct kv){k, v};
-                qsort(kvs, n, sizeof(*kvs), cmp_kv);
+                qsort_safe(kvs, n, sizeof(*kvs), cmp_kv);
                 buf_put(b, "{", 1);
                 for (i = 0; i < n; i++) {
                         if (i)

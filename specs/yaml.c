@@ -313,7 +313,7 @@ static const struct ynode *find_dup_key(const struct ynode *m) {
         _cleanup_free_ struct ynode **keys = xnew(struct ynode *, n);
         for (size_t i = 0; i < n; i++)
                 keys[i] = m->kids[2 * i];
-        qsort(keys, n, sizeof(*keys), cmp_keyp);
+        qsort_safe(keys, n, sizeof(*keys), cmp_keyp);
         for (size_t i = 1; i < n; i++)
                 if (streq(keys[i - 1]->str, keys[i]->str))
                         return keys[i - 1]->line > keys[i]->line ? keys[i - 1] : keys[i];

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "build/builder.h"
+#include "build/builder_int.h"
 #include "build/dockerfile.h"
 #include "build/layer_out.h"
 #include "cleanup.h"
@@ -28,15 +29,6 @@
 #include "xalloc.h"
 
 #define DOCKERFILE_MAX (4u << 20)
-#define TAIL_LINES 10
-
-/* The image being built at one step: its config and layer blobs, and the cache key chain. */
-struct bstate {
-        json_t *cfg;
-        char **layers;
-        char *key;
-        bool cmd_set; /* CMD given in this stage (ENTRYPOINT then keeps it) */
-};
 
 static void bstate_done(struct bstate *b) {
         json_decref(b->cfg);
@@ -54,19 +46,7 @@ static void bstate_copy(struct bstate *dst, const struct bstate *src) {
         dst->cmd_set = false;
 }
 
-struct builder {
-        const struct build_opts *o;
-        struct dockerfile *df;
-        struct df_stages stages;
-        struct bstate *done; /* final state per stage (cfg NULL when not built) */
-        const char *name;    /* Dockerfile name for messages */
-        size_t step, n_steps;
-        char *tmp;       /* <root>/build-tmp */
-        char *cache_dir; /* <root>/build-cache */
-};
-
-static void say(struct builder *b, const char *fmt, ...) _printf_(2, 3);
-static void say(struct builder *b, const char *fmt, ...) {
+void bld_say(struct builder *b, const char *fmt, ...) {
         _cleanup_free_ char *s = NULL;
         va_list ap;
 
@@ -89,7 +69,7 @@ static char *now_rfc3339(void) {
         return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
 }
 
-static json_t *cfg_config(struct bstate *st) {
+json_t *bld_cfg_config(struct bstate *st) {
         json_t *c = json_object_get(st->cfg, "config");
         if (!json_is_object(c)) {
                 c = json_object();
@@ -107,7 +87,7 @@ static json_t *obj_child(json_t *o, const char *key) {
         return c;
 }
 
-static char **json_strv(const json_t *a) {
+char **bld_json_strv(const json_t *a) {
         char **l = xnew0(char *, 1);
         size_t i;
         json_t *v;
@@ -118,7 +98,7 @@ static char **json_strv(const json_t *a) {
         return l;
 }
 
-static json_t *strv_to_json(char *const *l) {
+json_t *bld_strv_to_json(char *const *l) {
         json_t *a = json_array();
         STRV_FOREACH (s, l)
                 json_array_append_new(a, json_string(*s));
@@ -143,11 +123,11 @@ static void history_add(struct bstate *st, const char *created_by, bool empty) {
 }
 
 static char **diff_ids_of(struct bstate *st) {
-        return json_strv(json_object_get(json_object_get(st->cfg, "rootfs"), "diff_ids"));
+        return bld_json_strv(json_object_get(json_object_get(st->cfg, "rootfs"), "diff_ids"));
 }
 
 /* Unpacked layer dirs, top first. */
-static char **lower_dirs(struct builder *b, struct bstate *st) {
+char **bld_lower_dirs(struct builder *b, struct bstate *st) {
         _cleanup_strv_ char **diffs = diff_ids_of(st);
         _cleanup_strv_ char **chains = chain_ids_compute(diffs);
         size_t n = strv_length(chains);
@@ -161,7 +141,7 @@ static char **lower_dirs(struct builder *b, struct bstate *st) {
 }
 
 /* Adds a layer blob (uncompressed: digest = diff id) and unpacks it into the store. */
-static int layer_add(struct builder *b, struct bstate *st, const char *digest, struct err **errp) {
+int bld_layer_add(struct builder *b, struct bstate *st, const char *digest, struct err **errp) {
         json_t *rootfs = obj_child(st->cfg, "rootfs");
         json_t *diffs = json_object_get(rootfs, "diff_ids");
         _cleanup_strv_ char **d = NULL, **chains = NULL;
@@ -183,7 +163,7 @@ static int layer_add(struct builder *b, struct bstate *st, const char *digest, s
 
 /* ---- the cache ---- */
 
-static char *sha256_hex(const char *s) {
+char *bld_sha256_hex(const char *s) {
         _cleanup_free_ char *d = digest_of(s, strlen(s));
         return xstrdup(d + strlen("sha256:"));
 }
@@ -200,7 +180,7 @@ static bool cache_load(struct builder *b, const char *key, struct bstate *st) {
 
         if (b->o->no_cache || json_load_path(p, BLOB_CONFIG_MAX, &j, NULL) < 0)
                 return false;
-        layers = json_strv(json_object_get(j, "layers"));
+        layers = bld_json_strv(json_object_get(j, "layers"));
         STRV_FOREACH (l, layers)
                 if (!image_store_has_blob(b->o->store, *l))
                         return false;
@@ -230,7 +210,7 @@ static bool cache_load(struct builder *b, const char *key, struct bstate *st) {
 static void cache_save(struct builder *b, const char *key, struct bstate *st) {
         _cleanup_free_ char *p = cache_path(b, key), *dir = xasprintf("%s/steps", b->cache_dir);
         _cleanup_json_ json_t *j = json_pack("{s:i,s:O,s:o}", "version", 1, "config", st->cfg,
-                                             "layers", strv_to_json(st->layers));
+                                             "layers", bld_strv_to_json(st->layers));
         if (mkdir_p(dir, 0700, NULL) >= 0)
                 (void)json_save_path(p, j, NULL); /* a cache write failure only costs speed */
 }
@@ -249,7 +229,7 @@ static void stage_vars_done(struct stage_vars *v) {
 
 /* Variables for expansion: stage ARGs, then the image Env (ENV wins over ARG, as in docker). */
 static void expansion_vars(struct bstate *st, const struct stage_vars *sv, struct df_vars *ret) {
-        _cleanup_strv_ char **env = json_strv(json_object_get(cfg_config(st), "Env"));
+        _cleanup_strv_ char **env = bld_json_strv(json_object_get(bld_cfg_config(st), "Env"));
 
         *ret = (struct df_vars){.kv = strv_copy(sv->args.kv)};
         STRV_FOREACH (e, env) {
@@ -271,7 +251,7 @@ static const char *build_arg(struct builder *b, const char *key) {
 }
 
 static void env_set(struct bstate *st, const char *k, const char *v) {
-        json_t *c = cfg_config(st);
+        json_t *c = bld_cfg_config(st);
         json_t *env = json_object_get(c, "Env");
         size_t kl = strlen(k), i;
         json_t *e;
@@ -294,381 +274,13 @@ static void env_set(struct bstate *st, const char *k, const char *v) {
 /* ---- RUN ---- */
 
 static char **stage_shell(struct bstate *st) {
-        json_t *sh = json_object_get(cfg_config(st), "Shell");
+        json_t *sh = json_object_get(bld_cfg_config(st), "Shell");
         if (json_is_array(sh) && json_array_size(sh) > 0)
-                return json_strv(sh);
+                return bld_json_strv(sh);
         char **l = NULL;
         strv_push(&l, "/bin/sh");
         strv_push(&l, "-c");
         return l;
-}
-
-struct run_mount {
-        char *source, *target;
-        bool readonly;
-};
-
-static void run_mounts_free(struct run_mount *m, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(m[i].source);
-                free(m[i].target);
-        }
-        free(m);
-}
-
-/* Collects the container's output, keeping the last lines for the error report. */
-struct tail {
-        char *lines[TAIL_LINES];
-        size_t next;
-};
-
-static void tail_push(struct tail *t, const char *l) {
-        free(t->lines[t->next % TAIL_LINES]);
-        t->lines[t->next % TAIL_LINES] = xstrdup(l);
-        t->next++;
-}
-
-static char *tail_join(struct tail *t) {
-        char **l = NULL;
-        size_t start = t->next > TAIL_LINES ? t->next - TAIL_LINES : 0;
-        for (size_t i = start; i < t->next; i++)
-                strv_push(&l, t->lines[i % TAIL_LINES]);
-        char *s = strv_join(l, "\n");
-        strv_free(l);
-        return s;
-}
-
-static void tail_done(struct tail *t) {
-        for (size_t i = 0; i < TAIL_LINES; i++)
-                free(t->lines[i]);
-}
-
-/* In the forked helper: stdio to the pipe, create and start the container, wait, delete. Only
- * async-signal-safe-ish work and _exit, as this runs after fork. */
-static _noreturn_ void run_helper(const char *state_root, const char *id, const char *bundle,
-                                  int out_fd) {
-        struct rt_state *st = NULL;
-        struct err *e = NULL;
-        int nul = open("/dev/null", O_RDONLY | O_CLOEXEC), status = 0;
-
-        if (nul < 0 || dup2(nul, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
-                _exit(125);
-        if (rt_create(
-                    &(struct rt_create_opts){
-                            .state_root = state_root, .id = id, .bundle = bundle, .console_fd = -1},
-                    &st, &e) < 0) {
-                dprintf(2, "berth build: %s\n", err_msg(e));
-                _exit(125);
-        }
-        if (rt_start(st, &e) < 0) {
-                dprintf(2, "berth build: %s\n", err_msg(e));
-                (void)rt_delete(st, true, NULL);
-                _exit(125);
-        }
-        while (waitpid(st->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        (void)rt_delete(st, true, NULL);
-        if (WIFEXITED(status))
-                _exit(WEXITSTATUS(status));
-        _exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
-}
-
-static json_t *spec_mount(const char *src, const char *dst, bool ro) {
-        return json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "destination", dst, "type", "bind", "source",
-                         src, "options", "rbind", ro ? "ro" : "rw", "nosuid");
-}
-
-/* Resolves the config's User in the rootfs to numbers. */
-static int resolve_user(const char *user, const char *rootfs, uid_t *uid, gid_t *gid,
-                        struct err **errp) {
-        char *const lowers[] = {(char *)rootfs, NULL};
-        if (!user || !*user) {
-                *uid = 0;
-                *gid = 0;
-                return 0;
-        }
-        return parse_chown(user, lowers, uid, gid, errp);
-}
-
-static int run_container(struct builder *b, struct bstate *st, const struct df_instr *in,
-                         char *const *args, const struct run_mount *mounts, size_t n_mounts,
-                         char *const *extra_env, bool net_none, struct err **errp) {
-        _cleanup_free_ char *w = NULL, *rootfs = NULL, *bundle = NULL, *cfgp = NULL, *id = NULL;
-        _cleanup_free_ char *state_root = NULL, *empty = NULL, *cwdp = NULL, *upper = NULL;
-        _cleanup_free_ char *hex = random_hex(8), *digest = NULL;
-        _cleanup_strv_ char **lowers = lower_dirs(b, st), **env = NULL, **created = NULL;
-        _cleanup_json_ json_t *spec = NULL;
-        _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
-        const char *cwd = json_get_str(cfg_config(st), "WorkingDir", "");
-        struct tail tail = {};
-        uid_t uid;
-        gid_t gid;
-        int r, status = 0;
-        pid_t pid;
-
-        w = xasprintf("%s/run-%s", b->tmp, hex);
-        id = xasprintf("build-%s", hex);
-        state_root = xasprintf("%s/oci", b->tmp);
-        r = mkdir_p(w, 0700, errp);
-        if (r < 0)
-                return r;
-        if (!lowers || !lowers[0]) {
-                strv_free(lowers);
-                lowers = NULL;
-                empty = xasprintf("%s/empty", w);
-                if (mkdir(empty, 0755) < 0) {
-                        r = err_set(errp, errno, "create '%s'", empty);
-                        goto out;
-                }
-                strv_push(&lowers, empty);
-        }
-        r = ovl_prepare(w, lowers, OVL_MODE_OVERLAY, &rootfs, errp);
-        if (r < 0)
-                goto out;
-        if (!*cwd)
-                cwd = "/";
-        cwdp = xasprintf("%s%s", rootfs, cwd);
-        (void)mkdir_p(cwdp, 0755, NULL);
-
-        r = resolve_user(json_get_str(cfg_config(st), "User", NULL), rootfs, &uid, &gid, errp);
-        if (r < 0)
-                goto out;
-
-        spec = spec_default_json(false);
-        json_t *proc = json_object_get(spec, "process");
-        json_object_set_new(proc, "args", strv_to_json(args));
-        env = json_strv(json_object_get(cfg_config(st), "Env"));
-        bool has_path = false;
-        STRV_FOREACH (e, env)
-                has_path |= str_startswith(*e, "PATH=");
-        if (!has_path)
-                strv_push(&env,
-                          "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        STRV_FOREACH (e, extra_env)
-                strv_push(&env, *e);
-        json_object_set_new(proc, "env", strv_to_json(env));
-        json_object_set_new(proc, "cwd", json_string(cwd));
-        json_object_set_new(proc, "user",
-                            json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid));
-        json_object_set_new(spec, "root", json_pack("{s:s,s:b}", "path", rootfs, "readonly", 0));
-        json_object_set_new(spec, "hostname", json_string("buildkitsandbox"));
-        /* Mount points the runtime creates are not content: note the missing ones to remove them
-         * from the upper dir afterwards. */
-        {
-                _cleanup_free_ char *rc = xasprintf("%s/etc/resolv.conf", rootfs);
-                if (!net_none && access(rc, F_OK) < 0)
-                        strv_push(&created, "/etc/resolv.conf");
-                for (size_t i = 0; i < n_mounts; i++) {
-                        _cleanup_free_ char *t = xasprintf("%s%s", rootfs, mounts[i].target);
-                        if (access(t, F_OK) < 0)
-                                strv_push(&created, mounts[i].target);
-                }
-        }
-        if (!net_none) {
-                /* Host networking: drop the network namespace. */
-                json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
-                size_t i;
-                json_t *v;
-                json_array_foreach (ns, i, v)
-                        if (streq_ptr(json_get_str(v, "type", NULL), "network")) {
-                                json_array_remove(ns, i);
-                                break;
-                        }
-                json_array_append_new(json_object_get(spec, "mounts"),
-                                      spec_mount("/etc/resolv.conf", "/etc/resolv.conf", true));
-        }
-        for (size_t i = 0; i < n_mounts; i++) {
-                _cleanup_free_ char *t = xasprintf("%s%s", rootfs, mounts[i].target);
-                (void)mkdir_p(t, 0755, NULL);
-                json_array_append_new(
-                        json_object_get(spec, "mounts"),
-                        spec_mount(mounts[i].source, mounts[i].target, mounts[i].readonly));
-        }
-        bundle = xasprintf("%s/bundle", w);
-        r = mkdir_p(bundle, 0700, errp);
-        if (r < 0)
-                goto out;
-        cfgp = xasprintf("%s/config.json", bundle);
-        r = json_save_path(cfgp, spec, errp);
-        if (r < 0)
-                goto out;
-        r = mkdir_p(state_root, 0700, errp);
-        if (r < 0)
-                goto out;
-
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                r = err_set(errp, errno, "pipe");
-                goto out;
-        }
-        pid = fork();
-        if (pid < 0) {
-                r = err_set(errp, errno, "fork");
-                goto out;
-        }
-        if (pid == 0)
-                run_helper(state_root, id, bundle, p[1]);
-        p[1] = safe_close(p[1]);
-        {
-                _cleanup_fclose_ FILE *f = fdopen(p[0], "re");
-                char *line = NULL;
-                size_t cap = 0;
-                ssize_t n;
-                if (f)
-                        p[0] = -EBADF;
-                while (f && (n = getline(&line, &cap, f)) >= 0) {
-                        if (n > 0 && line[n - 1] == '\n')
-                                line[n - 1] = 0;
-                        say(b, "%s", line);
-                        tail_push(&tail, line);
-                }
-                free(line);
-        }
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-        if (code != 0) {
-                _cleanup_free_ char *t = tail_join(&tail), *cmd = strv_join((char **)args, " ");
-                r = err_setx(errp, EIO,
-                             "%s:%u: RUN: process \"%s\" did not complete successfully: exit "
-                             "code: %d%s%s",
-                             b->name, in->line, cmd, code, *t ? "\n" : "", t);
-                goto out;
-        }
-        r = ovl_unmount(w, errp);
-        if (r < 0)
-                goto out;
-        upper = xasprintf("%s/upper", w);
-        STRV_FOREACH (c, created) {
-                _cleanup_free_ char *u = xasprintf("%s%s", upper, *c);
-                struct stat sb;
-                if (lstat(u, &sb) < 0)
-                        continue;
-                if (S_ISDIR(sb.st_mode))
-                        (void)rmdir(u); /* only when empty */
-                else if (S_ISREG(sb.st_mode) && sb.st_size == 0)
-                        (void)unlink(u);
-        }
-        r = build_layer_from_dir(b->o->store, upper, &digest, errp);
-        if (r < 0)
-                goto out;
-        r = layer_add(b, st, digest, errp);
-out:
-        tail_done(&tail);
-        (void)ovl_remove(w, NULL);
-        (void)rm_rf(w, NULL);
-        return r;
-}
-
-/* Parses --mount flags of a RUN. */
-static int parse_run_mounts(struct builder *b, const struct df_instr *in, char *const *flags,
-                            struct run_mount **ret, size_t *ret_n, char ***cleanup_dirs,
-                            struct err **errp) {
-        struct run_mount *m = NULL;
-        size_t n = 0;
-        int r = 0;
-
-        for (size_t f = 0; f < in->n_flags; f++) {
-                if (!streq(in->flags[f].name, "mount"))
-                        continue;
-                _cleanup_strv_ char **kv = strv_split(flags[f], ",");
-                const char *type = "bind", *target = NULL, *source = NULL, *from = NULL, *id = NULL;
-                bool rw = false;
-                STRV_FOREACH (p, kv) {
-                        char *eq = strchr(*p, '=');
-                        const char *v = eq ? eq + 1 : "";
-                        if (eq)
-                                *eq = 0;
-                        if (streq(*p, "type"))
-                                type = v;
-                        else if (streq(*p, "target") || streq(*p, "dst") ||
-                                 streq(*p, "destination"))
-                                target = v;
-                        else if (streq(*p, "source") || streq(*p, "src"))
-                                source = v;
-                        else if (streq(*p, "from"))
-                                from = v;
-                        else if (streq(*p, "id"))
-                                id = v;
-                        else if (streq(*p, "rw") || streq(*p, "readwrite"))
-                                rw = !eq || streq(v, "true");
-                        else if (streq(*p, "ro") || streq(*p, "readonly"))
-                                rw = eq && streq(v, "false");
-                        else if (!streq(*p, "sharing") && !streq(*p, "mode") && !streq(*p, "uid") &&
-                                 !streq(*p, "gid")) {
-                                r = err_setx(errp, EINVAL, "%s:%u: RUN --mount: unknown key '%s'",
-                                             b->name, in->line, *p);
-                                goto fail;
-                        }
-                }
-                if (!target || target[0] != '/') {
-                        r = err_setx(errp, EINVAL,
-                                     "%s:%u: RUN --mount needs an absolute target=", b->name,
-                                     in->line);
-                        goto fail;
-                }
-                m = xreallocarray(m, n + 1, sizeof(*m));
-                m[n] = (struct run_mount){.target = path_clean(target)};
-                if (streq(type, "cache")) {
-                        _cleanup_free_ char *h = sha256_hex(id ? id : target);
-                        m[n].source = xasprintf("%s/mounts/%s", b->cache_dir, h);
-                        r = mkdir_p(m[n].source, 0755, errp);
-                        n++;
-                        if (r < 0)
-                                goto fail;
-                } else if (streq(type, "bind")) {
-                        _cleanup_free_ char *cl = path_clean(source ? source : ".");
-                        const char *rel = cl;
-                        while (*rel == '/')
-                                rel++;
-                        if (str_startswith(rel, "..")) {
-                                n++;
-                                r = err_setx(errp, EPERM,
-                                             "%s:%u: RUN --mount source '%s' is outside the "
-                                             "build context",
-                                             b->name, in->line, source);
-                                goto fail;
-                        }
-                        if (from) {
-                                int si = df_stage_find(&b->stages, from, b->stages.n);
-                                if (si < 0 || !b->done[si].cfg) {
-                                        n++;
-                                        r = err_setx(errp, ENOENT,
-                                                     "%s:%u: RUN --mount from='%s': no such "
-                                                     "stage",
-                                                     b->name, in->line, from);
-                                        goto fail;
-                                }
-                                _cleanup_free_ char *hex = random_hex(8);
-                                char *dir = xasprintf("%s/from-%s", b->tmp, hex);
-                                _cleanup_strv_ char **l = lower_dirs(b, &b->done[si]);
-                                strv_push_take(cleanup_dirs, dir);
-                                r = mkdir_p(dir, 0755, errp);
-                                if (r >= 0)
-                                        r = ovl_copy_layers(l, dir, errp);
-                                if (r < 0) {
-                                        n++;
-                                        goto fail;
-                                }
-                                m[n].source = xasprintf("%s/%s", dir, rel);
-                        } else
-                                m[n].source = xasprintf("%s/%s", b->o->ctx->dir, rel);
-                        m[n].readonly = !rw;
-                        n++;
-                } else {
-                        n++;
-                        r = err_setx(errp, EINVAL,
-                                     "%s:%u: RUN --mount type '%s' is not supported (cache or "
-                                     "bind)",
-                                     b->name, in->line, type);
-                        goto fail;
-                }
-        }
-        *ret = m;
-        *ret_n = n;
-        return 0;
-fail:
-        run_mounts_free(m, n);
-        return r;
 }
 
 /* ---- COPY / ADD ---- */
@@ -683,12 +295,12 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
         _cleanup_(build_context_freep) struct build_context *from_ctx = NULL;
         _cleanup_free_ char *hex = random_hex(8), *dir = NULL, *fromdir = NULL, *dest = NULL;
         _cleanup_free_ char *digest = NULL;
-        _cleanup_strv_ char **lowers = lower_dirs(b, st), **all = NULL, **sums = NULL;
+        _cleanup_strv_ char **lowers = bld_lower_dirs(b, st), **all = NULL, **sums = NULL;
         struct build_context *ctx = b->o->ctx;
         struct copy_attrs attrs = {.uid = 0, .gid = 0};
         size_t n = strv_length(args);
         const char *rawdest = args[n - 1];
-        const char *cwd = json_get_str(cfg_config(st), "WorkingDir", "");
+        const char *cwd = json_get_str(bld_cfg_config(st), "WorkingDir", "");
         int r = 0;
 
         for (size_t f = 0; f < in->n_flags; f++) {
@@ -702,7 +314,7 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                         int si = df_stage_find(&b->stages, flags[f], b->stages.n);
                         _cleanup_strv_ char **l = NULL;
                         if (si >= 0 && b->done[si].cfg)
-                                l = lower_dirs(b, &b->done[si]);
+                                l = bld_lower_dirs(b, &b->done[si]);
                         else {
                                 _cleanup_(image_freep) struct image *img = NULL;
                                 r = image_store_get(b->o->store, flags[f], &img, NULL);
@@ -715,12 +327,17 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                                 }
                                 l = image_lower_dirs(b->o->store, img);
                         }
+                        /* A read-only view of the stage: an overlay of its layers (nothing is
+                         * copied; the mount goes away with the step). */
+                        _cleanup_free_ char *view = NULL;
                         fromdir = xasprintf("%s/from-%s", b->tmp, hex);
                         r = mkdir_p(fromdir, 0755, errp);
+                        if (r >= 0 && l && l[0])
+                                r = ovl_prepare(fromdir, l, OVL_MODE_AUTO, &view, errp);
+                        else if (r >= 0)
+                                view = xstrdup(fromdir);
                         if (r >= 0)
-                                r = ovl_copy_layers(l, fromdir, errp);
-                        if (r >= 0)
-                                r = build_context_open_dir(fromdir, &from_ctx, errp);
+                                r = build_context_open_dir(view, &from_ctx, errp);
                         if (r >= 0) {
                                 ignore_rules_done(&from_ctx->ignore);
                                 ctx = from_ctx;
@@ -861,13 +478,15 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
         }
         r = build_layer_from_dir(b->o->store, dir, &digest, errp);
         if (r >= 0)
-                r = layer_add(b, st, digest, errp);
+                r = bld_layer_add(b, st, digest, errp);
 out:
         if (dir)
                 (void)rm_rf(dir, NULL);
         from_ctx = build_context_free(from_ctx);
-        if (fromdir)
+        if (fromdir) {
+                (void)ovl_remove(fromdir, NULL);
                 (void)rm_rf(fromdir, NULL);
+        }
         return r;
 }
 
@@ -899,16 +518,16 @@ static int64_t parse_duration_ns(const char *s, bool *ok) {
 
 static json_t *cmd_json(struct bstate *st, const struct df_instr *in, char *const *args) {
         if (in->json)
-                return strv_to_json(args);
+                return bld_strv_to_json(args);
         _cleanup_strv_ char **sh = stage_shell(st);
         STRV_FOREACH (a, args)
                 strv_push(&sh, *a);
-        return strv_to_json(sh);
+        return bld_strv_to_json(sh);
 }
 
 static int apply_meta(struct builder *b, struct bstate *st, const struct df_instr *in, char **args,
                       char *const *flags, struct stage_vars *sv, struct err **errp) {
-        json_t *c = cfg_config(st);
+        json_t *c = bld_cfg_config(st);
 
         switch (in->cmd) {
         case DF_ENV:
@@ -984,7 +603,7 @@ static int apply_meta(struct builder *b, struct bstate *st, const struct df_inst
                         json_object_set_new(c, "Cmd", json_null());
                 return 0;
         case DF_SHELL:
-                json_object_set_new(c, "Shell", strv_to_json(args));
+                json_object_set_new(c, "Shell", bld_strv_to_json(args));
                 return 0;
         case DF_ONBUILD: {
                 json_t *ob = json_object_get(c, "OnBuild");
@@ -1085,14 +704,14 @@ static char *created_by(struct bstate *st, const struct df_instr *in, char **arg
         _cleanup_free_ char *j = NULL;
         if (in->cmd == DF_RUN) {
                 _cleanup_json_ json_t *a = cmd_json(st, in, args);
-                _cleanup_strv_ char **l = json_strv(a);
+                _cleanup_strv_ char **l = bld_json_strv(a);
                 j = strv_join(l, " ");
                 return xasprintf("RUN %s # buildkit", j);
         }
         if (in->cmd == DF_CMD || in->cmd == DF_ENTRYPOINT || in->cmd == DF_SHELL) {
                 /* BuildKit prints the final argv with Go's %q: ["/bin/sh" "-c" "x"]. */
                 _cleanup_json_ json_t *a =
-                        in->cmd == DF_SHELL ? strv_to_json(args) : cmd_json(st, in, args);
+                        in->cmd == DF_SHELL ? bld_strv_to_json(args) : cmd_json(st, in, args);
                 size_t i;
                 json_t *v;
                 char **q = NULL;
@@ -1164,7 +783,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 return err_wrap(errp, "%s:%u", b->name, in->line);
         }
         b->step++;
-        say(b, "Step %zu/%zu : %s", b->step, b->n_steps, in->original);
+        bld_say(b, "Step %zu/%zu : %s", b->step, b->n_steps, in->original);
 
         if (in->cmd == DF_RUN) {
                 rargs = run_args(st, in);
@@ -1194,7 +813,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 _cleanup_free_ char *ex = extra ? strv_join(extra, " ") : xstrdup("");
                 keysrc = xasprintf("%s\n%s\n%s\n%s\n%s", st->key, cb, fl, sum ? sum : "", ex);
         }
-        key = sha256_hex(keysrc);
+        key = bld_sha256_hex(keysrc);
 
         /* ARG only changes the stage's variables, which a cache hit must not skip. */
         if (in->cmd == DF_ARG) {
@@ -1205,11 +824,11 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 }
         }
         if (cache_load(b, key, st)) {
-                say(b, " ---> Using cache");
+                bld_say(b, " ---> Using cache");
                 df_vars_done(&vars);
                 return 0;
         }
-        say(b, " ---> Running in %s", in->cmd == DF_RUN ? "container" : "builder");
+        bld_say(b, " ---> Running in %s", in->cmd == DF_RUN ? "container" : "builder");
 
         bool empty = true;
         switch (in->cmd) {
@@ -1224,11 +843,11 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                                         "%s:%u: RUN --network=%s is not supported (host, none)",
                                         b->name, in->line, net);
                 }
-                r = parse_run_mounts(b, in, flags, &m, &nm, &cleanup, errp);
+                r = bld_parse_run_mounts(b, in, flags, &m, &nm, &cleanup, errp);
                 if (r >= 0)
-                        r = run_container(b, st, in, rargs, m, nm, extra,
-                                          b->o->network_none || streq_ptr(net, "none"), errp);
-                run_mounts_free(m, nm);
+                        r = bld_run_container(b, st, in, rargs, m, nm, extra,
+                                              b->o->network_none || streq_ptr(net, "none"), errp);
+                bld_run_mounts_free(m, nm);
                 STRV_FOREACH (d, cleanup)
                         (void)rm_rf(*d, NULL);
                 empty = false;
@@ -1242,7 +861,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 empty = false;
                 break;
         case DF_WORKDIR: {
-                const char *cur = json_get_str(cfg_config(st), "WorkingDir", "");
+                const char *cur = json_get_str(bld_cfg_config(st), "WorkingDir", "");
                 _cleanup_free_ char *j =
                         args[0][0] == '/' ? xstrdup(args[0]) : xasprintf("%s/%s", cur, args[0]);
                 _cleanup_free_ char *cl = path_clean(j[0] == '/' ? j : "/");
@@ -1251,7 +870,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                         _cleanup_free_ char *abs = xasprintf("/%s", j);
                         cl = path_clean(abs);
                 }
-                json_object_set_new(cfg_config(st), "WorkingDir", json_string(cl));
+                json_object_set_new(bld_cfg_config(st), "WorkingDir", json_string(cl));
                 /* Created as its own layer, as BuildKit does. */
                 _cleanup_free_ char *hex = random_hex(8), *dir = NULL, *digest = NULL;
                 dir = xasprintf("%s/workdir-%s", b->tmp, hex);
@@ -1260,7 +879,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 if (r >= 0)
                         r = build_layer_from_dir(b->o->store, dir, &digest, errp);
                 if (r >= 0)
-                        r = layer_add(b, st, digest, errp);
+                        r = bld_layer_add(b, st, digest, errp);
                 (void)rm_rf(dir, NULL);
                 empty = false;
                 free(cb);
@@ -1319,7 +938,7 @@ static int base_state(struct builder *b, size_t si, struct bstate *st, struct er
         _cleanup_free_ char *buf = NULL;
         size_t len;
         if (b->o->pull) {
-                say(b, " ---> Pulling %s", s->base);
+                bld_say(b, " ---> Pulling %s", s->base);
                 r = image_pull(b->o->store, s->base, &(struct pull_opts){}, &img, errp);
                 if (r < 0)
                         return err_wrap(errp, "%s:%u: FROM: pull '%s'", b->name, from->line,
@@ -1328,7 +947,7 @@ static int base_state(struct builder *b, size_t si, struct bstate *st, struct er
                 r = image_store_get(b->o->store, s->base, &img, NULL);
         if (r == -ENOENT) {
                 /* Not here: fetch it, as docker does. */
-                say(b, " ---> Pulling %s", s->base);
+                bld_say(b, " ---> Pulling %s", s->base);
                 r = image_pull(b->o->store, s->base, &(struct pull_opts){}, &img, errp);
                 if (r < 0)
                         return err_wrap(errp,
@@ -1355,8 +974,8 @@ static int base_state(struct builder *b, size_t si, struct bstate *st, struct er
 /* Runs the base's ONBUILD triggers (then clears them, as docker does). */
 static int run_onbuild(struct builder *b, struct bstate *st, struct stage_vars *sv,
                        struct err **errp) {
-        json_t *c = cfg_config(st);
-        _cleanup_strv_ char **triggers = json_strv(json_object_get(c, "OnBuild"));
+        json_t *c = bld_cfg_config(st);
+        _cleanup_strv_ char **triggers = bld_json_strv(json_object_get(c, "OnBuild"));
         int r;
 
         json_object_del(c, "OnBuild");
@@ -1366,7 +985,7 @@ static int run_onbuild(struct builder *b, struct bstate *st, struct stage_vars *
                 if (r < 0)
                         return r;
                 b->n_steps++;
-                say(b, "# Executing ONBUILD trigger: %s", *t);
+                bld_say(b, "# Executing ONBUILD trigger: %s", *t);
                 r = exec_instr(b, st, in, sv, errp);
                 if (r < 0)
                         return err_wrap(errp, "ONBUILD trigger '%s'", *t);
@@ -1381,10 +1000,10 @@ static int build_stage(struct builder *b, size_t si, struct err **errp) {
         int r;
 
         b->step++;
-        say(b, "Step %zu/%zu : %s", b->step, b->n_steps, b->df->instrs[s->from_idx].original);
+        bld_say(b, "Step %zu/%zu : %s", b->step, b->n_steps, b->df->instrs[s->from_idx].original);
         r = base_state(b, si, &st, errp);
         if (r >= 0) {
-                say(b, " ---> %s", st.key);
+                bld_say(b, " ---> %s", st.key);
                 r = run_onbuild(b, &st, &sv, errp);
         }
         for (size_t i = s->from_idx + 1; r >= 0 && i < s->end_idx; i++)
@@ -1521,7 +1140,8 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
         STRV_FOREACH (l, o->labels) {
                 char *eq = strchr(*l, '=');
                 _cleanup_free_ char *k = xstrndup(*l, (size_t)(eq - *l));
-                json_object_set_new(obj_child(cfg_config(fin), "Labels"), k, json_string(eq + 1));
+                json_object_set_new(obj_child(bld_cfg_config(fin), "Labels"), k,
+                                    json_string(eq + 1));
         }
         if (!json_object_get(fin->cfg, "created")) {
                 _cleanup_free_ char *now = now_rfc3339();
@@ -1534,9 +1154,9 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
         r = image_register(o->store, cdigest, fin->layers, NULL, refs, &img, errp);
         if (r < 0)
                 goto out;
-        say(&b, "Successfully built %s", img->id);
+        bld_say(&b, "Successfully built %s", img->id);
         STRV_FOREACH (t, o->tags)
-                say(&b, "Successfully tagged %s", *t);
+                bld_say(&b, "Successfully tagged %s", *t);
         if (ret_id)
                 *ret_id = xstrdup(img->id);
 out:

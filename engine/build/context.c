@@ -138,7 +138,12 @@ static int match_class(const char **pp, char c) {
         return hit != neg;
 }
 
-bool ignore_pattern_match(const char *pat, const char *s) {
+/* Backtracking matcher with a step budget: hostile patterns ("*a*a*a*a*b") would otherwise take
+ * exponential time; a match that runs out of budget counts as no match. */
+static bool pm(const char *pat, const char *s, unsigned long *budget) {
+        if (*budget == 0)
+                return false;
+        --*budget;
         while (*pat) {
                 if (pat[0] == '*' && pat[1] == '*') {
                         while (*pat == '*')
@@ -149,15 +154,14 @@ bool ignore_pattern_match(const char *pat, const char *s) {
                                 /* "**\/" matches zero or more whole directories. */
                                 pat++;
                                 for (const char *t = s;; t++) {
-                                        if ((t == s || t[-1] == '/') &&
-                                            ignore_pattern_match(pat, t))
+                                        if ((t == s || t[-1] == '/') && pm(pat, t, budget))
                                                 return true;
                                         if (!*t)
                                                 return false;
                                 }
                         }
                         for (const char *t = s;; t++) {
-                                if (ignore_pattern_match(pat, t))
+                                if (pm(pat, t, budget))
                                         return true;
                                 if (!*t)
                                         return false;
@@ -167,7 +171,7 @@ bool ignore_pattern_match(const char *pat, const char *s) {
                 case '*':
                         pat++;
                         for (const char *t = s;; t++) {
-                                if (ignore_pattern_match(pat, t))
+                                if (pm(pat, t, budget))
                                         return true;
                                 if (!*t || *t == '/')
                                         return false;
@@ -204,6 +208,11 @@ bool ignore_pattern_match(const char *pat, const char *s) {
                 }
         }
         return !*s;
+}
+
+bool ignore_pattern_match(const char *pat, const char *s) {
+        unsigned long budget = 200000;
+        return pm(pat, s, &budget);
 }
 
 bool ignore_matches(const struct ignore_rules *r, const char *path) {
@@ -385,7 +394,7 @@ int build_context_resolve(const struct build_context *c, const char *src, char *
                         return err_setx(errp, ENOENT,
                                         "'%s': no source files were found in the build context",
                                         src);
-                qsort(out, strv_length(out), sizeof(char *), cmp_str);
+                qsort_safe(out, strv_length(out), sizeof(char *), cmp_str);
                 *ret = TAKE_PTR(out);
                 return 0;
         }
@@ -974,7 +983,7 @@ static int sum_entry(EVP_MD_CTX *md, int dfd, const char *name, const char *rel,
                         if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                                 strv_push(&names, de->d_name);
                 if (names)
-                        qsort(names, strv_length(names), sizeof(char *), cmp_str);
+                        qsort_safe(names, strv_length(names), sizeof(char *), cmp_str);
                 STRV_FOREACH (nm, names) {
                         _cleanup_free_ char *crel =
                                 streq(rel, ".") ? xstrdup(*nm) : xasprintf("%s/%s", rel, *nm);

@@ -84,7 +84,7 @@ static int tar_tree(struct archive *out, int dfd, const char *rel, unsigned dept
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                         strv_push(&names, de->d_name);
         if (names)
-                qsort(names, strv_length(names), sizeof(char *), cmp_str);
+                qsort_safe(names, strv_length(names), sizeof(char *), cmp_str);
 
         STRV_FOREACH (nm, names) {
                 _cleanup_free_ char *path = *rel ? xasprintf("%s/%s", rel, *nm) : xstrdup(*nm);

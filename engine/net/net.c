@@ -403,7 +403,7 @@ int net_network_load_all(const char *root, struct net_network ***ret, size_t *re
                 l[n++] = x;
         }
         if (n > 1)
-                qsort(l, n, sizeof(*l), net_cmp);
+                qsort_safe(l, n, sizeof(*l), net_cmp);
         *ret = l;
         *ret_n = n;
         return 0;

@@ -1,3 +1,4 @@
+#include <stdio.h>
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -253,7 +254,7 @@ static int mgr_net_cmp(const void *a, const void *b) {
 static void mgr_add(struct netmgr *m, struct mgr_net *mn) {
         XGROW(m->nets, m->allocated, m->n_nets + 1);
         m->nets[m->n_nets++] = mn;
-        qsort(m->nets, m->n_nets, sizeof(*m->nets), mgr_net_cmp);
+        qsort_safe(m->nets, m->n_nets, sizeof(*m->nets), mgr_net_cmp);
 }
 
 static void mgr_del(struct netmgr *m, struct mgr_net *mn) {
@@ -348,6 +349,37 @@ static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp
 
 /* ---- public API ---- */
 
+/* Writes "a.b.c.d/len" of the first connected IPv4 route of the default bridge device, if that
+ * device exists; leaves buf empty otherwise. */
+static void default_bridge_subnet(struct nl *nl, char *buf, size_t n);
+
+void netmgr_default_bridge_subnet(struct netmgr *m, char *buf, size_t n) {
+        default_bridge_subnet(m->nl, buf, n);
+}
+
+static void default_bridge_subnet(struct nl *nl, char *buf, size_t n) {
+        _cleanup_free_ struct nl_route *routes = NULL;
+        size_t n_routes = 0;
+        int ifindex = 0;
+
+        buf[0] = 0;
+        if (nl_link_index(nl, NET_DEFAULT_IFNAME, &ifindex, NULL) < 0 || ifindex <= 0)
+                return;
+        if (nl_route_list4(nl, &routes, &n_routes, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n_routes; i++) {
+                char a[INET_ADDRSTRLEN];
+
+                if (routes[i].ifindex != ifindex || routes[i].dst.family != AF_INET ||
+                    routes[i].dst_len == 0 || routes[i].dst_len > 30)
+                        continue;
+                if (!inet_ntop(AF_INET, &routes[i].dst.v4, a, sizeof(a)))
+                        continue;
+                snprintf(buf, n, "%s/%u", a, routes[i].dst_len);
+                return;
+        }
+}
+
 int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr **ret,
                struct err **errp) {
         _cleanup_(netmgr_freep) struct netmgr *m = NULL;
@@ -375,8 +407,18 @@ int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr 
         if (r < 0)
                 return err_wrap(errp, "load networks");
         if (!o->no_default && !mgr_find(m, NET_DEFAULT_NAME, NULL)) {
+                char adopt[INET_ADDRSTRLEN + 4] = "";
+
+                /* The default bridge is one device per host (like docker0). When another berth
+                 * root made it already, take its subnet instead of adding one more address
+                 * (and route) to it on every first start: the bridge would otherwise gather
+                 * subnets until the pools run dry. */
+                default_bridge_subnet(m->nl, adopt, sizeof(adopt));
                 r = netmgr_network_create(
-                        m, &(struct net_create_opts){.name = NET_DEFAULT_NAME, .is_default = true},
+                        m,
+                        &(struct net_create_opts){.name = NET_DEFAULT_NAME,
+                                                  .is_default = true,
+                                                  .subnet = adopt[0] ? adopt : NULL},
                         NULL, errp);
                 if (r < 0)
                         return r;
@@ -444,9 +486,19 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
         size_t n_host = 0;
         int r;
 
+        struct ipam_subnet adopted = {};
+        bool have_adopted = false;
+
         r = ipam_host_subnets(m->nl, &host, &n_host, errp);
         if (r < 0)
                 return err_wrap(errp, "create network '%s'", o->name ? o->name : "");
+        if (o->is_default && o->subnet) {
+                char cur[64];
+
+                netmgr_default_bridge_subnet(m, cur, sizeof(cur));
+                have_adopted = cur[0] && streq(cur, o->subnet) &&
+                               ipam_cidr_parse(cur, &adopted, NULL) >= 0;
+        }
         nets = xnew0(struct net_network *, m->n_nets + 1);
         for (size_t i = 0; i < m->n_nets; i++)
                 nets[i] = m->nets[i]->net;
@@ -458,6 +510,10 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
                 for (size_t k = 0; k < m->n_nets && !own; k++)
                         own = host[i].net == m->nets[k]->net->ipam.subnet.net &&
                               host[i].len == m->nets[k]->net->ipam.subnet.len;
+                /* the default network adopting the subnet already on the shared default
+                 * bridge (netmgr_default_bridge_subnet) */
+                own = own || (o->is_default && have_adopted && host[i].net == adopted.net &&
+                              host[i].len == adopted.len);
                 if (own)
                         host[i] = host[--n_host];
                 else

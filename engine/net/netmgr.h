@@ -38,6 +38,11 @@ struct netmgr *netmgr_free(struct netmgr *m);
 void netmgr_freep(struct netmgr **m);
 #define _cleanup_netmgr_ _cleanup_(netmgr_freep)
 
+/* The subnet ("a.b.c.d/len") already on the default bridge device when another berth root made
+ * it; buf is left empty when there is none. The default network adopts it rather than adding
+ * one more subnet to the shared device. */
+void netmgr_default_bridge_subnet(struct netmgr *m, char *buf, size_t n);
+
 size_t netmgr_n_networks(const struct netmgr *m);
 const struct net_network *netmgr_network_at(const struct netmgr *m, size_t i);
 const struct net_network *netmgr_network_get(const struct netmgr *m, const char *name);

@@ -195,7 +195,7 @@ int rt_list(const char *state_root, char ***ret, struct err **errp) {
         while ((de = readdir(d)))
                 if (rt_id_valid(de->d_name))
                         strv_push(&l, de->d_name);
-        qsort(l, strv_length(l), sizeof(char *), cmp_str);
+        qsort_safe(l, strv_length(l), sizeof(char *), cmp_str);
         *ret = TAKE_PTR(l);
         return 0;
 }

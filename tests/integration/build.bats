@@ -218,4 +218,29 @@ DF
         [ "$status" -eq 0 ]
         run B run --rm --network none tgt:1 cat /which
         [ "$output" = "one" ]
+        # With a directory, -f is relative to the working directory, as in docker.
+        run bash -c "cd '$TEST_TMP' && '$BERTH' build -f ctx/sub/Build.df -t tgt:2 ctx"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        run B run --rm --network none tgt:2 cat /which
+        [ "$output" = "two" ]
+        run bash -c "cd '$TEST_TMP' && '$BERTH' build -f /etc/hostname ctx"
+        [ "$status" -eq 1 ]
+        assert_contains "$output" "must be inside the build context"
+}
+
+@test "build: examples/debian-build compiles a static C program (needs BERTH_DEBIAN_TAR)" {
+        [ -n "${BERTH_DEBIAN_TAR:-}" ] && [ -f "$BERTH_DEBIAN_TAR" ] ||
+                skip "set BERTH_DEBIAN_TAR to an mmdebstrap --include=gcc,libc6-dev tarball"
+        run B import -c 'CMD ["/bin/bash"]' \
+                -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+                "$BERTH_DEBIAN_TAR" debian-gcc:bookworm
+        [ "$status" -eq 0 ]
+        run B build -t hello:static "$BERTH_SRC/examples/debian-build"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        j=$(B image inspect hello:static)
+        assert_json "$j" '.[0].RootFS.Layers | length' "1"
+        run B run --rm --network none hello:static
+        [ "$output" = "hello from a static binary built by berth (scratch)" ]
 }

@@ -79,6 +79,17 @@ static void test_dockerignore_docs(void) {
         }
 }
 
+/* A pattern built to backtrack exponentially ends (as no match) instead of hanging. */
+static void test_dockerignore_hostile(void) {
+        char path[81];
+        memset(path, 'a', 80);
+        path[80] = 0;
+        ASSERT_FALSE(ignore_pattern_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", path));
+        ASSERT_TRUE(ignore_pattern_match("*a*a*a*a", path));
+        ASSERT_FALSE(ignore_pattern_match("**/**/**/**/**/**/**/**/**/**/b",
+                                          "a/a/a/a/a/a/a/a/a/a/a/a/c"));
+}
+
 static char *make_tree(void) {
         char tmpl[] = "/tmp/berth-ctx-XXXXXX";
         if (!mkdtemp(tmpl))
@@ -373,5 +384,5 @@ static void test_add_url(void) {
         ASSERT_OK(rm_rf(dst, NULL));
 }
 
-TAP_MAIN(test_path_clean, test_dockerignore_docs, test_resolve, test_copy_and_checksum,
-         test_chown_chmod, test_add_archive, test_add_url);
+TAP_MAIN(test_path_clean, test_dockerignore_docs, test_dockerignore_hostile, test_resolve,
+         test_copy_and_checksum, test_chown_chmod, test_add_archive, test_add_url);

@@ -9,8 +9,7 @@
 
 static int check(const char *bip, const char *fc, uint32_t mtu, bool none, char **ret_msg) {
         _cleanup_err_ struct err *e = NULL;
-        int r = netd_check_opts(
-                &(struct netd_opts){(char *)bip, (char *)fc, mtu, none}, &e);
+        int r = netd_check_opts(&(struct netd_opts){(char *)bip, (char *)fc, mtu, none}, &e);
 
         *ret_msg = r < 0 ? strdup(err_msg(e)) : NULL;
         return r;

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "containers.h"
+#include "err.h"
+
+/* Container file-system commands (agent/ctr_fs.c): commit and diff. */
+
+struct ctr_commit_opts {
+        const char *ref;     /* REPO[:TAG] to tag, may be NULL */
+        const char *author;  /* may be NULL */
+        const char *comment; /* history comment, may be NULL */
+        char **changes;      /* docker --change instructions */
+        bool pause;          /* freeze a running container while its upper dir is read */
+};
+
+/* The container's upper dir becomes a new layer on top of its image's layers; the new image's
+ * config is the image's config overridden by the container's (Cmd, Entrypoint, Env, ...) with
+ * the changes applied, plus a history entry. ret_id receives the new image id. */
+int ctr_commit(struct ctr *c, const struct ctr_commit_opts *o, char **ret_id, struct err **errp);
+
+/* docker diff: [{"Path":"/x","Kind":0|1|2}] (0 changed, 1 added, 2 deleted), sorted by path. */
+int ctr_changes(struct ctr *c, json_t **ret, struct err **errp);
+
+/* agent/ctr_cp.c: export and cp. Host paths are absolute paths on the daemon's host (as in the
+ * images API); container paths are resolved in the container's root file system with
+ * openat2(RESOLVE_IN_ROOT) so that no symlink inside the container leads out of it. A stopped
+ * container's overlay is mounted for the operation and unmounted after. */
+
+/* Writes a tar of the container's merged file system to host_path (via host_path.tmp). */
+int ctr_export(struct ctr *c, const char *host_path, struct err **errp);
+
+struct ctr_cp_opts {
+        bool follow;  /* -L: follow a symlink in SRC */
+        bool archive; /* -a: keep uid/gid (otherwise the copies belong to root) */
+};
+/* docker cp CONTAINER:src host_dest, with docker's rules for directories and a trailing "/.". */
+int ctr_copy_out(struct ctr *c, const char *src, const char *host_dest, const struct ctr_cp_opts *o,
+                 struct err **errp);
+/* docker cp host_src CONTAINER:dest. */
+int ctr_copy_in(struct ctr *c, const char *host_src, const char *dest, const struct ctr_cp_opts *o,
+                struct err **errp);

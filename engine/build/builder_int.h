@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Internals shared by builder.c (stages, instructions, cache) and builder_run.c (RUN). */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "build/builder.h"
+#include "build/dockerfile.h"
+#include "err.h"
+#include "macro.h"
+
+/* The image being built at one step: its config and layer blobs, and the cache key chain. */
+struct bstate {
+        json_t *cfg;
+        char **layers;
+        char *key;
+        bool cmd_set; /* CMD given in this stage (ENTRYPOINT then keeps it) */
+};
+
+struct builder {
+        const struct build_opts *o;
+        struct dockerfile *df;
+        struct df_stages stages;
+        struct bstate *done; /* final state per stage (cfg NULL when not built) */
+        const char *name;    /* Dockerfile name for messages */
+        size_t step, n_steps;
+        char *tmp;       /* <root>/build-tmp */
+        char *cache_dir; /* <root>/build-cache */
+};
+
+struct run_mount {
+        char *source, *target;
+        bool readonly;
+};
+
+void bld_say(struct builder *b, const char *fmt, ...) _printf_(2, 3);
+/* The image config's "config" object (created when missing). */
+json_t *bld_cfg_config(struct bstate *st);
+char **bld_json_strv(const json_t *a);
+json_t *bld_strv_to_json(char *const *l);
+/* Unpacked layer dirs of st, top first. */
+char **bld_lower_dirs(struct builder *b, struct bstate *st);
+/* Adds an uncompressed layer blob (digest = diff id) to st and unpacks it into the store. */
+int bld_layer_add(struct builder *b, struct bstate *st, const char *digest, struct err **errp);
+char *bld_sha256_hex(const char *s);
+
+void bld_run_mounts_free(struct run_mount *m, size_t n);
+/* Parses the --mount flags of a RUN (cache and bind mounts). Temporary directories made for
+ * from= go to *cleanup_dirs for the caller to remove. */
+int bld_parse_run_mounts(struct builder *b, const struct df_instr *in, char *const *flags,
+                         struct run_mount **ret, size_t *ret_n, char ***cleanup_dirs,
+                         struct err **errp);
+/* Runs args in a container on an overlay of st's layers and adds the upper dir as a layer. */
+int bld_run_container(struct builder *b, struct bstate *st, const struct df_instr *in,
+                      char *const *args, const struct run_mount *mounts, size_t n_mounts,
+                      char *const *extra_env, bool net_none, struct err **errp);
