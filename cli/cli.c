@@ -51,7 +51,8 @@ static void usage(FILE *f) {
                 "  -v, --version         print the version and exit\n"
                 "  -h, --help            this help\n\n"
                 "Daemons:\n"
-                "  daemon                run the controller and the local agent\n\n"
+                "  daemon                run the controller and the local agent\n"
+                "  agent                 join a remote controller as a node (--join, --token)\n\n"
                 "Commands:\n",
                 DEFAULT_HOST);
         for (size_t g = 0; g < ELEMENTSOF(cli_groups); g++)

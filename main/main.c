@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_main.h"
 #include "cli.h"
 #include "controller.h"
 #include "join.h"
@@ -29,7 +30,13 @@ static int berth_daemon_main(int argc, char **argv) {
         return daemon_run(argc, argv, addons, ELEMENTSOF(addons));
 }
 
+/* `berth agent`: a node of a remote controller (agent/agent_main.c), same pod runtime. */
+static int berth_agent_main(int argc, char **argv) {
+        return agent_run(argc, argv, &pods_engine_ops);
+}
+
 static const struct role roles[] = {
+        {"agent", berth_agent_main},
         {"daemon", berth_daemon_main},
         {"oci", oci_main},
         {"shim", shim_main},

@@ -125,6 +125,48 @@ int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, 
         return 0;
 }
 
+int cluster_rejoin(struct controller *c, const char *cn, const json_t *body, uint64_t now_usec,
+                   json_t **ret, struct err **errp) {
+        _cleanup_free_ char *key = NULL;
+        _cleanup_json_ json_t *req = NULL;
+        struct store_kv kv = {};
+        const char *name = json_get_str(body, "name", NULL);
+        int r;
+
+        if (name && strcmp(name, cn) != 0)
+                return err_setx(errp, EACCES,
+                                "join: the certificate of '%s' cannot join as node '%s'", cn, name);
+        key = xasprintf("nodes/%s", cn);
+        r = store_get(controller_store(c), key, &kv, errp);
+        store_kv_done(&kv);
+        if (r == -ENOENT) {
+                err_freep(errp);
+                return err_setx(errp, EACCES,
+                                "join: '%s' is not a node (removed?); join with a token", cn);
+        }
+        if (r < 0)
+                return r;
+        req = json_deep_copy(body);
+        if (!json_is_object(req))
+                return err_setx(errp, EINVAL, "join: expected a JSON object");
+        json_object_set_new(req, "name", json_string(cn));
+        json_object_set_new(req, "role", json_string("worker"));
+        /* the operator owns the labels (node update); a re-join does not reset them */
+        json_object_del(req, "labels");
+        {
+                _cleanup_json_ json_t *cur = NULL;
+                struct store_kv kv2 = {};
+
+                if (store_get(controller_store(c), key, &kv2, NULL) >= 0) {
+                        cur = json_loads(kv2.value, 0, NULL);
+                        if (json_is_object(json_object_get(cur, "labels")))
+                                json_object_set(req, "labels", json_object_get(cur, "labels"));
+                }
+                store_kv_done(&kv2);
+        }
+        return controller_join(c, req, now_usec, ret, errp);
+}
+
 int cluster_renew(struct controller *c, const char *pki_dir, const char *id, const json_t *body,
                   json_t **ret, struct err **errp) {
         _cleanup_free_ char *crt = NULL, *key = NULL;
@@ -204,6 +246,13 @@ void cluster_join_tls(struct http_req *req, void *userdata, struct controller *c
         if (!cl)
                 return;
         r = http_req_json(req, &body, &e);
+        if (r >= 0 && http_req_peer_cn(req)) {
+                /* A node that already has its certificate (the node agent's join at each start):
+                 * it can only speak for itself. */
+                r = cluster_rejoin(c, http_req_peer_cn(req), body, realtime_usec(), &res, &e);
+                reply(req, r, e, res);
+                return;
+        }
         if (r >= 0)
                 r = cluster_join(c, cl->pki_dir, body, realtime_usec(), &res, &e);
         if (r >= 0)

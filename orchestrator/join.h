@@ -23,6 +23,11 @@ struct http_req;
 int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, uint64_t now_usec,
                  json_t **ret, struct err **errp);
 
+/* A join by a node that presents its certificate (CN = cn): allowed only for a node that exists
+ * and under its own name; keeps the operator's labels. */
+int cluster_rejoin(struct controller *c, const char *cn, const json_t *body, uint64_t now_usec,
+                   json_t **ret, struct err **errp);
+
 /* The renewal of node id's certificate: body {"csr", "advertise_addr"}. *ret: {"certificate"}. */
 int cluster_renew(struct controller *c, const char *pki_dir, const char *id, const json_t *body,
                   json_t **ret, struct err **errp);

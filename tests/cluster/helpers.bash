@@ -1,0 +1,115 @@
+# Multi-host harness for berth's cluster tests (docs/cluster.md). Root only.
+#
+# cluster_setup N creates an underlay bridge bc-<rand> and N network namespaces ("hosts")
+# bcn-<rand>-1..N, each joined to the bridge by a veth and given 198.18.<X>.<i>/24 (the benchmark
+# range, RFC 2544; a /24 not routed on this machine is picked). Host 1 runs the controller
+# (start_controller), the others agents (start_agent). Every process is started by this file,
+# recorded by pid, and killed in cluster_teardown, which also deletes the namespaces and the
+# bridge. Traffic stays on the bridge and inside the namespaces.
+
+load ../integration/helpers
+
+CL_PORT=7443
+
+cluster_pick_subnet() {
+        local x
+        for x in $(shuf -i 1-254 -n 40); do
+                if ! ip route show | grep -q "198\.18\.$x\." &&
+                        ! ip addr show | grep -q "inet 198\.18\.$x\."; then
+                        echo "$x"
+                        return 0
+                fi
+        done
+        return 1
+}
+
+cluster_setup() {
+        local n=$1 i ns
+        skip_unless_root
+        command -v ip >/dev/null || skip "needs iproute2"
+        setup_tmp
+        CL_ID=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        CL_BR="bc-$CL_ID"
+        CL_NET=$(cluster_pick_subnet) || skip "no free 198.18.x.0/24"
+        CL_NS=()
+        CL_PIDS=()
+        ip link add "$CL_BR" type bridge
+        ip link set "$CL_BR" up
+        for i in $(seq 1 "$n"); do
+                ns="bcn-$CL_ID-$i"
+                ip netns add "$ns"
+                CL_NS+=("$ns")
+                ip link add "bv$CL_ID$i" type veth peer name eth0 netns "$ns"
+                ip link set "bv$CL_ID$i" master "$CL_BR" up
+                ip -n "$ns" link set lo up
+                ip -n "$ns" addr add "198.18.$CL_NET.$i/24" dev eth0
+                ip -n "$ns" link set eth0 up
+        done
+}
+
+cluster_teardown() {
+        local pid i ns
+        for pid in "${CL_PIDS[@]}"; do
+                kill -TERM "$pid" 2>/dev/null || continue
+                for i in $(seq 50); do
+                        kill -0 "$pid" 2>/dev/null || break
+                        sleep 0.1
+                done
+                kill -KILL "$pid" 2>/dev/null || true
+        done
+        for ns in "${CL_NS[@]}"; do
+                ip netns delete "$ns" 2>/dev/null || true
+        done
+        [ -n "${CL_BR:-}" ] && ip link delete "$CL_BR" 2>/dev/null || true
+        teardown_tmp
+}
+
+cl_addr() { echo "198.18.$CL_NET.$1"; }
+
+# Runs a command inside host i's namespace.
+on_host() {
+        local i=$1
+        shift
+        ip netns exec "${CL_NS[$((i - 1))]}" "$@"
+}
+
+# Waits until file $1 has a line matching $2 (for at most $3 tenths of a second).
+wait_line() {
+        local i
+        for i in $(seq "${3:-150}"); do
+                grep -q "$2" "$1" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# Starts the controller on host 1; sets CL_URL, CL_TOKEN and CTL (a berth CLI command line).
+start_controller() {
+        local d="$TEST_TMP/h1"
+        mkdir -p "$d"
+        on_host 1 "$BERTH" daemon --root "$d/root" --run "$d/run" \
+                --listen "$(cl_addr 1):$CL_PORT" >"$d/out" 2>"$d/err" &
+        CL_PIDS+=($!)
+        wait_line "$d/out" '^BERTH1-' || { cat "$d/err" >&2; return 1; }
+        CL_TOKEN=$(grep -m1 '^BERTH1-' "$d/out")
+        CL_URL="https://$(cl_addr 1):$CL_PORT"
+        CTL=("$BERTH" -H "unix://$d/run/berth.sock")
+}
+
+# start_agent I NAME [ARGS...]: an agent on host I; waits until it joined or failed.
+start_agent() {
+        local i=$1 name=$2 d="$TEST_TMP/h$1-$2"
+        shift 2
+        mkdir -p "$d"
+        on_host "$i" "$BERTH" agent --join "$CL_URL" --name "$name" --root "$d/root" \
+                --run "$d/run" --advertise-addr "$(cl_addr "$i")" "$@" >"$d/out" 2>"$d/err" &
+        AGENT_PID=$!
+        CL_PIDS+=($AGENT_PID)
+        AGENT_ERR="$d/err"
+        wait_line "$d/err" "Joined '\|Failed to join '\|Failed to start" || return 1
+}
+
+# The node names the controller records.
+node_names() {
+        "${CTL[@]}" node ls --format '{{.Name}}'
+}
