@@ -73,6 +73,15 @@ on_host() {
         ip netns exec "${CL_NS[$((i - 1))]}" "$@"
 }
 
+# on_host_bg I CMD... &: the same for a background process. The exec makes $! the pid of the
+# command itself (ip netns exec execs it too), so teardown's kill reaches it; with a plain
+# function call $! would be a subshell whose child outlives it and keeps bats waiting.
+on_host_bg() {
+        local i=$1
+        shift
+        exec ip netns exec "${CL_NS[$((i - 1))]}" "$@"
+}
+
 # Waits until file $1 has a line matching $2 (for at most $3 tenths of a second).
 wait_line() {
         local i
@@ -87,7 +96,7 @@ wait_line() {
 start_controller() {
         local d="$TEST_TMP/h1"
         mkdir -p "$d"
-        on_host 1 "$BERTH" daemon --root "$d/root" --run "$d/run" \
+        on_host_bg 1 "$BERTH" daemon --root "$d/root" --run "$d/run" \
                 --listen "$(cl_addr 1):$CL_PORT" >"$d/out" 2>"$d/err" &
         CL_PIDS+=($!)
         wait_line "$d/out" '^BERTH1-' || { cat "$d/err" >&2; return 1; }
@@ -101,7 +110,7 @@ start_agent() {
         local i=$1 name=$2 d="$TEST_TMP/h$1-$2"
         shift 2
         mkdir -p "$d"
-        on_host "$i" "$BERTH" agent --join "$CL_URL" --name "$name" --root "$d/root" \
+        on_host_bg "$i" "$BERTH" agent --join "$CL_URL" --name "$name" --root "$d/root" \
                 --run "$d/run" --advertise-addr "$(cl_addr "$i")" "$@" >"$d/out" 2>"$d/err" &
         AGENT_PID=$!
         CL_PIDS+=($AGENT_PID)
