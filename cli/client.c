@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "client.h"
+#include "format.h"
+#include "http_request.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -151,4 +155,47 @@ int client_exit_code(int r) {
         default:
                 return EXIT_BERTH_FAILED;
         }
+}
+
+int client_inspect_each(const struct cli_ctx *ctx, int argc, char **argv, const char *usage,
+                        const char *what, const char *prefix) {
+        static const struct option opts[] = {
+                {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {}};
+        _cleanup_json_ json_t *all = json_array();
+        _cleanup_err_ struct err *fe = NULL;
+        const char *format = ctx->format;
+        int c, rc = 0;
+
+        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1)
+                switch (c) {
+                case 'f':
+                        format = optarg;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return 0;
+                default:
+                        fputs(usage, stderr);
+                        return EXIT_USAGE;
+                }
+        if (argc - optind < 1) {
+                fprintf(stderr, "berth: '%s' requires at least 1 argument\n%s", what, usage);
+                return EXIT_USAGE;
+        }
+        for (int k = optind; k < argc; k++) {
+                _cleanup_free_ char *id = http_escape(argv[k]);
+                _cleanup_free_ char *path = xasprintf("%s/%s", prefix, id);
+                _cleanup_err_ struct err *e = NULL;
+                json_t *ans = NULL;
+                int r = client_call(ctx, "GET", path, NULL, &ans, &e);
+
+                if (r < 0) {
+                        rc = cli_report(TAKE_PTR(e), client_exit_code(r));
+                        continue;
+                }
+                json_array_append_new(all, ans);
+        }
+        if (fmt_print_all(stdout, format, all, &fe) < 0)
+                return cli_report(TAKE_PTR(fe), EXIT_USAGE);
+        return rc;
 }

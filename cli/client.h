@@ -30,3 +30,9 @@ int client_stream(const struct cli_ctx *ctx, const char *method, const char *pat
 /* The exit code for an error from client_*(): 125 when the daemon could not be reached or
  * failed, 1 for errors the API reported about the request. */
 int client_exit_code(int r);
+
+/* `berth X inspect [-f FORMAT] NAME...`: GET prefix/NAME for each name (escaped), printed with
+ * fmt_print_all. A name that fails is reported and the others still print; the exit code is
+ * the last failure's. what names the command in the "requires an argument" error. */
+int client_inspect_each(const struct cli_ctx *ctx, int argc, char **argv, const char *usage,
+                        const char *what, const char *prefix);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "http_request.h"
 #include "cli.h"
 #include "client.h"
 #include "fileio.h"
@@ -20,32 +21,13 @@
 #include "strv.h"
 #include "xalloc.h"
 
-/* Percent-encodes a query or path value. */
-static char *urlenc(const char *s) {
-        static const char hex[] = "0123456789ABCDEF";
-        char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
-
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (isalnum(ch) || strchr("-_.~", ch))
-                        *p++ = (char)ch;
-                else {
-                        *p++ = '%';
-                        *p++ = hex[ch >> 4];
-                        *p++ = hex[ch & 15];
-                }
-        }
-        *p = '\0';
-        return out;
-}
-
 /* Runs fn on every operand, printing the operand on success like docker; exit 1 if any failed. */
 static int for_each(const struct cli_ctx *ctx, int argc, char **argv, int first, const char *method,
                     const char *suffix, const char *query) {
         int rc = 0;
 
         for (int i = first; i < argc; i++) {
-                _cleanup_free_ char *id = urlenc(argv[i]);
+                _cleanup_free_ char *id = http_escape(argv[i]);
                 _cleanup_free_ char *path =
                         xasprintf("/v1/containers/%s%s%s", id, suffix, query ? query : "");
                 _cleanup_err_ struct err *e = NULL;
@@ -135,7 +117,7 @@ static int parse_run(int argc, char **argv, bool is_run, struct run_opts *o) {
 
 static int do_create(const struct cli_ctx *ctx, struct run_opts *o, char **ret_id) {
         _cleanup_json_ json_t *ans = NULL;
-        _cleanup_free_ char *path = NULL, *name = o->name ? urlenc(o->name) : NULL;
+        _cleanup_free_ char *path = NULL, *name = o->name ? http_escape(o->name) : NULL;
         _cleanup_err_ struct err *e = NULL;
         int r;
 
@@ -302,7 +284,7 @@ static int cmd_start(const struct cli_ctx *ctx, int argc, char **argv) {
         if (first <= 0)
                 return -first;
         if (o.attach) {
-                _cleanup_free_ char *id = urlenc(argv[first]);
+                _cleanup_free_ char *id = http_escape(argv[first]);
                 _cleanup_free_ char *path = xasprintf("/v1/containers/%s/start", id);
                 _cleanup_err_ struct err *e = NULL;
                 struct log_sink sink = {.exit_code = -1};
@@ -344,7 +326,7 @@ static void time_opt(int c, const char *arg, void *ud) {
         if (c != 't' && c != 's')
                 return;
         if (c == 's') {
-                _cleanup_free_ char *s = urlenc(arg);
+                _cleanup_free_ char *s = http_escape(arg);
                 free(o->query);
                 o->query = xasprintf("?signal=%s", s);
                 return;
@@ -461,7 +443,7 @@ static int cmd_wait(const struct cli_ctx *ctx, int argc, char **argv) {
         if (first <= 0)
                 return -first;
         for (int i = first; i < argc; i++) {
-                _cleanup_free_ char *id = urlenc(argv[i]);
+                _cleanup_free_ char *id = http_escape(argv[i]);
                 int code, r = wait_exit(ctx, id, &code);
 
                 if (r != 0)
@@ -482,8 +464,8 @@ static int cmd_rename(const struct cli_ctx *ctx, int argc, char **argv) {
 
         if (first <= 0)
                 return -first;
-        id = urlenc(argv[first]);
-        name = urlenc(argv[first + 1]);
+        id = http_escape(argv[first]);
+        name = http_escape(argv[first + 1]);
         path = xasprintf("/v1/containers/%s/rename?name=%s", id, name);
         r = client_call(ctx, "POST", path, NULL, NULL, &e);
         return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
@@ -602,7 +584,7 @@ static int cmd_ps(const struct cli_ctx *ctx, int argc, char **argv) {
         }
         {
                 _cleanup_free_ char *fs = json_dump_str(filters, false);
-                fenc = urlenc(fs);
+                fenc = http_escape(fs);
         }
         path = xasprintf("/v1/containers?all=%d&filters=%s", o.all, fenc);
         r = client_call(ctx, "GET", path, NULL, &list, &e);
@@ -643,7 +625,7 @@ static int cmd_inspect(const struct cli_ctx *ctx, int argc, char **argv) {
         if (first <= 0)
                 return -first;
         for (int i = first; i < argc; i++) {
-                _cleanup_free_ char *id = urlenc(argv[i]);
+                _cleanup_free_ char *id = http_escape(argv[i]);
                 _cleanup_free_ char *path = xasprintf("/v1/containers/%s/json", id);
                 _cleanup_err_ struct err *e = NULL;
                 json_t *j = NULL;
@@ -687,7 +669,7 @@ static int cmd_top(const struct cli_ctx *ctx, int argc, char **argv) {
 
         if (first <= 0)
                 return -first;
-        id = urlenc(argv[first]);
+        id = http_escape(argv[first]);
         path = xasprintf("/v1/containers/%s/top", id);
         r = client_call(ctx, "GET", path, NULL, &ans, &e);
         if (r < 0)
@@ -720,7 +702,7 @@ static int cmd_port(const struct cli_ctx *ctx, int argc, char **argv) {
 
         if (first <= 0)
                 return -first;
-        id = urlenc(argv[first]);
+        id = http_escape(argv[first]);
         path = xasprintf("/v1/containers/%s/json", id);
         r = client_call(ctx, "GET", path, NULL, &ans, &e);
         if (r < 0)
@@ -745,7 +727,7 @@ struct logs_opts {
 
 static void logs_opt(int c, const char *arg, void *ud) {
         struct logs_opts *o = ud;
-        _cleanup_free_ char *v = arg ? urlenc(arg) : NULL;
+        _cleanup_free_ char *v = arg ? http_escape(arg) : NULL;
         const char *key = c == 'n' ? "tail" : c == 'S' ? "since" : c == 'U' ? "until" : NULL;
 
         if (c == 'f')
@@ -782,7 +764,7 @@ static int cmd_logs(const struct cli_ctx *ctx, int argc, char **argv) {
                 free(o.query);
                 return -first;
         }
-        id = urlenc(argv[first]);
+        id = http_escape(argv[first]);
         path = xasprintf("/v1/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d%s", id,
                          o.follow, o.timestamps, o.query);
         free(o.query);
@@ -871,7 +853,7 @@ static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
                 return -first;
         for (int i = first + 1; i < argc; i++)
                 json_array_append_new(json_object_get(body, "Cmd"), json_string(argv[i]));
-        id = urlenc(argv[first]);
+        id = http_escape(argv[first]);
         path = xasprintf("/v1/containers/%s/exec", id);
         if (json_get_bool(body, "Detach", false)) {
                 r = client_call(ctx, "POST", path, body, NULL, &e);

@@ -361,3 +361,20 @@ int fmt_print_one(FILE *f, const char *format, const json_t *obj, struct err **e
         fprintf(f, "%s\n", s);
         return 1;
 }
+
+int fmt_print_all(FILE *f, const char *format, const json_t *arr, struct err **errp) {
+        size_t i;
+        json_t *j;
+
+        if (format && !streq(format, "json") && !streq(format, "table")) {
+                json_array_foreach (arr, i, j) {
+                        int r = fmt_print_one(f, format, j, errp);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        _cleanup_free_ char *s = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+        fprintf(f, "%s\n", s ? s : "[]");
+        return 0;
+}

@@ -31,3 +31,7 @@ int fmt_print_list(FILE *f, const char *format, const char *default_table, const
 /* For single objects: "json" prints the object, a template renders it. Returns 1 when it
  * printed, 0 when format asks for the command's own human-readable output (NULL / "table"). */
 int fmt_print_one(FILE *f, const char *format, const json_t *obj, struct err **errp);
+
+/* What `inspect` prints for the objects of arr: a template (format other than NULL, "json"
+ * and "table") rendered per object, else the whole array as indented JSON. */
+int fmt_print_all(FILE *f, const char *format, const json_t *arr, struct err **errp);

@@ -371,17 +371,10 @@ static int cmd_inspect(const struct cli_ctx *ctx, int argc, char **argv) {
                 }
                 json_array_append_new(all, j);
         }
-        if (o.format && !streq(o.format, "json") && !streq(o.format, "table")) {
-                size_t i;
-                json_t *j;
-                json_array_foreach (all, i, j) {
-                        _cleanup_err_ struct err *e = NULL;
-                        if (fmt_print_one(stdout, o.format, j, &e) < 0)
-                                return cli_report(TAKE_PTR(e), EXIT_USAGE);
-                }
-        } else {
-                _cleanup_free_ char *s = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-                printf("%s\n", s ? s : "[]");
+        {
+                _cleanup_err_ struct err *e = NULL;
+                if (fmt_print_all(stdout, o.format, all, &e) < 0)
+                        return cli_report(TAKE_PTR(e), EXIT_USAGE);
         }
         return rc;
 }

@@ -10,30 +10,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "http_request.h"
 #include "cli.h"
 #include "client.h"
 #include "format.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
-
-static char *urlenc(const char *s) {
-        static const char hex[] = "0123456789ABCDEF";
-        char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
-
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (isalnum(ch) || strchr("-_.~", ch))
-                        *p++ = (char)ch;
-                else {
-                        *p++ = '%';
-                        *p++ = hex[ch >> 4];
-                        *p++ = hex[ch & 15];
-                }
-        }
-        *p = '\0';
-        return out;
-}
 
 static int usage_err(const char *usage, const char *msg) {
         fprintf(stderr, "berth: %s\n%s", msg, usage);
@@ -271,51 +254,8 @@ static int cmd_inspect(const struct cli_ctx *ctx, int argc, char **argv) {
                 "Options:\n"
                 "  -f, --format FORMAT  a template, or json (default)\n"
                 "  -h, --help           this help\n";
-        static const struct option opts[] = {
-                {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {}};
-        _cleanup_json_ json_t *all = json_array();
-        const char *format = ctx->format;
-        int c, rc = 0;
-        size_t i;
-        json_t *j;
 
-        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1)
-                switch (c) {
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        fputs(usage, stdout);
-                        return 0;
-                default:
-                        fputs(usage, stderr);
-                        return EXIT_USAGE;
-                }
-        if (argc - optind < 1)
-                return usage_err(usage, "'network inspect' requires at least 1 argument");
-        for (int k = optind; k < argc; k++) {
-                _cleanup_free_ char *id = urlenc(argv[k]), *path = xasprintf("/v1/networks/%s", id);
-                _cleanup_err_ struct err *e = NULL;
-                json_t *ans = NULL;
-                int r = client_call(ctx, "GET", path, NULL, &ans, &e);
-
-                if (r < 0) {
-                        rc = cli_report(TAKE_PTR(e), client_exit_code(r));
-                        continue;
-                }
-                json_array_append_new(all, ans);
-        }
-        if (format && !streq(format, "json") && !streq(format, "table")) {
-                json_array_foreach (all, i, j) {
-                        _cleanup_err_ struct err *e = NULL;
-                        if (fmt_print_one(stdout, format, j, &e) < 0)
-                                return cli_report(TAKE_PTR(e), EXIT_USAGE);
-                }
-        } else {
-                _cleanup_free_ char *s = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-                printf("%s\n", s ? s : "[]");
-        }
-        return rc;
+        return client_inspect_each(ctx, argc, argv, usage, "network inspect", "/v1/networks");
 }
 
 static int cmd_rm(const struct cli_ctx *ctx, int argc, char **argv) {
@@ -330,7 +270,8 @@ static int cmd_rm(const struct cli_ctx *ctx, int argc, char **argv) {
         if (argc < 2)
                 return usage_err(usage, "'network rm' requires at least 1 argument");
         for (int k = 1; k < argc; k++) {
-                _cleanup_free_ char *id = urlenc(argv[k]), *path = xasprintf("/v1/networks/%s", id);
+                _cleanup_free_ char *id = http_escape(argv[k]),
+                                    *path = xasprintf("/v1/networks/%s", id);
                 _cleanup_err_ struct err *e = NULL;
                 int r = client_call(ctx, "DELETE", path, NULL, NULL, &e);
 
@@ -445,7 +386,7 @@ static int connect_common(const struct cli_ctx *ctx, int argc, char **argv, bool
                 json_object_set_new(body, "EndpointConfig", epc);
         } else
                 json_object_set_new(body, "Force", json_boolean(force));
-        id = urlenc(argv[optind]);
+        id = http_escape(argv[optind]);
         path = xasprintf("/v1/networks/%s/%s", id, connect ? "connect" : "disconnect");
         r = client_call(ctx, "POST", path, body, NULL, &e);
         if (r < 0)

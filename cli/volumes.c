@@ -9,30 +9,13 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "http_request.h"
 #include "cli.h"
 #include "client.h"
 #include "format.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
-
-static char *urlenc(const char *s) {
-        static const char hex[] = "0123456789ABCDEF";
-        char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
-
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (isalnum(ch) || strchr("-_.~", ch))
-                        *p++ = (char)ch;
-                else {
-                        *p++ = '%';
-                        *p++ = hex[ch >> 4];
-                        *p++ = hex[ch & 15];
-                }
-        }
-        *p = '\0';
-        return out;
-}
 
 static int usage_err(const char *usage, const char *msg) {
         fprintf(stderr, "berth: %s\n%s", msg, usage);
@@ -170,7 +153,7 @@ static int cmd_ls(const struct cli_ctx *ctx, int argc, char **argv) {
         if (optind < argc)
                 return usage_err(usage, "'volume ls' accepts no arguments");
         fs = json_dumps(filters, JSON_COMPACT);
-        fenc = urlenc(fs ? fs : "{}");
+        fenc = http_escape(fs ? fs : "{}");
         path = xasprintf("/v1/volumes?filters=%s", fenc);
         r = client_call(ctx, "GET", path, NULL, &ans, &e);
         if (r < 0)
@@ -198,51 +181,8 @@ static int cmd_inspect(const struct cli_ctx *ctx, int argc, char **argv) {
                                     "Options:\n"
                                     "  -f, --format FORMAT  a template, or json (default)\n"
                                     "  -h, --help           this help\n";
-        static const struct option opts[] = {
-                {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {}};
-        _cleanup_json_ json_t *all = json_array();
-        const char *format = ctx->format;
-        int c, rc = 0;
-        size_t i;
-        json_t *j;
 
-        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1)
-                switch (c) {
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        fputs(usage, stdout);
-                        return 0;
-                default:
-                        fputs(usage, stderr);
-                        return EXIT_USAGE;
-                }
-        if (argc - optind < 1)
-                return usage_err(usage, "'volume inspect' requires at least 1 argument");
-        for (int k = optind; k < argc; k++) {
-                _cleanup_free_ char *id = urlenc(argv[k]), *path = xasprintf("/v1/volumes/%s", id);
-                _cleanup_err_ struct err *e = NULL;
-                json_t *ans = NULL;
-                int r = client_call(ctx, "GET", path, NULL, &ans, &e);
-
-                if (r < 0) {
-                        rc = cli_report(TAKE_PTR(e), client_exit_code(r));
-                        continue;
-                }
-                json_array_append_new(all, ans);
-        }
-        if (format && !streq(format, "json") && !streq(format, "table")) {
-                json_array_foreach (all, i, j) {
-                        _cleanup_err_ struct err *e = NULL;
-                        if (fmt_print_one(stdout, format, j, &e) < 0)
-                                return cli_report(TAKE_PTR(e), EXIT_USAGE);
-                }
-        } else {
-                _cleanup_free_ char *s = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-                printf("%s\n", s ? s : "[]");
-        }
-        return rc;
+        return client_inspect_each(ctx, argc, argv, usage, "volume inspect", "/v1/volumes");
 }
 
 static int cmd_rm(const struct cli_ctx *ctx, int argc, char **argv) {
@@ -271,7 +211,7 @@ static int cmd_rm(const struct cli_ctx *ctx, int argc, char **argv) {
         if (argc - optind < 1)
                 return usage_err(usage, "'volume rm' requires at least 1 argument");
         for (int k = optind; k < argc; k++) {
-                _cleanup_free_ char *id = urlenc(argv[k]),
+                _cleanup_free_ char *id = http_escape(argv[k]),
                                     *path = xasprintf("/v1/volumes/%s%s", id,
                                                       force ? "?force=1" : "");
                 _cleanup_err_ struct err *e = NULL;
