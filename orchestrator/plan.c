@@ -791,8 +791,13 @@ int plan_compute(const struct model_stack *desired, const struct observed *obser
                 const struct model_service *svc;
                 struct svc_state *s;
 
-                if (!streq(op->stack, desired->name))
+                if (!streq(op->stack, desired->name)) {
+                        /* Another stack's pod: only its resources matter here. */
+                        if (op->state != POD_DEAD && op->state != POD_EXITED)
+                                sched_reserve(c.sched, sched_node_index(c.sched, op->node),
+                                              op->reserved_cpu_millis, op->reserved_memory);
                         continue;
+                }
                 svc = model_stack_find(desired, op->service);
                 if (!svc)
                         continue;

@@ -229,6 +229,9 @@ CASES["update-paused"] = (stack([service("web", replicas=3, hash=NEW, healthchec
                pod("web", 2, "n2", OLD, health="healthy"), pod("web", 3, "n3", OLD, health="healthy")])
 CASES["spread-three-nodes"] = (stack([service("web", replicas=6)]),
     nodes3(), [pod("other", 1, "n1", stack="blog"), pod("other", 2, "n1", stack="blog")])
+CASES["other-stack-reservations"] = (stack([service("web", replicas=2, memory=4 << 30)]),
+    nodes3(), [pod("db", 1, "n1", stack="blog", reserved={"cpu_millis": 0, "memory": 6 << 30}),
+               pod("db", 2, "n2", stack="blog", reserved={"cpu_millis": 0, "memory": 6 << 30})])
 CASES["spread-least-allocated"] = (stack([service("web", replicas=6, memory=2 << 30)]),
     [node("n1", allocated={"cpu_millis": 0, "memory": 6 << 30}), node("n2"), node("n3")], [])
 CASES["selected-services"] = (stack([service("db"), service("web", deps=[("db", "service_started", False)]),
