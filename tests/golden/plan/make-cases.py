@@ -242,8 +242,9 @@ CASES["force-recreate"] = (stack([service("web", replicas=2, update={"parallelis
     nodes3(), [pod("web", 1, "n1"), pod("web", 2, "n2")])
 CASES["no-recreate"] = (stack([service("web", hash=NEW)], up={"no_recreate": True}),
     nodes3(), [pod("web", 1, "n1", OLD)])
-CASES["error-dependency-cycle"] = (stack([service("a", deps=[("b", "service_started", False)]),
-        service("b", deps=[("a", "service_started", False)])]), nodes3(), [])
+CASES["error-dependency-cycle"] = (stack([service("x", deps=[("y", "service_started", False)]),
+        service("y", deps=[("z", "service_started", False)]),
+        service("z", deps=[("y", "service_healthy", False)])]), nodes3(), [])
 CASES["error-bad-constraint"] = (stack([service("web", placement={"constraints": ["node.zone==a"]})]),
     nodes3(), [])
 CASES["error-bad-replicas"] = (stack([service("web", replicas=-1)]), nodes3(), [])
