@@ -648,7 +648,20 @@ static int parse_pod_obs(const json_t *o, const char *path, struct obs_pod *p, s
         if (r < 0)
                 return r;
         p->restarts = (unsigned)u;
-        return get_uint(o, "generation", path, INT64_MAX, 0, &p->generation, errp);
+        r = get_uint(o, "generation", path, INT64_MAX, 0, &p->generation, errp);
+        if (r < 0)
+                return r;
+        {
+                const json_t *res = json_object_get(o, "reserved");
+                _cleanup_free_ char *rp = xasprintf("%s.reserved", path);
+                if (res && !json_is_null(res) && !json_is_object(res))
+                        return bad(errp, rp, "expected an object");
+                r = get_uint(res, "cpu_millis", rp, UINT32_MAX, 0, &p->reserved_cpu_millis, errp);
+                if (r >= 0)
+                        r = get_uint(res, "memory", rp, UINT64_C(1) << 56, 0, &p->reserved_memory,
+                                     errp);
+        }
+        return r;
 }
 
 static int node_cmp(const void *a, const void *b) {

@@ -189,6 +189,8 @@ struct obs_pod {
         uint64_t started_at_usec;
         unsigned restarts;
         uint64_t generation;
+        uint64_t reserved_cpu_millis; /* "reserved": the pod's own reservations; counted for */
+        uint64_t reserved_memory;     /* pods of other stacks (this stack's use the model) */
 };
 
 struct observed {

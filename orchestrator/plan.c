@@ -59,6 +59,8 @@ struct ctx {
         struct svc_state *st; /* parallel to d->services */
         size_t *order;        /* topological order of services */
         size_t n_order;
+        size_t *path; /* services being visited, for naming a cycle */
+        size_t depth;
         const char *unreported; /* an up node that has not reported yet, or NULL */
         struct plan *plan;
 };
@@ -114,9 +116,22 @@ static int visit(struct ctx *c, size_t i, struct err **errp) {
 
         if (s->visited)
                 return 0;
-        if (s->visiting)
-                return err_setx(errp, EINVAL, "service '%s': dependency cycle", s->svc->name);
+        if (s->visiting) {
+                _cleanup_strv_ char **names = NULL;
+                _cleanup_free_ char *cycle = NULL;
+                size_t from = 0;
+
+                while (from < c->depth && c->path[from] != i)
+                        from++;
+                for (size_t k = from; k < c->depth; k++)
+                        strv_push(&names, c->st[c->path[k]].svc->name);
+                strv_push(&names, s->svc->name);
+                cycle = strv_join(names, " -> ");
+                return err_setx(errp, EINVAL, "service '%s': dependency cycle %s", s->svc->name,
+                                cycle);
+        }
         s->visiting = true;
+        c->path[c->depth++] = i;
         for (size_t k = 0; k < s->svc->n_deps; k++) {
                 const struct model_dep *dep = &s->svc->deps[k];
                 const struct model_service *ds = model_stack_find(c->d, dep->service);
@@ -135,6 +150,7 @@ static int visit(struct ctx *c, size_t i, struct err **errp) {
         }
         s->visiting = false;
         s->visited = true;
+        c->depth--;
         c->order[c->n_order++] = i;
         return 0;
 }
@@ -749,6 +765,7 @@ static void ctx_done(struct ctx *c) {
                 free(c->st[i].pods);
         free(c->st);
         free(c->order);
+        free(c->path);
         sched_free(c->sched);
 }
 
@@ -767,6 +784,7 @@ int plan_compute(const struct model_stack *desired, const struct observed *obser
                             desired->up.node_timeout_ms);
         c.st = xnew0(struct svc_state, desired->n_services + 1);
         c.order = xnew0(size_t, desired->n_services + 1);
+        c.path = xnew0(size_t, desired->n_services + 1);
 
         for (size_t i = 0; i < observed->n_nodes; i++)
                 if (sched_node_up(c.sched, i) && !observed->nodes[i].reported) {
@@ -791,8 +809,13 @@ int plan_compute(const struct model_stack *desired, const struct observed *obser
                 const struct model_service *svc;
                 struct svc_state *s;
 
-                if (!streq(op->stack, desired->name))
+                if (!streq(op->stack, desired->name)) {
+                        /* Another stack's pod: only its resources matter here. */
+                        if (op->state != POD_DEAD && op->state != POD_EXITED)
+                                sched_reserve(c.sched, sched_node_index(c.sched, op->node),
+                                              op->reserved_cpu_millis, op->reserved_memory);
                         continue;
+                }
                 svc = model_stack_find(desired, op->service);
                 if (!svc)
                         continue;

@@ -54,8 +54,9 @@ struct plan {
 void plan_done(struct plan *p);
 
 /* Computes the plan for desired (one stack with its `up` options) against observed. Pods of
- * other stacks in observed only count for scheduling. -EINVAL for an inconsistent model
- * (dependency cycle, unknown required dependency, bad constraint), naming the service. */
+ * other stacks in observed only count for scheduling (their "reserved" resources). -EINVAL for an
+ * inconsistent model (dependency cycle, unknown required dependency, bad constraint), naming the
+ * service. */
 int plan_compute(const struct model_stack *desired, const struct observed *observed,
                  uint64_t now_usec, struct plan *ret, struct err **errp);
 

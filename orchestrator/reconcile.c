@@ -35,6 +35,24 @@ static const json_t *find_template(const json_t *stack, const char *service, con
         return NULL;
 }
 
+/* The sum of the template's container reservations, as the agent reports it back. */
+static json_t *reserved_of(const json_t *tmpl) {
+        const json_t *c;
+        double cpus = 0;
+        json_int_t mem = 0;
+        size_t i;
+
+        json_array_foreach (json_object_get(tmpl, "containers"), i, c) {
+                const json_t *r = json_object_get(json_object_get(c, "resources"), "reservations");
+                if (json_is_number(json_object_get(r, "cpus")))
+                        cpus += json_number_value(json_object_get(r, "cpus"));
+                if (json_is_integer(json_object_get(r, "memory")))
+                        mem += json_integer_value(json_object_get(r, "memory"));
+        }
+        return json_pack("{s:I, s:I}", "cpu_millis", (json_int_t)(cpus * 1000.0 + 0.5), "memory",
+                         mem);
+}
+
 static int se_start(void *ud, const char *stack, const struct plan_op *op, struct err **errp) {
         struct store_exec *x = ud;
         const json_t *tmpl = find_template(x->stack, op->service, op->hash);
@@ -45,9 +63,10 @@ static int se_start(void *ud, const char *stack, const struct plan_op *op, struc
         if (!tmpl)
                 return err_setx(errp, ENOENT, "no pod template %.12s for service '%s'",
                                 op->hash ? op->hash : "-", op->service);
-        rec = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:O}", "stack", stack, "service",
+        rec = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:o, s:O}", "stack", stack, "service",
                         op->service, "slot", (json_int_t)op->slot, "node", op->node, "hash",
-                        op->hash, "generation", (json_int_t)op->generation, "pod", tmpl);
+                        op->hash, "generation", (json_int_t)op->generation, "reserved",
+                        reserved_of(tmpl), "pod", tmpl);
         if (!rec)
                 return err_setx(errp, EINVAL, "cannot build the pod record of '%s/%u'", op->service,
                                 op->slot);

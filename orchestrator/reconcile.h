@@ -13,7 +13,8 @@
  *                                           plus "pods": the pods the agent reported
  *   pods/<stack>/<svc>/<slot>               the pod the controller wants for that slot
  *   assignments/<node>/<stack>.<svc>.<slot>.<hash12>   what the agent of <node> must run
- * A pod record and an assignment hold {stack, service, slot, node, hash, generation, pod}. */
+ * A pod record and an assignment hold {stack, service, slot, node, hash, generation, reserved,
+ * pod}; "reserved" ({cpu_millis, memory}) is what the agent reports back with the pod. */
 
 #include <stdint.h>
 

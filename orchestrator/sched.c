@@ -282,6 +282,13 @@ void sched_account(struct sched *s, int group, size_t node) {
         s->used_mem[node] += g->memory;
 }
 
+void sched_reserve(struct sched *s, size_t node, uint64_t cpu_millis, uint64_t memory) {
+        if (node >= s->n_nodes)
+                return;
+        s->used_cpu[node] += cpu_millis;
+        s->used_mem[node] += memory;
+}
+
 void sched_unaccount(struct sched *s, int group, size_t node) {
         struct sched_group *g = &s->groups[group];
 

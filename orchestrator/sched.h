@@ -62,6 +62,8 @@ int sched_add_group(struct sched *s, const char *name, char *const *constraints,
 
 /* Records an existing pod of group on node (counts it and its reservations). */
 void sched_account(struct sched *s, int group, size_t node);
+/* Records resources used on node outside any group (pods of other stacks). */
+void sched_reserve(struct sched *s, size_t node, uint64_t cpu_millis, uint64_t memory);
 /* Forgets a pod recorded with sched_account (a pod being stopped). */
 void sched_unaccount(struct sched *s, int group, size_t node);
 

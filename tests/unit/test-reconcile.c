@@ -189,6 +189,8 @@ static void lifecycle(struct store *s) {
         ASSERT_EQ(count_prefix(s, "assignments/n2/", "\"service\":\"web\""), 1);
         ASSERT_EQ(count_prefix(s, "assignments/n3/", "\"service\":\"web\""), 1);
         ASSERT_EQ(count_prefix(s, "pods/shop/web/", NULL), 3);
+        ASSERT_EQ(count_prefix(s, "assignments/", "\"reserved\":{\"cpu_millis\":0,\"memory\":0}"),
+                  4);
 
         /* Rolling update, one pod at a time. */
         old_pod = json_deep_copy(

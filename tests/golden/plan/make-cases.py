@@ -229,6 +229,9 @@ CASES["update-paused"] = (stack([service("web", replicas=3, hash=NEW, healthchec
                pod("web", 2, "n2", OLD, health="healthy"), pod("web", 3, "n3", OLD, health="healthy")])
 CASES["spread-three-nodes"] = (stack([service("web", replicas=6)]),
     nodes3(), [pod("other", 1, "n1", stack="blog"), pod("other", 2, "n1", stack="blog")])
+CASES["other-stack-reservations"] = (stack([service("web", replicas=2, memory=4 << 30)]),
+    nodes3(), [pod("db", 1, "n1", stack="blog", reserved={"cpu_millis": 0, "memory": 6 << 30}),
+               pod("db", 2, "n2", stack="blog", reserved={"cpu_millis": 0, "memory": 6 << 30})])
 CASES["spread-least-allocated"] = (stack([service("web", replicas=6, memory=2 << 30)]),
     [node("n1", allocated={"cpu_millis": 0, "memory": 6 << 30}), node("n2"), node("n3")], [])
 CASES["selected-services"] = (stack([service("db"), service("web", deps=[("db", "service_started", False)]),
@@ -239,8 +242,9 @@ CASES["force-recreate"] = (stack([service("web", replicas=2, update={"parallelis
     nodes3(), [pod("web", 1, "n1"), pod("web", 2, "n2")])
 CASES["no-recreate"] = (stack([service("web", hash=NEW)], up={"no_recreate": True}),
     nodes3(), [pod("web", 1, "n1", OLD)])
-CASES["error-dependency-cycle"] = (stack([service("a", deps=[("b", "service_started", False)]),
-        service("b", deps=[("a", "service_started", False)])]), nodes3(), [])
+CASES["error-dependency-cycle"] = (stack([service("x", deps=[("y", "service_started", False)]),
+        service("y", deps=[("z", "service_started", False)]),
+        service("z", deps=[("y", "service_healthy", False)])]), nodes3(), [])
 CASES["error-bad-constraint"] = (stack([service("web", placement={"constraints": ["node.zone==a"]})]),
     nodes3(), [])
 CASES["error-bad-replicas"] = (stack([service("web", replicas=-1)]), nodes3(), [])
