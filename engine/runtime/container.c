@@ -378,6 +378,8 @@ int rt_create(const struct rt_create_opts *o, struct rt_state **ret, struct err 
         env = strv_copy(spec->process.env);
         if (!env)
                 env = xnew0(char *, 1);
+        for (int i = 0; i < 3; i++)
+                init.stdio[i] = o->stdio_set ? o->stdio[i] : -1;
         init.spec = spec;
         init.process = &spec->process;
         init.rootfs = st->rootfs;
@@ -561,6 +563,8 @@ int rt_exec(struct rt_state *st, const struct rt_exec_opts *o, pid_t *ret_pid, s
         env = strv_copy(o->process->env);
         if (!env)
                 env = xnew0(char *, 1);
+        for (int i = 0; i < 3; i++)
+                init.stdio[i] = o->stdio_set ? o->stdio[i] : -1;
         init.spec = spec;
         init.process = o->process;
         init.rootfs = st->rootfs;

@@ -53,6 +53,7 @@ struct rt_init {
         bool has_caps;
         char *const *envp;
         bool exec_mode; /* joining a running container: no mounts, no hostname */
+        int stdio[3];   /* fds to install as 0, 1, 2; -1: keep */
 };
 
 /* The init sequence run in the child. Never returns: execs the process or _exits after

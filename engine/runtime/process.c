@@ -285,6 +285,11 @@ void rt_init_run(struct rt_init *init) {
         if (r < 0 || m.type != RT_SYNC_GO)
                 _exit(EXIT_FAILURE);
 
+        for (int i = 0; i < 3; i++)
+                if (init->stdio[i] >= 0 && init->stdio[i] != i && dup2(init->stdio[i], i) < 0) {
+                        rt_cerr_set(&ce, errno, "set up stdio %d", i);
+                        fail(init, &ce);
+                }
         r = init_prepare(init, &ce);
         if (r < 0)
                 fail(init, &ce);
