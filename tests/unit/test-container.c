@@ -54,8 +54,8 @@ static char *read_all(int fd) {
 }
 
 static void test_create_start_with_pipes(void) {
-        static const char *const args[] = {
-                "/bin/sh", "-c", "read x; echo got $x; echo err >&2; exit 9", NULL};
+        static const char *const args[] = {"/bin/sh", "-c",
+                                           "read x; echo got $x; echo err >&2; exit 9", NULL};
         _cleanup_free_ char *bundle = NULL, *root = NULL, *out = NULL, *err_s = NULL;
         _cleanup_(rt_state_freep) struct rt_state *st = NULL, *again = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -70,8 +70,10 @@ static void test_create_start_with_pipes(void) {
         ASSERT_OK(pipe2(in, O_CLOEXEC));
         ASSERT_OK(pipe2(o, O_CLOEXEC));
         ASSERT_OK(pipe2(er, O_CLOEXEC));
-        ASSERT_OK(rt_create(&(struct rt_create_opts){.state_root = root, .id = "u1",
-                                                     .bundle = bundle, .console_fd = -1,
+        ASSERT_OK(rt_create(&(struct rt_create_opts){.state_root = root,
+                                                     .id = "u1",
+                                                     .bundle = bundle,
+                                                     .console_fd = -1,
                                                      .stdio_set = true,
                                                      .stdio = {in[0], o[1], er[1]}},
                             &st, &e));
@@ -117,8 +119,10 @@ static void test_exec_with_pipes(void) {
         root = xasprintf("%s/state", bundle);
         ASSERT_OK(pipe2(in, O_CLOEXEC));
         ASSERT_OK(pipe2(o, O_CLOEXEC));
-        ASSERT_OK(rt_create(&(struct rt_create_opts){.state_root = root, .id = "u2",
-                                                     .bundle = bundle, .console_fd = -1,
+        ASSERT_OK(rt_create(&(struct rt_create_opts){.state_root = root,
+                                                     .id = "u2",
+                                                     .bundle = bundle,
+                                                     .console_fd = -1,
                                                      .stdio_set = true,
                                                      .stdio = {in[0], -1, -1}},
                             &st, &e));
@@ -130,8 +134,11 @@ static void test_exec_with_pipes(void) {
         p.args = xargs;
         p.cwd = (char *)"/";
         p.user.umask = -1;
-        ASSERT_OK(rt_exec(st, &(struct rt_exec_opts){.process = &p, .console_fd = -1,
-                                                      .stdio_set = true, .stdio = {-1, o[1], -1}},
+        ASSERT_OK(rt_exec(st,
+                          &(struct rt_exec_opts){.process = &p,
+                                                 .console_fd = -1,
+                                                 .stdio_set = true,
+                                                 .stdio = {-1, o[1], -1}},
                           &pid, &e));
         close(o[1]);
         out = read_all(o[0]);
