@@ -38,6 +38,9 @@ struct rt_state {
         json_t *annotations; /* object */
         struct cg *cg;       /* NULL when no cgroup was set up */
         char *dir;           /* STATE_ROOT/<id> */
+        /* Non-fatal problems of the last call (failed poststart/poststop hooks), for the caller
+         * to log as warnings. */
+        char **warnings;
 };
 
 struct rt_state *rt_state_free(struct rt_state *st);

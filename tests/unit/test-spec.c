@@ -153,6 +153,14 @@ static void test_bad_specs(void) {
                 {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"linux\":{\"cgroupsPath\":"
                                "\"a/../../b\"}}",
                  "config.json: linux.cgroupsPath: must not contain '..'"},
+                {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"prestart\":[{"
+                               "\"path\":\"rel\"}]}}",
+                 "config.json: hooks.prestart[0]: path must be absolute"},
+                {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"later\":[]}}",
+                 "config.json: hooks: unknown hook kind 'later'"},
+                {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"prestart\":[{"
+                               "\"path\":\"/x\",\"timeout\":0}]}}",
+                 "config.json: hooks.prestart[0]: 0 out of range"},
                 {"{\"ociVersion\":\"2.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"]}"
                  "}",
                  "config.json: ociVersion: unsupported version '2.0' (want 1.x)"},
@@ -166,6 +174,25 @@ static void test_bad_specs(void) {
                 ASSERT_NULL(s);
                 ASSERT_STREQ(err_msg(e), cases[i].msg);
         }
+}
+
+static void test_hooks(void) {
+        const char *doc = MIN_SPEC_HEAD
+                "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"createRuntime\":[{\"path\":"
+                "\"/bin/x\",\"args\":[\"x\",\"1\"],\"env\":[\"A=1\"],\"timeout\":5}],"
+                "\"poststop\":[{\"path\":\"/a\"},{\"path\":\"/b\"}]}}";
+        _cleanup_(spec_freep) struct spec *s = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        ASSERT_OK(parse(doc, &s, &e));
+        ASSERT_EQ(s->n_hooks[SPEC_HOOK_CREATE_RUNTIME], 1);
+        ASSERT_STREQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].path, "/bin/x");
+        ASSERT_STREQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].args[1], "1");
+        ASSERT_STREQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].env[0], "A=1");
+        ASSERT_EQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].timeout, 5);
+        ASSERT_EQ(s->n_hooks[SPEC_HOOK_POSTSTOP], 2);
+        ASSERT_EQ(s->n_hooks[SPEC_HOOK_PRESTART], 0);
+        ASSERT_STREQ(spec_hook_name(SPEC_HOOK_START_CONTAINER), "startContainer");
 }
 
 static void test_caps_table(void) {
@@ -221,4 +248,4 @@ static void test_docker_profile(void) {
 }
 
 TAP_MAIN(test_default_spec_roundtrip, test_rootless_default, test_full_spec, test_bad_specs,
-         test_caps_table, test_seccomp_default_compiles, test_docker_profile);
+         test_hooks, test_caps_table, test_seccomp_default_compiles, test_docker_profile);
