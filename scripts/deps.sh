@@ -14,6 +14,7 @@ test_pkgs=(
         bats clang libclang-rt-14-dev clang-format curl jq
         docker-registry apache2-utils skopeo openssl procps psmisc
         util-linux kmod
+        crun runc python3
 )
 
 want=("${build_pkgs[@]}")
