@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
 #include <sys/mount.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <seccomp.h>
@@ -247,5 +249,33 @@ static void test_docker_profile(void) {
         spec_seccomp_free(sc);
 }
 
+/* --security-opt seccomp=FILE: docker's format from a file, compiled to BPF. */
+static void test_docker_profile_file(void) {
+        char path[] = "/tmp/berth-test-profile.XXXXXX";
+        const char *doc = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":["
+                          "\"read\",\"write\",\"exit_group\",\"no_such_syscall\"],\"action\":"
+                          "\"SCMP_ACT_ALLOW\"},{\"names\":[\"ptrace\"],\"action\":"
+                          "\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"4.8\"}}]}";
+        struct spec_seccomp *sc = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct sc_prog p = {};
+        int fd = mkstemp(path);
+
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
+        close(fd);
+        ASSERT_OK(sc_load_docker_profile(path, 0, &sc, &e));
+        unlink(path);
+        ASSERT_EQ(sc->default_action, SCMP_ACT_ERRNO(EPERM));
+        ASSERT_EQ(sc->n_rules, 2);
+        /* Unknown syscall names are skipped at compile time, as runc does. */
+        ASSERT_OK(sc_compile(sc, &p, &e));
+        ASSERT_TRUE(p.len > 4);
+        sc_prog_done(&p);
+        spec_seccomp_free(sc);
+        ASSERT_ERR(sc_load_docker_profile("/nonexistent/profile.json", 0, &sc, &e), ENOENT);
+}
+
 TAP_MAIN(test_default_spec_roundtrip, test_rootless_default, test_full_spec, test_bad_specs,
-         test_hooks, test_caps_table, test_seccomp_default_compiles, test_docker_profile);
+         test_hooks, test_caps_table, test_seccomp_default_compiles, test_docker_profile,
+         test_docker_profile_file);
