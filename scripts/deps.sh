@@ -15,6 +15,7 @@ test_pkgs=(
         docker-registry apache2-utils skopeo openssl procps psmisc
         util-linux kmod
         mmdebstrap
+        crun runc python3
 )
 
 want=("${build_pkgs[@]}")

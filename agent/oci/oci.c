@@ -42,6 +42,12 @@ static int report(struct err *e, const char *what, const char *id) {
         return EXIT_FAILURE;
 }
 
+/* Non-fatal problems the runtime collected (failed poststart/poststop hooks). */
+static void report_warnings(const struct rt_state *st) {
+        STRV_FOREACH (w, st->warnings)
+                log_warn(st->id, "%s, ignoring", *w);
+}
+
 _printf_(1, 0) static int usage_error(const char *fmt, const char *arg) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -304,6 +310,7 @@ static int cmd_start(const struct oci_ctx *ctx, int argc, char **argv) {
                 return r;
         if (rt_start(st, &e) < 0)
                 return report(e, "start container", st->id);
+        report_warnings(st);
         return 0;
 }
 
@@ -366,6 +373,7 @@ static int cmd_delete(const struct oci_ctx *ctx, int argc, char **argv) {
         }
         if (rt_delete(st, force, &e) < 0)
                 return report(e, "delete container", st->id);
+        report_warnings(st);
         return 0;
 }
 
@@ -516,6 +524,9 @@ static int cmd_run(const struct oci_ctx *ctx, int argc, char **argv) {
                 (void)rt_delete(st, true, NULL);
                 return report(e, "start container", a.id);
         }
+        report_warnings(st);
+        strv_free(st->warnings);
+        st->warnings = NULL;
         if (a.detach)
                 return 0;
         if (master >= 0)
@@ -529,6 +540,7 @@ static int cmd_run(const struct oci_ctx *ctx, int argc, char **argv) {
         }
         if (!a.keep && rt_delete(st, true, &e) < 0)
                 report(e, "delete container", a.id);
+        report_warnings(st);
         return exit_code_of(status);
 }
 
@@ -818,9 +830,11 @@ static int cmd_features(const struct oci_ctx *ctx, int argc, char **argv) {
                        strv_to_json(sc_action_names), "operators", strv_to_json(sc_op_names),
                        "archs", strv_to_json(sc_arch_names), "apparmor", "enabled", 0, "selinux",
                        "enabled", 0);
-        j = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s}}", "ociVersionMin", "1.0.0",
-                      "ociVersionMax", "1.1.0", "hooks", "mountOptions", strv_to_json(mount_opts),
-                      "linux", lx, "annotations", "org.berth.seccomp", "unconfined");
+        j = json_pack("{s:s, s:s, s:[s, s, s, s, s, s], s:o, s:o, s:{s:s}}", "ociVersionMin",
+                      "1.0.0", "ociVersionMax", "1.1.0", "hooks", "prestart", "createRuntime",
+                      "createContainer", "startContainer", "poststart", "poststop", "mountOptions",
+                      strv_to_json(mount_opts), "linux", lx, "annotations", "org.berth.seccomp",
+                      "unconfined");
         s = json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
         printf("%s\n", s);
         return 0;

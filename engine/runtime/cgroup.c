@@ -151,7 +151,11 @@ int cg_new(enum cg_driver driver, const char *root, const char *spec_path, const
                                 return r;
                 }
         if (driver != CG_DRIVER_V1) {
-                _cleanup_free_ char *own = cg_own_path(proc_self_cgroup, NULL);
+                /* On a pure v2 host our own cgroup usually holds processes, and the "no
+                 * internal processes" rule would then forbid enabling controllers below it:
+                 * relative paths start at the root there (as runc's fs2 driver does). */
+                _cleanup_free_ char *own =
+                        driver == CG_DRIVER_V2 ? xstrdup("/") : cg_own_path(proc_self_cgroup, NULL);
                 r = cg_resolve_path(spec_path, id, own, &cg->v2_path, errp);
                 if (r < 0)
                         return r;

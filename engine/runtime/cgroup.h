@@ -84,7 +84,8 @@ int cg_resolve_path(const char *spec_path, const char *id, const char *own, char
  * hierarchy (ctrl NULL). Returns "/" when not listed. */
 char *cg_own_path(const char *proc_self_cgroup, const char *ctrl);
 
-/* Builds a handle: resolves paths against proc_self_cgroup (contents of /proc/self/cgroup). */
+/* Builds a handle: resolves paths against proc_self_cgroup (contents of /proc/self/cgroup) for
+ * v1 and hybrid; on pure v2, relative paths start at the root. */
 int cg_new(enum cg_driver driver, const char *root, const char *spec_path, const char *id,
            const char *proc_self_cgroup, struct cg **ret, struct err **errp);
 struct cg *cg_free(struct cg *cg);

@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "runtime/container.h"
+#include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -72,6 +73,31 @@ static char *now_rfc3339(void) {
         gmtime_r(&ts.tv_sec, &tm);
         strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
         return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+}
+
+/* The state document hooks get on stdin. */
+static char *hook_state(const struct rt_state *st, pid_t pid, const char *status) {
+        _cleanup_json_ json_t *j =
+                json_pack("{s:s, s:s, s:s, s:i, s:s, s:O}", "ociVersion",
+                          st->oci_version ? st->oci_version : "1.1.0", "id", st->id, "status",
+                          status, "pid", (int)pid, "bundle", st->bundle ? st->bundle : "",
+                          "annotations", st->annotations ? st->annotations : json_object());
+        return json_dump_str(j, false);
+}
+
+/* Runs hooks whose failure is only a warning (poststart, poststop). */
+static void run_hooks_warn(struct rt_state *st, enum spec_hook_kind k, const char *status) {
+        _cleanup_(spec_freep) struct spec *spec = NULL;
+        _cleanup_free_ char *cfg = xasprintf("%s/config.json", st->bundle);
+        _cleanup_free_ char *state = NULL;
+        char msg[1024];
+
+        if (spec_load(cfg, &spec, NULL) < 0 || spec->n_hooks[k] == 0)
+                return;
+        state = hook_state(st, st->pid, status);
+        for (size_t i = 0; i < spec->n_hooks[k]; i++)
+                if (rt_hook_run(&spec->hooks[k][i], state, msg, sizeof(msg)) < 0)
+                        strv_push_take(&st->warnings, xasprintf("%s: %s", spec_hook_name(k), msg));
 }
 
 /* Kills and reaps a half-created init. */
@@ -204,7 +230,7 @@ static void close_ns_fds(int *fds) {
 
 /* The shared part of create and exec: clone the child with flags, place it, sync. */
 static int spawn(struct rt_init *init, int clone_flags, const struct spec *spec, struct cg *cg,
-                 pid_t *ret_pid, struct err **errp) {
+                 const struct rt_state *st, pid_t *ret_pid, struct err **errp) {
         _cleanup_close_pair_ int sp[2] = {-EBADF, -EBADF};
         struct rt_sync_msg m;
         pid_t pid;
@@ -250,7 +276,39 @@ static int spawn(struct rt_init *init, int clone_flags, const struct spec *spec,
                 r = err_set(errp, errno, "sync with the container init");
                 goto fail;
         }
-        r = rt_sync_recv(sp[0], &m);
+        if (init->want_state) {
+                _cleanup_free_ char *state = hook_state(st, pid, "creating");
+                if (strlen(state) >= init->state_cap) {
+                        r = err_setx(errp, E2BIG, "container state too large for hooks");
+                        goto fail;
+                }
+                if (send(sp[0], state, strlen(state), MSG_NOSIGNAL) < 0) {
+                        r = err_set(errp, errno, "send state to the container init");
+                        goto fail;
+                }
+        }
+        for (;;) {
+                r = rt_sync_recv(sp[0], &m);
+                if (r < 0 || m.type != RT_SYNC_HOOKS)
+                        break;
+                /* prestart (deprecated) and createRuntime, in the runtime's namespaces. */
+                {
+                        _cleanup_free_ char *state = hook_state(st, pid, "creating");
+                        char msg[1024];
+                        r = rt_hooks_run(spec, SPEC_HOOK_PRESTART, state, msg, sizeof(msg));
+                        if (r >= 0)
+                                r = rt_hooks_run(spec, SPEC_HOOK_CREATE_RUNTIME, state, msg,
+                                                 sizeof(msg));
+                        if (r < 0) {
+                                err_setx(errp, -r, "%s", msg);
+                                goto fail;
+                        }
+                }
+                if (rt_sync_send(sp[0], RT_SYNC_GO, NULL) < 0) {
+                        r = err_set(errp, errno, "sync with the container init");
+                        goto fail;
+                }
+        }
         if (r < 0) {
                 err_setx(errp, EIO, "the container init died during setup");
                 goto fail;
@@ -295,6 +353,7 @@ int rt_create(const struct rt_create_opts *o, struct rt_state **ret, struct err 
         _cleanup_free_ char *cfg = NULL, *fifo = NULL;
         _cleanup_close_ int fifo_fd = -EBADF, pidns_fd = -EBADF, saved_pidns = -EBADF;
         _cleanup_strv_ char **env = NULL;
+        _cleanup_free_ char *state_buf = NULL;
         struct rt_init init = {};
         struct sc_prog prog = {};
         int flags = 0, r;
@@ -378,6 +437,8 @@ int rt_create(const struct rt_create_opts *o, struct rt_state **ret, struct err 
         env = strv_copy(spec->process.env);
         if (!env)
                 env = xnew0(char *, 1);
+        for (int i = 0; i < 3; i++)
+                init.stdio[i] = o->stdio_set ? o->stdio[i] : -1;
         init.spec = spec;
         init.process = &spec->process;
         init.rootfs = st->rootfs;
@@ -403,7 +464,16 @@ int rt_create(const struct rt_create_opts *o, struct rt_state **ret, struct err 
                         goto fail;
                 }
         }
-        r = spawn(&init, flags, spec, st->cg, &st->pid, errp);
+        init.want_state = spec->n_hooks[SPEC_HOOK_CREATE_CONTAINER] > 0 ||
+                          spec->n_hooks[SPEC_HOOK_START_CONTAINER] > 0;
+        init.runtime_hooks = spec->n_hooks[SPEC_HOOK_PRESTART] > 0 ||
+                             spec->n_hooks[SPEC_HOOK_CREATE_RUNTIME] > 0;
+        if (init.want_state) {
+                init.state_cap = 1 << 16;
+                state_buf = xmalloc(init.state_cap);
+                init.state_buf = state_buf;
+        }
+        r = spawn(&init, flags, spec, st->cg, st, &st->pid, errp);
         if (saved_pidns >= 0)
                 (void)setns(saved_pidns, CLONE_NEWPID);
         if (r < 0)
@@ -453,6 +523,7 @@ int rt_start(struct rt_state *st, struct err **errp) {
                 return err_set(errp, errno, "start container '%s'", st->id);
         if (unlink(fifo) < 0)
                 return err_set(errp, errno, "remove '%s'", fifo);
+        run_hooks_warn(st, SPEC_HOOK_POSTSTART, "running");
         return 0;
 }
 
@@ -513,6 +584,7 @@ int rt_delete(struct rt_state *st, bool force, struct err **errp) {
                 if (r < 0)
                         return r;
         }
+        run_hooks_warn(st, SPEC_HOOK_POSTSTOP, "stopped");
         return rm_rf(st->dir, errp);
 }
 
@@ -561,6 +633,8 @@ int rt_exec(struct rt_state *st, const struct rt_exec_opts *o, pid_t *ret_pid, s
         env = strv_copy(o->process->env);
         if (!env)
                 env = xnew0(char *, 1);
+        for (int i = 0; i < 3; i++)
+                init.stdio[i] = o->stdio_set ? o->stdio[i] : -1;
         init.spec = spec;
         init.process = o->process;
         init.rootfs = st->rootfs;
@@ -577,7 +651,7 @@ int rt_exec(struct rt_state *st, const struct rt_exec_opts *o, pid_t *ret_pid, s
                         goto out;
                 }
         }
-        r = spawn(&init, 0, spec, st->cg, ret_pid, errp);
+        r = spawn(&init, 0, spec, st->cg, st, ret_pid, errp);
         if (saved >= 0)
                 (void)setns(saved, CLONE_NEWPID);
 out:

@@ -38,6 +38,9 @@ struct rt_state {
         json_t *annotations; /* object */
         struct cg *cg;       /* NULL when no cgroup was set up */
         char *dir;           /* STATE_ROOT/<id> */
+        /* Non-fatal problems of the last call (failed poststart/poststop hooks), for the caller
+         * to log as warnings. */
+        char **warnings;
 };
 
 struct rt_state *rt_state_free(struct rt_state *st);
@@ -65,6 +68,10 @@ struct rt_create_opts {
         int console_fd;     /* connected console socket (process.terminal), -1 */
         const char *pid_file;
         const char *cgroup_root; /* default "/sys/fs/cgroup" */
+        /* The container's stdin/stdout/stderr (for the shim: pipes or log files). -1 in a slot
+         * (or stdio_set false) inherits the caller's. Ignored for a terminal. */
+        bool stdio_set;
+        int stdio[3];
 };
 
 /* Sets the container up and leaves its init waiting for rt_start. On failure nothing is left
@@ -83,6 +90,8 @@ int rt_pids(struct rt_state *st, pid_t **ret, size_t *ret_n, struct err **errp);
 struct rt_exec_opts {
         const struct spec_process *process;
         int console_fd; /* -1 */
+        bool stdio_set; /* as in rt_create_opts */
+        int stdio[3];
 };
 /* Starts a process inside a running container (joins every namespace of its init and its
  * cgroup, applies the same security settings). Returns the pid (our child). */

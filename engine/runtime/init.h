@@ -23,6 +23,8 @@ enum rt_sync_type {
         RT_SYNC_CREATED = 2, /* child -> parent: set up, waiting for start */
         RT_SYNC_ERROR = 3,   /* child -> parent: {code, msg}, then the child _exits */
         RT_SYNC_EXECED = 4,  /* exec: the process is about to execve */
+        RT_SYNC_HOOKS = 5,   /* child -> parent: namespaces and mounts ready, run prestart and
+                              * createRuntime hooks, then answer GO */
 };
 
 struct rt_sync_msg {
@@ -53,6 +55,13 @@ struct rt_init {
         bool has_caps;
         char *const *envp;
         bool exec_mode; /* joining a running container: no mounts, no hostname */
+        int stdio[3];   /* fds to install as 0, 1, 2; -1: keep */
+        /* Hooks: the parent sends the state JSON right after GO when the init runs hooks
+         * itself (createContainer, startContainer); it lands in state_buf (allocated before
+         * clone). runtime_hooks: stop before pivot_root for prestart/createRuntime. */
+        bool want_state, runtime_hooks;
+        char *state_buf;
+        size_t state_cap;
 };
 
 /* The init sequence run in the child. Never returns: execs the process or _exits after

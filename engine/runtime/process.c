@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "strv.h"
 
@@ -159,6 +160,30 @@ static int setup_terminal(struct rt_init *init, struct rt_cerr *ce) {
         return 0;
 }
 
+/* prestart and createRuntime run in the parent (runtime namespaces) while we wait; then
+ * createContainer runs here, in the container's namespaces, before pivot_root. */
+static int run_creation_hooks(struct rt_init *init, struct rt_cerr *ce) {
+        struct rt_sync_msg m;
+        int r;
+
+        if (init->runtime_hooks) {
+                if (rt_sync_send(init->sync_fd, RT_SYNC_HOOKS, NULL) < 0)
+                        return rt_cerr_set(ce, errno, "sync for hooks");
+                r = rt_sync_recv(init->sync_fd, &m);
+                if (r < 0 || m.type != RT_SYNC_GO)
+                        _exit(EXIT_FAILURE); /* the parent reports the hook's failure */
+        }
+        if (init->spec->n_hooks[SPEC_HOOK_CREATE_CONTAINER] > 0) {
+                r = rt_hooks_run(init->spec, SPEC_HOOK_CREATE_CONTAINER, init->state_buf, ce->msg,
+                                 sizeof(ce->msg));
+                if (r < 0) {
+                        ce->code = -r;
+                        return r;
+                }
+        }
+        return 0;
+}
+
 /* Everything before the wait for `start`. */
 static int init_prepare(struct rt_init *init, struct rt_cerr *ce) {
         const struct spec *s = init->spec;
@@ -182,6 +207,9 @@ static int init_prepare(struct rt_init *init, struct rt_cerr *ce) {
                 return rt_cerr_set(ce, errno, "setdomainname '%s'", s->domainname);
         if (init->new_mntns) {
                 r = rt_mount_setup(init, ce);
+                if (r < 0)
+                        return r;
+                r = run_creation_hooks(init, ce);
                 if (r < 0)
                         return r;
                 r = rt_mount_pivot(init->rootfs, ce);
@@ -285,6 +313,18 @@ void rt_init_run(struct rt_init *init) {
         if (r < 0 || m.type != RT_SYNC_GO)
                 _exit(EXIT_FAILURE);
 
+        if (init->want_state) {
+                ssize_t n =
+                        RETRY_EINTR(recv(init->sync_fd, init->state_buf, init->state_cap - 1, 0));
+                if (n <= 0)
+                        _exit(EXIT_FAILURE);
+                init->state_buf[n] = '\0';
+        }
+        for (int i = 0; i < 3; i++)
+                if (init->stdio[i] >= 0 && init->stdio[i] != i && dup2(init->stdio[i], i) < 0) {
+                        rt_cerr_set(&ce, errno, "set up stdio %d", i);
+                        fail(init, &ce);
+                }
         r = init_prepare(init, &ce);
         if (r < 0)
                 fail(init, &ce);
@@ -316,6 +356,18 @@ void rt_init_run(struct rt_init *init) {
                 if (n != 1)
                         _exit(EXIT_FAILURE);
                 init->fifo_fd = safe_close(init->fifo_fd);
+        }
+        /* startContainer: in the container, after start, before the process. */
+        if (init->spec->n_hooks[SPEC_HOOK_START_CONTAINER] > 0) {
+                r = rt_hooks_run(init->spec, SPEC_HOOK_START_CONTAINER, init->state_buf, ce.msg,
+                                 sizeof(ce.msg));
+                if (r < 0) {
+                        char msg[sizeof(ce.msg) + 16];
+                        int n = snprintf(msg, sizeof(msg), "berth: %s\n", ce.msg);
+                        if (n > 0)
+                                (void)!write(STDERR_FILENO, msg, (size_t)n);
+                        _exit(126);
+                }
         }
         init_exec(init, exe);
 }

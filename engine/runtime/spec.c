@@ -845,6 +845,62 @@ static int parse_linux(const json_t *l, const char *what, struct spec *s, struct
         return 0;
 }
 
+static const char *const hook_names[_SPEC_HOOK_MAX] = {
+        [SPEC_HOOK_PRESTART] = "prestart",
+        [SPEC_HOOK_CREATE_RUNTIME] = "createRuntime",
+        [SPEC_HOOK_CREATE_CONTAINER] = "createContainer",
+        [SPEC_HOOK_START_CONTAINER] = "startContainer",
+        [SPEC_HOOK_POSTSTART] = "poststart",
+        [SPEC_HOOK_POSTSTOP] = "poststop",
+};
+
+const char *spec_hook_name(enum spec_hook_kind k) {
+        return k < _SPEC_HOOK_MAX ? hook_names[k] : NULL;
+}
+
+static int parse_hooks(const json_t *o, const char *what, struct spec *s, struct err **errp) {
+        const char *key;
+        json_t *a;
+
+        if (!o || json_is_null(o))
+                return 0;
+        if (!json_is_object(o))
+                return bad(errp, what, "hooks", "must be an object");
+        json_object_foreach ((json_t *)o, key, a) {
+                enum spec_hook_kind k;
+                json_t *e;
+                size_t i;
+
+                for (k = 0; k < _SPEC_HOOK_MAX; k++)
+                        if (streq(hook_names[k], key))
+                                break;
+                if (k == _SPEC_HOOK_MAX)
+                        return bad(errp, what, "hooks", "unknown hook kind '%s'", key);
+                if (!json_is_array(a) || json_array_size(a) > 64)
+                        return bad(errp, what, "hooks", "'%s' must be an array of at most 64", key);
+                s->hooks[k] = xnew0(struct spec_hook, json_array_size(a) + 1);
+                json_array_foreach (a, i, e) {
+                        struct spec_hook *h = &s->hooks[k][s->n_hooks[k]];
+                        char field[64];
+                        int64_t t = 0;
+
+                        snprintf(field, sizeof(field), "hooks.%s[%zu]", key, i);
+                        if (!json_is_object(e))
+                                return bad(errp, what, field, "must be an object");
+                        s->n_hooks[k]++;
+                        if (get_str(e, "path", what, field, &h->path, errp) < 0 ||
+                            get_strv(e, "args", what, field, SPEC_MAX_ARGS, &h->args, errp) < 0 ||
+                            get_strv(e, "env", what, field, SPEC_MAX_ENV, &h->env, errp) < 0 ||
+                            get_int(e, "timeout", what, field, 1, 3600, &t, errp) < 0)
+                                return -EINVAL;
+                        if (!path_ok(h->path))
+                                return bad(errp, what, field, "path must be absolute");
+                        h->timeout = (int)t;
+                }
+        }
+        return 0;
+}
+
 int spec_from_json(const json_t *j, const char *what, struct spec **ret, struct err **errp) {
         _cleanup_(spec_freep) struct spec *s = NULL;
         json_t *root, *ann;
@@ -895,16 +951,9 @@ int spec_from_json(const json_t *j, const char *what, struct spec **ret, struct 
                 return r;
         if (!s->resources.has_mem_limit && !s->has_resources)
                 s->resources.mem_limit = s->resources.mem_reservation = s->resources.mem_swap = -1;
-        /* Silently skipping a hook would run the container without what the caller relies on
-         * (network setup, device injection): refuse until hooks are implemented. */
-        if (json_object_size(json_object_get(j, "hooks")) > 0) {
-                const char *k;
-                json_t *v;
-                json_object_foreach (json_object_get(j, "hooks"), k, v)
-                        if (json_array_size(v) > 0)
-                                return bad(errp, what, "hooks",
-                                           "not supported by berth (found '%s')", k);
-        }
+        r = parse_hooks(json_object_get(j, "hooks"), what, s, errp);
+        if (r < 0)
+                return r;
         ann = json_object_get(j, "annotations");
         if (ann && !json_is_null(ann) && !json_is_object(ann))
                 return bad(errp, what, "annotations", "must be an object");
@@ -999,6 +1048,14 @@ struct spec *spec_free(struct spec *s) {
         strv_free(s->masked_paths);
         strv_free(s->readonly_paths);
         json_decref(s->annotations);
+        for (int k = 0; k < _SPEC_HOOK_MAX; k++) {
+                for (size_t i = 0; i < s->n_hooks[k]; i++) {
+                        free(s->hooks[k][i].path);
+                        strv_free(s->hooks[k][i].args);
+                        strv_free(s->hooks[k][i].env);
+                }
+                free(s->hooks[k]);
+        }
         free(s);
         return NULL;
 }

@@ -158,6 +158,24 @@ struct spec_seccomp {
         size_t n_rules;
 };
 
+enum spec_hook_kind {
+        SPEC_HOOK_PRESTART,
+        SPEC_HOOK_CREATE_RUNTIME,
+        SPEC_HOOK_CREATE_CONTAINER,
+        SPEC_HOOK_START_CONTAINER,
+        SPEC_HOOK_POSTSTART,
+        SPEC_HOOK_POSTSTOP,
+        _SPEC_HOOK_MAX,
+};
+const char *spec_hook_name(enum spec_hook_kind k);
+
+struct spec_hook {
+        char *path;
+        char **args; /* NULL: just path */
+        char **env;
+        int timeout; /* seconds, 0: none */
+};
+
 struct spec_sysctl {
         char *key, *value;
 };
@@ -185,6 +203,8 @@ struct spec {
         char **masked_paths, **readonly_paths;
         unsigned long rootfs_propagation; /* MS_* or 0 */
         json_t *annotations;              /* object, owned; never NULL after parse */
+        struct spec_hook *hooks[_SPEC_HOOK_MAX];
+        size_t n_hooks[_SPEC_HOOK_MAX];
 };
 
 struct spec *spec_free(struct spec *s);

@@ -53,6 +53,7 @@ struct rt_state *rt_state_free(struct rt_state *st) {
         json_decref(st->annotations);
         cg_free(st->cg);
         free(st->dir);
+        strv_free(st->warnings);
         free(st);
         return NULL;
 }

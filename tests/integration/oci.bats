@@ -347,11 +347,60 @@ PY
         [[ "$output" == *"uidMappings"* ]]
 }
 
-@test "hooks are refused clearly rather than ignored" {
-        edit '.hooks = {"prestart": [{"path": "/bin/true"}]}'
+@test "hooks run at their lifecycle points with the state on stdin" {
+        H=$BATS_TEST_TMPDIR/hooks
+        mkdir -p "$H"
+        hook() { # KIND: a hook that saves its stdin (the state) to $H/KIND
+                echo "{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > $H/$1\"]}"
+        }
+        edit ".hooks = {\"prestart\": [$(hook prestart)], \"createRuntime\": [$(hook createRuntime)],
+                \"createContainer\": [$(hook createContainer)], \"poststart\": [$(hook poststart)],
+                \"poststop\": [$(hook poststop)],
+                \"startContainer\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"cat > /dev/shm/started\"]}]}"
+        set_args /bin/tinit sleep 1000
+        ocid create --bundle "$BUNDLE" c1
+        [ "$status" -eq 0 ]
+        pid=$(oci state c1 | jq .pid)
+        for k in prestart createRuntime createContainer; do
+                [ "$(jq -r .status "$H/$k")" = creating ]
+                [ "$(jq -r .id "$H/$k")" = c1 ]
+                [ "$(jq -r .pid "$H/$k")" = "$pid" ]
+                [ "$(jq -r .bundle "$H/$k")" = "$BUNDLE" ]
+        done
+        [ ! -e "$H/poststart" ]
+        ocid start c1
+        [ "$status" -eq 0 ]
+        [ "$(jq -r .status "$H/poststart")" = running ]
+        # startContainer ran inside the container (its /dev/shm) before the process.
+        run oci exec c1 /bin/cat /dev/shm/started
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq -r .id)" = c1 ]
+        [ ! -e "$H/poststop" ]
+        ocid delete --force c1
+        [ "$status" -eq 0 ]
+        [ "$(jq -r .status "$H/poststop")" = stopped ]
+}
+
+@test "a failing or hanging createRuntime hook fails create and leaves nothing behind" {
+        edit '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
+        set_args /bin/true
         ocid create --bundle "$BUNDLE" c1
         [ "$status" -ne 0 ]
-        [[ "$output" == *"config.json: hooks: not supported"* ]]
+        [[ "$output" == *"hook '/bin/false' exited with status 1"* ]]
+        [ ! -d "$STATE/c1" ]
+        [ -z "$(cgroup_dirs)" ]
+        edit '.hooks = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}'
+        ocid create --bundle "$BUNDLE" c1
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"timed out after 1 s"* ]]
+        [ ! -d "$STATE/c1" ]
+}
+
+@test "a failing poststart hook is a warning, not a failure" {
+        edit '.hooks = {"poststart": [{"path": "/bin/false"}]}'
+        run_ctr /bin/tinit exit 0
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"poststart: hook '/bin/false' exited with status 1, ignoring"* ]]
 }
 
 @test "events --stats reports the cgroup's usage and limits" {

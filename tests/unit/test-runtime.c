@@ -100,6 +100,16 @@ static void test_cgroup_json_roundtrip(void) {
         ASSERT_OK(rm_rf(root, NULL));
 }
 
+static void test_cgroup_v2_relative_paths_start_at_root(void) {
+        _cleanup_(cg_freep) struct cg *cg = NULL;
+
+        ASSERT_OK(cg_new(CG_DRIVER_V2, "/nonexistent", NULL, "c3", "0::/user.slice/s.scope\n", &cg,
+                         NULL));
+        ASSERT_STREQ(cg->v2_path, "/berth/c3");
+        ASSERT_NULL(cg->v1_path[CG_V1_MEMORY]);
+        ASSERT_TRUE(cg->ops == &cg_v2_ops);
+}
+
 static void test_cgroup_v1_writes(void) {
         _cleanup_free_ char *root = mktemp_dir();
         _cleanup_(cg_freep) struct cg *cg = NULL;
@@ -434,7 +444,8 @@ static void test_cgroup_v2_driver_live(void) {
         ASSERT_EQ(rmdir(parent), 0);
 }
 
-TAP_MAIN(test_cgroup_paths, test_cgroup_own_path, test_cgroup_json_roundtrip, test_cgroup_v1_writes,
-         test_cgroup_v2_writes, test_cgroup_v2_missing_file_errors, test_devices_bpf_attach,
-         test_open_in_root, test_open_in_root_without_openat2, test_find_exec,
-         test_ids_and_status_names, test_sysctl_validation, test_cgroup_v2_driver_live);
+TAP_MAIN(test_cgroup_paths, test_cgroup_own_path, test_cgroup_json_roundtrip,
+         test_cgroup_v2_relative_paths_start_at_root, test_cgroup_v1_writes, test_cgroup_v2_writes,
+         test_cgroup_v2_missing_file_errors, test_devices_bpf_attach, test_open_in_root,
+         test_open_in_root_without_openat2, test_find_exec, test_ids_and_status_names,
+         test_sysctl_validation, test_cgroup_v2_driver_live);

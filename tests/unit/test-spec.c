@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
 #include <sys/mount.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <seccomp.h>
@@ -153,6 +155,14 @@ static void test_bad_specs(void) {
                 {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"linux\":{\"cgroupsPath\":"
                                "\"a/../../b\"}}",
                  "config.json: linux.cgroupsPath: must not contain '..'"},
+                {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"prestart\":[{"
+                               "\"path\":\"rel\"}]}}",
+                 "config.json: hooks.prestart[0]: path must be absolute"},
+                {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"later\":[]}}",
+                 "config.json: hooks: unknown hook kind 'later'"},
+                {MIN_SPEC_HEAD "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"prestart\":[{"
+                               "\"path\":\"/x\",\"timeout\":0}]}}",
+                 "config.json: hooks.prestart[0]: 0 out of range"},
                 {"{\"ociVersion\":\"2.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"]}"
                  "}",
                  "config.json: ociVersion: unsupported version '2.0' (want 1.x)"},
@@ -166,6 +176,25 @@ static void test_bad_specs(void) {
                 ASSERT_NULL(s);
                 ASSERT_STREQ(err_msg(e), cases[i].msg);
         }
+}
+
+static void test_hooks(void) {
+        const char *doc = MIN_SPEC_HEAD
+                "\"process\":{\"args\":[\"sh\"]},\"hooks\":{\"createRuntime\":[{\"path\":"
+                "\"/bin/x\",\"args\":[\"x\",\"1\"],\"env\":[\"A=1\"],\"timeout\":5}],"
+                "\"poststop\":[{\"path\":\"/a\"},{\"path\":\"/b\"}]}}";
+        _cleanup_(spec_freep) struct spec *s = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        ASSERT_OK(parse(doc, &s, &e));
+        ASSERT_EQ(s->n_hooks[SPEC_HOOK_CREATE_RUNTIME], 1);
+        ASSERT_STREQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].path, "/bin/x");
+        ASSERT_STREQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].args[1], "1");
+        ASSERT_STREQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].env[0], "A=1");
+        ASSERT_EQ(s->hooks[SPEC_HOOK_CREATE_RUNTIME][0].timeout, 5);
+        ASSERT_EQ(s->n_hooks[SPEC_HOOK_POSTSTOP], 2);
+        ASSERT_EQ(s->n_hooks[SPEC_HOOK_PRESTART], 0);
+        ASSERT_STREQ(spec_hook_name(SPEC_HOOK_START_CONTAINER), "startContainer");
 }
 
 static void test_caps_table(void) {
@@ -220,5 +249,33 @@ static void test_docker_profile(void) {
         spec_seccomp_free(sc);
 }
 
+/* --security-opt seccomp=FILE: docker's format from a file, compiled to BPF. */
+static void test_docker_profile_file(void) {
+        char path[] = "/tmp/berth-test-profile.XXXXXX";
+        const char *doc = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":["
+                          "\"read\",\"write\",\"exit_group\",\"no_such_syscall\"],\"action\":"
+                          "\"SCMP_ACT_ALLOW\"},{\"names\":[\"ptrace\"],\"action\":"
+                          "\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"4.8\"}}]}";
+        struct spec_seccomp *sc = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct sc_prog p = {};
+        int fd = mkstemp(path);
+
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
+        close(fd);
+        ASSERT_OK(sc_load_docker_profile(path, 0, &sc, &e));
+        unlink(path);
+        ASSERT_EQ(sc->default_action, SCMP_ACT_ERRNO(EPERM));
+        ASSERT_EQ(sc->n_rules, 2);
+        /* Unknown syscall names are skipped at compile time, as runc does. */
+        ASSERT_OK(sc_compile(sc, &p, &e));
+        ASSERT_TRUE(p.len > 4);
+        sc_prog_done(&p);
+        spec_seccomp_free(sc);
+        ASSERT_ERR(sc_load_docker_profile("/nonexistent/profile.json", 0, &sc, &e), ENOENT);
+}
+
 TAP_MAIN(test_default_spec_roundtrip, test_rootless_default, test_full_spec, test_bad_specs,
-         test_caps_table, test_seccomp_default_compiles, test_docker_profile);
+         test_hooks, test_caps_table, test_seccomp_default_compiles, test_docker_profile,
+         test_docker_profile_file);
