@@ -429,6 +429,17 @@ const struct net_network *netmgr_network_get(const struct netmgr *m, const char 
         return mn ? mn->net : NULL;
 }
 
+size_t netmgr_n_endpoints(const struct netmgr *m, const char *network) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+        return mn ? mn->n_eps : 0;
+}
+
+const struct net_endpoint *netmgr_endpoint_at(const struct netmgr *m, const char *network,
+                                              size_t i) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+        return mn && i < mn->n_eps ? mn->eps[i]->ep : NULL;
+}
+
 struct dns_table *netmgr_dns_table(struct netmgr *m, const char *network) {
         struct mgr_net *mn = mgr_find(m, network, NULL);
         return mn ? mn->dns : NULL;

@@ -42,6 +42,11 @@ size_t netmgr_n_networks(const struct netmgr *m);
 const struct net_network *netmgr_network_at(const struct netmgr *m, size_t i);
 const struct net_network *netmgr_network_get(const struct netmgr *m, const char *name);
 
+/* Endpoints of a network, for inspection (NULL past the end or for an unknown network). */
+size_t netmgr_n_endpoints(const struct netmgr *m, const char *network);
+const struct net_endpoint *netmgr_endpoint_at(const struct netmgr *m, const char *network,
+                                              size_t i);
+
 int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
                           const struct net_network **ret, struct err **errp);
 /* EBUSY while endpoints are connected, EPERM for the default network. Returns 1 if removed, 0

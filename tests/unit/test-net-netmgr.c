@@ -205,6 +205,10 @@ static void test_restart(void) {
         ASSERT_OK(netmgr_new(loop, &o, &m, &e));
         ASSERT_EQ(netmgr_n_networks(m), 4);
         ASSERT_EQ(netmgr_network_get(m, "ov")->vni, 42);
+        ASSERT_EQ(netmgr_n_endpoints(m, "app"), 2);
+        ASSERT_STREQ(netmgr_endpoint_at(m, "app", 1)->id, "c2");
+        ASSERT_NULL(netmgr_endpoint_at(m, "app", 2));
+        ASSERT_EQ(netmgr_n_endpoints(m, "nope"), 0);
         ASSERT_EQ(nt_sh(-1, "test $(nft list ruleset | grep -c 'dport 8080') -eq 1"), 0);
         ASSERT_EQ(resolve_in(ns[1], "172.18.0.1", "db"), 0xac120003u);
         /* allocation continues where it was */
