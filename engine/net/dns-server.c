@@ -32,6 +32,15 @@ struct dns_pending {
         struct dns_conn *conn; /* TCP client, or NULL for UDP */
         uint8_t *query;
         size_t qlen;
+        /* TCP retry towards the upstream when its UDP answer came back truncated and the client
+         * asked over TCP (it can take the full answer). */
+        int tcp_fd;
+        ev_io tcp_io;
+        uint8_t *tbuf; /* the length-prefixed query, then the reply being read */
+        size_t tlen, toff;
+        bool reading;
+        uint8_t *truncated; /* the truncated UDP answer: sent if the TCP retry fails */
+        size_t truncated_len;
         struct dns_pending *prev, *next;
 };
 
@@ -83,6 +92,7 @@ struct dns_server {
         } while (0)
 
 static void conn_free(struct dns_conn *c);
+static socklen_t ss_len(const struct sockaddr_storage *ss);
 
 /* Queues a length-prefixed answer. Returns false when the client does not read its answers
  * (more than DNS_TCP_OUT_MAX queued): the caller drops the connection. */
@@ -122,10 +132,109 @@ static void deliver(struct dns_server *s, const struct sockaddr_storage *client,
 
 static void pending_free(struct dns_pending *p) {
         ev_timer_stop(p->s->loop, &p->timer);
+        if (p->tcp_fd >= 0) {
+                ev_io_stop(p->s->loop, &p->tcp_io);
+                safe_close(p->tcp_fd);
+        }
         LIST_REMOVE(p->s->pending, p);
         p->s->n_pending--;
         free(p->query);
+        free(p->tbuf);
+        free(p->truncated);
         free(p);
+}
+
+/* Answers the client with msg (id already restored) and ends the query. */
+static void pending_finish(struct dns_pending *p, const uint8_t *msg, size_t len) {
+        struct dns_conn *conn = p->conn;
+
+        deliver(p->s, &p->client, p->client_len, conn, msg, len);
+        pending_free(p);
+        if (conn && conn->broken)
+                conn_free(conn);
+}
+
+static void pending_tcp_fail(struct dns_pending *p) {
+        _cleanup_free_ uint8_t *t = TAKE_PTR(p->truncated);
+
+        pending_finish(p, t, p->truncated_len);
+}
+
+static void pending_tcp_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct dns_pending *p = container_of(w, struct dns_pending, tcp_io);
+        ssize_t n;
+
+        (void)revents;
+        if (!p->reading) {
+                n = send(p->tcp_fd, p->tbuf + p->toff, p->tlen - p->toff,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return;
+                if (n <= 0) {
+                        pending_tcp_fail(p);
+                        return;
+                }
+                p->toff += (size_t)n;
+                if (p->toff < p->tlen)
+                        return;
+                free(p->tbuf);
+                p->tbuf = xmalloc(2 + DNS_MSG_MAX);
+                p->tlen = 0;
+                p->reading = true;
+                ev_io_stop(loop, &p->tcp_io);
+                ev_io_set(&p->tcp_io, p->tcp_fd, EV_READ);
+                ev_io_start(loop, &p->tcp_io);
+                return;
+        }
+        n = recv(p->tcp_fd, p->tbuf + p->tlen, 2 + DNS_MSG_MAX - p->tlen, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                pending_tcp_fail(p);
+                return;
+        }
+        p->tlen += (size_t)n;
+        if (p->tlen >= 2) {
+                size_t len = (size_t)p->tbuf[0] << 8 | p->tbuf[1];
+
+                if (p->tlen < 2 + len)
+                        return;
+                if (len < 12 || (uint16_t)(p->tbuf[2] << 8 | p->tbuf[3]) != p->up_id ||
+                    !(p->tbuf[4] & 0x80)) {
+                        pending_tcp_fail(p);
+                        return;
+                }
+                p->tbuf[2] = (uint8_t)(p->orig_id >> 8);
+                p->tbuf[3] = (uint8_t)p->orig_id;
+                pending_finish(p, p->tbuf + 2, len);
+        }
+}
+
+/* Starts the TCP retry; returns false when it cannot even start. */
+static bool pending_tcp_start(struct dns_pending *p, const uint8_t *answer, size_t len) {
+        struct dns_server *s = p->s;
+        const struct sockaddr_storage *up = &s->ups[p->upstream];
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = socket(up->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        if (connect(fd, (const struct sockaddr *)up, ss_len(up)) < 0 && errno != EINPROGRESS)
+                return false;
+        p->truncated = xmemdup(answer, len);
+        p->truncated_len = len;
+        p->tbuf = xmalloc(2 + p->qlen);
+        p->tbuf[0] = (uint8_t)(p->qlen >> 8);
+        p->tbuf[1] = (uint8_t)p->qlen;
+        memcpy(p->tbuf + 2, p->query, p->qlen);
+        p->tlen = 2 + p->qlen;
+        p->tcp_fd = TAKE_FD(fd);
+        ev_io_init(&p->tcp_io, pending_tcp_cb, p->tcp_fd, EV_WRITE);
+        ev_io_start(s->loop, &p->tcp_io);
+        ev_timer_stop(s->loop, &p->timer);
+        ev_timer_set(&p->timer, s->timeout, 0.);
+        ev_timer_start(s->loop, &p->timer);
+        return true;
 }
 
 static int upstream_fd(struct dns_server *s, size_t i) {
@@ -161,6 +270,10 @@ static void pending_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
         (void)loop;
         (void)revents;
+        if (p->tcp_fd >= 0) {
+                pending_tcp_fail(p);
+                return;
+        }
         if (++p->upstream < p->s->n_ups) {
                 pending_send(p);
                 return;
@@ -191,6 +304,7 @@ static void forward(struct dns_server *s, const uint8_t *q, size_t qlen,
         }
         p = xnew0(struct dns_pending, 1);
         p->s = s;
+        p->tcp_fd = -EBADF;
         p->orig_id = (uint16_t)(q[0] << 8 | q[1]);
         /* Fresh ids make replies hard to spoof and keep clients with equal ids apart. */
         do
@@ -261,7 +375,6 @@ static void upstream_read(struct dns_server *s, int fd) {
         for (int i = 0; i < DNS_UDP_BATCH; i++) {
                 struct sockaddr_storage from = {};
                 socklen_t fl = sizeof(from);
-                struct dns_conn *conn;
                 struct dns_pending *p;
                 uint16_t id;
                 ssize_t n;
@@ -277,13 +390,13 @@ static void upstream_read(struct dns_server *s, int fd) {
                                 break;
                 if (!p)
                         continue; /* late, duplicate or spoofed */
+                if (p->tcp_fd >= 0)
+                        continue; /* already retrying over TCP */
                 buf[0] = (uint8_t)(p->orig_id >> 8);
                 buf[1] = (uint8_t)p->orig_id;
-                conn = p->conn;
-                deliver(s, &p->client, p->client_len, conn, buf, (size_t)n);
-                pending_free(p);
-                if (conn && conn->broken)
-                        conn_free(conn);
+                if ((buf[2] & 0x02) && p->conn && pending_tcp_start(p, buf, (size_t)n))
+                        continue;
+                pending_finish(p, buf, (size_t)n);
         }
 }
 

@@ -45,6 +45,8 @@ struct netmgr {
         bool no_dns;
         struct mgr_net **nets;
         size_t n_nets, allocated;
+        struct nft_service *svcs; /* deep copies: name and backends owned */
+        size_t n_svcs;
 };
 
 static struct mgr_ep *mgr_ep_free(struct mgr_ep *e) {
@@ -319,7 +321,7 @@ static int mgr_sync(struct netmgr *m, struct err **errp) {
                                                       e->ep->ip, e->ports,      e->n_ports};
                 }
         }
-        r = nft_sync(&(struct nft_state){nets, m->n_nets, eps, n_eps}, errp);
+        r = nft_sync(&(struct nft_state){nets, m->n_nets, eps, n_eps, m->svcs, m->n_svcs}, errp);
         if (r < 0)
                 return err_wrap(errp, "update firewall");
         return 0;
@@ -440,9 +442,18 @@ int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr 
         return 0;
 }
 
+static void svcs_free(struct nft_service *v, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free((char *)v[i].name);
+                free((uint32_t *)v[i].backends);
+        }
+        free(v);
+}
+
 struct netmgr *netmgr_free(struct netmgr *m) {
         if (!m)
                 return NULL;
+        svcs_free(m->svcs, m->n_svcs);
         for (size_t i = 0; i < m->n_nets; i++)
                 mgr_net_free(m->nets[i]);
         free(m->nets);
@@ -469,6 +480,17 @@ const struct net_network *netmgr_network_at(const struct netmgr *m, size_t i) {
 const struct net_network *netmgr_network_get(const struct netmgr *m, const char *name) {
         struct mgr_net *mn = mgr_find(m, name, NULL);
         return mn ? mn->net : NULL;
+}
+
+size_t netmgr_n_endpoints(const struct netmgr *m, const char *network) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+        return mn ? mn->n_eps : 0;
+}
+
+const struct net_endpoint *netmgr_endpoint_at(const struct netmgr *m, const char *network,
+                                              size_t i) {
+        struct mgr_net *mn = mgr_find(m, network, NULL);
+        return mn && i < mn->n_eps ? mn->eps[i]->ep : NULL;
 }
 
 struct dns_table *netmgr_dns_table(struct netmgr *m, const char *network) {
@@ -703,4 +725,39 @@ int netmgr_overlay_peer_del(struct netmgr *m, const char *network, const struct 
         if (!mn)
                 return err_setx(errp, ENOENT, "network '%s' not found", network);
         return net_overlay_peer_del(m->nl, mn->net, p, errp);
+}
+
+int netmgr_set_services(struct netmgr *m, const struct nft_service *svcs, size_t n,
+                        struct err **errp) {
+        struct nft_service *old = m->svcs, *v;
+        size_t old_n = m->n_svcs;
+        int r;
+
+        if (n > 4096)
+                return err_setx(errp, E2BIG, "too many services (max 4096)");
+        if (n > 0 && !svcs)
+                return err_setx(errp, EINVAL, "no services given");
+        for (size_t i = 0; i < n; i++)
+                if (svcs[i].n_backends > NFT_MAX_BACKENDS)
+                        return err_setx(errp, E2BIG, "service '%s': more than %d backends",
+                                        svcs[i].name ? svcs[i].name : "", NFT_MAX_BACKENDS);
+        v = xnew0(struct nft_service, n + 1);
+        for (size_t i = 0; i < n; i++) {
+                v[i] = svcs[i];
+                v[i].name = xstrdup(svcs[i].name ? svcs[i].name : "");
+                v[i].backends = svcs[i].n_backends ? xmemdup(svcs[i].backends,
+                                                             svcs[i].n_backends * sizeof(uint32_t))
+                                                   : NULL;
+        }
+        m->svcs = v;
+        m->n_svcs = n;
+        r = mgr_sync(m, errp);
+        if (r < 0) {
+                m->svcs = old;
+                m->n_svcs = old_n;
+                svcs_free(v, n);
+                return r;
+        }
+        svcs_free(old, old_n);
+        return 0;
 }

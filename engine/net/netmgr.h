@@ -7,6 +7,7 @@
 #include "err.h"
 #include "net/ipam.h"
 #include "net/net.h"
+#include "net/nft.h"
 
 /* The network manager (netmgr_*): what the daemon calls. It ties the pieces together: network
  * records and their endpoints persisted in <root>/networks/<name>.json, the driver, the
@@ -47,6 +48,11 @@ size_t netmgr_n_networks(const struct netmgr *m);
 const struct net_network *netmgr_network_at(const struct netmgr *m, size_t i);
 const struct net_network *netmgr_network_get(const struct netmgr *m, const char *name);
 
+/* Endpoints of a network, for inspection (NULL past the end or for an unknown network). */
+size_t netmgr_n_endpoints(const struct netmgr *m, const char *network);
+const struct net_endpoint *netmgr_endpoint_at(const struct netmgr *m, const char *network,
+                                              size_t i);
+
 int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
                           const struct net_network **ret, struct err **errp);
 /* EBUSY while endpoints are connected, EPERM for the default network. Returns 1 if removed, 0
@@ -76,6 +82,10 @@ int netmgr_overlay_peer_add(struct netmgr *m, const char *network, const struct 
                             struct err **errp);
 int netmgr_overlay_peer_del(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
                             struct err **errp);
+/* Replaces the set of service VIPs (copied) and re-applies the firewall; on failure the previous
+ * set stays in force. Not persisted: the controller re-sends them. */
+int netmgr_set_services(struct netmgr *m, const struct nft_service *svcs, size_t n,
+                        struct err **errp);
 /* The DNS table of a user network (NULL for the default network or with no_dns), for names
  * the daemon manages itself. */
 struct dns_table *netmgr_dns_table(struct netmgr *m, const char *network);

@@ -122,8 +122,52 @@ static bool publish_clash(const struct nft_publish *a, const struct nft_publish 
                a->host_port <= b->host_port_end && b->host_port <= a->host_port_end;
 }
 
+static int nft_validate_services(const struct nft_state *s, struct err **errp) {
+        char ip[16], net[19];
+
+        for (size_t i = 0; i < s->n_svcs; i++) {
+                const struct nft_service *v = &s->svcs[i];
+                const char *name = v->name ? v->name : "";
+
+                ipam_ip_format(v->vip, ip);
+                if (!v->vip || !v->port || (v->proto != IPPROTO_TCP && v->proto != IPPROTO_UDP))
+                        return err_setx(errp, EINVAL,
+                                        "service '%s': needs a VIP, a port and tcp or udp", name);
+                if (v->n_backends > NFT_MAX_BACKENDS)
+                        return err_setx(errp, E2BIG, "service '%s': more than %d backends", name,
+                                        NFT_MAX_BACKENDS);
+                for (size_t k = 0; k < v->n_backends; k++)
+                        if (!v->backends[k])
+                                return err_setx(errp, EINVAL,
+                                                "service '%s': backend %zu has no "
+                                                "address",
+                                                name, k);
+                for (size_t k = 0; k < s->n_nets; k++)
+                        if (ipam_contains(&s->nets[k]->ipam.subnet, v->vip)) {
+                                ipam_cidr_format(&s->nets[k]->ipam.subnet, net);
+                                return err_setx(errp, EINVAL,
+                                                "service '%s': VIP %s is inside network '%s' (%s)",
+                                                name, ip, s->nets[k]->name, net);
+                        }
+                for (size_t k = 0; k < i; k++)
+                        if (s->svcs[k].vip == v->vip && s->svcs[k].port == v->port &&
+                            s->svcs[k].proto == v->proto)
+                                return err_setx(errp, EEXIST,
+                                                "service '%s': %s:%u/%s is already used by "
+                                                "service '%s'",
+                                                name, ip, v->port, proto_name(v->proto),
+                                                s->svcs[k].name ? s->svcs[k].name : "");
+        }
+        return 0;
+}
+
 static int nft_validate(const struct nft_state *s, struct err **errp) {
         char pa[64], pb[64];
+        int r;
+
+        r = nft_validate_services(s, errp);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < s->n_eps; i++) {
                 const struct nft_endpoint *e = &s->eps[i];
@@ -195,6 +239,32 @@ static void emit_publish(struct sbuf *b, const struct nft_state *s) {
         }
 }
 
+static void emit_services(struct sbuf *b, const struct nft_state *s) {
+        char vip[16], be[16];
+
+        for (size_t i = 0; i < s->n_svcs; i++) {
+                const struct nft_service *v = &s->svcs[i];
+                unsigned tport = v->target_port ? v->target_port : v->port;
+
+                if (v->n_backends == 0)
+                        continue;
+                ipam_ip_format(v->vip, vip);
+                sb_printf(b, "\t\tip daddr %s %s dport %u dnat ip to ", vip, proto_name(v->proto),
+                          v->port);
+                if (v->n_backends == 1) {
+                        ipam_ip_format(v->backends[0], be);
+                        sb_printf(b, "%s:%u\n", be, tport);
+                        continue;
+                }
+                sb_printf(b, "numgen inc mod %zu map { ", v->n_backends);
+                for (size_t k = 0; k < v->n_backends; k++) {
+                        ipam_ip_format(v->backends[k], be);
+                        sb_printf(b, "%s%zu : %s . %u", k ? ", " : "", k, be, tport);
+                }
+                sb_printf(b, " }\n");
+        }
+}
+
 int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
         struct sbuf b = {};
         bool any_icc_off = false;
@@ -208,16 +278,25 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
          * whole script is one transaction. */
         sb_printf(&b, "table ip berth\ndelete table ip berth\n");
         sb_printf(&b, "table bridge berth\ndelete table bridge berth\n");
-        if (s->n_nets == 0) {
+        if (s->n_nets == 0 && s->n_svcs == 0) {
                 *ret = b.p;
                 return 0;
         }
 
         sb_printf(&b, "table ip berth {\n");
-        sb_printf(&b, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; "
-                      "policy accept;\n\t\tfib daddr type local jump publish\n\t}\n");
-        sb_printf(&b, "\tchain output {\n\t\ttype nat hook output priority -100; policy "
-                      "accept;\n\t\tfib daddr type local jump publish\n\t}\n");
+        sb_printf(&b,
+                  "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; "
+                  "policy accept;\n%s\t\tfib daddr type local jump publish\n\t}\n",
+                  s->n_svcs ? "\t\tjump services\n" : "");
+        sb_printf(&b,
+                  "\tchain output {\n\t\ttype nat hook output priority -100; policy "
+                  "accept;\n%s\t\tfib daddr type local jump publish\n\t}\n",
+                  s->n_svcs ? "\t\tjump services\n" : "");
+        if (s->n_svcs) {
+                sb_printf(&b, "\tchain services {\n");
+                emit_services(&b, s);
+                sb_printf(&b, "\t}\n");
+        }
         sb_printf(&b, "\tchain publish {\n");
         emit_publish(&b, s);
         sb_printf(&b, "\t}\n");

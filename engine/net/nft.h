@@ -35,15 +35,32 @@ struct nft_endpoint {
         size_t n_ports;
 };
 
+/* A service VIP: connections to vip:port are spread round robin over the backends (DNAT in
+ * prerouting and output, so containers of any network and the host reach it). */
+struct nft_service {
+        const char *name;
+        uint32_t vip; /* host order */
+        int proto;    /* IPPROTO_TCP or IPPROTO_UDP */
+        uint16_t port;
+        const uint32_t *backends; /* host order; none = no rule (the VIP does not answer) */
+        size_t n_backends;
+        uint16_t target_port; /* 0 = port */
+};
+
+#define NFT_MAX_BACKENDS 1024
+
 struct nft_state {
         struct net_network *const *nets;
         size_t n_nets;
         const struct nft_endpoint *eps;
         size_t n_eps;
+        const struct nft_service *svcs;
+        size_t n_svcs;
 };
 
 /* Pure: the complete nft script for the state (no I/O). Rejects ports published twice, ports
- * on internal networks and endpoints of unknown networks, naming them. With no networks the
+ * on internal networks, endpoints of unknown networks, duplicate service VIP ports and VIPs
+ * inside a network's subnet, naming them. With no networks the
  * script only deletes berth's tables. */
 int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp);
 /* Runs a script in one transaction; errors carry nft's message. */

@@ -83,6 +83,10 @@ static inline pid_t nt_serve(int netns_fd, int type, const char *addr, int port)
                 close(pfd[0]);
                 if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
                         _exit(2);
+                /* keep nothing of the parent's (e.g. DNS sockets of the code under test) */
+                if (pfd[1] > 3)
+                        close_range(3, (unsigned)pfd[1] - 1, 0);
+                close_range((unsigned)pfd[1] + 1, ~0u, 0);
                 inet_pton(AF_INET, addr, &sa.sin_addr);
                 s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
                 setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

@@ -57,7 +57,11 @@ static int sync_rules(struct err **errp) {
                 fe[c] = (struct nft_endpoint){
                         eps[c]->id, nets[ctr_specs[c].net]->name, eps[c]->host_ifname,
                         eps[c]->ip, c == C_A1 ? ports : NULL,     c == C_A1 ? 2 : 0};
-        return nft_sync(&(struct nft_state){nets, N_NETS, fe, N_CTRS}, errp);
+        uint32_t backends[2] = {eps[C_A1]->ip, eps[C_A2]->ip};
+        struct nft_service svc = {"web", 0x0a60000au /* 10.96.0.10 */, IPPROTO_TCP, 80, backends, 2,
+                                  7005};
+
+        return nft_sync(&(struct nft_state){nets, N_NETS, fe, N_CTRS, &svc, 1}, errp);
 }
 
 static void test_setup(void) {
@@ -230,6 +234,24 @@ static void test_published_ports(void) {
         }
 }
 
+static void test_service_vip(void) {
+        pid_t s1, s2;
+        bool ok1, ok2;
+
+        if (!ready)
+                TAP_SKIP("setup did not complete");
+        /* two one-shot backends: two connections succeed only if both were used */
+        s1 = nt_serve(ctr_ns[C_A1], SOCK_STREAM, "0.0.0.0", 7005);
+        s2 = nt_serve(ctr_ns[C_A2], SOCK_STREAM, "0.0.0.0", 7005);
+        ASSERT_TRUE(s1 > 0 && s2 > 0);
+        ok1 = nt_ping(ctr_ns[C_B1], SOCK_STREAM, "10.96.0.10", 80, 3000);
+        ok2 = nt_ping(ctr_ns[C_B1], SOCK_STREAM, "10.96.0.10", 80, 3000);
+        nt_reap(s1);
+        nt_reap(s2);
+        ASSERT_TRUE(ok1);
+        ASSERT_TRUE(ok2);
+}
+
 static void test_teardown(void) {
         _cleanup_err_ struct err *e = NULL;
 
@@ -269,4 +291,5 @@ static void test_cleanup(void) {
 }
 
 TAP_MAIN(test_setup, test_endpoint_config, test_same_network, test_isolation,
-         test_outbound_and_internal, test_published_ports, test_teardown, test_cleanup)
+         test_outbound_and_internal, test_published_ports, test_service_vip, test_teardown,
+         test_cleanup)

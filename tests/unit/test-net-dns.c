@@ -197,52 +197,114 @@ static void test_resolv_conf(void) {
 /* ---- sockets on loopback ---- */
 
 struct fake_upstream {
-        int fd;
-        ev_io io;
-        int queries;
+        int fd, tcp_fd;
+        ev_io io, tcp_io;
+        int queries, tcp_queries;
         bool silent; /* never answers */
 };
 
-static void upstream_cb(struct ev_loop *loop, ev_io *w, int revents) {
-        struct fake_upstream *u = container_of(w, struct fake_upstream, io);
-        uint8_t buf[512];
-        struct sockaddr_in from;
-        socklen_t fl = sizeof(from);
+/* The fake resolver's answer: 192.0.2.77 for every A question; names starting with "big" get
+ * 40 addresses over TCP and an empty truncated answer over UDP. */
+static uint8_t *fake_answer(const uint8_t *buf, size_t n, bool tcp, size_t *ret_len) {
         ldns_pkt *q = NULL, *r = NULL;
         uint8_t *wire = NULL;
-        size_t wl;
-        ssize_t n;
+        _cleanup_free_ char *owner = NULL;
+        bool big;
 
-        (void)loop;
-        (void)revents;
-        n = recvfrom(u->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-        if (n <= 0 || ldns_wire2pkt(&q, buf, (size_t)n) != LDNS_STATUS_OK)
-                return;
-        u->queries++;
-        if (u->silent) {
-                ldns_pkt_free(q);
-                return;
-        }
-        /* answers every A question with 192.0.2.77 */
+        if (ldns_wire2pkt(&q, buf, n) != LDNS_STATUS_OK)
+                return NULL;
+        owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(q), 0)));
+        big = owner && strncmp(owner, "big", 3) == 0;
         r = ldns_pkt_new();
         ldns_pkt_set_id(r, ldns_pkt_id(q));
         ldns_pkt_set_qr(r, true);
         ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION,
                          ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(q), 0)));
-        {
+        if (big && !tcp)
+                ldns_pkt_set_tc(r, true);
+        for (int i = 0; i < (big ? (tcp ? 40 : 0) : 1); i++) {
                 ldns_rr *rr = NULL;
-                _cleanup_free_ char *owner =
-                        ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(q), 0)));
-                _cleanup_free_ char *txt = xasprintf("%s 60 IN A 192.0.2.77", owner);
+                _cleanup_free_ char *txt =
+                        xasprintf("%s 60 IN A 192.0.2.%d", owner, big ? 100 + i : 77);
 
                 if (ldns_rr_new_frm_str(&rr, txt, 0, NULL, NULL) == LDNS_STATUS_OK)
                         ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, rr);
         }
-        if (ldns_pkt2wire(&wire, r, &wl) == LDNS_STATUS_OK)
-                (void)sendto(u->fd, wire, wl, 0, (struct sockaddr *)&from, fl);
-        free(wire);
+        if (ldns_pkt2wire(&wire, r, ret_len) != LDNS_STATUS_OK)
+                wire = NULL;
         ldns_pkt_free(r);
         ldns_pkt_free(q);
+        return wire;
+}
+
+static void upstream_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct fake_upstream *u = container_of(w, struct fake_upstream, io);
+        _cleanup_free_ uint8_t *wire = NULL;
+        uint8_t buf[512];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        size_t wl = 0;
+        ssize_t n;
+
+        (void)loop;
+        (void)revents;
+        n = recvfrom(u->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+        if (n <= 0)
+                return;
+        u->queries++;
+        if (u->silent)
+                return;
+        wire = fake_answer(buf, (size_t)n, false, &wl);
+        if (wire)
+                (void)sendto(u->fd, wire, wl, 0, (struct sockaddr *)&from, fl);
+}
+
+struct fake_tcp_conn {
+        ev_io io;
+        struct fake_upstream *u;
+        uint8_t buf[600];
+        size_t len;
+};
+
+static void fake_tcp_conn_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct fake_tcp_conn *c = container_of(w, struct fake_tcp_conn, io);
+        ssize_t n;
+
+        (void)revents;
+        n = read(w->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+        if (n > 0)
+                c->len += (size_t)n;
+        if (n > 0 && c->len >= 2 && c->len >= 2 + (size_t)(c->buf[0] << 8 | c->buf[1])) {
+                _cleanup_free_ uint8_t *wire = NULL;
+                size_t wl = 0;
+
+                c->u->tcp_queries++;
+                wire = fake_answer(c->buf + 2, c->len - 2, true, &wl);
+                if (wire) {
+                        uint8_t lp[2] = {(uint8_t)(wl >> 8), (uint8_t)wl};
+                        (void)!write(w->fd, lp, 2);
+                        (void)!write(w->fd, wire, wl);
+                }
+        } else if (n > 0)
+                return;
+        ev_io_stop(loop, w);
+        close(w->fd);
+        free(c);
+}
+
+static void upstream_tcp_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct fake_upstream *u = container_of(w, struct fake_upstream, tcp_io);
+        struct fake_tcp_conn *c;
+        int fd;
+
+        (void)revents;
+        fd = accept4(u->tcp_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+                return;
+        c = xnew0(struct fake_tcp_conn, 1);
+        c->u = u;
+        ev_io_init(&c->io, fake_tcp_conn_cb, fd, EV_READ);
+        ev_io_start(loop, &c->io);
 }
 
 struct client {
@@ -307,7 +369,7 @@ static ldns_pkt *roundtrip(struct ev_loop *loop, const struct sockaddr_in *srv, 
 static void test_server_loopback(void) {
         _cleanup_dns_table_ struct dns_table *t = dns_table_new();
         _cleanup_dns_server_ struct dns_server *s = NULL, *s2 = NULL;
-        struct fake_upstream up = {.fd = -1};
+        struct fake_upstream up = {.fd = -1, .tcp_fd = -1};
         struct sockaddr_in la = {.sin_family = AF_INET}, srv, ua;
         struct sockaddr_storage ups[1] = {};
         struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -323,6 +385,12 @@ static void test_server_loopback(void) {
         memcpy(&ups[0], &ua, sizeof(ua));
         ev_io_init(&up.io, upstream_cb, up.fd, EV_READ);
         ev_io_start(loop, &up.io);
+        up.tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(up.tcp_fd >= 0);
+        ASSERT_OK(bind(up.tcp_fd, (struct sockaddr *)&ua, sizeof(ua)));
+        ASSERT_OK(listen(up.tcp_fd, 4));
+        ev_io_init(&up.tcp_io, upstream_tcp_cb, up.tcp_fd, EV_READ);
+        ev_io_start(loop, &up.tcp_io);
 
         ASSERT_OK(dns_table_add(t, "web", 0xac120002u, NULL));
         ASSERT_OK(dns_server_new(loop, &la, t, ups, 1, 2000, &s, NULL));
@@ -353,6 +421,21 @@ static void test_server_loopback(void) {
         ASSERT_EQ(answer_ip(p, 0), 0xc000024du);
         ldns_pkt_free(p);
 
+        /* a truncated upstream answer: UDP clients get it as is, TCP clients get the full
+         * answer fetched again over TCP */
+        p = roundtrip(loop, &srv, "big.example.org.", false);
+        ASSERT_NOT_NULL(p);
+        ASSERT_TRUE(ldns_pkt_tc(p));
+        ldns_pkt_free(p);
+        ASSERT_EQ(up.tcp_queries, 0);
+        p = roundtrip(loop, &srv, "big.example.org.", true);
+        ASSERT_NOT_NULL(p);
+        ASSERT_FALSE(ldns_pkt_tc(p));
+        ASSERT_EQ(ldns_pkt_ancount(p), 40);
+        ASSERT_EQ(ldns_pkt_id(p), 0x1234);
+        ldns_pkt_free(p);
+        ASSERT_EQ(up.tcp_queries, 1);
+
         /* the table is live: the daemon's updates show at once */
         ASSERT_OK(dns_table_add(t, "late", 0xac120009u, NULL));
         p = roundtrip(loop, &srv, "late.", false);
@@ -376,7 +459,9 @@ static void test_server_loopback(void) {
         s = dns_server_free(s);
         s2 = dns_server_free(s2);
         ev_io_stop(loop, &up.io);
+        ev_io_stop(loop, &up.tcp_io);
         close(up.fd);
+        close(up.tcp_fd);
         ev_loop_destroy(loop);
 }
 

@@ -189,6 +189,27 @@ static void test_lifecycle(void) {
         ASSERT_TRUE(nt_ping(-1, SOCK_STREAM, "127.0.0.1", 8080, 3000));
         nt_reap(s);
 
+        /* service VIPs: a bad set is refused and the good one stays */
+        {
+                uint32_t be[2] = {0xac120002u, 0xac120003u};
+                struct nft_service ok = {"web", 0x0a60000au, IPPROTO_TCP, 80, be, 2, 7010};
+                struct nft_service bad = {"bad", 0xac120009u, IPPROTO_TCP, 80, be, 1, 0};
+                bool ok1;
+
+                ASSERT_OK(netmgr_set_services(m, &ok, 1, &e));
+                ASSERT_ERR(netmgr_set_services(m, &bad, 1, &e), EINVAL);
+                e = err_free(e);
+                ASSERT_EQ(nt_sh(-1, "nft list chain ip berth services | grep -q 10.96.0.10"), 0);
+                s = nt_serve(ns[0], SOCK_STREAM, "0.0.0.0", 7010);
+                ASSERT_TRUE(s > 0);
+                /* from c2: backend 0 (c1) first; c2 itself would be the second pick */
+                ok1 = nt_ping(ns[1], SOCK_STREAM, "10.96.0.10", 80, 3000);
+                nt_reap(s);
+                ASSERT_TRUE(ok1);
+                ASSERT_OK(netmgr_set_services(m, NULL, 0, &e));
+                ASSERT_EQ(nt_sh(-1, "! nft list ruleset | grep -q 10.96.0.10"), 0);
+        }
+
         ASSERT_ERR(netmgr_network_remove(m, "app", &e), EBUSY);
         e = err_free(e);
         ASSERT_ERR(netmgr_network_remove(m, "bridge", &e), EPERM);
@@ -205,6 +226,10 @@ static void test_restart(void) {
         ASSERT_OK(netmgr_new(loop, &o, &m, &e));
         ASSERT_EQ(netmgr_n_networks(m), 4);
         ASSERT_EQ(netmgr_network_get(m, "ov")->vni, 42);
+        ASSERT_EQ(netmgr_n_endpoints(m, "app"), 2);
+        ASSERT_STREQ(netmgr_endpoint_at(m, "app", 1)->id, "c2");
+        ASSERT_NULL(netmgr_endpoint_at(m, "app", 2));
+        ASSERT_EQ(netmgr_n_endpoints(m, "nope"), 0);
         ASSERT_EQ(nt_sh(-1, "test $(nft list ruleset | grep -c 'dport 8080') -eq 1"), 0);
         ASSERT_EQ(resolve_in(ns[1], "172.18.0.1", "db"), 0xac120003u);
         /* allocation continues where it was */

@@ -157,5 +157,39 @@ static void test_apply_error(void) {
         ASSERT_TRUE(strstr(e->msg, "syntax error") != NULL);
 }
 
-TAP_MAIN(test_publish_parse, test_apply_error, test_empty_deletes_tables, test_golden_networks,
-         test_conflicts)
+static void test_services(void) {
+        struct net_network *nets[1];
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *s = NULL;
+        uint32_t be[3] = {0xac120002u, 0xac120003u, 0xac120004u};
+        struct nft_service svcs[] = {
+                {"web", 0x0a60000au, IPPROTO_TCP, 80, be, 3, 8080},
+                {"dns", 0x0a60000bu, IPPROTO_UDP, 53, be, 1, 0},
+                {"idle", 0x0a60000cu, IPPROTO_TCP, 80, NULL, 0, 0},
+        };
+        bool ok;
+
+        nets[0] = mknet("app", "br-000000000003", "172.18.0.0/16", false, true);
+        {
+                struct nft_state st = {nets, 1, NULL, 0, svcs, 3};
+
+                ASSERT_OK(nft_ruleset(&st, &s, NULL));
+                compare_golden(s, "services.nft", &ok);
+                ASSERT_TRUE(ok);
+                svcs[2].vip = 0x0a60000au; /* same VIP and port as web */
+                ASSERT_ERR(nft_ruleset(&st, &s, &e), EEXIST);
+                ASSERT_STREQ(e->msg, "service 'idle': 10.96.0.10:80/tcp is already used by "
+                                     "service 'web'");
+                e = err_free(e);
+                svcs[2].vip = 0xac120063u; /* inside the network */
+                ASSERT_ERR(nft_ruleset(&st, &s, &e), EINVAL);
+                ASSERT_TRUE(strstr(e->msg, "inside network 'app'") != NULL);
+                e = err_free(e);
+                svcs[2].vip = 0;
+                ASSERT_ERR(nft_ruleset(&st, &s, &e), EINVAL);
+        }
+        net_network_free(nets[0]);
+}
+
+TAP_MAIN(test_publish_parse, test_services, test_apply_error, test_empty_deletes_tables,
+         test_golden_networks, test_conflicts)
