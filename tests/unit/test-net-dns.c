@@ -378,16 +378,27 @@ static void test_server_loopback(void) {
 
         ASSERT_NOT_NULL(loop);
         la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        up.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        ASSERT_TRUE(up.fd >= 0);
-        ASSERT_OK(bind(up.fd, (struct sockaddr *)&la, sizeof(la)));
-        ASSERT_OK(getsockname(up.fd, (struct sockaddr *)&ua, &ul));
+        /* the fake upstream needs one port for UDP and TCP: a free UDP port may be taken
+         * for TCP by another test running beside this one, so try a bounded number */
+        for (int tries = 0; tries < 64 && up.tcp_fd < 0; tries++) {
+                if (up.fd >= 0)
+                        close(up.fd);
+                up.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                ASSERT_TRUE(up.fd >= 0);
+                ASSERT_OK(bind(up.fd, (struct sockaddr *)&la, sizeof(la)));
+                ul = sizeof(ua);
+                ASSERT_OK(getsockname(up.fd, (struct sockaddr *)&ua, &ul));
+                up.tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                ASSERT_TRUE(up.tcp_fd >= 0);
+                if (bind(up.tcp_fd, (struct sockaddr *)&ua, sizeof(ua)) < 0) {
+                        close(up.tcp_fd);
+                        up.tcp_fd = -1;
+                }
+        }
+        ASSERT_TRUE(up.tcp_fd >= 0);
         memcpy(&ups[0], &ua, sizeof(ua));
         ev_io_init(&up.io, upstream_cb, up.fd, EV_READ);
         ev_io_start(loop, &up.io);
-        up.tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        ASSERT_TRUE(up.tcp_fd >= 0);
-        ASSERT_OK(bind(up.tcp_fd, (struct sockaddr *)&ua, sizeof(ua)));
         ASSERT_OK(listen(up.tcp_fd, 4));
         ev_io_init(&up.tcp_io, upstream_tcp_cb, up.tcp_fd, EV_READ);
         ev_io_start(loop, &up.tcp_io);
