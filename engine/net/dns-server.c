@@ -551,16 +551,25 @@ int dns_server_new(struct ev_loop *loop, const struct sockaddr_in *listen_addr,
         if (getrandom(&s->next_id, sizeof(s->next_id), GRND_NONBLOCK) < 0)
                 s->next_id = (uint16_t)getpid();
 
-        r = open_socket(AF_INET, SOCK_DGRAM, (const struct sockaddr *)&a, sizeof(a), errp);
-        if (r < 0)
-                return r;
-        s->udp_fd = r;
-        /* With port 0 the TCP listener takes the port the kernel gave the UDP socket. */
-        if (getsockname(s->udp_fd, (struct sockaddr *)&a, &al) < 0)
-                return err_set(errp, errno, "getsockname");
-        r = open_socket(AF_INET, SOCK_STREAM, (const struct sockaddr *)&a, sizeof(a), errp);
-        if (r < 0)
-                return r;
+        /* With port 0 the TCP listener takes the port the kernel gave the UDP socket; that
+         * port may be someone else's for TCP, so an ephemeral pair gets a bounded retry. */
+        for (int tries = 0;; tries++) {
+                a = *listen_addr;
+                r = open_socket(AF_INET, SOCK_DGRAM, (const struct sockaddr *)&a, sizeof(a), errp);
+                if (r < 0)
+                        return r;
+                s->udp_fd = r;
+                al = sizeof(a);
+                if (getsockname(s->udp_fd, (struct sockaddr *)&a, &al) < 0)
+                        return err_set(errp, errno, "getsockname");
+                r = open_socket(AF_INET, SOCK_STREAM, (const struct sockaddr *)&a, sizeof(a),
+                                listen_addr->sin_port == 0 && tries < 63 ? NULL : errp);
+                if (r >= 0)
+                        break;
+                if (listen_addr->sin_port != 0 || tries >= 63)
+                        return r;
+                s->udp_fd = safe_close(s->udp_fd);
+        }
         s->tcp_fd = r;
         r = open_socket(AF_INET, SOCK_DGRAM, NULL, 0, errp);
         if (r < 0)
