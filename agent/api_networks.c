@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_networks.h"
 #include "cleanup.h"
 #include "ctr_internal.h"
 #include "ctr_net.h"
@@ -380,3 +381,45 @@ const struct http_route api_network_routes[] = {
         {"POST", "/v1/networks/{id}/disconnect", h_disconnect},
         {},
 };
+
+/* ---- for the pod runtime (agent/api_networks.h) ---- */
+
+int api_network_create(struct daemon *d, const json_t *body, struct err **errp) {
+        _cleanup_json_ json_t *out = NULL;
+        struct netmgr *m;
+        int r;
+
+        r = netd_get(d, &m, errp);
+        if (r < 0)
+                return r;
+        r = do_create(d, m, body, &out, errp);
+        if (r < 0)
+                return r;
+        log_info(NULL, "Network '%s' created", json_get_str(body, "Name", ""));
+        return 0;
+}
+
+int api_network_remove(struct daemon *d, const char *name, struct err **errp) {
+        const struct net_network *n;
+        struct netmgr *m;
+        int r;
+
+        r = netd_get(d, &m, errp);
+        if (r < 0)
+                return r;
+        n = netmgr_network_get(m, name);
+        if (!n)
+                return 0;
+        r = do_remove(d, m, n, errp);
+        if (r < 0)
+                return r;
+        log_info(NULL, "Network '%s' removed", name);
+        return 1;
+}
+
+json_t *api_network_labels(struct daemon *d, const char *name) {
+        _cleanup_json_ json_t *meta = meta_load(d, name);
+        json_t *l = json_object_get(meta, "Labels");
+
+        return json_is_object(l) ? json_incref(l) : json_object();
+}

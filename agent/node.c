@@ -57,6 +57,8 @@ struct node {
         bool have_assignments;
         uint64_t revision;
         json_t *stop_timeouts; /* {pod name: seconds} of pods a `down -t` removed */
+        json_t *stacks;        /* {stack: its shared parts} (struct pod_spec's stack_model) */
+        bool gc_wanted;        /* stacks may have gone: collect their networks */
 
         struct pod_book *books;
         size_t n_books, alloc_books;
@@ -139,6 +141,11 @@ int node_set_assignments(struct node *n, const json_t *answer, struct err **errp
         n->stop_timeouts = json_is_object(json_object_get(answer, "stop_timeouts"))
                                    ? json_incref(json_object_get(answer, "stop_timeouts"))
                                    : NULL;
+        json_decref(n->stacks);
+        n->stacks = json_is_object(json_object_get(answer, "stacks"))
+                            ? json_incref(json_object_get(answer, "stacks"))
+                            : NULL;
+        n->gc_wanted = true;
         n->have_assignments = true;
         n->revision = get_u64(answer, "revision");
         return 0;
@@ -226,6 +233,7 @@ static int create(struct node *n, const struct assignment *a, uint64_t now_usec,
                 .order = a->order,
                 .recreate = a->recreate,
                 .pod = a->pod,
+                .stack_model = json_object_get(n->stacks, a->stack),
         };
         struct pod_book *b = book(n, a->name);
         int r;
@@ -258,6 +266,7 @@ static void remove_done(void *ud, const char *name, int r, const struct err *e) 
                 log_warn(name, "Failed to remove pod '%s': %s", name, err_msg(e));
         else
                 log_info(name, "Removed pod '%s'", name);
+        n->gc_wanted = true;
         if (n->loop && !ev_is_active(&n->soon)) {
                 ev_timer_set(&n->soon, 0., 0.);
                 ev_timer_start(n->loop, &n->soon);
@@ -423,6 +432,17 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
         }
         pod_statuses_free(pods, n_pods);
         books_gc(n);
+        if (n->gc_wanted && n->n_rm == 0 && n->rt->gc_stacks) {
+                /* Stacks without assignments here lose their networks once their pods are
+                 * gone (down, or every pod moved away). */
+                _cleanup_strv_ char **live = xnew0(char *, 1);
+
+                for (size_t i = 0; i < n->n_asg; i++)
+                        if (!strv_contains(live, n->asg[i].stack))
+                                strv_push(&live, n->asg[i].stack);
+                n->gc_wanted = false;
+                (void)n->rt->gc_stacks(n->rt_ud, live);
+        }
         if (first)
                 return err_move(errp, TAKE_PTR(first));
         return calls;
@@ -701,6 +721,7 @@ struct node *node_free(struct node *n) {
         http_multi_free(n->http);
         assignments_free(n->asg, n->n_asg);
         json_decref(n->stop_timeouts);
+        json_decref(n->stacks);
         for (size_t i = 0; i < n->n_books; i++)
                 free(n->books[i].name);
         free(n->books);

@@ -50,6 +50,10 @@ struct pod_spec {
         uint64_t order; /* dependency rank of the service in its stack */
         uint64_t recreate;
         const json_t *pod; /* the pod template of docs/model.md */
+        /* The stack's shared parts the pod uses (NULL = none): {"networks", "volumes",
+         * "secrets", "configs" of the model, "services": {NAME: {"container_name",
+         * "endpoint"}}}. */
+        const json_t *stack_model;
 };
 
 /* What a runtime reports of one pod. */
@@ -90,6 +94,9 @@ struct pod_runtime_ops {
                           void *done_ud, struct err **errp);
         /* Every pod of this runtime with berth labels. */
         int (*list_pods)(void *ud, struct pod_status **ret, size_t *ret_n, struct err **errp);
+        /* Optional: removes what the runtime made for stacks (their networks) that are not in
+         * live (strv of stack names) and that nothing uses any more. Returns how many. */
+        int (*gc_stacks)(void *ud, char *const *live);
 };
 
 /* The fake runtime for tests: ud is a struct pod_fake. */

@@ -21,6 +21,8 @@
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
+#include "pod_body.h"
+#include "pod_res.h"
 #include "pods.h"
 #include "pods_engine.h"
 #include "strv.h"
@@ -111,88 +113,6 @@ static char *container_name(const char *pod, const char *ctr) {
         return xasprintf("%s.%s", pod, ctr);
 }
 
-static json_t *env_list(const json_t *env) {
-        json_t *l = json_array();
-        const char *k;
-        json_t *v;
-
-        json_object_foreach ((json_t *)env, k, v)
-                if (json_is_string(v))
-                        json_array_append_new(l, json_sprintf("%s=%s", k, json_string_value(v)));
-        return l;
-}
-
-/* The Engine-API create body of container i of the pod; owner is the first container's id. */
-static json_t *create_body(const struct pod_spec *spec, const json_t *ct, size_t i, size_t n,
-                           const char *owner) {
-        const json_t *pod = spec->pod;
-        const char *netmode = json_get_str(pod, "network_mode", NULL);
-        _cleanup_free_ char *join = owner ? xasprintf("container:%s", owner) : NULL;
-        json_t *labels, *hc, *body;
-        char buf[32];
-
-        labels = json_pack("{s:s, s:s, s:s, s:s}", "berth.stack", spec->stack, "berth.service",
-                           spec->service, "berth.pod", spec->name, "berth.hash", spec->hash);
-        snprintf(buf, sizeof(buf), "%u", spec->slot);
-        json_object_set_new(labels, "berth.slot", json_string(buf));
-        snprintf(buf, sizeof(buf), "%" PRIu64, spec->order);
-        json_object_set_new(labels, "berth.order", json_string(buf));
-        snprintf(buf, sizeof(buf), "%" PRIu64, spec->recreate);
-        json_object_set_new(labels, "berth.recreate", json_string(buf));
-        snprintf(buf, sizeof(buf), "%" PRIu64, spec->generation);
-        json_object_set_new(labels, "berth.generation", json_string(buf));
-        snprintf(buf, sizeof(buf), "%zu", i);
-        json_object_set_new(labels, "berth.index", json_string(buf));
-        snprintf(buf, sizeof(buf), "%" PRId64,
-                 json_get_int(pod, "stop_grace_period_ms", STOP_GRACE_DEFAULT_SEC * 1000));
-        json_object_set_new(labels, "berth.stop_grace_ms", json_string(buf));
-        snprintf(buf, sizeof(buf), "%zu", n);
-        json_object_set_new(labels, "berth.containers", json_string(buf));
-        if (json_is_object(json_object_get(ct, "healthcheck"))) {
-                _cleanup_free_ char *hc_text =
-                        json_dump_str(json_object_get(ct, "healthcheck"), false);
-                json_object_set_new(labels, "berth.healthcheck", json_string(hc_text));
-        }
-        {
-                const char *k;
-                json_t *v;
-                json_object_foreach (json_object_get(ct, "labels"), k, v)
-                        if (json_is_string(v) && !str_startswith(k, "berth."))
-                                json_object_set(labels, k, v);
-        }
-
-        /* The owner gets the pod's network; bridge networks are not in the engine yet, so a
-         * pod without network_mode "host" runs with its own empty network namespace. */
-        hc = json_pack("{s:s}", "NetworkMode",
-                       join                         ? join
-                       : streq_ptr(netmode, "host") ? "host"
-                                                    : "none");
-        if (join) {
-                json_object_set_new(hc, "IpcMode", json_string(join));
-                json_object_set_new(hc, "UTSMode", json_string(join));
-        }
-        if (json_get_bool(json_object_get(ct, "security"), "privileged", false))
-                json_object_set_new(hc, "Privileged", json_true());
-        if (json_get_bool(json_object_get(ct, "security"), "read_only", false))
-                json_object_set_new(hc, "ReadonlyRootfs", json_true());
-
-        body = json_pack("{s:s, s:o, s:o, s:o}", "Image", json_get_str(ct, "image", ""), "Labels",
-                         labels, "HostConfig", hc, "Env", env_list(json_object_get(ct, "env")));
-        if (json_is_array(json_object_get(ct, "command")))
-                json_object_set(body, "Cmd", json_object_get(ct, "command"));
-        if (json_is_array(json_object_get(ct, "entrypoint")))
-                json_object_set(body, "Entrypoint", json_object_get(ct, "entrypoint"));
-        if (json_get_str(ct, "working_dir", NULL))
-                json_set_str(body, "WorkingDir", json_get_str(ct, "working_dir", NULL));
-        if (json_get_str(ct, "user", NULL))
-                json_set_str(body, "User", json_get_str(ct, "user", NULL));
-        if (!join && json_get_str(pod, "hostname", NULL))
-                json_set_str(body, "Hostname", json_get_str(pod, "hostname", NULL));
-        if (json_get_str(pod, "stop_signal", NULL))
-                json_set_str(body, "StopSignal", json_get_str(pod, "stop_signal", NULL));
-        return body;
-}
-
 static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *done, void *done_ud,
                      struct err **errp);
 
@@ -205,20 +125,34 @@ static void ignore_done(void *ud, const char *name, int r, const struct err *e) 
 static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
         struct pods_engine *pe = ud;
         const json_t *cts = json_object_get(spec->pod, "containers");
-        _cleanup_free_ char *owner = NULL;
+        _cleanup_free_ char *owner = NULL, *secrets = NULL;
+        _cleanup_strv_ char **warnings = NULL;
         size_t i, n = json_array_size(cts);
         json_t *ct;
         int r = 0;
 
         if (n == 0)
                 return err_setx(errp, EINVAL, "pod '%s' has no containers", spec->name);
+        r = pod_res_prepare(pe->daemon, spec, errp);
+        if (r >= 0)
+                r = pod_secrets_prepare(pe->daemon, spec, &secrets, errp);
+        if (r < 0)
+                return r;
         json_array_foreach (cts, i, ct) {
-                _cleanup_json_ json_t *body = create_body(spec, ct, i, n, owner);
+                _cleanup_json_ json_t *body = NULL;
                 _cleanup_free_ char *cname =
                         container_name(spec->name, json_get_str(ct, "name", "main"));
                 struct ctr *c = NULL;
 
-                r = ctr_create(mgr(pe), cname, body, &c, errp);
+                r = pod_body_build(&(struct pod_body_opts){.spec = spec,
+                                                           .ct = ct,
+                                                           .index = i,
+                                                           .count = n,
+                                                           .owner = owner,
+                                                           .secrets_dir = secrets},
+                                   &body, &warnings, errp);
+                if (r >= 0)
+                        r = ctr_create(mgr(pe), cname, body, &c, errp);
                 if (r >= 0)
                         r = ctr_start(c, errp);
                 if (r < 0) {
@@ -230,8 +164,11 @@ static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
                         owner = xstrdup(json_get_str(ci, "Id", ""));
                 }
         }
+        STRV_FOREACH (w, warnings)
+                log_warn(spec->name, "Pod '%s': %s", spec->name, *w);
         if (r < 0) {
-                /* Leave nothing half-created: the containers made so far go. */
+                /* Leave nothing half-created: the containers made so far go, and with the last
+                 * one the secrets. */
                 (void)pe_remove(pe, spec->name, 0, ignore_done, NULL, NULL);
                 return r;
         }
@@ -520,6 +457,9 @@ static void removal_finish(struct pe_removal *rm) {
         struct pods_engine *pe = rm->pe;
         struct pe_removal **pp = &pe->removals;
 
+        if (rm->r >= 0)
+                pod_secrets_cleanup(pe->daemon, rm->name);
+
         while (*pp && *pp != rm)
                 pp = &(*pp)->next;
         if (*pp)
@@ -593,6 +533,7 @@ static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *don
 
         (void)errp;
         if (json_array_size(cts) == 0) {
+                pod_secrets_cleanup(pe->daemon, name);
                 done(done_ud, name, 0, NULL);
                 return 0;
         }
@@ -620,6 +561,12 @@ static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *don
                 step_next(s);
         }
         return 0;
+}
+
+static int pe_gc_stacks(void *ud, char *const *live) {
+        struct pods_engine *pe = ud;
+
+        return pod_res_gc(pe->daemon, live);
 }
 
 static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **errp) {
@@ -675,4 +622,5 @@ const struct pod_runtime_ops pods_engine_ops = {
         .start_pod = pe_start,
         .remove_pod = pe_remove,
         .list_pods = pe_list,
+        .gc_stacks = pe_gc_stacks,
 };

@@ -898,6 +898,31 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         return r < 0 ? r : 0;
 }
 
+/* What agents need of a stack beside the pod templates (docs/model.md): its networks,
+ * volumes, secrets and configs, and per service the container_name and endpoint (DNS names,
+ * VIPs). */
+static json_t *stack_parts(const json_t *model) {
+        static const char *const keys[] = {"networks", "volumes", "secrets", "configs"};
+        json_t *out = json_object(), *svcs = json_object(), *svc;
+        const char *name;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (json_is_object(json_object_get(model, keys[i])))
+                        json_object_set(out, keys[i], json_object_get(model, keys[i]));
+        json_object_foreach (json_object_get(model, "services"), name, svc) {
+                json_t *e = json_object();
+
+                if (json_is_string(json_object_get(svc, "container_name")))
+                        json_object_set(e, "container_name",
+                                        json_object_get(svc, "container_name"));
+                if (json_is_object(json_object_get(svc, "endpoint")))
+                        json_object_set(e, "endpoint", json_object_get(svc, "endpoint"));
+                json_object_set_new(svcs, name, e);
+        }
+        json_object_set_new(out, "services", svcs);
+        return out;
+}
+
 int controller_assignments(struct controller *c, const char *node, json_t **ret,
                            struct err **errp) {
         _cleanup_free_ char *prefix = xasprintf("assignments/%s/", node);
@@ -909,7 +934,8 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
         r = check_name("node", node, errp);
         if (r < 0)
                 return r;
-        _cleanup_json_ json_t *ranks = json_object(); /* stack -> {service: rank} */
+        _cleanup_json_ json_t *ranks = json_object();  /* stack -> {service: rank} */
+        _cleanup_json_ json_t *shared = json_object(); /* stack -> stack_parts() */
 
         r = store_list(c->store, prefix, &kvs, &n, errp);
         if (r < 0)
@@ -933,6 +959,7 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
 
                         rk = json_object();
                         if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
+                                json_object_set_new(shared, stack, stack_parts(model));
                                 order = dependency_order(model);
                                 for (size_t k = 0; order && order[k]; k++)
                                         json_object_set_new(rk, order[k],
@@ -946,8 +973,8 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
                 json_array_append_new(list, j);
         }
         store_kvs_free(kvs, n);
-        *ret = json_pack("{s:I, s:O}", "revision", (json_int_t)store_revision(c->store),
-                         "assignments", list);
+        *ret = json_pack("{s:I, s:O, s:O}", "revision", (json_int_t)store_revision(c->store),
+                         "assignments", list, "stacks", shared);
         {
                 json_t *per = json_object_get(c->stop_timeouts, node), *v, *out = NULL;
                 uint64_t now = realtime_usec();
