@@ -15,6 +15,7 @@
 #include "xalloc.h"
 
 #define ASSIGNMENTS_MAX 100000u
+#define NODE_ERROR_MAX 1000 /* bytes of a create error in the status report */
 
 struct assignment {
         char *name;
@@ -31,6 +32,7 @@ struct pod_book {
         unsigned recent;   /* restarts since the pod last stayed up long enough */
         uint64_t next_usec;
         uint64_t started_usec;
+        char *error; /* why the last create failed, reported to the controller */
         bool seen;
 };
 
@@ -177,6 +179,7 @@ static void books_gc(struct node *n) {
         for (size_t i = 0; i < n->n_books; i++) {
                 if (!n->books[i].seen) {
                         free(n->books[i].name);
+                        free(n->books[i].error);
                         continue;
                 }
                 n->books[i].seen = false;
@@ -378,9 +381,12 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         if (now_usec < b->next_usec)
                                 continue;
                         calls++;
+                        free(b->error);
+                        b->error = NULL;
                         if (create(n, a, now_usec, &e) < 0) {
                                 b->recent++;
                                 b->next_usec = now_usec + restart_delay(b->recent);
+                                b->error = xstrdup(err_msg(e));
                                 keep_err(&first, e);
                         } else
                                 b->next_usec = 0;
@@ -449,7 +455,7 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
 }
 
 int node_status_json(struct node *n, json_t **ret, struct err **errp) {
-        _cleanup_json_ json_t *list = json_array();
+        _cleanup_json_ json_t *list = json_array(), *errors = json_array();
         struct pod_status *pods = NULL;
         size_t n_pods = 0;
         int r;
@@ -474,8 +480,25 @@ int node_status_json(struct node *n, json_t **ret, struct err **errp) {
                                   (json_int_t)p->started_at_usec, "restarts", (json_int_t)restarts,
                                   "generation", (json_int_t)p->generation));
         }
+        /* Assignments whose pod could not be created: the controller shows why. */
+        for (size_t i = 0; i < n->n_asg; i++) {
+                const struct assignment *a = &n->asg[i];
+                bool exists = false;
+
+                for (size_t k = 0; k < n_pods && !exists; k++)
+                        exists = streq(pods[k].name, a->name);
+                for (size_t k = 0; k < n->n_books && !exists; k++)
+                        if (streq(n->books[k].name, a->name) && n->books[k].error)
+                                json_array_append_new(
+                                        errors, json_pack("{s:s, s:s, s:I, s:s, s:s%}", "stack",
+                                                          a->stack, "service", a->service, "slot",
+                                                          (json_int_t)a->slot, "hash", a->hash,
+                                                          "error", n->books[k].error,
+                                                          MIN(strlen(n->books[k].error),
+                                                              (size_t)NODE_ERROR_MAX)));
+        }
         pod_statuses_free(pods, n_pods);
-        *ret = json_pack("{s:O}", "pods", list);
+        *ret = json_pack("{s:O, s:O}", "pods", list, "errors", errors);
         return 0;
 }
 
@@ -722,8 +745,10 @@ struct node *node_free(struct node *n) {
         assignments_free(n->asg, n->n_asg);
         json_decref(n->stop_timeouts);
         json_decref(n->stacks);
-        for (size_t i = 0; i < n->n_books; i++)
+        for (size_t i = 0; i < n->n_books; i++) {
                 free(n->books[i].name);
+                free(n->books[i].error);
+        }
         free(n->books);
         free(n->name);
         free(n->host);

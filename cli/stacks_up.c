@@ -18,6 +18,7 @@
 #include "json.h"
 #include "stacks_diff.h"
 #include "stacks_logs.h"
+#include "stacks_volumes.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -456,18 +457,20 @@ static int parse_name_opts(int argc, char **argv, const char *usage, const char 
 }
 
 static const char down_usage[] =
-        "Usage: berth down [-p NAME | -f FILE] [-t SECONDS] [--remove-orphans]\n\n"
+        "Usage: berth down [-p NAME | -f FILE] [-t SECONDS] [-v] [--remove-orphans]\n\n"
         "Remove a stack: its pods are stopped in reverse dependency order.\n\n"
         "Options:\n"
         "  -f, --file FILE          stack file (names the stack)\n"
         "  -p, --project-name NAME  stack name\n"
         "  -t, --timeout N          seconds each pod gets to stop (default: its stop grace)\n"
+        "  -v, --volumes            also remove the stack's named volumes (not external ones)\n"
         "      --remove-orphans     also pods of services no longer defined (always done)\n"
         "  -h, --help               this help\n";
 
 struct down_opts {
         unsigned timeout;
         bool have_timeout;
+        bool volumes;
 };
 
 static int down_extra(int c, void *ud) {
@@ -477,6 +480,10 @@ static int down_extra(int c, void *ud) {
                 d->have_timeout = true;
                 return parse_uint("--timeout", optarg, 3600, &d->timeout);
         }
+        if (c == 'v') {
+                d->volumes = true;
+                return 0;
+        }
         return c == OPT_ORPHANS ? 0 : -EINVAL;
 }
 
@@ -484,10 +491,11 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
         static const struct option extra[] = {
                 {"timeout", required_argument, NULL, 't'},
                 {"remove-orphans", no_argument, NULL, OPT_ORPHANS},
+                {"volumes", no_argument, NULL, 'v'},
                 {},
         };
         _cleanup_(stack_args_done) struct stack_args a = {};
-        _cleanup_json_ json_t *res = NULL;
+        _cleanup_json_ json_t *res = NULL, *st = NULL;
         _cleanup_err_ struct err *e = NULL;
         _cleanup_free_ char *name = NULL, *path = NULL, *q = NULL;
         struct down_opts d = {};
@@ -495,7 +503,7 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
         json_t *p;
         int r;
 
-        r = parse_name_opts(argc, argv, down_usage, "t:", extra, down_extra, &d, &a);
+        r = parse_name_opts(argc, argv, down_usage, "t:v", extra, down_extra, &d, &a);
         if (r <= 0)
                 return -r;
         if (optind < argc) {
@@ -505,6 +513,14 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
         r = stack_name(&a, &name, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), EXIT_USAGE);
+        if (d.volumes) {
+                /* The stored model names the volumes (the file may have changed since). */
+                path = stack_path(name, NULL);
+                r = client_call(ctx, "GET", path, NULL, &st, &e);
+                if (r < 0)
+                        return report(TAKE_PTR(e), r);
+                free(path);
+        }
         q = d.have_timeout ? xasprintf("?timeout=%u", d.timeout) : xstrdup("");
         path = stack_path(name, q);
         r = client_call(ctx, "DELETE", path, NULL, &res, &e);
@@ -512,6 +528,13 @@ static int cmd_down(const struct cli_ctx *ctx, int argc, char **argv) {
                 return report(TAKE_PTR(e), r);
         json_array_foreach (json_object_get(res, "removed"), i, p)
                 printf("Removing %s/%s\n", name, json_string_value(p));
+        if (d.volumes) {
+                /* Each pod may take its stop grace (at most an hour), then removal. */
+                r = stack_down_volumes(ctx, name, json_object_get(st, "model"),
+                                       (d.have_timeout ? d.timeout : 3600) + 60, &e);
+                if (r < 0)
+                        return report(TAKE_PTR(e), r);
+        }
         printf("Stack '%s' removed.\n", name);
         return 0;
 }
@@ -628,7 +651,10 @@ int cli_stack_ps(const struct cli_ctx *ctx, int argc, char **argv) {
         json_array_foreach (res, i, p) {
                 const char *health = json_get_str(p, "health", "none");
                 _cleanup_free_ char *state =
-                        streq(health, "none")
+                        json_get_str(p, "error", NULL)
+                                ? xasprintf("%s: %s", json_get_str(p, "state", ""),
+                                            json_get_str(p, "error", ""))
+                        : streq(health, "none")
                                 ? xstrdup(json_get_str(p, "state", ""))
                                 : xasprintf("%s (%s)", json_get_str(p, "state", ""), health);
                 json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}",

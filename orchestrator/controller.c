@@ -18,6 +18,7 @@
 #include "xalloc.h"
 
 #define NAME_MAX_LEN 63
+#define NODE_ERRORS_MAX 1000 /* create errors kept per node report */
 
 static int read_doc(struct store *s, const char *key, json_t **ret, uint64_t *ret_rev,
                     struct err **errp) {
@@ -612,7 +613,7 @@ int controller_down(struct controller *c, const char *name, int timeout_s, json_
 /* ---- listings ---- */
 
 /* Every reported pod, flattened, with its node. */
-static json_t *reported_pods(struct controller *c) {
+static json_t *reported_pods(struct controller *c, json_t *errors) {
         json_t *all = json_array();
         struct store_kv *kvs = NULL;
         size_t n = 0;
@@ -631,6 +632,8 @@ static json_t *reported_pods(struct controller *c) {
                         json_set_str(cp, "node", json_get_str(j, "id", NULL));
                         json_array_append_new(all, cp);
                 }
+                json_array_foreach (json_object_get(j, "errors"), k, p)
+                        json_array_append(errors, p);
         }
         store_kvs_free(kvs, n);
         return all;
@@ -651,7 +654,8 @@ static const json_t *find_reported(const json_t *rep, const char *stack, const c
 }
 
 int controller_pods(struct controller *c, const char *stack, json_t **ret, struct err **errp) {
-        _cleanup_json_ json_t *rep = reported_pods(c), *out = json_array();
+        _cleanup_json_ json_t *errs = json_array(), *rep = reported_pods(c, errs),
+                              *out = json_array();
         _cleanup_free_ char *prefix = stack ? xasprintf("pods/%s/", stack) : xstrdup("pods/");
         struct store_kv *kvs = NULL;
         size_t n = 0;
@@ -681,6 +685,16 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                               (json_int_t)(p ? json_get_int(p, "restarts", 0) : 0));
                 if (p && json_get_str(p, "id", NULL))
                         json_set_str(o, "id", json_get_str(p, "id", NULL));
+                if (!p) {
+                        const json_t *f = find_reported(errs, json_get_str(j, "stack", NULL),
+                                                        json_get_str(j, "service", NULL),
+                                                        json_get_int(j, "slot", -1),
+                                                        json_get_str(j, "hash", NULL));
+                        if (f) {
+                                json_set_str(o, "state", "failed");
+                                json_set_str(o, "error", json_get_str(f, "error", ""));
+                        }
+                }
                 json_array_append_new(out, o);
         }
         store_kvs_free(kvs, n);
@@ -891,6 +905,17 @@ int controller_status(struct controller *c, const char *node, const json_t *body
                         return err_wrap(errp, "status of node '%s'", node);
         }
         json_object_set(doc, "pods", pods);
+        /* Pods the agent could not create, with why (shown by `stack ps`). */
+        {
+                const json_t *errs = json_object_get(body, "errors");
+                json_t *keep = json_array(), *x;
+
+                json_array_foreach (errs, i, x)
+                        if (json_is_object(x) && json_get_str(x, "error", NULL) &&
+                            json_array_size(keep) < NODE_ERRORS_MAX)
+                                json_array_append(keep, x);
+                json_object_set_new(doc, "errors", keep);
+        }
         json_object_set_new(doc, "reported", json_true());
         json_object_set_new(doc, "ready", json_true());
         json_object_set_new(doc, "last_heartbeat_usec", json_integer((json_int_t)now_usec));

@@ -77,9 +77,10 @@ eventually() {
         "$@"
 }
 
-# The id of the running container of a service (the first one).
+# The id of the running container of a service (the first one). Containers are named
+# STACK.SERVICE.SLOT.HASH.CONTAINER (label filters given twice are alternatives in berth ps).
 ctr_of() { # STACK SERVICE
-        B ps -q --filter "label=berth.stack=$1" --filter "label=berth.service=$2" | head -1
+        B ps -q --filter "name=$1.$2." | head -1
 }
 
 # Runs a shell command in the service's first container.
@@ -120,5 +121,130 @@ no_network() { # NAME
         run B down -p two
         [ "$status" -eq 0 ]
         eventually no_containers
+        eventually no_network two_default
+}
+
+# The memory limit of a container's cgroup (v1 memory controller or cgroup2).
+mem_limit() { # ID
+        local pid cg
+        pid=$(B inspect "$1" | jq -r '.[0].State.Pid')
+        cg=$(awk -F: '$2 == "memory" { print $3 }' "/proc/$pid/cgroup")
+        if [ -n "$cg" ] && [ -f "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes" ]; then
+                cat "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes"
+                return
+        fi
+        cg=$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup")
+        cat "/sys/fs/cgroup/unified$cg/memory.max"
+}
+
+@test "pods: a named volume survives down and up and goes with down -v; secrets, configs, limits" {
+        run B up -d --wait --wait-timeout 60 -f "$PODS/vol.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        id=$(ctr_of two app)
+        run B volume inspect two_data
+        [ "$status" -eq 0 ]
+        assert_json "$output" '.[0].Labels.purpose' test
+        assert_json "$output" '.[0].Labels["com.docker.compose.project"]' two
+
+        # secret: content, mode 0400; config: content, default mode 0444
+        run B exec "$id" cat /run/secrets/token
+        [ "$output" = "s3cret-token" ]
+        run B exec "$id" stat -c %a /run/secrets/token
+        [ "$output" = "400" ]
+        run B exec "$id" sh -c 'cat /etc/app.conf; echo; stat -c %a /etc/app.conf'
+        [ "$output" = "k=v
+444" ]
+        run B exec "$id" sh -c 'echo x >/run/secrets/token'
+        [ "$status" -ne 0 ]
+        # the rest of the model
+        run B exec "$id" sh -c 'echo "$GREETING $(pwd) $(ulimit -n)"; grep myhost /etc/hosts'
+        assert_contains "$output" "hello /data 100"
+        assert_contains "$output" "10.1.2.3"
+        run B inspect "$id"
+        assert_json "$output" '.[0].HostConfig.PidsLimit' 50
+        assert_json "$output" '.[0].HostConfig.NanoCpus' 500000000
+        assert_json "$output" '.[0].HostConfig.CapDrop[0]' NET_RAW
+        [ "$(mem_limit "$id")" -eq 67108864 ]
+        # the pod's secrets live on a tmpfs of the pod
+        grep "$TEST_TMP/run/pods/" /proc/self/mountinfo | grep -q " - tmpfs "
+
+        B exec "$id" sh -c 'echo kept >/data/f'
+        run B down -p two
+        [ "$status" -eq 0 ]
+        eventually no_containers
+        # the pod's secrets tmpfs went with it
+        ! grep -q "$TEST_TMP/run/pods/" /proc/self/mountinfo
+        B volume inspect two_data >/dev/null
+
+        run B up -d --wait --wait-timeout 60 -f "$PODS/vol.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        run in_svc two app 'cat /data/f'
+        [ "$output" = "kept" ]
+
+        run B down -v -p two
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "Removing volume two_data"
+        run B volume inspect two_data
+        [ "$status" -ne 0 ]
+        eventually no_network two_default
+}
+
+@test "pods: two replicas cannot publish the same host port; stack ps says why" {
+        # compose refuses it in the file ...
+        sed 's/replicas: 2/replicas: 1/' "$PODS/ports.yaml" >"$TEST_TMP/ports1.yaml"
+        run B up -d -f "$PODS/ports.yaml"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "published by 2 replicas"
+        # ... and a scale that makes it happen leaves the second replica unplaced, with why
+        run B up -d --wait --wait-timeout 60 -f "$TEST_TMP/ports1.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        run B scale -p two web=2
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        failed() {
+                B stack ps -p two | grep -q "failed: .*127.0.0.1:$WEB_PORT.*already allocated"
+        }
+        eventually failed
+        run B stack ps -p two
+        [ "$(echo "$output" | grep -c running)" -eq 1 ] || { echo "$output"; false; }
+        run wget -q -T 2 -O - "http://127.0.0.1:$WEB_PORT/"
+        assert_contains "$output" "web-page"
+}
+
+# Whether `nslookup NAME` in the service's container lists N addresses of the stack subnet.
+resolves_to() { # STACK SERVICE NAME N PREFIX
+        local got
+        got=$(in_svc "$1" "$2" "nslookup $3" 2>/dev/null | grep "^Address.*$5" | grep -vc ':53$' || true)
+        [ "$got" -eq "$4" ]
+}
+
+@test "pods: two stacks on one host are isolated; scale changes what the service name resolves to" {
+        export OTHER_PORT
+        OTHER_PORT=$(free_port)
+        run B up -d --wait --wait-timeout 60 -f "$PODS/two.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        run B up -d --wait --wait-timeout 60 -f "$PODS/other.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        # each stack's web finds its own db
+        eventually in_svc two web 'nc -w 2 db 5000 | grep -q db-answer'
+        eventually in_svc other web 'nc -w 2 db 5000 | grep -q db-answer'
+        eventually resolves_to other web db 1 10.213.4.
+        # the other stack's db address is not reachable
+        dbip=$(B inspect "$(ctr_of two db)" | jq -r '.[0].NetworkSettings.Networks | to_entries[0].value.IPAddress')
+        [ -n "$dbip" ] && [ "$dbip" != null ]
+        run in_svc other web "nc -w 2 $dbip 5000"
+        [ "$status" -ne 0 ] || [ -z "$output" ]
+        ! echo "$output" | grep -q db-answer
+
+        # scale: the service name answers with every replica
+        run B scale -p other db=3
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually resolves_to other web db 3 10.213.4.
+        run B scale -p other db=1
+        [ "$status" -eq 0 ]
+        eventually resolves_to other web db 1 10.213.4.
+        run B down -p other
+        run B down -p two
+        eventually no_containers
+        eventually no_network other_default
         eventually no_network two_default
 }

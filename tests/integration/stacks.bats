@@ -18,6 +18,8 @@ teardown() {
                 local ids
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+                # Stack networks are bridges in the kernel: never leave them behind.
+                "$BERTH" network prune -f >/dev/null 2>&1 || true
         fi
         teardown_tmp
 }
