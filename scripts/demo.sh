@@ -12,6 +12,7 @@ cleanup() {
                 # Containers outlive the daemon (their shims): leave none behind.
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+                "$BERTH" network prune -f >/dev/null 2>&1 || true
                 kill -TERM "$pid"
                 wait "$pid" 2>/dev/null || true
         fi
@@ -61,14 +62,28 @@ api=$("$BERTH" ps -q --filter label=berth.service=api | head -1)
 echo "== berth logs $api (the api service)"
 "$BERTH" logs "$api" || true
 echo
-echo "Where to reach it: compose.yaml publishes web on 127.0.0.1:18080-18081. Pods run in"
-echo "their own network namespace without interfaces until the engine's bridge networking is"
-echo "wired into pods (docs/controller.md), so nothing is published yet."
+echo "== web answers through its published ports (compose.yaml: 127.0.0.1:18080-18081)"
+for port in 18080 18081; do
+        echo "-- http://127.0.0.1:$port/"
+        if command -v wget >/dev/null 2>&1; then
+                wget -q -T 3 -O - "http://127.0.0.1:$port/" || echo "(no answer on $port)"
+        else
+                busybox wget -q -T 3 -O - "http://127.0.0.1:$port/" || echo "(no answer on $port)"
+        fi
+done
 echo
-echo "== berth down -p webapp"
-"$BERTH" down -p webapp
+echo "== api finds db by its service name on the internal 'back' network"
+"$BERTH" exec "$api" nslookup db || true
+echo
+echo "== berth down -v -p webapp (its networks and its volume go too)"
+"$BERTH" down -v -p webapp
 for _ in $(seq 300); do
         [ -z "$("$BERTH" ps -aq)" ] && break
         sleep 0.1
 done
+for _ in $(seq 100); do
+        "$BERTH" network ls | grep -q webapp_ || break
+        sleep 0.1
+done
 "$BERTH" ps -a
+"$BERTH" network ls
