@@ -21,6 +21,7 @@ cleanup() {
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+                "$BERTH" network prune -f >/dev/null 2>&1 || true
                 kill -TERM "$pid"
                 wait "$pid" 2>/dev/null || true
         fi
@@ -28,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BERTH" daemon --root "$tmp/root" --run "$tmp/run" --log-level warn >"$tmp/daemon.log" 2>&1 &
+"$BERTH" daemon --root "$tmp/root" --run "$tmp/run" --bridge none --log-level warn >"$tmp/daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
         [ -S "$tmp/run/berth.sock" ] && break
@@ -53,7 +54,8 @@ compose() {
                 printf '    command: ["sleep", "3600"]\n'
                 printf '    networks: [net]\n'
         done
-        printf 'networks:\n  net: {}\n'
+        # An explicit subnet: the stack network must not depend on free default pools.
+        printf 'networks:\n  net:\n    ipam:\n      config: [{subnet: 10.213.%d.0/24}]\n' "$((100 + n % 100))"
 }
 
 now_ms() { date +%s%3N; }
