@@ -133,6 +133,24 @@ static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
 
         if (n == 0)
                 return err_setx(errp, EINVAL, "pod '%s' has no containers", spec->name);
+        if (json_array_size(json_object_get(spec->pod, "init_containers")) > 0)
+                strv_push_take(&warnings,
+                               xasprintf("services.%s.init_containers: not run yet, ignored",
+                                         spec->service));
+        json_array_foreach (cts, i, ct) {
+                static const char *const kinds[] = {"liveness", "readiness", "startup"};
+                const json_t *pr = json_object_get(ct, "probes");
+                bool any = false;
+
+                for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                        any |= json_is_object(json_object_get(pr, kinds[k]));
+                if (any)
+                        strv_push_take(&warnings,
+                                       xasprintf("services.%s.containers[%zu].probes: Kubernetes "
+                                                 "probes are not run yet (healthcheck is), "
+                                                 "ignored",
+                                                 spec->service, i));
+        }
         r = pod_res_prepare(pe->daemon, spec, errp);
         if (r >= 0)
                 r = pod_secrets_prepare(pe->daemon, spec, &secrets, errp);

@@ -221,5 +221,5 @@ int stack_follow_logs(const struct http_target *target, const char *stack, struc
         strv_free(l.seen);
         free(l.list_path);
         ev_loop_destroy(l.loop);
-        return r < 0 ? r : 0;
+        return r < 0 ? r : l.stop ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "stacks_diff.h"
 #include "stacks_logs.h"
+#include "stacks_stop.h"
 #include "stacks_volumes.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -399,10 +400,12 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                 struct http_target t = {ctx->host, ctx->tls_cert, ctx->tls_key, ctx->tls_ca, 0};
 
                 fprintf(stderr,
-                        "Attaching to the logs of stack '%s' (Ctrl-C detaches; the stack keeps "
-                        "running, 'berth down -p %s' stops it)\n",
-                        json_get_str(model, "name", ""), json_get_str(model, "name", ""));
+                        "Attaching to the logs of stack '%s' (Ctrl-C stops it, like compose; "
+                        "use -d to leave it running)\n",
+                        json_get_str(model, "name", ""));
                 r = stack_follow_logs(&t, json_get_str(model, "name", ""), &e);
+                if (r > 0)
+                        r = stack_stop_foreground(ctx, json_get_str(model, "name", ""), &e);
                 if (r < 0)
                         return report(TAKE_PTR(e), r);
         }

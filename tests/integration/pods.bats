@@ -248,3 +248,79 @@ resolves_to() { # STACK SERVICE NAME N PREFIX
         eventually no_network other_default
         eventually no_network two_default
 }
+
+@test "pods: Ctrl-C on a foreground up stops the stack, printing each container" {
+        "$BERTH" up -f "$PODS/two.yaml" >"$TEST_TMP/up.out" 2>&1 &
+        local up=$!
+        two_running() {
+                [ "$(B ps -q --filter name=two. | wc -l)" -eq 2 ]
+        }
+        eventually two_running
+        kill -INT "$up"
+        local i
+        for i in $(seq 150); do
+                kill -0 "$up" 2>/dev/null || break
+                sleep 0.2
+        done
+        run wait "$up"
+        [ "$status" -eq 0 ] || { cat "$TEST_TMP/up.out"; false; }
+        run cat "$TEST_TMP/up.out"
+        assert_contains "$output" "Gracefully stopping stack 'two'"
+        assert_contains "$output" "Stopped two.web.1."
+        assert_contains "$output" "Stopped two.db.1."
+        assert_contains "$output" "Stack 'two' stopped."
+        no_containers
+        run B ls
+        ! echo "$output" | grep -q "^two "
+        eventually no_network two_default
+}
+
+# One request from db to web by service name, with up to 10 tries.
+fetch_web() {
+        local i out
+        for i in $(seq 10); do
+                out=$(in_svc two db 'wget -q -T 2 -O - http://web:8080/' 2>/dev/null) && {
+                        echo "$out"
+                        return 0
+                }
+                sleep 0.2
+        done
+        return 1
+}
+
+# Whether both web replicas run the template of the latest up.
+web_updated() {
+        local n
+        n=$(B stack ps -p two --format json | jq '[.[] | select(.service == "web" and .state == "running")] | length')
+        [ "$n" -eq 2 ] && [ "$(B ps -q --filter name=two.web. | wc -l)" -eq 2 ] &&
+                B ps --format '{{.Names}}' | grep "^two.web." | grep -q "$1" &&
+                ! B ps --format '{{.Names}}' | grep "^two.web." | grep -qv "$1"
+}
+
+@test "pods: a rolling update replaces the replicas one by one; web answers throughout" {
+        VERSION=1 run B up -d --wait --wait-timeout 90 -f "$PODS/roll.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        run fetch_web
+        [ "$output" = "version-1" ]
+        VERSION=2 run B up -d -f "$PODS/roll.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        hash=$(B --format json ls | jq -r '.[] | select(.name == "two") | .services.web.hash' | cut -c1-12)
+        [ -n "$hash" ] && [ "$hash" != null ]
+        # Requests during the rollout: each must get an answer (old or new), bounded.
+        local i done=
+        for i in $(seq 60); do
+                run fetch_web
+                [ "$status" -eq 0 ] || { echo "no answer at request $i"; B stack ps -p two; false; }
+                if web_updated "$hash"; then
+                        done=1
+                        break
+                fi
+        done
+        [ -n "$done" ] || { B stack ps -p two; false; }
+        run fetch_web
+        [ "$output" = "version-2" ]
+        # one replica at a time, in slot order
+        l1=$(grep -n "Created pod 'two.web.1.$hash'" "$DAEMON_LOG" | head -1 | cut -d: -f1)
+        l2=$(grep -n "Created pod 'two.web.2.$hash'" "$DAEMON_LOG" | head -1 | cut -d: -f1)
+        [ -n "$l1" ] && [ -n "$l2" ] && [ "$l1" -lt "$l2" ]
+}
