@@ -16,6 +16,7 @@
 #include "client.h"
 #include "format.h"
 #include "json.h"
+#include "stacks_check.h"
 #include "stacks_diff.h"
 #include "stacks_logs.h"
 #include "stacks_stop.h"
@@ -359,6 +360,7 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                         return EXIT_USAGE;
                 }
 
+        (void)stack_warn_unsupported(stderr, model);
         path = stack_path(json_get_str(model, "name", ""), NULL);
         if (diff) {
                 _cleanup_err_ struct err *ge = NULL;
