@@ -48,6 +48,13 @@ teardown() {
                 "$BERTH" network prune -f >/dev/null 2>&1 || true
         fi
         local leftover=
+        # Stop the daemon here to check its log for sanitizer reports (SANITIZE builds).
+        if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                stop_daemon
+                if grep -E "Sanitizer|runtime error:" "$DAEMON_LOG" >&2; then
+                        leftover=1
+                fi
+        fi
         if [ -n "${TEST_TMP:-}" ] && grep -q "$TEST_TMP" /proc/self/mountinfo; then
                 echo "mounts left behind:" >&2
                 grep "$TEST_TMP" /proc/self/mountinfo >&2
