@@ -59,6 +59,10 @@ teardown() {
                 echo "mounts left behind:" >&2
                 grep "$TEST_TMP" /proc/self/mountinfo >&2
                 leftover=1
+                local m
+                for m in $(grep -o "$TEST_TMP/[^ ]*" /proc/self/mountinfo | sort -r); do
+                        umount -l "$m" 2>/dev/null || true
+                done
         fi
         teardown_tmp
         if [ -n "$MADE_BERTH0" ] && ip link show berth0 >/dev/null 2>&1 &&
