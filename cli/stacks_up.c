@@ -166,6 +166,7 @@ static int wait_ready(const struct cli_ctx *ctx, const char *name, char *const *
         struct timespec t0, now;
         bool tty = isatty(STDOUT_FILENO);
         _cleanup_free_ char *last = NULL;
+        _cleanup_strv_ char **errors = NULL;
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (;;) {
@@ -182,6 +183,27 @@ static int wait_ready(const struct cli_ctx *ctx, const char *name, char *const *
                                 printf("\r\033[K");
                         printf("Stack '%s' is ready.\n", name);
                         return 0;
+                }
+                {
+                        /* Pods the agent could not create: say why at once (it retries). */
+                        size_t i;
+                        json_t *p;
+
+                        json_array_foreach (json_object_get(st, "pods"), i, p) {
+                                _cleanup_free_ char *line = NULL;
+
+                                if (!json_get_str(p, "error", NULL))
+                                        continue;
+                                line = xasprintf(
+                                        "%s/%" PRId64 ": %s", json_get_str(p, "service", ""),
+                                        json_get_int(p, "slot", 0), json_get_str(p, "error", ""));
+                                if (strv_contains(errors, line))
+                                        continue;
+                                if (tty)
+                                        printf("\r\033[K");
+                                fprintf(stderr, "berth: pod %s (retrying)\n", line);
+                                strv_push(&errors, line);
+                        }
                 }
                 if (tty) {
                         printf("\r\033[KWaiting for: %s", pending);
