@@ -68,6 +68,7 @@ struct node {
         struct http_multi *http;
         struct http_xfer *join_x, *watch_x, *status_x;
         bool joined;
+        bool status_again; /* a report was wanted while one was in flight */
         bool logged_unreachable;
         ev_timer tick;  /* local reconcile + status report */
         ev_timer retry; /* join / watch retry */
@@ -506,6 +507,8 @@ int node_status_json(struct node *n, json_t **ret, struct err **errp) {
 
 static void node_join(struct node *n);
 static void node_watch(struct node *n);
+static void send_status(struct node *n);
+static void reconcile_and_report(struct node *n);
 
 static void retry_later(struct node *n, const char *what, const char *why) {
         if (!n->logged_unreachable)
@@ -587,11 +590,7 @@ static void watch_done(int r, const struct http_response *resp, const struct err
                 return;
         }
         n->logged_unreachable = false;
-        {
-                _cleanup_err_ struct err *re = NULL;
-                if (node_reconcile(n, realtime_usec(), &re) < 0)
-                        log_warn(n->name, "Failed to reconcile pods: %s", err_msg(re));
-        }
+        reconcile_and_report(n);
         node_watch(n);
 }
 
@@ -615,8 +614,11 @@ static void status_done(int r, const struct http_response *resp, const struct er
         _cleanup_free_ char *why = xfer_error(r, resp, e);
 
         n->status_x = NULL;
-        if (!why)
+        if (!why) {
+                if (n->status_again)
+                        send_status(n);
                 return;
+        }
         /* The controller forgot us (a new store): join again. */
         if (r >= 0 && resp->status == 404 && n->joined) {
                 n->joined = false;
@@ -626,21 +628,18 @@ static void status_done(int r, const struct http_response *resp, const struct er
         retry_later(n, "report status", why);
 }
 
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct node *n = container_of(w, struct node, tick);
+static void send_status(struct node *n) {
         _cleanup_err_ struct err *e = NULL;
         _cleanup_json_ json_t *st = NULL;
         _cleanup_free_ char *text = NULL, *path = NULL;
 
-        (void)loop;
-        (void)revents;
-        /* Local healing runs whether or not the controller answers. */
-        if (node_reconcile(n, realtime_usec(), &e) < 0) {
-                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
-                e = err_free(e);
-        }
-        if (!n->joined || n->status_x)
+        if (!n->joined)
                 return;
+        if (n->status_x) {
+                n->status_again = true;
+                return;
+        }
+        n->status_again = false;
         if (node_status_json(n, &st, &e) < 0) {
                 log_warn(n->name, "Failed to collect pod status: %s", err_msg(e));
                 return;
@@ -657,14 +656,41 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
                 log_warn(n->name, "Failed to report status: %s", err_msg(e));
 }
 
-static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct node *n = container_of(w, struct node, soon);
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct node *n = container_of(w, struct node, tick);
         _cleanup_err_ struct err *e = NULL;
 
         (void)loop;
         (void)revents;
+        /* Local healing runs whether or not the controller answers. */
         if (node_reconcile(n, realtime_usec(), &e) < 0)
                 log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
+        send_status(n);
+}
+
+/* A pass that changed pods reports at once: the controller (dependants waiting for these
+ * pods, `up --wait`) learns it without waiting for the next tick. */
+static void reconcile_and_report(struct node *n) {
+        _cleanup_err_ struct err *e = NULL;
+        int r = node_reconcile(n, realtime_usec(), &e);
+
+        if (r < 0)
+                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
+        if (r > 0)
+                send_status(n);
+}
+
+static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct node *n = container_of(w, struct node, soon);
+
+        _cleanup_err_ struct err *e = NULL;
+
+        (void)loop;
+        (void)revents;
+        /* A removal finished: the pod is gone, which the controller should hear at once. */
+        if (node_reconcile(n, realtime_usec(), &e) < 0)
+                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
+        send_status(n);
 }
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
