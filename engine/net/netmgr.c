@@ -31,6 +31,7 @@ struct mgr_net {
         size_t n_eps, allocated;
         struct dns_table *dns;
         struct dns_server *srv;
+        struct netmgr *m; /* for the DNS view over the container's other networks */
 };
 
 struct netmgr {
@@ -336,6 +337,29 @@ static int mgr_sync(struct netmgr *m, struct err **errp) {
         return 0;
 }
 
+/* The DNS view of the client at ip on mn: mn's table, then the tables of the client
+ * container's other networks (in name order), so that it resolves the members of every network
+ * it is on and of no other. */
+static size_t mgr_dns_view(void *userdata, uint32_t ip, struct dns_table **tables, size_t max) {
+        struct mgr_net *mn = userdata;
+        const char *id = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < mn->n_eps && !id; i++)
+                if (mn->eps[i]->ep->ip == ip)
+                        id = mn->eps[i]->ep->id;
+        if (!id || max == 0)
+                return 0;
+        tables[n++] = mn->dns;
+        for (size_t i = 0; i < mn->m->n_nets && n < max; i++) {
+                struct mgr_net *o = mn->m->nets[i];
+
+                if (o != mn && o->dns && mgr_find_ep(o, id, NULL))
+                        tables[n++] = o->dns;
+        }
+        return n;
+}
+
 static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp) {
         struct sockaddr_in a = {.sin_family = AF_INET};
         int r;
@@ -355,6 +379,8 @@ static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp
                            &mn->srv, errp);
         if (r < 0)
                 return err_wrap(errp, "DNS for network '%s'", mn->net->name);
+        mn->m = m;
+        dns_server_set_view(mn->srv, mgr_dns_view, mn);
         return 0;
 }
 

@@ -98,6 +98,38 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         [ "$output" != "$sid" ]
 }
 
+@test "a container on two networks resolves the members of both, and of no other network" {
+        net_daemon
+        B network create --subnet 10.241.1.0/24 n1 >/dev/null
+        B network create --subnet 10.241.2.0/24 n2 >/dev/null
+        B network create --subnet 10.241.3.0/24 n3 >/dev/null
+        B run -d --name a1 --network n1 busybox sleep 300 >/dev/null
+        B run -d --name b2 --network n2 --network-alias bee busybox sleep 300 >/dev/null
+        B run -d --name c3 --network n3 busybox sleep 300 >/dev/null
+        B run -d --name both --network n1 --network n2 busybox sleep 300 >/dev/null
+        run B exec both nslookup a1
+        [ "$status" -eq 0 ]
+        assert_contains "$output" 10.241.1.
+        run B exec both nslookup b2
+        [ "$status" -eq 0 ]
+        assert_contains "$output" 10.241.2.
+        run B exec both nslookup bee
+        assert_contains "$output" 10.241.2.
+        run B exec both nslookup c3
+        [ "$status" -ne 0 ]
+        # a1 (n1 only) does not see n2's members
+        run B exec a1 nslookup b2
+        [ "$status" -ne 0 ]
+        # connecting at run time extends the view; disconnecting shrinks it
+        B network connect n3 both
+        run B exec both nslookup c3
+        [ "$status" -eq 0 ]
+        assert_contains "$output" 10.241.3.
+        B network disconnect n3 both
+        run B exec both nslookup c3
+        [ "$status" -ne 0 ]
+}
+
 @test "a published TCP port answers from the host's loopback and from another container" {
         net_daemon
         port=$(free_port)
