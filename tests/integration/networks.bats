@@ -176,6 +176,34 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         [ -n "$port" ] && [ "$port" != null ] && [ "$port" -gt 0 ]
         run curl -s --max-time 5 "http://127.0.0.1:$port/hostname"
         [ "$output" = "$(short pp)" ]
+        # berth port shows the host ports actually bound, like docker
+        run B port pp
+        [ "$status" -eq 0 ]
+        [ "$output" = "80/tcp -> 0.0.0.0:$port" ]
+        run B port pp 80
+        [ "$output" = "0.0.0.0:$port" ]
+        run B port pp 80/tcp
+        [ "$output" = "0.0.0.0:$port" ]
+        run B port pp 81
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "no public port '81/tcp' published for 'pp'"
+        run B port pp 80/xyz
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "'80/xyz'"
+        # -p with an empty host port, and an explicit one with an address
+        fixed=$(free_port)
+        B run -d --name p2 --network n1 -p 8080 -p "127.0.0.1:$fixed:90/udp" busybox sleep 300 >/dev/null
+        run B port p2
+        [ "$status" -eq 0 ]
+        [ "${#lines[@]}" -eq 2 ]
+        # sorted by container port
+        [ "${lines[0]}" = "90/udp -> 127.0.0.1:$fixed" ]
+        [[ "${lines[1]}" =~ ^8080/tcp\ -\>\ 0\.0\.0\.0:[0-9]+$ ]]
+        [ "${lines[1]##*:}" != 0 ]
+        B stop -t 1 p2 >/dev/null
+        run B port p2
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
 }
 
 @test "an --internal network has no way out and cannot publish ports" {
