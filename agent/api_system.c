@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "json.h"
+#include "netd.h"
 #include "strv.h"
 #include "version.h"
 #include "xalloc.h"
@@ -159,6 +160,7 @@ static void h_info(struct http_req *req, void *userdata) {
         json_object_set_new(j, "StartedAt",
                             json_integer((json_int_t)(d->started_usec / USEC_PER_SEC)));
         json_object_set_new(j, "Listen", d->listen ? json_string(d->listen) : json_null());
+        json_object_set_new(j, "BerthNetwork", netd_info(d));
         http_reply_json(req, 200, j);
 }
 

@@ -417,16 +417,24 @@ int ctr_net_create(struct ctr_mgr *m, json_t *rec, const json_t *body, struct er
 
 char *ctr_net_resolv_file(struct ctr_mgr *m, const json_t *rec, const char *host_resolv) {
         const json_t *hc = json_object_get(rec, "HostConfig");
-        const json_t *first = json_array_get(json_object_get(rec, "BerthNetworks"), 0);
-        const struct net_network *n;
+        const json_t *plan = json_object_get(rec, "BerthNetworks"), *it;
+        const struct net_network *n = NULL;
         _cleanup_json_ json_t *hc2 = NULL;
         json_t *dns;
         char gw[16];
+        size_t k;
 
-        if (!m->d->net || !first || !uses_networks(rec))
+        if (!m->d->net || !uses_networks(rec))
                 return NULL;
-        n = netmgr_network_get(m->d->net, json_get_str(first, "Name", ""));
-        if (!n || !netmgr_dns_table(m->d->net, n->name))
+        /* the first network with an embedded DNS (not the default one): it answers for the
+         * container's every network (netmgr's DNS view) */
+        json_array_foreach (plan, k, it) {
+                n = netmgr_network_get(m->d->net, json_get_str(it, "Name", ""));
+                if (n && netmgr_dns_table(m->d->net, n->name))
+                        break;
+                n = NULL;
+        }
+        if (!n)
                 return NULL;
         ipam_ip_format(n->ipam.gateway, gw);
         /* the network's DNS first, then --dns or the host's non-loopback upstreams */

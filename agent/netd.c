@@ -115,16 +115,19 @@ int netd_open(struct daemon *d, const struct netd_opts *o, struct err **errp) {
         _cleanup_(netmgr_freep) struct netmgr *m = NULL;
         _cleanup_free_ struct sockaddr_storage *ups = NULL;
         _cleanup_free_ char *resolv = NULL;
+        char instance[NET_INSTANCE_MAX];
         size_t n_ups = 0, len;
         int r;
 
         if (read_file("/etc/resolv.conf", 1u << 20, &resolv, &len, NULL) >= 0)
                 (void)dns_parse_resolv_conf(resolv, &ups, &n_ups);
+        net_instance_name(d->root, instance);
         r = netmgr_new(d->loop,
                        &(struct netmgr_opts){.root = d->root,
                                              .upstreams = ups,
                                              .n_upstreams = n_ups,
-                                             .no_default = true},
+                                             .no_default = true,
+                                             .instance = instance},
                        &m, errp);
         if (r < 0)
                 return err_wrap(errp, "start networking");
@@ -146,4 +149,12 @@ int netd_get(struct daemon *d, struct netmgr **ret, struct err **errp) {
                                 d->net_err ? err_msg(d->net_err) : "not started");
         *ret = d->net;
         return 0;
+}
+
+json_t *netd_info(const struct daemon *d) {
+        char instance[NET_INSTANCE_MAX], bridge[NET_INSTANCE_MAX];
+
+        net_instance_name(d->root, instance);
+        net_instance_bridge(instance, bridge);
+        return json_pack("{s:s,s:s}", "NftTable", instance, "DefaultBridge", bridge);
 }

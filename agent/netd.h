@@ -6,10 +6,12 @@
 
 #include "api.h"
 #include "err.h"
+#include "json.h"
 
 /* The daemon's networking (agent/netd.c): creates the network manager at start-up with the
- * default network "bridge" (device berth0) from --bip/--fixed-cidr/--mtu, and frees it at exit
- * without tearing the kernel state down (containers outlive the daemon). */
+ * default network "bridge" (device berth0 for the default root, see net_instance_name) from
+ * --bip/--fixed-cidr/--mtu, and frees it at exit without tearing the kernel state down (containers
+ * outlive the daemon). */
 
 struct netd_opts {
         char *bip;        /* --bip GATEWAY/LEN, NULL = subnet from the pool */
@@ -25,3 +27,6 @@ int netd_open(struct daemon *d, const struct netd_opts *o, struct err **errp);
 void netd_close(struct daemon *d);
 /* d->net, or an error saying why networking is unavailable. */
 int netd_get(struct daemon *d, struct netmgr **ret, struct err **errp);
+/* {"NftTable", "DefaultBridge"}: the names of this root's kernel objects (net_instance_name),
+ * for `berth info`. */
+json_t *netd_info(const struct daemon *d);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `berth run --rm IMG true` on the default bridge vs `--network none`: median wall time of N runs
 # each (N=${N:-25}). Needs root and busybox-static; runs its own daemon on a temporary root and
-# removes everything it made (berth0 only when it created it).
+# removes everything it made (its root's own bridge and nft tables). BIP: the default network's
+# subnet (default 10.243.0.1/24: the host's pools may be used up by other daemons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -12,13 +13,13 @@ N=${N:-25}
 make -s -j2 "$BUILD/berth"
 
 T=$(mktemp -d /tmp/berth-bench.XXXXXX)
-made_berth0=
-ip link show berth0 >/dev/null 2>&1 || made_berth0=1
 cleanup() {
         [ -n "${DPID:-}" ] && kill -TERM "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null || true
-        if [ -n "$made_berth0" ] && [ -z "$(ip -o link show master berth0 2>/dev/null)" ]; then
-                ip link del berth0 2>/dev/null || true
-                ip -o link show | grep -qE ': br-[0-9a-f]{12}[:@]' || nft delete table ip berth 2>/dev/null || true
+        # this root's default bridge and nft tables (engine/net/net.c net_instance_name)
+        if [ -n "${INST:-}" ]; then
+                ip link del "$INST" 2>/dev/null || true
+                nft delete table ip "$INST" 2>/dev/null || true
+                nft delete table bridge "$INST" 2>/dev/null || true
         fi
         rm -rf "$T"
 }
@@ -29,10 +30,11 @@ cp /bin/busybox "$T/rootfs/bin/"
 ln -s busybox "$T/rootfs/bin/true"
 ln -s busybox "$T/rootfs/bin/sh"
 tar -C "$T/rootfs" -cf "$T/img.tar" .
-"$BERTH" daemon --root "$T/root" --run "$T/run" --log-level error >"$T/log" 2>&1 &
+"$BERTH" daemon --root "$T/root" --run "$T/run" --bip "${BIP:-10.243.0.1/24}" --log-level error >"$T/log" 2>&1 &
 DPID=$!
 export BERTH_HOST=unix://$T/run/berth.sock
 for i in $(seq 100); do [ -S "$T/run/berth.sock" ] && break; sleep 0.05; done
+INST=$(curl -s --unix-socket "$T/run/berth.sock" http://berth/v1/info | jq -r .BerthNetwork.NftTable)
 "$BERTH" import "$T/img.tar" bench >/dev/null
 
 median_ms() { # NETWORK

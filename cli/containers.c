@@ -687,33 +687,99 @@ static int cmd_top(const struct cli_ctx *ctx, int argc, char **argv) {
         return 0;
 }
 
+/* "80/tcp" -> 80 for sorting; keys without a number sort last. */
+static int port_key_cmp(const void *a, const void *b) {
+        const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+        long px = strtol(x, NULL, 10), py = strtol(y, NULL, 10);
+
+        if (px != py)
+                return px < py ? -1 : 1;
+        return strcmp(x, y);
+}
+
+/* Prints "HOSTIP:HOSTPORT" lines of one container port, with "KEY -> " in front when key is
+ * given. Returns how many. */
+static size_t port_print(const char *key, const json_t *binds) {
+        const json_t *b;
+        size_t i, n = 0;
+
+        json_array_foreach (binds, i, b) {
+                const char *ip = json_get_str(b, "HostIp", "");
+                const char *hp = json_get_str(b, "HostPort", "");
+
+                if (!hp[0])
+                        continue;
+                if (key)
+                        printf("%s -> ", key);
+                printf("%s:%s\n", ip[0] ? ip : "0.0.0.0", hp);
+                n++;
+        }
+        return n;
+}
+
+/* docker port: the ports actually bound (NetworkSettings.Ports: host ports chosen for -P and
+ * -p 80 included) of a running container, all sorted by container port, or those of one
+ * PRIVATE_PORT[/PROTO] (tcp by default). */
 static int cmd_port(const struct cli_ctx *ctx, int argc, char **argv) {
-        _cleanup_free_ char *id = NULL, *path = NULL;
+        _cleanup_free_ char *id = NULL, *path = NULL, *want = NULL;
+        _cleanup_free_ const char **keys = NULL;
         _cleanup_json_ json_t *ans = NULL;
         _cleanup_err_ struct err *e = NULL;
         int first = simple_opts(argc, argv,
-                                "Usage: berth port CONTAINER\n\nList the port mappings of a "
-                                "container.\n",
+                                "Usage: berth port CONTAINER [PRIVATE_PORT[/PROTO]]\n\nList the "
+                                "port mappings of a container, or the host addresses of one "
+                                "of its ports.\n",
                                 NULL, NULL, 1, NULL, NULL),
             r;
-        const char *port;
-        json_t *binds, *b;
-        size_t i;
+        const json_t *ports, *binds;
+        const char *key;
+        size_t n = 0;
 
         if (first <= 0)
                 return -first;
+        if (argc - first > 2) {
+                fprintf(stderr, "berth: error: 'port' takes CONTAINER and at most one "
+                                "PRIVATE_PORT[/PROTO]\n");
+                return EXIT_USAGE;
+        }
+        if (argc - first == 2) {
+                const char *a = argv[first + 1], *slash = strchr(a, '/');
+                char *end;
+                long v;
+
+                errno = 0;
+                v = strtol(a, &end, 10);
+                if (errno || end == a || v < 1 || v > 65535 || (*end && end != slash) ||
+                    (slash && !streq(slash, "/tcp") && !streq(slash, "/udp") &&
+                     !streq(slash, "/sctp"))) {
+                        fprintf(stderr,
+                                "berth: error: invalid port '%s' (expected PORT[/tcp|udp|sctp], "
+                                "PORT 1..65535)\n",
+                                a);
+                        return EXIT_USAGE;
+                }
+                want = xasprintf("%ld%s", v, slash ? slash : "/tcp");
+        }
         id = http_escape(argv[first]);
         path = xasprintf("/v1/containers/%s/json", id);
         r = client_call(ctx, "GET", path, NULL, &ans, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
-        json_object_foreach (json_object_get(json_object_get(ans, "HostConfig"), "PortBindings"),
-                             port, binds)
-                json_array_foreach (binds, i, b)
-                        printf("%s -> %s:%s\n", port,
-                               json_get_str(b, "HostIp", "")[0] ? json_get_str(b, "HostIp", "")
-                                                                : "0.0.0.0",
-                               json_get_str(b, "HostPort", ""));
+        ports = json_object_get(json_object_get(ans, "NetworkSettings"), "Ports");
+        if (want) {
+                if (port_print(NULL, json_object_get(ports, want)) == 0) {
+                        fprintf(stderr, "berth: error: no public port '%s' published for '%s'\n",
+                                want, argv[first]);
+                        return EXIT_FAILURE;
+                }
+                return 0;
+        }
+        keys = xnew0(const char *, json_object_size(ports) + 1);
+        json_object_foreach ((json_t *)ports, key, binds)
+                keys[n++] = key;
+        qsort_safe(keys, n, sizeof(*keys), port_key_cmp);
+        for (size_t i = 0; i < n; i++)
+                port_print(keys[i], json_object_get(ports, keys[i]));
         return 0;
 }
 

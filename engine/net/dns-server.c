@@ -47,6 +47,7 @@ struct dns_pending {
 struct dns_conn {
         struct dns_server *s;
         int fd;
+        uint32_t peer; /* IPv4 client address (host order), 0 if not IPv4 */
         ev_io io;
         ev_timer idle;
         uint8_t in[2 + DNS_MSG_MAX];
@@ -60,6 +61,8 @@ struct dns_conn {
 struct dns_server {
         struct ev_loop *loop;
         struct dns_table *table;
+        dns_view_fn *view;
+        void *view_ud;
         int udp_fd, tcp_fd, up4_fd, up6_fd;
         ev_io udp_io, tcp_io, up4_io, up6_io;
         struct sockaddr_storage *ups;
@@ -331,7 +334,21 @@ static void handle_query(struct dns_server *s, const uint8_t *q, size_t qlen,
         size_t rlen = 0;
         int k;
 
-        k = dns_answer(s->table, q, qlen, conn != NULL, &r, &rlen);
+        if (s->view) {
+                struct dns_table *tables[DNS_VIEW_MAX];
+                uint32_t peer = 0;
+                size_t n;
+
+                if (conn)
+                        peer = conn->peer;
+                else if (client && client->ss_family == AF_INET)
+                        peer = ntohl(((const struct sockaddr_in *)(const void *)client)
+                                             ->sin_addr.s_addr);
+                n = s->view(s->view_ud, peer, tables, DNS_VIEW_MAX);
+                k = n > 0 ? dns_answer_tables(tables, n, q, qlen, conn != NULL, &r, &rlen)
+                          : dns_answer(s->table, q, qlen, conn != NULL, &r, &rlen);
+        } else
+                k = dns_answer(s->table, q, qlen, conn != NULL, &r, &rlen);
         if (k > 0)
                 deliver(s, client, clen, conn, r, rlen);
         else if (k == 0)
@@ -483,11 +500,13 @@ static void conn_cb(struct ev_loop *loop, ev_io *w, int revents) {
 
 static void tcp_cb(struct ev_loop *loop, ev_io *w, int revents) {
         struct dns_server *s = container_of(w, struct dns_server, tcp_io);
+        struct sockaddr_storage peer = {};
+        socklen_t plen = sizeof(peer);
         struct dns_conn *c;
         int fd;
 
         (void)revents;
-        fd = accept4(s->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        fd = accept4(s->tcp_fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
                 return;
         if (s->n_conns >= DNS_MAX_CONNS) {
@@ -497,6 +516,8 @@ static void tcp_cb(struct ev_loop *loop, ev_io *w, int revents) {
         c = xnew0(struct dns_conn, 1);
         c->s = s;
         c->fd = fd;
+        if (peer.ss_family == AF_INET)
+                c->peer = ntohl(((struct sockaddr_in *)&peer)->sin_addr.s_addr);
         ev_io_init(&c->io, conn_cb, fd, EV_READ);
         ev_timer_init(&c->idle, conn_idle_cb, 0., DNS_TCP_IDLE);
         ev_io_start(loop, &c->io);
@@ -662,4 +683,9 @@ int dns_parse_resolv_conf(const char *text, struct sockaddr_storage **ret, size_
         *ret = v;
         *ret_n = n;
         return 0;
+}
+
+void dns_server_set_view(struct dns_server *s, dns_view_fn *fn, void *userdata) {
+        s->view = fn;
+        s->view_ud = userdata;
 }

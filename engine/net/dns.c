@@ -162,28 +162,35 @@ struct dns_lookup {
         const char *ptr; /* name for a PTR answer */
 };
 
-/* Returns true when the table is authoritative for the question. */
-static bool dns_lookup(struct dns_table *t, const char *qname, ldns_rr_type type,
-                       struct dns_lookup *l) {
+/* Returns true when the tables are authoritative for the question. The first table that knows
+ * the name (or address) answers alone: a container on several networks gets the address on the
+ * earliest of them, which it reaches through that network's interface. */
+static bool dns_lookup(struct dns_table *const *tables, size_t n_tables, const char *qname,
+                       ldns_rr_type type, struct dns_lookup *l) {
         size_t first = SIZE_MAX, total = 0;
+        struct dns_table *t = NULL;
         uint32_t ptr_ip;
 
         *l = (struct dns_lookup){.rcode = LDNS_RCODE_NOERROR};
         if (dns_parse_ptr(qname, &ptr_ip)) {
-                for (size_t i = 0; i < t->n; i++)
-                        if (t->v[i].ip == ptr_ip) {
-                                if (type == LDNS_RR_TYPE_PTR)
-                                        l->ptr = t->v[i].name;
-                                return true;
-                        }
+                for (size_t k = 0; k < n_tables; k++)
+                        for (size_t i = 0; tables[k] && i < tables[k]->n; i++)
+                                if (tables[k]->v[i].ip == ptr_ip) {
+                                        if (type == LDNS_RR_TYPE_PTR)
+                                                l->ptr = tables[k]->v[i].name;
+                                        return true;
+                                }
                 return false;
         }
-        for (size_t i = 0; i < t->n; i++)
-                if (streq(t->v[i].name, qname)) {
-                        if (first == SIZE_MAX)
-                                first = i;
-                        total++;
-                }
+        for (size_t k = 0; k < n_tables && total == 0; k++) {
+                t = tables[k];
+                for (size_t i = 0; t && i < t->n; i++)
+                        if (streq(t->v[i].name, qname)) {
+                                if (first == SIZE_MAX)
+                                        first = i;
+                                total++;
+                        }
+        }
         if (total == 0) {
                 /* Single-label names cannot exist upstream: answer for them ourselves. */
                 if (strchr(qname, '.'))
@@ -269,6 +276,11 @@ static int dns_encode(ldns_pkt *r, uint8_t **ret, size_t *ret_len) {
 
 int dns_answer(struct dns_table *t, const uint8_t *q, size_t qlen, bool tcp, uint8_t **ret,
                size_t *ret_len) {
+        return dns_answer_tables(&t, 1, q, qlen, tcp, ret, ret_len);
+}
+
+int dns_answer_tables(struct dns_table *const *tables, size_t n_tables, const uint8_t *q,
+                      size_t qlen, bool tcp, uint8_t **ret, size_t *ret_len) {
         ldns_pkt *pkt = NULL, *r = NULL;
         _cleanup_free_ char *qname = NULL;
         char norm[254];
@@ -294,7 +306,7 @@ int dns_answer(struct dns_table *t, const uint8_t *q, size_t qlen, bool tcp, uin
         qname = ldns_rdf2str(ldns_rr_owner(question));
         if (ldns_rr_get_class(question) != LDNS_RR_CLASS_IN || !qname ||
             !dns_name_normalize(qname, norm) ||
-            !dns_lookup(t, norm, ldns_rr_get_type(question), &l)) {
+            !dns_lookup(tables, n_tables, norm, ldns_rr_get_type(question), &l)) {
                 ldns_pkt_free(pkt);
                 return 0; /* not ours: forward */
         }

@@ -41,6 +41,10 @@ int dns_table_remove_ip(struct dns_table *t, uint32_t ip);
  * are truncated with the TC bit set. */
 int dns_answer(struct dns_table *t, const uint8_t *q, size_t qlen, bool tcp, uint8_t **ret,
                size_t *ret_len);
+/* dns_answer over several tables (a container's view of all its networks): the first table
+ * that knows a name answers for it; NULL entries are skipped. */
+int dns_answer_tables(struct dns_table *const *tables, size_t n_tables, const uint8_t *q,
+                      size_t qlen, bool tcp, uint8_t **ret, size_t *ret_len);
 /* A SERVFAIL response to the query (for upstream failures). */
 int dns_servfail(const uint8_t *q, size_t qlen, uint8_t **ret, size_t *ret_len);
 
@@ -55,6 +59,13 @@ int dns_server_new(struct ev_loop *loop, const struct sockaddr_in *listen_addr,
 struct dns_server *dns_server_free(struct dns_server *s);
 void dns_server_freep(struct dns_server **s);
 #define _cleanup_dns_server_ _cleanup_(dns_server_freep)
+/* A client's view: fills up to max tables to answer client (IPv4, host order) from, the
+ * server's own table first. Returns how many were written; 0 = the server's table alone. */
+#define DNS_VIEW_MAX 64
+typedef size_t dns_view_fn(void *userdata, uint32_t client, struct dns_table **tables, size_t max);
+/* Makes the server answer each client from the tables fn gives for its address (borrowed, valid
+ * while the server lives). NULL restores the plain table. */
+void dns_server_set_view(struct dns_server *s, dns_view_fn *fn, void *userdata);
 /* The bound address (useful with port 0). */
 int dns_server_local(const struct dns_server *s, struct sockaddr_in *ret);
 /* Parses /etc/resolv.conf-style text into upstreams, skipping loopback nameservers (they would

@@ -222,8 +222,12 @@ int net_network_new(const struct net_create_opts *o, const struct net_context *c
                         return -EEXIST;
                 }
 
+        if (o->is_default && o->default_ifname && !nl_ifname_valid(o->default_ifname))
+                return err_setx(errp, EINVAL, "invalid bridge name '%s'", o->default_ifname);
         id = random_hex(NET_ID_LEN / 2);
-        n->ifname = o->is_default ? xstrdup(NET_DEFAULT_IFNAME) : xasprintf("br-%.12s", id);
+        n->ifname = o->is_default
+                            ? xstrdup(o->default_ifname ? o->default_ifname : NET_DEFAULT_IFNAME)
+                            : xasprintf("br-%.12s", id);
         n->id = TAKE_PTR(id);
         *ret = TAKE_PTR(n);
         return 0;
@@ -432,6 +436,28 @@ int net_network_remove_state(const char *root, const char *name, struct err **er
 }
 
 /* FNV-1a: stable, cheap, and enough to keep names of one host apart. */
+void net_instance_name(const char *root, char buf[NET_INSTANCE_MAX]) {
+        size_t n = root ? strlen(root) : 0;
+        uint32_t h = 2166136261u;
+
+        while (n > 1 && root[n - 1] == '/')
+                n--;
+        if (n == 0 || (n == strlen(NET_DEFAULT_ROOT) && !strncmp(root, NET_DEFAULT_ROOT, n))) {
+                snprintf(buf, NET_INSTANCE_MAX, "berth");
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (uint8_t)root[i]) * 16777619u;
+        snprintf(buf, NET_INSTANCE_MAX, "berth-%08x", h);
+}
+
+void net_instance_bridge(const char *instance, char buf[NET_INSTANCE_MAX]) {
+        if (!instance || streq(instance, "berth"))
+                snprintf(buf, NET_INSTANCE_MAX, "%s", NET_DEFAULT_IFNAME);
+        else
+                snprintf(buf, NET_INSTANCE_MAX, "%s", instance);
+}
+
 void net_host_ifname(const char *net_id, const char *ep_id, char buf[16]) {
         uint32_t h = 2166136261u;
 

@@ -21,7 +21,18 @@ enum net_driver net_driver_from_string(const char *s);
 
 #define NET_DEFAULT_NAME "bridge"
 #define NET_DEFAULT_IFNAME "berth0"
+#define NET_DEFAULT_ROOT "/var/lib/berth"
+#define NET_INSTANCE_MAX 16 /* with the NUL; also an interface name */
 #define NET_ID_LEN 64
+
+/* The name of a daemon root's kernel objects, so that daemons with different roots on one host
+ * own disjoint objects: "berth" for NET_DEFAULT_ROOT (docker's layout: bridge berth0, tables
+ * `ip berth`/`bridge berth`), otherwise "berth-" + 8 hex digits of the FNV-1a hash of the root
+ * path without trailing slashes (bridge and tables both named so). */
+void net_instance_name(const char *root, char buf[NET_INSTANCE_MAX]);
+/* The default network's bridge device of an instance: "berth0" for "berth", else the instance
+ * name itself. */
+void net_instance_bridge(const char *instance, char buf[NET_INSTANCE_MAX]);
 #define NET_MAX_OPTIONS 64
 
 struct net_network {
@@ -62,6 +73,8 @@ struct net_create_opts {
         uint32_t vni;
         const char *vtep_local;
         const char *vtep_dev;
+        /* the default network's bridge device; NULL = NET_DEFAULT_IFNAME */
+        const char *default_ifname;
 };
 
 /* Everything a new network must not collide with. */

@@ -31,6 +31,7 @@ struct mgr_net {
         size_t n_eps, allocated;
         struct dns_table *dns;
         struct dns_server *srv;
+        struct netmgr *m; /* for the DNS view over the container's other networks */
 };
 
 struct netmgr {
@@ -43,6 +44,8 @@ struct netmgr {
         size_t n_ups;
         uint16_t dns_port;
         bool no_dns;
+        char table[NET_INSTANCE_MAX];  /* nft tables ip/bridge */
+        char bridge[NET_INSTANCE_MAX]; /* default network's device */
         struct mgr_net **nets;
         size_t n_nets, allocated;
         struct nft_service *svcs; /* deep copies: name and backends owned */
@@ -321,10 +324,40 @@ static int mgr_sync(struct netmgr *m, struct err **errp) {
                                                       e->ep->ip, e->ports,      e->n_ports};
                 }
         }
-        r = nft_sync(&(struct nft_state){nets, m->n_nets, eps, n_eps, m->svcs, m->n_svcs}, errp);
+        r = nft_sync(&(struct nft_state){.nets = nets,
+                                         .n_nets = m->n_nets,
+                                         .eps = eps,
+                                         .n_eps = n_eps,
+                                         .svcs = m->svcs,
+                                         .n_svcs = m->n_svcs,
+                                         .table = m->table},
+                     errp);
         if (r < 0)
                 return err_wrap(errp, "update firewall");
         return 0;
+}
+
+/* The DNS view of the client at ip on mn: mn's table, then the tables of the client
+ * container's other networks (in name order), so that it resolves the members of every network
+ * it is on and of no other. */
+static size_t mgr_dns_view(void *userdata, uint32_t ip, struct dns_table **tables, size_t max) {
+        struct mgr_net *mn = userdata;
+        const char *id = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < mn->n_eps && !id; i++)
+                if (mn->eps[i]->ep->ip == ip)
+                        id = mn->eps[i]->ep->id;
+        if (!id || max == 0)
+                return 0;
+        tables[n++] = mn->dns;
+        for (size_t i = 0; i < mn->m->n_nets && n < max; i++) {
+                struct mgr_net *o = mn->m->nets[i];
+
+                if (o != mn && o->dns && mgr_find_ep(o, id, NULL))
+                        tables[n++] = o->dns;
+        }
+        return n;
 }
 
 static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp) {
@@ -346,6 +379,8 @@ static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp
                            &mn->srv, errp);
         if (r < 0)
                 return err_wrap(errp, "DNS for network '%s'", mn->net->name);
+        mn->m = m;
+        dns_server_set_view(mn->srv, mgr_dns_view, mn);
         return 0;
 }
 
@@ -353,19 +388,19 @@ static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp
 
 /* Writes "a.b.c.d/len" of the first connected IPv4 route of the default bridge device, if that
  * device exists; leaves buf empty otherwise. */
-static void default_bridge_subnet(struct nl *nl, char *buf, size_t n);
+static void default_bridge_subnet(struct nl *nl, const char *bridge, char *buf, size_t n);
 
 void netmgr_default_bridge_subnet(struct netmgr *m, char *buf, size_t n) {
-        default_bridge_subnet(m->nl, buf, n);
+        default_bridge_subnet(m->nl, m->bridge, buf, n);
 }
 
-static void default_bridge_subnet(struct nl *nl, char *buf, size_t n) {
+static void default_bridge_subnet(struct nl *nl, const char *bridge, char *buf, size_t n) {
         _cleanup_free_ struct nl_route *routes = NULL;
         size_t n_routes = 0;
         int ifindex = 0;
 
         buf[0] = 0;
-        if (nl_link_index(nl, NET_DEFAULT_IFNAME, &ifindex, NULL) < 0 || ifindex <= 0)
+        if (nl_link_index(nl, bridge, &ifindex, NULL) < 0 || ifindex <= 0)
                 return;
         if (nl_route_list4(nl, &routes, &n_routes, NULL) < 0)
                 return;
@@ -394,6 +429,11 @@ int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr 
         m->root = xstrdup(o->root);
         m->dns_port = o->dns_port ? o->dns_port : 53;
         m->no_dns = o->no_dns;
+        if (o->instance && (!nft_table_name_valid(o->instance) || !nl_ifname_valid(o->instance)))
+                return err_setx(errp, EINVAL, "network manager: invalid instance name '%s'",
+                                o->instance);
+        snprintf(m->table, sizeof(m->table), "%s", o->instance ? o->instance : NFT_TABLE_DEFAULT);
+        net_instance_bridge(m->table, m->bridge);
         if (o->pools && o->n_pools) {
                 m->pools = xmemdup(o->pools, o->n_pools * sizeof(*o->pools));
                 m->n_pools = o->n_pools;
@@ -411,11 +451,10 @@ int netmgr_new(struct ev_loop *loop, const struct netmgr_opts *o, struct netmgr 
         if (!o->no_default && !mgr_find(m, NET_DEFAULT_NAME, NULL)) {
                 char adopt[INET_ADDRSTRLEN + 4] = "";
 
-                /* The default bridge is one device per host (like docker0). When another berth
-                 * root made it already, take its subnet instead of adding one more address
-                 * (and route) to it on every first start: the bridge would otherwise gather
-                 * subnets until the pools run dry. */
-                default_bridge_subnet(m->nl, adopt, sizeof(adopt));
+                /* The default bridge outlives the daemon (containers keep running). When it
+                 * exists but the state is gone, take its subnet instead of adding one more
+                 * address (and route) to it: the bridge would otherwise gather subnets. */
+                default_bridge_subnet(m->nl, m->bridge, adopt, sizeof(adopt));
                 r = netmgr_network_create(
                         m,
                         &(struct net_create_opts){.name = NET_DEFAULT_NAME,
@@ -469,6 +508,14 @@ void netmgr_freep(struct netmgr **m) {
         *m = netmgr_free(*m);
 }
 
+const char *netmgr_nft_table(const struct netmgr *m) {
+        return m->table;
+}
+
+const char *netmgr_default_bridge(const struct netmgr *m) {
+        return m->bridge;
+}
+
 size_t netmgr_n_networks(const struct netmgr *m) {
         return m->n_nets;
 }
@@ -508,6 +555,7 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
         size_t n_host = 0;
         int r;
 
+        struct net_create_opts dflt;
         struct ipam_subnet adopted = {};
         bool have_adopted = false;
 
@@ -542,6 +590,11 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
                         i++;
         }
         mn = xnew0(struct mgr_net, 1);
+        if (o->is_default && !o->default_ifname) {
+                dflt = *o;
+                dflt.default_ifname = m->bridge;
+                o = &dflt;
+        }
         r = net_network_new(
                 o, &(struct net_context){nets, m->n_nets, host, n_host, m->pools, m->n_pools},
                 &mn->net, errp);

@@ -24,6 +24,9 @@ struct netmgr_opts {
         uint16_t dns_port; /* 0 = 53 */
         bool no_dns;       /* no embedded DNS servers */
         bool no_default;   /* do not create the default network "bridge" */
+        /* The name of this root's kernel objects (net_instance_name): nft tables `ip NAME` and
+         * `bridge NAME`, default bridge net_instance_bridge(NAME). NULL = "berth" (berth0). */
+        const char *instance;
 };
 
 struct netmgr;
@@ -39,10 +42,14 @@ struct netmgr *netmgr_free(struct netmgr *m);
 void netmgr_freep(struct netmgr **m);
 #define _cleanup_netmgr_ _cleanup_(netmgr_freep)
 
-/* The subnet ("a.b.c.d/len") already on the default bridge device when another berth root made
- * it; buf is left empty when there is none. The default network adopts it rather than adding
- * one more subnet to the shared device. */
+/* The subnet ("a.b.c.d/len") already on this instance's default bridge device (left by an
+ * earlier run whose state is gone); buf is left empty when there is none. The default network
+ * adopts it rather than adding one more subnet to the device. */
 void netmgr_default_bridge_subnet(struct netmgr *m, char *buf, size_t n);
+
+/* The manager's nft table name (both families) and default bridge device. */
+const char *netmgr_nft_table(const struct netmgr *m);
+const char *netmgr_default_bridge(const struct netmgr *m);
 
 size_t netmgr_n_networks(const struct netmgr *m);
 const struct net_network *netmgr_network_at(const struct netmgr *m, size_t i);

@@ -265,25 +265,43 @@ static void emit_services(struct sbuf *b, const struct nft_state *s) {
         }
 }
 
+bool nft_table_name_valid(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+
+        if (n == 0 || n > NFT_TABLE_MAX || !(name[0] >= 'a' && name[0] <= 'z'))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+                      name[i] == '-' || name[i] == '_'))
+                        return false;
+        return true;
+}
+
 int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
+        const char *t = s->table ? s->table : NFT_TABLE_DEFAULT;
         struct sbuf b = {};
         bool any_icc_off = false;
         char cidr[19];
         int r;
 
+        if (!nft_table_name_valid(t))
+                return err_setx(errp, EINVAL,
+                                "invalid nftables table name '%s' (a-z first, then a-z, 0-9, "
+                                "'-', '_'; at most %d characters)",
+                                t, NFT_TABLE_MAX);
         r = nft_validate(s, errp);
         if (r < 0)
                 return r;
         /* Adding before deleting makes the delete valid whether or not the table exists; the
          * whole script is one transaction. */
-        sb_printf(&b, "table ip berth\ndelete table ip berth\n");
-        sb_printf(&b, "table bridge berth\ndelete table bridge berth\n");
+        sb_printf(&b, "table ip %s\ndelete table ip %s\n", t, t);
+        sb_printf(&b, "table bridge %s\ndelete table bridge %s\n", t, t);
         if (s->n_nets == 0 && s->n_svcs == 0) {
                 *ret = b.p;
                 return 0;
         }
 
-        sb_printf(&b, "table ip berth {\n");
+        sb_printf(&b, "table ip %s {\n", t);
         sb_printf(&b,
                   "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; "
                   "policy accept;\n%s\t\tfib daddr type local jump publish\n\t}\n",
@@ -351,8 +369,10 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
         /* icc=false: frames between two ports of the bridge are dropped in the bridge family,
          * which needs neither br_netfilter nor the bridge-nf-call sysctls. */
         if (any_icc_off) {
-                sb_printf(&b, "table bridge berth {\n\tchain forward {\n\t\ttype filter hook "
-                              "forward priority filter; policy accept;\n");
+                sb_printf(&b,
+                          "table bridge %s {\n\tchain forward {\n\t\ttype filter hook "
+                          "forward priority filter; policy accept;\n",
+                          t);
                 for (size_t i = 0; i < s->n_nets; i++) {
                         struct sbuf set = {};
                         size_t members = 0;

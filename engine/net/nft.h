@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -49,6 +50,11 @@ struct nft_service {
 
 #define NFT_MAX_BACKENDS 1024
 
+#define NFT_TABLE_DEFAULT "berth"
+#define NFT_TABLE_MAX 32
+/* Lower-case letter first, then a-z, 0-9, '-', '_'; at most NFT_TABLE_MAX characters. */
+bool nft_table_name_valid(const char *name);
+
 struct nft_state {
         struct net_network *const *nets;
         size_t n_nets;
@@ -56,6 +62,10 @@ struct nft_state {
         size_t n_eps;
         const struct nft_service *svcs;
         size_t n_svcs;
+        /* berth's tables `ip TABLE` and `bridge TABLE`: one pair per daemon root
+         * (net_instance_name), so daemons with different roots leave each other's rules alone.
+         * NULL = NFT_TABLE_DEFAULT. */
+        const char *table;
 };
 
 /* Pure: the complete nft script for the state (no I/O). Rejects ports published twice, ports

@@ -10,11 +10,39 @@ BERTH=${BERTH:-$BERTH_SRC/build/berth}
 setup_tmp() {
         TEST_TMP=$(mktemp -d /tmp/berth-it.XXXXXX)
         DAEMON_PIDS=()
+        DAEMON_ROOTS=()
+}
+
+# The name of ROOT's kernel objects (net_instance_name in engine/net/net.c): "berth" for
+# /var/lib/berth, else "berth-" + the 32-bit FNV-1a hash of the path in hex. It names the nft
+# tables `ip NAME` and `bridge NAME` and the default bridge (berth0 for "berth").
+berth_net_instance() { # ROOT
+        local s=$1 h=2166136261 c
+        while [ ${#s} -gt 1 ] && [ "${s%/}" != "$s" ]; do s=${s%/}; done
+        if [ "$s" = /var/lib/berth ]; then
+                echo berth
+                return
+        fi
+        for c in $(printf '%s' "$s" | od -An -tu1 -v); do
+                h=$((((h ^ c) * 16777619) & 0xffffffff))
+        done
+        printf 'berth-%08x\n' "$h"
+}
+
+# Removes the default bridge and the nft tables of a temporary root (its daemon has stopped):
+# they outlive the daemon on purpose (running containers keep them), but a test's root is gone.
+cleanup_net_instance() { # ROOT
+        local inst
+        inst=$(berth_net_instance "$1")
+        [ "$inst" = berth ] && return 0
+        ip link del "$inst" 2>/dev/null || true
+        nft delete table ip "$inst" 2>/dev/null || true
+        nft delete table bridge "$inst" 2>/dev/null || true
 }
 
 # Stops every daemon this test started (by pid) and removes the temporary directory.
 teardown_tmp() {
-        local pid i
+        local pid i root
         for pid in "${DAEMON_PIDS[@]}"; do
                 kill -TERM "$pid" 2>/dev/null || continue
                 for i in $(seq 50); do
@@ -22,6 +50,9 @@ teardown_tmp() {
                         sleep 0.1
                 done
                 kill -KILL "$pid" 2>/dev/null || true
+        done
+        for root in "${DAEMON_ROOTS[@]}"; do
+                cleanup_net_instance "$root"
         done
         [ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
 }
@@ -57,6 +88,7 @@ start_daemon() { # [ARGS...]
         "$BERTH" daemon --root "$ROOT" --run "$RUN" "$@" >"$DAEMON_LOG" 2>&1 &
         DAEMON_PID=$!
         DAEMON_PIDS+=("$DAEMON_PID")
+        DAEMON_ROOTS+=("$ROOT")
         SOCK=$RUN/berth.sock
         export BERTH_HOST=unix://$SOCK
         if ! wait_for_socket "$SOCK"; then

@@ -2,9 +2,8 @@
 # Networks and volumes through the daemon and the CLI: user networks, DNS names, published TCP
 # and UDP ports, --internal, connect/disconnect, restarts, cleanup, errors; volume commands.
 # Needs root. Traffic goes only to loopback and to the containers the tests create. Networks get
-# explicit subnets (the pools may be taken by other daemons' networks). Every daemon of a host
-# shares berth's nft table (docs/networking.md, Missing): isolation checks can fail while another
-# daemon rewrites it at the same moment.
+# explicit subnets (the pools may be taken by other daemons' networks). Each daemon root has its
+# own nft tables and default bridge ($NFT below, see berth_net_instance in helpers.bash).
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -32,8 +31,8 @@ setup() {
         skip_unless_cmd nft ip jq curl
         [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
         setup_tmp
-        MADE_BERTH0=
-        ip link show berth0 >/dev/null 2>&1 || MADE_BERTH0=1
+        NFT=$(berth_net_instance "$TEST_TMP/root")
+        EXTRA_HOSTS=()
 }
 
 # Starts the daemon (default: --bridge none, so that the test owns every network it sees) and
@@ -46,24 +45,16 @@ net_daemon() {
 }
 
 teardown() {
+        local h ids
         if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-                local ids
-                ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
-                [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
-                "$BERTH" network prune -f >/dev/null 2>&1 || true
+                EXTRA_HOSTS+=("$BERTH_HOST")
         fi
+        for h in "${EXTRA_HOSTS[@]}"; do
+                ids=$(BERTH_HOST=$h "$BERTH" ps -aq --no-trunc 2>/dev/null || true)
+                [ -n "$ids" ] && BERTH_HOST=$h "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+                BERTH_HOST=$h "$BERTH" network prune -f >/dev/null 2>&1 || true
+        done
         teardown_tmp
-        # The default network's bridge stays with the kernel (containers outlive the daemon):
-        # remove it when this test made it and nothing uses it, and berth's tables with the
-        # last berth bridge.
-        if [ -n "$MADE_BERTH0" ] && ip link show berth0 >/dev/null 2>&1 &&
-                [ -z "$(ip -o link show master berth0 2>/dev/null)" ]; then
-                ip link del berth0 2>/dev/null || true
-        fi
-        if ! ip -o link show | grep -qE ': (berth0|br-[0-9a-f]{12})[:@]'; then
-                nft delete table ip berth 2>/dev/null || true
-                nft delete table bridge berth 2>/dev/null || true
-        fi
 }
 
 B() { "$BERTH" "$@"; }
@@ -101,15 +92,42 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         [ "$status" -ne 0 ]
         n1if=br-$(B network inspect -f '{{.Id}}' n1 | cut -c1-12)
         B run -d --name probe --network n2 busybox sleep 300 >/dev/null
-        before=$(nft list table ip berth 2>/dev/null | grep -c "$n1if" || true)
+        nft list table ip "$NFT" | grep -q "$n1if"
         run B exec probe timeout 3 wget -qO- "http://$ip/hostname"
-        after=$(nft list table ip berth 2>/dev/null | grep -c "$n1if" || true)
-        if [ "$output" = "$sid" ] && { [ "$before" -eq 0 ] || [ "$after" -eq 0 ]; }; then
-                # berth's table is one per host: another daemon rewrote it without our networks
-                skip "another berth daemon replaced the shared nft table meanwhile"
-        fi
         [ "$status" -ne 0 ]
         [ "$output" != "$sid" ]
+}
+
+@test "a container on two networks resolves the members of both, and of no other network" {
+        net_daemon
+        B network create --subnet 10.241.1.0/24 n1 >/dev/null
+        B network create --subnet 10.241.2.0/24 n2 >/dev/null
+        B network create --subnet 10.241.3.0/24 n3 >/dev/null
+        B run -d --name a1 --network n1 busybox sleep 300 >/dev/null
+        B run -d --name b2 --network n2 --network-alias bee busybox sleep 300 >/dev/null
+        B run -d --name c3 --network n3 busybox sleep 300 >/dev/null
+        B run -d --name both --network n1 --network n2 busybox sleep 300 >/dev/null
+        run B exec both nslookup a1
+        [ "$status" -eq 0 ]
+        assert_contains "$output" 10.241.1.
+        run B exec both nslookup b2
+        [ "$status" -eq 0 ]
+        assert_contains "$output" 10.241.2.
+        run B exec both nslookup bee
+        assert_contains "$output" 10.241.2.
+        run B exec both nslookup c3
+        [ "$status" -ne 0 ]
+        # a1 (n1 only) does not see n2's members
+        run B exec a1 nslookup b2
+        [ "$status" -ne 0 ]
+        # connecting at run time extends the view; disconnecting shrinks it
+        B network connect n3 both
+        run B exec both nslookup c3
+        [ "$status" -eq 0 ]
+        assert_contains "$output" 10.241.3.
+        B network disconnect n3 both
+        run B exec both nslookup c3
+        [ "$status" -ne 0 ]
 }
 
 @test "a published TCP port answers from the host's loopback and from another container" {
@@ -158,6 +176,34 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         [ -n "$port" ] && [ "$port" != null ] && [ "$port" -gt 0 ]
         run curl -s --max-time 5 "http://127.0.0.1:$port/hostname"
         [ "$output" = "$(short pp)" ]
+        # berth port shows the host ports actually bound, like docker
+        run B port pp
+        [ "$status" -eq 0 ]
+        [ "$output" = "80/tcp -> 0.0.0.0:$port" ]
+        run B port pp 80
+        [ "$output" = "0.0.0.0:$port" ]
+        run B port pp 80/tcp
+        [ "$output" = "0.0.0.0:$port" ]
+        run B port pp 81
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "no public port '81/tcp' published for 'pp'"
+        run B port pp 80/xyz
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "'80/xyz'"
+        # -p with an empty host port, and an explicit one with an address
+        fixed=$(free_port)
+        B run -d --name p2 --network n1 -p 8080 -p "127.0.0.1:$fixed:90/udp" busybox sleep 300 >/dev/null
+        run B port p2
+        [ "$status" -eq 0 ]
+        [ "${#lines[@]}" -eq 2 ]
+        # sorted by container port
+        [ "${lines[0]}" = "90/udp -> 127.0.0.1:$fixed" ]
+        [[ "${lines[1]}" =~ ^8080/tcp\ -\>\ 0\.0\.0\.0:[0-9]+$ ]]
+        [ "${lines[1]##*:}" != 0 ]
+        B stop -t 1 p2 >/dev/null
+        run B port p2
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
 }
 
 @test "an --internal network has no way out and cannot publish ports" {
@@ -286,22 +332,24 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         veth=$(B inspect -f '{{.NetworkSettings.Networks.n1.EndpointID}}' cc)
         ip link show "$veth" >/dev/null
         ip link show "br-${id:0:12}" >/dev/null
-        nft list table ip berth | grep -q 28123
+        nft list table ip "$NFT" | grep -q 28123
         B rm -f cc >/dev/null
         run ip link show "$veth"
         [ "$status" -ne 0 ]
-        ! nft list table ip berth 2>/dev/null | grep -q 28123
+        ! nft list table ip "$NFT" 2>/dev/null | grep -q 28123
         B network rm n1
         run ip link show "br-${id:0:12}"
         [ "$status" -ne 0 ]
         stop_daemon
         [ "$DAEMON_STATUS" -eq 0 ]
         [ ! -e "$ROOT/networks/n1.json" ]
-        # berth's table goes with the last network (unless another daemon's networks exist)
-        if ! ip -o link show | grep -qE ': (berth0|br-[0-9a-f]{12})[:@]'; then
-                run nft list table ip berth
-                [ "$status" -ne 0 ]
-        fi
+        # this root's tables go with its last network; nothing else of it is left
+        run nft list table ip "$NFT"
+        [ "$status" -ne 0 ]
+        run nft list table bridge "$NFT"
+        [ "$status" -ne 0 ]
+        run ip link show "$NFT"
+        [ "$status" -ne 0 ]
 }
 
 @test "kill -9 of the daemon and restart: every rule once, the container still reachable" {
@@ -310,22 +358,23 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         B network create --subnet 10.241.1.0/24 n1 >/dev/null
         B run -d --name web --network n1 -p "$port:80" busybox httpd -f -p 80 -h /etc >/dev/null
         sid=$(short web)
-        [ "$(nft list table ip berth | grep -c "dport $port ")" -eq 1 ]
+        [ "$(nft list table ip "$NFT" | grep -c "dport $port ")" -eq 1 ]
         kill -KILL "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null || true
         rm -f "$SOCK"
         start_daemon --log-format text --bridge none
-        [ "$(nft list table ip berth | grep -c "dport $port ")" -eq 1 ]
-        [ "$(nft list table ip berth | grep -c 'chain publish')" -eq 1 ]
+        [ "$(nft list table ip "$NFT" | grep -c "dport $port ")" -eq 1 ]
+        [ "$(nft list table ip "$NFT" | grep -c 'chain publish')" -eq 1 ]
         run curl -s --max-time 5 "http://127.0.0.1:$port/hostname"
         [ "$output" = "$sid" ]
         assert_json "$(B inspect web)" '.[0].State.Status' running
 }
 
-@test "the default network: run without --network gets an address on berth0" {
+@test "the default network: run without --network gets an address on the root's bridge" {
         net_daemon
         stop_daemon
-        start_daemon --log-format text
+        # an explicit subnet: a host's pools can be used up by other roots' bridges
+        start_daemon --log-format text --bip 10.242.9.1/24
         run B network ls --format '{{.Name}} {{.Driver}}'
         assert_contains "$output" "bridge bridge"
         B run -d --name dd busybox sleep 300 >/dev/null
@@ -334,9 +383,78 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         ip=$(printf '%s' "$j" | jq -r '.[0].NetworkSettings.Networks.bridge.IPAddress')
         [ -n "$ip" ] && [ "$ip" != null ]
         "$BUSYBOX_BIN" ping -c1 -W2 "$ip" >/dev/null
+        # the bridge of this root, named like its nft tables (berth0 only for /var/lib/berth)
+        assert_json "$(api GET /v1/info)" '.BerthNetwork.NftTable' "$NFT"
+        assert_json "$(api GET /v1/info)" '.BerthNetwork.DefaultBridge' "$NFT"
+        [ -n "$(ip -o link show master "$NFT")" ]
         run B network rm bridge
         [ "$status" -ne 0 ]
         B run --rm --network none busybox true
+}
+
+# Starts a daemon with the default network (--bip $3) on root $1 (run dir $2) and imports
+# busybox; sets BERTH_HOST to it. (The choice of a free subnet for a second root's default
+# network is tested in test-net-instance, in a private namespace: this host's pools may be
+# used up by other daemons.)
+second_daemon() { # ROOT RUN BIP
+        local pid
+        "$BERTH" daemon --root "$1" --run "$2" --bip "$3" --log-format text >"$1.log" 2>&1 &
+        pid=$!
+        DAEMON_PIDS+=("$pid")
+        DAEMON_ROOTS+=("$1")
+        export BERTH_HOST=unix://$2/berth.sock
+        EXTRA_HOSTS+=("$BERTH_HOST")
+        wait_for_socket "$2/berth.sock" || { cat "$1.log" >&2; return 1; }
+        B import -c 'CMD ["sh"]' "$BATS_FILE_TMPDIR/busybox.tar" busybox >/dev/null
+        LAST_PID=$pid
+}
+
+@test "two daemons with different roots own separate bridges and tables" {
+        local ra=$TEST_TMP/ra rb=$TEST_TMP/rb ta tb pa pb ha hb sa sb ida pida
+        ta=$(berth_net_instance "$ra")
+        tb=$(berth_net_instance "$rb")
+        [ "$ta" != "$tb" ]
+        second_daemon "$ra" "$TEST_TMP/runa" 10.242.10.1/24
+        ha=$BERTH_HOST
+        pida=$LAST_PID
+        second_daemon "$rb" "$TEST_TMP/runb" 10.242.11.1/24
+        hb=$BERTH_HOST
+        pa=$(free_port)
+        pb=$((pa + 1))
+        BERTH_HOST=$ha B run -d --name wa -p "127.0.0.1:$pa:80" busybox httpd -f -p 80 -h /etc >/dev/null
+        BERTH_HOST=$hb B run -d --name wb -p "127.0.0.1:$pb:80" busybox httpd -f -p 80 -h /etc >/dev/null
+        ida=$(BERTH_HOST=$ha B inspect -f '{{.Id}}' wa | cut -c1-12)
+        sb=$(BERTH_HOST=$hb B inspect -f '{{.Id}}' wb | cut -c1-12)
+        # own default bridges with different subnets
+        sa=$(BERTH_HOST=$ha B network inspect bridge | jq -r '.[0].IPAM.Config[0].Subnet')
+        [ "$sa" = 10.242.10.0/24 ]
+        [ "$(BERTH_HOST=$hb B network inspect bridge | jq -r '.[0].IPAM.Config[0].Subnet')" = 10.242.11.0/24 ]
+        [ -n "$(ip -o link show master "$ta")" ]
+        [ -n "$(ip -o link show master "$tb")" ]
+        nft list table ip "$ta" | grep -q "dport $pa "
+        ! nft list table ip "$ta" | grep -q "dport $pb "
+        nft list table ip "$tb" | grep -q "dport $pb "
+        run curl -s --max-time 5 "http://127.0.0.1:$pa/hostname"
+        [ "$output" = "$ida" ]
+        run curl -s --max-time 5 "http://127.0.0.1:$pb/hostname"
+        [ "$output" = "$sb" ]
+        # restarting a (reconciliation) and then removing everything of a leaves b alone
+        kill -TERM "$pida"
+        for _ in $(seq 100); do kill -0 "$pida" 2>/dev/null || break; sleep 0.05; done
+        rm -f "$TEST_TMP/runa/berth.sock"
+        second_daemon "$ra" "$TEST_TMP/runa" 10.242.10.1/24
+        [ "$(nft list table ip "$tb" | grep -c "dport $pb ")" -eq 1 ]
+        [ "$(nft list table ip "$ta" | grep -c "dport $pa ")" -eq 1 ]
+        BERTH_HOST=$ha B rm -f wa >/dev/null
+        ! nft list table ip "$ta" | grep -q "dport $pa "
+        cleanup_net_instance "$ra"
+        run nft list tables
+        [[ "$output" != *"$ta"* ]]
+        assert_contains "$output" "table ip $tb"
+        run curl -s --max-time 5 "http://127.0.0.1:$pb/hostname"
+        [ "$output" = "$sb" ]
+        BERTH_HOST=$hb B rm -f wb >/dev/null
+        export BERTH_HOST=$hb
 }
 
 @test "volume create, ls, inspect, rm and prune" {

@@ -111,6 +111,55 @@ static void test_answers(void) {
         ASSERT_EQ(ask(t, "9.0.18.172.in-addr.arpa.", LDNS_RR_TYPE_PTR, 0, false, &p), 0);
 }
 
+static uint8_t *drop(uint8_t *p) {
+        free(p);
+        return NULL;
+}
+
+/* A container's view over several networks: the first table knowing a name answers. */
+static void test_view_tables(void) {
+        _cleanup_dns_table_ struct dns_table *a = dns_table_new(), *b = dns_table_new();
+        _cleanup_free_ uint8_t *q = NULL, *r = NULL;
+        struct dns_table *both[3] = {a, NULL, b};
+        ldns_pkt *p = NULL;
+        size_t ql, rl;
+
+        ASSERT_OK(dns_table_add(a, "web", 0x0a000102u, NULL));
+        ASSERT_OK(dns_table_add(a, "both", 0x0a000103u, NULL));
+        ASSERT_OK(dns_table_add(b, "db", 0x0a000202u, NULL));
+        ASSERT_OK(dns_table_add(b, "both", 0x0a000203u, NULL));
+
+        q = mkquery("db.", LDNS_RR_TYPE_A, 0, &ql);
+        ASSERT_EQ(dns_answer_tables(both, 3, q, ql, false, &r, &rl), 1);
+        ASSERT_EQ(ldns_wire2pkt(&p, r, rl), LDNS_STATUS_OK);
+        ASSERT_EQ(ldns_pkt_ancount(p), 1);
+        ASSERT_EQ(answer_ip(p, 0), 0x0a000202u);
+        ldns_pkt_free(p);
+        r = drop(r);
+        /* the same query against the first table alone: NXDOMAIN */
+        ASSERT_EQ(dns_answer_tables(both, 1, q, ql, false, &r, &rl), 1);
+        ASSERT_EQ(ldns_wire2pkt(&p, r, rl), LDNS_STATUS_OK);
+        ASSERT_EQ(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+        ldns_pkt_free(p);
+        r = drop(r);
+        q = drop(q);
+        /* a name on both networks: the first network's address only */
+        q = mkquery("both.", LDNS_RR_TYPE_A, 0, &ql);
+        ASSERT_EQ(dns_answer_tables(both, 3, q, ql, false, &r, &rl), 1);
+        ASSERT_EQ(ldns_wire2pkt(&p, r, rl), LDNS_STATUS_OK);
+        ASSERT_EQ(ldns_pkt_ancount(p), 1);
+        ASSERT_EQ(answer_ip(p, 0), 0x0a000103u);
+        ldns_pkt_free(p);
+        r = drop(r);
+        q = drop(q);
+        /* PTR from the second table */
+        q = mkquery("2.2.0.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, 0, &ql);
+        ASSERT_EQ(dns_answer_tables(both, 3, q, ql, false, &r, &rl), 1);
+        ASSERT_EQ(ldns_wire2pkt(&p, r, rl), LDNS_STATUS_OK);
+        ASSERT_EQ(ldns_pkt_ancount(p), 1);
+        ldns_pkt_free(p);
+}
+
 static void test_replicas_rotate(void) {
         _cleanup_dns_table_ struct dns_table *t = dns_table_new();
         uint32_t first[3];
@@ -476,5 +525,5 @@ static void test_server_loopback(void) {
         ev_loop_destroy(loop);
 }
 
-TAP_MAIN(test_table, test_answers, test_replicas_rotate, test_truncation, test_malformed,
-         test_resolv_conf, test_server_loopback)
+TAP_MAIN(test_table, test_answers, test_view_tables, test_replicas_rotate, test_truncation,
+         test_malformed, test_resolv_conf, test_server_loopback)
