@@ -34,6 +34,7 @@ enum conn_state {
         CONN_HANDLING,  /* a handler owns the current request */
         CONN_CLOSING,   /* flushing the last response, input discarded */
         CONN_LINGER,    /* write side shut, draining input until EOF or a timeout */
+        CONN_UPGRADED,  /* 101 sent: a raw bidirectional stream owned by the handler */
 };
 
 enum timer_phase { PH_NONE, PH_HANDSHAKE, PH_IDLE, PH_HEADER, PH_BODY, PH_WRITE, PH_LINGER };
@@ -81,7 +82,10 @@ struct http_req {
         bool streaming, chunked;
         bool tls;
         char *peer_cn;
-        uint64_t start_usec; /* monotonic, when the request was complete */
+        uint64_t start_usec;                   /* monotonic, when the request was complete */
+        const struct http_upgrade_ops *up_ops; /* set once upgraded */
+        void *up_ud;
+        bool up_paused;
 };
 
 struct http_server {
@@ -100,6 +104,8 @@ struct http_server {
 
 static void conn_process(struct conn *c);
 static void conn_update_io(struct conn *c);
+static void conn_start_linger(struct conn *c);
+static void conn_free(struct conn *c);
 
 /* ---- requests ---- */
 
@@ -241,7 +247,7 @@ static void conn_timer(struct conn *c, enum timer_phase ph, double seconds) {
 /* The current exchange's response has been queued: go on with the next request, or close. */
 static void conn_response_queued(struct conn *c, bool keep_alive) {
         c->req = NULL;
-        if (keep_alive && !c->srv->shutting_down) {
+        if (keep_alive && !c->srv->shutting_down && !c->read_eof) {
                 c->state = CONN_READING;
                 c->sent_continue = false;
                 conn_timer(c, PH_IDLE, c->srv->cfg.idle_timeout);
@@ -431,6 +437,107 @@ void http_stream_end(struct http_req *req) {
         req_free(req);
 }
 
+/* ---- upgraded connections (docker's hijack) ---- */
+
+bool http_req_wants_upgrade(const struct http_req *req) {
+        const char *conn = http_req_header(req, "connection");
+        const char *up = http_req_header(req, "upgrade");
+
+        return conn && up && strcasestr(conn, "upgrade");
+}
+
+void http_req_upgrade(struct http_req *req, const char *content_type,
+                      const struct http_upgrade_ops *ops, void *ud) {
+        struct conn *c = req->conn;
+        const char *proto = http_req_header(req, "upgrade");
+
+        req->up_ops = ops;
+        req->up_ud = ud;
+        req->streaming = true; /* no other reply from here on */
+        req->keep_alive = false;
+        if (!c)
+                return;
+        access_log(req, http_req_wants_upgrade(req) ? 101 : 200);
+        if (http_req_wants_upgrade(req))
+                out_printf(c,
+                           "HTTP/1.1 101 UPGRADED\r\nServer: berth\r\nConnection: Upgrade\r\n"
+                           "Upgrade: %s\r\n",
+                           strpbrk(proto, "\r\n") ? "tcp" : proto);
+        else
+                /* Not asked to upgrade: the raw stream follows a 200 and ends with the
+                 * connection (what docker does for such clients). */
+                out_printf(c, "HTTP/1.1 200 OK\r\nServer: berth\r\nConnection: close\r\n");
+        if (content_type)
+                out_printf(c, "Content-Type: %s\r\n", content_type);
+        for (char **h = req->resp_headers; h && h[0] && h[1]; h += 2)
+                out_printf(c, "%s: %s\r\n", h[0], h[1]);
+        out_append(c, "\r\n", 2);
+        c->state = CONN_UPGRADED;
+        conn_timer(c, PH_NONE, 0);
+        conn_update_io(c);
+        /* Bytes the client sent right behind the request are the stream's first bytes. */
+        if (c->in_len > 0) {
+                _cleanup_free_ char *early = xmemdup(c->in, c->in_len);
+                size_t n = c->in_len;
+
+                c->in_len = 0;
+                ops->on_data(req, early, n, ud);
+        }
+        if (c->read_eof && c->state == CONN_UPGRADED && c->req == req && ops->on_eof)
+                ops->on_eof(req, ud);
+}
+
+int http_upgraded_write(struct http_req *req, const void *data, size_t len) {
+        struct conn *c = req->conn;
+
+        if (!c || c->state != CONN_UPGRADED)
+                return -EPIPE;
+        if (c->out_len - c->out_off > OUT_BUF_MAX)
+                return -ENOBUFS;
+        if (len == 0)
+                return 0;
+        out_append(c, data, len);
+        conn_update_io(c);
+        return 0;
+}
+
+size_t http_upgraded_pending(const struct http_req *req) {
+        return req->conn ? req->conn->out_len - req->conn->out_off : 0;
+}
+
+void http_upgraded_pause(struct http_req *req, bool pause) {
+        req->up_paused = pause;
+        if (req->conn && req->conn->state == CONN_UPGRADED)
+                conn_update_io(req->conn);
+}
+
+bool http_upgraded_read_eof(const struct http_req *req) {
+        return !req->conn || req->conn->read_eof;
+}
+
+void http_upgraded_end(struct http_req *req) {
+        struct conn *c = req->conn;
+
+        if (c) {
+                /* Flush what is queued, shut the write side (the client sees EOF), linger
+                 * for its close. */
+                c->req = NULL;
+                c->state = CONN_CLOSING;
+                conn_timer(c, PH_WRITE, c->srv->cfg.write_timeout);
+                if (c->out_off == c->out_len) {
+                        /* Never freed from here (callers may run inside a callback of c):
+                         * with the client's EOF already seen, the linger ends at once. */
+                        conn_start_linger(c);
+                        if (c->read_eof) {
+                                conn_timer(c, PH_NONE, 0.);
+                                conn_timer(c, PH_LINGER, 0.);
+                        }
+                } else
+                        conn_update_io(c);
+        }
+        req_free(req);
+}
+
 /* ---- connections ---- */
 
 static void conn_free(struct conn *c) {
@@ -528,6 +635,9 @@ static void conn_update_io(struct conn *c) {
         struct ev_loop *loop = c->srv->loop;
         bool want_read = !c->read_eof && (c->state == CONN_HANDSHAKE || c->state == CONN_CLOSING ||
                                           c->state == CONN_LINGER || c->in_len < IN_BUF_MAX);
+
+        if (c->state == CONN_UPGRADED)
+                want_read = !c->read_eof && !(c->req && c->req->up_paused);
         bool want_write = c->out_len > c->out_off || c->read_wants_write;
 
         if (want_read && !ev_is_active(&c->rio))
@@ -574,11 +684,18 @@ static bool conn_flush(struct conn *c) {
                         conn_start_linger(c);
                         return true;
                 }
-                if (c->state == CONN_HANDLING && c->phase == PH_WRITE)
+                if ((c->state == CONN_HANDLING || c->state == CONN_UPGRADED) &&
+                    c->phase == PH_WRITE)
                         conn_timer(c, PH_NONE, 0);
-        } else if (progress && (c->state == CONN_HANDLING || c->state == CONN_CLOSING))
+                if (c->state == CONN_UPGRADED && progress && c->req && c->req->up_ops->on_drain) {
+                        conn_update_io(c);
+                        c->req->up_ops->on_drain(c->req, c->req->up_ud);
+                        return true; /* the callback may have ended the stream: c is live */
+                }
+        } else if (progress && (c->state == CONN_HANDLING || c->state == CONN_CLOSING ||
+                                c->state == CONN_UPGRADED))
                 conn_timer(c, PH_WRITE, c->srv->cfg.write_timeout);
-        else if (c->state == CONN_HANDLING && c->phase == PH_NONE)
+        else if ((c->state == CONN_HANDLING || c->state == CONN_UPGRADED) && c->phase == PH_NONE)
                 conn_timer(c, PH_WRITE, c->srv->cfg.write_timeout);
         conn_update_io(c);
         return true;
@@ -676,6 +793,11 @@ static void conn_process(struct conn *c) {
                         conn_timer(c, PH_IDLE, c->srv->cfg.idle_timeout);
                 break;
         }
+        if (c->state == CONN_READING && c->read_eof) {
+                /* The client half-closed in the middle of (or between) requests. */
+                conn_free(c);
+                return;
+        }
         conn_update_io(c);
 }
 
@@ -711,6 +833,35 @@ static void conn_handshake(struct conn *c) {
         conn_free(c);
 }
 
+/* Upgraded: bytes go straight to the handler, a bounded batch per event (fairness). Nothing is
+ * buffered here, so pausing stops reading from the socket at once (backpressure). */
+static void conn_upgraded_read(struct conn *c) {
+        char buf[16384];
+
+        for (int i = 0;
+             i < 16 && c->state == CONN_UPGRADED && c->req && !c->req->up_paused && !c->read_eof;
+             i++) {
+                ssize_t n = conn_recv(c, buf, sizeof(buf));
+
+                if (n == -EAGAIN)
+                        break;
+                if (n < 0) {
+                        conn_free(c);
+                        return;
+                }
+                if (n == 0) {
+                        /* Half-close: the client will send no more, but may still read. */
+                        c->read_eof = true;
+                        conn_update_io(c);
+                        if (c->req->up_ops->on_eof)
+                                c->req->up_ops->on_eof(c->req, c->req->up_ud);
+                        return;
+                }
+                c->req->up_ops->on_data(c->req, buf, (size_t)n, c->req->up_ud);
+        }
+        conn_update_io(c);
+}
+
 static void conn_on_readable(struct conn *c) {
         char discard[4096];
 
@@ -719,6 +870,10 @@ static void conn_on_readable(struct conn *c) {
                 return;
         }
         c->read_wants_write = false;
+        if (c->state == CONN_UPGRADED) {
+                conn_upgraded_read(c);
+                return;
+        }
         for (;;) {
                 ssize_t n;
 
@@ -743,6 +898,12 @@ static void conn_on_readable(struct conn *c) {
                 n = conn_recv(c, c->in + c->in_len, IN_BUF_MAX - c->in_len);
                 if (n == -EAGAIN)
                         break;
+                if (n == 0 && c->in_len > 0) {
+                        /* A half-close right behind a request (a raw client that sends its
+                         * whole input at once): answer what is buffered, then close. */
+                        c->read_eof = true;
+                        break;
+                }
                 if (n <= 0) {
                         /* EOF or error: the client is gone (a half-closed client cannot be told
                          * apart from a vanished one here, and no API client half-closes). */
@@ -1034,6 +1195,11 @@ static int tls_server_ctx(const struct http_tls_config *tls, SSL_CTX **ret, stru
         if (!ctx)
                 return tls_error(errp, "create TLS context");
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+        /* A client's TCP half-close on an upgraded stream (its stdin ended) reads as EOF, not
+         * as an error: bodies are delimited by HTTP, not by the TLS close. */
+        SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
         if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1)
                 return tls_error(errp, tls->cert_file);
         if (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file, SSL_FILETYPE_PEM) != 1)
