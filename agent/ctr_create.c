@@ -356,10 +356,6 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
                 return err_setx(errp, EINVAL,
                                 "HostConfig.Init: --init needs a static init binary to inject and "
                                 "berth has none yet");
-        if (json_get_bool(body, "OpenStdin", false))
-                return err_setx(errp, EINVAL,
-                                "OpenStdin: an interactive stdin (-i) cannot be attached yet; "
-                                "containers get an empty stdin");
         r = check_network(m, hc, errp);
         if (r >= 0)
                 r = check_log_config(hc, errp);

@@ -449,6 +449,7 @@ void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
 }
 
 void ctr_streams_end(struct ctr *c) {
+        ctr_attach_end(c); /* berth-attach */
         while (c->followers)
                 follower_free(c->followers, NULL);
         /* Exec sessions outlive nothing: detach them from their requests and the container. */
