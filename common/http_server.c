@@ -65,9 +65,11 @@ struct conn {
         size_t out_len, out_off, out_alloc;
         struct http_reqparser rp;
         bool sent_continue;
-        bool read_eof; /* the client closed its side while we still write */
+        bool processing; /* inside conn_process() */
+        bool read_eof;   /* the client closed its side while we still write */
         struct http_req *req;
         char *peer_cn;
+        struct http_req *sreq; /* dispatched at its headers, its body still arriving */
 };
 
 struct http_req {
@@ -82,7 +84,12 @@ struct http_req {
         bool streaming, chunked;
         bool tls;
         char *peer_cn;
-        uint64_t start_usec;                   /* monotonic, when the request was complete */
+        uint64_t start_usec; /* monotonic, when the request was complete */
+        /* streamed request body (HTTP_ROUTE_STREAM_BODY) */
+        void (*on_chunk)(struct http_req *req, const char *data, size_t len, void *ud);
+        void (*on_end)(struct http_req *req, void *ud);
+        void *body_ud;
+        bool body_paused;
         const struct http_upgrade_ops *up_ops; /* set once upgraded */
         void *up_ud;
         bool up_paused;
@@ -280,10 +287,20 @@ static bool req_keep_alive(const struct http_req *req) {
         return req->keep_alive && req->conn && !req->conn->srv->shutting_down;
 }
 
+/* An answer while the body still streams in (a refusal): the rest of the body is discarded and
+ * the connection closes after the answer. */
+static void req_stop_body(struct http_req *req) {
+        if (req->conn && req->conn->sreq == req) {
+                req->conn->sreq = NULL;
+                req->keep_alive = false;
+        }
+}
+
 void http_reply(struct http_req *req, int status, const char *content_type, const void *body,
                 size_t len) {
         struct conn *c = req->conn;
 
+        req_stop_body(req);
         if (req->streaming) {
                 /* A reply after the stream started can only end it. */
                 http_stream_end(req);
@@ -383,6 +400,7 @@ void http_stream_begin(struct http_req *req, int status, const char *content_typ
 
         if (req->streaming)
                 return;
+        req_stop_body(req);
         req->streaming = true;
         /* HTTP/1.0 has no chunked encoding: the stream ends when the connection closes. */
         req->chunked = req->rq->http_minor >= 1;
@@ -555,6 +573,12 @@ static void conn_free(struct conn *c) {
                 c->next->prev = c->prev;
         s->n_conns--;
 
+        req = TAKE_PTR(c->sreq);
+        if (req) {
+                req->conn = NULL;
+                if (req->on_close)
+                        req->on_close(req, req->on_close_ud);
+        }
         req = TAKE_PTR(c->req);
         if (req) {
                 /* The handler still holds req: detach it and tell it the client is gone. */
@@ -638,6 +662,8 @@ static void conn_update_io(struct conn *c) {
 
         if (c->state == CONN_UPGRADED)
                 want_read = !c->read_eof && !(c->req && c->req->up_paused);
+        else if (c->state == CONN_READING && c->sreq && c->sreq->body_paused)
+                want_read = false;
         bool want_write = c->out_len > c->out_off || c->read_wants_write;
 
         if (want_read && !ev_is_active(&c->rio))
@@ -756,9 +782,141 @@ static void conn_dispatch(struct conn *c) {
         }
 }
 
+/* ---- streamed request bodies ---- */
+
+void http_req_body_stream(struct http_req *req,
+                          void (*on_chunk)(struct http_req *req, const char *data, size_t len,
+                                           void *ud),
+                          void (*on_end)(struct http_req *req, void *ud), void *ud) {
+        req->on_chunk = on_chunk;
+        req->on_end = on_end;
+        req->body_ud = ud;
+}
+
+void http_req_body_pause(struct http_req *req, bool pause) {
+        struct conn *c = req->conn;
+
+        req->body_paused = pause;
+        if (!c || c->sreq != req)
+                return;
+        if (pause)
+                conn_update_io(c);
+        else
+                conn_process(c); /* what is buffered goes on at once */
+}
+
+static void conn_body_cb(void *ud, const char *data, size_t len) {
+        struct conn *c = ud;
+        struct http_req *req = c->sreq;
+
+        if (!req)
+                return; /* answered already: the rest is discarded */
+        /* An idle deadline while a streamed body flows (uploads may take long). */
+        conn_timer(c, PH_NONE, 0);
+        conn_timer(c, PH_BODY, c->srv->cfg.body_timeout);
+        if (req->on_chunk)
+                req->on_chunk(req, data, len, req->body_ud);
+}
+
+static char **strv_copy_n(char *const *v) {
+        char **out = NULL;
+
+        for (size_t i = 0; v && v[i]; i++)
+                strv_push(&out, v[i]);
+        return out ? out : xnew0(char *, 1);
+}
+
+/* The head of the request being parsed, for a handler that runs before its body. */
+static struct http_request *head_copy(const struct http_reqparser *rp) {
+        const struct http_request *r = rp->req;
+        struct http_request *h = xnew0(struct http_request, 1);
+
+        h->method = xstrdup(r->method);
+        h->url = xstrdup(r->url);
+        h->path = xstrdup(r->path);
+        h->query = r->query ? xstrdup(r->query) : NULL;
+        h->headers = strv_copy_n(r->headers);
+        h->n_headers = r->n_headers;
+        h->http_major = r->http_major;
+        h->http_minor = r->http_minor;
+        h->expect_continue = r->expect_continue;
+        h->keep_alive = http_should_keep_alive(&rp->p);
+        return h;
+}
+
+/* The headers are in (the parser is paused): buffered body, or streamed to a handler now. */
+static void conn_check_head(struct conn *c) {
+        struct http_server *s = c->srv;
+        _cleanup_free_ char *allow = NULL;
+        const struct http_route *route = NULL;
+        char **params = NULL;
+        struct http_req *req;
+        int status;
+
+        status = http_router_match(s->router, c->rp.req->method, c->rp.req->path, &route, &params,
+                                   &allow);
+        if (status != 200 || !(route->flags & HTTP_ROUTE_STREAM_BODY) || (c->ssl && !c->peer_cn) ||
+            http_reqparser_stream_body(&c->rp, conn_body_cb, c, route->max_body) < 0) {
+                strv_free(params);
+                if ((status == 200 && (route->flags & HTTP_ROUTE_STREAM_BODY) &&
+                     !(c->ssl && !c->peer_cn)) ||
+                    http_reqparser_body_too_large(&c->rp)) {
+                        c->in_len = 0;
+                        conn_error_reply(c, 413, "too_large", "request body too large");
+                        return;
+                }
+                /* Buffered as usual; dispatched when complete. */
+                http_reqparser_resume(&c->rp);
+                return;
+        }
+        http_reqparser_resume(&c->rp);
+        req = xnew0(struct http_req, 1);
+        req->start_usec = now_usec();
+        req->rq = head_copy(&c->rp);
+        req->conn = c;
+        req->keep_alive = req->rq->keep_alive;
+        req->peer_cn = c->peer_cn ? xstrdup(c->peer_cn) : NULL;
+        req->tls = c->ssl != NULL;
+        req->params = params;
+        c->sreq = req;
+        if (http_query_parse(req->rq->query, &req->query, NULL) < 0) {
+                http_reply_error(req, 400, "invalid", "bad query string");
+                return;
+        }
+        route->fn(req, s->userdata);
+}
+
+/* The streamed body ended: the handler's on_end runs, the request is now an ordinary one. */
+static void conn_stream_complete(struct conn *c) {
+        struct http_req *req = TAKE_PTR(c->sreq);
+
+        http_request_free(http_reqparser_take(&c->rp));
+        if (!req)
+                return;
+        c->req = req;
+        c->state = CONN_HANDLING;
+        conn_timer(c, PH_NONE, 0);
+        if (req->on_end)
+                req->on_end(req, req->body_ud);
+}
+
+/* The connection failed under a streamed body: the handler hears of it as a vanished client. */
+static void conn_stream_abort(struct conn *c) {
+        struct http_req *req = TAKE_PTR(c->sreq);
+
+        if (!req)
+                return;
+        req->conn = NULL;
+        if (req->on_close)
+                req->on_close(req, req->on_close_ud);
+}
+
 /* Parses buffered input and dispatches complete requests while the connection is reading. */
 static void conn_process(struct conn *c) {
-        while (c->state == CONN_READING) {
+        if (c->processing)
+                return; /* a handler resumed its body from inside a callback: the loop goes on */
+        c->processing = true;
+        while (c->state == CONN_READING && !(c->sreq && c->sreq->body_paused)) {
                 ssize_t n = 0;
 
                 if (c->in_len > 0) {
@@ -770,6 +928,8 @@ static void conn_process(struct conn *c) {
                                                                        : "bad_request";
 
                                 c->in_len = 0;
+                                c->processing = false;
+                                conn_stream_abort(c);
                                 conn_error_reply(c, rp->status, code,
                                                  rp->reason ? rp->reason : "bad request");
                                 return;
@@ -777,8 +937,15 @@ static void conn_process(struct conn *c) {
                         memmove(c->in, c->in + n, c->in_len - (size_t)n);
                         c->in_len -= (size_t)n;
                 }
+                if (c->rp.head_paused) {
+                        conn_check_head(c);
+                        continue;
+                }
                 if (c->rp.complete) {
-                        conn_dispatch(c);
+                        if (c->rp.streaming)
+                                conn_stream_complete(c);
+                        else
+                                conn_dispatch(c);
                         continue;
                 }
                 if (c->rp.headers_done) {
@@ -786,14 +953,16 @@ static void conn_process(struct conn *c) {
                                 c->sent_continue = true;
                                 out_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
                         }
-                        conn_timer(c, PH_BODY, c->srv->cfg.body_timeout);
+                        if (!c->rp.streaming) /* streamed: an idle timer, reset per piece */
+                                conn_timer(c, PH_BODY, c->srv->cfg.body_timeout);
                 } else if (c->rp.started)
                         conn_timer(c, PH_HEADER, c->srv->cfg.header_timeout);
                 else
                         conn_timer(c, PH_IDLE, c->srv->cfg.idle_timeout);
                 break;
         }
-        if (c->state == CONN_READING && c->read_eof) {
+        c->processing = false;
+        if (c->state == CONN_READING && c->read_eof && !c->sreq) {
                 /* The client half-closed in the middle of (or between) requests. */
                 conn_free(c);
                 return;
@@ -954,6 +1123,7 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         if (c->state == CONN_READING && c->rp.started) {
                 /* A slow client: answer 408 and close. */
                 c->in_len = 0;
+                conn_stream_abort(c);
                 conn_error_reply(c, 408, "timeout", "timed out waiting for the request");
                 return;
         }
@@ -967,6 +1137,7 @@ static void conn_new(struct http_server *s, int fd, SSL_CTX *tls) {
         c->fd = fd;
         c->state = CONN_READING;
         http_reqparser_init(&c->rp, &s->cfg.limits);
+        c->rp.pause_at_headers = true; /* conn_check_head() picks buffered or streamed */
         ev_io_init(&c->rio, conn_rio_cb, fd, EV_READ);
         ev_io_init(&c->wio, conn_wio_cb, fd, EV_WRITE);
         ev_init(&c->timer, conn_timer_cb);

@@ -124,6 +124,21 @@ int http_stream_write_json(struct http_req *req, const json_t *j);
 /* Ends the stream and frees req. */
 void http_stream_end(struct http_req *req);
 
+/* Streamed request bodies (routes flagged HTTP_ROUTE_STREAM_BODY, http_router.h): the handler
+ * runs when the headers are in and calls http_req_body_stream() before returning; on_chunk then
+ * gets the body piece by piece (decoded from chunked encoding, in order) and on_end runs once
+ * the body is complete; the handler answers from on_end or later as usual. An earlier answer
+ * is a refusal: the rest of the body is discarded and the connection closes after it. If the
+ * client goes away (or sends a bad body, or more than the route's max_body), the close callback
+ * runs instead of on_end. While paused, nothing more is read (a few pieces of input already
+ * buffered may still arrive before the pause takes effect; resuming may run callbacks at
+ * once). The body deadline becomes an idle timer between pieces. */
+void http_req_body_stream(struct http_req *req,
+                          void (*on_chunk)(struct http_req *req, const char *data, size_t len,
+                                           void *ud),
+                          void (*on_end)(struct http_req *req, void *ud), void *ud);
+void http_req_body_pause(struct http_req *req, bool pause);
+
 /* Connection upgrade (docker's "hijack" for attach and exec): the handler answers with
  * http_req_upgrade() and the socket becomes a raw bidirectional byte stream, driven by the loop.
  * With "Connection: Upgrade" + "Upgrade: P" in the request the answer is "101 UPGRADED"; a

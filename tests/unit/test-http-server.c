@@ -229,6 +229,52 @@ static void h_upgrade(struct http_req *req, void *ud) {
         http_req_upgrade(req, "application/vnd.docker.raw-stream", &up_ops, u);
 }
 
+/* ---- streamed request bodies ---- */
+
+struct upload {
+        uint64_t bytes, sum;
+        unsigned pieces;
+};
+
+static void upload_chunk(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct upload *u = ud;
+
+        (void)req;
+        for (size_t i = 0; i < len; i++)
+                u->sum = u->sum * 31 + (unsigned char)data[i];
+        u->bytes += len;
+        u->pieces++;
+}
+
+static void upload_end(struct http_req *req, void *ud) {
+        struct upload *u = ud;
+        _cleanup_json_ json_t *j =
+                json_pack("{s:I,s:I,s:b}", "bytes", (json_int_t)u->bytes, "sum",
+                          (json_int_t)(u->sum & 0xffffffffffffull), "pieces", u->pieces > 1);
+
+        free(u);
+        http_req_on_close(req, NULL, NULL);
+        http_reply_json(req, 200, j);
+}
+
+static void upload_gone(struct http_req *req, void *ud) {
+        free(ud);
+        http_reply(req, 500, NULL, "", 0);
+}
+
+static void h_upload(struct http_req *req, void *ud) {
+        struct upload *u;
+
+        (void)ud;
+        if (http_req_query(req, "refuse")) {
+                http_reply_error(req, 403, "forbidden", "refused before the body");
+                return;
+        }
+        u = xnew0(struct upload, 1);
+        http_req_on_close(req, upload_gone, u);
+        http_req_body_stream(req, upload_chunk, upload_end, u);
+}
+
 static const struct http_route test_routes[] = {
         {"GET", "/ping", h_ping},
         {"POST", "/echo", h_echo},
@@ -240,6 +286,8 @@ static const struct http_route test_routes[] = {
         {"GET", "/slow", h_slow},
         {"GET", "/flood", h_flood},
         {"POST", "/upgrade", h_upgrade},
+        {"PUT", "/upload", h_upload, HTTP_ROUTE_STREAM_BODY, 0},
+        {"PUT", "/upload-small", h_upload, HTTP_ROUTE_STREAM_BODY, 1000},
         {},
 };
 
@@ -1153,6 +1201,108 @@ static void test_upgrade_client(void) {
         fx_done(&fx);
 }
 
+static uint64_t sum_of(const char *p, size_t n) {
+        uint64_t s = 0;
+
+        for (size_t i = 0; i < n; i++)
+                s = s * 31 + (unsigned char)p[i];
+        return s & 0xffffffffffffull;
+}
+
+static void upload_calls(void *ud, FILE *f) {
+        struct fx *fx = ud;
+        struct http_target t = {.host = fx->host};
+        struct http_response resp = {};
+        size_t n = 6u * 1024 * 1024 + 7;
+        _cleanup_free_ char *big = xmalloc(n);
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                big[i] = (char)(i * 7 + i / 4096);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload",
+                                             .body = big,
+                                             .body_len = n,
+                                             .content_type = "application/octet-stream",
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "big:%d:%ld:%s\nbig-sum:%llu\n", r, resp.status, resp.body,
+                (unsigned long long)sum_of(big, n));
+        http_response_done(&resp);
+        /* The same body to an ordinary route: the server's limit still holds. */
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/echo",
+                                             .body = big,
+                                             .body_len = n,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "buffered:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload-small",
+                                             .body = big,
+                                             .body_len = 1001,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "limited:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload?refuse=1",
+                                             .body = big,
+                                             .body_len = n,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "refused:%d:%ld:%s\n", r, resp.status, resp.body);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload",
+                                             .body = "",
+                                             .body_len = 0,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "empty:%d:%ld:%s\n", r, resp.status, resp.body);
+        http_response_done(&resp);
+}
+
+static void test_stream_body(void) {
+        struct fx fx;
+        _cleanup_free_ char *out = NULL, *want = NULL, *chunked = NULL;
+        const char *p, *q;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        out = run_child(&fx, upload_calls, &fx);
+        ASSERT_NOT_NULL(out);
+        diag(out);
+        p = strstr(out, "big:0:200:{\"bytes\":6291463,\"sum\":");
+        q = strstr(out, "big-sum:");
+        ASSERT_NOT_NULL(p);
+        ASSERT_NOT_NULL(q);
+        /* the sum the server computed is the one the client computed */
+        ASSERT_EQ(strtoull(strstr(p, "\"sum\":") + 6, NULL, 10), strtoull(q + 8, NULL, 10));
+        ASSERT_NOT_NULL(strstr(p, "\"pieces\":true"));
+        ASSERT_NOT_NULL(strstr(out, "buffered:0:413\n"));
+        ASSERT_NOT_NULL(strstr(out, "limited:0:413\n"));
+        ASSERT_NOT_NULL(strstr(out, "refused:0:403:{\"error\""));
+        ASSERT_NOT_NULL(strstr(out, "empty:0:200:{\"bytes\":0,"));
+        /* Chunked transfer encoding is decoded before the handler sees it; a keep-alive
+         * connection goes on with the next request. */
+        chunked = raw_str(&fx, "PUT /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                               "GET /ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+        want = xasprintf("{\"bytes\":5,\"sum\":%llu,", (unsigned long long)sum_of("abcde", 5));
+        ASSERT_NOT_NULL(strstr(chunked, want));
+        ASSERT_NOT_NULL(strstr(chunked, "\r\n\r\nOK"));
+        fx_done(&fx);
+}
+
 static void test_setup(void) {
         signal(SIGPIPE, SIG_IGN);
 }
@@ -1160,4 +1310,4 @@ static void test_setup(void) {
 TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
          test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown,
          test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
-         test_backpressure, test_upgrade_raw, test_upgrade_client)
+         test_backpressure, test_upgrade_raw, test_upgrade_client, test_stream_body)
