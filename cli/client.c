@@ -144,6 +144,35 @@ int client_stream(const struct cli_ctx *ctx, const char *method, const char *pat
         return r;
 }
 
+int client_upload(const struct cli_ctx *ctx, const char *method, const char *path, int fd,
+                  const char *content_type, json_t **ret, struct err **errp) {
+        struct http_call call = {
+                .method = method,
+                .path = path,
+                .content_type = content_type,
+                .stream_body = true,
+                .body_fd = fd,
+        };
+        struct http_response resp = {};
+        json_t *j = NULL;
+        int r;
+
+        r = do_call(ctx, &call, &resp, errp);
+        if (r < 0)
+                return r;
+        if (ret && resp.body_len > 0) {
+                r = json_parse(resp.body, resp.body_len, "daemon response", &j, errp);
+                if (r < 0) {
+                        http_response_done(&resp);
+                        return r;
+                }
+        }
+        http_response_done(&resp);
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
 int client_upgrade(const struct cli_ctx *ctx, const char *method, const char *path,
                    const json_t *body, struct http_raw **ret, bool *ret_upgraded,
                    struct err **errp) {

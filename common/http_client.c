@@ -8,6 +8,8 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -42,6 +44,7 @@ struct http_xfer {
         size_t len, alloc;
         http_done_fn *done;
         void *done_ud;
+        int body_fd; /* stream_body */
 };
 
 static void xfer_free(struct http_xfer *x) {
@@ -140,6 +143,16 @@ static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_
         return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
+static size_t read_fd_cb(char *buf, size_t size, size_t nmemb, void *ud) {
+        int fd = *(int *)ud;
+        ssize_t n;
+
+        do
+                n = read(fd, buf, size * nmemb);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+}
+
 /* Builds the easy handle for one call. */
 static int xfer_new(const struct http_target *t, const struct http_call *call,
                     struct http_xfer **ret, struct err **errp) {
@@ -200,7 +213,24 @@ static int xfer_new(const struct http_target *t, const struct http_call *call,
                 curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
         x->headers = curl_slist_append(x->headers, "Expect:");
         x->headers = curl_slist_append(x->headers, "Accept: application/json");
-        if (call->body) {
+        if (call->stream_body) {
+                _cleanup_free_ char *ct =
+                        xasprintf("Content-Type: %s",
+                                  call->content_type ? call->content_type : "application/x-tar");
+                struct stat st;
+                off_t pos = lseek(call->body_fd, 0, SEEK_CUR);
+
+                x->headers = curl_slist_append(x->headers, ct);
+                x->body_fd = call->body_fd;
+                curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
+                curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, read_fd_cb);
+                curl_easy_setopt(x->easy, CURLOPT_READDATA, &x->body_fd);
+                curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 fstat(call->body_fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0
+                                         ? (curl_off_t)(st.st_size - pos)
+                                         : (curl_off_t)-1);
+                curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
+        } else if (call->body) {
                 _cleanup_free_ char *ct =
                         xasprintf("Content-Type: %s",
                                   call->content_type ? call->content_type : "application/json");

@@ -37,6 +37,10 @@ struct http_call {
         long timeout_ms;          /* whole transfer; 0: none (streams) */
         http_line_fn *on_line;    /* optional: deliver a 2xx body line by line */
         void *ud;
+        /* Streams the body from body_fd instead (blocking calls only): its size when it is a
+         * regular file (read from its current offset), chunked transfer otherwise (a pipe). */
+        bool stream_body;
+        int body_fd;
 };
 
 struct http_response {

@@ -116,9 +116,13 @@ static void conn_free(struct conn *c);
 
 /* ---- requests ---- */
 
+static void body_buf_chunk(struct http_req *req, const char *data, size_t len, void *ud);
+
 static struct http_req *req_free(struct http_req *req) {
         if (!req)
                 return NULL;
+        if (req->on_chunk == body_buf_chunk)
+                free(req->body_ud); /* the client left in the middle of a buffered body */
         http_request_free(req->rq);
         strv_free(req->params);
         strv_free(req->query);
@@ -803,6 +807,45 @@ void http_req_body_pause(struct http_req *req, bool pause) {
                 conn_update_io(c);
         else
                 conn_process(c); /* what is buffered goes on at once */
+}
+
+struct body_buf {
+        size_t max;
+        void (*on_end)(struct http_req *req, void *ud);
+        void *ud;
+};
+
+static void body_buf_chunk(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct body_buf *b = ud;
+        struct http_request *r = req->rq;
+
+        if (len > b->max - MIN(b->max, r->body_len)) {
+                req->on_end = NULL;
+                req->on_chunk = NULL;
+                free(b);
+                http_reply_error(req, 413, "too_large", "request body too large");
+                return;
+        }
+        r->body = xrealloc(r->body, r->body_len + len + 1);
+        memcpy(r->body + r->body_len, data, len);
+        r->body_len += len;
+        r->body[r->body_len] = '\0';
+}
+
+static void body_buf_end(struct http_req *req, void *ud) {
+        struct body_buf b = *(struct body_buf *)ud;
+
+        req->on_chunk = NULL;
+        free(ud);
+        b.on_end(req, b.ud);
+}
+
+void http_req_body_buffer(struct http_req *req, size_t max,
+                          void (*on_end)(struct http_req *req, void *ud), void *ud) {
+        struct body_buf *b = xnew0(struct body_buf, 1);
+
+        *b = (struct body_buf){.max = max, .on_end = on_end, .ud = ud};
+        http_req_body_stream(req, body_buf_chunk, body_buf_end, b);
 }
 
 static void conn_body_cb(void *ud, const char *data, size_t len) {

@@ -138,6 +138,10 @@ void http_req_body_stream(struct http_req *req,
                                            void *ud),
                           void (*on_end)(struct http_req *req, void *ud), void *ud);
 void http_req_body_pause(struct http_req *req, bool pause);
+/* For a streamed route that wants this body whole after all (a small JSON request): collects
+ * up to max bytes (more: 413) so that http_req_body()/http_req_json() see it, then on_end. */
+void http_req_body_buffer(struct http_req *req, size_t max,
+                          void (*on_end)(struct http_req *req, void *ud), void *ud);
 
 /* Connection upgrade (docker's "hijack" for attach and exec): the handler answers with
  * http_req_upgrade() and the socket becomes a raw bidirectional byte stream, driven by the loop.

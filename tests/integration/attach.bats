@@ -122,3 +122,36 @@ wait_log() { # NAME TEXT
         [ "$status" -eq 0 ]
         wait_log surv "got after"
 }
+
+@test "import and load stream archives larger than 4 MiB over the connection" {
+        local r=$TEST_TMP/bigroot
+        mkdir -p "$r"
+        tar -C "$r" -xf "$BATS_FILE_TMPDIR/busybox.tar"
+        head -c 6000000 /dev/urandom >"$r/big"
+        sha=$(sha256sum "$r/big" | cut -d' ' -f1)
+        tar -C "$r" -cf "$TEST_TMP/big.tar" .
+        # import from a file and from stdin (the daemon never sees our paths)
+        run B import -c 'CMD ["sh"]' "$TEST_TMP/big.tar" bigimg
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run bash -c "cat '$TEST_TMP/big.tar' | '$BERTH' import -m piped - bigimg2"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B run --rm bigimg2 sha256sum /big
+        [[ "$output" == "$sha "* ]] || { echo "$output"; false; }
+        # save, remove, load from a file and from stdin
+        B save -o "$TEST_TMP/saved.tar" bigimg
+        [ "$(stat -c %s "$TEST_TMP/saved.tar")" -gt 4194304 ]
+        B rmi bigimg
+        run B load -i "$TEST_TMP/saved.tar"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [[ "$output" == *"Loaded image: bigimg"* ]]
+        B rmi bigimg
+        run bash -c "'$BERTH' load < '$TEST_TMP/saved.tar'"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B run --rm bigimg sha256sum /big
+        [[ "$output" == "$sha "* ]] || { echo "$output"; false; }
+        # a broken archive is refused with the daemon's error, and nothing is left behind
+        head -c 5000000 /dev/urandom >"$TEST_TMP/junk.tar"
+        run B load -i "$TEST_TMP/junk.tar"
+        [ "$status" -ne 0 ]
+        [ -z "$(ls -A "$ROOT/tmp" 2>/dev/null)" ]
+}
