@@ -155,3 +155,29 @@ wait_log() { # NAME TEXT
         [ "$status" -ne 0 ]
         [ -z "$(ls -A "$ROOT/tmp" 2>/dev/null)" ]
 }
+
+@test "--init: berth-init is PID 1, reaps zombies, forwards signals, keeps the exit status" {
+        [ -x "$(dirname "$BERTH")/berth-init" ] || skip "needs build/berth-init"
+        run B run --rm --init busybox sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+        [ "$status" -eq 0 ]
+        [[ "$output" == "/dev/init -- sh -c"* ]] || { echo "$output"; false; }
+        # An orphan that exits is reaped by PID 1: no zombie left while sh still runs.
+        run B run --rm --init busybox sh -c '(sleep 0.2 &); sleep 1; ps -o stat,comm | grep -c "^Z" || true'
+        [ "$status" -eq 0 ]
+        [ "$output" = "0" ] || { echo "$output"; false; }
+        # The exit status of the command is the container's.
+        run B run --rm --init busybox sh -c 'exit 7'
+        [ "$status" -eq 7 ]
+        # stop: init forwards SIGTERM to the shell (not PID 1, so it dies of it): 143, not a
+        # SIGKILL after the grace period (137).
+        B run -d --init --name initstop busybox sh -c 'sleep 100'
+        wait_state initstop '{{.State.Status}}' running
+        B stop -t 30 initstop
+        [ "$(B inspect -f '{{.State.ExitCode}}' initstop)" = 143 ]
+        # A signal sent with kill reaches the command too.
+        B run -d --init --name initkill busybox sh -c 'trap "exit 42" USR1; while :; do sleep 0.1; done'
+        wait_state initkill '{{.State.Status}}' running
+        B kill -s USR1 initkill
+        wait_state initkill '{{.State.Status}}' exited
+        [ "$(B inspect -f '{{.State.ExitCode}}' initkill)" = 42 ]
+}
