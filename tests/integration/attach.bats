@@ -74,8 +74,9 @@ wait_log() { # NAME TEXT
         [[ "$output" == *$'got \020z'* ]] || { echo "$output"; false; }
         # --no-stdin: output only, ended by the container's exit.
         ( sleep 1; B kill att >/dev/null ) &
+        local killer=$!
         run timeout 20 "$BERTH" attach --no-stdin att
-        wait
+        wait "$killer"
         [ "$status" -eq 137 ] || { echo "$status $output"; false; }
 }
 
