@@ -34,7 +34,9 @@ struct cli_attach {
         /* demultiplexing */
         unsigned char hdr[8];
         size_t hdr_len, frame_left;
-        int frame_fd;
+        int frame_fd; /* -1: the exit record (stream 3) goes to rec */
+        char rec[256];
+        size_t rec_len;
 };
 
 static volatile sig_atomic_t winch;
@@ -118,7 +120,9 @@ static int output(struct cli_attach *a, const unsigned char *p, size_t n) {
                         if (a->hdr_len < sizeof(a->hdr))
                                 return 0;
                         a->hdr_len = 0;
-                        a->frame_fd = a->hdr[0] == 2 ? STDERR_FILENO : STDOUT_FILENO;
+                        a->frame_fd = a->hdr[0] == 3   ? -1
+                                      : a->hdr[0] == 2 ? STDERR_FILENO
+                                                       : STDOUT_FILENO;
                         a->frame_left = (size_t)a->hdr[4] << 24 | (size_t)a->hdr[5] << 16 |
                                         (size_t)a->hdr[6] << 8 | a->hdr[7];
                         continue;
@@ -126,7 +130,13 @@ static int output(struct cli_attach *a, const unsigned char *p, size_t n) {
                 {
                         size_t take = MIN(n, a->frame_left);
 
-                        if (fd_write_full(a->frame_fd, p, take) < 0 && errno != EPIPE)
+                        if (a->frame_fd < 0) {
+                                size_t k = MIN(take, sizeof(a->rec) - 1 - a->rec_len);
+
+                                memcpy(a->rec + a->rec_len, p, k);
+                                a->rec_len += k;
+                                a->rec[a->rec_len] = '\0';
+                        } else if (fd_write_full(a->frame_fd, p, take) < 0 && errno != EPIPE)
                                 return -errno;
                         p += take;
                         n -= take;
@@ -226,6 +236,37 @@ static int relay(const struct cli_ctx *ctx, struct cli_attach *a, struct err **e
                         }
                 }
         }
+}
+
+int cli_attach_open_exec(const struct cli_ctx *ctx, const char *path, const json_t *body,
+                         struct cli_attach **ret, struct err **errp) {
+        struct cli_attach *a = xnew0(struct cli_attach, 1);
+        int r;
+
+        a->id = xstrdup("");
+        a->in = true;
+        r = client_upgrade(ctx, "POST", path, body, &a->raw, NULL, errp);
+        if (r < 0) {
+                cli_attach_free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
+int cli_attach_relay_code(const struct cli_ctx *ctx, struct cli_attach *a, int *ret_code,
+                          struct err **errp) {
+        _cleanup_json_ json_t *j = NULL;
+        int r;
+
+        *ret_code = -1;
+        a->n_keys = 0; /* exec: no detach keys */
+        r = relay(ctx, a, errp);
+        if (r >= 0 && a->rec_len > 0 &&
+            json_parse(a->rec, a->rec_len, "exit record", &j, NULL) >= 0)
+                *ret_code = (int)json_get_int(j, "ExitCode", -1);
+        cli_attach_free(a);
+        return r;
 }
 
 int cli_attach_relay(const struct cli_ctx *ctx, struct cli_attach *a, struct err **errp) {

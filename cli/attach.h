@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "err.h"
 
@@ -27,6 +29,13 @@ int cli_attach_open(const struct cli_ctx *ctx, const char *id, const struct atta
  * errno. Frees a. */
 int cli_attach_relay(const struct cli_ctx *ctx, struct cli_attach *a, struct err **errp);
 void cli_attach_free(struct cli_attach *a);
+/* exec -i: POST path (the exec route) with body, upgraded; stdin forwarded. */
+int cli_attach_open_exec(const struct cli_ctx *ctx, const char *path, const json_t *body,
+                         struct cli_attach **ret, struct err **errp);
+/* cli_attach_relay() that also reads the exit record (frame stream 3, {"ExitCode":N}) into
+ * *ret_code (-1 without one). */
+int cli_attach_relay_code(const struct cli_ctx *ctx, struct cli_attach *a, int *ret_code,
+                          struct err **errp);
 
 /* `berth attach` */
 int cli_cmd_attach(const struct cli_ctx *ctx, int argc, char **argv);

@@ -886,6 +886,9 @@ static void exec_opt(int c, const char *arg, void *ud) {
         case 'w':
                 json_object_set_new(o->body, "WorkingDir", json_string(arg));
                 break;
+        case 'i': /* berth-attach */
+                json_object_set_new(o->body, "AttachStdin", json_true());
+                break;
         case 'u':
                 json_object_set_new(o->body, "User", json_string(arg));
                 break;
@@ -917,23 +920,24 @@ static int on_exec_line(const char *line, size_t len, void *ud) {
 
 static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
         static const char usage[] =
-                "Usage: berth exec [-d] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND [ARG...]\n\n"
+                "Usage: berth exec [-d] [-i] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND "
+                "[ARG...]\n\n"
                 "Run a command in a running container.\n\n"
                 "  -d, --detach        run in the background\n"
+                "  -i, --interactive   forward stdin (its EOF closes the command's stdin)\n"
                 "  -e, --env K=V       set an environment variable\n"
                 "  -w, --workdir DIR   working directory\n"
                 "  -u, --user USER     user[:group], names or numbers\n";
-        static const struct option lo[] = {{"detach", no_argument, NULL, 'd'},
-                                           {"env", required_argument, NULL, 'e'},
-                                           {"workdir", required_argument, NULL, 'w'},
-                                           {"user", required_argument, NULL, 'u'},
-                                           {}};
+        static const struct option lo[] = {
+                {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
+                {"env", required_argument, NULL, 'e'},  {"workdir", required_argument, NULL, 'w'},
+                {"user", required_argument, NULL, 'u'}, {}};
         _cleanup_json_ json_t *body = json_pack("{s:[],s:[]}", "Cmd", "Env");
         struct exec_opts o = {.body = body};
         struct exec_sink sink = {.code = -1};
         _cleanup_free_ char *id = NULL, *path = NULL;
         _cleanup_err_ struct err *e = NULL;
-        int first = simple_opts(argc, argv, usage, "de:w:u:", lo, 2, exec_opt, &o), r;
+        int first = simple_opts(argc, argv, usage, "die:w:u:", lo, 2, exec_opt, &o), r;
 
         if (first <= 0)
                 return -first;
@@ -944,6 +948,18 @@ static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
         if (json_get_bool(body, "Detach", false)) {
                 r = client_call(ctx, "POST", path, body, NULL, &e);
                 return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
+        }
+        if (json_get_bool(body, "AttachStdin", false)) {
+                /* -i: an upgraded connection; the exit code comes as the last record */
+                struct cli_attach *a = NULL;
+                int code = -1;
+
+                r = cli_attach_open_exec(ctx, path, body, &a, &e);
+                if (r >= 0)
+                        r = cli_attach_relay_code(ctx, a, &code, &e);
+                if (r < 0)
+                        return cli_report(TAKE_PTR(e), client_exit_code(r));
+                return code >= 0 ? code : EXIT_BERTH_FAILED;
         }
         r = client_stream(ctx, "POST", path, body, on_exec_line, &sink, &e);
         fflush(stdout);

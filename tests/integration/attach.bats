@@ -182,3 +182,22 @@ wait_log() { # NAME TEXT
         wait_state initkill '{{.State.Status}}' exited
         [ "$(B inspect -f '{{.State.ExitCode}}' initkill)" = 42 ]
 }
+
+@test "exec -i forwards stdin and its EOF, keeps streams apart, returns the exit code" {
+        B run -d --name ex busybox sleep 100
+        wait_state ex '{{.State.Status}}' running
+        run bash -c "printf 'a\nb\n' | timeout 20 '$BERTH' exec -i ex sh -c 'wc -l; echo e >&2; exit 6' 2>/dev/null"
+        [ "$status" -eq 6 ] || { echo "$status $output"; false; }
+        [ "$(echo "$output" | tr -d ' ')" = "2" ]
+        run bash -c "echo x | timeout 20 '$BERTH' exec -i ex sh -c 'cat >&2' 2>&1 >/dev/null"
+        [ "$output" = "x" ]
+        # without -i the command's stdin is empty
+        run bash -c "echo x | timeout 20 '$BERTH' exec ex cat"
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
+        # a stopped container is refused
+        B stop -t 1 ex
+        run B exec -i ex true </dev/null
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"not running"* ]]
+}
