@@ -182,15 +182,16 @@ static int sess_connect(struct attach_sess *s, const struct ctr *c, struct err *
         if (strlen(path) >= sizeof(sa.sun_path))
                 return err_setx(errp, ENAMETOOLONG, "attach socket path '%s' is too long", path);
         strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* Non-blocking from the start: a full backlog must not stall the loop. */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return err_set(errp, errno, "socket");
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return err_set(errp, errno, "connect to the container's attach socket");
-        /* Blocking for the header (a few bytes into an empty socket buffer), then not. */
+                return err_set(errp, errno == EAGAIN ? EBUSY : errno,
+                               "connect to the container's attach socket");
+        /* The header is a few bytes into an empty socket buffer: it cannot block. */
         if (fd_write_full(fd, s->header, strlen(s->header)) < 0)
                 return err_set(errp, errno, "send the attach header");
-        (void)fcntl(fd, F_SETFL, O_NONBLOCK);
         s->fd = TAKE_FD(fd);
         ev_io_init(&s->rio, sess_rio_cb, s->fd, EV_READ);
         ev_io_init(&s->wio, sess_wio_cb, s->fd, EV_WRITE);
