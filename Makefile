@@ -129,9 +129,14 @@ $(BUILD)/berth-shim: $(BUILD)/main/shim/berth-shim.o $(SHIM_LIBS)
 ifeq ($(SANITIZE),)
 SHIM_BIN := $(BUILD)/berth-shim
 endif
+# berth-init: the PID 1 of `run --init` (main/init/berth-init.c), static, libc only.
+INIT_BIN := $(BUILD)/berth-init
+$(INIT_BIN): main/init/berth-init.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
 
-all: $(BUILD)/berth $(SHIM_BIN)
-tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(SHIM_BIN)
+all: $(BUILD)/berth $(SHIM_BIN) $(INIT_BIN)
+tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(SHIM_BIN) $(INIT_BIN)
 
 check: tests
 	prove -f $(UNIT_BINS)
@@ -180,9 +185,10 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-install: $(BUILD)/berth $(SHIM_BIN)
+install: $(BUILD)/berth $(SHIM_BIN) $(INIT_BIN)
 	install -D -m 0755 $(BUILD)/berth $(DESTDIR)$(PREFIX)/bin/berth
 	$(if $(SHIM_BIN),install -D -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/berth-shim)
+	install -D -m 0755 $(INIT_BIN) $(DESTDIR)$(PREFIX)/bin/berth-init
 
 clean:
 	rm -rf build build-san build-fuzz

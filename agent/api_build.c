@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "build/builder.h"
+#include "api_upload.h"
 #include "build/context.h"
 #include "cleanup.h"
 #include "fileio.h"
@@ -121,7 +122,19 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                 const char *dir = json_get_str(args, "context", NULL);
                 if (dir)
                         r = build_context_open_dir(dir, &ctx, &e);
-                else {
+                else if (json_object_get(args, "upload_fd")) {
+                        /* berth-attach: the streamed context, spooled to a file */
+                        _cleanup_free_ char *hex = random_hex(8);
+                        _cleanup_free_ char *tmp = xasprintf("%s/build-tmp/ctx-%s", d->root, hex);
+                        _cleanup_free_ char *parent = xasprintf("%s/build-tmp", d->root);
+
+                        r = mkdir_p(parent, 0700, &e);
+                        if (r >= 0)
+                                r = build_context_open_tar((int)json_get_int(args, "upload_fd", -1),
+                                                           tmp, &ctx, &e);
+                        if (r < 0)
+                                (void)rm_rf(tmp, NULL);
+                } else {
                         _cleanup_free_ char *hex = random_hex(8);
                         _cleanup_free_ char *tmp = xasprintf("%s/build-tmp/ctx-%s", d->root, hex);
                         _cleanup_free_ char *parent = xasprintf("%s/build-tmp", d->root);
@@ -226,8 +239,7 @@ static bool query_all(struct http_req *req, const char *name, char ***out) {
         return true;
 }
 
-static void h_build(struct http_req *req, void *userdata) {
-        struct daemon *d = userdata;
+static void build_start(struct http_req *req, struct daemon *d, int upload_fd) {
         _cleanup_strv_ char **tags = NULL, **bargs = NULL, **labels = NULL;
         _cleanup_json_ json_t *args = NULL;
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
@@ -288,10 +300,12 @@ static void h_build(struct http_req *req, void *userdata) {
                         goto fail;
                 }
                 json_object_set_new(args, "context", json_string(dir));
-        } else if (blen == 0) {
+        } else if (blen == 0 && upload_fd < 0) {
                 err_setx(&e, EINVAL, "the body must hold the build context (a tar stream)");
                 goto fail;
         }
+        if (upload_fd >= 0) /* the child inherits it */
+                json_object_set_new(args, "upload_fd", json_integer(upload_fd));
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 return http_reply_error(req, 500, "internal", "pipe: %s", strerror(errno));
@@ -317,7 +331,34 @@ fail:
         err_free(e);
 }
 
+/* berth-attach: the context is streamed (spooled to an unlinked file, no size limit); a JSON
+ * body naming a directory on the daemon's host is read whole as before. */
+static void build_json(struct http_req *req, void *ud) {
+        build_start(req, ud, -EBADF);
+}
+
+static void build_uploaded(struct http_req *req, int fd, void *ud) {
+        build_start(req, ud, fd);
+        safe_close(fd);
+}
+
+static void h_build(struct http_req *req, void *userdata) {
+        struct daemon *d = userdata;
+        const char *ct = http_req_header(req, "Content-Type");
+        _cleanup_free_ char *dir = xasprintf("%s/tmp", d->root);
+        struct err *e = NULL;
+
+        if (ct && str_startswith(ct, "application/json")) {
+                http_req_body_buffer(req, 1024 * 1024, build_json, d);
+                return;
+        }
+        if (api_upload_spool(req, dir, build_uploaded, d, &e) < 0) {
+                http_reply_err(req, e);
+                err_free(e);
+        }
+}
+
 const struct http_route api_build_routes[] = {
-        {"POST", "/v1/build", h_build},
+        {"POST", "/v1/build", h_build, HTTP_ROUTE_STREAM_BODY, 0},
         {},
 };

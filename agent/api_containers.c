@@ -354,6 +354,35 @@ static void h_update(struct http_req *req, void *ud) {
         http_reply_json(req, 200, ans);
 }
 
+/* POST /v1/containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=K (upgraded;
+ * ctr_attach.c) */
+static void h_attach(struct http_req *req, void *ud) {
+        struct ctr *c = find(req, ud);
+
+        if (c)
+                ctr_attach(c, req);
+}
+
+/* POST /v1/containers/{id}/resize?h=ROWS&w=COLUMNS */
+static void h_resize(struct http_req *req, void *ud) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr *c = find(req, ud);
+        unsigned h = 0, w = 0;
+        const char *hs = http_req_query(req, "h"), *ws = http_req_query(req, "w");
+
+        if (!c)
+                return;
+        if (!hs || !ws || sscanf(hs, "%u", &h) != 1 || sscanf(ws, "%u", &w) != 1) {
+                http_reply_error(req, 400, "invalid", "h, w: both are required numbers");
+                return;
+        }
+        if (ctr_resize(c, h, w, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        http_reply(req, 200, NULL, "", 0);
+}
+
 static void h_exec(struct http_req *req, void *ud) {
         _cleanup_json_ json_t *body = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -388,5 +417,7 @@ const struct http_route api_container_routes[] = {
         {"POST", "/v1/containers/{id}/exec", h_exec},
         {"GET", "/v1/containers/{id}/stats", h_stats},
         {"POST", "/v1/containers/{id}/update", h_update},
+        {"POST", "/v1/containers/{id}/attach", h_attach},
+        {"POST", "/v1/containers/{id}/resize", h_resize},
         {},
 };

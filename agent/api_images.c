@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_upload.h"
 #include "containers.h"
 #include "cleanup.h"
 #include "events.h"
@@ -501,9 +502,11 @@ static int job_load(struct daemon *d, json_t *args, int fd, json_t **ret, struct
         r = open_store(d, &s, errp);
         if (r < 0)
                 return r;
-        if (stat(path, &st) < 0)
+        if (json_object_get(args, "upload_fd")) /* berth-attach: a streamed upload */
+                r = image_load(s, (int)json_get_int(args, "upload_fd", -1), &refs, &ids, errp);
+        else if (stat(path, &st) < 0)
                 return err_set(errp, errno, "load: '%s'", path);
-        if (S_ISDIR(st.st_mode))
+        else if (S_ISDIR(st.st_mode))
                 r = image_load_oci_dir(s, path, json_get_str(args, "ref", NULL), &refs, &ids, errp);
         else {
                 in = open(path, O_RDONLY | O_CLOEXEC);
@@ -550,9 +553,11 @@ static int job_import(struct daemon *d, json_t *args, int fd, json_t **ret, stru
         r = open_store(d, &s, errp);
         if (r < 0)
                 return r;
-        if (stat(path, &st) < 0)
+        if (json_object_get(args, "upload_fd")) /* berth-attach: a streamed upload */
+                r = image_import_fd(s, (int)json_get_int(args, "upload_fd", -1), &o, &img, errp);
+        else if (stat(path, &st) < 0)
                 return err_set(errp, errno, "import: '%s'", path);
-        if (S_ISDIR(st.st_mode))
+        else if (S_ISDIR(st.st_mode))
                 r = image_import_dir(s, path, &o, &img, errp);
         else {
                 in = open(path, O_RDONLY | O_CLOEXEC);
@@ -717,12 +722,68 @@ static void body_job(struct http_req *req, void *userdata, job_fn *fn, const cha
         job_start(userdata, req, fn, body, false, action);
 }
 
+/* berth-attach: load and import take the archive itself as the body (streamed to a temporary
+ * file, no size limit; ?ref=, ?message=, ?changes= for import), or as before a JSON body naming
+ * a path on the daemon's host. */
+struct upload_job {
+        struct daemon *d;
+        job_fn *fn;
+        const char *action;
+};
+
+static void h_load_json(struct http_req *req, void *ud) {
+        struct upload_job *u = ud;
+        struct upload_job uj = *u;
+
+        free(u);
+        body_job(req, uj.d, uj.fn, "path", uj.action);
+}
+
+static void upload_done(struct http_req *req, int fd, void *ud) {
+        struct upload_job *u = ud;
+        json_t *args = json_object();
+        char *const *q = http_req_query_pairs(req);
+
+        json_object_set_new(args, "upload_fd", json_integer(fd));
+        if (http_req_query(req, "ref"))
+                json_object_set_new(args, "ref", json_string(http_req_query(req, "ref")));
+        if (http_req_query(req, "message"))
+                json_object_set_new(args, "message", json_string(http_req_query(req, "message")));
+        json_object_set_new(args, "changes", json_array());
+        for (size_t i = 0; q && q[i] && q[i + 1]; i += 2)
+                if (streq(q[i], "changes"))
+                        json_array_append_new(json_object_get(args, "changes"),
+                                              json_string(q[i + 1]));
+        /* The job's child inherits fd; ours goes once it is forked. */
+        job_start(u->d, req, u->fn, args, false, u->action);
+        safe_close(fd);
+        free(u);
+}
+
+static void upload_job(struct http_req *req, void *userdata, job_fn *fn, const char *action) {
+        struct daemon *d = userdata;
+        const char *ct = http_req_header(req, "Content-Type");
+        _cleanup_free_ char *dir = xasprintf("%s/tmp", d->root);
+        struct upload_job *u = xnew0(struct upload_job, 1);
+        struct err *e = NULL;
+
+        *u = (struct upload_job){.d = d, .fn = fn, .action = action};
+        if (ct && str_startswith(ct, "application/json")) {
+                http_req_body_buffer(req, 1024 * 1024, h_load_json, u);
+                return;
+        }
+        if (api_upload_spool(req, dir, upload_done, u, &e) < 0) {
+                free(u);
+                reply_err_take(req, e);
+        }
+}
+
 static void h_load(struct http_req *req, void *userdata) {
-        body_job(req, userdata, job_load, "path", "load");
+        upload_job(req, userdata, job_load, "load");
 }
 
 static void h_import(struct http_req *req, void *userdata) {
-        body_job(req, userdata, job_import, "path", "import");
+        upload_job(req, userdata, job_import, "import");
 }
 
 static void h_save(struct http_req *req, void *userdata) {
@@ -736,8 +797,8 @@ static void h_login(struct http_req *req, void *userdata) {
 const struct http_route api_images_routes[] = {
         {"GET", "/v1/images", h_list},
         {"POST", "/v1/images/pull", h_pull},
-        {"POST", "/v1/images/load", h_load},
-        {"POST", "/v1/images/import", h_import},
+        {"POST", "/v1/images/load", h_load, HTTP_ROUTE_STREAM_BODY, 0},
+        {"POST", "/v1/images/import", h_import, HTTP_ROUTE_STREAM_BODY, 0},
         {"POST", "/v1/images/save", h_save},
         {"GET", "/v1/images/{name*}", h_get},
         {"POST", "/v1/images/{name*}", h_post_named},

@@ -352,14 +352,13 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         sig = json_get_str(body, "StopSignal", NULL);
         if (sig && sig[0] && ctr_parse_signal(sig) < 0)
                 return err_setx(errp, EINVAL, "StopSignal: invalid signal '%s'", sig);
-        if (json_get_bool(hc, "Init", false))
-                return err_setx(errp, EINVAL,
-                                "HostConfig.Init: --init needs a static init binary to inject and "
-                                "berth has none yet");
-        if (json_get_bool(body, "OpenStdin", false))
-                return err_setx(errp, EINVAL,
-                                "OpenStdin: an interactive stdin (-i) cannot be attached yet; "
-                                "containers get an empty stdin");
+        if (json_get_bool(hc, "Init", false)) {
+                _cleanup_free_ char *init = NULL;
+
+                r = ctr_init_path(&init, errp);
+                if (r < 0)
+                        return r;
+        }
         r = check_network(m, hc, errp);
         if (r >= 0)
                 r = check_log_config(hc, errp);

@@ -60,7 +60,8 @@ struct ctr {
         struct pend *pends;
         struct follower *followers;
         struct exec_sess *execs;
-        struct ctr_health *health; /* ctr_health.c; NULL without a check or when not running */
+        struct ctr_health *health;    /* ctr_health.c; NULL without a check or when not running */
+        struct attach_sess *attaches; /* ctr_attach.c: attaches waiting for the next start */
 };
 
 void ctr_mgr_freep(struct ctr_mgr **m);
@@ -117,6 +118,19 @@ int ctr_update(struct ctr *c, const json_t *body, struct err **errp);
 /* ctr_metrics.c: the container collectors and counters on the daemon's metrics. */
 void ctr_metrics_register(struct ctr_mgr *m);
 void ctr_metrics_restart(struct ctr *c);
+
+/* ctr_attach.c: POST /attach (an upgraded connection relayed to the shim's attach socket;
+ * waits for the next start when c is not running), /resize (the console's size). */
+struct attach_sess;
+void ctr_attach(struct ctr *c, struct http_req *req);
+bool ctr_attach_pending(const struct ctr *c);
+/* From ctr_do_start, while the container's process waits: connects the waiting attaches. */
+void ctr_attach_connect_pending(struct ctr *c);
+/* Ends the waiting attaches (removal). */
+void ctr_attach_end(struct ctr *c);
+int ctr_resize(struct ctr *c, unsigned h, unsigned w, struct err **errp);
+/* docker's detach keys ("ctrl-p,ctrl-q") -> "16,17" for the shim. */
+int ctr_parse_detach_keys(const char *spec, char **ret, struct err **errp);
 
 /* ctr_stream.c */
 /* Runs body's Cmd (with Env, WorkingDir, User) inside c through a forked helper whose stdout and

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,6 +565,31 @@ static void set_namespaces(const struct ctr_spec_in *in, const json_t *hc, json_
         }
 }
 
+int ctr_init_path(char **ret, struct err **errp) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        char *slash, *p;
+
+        if (n <= 0)
+                return err_set(errp, errno, "HostConfig.Init: find our own binary");
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (!slash)
+                return err_setx(errp, ENOENT, "HostConfig.Init: no berth-init next to '%s'", exe);
+        p = xasprintf("%.*s/berth-init", (int)(slash - exe), exe);
+        if (access(p, X_OK) < 0) {
+                int r = err_set(errp, errno,
+                                "HostConfig.Init: --init needs '%s' (built and installed with "
+                                "berth)",
+                                p);
+                free(p);
+                err_set_field(errp, "HostConfig.Init");
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
 int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp) {
         _cleanup_json_ json_t *spec = spec_default_json(false);
         const json_t *cfg = json_object_get(in->rec, "Config"),
@@ -576,6 +602,19 @@ int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp
         size_t i;
         int r;
 
+        if (json_get_bool(hc, "Init", false)) {
+                /* --init: berth-init runs as PID 1 in front of the command (berth-attach) */
+                _cleanup_free_ char *init = NULL;
+
+                r = ctr_init_path(&init, errp);
+                if (r < 0) {
+                        json_decref(args);
+                        return r;
+                }
+                json_array_append_new(args, json_string(CTR_INIT_PATH));
+                json_array_append_new(args, json_string("--"));
+                json_array_append_new(mounts, bind_mount(init, CTR_INIT_PATH, true));
+        }
         json_array_append_new(args, json_string(json_get_str(in->rec, "Path", "")));
         json_array_foreach (json_object_get(in->rec, "Args"), i, v)
                 json_array_append(args, v);

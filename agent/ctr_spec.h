@@ -46,6 +46,11 @@ struct ctr_spec_in {
 };
 
 /* Builds the OCI config.json. Errors name the HostConfig field. */
+/* --init: where berth-init is bind-mounted (read-only) in the container, and where it is on
+ * the host (next to the berth binary); ENOENT naming it when it is missing. */
+#define CTR_INIT_PATH "/dev/init"
+int ctr_init_path(char **ret, struct err **errp);
+
 int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp);
 
 /* Resolves "user[:group]" (names or numbers) against the rootfs's /etc/passwd and /etc/group,

@@ -266,10 +266,20 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
                                 "--log-max-file",
                                 max_file,
                                 NULL,
+                                NULL,
+                                NULL,
                                 NULL};
+                const json_t *cfg = json_object_get(c->rec, "Config");
+                size_t na = ELEMENTSOF(argv) - 4;
 
-                if (json_get_bool(json_object_get(c->rec, "Config"), "Tty", false))
-                        argv[ELEMENTSOF(argv) - 2] = (char *)"--tty";
+                if (json_get_bool(cfg, "Tty", false))
+                        argv[na++] = (char *)"--tty";
+                /* berth-attach: keep the container's stdin open for attaches */
+                if (json_get_bool(cfg, "OpenStdin", false))
+                        argv[na++] = (char *)"--stdin";
+                if (json_get_bool(cfg, "OpenStdin", false) &&
+                    json_get_bool(cfg, "StdinOnce", false))
+                        argv[na++] = (char *)"--stdin-once";
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (setsid() < 0)
@@ -370,13 +380,16 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
 
         r = prepare_bundle(c, &e);
         if (r >= 0)
-                r = spawn_shim(c, &status_fd, ctr_net_wanted(c->rec) ? &go_fd : NULL, &e);
+                r = spawn_shim(c, &status_fd,
+                               ctr_net_wanted(c->rec) || ctr_attach_pending(c) ? &go_fd : NULL, &e);
         if (r >= 0 && go_fd >= 0) {
                 /* berth-net: the init exists and waits; connect its networks, then let it run.
                  * Closing go_fd without a byte makes the shim remove the container. */
                 r = read_report(status_fd, &pid, &e);
                 if (r > 0) {
-                        r = ctr_net_attach(c, pid, &e);
+                        r = ctr_net_wanted(c->rec) ? ctr_net_attach(c, pid, &e) : 0;
+                        if (r >= 0) /* berth-attach: before the process runs */
+                                ctr_attach_connect_pending(c);
                         if (r >= 0 && write(go_fd, "g", 1) != 1)
                                 r = err_set(&e, errno, "let the container run");
                 }

@@ -161,7 +161,54 @@ struct exec_sess {
         int out_fd, err_fd;
         bool exited;
         int status;
+        /* berth-attach: exec -i, an upgraded connection (multiplexed frames out, stdin in) */
+        bool upgraded;
+        int in_fd;
+        ev_io inw;
+        char *in_buf;
+        size_t in_len;
+        bool in_eof;
 };
+
+#define EXEC_IN_MAX (256u * 1024u)
+
+static void exec_in_close(struct exec_sess *s) {
+        ev_io_stop(s->c->m->loop, &s->inw);
+        s->in_fd = safe_close(s->in_fd);
+        free(s->in_buf);
+        s->in_buf = NULL;
+        s->in_len = 0;
+}
+
+/* Ends the client's side: the upgraded stream or the NDJSON one. */
+static void exec_req_end(struct exec_sess *s) {
+        struct http_req *req = TAKE_PTR(s->req);
+
+        if (!req)
+                return;
+        http_req_on_close(req, NULL, NULL);
+        if (s->upgraded)
+                http_upgraded_end(req);
+        else
+                http_stream_end(req);
+}
+
+/* Output to an upgraded client: docker's frame (stream 1, 2; 3 carries the exit record). */
+static void exec_frame(struct exec_sess *s, int stream, const char *data, size_t len) {
+        unsigned char hdr[8] = {(unsigned char)stream,
+                                0,
+                                0,
+                                0,
+                                (unsigned char)(len >> 24),
+                                (unsigned char)(len >> 16),
+                                (unsigned char)(len >> 8),
+                                (unsigned char)len};
+
+        if (!s->req)
+                return;
+        (void)http_upgraded_write(s->req, hdr, sizeof(hdr));
+        (void)http_upgraded_write(s->req, data, len);
+}
 
 static void exec_finish(struct exec_sess *s) {
         struct ev_loop *loop = s->c->m->loop;
@@ -175,15 +222,20 @@ static void exec_finish(struct exec_sess *s) {
                         break;
                 }
         ev_child_stop(loop, &s->child);
+        exec_in_close(s);
         if (s->req) {
                 int code = WIFEXITED(s->status)     ? WEXITSTATUS(s->status)
                            : WIFSIGNALED(s->status) ? 128 + WTERMSIG(s->status)
                                                     : 255;
                 _cleanup_json_ json_t *j = json_pack("{s:i}", "ExitCode", code);
 
-                http_req_on_close(s->req, NULL, NULL);
-                (void)http_stream_write_json(s->req, j);
-                http_stream_end(s->req);
+                if (s->upgraded) {
+                        _cleanup_free_ char *rec = json_dump_str(j, true);
+
+                        exec_frame(s, 3, rec, strlen(rec));
+                } else
+                        (void)http_stream_write_json(s->req, j);
+                exec_req_end(s);
         }
         free(s);
 }
@@ -191,9 +243,67 @@ static void exec_finish(struct exec_sess *s) {
 static void exec_closed(struct http_req *req, void *ud) {
         struct exec_sess *s = ud;
 
-        http_stream_end(req);
-        s->req = NULL;
+        (void)req;
+        exec_req_end(s);
+        exec_in_close(s); /* the process reads EOF */
 }
+
+static void exec_in_update(struct exec_sess *s) {
+        struct ev_loop *loop = s->c->m->loop;
+
+        if (s->in_len == 0 && s->in_eof && s->in_fd >= 0)
+                exec_in_close(s);
+        if (s->in_fd >= 0 && s->in_len > 0 && !ev_is_active(&s->inw))
+                ev_io_start(loop, &s->inw);
+        else if ((s->in_fd < 0 || s->in_len == 0) && ev_is_active(&s->inw))
+                ev_io_stop(loop, &s->inw);
+        if (s->req)
+                http_upgraded_pause(s->req, s->in_len >= EXEC_IN_MAX);
+}
+
+static void exec_inw_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct exec_sess *s = w->data;
+
+        (void)loop;
+        (void)revents;
+        while (s->in_len > 0) {
+                ssize_t n = write(s->in_fd, s->in_buf, s->in_len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        break;
+                if (n <= 0) { /* the process closed its stdin */
+                        exec_in_close(s);
+                        break;
+                }
+                memmove(s->in_buf, s->in_buf + n, s->in_len - (size_t)n);
+                s->in_len -= (size_t)n;
+        }
+        exec_in_update(s);
+}
+
+static void exec_on_data(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct exec_sess *s = ud;
+
+        (void)req;
+        if (s->in_fd < 0)
+                return;
+        s->in_buf = xrealloc(s->in_buf, s->in_len + len);
+        memcpy(s->in_buf + s->in_len, data, len);
+        s->in_len += len;
+        exec_in_update(s);
+}
+
+static void exec_on_eof(struct http_req *req, void *ud) {
+        struct exec_sess *s = ud;
+
+        (void)req;
+        s->in_eof = true;
+        exec_in_update(s);
+}
+
+static const struct http_upgrade_ops exec_up_ops = {.on_data = exec_on_data, .on_eof = exec_on_eof};
 
 static void exec_pipe(struct exec_sess *s, ev_io *w, int *fd, const char *stream) {
         char buf[16384];
@@ -207,7 +317,9 @@ static void exec_pipe(struct exec_sess *s, ev_io *w, int *fd, const char *stream
                 exec_finish(s);
                 return;
         }
-        if (s->req) {
+        if (s->req && s->upgraded)
+                exec_frame(s, streq(stream, "stderr") ? 2 : 1, buf, (size_t)n);
+        else if (s->req) {
                 _cleanup_json_ json_t *j = json_pack("{s:s,s:o}", "stream", stream, "data",
                                                      json_bytes(buf, (size_t)n));
                 (void)http_stream_write_json(s->req, j);
@@ -327,7 +439,7 @@ static void helper_sigterm(int sig) {
                 (void)kill(helper_child, SIGKILL);
 }
 
-_noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int out, int err) {
+_noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int in, int out, int err) {
         _cleanup_(rt_state_freep) struct rt_state *st = NULL;
         _cleanup_err_ struct err *e = NULL;
         int nfd = open("/dev/null", O_RDONLY | O_CLOEXEC), status;
@@ -338,7 +450,7 @@ _noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int out,
         signal(SIGPIPE, SIG_DFL);
         signal(SIGTERM, helper_sigterm);
         signal(SIGINT, SIG_DFL);
-        if (nfd < 0 || dup2(nfd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        if (nfd < 0 || dup2(in >= 0 ? in : nfd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
                 _exit(126);
         /* Nothing of the daemon's stays open here (its lock, listeners, connections). */
         (void)close_range(3, ~0U, 0);
@@ -357,8 +469,8 @@ _noreturn_ static void exec_helper(struct ctr *c, const struct spec *s, int out,
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-int ctr_exec_spawn(struct ctr *c, const json_t *body, int out_fd, int err_fd, pid_t *ret_pid,
-                   struct err **errp) {
+static int exec_spawn(struct ctr *c, const json_t *body, int in_fd, int out_fd, int err_fd,
+                      pid_t *ret_pid, struct err **errp) {
         _cleanup_(spec_freep) struct spec *s = NULL;
         pid_t pid;
         int r;
@@ -370,22 +482,35 @@ int ctr_exec_spawn(struct ctr *c, const json_t *body, int out_fd, int err_fd, pi
         if (pid < 0)
                 return err_set(errp, errno, "fork");
         if (pid == 0)
-                exec_helper(c, s, out_fd, err_fd);
+                exec_helper(c, s, in_fd, out_fd, err_fd);
         *ret_pid = pid;
         return 0;
+}
+
+int ctr_exec_spawn(struct ctr *c, const json_t *body, int out_fd, int err_fd, pid_t *ret_pid,
+                   struct err **errp) {
+        return exec_spawn(c, body, -EBADF, out_fd, err_fd, ret_pid, errp);
 }
 
 void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
         _cleanup_err_ struct err *e = NULL;
         bool detach = json_get_bool(body, "Detach", false);
+        /* berth-attach: exec -i goes over an upgraded connection */
+        bool in =
+                !detach && json_get_bool(body, "AttachStdin", false) && http_req_wants_upgrade(req);
+        _cleanup_close_pair_ int inp[2] = {-EBADF, -EBADF};
         struct exec_sess *x;
         int out[2], err[2], r;
-        pid_t pid;
+        pid_t pid = 0;
 
         if (!ctr_running(c) || json_get_bool(ctr_state(c), "Paused", false)) {
                 http_reply_error(req, 409, "Conflict", "Container %s is %s", c->id,
                                  ctr_running(c) ? "paused, unpause the container before exec"
                                                 : "not running");
+                return;
+        }
+        if (in && pipe2(inp, O_CLOEXEC) < 0) {
+                http_reply_error(req, 500, "Internal", "pipe: %s", strerror(errno));
                 return;
         }
         if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -398,9 +523,10 @@ void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
                 safe_close(out[1]);
                 return;
         }
-        r = ctr_exec_spawn(c, body, out[1], err[1], &pid, &e);
+        r = exec_spawn(c, body, inp[0], out[1], err[1], &pid, &e);
         safe_close(out[1]);
         safe_close(err[1]);
+        inp[0] = safe_close(inp[0]);
         if (r < 0) {
                 http_reply_err(req, e);
                 safe_close(out[0]);
@@ -411,6 +537,11 @@ void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
         x->c = c;
         x->out_fd = out[0];
         x->err_fd = err[0];
+        x->in_fd = TAKE_FD(inp[1]);
+        if (x->in_fd >= 0)
+                (void)fcntl(x->in_fd, F_SETFL, O_NONBLOCK);
+        ev_io_init(&x->inw, exec_inw_cb, x->in_fd >= 0 ? x->in_fd : 0, EV_WRITE);
+        x->inw.data = x;
         ev_child_init(&x->child, exec_child_cb, pid, 0);
         x->child.data = x;
         ev_child_start(c->m->loop, &x->child);
@@ -444,11 +575,17 @@ void ctr_exec(struct ctr *c, const json_t *body, struct http_req *req) {
                 return;
         }
         x->req = req;
-        http_stream_begin(req, 200, "application/x-ndjson");
         http_req_on_close(req, exec_closed, x);
+        if (in) {
+                x->upgraded = true;
+                http_req_upgrade(req, "application/vnd.docker.multiplexed-stream", &exec_up_ops, x);
+                return;
+        }
+        http_stream_begin(req, 200, "application/x-ndjson");
 }
 
 void ctr_streams_end(struct ctr *c) {
+        ctr_attach_end(c); /* berth-attach */
         while (c->followers)
                 follower_free(c->followers, NULL);
         /* Exec sessions outlive nothing: detach them from their requests and the container. */
@@ -461,10 +598,8 @@ void ctr_streams_end(struct ctr *c) {
                 ev_io_stop(c->m->loop, &s->err);
                 safe_close(s->out_fd);
                 safe_close(s->err_fd);
-                if (s->req) {
-                        http_req_on_close(s->req, NULL, NULL);
-                        http_stream_end(s->req);
-                }
+                exec_in_close(s);
+                exec_req_end(s);
                 free(s);
         }
 }

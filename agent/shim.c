@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "json.h"
 #include "runtime/container.h"
 #include "shim.h"
+#include "shim_attach.h"
 #include "xalloc.h"
 
 #define SHIM_MAX_CLIENTS 8
@@ -38,6 +40,11 @@ struct shim {
         size_t clen[SHIM_MAX_CLIENTS];
         bool exited;
         int wstatus;
+        /* berth-attach: stdin and the attach socket (shim_attach.c) */
+        struct shim_attach att;
+        char *attach_path;
+        int in_fd; /* stdin pipe's write end until handed to att */
+        bool tty;
 };
 
 static char iobuf[16384];
@@ -149,10 +156,17 @@ static void shim_accept(struct shim *s) {
 }
 
 static void client_command(struct shim *s, const char *cmd) {
+        unsigned h, w;
         int sig;
 
         if (sscanf(cmd, "kill %d", &sig) == 1 && sig > 0 && sig < 65 && !s->exited)
                 (void)rt_kill(s->st, sig, false, NULL);
+        /* berth-attach: the console's size */
+        if (sscanf(cmd, "resize %u %u", &h, &w) == 2 && s->tty && s->out_fd >= 0 && h > 0 &&
+            w > 0 && h < 65536 && w < 65536)
+                (void)ioctl(s->out_fd, TIOCSWINSZ,
+                            &(struct winsize){.ws_row = (unsigned short)h,
+                                              .ws_col = (unsigned short)w});
 }
 
 static void client_read(struct shim *s, int i) {
@@ -190,6 +204,8 @@ static bool pump(struct shim *s, int *fd, enum clog_stream stream) {
                 return false;
         }
         (void)clog_write(s->log, stream, iobuf, (size_t)n, now_nsec(), NULL);
+        shim_attach_output(&s->att, stream == CLOG_STDERR ? SHIM_STDERR : SHIM_STDOUT, iobuf,
+                           (size_t)n);
         return true;
 }
 
@@ -214,8 +230,10 @@ static int shim_loop(struct shim *s) {
         uint64_t drain_deadline = 0;
 
         for (;;) {
-                struct pollfd p[4 + SHIM_MAX_CLIENTS];
+                struct pollfd p[4 + SHIM_MAX_CLIENTS + SHIM_ATTACH_NPOLL];
                 int n = 0, timeout = -1, r;
+                bool blocked = shim_attach_blocked(&s->att);
+                size_t na;
 
                 if (s->exited) {
                         uint64_t now = now_usec();
@@ -226,17 +244,21 @@ static int shim_loop(struct shim *s) {
                                 return 0;
                         timeout = (int)((drain_deadline - now) / USEC_PER_MSEC) + 1;
                 }
-                p[n++] = (struct pollfd){.fd = s->out_fd, .events = POLLIN};
-                p[n++] = (struct pollfd){.fd = s->err_fd, .events = POLLIN};
+                /* An attached client that does not read holds the output back. */
+                p[n++] = (struct pollfd){.fd = blocked ? -1 : s->out_fd, .events = POLLIN};
+                p[n++] = (struct pollfd){.fd = blocked ? -1 : s->err_fd, .events = POLLIN};
                 p[n++] = (struct pollfd){.fd = s->sig_fd, .events = POLLIN};
                 p[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
                 for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
                         p[n++] = (struct pollfd){.fd = s->clients[i], .events = POLLIN};
-                r = poll(p, (nfds_t)n, timeout);
+                na = shim_attach_pollfds(&s->att, p + n);
+                r = poll(p, (nfds_t)n + na, timeout);
                 if (r < 0 && errno != EINTR)
                         return -errno;
                 if (r <= 0)
                         continue;
+                /* Attach clients first: one that connected before the start gets every byte. */
+                shim_attach_handle(&s->att, p + n, na);
                 if (p[0].revents)
                         pump(s, &s->out_fd, CLOG_STDOUT);
                 if (p[1].revents)
@@ -271,7 +293,8 @@ static json_t *exit_record(struct shim *s) {
 }
 
 static int parse_args(int argc, char **argv, const char **root, const char **run, const char **id,
-                      int *status_fd, uint64_t *max_size, unsigned *max_file, bool *tty) {
+                      int *status_fd, uint64_t *max_size, unsigned *max_file, bool *tty,
+                      bool *open_stdin, bool *stdin_once) {
         static const struct option opts[] = {
                 {"root", required_argument, NULL, 'r'},
                 {"run", required_argument, NULL, 'R'},
@@ -280,6 +303,8 @@ static int parse_args(int argc, char **argv, const char **root, const char **run
                 {"log-max-size", required_argument, NULL, 'm'},
                 {"log-max-file", required_argument, NULL, 'f'},
                 {"tty", no_argument, NULL, 't'},
+                {"stdin", no_argument, NULL, 'I'},
+                {"stdin-once", no_argument, NULL, 'O'},
                 {},
         };
         int c;
@@ -308,6 +333,12 @@ static int parse_args(int argc, char **argv, const char **root, const char **run
                 case 't':
                         *tty = true;
                         break;
+                case 'I':
+                        *open_stdin = true;
+                        break;
+                case 'O':
+                        *stdin_once = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -319,13 +350,20 @@ static int parse_args(int argc, char **argv, const char **root, const char **run
         return 0;
 }
 
-/* Points our own 0/1/2 at /dev/null and the output pipes: the container's init inherits them. */
-static int setup_stdio(struct shim *s, struct err **errp) {
+/* Points our own 0/1/2 at /dev/null (or the stdin pipe) and the output pipes: the container's
+ * init inherits them. */
+static int setup_stdio(struct shim *s, bool open_stdin, struct err **errp) {
         _cleanup_close_ int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        _cleanup_close_pair_ int in[2] = {-EBADF, -EBADF};
         int out[2], err[2];
 
         if (null_fd < 0)
                 return err_set(errp, errno, "open /dev/null");
+        /* berth-attach: an open stdin without a console is a pipe we keep the write end of */
+        if (open_stdin && !s->tty) {
+                if (pipe2(in, O_CLOEXEC) < 0)
+                        return err_set(errp, errno, "pipe");
+        }
         if (pipe2(out, O_CLOEXEC) < 0)
                 return err_set(errp, errno, "pipe");
         if (pipe2(err, O_CLOEXEC) < 0) {
@@ -333,7 +371,8 @@ static int setup_stdio(struct shim *s, struct err **errp) {
                 safe_close(out[1]);
                 return err_set(errp, errno, "pipe");
         }
-        if (dup2(null_fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) {
+        if (dup2(in[0] >= 0 ? in[0] : null_fd, 0) < 0 || dup2(out[1], 1) < 0 ||
+            dup2(err[1], 2) < 0) {
                 int e = errno;
                 safe_close(out[0]);
                 safe_close(out[1]);
@@ -343,6 +382,7 @@ static int setup_stdio(struct shim *s, struct err **errp) {
         }
         safe_close(out[1]);
         safe_close(err[1]);
+        s->in_fd = TAKE_FD(in[1]);
         s->out_fd = out[0];
         s->err_fd = err[0];
         (void)fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
@@ -375,6 +415,7 @@ static void stdio_release(void) {
 
         if (null_fd < 0)
                 return;
+        (void)dup2(null_fd, 0); /* berth-attach: the stdin pipe's read end is the container's */
         (void)dup2(null_fd, 1);
         (void)dup2(null_fd, 2);
         safe_close(null_fd);
@@ -385,6 +426,9 @@ static void shim_free(struct shim *s) {
         free(s->sock_path);
         free(s->exit_path);
         free(s->state_root);
+        free(s->attach_path);
+        shim_attach_done(&s->att);
+        safe_close(s->in_fd);
         s->log = clog_writer_free(s->log);
         s->st = rt_state_free(s->st);
         safe_close(s->out_fd);
@@ -396,8 +440,11 @@ static void shim_free(struct shim *s) {
 }
 
 int shim_main(int argc, char **argv) {
-        _cleanup_(shim_free) struct shim s = {
-                .out_fd = -EBADF, .err_fd = -EBADF, .sig_fd = -EBADF, .listen_fd = -EBADF};
+        _cleanup_(shim_free) struct shim s = {.out_fd = -EBADF,
+                                              .err_fd = -EBADF,
+                                              .sig_fd = -EBADF,
+                                              .listen_fd = -EBADF,
+                                              .in_fd = -EBADF};
         _cleanup_err_ struct err *e = NULL;
         _cleanup_json_ json_t *rec = NULL;
         _cleanup_free_ char *bundle = NULL, *log_path = NULL, *shims = NULL, *line = NULL;
@@ -405,21 +452,25 @@ int shim_main(int argc, char **argv) {
         _cleanup_close_pair_ int console[2] = {-EBADF, -EBADF};
         uint64_t max_size = 0;
         unsigned max_file = 1;
-        bool tty = false;
+        bool tty = false, open_stdin = false, stdin_once = false;
         int status_fd = -1;
         _cleanup_close_ int start_fd = start_fd_take(); /* berth-net */
         int sp[2], r;
 
         for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
                 s.clients[i] = -EBADF;
-        if (parse_args(argc, argv, &root, &run, &s.id, &status_fd, &max_size, &max_file, &tty) < 0)
+        shim_attach_init(&s.att);
+        if (parse_args(argc, argv, &root, &run, &s.id, &status_fd, &max_size, &max_file, &tty,
+                       &open_stdin, &stdin_once) < 0)
                 return 2;
+        s.tty = tty;
         signal(SIGPIPE, SIG_IGN);
         s.ctr_dir = xasprintf("%s/containers/%s", root, s.id);
         s.exit_path = xasprintf("%s/" SHIM_EXIT_FILE, s.ctr_dir);
         s.state_root = xasprintf("%s/oci", run);
         shims = xasprintf("%s/shims", run);
         s.sock_path = xasprintf("%s/%s.sock", shims, s.id);
+        s.attach_path = xasprintf("%s/%s.attach", shims, s.id);
         bundle = xasprintf("%s/bundle", s.ctr_dir);
         log_path = xasprintf("%s/%s-json.log", s.ctr_dir, s.id);
 
@@ -439,7 +490,7 @@ int shim_main(int argc, char **argv) {
         if (r >= 0)
                 r = clog_writer_open(log_path, max_size, max_file, &s.log, &e);
         if (r >= 0)
-                r = setup_stdio(&s, &e);
+                r = setup_stdio(&s, open_stdin, &e);
         if (r >= 0) {
                 _cleanup_(rt_state_freep) struct rt_state *old = NULL;
 
@@ -464,11 +515,17 @@ int shim_main(int argc, char **argv) {
                         s.err_fd = safe_close(s.err_fd);
                         s.out_fd = r;
                         (void)fcntl(s.out_fd, F_SETFL, O_NONBLOCK);
+                        /* berth-attach: stdin goes to the console (its own fd, closed apart) */
+                        if (open_stdin)
+                                s.in_fd = fcntl(s.out_fd, F_DUPFD_CLOEXEC, 3);
                 } else
                         (void)rt_delete(s.st, true, NULL);
         }
         if (r >= 0)
                 r = shim_listen(&s, &e);
+        if (r >= 0) /* berth-attach: before the start, so early attaches see everything */
+                r = shim_attach_listen(&s.att, s.attach_path, TAKE_FD(s.in_fd), tty, stdin_once,
+                                       &e);
         if (r >= 0 && start_fd >= 0) {
                 r = start_wait(status_fd, start_fd, s.st->pid, &e); /* berth-net */
                 if (r < 0)
@@ -482,6 +539,7 @@ int shim_main(int argc, char **argv) {
         stdio_release();
         if (r < 0) {
                 (void)unlink(s.sock_path);
+                (void)unlink(s.attach_path);
                 status_report(status_fd, "err %d %s\n", e ? e->code : EIO, err_msg(e));
                 return 1;
         }
@@ -496,6 +554,8 @@ int shim_main(int argc, char **argv) {
         line = json_dump_str(rec, true);
         for (int i = 0; i < SHIM_MAX_CLIENTS; i++)
                 client_send(&s, i, line);
+        (void)unlink(s.attach_path);
+        shim_attach_finish(&s.att, 2000); /* berth-attach: the rest of the output, then EOF */
         (void)rt_delete(s.st, true, NULL);
         (void)unlink(s.sock_path);
         return 0;

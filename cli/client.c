@@ -144,6 +144,71 @@ int client_stream(const struct cli_ctx *ctx, const char *method, const char *pat
         return r;
 }
 
+int client_upload(const struct cli_ctx *ctx, const char *method, const char *path, int fd,
+                  const char *content_type, json_t **ret, struct err **errp) {
+        struct http_call call = {
+                .method = method,
+                .path = path,
+                .content_type = content_type,
+                .stream_body = true,
+                .body_fd = fd,
+        };
+        struct http_response resp = {};
+        json_t *j = NULL;
+        int r;
+
+        r = do_call(ctx, &call, &resp, errp);
+        if (r < 0)
+                return r;
+        if (ret && resp.body_len > 0) {
+                r = json_parse(resp.body, resp.body_len, "daemon response", &j, errp);
+                if (r < 0) {
+                        http_response_done(&resp);
+                        return r;
+                }
+        }
+        http_response_done(&resp);
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
+int client_upgrade(const struct cli_ctx *ctx, const char *method, const char *path,
+                   const json_t *body, struct http_raw **ret, bool *ret_upgraded,
+                   struct err **errp) {
+        _cleanup_free_ char *b = body ? json_dump_str(body, false) : NULL;
+        struct http_target t = target_of(ctx);
+        struct http_response resp = {};
+        _cleanup_err_ struct err *e = NULL;
+        struct http_raw *raw = NULL;
+        int r;
+
+        r = http_upgrade(&t,
+                         &(struct http_call){.method = method,
+                                             .path = path,
+                                             .body = b,
+                                             .body_len = b ? strlen(b) : 0,
+                                             .timeout_ms = CALL_TIMEOUT_MS},
+                         &raw, &resp, &e);
+        if (r == -ECONNREFUSED)
+                return err_setx(errp, ECONNREFUSED,
+                                "Cannot connect to the berth daemon at %s: is 'berth daemon' "
+                                "running?",
+                                ctx->host);
+        if (r < 0)
+                return err_move(errp, TAKE_PTR(e));
+        if (!raw) {
+                r = api_error(&resp, errp);
+                http_response_done(&resp);
+                return r;
+        }
+        if (ret_upgraded)
+                *ret_upgraded = resp.status == 101;
+        http_response_done(&resp);
+        *ret = raw;
+        return 0;
+}
+
 int client_exit_code(int r) {
         switch (-r) {
         case EINVAL:

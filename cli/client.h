@@ -27,6 +27,16 @@ int client_call_raw(const struct cli_ctx *ctx, const char *method, const char *p
 int client_stream(const struct cli_ctx *ctx, const char *method, const char *path,
                   const json_t *body, http_line_fn *on_line, void *ud, struct err **errp);
 
+/* Sends the data read from fd as the body (streamed: a file of any size, or a pipe) and
+ * parses the JSON answer into *ret (may be NULL). */
+int client_upload(const struct cli_ctx *ctx, const char *method, const char *path, int fd,
+                  const char *content_type, json_t **ret, struct err **errp);
+
+/* An upgraded call (attach): *ret is the raw stream (http_client.h); API errors as above. */
+int client_upgrade(const struct cli_ctx *ctx, const char *method, const char *path,
+                   const json_t *body, struct http_raw **ret, bool *ret_upgraded,
+                   struct err **errp);
+
 /* The exit code for an error from client_*(): 125 when the daemon could not be reached or
  * failed, 1 for errors the API reported about the request. */
 int client_exit_code(int r);

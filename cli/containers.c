@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cleanup.h"
 #include "http_request.h"
 #include "cli.h"
@@ -210,6 +211,7 @@ static int cmd_run(const struct cli_ctx *ctx, int argc, char **argv) {
         _cleanup_free_ char *id = NULL, *path = NULL;
         struct log_sink sink = {.exit_code = -1};
         struct run_opts o = {};
+        struct cli_attach *att = NULL;
         bool client_rm;
         int r, code = 0;
 
@@ -226,12 +228,42 @@ static int cmd_run(const struct cli_ctx *ctx, int argc, char **argv) {
         r = do_create(ctx, &o, &id);
         if (r != 0)
                 goto out;
+        if (!o.detach && (o.interactive || o.tty)) {
+                /* -i / -t: attach before the start (the daemon holds it until the process
+                 * runs), so stdin is there from the beginning and no output is missed. */
+                r = cli_attach_open(ctx, id,
+                                    &(struct attach_opts){.in = o.interactive,
+                                                          .tty = o.tty,
+                                                          .detach_keys = o.detach_keys},
+                                    &att, &e);
+                if (r < 0) {
+                        r = cli_report(TAKE_PTR(e), client_exit_code(r));
+                        remove_quietly(ctx, id);
+                        goto out;
+                }
+        }
         path = xasprintf("/v1/containers/%s/start", id);
         r = client_call(ctx, "POST", path, NULL, NULL, &e);
         if (r < 0) {
                 code = start_exit_code(e, r);
                 cli_report(TAKE_PTR(e), 0);
                 if (o.auto_remove)
+                        remove_quietly(ctx, id);
+                cli_attach_free(att);
+                r = code;
+                goto out;
+        }
+        if (att) {
+                r = cli_attach_relay(ctx, att, &e);
+                if (r < 0)
+                        cli_report(TAKE_PTR(e), 0);
+                if (r == 1) { /* detached: it runs on */
+                        r = 0;
+                        goto out;
+                }
+                if (wait_exit(ctx, id, &code) != 0)
+                        code = EXIT_BERTH_FAILED;
+                if (client_rm)
                         remove_quietly(ctx, id);
                 r = code;
                 goto out;
@@ -261,28 +293,82 @@ out:
 /* ---- lifecycle ---- */
 
 struct start_opts {
-        bool attach;
+        bool attach, interactive;
+        const char *detach_keys;
 };
 
 static void start_opt(int c, const char *arg, void *ud) {
         struct start_opts *o = ud;
 
-        (void)arg;
         if (c == 'a')
                 o->attach = true;
+        else if (c == 'i')
+                o->interactive = true;
+        else if (c == 'k')
+                o->detach_keys = arg;
+}
+
+/* start -a with a console or -i: the attach goes first, then the start (berth-attach). */
+static int start_attached(const struct cli_ctx *ctx, const char *name,
+                          const struct start_opts *so) {
+        _cleanup_free_ char *id = http_escape(name);
+        _cleanup_free_ char *path = xasprintf("/v1/containers/%s/json", id);
+        _cleanup_json_ json_t *info = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct cli_attach *a = NULL;
+        const json_t *cfg;
+        int r, code = 0;
+
+        r = client_call(ctx, "GET", path, NULL, &info, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        cfg = json_object_get(info, "Config");
+        r = cli_attach_open(ctx, name,
+                            &(struct attach_opts){.in = so->interactive &&
+                                                        json_get_bool(cfg, "OpenStdin", false),
+                                                  .tty = json_get_bool(cfg, "Tty", false),
+                                                  .detach_keys = so->detach_keys},
+                            &a, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        free(path);
+        path = xasprintf("/v1/containers/%s/start", id);
+        r = client_call(ctx, "POST", path, NULL, NULL, &e);
+        if (r < 0) {
+                cli_attach_free(a);
+                return cli_report(TAKE_PTR(e), start_exit_code(e, r));
+        }
+        r = cli_attach_relay(ctx, a, &e);
+        if (r < 0)
+                cli_report(TAKE_PTR(e), 0);
+        if (r == 1)
+                return 0;
+        if (wait_exit(ctx, id, &code) != 0)
+                return EXIT_BERTH_FAILED;
+        return code;
 }
 
 static int cmd_start(const struct cli_ctx *ctx, int argc, char **argv) {
-        static const char usage[] = "Usage: berth start [-a] CONTAINER...\n\n"
-                                    "Start one or more stopped containers.\n\n"
-                                    "  -a, --attach   stream the output and exit with the "
-                                    "container's code (one container)\n";
-        static const struct option lo[] = {{"attach", no_argument, NULL, 'a'}, {}};
+        static const char usage[] =
+                "Usage: berth start [-a [-i]] CONTAINER...\n\n"
+                "Start one or more stopped containers.\n\n"
+                "  -a, --attach           stream the output and exit with the container's code "
+                "(one container)\n"
+                "  -i, --interactive      also forward stdin (a container created with -i)\n"
+                "      --detach-keys KEYS the sequence that detaches (default ctrl-p,ctrl-q)\n";
+        static const struct option lo[] = {{"attach", no_argument, NULL, 'a'},
+                                           {"interactive", no_argument, NULL, 'i'},
+                                           {"detach-keys", required_argument, NULL, 'k'},
+                                           {}};
         struct start_opts o = {};
-        int first = simple_opts(argc, argv, usage, "a", lo, 1, start_opt, &o);
+        int first = simple_opts(argc, argv, usage, "ai", lo, 1, start_opt, &o);
 
         if (first <= 0)
                 return -first;
+        if (o.interactive && !o.attach)
+                o.attach = true; /* docker: -i attaches stdin, which needs the attach */
+        if (o.attach && argc - first == 1 && (o.interactive || o.detach_keys))
+                return start_attached(ctx, argv[first], &o);
         if (o.attach) {
                 _cleanup_free_ char *id = http_escape(argv[first]);
                 _cleanup_free_ char *path = xasprintf("/v1/containers/%s/start", id);
@@ -866,6 +952,9 @@ static void exec_opt(int c, const char *arg, void *ud) {
         case 'w':
                 json_object_set_new(o->body, "WorkingDir", json_string(arg));
                 break;
+        case 'i': /* berth-attach */
+                json_object_set_new(o->body, "AttachStdin", json_true());
+                break;
         case 'u':
                 json_object_set_new(o->body, "User", json_string(arg));
                 break;
@@ -897,23 +986,24 @@ static int on_exec_line(const char *line, size_t len, void *ud) {
 
 static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
         static const char usage[] =
-                "Usage: berth exec [-d] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND [ARG...]\n\n"
+                "Usage: berth exec [-d] [-i] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND "
+                "[ARG...]\n\n"
                 "Run a command in a running container.\n\n"
                 "  -d, --detach        run in the background\n"
+                "  -i, --interactive   forward stdin (its EOF closes the command's stdin)\n"
                 "  -e, --env K=V       set an environment variable\n"
                 "  -w, --workdir DIR   working directory\n"
                 "  -u, --user USER     user[:group], names or numbers\n";
-        static const struct option lo[] = {{"detach", no_argument, NULL, 'd'},
-                                           {"env", required_argument, NULL, 'e'},
-                                           {"workdir", required_argument, NULL, 'w'},
-                                           {"user", required_argument, NULL, 'u'},
-                                           {}};
+        static const struct option lo[] = {
+                {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
+                {"env", required_argument, NULL, 'e'},  {"workdir", required_argument, NULL, 'w'},
+                {"user", required_argument, NULL, 'u'}, {}};
         _cleanup_json_ json_t *body = json_pack("{s:[],s:[]}", "Cmd", "Env");
         struct exec_opts o = {.body = body};
         struct exec_sink sink = {.code = -1};
         _cleanup_free_ char *id = NULL, *path = NULL;
         _cleanup_err_ struct err *e = NULL;
-        int first = simple_opts(argc, argv, usage, "de:w:u:", lo, 2, exec_opt, &o), r;
+        int first = simple_opts(argc, argv, usage, "die:w:u:", lo, 2, exec_opt, &o), r;
 
         if (first <= 0)
                 return -first;
@@ -924,6 +1014,18 @@ static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
         if (json_get_bool(body, "Detach", false)) {
                 r = client_call(ctx, "POST", path, body, NULL, &e);
                 return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
+        }
+        if (json_get_bool(body, "AttachStdin", false)) {
+                /* -i: an upgraded connection; the exit code comes as the last record */
+                struct cli_attach *a = NULL;
+                int code = -1;
+
+                r = cli_attach_open_exec(ctx, path, body, &a, &e);
+                if (r >= 0)
+                        r = cli_attach_relay_code(ctx, a, &code, &e);
+                if (r < 0)
+                        return cli_report(TAKE_PTR(e), client_exit_code(r));
+                return code >= 0 ? code : EXIT_BERTH_FAILED;
         }
         r = client_stream(ctx, "POST", path, body, on_exec_line, &sink, &e);
         fflush(stdout);
@@ -957,5 +1059,6 @@ const struct cli_cmd cli_container_cmds[] = {
         {"port", "List a container's port mappings", cmd_port},
         {"logs", "Show a container's output", cmd_logs},
         {"exec", "Run a command in a running container", cmd_exec},
+        {"attach", "Attach stdin and output to a running container", cli_cmd_attach},
         {},
 };

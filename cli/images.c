@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "client.h"
 #include "fileio.h"
+#include "http_request.h"
 #include "format.h"
 #include "json.h"
 #include "strv.h"
@@ -513,33 +514,18 @@ static char *abs_path(const char *p) {
         return xasprintf("%s/%s", buf, p);
 }
 
-/* Copies stdin to a new temp file and returns its path. */
-static int stdin_to_temp(char **ret, struct err **errp) {
-        _cleanup_free_ char *p = xstrdup("/tmp/berth-stdin-XXXXXX");
-        _cleanup_close_ int fd = -EBADF;
-        char buf[65536];
+static bool is_dir(const char *p) {
+        struct stat st;
 
-        fd = mkostemp(p, O_CLOEXEC);
-        if (fd < 0)
-                return err_set(errp, errno, "create temp file");
-        (void)fchmod(fd, 0644);
-        for (;;) {
-                ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                int r;
-                if (n < 0) {
-                        (void)unlink(p);
-                        return err_set(errp, errno, "read stdin");
-                }
-                if (n == 0)
-                        break;
-                r = fd_write_full(fd, buf, (size_t)n);
-                if (r < 0) {
-                        (void)unlink(p);
-                        return err_set(errp, -r, "write '%s'", p);
-                }
-        }
-        *ret = TAKE_PTR(p);
-        return 0;
+        return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void url_add(char **url, const char *k, const char *v) {
+        _cleanup_free_ char *ev = http_escape(v);
+        char *n = xasprintf("%s&%s=%s", *url, k, ev);
+
+        free(*url);
+        *url = n;
 }
 
 static int cmd_load(const struct cli_ctx *ctx, int argc, char **argv) {
@@ -555,7 +541,7 @@ static int cmd_load(const struct cli_ctx *ctx, int argc, char **argv) {
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_free_ char *path = NULL;
         _cleanup_json_ json_t *body = NULL, *out = NULL;
         _cleanup_err_ struct err *e = NULL;
         const char *input = NULL;
@@ -577,20 +563,24 @@ static int cmd_load(const struct cli_ctx *ctx, int argc, char **argv) {
                         fputs(usage, stderr);
                         return EXIT_USAGE;
                 }
-        if (input)
+        if (!input && isatty(STDIN_FILENO))
+                return USAGE_ERROR(usage, "requested load from stdin, but stdin is empty");
+        if (input && is_dir(input)) {
+                /* An OCI layout directory: the daemon reads it (it must be on its host). */
                 path = abs_path(input);
-        else {
-                if (isatty(STDIN_FILENO))
-                        return USAGE_ERROR(usage, "requested load from stdin, but stdin is empty");
-                r = stdin_to_temp(&tmp, &e);
-                if (r < 0)
+                body = json_pack("{s:s}", "path", path);
+                r = client_call(ctx, "POST", "/v1/images/load", body, &out, &e);
+        } else {
+                /* The archive goes over the connection: any size, any --host. */
+                _cleanup_close_ int fd = input ? open(input, O_RDONLY | O_CLOEXEC) : -EBADF;
+
+                if (input && fd < 0) {
+                        err_set(&e, errno, "open '%s'", input);
                         return cli_report(TAKE_PTR(e), 1);
-                path = xstrdup(tmp);
+                }
+                r = client_upload(ctx, "POST", "/v1/images/load", input ? fd : STDIN_FILENO,
+                                  "application/x-tar", &out, &e);
         }
-        body = json_pack("{s:s}", "path", path);
-        r = client_call(ctx, "POST", "/v1/images/load", body, &out, &e);
-        if (tmp)
-                (void)unlink(tmp);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
         json_array_foreach (json_object_get(out, "refs"), i, v)
@@ -675,7 +665,7 @@ static int cmd_import(const struct cli_ctx *ctx, int argc, char **argv) {
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
         _cleanup_json_ json_t *body = NULL, *changes = json_array(), *out = NULL;
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_free_ char *path = NULL;
         _cleanup_err_ struct err *e = NULL;
         const char *message = NULL;
         int c, r;
@@ -697,21 +687,37 @@ static int cmd_import(const struct cli_ctx *ctx, int argc, char **argv) {
                 }
         if (argc - optind < 1 || argc - optind > 2)
                 return USAGE_ERROR(usage, "'import' requires one or two arguments");
-        if (streq(argv[optind], "-")) {
-                r = stdin_to_temp(&tmp, &e);
-                if (r < 0)
-                        return cli_report(TAKE_PTR(e), 1);
-                path = xstrdup(tmp);
-        } else
+        if (!streq(argv[optind], "-") && is_dir(argv[optind])) {
+                /* A directory: the daemon reads it (it must be on its host). */
                 path = abs_path(argv[optind]);
-        body = json_pack("{s:s,s:O}", "path", path, "changes", changes);
-        if (optind + 1 < argc)
-                json_object_set_new(body, "ref", json_string(argv[optind + 1]));
-        if (message)
-                json_object_set_new(body, "message", json_string(message));
-        r = client_call(ctx, "POST", "/v1/images/import", body, &out, &e);
-        if (tmp)
-                (void)unlink(tmp);
+                body = json_pack("{s:s,s:O}", "path", path, "changes", changes);
+                if (optind + 1 < argc)
+                        json_object_set_new(body, "ref", json_string(argv[optind + 1]));
+                if (message)
+                        json_object_set_new(body, "message", json_string(message));
+                r = client_call(ctx, "POST", "/v1/images/import", body, &out, &e);
+        } else {
+                /* The tarball goes over the connection (streamed). */
+                _cleanup_close_ int fd = streq(argv[optind], "-")
+                                                 ? -EBADF
+                                                 : open(argv[optind], O_RDONLY | O_CLOEXEC);
+                _cleanup_free_ char *url = xstrdup("/v1/images/import?x=1");
+                json_t *v;
+                size_t i;
+
+                if (!streq(argv[optind], "-") && fd < 0) {
+                        err_set(&e, errno, "open '%s'", argv[optind]);
+                        return cli_report(TAKE_PTR(e), 1);
+                }
+                if (optind + 1 < argc)
+                        url_add(&url, "ref", argv[optind + 1]);
+                if (message)
+                        url_add(&url, "message", message);
+                json_array_foreach (changes, i, v)
+                        url_add(&url, "changes", json_string_value(v));
+                r = client_upload(ctx, "POST", url, fd >= 0 ? fd : STDIN_FILENO,
+                                  "application/x-tar", &out, &e);
+        }
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
         printf("%s\n", json_get_str(out, "Id", ""));

@@ -2,10 +2,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -39,6 +44,7 @@ struct http_xfer {
         size_t len, alloc;
         http_done_fn *done;
         void *done_ud;
+        int body_fd; /* stream_body */
 };
 
 static void xfer_free(struct http_xfer *x) {
@@ -137,6 +143,16 @@ static curl_socket_t open_socket_cb(void *ud, curlsocktype purpose, struct curl_
         return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
+static size_t read_fd_cb(char *buf, size_t size, size_t nmemb, void *ud) {
+        int fd = *(int *)ud;
+        ssize_t n;
+
+        do
+                n = read(fd, buf, size * nmemb);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+}
+
 /* Builds the easy handle for one call. */
 static int xfer_new(const struct http_target *t, const struct http_call *call,
                     struct http_xfer **ret, struct err **errp) {
@@ -197,7 +213,24 @@ static int xfer_new(const struct http_target *t, const struct http_call *call,
                 curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
         x->headers = curl_slist_append(x->headers, "Expect:");
         x->headers = curl_slist_append(x->headers, "Accept: application/json");
-        if (call->body) {
+        if (call->stream_body) {
+                _cleanup_free_ char *ct =
+                        xasprintf("Content-Type: %s",
+                                  call->content_type ? call->content_type : "application/x-tar");
+                struct stat st;
+                off_t pos = lseek(call->body_fd, 0, SEEK_CUR);
+
+                x->headers = curl_slist_append(x->headers, ct);
+                x->body_fd = call->body_fd;
+                curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
+                curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, read_fd_cb);
+                curl_easy_setopt(x->easy, CURLOPT_READDATA, &x->body_fd);
+                curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 fstat(call->body_fd, &st) == 0 && S_ISREG(st.st_mode) && pos >= 0
+                                         ? (curl_off_t)(st.st_size - pos)
+                                         : (curl_off_t)-1);
+                curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
+        } else if (call->body) {
                 _cleanup_free_ char *ct =
                         xasprintf("Content-Type: %s",
                                   call->content_type ? call->content_type : "application/json");
@@ -286,6 +319,255 @@ int http_request(const struct http_target *t, const struct http_call *call,
         r = xfer_result(x, cc, t->host, ret, errp);
         xfer_free(x);
         return r;
+}
+
+/* ---- upgraded (raw) connections ---- */
+
+struct http_raw {
+        struct http_xfer *x;
+        int fd;
+        char *pending; /* stream bytes that came with the response head */
+        size_t plen, poff;
+};
+
+struct http_raw *http_raw_free(struct http_raw *raw) {
+        if (!raw)
+                return NULL;
+        xfer_free(raw->x); /* closes the socket */
+        free(raw->pending);
+        free(raw);
+        return NULL;
+}
+
+void http_raw_freep(struct http_raw **raw) {
+        *raw = http_raw_free(*raw);
+}
+
+int http_raw_fd(const struct http_raw *raw) {
+        return raw->fd;
+}
+
+bool http_raw_has_pending(const struct http_raw *raw) {
+        return raw->poff < raw->plen;
+}
+
+ssize_t http_raw_send(struct http_raw *raw, const void *data, size_t len) {
+        size_t n = 0;
+        CURLcode cc = curl_easy_send(raw->x->easy, data, len, &n);
+
+        if (cc == CURLE_AGAIN)
+                return -EAGAIN;
+        if (cc != CURLE_OK)
+                return -ECONNRESET;
+        return (ssize_t)n;
+}
+
+ssize_t http_raw_recv(struct http_raw *raw, void *buf, size_t len) {
+        size_t n = 0;
+        CURLcode cc;
+
+        if (raw->poff < raw->plen) {
+                n = MIN(len, raw->plen - raw->poff);
+                memcpy(buf, raw->pending + raw->poff, n);
+                raw->poff += n;
+                return (ssize_t)n;
+        }
+        cc = curl_easy_recv(raw->x->easy, buf, len, &n);
+        if (cc == CURLE_AGAIN)
+                return -EAGAIN;
+        if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_RECV_ERROR || cc == CURLE_OK)
+                return cc == CURLE_OK ? (ssize_t)n : -ECONNRESET;
+        return -EIO;
+}
+
+int http_raw_shutdown_write(struct http_raw *raw) {
+        /* A TCP half-close (also under TLS: the server reads it as EOF, and the other
+         * direction keeps working). */
+        return shutdown(raw->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+static int64_t mono_msec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events, bounded by deadline (monotonic ms). */
+static int raw_wait(int fd, short events, int64_t deadline, const char *host, struct err **errp) {
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = events};
+                int64_t left = deadline - mono_msec();
+                int r;
+
+                if (left <= 0)
+                        return err_setx(errp, ETIMEDOUT, "request to '%s' timed out", host);
+                r = poll(&p, 1, (int)left);
+                if (r > 0)
+                        return 0;
+                if (r < 0 && errno != EINTR)
+                        return err_set(errp, errno, "poll");
+        }
+}
+
+static int raw_send_all(struct http_raw *raw, const char *data, size_t len, int64_t deadline,
+                        const char *host, struct err **errp) {
+        while (len > 0) {
+                ssize_t n = http_raw_send(raw, data, len);
+                int r;
+
+                if (n == -EAGAIN) {
+                        r = raw_wait(raw->fd, POLLOUT, deadline, host, errp);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (n < 0)
+                        return err_setx(errp, ECONNRESET, "send to '%s' failed", host);
+                data += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Reads until the end of the response head; the bytes behind it stay in raw->pending. */
+static int raw_read_head(struct http_raw *raw, char **ret_head, int64_t deadline, const char *host,
+                         struct err **errp) {
+        _cleanup_free_ char *buf = xmalloc(65536 + 1);
+        size_t len = 0;
+
+        for (;;) {
+                char *end;
+                ssize_t n = http_raw_recv(raw, buf + len, 65536 - len);
+                int r;
+
+                if (n == -EAGAIN) {
+                        r = raw_wait(raw->fd, POLLIN, deadline, host, errp);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (n <= 0)
+                        return err_setx(errp, ECONNRESET,
+                                        "'%s' closed the connection before answering", host);
+                len += (size_t)n;
+                buf[len] = '\0';
+                end = strstr(buf, "\r\n\r\n");
+                if (end) {
+                        size_t hl = (size_t)(end - buf) + 4;
+
+                        raw->plen = len - hl;
+                        raw->pending = xmemdup(buf + hl, raw->plen + 1);
+                        buf[hl] = '\0';
+                        *ret_head = TAKE_PTR(buf);
+                        return 0;
+                }
+                if (len == 65536)
+                        return err_setx(errp, EPROTO, "response head from '%s' is too large", host);
+        }
+}
+
+static const char *head_value(const char *head, const char *name, size_t *ret_len) {
+        size_t nl = strlen(name);
+
+        for (const char *l = strstr(head, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n")) {
+                const char *h = l + 2;
+
+                if (strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
+                        h += nl + 1;
+                        h += strspn(h, " \t");
+                        *ret_len = strcspn(h, "\r");
+                        return h;
+                }
+        }
+        return NULL;
+}
+
+int http_upgrade(const struct http_target *t, const struct http_call *call,
+                 struct http_raw **ret_raw, struct http_response *ret_resp, struct err **errp) {
+        _cleanup_(http_raw_freep) struct http_raw *raw = NULL;
+        _cleanup_free_ char *req = NULL, *head = NULL;
+        const char *method = call->method ? call->method : "POST";
+        int64_t deadline = mono_msec() + (call->timeout_ms > 0 ? call->timeout_ms : 30000);
+        const char *v;
+        size_t vlen = 0;
+        long status;
+        curl_socket_t sock = CURL_SOCKET_BAD;
+        CURLcode cc;
+        int r;
+
+        *ret_raw = NULL;
+        raw = xnew0(struct http_raw, 1);
+        raw->fd = -EBADF;
+        r = xfer_new(t, &(struct http_call){.method = "GET", .path = "/"}, &raw->x, errp);
+        if (r < 0)
+                return r;
+        curl_easy_setopt(raw->x->easy, CURLOPT_CONNECT_ONLY, 1L);
+        cc = curl_easy_perform(raw->x->easy);
+        if (cc != CURLE_OK) {
+                struct http_response dummy = {};
+
+                r = xfer_result(raw->x, cc, t->host, &dummy, errp);
+                http_response_done(&dummy);
+                return r < 0 ? r : err_setx(errp, EIO, "connect to '%s' failed", t->host);
+        }
+        if (curl_easy_getinfo(raw->x->easy, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
+            sock == CURL_SOCKET_BAD)
+                return err_setx(errp, EIO, "connect to '%s': no socket", t->host);
+        raw->fd = (int)sock;
+
+        req = xasprintf("%s %s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth\r\n"
+                        "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: %s\r\n"
+                        "Content-Length: %zu\r\n\r\n",
+                        method, call->path && call->path[0] == '/' ? call->path : "/",
+                        call->content_type ? call->content_type : "application/json",
+                        call->body ? call->body_len : 0);
+        r = raw_send_all(raw, req, strlen(req), deadline, t->host, errp);
+        if (r >= 0 && call->body)
+                r = raw_send_all(raw, call->body, call->body_len, deadline, t->host, errp);
+        if (r >= 0)
+                r = raw_read_head(raw, &head, deadline, t->host, errp);
+        if (r < 0)
+                return r;
+        if (strncmp(head, "HTTP/1.", 7) != 0 || strlen(head) < 12 ||
+            (status = strtol(head + 9, NULL, 10)) < 100)
+                return err_setx(errp, EPROTO, "bad response from '%s'", t->host);
+        if (status == 101 || status == 200) {
+                *ret_raw = TAKE_PTR(raw);
+                *ret_resp = (struct http_response){.status = status, .body = xstrdup("")};
+                return 0;
+        }
+        /* An error: collect its body (Content-Length, or up to EOF), bounded. */
+        {
+                size_t want = SIZE_MAX, len = 0, alloc = 4096;
+                _cleanup_free_ char *body = xmalloc(alloc);
+
+                v = head_value(head, "Content-Length", &vlen);
+                if (v)
+                        want = strtoul(v, NULL, 10);
+                while (len < want && len < 1024 * 1024) {
+                        ssize_t n;
+
+                        if (len + 4096 > alloc)
+                                body = xrealloc(body, alloc *= 2);
+                        n = http_raw_recv(raw, body + len, MIN(want - len, (size_t)4096));
+                        if (n == -EAGAIN) {
+                                if (raw_wait(raw->fd, POLLIN, deadline, t->host, NULL) < 0)
+                                        break;
+                                continue;
+                        }
+                        if (n <= 0)
+                                break;
+                        len += (size_t)n;
+                }
+                body[len] = '\0';
+                *ret_resp = (struct http_response){.status = status, .body_len = len};
+                ret_resp->body = TAKE_PTR(body);
+                v = head_value(head, "Content-Type", &vlen);
+                if (v)
+                        ret_resp->content_type = xstrndup(v, vlen);
+        }
+        return 0;
 }
 
 /* ---- curl multi on libev ---- */

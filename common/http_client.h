@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <ev.h>
 
@@ -36,6 +37,10 @@ struct http_call {
         long timeout_ms;          /* whole transfer; 0: none (streams) */
         http_line_fn *on_line;    /* optional: deliver a 2xx body line by line */
         void *ud;
+        /* Streams the body from body_fd instead (blocking calls only): its size when it is a
+         * regular file (read from its current offset), chunked transfer otherwise (a pipe). */
+        bool stream_body;
+        int body_fd;
 };
 
 struct http_response {
@@ -54,6 +59,26 @@ int http_request(const struct http_target *t, const struct http_call *call,
 
 /* Validates a host URL ("unix:///abs/path" or "https://host:port"). */
 int http_target_check(const struct http_target *t, struct err **errp);
+
+/* Upgraded connections (attach, exec): connects with curl (CURLOPT_CONNECT_ONLY, so unix
+ * sockets and mutual TLS work the same as for http_request()), sends the request with
+ * "Connection: Upgrade" and reads the answer head. On 101 (or 200) *ret_raw is the raw stream
+ * and ret_resp->status says which; on any other status *ret_raw is NULL and ret_resp holds the
+ * error answer. call->timeout_ms bounds the exchange up to the head (0: 30 s). */
+struct http_raw;
+int http_upgrade(const struct http_target *t, const struct http_call *call,
+                 struct http_raw **ret_raw, struct http_response *ret_resp, struct err **errp);
+struct http_raw *http_raw_free(struct http_raw *raw);
+void http_raw_freep(struct http_raw **raw);
+/* The socket to poll. Data may wait in the raw object (http_raw_has_pending) or inside TLS:
+ * after POLLIN, call http_raw_recv() until it returns -EAGAIN. */
+int http_raw_fd(const struct http_raw *raw);
+bool http_raw_has_pending(const struct http_raw *raw);
+/* Non-blocking: bytes moved, -EAGAIN, 0 at EOF (recv), or a negative errno. */
+ssize_t http_raw_send(struct http_raw *raw, const void *data, size_t len);
+ssize_t http_raw_recv(struct http_raw *raw, void *buf, size_t len);
+/* Half-close: the server reads EOF, the stream towards us keeps going. */
+int http_raw_shutdown_write(struct http_raw *raw);
 
 struct http_multi;
 struct http_xfer;

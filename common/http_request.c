@@ -72,6 +72,10 @@ static int on_message_begin(http_parser *p) {
         rp->in_value = false;
         rp->headers_done = false;
         rp->body_alloc = 0;
+        rp->head_paused = rp->streaming = false;
+        rp->body_fn = NULL;
+        rp->body_ud = NULL;
+        rp->body_max = rp->streamed = 0;
         return 0;
 }
 
@@ -145,12 +149,18 @@ static int on_headers_complete(http_parser *p) {
         if (q)
                 r->query = xstrndup(q, strcspn(q, "#"));
 
-        if ((p->flags & F_CONTENTLENGTH) && p->content_length > rp->lim.max_body_size)
+        if (!rp->pause_at_headers && (p->flags & F_CONTENTLENGTH) &&
+            p->content_length > rp->lim.max_body_size)
                 return rp_fail(rp, 413, "request body too large");
         expect = http_request_header(r, "expect");
         if (expect && strcasecmp(expect, "100-continue") == 0)
                 r->expect_continue = true;
         rp->headers_done = true;
+        if (rp->pause_at_headers) {
+                /* The caller decides between a buffered and a streamed body. */
+                rp->head_paused = true;
+                http_parser_pause(p, 1);
+        }
         return 0;
 }
 
@@ -158,6 +168,14 @@ static int on_body(http_parser *p, const char *at, size_t len) {
         struct http_reqparser *rp = rp_of(p);
         struct http_request *r = rp->req;
 
+        if (rp->streaming) {
+                rp->streamed += len;
+                if (rp->body_max && rp->streamed > rp->body_max)
+                        return rp_fail(rp, 413, "request body too large");
+                if (rp->body_fn)
+                        rp->body_fn(rp->body_ud, at, len);
+                return 0;
+        }
         if (len > rp->lim.max_body_size - r->body_len)
                 return rp_fail(rp, 413, "request body too large");
         if (r->body_len + len + 1 > rp->body_alloc) {
@@ -230,7 +248,7 @@ ssize_t http_reqparser_feed(struct http_reqparser *rp, const char *data, size_t 
 
         n = http_parser_execute(&rp->p, &rp_settings, data, len);
         e = HTTP_PARSER_ERRNO(&rp->p);
-        if (e == HPE_PAUSED && rp->complete)
+        if (e == HPE_PAUSED && (rp->complete || rp->head_paused))
                 return (ssize_t)n;
         if (rp->status)
                 return -EBADMSG;
@@ -253,6 +271,29 @@ ssize_t http_reqparser_feed(struct http_reqparser *rp, const char *data, size_t 
         return (ssize_t)n;
 }
 
+void http_reqparser_resume(struct http_reqparser *rp) {
+        if (!rp->head_paused)
+                return;
+        rp->head_paused = false;
+        http_parser_pause(&rp->p, 0);
+}
+
+bool http_reqparser_body_too_large(const struct http_reqparser *rp) {
+        return (rp->p.flags & F_CONTENTLENGTH) && rp->p.content_length > rp->lim.max_body_size;
+}
+
+int http_reqparser_stream_body(struct http_reqparser *rp,
+                               void (*fn)(void *ud, const char *data, size_t len), void *ud,
+                               uint64_t max) {
+        if (max && (rp->p.flags & F_CONTENTLENGTH) && rp->p.content_length > max)
+                return -EFBIG;
+        rp->streaming = true;
+        rp->body_fn = fn;
+        rp->body_ud = ud;
+        rp->body_max = max;
+        return 0;
+}
+
 struct http_request *http_reqparser_take(struct http_reqparser *rp) {
         struct http_request *r;
 
@@ -262,6 +303,8 @@ struct http_request *http_reqparser_take(struct http_reqparser *rp) {
         rp->complete = false;
         rp->started = false;
         rp->headers_done = false;
+        rp->head_paused = rp->streaming = false;
+        rp->body_fn = NULL;
         http_parser_pause(&rp->p, 0);
         return r;
 }

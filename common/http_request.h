@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -54,6 +55,15 @@ struct http_reqparser {
         int status;         /* error status to answer with (400, 413, 431, 505) */
         const char *reason; /* why, for the error body */
         size_t body_alloc;
+        /* Streamed bodies (the server's opt-in routes): with pause_at_headers the parser stops
+         * after each request's headers (head_paused) and checks no body size; the caller then
+         * either calls http_reqparser_stream_body() or checks http_reqparser_body_too_large()
+         * itself, and resumes with http_reqparser_resume(). */
+        bool pause_at_headers, head_paused;
+        bool streaming;
+        void (*body_fn)(void *ud, const char *data, size_t len);
+        void *body_ud;
+        uint64_t body_max, streamed;
 };
 
 void http_reqparser_init(struct http_reqparser *rp, const struct http_limits *lim);
@@ -62,6 +72,14 @@ void http_reqparser_done(struct http_reqparser *rp);
  * http_reqparser_take()). Returns the number of bytes consumed, or -EBADMSG when the input is
  * bad, with rp->status and rp->reason telling the answer. len == 0 signals EOF. */
 ssize_t http_reqparser_feed(struct http_reqparser *rp, const char *data, size_t len);
+void http_reqparser_resume(struct http_reqparser *rp);
+/* The declared Content-Length exceeds the parser's body limit. */
+bool http_reqparser_body_too_large(const struct http_reqparser *rp);
+/* The current request's body goes to fn in pieces instead of being buffered, up to max bytes
+ * (0: no limit; more is a 413). -EFBIG when the declared Content-Length is already above max. */
+int http_reqparser_stream_body(struct http_reqparser *rp,
+                               void (*fn)(void *ud, const char *data, size_t len), void *ud,
+                               uint64_t max);
 /* Hands the completed request over and readies the parser for the next one on the connection. */
 struct http_request *http_reqparser_take(struct http_reqparser *rp);
 

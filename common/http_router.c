@@ -157,6 +157,8 @@ int http_router_add_table(struct http_router *r, const struct http_route *routes
                 int k = http_router_add(r, rt->method, rt->pattern, rt->fn, errp);
                 if (k < 0)
                         return k;
+                r->entries[r->n_entries - 1].route.flags = rt->flags;
+                r->entries[r->n_entries - 1].route.max_body = rt->max_body;
         }
         return 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdint.h>
+
 #include "err.h"
 
 struct http_req;
@@ -17,7 +19,13 @@ struct http_route {
         const char *method; /* "GET", "POST", ... */
         const char *pattern;
         http_handler_fn *fn;
+        /* HTTP_ROUTE_STREAM_BODY: the handler runs as soon as the headers are in and takes the
+         * body in pieces (http_req_body_stream(), http_server.h) instead of a buffered body;
+         * max_body then bounds it (0: no limit) instead of the server's limit. */
+        unsigned flags;
+        uint64_t max_body;
 };
+#define HTTP_ROUTE_STREAM_BODY 1u
 
 struct http_router;
 

@@ -34,6 +34,7 @@ enum conn_state {
         CONN_HANDLING,  /* a handler owns the current request */
         CONN_CLOSING,   /* flushing the last response, input discarded */
         CONN_LINGER,    /* write side shut, draining input until EOF or a timeout */
+        CONN_UPGRADED,  /* 101 sent: a raw bidirectional stream owned by the handler */
 };
 
 enum timer_phase { PH_NONE, PH_HANDSHAKE, PH_IDLE, PH_HEADER, PH_BODY, PH_WRITE, PH_LINGER };
@@ -64,9 +65,11 @@ struct conn {
         size_t out_len, out_off, out_alloc;
         struct http_reqparser rp;
         bool sent_continue;
-        bool read_eof; /* the client closed its side while we still write */
+        bool processing; /* inside conn_process() */
+        bool read_eof;   /* the client closed its side while we still write */
         struct http_req *req;
         char *peer_cn;
+        struct http_req *sreq; /* dispatched at its headers, its body still arriving */
 };
 
 struct http_req {
@@ -82,6 +85,14 @@ struct http_req {
         bool tls;
         char *peer_cn;
         uint64_t start_usec; /* monotonic, when the request was complete */
+        /* streamed request body (HTTP_ROUTE_STREAM_BODY) */
+        void (*on_chunk)(struct http_req *req, const char *data, size_t len, void *ud);
+        void (*on_end)(struct http_req *req, void *ud);
+        void *body_ud;
+        bool body_paused;
+        const struct http_upgrade_ops *up_ops; /* set once upgraded */
+        void *up_ud;
+        bool up_paused;
 };
 
 struct http_server {
@@ -100,12 +111,18 @@ struct http_server {
 
 static void conn_process(struct conn *c);
 static void conn_update_io(struct conn *c);
+static void conn_start_linger(struct conn *c);
+static void conn_free(struct conn *c);
 
 /* ---- requests ---- */
+
+static void body_buf_chunk(struct http_req *req, const char *data, size_t len, void *ud);
 
 static struct http_req *req_free(struct http_req *req) {
         if (!req)
                 return NULL;
+        if (req->on_chunk == body_buf_chunk)
+                free(req->body_ud); /* the client left in the middle of a buffered body */
         http_request_free(req->rq);
         strv_free(req->params);
         strv_free(req->query);
@@ -241,7 +258,7 @@ static void conn_timer(struct conn *c, enum timer_phase ph, double seconds) {
 /* The current exchange's response has been queued: go on with the next request, or close. */
 static void conn_response_queued(struct conn *c, bool keep_alive) {
         c->req = NULL;
-        if (keep_alive && !c->srv->shutting_down) {
+        if (keep_alive && !c->srv->shutting_down && !c->read_eof) {
                 c->state = CONN_READING;
                 c->sent_continue = false;
                 conn_timer(c, PH_IDLE, c->srv->cfg.idle_timeout);
@@ -274,10 +291,20 @@ static bool req_keep_alive(const struct http_req *req) {
         return req->keep_alive && req->conn && !req->conn->srv->shutting_down;
 }
 
+/* An answer while the body still streams in (a refusal): the rest of the body is discarded and
+ * the connection closes after the answer. */
+static void req_stop_body(struct http_req *req) {
+        if (req->conn && req->conn->sreq == req) {
+                req->conn->sreq = NULL;
+                req->keep_alive = false;
+        }
+}
+
 void http_reply(struct http_req *req, int status, const char *content_type, const void *body,
                 size_t len) {
         struct conn *c = req->conn;
 
+        req_stop_body(req);
         if (req->streaming) {
                 /* A reply after the stream started can only end it. */
                 http_stream_end(req);
@@ -377,6 +404,7 @@ void http_stream_begin(struct http_req *req, int status, const char *content_typ
 
         if (req->streaming)
                 return;
+        req_stop_body(req);
         req->streaming = true;
         /* HTTP/1.0 has no chunked encoding: the stream ends when the connection closes. */
         req->chunked = req->rq->http_minor >= 1;
@@ -431,6 +459,107 @@ void http_stream_end(struct http_req *req) {
         req_free(req);
 }
 
+/* ---- upgraded connections (docker's hijack) ---- */
+
+bool http_req_wants_upgrade(const struct http_req *req) {
+        const char *conn = http_req_header(req, "connection");
+        const char *up = http_req_header(req, "upgrade");
+
+        return conn && up && strcasestr(conn, "upgrade");
+}
+
+void http_req_upgrade(struct http_req *req, const char *content_type,
+                      const struct http_upgrade_ops *ops, void *ud) {
+        struct conn *c = req->conn;
+        const char *proto = http_req_header(req, "upgrade");
+
+        req->up_ops = ops;
+        req->up_ud = ud;
+        req->streaming = true; /* no other reply from here on */
+        req->keep_alive = false;
+        if (!c)
+                return;
+        access_log(req, http_req_wants_upgrade(req) ? 101 : 200);
+        if (http_req_wants_upgrade(req))
+                out_printf(c,
+                           "HTTP/1.1 101 UPGRADED\r\nServer: berth\r\nConnection: Upgrade\r\n"
+                           "Upgrade: %s\r\n",
+                           strpbrk(proto, "\r\n") ? "tcp" : proto);
+        else
+                /* Not asked to upgrade: the raw stream follows a 200 and ends with the
+                 * connection (what docker does for such clients). */
+                out_printf(c, "HTTP/1.1 200 OK\r\nServer: berth\r\nConnection: close\r\n");
+        if (content_type)
+                out_printf(c, "Content-Type: %s\r\n", content_type);
+        for (char **h = req->resp_headers; h && h[0] && h[1]; h += 2)
+                out_printf(c, "%s: %s\r\n", h[0], h[1]);
+        out_append(c, "\r\n", 2);
+        c->state = CONN_UPGRADED;
+        conn_timer(c, PH_NONE, 0);
+        conn_update_io(c);
+        /* Bytes the client sent right behind the request are the stream's first bytes. */
+        if (c->in_len > 0) {
+                _cleanup_free_ char *early = xmemdup(c->in, c->in_len);
+                size_t n = c->in_len;
+
+                c->in_len = 0;
+                ops->on_data(req, early, n, ud);
+        }
+        if (c->read_eof && c->state == CONN_UPGRADED && c->req == req && ops->on_eof)
+                ops->on_eof(req, ud);
+}
+
+int http_upgraded_write(struct http_req *req, const void *data, size_t len) {
+        struct conn *c = req->conn;
+
+        if (!c || c->state != CONN_UPGRADED)
+                return -EPIPE;
+        if (c->out_len - c->out_off > OUT_BUF_MAX)
+                return -ENOBUFS;
+        if (len == 0)
+                return 0;
+        out_append(c, data, len);
+        conn_update_io(c);
+        return 0;
+}
+
+size_t http_upgraded_pending(const struct http_req *req) {
+        return req->conn ? req->conn->out_len - req->conn->out_off : 0;
+}
+
+void http_upgraded_pause(struct http_req *req, bool pause) {
+        req->up_paused = pause;
+        if (req->conn && req->conn->state == CONN_UPGRADED)
+                conn_update_io(req->conn);
+}
+
+bool http_upgraded_read_eof(const struct http_req *req) {
+        return !req->conn || req->conn->read_eof;
+}
+
+void http_upgraded_end(struct http_req *req) {
+        struct conn *c = req->conn;
+
+        if (c) {
+                /* Flush what is queued, shut the write side (the client sees EOF), linger
+                 * for its close. */
+                c->req = NULL;
+                c->state = CONN_CLOSING;
+                conn_timer(c, PH_WRITE, c->srv->cfg.write_timeout);
+                if (c->out_off == c->out_len) {
+                        /* Never freed from here (callers may run inside a callback of c):
+                         * with the client's EOF already seen, the linger ends at once. */
+                        conn_start_linger(c);
+                        if (c->read_eof) {
+                                conn_timer(c, PH_NONE, 0.);
+                                conn_timer(c, PH_LINGER, 0.);
+                        }
+                } else
+                        conn_update_io(c);
+        }
+        req_free(req);
+}
+
 /* ---- connections ---- */
 
 static void conn_free(struct conn *c) {
@@ -448,6 +577,12 @@ static void conn_free(struct conn *c) {
                 c->next->prev = c->prev;
         s->n_conns--;
 
+        req = TAKE_PTR(c->sreq);
+        if (req) {
+                req->conn = NULL;
+                if (req->on_close)
+                        req->on_close(req, req->on_close_ud);
+        }
         req = TAKE_PTR(c->req);
         if (req) {
                 /* The handler still holds req: detach it and tell it the client is gone. */
@@ -528,6 +663,11 @@ static void conn_update_io(struct conn *c) {
         struct ev_loop *loop = c->srv->loop;
         bool want_read = !c->read_eof && (c->state == CONN_HANDSHAKE || c->state == CONN_CLOSING ||
                                           c->state == CONN_LINGER || c->in_len < IN_BUF_MAX);
+
+        if (c->state == CONN_UPGRADED)
+                want_read = !c->read_eof && !(c->req && c->req->up_paused);
+        else if (c->state == CONN_READING && c->sreq && c->sreq->body_paused)
+                want_read = false;
         bool want_write = c->out_len > c->out_off || c->read_wants_write;
 
         if (want_read && !ev_is_active(&c->rio))
@@ -574,11 +714,18 @@ static bool conn_flush(struct conn *c) {
                         conn_start_linger(c);
                         return true;
                 }
-                if (c->state == CONN_HANDLING && c->phase == PH_WRITE)
+                if ((c->state == CONN_HANDLING || c->state == CONN_UPGRADED) &&
+                    c->phase == PH_WRITE)
                         conn_timer(c, PH_NONE, 0);
-        } else if (progress && (c->state == CONN_HANDLING || c->state == CONN_CLOSING))
+                if (c->state == CONN_UPGRADED && progress && c->req && c->req->up_ops->on_drain) {
+                        conn_update_io(c);
+                        c->req->up_ops->on_drain(c->req, c->req->up_ud);
+                        return true; /* the callback may have ended the stream: c is live */
+                }
+        } else if (progress && (c->state == CONN_HANDLING || c->state == CONN_CLOSING ||
+                                c->state == CONN_UPGRADED))
                 conn_timer(c, PH_WRITE, c->srv->cfg.write_timeout);
-        else if (c->state == CONN_HANDLING && c->phase == PH_NONE)
+        else if ((c->state == CONN_HANDLING || c->state == CONN_UPGRADED) && c->phase == PH_NONE)
                 conn_timer(c, PH_WRITE, c->srv->cfg.write_timeout);
         conn_update_io(c);
         return true;
@@ -639,9 +786,180 @@ static void conn_dispatch(struct conn *c) {
         }
 }
 
+/* ---- streamed request bodies ---- */
+
+void http_req_body_stream(struct http_req *req,
+                          void (*on_chunk)(struct http_req *req, const char *data, size_t len,
+                                           void *ud),
+                          void (*on_end)(struct http_req *req, void *ud), void *ud) {
+        req->on_chunk = on_chunk;
+        req->on_end = on_end;
+        req->body_ud = ud;
+}
+
+void http_req_body_pause(struct http_req *req, bool pause) {
+        struct conn *c = req->conn;
+
+        req->body_paused = pause;
+        if (!c || c->sreq != req)
+                return;
+        if (pause)
+                conn_update_io(c);
+        else
+                conn_process(c); /* what is buffered goes on at once */
+}
+
+struct body_buf {
+        size_t max;
+        void (*on_end)(struct http_req *req, void *ud);
+        void *ud;
+};
+
+static void body_buf_chunk(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct body_buf *b = ud;
+        struct http_request *r = req->rq;
+
+        if (len > b->max - MIN(b->max, r->body_len)) {
+                req->on_end = NULL;
+                req->on_chunk = NULL;
+                free(b);
+                http_reply_error(req, 413, "too_large", "request body too large");
+                return;
+        }
+        r->body = xrealloc(r->body, r->body_len + len + 1);
+        memcpy(r->body + r->body_len, data, len);
+        r->body_len += len;
+        r->body[r->body_len] = '\0';
+}
+
+static void body_buf_end(struct http_req *req, void *ud) {
+        struct body_buf b = *(struct body_buf *)ud;
+
+        req->on_chunk = NULL;
+        free(ud);
+        b.on_end(req, b.ud);
+}
+
+void http_req_body_buffer(struct http_req *req, size_t max,
+                          void (*on_end)(struct http_req *req, void *ud), void *ud) {
+        struct body_buf *b = xnew0(struct body_buf, 1);
+
+        *b = (struct body_buf){.max = max, .on_end = on_end, .ud = ud};
+        http_req_body_stream(req, body_buf_chunk, body_buf_end, b);
+}
+
+static void conn_body_cb(void *ud, const char *data, size_t len) {
+        struct conn *c = ud;
+        struct http_req *req = c->sreq;
+
+        if (!req)
+                return; /* answered already: the rest is discarded */
+        /* An idle deadline while a streamed body flows (uploads may take long). */
+        conn_timer(c, PH_NONE, 0);
+        conn_timer(c, PH_BODY, c->srv->cfg.body_timeout);
+        if (req->on_chunk)
+                req->on_chunk(req, data, len, req->body_ud);
+}
+
+static char **strv_copy_n(char *const *v) {
+        char **out = NULL;
+
+        for (size_t i = 0; v && v[i]; i++)
+                strv_push(&out, v[i]);
+        return out ? out : xnew0(char *, 1);
+}
+
+/* The head of the request being parsed, for a handler that runs before its body. */
+static struct http_request *head_copy(const struct http_reqparser *rp) {
+        const struct http_request *r = rp->req;
+        struct http_request *h = xnew0(struct http_request, 1);
+
+        h->method = xstrdup(r->method);
+        h->url = xstrdup(r->url);
+        h->path = xstrdup(r->path);
+        h->query = r->query ? xstrdup(r->query) : NULL;
+        h->headers = strv_copy_n(r->headers);
+        h->n_headers = r->n_headers;
+        h->http_major = r->http_major;
+        h->http_minor = r->http_minor;
+        h->expect_continue = r->expect_continue;
+        h->keep_alive = http_should_keep_alive(&rp->p);
+        return h;
+}
+
+/* The headers are in (the parser is paused): buffered body, or streamed to a handler now. */
+static void conn_check_head(struct conn *c) {
+        struct http_server *s = c->srv;
+        _cleanup_free_ char *allow = NULL;
+        const struct http_route *route = NULL;
+        char **params = NULL;
+        struct http_req *req;
+        int status;
+
+        status = http_router_match(s->router, c->rp.req->method, c->rp.req->path, &route, &params,
+                                   &allow);
+        if (status != 200 || !(route->flags & HTTP_ROUTE_STREAM_BODY) || (c->ssl && !c->peer_cn) ||
+            http_reqparser_stream_body(&c->rp, conn_body_cb, c, route->max_body) < 0) {
+                strv_free(params);
+                if ((status == 200 && (route->flags & HTTP_ROUTE_STREAM_BODY) &&
+                     !(c->ssl && !c->peer_cn)) ||
+                    http_reqparser_body_too_large(&c->rp)) {
+                        c->in_len = 0;
+                        conn_error_reply(c, 413, "too_large", "request body too large");
+                        return;
+                }
+                /* Buffered as usual; dispatched when complete. */
+                http_reqparser_resume(&c->rp);
+                return;
+        }
+        http_reqparser_resume(&c->rp);
+        req = xnew0(struct http_req, 1);
+        req->start_usec = now_usec();
+        req->rq = head_copy(&c->rp);
+        req->conn = c;
+        req->keep_alive = req->rq->keep_alive;
+        req->peer_cn = c->peer_cn ? xstrdup(c->peer_cn) : NULL;
+        req->tls = c->ssl != NULL;
+        req->params = params;
+        c->sreq = req;
+        if (http_query_parse(req->rq->query, &req->query, NULL) < 0) {
+                http_reply_error(req, 400, "invalid", "bad query string");
+                return;
+        }
+        route->fn(req, s->userdata);
+}
+
+/* The streamed body ended: the handler's on_end runs, the request is now an ordinary one. */
+static void conn_stream_complete(struct conn *c) {
+        struct http_req *req = TAKE_PTR(c->sreq);
+
+        http_request_free(http_reqparser_take(&c->rp));
+        if (!req)
+                return;
+        c->req = req;
+        c->state = CONN_HANDLING;
+        conn_timer(c, PH_NONE, 0);
+        if (req->on_end)
+                req->on_end(req, req->body_ud);
+}
+
+/* The connection failed under a streamed body: the handler hears of it as a vanished client. */
+static void conn_stream_abort(struct conn *c) {
+        struct http_req *req = TAKE_PTR(c->sreq);
+
+        if (!req)
+                return;
+        req->conn = NULL;
+        if (req->on_close)
+                req->on_close(req, req->on_close_ud);
+}
+
 /* Parses buffered input and dispatches complete requests while the connection is reading. */
 static void conn_process(struct conn *c) {
-        while (c->state == CONN_READING) {
+        if (c->processing)
+                return; /* a handler resumed its body from inside a callback: the loop goes on */
+        c->processing = true;
+        while (c->state == CONN_READING && !(c->sreq && c->sreq->body_paused)) {
                 ssize_t n = 0;
 
                 if (c->in_len > 0) {
@@ -653,6 +971,8 @@ static void conn_process(struct conn *c) {
                                                                        : "bad_request";
 
                                 c->in_len = 0;
+                                c->processing = false;
+                                conn_stream_abort(c);
                                 conn_error_reply(c, rp->status, code,
                                                  rp->reason ? rp->reason : "bad request");
                                 return;
@@ -660,8 +980,15 @@ static void conn_process(struct conn *c) {
                         memmove(c->in, c->in + n, c->in_len - (size_t)n);
                         c->in_len -= (size_t)n;
                 }
+                if (c->rp.head_paused) {
+                        conn_check_head(c);
+                        continue;
+                }
                 if (c->rp.complete) {
-                        conn_dispatch(c);
+                        if (c->rp.streaming)
+                                conn_stream_complete(c);
+                        else
+                                conn_dispatch(c);
                         continue;
                 }
                 if (c->rp.headers_done) {
@@ -669,12 +996,19 @@ static void conn_process(struct conn *c) {
                                 c->sent_continue = true;
                                 out_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
                         }
-                        conn_timer(c, PH_BODY, c->srv->cfg.body_timeout);
+                        if (!c->rp.streaming) /* streamed: an idle timer, reset per piece */
+                                conn_timer(c, PH_BODY, c->srv->cfg.body_timeout);
                 } else if (c->rp.started)
                         conn_timer(c, PH_HEADER, c->srv->cfg.header_timeout);
                 else
                         conn_timer(c, PH_IDLE, c->srv->cfg.idle_timeout);
                 break;
+        }
+        c->processing = false;
+        if (c->state == CONN_READING && c->read_eof && !c->sreq) {
+                /* The client half-closed in the middle of (or between) requests. */
+                conn_free(c);
+                return;
         }
         conn_update_io(c);
 }
@@ -711,6 +1045,35 @@ static void conn_handshake(struct conn *c) {
         conn_free(c);
 }
 
+/* Upgraded: bytes go straight to the handler, a bounded batch per event (fairness). Nothing is
+ * buffered here, so pausing stops reading from the socket at once (backpressure). */
+static void conn_upgraded_read(struct conn *c) {
+        char buf[16384];
+
+        for (int i = 0;
+             i < 16 && c->state == CONN_UPGRADED && c->req && !c->req->up_paused && !c->read_eof;
+             i++) {
+                ssize_t n = conn_recv(c, buf, sizeof(buf));
+
+                if (n == -EAGAIN)
+                        break;
+                if (n < 0) {
+                        conn_free(c);
+                        return;
+                }
+                if (n == 0) {
+                        /* Half-close: the client will send no more, but may still read. */
+                        c->read_eof = true;
+                        conn_update_io(c);
+                        if (c->req->up_ops->on_eof)
+                                c->req->up_ops->on_eof(c->req, c->req->up_ud);
+                        return;
+                }
+                c->req->up_ops->on_data(c->req, buf, (size_t)n, c->req->up_ud);
+        }
+        conn_update_io(c);
+}
+
 static void conn_on_readable(struct conn *c) {
         char discard[4096];
 
@@ -719,6 +1082,10 @@ static void conn_on_readable(struct conn *c) {
                 return;
         }
         c->read_wants_write = false;
+        if (c->state == CONN_UPGRADED) {
+                conn_upgraded_read(c);
+                return;
+        }
         for (;;) {
                 ssize_t n;
 
@@ -743,6 +1110,12 @@ static void conn_on_readable(struct conn *c) {
                 n = conn_recv(c, c->in + c->in_len, IN_BUF_MAX - c->in_len);
                 if (n == -EAGAIN)
                         break;
+                if (n == 0 && c->in_len > 0) {
+                        /* A half-close right behind a request (a raw client that sends its
+                         * whole input at once): answer what is buffered, then close. */
+                        c->read_eof = true;
+                        break;
+                }
                 if (n <= 0) {
                         /* EOF or error: the client is gone (a half-closed client cannot be told
                          * apart from a vanished one here, and no API client half-closes). */
@@ -793,6 +1166,7 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         if (c->state == CONN_READING && c->rp.started) {
                 /* A slow client: answer 408 and close. */
                 c->in_len = 0;
+                conn_stream_abort(c);
                 conn_error_reply(c, 408, "timeout", "timed out waiting for the request");
                 return;
         }
@@ -806,6 +1180,7 @@ static void conn_new(struct http_server *s, int fd, SSL_CTX *tls) {
         c->fd = fd;
         c->state = CONN_READING;
         http_reqparser_init(&c->rp, &s->cfg.limits);
+        c->rp.pause_at_headers = true; /* conn_check_head() picks buffered or streamed */
         ev_io_init(&c->rio, conn_rio_cb, fd, EV_READ);
         ev_io_init(&c->wio, conn_wio_cb, fd, EV_WRITE);
         ev_init(&c->timer, conn_timer_cb);
@@ -1034,6 +1409,11 @@ static int tls_server_ctx(const struct http_tls_config *tls, SSL_CTX **ret, stru
         if (!ctx)
                 return tls_error(errp, "create TLS context");
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+        /* A client's TCP half-close on an upgraded stream (its stdin ended) reads as EOF, not
+         * as an error: bodies are delimited by HTTP, not by the TLS close. */
+        SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
         if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1)
                 return tls_error(errp, tls->cert_file);
         if (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file, SSL_FILETYPE_PEM) != 1)

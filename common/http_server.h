@@ -124,5 +124,58 @@ int http_stream_write_json(struct http_req *req, const json_t *j);
 /* Ends the stream and frees req. */
 void http_stream_end(struct http_req *req);
 
+/* Streamed request bodies (routes flagged HTTP_ROUTE_STREAM_BODY, http_router.h): the handler
+ * runs when the headers are in and calls http_req_body_stream() before returning; on_chunk then
+ * gets the body piece by piece (decoded from chunked encoding, in order) and on_end runs once
+ * the body is complete; the handler answers from on_end or later as usual. An earlier answer
+ * is a refusal: the rest of the body is discarded and the connection closes after it. If the
+ * client goes away (or sends a bad body, or more than the route's max_body), the close callback
+ * runs instead of on_end. While paused, nothing more is read (a few pieces of input already
+ * buffered may still arrive before the pause takes effect; resuming may run callbacks at
+ * once). The body deadline becomes an idle timer between pieces. */
+void http_req_body_stream(struct http_req *req,
+                          void (*on_chunk)(struct http_req *req, const char *data, size_t len,
+                                           void *ud),
+                          void (*on_end)(struct http_req *req, void *ud), void *ud);
+void http_req_body_pause(struct http_req *req, bool pause);
+/* For a streamed route that wants this body whole after all (a small JSON request): collects
+ * up to max bytes (more: 413) so that http_req_body()/http_req_json() see it, then on_end. */
+void http_req_body_buffer(struct http_req *req, size_t max,
+                          void (*on_end)(struct http_req *req, void *ud), void *ud);
+
+/* Connection upgrade (docker's "hijack" for attach and exec): the handler answers with
+ * http_req_upgrade() and the socket becomes a raw bidirectional byte stream, driven by the loop.
+ * With "Connection: Upgrade" + "Upgrade: P" in the request the answer is "101 UPGRADED"; a
+ * request without them gets "200 OK" + "Connection: close" and the same raw stream.
+ *
+ * After the upgrade req stays with the handler until http_upgraded_end() (which frees it);
+ * the close callback (http_req_on_close) tells it when the client vanished. Nothing is read
+ * while paused (backpressure towards the client); http_upgraded_write() queues output (-ENOBUFS
+ * above 8 MiB unsent, then wait for on_drain). */
+struct http_upgrade_ops {
+        /* Bytes from the client. May pause, write or end the stream. */
+        void (*on_data)(struct http_req *req, const char *data, size_t len, void *ud);
+        /* The client shut its write side (half-close: it still reads). Optional. */
+        void (*on_eof)(struct http_req *req, void *ud);
+        /* Everything queued has been written. Optional. */
+        void (*on_drain)(struct http_req *req, void *ud);
+};
+
+/* True when the request asks for "Connection: Upgrade". */
+bool http_req_wants_upgrade(const struct http_req *req);
+/* Sends the 101 (or 200) head with content_type and switches to the raw stream. on_data may run
+ * before this returns, with bytes the client sent right behind the request. */
+void http_req_upgrade(struct http_req *req, const char *content_type,
+                      const struct http_upgrade_ops *ops, void *ud);
+/* 0, -EPIPE (client gone), -ENOBUFS (more than 8 MiB unsent). */
+int http_upgraded_write(struct http_req *req, const void *data, size_t len);
+size_t http_upgraded_pending(const struct http_req *req);
+void http_upgraded_pause(struct http_req *req, bool pause);
+/* True once the client half-closed (or went away). */
+bool http_upgraded_read_eof(const struct http_req *req);
+/* Flushes what is queued, then shuts the write side so that the client reads EOF, and closes.
+ * Frees req. */
+void http_upgraded_end(struct http_req *req);
+
 /* Status + code for an errno, as http_reply_err() uses them. */
 int http_status_for_errno(int code, const char **ret_code);

@@ -3,6 +3,7 @@
  * on one libev loop; the blocking client runs in a forked child that reports over a pipe. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,12 +165,130 @@ static void h_slow(struct http_req *req, void *ud) {
                 fx->on_slow(fx);
 }
 
+/* ---- upgraded connections: an echo that upper-cases, with backpressure ---- */
+
+struct up_echo {
+        struct fx *fx;
+        bool paused;
+        size_t bytes;
+};
+
+static void up_data(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct up_echo *u = ud;
+        _cleanup_free_ char *copy = xmemdup(data, len);
+
+        for (size_t i = 0; i < len; i++)
+                if (copy[i] >= 'a' && copy[i] <= 'z')
+                        copy[i] = (char)(copy[i] - 'a' + 'A');
+        u->bytes += len;
+        ASSERT_OK(http_upgraded_write(req, copy, len));
+        if (http_upgraded_pending(req) > 256 * 1024) {
+                /* The client does not read fast enough: stop reading from it. */
+                u->paused = true;
+                http_upgraded_pause(req, true);
+        }
+}
+
+static void up_drain(struct http_req *req, void *ud) {
+        struct up_echo *u = ud;
+
+        if (u->paused) {
+                u->paused = false;
+                http_upgraded_pause(req, false);
+        }
+}
+
+static void up_eof(struct http_req *req, void *ud) {
+        struct up_echo *u = ud;
+        char line[64];
+
+        snprintf(line, sizeof(line), "bye %zu\n", u->bytes);
+        (void)http_upgraded_write(req, line, strlen(line));
+        http_upgraded_end(req);
+        free(u);
+}
+
+static void up_gone(struct http_req *req, void *ud) {
+        free(ud);
+        http_upgraded_end(req);
+}
+
+static const struct http_upgrade_ops up_ops = {
+        .on_data = up_data, .on_eof = up_eof, .on_drain = up_drain};
+
+static void h_upgrade(struct http_req *req, void *ud) {
+        struct up_echo *u;
+
+        if (!streq(http_req_query(req, "ok") ? http_req_query(req, "ok") : "1", "1")) {
+                http_reply_error(req, 404, "not_found", "no such thing");
+                return;
+        }
+        u = xnew0(struct up_echo, 1);
+        u->fx = ud;
+        http_req_on_close(req, up_gone, u);
+        http_req_upgrade(req, "application/vnd.docker.raw-stream", &up_ops, u);
+}
+
+/* ---- streamed request bodies ---- */
+
+struct upload {
+        uint64_t bytes, sum;
+        unsigned pieces;
+};
+
+static void upload_chunk(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct upload *u = ud;
+
+        (void)req;
+        for (size_t i = 0; i < len; i++)
+                u->sum = u->sum * 31 + (unsigned char)data[i];
+        u->bytes += len;
+        u->pieces++;
+}
+
+static void upload_end(struct http_req *req, void *ud) {
+        struct upload *u = ud;
+        _cleanup_json_ json_t *j =
+                json_pack("{s:I,s:I,s:b}", "bytes", (json_int_t)u->bytes, "sum",
+                          (json_int_t)(u->sum & 0xffffffffffffull), "pieces", u->pieces > 1);
+
+        free(u);
+        http_req_on_close(req, NULL, NULL);
+        http_reply_json(req, 200, j);
+}
+
+static void upload_gone(struct http_req *req, void *ud) {
+        free(ud);
+        http_reply(req, 500, NULL, "", 0);
+}
+
+static void h_upload(struct http_req *req, void *ud) {
+        struct upload *u;
+
+        (void)ud;
+        if (http_req_query(req, "refuse")) {
+                http_reply_error(req, 403, "forbidden", "refused before the body");
+                return;
+        }
+        u = xnew0(struct upload, 1);
+        http_req_on_close(req, upload_gone, u);
+        http_req_body_stream(req, upload_chunk, upload_end, u);
+}
+
 static const struct http_route test_routes[] = {
-        {"GET", "/ping", h_ping},       {"POST", "/echo", h_echo},
-        {"PUT", "/echo", h_echo},       {"GET", "/items/{id}", h_item},
-        {"GET", "/later", h_later},     {"GET", "/stream", h_stream},
-        {"GET", "/forever", h_forever}, {"GET", "/slow", h_slow},
-        {"GET", "/flood", h_flood},     {},
+        {"GET", "/ping", h_ping},
+        {"POST", "/echo", h_echo},
+        {"PUT", "/echo", h_echo},
+        {"GET", "/items/{id}", h_item},
+        {"GET", "/later", h_later},
+        {"GET", "/stream", h_stream},
+        {"GET", "/forever", h_forever},
+        {"GET", "/slow", h_slow},
+        {"GET", "/flood", h_flood},
+        {"POST", "/upgrade", h_upgrade},
+        {"PUT", "/upload", h_upload, HTTP_ROUTE_STREAM_BODY, 0},
+        {"PUT", "/upload-small", h_upload, HTTP_ROUTE_STREAM_BODY, 1000},
+        {},
 };
 
 static void guard_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -662,6 +781,8 @@ struct tls_case {
         const char *good_crt, *good_key, *bad_crt, *bad_key, *ca;
 };
 
+static void upgrade_client(const struct http_target *t, FILE *f, const char *tag, size_t n);
+
 static void tls_calls(void *ud, FILE *f) {
         struct tls_case *tc = ud;
         struct http_target t = {.host = tc->host,
@@ -676,6 +797,7 @@ static void tls_calls(void *ud, FILE *f) {
                          NULL);
         fprintf(f, "good:%d:%ld:%s\n", r, resp.status, resp.body);
         http_response_done(&resp);
+        upgrade_client(&t, f, "tls", 300000);
         t.tls_cert = tc->bad_crt;
         t.tls_key = tc->bad_key;
         r = http_request(&t, &(struct http_call){.path = "/ping", .timeout_ms = 10000}, &resp, &e);
@@ -750,6 +872,7 @@ static void test_mtls(void) {
         ASSERT_NOT_NULL(strstr(out, "anon:0:401\n"));
         ASSERT_NOT_NULL(strstr(out, "anon-join:0:404\n"));
         ASSERT_NOT_NULL(strstr(out, "anon-ca:0:404\n"));
+        ASSERT_NOT_NULL(strstr(out, "tls-echo:300000:1:bye 300000\n"));
         fx_done(&fx);
 }
 
@@ -935,6 +1058,251 @@ static void test_backpressure(void) {
         fx_done(&fx);
 }
 
+/* ---- upgrade ---- */
+
+static void test_upgrade_raw(void) {
+        struct fx fx;
+        struct raw r = {};
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *nohdr = NULL;
+        const char rq[] = "POST /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                          "Upgrade: tcp\r\nContent-Length: 0\r\n\r\nhello ";
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        /* Bytes right behind the request, more after the 101, then a half-close: the server
+         * still answers after our EOF, then closes. */
+        fd = raw_connect(fx.sock);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fd_write_full(fd, rq, sizeof(rq) - 1));
+        ASSERT_OK(fd_write_full(fd, "world", 5));
+        ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        r.fx = &fx;
+        ev_io_init(&r.io, raw_cb, fd, EV_READ);
+        ev_io_start(fx.loop, &r.io);
+        fx_run(&fx);
+        ev_io_stop(fx.loop, &r.io);
+        ASSERT_TRUE(r.eof);
+        ASSERT_NOT_NULL(r.buf);
+        printf("# %s\n", r.buf);
+        ASSERT_TRUE(str_startswith(r.buf, "HTTP/1.1 101 UPGRADED\r\n"));
+        ASSERT_NOT_NULL(strstr(r.buf, "Upgrade: tcp\r\n"));
+        ASSERT_NOT_NULL(strstr(r.buf, "Content-Type: application/vnd.docker.raw-stream\r\n"));
+        ASSERT_TRUE(str_endswith(r.buf, "\r\n\r\nHELLO WORLDbye 11\n"));
+        free(r.buf);
+        ASSERT_EQ(fx.srv ? http_server_n_conns(fx.srv) : 1, 0);
+
+        /* Without Upgrade headers: 200, Connection: close, the same raw stream. */
+        nohdr = raw_str(&fx, "POST /upgrade HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        ASSERT_TRUE(str_startswith(nohdr, "HTTP/1.1 200 OK\r\n"));
+        ASSERT_NOT_NULL(strstr(nohdr, "Connection: close\r\n"));
+        fx_done(&fx);
+}
+
+/* Sends n bytes of 'a'..'z' over an upgraded connection while reading the echo, half-closes,
+ * and reports "echo:<bytes back>:<uppercase ok>:<trailer>". */
+static void upgrade_client(const struct http_target *t, FILE *f, const char *tag, size_t n) {
+        _cleanup_(http_raw_freep) struct http_raw *raw = NULL;
+        struct http_response resp = {};
+        struct err *e = NULL;
+        char out[8192], in[16384];
+        size_t sent = 0, got = 0, tail_len = 0;
+        char tail[64] = "";
+        bool ok = true, shut = false;
+        int r, rounds = 0;
+
+        for (size_t i = 0; i < sizeof(out); i++)
+                out[i] = (char)('a' + i % 26);
+        r = http_upgrade(t, &(struct http_call){.path = "/upgrade", .timeout_ms = 10000}, &raw,
+                         &resp, &e);
+        fprintf(f, "%s-status:%d:%ld:%s\n", tag, r, resp.status, err_msg(e));
+        http_response_done(&resp);
+        err_free(e);
+        if (!raw)
+                return;
+        while (rounds++ < 200000) {
+                struct pollfd p = {.fd = http_raw_fd(raw), .events = POLLIN};
+                ssize_t k;
+
+                if (sent < n)
+                        p.events |= POLLOUT;
+                else if (!shut) {
+                        http_raw_shutdown_write(raw);
+                        shut = true;
+                }
+                if (!http_raw_has_pending(raw) && poll(&p, 1, 10000) <= 0) {
+                        fprintf(f, "%s-poll-timeout\n", tag);
+                        break;
+                }
+                if (sent < n) {
+                        k = http_raw_send(raw, out + sent % 26, MIN(n - sent, sizeof(out) - 26));
+                        if (k > 0)
+                                sent += (size_t)k;
+                        else if (k != -EAGAIN) {
+                                fprintf(f, "%s-send:%zd\n", tag, k);
+                                break;
+                        }
+                }
+                while ((k = http_raw_recv(raw, in, sizeof(in))) > 0) {
+                        for (ssize_t i = 0; i < k; i++) {
+                                if (got < n) {
+                                        if (in[i] != (char)('A' + got % 26))
+                                                ok = false;
+                                        got++;
+                                } else if (tail_len < sizeof(tail) - 1)
+                                        tail[tail_len++] = in[i];
+                        }
+                }
+                if (k == 0) {
+                        tail[tail_len] = '\0';
+                        tail[strcspn(tail, "\n")] = '\0';
+                        fprintf(f, "%s-echo:%zu:%d:%s\n", tag, got, ok, tail);
+                        return;
+                }
+                if (k != -EAGAIN) {
+                        fprintf(f, "%s-recv:%zd\n", tag, k);
+                        break;
+                }
+        }
+        fprintf(f, "%s-broken:%zu:%zu:%d\n", tag, sent, got, rounds);
+}
+
+static void upgrade_calls(void *ud, FILE *f) {
+        struct fx *fx = ud;
+        struct http_target t = {.host = fx->host};
+        _cleanup_(http_raw_freep) struct http_raw *raw = NULL;
+        struct http_response resp = {};
+        int r;
+
+        /* 6 MiB both ways: the server pauses reading while its output waits. */
+        upgrade_client(&t, f, "big", 6u * 1024 * 1024);
+        r = http_upgrade(&t, &(struct http_call){.path = "/upgrade?ok=0"}, &raw, &resp, NULL);
+        fprintf(f, "refused:%d:%ld:%d:%s\n", r, resp.status, raw == NULL, resp.body);
+        http_response_done(&resp);
+}
+
+static void test_upgrade_client(void) {
+        struct fx fx;
+        _cleanup_free_ char *out = NULL;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        out = run_child(&fx, upgrade_calls, &fx);
+        ASSERT_NOT_NULL(out);
+        diag(out);
+        ASSERT_NOT_NULL(strstr(out, "big-status:0:101:"));
+        ASSERT_NOT_NULL(strstr(out, "big-echo:6291456:1:bye 6291456\n"));
+        ASSERT_NOT_NULL(strstr(out, "refused:0:404:1:{\"error\""));
+        fx_done(&fx);
+}
+
+static uint64_t sum_of(const char *p, size_t n) {
+        uint64_t s = 0;
+
+        for (size_t i = 0; i < n; i++)
+                s = s * 31 + (unsigned char)p[i];
+        return s & 0xffffffffffffull;
+}
+
+static void upload_calls(void *ud, FILE *f) {
+        struct fx *fx = ud;
+        struct http_target t = {.host = fx->host};
+        struct http_response resp = {};
+        size_t n = 6u * 1024 * 1024 + 7;
+        _cleanup_free_ char *big = xmalloc(n);
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                big[i] = (char)(i * 7 + i / 4096);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload",
+                                             .body = big,
+                                             .body_len = n,
+                                             .content_type = "application/octet-stream",
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "big:%d:%ld:%s\nbig-sum:%llu\n", r, resp.status, resp.body,
+                (unsigned long long)sum_of(big, n));
+        http_response_done(&resp);
+        /* The same body to an ordinary route: the server's limit still holds. */
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/echo",
+                                             .body = big,
+                                             .body_len = n,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "buffered:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload-small",
+                                             .body = big,
+                                             .body_len = 1001,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "limited:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload?refuse=1",
+                                             .body = big,
+                                             .body_len = n,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "refused:%d:%ld:%s\n", r, resp.status, resp.body);
+        http_response_done(&resp);
+        r = http_request(&t,
+                         &(struct http_call){.method = "PUT",
+                                             .path = "/upload",
+                                             .body = "",
+                                             .body_len = 0,
+                                             .timeout_ms = 20000},
+                         &resp, NULL);
+        fprintf(f, "empty:%d:%ld:%s\n", r, resp.status, resp.body);
+        http_response_done(&resp);
+}
+
+static void test_stream_body(void) {
+        struct fx fx;
+        _cleanup_free_ char *out = NULL, *want = NULL, *chunked = NULL;
+        const char *p, *q;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        out = run_child(&fx, upload_calls, &fx);
+        ASSERT_NOT_NULL(out);
+        diag(out);
+        p = strstr(out, "big:0:200:{\"bytes\":6291463,\"sum\":");
+        q = strstr(out, "big-sum:");
+        ASSERT_NOT_NULL(p);
+        ASSERT_NOT_NULL(q);
+        /* the sum the server computed is the one the client computed */
+        ASSERT_EQ(strtoull(strstr(p, "\"sum\":") + 6, NULL, 10), strtoull(q + 8, NULL, 10));
+        ASSERT_NOT_NULL(strstr(p, "\"pieces\":true"));
+        ASSERT_NOT_NULL(strstr(out, "buffered:0:413\n"));
+        ASSERT_NOT_NULL(strstr(out, "limited:0:413\n"));
+        ASSERT_NOT_NULL(strstr(out, "refused:0:403:{\"error\""));
+        ASSERT_NOT_NULL(strstr(out, "empty:0:200:{\"bytes\":0,"));
+        /* Chunked transfer encoding is decoded before the handler sees it; a keep-alive
+         * connection goes on with the next request. */
+        chunked = raw_str(&fx, "PUT /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                               "GET /ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+        want = xasprintf("{\"bytes\":5,\"sum\":%llu,", (unsigned long long)sum_of("abcde", 5));
+        ASSERT_NOT_NULL(strstr(chunked, want));
+        ASSERT_NOT_NULL(strstr(chunked, "\r\n\r\nOK"));
+        fx_done(&fx);
+}
+
 static void test_setup(void) {
         signal(SIGPIPE, SIG_IGN);
 }
@@ -942,4 +1310,4 @@ static void test_setup(void) {
 TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
          test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown,
          test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
-         test_backpressure)
+         test_backpressure, test_upgrade_raw, test_upgrade_client, test_stream_body)
