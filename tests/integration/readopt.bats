@@ -186,3 +186,66 @@ policy_of() {
         run B logs c1
         [ "$(echo "$output" | grep -c tick)" -ge 2 ]
 }
+
+# Whether anything of container ID is left on the host: a mount of its directory, a cgroup,
+# the runtime's state, the shim's socket. Prints what it finds.
+leftovers() { # ID
+        local id=$1 d
+        grep -F "$ROOT/containers/$id" /proc/self/mountinfo || true
+        for d in /sys/fs/cgroup/*/berth/"$id" /sys/fs/cgroup/unified/berth/"$id"; do
+                [ -e "$d" ] && echo "$d"
+        done
+        [ -e "$RUN/oci/$id" ] && echo "$RUN/oci/$id"
+        [ -e "$RUN/shims/$id.sock" ] && echo "$RUN/shims/$id.sock"
+        return 0
+}
+
+@test "simulated reboot: always and unless-stopped come back, the others stay down, nothing is left" {
+        B network create --subnet 10.242.1.0/24 rb >/dev/null
+        br=br-$(B network inspect rb | jq -r '.[0].Id' | cut -c1-12)
+        for n in alw:always uls:unless-stopped ulsstop:unless-stopped no:no onf:on-failure; do
+                B run -d --name "${n%%:*}" --network rb --restart "${n#*:}" busybox sleep 300 >/dev/null
+        done
+        B run -d --name onf0 --network rb --restart on-failure busybox true >/dev/null
+        wait_state onf0 '{{.State.Status}} {{.State.ExitCode}}' "exited 0"
+        B stop -t 1 ulsstop >/dev/null
+        wait_output 50 4 n_running
+        ids=$(B ps -aq --no-trunc)
+        # the crash: the daemon, every shim and every container die at once, by their pids;
+        # mounts, cgroups, runtime state and sockets stay as they were
+        pids=$(B inspect -f '{{.State.Pid}}' $(B ps -q) | tr '\n' ' ')
+        shims=$(pgrep -f "shim --root $ROOT " | tr '\n' ' ')
+        [ -n "$shims" ]
+        kill -KILL "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null || true
+        kill -KILL $shims $pids
+        wait_output 50 "$(echo $shims $pids | wc -w)" dead_count $shims $pids
+        rm -f "$SOCK"
+        # what a crash leaves: the rootfs mounts and the cgroups of the containers
+        grep -qF "$ROOT/containers/" /proc/self/mountinfo
+
+        start_daemon --log-format text --bridge none
+        wait_state alw '{{.State.Status}}' running
+        wait_state uls '{{.State.Status}}' running
+        # a container that was running has no exit status after a crash: recorded as 255, so
+        # on-failure brings it back too (docker's rule)
+        wait_state onf '{{.State.Status}}' running
+        [ "$(B inspect -f '{{.State.Status}} {{.State.ExitCode}}' no)" = "exited 255" ]
+        [ "$(B inspect -f '{{.State.Status}}' ulsstop)" = "exited" ]
+        [ "$(B inspect -f '{{.State.Status}} {{.State.ExitCode}}' onf0)" = "exited 0" ]
+        [ "$(B inspect -f '{{.RestartCount}}' alw)" = "1" ]
+        # nothing is left of the stopped ones; one veth per running container
+        for n in no ulsstop onf0; do
+                id=$(B inspect -f '{{.Id}}' "$n")
+                [ -z "$(leftovers "$id")" ] || { echo "$n: $(leftovers "$id")"; return 1; }
+        done
+        [ "$(n_running)" -eq 3 ]
+        [ "$(bridge_links "$br")" -eq 3 ]
+        [ "$(B network inspect rb | jq '.[0].Containers | length')" -eq 3 ]
+        # and once they are removed nothing at all
+        B rm -f $ids >/dev/null
+        for id in $ids; do
+                [ -z "$(leftovers "$id")" ] || { echo "$id: $(leftovers "$id")"; return 1; }
+        done
+        [ "$(bridge_links "$br")" -eq 0 ]
+}
