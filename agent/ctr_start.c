@@ -456,8 +456,11 @@ static bool start_step(struct ctr_starting *s) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return false;
         if (n <= 0) {
-                /* EOF or an error: whatever is there is the last word */
+                /* EOF or an error: whatever is there is the last word; a start that ends
+                 * after "created" without its outcome failed */
                 s->buf[s->len] = '\0';
+                if (str_startswith(s->buf, "created "))
+                        s->buf[0] = '\0';
                 return start_line(s, s->buf);
         }
         s->len += (size_t)n;
@@ -531,6 +534,7 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
                 json_t *st = ctr_state(c);
                 _cleanup_free_ char *t = ctr_now_str();
 
+                ctr_net_detach(c); /* berth-net */
                 (void)ovl_unmount(c->dir, NULL);
                 ctr_set_status(c, json_get_str(st, "StartedAt", "")[0] ? "exited" : "created");
                 json_object_set_new(st, "ExitCode", json_integer(125));

@@ -249,3 +249,18 @@ leftovers() { # ID
         done
         [ "$(bridge_links "$br")" -eq 0 ]
 }
+
+@test "leaks: 300 create/start/stop/rm cycles leave fds, mounts, cgroups, links and nft rules flat" {
+        run env BERTH="$BERTH" "$BERTH_SRC/bench/cycles.sh" 300
+        echo "$output"
+        [ "$status" -eq 0 ]
+        for c in "daemon fds" mounts "berth cgroups" links "nft rules"; do
+                line=$(grep "^$c | " <<<"$output")
+                before=$(awk -F' [|] ' '{print $2}' <<<"$line")
+                after=$(awk -F' [|] ' '{print $3}' <<<"$line")
+                [ -n "$before" ] && [ -n "$after" ]
+                [ "$after" -le "$before" ] || { echo "$c grew: $before -> $after"; return 1; }
+        done
+        # the rules are really counted: the network has some
+        [ "$(grep '^nft rules | ' <<<"$output" | awk -F' [|] ' '{print $2}')" -gt 0 ]
+}
