@@ -2,6 +2,7 @@
 # Leak check: N create/start/stop/rm cycles of a container on a user bridge network with a
 # published port (default 1000), after a warm-up of 3. Prints the time per cycle and, before and
 # after: the daemon's RSS and open fds, the host's mounts, berth cgroups, links and nft rules.
+# Every PROGRESS (1000) cycles the counters go to stderr, in the order of the final table.
 # tests/integration/readopt.bats runs it with 300 cycles and asserts that nothing grew.
 #
 #   sudo bench/cycles.sh [N]
@@ -36,6 +37,10 @@ read -r -a before <<<"$(counters)"
 t0=$(date +%s%N)
 for i in $(seq "$N"); do
         cycle || { echo "cycles.sh: cycle $i failed" >&2; tail -5 "$TMP/daemon.log" >&2; exit 1; }
+        # progress on stderr for long runs: the counters every PROGRESS cycles
+        if [ $((i % ${PROGRESS:-1000})) -eq 0 ] && [ "$i" -lt "$N" ]; then
+                echo "cycles: after $i: $(counters) ($(((($(date +%s%N) - t0) / 1000 / i))) us per cycle)" >&2
+        fi
 done
 t1=$(date +%s%N)
 read -r -a after <<<"$(counters)"

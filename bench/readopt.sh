@@ -18,7 +18,7 @@ for i in $(seq "$N"); do
         B run -d --name "r$i" --network readopt busybox sleep 100000 >/dev/null
 done
 
-running() { curl -sf --max-time 5 --unix-socket "$TMP/run/berth.sock" "http://b/v1/containers/json" | jq length; }
+running() { curl -sf --max-time 5 --unix-socket "$TMP/run/berth.sock" "http://b/v1/containers" | jq length; }
 
 : >"$TMP/times"
 for round in $(seq "$ROUNDS"); do

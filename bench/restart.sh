@@ -18,7 +18,8 @@ sup_image
 sample() { # CLI IMAGE NAME
         local cli=$1 img=$2 name=$3 since ev die start i
         since=$(date +%s)
-        "$cli" run -d --name "$name" --restart always "$img" sh -c 'sleep 0.3; exit 1' >/dev/null
+        "$cli" run -d --name "$name" --network none --restart always "$img" sh -c 'sleep 0.3; exit 1' >/dev/null ||
+                return 1
         for i in $(seq 100); do
                 ev=$("$cli" events --since "$since" --until "$(($(date +%s) + 1))" \
                         --filter "container=$name" --format '{{json .}}' 2>/dev/null |
