@@ -151,17 +151,10 @@ static void h_inspect(struct http_req *req, void *ud) {
 }
 
 static void h_start(struct http_req *req, void *ud) {
-        _cleanup_err_ struct err *e = NULL;
         struct ctr *c = find(req, ud);
-        int r;
 
-        if (!c)
-                return;
-        r = ctr_start(c, &e);
-        if (r < 0)
-                http_reply_err(req, e);
-        else
-                http_reply(req, 204, NULL, "", 0);
+        if (c)
+                ctr_start_req(c, req);
 }
 
 static void h_stop(struct http_req *req, void *ud) {

@@ -113,6 +113,7 @@ static void pend_answer(struct ctr *c, enum pend_kind kind) {
                         break;
                 }
                 case PEND_RESTART:
+                case PEND_START:
                 case PEND_STOP:
                 case PEND_REMOVE:
                 case _PEND_MAX:
@@ -124,11 +125,30 @@ static void pend_answer(struct ctr *c, enum pend_kind kind) {
         }
 }
 
+/* Answers every pending request of kind with the error e (borrowed). */
+static void pend_fail(struct ctr *c, enum pend_kind kind, const struct err *e) {
+        struct pend **pp = &c->pends;
+
+        while (*pp) {
+                struct pend *p = *pp;
+
+                if (p->kind != kind) {
+                        pp = &p->next;
+                        continue;
+                }
+                *pp = p->next;
+                http_req_on_close(p->req, NULL, NULL);
+                http_reply_err(p->req, e);
+                free(p);
+        }
+}
+
 /* ---- the table ---- */
 
 static struct ctr *ctr_free(struct ctr *c) {
         if (!c)
                 return NULL;
+        ctr_start_cancel(c);
         ctr_shim_disconnect(c);
         ctr_health_stop(c);
         ev_timer_stop(c->m->loop, &c->sv_timer);
@@ -136,6 +156,7 @@ static struct ctr *ctr_free(struct ctr *c) {
         ctr_streams_end(c);
         pend_answer(c, _PEND_MAX);
         json_decref(c->rec);
+        err_free(c->start_err);
         free(c->id);
         free(c->dir);
         free(c);
@@ -423,8 +444,17 @@ void ctr_on_exit(struct ctr *c) {
         ctr_health_stop(c);
         ev_timer_stop(c->m->loop, &c->exit_timer);
         if (json_load_path(path, 1u << 16, &ex, &e) < 0) {
+                _cleanup_(rt_state_freep) struct rt_state *rst = NULL;
+                _cleanup_free_ char *sock = xasprintf("%s/shims/%s.sock", c->m->run, c->id);
+
                 log_warn(c->id, "The shim left no exit record (%s): recording exit 255",
                          err_msg(e));
+                /* The shim died (killed, or a crash of the host that left /run): what it would
+                 * have removed is removed here: the processes left, the cgroup, the runtime
+                 * state and the socket. */
+                if (rt_state_load(c->m->oci_root, c->id, &rst, NULL) >= 0)
+                        (void)rt_delete(rst, true, NULL);
+                (void)unlink(sock);
                 ex = json_pack("{s:i,s:b}", "ExitCode", 255, "OOMKilled", 0);
                 {
                         _cleanup_free_ char *t = ctr_now_str();
@@ -463,26 +493,111 @@ void ctr_on_exit(struct ctr *c) {
 
 /* ---- operations ---- */
 
-int ctr_start(struct ctr *c, struct err **errp) {
-        if (ctr_running(c))
-                return 1;
+/* The container was removed with rm -f while it started: finish the removal. Returns true when
+ * c is gone. */
+static bool ctr_remove_after_start(struct ctr *c) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (!c->removing || c->sv.state == SV_STARTING)
+                return false;
+        if (ctr_running(c)) {
+                /* ctr_on_exit removes it */
+                if (ctr_signal(c, SIGKILL, &e) < 0)
+                        log_warn(c->id, "Failed to kill: %s, ignoring", err_msg(e));
+                return false;
+        }
+        if (ctr_destroy(c, c->remove_volumes, &e) < 0)
+                log_error(c->id, "Failed to remove the container: %s", err_msg(e));
+        ctr_streams_end(c);
+        pend_answer(c, _PEND_MAX);
+        ctr_drop(c);
+        return true;
+}
+
+void ctr_start_done(struct ctr *c, int r, struct err *e) {
+        if (r < 0) {
+                log_error(c->id, "Failed to start container: %s", err_msg(e));
+                c->start_err = err_free(c->start_err);
+                c->start_err = e;
+                sv_dispatch(&c->sv, SV_EV_SPAWN_FAILED);
+                pend_fail(c, PEND_START, c->start_err);
+                if (c->sv.state != SV_STARTING) {
+                        /* no other attempt is under way (a policy retry would be) */
+                        pend_fail(c, PEND_RESTART, c->start_err);
+                        pend_answer(c, PEND_STOP);
+                }
+                if (!c->start_sync)
+                        c->start_err = err_free(c->start_err);
+        } else {
+                sv_dispatch(&c->sv, SV_EV_SPAWNED);
+                pend_answer(c, PEND_START);
+        }
+        if (ctr_remove_after_start(c))
+                return;
+        if (!c->start_sync)
+                ctr_after_sv(c); /* may remove c (AutoRemove) */
+}
+
+/* Begins a start; returns 0 when it ran or is under way, < 0 with *errp when it failed at once
+ * (c may be gone then: AutoRemove). */
+static int start_begin(struct ctr *c, struct err **errp) {
         if (c->removing)
                 return err_setx(errp, EBUSY, "container %s is being removed", ctr_name(c));
+        if (c->sv.state == SV_STARTING)
+                return 0;
         c->start_err = err_free(c->start_err);
         sv_dispatch(&c->sv, SV_EV_WANT_UP);
-        if (!ctr_running(c) && c->start_err) {
+        if (c->sv.state != SV_STARTING && !ctr_running(c) && c->start_err) {
                 int r = -c->start_err->code;
 
-                /* A failed start is an exit with 125 to the state machine: keep it down. */
-                if (c->sv.state == SV_BACKOFF)
-                        sv_dispatch(&c->sv, SV_EV_WANT_DOWN);
-                c->sv.manually_stopped = false;
                 err_move(errp, TAKE_PTR(c->start_err));
                 ctr_after_sv(c); /* may remove c (AutoRemove) */
                 return r;
         }
-        ctr_after_sv(c);
+        if (c->sv.state != SV_STARTING)
+                ctr_after_sv(c);
         return 0;
+}
+
+int ctr_start(struct ctr *c, struct err **errp) {
+        int r;
+
+        if (ctr_running(c))
+                return 1;
+        r = start_begin(c, errp);
+        if (r < 0 || c->sv.state != SV_STARTING)
+                return r;
+        c->start_sync = true;
+        ctr_start_wait(c);
+        c->start_sync = false;
+        if (!ctr_running(c) && c->start_err) {
+                r = -c->start_err->code;
+                err_move(errp, TAKE_PTR(c->start_err));
+        }
+        ctr_after_sv(c); /* may remove c (AutoRemove) */
+        return r;
+}
+
+void ctr_start_req(struct ctr *c, struct http_req *req) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (ctr_running(c)) {
+                if (req)
+                        http_reply(req, 204, NULL, "", 0);
+                return;
+        }
+        if (start_begin(c, &e) < 0) {
+                if (req)
+                        http_reply_err(req, e);
+                return;
+        }
+        if (c->sv.state == SV_STARTING) {
+                if (req)
+                        ctr_pend_add(c, PEND_START, req);
+                return;
+        }
+        if (req)
+                http_reply(req, 204, NULL, "", 0);
 }
 
 int ctr_signal(struct ctr *c, int sig, struct err **errp) {
@@ -501,6 +616,15 @@ int ctr_signal(struct ctr *c, int sig, struct err **errp) {
 }
 
 void ctr_stop(struct ctr *c, int timeout, struct http_req *req) {
+        if (c->sv.state == SV_STARTING) {
+                /* stopped once it runs, or at once if the start fails */
+                if (timeout >= 0)
+                        c->sv.stop_timeout_usec = (uint64_t)timeout * USEC_PER_SEC;
+                ctr_pend_add(c, PEND_STOP, req);
+                sv_dispatch(&c->sv, SV_EV_WANT_DOWN);
+                (void)ctr_save(c);
+                return;
+        }
         if (!ctr_running(c)) {
                 if (c->sv.state == SV_BACKOFF) {
                         sv_dispatch(&c->sv, SV_EV_WANT_DOWN);
@@ -522,15 +646,8 @@ void ctr_stop(struct ctr *c, int timeout, struct http_req *req) {
 }
 
 void ctr_restart(struct ctr *c, int timeout, struct http_req *req) {
-        _cleanup_err_ struct err *e = NULL;
-        int r;
-
         if (!ctr_running(c)) {
-                r = ctr_start(c, &e);
-                if (r < 0)
-                        http_reply_err(req, e);
-                else
-                        http_reply(req, 204, NULL, "", 0);
+                ctr_start_req(c, req);
                 return;
         }
         if (timeout >= 0)
@@ -588,6 +705,21 @@ void ctr_remove(struct ctr *c, bool force, bool volumes, struct http_req *req) {
                         log_warn(c->id, "Failed to kill: %s, ignoring", err_msg(e));
                 return;
         }
+        if (c->sv.state == SV_STARTING) {
+                if (!force) {
+                        http_reply_error(req, 409, "Conflict",
+                                         "You cannot remove a starting container %s. Stop the "
+                                         "container before attempting removal or force remove",
+                                         c->id);
+                        return;
+                }
+                /* finished by ctr_remove_after_start() when the start is over */
+                c->removing = true;
+                c->remove_volumes = volumes;
+                c->sv.manually_stopped = true;
+                ctr_pend_add(c, PEND_REMOVE, req);
+                return;
+        }
         if (c->sv.state == SV_BACKOFF)
                 sv_dispatch(&c->sv, SV_EV_WANT_DOWN);
         ctr_streams_end(c);
@@ -601,7 +733,8 @@ void ctr_remove(struct ctr *c, bool force, bool volumes, struct http_req *req) {
 }
 
 void ctr_wait(struct ctr *c, bool next_exit, struct http_req *req) {
-        if (!next_exit && !ctr_running(c) && c->sv.state != SV_BACKOFF) {
+        if (!next_exit && !ctr_running(c) && c->sv.state != SV_BACKOFF &&
+            c->sv.state != SV_STARTING) {
                 _cleanup_json_ json_t *j =
                         json_pack("{s:I}", "StatusCode",
                                   (json_int_t)json_get_int(ctr_state(c), "ExitCode", 0));
@@ -744,7 +877,7 @@ static void ctr_load_one(struct ctr_mgr *m, const char *id) {
                                             c->sv.restart_count, c->sv.manually_stopped) &&
                     json_get_str(ctr_state(c), "StartedAt", "")[0]) {
                         log_info(c->id, "Restarting the container (restart policy)");
-                        (void)ctr_start(c, NULL);
+                        ctr_start_req(c, NULL);
                 }
                 return;
         }

@@ -37,8 +37,13 @@ size_t ctr_all(struct ctr_mgr *m, struct ctr ***ret);
 /* Creates a container from an Engine-API create body. name may be NULL (generated). */
 int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct ctr **ret,
                struct err **errp);
-/* Starts a created or exited container. 1 when it was already running. */
+/* Starts a created or exited container and waits for the outcome (a bounded poll on the shim's
+ * report: for callers that need the container running before they go on, like pods whose
+ * containers join the first one's namespaces). 1 when it was already running. */
 int ctr_start(struct ctr *c, struct err **errp);
+/* Starts a created or exited container without blocking the loop: req (may be NULL) is answered
+ * 204 once the shim reports the container running, or with the start's error. */
+void ctr_start_req(struct ctr *c, struct http_req *req);
 /* Stops with the StopSignal, then SIGKILL after timeout seconds (< 0: the container's
  * StopTimeout, default 10); answers req (204, or 304 when not running) once it exited. */
 void ctr_stop(struct ctr *c, int timeout, struct http_req *req);

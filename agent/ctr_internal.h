@@ -26,7 +26,7 @@ struct ctr_mgr {
         size_t n;
 };
 
-enum pend_kind { PEND_WAIT, PEND_STOP, PEND_RESTART, PEND_REMOVE, _PEND_MAX };
+enum pend_kind { PEND_WAIT, PEND_STOP, PEND_RESTART, PEND_REMOVE, PEND_START, _PEND_MAX };
 
 /* A request answered later. */
 struct pend {
@@ -39,6 +39,7 @@ struct pend {
 struct follower;
 struct ctr_health;
 struct exec_sess;
+struct ctr_starting;
 
 struct ctr {
         struct ctr_mgr *m;
@@ -56,7 +57,9 @@ struct ctr {
         bool ran;      /* started at least once in this daemon's life or adopted running */
         bool removing; /* rm -f waits for the exit */
         bool remove_volumes;
-        struct err *start_err; /* why the last spawn failed */
+        struct err *start_err;         /* why the last spawn failed */
+        struct ctr_starting *starting; /* ctr_start.c: a start under way, on the loop */
+        bool start_sync;               /* ctr_start() waits for the start in progress */
         struct pend *pends;
         struct follower *followers;
         struct exec_sess *execs;
@@ -78,14 +81,22 @@ struct ctr *ctr_add(struct ctr_mgr *m, char *id_take, json_t *rec_take);
 void ctr_pend_add(struct ctr *c, enum pend_kind kind, struct http_req *req);
 void ctr_on_exit(struct ctr *c);
 void ctr_after_sv(struct ctr *c);
+/* The start under way ended: r < 0 with e (owned) on failure. */
+void ctr_start_done(struct ctr *c, int r, struct err *e);
 int ctr_signal(struct ctr *c, int sig, struct err **errp);
 
 /* ctr_create.c */
 /* "SIGTERM", "TERM", "15" -> 15; -EINVAL otherwise. */
 int ctr_parse_signal(const char *s);
 
-/* ctr_start.c: mounts the rootfs, writes the bundle and starts a shim; waits for its report. */
+/* ctr_start.c: mounts the rootfs, writes the bundle and starts a shim whose report is read on
+ * the loop. Returns 1 (under way; ctr_start_done() follows, from the loop or from
+ * ctr_start_wait()) or a negative errno (recorded in the record already). */
 int ctr_do_start(struct ctr *c, struct err **errp);
+/* Waits (poll, bounded) for the start under way, for the callers that need the outcome now. */
+void ctr_start_wait(struct ctr *c);
+/* Forgets the start under way (the daemon shuts down; the shim gives up or runs on). */
+void ctr_start_cancel(struct ctr *c);
 int ctr_shim_connect(struct ctr *c, struct err **errp);
 void ctr_shim_disconnect(struct ctr *c);
 

@@ -318,48 +318,34 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
         return 0;
 }
 
-/* Reads "ok PID" or "err CODE MSG" (bounded wait: the shim reports right after rt_start). */
-static int read_report(int fd, pid_t *ret_pid, struct err **errp) {
+/* ---- the start, on the loop ----
+ *
+ * The shim reports one line per step on the status pipe: "created PID" (only with the network
+ * handshake: the init waits for a byte on the go pipe while we connect its networks), then
+ * "ok PID" or "err CODE MSG". The pipe is watched by an ev_io, so the daemon goes on serving
+ * while a shim starts; the outcome reaches the container manager through ctr_start_done(). */
+
+struct ctr_starting {
+        struct ctr *c;
+        int status_fd, go_fd;
+        ev_io io;
+        ev_timer timeout;
         char buf[2048];
-        size_t len = 0;
+        size_t len;
+        pid_t pid;
+        struct err *err; /* the network attach failed: wait for the shim to give up, then fail */
+};
 
-        for (;;) {
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                ssize_t n;
-                int r = RETRY_EINTR(poll(&p, 1, SHIM_REPORT_TIMEOUT_MSEC));
-
-                if (r == 0)
-                        return err_setx(errp, ETIMEDOUT, "the shim did not report in time");
-                if (r < 0)
-                        return err_set(errp, errno, "poll");
-                n = read(fd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t)n;
-                if (memchr(buf, '\n', len) || len == sizeof(buf) - 1)
-                        break;
-        }
-        buf[len] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        if (str_startswith(buf, "created ")) { /* berth-net: the start handshake */
-                *ret_pid = (pid_t)atoi(buf + 8);
-                return 1;
-        }
-        if (str_startswith(buf, "ok ")) {
-                *ret_pid = (pid_t)atoi(buf + 3);
-                return 0;
-        }
-        if (str_startswith(buf, "err ")) {
-                char *msg;
-                int code = (int)strtol(buf + 4, &msg, 10);
-
-                if (code <= 0)
-                        code = EIO;
-                return err_setx(errp, code, "%s", msg[0] == ' ' ? msg + 1 : msg);
-        }
-        return err_setx(errp, EIO, "the shim exited without reporting");
+static struct ctr_starting *starting_free(struct ctr_starting *s) {
+        if (!s)
+                return NULL;
+        ev_io_stop(s->c->m->loop, &s->io);
+        ev_timer_stop(s->c->m->loop, &s->timeout);
+        safe_close(s->status_fd);
+        safe_close(s->go_fd);
+        err_free(s->err);
+        free(s);
+        return NULL;
 }
 
 static void exit_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -370,35 +356,17 @@ static void exit_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         ctr_on_exit(c);
 }
 
-int ctr_do_start(struct ctr *c, struct err **errp) {
-        _cleanup_close_ int status_fd = -EBADF, go_fd = -EBADF;
-        _cleanup_err_ struct err *e = NULL;
+void ctr_start_cancel(struct ctr *c) {
+        c->starting = starting_free(c->starting);
+}
+
+/* Records the outcome of the start in c's record (as the synchronous start did), then tells the
+ * container manager. Takes ownership of e. */
+static void start_finish(struct ctr *c, int r, pid_t pid, struct err *e) {
         json_t *st = ctr_state(c);
         bool gone = false;
-        pid_t pid = 0;
-        int r;
 
-        r = prepare_bundle(c, &e);
-        if (r >= 0)
-                r = spawn_shim(c, &status_fd,
-                               ctr_net_wanted(c->rec) || ctr_attach_pending(c) ? &go_fd : NULL, &e);
-        if (r >= 0 && go_fd >= 0) {
-                /* berth-net: the init exists and waits; connect its networks, then let it run.
-                 * Closing go_fd without a byte makes the shim remove the container. */
-                r = read_report(status_fd, &pid, &e);
-                if (r > 0) {
-                        r = ctr_net_wanted(c->rec) ? ctr_net_attach(c, pid, &e) : 0;
-                        if (r >= 0) /* berth-attach: before the process runs */
-                                ctr_attach_connect_pending(c);
-                        if (r >= 0 && write(go_fd, "g", 1) != 1)
-                                r = err_set(&e, errno, "let the container run");
-                }
-                go_fd = safe_close(go_fd);
-                if (r < 0)
-                        (void)read_report(status_fd, &pid, NULL);
-        }
-        if (r >= 0)
-                r = read_report(status_fd, &pid, &e);
+        c->starting = starting_free(c->starting);
         if (r < 0)
                 ctr_net_detach(c); /* berth-net */
         if (r >= 0 && ctr_shim_connect(c, NULL) < 0)
@@ -419,7 +387,8 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
                 if (json_get_str(st, "StartedAt", "")[0])
                         json_object_set_new(st, "FinishedAt", json_string(t));
                 (void)ctr_save(c);
-                return err_move(errp, TAKE_PTR(e));
+                ctr_start_done(c, r, e);
+                return;
         }
         {
                 _cleanup_free_ char *t = ctr_now_str();
@@ -436,12 +405,170 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
         (void)ctr_save(c);
         log_info(c->id, "Container started, pid %d", (int)pid);
         if (gone) {
-                /* Handled from the loop: we are inside the state machine's spawn. */
+                /* Handled from the loop, after the start has been published. */
                 ev_timer_init(&c->exit_timer, exit_timer_cb, 0., 0.);
                 c->exit_timer.data = c;
                 ev_timer_start(c->m->loop, &c->exit_timer);
         }
-        return 0;
+        err_free(e);
+        ctr_start_done(c, 0, NULL);
+}
+
+/* Handles one report line. Returns true when the start is over (s is freed then). */
+static bool start_line(struct ctr_starting *s, char *line) {
+        struct ctr *c = s->c;
+        struct err *e = NULL;
+        int r;
+
+        if (str_startswith(line, "created ")) { /* berth-net: the start handshake */
+                s->pid = (pid_t)atoi(line + 8);
+                if (s->go_fd < 0)
+                        return false;
+                r = ctr_net_wanted(c->rec) ? ctr_net_attach(c, s->pid, &e) : 0;
+                if (r >= 0) /* berth-attach: before the process runs */
+                        ctr_attach_connect_pending(c);
+                if (r >= 0 && write(s->go_fd, "g", 1) != 1)
+                        r = err_set(&e, errno, "let the container run");
+                /* Closing go_fd without a byte makes the shim remove the container; its
+                 * "err" line follows, and we report our own error then. */
+                s->go_fd = safe_close(s->go_fd);
+                if (r < 0)
+                        s->err = e;
+                return false;
+        }
+        if (s->err) {
+                e = TAKE_PTR(s->err);
+                start_finish(c, -e->code, 0, e);
+                return true;
+        }
+        if (str_startswith(line, "ok ")) {
+                start_finish(c, 0, (pid_t)atoi(line + 3), NULL);
+                return true;
+        }
+        if (str_startswith(line, "err ")) {
+                char *msg;
+                int code = (int)strtol(line + 4, &msg, 10);
+
+                if (code <= 0)
+                        code = EIO;
+                r = err_setx(&e, code, "%s", msg[0] == ' ' ? msg + 1 : msg);
+                start_finish(c, r, 0, e);
+                return true;
+        }
+        r = err_setx(&e, EIO, "the shim exited without reporting");
+        start_finish(c, r, 0, e);
+        return true;
+}
+
+/* Reads what the status pipe holds. Returns true when the start is over. */
+static bool start_step(struct ctr_starting *s) {
+        ssize_t n = read(s->status_fd, s->buf + s->len, sizeof(s->buf) - 1 - s->len);
+        char *nl;
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return false;
+        if (n <= 0) {
+                /* EOF or an error: whatever is there is the last word; a start that ends
+                 * after "created" without its outcome failed */
+                s->buf[s->len] = '\0';
+                if (str_startswith(s->buf, "created "))
+                        s->buf[0] = '\0';
+                return start_line(s, s->buf);
+        }
+        s->len += (size_t)n;
+        s->buf[s->len] = '\0';
+        while ((nl = strchr(s->buf, '\n'))) {
+                size_t used = (size_t)(nl - s->buf) + 1;
+                char line[sizeof(s->buf)];
+
+                memcpy(line, s->buf, used - 1);
+                line[used - 1] = '\0';
+                memmove(s->buf, s->buf + used, s->len - used + 1);
+                s->len -= used;
+                if (start_line(s, line))
+                        return true;
+        }
+        if (s->len == sizeof(s->buf) - 1) {
+                s->buf[s->len] = '\0';
+                return start_line(s, s->buf);
+        }
+        return false;
+}
+
+static void start_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        (void)loop;
+        (void)revents;
+        (void)start_step(container_of(w, struct ctr_starting, io));
+}
+
+static void start_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct ctr_starting *s = container_of(w, struct ctr_starting, timeout);
+        struct err *e = NULL;
+        int r;
+
+        (void)loop;
+        (void)revents;
+        r = err_setx(&e, ETIMEDOUT, "the shim did not report in time");
+        start_finish(s->c, r, 0, e);
+}
+
+void ctr_start_wait(struct ctr *c) {
+        uint64_t deadline = now_usec() + SHIM_REPORT_TIMEOUT_MSEC * USEC_PER_MSEC;
+
+        while (c->starting) {
+                struct ctr_starting *s = c->starting;
+                struct pollfd p = {.fd = s->status_fd, .events = POLLIN};
+                uint64_t now = now_usec();
+                int r;
+
+                if (now >= deadline) {
+                        start_timeout_cb(c->m->loop, &s->timeout, 0);
+                        break;
+                }
+                r = RETRY_EINTR(poll(&p, 1, (int)((deadline - now) / USEC_PER_MSEC) + 1));
+                if (r > 0 && start_step(s))
+                        break;
+        }
+}
+
+int ctr_do_start(struct ctr *c, struct err **errp) {
+        _cleanup_close_ int status_fd = -EBADF, go_fd = -EBADF;
+        _cleanup_err_ struct err *e = NULL;
+        struct ctr_starting *s;
+        int r;
+
+        r = prepare_bundle(c, &e);
+        if (r >= 0)
+                r = spawn_shim(c, &status_fd,
+                               ctr_net_wanted(c->rec) || ctr_attach_pending(c) ? &go_fd : NULL, &e);
+        if (r < 0) {
+                /* Recorded like a failure reported by the shim; ctr_start_done is not called:
+                 * the caller sees the error at once. */
+                json_t *st = ctr_state(c);
+                _cleanup_free_ char *t = ctr_now_str();
+
+                ctr_net_detach(c); /* berth-net */
+                (void)ovl_unmount(c->dir, NULL);
+                ctr_set_status(c, json_get_str(st, "StartedAt", "")[0] ? "exited" : "created");
+                json_object_set_new(st, "ExitCode", json_integer(125));
+                json_object_set_new(st, "Error", json_string(err_msg(e)));
+                if (json_get_str(st, "StartedAt", "")[0])
+                        json_object_set_new(st, "FinishedAt", json_string(t));
+                (void)ctr_save(c);
+                return err_move(errp, TAKE_PTR(e));
+        }
+        (void)fcntl(status_fd, F_SETFL, O_NONBLOCK);
+        s = xnew0(struct ctr_starting, 1);
+        s->c = c;
+        s->status_fd = TAKE_FD(status_fd);
+        s->go_fd = TAKE_FD(go_fd);
+        ev_io_init(&s->io, start_io_cb, s->status_fd, EV_READ);
+        ev_timer_init(&s->timeout, start_timeout_cb, SHIM_REPORT_TIMEOUT_MSEC / 1000., 0.);
+        ev_io_start(c->m->loop, &s->io);
+        ev_timer_start(c->m->loop, &s->timeout);
+        ctr_start_cancel(c);
+        c->starting = s;
+        return 1;
 }
 
 /* ---- the shim connection ---- */

@@ -121,7 +121,8 @@ void ctr_logs(struct ctr *c, const struct ctr_logs_opts *o, struct http_req *req
                                                .since_nsec = o->since_nsec,
                                                .until_nsec = o->until_nsec},
                       write_entry, f, &f->offset, &e);
-        if (r < 0 || !o->follow || (!ctr_running(c) && c->sv.state != SV_BACKOFF)) {
+        if (r < 0 || !o->follow ||
+            (!ctr_running(c) && c->sv.state != SV_BACKOFF && c->sv.state != SV_STARTING)) {
                 if (r < 0 && r != -EPIPE) {
                         _cleanup_json_ json_t *j = json_pack("{s:s}", "error", err_msg(e));
                         (void)http_stream_write_json(req, j);

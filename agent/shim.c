@@ -24,6 +24,7 @@
 #include "runtime/container.h"
 #include "shim.h"
 #include "shim_attach.h"
+#include "shim_trim.h"
 #include "xalloc.h"
 
 #define SHIM_MAX_CLIENTS 8
@@ -546,6 +547,7 @@ int shim_main(int argc, char **argv) {
         status_report(status_fd, "ok %d\n", (int)s.st->pid);
         safe_close(status_fd);
 
+        shim_trim(); /* the start path's code is not needed again */
         (void)shim_loop(&s);
         (void)clog_flush(s.log, now_nsec(), NULL);
         rec = exit_record(&s);

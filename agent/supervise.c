@@ -99,10 +99,9 @@ bool restart_on_daemon_start(const struct restart_spec *s, int last_exit_code,
 }
 
 static const char *const state_names[_SV_STATE_MAX] = {
-        [SV_DOWN] = "down",
-        [SV_UP] = "up",
-        [SV_STOPPING] = "stopping",
-        [SV_BACKOFF] = "backoff",
+        [SV_DOWN] = "down",         [SV_UP] = "up",
+        [SV_STOPPING] = "stopping", [SV_BACKOFF] = "backoff",
+        [SV_STARTING] = "starting",
 };
 
 const char *sv_state_to_string(enum sv_state s) {
@@ -152,10 +151,12 @@ static void record_exit(struct sv *sv, uint64_t now) {
 
 static void sv_exited_after_spawn_failure(struct sv *sv);
 
-/* Starts an incarnation; a spawn failure is an exit with 125 and follows the policy. */
+/* Starts an incarnation. A spawn failure is an exit with 125: after a restart it follows the
+ * policy; a start asked by a user (docker start) is reported to them and not retried. */
 static void do_spawn(struct sv *sv, bool is_restart) {
         int r;
 
+        sv->spawn_is_restart = is_restart;
         sv->started_usec = sv->ops->now_usec(sv->ud);
         sv->restart_pending = false;
         r = sv->ops->spawn(sv, sv->ud);
@@ -164,6 +165,10 @@ static void do_spawn(struct sv *sv, bool is_restart) {
                 sv->exit_code = 125;
                 sv->exit_oom = false;
                 sv_exited_after_spawn_failure(sv);
+                return;
+        }
+        if (r > 0) {
+                sv->state = SV_STARTING;
                 return;
         }
         sv->state = SV_UP;
@@ -192,6 +197,11 @@ static void on_exit_decide(struct sv *sv) {
 }
 
 static void sv_exited_after_spawn_failure(struct sv *sv) {
+        if (!sv->spawn_is_restart) {
+                record_exit(sv, sv->ops->now_usec(sv->ud));
+                sv->state = SV_DOWN;
+                return;
+        }
         on_exit_decide(sv);
 }
 
@@ -266,6 +276,29 @@ static void act_unhealthy(struct sv *sv) {
         sv->ops->arm_timer(sv, sv->stop_timeout_usec, sv->ud);
 }
 
+/* A stop asked while the spawn is under way: the stop follows once it runs (or is moot). */
+static void act_stop_after_start(struct sv *sv) {
+        sv->manually_stopped = true;
+        sv->stop_after_start = true;
+}
+
+static void act_spawned(struct sv *sv) {
+        sv->state = SV_UP;
+        sv->ops->event(sv, sv->spawn_is_restart ? "restart" : "start", sv->ud);
+        if (sv->stop_after_start) {
+                sv->stop_after_start = false;
+                act_stop(sv);
+        }
+}
+
+static void act_spawn_failed(struct sv *sv) {
+        sv->stop_after_start = false;
+        sv->state = SV_UP;
+        sv->exit_code = 125;
+        sv->exit_oom = false;
+        sv_exited_after_spawn_failure(sv);
+}
+
 typedef void sv_action_fn(struct sv *sv);
 
 /* NULL = the event is ignored in that state. Review this table, not scattered conditions. */
@@ -279,6 +312,9 @@ static sv_action_fn *const sv_actions[_SV_STATE_MAX][_SV_EV_MAX] = {
         [SV_BACKOFF] = {[SV_EV_WANT_UP] = act_start_now,
                         [SV_EV_WANT_DOWN] = act_cancel_backoff,
                         [SV_EV_TIMER] = act_backoff_done},
+        [SV_STARTING] = {[SV_EV_WANT_DOWN] = act_stop_after_start,
+                         [SV_EV_SPAWNED] = act_spawned,
+                         [SV_EV_SPAWN_FAILED] = act_spawn_failed},
 };
 
 void sv_dispatch(struct sv *sv, enum sv_event ev) {

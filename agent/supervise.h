@@ -52,20 +52,25 @@ bool restart_after_exit(const struct restart_spec *s, int exit_code, unsigned re
 bool restart_on_daemon_start(const struct restart_spec *s, int last_exit_code,
                              unsigned restart_count, bool manually_stopped);
 
-enum sv_state { SV_DOWN, SV_UP, SV_STOPPING, SV_BACKOFF, _SV_STATE_MAX };
+/* SV_STARTING: spawn answered "in progress" (> 0); SV_EV_SPAWNED or SV_EV_SPAWN_FAILED ends it. */
+enum sv_state { SV_DOWN, SV_UP, SV_STOPPING, SV_BACKOFF, SV_STARTING, _SV_STATE_MAX };
 enum sv_event {
-        SV_EV_WANT_UP,   /* start or restart by request */
-        SV_EV_WANT_DOWN, /* stop by request (a manual stop) */
-        SV_EV_EXITED,    /* the incarnation ended; sv->exit_* hold the result */
-        SV_EV_TIMER,     /* the armed timer fired */
-        SV_EV_UNHEALTHY, /* health checks failed and the policy says restart */
+        SV_EV_WANT_UP,      /* start or restart by request */
+        SV_EV_WANT_DOWN,    /* stop by request (a manual stop) */
+        SV_EV_EXITED,       /* the incarnation ended; sv->exit_* hold the result */
+        SV_EV_TIMER,        /* the armed timer fired */
+        SV_EV_UNHEALTHY,    /* health checks failed and the policy says restart */
+        SV_EV_SPAWNED,      /* an asynchronous spawn reported the incarnation running */
+        SV_EV_SPAWN_FAILED, /* an asynchronous spawn failed: an exit with code 125 */
         _SV_EV_MAX,
 };
 
 struct sv;
 
 struct sv_ops {
-        /* Starts a new incarnation. A failure is handled like an exit with code 125. */
+        /* Starts a new incarnation: 0 when it runs, > 0 when it is under way (the caller then
+         * dispatches SV_EV_SPAWNED or SV_EV_SPAWN_FAILED), < 0 on failure, which is handled like
+         * an exit with code 125. */
         int (*spawn)(struct sv *sv, void *ud);
         /* Sends a signal to the incarnation's processes. */
         int (*signal)(struct sv *sv, int sig, void *ud);
@@ -88,6 +93,8 @@ struct sv {
         bool manually_stopped;
         bool restart_pending; /* a restart was asked (restart command, unhealthy) */
         bool restart_on_unhealthy;
+        bool spawn_is_restart; /* the last spawn was a restart (else asked by a user) */
+        bool stop_after_start; /* a stop was asked while SV_STARTING */
         int stop_signal;
         uint64_t stop_timeout_usec;
 

@@ -371,3 +371,84 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
         [ "$last" != "$before" ]
         [ "$(B inspect -f '{{.State.Health.Status}}' h7)" = "healthy" ]
 }
+
+# The pid of the shim of container ID, or nothing (bounded wait for it to appear).
+shim_pid() { # ID
+        local i p
+        for i in $(seq 100); do
+                p=$(pgrep -f "shim .*--id $1" | head -1 || true)
+                [ -n "$p" ] && { echo "$p"; return 0; }
+                sleep 0.1
+        done
+        return 1
+}
+
+@test "start: a start held by its shim blocks neither ping nor other containers" {
+        B create --name slow --network none busybox sleep 300 >/dev/null
+        B create --name slow2 --network none busybox sleep 300 >/dev/null
+        B create --name quick --network none busybox sleep 300 >/dev/null
+        id=$(B inspect -f '{{.Id}}' slow)
+        id2=$(B inspect -f '{{.Id}}' slow2)
+        # Each shim opens its container's log first: a fifo without a reader holds it there.
+        for i in "$id" "$id2"; do
+                rm -f "$ROOT/containers/$i/$i-json.log"
+                mkfifo "$ROOT/containers/$i/$i-json.log"
+        done
+        B start slow >"$TEST_TMP/slow.out" 2>&1 &
+        spid=$!
+        B start slow2 >"$TEST_TMP/slow2.out" 2>&1 &
+        spid2=$!
+        shim_pid "$id" >/dev/null
+        shim_pid "$id2" >/dev/null
+        # while both are held: the daemon answers, another container starts, a stop is taken
+        run curl -sS --max-time 5 --unix-socket "$SOCK" http://berth/v1/ping
+        [ "$status" -eq 0 ]
+        [ "$output" = "OK" ] || { echo "ping: $output"; return 1; }
+        run timeout 10 "$BERTH" start quick
+        [ "$status" -eq 0 ]
+        [ "$(B inspect -f '{{.State.Status}}' quick)" = "running" ]
+        [ "$(B inspect -f '{{.State.Running}}' slow)" = "false" ]
+        kill -0 "$spid"
+        B stop -t 1 slow2 >"$TEST_TMP/stop2.out" 2>&1 &
+        stpid=$!
+        # let them go: the held starts complete, the stop asked meanwhile follows slow2's start
+        timeout 30 cat "$ROOT/containers/$id/$id-json.log" >/dev/null &
+        cat1=$!
+        timeout 30 cat "$ROOT/containers/$id2/$id2-json.log" >/dev/null &
+        cat2=$!
+        wait "$spid"
+        wait "$spid2"
+        wait "$stpid"
+        [ "$(B inspect -f '{{.State.Status}}' slow)" = "running" ]
+        [ "$(B inspect -f '{{.State.Status}} {{.State.ExitCode}}' slow2)" = "exited 137" ]
+        B rm -f slow slow2 quick >/dev/null
+        wait "$cat1" || true
+        wait "$cat2" || true
+}
+
+@test "start: errors of an asynchronous start reach the client; rm -f of a held start" {
+        run -127 B run -d --name bad --network none busybox /no/such/binary
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"/no/such/binary"* ]] || { echo "$output"; return 1; }
+        [ "$(B inspect -f '{{.State.Status}}' bad)" = "created" ]
+        B create --name held --network none busybox sleep 300 >/dev/null
+        id=$(B inspect -f '{{.Id}}' held)
+        rm -f "$ROOT/containers/$id/$id-json.log"
+        mkfifo "$ROOT/containers/$id/$id-json.log"
+        B start held >"$TEST_TMP/held.out" 2>&1 &
+        spid=$!
+        shim_pid "$id" >/dev/null
+        run B rm held
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"starting"* ]]
+        B rm -f held >"$TEST_TMP/rm.out" 2>&1 &
+        rmpid=$!
+        timeout 30 cat "$ROOT/containers/$id/$id-json.log" >/dev/null &
+        catpid=$!
+        wait "$rmpid"
+        wait "$spid" || true
+        wait "$catpid" || true
+        run B inspect held
+        [ "$status" -ne 0 ]
+        [ ! -e "$ROOT/containers/$id" ]
+}

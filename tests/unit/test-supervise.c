@@ -13,7 +13,8 @@ struct rec {
         char log[4096];
         int spawns;
         bool fail_spawn;
-        uint64_t timer; /* armed delay, 0 = none */
+        bool async_spawn; /* spawn answers "under way" */
+        uint64_t timer;   /* armed delay, 0 = none */
 };
 
 static void rlog(struct rec *r, const char *a, const char *b) {
@@ -26,7 +27,7 @@ static int r_spawn(struct sv *sv, void *ud) {
         (void)sv;
         r->spawns++;
         rlog(r, "spawn ", "");
-        return r->fail_spawn ? -ENOENT : 0;
+        return r->fail_spawn ? -ENOENT : r->async_spawn ? 1 : 0;
 }
 static int r_signal(struct sv *sv, int sig, void *ud) {
         (void)sv;
@@ -190,10 +191,20 @@ static void test_spawn_failure_backs_off(void) {
         struct sv sv;
 
         sv_init(&sv, &always, &rec_ops, &r);
+        /* a start asked by a user that fails is reported, not retried */
         sv_dispatch(&sv, SV_EV_WANT_UP);
-        /* start fails, immediate retry fails, then it waits instead of spinning */
+        ASSERT_EQ(sv.state, SV_DOWN);
+        ASSERT_EQ(r.spawns, 1);
+        ASSERT_EQ(sv.exit_code, 125);
+        ASSERT_FALSE(sv.manually_stopped);
+        /* restarts that fail: the immediate restart fails, then it waits instead of spinning */
+        r.fail_spawn = false;
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        ASSERT_EQ(sv.state, SV_UP);
+        r.fail_spawn = true;
+        exit_with(&sv, &r, 1, 1);
         ASSERT_EQ(sv.state, SV_BACKOFF);
-        ASSERT_EQ(r.spawns, 2);
+        ASSERT_EQ(r.spawns, 3);
         ASSERT_EQ(sv.exit_code, 125);
         /* a stop during backoff cancels it */
         sv_dispatch(&sv, SV_EV_WANT_DOWN);
@@ -234,6 +245,62 @@ static void test_restart_command(void) {
         ASSERT_EQ(r.spawns, 2);
 }
 
+static void test_async_spawn(void) {
+        struct restart_spec always = {RESTART_ALWAYS, 0};
+        struct rec r = {.now = 1, .async_spawn = true};
+        struct sv sv;
+
+        sv_init(&sv, &always, &rec_ops, &r);
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        ASSERT_EQ(sv.state, SV_STARTING);
+        sv_dispatch(&sv, SV_EV_WANT_UP); /* a second start while one is under way: nothing */
+        sv_dispatch(&sv, SV_EV_EXITED);  /* cannot happen before it runs: ignored */
+        ASSERT_EQ(r.spawns, 1);
+        sv_dispatch(&sv, SV_EV_SPAWNED);
+        ASSERT_EQ(sv.state, SV_UP);
+        /* an exit restarts it at once; the restart is under way, then fails: backoff */
+        exit_with(&sv, &r, 1, 10);
+        ASSERT_EQ(sv.state, SV_STARTING);
+        ASSERT_TRUE(sv.spawn_is_restart);
+        sv_dispatch(&sv, SV_EV_SPAWN_FAILED);
+        ASSERT_EQ(sv.exit_code, 125);
+        ASSERT_EQ(sv.state, SV_BACKOFF);
+        sv_dispatch(&sv, SV_EV_TIMER);
+        ASSERT_EQ(sv.state, SV_STARTING);
+        sv_dispatch(&sv, SV_EV_SPAWNED);
+        ASSERT_EQ(sv.state, SV_UP);
+        ASSERT_STREQ(r.log, "spawn <start> <die> spawn <die> arm(100ms) spawn <restart> ");
+}
+
+static void test_stop_while_starting(void) {
+        struct restart_spec always = {RESTART_ALWAYS, 0};
+        struct rec r = {.now = 1, .async_spawn = true};
+        struct sv sv;
+
+        /* the start succeeds: the stop follows it */
+        sv_init(&sv, &always, &rec_ops, &r);
+        sv.stop_timeout_usec = 1000000;
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        sv_dispatch(&sv, SV_EV_WANT_DOWN);
+        ASSERT_EQ(sv.state, SV_STARTING);
+        sv_dispatch(&sv, SV_EV_SPAWNED);
+        ASSERT_EQ(sv.state, SV_STOPPING);
+        exit_with(&sv, &r, 143, 1);
+        ASSERT_EQ(sv.state, SV_DOWN);
+        ASSERT_STREQ(r.log, "spawn <start> TERM arm(1000ms) <die> <stop> ");
+        /* the start fails: it stays down, no restart for a stopped container */
+        r.log[0] = '\0';
+        sv_init(&sv, &always, &rec_ops, &r);
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        sv_dispatch(&sv, SV_EV_WANT_DOWN);
+        sv_dispatch(&sv, SV_EV_SPAWN_FAILED);
+        ASSERT_EQ(sv.state, SV_DOWN);
+        ASSERT_TRUE(sv.manually_stopped);
+        ASSERT_FALSE(sv.stop_after_start);
+        ASSERT_STREQ(r.log, "spawn <die> ");
+}
+
 TAP_MAIN(test_parse, test_policy_rules, test_backoff_sequence,
          test_manual_stop_and_kill_after_timeout, test_on_failure_limit,
-         test_spawn_failure_backs_off, test_unhealthy_restart, test_restart_command)
+         test_spawn_failure_backs_off, test_unhealthy_restart, test_restart_command,
+         test_async_spawn, test_stop_while_starting)

@@ -1,0 +1,80 @@
+# Shared by the supervisor benchmarks (readopt.sh, cycles.sh, restart.sh): a private daemon on a
+# temporary root with a busybox image, and host counters. Source it; needs root and
+# busybox-static. Every wait is bounded.
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BERTH=${BERTH:-$SRC/build/berth}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+
+[ "$(id -u)" -eq 0 ] || { echo "$0: needs root" >&2; exit 77; }
+[ -x "$BUSYBOX" ] || { echo "$0: needs $BUSYBOX (busybox-static)" >&2; exit 77; }
+[ -x "$BERTH" ] || { echo "$0: build $BERTH first (make)" >&2; exit 1; }
+
+B() { "$BERTH" "$@"; }
+
+# A temporary root, removed at exit with everything the daemon made.
+sup_init() {
+        TMP=$(mktemp -d /tmp/berth-bench.XXXXXX)
+        DAEMON_PID=
+        trap sup_cleanup EXIT
+        local r=$TMP/rootfs a
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+        cp "$BUSYBOX" "$r/bin/busybox"
+        for a in $("$BUSYBOX" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+        tar -C "$r" -cf "$TMP/busybox.tar" .
+        export BERTH_HOST=unix://$TMP/run/berth.sock
+}
+
+sup_cleanup() {
+        if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                local ids
+                ids=$(B ps -aq --no-trunc 2>/dev/null || true)
+                [ -n "$ids" ] && B rm -f $ids >/dev/null 2>&1 || true
+                B network prune -f >/dev/null 2>&1 || true
+                kill -TERM "$DAEMON_PID" 2>/dev/null || true
+                wait "$DAEMON_PID" 2>/dev/null || true
+        fi
+        [ -n "${TMP:-}" ] && rm -rf "$TMP"
+}
+
+# Starts the daemon (extra arguments passed on) and waits for its socket; sets DAEMON_PID.
+sup_daemon() {
+        local i
+        rm -f "$TMP/run/berth.sock"
+        "$BERTH" daemon --root "$TMP/root" --run "$TMP/run" --bridge none --log-level warn "$@" \
+                >>"$TMP/daemon.log" 2>&1 &
+        DAEMON_PID=$!
+        for i in $(seq 400); do
+                [ -S "$TMP/run/berth.sock" ] && return 0
+                sleep 0.025
+        done
+        cat "$TMP/daemon.log" >&2
+        return 1
+}
+
+sup_image() {
+        B import -c 'CMD ["sh"]' "$TMP/busybox.tar" busybox >/dev/null
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+n_mounts() { wc -l </proc/self/mountinfo; }
+n_cgroups() { find /sys/fs/cgroup -maxdepth 3 -path '*/berth/*' -type d 2>/dev/null | wc -l; }
+n_links() { ip -o link show | wc -l; }
+n_rules() {
+        { nft list table ip berth 2>/dev/null; nft list table bridge berth 2>/dev/null; } |
+                grep -cE '^[[:space:]]+[a-z].*(accept|drop|dnat|snat|masquerade|jump|goto|return|counter)' || true
+}
+
+median() {
+        sort -n | awk '{a[NR] = $1} END { if (NR == 0) { print "n/a"; exit }
+                if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+# the value below which 99% of the samples fall (nearest rank)
+p99() {
+        sort -n | awk '{a[NR] = $1} END { if (NR == 0) { print "n/a"; exit }
+                i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; print a[i] }'
+}
