@@ -13,7 +13,7 @@
 #include "build/builder.h"
 #include "build/builder_int.h"
 #include "build/dockerfile.h"
-#include "build/layer_out.h"
+#include "image/layer_write.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "image/archive.h"
@@ -476,7 +476,7 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                         goto out;
                 }
         }
-        r = build_layer_from_dir(b->o->store, dir, &digest, errp);
+        r = layer_from_dir(b->o->store, dir, &digest, NULL, errp);
         if (r >= 0)
                 r = bld_layer_add(b, st, digest, errp);
 out:
@@ -876,7 +876,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 _cleanup_free_ char *full = xasprintf("%s%s", dir, cl);
                 r = mkdir_p(full, 0755, errp);
                 if (r >= 0)
-                        r = build_layer_from_dir(b->o->store, dir, &digest, errp);
+                        r = layer_from_dir(b->o->store, dir, &digest, NULL, errp);
                 if (r >= 0)
                         r = bld_layer_add(b, st, digest, errp);
                 (void)rm_rf(dir, NULL);

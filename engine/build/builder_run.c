@@ -10,7 +10,7 @@
 
 #include "build/builder_int.h"
 #include "build/context.h"
-#include "build/layer_out.h"
+#include "image/layer_write.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "json.h"
@@ -262,7 +262,7 @@ int bld_run_container(struct builder *b, struct bstate *st, const struct df_inst
                 else if (S_ISREG(sb.st_mode) && sb.st_size == 0)
                         (void)unlink(u);
         }
-        r = build_layer_from_dir(b->o->store, upper, &digest, errp);
+        r = layer_from_dir(b->o->store, upper, &digest, NULL, errp);
         if (r < 0)
                 goto out;
         r = bld_layer_add(b, st, digest, errp);
