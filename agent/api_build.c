@@ -7,8 +7,8 @@
  * Query: t (repeatable), dockerfile, buildargs (JSON object), target, nocache, pull, labels (JSON
  * object), q, network (host|none). Body: the context as a tar stream (any compression libarchive
  * reads), or, with Content-Type application/json, {"context": "/abs/dir"} naming a directory on
- * the daemon's host (the CLI uses that form when it talks to a local daemon over the unix
- * socket). */
+ * the daemon's host and optionally "dockerfile_inline" (the Dockerfile's text). The CLI uses the
+ * JSON form when it talks to a local daemon over the unix socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -153,6 +153,7 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                         .root = d->root,
                         .ctx = ctx,
                         .dockerfile = json_get_str(args, "dockerfile", NULL),
+                        .dockerfile_inline = json_get_str(args, "dockerfile_inline", NULL),
                         .tags = tags,
                         .build_args = bargs,
                         .labels = labels,
@@ -288,6 +289,14 @@ static void h_build(struct http_req *req, void *userdata) {
                         goto fail;
                 }
                 json_object_set_new(args, "context", json_string(dir));
+                json_t *inl = json_object_get(j, "dockerfile_inline");
+                if (inl && !json_is_string(inl)) {
+                        err_setx(&e, EINVAL, "'dockerfile_inline' must be a string");
+                        err_set_field(&e, "dockerfile_inline");
+                        goto fail;
+                }
+                if (inl)
+                        json_object_set(args, "dockerfile_inline", inl);
         } else if (blen == 0) {
                 err_setx(&e, EINVAL, "the body must hold the build context (a tar stream)");
                 goto fail;

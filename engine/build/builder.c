@@ -1097,9 +1097,18 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
                 if (!strchr(*a, '=') || **a == '=')
                         return err_setx(errp, EINVAL,
                                         "invalid build argument '%s': expected KEY=VALUE", *a);
-        r = build_read_dockerfile(o->ctx, b.name, &text, &len, errp);
-        if (r < 0)
-                return r;
+        if (o->dockerfile_inline) {
+                len = strlen(o->dockerfile_inline);
+                if (len > DOCKERFILE_MAX)
+                        return err_setx(errp, EFBIG,
+                                        "the inline Dockerfile is larger than %u bytes",
+                                        DOCKERFILE_MAX);
+                text = xstrdup(o->dockerfile_inline);
+        } else {
+                r = build_read_dockerfile(o->ctx, b.name, &text, &len, errp);
+                if (r < 0)
+                        return r;
+        }
         r = df_parse(text, len, b.name, &b.df, errp);
         if (r < 0)
                 return r;
