@@ -839,13 +839,18 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 if (net && !streq(net, "host") && !streq(net, "none") && !streq(net, "default")) {
                         df_vars_done(&vars);
                         return err_setx(errp, EINVAL,
-                                        "%s:%u: RUN --network=%s is not supported (host, none)",
+                                        "%s:%u: RUN --network=%s is not supported (default, "
+                                        "host, none)",
                                         b->name, in->line, net);
                 }
                 r = bld_parse_run_mounts(b, in, flags, &m, &nm, &cleanup, errp);
                 if (r >= 0)
                         r = bld_run_container(b, st, in, rargs, m, nm, extra,
-                                              b->o->network_none || streq_ptr(net, "none"), errp);
+                                              b->o->network_none || streq_ptr(net, "none")
+                                                      ? BLD_NET_NONE
+                                              : streq_ptr(net, "host") ? BLD_NET_HOST
+                                                                       : BLD_NET_BUILD,
+                                              errp);
                 bld_run_mounts_free(m, nm);
                 STRV_FOREACH (d, cleanup)
                         (void)rm_rf(*d, NULL);

@@ -26,8 +26,10 @@ struct build_opts {
         char **labels;                 /* "K=V", added to the final image */
         const char *target;            /* stage name or index; default: the last stage */
         bool no_cache;
-        bool pull;         /* pull base images even when present (missing ones always are) */
-        bool network_none; /* RUN without network (default: the host's network) */
+        bool pull;              /* pull base images even when present (missing ones always are) */
+        bool network_none;      /* RUN without network */
+        const char *netns_path; /* RUN joins this network namespace (the build's endpoint on the
+                                 * default bridge); NULL: the host's network */
         build_progress_fn *progress;
         void *progress_ud;
 };

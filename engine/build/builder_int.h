@@ -54,7 +54,15 @@ void bld_run_mounts_free(struct run_mount *m, size_t n);
 int bld_parse_run_mounts(struct builder *b, const struct df_instr *in, char *const *flags,
                          struct run_mount **ret, size_t *ret_n, char ***cleanup_dirs,
                          struct err **errp);
+/* The network of one RUN: the build's namespace (o->netns_path, or the host's network when
+ * there is none), the host's, or none. */
+enum bld_net {
+        BLD_NET_BUILD,
+        BLD_NET_HOST,
+        BLD_NET_NONE,
+};
+
 /* Runs args in a container on an overlay of st's layers and adds the upper dir as a layer. */
 int bld_run_container(struct builder *b, struct bstate *st, const struct df_instr *in,
                       char *const *args, const struct run_mount *mounts, size_t n_mounts,
-                      char *const *extra_env, bool net_none, struct err **errp);
+                      char *const *extra_env, enum bld_net net, struct err **errp);
