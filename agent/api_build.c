@@ -5,10 +5,11 @@
  * streamed to the client as they come.
  *
  * Query: t (repeatable), dockerfile, buildargs (JSON object), target, nocache, pull, labels (JSON
- * object), q, network (host|none). Body: the context as a tar stream (any compression libarchive
- * reads), or, with Content-Type application/json, {"context": "/abs/dir"} naming a directory on
- * the daemon's host and optionally "dockerfile_inline" (the Dockerfile's text). The CLI uses the
- * JSON form when it talks to a local daemon over the unix socket. */
+ * object), q, network (default|bridge|host|none), jobs (stages built at the same time, 0-8; 0:
+ * the number of CPUs). Body: the context as a tar stream (any compression libarchive reads), or,
+ * with Content-Type application/json, {"context": "/abs/dir"} naming a directory on the daemon's
+ * host and optionally "dockerfile_inline" (the Dockerfile's text). The CLI uses the JSON form
+ * when it talks to a local daemon over the unix socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -184,6 +185,7 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                         .labels = labels,
                         .target = json_get_str(args, "target", NULL),
                         .no_cache = json_get_bool(args, "nocache", false),
+                        .jobs = (unsigned)json_get_int(args, "jobs", 0),
                         .pull = json_get_bool(args, "pull", false),
                         .network_none = streq(json_get_str(args, "network", "host"), "none"),
                         .netns_path = netns,
@@ -328,6 +330,10 @@ static void h_build(struct http_req *req, void *userdata) {
                         goto fail;
                 json_object_set_new(args, bools[i], json_boolean(b));
         }
+        unsigned long long jobs = 0;
+        if (http_query_get_uint(http_req_query_pairs(req), "jobs", 0, 8, &jobs, &e) < 0)
+                goto fail;
+        json_object_set_new(args, "jobs", json_integer((json_int_t)jobs));
         const char *net = json_get_str(args, "network", "default");
         if (!streq(net, "host") && !streq(net, "none") && !streq(net, "default") &&
             !streq(net, "bridge")) {

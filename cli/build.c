@@ -232,6 +232,11 @@ int cli_build_send(const struct cli_ctx *ctx, const struct cli_build_req *req, c
                 _cleanup_free_ char *s = json_dump_str(req->labels, false);
                 q_add(&path, "labels", s);
         }
+        if (req->jobs) {
+                char n[16];
+                snprintf(n, sizeof(n), "%u", req->jobs);
+                q_add(&path, "jobs", n);
+        }
         if (req->nocache)
                 q_add(&path, "nocache", "1");
         if (req->pull)
@@ -316,6 +321,8 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                 "      --pull               pull base images even when they are present\n"
                 "      --network MODE       network of RUN steps: default (the bridge), host or\n"
                 "                           none\n"
+                "  -j, --jobs N             stages built at the same time (default: the number\n"
+                "                           of CPUs; 1: one after another)\n"
                 "  -q, --quiet              only print the image id\n"
                 "      --label K=V          set a label on the image (repeatable)\n"
                 "  -h, --help               this help\n";
@@ -327,6 +334,7 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                                              {"pull", no_argument, NULL, 'p'},
                                              {"network", required_argument, NULL, 'N'},
                                              {"quiet", no_argument, NULL, 'q'},
+                                             {"jobs", required_argument, NULL, 'j'},
                                              {"label", required_argument, NULL, 'l'},
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
@@ -337,10 +345,11 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
         struct err *e = NULL;
         struct buf tarbuf = {};
         bool nocache = false, pull = false, quiet = false;
+        unsigned jobs = 0;
         int c, r;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+t:f:qh", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+t:f:j:qh", opts, NULL)) >= 0) {
                 switch (c) {
                 case 't':
                         strv_push(&tags, optarg);
@@ -372,6 +381,17 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                 case 'q':
                         quiet = true;
                         break;
+                case 'j': {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || v < 1 || v > 8) {
+                                fprintf(stderr, "berth: invalid --jobs '%s': expected 1 to 8\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        jobs = (unsigned)v;
+                        break;
+                }
                 case 'h':
                         fputs(usage, stdout);
                         return 0;
@@ -415,6 +435,7 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                                     .network = network,
                                     .nocache = nocache,
                                     .pull = pull,
+                                    .jobs = jobs,
                                     .quiet = quiet};
         if (streq(arg, "-")) {
                 r = read_stdin(&tarbuf, &e);

@@ -19,6 +19,7 @@ struct cli_build_req {
         char *const *tags;
         const json_t *buildargs, *labels; /* JSON objects of strings, or NULL */
         const char *target, *network;
+        unsigned jobs; /* stages built at the same time; 0: the daemon's default */
         bool nocache, pull, quiet;
         const char *prefix; /* printed before every progress line, e.g. "web | " */
 };

@@ -997,7 +997,7 @@ static int run_onbuild(struct builder *b, struct bstate *st, struct stage_vars *
         return 0;
 }
 
-static int build_stage(struct builder *b, size_t si, struct err **errp) {
+int bld_build_stage(struct builder *b, size_t si, struct err **errp) {
         const struct df_stage *s = &b->stages.stages[si];
         struct bstate st = {};
         struct stage_vars sv = {};
@@ -1021,15 +1021,11 @@ static int build_stage(struct builder *b, size_t si, struct err **errp) {
         return 0;
 }
 
-/* Marks the stages the target needs: its base chain, COPY --from and RUN --mount from=. */
-static void mark_needed(struct builder *b, size_t si, bool *need) {
+void bld_stage_deps(struct builder *b, size_t si, bool *dep) {
         const struct df_stage *s = &b->stages.stages[si];
 
-        if (need[si])
-                return;
-        need[si] = true;
         if (s->base_stage >= 0)
-                mark_needed(b, (size_t)s->base_stage, need);
+                dep[s->base_stage] = true;
         for (size_t i = s->from_idx + 1; i < s->end_idx; i++) {
                 const struct df_instr *in = &b->df->instrs[i];
                 for (size_t f = 0; f < in->n_flags; f++) {
@@ -1048,9 +1044,23 @@ static void mark_needed(struct builder *b, size_t si, bool *need) {
                                 continue;
                         int d = df_stage_find(&b->stages, from, si);
                         if (d >= 0)
-                                mark_needed(b, (size_t)d, need);
+                                dep[d] = true;
                 }
         }
+}
+
+/* Marks the stages the target needs: its base chain, COPY --from and RUN --mount from=. */
+static void mark_needed(struct builder *b, size_t si, bool *need) {
+        _cleanup_free_ bool *dep = NULL;
+
+        if (need[si])
+                return;
+        need[si] = true;
+        dep = xnew0(bool, b->stages.n);
+        bld_stage_deps(b, si, dep);
+        for (size_t i = 0; i < b->stages.n; i++)
+                if (dep[i])
+                        mark_needed(b, i, need);
 }
 
 int build_read_dockerfile(const struct build_context *ctx, const char *path, char **ret,
@@ -1142,9 +1152,7 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
         if (r < 0)
                 goto out;
         b.done = xnew0(struct bstate, b.stages.n);
-        for (size_t i = 0; i < b.stages.n && r >= 0; i++)
-                if (need[i])
-                        r = build_stage(&b, i, errp);
+        r = bld_run_stages(&b, need, errp);
         if (r < 0)
                 goto out;
 

@@ -26,8 +26,9 @@ struct build_opts {
         char **labels;                 /* "K=V", added to the final image */
         const char *target;            /* stage name or index; default: the last stage */
         bool no_cache;
-        bool pull;              /* pull base images even when present (missing ones always are) */
-        bool network_none;      /* RUN without network */
+        unsigned jobs;     /* stages built at the same time; 0: the number of CPUs (at least 2) */
+        bool pull;         /* pull base images even when present (missing ones always are) */
+        bool network_none; /* RUN without network */
         const char *netns_path; /* RUN joins this network namespace (the build's endpoint on the
                                  * default bridge); NULL: the host's network */
         build_progress_fn *progress;

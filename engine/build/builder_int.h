@@ -38,6 +38,13 @@ struct run_mount {
 };
 
 void bld_say(struct builder *b, const char *fmt, ...) _printf_(2, 3);
+/* Builds stage si into b->done[si] (the stages it needs must be done). */
+int bld_build_stage(struct builder *b, size_t si, struct err **errp);
+/* Sets dep[j] for every stage j that stage si needs directly (FROM, COPY --from, RUN --mount
+ * from=). */
+void bld_stage_deps(struct builder *b, size_t si, bool *dep);
+/* Builds the stages marked in need, independent ones at the same time (builder_par.c). */
+int bld_run_stages(struct builder *b, const bool *need, struct err **errp);
 /* The image config's "config" object (created when missing). */
 json_t *bld_cfg_config(struct bstate *st);
 char **bld_json_strv(const json_t *a);

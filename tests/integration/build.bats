@@ -289,3 +289,28 @@ DF
         [ "$status" -ne 0 ]
         assert_contains "$output" "network 'nope' is not supported for builds"
 }
+
+@test "build: independent stages run at the same time; the image has both results" {
+        # Each stage waits (bounded) for the other's marker in a shared cache mount: both
+        # succeed only when they run side by side.
+        cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox AS one
+RUN --mount=type=cache,id=meet,target=/c touch /c/one && i=0 && while [ ! -e /c/two ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/two && echo r1 >/r1
+FROM busybox AS two
+RUN --mount=type=cache,id=meet,target=/c touch /c/two && i=0 && while [ ! -e /c/one ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/one && echo r2 >/r2
+FROM busybox
+COPY --from=one /r1 /r1
+COPY --from=two /r2 /r2
+CMD ["cat", "/r1", "/r2"]
+DF
+        run B build --jobs 2 -t par "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "[one] Step 2/8 : RUN"
+        assert_contains "$output" "[two] Step 4/8 : RUN"
+        run B run --rm par
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "r1" ]
+        [ "${lines[1]}" = "r2" ]
+        run B build --jobs 9 "$CTX"
+        [ "$status" -eq 2 ]
+}
