@@ -190,6 +190,7 @@ for d in "$ti" "$tm"; do
         sed 's/^FROM busybox/FROM berth-bench-busybox/' "$d/Dockerfile" >"$d/Dockerfile.peer"
 done
 build_cmd() { # PEER DIR [--no-cache]
+        set -- "$1" "$2" "${3:-}"
         case $1 in
         berth) echo "$BERTH build -q --network none $3 $2" ;;
         docker) echo "docker build -q --network none $3 -f $2/Dockerfile.peer -t berth-bench-t $2" ;;

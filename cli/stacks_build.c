@@ -76,7 +76,7 @@ static json_t *build_args(const json_t *args, const json_t *over) {
         return o;
 }
 
-/* Checks a build section and fills req (pointers into b; *owned keeps what was made here). */
+/* Checks a build section and fills req (pointers into b and into the ret_* strings it makes). */
 static int build_request(const char *svc, const json_t *b, const char *image,
                          const struct stack_build_opts *o, struct cli_build_req *req,
                          char **ret_dockerfile, char ***ret_tags, json_t **ret_args,
