@@ -5,10 +5,11 @@
  * streamed to the client as they come.
  *
  * Query: t (repeatable), dockerfile, buildargs (JSON object), target, nocache, pull, labels (JSON
- * object), q, network (host|none). Body: the context as a tar stream (any compression libarchive
- * reads), or, with Content-Type application/json, {"context": "/abs/dir"} naming a directory on
- * the daemon's host (the CLI uses that form when it talks to a local daemon over the unix
- * socket). */
+ * object), q, network (default|bridge|host|none), jobs (stages built at the same time, 0-8; 0:
+ * the number of CPUs). Body: the context as a tar stream (any compression libarchive reads), or,
+ * with Content-Type application/json, {"context": "/abs/dir"} naming a directory on the daemon's
+ * host and optionally "dockerfile_inline" (the Dockerfile's text). The CLI uses the JSON form
+ * when it talks to a local daemon over the unix socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,18 +23,25 @@
 #include "build/builder.h"
 #include "api_upload.h"
 #include "build/context.h"
+#include "build/netns.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "http_request.h"
 #include "image/store.h"
 #include "json.h"
+#include "log.h"
+#include "net/netmgr.h"
+#include "netd.h"
 #include "strv.h"
 #include "xalloc.h"
 
 #define BUILD_LINE_MAX (1u << 20)
 
 struct build_job {
+        struct daemon *d;
         struct http_req *req;
+        char *net_id; /* the build's endpoint on the default bridge (NULL: none) */
+        int netns_fd;
         ev_io io;
         ev_child child;
         int fd;
@@ -42,7 +50,22 @@ struct build_job {
         bool eof, reaped, ended;
 };
 
+/* Disconnects the build's network namespace from the bridge (all RUN steps are over). */
+static void bjob_net_done(struct build_job *j) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (j->net_id && j->d->net &&
+            netmgr_disconnect(j->d->net, NET_DEFAULT_NAME, j->net_id, &e) < 0)
+                log_warn(j->net_id,
+                         "Failed to disconnect build '%s' from network '%s': %s, ignoring",
+                         j->net_id, NET_DEFAULT_NAME, err_msg(e));
+        free(j->net_id);
+        j->net_id = NULL;
+        j->netns_fd = safe_close(j->netns_fd);
+}
+
 static void bjob_free(struct build_job *j) {
+        bjob_net_done(j);
         safe_close(j->fd);
         free(j->buf);
         free(j);
@@ -116,6 +139,9 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
         json_array_foreach (json_object_get(args, "labels"), i, v)
                 strv_push(&labels, json_string_value(v));
         struct emit_ctx ec = {.fd = fd, .quiet = json_get_bool(args, "q", false)};
+        int netns_fd = (int)json_get_int(args, "netns_fd", -1);
+        _cleanup_free_ char *netns =
+                netns_fd >= 0 ? xasprintf("/proc/%d/fd/%d", (int)getpid(), netns_fd) : NULL;
 
         r = image_store_open(d->root, &s, &e);
         if (r >= 0) {
@@ -166,13 +192,16 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                         .root = d->root,
                         .ctx = ctx,
                         .dockerfile = json_get_str(args, "dockerfile", NULL),
+                        .dockerfile_inline = json_get_str(args, "dockerfile_inline", NULL),
                         .tags = tags,
                         .build_args = bargs,
                         .labels = labels,
                         .target = json_get_str(args, "target", NULL),
                         .no_cache = json_get_bool(args, "nocache", false),
+                        .jobs = (unsigned)json_get_int(args, "jobs", 0),
                         .pull = json_get_bool(args, "pull", false),
                         .network_none = streq(json_get_str(args, "network", "host"), "none"),
+                        .netns_path = netns,
                         .progress = progress_cb,
                         .progress_ud = &ec,
                 };
@@ -184,6 +213,42 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
         else
                 emit(fd, json_pack("{s:{s:s}}", "aux", "ID", id));
         _exit(r < 0 ? 1 : 0);
+}
+
+/* The build's network namespace on the default bridge network, connected before the helper
+ * forks (the network manager lives in the daemon). Without a default network (the daemon runs
+ * with --bridge none) "default" means the host's network; an explicit "bridge" is an error. */
+static int build_net_open(struct daemon *d, struct build_job *j, bool required, struct err **errp) {
+        _cleanup_free_ char *hex = random_hex(16);
+        struct netmgr *nm;
+        int r;
+
+        r = netd_get(d, &nm, errp);
+        if (r < 0 || !netmgr_network_get(nm, NET_DEFAULT_NAME)) {
+                if (r >= 0 && required)
+                        r = err_setx(errp, ENOENT,
+                                     "the daemon has no default bridge network for the build");
+                if (r < 0 && !required) {
+                        *errp = err_free(*errp);
+                        return 0;
+                }
+                err_set_field(errp, "network");
+                return r;
+        }
+        r = build_netns_new(errp);
+        if (r < 0)
+                return r;
+        j->netns_fd = r;
+        j->net_id = xasprintf("build-%s", hex);
+        r = netmgr_connect(nm, NET_DEFAULT_NAME, &(struct netmgr_connect_opts){.id = j->net_id},
+                           j->netns_fd, NULL, errp);
+        if (r < 0) {
+                free(j->net_id);
+                j->net_id = NULL;
+                j->netns_fd = safe_close(j->netns_fd);
+                return err_wrap(errp, "connect the build to network '%s'", NET_DEFAULT_NAME);
+        }
+        return 0;
 }
 
 static void bjob_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -227,6 +292,7 @@ static void bjob_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
         (void)revents;
         ev_child_stop(loop, w);
         j->reaped = true;
+        bjob_net_done(j);
         if (j->eof)
                 bjob_free(j);
 }
@@ -245,6 +311,7 @@ static void build_start(struct http_req *req, struct daemon *d, int upload_fd) {
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
         const char *ct = http_req_header(req, "Content-Type");
         const char *body;
+        struct build_job *job = NULL;
         struct err *e = NULL;
         bool b;
         size_t blen;
@@ -275,19 +342,26 @@ static void build_start(struct http_req *req, struct daemon *d, int upload_fd) {
                         goto fail;
                 json_object_set_new(args, bools[i], json_boolean(b));
         }
-        const char *net = json_get_str(args, "network", "host");
-        if (!streq(net, "host") && !streq(net, "none") && !streq(net, "default")) {
-                err_setx(&e, EINVAL, "network '%s' is not supported for builds (host, none)", net);
+        unsigned long long jobs = 0;
+        if (http_query_get_uint(http_req_query_pairs(req), "jobs", 0, 8, &jobs, &e) < 0)
+                goto fail;
+        json_object_set_new(args, "jobs", json_integer((json_int_t)jobs));
+        const char *net = json_get_str(args, "network", "default");
+        if (!streq(net, "host") && !streq(net, "none") && !streq(net, "default") &&
+            !streq(net, "bridge")) {
+                err_setx(&e, EINVAL,
+                         "network '%s' is not supported for builds (default, bridge, host, none)",
+                         net);
                 err_set_field(&e, "network");
                 goto fail;
         }
 
         body = http_req_body(req, &blen);
         if (ct && str_startswith(ct, "application/json")) {
-                _cleanup_json_ json_t *j = NULL;
-                if (http_req_json(req, &j, &e) < 0)
+                _cleanup_json_ json_t *jb = NULL;
+                if (http_req_json(req, &jb, &e) < 0)
                         goto fail;
-                const char *dir = json_get_str(j, "context", NULL);
+                const char *dir = json_get_str(jb, "context", NULL);
                 if (!dir || dir[0] != '/') {
                         err_setx(&e, EINVAL, "'context' must be an absolute directory path");
                         err_set_field(&e, "context");
@@ -300,6 +374,14 @@ static void build_start(struct http_req *req, struct daemon *d, int upload_fd) {
                         goto fail;
                 }
                 json_object_set_new(args, "context", json_string(dir));
+                json_t *inl = json_object_get(jb, "dockerfile_inline");
+                if (inl && !json_is_string(inl)) {
+                        err_setx(&e, EINVAL, "'dockerfile_inline' must be a string");
+                        err_set_field(&e, "dockerfile_inline");
+                        goto fail;
+                }
+                if (inl)
+                        json_object_set(args, "dockerfile_inline", inl);
         } else if (blen == 0 && upload_fd < 0) {
                 err_setx(&e, EINVAL, "the body must hold the build context (a tar stream)");
                 goto fail;
@@ -307,26 +389,43 @@ static void build_start(struct http_req *req, struct daemon *d, int upload_fd) {
         if (upload_fd >= 0) /* the child inherits it */
                 json_object_set_new(args, "upload_fd", json_integer(upload_fd));
 
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return http_reply_error(req, 500, "internal", "pipe: %s", strerror(errno));
+        job = xnew0(struct build_job, 1);
+        job->d = d;
+        job->netns_fd = -EBADF;
+        job->fd = -EBADF;
+        if (streq(net, "default") || streq(net, "bridge")) {
+                if (build_net_open(d, job, streq(net, "bridge"), &e) < 0)
+                        goto fail;
+                if (job->netns_fd >= 0)
+                        json_object_set_new(args, "netns_fd", json_integer(job->netns_fd));
+        }
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                err_set(&e, errno, "pipe");
+                goto fail;
+        }
         pid = fork();
-        if (pid < 0)
-                return http_reply_error(req, 500, "internal", "fork: %s", strerror(errno));
+        if (pid < 0) {
+                err_set(&e, errno, "fork");
+                goto fail;
+        }
         if (pid == 0) {
                 p[0] = safe_close(p[0]);
                 build_child(d, args, body, blen, p[1]);
         }
-        struct build_job *j = xnew0(struct build_job, 1);
-        j->req = req;
-        j->fd = TAKE_FD(p[0]);
-        (void)fcntl(j->fd, F_SETFL, O_NONBLOCK);
-        ev_io_init(&j->io, bjob_io_cb, j->fd, EV_READ);
-        ev_io_start(d->loop, &j->io);
-        ev_child_init(&j->child, bjob_child_cb, pid, 0);
-        ev_child_start(d->loop, &j->child);
+        /* The child holds its own copy of the namespace fd for its RUN steps. */
+        job->netns_fd = safe_close(job->netns_fd);
+        job->req = req;
+        job->fd = TAKE_FD(p[0]);
+        (void)fcntl(job->fd, F_SETFL, O_NONBLOCK);
+        ev_io_init(&job->io, bjob_io_cb, job->fd, EV_READ);
+        ev_io_start(d->loop, &job->io);
+        ev_child_init(&job->child, bjob_child_cb, pid, 0);
+        ev_child_start(d->loop, &job->child);
         http_stream_begin(req, 200, "application/x-ndjson");
         return;
 fail:
+        if (job)
+                bjob_free(job);
         http_reply_err(req, e);
         err_free(e);
 }

@@ -18,10 +18,12 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "build.h"
 #include "client.h"
 #include "fileio.h"
 #include "http_request.h"
 #include "json.h"
+#include "stacks_build.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -40,9 +42,28 @@ static void buf_add(struct buf *b, const void *p, size_t n) {
 
 struct build_state {
         bool quiet;
+        const char *prefix;
+        bool at_bol; /* the next stream text starts a line */
         char *error;
         char *id;
 };
+
+/* Prints stream text, with the prefix at the start of every line. */
+static void print_stream(struct build_state *st, const char *s) {
+        if (!st->prefix || !*st->prefix) {
+                fputs(s, stdout);
+                return;
+        }
+        while (*s) {
+                const char *nl = strchr(s, '\n');
+                size_t n = nl ? (size_t)(nl - s) + 1 : strlen(s);
+                if (st->at_bol)
+                        fputs(st->prefix, stdout);
+                fwrite(s, 1, n, stdout);
+                st->at_bol = nl != NULL;
+                s += n;
+        }
+}
 
 static int on_line(const char *line, size_t len, void *ud) {
         struct build_state *st = ud;
@@ -63,7 +84,7 @@ static int on_line(const char *line, size_t len, void *ud) {
                 return 0;
         }
         if (!st->quiet) {
-                fputs(json_get_str(j, "stream", ""), stdout);
+                print_stream(st, json_get_str(j, "stream", ""));
                 fflush(stdout);
         }
         return 0;
@@ -75,8 +96,10 @@ static la_ssize_t tar_cb(struct archive *a, void *ud, const void *p, size_t n) {
         return (la_ssize_t)n;
 }
 
-/* Tars dir into memory (the daemon applies .dockerignore). */
-static int tar_context(const char *dir, struct buf *out, struct err **errp) {
+/* Tars dir into memory (the daemon applies .dockerignore). An inline Dockerfile is added as the
+ * last entry, named inline_name. */
+static int tar_context(const char *dir, const char *inline_name, const char *inline_text,
+                       struct buf *out, struct err **errp) {
         struct archive *disk = archive_read_disk_new(), *w = archive_write_new();
         size_t dlen = strlen(dir);
         int r = 0;
@@ -127,6 +150,21 @@ static int tar_context(const char *dir, struct buf *out, struct err **errp) {
                         goto out;
                 }
         }
+        if (inline_text) {
+                struct archive_entry *e = archive_entry_new();
+                size_t n = strlen(inline_text);
+                archive_entry_set_pathname(e, inline_name);
+                archive_entry_set_filetype(e, AE_IFREG);
+                archive_entry_set_perm(e, 0644);
+                archive_entry_set_size(e, (la_int64_t)n);
+                if (archive_write_header(w, e) < ARCHIVE_WARN ||
+                    archive_write_data(w, inline_text, n) != (la_ssize_t)n)
+                        r = err_setx(errp, EIO, "tar the inline Dockerfile: %s",
+                                     archive_error_string(w));
+                archive_entry_free(e);
+                if (r < 0)
+                        goto out;
+        }
         archive_write_close(w);
 out:
         archive_read_free(disk);
@@ -169,9 +207,110 @@ static void q_add(char **path, const char *key, const char *val) {
         *path = n;
 }
 
+/* The name an inline Dockerfile gets inside a tar context. */
+#define INLINE_DOCKERFILE ".berth-dockerfile-inline"
+
+int cli_build_send(const struct cli_ctx *ctx, const struct cli_build_req *req, char **ret_id,
+                   struct err **errp) {
+        _cleanup_free_ char *path = xstrdup("/v1/build"), *body = NULL;
+        struct build_state st = {.quiet = req->quiet, .prefix = req->prefix, .at_bol = true};
+        struct buf tarbuf = {};
+        struct http_response resp = {};
+        int r;
+
+        STRV_FOREACH (t, req->tags)
+                q_add(&path, "t", *t);
+        if (req->target)
+                q_add(&path, "target", req->target);
+        if (req->network)
+                q_add(&path, "network", req->network);
+        if (req->buildargs && json_object_size(req->buildargs) > 0) {
+                _cleanup_free_ char *s = json_dump_str(req->buildargs, false);
+                q_add(&path, "buildargs", s);
+        }
+        if (req->labels && json_object_size(req->labels) > 0) {
+                _cleanup_free_ char *s = json_dump_str(req->labels, false);
+                q_add(&path, "labels", s);
+        }
+        if (req->jobs) {
+                char n[16];
+                snprintf(n, sizeof(n), "%u", req->jobs);
+                q_add(&path, "jobs", n);
+        }
+        if (req->nocache)
+                q_add(&path, "nocache", "1");
+        if (req->pull)
+                q_add(&path, "pull", "1");
+        if (req->quiet)
+                q_add(&path, "q", "1");
+
+        struct http_call call = {.method = "POST", .path = path, .on_line = on_line, .ud = &st};
+        if (req->context && str_startswith(ctx->host, "unix://")) {
+                /* A local daemon reads the directory in place. */
+                _cleanup_json_ json_t *j = json_pack("{s:s}", "context", req->context);
+                if (req->dockerfile_inline)
+                        json_object_set_new(j, "dockerfile_inline",
+                                            json_string(req->dockerfile_inline));
+                else if (req->dockerfile)
+                        q_add(&path, "dockerfile", req->dockerfile);
+                body = json_dump_str(j, false);
+                call.path = path;
+                call.body = body;
+                call.body_len = strlen(body);
+                call.content_type = "application/json";
+        } else {
+                if (req->dockerfile_inline)
+                        q_add(&path, "dockerfile", INLINE_DOCKERFILE);
+                else if (req->dockerfile)
+                        q_add(&path, "dockerfile", req->dockerfile);
+                call.path = path;
+                if (req->context) {
+                        r = tar_context(req->context, INLINE_DOCKERFILE, req->dockerfile_inline,
+                                        &tarbuf, errp);
+                        if (r < 0) {
+                                free(tarbuf.s);
+                                return r;
+                        }
+                        call.body = tarbuf.s ? tarbuf.s : "";
+                        call.body_len = tarbuf.len;
+                } else {
+                        call.body = req->tar ? req->tar : "";
+                        call.body_len = req->tar_len;
+                }
+                call.content_type = "application/x-tar";
+        }
+
+        struct http_target tg = {.host = ctx->host,
+                                 .tls_cert = ctx->tls_cert,
+                                 .tls_key = ctx->tls_key,
+                                 .tls_ca = ctx->tls_ca};
+        r = http_request(&tg, &call, &resp, errp);
+        free(tarbuf.s);
+        if (r >= 0 && (resp.status < 200 || resp.status >= 300)) {
+                _cleanup_json_ json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
+                const char *msg = json_get_str(json_object_get(j, "error"), "message", NULL);
+                r = err_setx(errp, EINVAL, "%s",
+                             msg ? msg : (resp.body ? resp.body : "build failed"));
+        } else if (r >= 0 && (st.error || !st.id))
+                r = err_setx(errp, EIO, "%s", st.error ? st.error : "no result from the daemon");
+        if (!st.at_bol)
+                putchar('\n');
+        fflush(stdout);
+        http_response_done(&resp);
+        free(st.error);
+        if (r < 0) {
+                free(st.id);
+                return r;
+        }
+        *ret_id = st.id;
+        return 0;
+}
+
 static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
         static const char usage[] =
-                "Usage: berth build [OPTIONS] PATH | -\n\n"
+                "Usage: berth build [OPTIONS] PATH | -\n"
+                "       berth build [-f COMPOSE_FILE]... [OPTIONS] [SERVICE...]   (no PATH: the\n"
+                "       services of a compose file, as 'berth stack build')\n\n"
                 "Build an image from a Dockerfile.\n\n"
                 "Options:\n"
                 "  -t, --tag NAME           name and optionally tag the image (repeatable)\n"
@@ -180,7 +319,10 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                 "      --target STAGE       build up to this stage\n"
                 "      --no-cache           do not use the build cache\n"
                 "      --pull               pull base images even when they are present\n"
-                "      --network host|none  network of RUN steps (default host)\n"
+                "      --network MODE       network of RUN steps: default (the bridge), host or\n"
+                "                           none\n"
+                "  -j, --jobs N             stages built at the same time (default: the number\n"
+                "                           of CPUs; 1: one after another)\n"
                 "  -q, --quiet              only print the image id\n"
                 "      --label K=V          set a label on the image (repeatable)\n"
                 "  -h, --help               this help\n";
@@ -192,21 +334,22 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                                              {"pull", no_argument, NULL, 'p'},
                                              {"network", required_argument, NULL, 'N'},
                                              {"quiet", no_argument, NULL, 'q'},
+                                             {"jobs", required_argument, NULL, 'j'},
                                              {"label", required_argument, NULL, 'l'},
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
         _cleanup_json_ json_t *bargs = json_object(), *labels = json_object();
         _cleanup_strv_ char **tags = NULL;
-        _cleanup_free_ char *path = xstrdup("/v1/build"), *file = NULL, *target = NULL;
-        _cleanup_free_ char *network = NULL, *ctxdir = NULL, *body = NULL;
+        _cleanup_free_ char *file = NULL, *target = NULL, *network = NULL, *ctxdir = NULL;
+        _cleanup_free_ char *id = NULL;
         struct err *e = NULL;
-        struct build_state st = {};
         struct buf tarbuf = {};
-        bool nocache = false, pull = false;
+        bool nocache = false, pull = false, quiet = false;
+        unsigned jobs = 0;
         int c, r;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+t:f:qh", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+t:f:j:qh", opts, NULL)) >= 0) {
                 switch (c) {
                 case 't':
                         strv_push(&tags, optarg);
@@ -236,8 +379,19 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                         network = xstrdup(optarg);
                         break;
                 case 'q':
-                        st.quiet = true;
+                        quiet = true;
                         break;
+                case 'j': {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || v < 1 || v > 8) {
+                                fprintf(stderr, "berth: invalid --jobs '%s': expected 1 to 8\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        jobs = (unsigned)v;
+                        break;
+                }
                 case 'h':
                         fputs(usage, stdout);
                         return 0;
@@ -248,6 +402,9 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                 if (e)
                         return cli_report(e, EXIT_USAGE);
         }
+        /* No context PATH: build the services of a compose file (docker compose build). */
+        if (argc == optind || cli_build_is_compose(file, argc - optind, argv + optind))
+                return cli_stack_build(ctx, argc, argv);
         if (argc - optind != 1) {
                 fprintf(stderr, "berth: 'build' needs exactly one context PATH or '-'\n%s", usage);
                 return EXIT_USAGE;
@@ -270,37 +427,24 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                         file = xstrdup(frp + cl + 1);
                 }
         }
-        STRV_FOREACH (t, tags)
-                q_add(&path, "t", *t);
-        if (file)
-                q_add(&path, "dockerfile", file);
-        if (target)
-                q_add(&path, "target", target);
-        if (network)
-                q_add(&path, "network", network);
-        if (json_object_size(bargs) > 0) {
-                _cleanup_free_ char *s = json_dump_str(bargs, false);
-                q_add(&path, "buildargs", s);
-        }
-        if (json_object_size(labels) > 0) {
-                _cleanup_free_ char *s = json_dump_str(labels, false);
-                q_add(&path, "labels", s);
-        }
-        if (nocache)
-                q_add(&path, "nocache", "1");
-        if (pull)
-                q_add(&path, "pull", "1");
-        if (st.quiet)
-                q_add(&path, "q", "1");
-
-        struct http_call call = {.method = "POST", .path = path, .on_line = on_line, .ud = &st};
+        struct cli_build_req req = {.dockerfile = file,
+                                    .tags = tags,
+                                    .buildargs = bargs,
+                                    .labels = labels,
+                                    .target = target,
+                                    .network = network,
+                                    .nocache = nocache,
+                                    .pull = pull,
+                                    .jobs = jobs,
+                                    .quiet = quiet};
         if (streq(arg, "-")) {
                 r = read_stdin(&tarbuf, &e);
-                if (r < 0)
+                if (r < 0) {
+                        free(tarbuf.s);
                         return cli_report(e, 1);
-                call.body = tarbuf.s ? tarbuf.s : "";
-                call.body_len = tarbuf.len;
-                call.content_type = "application/x-tar";
+                }
+                req.tar = tarbuf.s;
+                req.tar_len = tarbuf.len;
         } else {
                 struct stat sb;
                 char rp[PATH_MAX];
@@ -310,61 +454,24 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                         return cli_report(e, 1);
                 }
                 ctxdir = xstrdup(rp);
-                if (str_startswith(ctx->host, "unix://")) {
-                        _cleanup_json_ json_t *j = json_pack("{s:s}", "context", ctxdir);
-                        body = json_dump_str(j, false);
-                        call.body = body;
-                        call.body_len = strlen(body);
-                        call.content_type = "application/json";
-                } else {
-                        r = tar_context(ctxdir, &tarbuf, &e);
-                        if (r < 0) {
-                                free(tarbuf.s);
-                                return cli_report(e, 1);
-                        }
-                        call.body = tarbuf.s ? tarbuf.s : "";
-                        call.body_len = tarbuf.len;
-                        call.content_type = "application/x-tar";
-                }
+                req.context = ctxdir;
         }
-
-        struct http_target tg = {.host = ctx->host,
-                                 .tls_cert = ctx->tls_cert,
-                                 .tls_key = ctx->tls_key,
-                                 .tls_ca = ctx->tls_ca};
-        struct http_response resp = {};
-        r = http_request(&tg, &call, &resp, &e);
+        r = cli_build_send(ctx, &req, &id, &e);
         free(tarbuf.s);
-        if (r < 0) {
-                http_response_done(&resp);
-                free(st.error);
-                free(st.id);
-                return cli_report(e, client_exit_code(r));
-        }
-        if (resp.status < 200 || resp.status >= 300) {
-                _cleanup_json_ json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
-                const char *msg = json_get_str(json_object_get(j, "error"), "message", NULL);
-                err_setx(&e, EINVAL, "%s", msg ? msg : (resp.body ? resp.body : "build failed"));
-                http_response_done(&resp);
-                free(st.error);
-                free(st.id);
-                return cli_report(e, 1);
-        }
-        http_response_done(&resp);
-        if (st.error || !st.id) {
-                fprintf(stderr, "ERROR: %s\n", st.error ? st.error : "no result from the daemon");
-                free(st.error);
-                free(st.id);
+        if (r == -EIO) {
+                fprintf(stderr, "ERROR: %s\n", err_msg(e));
+                err_free(e);
                 return 1;
         }
-        if (st.quiet)
-                printf("%s\n", st.id);
-        free(st.id);
+        if (r < 0)
+                return cli_report(e, client_exit_code(r));
+        if (quiet)
+                printf("%s\n", id);
         return 0;
 }
 
 const struct cli_cmd cli_build_cmds[] = {
-        {"build", "Build an image from a Dockerfile", cmd_build},
+        {"build", "Build an image from a Dockerfile (or a compose file's services)", cmd_build},
         {"image build", "Build an image from a Dockerfile", cmd_build},
         {},
 };

@@ -17,6 +17,7 @@
 #include "format.h"
 #include "json.h"
 #include "stacks_check.h"
+#include "stacks_build.h"
 #include "stacks_diff.h"
 #include "stacks_logs.h"
 #include "stacks_stop.h"
@@ -278,6 +279,8 @@ static const char up_usage[] =
         "      --profile P          enable a profile (repeatable)\n"
         "      --wait               wait until services are running/healthy, jobs completed\n"
         "      --wait-timeout N     give up waiting after N seconds (default: no limit)\n"
+        "      --build              build images (services with build:) before starting\n"
+        "      --no-build           do not build images, even when missing\n"
         "  -h, --help               this help\n";
 
 enum {
@@ -288,7 +291,9 @@ enum {
         OPT_SCALE,
         OPT_PROFILE,
         OPT_WAIT,
-        OPT_WAIT_TIMEOUT
+        OPT_WAIT_TIMEOUT,
+        OPT_BUILD,
+        OPT_NO_BUILD,
 };
 
 static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool diff) {
@@ -304,6 +309,8 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                 {"profile", required_argument, NULL, OPT_PROFILE},
                 {"wait", no_argument, NULL, OPT_WAIT},
                 {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+                {"build", no_argument, NULL, OPT_BUILD},
+                {"no-build", no_argument, NULL, OPT_NO_BUILD},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -314,7 +321,7 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
         _cleanup_free_ char *path = NULL;
         bool detach = false, dry = diff, force = false, norec = false, orphans = false,
              wait = false;
-        unsigned wait_timeout = 0;
+        unsigned wait_timeout = 0, build = 0;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "f:p:dh", opts, NULL)) != -1) {
@@ -353,6 +360,10 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                         if (parse_uint("--wait-timeout", optarg, 86400, &wait_timeout) < 0)
                                 return EXIT_USAGE;
                         break;
+                case OPT_BUILD:
+                case OPT_NO_BUILD:
+                        build |= c == OPT_BUILD ? 1 : 2;
+                        break;
                 case 'h':
                         fputs(up_usage, stdout);
                         return 0;
@@ -363,6 +374,10 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
         }
         for (int i = optind; i < argc; i++)
                 strv_push(&services, argv[i]);
+        if (build == 3) {
+                fprintf(stderr, "berth: --build and --no-build exclude each other\n");
+                return EXIT_USAGE;
+        }
         if (force && norec) {
                 fprintf(stderr, "berth: --force-recreate and --no-recreate exclude each other\n");
                 return EXIT_USAGE;
@@ -383,6 +398,15 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                 }
 
         (void)stack_warn_unsupported(stderr, model);
+        /* Images of services with build: (cli/stacks_build.c); dry runs only look them up. */
+        enum stack_build_mode bm = dry          ? STACK_BUILD_RESOLVE
+                                   : build == 1 ? STACK_BUILD_ALWAYS
+                                   : build == 2 ? STACK_BUILD_NEVER
+                                                : STACK_BUILD_MISSING;
+        r = stack_build_images(ctx, model,
+                               &(struct stack_build_opts){.mode = bm, .services = services}, &e);
+        if (r < 0)
+                return report(TAKE_PTR(e), r);
         path = stack_path(json_get_str(model, "name", ""), NULL);
         if (diff) {
                 _cleanup_err_ struct err *ge = NULL;

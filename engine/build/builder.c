@@ -13,7 +13,7 @@
 #include "build/builder.h"
 #include "build/builder_int.h"
 #include "build/dockerfile.h"
-#include "build/layer_out.h"
+#include "image/layer_write.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "image/archive.h"
@@ -476,7 +476,7 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                         goto out;
                 }
         }
-        r = build_layer_from_dir(b->o->store, dir, &digest, errp);
+        r = layer_from_dir(b->o->store, dir, &digest, NULL, errp);
         if (r >= 0)
                 r = bld_layer_add(b, st, digest, errp);
 out:
@@ -839,13 +839,18 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 if (net && !streq(net, "host") && !streq(net, "none") && !streq(net, "default")) {
                         df_vars_done(&vars);
                         return err_setx(errp, EINVAL,
-                                        "%s:%u: RUN --network=%s is not supported (host, none)",
+                                        "%s:%u: RUN --network=%s is not supported (default, "
+                                        "host, none)",
                                         b->name, in->line, net);
                 }
                 r = bld_parse_run_mounts(b, in, flags, &m, &nm, &cleanup, errp);
                 if (r >= 0)
                         r = bld_run_container(b, st, in, rargs, m, nm, extra,
-                                              b->o->network_none || streq_ptr(net, "none"), errp);
+                                              b->o->network_none || streq_ptr(net, "none")
+                                                      ? BLD_NET_NONE
+                                              : streq_ptr(net, "host") ? BLD_NET_HOST
+                                                                       : BLD_NET_BUILD,
+                                              errp);
                 bld_run_mounts_free(m, nm);
                 STRV_FOREACH (d, cleanup)
                         (void)rm_rf(*d, NULL);
@@ -876,7 +881,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 _cleanup_free_ char *full = xasprintf("%s%s", dir, cl);
                 r = mkdir_p(full, 0755, errp);
                 if (r >= 0)
-                        r = build_layer_from_dir(b->o->store, dir, &digest, errp);
+                        r = layer_from_dir(b->o->store, dir, &digest, NULL, errp);
                 if (r >= 0)
                         r = bld_layer_add(b, st, digest, errp);
                 (void)rm_rf(dir, NULL);
@@ -992,7 +997,7 @@ static int run_onbuild(struct builder *b, struct bstate *st, struct stage_vars *
         return 0;
 }
 
-static int build_stage(struct builder *b, size_t si, struct err **errp) {
+int bld_build_stage(struct builder *b, size_t si, struct err **errp) {
         const struct df_stage *s = &b->stages.stages[si];
         struct bstate st = {};
         struct stage_vars sv = {};
@@ -1016,15 +1021,11 @@ static int build_stage(struct builder *b, size_t si, struct err **errp) {
         return 0;
 }
 
-/* Marks the stages the target needs: its base chain, COPY --from and RUN --mount from=. */
-static void mark_needed(struct builder *b, size_t si, bool *need) {
+void bld_stage_deps(struct builder *b, size_t si, bool *dep) {
         const struct df_stage *s = &b->stages.stages[si];
 
-        if (need[si])
-                return;
-        need[si] = true;
         if (s->base_stage >= 0)
-                mark_needed(b, (size_t)s->base_stage, need);
+                dep[s->base_stage] = true;
         for (size_t i = s->from_idx + 1; i < s->end_idx; i++) {
                 const struct df_instr *in = &b->df->instrs[i];
                 for (size_t f = 0; f < in->n_flags; f++) {
@@ -1043,9 +1044,23 @@ static void mark_needed(struct builder *b, size_t si, bool *need) {
                                 continue;
                         int d = df_stage_find(&b->stages, from, si);
                         if (d >= 0)
-                                mark_needed(b, (size_t)d, need);
+                                dep[d] = true;
                 }
         }
+}
+
+/* Marks the stages the target needs: its base chain, COPY --from and RUN --mount from=. */
+static void mark_needed(struct builder *b, size_t si, bool *need) {
+        _cleanup_free_ bool *dep = NULL;
+
+        if (need[si])
+                return;
+        need[si] = true;
+        dep = xnew0(bool, b->stages.n);
+        bld_stage_deps(b, si, dep);
+        for (size_t i = 0; i < b->stages.n; i++)
+                if (dep[i])
+                        mark_needed(b, i, need);
 }
 
 int build_read_dockerfile(const struct build_context *ctx, const char *path, char **ret,
@@ -1097,9 +1112,18 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
                 if (!strchr(*a, '=') || **a == '=')
                         return err_setx(errp, EINVAL,
                                         "invalid build argument '%s': expected KEY=VALUE", *a);
-        r = build_read_dockerfile(o->ctx, b.name, &text, &len, errp);
-        if (r < 0)
-                return r;
+        if (o->dockerfile_inline) {
+                len = strlen(o->dockerfile_inline);
+                if (len > DOCKERFILE_MAX)
+                        return err_setx(errp, EFBIG,
+                                        "the inline Dockerfile is larger than %u bytes",
+                                        DOCKERFILE_MAX);
+                text = xstrdup(o->dockerfile_inline);
+        } else {
+                r = build_read_dockerfile(o->ctx, b.name, &text, &len, errp);
+                if (r < 0)
+                        return r;
+        }
         r = df_parse(text, len, b.name, &b.df, errp);
         if (r < 0)
                 return r;
@@ -1128,9 +1152,7 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
         if (r < 0)
                 goto out;
         b.done = xnew0(struct bstate, b.stages.n);
-        for (size_t i = 0; i < b.stages.n && r >= 0; i++)
-                if (need[i])
-                        r = build_stage(&b, i, errp);
+        r = bld_run_stages(&b, need, errp);
         if (r < 0)
                 goto out;
 

@@ -19,14 +19,18 @@ struct build_opts {
         struct image_store *store;
         const char *root; /* berth root: build-cache/ and build-tmp/ live below it */
         struct build_context *ctx;
-        const char *dockerfile; /* path inside the context; default "Dockerfile" */
-        char **tags;            /* references to tag the result with */
-        char **build_args;      /* "K=V" */
-        char **labels;          /* "K=V", added to the final image */
-        const char *target;     /* stage name or index; default: the last stage */
+        const char *dockerfile;        /* path inside the context; default "Dockerfile" */
+        const char *dockerfile_inline; /* the Dockerfile's text (then dockerfile only names it) */
+        char **tags;                   /* references to tag the result with */
+        char **build_args;             /* "K=V" */
+        char **labels;                 /* "K=V", added to the final image */
+        const char *target;            /* stage name or index; default: the last stage */
         bool no_cache;
+        unsigned jobs;     /* stages built at the same time; 0: the number of CPUs (at least 2) */
         bool pull;         /* pull base images even when present (missing ones always are) */
-        bool network_none; /* RUN without network (default: the host's network) */
+        bool network_none; /* RUN without network */
+        const char *netns_path; /* RUN joins this network namespace (the build's endpoint on the
+                                 * default bridge); NULL: the host's network */
         build_progress_fn *progress;
         void *progress_ud;
 };

@@ -38,6 +38,13 @@ struct run_mount {
 };
 
 void bld_say(struct builder *b, const char *fmt, ...) _printf_(2, 3);
+/* Builds stage si into b->done[si] (the stages it needs must be done). */
+int bld_build_stage(struct builder *b, size_t si, struct err **errp);
+/* Sets dep[j] for every stage j that stage si needs directly (FROM, COPY --from, RUN --mount
+ * from=). */
+void bld_stage_deps(struct builder *b, size_t si, bool *dep);
+/* Builds the stages marked in need, independent ones at the same time (builder_par.c). */
+int bld_run_stages(struct builder *b, const bool *need, struct err **errp);
 /* The image config's "config" object (created when missing). */
 json_t *bld_cfg_config(struct bstate *st);
 char **bld_json_strv(const json_t *a);
@@ -54,7 +61,15 @@ void bld_run_mounts_free(struct run_mount *m, size_t n);
 int bld_parse_run_mounts(struct builder *b, const struct df_instr *in, char *const *flags,
                          struct run_mount **ret, size_t *ret_n, char ***cleanup_dirs,
                          struct err **errp);
+/* The network of one RUN: the build's namespace (o->netns_path, or the host's network when
+ * there is none), the host's, or none. */
+enum bld_net {
+        BLD_NET_BUILD,
+        BLD_NET_HOST,
+        BLD_NET_NONE,
+};
+
 /* Runs args in a container on an overlay of st's layers and adds the upper dir as a layer. */
 int bld_run_container(struct builder *b, struct bstate *st, const struct df_instr *in,
                       char *const *args, const struct run_mount *mounts, size_t n_mounts,
-                      char *const *extra_env, bool net_none, struct err **errp);
+                      char *const *extra_env, enum bld_net net, struct err **errp);

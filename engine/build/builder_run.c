@@ -10,7 +10,7 @@
 
 #include "build/builder_int.h"
 #include "build/context.h"
-#include "build/layer_out.h"
+#include "image/layer_write.h"
 #include "cleanup.h"
 #include "fileio.h"
 #include "json.h"
@@ -106,7 +106,7 @@ static int resolve_user(const char *user, const char *rootfs, uid_t *uid, gid_t 
 
 int bld_run_container(struct builder *b, struct bstate *st, const struct df_instr *in,
                       char *const *args, const struct run_mount *mounts, size_t n_mounts,
-                      char *const *extra_env, bool net_none, struct err **errp) {
+                      char *const *extra_env, enum bld_net net, struct err **errp) {
         _cleanup_free_ char *w = NULL, *rootfs = NULL, *bundle = NULL, *cfgp = NULL, *id = NULL;
         _cleanup_free_ char *state_root = NULL, *empty = NULL, *cwdp = NULL, *upper = NULL;
         _cleanup_free_ char *hex = random_hex(8), *digest = NULL;
@@ -115,6 +115,8 @@ int bld_run_container(struct builder *b, struct bstate *st, const struct df_inst
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
         const char *cwd = json_get_str(bld_cfg_config(st), "WorkingDir", "");
         struct tail tail = {};
+        bool net_none = net == BLD_NET_NONE;
+        const char *netns = net == BLD_NET_BUILD ? b->o->netns_path : NULL;
         uid_t uid;
         gid_t gid;
         int r, status = 0;
@@ -179,13 +181,17 @@ int bld_run_container(struct builder *b, struct bstate *st, const struct df_inst
                 }
         }
         if (!net_none) {
-                /* Host networking: drop the network namespace. */
+                /* The build's namespace on the bridge: join it by path. Host networking: drop
+                 * the network namespace. The host's resolv.conf either way. */
                 json_t *ns = json_object_get(json_object_get(spec, "linux"), "namespaces");
                 size_t i;
                 json_t *v;
                 json_array_foreach (ns, i, v)
                         if (streq_ptr(json_get_str(v, "type", NULL), "network")) {
-                                json_array_remove(ns, i);
+                                if (netns)
+                                        json_object_set_new(v, "path", json_string(netns));
+                                else
+                                        json_array_remove(ns, i);
                                 break;
                         }
                 json_array_append_new(json_object_get(spec, "mounts"),
@@ -262,7 +268,7 @@ int bld_run_container(struct builder *b, struct bstate *st, const struct df_inst
                 else if (S_ISREG(sb.st_mode) && sb.st_size == 0)
                         (void)unlink(u);
         }
-        r = build_layer_from_dir(b->o->store, upper, &digest, errp);
+        r = layer_from_dir(b->o->store, upper, &digest, NULL, errp);
         if (r < 0)
                 goto out;
         r = bld_layer_add(b, st, digest, errp);

@@ -245,6 +245,8 @@ static int walk_entry(struct walk *w, int dfd, const char *name, const char *rel
                            : xasprintf(WH_PREFIX "%s", name);
                 return write_marker(w, wh, &st, errp);
         }
+        if (S_ISSOCK(st.st_mode))
+                return 0; /* a tar cannot hold a socket; docker leaves them out too */
         if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) == 0)
                 return err_setx(errp, EINVAL,
                                 "'%s': a file name starting with '" WH_PREFIX

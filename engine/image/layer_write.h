@@ -11,7 +11,8 @@
  * directory with trusted.overlay.opaque=y (or user.overlay.opaque=y) gets a ".wh..wh..opq" entry
  * right after it; overlay's own xattrs are never copied. Entries are written in sorted order
  * (deterministic output for identical trees), hard links inside the tree become tar hard links,
- * other xattrs of regular files and directories are kept (security.capability matters). Nothing
+ * other xattrs of regular files and directories are kept (security.capability matters), unix
+ * sockets are left out (a tar cannot hold them). Nothing
  * outside dir is followed: every open is relative to the parent's fd with O_NOFOLLOW. */
 
 /* Writes the tar (uncompressed pax) to out_fd. ret_size (optional) receives the bytes written. */

@@ -244,3 +244,73 @@ DF
         run B run --rm --network none hello:static
         [ "$output" = "hello from a static binary built by berth (scratch)" ]
 }
+
+# The default bridge network's gateway address.
+bridge_gateway() {
+        "$BERTH" network inspect bridge | jq -r '.[0].IPAM.Config[0].Gateway'
+}
+
+@test "build: RUN runs on the default bridge (reaches the gateway), --network none and host" {
+        skip_unless_cmd jq
+        gw=$(bridge_gateway)
+        [ -n "$gw" ] && [ "$gw" != null ]
+        port=$(free_port)
+        mkdir -p "$TEST_TMP/www"
+        echo "from the host" >"$TEST_TMP/www/index.html"
+        # A server the test runs on the bridge's gateway address (a host address; nothing else).
+        "$BUSYBOX_BIN" httpd -f -p "$gw:$port" -h "$TEST_TMP/www" &
+        srv=$!
+        cat >"$CTX/Dockerfile" <<DF
+FROM busybox
+RUN ip -4 -o addr show eth0 >/addr && wget -q -O /got http://$gw:$port/index.html
+RUN --network=none ! ip link show eth0 && echo isolated >/none
+DF
+        run B build -t net-test "$CTX"
+        kill "$srv" || true
+        wait "$srv" || true
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        run B run --rm net-test cat /got /none
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "from the host" ]
+        [ "${lines[1]}" = "isolated" ]
+        # The RUN had an address of the bridge's subnet, and the endpoint is gone afterwards.
+        run B run --rm net-test cat /addr
+        assert_contains "$output" "inet ${gw%.*.*}."
+        ! grep -q '"build-' "$ROOT"/networks/*.json
+
+        # --network none: no eth0 in any RUN; host: the host's interfaces.
+        printf 'FROM busybox\nRUN ! ip link show eth0\n' >"$CTX/Dockerfile"
+        run B build --network none "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        printf 'FROM busybox\nRUN ip link show berth0\n' >"$CTX/Dockerfile"
+        run B build --no-cache --network host "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B build --network nope "$CTX"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "network 'nope' is not supported for builds"
+}
+
+@test "build: independent stages run at the same time; the image has both results" {
+        # Each stage waits (bounded) for the other's marker in a shared cache mount: both
+        # succeed only when they run side by side.
+        cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox AS one
+RUN --mount=type=cache,id=meet,target=/c touch /c/one && i=0 && while [ ! -e /c/two ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/two && echo r1 >/r1
+FROM busybox AS two
+RUN --mount=type=cache,id=meet,target=/c touch /c/two && i=0 && while [ ! -e /c/one ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done && test -e /c/one && echo r2 >/r2
+FROM busybox
+COPY --from=one /r1 /r1
+COPY --from=two /r2 /r2
+CMD ["cat", "/r1", "/r2"]
+DF
+        run B build --jobs 2 -t par "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "[one] Step 2/8 : RUN"
+        assert_contains "$output" "[two] Step 4/8 : RUN"
+        run B run --rm par
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "r1" ]
+        [ "${lines[1]}" = "r2" ]
+        run B build --jobs 9 "$CTX"
+        [ "$status" -eq 2 ]
+}

@@ -21,6 +21,7 @@ struct fixture {
         struct image_store *store;
         char **progress;
         bool host_net;
+        unsigned jobs;
 };
 
 static void progress_cb(void *ud, const char *line) {
@@ -39,8 +40,9 @@ static void write_at(const char *dir, const char *rel, const char *content) {
 static int fixture_setup(struct fixture *f) {
         char tmpl[] = "/tmp/berth-build-XXXXXX";
         _cleanup_free_ char *rootfs = NULL, *bin = NULL, *bb = NULL;
-        static const char *const applets[] = {"sh", "echo",  "cat", "ls",  "mkdir", "test", "true",
-                                              "id", "touch", "rm",  "seq", "wc",    "false"};
+        static const char *const applets[] = {"sh",   "echo", "cat",   "ls",    "mkdir",
+                                              "test", "true", "id",    "touch", "rm",
+                                              "seq",  "wc",   "false", "sleep", "["};
         struct err *e = NULL;
 
         *f = (struct fixture){};
@@ -107,6 +109,7 @@ static int do_build(struct fixture *f, const char *dockerfile, char **tags, char
                                .build_args = bargs,
                                .target = target,
                                .network_none = !f->host_net,
+                               .jobs = f->jobs,
                                .progress = progress_cb,
                                .progress_ud = f};
         return build_image(&o, ret_id, e);
@@ -448,5 +451,73 @@ static void test_run_mounts(void) {
         ASSERT_STREQ(runs, "1\n2\n");
 }
 
+/* Stages "one" and "two" each wait (bounded) for the other's marker in a shared cache mount:
+ * they only both succeed when they run at the same time. */
+static char *rendezvous_df(const char *id, unsigned tries, bool fail_two) {
+        static const char wait[] =
+                "RUN --mount=type=cache,id=%s,target=/c touch /c/%s && i=0 && "
+                "while [ ! -e /c/%s ] && [ $i -lt %u ]; do sleep 0.1; i=$((i+1)); done && "
+                "test -e /c/%s && echo %s >/%s\n";
+        _cleanup_free_ char *w1 = xasprintf(wait, id, "one", "two", tries, "two", "r1", "r1");
+        _cleanup_free_ char *w2 = xasprintf(wait, id, "two", "one", tries, "one", "r2", "r2");
+        return xasprintf("FROM busybox:test AS one\n%s"
+                         "FROM busybox:test AS two\n%s%s"
+                         "FROM busybox:test\n"
+                         "COPY --from=one /r1 /r1\n"
+                         "COPY --from=two /r2 /r2\n",
+                         w1, w2, fail_two ? "RUN echo broken && exit 4\n" : "");
+}
+
+static void test_parallel_stages(void) {
+        _cleanup_free_ char *df = rendezvous_df("par", 300, false);
+        _cleanup_free_ char *serial = rendezvous_df("ser", 20, false);
+        _cleanup_free_ char *failing = rendezvous_df("fail", 300, true);
+        _cleanup_err_ struct err *e = NULL, *e2 = NULL, *e3 = NULL;
+        _cleanup_json_ json_t *cfg = NULL;
+        _cleanup_strv_ char **progress = NULL;
+        char *tags[] = {(char *)"par:1", NULL};
+        struct fixture f;
+        int r, r2, r3;
+
+        if (geteuid() != 0)
+                TAP_SKIP("needs root");
+        ASSERT_OK(fixture_setup(&f));
+        f.jobs = 2;
+        r = do_build(&f, df, tags, NULL, NULL, NULL, &e);
+        if (r < 0)
+                printf("# %s\n", err_msg(e));
+        cfg = config_of(&f, "par:1");
+        progress = strv_copy(f.progress);
+        /* One job at a time: the first stage waits for a stage that never runs beside it. */
+        f.jobs = 1;
+        r2 = do_build(&f, serial, NULL, NULL, NULL, NULL, &e2);
+        /* A failing stage: the other one finishes, the error names the line, nothing is left. */
+        f.jobs = 2;
+        r3 = do_build(&f, failing, NULL, NULL, NULL, NULL, &e3);
+        _cleanup_free_ char *tmpdir = xasprintf("%s/build-tmp", f.root);
+        _cleanup_strv_ char **left = NULL;
+        {
+                _cleanup_closedir_ DIR *d = opendir(tmpdir);
+                struct dirent *de;
+                while (d && (de = readdir(d)))
+                        if (de->d_name[0] != '.' && !streq(de->d_name, "oci"))
+                                strv_push(&left, de->d_name);
+        }
+        fixture_done(&f);
+        ASSERT_OK(r);
+        ASSERT_NOT_NULL(cfg);
+        /* busybox + COPY r1 + COPY r2 */
+        ASSERT_EQ(json_array_size(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")), 3);
+        ASSERT_TRUE(count_prefix(progress, "[one] Step 2/7 : RUN") == 1);
+        ASSERT_TRUE(count_prefix(progress, "[two] Step 4/7 : RUN") == 1);
+        ASSERT_TRUE(count_prefix(progress, "Step 6/7 : COPY --from=one") == 1);
+        ASSERT_ERR(r2, EIO);
+        ASSERT_TRUE(str_startswith(e2->msg, "Dockerfile:2: RUN: "));
+        ASSERT_ERR(r3, EIO);
+        ASSERT_TRUE(strstr(e3->msg, "Dockerfile:5: RUN: process \"/bin/sh -c echo broken && exit "
+                                    "4\" did not complete successfully: exit code: 4") != NULL);
+        ASSERT_NULL(left);
+}
+
 TAP_MAIN(test_metadata_instructions, test_run_copy_cache, test_failing_run,
-         test_multistage_and_errors, test_onbuild_and_args, test_run_mounts);
+         test_multistage_and_errors, test_onbuild_and_args, test_run_mounts, test_parallel_stages);

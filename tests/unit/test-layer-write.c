@@ -2,8 +2,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -212,4 +214,30 @@ static void test_xattrs(void) {
         ASSERT_OK(rm_rf(base, NULL));
 }
 
-TAP_MAIN(test_whiteouts_round_trip, test_from_dir_store, test_errors, test_xattrs)
+/* A unix socket left in an upper dir (a RUN that ran a server) is left out, not an error. */
+static void test_socket_skipped(void) {
+        _cleanup_free_ char *base = mkbase(), *up = NULL, *tar = NULL;
+        _cleanup_close_ int fd = -EBADF, sk = -EBADF;
+        _cleanup_strv_ char **names = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+        up = xasprintf("%s/up", base);
+        tar = xasprintf("%s/l.tar", base);
+        ASSERT_TRUE(mkdir(up, 0755) == 0);
+        put(up, "f", "x");
+        ASSERT_TRUE((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", up) <
+                    sizeof(sa.sun_path));
+        sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(sk >= 0);
+        ASSERT_TRUE(bind(sk, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+        fd = open(tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ASSERT_OK(layer_write_dir_fd(up, fd, NULL, &e));
+        names = tar_names(tar);
+        ASSERT_EQ(strv_length(names), 1);
+        ASSERT_STREQ(names[0], "f");
+        ASSERT_OK(rm_rf(base, NULL));
+}
+
+TAP_MAIN(test_whiteouts_round_trip, test_from_dir_store, test_errors, test_xattrs,
+         test_socket_skipped)
