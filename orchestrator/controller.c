@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "model.h"
+#include "nodes.h"
 #include "plan.h"
 #include "reconcile.h"
 #include "strv.h"
@@ -155,7 +156,8 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
 
                 if (!backoff_ready(&c->backoff, name, now_usec))
                         continue;
-                k = reconcile_stack(c->store, name, now_usec, &p, &e);
+                k = reconcile_stack(c->store, name, now_usec, c->grace_usec / USEC_PER_MSEC, &p,
+                                    &e);
                 if (k < 0 && k != -ENOENT) {
                         uint64_t next = backoff_failed(&c->backoff, name, now_usec);
                         log_warn(name,
@@ -178,28 +180,6 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         return total;
 }
 
-/* Every node starts as "not reported since this controller started" (DESIGN §6). */
-static int reset_reported(struct store *s, struct err **errp) {
-        struct store_kv *kvs = NULL;
-        size_t n = 0;
-        int r;
-
-        r = store_list(s, "nodes/", &kvs, &n, errp);
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                _cleanup_json_ json_t *j = NULL;
-
-                r = json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, errp);
-                if (r < 0)
-                        break;
-                if (!json_get_bool(j, "reported", false))
-                        continue;
-                json_object_set_new(j, "reported", json_false());
-                r = write_doc(s, kvs[i].key, j, (int64_t)kvs[i].mod_rev, errp);
-        }
-        store_kvs_free(kvs, n);
-        return r < 0 ? r : 0;
-}
-
 int controller_new(struct ev_loop *loop, struct store *store_take, struct controller **ret,
                    struct err **errp) {
         _cleanup_(controller_freep) struct controller *c = xnew0(struct controller, 1);
@@ -208,7 +188,9 @@ int controller_new(struct ev_loop *loop, struct store *store_take, struct contro
 
         c->store = store_take;
         c->loop = loop;
-        r = reset_reported(c->store, errp);
+        c->grace_usec = NODE_GRACE_DEFAULT_USEC;
+        /* Every node starts as "not reported since this controller started" (DESIGN §6). */
+        r = nodes_reset_reported(c->store, realtime_usec(), errp);
         if (r < 0)
                 return err_wrap(errp, "reset node reports");
         rev = store_revision(c->store);
@@ -254,6 +236,14 @@ void controller_freep(struct controller **c) {
 
 struct store *controller_store(struct controller *c) {
         return c->store;
+}
+
+void controller_set_node_grace(struct controller *c, uint64_t grace_usec) {
+        c->grace_usec = grace_usec ? grace_usec : NODE_GRACE_DEFAULT_USEC;
+}
+
+uint64_t controller_node_grace(const struct controller *c) {
+        return c->grace_usec;
 }
 
 /* ---- up ---- */
@@ -419,6 +409,7 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         r = model_stack_from_json(model, &m, errp);
         if (r < 0)
                 return err_wrap(errp, "stack '%s'", name);
+        m->up.node_timeout_ms = c->grace_usec / USEC_PER_MSEC;
         r = observed_from_store(c->store, &o, errp);
         if (r < 0)
                 return r;
@@ -857,45 +848,30 @@ int controller_join(struct controller *c, const json_t *body, uint64_t now_usec,
 
 int controller_status(struct controller *c, const char *node, const json_t *body, uint64_t now_usec,
                       struct err **errp) {
-        _cleanup_free_ char *key = xasprintf("nodes/%s", node);
-        _cleanup_json_ json_t *doc = NULL, *pods = NULL;
-        const json_t *in = json_object_get(body, "pods");
-        uint64_t rev;
-        size_t i;
-        json_t *p;
+        _cleanup_free_ char *key = NULL;
+        struct store_kv kv = {};
         int r;
 
-        r = check_name("node", node, errp);
+        r = node_id_valid(node, errp);
         if (r < 0)
                 return r;
-        if (!json_is_array(in))
+        if (!json_is_object(body) || !json_is_array(json_object_get(body, "pods")))
                 return err_setx(errp, EINVAL, "pods: expected an array");
-        r = read_doc(c->store, key, &doc, &rev, NULL);
-        if (r == -ENOENT)
+        /* Only a joined node reports: a 404 sends the agent back to join (which refuses a
+         * removed node). */
+        key = xasprintf("nodes/%s", node);
+        r = store_get(c->store, key, &kv, errp);
+        store_kv_done(&kv);
+        if (r == -ENOENT) {
+                err_freep(errp);
                 return err_setx(errp, ENOENT, "node '%s' has not joined", node);
+        }
         if (r < 0)
-                return err_set(errp, -r, "read node '%s'", node);
-        pods = json_deep_copy(in);
-        json_array_foreach (pods, i, p) {
-                if (!json_is_object(p))
-                        return err_setx(errp, EINVAL, "pods[%zu]: expected an object", i);
-                json_set_str(p, "node", node);
-        }
-        /* Checked like the planner will read it, so a bad report is refused here. */
-        {
-                _cleanup_(observed_freep) struct observed *o = NULL;
-                _cleanup_json_ json_t *probe =
-                        json_pack("{s:[{s:s}], s:O}", "nodes", "id", node, "pods", pods);
-                r = observed_from_json(probe, &o, errp);
-                if (r < 0)
-                        return err_wrap(errp, "status of node '%s'", node);
-        }
-        json_object_set(doc, "pods", pods);
-        json_object_set_new(doc, "reported", json_true());
-        json_object_set_new(doc, "ready", json_true());
-        json_object_set_new(doc, "last_heartbeat_usec", json_integer((json_int_t)now_usec));
-        r = write_doc(c->store, key, doc, (int64_t)rev, errp);
-        return r < 0 ? r : 0;
+                return r;
+        r = node_report(c->store, node, body, now_usec, errp);
+        if (r < 0)
+                return err_wrap(errp, "status of node '%s'", node);
+        return 0;
 }
 
 int controller_assignments(struct controller *c, const char *node, json_t **ret,
@@ -985,11 +961,14 @@ static int controller_start(struct ev_loop *loop, const struct daemon_env *env,
         r = controller_new(loop, s, &c, errp); /* frees s on failure */
         if (r < 0)
                 return r;
+        controller_set_node_grace(c, (uint64_t)(env->node_grace_sec * (double)USEC_PER_SEC));
         r = controller_api_register(router, errp);
         if (r < 0)
                 return r;
-        log_info(NULL, "Controller started, store '%s/controller/state.db' at revision %" PRIu64,
-                 env->root, store_revision(s));
+        log_info(NULL,
+                 "Controller started, store '%s/controller/state.db' at revision %" PRIu64
+                 ", node grace %.1f s",
+                 env->root, store_revision(s), (double)c->grace_usec / (double)USEC_PER_SEC);
         *ret_state = TAKE_PTR(c);
         return 0;
 }

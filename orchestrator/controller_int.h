@@ -39,6 +39,7 @@ struct controller {
         size_t n_revs, alloc_revs;
         struct ctl_waiter *waiters;
         bool in_pass;
+        uint64_t grace_usec; /* a node silent this long is down (--node-grace) */
         /* {node: {pod name: {"t": seconds, "until": usec}}} from `down -t` */
         json_t *stop_timeouts;
 };

@@ -385,10 +385,28 @@ static int pod_slot_cmp(const void *a, const void *b) {
         return strcmp(x->node, y->node);
 }
 
-/* The pod that represents the slot: a live pod of the target template on an up node, else one
- * on an up node, else the first. */
+/* Whether node id takes part in placement: up and not drained. */
+static bool node_usable(struct ctx *c, const char *id) {
+        size_t ni = sched_node_index(c->sched, id);
+
+        return sched_node_up(c->sched, ni) &&
+               !streq(sched_node(c->sched, ni)->availability, "drain");
+}
+
+/* The pod that represents the slot: a live pod of the target template on an up node that is not
+ * drained (the newest one when there are several: the replacement of a pod moved off a node
+ * that came back, or off a drained node), else one on an up node, else the first. */
 static size_t pick_primary(struct ctx *c, const struct obs_pod *const *pods, size_t n,
                            const char *target) {
+        size_t best = SIZE_MAX;
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
+                    node_usable(c, pods[i]->node) &&
+                    (best == SIZE_MAX || pods[i]->started_at_usec > pods[best]->started_at_usec))
+                        best = i;
+        if (best != SIZE_MAX)
+                return best;
         for (size_t i = 0; i < n; i++)
                 if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
                     node_up(c, pods[i]->node))
@@ -722,9 +740,15 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                                        "left on down node %s, replaced on %s", x->node,
                                        s->pods[prim]->node);
                         else if (pod_settled(svc, s->pods[prim]) &&
-                                 streq(s->pods[prim]->hash, ro.target))
-                                stop_pod(c, s, x, "superseded by the updated pod");
-                        else
+                                 streq(s->pods[prim]->hash, ro.target)) {
+                                if (streq(x->hash, s->pods[prim]->hash))
+                                        snprintf(buf, sizeof(buf),
+                                                 "superseded by its replacement on %s",
+                                                 s->pods[prim]->node);
+                                else
+                                        snprintf(buf, sizeof(buf), "superseded by the updated pod");
+                                stop_pod(c, s, x, buf);
+                        } else
                                 add_op(c, PLAN_KEEP, svc->name, x->slot, x->node, x->hash,
                                        "kept until the replacement is ready");
                 }

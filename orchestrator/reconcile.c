@@ -57,7 +57,7 @@ static int se_start(void *ud, const char *stack, const struct plan_op *op, struc
         struct store_exec *x = ud;
         const json_t *tmpl = find_template(x->stack, op->service, op->hash);
         _cleanup_json_ json_t *rec = NULL;
-        _cleanup_free_ char *pk = NULL, *ak = NULL, *old_ak = NULL, *val = NULL;
+        _cleanup_free_ char *pk = NULL, *ak = NULL, *val = NULL;
         int r;
 
         if (!tmpl)
@@ -73,18 +73,34 @@ static int se_start(void *ud, const char *stack, const struct plan_op *op, struc
         val = json_dump_str(rec, false);
         pk = key_pod(stack, op->service, op->slot);
         ak = key_assignment(op->node, stack, op->service, op->slot, op->hash);
-        struct store_op ops[3] = {
+        struct store_op ops[2] = {
                 {STORE_OP_PUT, pk, val, STORE_ANY_REV},
                 {STORE_OP_PUT, ak, val, STORE_ANY_REV},
         };
+        struct store_op all[3] = {ops[0], ops[1]};
         size_t n = 2;
-        /* A pod moved off a down node: its old assignment goes in the same transaction, so the
-         * agent stops it if the node comes back instead of running the slot twice. */
+        _cleanup_free_ char *old_ak = NULL, *old_val = NULL;
+
+        /* A pod moved off a down node keeps its old assignment, marked superseded: should the
+         * node come back, its agent keeps a pod that still runs (but never creates or restarts
+         * it) until the planner sees the replacement settled and stops it, so the slot is never
+         * left without a healthy pod, and a node that comes back empty starts nothing. */
         if (op->kind == PLAN_START && op->old_node && !streq(op->old_node, op->node)) {
+                struct store_kv kv = {};
+                _cleanup_json_ json_t *oj = NULL;
+
                 old_ak = key_assignment(op->old_node, stack, op->service, op->slot, op->old_hash);
-                ops[n++] = (struct store_op){STORE_OP_DELETE, old_ak, NULL, STORE_ANY_REV};
+                if (store_get(x->store, old_ak, &kv, NULL) >= 0 &&
+                    json_parse(kv.value, strlen(kv.value), old_ak, &oj, NULL) >= 0 &&
+                    json_is_object(oj) && !json_is_true(json_object_get(oj, "superseded"))) {
+                        json_object_set_new(oj, "superseded", json_true());
+                        old_val = json_dump_str(oj, false);
+                        all[n++] = (struct store_op){STORE_OP_PUT, old_ak, old_val,
+                                                     (int64_t)kv.mod_rev};
+                }
+                store_kv_done(&kv);
         }
-        r = store_txn(x->store, ops, n, NULL, errp);
+        r = store_txn(x->store, all, n, NULL, errp);
         return r < 0 ? r : 0;
 }
 
@@ -195,8 +211,8 @@ out:
         return r;
 }
 
-int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, struct plan *ret_plan,
-                    struct err **errp) {
+int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, uint64_t node_timeout_ms,
+                    struct plan *ret_plan, struct err **errp) {
         _cleanup_free_ char *key = xasprintf("stacks/%s", name);
         _cleanup_(model_stack_freep) struct model_stack *m = NULL;
         _cleanup_(observed_freep) struct observed *o = NULL;
@@ -216,6 +232,8 @@ int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, struct
                 (void)err_wrap(errp, "stack '%s'", name);
                 return r;
         }
+        if (node_timeout_ms)
+                m->up.node_timeout_ms = node_timeout_ms;
         r = observed_from_store(s, &o, errp);
         if (r < 0)
                 return r;
