@@ -472,8 +472,6 @@ static void conn_free(struct conn *c) {
         if (s->shutting_down && s->n_conns == 0 && !s->shutdown_done) {
                 /* Report from the loop, never from inside this call chain. */
                 ev_timer_stop(s->loop, &s->shutdown_timer);
-                free(s->revoked_file);
-                revoke_cache_done(&s->revoked);
                 ev_timer_set(&s->shutdown_timer, 0., 0.);
                 ev_timer_start(s->loop, &s->shutdown_timer);
         }
@@ -963,6 +961,8 @@ struct http_server *http_server_free(struct http_server *s) {
                 listener_close(s, l);
         }
         ev_timer_stop(s->loop, &s->shutdown_timer);
+        free(s->revoked_file);
+        revoke_cache_done(&s->revoked);
         free(s);
         return NULL;
 }
