@@ -45,7 +45,9 @@ struct svc_state {
         const struct model_service *svc;
         int group; /* scheduler group */
         bool selected;
-        bool replaced; /* this plan replaces some of its pods for a new template */
+        bool replaced;      /* this plan replaces some of its pods for a new template */
+        unsigned moving;    /* slots with more than one pod: a replacement or move in flight */
+        bool drain_started; /* this plan moves one of its pods off a drained node */
         bool visited, visiting;
         const struct obs_pod **pods; /* this stack's observed pods of the service */
         size_t n_pods;
@@ -516,14 +518,28 @@ static void plan_service_pod(struct ctx *c, struct svc_state *s, const struct ro
         }
 
         if (streq(sched_node(c->sched, ni)->availability, "drain")) {
-                /* Moved like a replacement, so the old pod is stopped on the live node. A
-                 * stateful pod stays pinned by its volume and waits (unschedulable). */
                 snprintf(why, sizeof(why), "node %s drained", p->node);
                 if (gate_reason)
                         add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash, "%s; %s", why,
                                gate_reason);
-                else
+                else if (svc->volumes)
+                        /* A stateful pod stays pinned by its volume and waits (unschedulable):
+                         * stop-first, should the volume ever be elsewhere. */
                         replace_pod(c, s, p, ro->target, ORDER_STOP_FIRST, why);
+                else if (s->moving || s->drain_started)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash,
+                               "%s; one pod of '%s' moves at a time", why, svc->name);
+                else {
+                        /* Start-first: the replacement starts elsewhere; the old pod keeps
+                         * running (its assignment superseded) until the replacement is settled,
+                         * then it is stopped ("superseded by its replacement"). */
+                        struct plan_op *op = start_slot(c, s, p->slot, ro->target, ni, why);
+                        if (op->kind == PLAN_START) {
+                                op->old_node = xstrdup(p->node);
+                                op->old_hash = xstrdup(p->hash);
+                                s->drain_started = true;
+                        }
+                }
                 return;
         }
 
@@ -687,6 +703,11 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                 budget_init(c, s, &ro, &b);
         } else
                 ro.target = svc->hash;
+
+        for (size_t k = 1; k < s->n_pods; k++)
+                if (s->pods[k]->slot == s->pods[k - 1]->slot &&
+                    (k < 2 || s->pods[k - 2]->slot != s->pods[k]->slot))
+                        s->moving++;
 
         /* Scale down first, highest slots first: it frees room for the starts below. */
         while (end > 0 && s->pods[end - 1]->slot > svc->replicas) {

@@ -178,6 +178,60 @@ const struct executor_ops store_exec_ops = {
         .set_rollout = se_set_rollout,
 };
 
+/* Pods the controller placed (pods/<stack>/<svc>/<slot>) that their node has not reported yet
+ * are observed as "created" on that node: a placement in flight counts like a pod that is
+ * starting, so later passes neither place the slot again nor start a second move. */
+static int add_pending(struct store *s, const json_t *nodes, json_t *pods, struct err **errp) {
+        _cleanup_json_ json_t *seen = json_object(), *known = json_object();
+        struct store_kv *kvs = NULL;
+        size_t n = 0, i;
+        json_t *p;
+        int r;
+
+        json_array_foreach (nodes, i, p)
+                json_object_set_new(known, json_get_str(p, "id", ""), json_true());
+        json_array_foreach (pods, i, p) {
+                _cleanup_free_ char *k = xasprintf(
+                        "%s/%s/%lld/%s/%s", json_get_str(p, "stack", ""),
+                        json_get_str(p, "service", ""), (long long)json_get_int(p, "slot", 0),
+                        json_get_str(p, "node", ""), json_get_str(p, "hash", ""));
+                json_object_set_new(seen, k, json_true());
+        }
+        r = store_list(s, "pods/", &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        for (i = 0; i < n; i++) {
+                _cleanup_json_ json_t *rec = NULL;
+                _cleanup_free_ char *k = NULL;
+                const char *node;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &rec, NULL) < 0 ||
+                    !json_is_object(rec))
+                        continue;
+                node = json_get_str(rec, "node", NULL);
+                if (!node || !json_object_get(known, node) || json_get_int(rec, "slot", 0) < 1 ||
+                    !json_get_str(rec, "stack", NULL) || !json_get_str(rec, "service", NULL) ||
+                    !json_get_str(rec, "hash", NULL))
+                        continue;
+                k = xasprintf("%s/%s/%lld/%s/%s", json_get_str(rec, "stack", ""),
+                              json_get_str(rec, "service", ""),
+                              (long long)json_get_int(rec, "slot", 0), node,
+                              json_get_str(rec, "hash", ""));
+                if (json_object_get(seen, k))
+                        continue;
+                json_array_append_new(pods,
+                                      json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "stack",
+                                                json_get_str(rec, "stack", ""), "service",
+                                                json_get_str(rec, "service", ""), "slot",
+                                                (json_int_t)json_get_int(rec, "slot", 0), "node",
+                                                node, "hash", json_get_str(rec, "hash", ""),
+                                                "state", "created", "generation",
+                                                (json_int_t)json_get_int(rec, "generation", 0)));
+        }
+        store_kvs_free(kvs, n);
+        return 0;
+}
+
 int observed_from_store(struct store *s, struct observed **ret, struct err **errp) {
         _cleanup_json_ json_t *all = json_pack("{s:[], s:[]}", "nodes", "pods");
         json_t *nodes = json_object_get(all, "nodes"), *pods = json_object_get(all, "pods");
@@ -205,7 +259,9 @@ int observed_from_store(struct store *s, struct observed **ret, struct err **err
                 json_object_del(doc, "pods");
                 json_array_append_new(nodes, doc);
         }
-        r = observed_from_json(all, ret, errp);
+        r = add_pending(s, nodes, pods, errp);
+        if (r >= 0)
+                r = observed_from_json(all, ret, errp);
 out:
         store_kvs_free(kvs, n);
         return r;
