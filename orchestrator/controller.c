@@ -139,6 +139,23 @@ static void resync_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         controller_reconcile_all(c, realtime_usec());
 }
 
+/* Remembers the WAIT ops of a stack's last plan: why a slot waits (unschedulable, a
+ * dependency, a fenced stateful pod...), for `berth service ps`. */
+static void remember_waits(struct controller *c, const char *stack, const struct plan *p) {
+        json_t *list = json_array();
+
+        if (!c->waits)
+                c->waits = json_object();
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (p->ops[i].kind == PLAN_WAIT && p->ops[i].slot > 0)
+                        json_array_append_new(list, json_pack("{s:s, s:I, s:s?, s:s}", "service",
+                                                              p->ops[i].service, "slot",
+                                                              (json_int_t)p->ops[i].slot, "node",
+                                                              p->ops[i].node, "reason",
+                                                              p->ops[i].reason));
+        json_object_set_new(c->waits, stack, list);
+}
+
 int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         struct store_kv *kvs = NULL;
         size_t n = 0;
@@ -165,6 +182,8 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
                                  name, (uint64_t)((next - now_usec) / USEC_PER_MSEC), err_msg(e));
                 } else
                         backoff_succeeded(&c->backoff, name);
+                if (k >= 0)
+                        remember_waits(c, name, &p);
                 for (size_t j = 0; j < p.n_ops; j++)
                         if (p.ops[j].kind != PLAN_KEEP && p.ops[j].kind != PLAN_WAIT) {
                                 _cleanup_free_ char *on = plan_op_name(&p.ops[j]);
@@ -223,6 +242,7 @@ struct controller *controller_free(struct controller *c) {
         store_free(c->store);
         backoff_done(&c->backoff);
         json_decref(c->stop_timeouts);
+        json_decref(c->waits);
         for (size_t i = 0; i < c->n_revs; i++)
                 free(c->revs[i].node);
         free(c->revs);
@@ -628,17 +648,65 @@ static json_t *reported_pods(struct controller *c) {
 }
 
 static const json_t *find_reported(const json_t *rep, const char *stack, const char *svc,
-                                   int64_t slot, const char *hash) {
+                                   int64_t slot, const char *node, const char *hash) {
         size_t i;
         json_t *p;
 
+        /* On the record's node: a stale copy on a node that went down is not the slot's pod. */
         json_array_foreach (rep, i, p)
                 if (streq_ptr(json_get_str(p, "stack", NULL), stack) &&
+                    streq_ptr(json_get_str(p, "node", NULL), node) &&
                     streq_ptr(json_get_str(p, "service", NULL), svc) &&
                     json_get_int(p, "slot", -1) == slot &&
                     streq_ptr(json_get_str(p, "hash", NULL), hash))
                         return p;
         return NULL;
+}
+
+static void add_wait_reason(struct controller *c, json_t *pod) {
+        const json_t *list = json_object_get(c->waits, json_get_str(pod, "stack", ""));
+        size_t i;
+        json_t *w;
+
+        json_array_foreach (list, i, w)
+                if (streq_ptr(json_get_str(w, "service", NULL), json_get_str(pod, "service", "")) &&
+                    json_get_int(w, "slot", 0) == json_get_int(pod, "slot", -1)) {
+                        json_object_set(pod, "reason", json_object_get(w, "reason"));
+                        return;
+                }
+}
+
+/* Slots the last plan could not place at all (no pod record): listed as pending with why. */
+static void add_unplaced(struct controller *c, const char *stack, json_t *out) {
+        const char *sn;
+        json_t *list;
+
+        json_object_foreach (c->waits, sn, list) {
+                size_t i, k;
+                json_t *w, *o;
+
+                if (stack && !streq(stack, sn))
+                        continue;
+                json_array_foreach (list, i, w) {
+                        bool listed = false;
+
+                        json_array_foreach (out, k, o)
+                                if (streq_ptr(json_get_str(o, "stack", NULL), sn) &&
+                                    streq_ptr(json_get_str(o, "service", NULL),
+                                              json_get_str(w, "service", "")) &&
+                                    json_get_int(o, "slot", -1) == json_get_int(w, "slot", 0))
+                                        listed = true;
+                        if (listed)
+                                continue;
+                        json_array_append_new(
+                                out,
+                                json_pack("{s:s, s:s?, s:I, s:s, s:s, s:I, s:I, s:O?}", "stack", sn,
+                                          "service", json_get_str(w, "service", NULL), "slot",
+                                          json_get_int(w, "slot", 0), "state", "pending", "health",
+                                          "none", "exit_code", 0, "restarts", 0, "reason",
+                                          json_object_get(w, "reason")));
+                }
+        }
 }
 
 int controller_pods(struct controller *c, const char *stack, json_t **ret, struct err **errp) {
@@ -660,7 +728,7 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                         continue;
                 p = find_reported(rep, json_get_str(j, "stack", NULL),
                                   json_get_str(j, "service", NULL), json_get_int(j, "slot", -1),
-                                  json_get_str(j, "hash", NULL));
+                                  json_get_str(j, "node", NULL), json_get_str(j, "hash", NULL));
                 o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s, s:s, s:I, s:I}", "stack",
                               json_get_str(j, "stack", NULL), "service",
                               json_get_str(j, "service", NULL), "slot",
@@ -672,9 +740,11 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                               (json_int_t)(p ? json_get_int(p, "restarts", 0) : 0));
                 if (p && json_get_str(p, "id", NULL))
                         json_set_str(o, "id", json_get_str(p, "id", NULL));
+                add_wait_reason(c, o);
                 json_array_append_new(out, o);
         }
         store_kvs_free(kvs, n);
+        add_unplaced(c, stack, out);
         *ret = TAKE_PTR(out);
         return 0;
 }
