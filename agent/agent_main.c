@@ -68,12 +68,13 @@ static void usage(FILE *f) {
                 "      --advertise-addr IP    address put in the node certificate\n"
                 "      --root DIR             state directory (default %s)\n"
                 "      --run DIR              runtime directory (default /run/berth)\n"
+                "      --heartbeat S          seconds between status reports (default 1)\n"
                 "      --log-level LVL, --log-format FMT   as for `berth daemon`\n",
                 DEFAULT_ROOT);
 }
 
 static int parse_args(struct agent_opts *o, int argc, char **argv) {
-        enum { O_JOIN = 1000, O_TOKEN, O_NAME, O_LABEL, O_ADV, O_ROOT, O_RUN, O_LL, O_LF };
+        enum { O_JOIN = 1000, O_TOKEN, O_NAME, O_LABEL, O_ADV, O_ROOT, O_RUN, O_LL, O_LF, O_HB };
         static const struct option opts[] = {
                 {"join", required_argument, NULL, O_JOIN},
                 {"token", required_argument, NULL, O_TOKEN},
@@ -84,6 +85,7 @@ static int parse_args(struct agent_opts *o, int argc, char **argv) {
                 {"run", required_argument, NULL, O_RUN},
                 {"log-level", required_argument, NULL, O_LL},
                 {"log-format", required_argument, NULL, O_LF},
+                {"heartbeat", required_argument, NULL, O_HB},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -127,6 +129,7 @@ static int parse_args(struct agent_opts *o, int argc, char **argv) {
                 case O_RUN:
                 case O_LL:
                 case O_LF:
+                case O_HB:
                         if (c == O_ROOT) {
                                 free(o->root);
                                 o->root = xstrdup(optarg);
@@ -412,7 +415,8 @@ static int remote_start(struct ev_loop *loop, const struct daemon_env *env,
                                                                   .tls_key = rn->tls.key,
                                                                   .tls_ca = rn->tls.ca},
                                                    .rt = rn->rt,
-                                                   .rt_ud = rn->rt_ud},
+                                                   .rt_ud = rn->rt_ud,
+                                                   .status_interval = env->heartbeat_sec},
                              &rn->node, errp);
         if (r >= 0)
                 r = node_start(rn->node, errp);

@@ -51,6 +51,10 @@ static void daemon_usage(FILE *f) {
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
                 "      --insecure-registry HOST[:PORT]  pull/push over plain HTTP (repeatable)\n"
+                "      --heartbeat S       seconds between the node agent's status reports\n"
+                "                          (default 1)\n"
+                "      --node-grace S      controller: a node silent this long is down and its\n"
+                "                          pods are rescheduled (default 5)\n"
                 "  -h, --help              this help\n");
 }
 
@@ -243,7 +247,8 @@ static int daemon_serve(struct daemon *d, struct err **errp) {
                 _cleanup_free_ char *crt = xasprintf("%s/server.crt", d->pki_dir);
                 _cleanup_free_ char *key = xasprintf("%s/server.key", d->pki_dir);
                 _cleanup_free_ char *ca = xasprintf("%s/ca.crt", d->pki_dir);
-                struct http_tls_config tls = {crt, key, ca};
+                _cleanup_free_ char *revoked = xasprintf("%s/revoked-serials", d->pki_dir);
+                struct http_tls_config tls = {crt, key, ca, revoked};
 
                 r = http_server_listen_tls(d->http, d->listen, &tls, NULL, errp);
                 if (r < 0)
@@ -315,6 +320,8 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"fixed-cidr", required_argument, NULL, 'X'},
                 {"mtu", required_argument, NULL, 'M'},
                 {"bridge", required_argument, NULL, 'b'},
+                {"heartbeat", required_argument, NULL, 'H'},
+                {"node-grace", required_argument, NULL, 'G'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -382,6 +389,20 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                                 return -EINVAL;
                         }
                         d->request_timeout = t;
+                        break;
+                }
+                case 'H':
+                case 'G': {
+                        char *end;
+                        double t = strtod(optarg, &end);
+
+                        if (*end || end == optarg || !(t >= 0.05 && t <= 3600)) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --%s '%s' (seconds, 0.05..3600)\n",
+                                        c == 'H' ? "heartbeat" : "node-grace", optarg);
+                                return -EINVAL;
+                        }
+                        *(c == 'H' ? &d->env.heartbeat_sec : &d->env.node_grace_sec) = t;
                         break;
                 }
                 case 'B':

@@ -22,6 +22,7 @@ struct assignment {
         char *stack, *service, *hash;
         unsigned slot;
         uint64_t generation, order, recreate;
+        bool superseded; /* moved elsewhere while this node was away: kept, never (re)started */
         json_t *pod;
 };
 
@@ -134,6 +135,7 @@ int node_set_assignments(struct node *n, const json_t *answer, struct err **errp
                         .generation = get_u64(e, "generation"),
                         .order = get_u64(e, "order"),
                         .recreate = get_u64(e, "recreate"),
+                        .superseded = json_is_true(json_object_get(e, "superseded")),
                         .pod = json_incref(json_object_get(e, "pod")),
                 };
         }
@@ -375,6 +377,14 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                 for (size_t k = 0; k < n_pods; k++)
                         if (pods[k].name && streq(pods[k].name, a->name))
                                 p = &pods[k];
+                if (a->superseded) {
+                        /* Its replacement runs on another node: a pod still running here stays
+                         * until the controller withdraws the assignment (once the replacement is
+                         * settled), but nothing is created, restarted or replaced. */
+                        if (p)
+                                book(n, a->name)->seen = true;
+                        continue;
+                }
                 if (!p) {
                         b = book(n, a->name);
                         b->seen = true;
@@ -644,6 +654,10 @@ static void send_status(struct node *n) {
                 log_warn(n->name, "Failed to collect pod status: %s", err_msg(e));
                 return;
         }
+        /* The report is the heartbeat; its interval lets the controller tell a late node
+         * (suspect) from a down one. */
+        json_object_set_new(st, "heartbeat_ms",
+                            json_integer((json_int_t)(n->status_interval * 1000.0 + 0.5)));
         text = json_dump_str(st, false);
         path = xasprintf("/v1/nodes/%s/status", n->name);
         if (http_multi_request(n->http, &n->target,
@@ -827,7 +841,8 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                 r = node_new(loop,
                              &(struct node_config){.controller = {.host = env->local_url},
                                                    .rt = s->rt,
-                                                   .rt_ud = s->rt_ud},
+                                                   .rt_ud = s->rt_ud,
+                                                   .status_interval = env->heartbeat_sec},
                              &s->node, errp);
         if (r >= 0)
                 r = node_start(s->node, errp);

@@ -25,6 +25,7 @@ static const struct cli_cmd *const cli_groups[] = {
         cli_build_cmds,
         cli_stacks_build_cmds,
         cli_node_cmds,
+        cli_service_cmds,
         cli_ctrfs_cmds,
         cli_stats_cmds,
 };

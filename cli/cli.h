@@ -45,6 +45,7 @@ int cli_stack_ps(const struct cli_ctx *ctx, int argc, char **argv);
 extern const struct cli_cmd cli_build_cmds[];
 extern const struct cli_cmd cli_stacks_build_cmds[];
 extern const struct cli_cmd cli_node_cmds[];
+extern const struct cli_cmd cli_service_cmds[];
 
 int cli_main(int argc, char **argv);
 

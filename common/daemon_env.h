@@ -38,6 +38,8 @@ struct daemon_env {
         const char *sock_path; /* <run>/berth.sock */
         const char *local_url; /* "unix://<run>/berth.sock": how local clients reach the API */
         const char *listen;    /* --listen ADDR:PORT, or NULL when there is no remote API */
+        double heartbeat_sec;  /* --heartbeat: a node agent's status interval (0: default) */
+        double node_grace_sec; /* --node-grace: a silent node is down after this (0: default) */
         struct {
                 const char *name;
                 void *state;

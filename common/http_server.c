@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "http_server.h"
 #include "json.h"
+#include "revoke.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -70,6 +71,7 @@ struct conn {
         struct http_req *req;
         char *peer_cn;
         struct http_req *sreq; /* dispatched at its headers, its body still arriving */
+        char *peer_serial;     /* hex, for the revocation list */
 };
 
 struct http_req {
@@ -107,6 +109,8 @@ struct http_server {
         ev_timer shutdown_timer;
         void (*shutdown_cb)(struct http_server *s, void *ud);
         void *shutdown_ud;
+        char *revoked_file; /* http_tls_config.revoked_file of the TLS listener */
+        struct revoke_cache revoked;
 };
 
 static void conn_process(struct conn *c);
@@ -597,6 +601,7 @@ static void conn_free(struct conn *c) {
         free(c->in);
         free(c->out);
         free(c->peer_cn);
+        free(c->peer_serial);
         free(c);
 
         if (s->shutting_down && s->n_conns == 0 && !s->shutdown_done) {
@@ -763,6 +768,13 @@ static void conn_dispatch(struct conn *c) {
         if (c->ssl && !c->peer_cn && !http_tls_anonymous_allowed(req->rq->method, req->rq->path)) {
                 http_reply_error(req, 401, "unauthorized",
                                  "a client certificate signed by the cluster CA is required");
+                return;
+        }
+        /* Checked on every request too: a certificate revoked while its connection stays open
+         * (keep-alive) loses access at its next request. */
+        if (c->peer_serial && revoke_check(&s->revoked, s->revoked_file, c->peer_serial)) {
+                req->keep_alive = false;
+                http_reply_error(req, 403, "revoked", "the client certificate has been revoked");
                 return;
         }
         status = http_router_match(s->router, req->rq->method, req->rq->path, &route, &req->params,
@@ -1029,7 +1041,13 @@ static void conn_handshake(struct conn *c) {
                         if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName,
                                                       cn, sizeof(cn)) > 0)
                                 c->peer_cn = xstrdup(cn);
+                        c->peer_serial = revoke_serial_of(peer);
                         X509_free(peer);
+                        if (revoke_check(&c->srv->revoked, c->srv->revoked_file, c->peer_serial)) {
+                                /* A revoked certificate gets no request at all. */
+                                conn_free(c);
+                                return;
+                        }
                 }
                 conn_timer(c, PH_IDLE, c->srv->cfg.idle_timeout);
                 conn_update_io(c);
@@ -1318,6 +1336,8 @@ struct http_server *http_server_free(struct http_server *s) {
                 listener_close(s, l);
         }
         ev_timer_stop(s->loop, &s->shutdown_timer);
+        free(s->revoked_file);
+        revoke_cache_done(&s->revoked);
         free(s);
         return NULL;
 }
@@ -1522,6 +1542,10 @@ int http_server_listen_tls(struct http_server *s, const char *addr,
                 *ret_port = ss.ss_family == AF_INET6
                                     ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        }
+        if (tls->revoked_file) {
+                free(s->revoked_file);
+                s->revoked_file = xstrdup(tls->revoked_file);
         }
         listener_add(s, TAKE_FD(fd), TAKE_PTR(ctx), NULL);
         return 0;

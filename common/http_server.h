@@ -43,6 +43,9 @@ struct http_tls_config {
         const char *cert_file; /* server certificate (PEM, may hold the chain) */
         const char *key_file;
         const char *ca_file; /* clients must present a certificate that chains to this CA */
+        /* Optional: revoked client certificate serials (common/revoke.h); a client presenting
+         * one is dropped after the handshake and refused (403) on every request. */
+        const char *revoked_file;
 };
 
 /* router is borrowed and must outlive the server; userdata is passed to every handler. */

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         (void)node_report(s, ids[p[0] % 4], j, 1000, NULL);
                 p = nl ? nl + 1 : end;
         }
-        (void)nodes_reset_reported(s, NULL);
+        (void)nodes_reset_reported(s, 2000, NULL);
         (void)observed_from_store(s, &o, NULL);
         return 0;
 }

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "model.h"
+#include "nodes.h"
 #include "plan.h"
 #include "reconcile.h"
 #include "strv.h"
@@ -139,6 +140,23 @@ static void resync_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         controller_reconcile_all(c, realtime_usec());
 }
 
+/* Remembers the WAIT ops of a stack's last plan: why a slot waits (unschedulable, a
+ * dependency, a fenced stateful pod...), for `berth service ps`. */
+static void remember_waits(struct controller *c, const char *stack, const struct plan *p) {
+        json_t *list = json_array();
+
+        if (!c->waits)
+                c->waits = json_object();
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (p->ops[i].kind == PLAN_WAIT && p->ops[i].slot > 0)
+                        json_array_append_new(list, json_pack("{s:s, s:I, s:s?, s:s}", "service",
+                                                              p->ops[i].service, "slot",
+                                                              (json_int_t)p->ops[i].slot, "node",
+                                                              p->ops[i].node, "reason",
+                                                              p->ops[i].reason));
+        json_object_set_new(c->waits, stack, list);
+}
+
 int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         struct store_kv *kvs = NULL;
         size_t n = 0;
@@ -156,7 +174,8 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
 
                 if (!backoff_ready(&c->backoff, name, now_usec))
                         continue;
-                k = reconcile_stack(c->store, name, now_usec, &p, &e);
+                k = reconcile_stack(c->store, name, now_usec, c->grace_usec / USEC_PER_MSEC, &p,
+                                    &e);
                 if (k < 0 && k != -ENOENT) {
                         uint64_t next = backoff_failed(&c->backoff, name, now_usec);
                         log_warn(name,
@@ -164,6 +183,8 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
                                  name, (uint64_t)((next - now_usec) / USEC_PER_MSEC), err_msg(e));
                 } else
                         backoff_succeeded(&c->backoff, name);
+                if (k >= 0)
+                        remember_waits(c, name, &p);
                 for (size_t j = 0; j < p.n_ops; j++)
                         if (p.ops[j].kind != PLAN_KEEP && p.ops[j].kind != PLAN_WAIT) {
                                 _cleanup_free_ char *on = plan_op_name(&p.ops[j]);
@@ -179,28 +200,6 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         return total;
 }
 
-/* Every node starts as "not reported since this controller started" (DESIGN §6). */
-static int reset_reported(struct store *s, struct err **errp) {
-        struct store_kv *kvs = NULL;
-        size_t n = 0;
-        int r;
-
-        r = store_list(s, "nodes/", &kvs, &n, errp);
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                _cleanup_json_ json_t *j = NULL;
-
-                r = json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, errp);
-                if (r < 0)
-                        break;
-                if (!json_get_bool(j, "reported", false))
-                        continue;
-                json_object_set_new(j, "reported", json_false());
-                r = write_doc(s, kvs[i].key, j, (int64_t)kvs[i].mod_rev, errp);
-        }
-        store_kvs_free(kvs, n);
-        return r < 0 ? r : 0;
-}
-
 int controller_new(struct ev_loop *loop, struct store *store_take, struct controller **ret,
                    struct err **errp) {
         _cleanup_(controller_freep) struct controller *c = xnew0(struct controller, 1);
@@ -209,7 +208,9 @@ int controller_new(struct ev_loop *loop, struct store *store_take, struct contro
 
         c->store = store_take;
         c->loop = loop;
-        r = reset_reported(c->store, errp);
+        c->grace_usec = NODE_GRACE_DEFAULT_USEC;
+        /* Every node starts as "not reported since this controller started" (DESIGN §6). */
+        r = nodes_reset_reported(c->store, realtime_usec(), errp);
         if (r < 0)
                 return err_wrap(errp, "reset node reports");
         rev = store_revision(c->store);
@@ -242,6 +243,7 @@ struct controller *controller_free(struct controller *c) {
         store_free(c->store);
         backoff_done(&c->backoff);
         json_decref(c->stop_timeouts);
+        json_decref(c->waits);
         for (size_t i = 0; i < c->n_revs; i++)
                 free(c->revs[i].node);
         free(c->revs);
@@ -255,6 +257,14 @@ void controller_freep(struct controller **c) {
 
 struct store *controller_store(struct controller *c) {
         return c->store;
+}
+
+void controller_set_node_grace(struct controller *c, uint64_t grace_usec) {
+        c->grace_usec = grace_usec ? grace_usec : NODE_GRACE_DEFAULT_USEC;
+}
+
+uint64_t controller_node_grace(const struct controller *c) {
+        return c->grace_usec;
 }
 
 /* ---- up ---- */
@@ -420,6 +430,7 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         r = model_stack_from_json(model, &m, errp);
         if (r < 0)
                 return err_wrap(errp, "stack '%s'", name);
+        m->up.node_timeout_ms = c->grace_usec / USEC_PER_MSEC;
         r = observed_from_store(c->store, &o, errp);
         if (r < 0)
                 return r;
@@ -640,17 +651,65 @@ static json_t *reported_pods(struct controller *c, json_t *errors) {
 }
 
 static const json_t *find_reported(const json_t *rep, const char *stack, const char *svc,
-                                   int64_t slot, const char *hash) {
+                                   int64_t slot, const char *node, const char *hash) {
         size_t i;
         json_t *p;
 
+        /* On the record's node: a stale copy on a node that went down is not the slot's pod. */
         json_array_foreach (rep, i, p)
                 if (streq_ptr(json_get_str(p, "stack", NULL), stack) &&
+                    streq_ptr(json_get_str(p, "node", NULL), node) &&
                     streq_ptr(json_get_str(p, "service", NULL), svc) &&
                     json_get_int(p, "slot", -1) == slot &&
                     streq_ptr(json_get_str(p, "hash", NULL), hash))
                         return p;
         return NULL;
+}
+
+static void add_wait_reason(struct controller *c, json_t *pod) {
+        const json_t *list = json_object_get(c->waits, json_get_str(pod, "stack", ""));
+        size_t i;
+        json_t *w;
+
+        json_array_foreach (list, i, w)
+                if (streq_ptr(json_get_str(w, "service", NULL), json_get_str(pod, "service", "")) &&
+                    json_get_int(w, "slot", 0) == json_get_int(pod, "slot", -1)) {
+                        json_object_set(pod, "reason", json_object_get(w, "reason"));
+                        return;
+                }
+}
+
+/* Slots the last plan could not place at all (no pod record): listed as pending with why. */
+static void add_unplaced(struct controller *c, const char *stack, json_t *out) {
+        const char *sn;
+        json_t *list;
+
+        json_object_foreach (c->waits, sn, list) {
+                size_t i, k;
+                json_t *w, *o;
+
+                if (stack && !streq(stack, sn))
+                        continue;
+                json_array_foreach (list, i, w) {
+                        bool listed = false;
+
+                        json_array_foreach (out, k, o)
+                                if (streq_ptr(json_get_str(o, "stack", NULL), sn) &&
+                                    streq_ptr(json_get_str(o, "service", NULL),
+                                              json_get_str(w, "service", "")) &&
+                                    json_get_int(o, "slot", -1) == json_get_int(w, "slot", 0))
+                                        listed = true;
+                        if (listed)
+                                continue;
+                        json_array_append_new(
+                                out,
+                                json_pack("{s:s, s:s?, s:I, s:s, s:s, s:I, s:I, s:O?}", "stack", sn,
+                                          "service", json_get_str(w, "service", NULL), "slot",
+                                          json_get_int(w, "slot", 0), "state", "pending", "health",
+                                          "none", "exit_code", 0, "restarts", 0, "reason",
+                                          json_object_get(w, "reason")));
+                }
+        }
 }
 
 int controller_pods(struct controller *c, const char *stack, json_t **ret, struct err **errp) {
@@ -673,7 +732,7 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                         continue;
                 p = find_reported(rep, json_get_str(j, "stack", NULL),
                                   json_get_str(j, "service", NULL), json_get_int(j, "slot", -1),
-                                  json_get_str(j, "hash", NULL));
+                                  json_get_str(j, "node", NULL), json_get_str(j, "hash", NULL));
                 o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s, s:s, s:I, s:I}", "stack",
                               json_get_str(j, "stack", NULL), "service",
                               json_get_str(j, "service", NULL), "slot",
@@ -695,9 +754,11 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                                 json_set_str(o, "error", json_get_str(f, "error", ""));
                         }
                 }
+                add_wait_reason(c, o);
                 json_array_append_new(out, o);
         }
         store_kvs_free(kvs, n);
+        add_unplaced(c, stack, out);
         *ret = TAKE_PTR(out);
         return 0;
 }
@@ -871,56 +932,44 @@ int controller_join(struct controller *c, const json_t *body, uint64_t now_usec,
 
 int controller_status(struct controller *c, const char *node, const json_t *body, uint64_t now_usec,
                       struct err **errp) {
-        _cleanup_free_ char *key = xasprintf("nodes/%s", node);
-        _cleanup_json_ json_t *doc = NULL, *pods = NULL;
-        const json_t *in = json_object_get(body, "pods");
-        uint64_t rev;
-        size_t i;
-        json_t *p;
+        _cleanup_free_ char *key = NULL;
+        struct store_kv kv = {};
         int r;
 
-        r = check_name("node", node, errp);
+        r = node_id_valid(node, errp);
         if (r < 0)
                 return r;
-        if (!json_is_array(in))
+        if (!json_is_object(body) || !json_is_array(json_object_get(body, "pods")))
                 return err_setx(errp, EINVAL, "pods: expected an array");
-        r = read_doc(c->store, key, &doc, &rev, NULL);
-        if (r == -ENOENT)
+        /* Only a joined node reports: a 404 sends the agent back to join (which refuses a
+         * removed node). */
+        key = xasprintf("nodes/%s", node);
+        r = store_get(c->store, key, &kv, errp);
+        store_kv_done(&kv);
+        if (r == -ENOENT) {
+                err_freep(errp);
                 return err_setx(errp, ENOENT, "node '%s' has not joined", node);
+        }
         if (r < 0)
-                return err_set(errp, -r, "read node '%s'", node);
-        pods = json_deep_copy(in);
-        json_array_foreach (pods, i, p) {
-                if (!json_is_object(p))
-                        return err_setx(errp, EINVAL, "pods[%zu]: expected an object", i);
-                json_set_str(p, "node", node);
-        }
-        /* Checked like the planner will read it, so a bad report is refused here. */
+                return r;
         {
-                _cleanup_(observed_freep) struct observed *o = NULL;
-                _cleanup_json_ json_t *probe =
-                        json_pack("{s:[{s:s}], s:O}", "nodes", "id", node, "pods", pods);
-                r = observed_from_json(probe, &o, errp);
-                if (r < 0)
-                        return err_wrap(errp, "status of node '%s'", node);
-        }
-        json_object_set(doc, "pods", pods);
-        /* Pods the agent could not create, with why (shown by `stack ps`). */
-        {
+                /* Pods the agent could not create, with why (shown by `stack ps`), bounded; a
+                 * report without errors clears the last ones. */
+                _cleanup_json_ json_t *copy = json_copy((json_t *)body), *keep = json_array();
                 const json_t *errs = json_object_get(body, "errors");
-                json_t *keep = json_array(), *x;
+                size_t i;
+                json_t *x;
 
                 json_array_foreach (errs, i, x)
                         if (json_is_object(x) && json_get_str(x, "error", NULL) &&
                             json_array_size(keep) < NODE_ERRORS_MAX)
                                 json_array_append(keep, x);
-                json_object_set_new(doc, "errors", keep);
+                json_object_set(copy, "errors", keep);
+                r = node_report(c->store, node, copy, now_usec, errp);
         }
-        json_object_set_new(doc, "reported", json_true());
-        json_object_set_new(doc, "ready", json_true());
-        json_object_set_new(doc, "last_heartbeat_usec", json_integer((json_int_t)now_usec));
-        r = write_doc(c->store, key, doc, (int64_t)rev, errp);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return err_wrap(errp, "status of node '%s'", node);
+        return 0;
 }
 
 /* What agents need of a stack beside the pod templates (docs/model.md): its networks,
@@ -1037,11 +1086,14 @@ static int controller_start(struct ev_loop *loop, const struct daemon_env *env,
         r = controller_new(loop, s, &c, errp); /* frees s on failure */
         if (r < 0)
                 return r;
+        controller_set_node_grace(c, (uint64_t)(env->node_grace_sec * (double)USEC_PER_SEC));
         r = controller_api_register(router, errp);
         if (r < 0)
                 return r;
-        log_info(NULL, "Controller started, store '%s/controller/state.db' at revision %" PRIu64,
-                 env->root, store_revision(s));
+        log_info(NULL,
+                 "Controller started, store '%s/controller/state.db' at revision %" PRIu64
+                 ", node grace %.1f s",
+                 env->root, store_revision(s), (double)c->grace_usec / (double)USEC_PER_SEC);
         *ret_state = TAKE_PTR(c);
         return 0;
 }

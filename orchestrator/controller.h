@@ -35,6 +35,11 @@ int controller_new(struct ev_loop *loop, struct store *store_take, struct contro
 struct controller *controller_free(struct controller *c);
 void controller_freep(struct controller **c);
 struct store *controller_store(struct controller *c);
+/* How long a node may stay silent before it is down and its pods are rescheduled (0: the
+ * default, NODE_GRACE_DEFAULT_USEC). The grace of a node not heard from since the controller
+ * started runs from the start. */
+void controller_set_node_grace(struct controller *c, uint64_t grace_usec);
+uint64_t controller_node_grace(const struct controller *c);
 
 /* PUT /v1/stacks/{name}. body: {"model": <canonical model>, "options": {"force_recreate",
  * "no_recreate", "remove_orphans", "services": [...], "dry_run"}}. Validates (errors name the
@@ -65,8 +70,9 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
  * "role"}. *ret: {"id", "revision"}. */
 int controller_join(struct controller *c, const json_t *body, uint64_t now_usec, json_t **ret,
                     struct err **errp);
-/* PUT /v1/nodes/{id}/status. body: {"pods": [observed pods]}; records the heartbeat and marks
- * the node reported. -ENOENT for a node that never joined. */
+/* PUT /v1/nodes/{id}/status. body: {"pods": [observed pods], "heartbeat_ms"?}: node_report()
+ * (orchestrator/nodes.h) records it with the heartbeat and marks the node reported. -ENOENT for
+ * a node that never joined. */
 int controller_status(struct controller *c, const char *node, const json_t *body, uint64_t now_usec,
                       struct err **errp);
 /* The node's assignments now: {"revision": R, "assignments": [{..., "rev": create_rev}]}, R

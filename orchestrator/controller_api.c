@@ -56,6 +56,22 @@ static int query_u64(struct http_req *req, const char *name, uint64_t def, uint6
         return 0;
 }
 
+/* Node-scoped routes over TLS serve only the node itself: the client certificate's CN must be
+ * {id}. Unix-socket requests (the local node agent, the operator) are governed by the socket's
+ * file mode. Answers 403 and returns false otherwise. */
+static bool node_itself(struct http_req *req, const char *id) {
+        const char *cn = http_req_peer_cn(req);
+
+        if (!http_req_is_tls(req) || (cn && id && streq(cn, id)))
+                return true;
+        log_warn(id, "Refused %s %s from certificate '%s': not node '%s'", http_req_method(req),
+                 http_req_path(req), cn ? cn : "-", id ? id : "");
+        http_reply_error(req, 403, "forbidden",
+                         "the client certificate (CN '%s') may only act for node '%s'",
+                         cn ? cn : "-", cn ? cn : "-");
+        return false;
+}
+
 static void h_stack_put(struct http_req *req, void *userdata) {
         struct controller *c = ctl_of(req, userdata);
         _cleanup_json_ json_t *body = NULL, *res = NULL;
@@ -162,7 +178,7 @@ static void h_status(struct http_req *req, void *userdata) {
         _cleanup_err_ struct err *e = NULL;
         int r;
 
-        if (!c)
+        if (!c || !node_itself(req, http_req_param(req, "id")))
                 return;
         r = http_req_json(req, &body, &e);
         if (r >= 0)
@@ -238,7 +254,7 @@ static void h_assignments(struct http_req *req, void *userdata) {
         struct ctl_waiter *w;
         uint64_t watch, timeout_ms;
 
-        if (!c)
+        if (!c || !node_itself(req, http_req_param(req, "id")))
                 return;
         if (query_u64(req, "watch", 0, INT64_MAX, &watch) < 0 ||
             query_u64(req, "timeout", CONTROLLER_WATCH_TIMEOUT_MS, CONTROLLER_WATCH_TIMEOUT_MAX_MS,

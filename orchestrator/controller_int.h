@@ -39,8 +39,12 @@ struct controller {
         size_t n_revs, alloc_revs;
         struct ctl_waiter *waiters;
         bool in_pass;
+        uint64_t grace_usec; /* a node silent this long is down (--node-grace) */
         /* {node: {pod name: {"t": seconds, "until": usec}}} from `down -t` */
         json_t *stop_timeouts;
+        /* {stack: [{"service", "slot", "node", "reason"}]}: the WAIT ops of each stack's last
+         * plan, shown by GET /v1/pods (`berth service ps`) */
+        json_t *waits;
 };
 
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */

@@ -16,7 +16,9 @@
 #include "json.h"
 #include "log.h"
 #include "nodes.h"
+#include "revoke.h"
 #include "store.h"
+#include "strv.h"
 #include "xalloc.h"
 
 struct cluster {
@@ -37,6 +39,79 @@ static const char *str_field(const json_t *body, const char *key, bool required,
                 return NULL;
         }
         return json_string_value(v);
+}
+
+/* Remembers the serial of a certificate signed for node id (certs/<id>), so that `node rm` can
+ * revoke every certificate the node was given. */
+static int record_serial(struct controller *c, const char *id, const char *crt, struct err **errp) {
+        _cleanup_free_ char *key = xasprintf("certs/%s", id), *serial = NULL, *val = NULL;
+        _cleanup_json_ json_t *doc = NULL;
+        struct store_kv kv = {};
+        int64_t expect = STORE_ABSENT;
+        int r;
+
+        r = revoke_pem_serial(crt, &serial, errp);
+        if (r < 0)
+                return r;
+        r = store_get(controller_store(c), key, &kv, NULL);
+        if (r >= 0) {
+                doc = json_loads(kv.value, 0, NULL);
+                expect = (int64_t)kv.mod_rev;
+        }
+        store_kv_done(&kv);
+        if (!json_is_object(doc)) {
+                json_decref(doc);
+                doc = json_object();
+        }
+        if (!json_is_array(json_object_get(doc, "serials")))
+                json_object_set_new(doc, "serials", json_array());
+        json_array_append_new(json_object_get(doc, "serials"), json_string(serial));
+        val = json_dump_str(doc, false);
+        r = store_put(controller_store(c), key, val, expect, NULL, errp);
+        return r < 0 ? r : 0;
+}
+
+int cluster_revoke_node(struct controller *c, const char *pki_dir, const char *id,
+                        struct err **errp) {
+        _cleanup_free_ char *key = xasprintf("certs/%s", id), *path = NULL;
+        _cleanup_free_ char *prefix = xasprintf("assignments/%s/", id);
+        _cleanup_strv_ char **serials = NULL;
+        _cleanup_json_ json_t *doc = NULL;
+        struct store_kv kv = {}, *kvs = NULL;
+        struct store_op *ops = NULL;
+        size_t n = 0, i;
+        json_t *v;
+        int r, added = 0;
+
+        r = store_get(controller_store(c), key, &kv, errp);
+        if (r == -ENOENT)
+                err_freep(errp);
+        else if (r < 0)
+                return r;
+        if (r >= 0)
+                doc = json_loads(kv.value, 0, NULL);
+        store_kv_done(&kv);
+        json_array_foreach (json_object_get(doc, "serials"), i, v)
+                if (json_is_string(v))
+                        strv_push(&serials, json_string_value(v));
+        if (serials) {
+                path = xasprintf("%s/revoked-serials", pki_dir);
+                added = revoke_add(path, serials, errp);
+                if (added < 0)
+                        return err_wrap(errp, "revoke the certificates of node '%s'", id);
+        }
+        /* The node's record of certificates and its assignments go with it. */
+        r = store_list(controller_store(c), prefix, &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        ops = xnew0(struct store_op, n + 1);
+        for (i = 0; i < n; i++)
+                ops[i] = (struct store_op){STORE_OP_DELETE, kvs[i].key, NULL, STORE_ANY_REV};
+        ops[n] = (struct store_op){STORE_OP_DELETE, key, NULL, STORE_ANY_REV};
+        r = store_txn(controller_store(c), ops, n + 1, NULL, errp);
+        free(ops);
+        store_kvs_free(kvs, n);
+        return r < 0 ? r : added;
 }
 
 static int read_ca(const char *pki_dir, char **ret, struct err **errp) {
@@ -119,6 +194,14 @@ int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, 
         r = controller_join(c, req, now_usec, &res, errp);
         if (r < 0)
                 return r;
+        r = record_serial(c, name, crt, errp);
+        if (r < 0) {
+                /* Nothing half-created: without its serial the certificate could not be
+                 * revoked, so the node goes again. */
+                _cleanup_free_ char *nk = xasprintf("nodes/%s", name);
+                (void)store_delete(controller_store(c), nk, STORE_ANY_REV, NULL, NULL);
+                return err_wrap(errp, "record the certificate of node '%s'", name);
+        }
         json_object_set_new(res, "certificate", json_string(crt));
         json_object_set_new(res, "ca", json_string(ca));
         *ret = TAKE_PTR(res);
@@ -189,6 +272,9 @@ int cluster_renew(struct controller *c, const char *pki_dir, const char *id, con
         r = csr_sign(pki_dir, csr, id, addr, CSR_NODE_DAYS, &crt, errp);
         if (r < 0)
                 return r;
+        r = record_serial(c, id, crt, errp);
+        if (r < 0)
+                return err_wrap(errp, "record the certificate of node '%s'", id);
         *ret = json_pack("{s:s}", "certificate", crt);
         return 0;
 }
@@ -333,15 +419,14 @@ static void h_renew(struct http_req *req, void *userdata) {
 
 /* A node record as the API shows it: the stored record plus "status" (ready | down) and
  * "heartbeat_age_sec" computed here, on the controller's clock. */
-static json_t *node_view(const char *value, uint64_t now) {
+static json_t *node_view(const char *value, uint64_t now, uint64_t grace_usec) {
         json_t *j = json_loads(value, 0, NULL);
         uint64_t hb;
 
         if (!j)
                 return NULL;
         hb = (uint64_t)json_get_int(j, "last_heartbeat_usec", 0);
-        json_object_set_new(j, "status",
-                            json_string(json_get_bool(j, "ready", false) ? "ready" : "down"));
+        json_object_set_new(j, "status", json_string(node_state(j, now, grace_usec)));
         json_object_set_new(j, "heartbeat_age_sec",
                             json_integer(hb && now > hb ? (json_int_t)((now - hb) / 1000000) : 0));
         if (!json_object_get(j, "availability"))
@@ -365,7 +450,7 @@ static void h_nodes(struct http_req *req, void *userdata) {
         }
         res = json_array();
         for (size_t i = 0; i < n; i++) {
-                json_t *v = node_view(kvs[i].value, now);
+                json_t *v = node_view(kvs[i].value, now, controller_node_grace(c));
 
                 if (v)
                         json_array_append_new(res, v);
@@ -390,7 +475,7 @@ static int node_get(struct controller *c, const char *id, json_t **ret, struct e
         }
         if (r < 0)
                 return r;
-        *ret = node_view(kv.value, realtime_usec());
+        *ret = node_view(kv.value, realtime_usec(), controller_node_grace(c));
         store_kv_done(&kv);
         if (!*ret)
                 return err_setx(errp, EIO, "node '%s': bad record", id);
@@ -431,12 +516,13 @@ static void h_node_update(struct http_req *req, void *userdata) {
 }
 
 static void h_node_rm(struct http_req *req, void *userdata) {
-        struct controller *c = ctl_of(req, userdata);
+        struct cluster *cl = cluster_of(req, userdata);
+        struct controller *c = cl ? ctl_of(req, userdata) : NULL;
         const char *id = http_req_param(req, "id");
         _cleanup_json_ json_t *fence = NULL, *res = NULL;
         _cleanup_err_ struct err *e = NULL;
         bool force = false;
-        int r;
+        int r, removed = 0, revoked = 0;
 
         if (!c || peer_is_node(req, c))
                 return;
@@ -449,15 +535,19 @@ static void h_node_rm(struct http_req *req, void *userdata) {
                 r = node_update(controller_store(c), id, fence, &e);
         }
         if (r >= 0)
-                r = node_remove(controller_store(c), id, &e);
-        if (r == 0)
+                removed = r = node_remove(controller_store(c), id, &e);
+        /* Its certificates are revoked (also when the node record is already gone but its
+         * serials are still known: a retry after a failed revocation). */
+        if (r >= 0)
+                r = revoked = cluster_revoke_node(c, cl->pki_dir, id, &e);
+        if (r >= 0 && removed == 0 && revoked == 0)
                 r = err_setx(&e, ENOENT, "no such node '%s'", id);
         if (r < 0) {
                 http_reply_err(req, e);
                 return;
         }
-        log_info(id, "Node '%s' removed", id);
-        res = json_pack("{s:s}", "removed", id);
+        log_info(id, "Node '%s' removed, %d certificate(s) revoked", id, revoked);
+        res = json_pack("{s:s, s:i}", "removed", id, "revoked", revoked);
         http_reply_json(req, 200, res);
 }
 

@@ -32,6 +32,12 @@ int cluster_rejoin(struct controller *c, const char *cn, const json_t *body, uin
 int cluster_renew(struct controller *c, const char *pki_dir, const char *id, const json_t *body,
                   json_t **ret, struct err **errp);
 
+/* After `node rm`: adds every certificate serial signed for node id to
+ * <pki_dir>/revoked-serials (which the TLS listener checks), and deletes the node's certificate
+ * record and its assignments. Returns the number of newly revoked serials. */
+int cluster_revoke_node(struct controller *c, const char *pki_dir, const char *id,
+                        struct err **errp);
+
 /* POST /v1/nodes/join over TLS: the controller's join handler hands TLS requests here. */
 void cluster_join_tls(struct http_req *req, void *userdata, struct controller *c);
 

@@ -13,8 +13,9 @@
 /* Read-modify-write of one record is retried this often when a concurrent write wins. */
 #define CAS_RETRIES 5
 
-static const char *const agent_fields[] = {"name",      "role",    "ready", "allocatable",
-                                           "allocated", "volumes", "pods"};
+static const char *const agent_fields[] = {"name",         "role",      "ready",
+                                           "allocatable",  "allocated", "volumes",
+                                           "heartbeat_ms", "pods",      "errors"};
 static const char *const operator_fields[] = {"labels", "availability", "fenced"};
 
 int node_id_valid(const char *id, struct err **errp) {
@@ -117,8 +118,12 @@ int node_report(struct store *s, const char *id, const json_t *status, uint64_t 
                         expect = (int64_t)rev;
 
                 json_object_set_new(doc, "id", json_string(id));
+                /* A report is a patch of the agent's fields: what it leaves out (the join's name,
+                 * role and allocatable, say) keeps its last value. */
                 for (size_t i = 0; i < ELEMENTSOF(agent_fields); i++) {
                         json_t *x = json_object_get(status, agent_fields[i]);
+                        if (!x)
+                                x = json_object_get(old, agent_fields[i]);
                         if (x)
                                 json_object_set(doc, agent_fields[i], x);
                 }
@@ -225,7 +230,7 @@ int node_remove(struct store *s, const char *id, struct err **errp) {
         return r < 0 ? r : 1;
 }
 
-int nodes_reset_reported(struct store *s, struct err **errp) {
+int nodes_reset_reported(struct store *s, uint64_t now_usec, struct err **errp) {
         struct store_kv *kvs = NULL;
         struct store_op *ops = NULL;
         char **vals = NULL;
@@ -240,10 +245,21 @@ int nodes_reset_reported(struct store *s, struct err **errp) {
         for (size_t i = 0; i < n; i++) {
                 _cleanup_json_ json_t *doc = NULL;
 
+                uint64_t hb;
+
                 if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &doc, NULL) < 0 ||
-                    !json_is_object(doc) || !json_is_true(json_object_get(doc, "reported")))
+                    !json_is_object(doc))
+                        continue;
+                hb = (uint64_t)json_get_int(doc, "last_heartbeat_usec", 0);
+                if (!json_is_true(json_object_get(doc, "reported")) && hb >= now_usec)
                         continue;
                 json_object_set_new(doc, "reported", json_false());
+                /* The grace of a node not heard from since this start runs from the start:
+                 * the controller never declares a node down on a heartbeat age that includes
+                 * its own downtime. */
+                if (hb < now_usec)
+                        json_object_set_new(doc, "last_heartbeat_usec",
+                                            json_integer((json_int_t)now_usec));
                 vals[n_ops] = json_dump_str(doc, false);
                 ops[n_ops] = (struct store_op){STORE_OP_PUT, kvs[i].key, vals[n_ops],
                                                (int64_t)kvs[i].mod_rev};
@@ -256,4 +272,20 @@ int nodes_reset_reported(struct store *s, struct err **errp) {
         free(ops);
         store_kvs_free(kvs, n);
         return r < 0 ? r : (int)n;
+}
+
+const char *node_state(const json_t *doc, uint64_t now_usec, uint64_t grace_usec) {
+        uint64_t hb = (uint64_t)json_get_int(doc, "last_heartbeat_usec", 0);
+        uint64_t beat = (uint64_t)json_get_int(doc, "heartbeat_ms", 1000) * USEC_PER_MSEC;
+        uint64_t age = now_usec > hb ? now_usec - hb : 0;
+
+        if (json_is_true(json_object_get(doc, "fenced")))
+                return "fenced";
+        if (!json_get_bool(doc, "ready", false) || age > grace_usec)
+                return "down";
+        if (beat == 0)
+                beat = USEC_PER_SEC;
+        if (age > NODE_SUSPECT_BEATS * beat)
+                return "suspect";
+        return "ready";
 }

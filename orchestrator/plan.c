@@ -45,7 +45,9 @@ struct svc_state {
         const struct model_service *svc;
         int group; /* scheduler group */
         bool selected;
-        bool replaced; /* this plan replaces some of its pods for a new template */
+        bool replaced;      /* this plan replaces some of its pods for a new template */
+        unsigned moving;    /* slots with more than one pod: a replacement or move in flight */
+        bool drain_started; /* this plan moves one of its pods off a drained node */
         bool visited, visiting;
         const struct obs_pod **pods; /* this stack's observed pods of the service */
         size_t n_pods;
@@ -385,10 +387,28 @@ static int pod_slot_cmp(const void *a, const void *b) {
         return strcmp(x->node, y->node);
 }
 
-/* The pod that represents the slot: a live pod of the target template on an up node, else one
- * on an up node, else the first. */
+/* Whether node id takes part in placement: up and not drained. */
+static bool node_usable(struct ctx *c, const char *id) {
+        size_t ni = sched_node_index(c->sched, id);
+
+        return sched_node_up(c->sched, ni) &&
+               !streq(sched_node(c->sched, ni)->availability, "drain");
+}
+
+/* The pod that represents the slot: a live pod of the target template on an up node that is not
+ * drained (the newest one when there are several: the replacement of a pod moved off a node
+ * that came back, or off a drained node), else one on an up node, else the first. */
 static size_t pick_primary(struct ctx *c, const struct obs_pod *const *pods, size_t n,
                            const char *target) {
+        size_t best = SIZE_MAX;
+
+        for (size_t i = 0; i < n; i++)
+                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
+                    node_usable(c, pods[i]->node) &&
+                    (best == SIZE_MAX || pods[i]->started_at_usec > pods[best]->started_at_usec))
+                        best = i;
+        if (best != SIZE_MAX)
+                return best;
         for (size_t i = 0; i < n; i++)
                 if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
                     node_up(c, pods[i]->node))
@@ -498,14 +518,28 @@ static void plan_service_pod(struct ctx *c, struct svc_state *s, const struct ro
         }
 
         if (streq(sched_node(c->sched, ni)->availability, "drain")) {
-                /* Moved like a replacement, so the old pod is stopped on the live node. A
-                 * stateful pod stays pinned by its volume and waits (unschedulable). */
                 snprintf(why, sizeof(why), "node %s drained", p->node);
                 if (gate_reason)
                         add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash, "%s; %s", why,
                                gate_reason);
-                else
+                else if (svc->volumes)
+                        /* A stateful pod stays pinned by its volume and waits (unschedulable):
+                         * stop-first, should the volume ever be elsewhere. */
                         replace_pod(c, s, p, ro->target, ORDER_STOP_FIRST, why);
+                else if (s->moving || s->drain_started)
+                        add_op(c, PLAN_WAIT, svc->name, p->slot, p->node, p->hash,
+                               "%s; one pod of '%s' moves at a time", why, svc->name);
+                else {
+                        /* Start-first: the replacement starts elsewhere; the old pod keeps
+                         * running (its assignment superseded) until the replacement is settled,
+                         * then it is stopped ("superseded by its replacement"). */
+                        struct plan_op *op = start_slot(c, s, p->slot, ro->target, ni, why);
+                        if (op->kind == PLAN_START) {
+                                op->old_node = xstrdup(p->node);
+                                op->old_hash = xstrdup(p->hash);
+                                s->drain_started = true;
+                        }
+                }
                 return;
         }
 
@@ -670,6 +704,11 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
         } else
                 ro.target = svc->hash;
 
+        for (size_t k = 1; k < s->n_pods; k++)
+                if (s->pods[k]->slot == s->pods[k - 1]->slot &&
+                    (k < 2 || s->pods[k - 2]->slot != s->pods[k]->slot))
+                        s->moving++;
+
         /* Scale down first, highest slots first: it frees room for the starts below. */
         while (end > 0 && s->pods[end - 1]->slot > svc->replicas) {
                 snprintf(buf, sizeof(buf), "slot %u > replicas %u", s->pods[end - 1]->slot,
@@ -722,9 +761,15 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                                        "left on down node %s, replaced on %s", x->node,
                                        s->pods[prim]->node);
                         else if (pod_settled(svc, s->pods[prim]) &&
-                                 streq(s->pods[prim]->hash, ro.target))
-                                stop_pod(c, s, x, "superseded by the updated pod");
-                        else
+                                 streq(s->pods[prim]->hash, ro.target)) {
+                                if (streq(x->hash, s->pods[prim]->hash))
+                                        snprintf(buf, sizeof(buf),
+                                                 "superseded by its replacement on %s",
+                                                 s->pods[prim]->node);
+                                else
+                                        snprintf(buf, sizeof(buf), "superseded by the updated pod");
+                                stop_pod(c, s, x, buf);
+                        } else
                                 add_op(c, PLAN_KEEP, svc->name, x->slot, x->node, x->hash,
                                        "kept until the replacement is ready");
                 }

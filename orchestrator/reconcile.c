@@ -57,7 +57,7 @@ static int se_start(void *ud, const char *stack, const struct plan_op *op, struc
         struct store_exec *x = ud;
         const json_t *tmpl = find_template(x->stack, op->service, op->hash);
         _cleanup_json_ json_t *rec = NULL;
-        _cleanup_free_ char *pk = NULL, *ak = NULL, *old_ak = NULL, *val = NULL;
+        _cleanup_free_ char *pk = NULL, *ak = NULL, *val = NULL;
         int r;
 
         if (!tmpl)
@@ -73,18 +73,34 @@ static int se_start(void *ud, const char *stack, const struct plan_op *op, struc
         val = json_dump_str(rec, false);
         pk = key_pod(stack, op->service, op->slot);
         ak = key_assignment(op->node, stack, op->service, op->slot, op->hash);
-        struct store_op ops[3] = {
+        struct store_op ops[2] = {
                 {STORE_OP_PUT, pk, val, STORE_ANY_REV},
                 {STORE_OP_PUT, ak, val, STORE_ANY_REV},
         };
+        struct store_op all[3] = {ops[0], ops[1]};
         size_t n = 2;
-        /* A pod moved off a down node: its old assignment goes in the same transaction, so the
-         * agent stops it if the node comes back instead of running the slot twice. */
+        _cleanup_free_ char *old_ak = NULL, *old_val = NULL;
+
+        /* A pod moved off a down node keeps its old assignment, marked superseded: should the
+         * node come back, its agent keeps a pod that still runs (but never creates or restarts
+         * it) until the planner sees the replacement settled and stops it, so the slot is never
+         * left without a healthy pod, and a node that comes back empty starts nothing. */
         if (op->kind == PLAN_START && op->old_node && !streq(op->old_node, op->node)) {
+                struct store_kv kv = {};
+                _cleanup_json_ json_t *oj = NULL;
+
                 old_ak = key_assignment(op->old_node, stack, op->service, op->slot, op->old_hash);
-                ops[n++] = (struct store_op){STORE_OP_DELETE, old_ak, NULL, STORE_ANY_REV};
+                if (store_get(x->store, old_ak, &kv, NULL) >= 0 &&
+                    json_parse(kv.value, strlen(kv.value), old_ak, &oj, NULL) >= 0 &&
+                    json_is_object(oj) && !json_is_true(json_object_get(oj, "superseded"))) {
+                        json_object_set_new(oj, "superseded", json_true());
+                        old_val = json_dump_str(oj, false);
+                        all[n++] = (struct store_op){STORE_OP_PUT, old_ak, old_val,
+                                                     (int64_t)kv.mod_rev};
+                }
+                store_kv_done(&kv);
         }
-        r = store_txn(x->store, ops, n, NULL, errp);
+        r = store_txn(x->store, all, n, NULL, errp);
         return r < 0 ? r : 0;
 }
 
@@ -162,6 +178,60 @@ const struct executor_ops store_exec_ops = {
         .set_rollout = se_set_rollout,
 };
 
+/* Pods the controller placed (pods/<stack>/<svc>/<slot>) that their node has not reported yet
+ * are observed as "created" on that node: a placement in flight counts like a pod that is
+ * starting, so later passes neither place the slot again nor start a second move. */
+static int add_pending(struct store *s, const json_t *nodes, json_t *pods, struct err **errp) {
+        _cleanup_json_ json_t *seen = json_object(), *known = json_object();
+        struct store_kv *kvs = NULL;
+        size_t n = 0, i;
+        json_t *p;
+        int r;
+
+        json_array_foreach (nodes, i, p)
+                json_object_set_new(known, json_get_str(p, "id", ""), json_true());
+        json_array_foreach (pods, i, p) {
+                _cleanup_free_ char *k = xasprintf(
+                        "%s/%s/%lld/%s/%s", json_get_str(p, "stack", ""),
+                        json_get_str(p, "service", ""), (long long)json_get_int(p, "slot", 0),
+                        json_get_str(p, "node", ""), json_get_str(p, "hash", ""));
+                json_object_set_new(seen, k, json_true());
+        }
+        r = store_list(s, "pods/", &kvs, &n, errp);
+        if (r < 0)
+                return r;
+        for (i = 0; i < n; i++) {
+                _cleanup_json_ json_t *rec = NULL;
+                _cleanup_free_ char *k = NULL;
+                const char *node;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &rec, NULL) < 0 ||
+                    !json_is_object(rec))
+                        continue;
+                node = json_get_str(rec, "node", NULL);
+                if (!node || !json_object_get(known, node) || json_get_int(rec, "slot", 0) < 1 ||
+                    !json_get_str(rec, "stack", NULL) || !json_get_str(rec, "service", NULL) ||
+                    !json_get_str(rec, "hash", NULL))
+                        continue;
+                k = xasprintf("%s/%s/%lld/%s/%s", json_get_str(rec, "stack", ""),
+                              json_get_str(rec, "service", ""),
+                              (long long)json_get_int(rec, "slot", 0), node,
+                              json_get_str(rec, "hash", ""));
+                if (json_object_get(seen, k))
+                        continue;
+                json_array_append_new(pods,
+                                      json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "stack",
+                                                json_get_str(rec, "stack", ""), "service",
+                                                json_get_str(rec, "service", ""), "slot",
+                                                (json_int_t)json_get_int(rec, "slot", 0), "node",
+                                                node, "hash", json_get_str(rec, "hash", ""),
+                                                "state", "created", "generation",
+                                                (json_int_t)json_get_int(rec, "generation", 0)));
+        }
+        store_kvs_free(kvs, n);
+        return 0;
+}
+
 int observed_from_store(struct store *s, struct observed **ret, struct err **errp) {
         _cleanup_json_ json_t *all = json_pack("{s:[], s:[]}", "nodes", "pods");
         json_t *nodes = json_object_get(all, "nodes"), *pods = json_object_get(all, "pods");
@@ -189,14 +259,16 @@ int observed_from_store(struct store *s, struct observed **ret, struct err **err
                 json_object_del(doc, "pods");
                 json_array_append_new(nodes, doc);
         }
-        r = observed_from_json(all, ret, errp);
+        r = add_pending(s, nodes, pods, errp);
+        if (r >= 0)
+                r = observed_from_json(all, ret, errp);
 out:
         store_kvs_free(kvs, n);
         return r;
 }
 
-int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, struct plan *ret_plan,
-                    struct err **errp) {
+int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, uint64_t node_timeout_ms,
+                    struct plan *ret_plan, struct err **errp) {
         _cleanup_free_ char *key = xasprintf("stacks/%s", name);
         _cleanup_(model_stack_freep) struct model_stack *m = NULL;
         _cleanup_(observed_freep) struct observed *o = NULL;
@@ -216,6 +288,8 @@ int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, struct
                 (void)err_wrap(errp, "stack '%s'", name);
                 return r;
         }
+        if (node_timeout_ms)
+                m->up.node_timeout_ms = node_timeout_ms;
         r = observed_from_store(s, &o, errp);
         if (r < 0)
                 return r;

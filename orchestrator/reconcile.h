@@ -35,10 +35,12 @@ extern const struct executor_ops store_exec_ops;
 /* Builds the observed state from every nodes/<id> document (their "pods" are flattened). */
 int observed_from_store(struct store *s, struct observed **ret, struct err **errp);
 
-/* Computes and applies the plan for stacks/<name>. ret_plan (may be NULL) gets the plan, also
- * when applying failed. -ENOENT when the stack does not exist. */
-int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, struct plan *ret_plan,
-                    struct err **errp);
+/* Computes and applies the plan for stacks/<name>. node_timeout_ms (0: the stack's own
+ * up.node_timeout_ms) is how long a silent node stays up: the controller's --node-grace.
+ * ret_plan (may be NULL) gets the plan, also when applying failed. -ENOENT when the stack does
+ * not exist. */
+int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, uint64_t node_timeout_ms,
+                    struct plan *ret_plan, struct err **errp);
 
 /* Key helpers (allocated). */
 char *key_pod(const char *stack, const char *service, unsigned slot);

@@ -13,6 +13,7 @@
 #include "jointoken.h"
 #include "json.h"
 #include "pki.h"
+#include "revoke.h"
 #include "store.h"
 #include "tap.h"
 #include "xalloc.h"
@@ -110,6 +111,27 @@ static void test_join(void) {
         ASSERT_ERR(cluster_join(c, pki, body, 3, &res2, &e), EACCES);
         e = err_free(e);
         ASSERT_EQ(n_nodes(c), 1);
+
+        /* removal revokes both certificates (join and renewal) and drops the assignments */
+        {
+                _cleanup_free_ char *path = xasprintf("%s/revoked-serials", pki), *list = NULL;
+                _cleanup_free_ char *serial = NULL;
+                struct store_kv *kvs = NULL;
+                size_t n = 0;
+
+                ASSERT_OK(store_put(controller_store(c), "assignments/n1/shop.web.1.abc", "{}",
+                                    STORE_ANY_REV, NULL, NULL));
+                ASSERT_OK(revoke_pem_serial(json_get_str(res, "certificate", ""), &serial, NULL));
+                ASSERT_EQ(cluster_revoke_node(c, pki, "n1", NULL), 2);
+                ASSERT_OK(read_file(path, 65536, &list, NULL, NULL));
+                ASSERT_NOT_NULL(strstr(list, serial));
+                ASSERT_OK(store_list(controller_store(c), "assignments/n1/", &kvs, &n, NULL));
+                ASSERT_EQ(n, 0);
+                ASSERT_OK(store_list(controller_store(c), "certs/", &kvs, &n, NULL));
+                ASSERT_EQ(n, 0);
+                /* again: nothing new */
+                ASSERT_EQ(cluster_revoke_node(c, pki, "n1", NULL), 0);
+        }
 
         ASSERT_OK(rm_rf(tmpl, NULL));
 }

@@ -389,6 +389,33 @@ static void test_local_healing(void) {
         ASSERT_EQ(node_set_assignments(w.node, a, NULL), -EPROTO);
 }
 
-TAP_MAIN(test_up_converges, test_up_again_changes_nothing, test_env_change_replaces_one_service,
-         test_force_recreate, test_unreported_node_keeps_pods, test_down_reverse_order,
-         test_down_stops_one_after_another, test_dry_run_and_bad_model, test_local_healing)
+/* A replica that cannot be placed is listed as pending with the scheduler's reason. */
+static void test_pending_reason(void) {
+        _cleanup_(world_done) struct world w = {};
+        _cleanup_json_ json_t *res = NULL, *pods = NULL, *m = NULL;
+        size_t i, pending = 0;
+        json_t *p, *web;
+
+        ASSERT_OK(world_init(&w, NULL));
+        m = model("a000000000000001", "1", 2);
+        web = json_object_get(json_object_get(m, "services"), "web");
+        json_object_set_new(web, "placement",
+                            json_pack("{s:[s]}", "constraints", "node.labels.zone==mars"));
+        ASSERT_OK(up(&w, json_incref(m), &res));
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_OK(controller_pods(w.ctl, "shop", &pods, NULL));
+        json_array_foreach (pods, i, p) {
+                if (!streq(json_get_str(p, "service", ""), "web"))
+                        continue;
+                ASSERT_STREQ(json_get_str(p, "state", ""), "pending");
+                ASSERT_NOT_NULL(strstr(json_get_str(p, "reason", ""),
+                                       "do not match constraint node.labels.zone==mars"));
+                pending++;
+        }
+        ASSERT_EQ(pending, 2);
+}
+
+TAP_MAIN(test_up_converges, test_pending_reason, test_up_again_changes_nothing,
+         test_env_change_replaces_one_service, test_force_recreate, test_unreported_node_keeps_pods,
+         test_down_reverse_order, test_down_stops_one_after_another, test_dry_run_and_bad_model,
+         test_local_healing)

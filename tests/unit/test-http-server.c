@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "http_client.h"
 #include "http_server.h"
+#include "revoke.h"
 #include "json.h"
 #include "pki.h"
 #include "strv.h"
@@ -876,6 +877,84 @@ static void test_mtls(void) {
         fx_done(&fx);
 }
 
+/* ---- revoked client certificates ---- */
+
+static void revoked_calls(void *ud, FILE *f) {
+        struct tls_case *tc = ud;
+        struct http_target t = {.host = tc->host,
+                                .tls_cert = tc->good_crt,
+                                .tls_key = tc->good_key,
+                                .tls_ca = tc->ca};
+        struct http_response resp = {};
+        struct err *e = NULL;
+        int r;
+
+        r = http_request(&t, &(struct http_call){.path = "/ping", .timeout_ms = 10000}, &resp,
+                         NULL);
+        fprintf(f, "kept:%d:%ld\n", r, resp.status);
+        http_response_done(&resp);
+        t.tls_cert = tc->bad_crt; /* same CA, revoked */
+        t.tls_key = tc->bad_key;
+        r = http_request(&t, &(struct http_call){.path = "/ping", .timeout_ms = 10000}, &resp, &e);
+        fprintf(f, "revoked:%d:%ld\n", r, resp.status);
+        err_free(e);
+        http_response_done(&resp);
+}
+
+static void test_mtls_revoked(void) {
+        struct fx fx;
+        _cleanup_free_ char *pki = NULL, *out = NULL, *host = NULL, *srv_crt = NULL;
+        _cleanup_free_ char *srv_key = NULL, *ca = NULL, *revoked = NULL, *pem = NULL;
+        _cleanup_free_ char *serial = NULL, *a_crt = NULL, *a_key = NULL, *b_crt = NULL;
+        _cleanup_free_ char *b_key = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct revoke_cache cache = {};
+        struct tls_case tc;
+        int port = 0;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        pki = xasprintf("%s/pki", fx.dir);
+        ASSERT_EQ(pki_ensure(pki, "testhost", NULL, NULL), 1);
+        ASSERT_OK(pki_issue(pki, "alice", PKI_CLIENT, NULL, fx.dir, NULL));
+        ASSERT_OK(pki_issue(pki, "bob", PKI_CLIENT, NULL, fx.dir, NULL));
+        srv_crt = xasprintf("%s/server.crt", pki);
+        srv_key = xasprintf("%s/server.key", pki);
+        ca = xasprintf("%s/ca.crt", pki);
+        revoked = xasprintf("%s/revoked-serials", pki);
+        a_crt = xasprintf("%s/alice.crt", fx.dir);
+        a_key = xasprintf("%s/alice.key", fx.dir);
+        b_crt = xasprintf("%s/bob.crt", fx.dir);
+        b_key = xasprintf("%s/bob.key", fx.dir);
+
+        /* The list itself: add, dedupe, bad input, cached reads. */
+        ASSERT_OK(read_file(b_crt, 65536, &pem, NULL, NULL));
+        ASSERT_OK(revoke_pem_serial(pem, &serial, NULL));
+        ASSERT_FALSE(revoke_check(&cache, revoked, serial)); /* no file yet */
+        ASSERT_EQ(revoke_add(revoked, (char *[]){serial, NULL}, NULL), 1);
+        ASSERT_EQ(revoke_add(revoked, (char *[]){serial, NULL}, NULL), 0);
+        ASSERT_ERR(revoke_add(revoked, (char *[]){(char *)"zz\nA", NULL}, &e), EINVAL);
+        ASSERT_ERR(revoke_pem_serial("junk", &pem, NULL), EINVAL);
+        ASSERT_TRUE(revoke_check(&cache, revoked, serial));
+        ASSERT_FALSE(revoke_check(&cache, revoked, "ABC"));
+        revoke_cache_done(&cache);
+
+        ASSERT_OK(http_server_listen_tls(fx.srv, "127.0.0.1:0",
+                                         &(struct http_tls_config){srv_crt, srv_key, ca, revoked},
+                                         &port, NULL));
+        host = xasprintf("https://127.0.0.1:%d", port);
+        tc = (struct tls_case){&fx, host, a_crt, a_key, b_crt, b_key, ca};
+        out = run_child(&fx, revoked_calls, &tc);
+        diag(out);
+        ASSERT_NOT_NULL(strstr(out, "kept:0:200\n"));
+        /* dropped right after the handshake: no HTTP status at all */
+        ASSERT_NULL(strstr(out, "revoked:0:"));
+        ASSERT_NOT_NULL(strstr(out, "revoked:-"));
+        fx_done(&fx);
+}
+
 /* ---- graceful shutdown ---- */
 
 static void shut_done(struct http_server *s, void *ud) {
@@ -1308,6 +1387,6 @@ static void test_setup(void) {
 }
 
 TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
-         test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_shutdown,
-         test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
+         test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_mtls_revoked,
+         test_shutdown, test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
          test_backpressure, test_upgrade_raw, test_upgrade_client, test_stream_body)

@@ -56,7 +56,9 @@ static void test_report_and_update(void) {
         ASSERT_STREQ(json_get_str(json_object_get(doc2, "labels"), "zone", NULL), "a");
         ASSERT_STREQ(json_get_str(doc2, "availability", NULL), "drain");
         ASSERT_FALSE(json_get_bool(doc2, "ready", true));
-        ASSERT_NULL(json_object_get(doc2, "pods"));
+        /* What a report leaves out keeps its value. */
+        ASSERT_EQ(json_array_size(json_object_get(doc2, "pods")), 1);
+        ASSERT_EQ(json_get_int(json_object_get(doc2, "allocatable"), "cpu_millis", 0), 2000);
         ASSERT_EQ(json_get_int(doc2, "last_heartbeat_usec", 0), 9000);
 }
 
@@ -120,14 +122,14 @@ static void test_remove_and_reset(void) {
         ASSERT_TRUE(o->nodes[0].reported);
         o = observed_free(o);
 
-        ASSERT_EQ(nodes_reset_reported(s, NULL), 3);
+        ASSERT_EQ(nodes_reset_reported(s, 10, NULL), 3);
         ASSERT_OK(observed_from_store(s, &o, NULL));
         for (size_t i = 0; i < o->n_nodes; i++)
                 ASSERT_FALSE(o->nodes[i].reported);
         o = observed_free(o);
         /* Already reset: nothing to write. */
         uint64_t rev = store_revision(s);
-        ASSERT_EQ(nodes_reset_reported(s, NULL), 3);
+        ASSERT_EQ(nodes_reset_reported(s, 10, NULL), 3);
         ASSERT_EQ(store_revision(s), rev);
 
         ASSERT_ERR(node_remove(s, "n1", &e), EBUSY);
@@ -141,4 +143,31 @@ static void test_remove_and_reset(void) {
         ASSERT_STREQ(o->nodes[0].id, "n3");
 }
 
-TAP_MAIN(test_report_and_update, test_bad_input, test_remove_and_reset);
+static void test_state(void) {
+        _cleanup_(store_freep) struct store *s = NULL;
+        _cleanup_json_ json_t *st = json_loads("{\"ready\":true,\"heartbeat_ms\":500}", 0, NULL);
+        _cleanup_json_ json_t *doc = NULL, *doc2 = NULL;
+        const uint64_t S = USEC_PER_SEC, grace = 5 * S;
+
+        ASSERT_OK(store_open_mem(0, &s, NULL));
+        ASSERT_OK(node_report(s, "n1", st, 100 * S, NULL));
+        doc = get_doc(s, "nodes/n1");
+        ASSERT_STREQ(node_state(doc, 100 * S, grace), "ready");
+        ASSERT_STREQ(node_state(doc, 100 * S + 1400000, grace), "ready");
+        /* three heartbeats (1.5 s) missed: suspect; past the grace: down */
+        ASSERT_STREQ(node_state(doc, 100 * S + 1600000, grace), "suspect");
+        ASSERT_STREQ(node_state(doc, 105 * S, grace), "suspect");
+        ASSERT_STREQ(node_state(doc, 105 * S + 1, grace), "down");
+        json_object_set_new(doc, "fenced", json_true());
+        ASSERT_STREQ(node_state(doc, 100 * S, grace), "fenced");
+
+        /* A controller that starts later counts the grace from its start. */
+        ASSERT_EQ(nodes_reset_reported(s, 200 * S, NULL), 1);
+        doc2 = get_doc(s, "nodes/n1");
+        ASSERT_FALSE(json_get_bool(doc2, "reported", true));
+        ASSERT_EQ(json_get_int(doc2, "last_heartbeat_usec", 0), (json_int_t)(200 * S));
+        ASSERT_STREQ(node_state(doc2, 204 * S, grace), "suspect");
+        ASSERT_STREQ(node_state(doc2, 206 * S, grace), "down");
+}
+
+TAP_MAIN(test_report_and_update, test_bad_input, test_remove_and_reset, test_state);

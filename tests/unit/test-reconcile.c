@@ -56,6 +56,8 @@ static json_t *get_json(struct store *s, const char *key) {
 }
 
 /* Every agent runs its assignments and reports them in nodes/<id>. */
+static bool drop_old; /* the node that comes back lost its pods */
+
 static void agents_report(struct store *s, uint64_t now) {
         for (size_t n = 0; n < ELEMENTSOF(node_ids); n++) {
                 _cleanup_free_ char *nk = xasprintf("nodes/%s", node_ids[n]);
@@ -85,8 +87,18 @@ static void agents_report(struct store *s, uint64_t now) {
                         const char *hash;
                         bool hc, fail;
 
+                        bool kept = false;
+
                         (void)json_parse(kvs[i].value, strlen(kvs[i].value), "a", &a, NULL);
                         hash = json_get_str(a, "hash", "");
+                        /* A superseded assignment: the pod is reported only if it still ran. */
+                        json_array_foreach (json_object_get(old, "pods"), k, op)
+                                if (json_get_int(op, "slot", 0) == json_get_int(a, "slot", -1) &&
+                                    streq(json_get_str(op, "service", ""),
+                                          json_get_str(a, "service", "")))
+                                        kept = true;
+                        if (json_is_true(json_object_get(a, "superseded")) && (!kept || drop_old))
+                                continue;
                         json_array_foreach (json_object_get(old, "pods"), k, op)
                                 if (json_get_int(op, "slot", 0) == json_get_int(a, "slot", -1) &&
                                     streq(json_get_str(op, "service", ""),
@@ -129,7 +141,7 @@ static int converge(struct store *s, uint64_t *now, struct round_stats *st) {
                 unsigned web_replaces = 0;
 
                 *now += STEP_USEC;
-                if (reconcile_stack(s, "shop", *now, &p, &e) < 0) {
+                if (reconcile_stack(s, "shop", *now, 0, &p, &e) < 0) {
                         printf("# reconcile: %s\n", err_msg(e));
                         return -1;
                 }
@@ -285,21 +297,36 @@ static void test_reconcile_node_down(void) {
         ASSERT_EQ(converge(s, &now, &st), 2);
         ASSERT_EQ(count_prefix(s, "assignments/n3/", NULL), 1);
 
-        /* n3 goes away: its pod is started elsewhere and its assignment withdrawn in the same
-         * transaction, so n3's agent stops it should it come back. */
+        /* n3 goes away: its pod is started elsewhere; its assignment stays, superseded, so
+         * that n3's agent keeps the pod should it come back, without restarting it. */
         down_node = "n3";
         agents_report(s, now);
         ASSERT_EQ(converge(s, &now, &st), 2);
-        ASSERT_EQ(count_prefix(s, "assignments/n3/", NULL), 0);
-        ASSERT_EQ(count_prefix(s, "assignments/", "\"service\":\"web\""), 3);
+        ASSERT_EQ(count_prefix(s, "assignments/n3/", "\"superseded\":true"), 1);
+        ASSERT_EQ(count_prefix(s, "assignments/", "\"service\":\"web\""), 4);
         ASSERT_EQ(count_prefix(s, "pods/shop/web/", "\"node\":\"n3\""), 0);
 
-        /* n3 comes back empty: nothing moves back (spread only applies to new pods). */
+        /* n3 comes back with its pod still running: the replacement is settled, so the stale
+         * copy is stopped (superseded) and its assignment withdrawn. */
         down_node = NULL;
         agents_report(s, now);
-        ASSERT_EQ(count_prefix(s, "nodes/n3", "\"pods\":[]"), 1);
-        ASSERT_EQ(converge(s, &now, &st), 1);
+        ASSERT_EQ(count_prefix(s, "nodes/n3", "\"slot\":"), 1);
+        ASSERT_EQ(converge(s, &now, &st), 2);
         ASSERT_EQ(count_prefix(s, "assignments/n3/", NULL), 0);
+        ASSERT_EQ(count_prefix(s, "assignments/", "\"service\":\"web\""), 3);
+
+        /* n1 goes away and comes back empty: nothing is started there again. */
+        down_node = "n1";
+        agents_report(s, now);
+        ASSERT_EQ(converge(s, &now, &st), 2);
+        ASSERT_EQ(count_prefix(s, "assignments/n1/", "\"superseded\":true"), 2);
+        down_node = NULL;
+        drop_old = true;
+        agents_report(s, now);
+        drop_old = false;
+        ASSERT_EQ(count_prefix(s, "nodes/n1", "\"pods\":[]"), 1);
+        ASSERT_EQ(converge(s, &now, &st), 1);
+        ASSERT_EQ(count_prefix(s, "pods/shop/web/", "\"node\":\"n1\""), 0);
 }
 
 static void test_reconcile_errors(void) {
@@ -307,11 +334,11 @@ static void test_reconcile_errors(void) {
         _cleanup_err_ struct err *e = NULL, *e2 = NULL;
 
         ASSERT_OK(store_open_mem(0, &s, NULL));
-        ASSERT_ERR(reconcile_stack(s, "nope", 0, NULL, &e), ENOENT);
+        ASSERT_ERR(reconcile_stack(s, "nope", 0, 0, NULL, &e), ENOENT);
         ASSERT_EQ(store_put(s, "stacks/bad", "{\"name\":\"bad\",\"services\":[]}", STORE_ANY_REV,
                             NULL, NULL),
                   1);
-        ASSERT_ERR(reconcile_stack(s, "bad", 0, NULL, &e2), EINVAL);
+        ASSERT_ERR(reconcile_stack(s, "bad", 0, 0, NULL, &e2), EINVAL);
         ASSERT_STREQ(e2->msg, "stack 'bad': services: expected an object");
         /* Nothing was written. */
         ASSERT_EQ(count_prefix(s, "assignments/", NULL), 0);

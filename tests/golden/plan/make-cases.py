@@ -189,6 +189,21 @@ CASES["node-drained"] = (stack([service("db", volume="data"), service("web", rep
         volumes=["data"]),
     [node("n1"), node("n2", availability="drain", volumes=["shop_data"]), node("n3")],
     [pod("db", 1, "n2"), pod("web", 1, "n1"), pod("web", 2, "n2")])
+CASES["node-drained-one-at-a-time"] = (stack([service("web", replicas=3)]),
+    [node("n1", availability="drain"), node("n2"), node("n3")],
+    [pod("web", 1, "n1"), pod("web", 2, "n1"), pod("web", 3, "n2")])
+CASES["node-drained-move-in-flight"] = (stack([service("web", replicas=3, healthcheck=True)]),
+    [node("n1", availability="drain"), node("n2"), node("n3")],
+    [pod("web", 1, "n1", health="healthy"), pod("web", 1, "n3", state="created",
+     started_at_usec=NOW - 1_000_000), pod("web", 2, "n1", health="healthy"),
+     pod("web", 3, "n2", health="healthy")])
+CASES["node-drained-move-settled"] = (stack([service("web", replicas=2, healthcheck=True)]),
+    [node("n1", availability="drain"), node("n2"), node("n3")],
+    [pod("web", 1, "n1", health="healthy"), pod("web", 1, "n3", health="healthy",
+     started_at_usec=NOW - 1_000_000), pod("web", 2, "n2", health="healthy")])
+CASES["node-back-stale-copy"] = (stack([service("web", replicas=2, healthcheck=True)]),
+    nodes3(), [pod("web", 1, "n1", health="healthy"), pod("web", 1, "n3", health="starting",
+               started_at_usec=NOW - 1_000_000), pod("web", 2, "n2", health="healthy")])
 CASES["volume-affinity"] = (stack([service("db", volume="data")], volumes=["data"]),
     [node("n1"), node("n2"), node("n3", volumes=["shop_data"])], [])
 CASES["constraint-unsatisfiable"] = (stack([service("web", replicas=2, memory=1 << 30,
