@@ -173,6 +173,9 @@ $(BUILD)/bench/%: bench/%.c $(LIBS) $(FLAGS_STAMP)
 bench: $(BENCH_BINS) $(BUILD)/berth
 bench-run: bench
 	@set -e; for b in $(BUILD)/bench/sched $(BUILD)/bench/store; do echo "== $$b"; $$b; done
+# berth beside docker/podman/crun/runc/docker-compose/skopeo (root; peers from deps.sh --bench)
+bench-peers: $(BUILD)/berth
+	BERTH=$(abspath $(BUILD)/berth) bench/peers.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
@@ -187,6 +190,6 @@ install: $(BUILD)/berth $(SHIM_BIN)
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean bench bench-run
+.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean bench bench-run bench-peers
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
