@@ -35,7 +35,7 @@ Q :=
 say :=
 endif
 
-PKGS := yaml-0.1 jansson libcurl libarchive openssl libseccomp libcap libmnl libnftables sqlite3 ldns
+PKGS := yaml-0.1 jansson libcurl libarchive openssl zlib libseccomp libcap libmnl libnftables sqlite3 ldns
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lev -lhttp_parser -lpthread -lm
 
@@ -178,6 +178,9 @@ $(BUILD)/bench/%: bench/%.c $(LIBS) $(FLAGS_STAMP)
 bench: $(BENCH_BINS) $(BUILD)/berth
 bench-run: bench
 	@set -e; for b in $(BUILD)/bench/sched $(BUILD)/bench/store; do echo "== $$b"; $$b; done
+# berth beside docker/podman/crun/runc/docker-compose/skopeo (root; peers from deps.sh --bench)
+bench-peers: $(BUILD)/berth
+	BERTH=$(abspath $(BUILD)/berth) bench/peers.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
@@ -193,6 +196,6 @@ install: $(BUILD)/berth $(SHIM_BIN) $(INIT_BIN)
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean bench bench-run
+.PHONY: all tests check integration fuzz fuzz-smoke format format-check install clean bench bench-run bench-peers
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -50,6 +50,7 @@ struct daemon {
         uint32_t net_mtu;                /* --mtu */
         bool net_no_bridge;              /* --bridge none: no default network */
         char **insecure_registries_flag; /* --insecure-registry (repeatable) */
+        const char *registry_certs_dir;  /* --registry-certs-dir (argv), NULL: default */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and

@@ -449,7 +449,10 @@ static int job_pull(struct daemon *d, json_t *args, int fd, json_t **ret, struct
         _cleanup_(image_freep) struct image *img = NULL;
         struct progress_state ps = {.fd = fd, .action = "Downloading"};
         _cleanup_strv_ char **insecure = insecure_registries(d);
-        struct pull_opts o = {.progress = job_progress, .userdata = &ps, .insecure = insecure};
+        struct pull_opts o = {.progress = job_progress,
+                              .userdata = &ps,
+                              .insecure = insecure,
+                              .certs_dir = d->registry_certs_dir};
         const char *name = json_get_str(args, "image", "");
         _cleanup_strv_ char **plat = NULL;
         int r;
@@ -476,7 +479,10 @@ static int job_push(struct daemon *d, json_t *args, int fd, json_t **ret, struct
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         struct progress_state ps = {.fd = fd, .action = "Pushing"};
         _cleanup_strv_ char **insecure = insecure_registries(d);
-        struct push_opts o = {.progress = job_progress, .userdata = &ps, .insecure = insecure};
+        struct push_opts o = {.progress = job_progress,
+                              .userdata = &ps,
+                              .insecure = insecure,
+                              .certs_dir = d->registry_certs_dir};
         const char *name = json_get_str(args, "image", "");
         int r;
 
@@ -603,12 +609,13 @@ static int job_save(struct daemon *d, json_t *args, int fd, json_t **ret, struct
 }
 
 static int job_login(struct daemon *d, json_t *args, int fd, json_t **ret, struct err **errp) {
+        _cleanup_strv_ char **insecure = insecure_registries(d);
         int r;
 
         (void)fd;
         r = registry_login(d->root, json_get_str(args, "serveraddress", "docker.io"),
                            json_get_str(args, "username", ""), json_get_str(args, "password", ""),
-                           NULL, errp);
+                           insecure, d->registry_certs_dir, errp);
         if (r < 0)
                 return r;
         *ret = json_pack("{s:s}", "Status", "Login Succeeded");

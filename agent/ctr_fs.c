@@ -47,7 +47,7 @@ static char *ctr_command_line(const struct ctr *c) {
         return strv_join(words, " ");
 }
 
-static int new_config(struct ctr *c, const struct ctr_commit_opts *o, const char *layer_digest,
+static int new_config(struct ctr *c, const struct ctr_commit_opts *o, const char *diff_id,
                       char **ret_digest, struct err **errp) {
         struct image_store *s = c->m->images;
         const char *image_id = json_get_str(c->rec, "Image", "");
@@ -93,7 +93,7 @@ static int new_config(struct ctr *c, const struct ctr_commit_opts *o, const char
                 diff_ids = json_array();
                 json_object_set_new(rootfs, "diff_ids", diff_ids);
         }
-        json_array_append_new(diff_ids, json_string(layer_digest));
+        json_array_append_new(diff_ids, json_string(diff_id));
         history = json_object_get(cfg, "history");
         if (!json_is_array(history)) {
                 history = json_array();
@@ -121,6 +121,7 @@ int ctr_commit(struct ctr *c, const struct ctr_commit_opts *o, char **ret_id, st
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_(ref_freep) struct image_ref *ref = NULL;
         _cleanup_free_ char *full = NULL, *upper = upper_dir(c), *layer = NULL, *cdigest = NULL;
+        _cleanup_free_ char *diff_id = NULL;
         _cleanup_strv_ char **layers = NULL, **refs = NULL;
         _cleanup_close_ int hold = -EBADF;
         _cleanup_(image_freep) struct image *out = NULL;
@@ -159,12 +160,12 @@ int ctr_commit(struct ctr *c, const struct ctr_commit_opts *o, char **ret_id, st
                         return err_wrap(errp, "pause container %s", c->id);
                 paused = true;
         }
-        r = layer_from_dir(s, upper, &layer, NULL, errp);
+        r = layer_from_dir_gz(s, upper, &layer, &diff_id, NULL, errp);
         if (paused)
                 (void)ctr_pause(c, false, NULL);
         if (r < 0)
                 return err_wrap(errp, "commit container %s", c->id);
-        r = new_config(c, o, layer, &cdigest, errp);
+        r = new_config(c, o, diff_id, &cdigest, errp);
         if (r < 0)
                 return err_wrap(errp, "commit container %s", c->id);
         layers = strv_copy(img->layers);

@@ -23,6 +23,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
+#include "image/registry.h"
 #include "pki.h"
 #include "strv.h"
 #include "version.h"
@@ -55,6 +56,9 @@ static void daemon_usage(FILE *f) {
                 "                          (default 1)\n"
                 "      --node-grace S      controller: a node silent this long is down and its\n"
                 "                          pods are rescheduled (default 5)\n"
+                "      --registry-certs-dir DIR  per-registry TLS files DIR/HOST[:PORT]/ca.crt,\n"
+                "                          client.cert, client.key (default " REGISTRY_CERTS_DIR
+                ")\n"
                 "  -h, --help              this help\n");
 }
 
@@ -315,6 +319,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"log-format", required_argument, NULL, 'F'},
                 {"request-timeout", required_argument, NULL, 't'},
                 {"insecure-registry", required_argument, NULL, 'I'},
+                {"registry-certs-dir", required_argument, NULL, 'C'},
                 {"config-file", required_argument, NULL, 'c'},
                 {"bip", required_argument, NULL, 'B'},
                 {"fixed-cidr", required_argument, NULL, 'X'},
@@ -441,6 +446,16 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                                 return -EINVAL;
                         }
                         strv_push(&d->insecure_registries_flag, optarg);
+                        break;
+                case 'C':
+                        if (optarg[0] != '/') {
+                                fprintf(stderr,
+                                        "berth daemon: --registry-certs-dir '%s' must be an "
+                                        "absolute path\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        d->registry_certs_dir = optarg;
                         break;
                 case 'h':
                         *ret_help = true;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs berth's build (and, with --test, test) dependencies from Debian's archive.
+# Installs berth's build (and, with --test, test) dependencies from Debian's archive. --bench
+# adds the peers bench/peers.sh compares berth with (docker, containerd, podman, compose...);
+# CI must not use it (it installs dockerd).
 # Idempotent: when every package is already present it changes nothing and runs no apt-get.
 set -euo pipefail
 
@@ -7,7 +9,7 @@ build_pkgs=(
         build-essential pkg-config make gcc
         libyaml-dev libjansson-dev libcurl4-openssl-dev libarchive-dev libssl-dev
         libseccomp-dev libcap-dev libmnl-dev libev-dev libhttp-parser-dev
-        libnftables-dev libsqlite3-dev libldns-dev
+        libnftables-dev libsqlite3-dev libldns-dev zlib1g-dev
         busybox-static iproute2 nftables ca-certificates
 )
 test_pkgs=(
@@ -18,11 +20,18 @@ test_pkgs=(
         crun runc python3
 )
 
+bench_pkgs=(
+        docker.io containerd docker-compose podman conmon crun runc skopeo docker-registry
+        hyperfine iperf3 uidmap slirp4netns fuse-overlayfs containernetworking-plugins catatonit
+        busybox-static python3 curl
+)
+
 want=("${build_pkgs[@]}")
 case "${1:-}" in
 --test) want+=("${test_pkgs[@]}") ;;
+--bench) want+=("${bench_pkgs[@]}") ;;
 "") ;;
-*) echo "usage: $0 [--test]" >&2; exit 2 ;;
+*) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
 esac
 
 missing=()

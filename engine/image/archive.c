@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "image/errwrap.h"
+#include "image/gzblob.h"
 #include "fileio.h"
 #include "image/archive.h"
 #include "image/layer.h"
@@ -275,7 +276,7 @@ int image_apply_changes(json_t *config, char *const *changes, struct err **errp)
 
 /* ---- import ---- */
 
-static int build_and_register(struct image_store *s, const char *layer_digest,
+static int build_and_register(struct image_store *s, const char *layer_digest, const char *diff_id,
                               const struct import_opts *o, struct image **ret, struct err **errp) {
         _cleanup_json_ json_t *cfg = NULL, *config = json_object();
         _cleanup_free_ char *created = now_rfc3339(), *text = NULL, *cdigest = NULL;
@@ -290,8 +291,8 @@ static int build_and_register(struct image_store *s, const char *layer_digest,
         platform_host(&os, &arch, &variant);
         cfg = json_pack("{s:s,s:s,s:s,s:O,s:{s:s,s:[s]},s:[{s:s,s:s,s:s}]}", "created", created,
                         "architecture", arch, "os", os, "config", config, "rootfs", "type",
-                        "layers", "diff_ids", layer_digest, "history", "created", created,
-                        "created_by", "berth import", "comment", o && o->message ? o->message : "");
+                        "layers", "diff_ids", diff_id, "history", "created", created, "created_by",
+                        "berth import", "comment", o && o->message ? o->message : "");
         if (!cfg)
                 return err_setx(errp, EINVAL, "build image config");
         if (variant)
@@ -315,9 +316,9 @@ static int check_ref(const char *ref, struct err **errp) {
 int image_import_fd(struct image_store *s, int fd, const struct import_opts *o, struct image **ret,
                     struct err **errp) {
         _cleanup_(archive_read_freep) struct archive *a = NULL;
-        _cleanup_(blob_writer_freep) struct blob_writer *w = NULL;
+        _cleanup_(gz_blob_freep) struct gz_blob *w = NULL;
         _cleanup_close_ int hold = -EBADF;
-        _cleanup_free_ char *digest = NULL;
+        _cleanup_free_ char *digest = NULL, *diff_id = NULL;
         struct archive_entry *e;
         char buf[64 * 1024];
         int r;
@@ -328,7 +329,7 @@ int image_import_fd(struct image_store *s, int fd, const struct import_opts *o, 
         hold = image_store_hold(s, errp);
         if (hold < 0)
                 return hold;
-        r = blob_writer_open(s, NULL, -1, &w, errp);
+        r = gz_blob_open(s, &w, errp);
         if (r < 0)
                 return r;
         a = archive_read_new();
@@ -345,14 +346,14 @@ int image_import_fd(struct image_store *s, int fd, const struct import_opts *o, 
                                         archive_error_string(a));
                 if (n == 0)
                         break;
-                r = blob_writer_write(w, buf, (size_t)n, errp);
+                r = gz_blob_write(w, buf, (size_t)n, errp);
                 if (r < 0)
                         return r;
         }
-        r = blob_writer_commit(w, &digest, errp);
+        r = gz_blob_commit(w, &digest, &diff_id, NULL, errp);
         if (r < 0)
                 return r;
-        r = build_and_register(s, digest, o, ret, errp);
+        r = build_and_register(s, digest, diff_id, o, ret, errp);
         if (r < 0)
                 return err_wrap_r(r, errp, "import");
         return 0;
@@ -361,7 +362,7 @@ int image_import_fd(struct image_store *s, int fd, const struct import_opts *o, 
 static la_ssize_t blob_write_cb(struct archive *a, void *ud, const void *buf, size_t n) {
         struct err *e = NULL;
 
-        if (blob_writer_write(ud, buf, n, &e) < 0) {
+        if (gz_blob_write(ud, buf, n, &e) < 0) {
                 archive_set_error(a, e->code, "%s", e->msg);
                 err_free(e);
                 return -1;
@@ -369,8 +370,8 @@ static la_ssize_t blob_write_cb(struct archive *a, void *ud, const void *buf, si
         return (la_ssize_t)n;
 }
 
-/* Writes the tree under dir as an uncompressed pax tar into w. */
-static int tar_dir(const char *dir, struct blob_writer *w, struct err **errp) {
+/* Writes the tree under dir as a pax tar into w (which compresses it). */
+static int tar_dir(const char *dir, struct gz_blob *w, struct err **errp) {
         _cleanup_(archive_read_freep) struct archive *disk = NULL;
         _cleanup_(archive_write_freep) struct archive *out = NULL;
         size_t dlen = strlen(dir);
@@ -444,9 +445,9 @@ static int tar_dir(const char *dir, struct blob_writer *w, struct err **errp) {
 
 int image_import_dir(struct image_store *s, const char *dir, const struct import_opts *o,
                      struct image **ret, struct err **errp) {
-        _cleanup_(blob_writer_freep) struct blob_writer *w = NULL;
+        _cleanup_(gz_blob_freep) struct gz_blob *w = NULL;
         _cleanup_close_ int hold = -EBADF;
-        _cleanup_free_ char *digest = NULL;
+        _cleanup_free_ char *digest = NULL, *diff_id = NULL;
         struct stat st;
         int r;
 
@@ -458,16 +459,16 @@ int image_import_dir(struct image_store *s, const char *dir, const struct import
         hold = image_store_hold(s, errp);
         if (hold < 0)
                 return hold;
-        r = blob_writer_open(s, NULL, -1, &w, errp);
+        r = gz_blob_open(s, &w, errp);
         if (r < 0)
                 return r;
         r = tar_dir(dir, w, errp);
         if (r < 0)
                 return err_wrap_r(r, errp, "import");
-        r = blob_writer_commit(w, &digest, errp);
+        r = gz_blob_commit(w, &digest, &diff_id, NULL, errp);
         if (r < 0)
                 return r;
-        r = build_and_register(s, digest, o, ret, errp);
+        r = build_and_register(s, digest, diff_id, o, ret, errp);
         if (r < 0)
                 return err_wrap_r(r, errp, "import '%s'", dir);
         return 0;

@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "image/errwrap.h"
 #include "image/layer_write.h"
+#include "image/gzblob.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -28,6 +29,7 @@
 struct sink {
         int fd;                /* >= 0: write here */
         struct blob_writer *w; /* otherwise: into this blob */
+        struct gz_blob *gz;    /* or compressed into this one */
         uint64_t size;
         struct err *err; /* the first write error, reported instead of libarchive's text */
 };
@@ -62,6 +64,8 @@ static la_ssize_t sink_write(struct archive *a, void *ud, const void *buf, size_
 
         if (s->w)
                 r = blob_writer_write(s->w, buf, n, s->err ? NULL : &s->err);
+        else if (s->gz)
+                r = gz_blob_write(s->gz, buf, n, s->err ? NULL : &s->err);
         else {
                 r = fd_write_full(s->fd, buf, n);
                 if (r < 0 && !s->err)
@@ -388,4 +392,20 @@ int layer_from_dir(struct image_store *s, const char *dir, char **ret_digest, ui
         if (ret_size)
                 *ret_size = blob_writer_size(bw);
         return blob_writer_commit(bw, ret_digest, errp);
+}
+
+int layer_from_dir_gz(struct image_store *s, const char *dir, char **ret_digest, char **ret_diff_id,
+                      uint64_t *ret_size, struct err **errp) {
+        _cleanup_(gz_blob_freep) struct gz_blob *gz = NULL;
+        struct sink sink = {.fd = -EBADF};
+        int r;
+
+        r = gz_blob_open(s, &gz, errp);
+        if (r < 0)
+                return r;
+        sink.gz = gz;
+        r = write_tree(dir, &sink, errp);
+        if (r < 0)
+                return r;
+        return gz_blob_commit(gz, ret_digest, ret_diff_id, ret_size, errp);
 }

@@ -22,3 +22,9 @@ int layer_write_dir_fd(const char *dir, int out_fd, uint64_t *ret_size, struct e
  * "sha256:...", ret_size (optional) the blob's length. Used by `commit` and the builder. */
 int layer_from_dir(struct image_store *s, const char *dir, char **ret_digest, uint64_t *ret_size,
                    struct err **errp);
+
+/* The same tar gzip-compressed into the store (OCI layer.v1.tar+gzip): ret_digest gets the blob
+ * digest, ret_diff_id the sha256 of the uncompressed tar, ret_size (optional) its length. What
+ * `commit` uses, so a pushed commit sends compressed layers. */
+int layer_from_dir_gz(struct image_store *s, const char *dir, char **ret_digest, char **ret_diff_id,
+                      uint64_t *ret_size, struct err **errp);

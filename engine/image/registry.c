@@ -226,6 +226,10 @@ struct reg {
         bool basic;                /* registry asked for Basic */
         const char *scope_actions; /* "pull" or "pull,push" */
         unsigned retries, backoff_ms;
+        /* TLS material from <certs_dir>/<host>/ (ca.crt, client.cert + client.key); NULL: none */
+        char *ca_file, *cert_file, *key_file;
+        char *certs_hint; /* "<certs_dir>/<host>/ca.crt", named in certificate errors */
+        bool may_plain;   /* loopback or insecure: fall back to HTTP if the host has no TLS */
 };
 
 struct resp {
@@ -268,6 +272,10 @@ static void reg_free(struct reg *g) {
         free(g->user);
         free(g->pass);
         free(g->token);
+        free(g->ca_file);
+        free(g->cert_file);
+        free(g->key_file);
+        free(g->certs_hint);
 }
 
 static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
@@ -427,7 +435,55 @@ static CURL *easy_new(const struct reg *g, const char *method, const char *url,
         }
         if (hdrs)
                 curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        /* The host's own CA and client certificate apply to that host only (a token realm or
+         * a redirect elsewhere keeps the system CAs). */
+        if (str_startswith(url, g->base) && str_startswith(g->base, "https://")) {
+                if (g->ca_file)
+                        curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
+                if (g->cert_file && g->key_file) {
+                        curl_easy_setopt(c, CURLOPT_SSLCERT, g->cert_file);
+                        curl_easy_setopt(c, CURLOPT_SSLKEY, g->key_file);
+                }
+        }
         return c;
+}
+
+/* A TLS failure turned into an error that says what to do about it. */
+static int tls_error(const struct reg *g, const char *method, const char *url, CURLcode cc,
+                     const char *errbuf, struct err **errp) {
+        const char *why = *errbuf ? errbuf : curl_easy_strerror(cc);
+
+        if (cc == CURLE_PEER_FAILED_VERIFICATION)
+                return err_setx(errp, EIO,
+                                "%s %s: TLS certificate of '%s' not trusted: %s (put the CA that "
+                                "signed it in '%s'%s)",
+                                method, url, g->host, why, g->certs_hint,
+                                g->ca_file ? ", which holds a different CA" : "");
+        return err_setx(errp, EIO, "%s %s: TLS error with '%s': %s", method, url, g->host, why);
+}
+
+static bool curl_tls_failure(CURLcode cc) {
+        return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CONNECT_ERROR ||
+               cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CACERT_BADFILE ||
+               cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
+}
+
+/* Loopback and insecure hosts are tried over HTTPS first. A handshake that fails without a
+ * TLS alert (a plain HTTP server answers the ClientHello with "HTTP/1.1 400", which OpenSSL
+ * reports as "wrong version number", or just closes) moves the connection to HTTP. A server
+ * that does speak TLS (it sent an alert, or its certificate failed verification) is never
+ * downgraded: that is an error. Only the first connection decides. Returns true when it
+ * switched. */
+static bool reg_maybe_plain(struct reg *g, CURLcode cc, const char *errbuf) {
+        char *b;
+
+        if (!g->may_plain || cc != CURLE_SSL_CONNECT_ERROR || strstr(errbuf, "alert"))
+                return false;
+        g->may_plain = false;
+        b = xasprintf("http://%s", g->base + strlen("https://"));
+        free(g->base);
+        g->base = b;
+        return true;
 }
 
 static bool curl_transient(CURLcode cc) {
@@ -506,6 +562,15 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
 
                 if (r->werr)
                         return err_move(errp, TAKE_PTR(r->werr));
+                if (reg_maybe_plain(g, cc, errbuf)) {
+                        free(url);
+                        url = reg_url(g, tail);
+                        continue;
+                }
+                if (cc == CURLE_OK)
+                        g->may_plain = false;
+                if (curl_tls_failure(cc))
+                        return tls_error(g, method, url, cc, errbuf, errp);
                 if (cc == CURLE_WRITE_ERROR && r->too_big)
                         return err_setx(errp, EFBIG, "%s %s: response larger than %zu bytes",
                                         method, url, r->max);
@@ -637,15 +702,38 @@ out:
         return k;
 }
 
+/* <certs_dir>/<host>/NAME when it is a regular file, else NULL. */
+static char *certs_file(const char *dir, const char *name) {
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+        struct stat st;
+
+        if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+                return NULL;
+        return TAKE_PTR(p);
+}
+
 static int reg_init(struct reg *g, const char *root, const struct image_ref *ref,
-                    char *const *insecure, const char *actions, unsigned retries,
-                    unsigned backoff_ms) {
+                    char *const *insecure, const char *certs_dir, const char *actions,
+                    unsigned retries, unsigned backoff_ms) {
         const char *host = streq(ref->domain, "docker.io") ? DOCKER_HUB_HOST : ref->domain;
-        bool plain = registry_host_is_loopback(ref->domain) || strv_contains(insecure, ref->domain);
+        _cleanup_free_ char *hostdir = NULL;
+        struct stat st;
+        bool has_certs;
 
         *g = (struct reg){};
+        hostdir = xasprintf("%s/%s", certs_dir ? certs_dir : REGISTRY_CERTS_DIR, ref->domain);
+        has_certs = stat(hostdir, &st) == 0 && S_ISDIR(st.st_mode);
+        if (has_certs) {
+                g->ca_file = certs_file(hostdir, "ca.crt");
+                g->cert_file = certs_file(hostdir, "client.cert");
+                g->key_file = certs_file(hostdir, "client.key");
+        }
+        g->certs_hint = xasprintf("%s/ca.crt", hostdir);
+        /* A host with a certs directory is TLS only, even on loopback or when listed insecure. */
+        g->may_plain = !has_certs && (registry_host_is_loopback(ref->domain) ||
+                                      strv_contains(insecure, ref->domain));
         g->host = xstrdup(ref->domain);
-        g->base = xasprintf("%s://%s", plain ? "http" : "https", host);
+        g->base = xasprintf("https://%s", host);
         g->repo = xstrdup(ref->path);
         g->scope_actions = actions;
         g->retries = retries ? retries : 3;
@@ -661,7 +749,7 @@ static char *store_root(struct image_store *s) {
 }
 
 int registry_login(const char *root, const char *host, const char *user, const char *password,
-                   char **insecure, struct err **errp) {
+                   char **insecure, const char *certs_dir, struct err **errp) {
         _cleanup_(ref_freep) struct image_ref *ref = NULL;
         _cleanup_free_ char *probe = NULL;
         struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
@@ -675,7 +763,7 @@ int registry_login(const char *root, const char *host, const char *user, const c
         if (k < 0 || !streq(ref->domain, host))
                 return k < 0 ? err_wrap_r(k, errp, "login: bad registry '%s'", host)
                              : err_setx(errp, EINVAL, "login: bad registry '%s'", host);
-        reg_init(&g, NULL, ref, insecure, "pull", 1, 0);
+        reg_init(&g, NULL, ref, insecure, certs_dir, "pull", 1, 0);
         free(g.repo);
         g.repo = NULL;
         g.user = xstrdup(user);
@@ -1153,8 +1241,8 @@ int image_pull(struct image_store *s, const char *name, const struct pull_opts *
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return err_setx(errp, ENOMEM, "pull '%s': initialise libcurl", name);
         root = store_root(s);
-        reg_init(&g, root, ref, o ? o->insecure : NULL, "pull", o ? o->retries : 0,
-                 o ? o->backoff_ms : 0);
+        reg_init(&g, root, ref, o ? o->insecure : NULL, o ? o->certs_dir : NULL, "pull",
+                 o ? o->retries : 0, o ? o->backoff_ms : 0);
         k = pull_locked(s, ref, &g, o, ret, errp);
         reg_free(&g);
         curl_global_cleanup();
@@ -1300,8 +1388,8 @@ int image_push(struct image_store *s, const char *name, const char *dest, const 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return err_setx(errp, ENOMEM, "push '%s': initialise libcurl", name);
         root = store_root(s);
-        reg_init(&g, root, ref, o ? o->insecure : NULL, "pull,push", o ? o->retries : 0,
-                 o ? o->backoff_ms : 0);
+        reg_init(&g, root, ref, o ? o->insecure : NULL, o ? o->certs_dir : NULL, "pull,push",
+                 o ? o->retries : 0, o ? o->backoff_ms : 0);
         for (size_t i = 0; i < man->n_layers && k >= 0; i++) {
                 k = push_blob(&g, s, man->layers[i].digest, o, errp);
                 if (k < 0)

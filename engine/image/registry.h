@@ -7,17 +7,24 @@
 #include "err.h"
 #include "image/store.h"
 
-/* Distribution API v2 client (libcurl). HTTPS with the system CAs by default; plain HTTP for
- * loopback registries (127.0.0.0/8, ::1, localhost) and the hosts listed in `insecure`.
+/* Distribution API v2 client (libcurl). HTTPS with the system CAs by default, plus the host's
+ * own CA and client certificate from <certs_dir>/<host[:port]>/{ca.crt,client.cert,client.key}
+ * (docker's certs.d layout). Loopback registries (127.0.0.0/8, ::1, localhost) and the hosts
+ * listed in `insecure` are tried over HTTPS first and use plain HTTP only when the server does
+ * not speak TLS at all; a certificate that fails verification is an error, never a downgrade.
+ * A host with a certs directory is HTTPS only.
  * Anonymous, Basic and Bearer-token auth; credentials come from <root>/auth.json in docker's
  * config.json format. Calls block: the agent runs them in a forked helper. */
 
 typedef void registry_progress_fn(void *userdata, const char *digest, uint64_t done,
                                   uint64_t total);
 
+#define REGISTRY_CERTS_DIR "/etc/berth/certs.d"
+
 struct pull_opts {
         const char *os, *arch, *variant; /* NULL: this machine */
         char **insecure;                 /* "host[:port]" allowed over plain HTTP */
+        const char *certs_dir;           /* NULL: REGISTRY_CERTS_DIR */
         registry_progress_fn *progress;
         void *userdata;
         unsigned max_parallel; /* concurrent layer downloads; 0 = 4 */
@@ -28,6 +35,7 @@ struct pull_opts {
 
 struct push_opts {
         char **insecure;
+        const char *certs_dir; /* NULL: REGISTRY_CERTS_DIR */
         registry_progress_fn *progress;
         void *userdata;
         const char *mount_from; /* repository path on the same registry to mount blobs from */
@@ -53,7 +61,7 @@ int image_push(struct image_store *s, const char *name, const char *dest, const 
 /* Verifies user/password against host (GET /v2/, following a Bearer challenge) and stores them
  * in <root>/auth.json (mode 0600). */
 int registry_login(const char *root, const char *host, const char *user, const char *password,
-                   char **insecure, struct err **errp);
+                   char **insecure, const char *certs_dir, struct err **errp);
 /* Removes host from auth.json. 1 when removed, 0 when there was nothing stored. */
 int registry_logout(const char *root, const char *host, struct err **errp);
 /* Credentials stored for host; -ENOENT when none. */

@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "image/archive.h"
 #include "image/errwrap.h"
+#include "image/gzblob.h"
 #include "image/layer.h"
 #include "image/manifest.h"
 #include "image/ref.h"
@@ -355,6 +356,48 @@ static int copy_in(struct image_store *s, int root, const char *path, const char
         return k < 0 ? err_wrap_r(k, errp, "'%s'", path) : 0;
 }
 
+/* A layer of a docker-archive: stored as it is when compressed, else gzip-compressed (docker
+ * save writes plain tars; the config's diff id is the digest of that tar and is checked when
+ * the layer is unpacked at registration). */
+static int copy_in_layer(struct image_store *s, int root, const char *path, char **ret_digest,
+                         struct err **errp) {
+        _cleanup_(gz_blob_freep) struct gz_blob *g = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *real = NULL;
+        unsigned char buf[64 * 1024];
+        ssize_t n;
+        int k;
+
+        k = resolve_links(root, path, &real, errp);
+        if (k < 0)
+                return k;
+        fd = open_beneath(root, real, O_RDONLY, errp);
+        if (fd < 0)
+                return fd;
+        n = pread(fd, buf, 6, 0);
+        if (n < 0)
+                return err_set(errp, errno, "read '%s'", path);
+        if (layer_magic_compressed(buf, (size_t)n)) {
+                fd = safe_close(fd);
+                return copy_in(s, root, path, NULL, -1, ret_digest, errp);
+        }
+        k = gz_blob_open(s, &g, errp);
+        if (k < 0)
+                return k;
+        for (;;) {
+                n = read(fd, buf, sizeof(buf));
+                if (n < 0)
+                        return err_set(errp, errno, "read '%s'", path);
+                if (n == 0)
+                        break;
+                k = gz_blob_write(g, buf, (size_t)n, errp);
+                if (k < 0)
+                        return err_wrap_r(k, errp, "'%s'", path);
+        }
+        k = gz_blob_commit(g, ret_digest, NULL, NULL, errp);
+        return k < 0 ? err_wrap_r(k, errp, "'%s'", path) : 0;
+}
+
 static int read_json_beneath(int root, const char *path, json_t **ret, struct err **errp) {
         _cleanup_close_ int fd = open_beneath(root, path, O_RDONLY, errp);
         _cleanup_free_ char *buf = NULL, *p = NULL;
@@ -405,7 +448,7 @@ static int load_docker_archive(struct image_store *s, int root, char ***refs_out
                                 return err_setx(errp, EINVAL,
                                                 "manifest.json[%zu].Layers[%zu]: not a string", i,
                                                 j);
-                        k = copy_in(s, root, json_string_value(v), NULL, -1, &d, errp);
+                        k = copy_in_layer(s, root, json_string_value(v), &d, errp);
                         if (k < 0)
                                 return err_wrap_r(k, errp, "manifest.json[%zu].Layers[%zu]", i, j);
                         strv_push_take(&layers, d);

@@ -59,6 +59,27 @@ static void test_changes(void) {
         ASSERT_ERR(image_apply_changes(c, bad3, NULL), EINVAL);
 }
 
+/* Layer i of img is a gzip blob, listed as tar+gzip in the image's manifest. */
+static void assert_gzip_layer(struct image_store *s, const struct image *img, size_t i) {
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+        _cleanup_free_ char *mbuf = NULL, *blob = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        unsigned char magic[2] = {};
+        size_t mlen;
+
+        ASSERT_OK(image_store_read_blob(s, img->manifest_digest, BLOB_MANIFEST_MAX, &mbuf, &mlen,
+                                        NULL));
+        ASSERT_OK(manifest_parse(mbuf, mlen, NULL, &m, NULL));
+        ASSERT_TRUE(m->n_layers > i);
+        ASSERT_STREQ(m->layers[i].media_type, MT_OCI_LAYER_GZIP);
+        ASSERT_STREQ(m->layers[i].digest, img->layers[i]);
+        blob = image_store_blob_path(s, img->layers[i]);
+        fd = open(blob, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(read(fd, magic, 2), 2);
+        ASSERT_TRUE(magic[0] == 0x1f && magic[1] == 0x8b);
+}
+
 static void test_import_tarball(void) {
         static const struct tar_ent ents[] = {{"bin/", 'd'},
                                               {"bin/sh", 'f', "#!", 0755},
@@ -81,7 +102,10 @@ static void test_import_tarball(void) {
         fd = tar_to_fd(buf, len);
         ASSERT_OK(image_import_fd(s, fd, &o, &img, NULL));
         ASSERT_STREQ(img->diff_ids[0], diff);
-        ASSERT_STREQ(img->layers[0], diff); /* stored uncompressed */
+        /* stored gzip-compressed: a different blob digest, the diff id of the plain tar, and a
+         * manifest that says so */
+        ASSERT_TRUE(!streq(img->layers[0], diff));
+        assert_gzip_layer(s, img, 0);
         ASSERT_OK(image_store_get(s, "local/test:1", &got, NULL));
         ASSERT_STREQ(got->id, img->id);
         ASSERT_EQ(got->size, (int64_t)plen);
@@ -94,6 +118,29 @@ static void test_import_tarball(void) {
         p = xasprintf("%s/diff/bin/sh", ld);
         ASSERT_OK(stat(p, &st));
         ASSERT_EQ(st.st_mode & 0777, 0755);
+        (void)rm_rf(root, NULL);
+}
+
+/* The same input gives the same compressed blob, so the same image. */
+static void test_import_deterministic(void) {
+        static const struct tar_ent ents[] = {{"a", 'f', "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}};
+        _cleanup_free_ char *root = mktmp(), *buf = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_(image_freep) struct image *a = NULL, *b = NULL;
+        struct import_opts o = {.ref = "det:1"};
+        size_t len;
+        int fd;
+
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        buf = tar_build(ents, ELEMENTSOF(ents), "none", &len);
+        fd = tar_to_fd(buf, len);
+        ASSERT_OK(image_import_fd(s, fd, &o, &a, NULL));
+        close(fd);
+        fd = tar_to_fd(buf, len);
+        ASSERT_OK(image_import_fd(s, fd, &o, &b, NULL));
+        close(fd);
+        ASSERT_STREQ(a->layers[0], b->layers[0]);
+        ASSERT_STREQ(a->diff_ids[0], b->diff_ids[0]);
         (void)rm_rf(root, NULL);
 }
 
@@ -115,6 +162,8 @@ static void test_import_dir(void) {
         q = xasprintf("%s/link", src);
         ASSERT_OK(symlink("etc/hostname", q));
         ASSERT_OK(image_import_dir(s, src, &o, &img, NULL));
+        assert_gzip_layer(s, img, 0);
+        ASSERT_TRUE(!streq(img->layers[0], img->diff_ids[0]));
         ld = image_store_layer_dir(s, img->chain_ids[0]);
         free(p);
         p = xasprintf("%s/diff/etc/hostname", ld);
@@ -296,8 +345,58 @@ static void test_load_docker_archive_with_links(void) {
         close(fd);
         ASSERT_NULL(e);
         ASSERT_TRUE(strv_contains(refs, "docker.io/library/linked:1"));
+        {
+                _cleanup_(image_freep) struct image *img = NULL;
+                ASSERT_OK(image_store_get(s, "linked:1", &img, NULL));
+                /* docker save's plain layer.tar is stored compressed; the diff ids stay */
+                assert_gzip_layer(s, img, 0);
+                ASSERT_STREQ(img->diff_ids[0], diff);
+                ASSERT_STREQ(img->layers[0], img->layers[1]);
+        }
+        (void)rm_rf(root, NULL);
+}
+
+/* A docker-archive whose layer does not match the config's diff id is refused, uncompressed or
+ * not, and nothing is registered. */
+static void test_load_docker_archive_bad_diff_id(void) {
+        static const struct tar_ent layer[] = {{"f", 'f', "x"}};
+        _cleanup_free_ char *root = mktmp(), *lt = NULL, *cfg = NULL, *mj = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        const char *kinds[] = {"none", "gzip"};
+
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        cfg = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":"
+                        "\"layers\",\"diff_ids\":[\"sha256:%064d\"]}}",
+                        0);
+        mj = xstrdup("[{\"Config\":\"c.json\",\"RepoTags\":[\"bad:1\"],\"Layers\":["
+                     "\"l1/layer.tar\"]}]");
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                _cleanup_free_ char *buf = NULL;
+                size_t ltlen, len;
+                int fd;
+
+                free(lt);
+                lt = tar_build(layer, 1, kinds[k], &ltlen);
+                struct tar_ent ents[] = {
+                        {"c.json", 'f', cfg},
+                        {"l1/layer.tar", 'f', lt, .data_len = ltlen},
+                        {"manifest.json", 'f', mj},
+                };
+                buf = tar_build(ents, ELEMENTSOF(ents), "none", &len);
+                fd = tar_to_fd(buf, len);
+                ASSERT_TRUE(image_load(s, fd, NULL, NULL, &e) < 0);
+                close(fd);
+                ASSERT_NOT_NULL(strstr(e->msg, "manifest.json[0]"));
+                e = err_free(e);
+        }
+        {
+                _cleanup_(image_freep) struct image *img = NULL;
+                ASSERT_TRUE(image_store_get(s, "bad:1", &img, NULL) < 0);
+        }
         (void)rm_rf(root, NULL);
 }
 
 TAP_MAIN(test_changes, test_import_tarball, test_import_dir, test_import_bad_ref_writes_nothing,
-         test_save_load, test_load_refuses_escape, test_load_docker_archive_with_links)
+         test_save_load, test_load_refuses_escape, test_load_docker_archive_with_links,
+         test_load_docker_archive_bad_diff_id, test_import_deterministic)

@@ -181,6 +181,43 @@ static void test_errors(void) {
         ASSERT_OK(rm_rf(base, NULL));
 }
 
+/* The compressed variant: a gzip blob, a deterministic digest, the diff id of the plain tar. */
+static void test_from_dir_gz(void) {
+        _cleanup_free_ char *base = mkbase(), *up = NULL, *d1 = NULL, *d2 = NULL, *diff = NULL;
+        _cleanup_free_ char *plain = NULL, *diff2 = NULL, *blob = NULL, *dest = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_close_ int in = -EBADF, dfd = -EBADF;
+        _cleanup_err_ struct err *e = NULL;
+        unsigned char m[2] = {};
+        uint64_t size = 0, tsize = 0;
+
+        up = xasprintf("%s/upper", base);
+        dest = xasprintf("%s/dest", base);
+        ASSERT_TRUE(mkdir(up, 0755) == 0 && mkdir(dest, 0755) == 0);
+        put(up, "f", "content content content content");
+        ASSERT_OK(image_store_open(base, &s, &e));
+        ASSERT_OK(layer_from_dir_gz(s, up, &d1, &diff, &size, &e));
+        ASSERT_TRUE(image_store_has_blob(s, d1));
+        ASSERT_TRUE(!streq(d1, diff));
+        ASSERT_OK(layer_from_dir_gz(s, up, &d2, NULL, NULL, &e));
+        ASSERT_STREQ(d1, d2);
+        /* the diff id and size are those of the uncompressed tar layer_from_dir writes */
+        ASSERT_OK(layer_from_dir(s, up, &plain, &tsize, &e));
+        ASSERT_STREQ(diff, plain);
+        ASSERT_EQ(size, tsize);
+        blob = image_store_blob_path(s, d1);
+        in = open(blob, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(in >= 0);
+        ASSERT_EQ(read(in, m, 2), 2);
+        ASSERT_TRUE(m[0] == 0x1f && m[1] == 0x8b);
+        ASSERT_TRUE(lseek(in, 0, SEEK_SET) == 0);
+        dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_OK(layer_unpack_fd(in, dfd, &diff2, NULL, &e));
+        ASSERT_STREQ(diff2, diff);
+        ASSERT_TRUE(faccessat(dfd, "f", F_OK, 0) == 0);
+        ASSERT_OK(rm_rf(base, NULL));
+}
+
 /* Other xattrs are carried, overlay's never. */
 static void test_xattrs(void) {
         _cleanup_free_ char *base = mkbase(), *up = NULL, *tar = NULL, *dest = NULL, *f = NULL;
@@ -239,5 +276,5 @@ static void test_socket_skipped(void) {
         ASSERT_OK(rm_rf(base, NULL));
 }
 
-TAP_MAIN(test_whiteouts_round_trip, test_from_dir_store, test_errors, test_xattrs,
+TAP_MAIN(test_whiteouts_round_trip, test_from_dir_store, test_from_dir_gz, test_errors, test_xattrs,
          test_socket_skipped)

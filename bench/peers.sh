@@ -1,0 +1,556 @@
+#!/usr/bin/env bash
+# berth beside its peers (docker 20.10 + containerd, podman, crun/runc, docker-compose 1.29,
+# skopeo), same busybox image everywhere, medians of N runs, berth and peer in the same run.
+# Prints markdown tables; a peer that cannot run here gets the reason in its cell.
+#
+#   sudo bench/peers.sh [SECTION...]     sections: run detach mem pull saveload compose
+#   N=10 sudo bench/peers.sh run         runs per median (default 10); N_CTR (default 20) for
+#                                        detach/mem; N_SVC (default 10) for compose
+#
+# Peers run on private state only (see /work/shared/PEERS.md): containerd and dockerd with
+# their own sockets, roots and pid files under /var/lib/berth-bench and /run/berth-bench,
+# dockerd with --iptables=false --ip6tables=false --bridge=none (the host's firewall is not
+# touched), podman with --root/--runroot there, cgroupfs and its own containers.conf. Every
+# daemon is stopped by pid on exit and its state removed. Needs root.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-10}
+N_CTR=${N_CTR:-20}
+N_SVC=${N_SVC:-10}
+BERTH=${BERTH:-$PWD/build/berth}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+DOCKER=/usr/bin/docker # not a newer client that may be first in PATH
+SECTIONS=("$@")
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(run detach mem pull saveload compose)
+
+[ "$(id -u)" -eq 0 ] || { echo "peers.sh: needs root" >&2; exit 77; }
+[ -x "$BUSYBOX" ] || { echo "peers.sh: needs $BUSYBOX (busybox-static)" >&2; exit 77; }
+[ -x "$BERTH" ] || make -s -j2 all || exit 1
+
+STATE=/var/lib/berth-bench
+RUNDIR=/run/berth-bench
+T=$(mktemp -d /tmp/berth-peers.XXXXXX)
+PIDS=() # daemons we started, stopped in reverse order
+REG_PID=
+BERTH_PID=
+
+log() { echo "# $*" >&2; }
+
+stop_pid() { # PID: TERM, wait up to 10 s, then KILL
+        local p=$1 i
+        kill -TERM "$p" 2>/dev/null || return 0
+        for i in $(seq 100); do
+                kill -0 "$p" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+}
+
+cleanup() {
+        set +e
+        if [ -n "$BERTH_PID" ]; then
+                ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null)
+                [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1
+        fi
+        if [ -S "$RUNDIR/docker.sock" ]; then
+                ids=$(dk ps -aq 2>/dev/null)
+                [ -n "$ids" ] && dk rm -f $ids >/dev/null 2>&1
+        fi
+        if command -v podman >/dev/null && [ -d "$STATE/podman" ]; then
+                pm rm -af -t 0 >/dev/null 2>&1
+                pm system reset -f >/dev/null 2>&1
+        fi
+        for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+                stop_pid "${PIDS[$i]}"
+        done
+        [ -n "$REG_PID" ] && stop_pid "$REG_PID"
+        # overlay mounts the peers may have left below their roots
+        grep -o " $STATE/[^ ]*\| $RUNDIR/[^ ]*\| $T/[^ ]*" /proc/self/mounts | sort -r |
+                while read -r m; do umount -l "$m" 2>/dev/null; done
+        rm -rf "$STATE" "$RUNDIR" "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- measuring ----
+
+now_ns() { date +%s%N; }
+
+# ms CMD...: wall time of one run in ms; fails (printing the command's tail) when it fails.
+ms() {
+        local t0 t1
+        t0=$(now_ns)
+        if ! "$@" >"$T/out" 2>&1; then
+                tail -n 2 "$T/out" | tr '\n' ' ' | cut -c1-160 >"$T/why"
+                return 1
+        fi
+        t1=$(now_ns)
+        echo $(((t1 - t0) / 1000000))
+}
+
+median() {
+        sort -n | awk '{a[NR] = $1} END { if (NR == 0) { print "n/a"; exit }
+                if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# bench_median RUNS CMD...: median ms, or "failed: why"
+bench_median() {
+        local runs=$1 i t
+        shift
+        : >"$T/times"
+        for i in $(seq "$runs"); do
+                t=$(ms "$@") || { echo "failed: $(cat "$T/why")"; return 1; }
+                echo "$t" >>"$T/times"
+        done
+        median <"$T/times"
+}
+
+# ratio PEER BERTH: "2.31x" (peer / berth, > 1: berth is faster), or "-"
+ratio() {
+        awk -v p="$1" -v b="$2" 'BEGIN { if (p + 0 > 0 && b + 0 > 0) printf "%.2fx", p / b;
+                else printf "-" }'
+}
+
+# row LABEL BERTH_VALUE PEER_VALUE...: a markdown row with the ratios of the numeric cells
+row() {
+        local label=$1 b=$2 cells="" rs="" v
+        shift 2
+        for v in "$@"; do
+                cells+=" | $v"
+                rs+=" $(ratio "$v" "$b")"
+        done
+        echo "| $label | $b$cells |$rs |"
+}
+
+rss_kib() { # PID...: summed VmRSS
+        local p s=0 v
+        for p in "$@"; do
+                v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+                s=$((s + ${v:-0}))
+        done
+        echo "$s"
+}
+
+# ---- the image ----
+
+make_image() {
+        local r=$T/rootfs
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/root"
+        cp "$BUSYBOX" "$r/bin/busybox"
+        for a in $("$BUSYBOX" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+        echo 'root:x:0:' >"$r/etc/group"
+        tar -C "$r" -cf "$T/busybox.tar" .
+}
+IMG=localhost/bench-busybox:latest
+
+# ---- engines ----
+
+start_berth() {
+        # the run dir holds unix sockets: keep its path short
+        mkdir -p "$RUNDIR"
+        "$BERTH" daemon --root "$STATE/berth" --run "$RUNDIR/b" --log-level error \
+                --bridge none >"$T/berth.log" 2>&1 &
+        BERTH_PID=$!
+        PIDS+=("$BERTH_PID")
+        export BERTH_HOST=unix://$RUNDIR/b/berth.sock
+        for _ in $(seq 200); do
+                [ -S "$RUNDIR/b/berth.sock" ] && break
+                sleep 0.05
+        done
+        "$BERTH" import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null
+}
+
+dk() { "$DOCKER" -H "unix://$RUNDIR/docker.sock" "$@"; }
+DOCKER_WHY=
+start_docker() {
+        if ! command -v dockerd >/dev/null || ! command -v containerd >/dev/null ||
+                [ ! -x "$DOCKER" ]; then
+                DOCKER_WHY="not installed (scripts/deps.sh --bench)"
+                return 1
+        fi
+        mkdir -p "$STATE/containerd" "$STATE/docker" "$RUNDIR"
+        cat >"$STATE/containerd.toml" <<EOF
+version = 2
+root = "$STATE/containerd/root"
+state = "$RUNDIR/containerd"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$RUNDIR/containerd.sock"
+[ttrpc]
+  address = "$RUNDIR/containerd.sock.ttrpc"
+[debug]
+  address = "$RUNDIR/containerd-debug.sock"
+EOF
+        containerd --config "$STATE/containerd.toml" >"$T/containerd.log" 2>&1 &
+        CONTAINERD_PID=$!
+        PIDS+=("$CONTAINERD_PID")
+        for _ in $(seq 200); do
+                [ -S "$RUNDIR/containerd.sock" ] && break
+                sleep 0.05
+        done
+        echo '{}' >"$STATE/daemon.json"
+        dockerd --config-file "$STATE/daemon.json" --containerd "$RUNDIR/containerd.sock" \
+                --data-root "$STATE/docker" --exec-root "$RUNDIR/docker-exec" \
+                -H "unix://$RUNDIR/docker.sock" --pidfile "$RUNDIR/docker.pid" \
+                --iptables=false --ip6tables=false --bridge=none >"$T/dockerd.log" 2>&1 &
+        DOCKERD_PID=$!
+        PIDS+=("$DOCKERD_PID")
+        for _ in $(seq 300); do
+                dk version >/dev/null 2>&1 && return 0
+                kill -0 "$DOCKERD_PID" 2>/dev/null || break
+                sleep 0.1
+        done
+        DOCKER_WHY="dockerd did not start: $(tail -n 1 "$T/dockerd.log" | cut -c1-120)"
+        return 1
+}
+
+pm() {
+        CONTAINERS_CONF=$STATE/containers.conf podman --root "$STATE/podman/root" \
+                --runroot "$RUNDIR/podman" --tmpdir "$RUNDIR/podman-tmp" \
+                --cgroup-manager cgroupfs --events-backend file --runtime runc "$@"
+}
+PODMAN_WHY=
+setup_podman() {
+        command -v podman >/dev/null || { PODMAN_WHY="not installed (scripts/deps.sh --bench)"; return 1; }
+        mkdir -p "$STATE/podman" "$RUNDIR"
+        # the hard nofile limit here is 20000 (no CAP_SYS_RESOURCE): podman's default fails
+        cat >"$STATE/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+        return 0
+}
+
+import_peers() {
+        if [ -z "$DOCKER_WHY" ] && ! dk import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' \
+                "$T/busybox.tar" "$IMG" >/dev/null 2>"$T/err"; then
+                DOCKER_WHY="import failed: $(head -c 120 "$T/err")"
+        fi
+        if [ -z "$PODMAN_WHY" ] && ! pm import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' \
+                "$T/busybox.tar" "$IMG" >/dev/null 2>"$T/err"; then
+                PODMAN_WHY="import failed: $(head -c 120 "$T/err")"
+        fi
+}
+
+# cell WHY CMD...: the median of CMD, or the reason the peer does not run
+cell() {
+        local why=$1
+        shift
+        if [ -n "$why" ]; then
+                echo "$why"
+                return
+        fi
+        bench_median "$N" "$@"
+}
+
+# ---- sections ----
+
+section_run() {
+        echo
+        echo "### run --rm IMG true (median of $N, ms)"
+        echo
+        echo "| workload | berth | docker | podman | crun run | runc run | ratio (peer / berth) |"
+        echo "|---|---|---|---|---|---|---|"
+        "$BERTH" run --rm --network none "$IMG" true >/dev/null 2>&1 # warm up
+        local b d p c r
+        b=$(bench_median "$N" "$BERTH" run --rm --network none "$IMG" true)
+        d=$(cell "$DOCKER_WHY" dk run --rm --network none "$IMG" true)
+        p=$(cell "$PODMAN_WHY" pm run --rm --network none "$IMG" true)
+        mkdir -p "$T/bundle"
+        cp -a "$T/rootfs" "$T/bundle/rootfs"
+        c="not installed"
+        r="not installed"
+        if command -v crun >/dev/null; then
+                (cd "$T/bundle" && rm -f config.json && crun spec &&
+                        sed -i 's/"sh"/"true"/; s/"terminal": true/"terminal": false/' config.json)
+                c=$(bench_median "$N" sh -c "cd '$T/bundle' && crun run bench-c\$\$")
+                # crun refuses hybrid cgroups (PEERS.md): say so instead of a number
+                case $c in failed:*hybrid*)
+                        c="crun refuses hybrid cgroups here (PEERS.md)" ;;
+                esac
+        fi
+        if command -v runc >/dev/null; then
+                (cd "$T/bundle" && rm -f config.json && runc spec &&
+                        sed -i 's/"sh"/"true"/; s/"terminal": true/"terminal": false/' config.json)
+                r=$(bench_median "$N" sh -c "cd '$T/bundle' && runc run bench-r\$\$")
+        fi
+        row "run --rm --network none IMG true" "$b" "$d" "$p" "$c" "$r"
+}
+
+# N_CTR x run -d (sleep) then one rm -f of all of them; total ms each.
+detach_cycle() { # ENGINE-FUNCTION
+        local e=$1 i t0 t1 t2 ids
+        t0=$(now_ns)
+        for i in $(seq "$N_CTR"); do
+                $e run -d --network none "$IMG" sleep 600 >/dev/null 2>"$T/err" ||
+                        { echo "failed: $(head -c 120 "$T/err")"; return 1; }
+        done
+        t1=$(now_ns)
+        ids=$($e ps -aq)
+        # podman's rm -f waits for the stop timeout first (sleep ignores SIGTERM); docker and
+        # berth kill at once
+        if [ "$e" = pm ]; then pm rm -f -t 0 $ids >/dev/null 2>&1; else $e rm -f $ids >/dev/null 2>&1; fi
+        t2=$(now_ns)
+        echo "$(((t1 - t0) / 1000000)) $(((t2 - t1) / 1000000))"
+}
+B() { "$BERTH" "$@"; }
+
+section_detach() {
+        local b d p
+        echo
+        echo "### $N_CTR x run -d IMG sleep 600, then rm -f of all (ms, one run each)"
+        echo
+        echo "| workload | berth | docker | podman | ratio (peer / berth) |"
+        echo "|---|---|---|---|---|"
+        b=$(detach_cycle B)
+        d=${DOCKER_WHY:-$(detach_cycle dk)}
+        p=${PODMAN_WHY:-$(detach_cycle pm)}
+        row "$N_CTR x run -d" "${b%% *}" "${d%% *}" "${p%% *}"
+        row "rm -f of $N_CTR" "${b##* }" "${d##* }" "${p##* }"
+}
+
+# pids of the per-container helper processes of an engine
+shim_pids() {
+        case $1 in
+        berth) pgrep -f "berth shim .*--run $RUNDIR/b " ;;
+        docker) pgrep -f "containerd-shim-runc-v2 .*-address $RUNDIR/containerd.sock" ;;
+        podman) pgrep -f "conmon .*$RUNDIR/podman" ;;
+        esac
+}
+
+section_mem() {
+        local idle_b idle_d full_b full_d sb sd sp n
+        echo
+        echo "### memory: daemon idle RSS and per-container overhead ($N_CTR sleeping containers, KiB)"
+        echo
+        echo "| what | berth | docker (dockerd + containerd) | podman | ratio (peer / berth) |"
+        echo "|---|---|---|---|---|"
+        idle_b=$(rss_kib "$BERTH_PID")
+        idle_d=${DOCKER_WHY:-$(rss_kib "$DOCKERD_PID" "$CONTAINERD_PID")}
+        row "daemon idle RSS" "$idle_b" "$idle_d" "no daemon"
+        for e in B dk pm; do
+                case $e in
+                dk) [ -n "$DOCKER_WHY" ] && continue ;;
+                pm) [ -n "$PODMAN_WHY" ] && continue ;;
+                esac
+                for i in $(seq "$N_CTR"); do
+                        $e run -d --network none "$IMG" sleep 600 >/dev/null 2>&1
+                done
+        done
+        sleep 1
+        full_b=$(rss_kib "$BERTH_PID")
+        n=$(shim_pids berth | wc -l)
+        sb=$(($(rss_kib $(shim_pids berth)) / (n > 0 ? n : 1)))
+        if [ -z "$DOCKER_WHY" ]; then
+                full_d=$(rss_kib "$DOCKERD_PID" "$CONTAINERD_PID")
+                n=$(shim_pids docker | wc -l)
+                sd=$(($(rss_kib $(shim_pids docker)) / (n > 0 ? n : 1)))
+        else
+                full_d=$DOCKER_WHY
+                sd=$DOCKER_WHY
+        fi
+        if [ -z "$PODMAN_WHY" ]; then
+                n=$(shim_pids podman | wc -l)
+                sp=$(($(rss_kib $(shim_pids podman)) / (n > 0 ? n : 1)))
+        else
+                sp=$PODMAN_WHY
+        fi
+        row "shim RSS per container (berth-shim / containerd-shim-runc-v2 / conmon)" "$sb" "$sd" "$sp"
+        local gb gd="$full_d"
+        gb=$(((full_b - idle_b) / N_CTR))
+        [ -z "$DOCKER_WHY" ] && gd=$(((full_d - idle_d) / N_CTR))
+        row "daemon RSS growth per container" "$gb" "$gd" "no daemon"
+        for e in B dk pm; do
+                case $e in
+                dk) [ -n "$DOCKER_WHY" ] && continue ;;
+                pm) [ -n "$PODMAN_WHY" ] && continue ;;
+                esac
+                ids=$($e ps -aq)
+                [ -n "$ids" ] && $e rm -f $ids >/dev/null 2>&1
+        done
+}
+
+start_registry() {
+        REG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        cat >"$T/registry.yml" <<EOF
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $T/registry}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$REG_PORT}
+EOF
+        docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+        REG_PID=$!
+        for _ in $(seq 100); do
+                curl -s -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+section_pull() {
+        local ref b d p s
+        echo
+        echo "### pull of a 3-layer image (busybox + 2 x 4 MiB) from a loopback docker-registry (median of $N, ms)"
+        echo
+        echo "| workload | berth | docker | podman | skopeo copy (to an OCI dir, no unpack) | ratio (peer / berth) |"
+        echo "|---|---|---|---|---|---|"
+        if ! command -v docker-registry >/dev/null || ! start_registry; then
+                echo "| pull | docker-registry not installed or not starting | | | | |"
+                return
+        fi
+        ref=127.0.0.1:$REG_PORT/bench/three:1
+        # the image: berth's busybox plus two committed layers of random bytes
+        B run --name l2 --network none "$IMG" sh -c 'head -c 4194304 /dev/urandom >/l2' >/dev/null &&
+                B commit l2 bench/two:1 >/dev/null &&
+                B run --name l3 --network none bench/two:1 sh -c 'head -c 4194304 /dev/urandom >/l3' >/dev/null &&
+                B commit l3 "$ref" >/dev/null && B push "$ref" >/dev/null ||
+                { echo "| pull | could not build and push the image | | | | |"; return; }
+        B rm -f l2 l3 >/dev/null
+        B rmi bench/two:1 >/dev/null
+        pull_b() { B rmi "$ref" >/dev/null 2>&1; B pull "$ref"; }
+        pull_d() { dk rmi "$ref" >/dev/null 2>&1; dk pull "$ref"; }
+        pull_p() { pm rmi "$ref" >/dev/null 2>&1; pm pull --tls-verify=false "$ref"; }
+        pull_s() { rm -rf "$T/oci"; skopeo copy --src-tls-verify=false "docker://$ref" "oci:$T/oci:x"; }
+        # berth's own base layer must not be reused: drop the base image for this section
+        B rmi "$IMG" >/dev/null
+        b=$(bench_median "$N" pull_b)
+        d=$(cell "$DOCKER_WHY" pull_d)
+        p=$(cell "$PODMAN_WHY" pull_p)
+        if command -v skopeo >/dev/null; then s=$(bench_median "$N" pull_s); else s="not installed"; fi
+        row "pull 3 layers" "$b" "$d" "$p" "$s"
+        B rmi "$ref" >/dev/null 2>&1
+        [ -z "$DOCKER_WHY" ] && dk rmi "$ref" >/dev/null 2>&1
+        [ -z "$PODMAN_WHY" ] && pm rmi "$ref" >/dev/null 2>&1
+        B import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null
+}
+
+section_saveload() {
+        local b d p
+        echo
+        echo "### save and load of the busybox image (median of $N, ms; every engine loads the tarball berth saved)"
+        echo
+        echo "| workload | berth | docker | podman | ratio (peer / berth) |"
+        echo "|---|---|---|---|---|"
+        save_b() { B save -o "$T/b.tar" "$IMG"; }
+        save_d() { dk save -o "$T/d.tar" "$IMG"; }
+        save_p() { rm -f "$T/p.tar"; pm save -o "$T/p.tar" "$IMG"; }
+        b=$(bench_median "$N" save_b)
+        d=$(cell "$DOCKER_WHY" save_d)
+        p=$(cell "$PODMAN_WHY" save_p)
+        row "save" "$b" "$d" "$p"
+        cp "$T/b.tar" "$T/common.tar"
+        load_b() { B rmi "$IMG" >/dev/null 2>&1; B load -i "$T/common.tar"; }
+        load_d() { dk rmi "$IMG" >/dev/null 2>&1; dk load -i "$T/common.tar"; }
+        load_p() { pm rmi "$IMG" >/dev/null 2>&1; pm load -i "$T/common.tar"; }
+        b=$(bench_median "$N" load_b)
+        d=$(cell "$DOCKER_WHY" load_d)
+        p=$(cell "$PODMAN_WHY" load_p)
+        row "load" "$b" "$d" "$p"
+}
+
+compose_file() { # N IMAGE
+        local i
+        echo "version: '3.8'"
+        echo "services:"
+        for ((i = 1; i <= $1; i++)); do
+                printf '  s%d:\n    image: %s\n    command: ["sleep", "600"]\n    network_mode: none\n' "$i" "$2"
+        done
+}
+
+section_compose() {
+        local b_up b_down d_up d_down tb td i t0 t1 t2
+        echo
+        echo "### compose: up -d and down -t 0 of $N_SVC services, network_mode none (median of $N, ms)"
+        echo
+        echo "| workload | berth | docker-compose 1.29 | ratio (peer / berth) |"
+        echo "|---|---|---|---|"
+        mkdir -p "$T/compose"
+        compose_file "$N_SVC" "$IMG" >"$T/compose/compose.yaml"
+        : >"$T/bu"
+        : >"$T/bd"
+        for i in $(seq "$N"); do
+                t0=$(now_ns)
+                B up -d -p benchc -f "$T/compose/compose.yaml" >/dev/null 2>"$T/err" ||
+                        { b_up="failed: $(head -c 120 "$T/err")"; break; }
+                # count until every container runs, as docker-compose up -d returns then
+                # (berth's --wait polls once a second: too coarse here)
+                for _ in $(seq 1500); do
+                        [ "$(B ps -q | wc -l)" -ge "$N_SVC" ] && break
+                        sleep 0.02
+                done
+                t1=$(now_ns)
+                B down -t 0 -p benchc >/dev/null 2>&1
+                # and down counts until the containers are gone
+                for _ in $(seq 600); do
+                        [ -z "$(B ps -aq)" ] && break
+                        sleep 0.02
+                done
+                t2=$(now_ns)
+                echo $(((t1 - t0) / 1000000)) >>"$T/bu"
+                echo $(((t2 - t1) / 1000000)) >>"$T/bd"
+        done
+        b_up=${b_up:-$(median <"$T/bu")}
+        b_down=$(median <"$T/bd")
+        if ! command -v docker-compose >/dev/null; then
+                d_up="not installed"
+                d_down=$d_up
+        elif [ -n "$DOCKER_WHY" ]; then
+                d_up=$DOCKER_WHY
+                d_down=$d_up
+        else
+                : >"$T/du"
+                : >"$T/dd"
+                for i in $(seq "$N"); do
+                        t0=$(now_ns)
+                        DOCKER_HOST=unix://$RUNDIR/docker.sock docker-compose -p benchc \
+                                -f "$T/compose/compose.yaml" up -d >/dev/null 2>"$T/err" ||
+                                { d_up="failed: $(tail -c 120 "$T/err")"; break; }
+                        t1=$(now_ns)
+                        DOCKER_HOST=unix://$RUNDIR/docker.sock docker-compose -p benchc \
+                                -f "$T/compose/compose.yaml" down -t 0 >/dev/null 2>&1
+                        t2=$(now_ns)
+                        echo $(((t1 - t0) / 1000000)) >>"$T/du"
+                        echo $(((t2 - t1) / 1000000)) >>"$T/dd"
+                done
+                d_up=${d_up:-$(median <"$T/du")}
+                d_down=$(median <"$T/dd")
+        fi
+        row "up -d ($N_SVC services)" "$b_up" "$d_up"
+        row "down -t 0" "$b_down" "$d_down"
+}
+
+# ---- main ----
+
+make_image
+start_berth || { echo "berth daemon did not start" >&2; cat "$T/berth.log" >&2; exit 1; }
+start_docker || true
+setup_podman || true
+log "docker: ${DOCKER_WHY:-ok}; podman: ${PODMAN_WHY:-ok}"
+
+echo "## berth beside its peers: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r)"
+echo
+echo "berth $("$BERTH" version 2>/dev/null | awk '/Version:/ {print $2; exit}') ($(git rev-parse --short HEAD 2>/dev/null))"
+[ -z "$DOCKER_WHY" ] && echo "docker $(dk version -f '{{.Server.Version}}' 2>/dev/null), containerd $(containerd --version | awk '{print $3}')"
+[ -z "$PODMAN_WHY" ] && echo "podman $(pm version -f '{{.Client.Version}}' 2>/dev/null) (runtime runc)"
+echo "ratio = peer / berth: above 1 means berth is faster (or smaller)."
+
+# pull first: the peers must not hold the busybox layer yet
+for s in "${SECTIONS[@]}"; do
+        [ "$s" = pull ] && section_pull
+done
+import_peers
+for s in "${SECTIONS[@]}"; do
+        case $s in
+        pull) ;;
+        run | detach | mem | saveload | compose) "section_$s" ;;
+        *) echo "unknown section '$s' (run detach mem pull saveload compose)" >&2 ;;
+        esac
+done
