@@ -643,8 +643,11 @@ static json_t *reported_pods(struct controller *c, json_t *errors) {
                         json_set_str(cp, "node", json_get_str(j, "id", NULL));
                         json_array_append_new(all, cp);
                 }
-                json_array_foreach (json_object_get(j, "errors"), k, p)
-                        json_array_append(errors, p);
+                json_array_foreach (json_object_get(j, "errors"), k, p) {
+                        json_t *cp = json_deep_copy(p);
+                        json_set_str(cp, "node", json_get_str(j, "id", NULL));
+                        json_array_append_new(errors, cp);
+                }
         }
         store_kvs_free(kvs, n);
         return all;
@@ -745,10 +748,10 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                 if (p && json_get_str(p, "id", NULL))
                         json_set_str(o, "id", json_get_str(p, "id", NULL));
                 if (!p) {
-                        const json_t *f = find_reported(errs, json_get_str(j, "stack", NULL),
-                                                        json_get_str(j, "service", NULL),
-                                                        json_get_int(j, "slot", -1),
-                                                        json_get_str(j, "hash", NULL));
+                        const json_t *f = find_reported(
+                                errs, json_get_str(j, "stack", NULL),
+                                json_get_str(j, "service", NULL), json_get_int(j, "slot", -1),
+                                json_get_str(j, "node", NULL), json_get_str(j, "hash", NULL));
                         if (f) {
                                 json_set_str(o, "state", "failed");
                                 json_set_str(o, "error", json_get_str(f, "error", ""));
