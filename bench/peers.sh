@@ -95,12 +95,14 @@ median() {
                 if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# bench_median RUNS CMD...: median ms, or "failed: why"
+# [PREP=FUNCTION] bench_median RUNS CMD...: median ms, or "failed: why". PREP runs untimed
+# before each run (to remove what the previous run made).
 bench_median() {
         local runs=$1 i t
         shift
         : >"$T/times"
         for i in $(seq "$runs"); do
+                [ -n "${PREP:-}" ] && "$PREP" >/dev/null 2>&1
                 t=$(ms "$@") || { echo "failed: $(cat "$T/why")"; return 1; }
                 echo "$t" >>"$T/times"
         done
@@ -367,6 +369,9 @@ section_mem() {
         local gb gd="$full_d"
         gb=$(((full_b - idle_b) / N_CTR))
         [ -z "$DOCKER_WHY" ] && gd=$(((full_d - idle_d) / N_CTR))
+        # a garbage-collected daemon can shrink meanwhile: that is noise, not a number
+        [ "$gb" -lt 0 ] 2>/dev/null && gb="< 0 (noise)"
+        [ "$gd" -lt 0 ] 2>/dev/null && gd="< 0 (noise)"
         row "daemon RSS growth per container" "$gb" "$gd" "no daemon"
         for e in B dk pm; do
                 case $e in
@@ -415,16 +420,18 @@ section_pull() {
                 { echo "| pull | could not build and push the image | | | | |"; return; }
         B rm -f l2 l3 >/dev/null
         B rmi bench/two:1 >/dev/null
-        pull_b() { B rmi "$ref" >/dev/null 2>&1; B pull "$ref"; }
-        pull_d() { dk rmi "$ref" >/dev/null 2>&1; dk pull "$ref"; }
-        pull_p() { pm rmi "$ref" >/dev/null 2>&1; pm pull --tls-verify=false "$ref"; }
-        pull_s() { rm -rf "$T/oci"; skopeo copy --src-tls-verify=false "docker://$ref" "oci:$T/oci:x"; }
         # berth's own base layer must not be reused: drop the base image for this section
         B rmi "$IMG" >/dev/null
-        b=$(bench_median "$N" pull_b)
-        d=$(cell "$DOCKER_WHY" pull_d)
-        p=$(cell "$PODMAN_WHY" pull_p)
-        if command -v skopeo >/dev/null; then s=$(bench_median "$N" pull_s); else s="not installed"; fi
+        rm_b() { B rmi "$ref"; }
+        rm_d() { dk rmi "$ref"; }
+        rm_p() { pm rmi "$ref"; }
+        rm_s() { rm -rf "$T/oci"; }
+        b=$(PREP=rm_b bench_median "$N" B pull "$ref")
+        d=$(PREP=rm_d cell "$DOCKER_WHY" dk pull "$ref")
+        p=$(PREP=rm_p cell "$PODMAN_WHY" pm pull --tls-verify=false "$ref")
+        s="not installed"
+        command -v skopeo >/dev/null && s=$(PREP=rm_s bench_median "$N" skopeo copy \
+                --src-tls-verify=false "docker://$ref" "oci:$T/oci:x")
         row "pull 3 layers" "$b" "$d" "$p" "$s"
         B rmi "$ref" >/dev/null 2>&1
         [ -z "$DOCKER_WHY" ] && dk rmi "$ref" >/dev/null 2>&1
@@ -439,21 +446,28 @@ section_saveload() {
         echo
         echo "| workload | berth | docker | podman | ratio (peer / berth) |"
         echo "|---|---|---|---|---|"
-        save_b() { B save -o "$T/b.tar" "$IMG"; }
-        save_d() { dk save -o "$T/d.tar" "$IMG"; }
-        save_p() { rm -f "$T/p.tar"; pm save -o "$T/p.tar" "$IMG"; }
-        b=$(bench_median "$N" save_b)
-        d=$(cell "$DOCKER_WHY" save_d)
-        p=$(cell "$PODMAN_WHY" save_p)
+        rm_tars() { rm -f "$T/b.tar" "$T/d.tar" "$T/p.tar"; }
+        b=$(PREP=rm_tars bench_median "$N" B save -o "$T/b.tar" "$IMG")
+        d=$(PREP=rm_tars cell "$DOCKER_WHY" dk save -o "$T/d.tar" "$IMG")
+        p=$(PREP=rm_tars cell "$PODMAN_WHY" pm save -o "$T/p.tar" "$IMG")
+        B save -o "$T/b.tar" "$IMG"
         row "save" "$b" "$d" "$p"
         cp "$T/b.tar" "$T/common.tar"
-        load_b() { B rmi "$IMG" >/dev/null 2>&1; B load -i "$T/common.tar"; }
-        load_d() { dk rmi "$IMG" >/dev/null 2>&1; dk load -i "$T/common.tar"; }
-        load_p() { pm rmi "$IMG" >/dev/null 2>&1; pm load -i "$T/common.tar"; }
-        b=$(bench_median "$N" load_b)
-        d=$(cell "$DOCKER_WHY" load_d)
-        p=$(cell "$PODMAN_WHY" load_p)
+        rmimg_b() { B rmi "$IMG"; }
+        rmimg_d() { dk rmi "$IMG"; }
+        rmimg_p() { pm rmi "$IMG"; }
+        b=$(PREP=rmimg_b bench_median "$N" B load -i "$T/common.tar")
+        d=$(PREP=rmimg_d cell "$DOCKER_WHY" dk load -i "$T/common.tar")
+        p=$(PREP=rmimg_p cell "$PODMAN_WHY" pm load -i "$T/common.tar")
         row "load" "$b" "$d" "$p"
+        # a peer that could not load berth's tarball gets its image back for what follows
+        B image inspect "$IMG" >/dev/null 2>&1 ||
+                B import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null
+        [ -z "$DOCKER_WHY" ] && { dk image inspect "$IMG" >/dev/null 2>&1 ||
+                dk import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null; }
+        [ -z "$PODMAN_WHY" ] && { pm image inspect "$IMG" >/dev/null 2>&1 ||
+                pm import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null; }
+        return 0
 }
 
 compose_file() { # N IMAGE

@@ -24,6 +24,13 @@ load ctr-helpers
         assert_contains "$output" '"cat","/data/new"'
         run B history snap:v1
         assert_contains "$output" "my message"
+        # the new layer is stored gzip-compressed: its blob digest is not its diff id, and the
+        # blob in the store starts with the gzip magic
+        id=$(B image inspect -f '{{.Id}}' snap:v1)
+        layer=$(jq -r --arg id "$id" '.images[$id].layers[-1]' "$ROOT/images/index.json")
+        diff=$(B image inspect -f '{{json .RootFS.Layers}}' snap:v1 | jq -r '.[-1]')
+        [[ "$layer" == sha256:* && "$diff" == sha256:* && "$layer" != "$diff" ]]
+        [ "$(head -c 2 "$ROOT/images/blobs/sha256/${layer#sha256:}" | od -An -tx1 | tr -d ' ')" = 1f8b ]
 }
 
 @test "commit of a running container pauses it and leaves it running" {
