@@ -61,7 +61,8 @@ sup_image() {
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
-n_mounts() { wc -l </proc/self/mountinfo; }
+# mounts under our temporary root only: other work on a shared host mounts things too
+n_mounts() { grep -c "$TMP" /proc/self/mountinfo || true; }
 n_cgroups() { find /sys/fs/cgroup -maxdepth 3 -path '*/berth/*' -type d 2>/dev/null | wc -l; }
 n_links() { ip -o link show | wc -l; }
 n_rules() {
