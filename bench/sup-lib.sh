@@ -37,7 +37,12 @@ sup_cleanup() {
                 kill -TERM "$DAEMON_PID" 2>/dev/null || true
                 wait "$DAEMON_PID" 2>/dev/null || true
         fi
-        [ -n "${TMP:-}" ] && rm -rf "$TMP"
+        if [ -n "${TMP:-}" ]; then
+                # what an interrupted run may leave mounted under our root (deepest first)
+                grep -F "$TMP/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+                        while read -r m; do umount "$m" 2>/dev/null || true; done
+                rm -rf "$TMP"
+        fi
 }
 
 # Starts the daemon (extra arguments passed on) and waits for its socket; sets DAEMON_PID.
