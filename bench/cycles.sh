@@ -1,7 +1,8 @@
 #!/bin/bash
 # Leak check: N create/start/stop/rm cycles of a container on a user bridge network with a
 # published port (default 1000), after a warm-up of 3. Prints the time per cycle and, before and
-# after: the daemon's RSS and open fds, the host's mounts, berth cgroups, links and nft rules.
+# after: the daemon's RSS and open fds, the mounts under its root, berth cgroups, the host's links
+# and berth's nft rules.
 # Every PROGRESS (1000) cycles the counters go to stderr, in the order of the final table.
 # tests/integration/readopt.bats runs it with 300 cycles and asserts that nothing grew.
 #

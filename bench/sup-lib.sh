@@ -37,7 +37,12 @@ sup_cleanup() {
                 kill -TERM "$DAEMON_PID" 2>/dev/null || true
                 wait "$DAEMON_PID" 2>/dev/null || true
         fi
-        [ -n "${TMP:-}" ] && rm -rf "$TMP"
+        if [ -n "${TMP:-}" ]; then
+                # what an interrupted run may leave mounted under our root (deepest first)
+                grep -F "$TMP/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+                        while read -r m; do umount "$m" 2>/dev/null || true; done
+                rm -rf "$TMP"
+        fi
 }
 
 # Starts the daemon (extra arguments passed on) and waits for its socket; sets DAEMON_PID.
@@ -61,7 +66,8 @@ sup_image() {
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
-n_mounts() { wc -l </proc/self/mountinfo; }
+# mounts under our temporary root only: other work on a shared host mounts things too
+n_mounts() { grep -c "$TMP" /proc/self/mountinfo || true; }
 n_cgroups() { find /sys/fs/cgroup -maxdepth 3 -path '*/berth/*' -type d 2>/dev/null | wc -l; }
 n_links() { ip -o link show | wc -l; }
 n_rules() {
