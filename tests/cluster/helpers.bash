@@ -85,7 +85,9 @@ on_host() {
 on_host_bg() {
         local i=$1
         shift
-        exec ip netns exec "${CL_NS[$((i - 1))]}" "$@"
+        # nsenter --net only switches the network namespace: `ip netns exec` also remounts
+        # /sys for the namespace, which hides the cgroup hierarchies containers need.
+        exec nsenter --net="/run/netns/${CL_NS[$((i - 1))]}" "$@"
 }
 
 # Waits until file $1 has a line matching $2 (for at most $3 tenths of a second).
