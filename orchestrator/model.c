@@ -649,6 +649,8 @@ static int parse_pod_obs(const json_t *o, const char *path, struct obs_pod *p, s
                 return r;
         p->restarts = (unsigned)u;
         r = get_uint(o, "generation", path, INT64_MAX, 0, &p->generation, errp);
+        if (r >= 0)
+                r = get_bool(o, "superseded", path, false, &p->superseded, errp);
         if (r < 0)
                 return r;
         {

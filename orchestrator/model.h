@@ -189,6 +189,8 @@ struct obs_pod {
         uint64_t started_at_usec;
         unsigned restarts;
         uint64_t generation;
+        bool superseded; /* the controller's pod record names another pod for this slot: a
+                          * copy left on a node that was down or drained */
         uint64_t reserved_cpu_millis; /* "reserved": the pod's own reservations; counted for */
         uint64_t reserved_memory;     /* pods of other stacks (this stack's use the model) */
 };

@@ -396,12 +396,17 @@ static bool node_usable(struct ctx *c, const char *id) {
 }
 
 /* The pod that represents the slot: a live pod of the target template on an up node that is not
- * drained (the newest one when there are several: the replacement of a pod moved off a node
- * that came back, or off a drained node), else one on an up node, else the first. */
+ * drained and not superseded (the controller's record names it: the replacement of a pod moved
+ * off a node that came back, or off a drained node), else the newest such pod, else one on an
+ * up node, else the first. */
 static size_t pick_primary(struct ctx *c, const struct obs_pod *const *pods, size_t n,
                            const char *target) {
         size_t best = SIZE_MAX;
 
+        for (size_t i = 0; i < n; i++)
+                if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
+                    !pods[i]->superseded && node_usable(c, pods[i]->node))
+                        return i;
         for (size_t i = 0; i < n; i++)
                 if (streq(pods[i]->hash, target) && pods[i]->state != POD_DEAD &&
                     node_usable(c, pods[i]->node) &&

@@ -200,6 +200,38 @@ static int add_pending(struct store *s, const json_t *nodes, json_t *pods, struc
         r = store_list(s, "pods/", &kvs, &n, errp);
         if (r < 0)
                 return r;
+        /* A reported pod whose slot's record names another node or template is superseded: the
+         * planner never prefers it as the slot's pod. */
+        {
+                _cleanup_json_ json_t *want = json_object();
+
+                for (i = 0; i < n; i++) {
+                        _cleanup_json_ json_t *rec = NULL;
+                        _cleanup_free_ char *k = NULL;
+
+                        if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &rec, NULL) <
+                            0)
+                                continue;
+                        k = xasprintf("%s/%s/%lld", json_get_str(rec, "stack", ""),
+                                      json_get_str(rec, "service", ""),
+                                      (long long)json_get_int(rec, "slot", 0));
+                        json_object_set_new(want, k,
+                                            json_sprintf("%s/%s", json_get_str(rec, "node", ""),
+                                                         json_get_str(rec, "hash", "")));
+                }
+                json_array_foreach (pods, i, p) {
+                        _cleanup_free_ char *k =
+                                xasprintf("%s/%s/%lld", json_get_str(p, "stack", ""),
+                                          json_get_str(p, "service", ""),
+                                          (long long)json_get_int(p, "slot", 0));
+                        _cleanup_free_ char *v = xasprintf("%s/%s", json_get_str(p, "node", ""),
+                                                           json_get_str(p, "hash", ""));
+                        const char *w = json_string_value(json_object_get(want, k));
+
+                        if (w && !streq(w, v))
+                                json_object_set_new(p, "superseded", json_true());
+                }
+        }
         for (i = 0; i < n; i++) {
                 _cleanup_json_ json_t *rec = NULL;
                 _cleanup_free_ char *k = NULL;

@@ -48,7 +48,13 @@ cluster_setup() {
 }
 
 cluster_teardown() {
-        local pid i ns
+        local pid i ns sock ids
+        # Containers outlive their agent (shims): remove them through each live daemon first.
+        for sock in "$TEST_TMP"/h*/run/berth.sock; do
+                [ -S "$sock" ] || continue
+                ids=$("$BERTH" -H "unix://$sock" ps -aq 2>/dev/null || true)
+                [ -n "$ids" ] && "$BERTH" -H "unix://$sock" rm -f $ids >/dev/null 2>&1 || true
+        done
         for pid in "${CL_PIDS[@]}"; do
                 kill -TERM "$pid" 2>/dev/null || continue
                 for i in $(seq 50); do
@@ -79,7 +85,9 @@ on_host() {
 on_host_bg() {
         local i=$1
         shift
-        exec ip netns exec "${CL_NS[$((i - 1))]}" "$@"
+        # nsenter --net only switches the network namespace: `ip netns exec` also remounts
+        # /sys for the namespace, which hides the cgroup hierarchies containers need.
+        exec nsenter --net="/run/netns/${CL_NS[$((i - 1))]}" "$@"
 }
 
 # Waits until file $1 has a line matching $2 (for at most $3 tenths of a second).
@@ -92,17 +100,19 @@ wait_line() {
         return 1
 }
 
-# Starts the controller on host 1; sets CL_URL, CL_TOKEN and CTL (a berth CLI command line).
+# start_controller [ARGS...]: the controller on host 1; sets CL_URL, CL_TOKEN, CTL (a berth CLI
+# command line) and CTL_LOG.
 start_controller() {
         local d="$TEST_TMP/h1"
         mkdir -p "$d"
         on_host_bg 1 "$BERTH" daemon --root "$d/root" --run "$d/run" \
-                --listen "$(cl_addr 1):$CL_PORT" >"$d/out" 2>"$d/err" &
+                --listen "$(cl_addr 1):$CL_PORT" "$@" >"$d/out" 2>"$d/err" &
         CL_PIDS+=($!)
         wait_line "$d/out" '^BERTH1-' || { cat "$d/err" >&2; return 1; }
         CL_TOKEN=$(grep -m1 '^BERTH1-' "$d/out")
         CL_URL="https://$(cl_addr 1):$CL_PORT"
         CTL=("$BERTH" -H "unix://$d/run/berth.sock")
+        CTL_LOG="$d/err"
 }
 
 # start_agent I NAME [ARGS...]: an agent on host I; waits until it joined or failed.
@@ -115,7 +125,43 @@ start_agent() {
         AGENT_PID=$!
         CL_PIDS+=($AGENT_PID)
         AGENT_ERR="$d/err"
-        wait_line "$d/err" "Joined '\|Failed to join '\|Failed to start" || return 1
+        AGENT_SOCK="$d/run/berth.sock"
+        wait_line "$d/err" "Joined '\|Already joined '\|Failed to join '\|Failed to start" || return 1
+}
+
+# The berth CLI against the daemon of agent NAME on host I: agent_cli I NAME ARGS...
+agent_cli() {
+        local i=$1 name=$2
+        shift 2
+        "$BERTH" -H "unix://$TEST_TMP/h$i-$name/run/berth.sock" "$@"
+}
+
+# Imports a busybox image (Debian's busybox-static) into agent NAME on host I.
+agent_import_busybox() {
+        local i=$1 name=$2 r=$TEST_TMP/rootfs a
+        if [ ! -e "$TEST_TMP/busybox.tar" ]; then
+                mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+                cp "$BUSYBOX_BIN" "$r/bin/busybox"
+                for a in $("$BUSYBOX_BIN" --list); do
+                        [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+                done
+                printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+                tar -C "$r" -cf "$TEST_TMP/busybox.tar" .
+        fi
+        wait_for_socket "$TEST_TMP/h$i-$name/run/berth.sock" || return 1
+        agent_cli "$i" "$name" import -c 'CMD ["sh"]' "$TEST_TMP/busybox.tar" busybox >/dev/null
+}
+
+BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
+
+# Polls (at most 30 s) until CMD... succeeds.
+eventually() {
+        local i
+        for i in $(seq 150); do
+                "$@" && return 0
+                sleep 0.2
+        done
+        "$@"
 }
 
 # The node names the controller records.

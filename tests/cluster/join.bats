@@ -105,6 +105,32 @@ teardown() {
         run "${CTL[@]}" node rm --force node-a
         [ "$status" -eq 0 ]
         ! node_names | grep -q '^node-a$'
-        # the removed node cannot come back with its old certificate
-        wait_line "$AGENT_ERR" "is not a node" 100
+        # the removed node cannot come back with its old certificate: it is revoked
+        wait_line "$AGENT_ERR" "revoked\|SSL\|TLS\|is not a node" 100
+        tls="$TEST_TMP/h2-node-a/root/node-tls"
+        run on_host 2 curl -sS --cacert "$tls/ca.crt" --cert "$tls/node.crt" --key "$tls/node.key" \
+                -X POST -d '{"name":"node-a"}' "$CL_URL/v1/nodes/join"
+        [ "$status" -ne 0 ]
+}
+
+@test "a node certificate acts only for its own node" {
+        start_agent 2 node-a --token "$CL_TOKEN"
+        grep -q "Joined" "$AGENT_ERR"
+        start_agent 3 node-b --token "$CL_TOKEN"
+        grep -q "Joined" "$AGENT_ERR"
+        tls="$TEST_TMP/h2-node-a/root/node-tls"
+        a=(on_host 2 curl -sS -o /dev/null -w '%{http_code}' --cacert "$tls/ca.crt"
+                --cert "$tls/node.crt" --key "$tls/node.key")
+        run "${a[@]}" -X PUT -d '{"pods":[]}' "$CL_URL/v1/nodes/node-b/status"
+        [ "$output" = 403 ]
+        run "${a[@]}" "$CL_URL/v1/nodes/node-b/assignments"
+        [ "$output" = 403 ]
+        run "${a[@]}" -X POST -d '{"csr":"x"}' "$CL_URL/v1/nodes/node-b/renew"
+        [ "$output" = 403 ]
+        # its own node is fine
+        run "${a[@]}" -X PUT -d '{"pods":[]}' "$CL_URL/v1/nodes/node-a/status"
+        [ "$output" = 204 ]
+        run "${a[@]}" "$CL_URL/v1/nodes/node-a/assignments"
+        [ "$output" = 200 ]
+        grep -q "Refused PUT /v1/nodes/node-b/status from certificate 'node-a'" "$TEST_TMP/h1/err"
 }

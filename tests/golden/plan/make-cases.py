@@ -202,8 +202,11 @@ CASES["node-drained-move-settled"] = (stack([service("web", replicas=2, healthch
     [pod("web", 1, "n1", health="healthy"), pod("web", 1, "n3", health="healthy",
      started_at_usec=NOW - 1_000_000), pod("web", 2, "n2", health="healthy")])
 CASES["node-back-stale-copy"] = (stack([service("web", replicas=2, healthcheck=True)]),
-    nodes3(), [pod("web", 1, "n1", health="healthy"), pod("web", 1, "n3", health="starting",
-               started_at_usec=NOW - 1_000_000), pod("web", 2, "n2", health="healthy")])
+    nodes3(), [pod("web", 1, "n1", health="healthy", superseded=True),
+               pod("web", 1, "n3", health="starting"), pod("web", 2, "n2", health="healthy")])
+CASES["node-back-replacement-healthy"] = (stack([service("web", replicas=2, healthcheck=True)]),
+    nodes3(), [pod("web", 1, "n1", health="healthy", superseded=True),
+               pod("web", 1, "n3", health="healthy"), pod("web", 2, "n2", health="healthy")])
 CASES["volume-affinity"] = (stack([service("db", volume="data")], volumes=["data"]),
     [node("n1"), node("n2"), node("n3", volumes=["shop_data"])], [])
 CASES["constraint-unsatisfiable"] = (stack([service("web", replicas=2, memory=1 << 30,
