@@ -17,7 +17,7 @@ test_pkgs=(
         docker-registry apache2-utils skopeo openssl procps psmisc
         util-linux kmod
         mmdebstrap
-        crun runc python3
+        crun runc python3 iperf3
 )
 
 bench_pkgs=(
