@@ -74,7 +74,7 @@ docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
 REG_PID=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/" && break; sleep 0.1; done
 
-"$BERTH" daemon --root "$T/root" --run "$T/run" >"$T/daemon.log" 2>&1 &
+"$BERTH" daemon --root "$T/root" --run "$T/run" --bridge none >"$T/daemon.log" 2>&1 &
 DAEMON_PID=$!
 for _ in $(seq 100); do [ -S "$T/run/berth.sock" ] && break; sleep 0.05; done
 export BERTH_HOST=unix://$T/run/berth.sock
