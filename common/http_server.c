@@ -1041,13 +1041,11 @@ static void conn_handshake(struct conn *c) {
                         if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName,
                                                       cn, sizeof(cn)) > 0)
                                 c->peer_cn = xstrdup(cn);
+                        /* A revoked certificate completes the handshake so that each of
+                         * its requests gets a clear 403 saying why (conn_dispatch) instead of
+                         * a dropped connection the client cannot explain. */
                         c->peer_serial = revoke_serial_of(peer);
                         X509_free(peer);
-                        if (revoke_check(&c->srv->revoked, c->srv->revoked_file, c->peer_serial)) {
-                                /* A revoked certificate gets no request at all. */
-                                conn_free(c);
-                                return;
-                        }
                 }
                 conn_timer(c, PH_IDLE, c->srv->cfg.idle_timeout);
                 conn_update_io(c);

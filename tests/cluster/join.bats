@@ -106,9 +106,9 @@ teardown() {
         [ "$status" -eq 0 ]
         ! node_names | grep -q '^node-a$'
         # the removed node cannot come back with its old certificate: it is revoked
-        wait_line "$AGENT_ERR" "revoked\|SSL\|TLS\|is not a node" 100
+        wait_line "$AGENT_ERR" "revoked\|SSL\|TLS\|is not a node" 100 || { cat "$AGENT_ERR"; false; }
         tls="$TEST_TMP/h2-node-a/root/node-tls"
-        run on_host 2 curl -sS --cacert "$tls/ca.crt" --cert "$tls/node.crt" --key "$tls/node.key" \
+        run on_host 2 curl -fsS --cacert "$tls/ca.crt" --cert "$tls/node.crt" --key "$tls/node.key" \
                 -X POST -d '{"name":"node-a"}' "$CL_URL/v1/nodes/join"
         [ "$status" -ne 0 ]
 }
