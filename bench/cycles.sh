@@ -14,7 +14,7 @@ N=${1:-1000}
 sup_init
 sup_daemon
 sup_image
-B network create --subnet 10.244.0.0/24 cycles >/dev/null
+B network create --subnet "${CYCLES_SUBNET:-10.244.0.0/24}" cycles >/dev/null
 port=
 for p in $(seq $((30000 + RANDOM % 9000)) 39999); do
         ss -Hltn 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$p\$" && continue

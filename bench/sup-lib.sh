@@ -70,8 +70,11 @@ fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 n_mounts() { grep -c "$TMP" /proc/self/mountinfo || true; }
 n_cgroups() { find /sys/fs/cgroup -maxdepth 3 -path '*/berth/*' -type d 2>/dev/null | wc -l; }
 n_links() { ip -o link show | wc -l; }
+# rules in this daemon's own nft tables (named per root: docs/networking.md)
 n_rules() {
-        { nft list table ip berth 2>/dev/null; nft list table bridge berth 2>/dev/null; } |
+        local t
+        t=$(B info --format json | jq -r '.BerthNetwork.NftTable // "berth"')
+        { nft list table ip "$t" 2>/dev/null; nft list table bridge "$t" 2>/dev/null; } |
                 grep -cE '^[[:space:]]+[a-z].*(accept|drop|dnat|snat|masquerade|jump|goto|return|counter)' || true
 }
 

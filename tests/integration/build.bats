@@ -282,7 +282,7 @@ DF
         printf 'FROM busybox\nRUN ! ip link show eth0\n' >"$CTX/Dockerfile"
         run B build --network none "$CTX"
         [ "$status" -eq 0 ] || { echo "$output"; false; }
-        printf 'FROM busybox\nRUN ip link show berth0\n' >"$CTX/Dockerfile"
+        printf 'FROM busybox\nRUN ip link show %s\n' "$(berth_net_instance "$ROOT")" >"$CTX/Dockerfile"
         run B build --no-cache --network host "$CTX"
         [ "$status" -eq 0 ] || { echo "$output"; false; }
         run B build --network nope "$CTX"

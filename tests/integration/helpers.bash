@@ -54,7 +54,9 @@ teardown_tmp() {
         for root in "${DAEMON_ROOTS[@]}"; do
                 cleanup_net_instance "$root"
         done
-        [ -n "${TEST_TMP:-}" ] && rm -rf "$TEST_TMP"
+        if [ -n "${TEST_TMP:-}" ]; then
+                rm -rf "$TEST_TMP"
+        fi
 }
 
 skip_unless_root() {
