@@ -39,7 +39,7 @@ sup_cleanup() {
         fi
         if [ -n "${TMP:-}" ]; then
                 # what an interrupted run may leave mounted under our root (deepest first)
-                grep -F "$TMP/" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+                { grep -F "$TMP/" /proc/self/mountinfo || true; } | awk '{print $5}' | sort -r |
                         while read -r m; do umount "$m" 2>/dev/null || true; done
                 rm -rf "$TMP"
         fi
