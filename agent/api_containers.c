@@ -80,12 +80,13 @@ static void h_create(struct http_req *req, void *ud) {
 }
 
 /* filters: docker's JSON form {"status":["running"],"label":["a=b"]}: values of one key are
- * alternatives, keys must all match. */
+ * alternatives, except labels, which must all match (as in docker); keys must all match. */
 static int filters_match(const json_t *filters, const json_t *rec, struct err **errp) {
         const char *key;
         json_t *vals;
 
         json_object_foreach ((json_t *)filters, key, vals) {
+                bool every = streq(key, "label");
                 bool any = false;
                 size_t i;
                 json_t *v;
@@ -98,6 +99,8 @@ static int filters_match(const json_t *filters, const json_t *rec, struct err **
                         int r = ctr_filter_match(rec, f, errp);
                         if (r < 0)
                                 return r;
+                        if (every && r == 0)
+                                return 0;
                         any = any || r > 0;
                 }
                 if (!any)

@@ -8,7 +8,7 @@ load helpers
 load ctr-helpers
 
 @test "run -d, ps and inspect fields" {
-        run B run -d --name web --network none -l tier=front busybox sleep 300
+        run B run -d --name web --network none -l tier=front -l team=a busybox sleep 300
         [ "$status" -eq 0 ]
         id=$output
         [ ${#id} -eq 64 ]
@@ -16,6 +16,13 @@ load ctr-helpers
         assert_contains "$output" "web"
         assert_contains "$output" "${id:0:12}"
         run B ps -q --filter label=tier=front
+        [ "$output" = "${id:0:12}" ]
+        # several labels must all match (docker's rule); other keys are alternatives
+        run B ps -q --filter label=tier=front --filter label=team=a
+        [ "$output" = "${id:0:12}" ]
+        run B ps -q --filter label=tier=front --filter label=team=b
+        [ -z "$output" ]
+        run B ps -q --filter name=web --filter name=nosuch
         [ "$output" = "${id:0:12}" ]
         run B ps -q --filter status=exited
         [ -z "$output" ]
