@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "http_client.h"
+#include "http_request.h"
 #include "json.h"
 #include "stacks_logs.h"
 #include "strv.h"
@@ -43,26 +44,6 @@ struct follow {
         struct http_xfer *x;
         struct follow *next;
 };
-
-/* Percent-encodes a query value. */
-static char *query_escape(const char *s) {
-        static const char hex[] = "0123456789ABCDEF";
-        char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
-
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || strchr("-_.~", ch))
-                        *o++ = (char)ch;
-                else {
-                        *o++ = '%';
-                        *o++ = hex[ch >> 4];
-                        *o++ = hex[ch & 15];
-                }
-        }
-        *o = '\0';
-        return out;
-}
 
 static void follow_free(struct follow *f) {
         struct follow **pp = &f->l->follows;
@@ -188,7 +169,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
 
 int stack_follow_logs(const struct http_target *target, const char *stack, struct err **errp) {
         _cleanup_free_ char *filters = xasprintf("{\"label\":[\"berth.stack=%s\"]}", stack);
-        _cleanup_free_ char *q = query_escape(filters);
+        _cleanup_free_ char *q = http_escape(filters);
         struct logs l = {
                 .target = *target,
                 .list_path = xasprintf("/v1/containers?filters=%s", q),

@@ -25,9 +25,8 @@ static void on_sigint(int sig) {
         interrupted = 1;
 }
 
-/* The stack's containers as {id: name}. */
-static int stack_containers(const struct cli_ctx *ctx, const char *stack, json_t **ret,
-                            struct err **errp) {
+int stack_containers(const struct cli_ctx *ctx, const char *stack, json_t **ret,
+                     struct err **errp) {
         _cleanup_free_ char *filters = xasprintf("{\"label\":[\"berth.stack=%s\"]}", stack);
         _cleanup_free_ char *q = http_escape(filters);
         _cleanup_free_ char *path = xasprintf("/v1/containers?all=1&filters=%s", q);

@@ -10,24 +10,11 @@
 #include "client.h"
 #include "http_request.h"
 #include "json.h"
+#include "stacks_stop.h"
 #include "stacks_volumes.h"
 #include "xalloc.h"
 
 #define POLL_MS 100
-
-/* How many containers of the stack exist (running or not); negative on error. */
-static int stack_containers(const struct cli_ctx *ctx, const char *stack, struct err **errp) {
-        _cleanup_free_ char *filters = xasprintf("{\"label\":[\"berth.stack=%s\"]}", stack);
-        _cleanup_free_ char *q = http_escape(filters);
-        _cleanup_free_ char *path = xasprintf("/v1/containers?all=1&filters=%s", q);
-        _cleanup_json_ json_t *res = NULL;
-        int r;
-
-        r = client_call(ctx, "GET", path, NULL, &res, errp);
-        if (r < 0)
-                return r;
-        return (int)json_array_size(res);
-}
 
 int stack_down_volumes(const struct cli_ctx *ctx, const char *stack, const json_t *model,
                        unsigned wait_s, struct err **errp) {
@@ -41,9 +28,12 @@ int stack_down_volumes(const struct cli_ctx *ctx, const char *stack, const json_
                 return 0;
         /* The volumes are in use until the pods are gone. */
         for (unsigned i = 0;; i++) {
-                r = stack_containers(ctx, stack, errp);
+                _cleanup_json_ json_t *left = NULL;
+
+                r = stack_containers(ctx, stack, &left, errp);
                 if (r < 0)
                         return r;
+                r = (int)json_object_size(left);
                 if (r == 0)
                         break;
                 if (i >= tries)
