@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # berth build benchmarks (docs/build.md "Benchmark"), medians of RUNS runs:
 #   1. a 12-step Dockerfile on a busybox base (COPY of FILES small files, 4 RUN steps): cold
-#      (--no-cache), fully cached, and after editing one file;
+#      (--no-cache), fully cached, and after editing one file; then the same file cold and
+#      cached beside `docker build` (legacy builder and BuildKit) and `buildah bud`. For that
+#      the script starts its own containerd and dockerd (PEERS=0 skips the peers) as
+#      /work/shared/PEERS.md describes: roots, sockets and pidfiles under its temporary
+#      directory, --bridge=none --iptables=false, both stopped by pid at the end; buildah runs
+#      on a private --root/--runroot there, with runc;
 #   2. a two-stage build whose stages are independent: --jobs 1 (one after another) vs --jobs 2;
 #   3. the Dockerfiles of tests/integration/build.bats (instructions, multi-stage): cold and
 #      cached, beside docker (when dockerd answers) and podman (when installed, on a private
@@ -23,8 +28,36 @@ BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
 T=$(mktemp -d /tmp/berth-bench-build.XXXXXX)
 DAEMON_PID=
 PODMAN_ROOT=
+CONTAINERD_PID=
+DOCKERD_PID=
+BUILDAH_ROOT=
+PEERS=${PEERS:-1}
+DOCKER=/usr/bin/docker # not a newer client that may be first in PATH
+stop_pid() { # PID: TERM, wait up to 10 s, then KILL
+        local p=$1
+        kill -TERM "$p" 2>/dev/null || return 0
+        for _ in $(seq 100); do
+                kill -0 "$p" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+}
 cleanup() {
         set +e
+        if [ -n "$DOCKERD_PID" ]; then
+                dk rmi -f berth-bench-busybox berth-bench-12 berth-bench-t >/dev/null 2>&1
+                stop_pid "$DOCKERD_PID"
+        fi
+        [ -n "$CONTAINERD_PID" ] && stop_pid "$CONTAINERD_PID"
+        if [ -n "$BUILDAH_ROOT" ]; then
+                bh rm -a >/dev/null 2>&1
+                bh rmi -a -f >/dev/null 2>&1
+        fi
+        # whatever docker, containerd or buildah left mounted under the temporary directory
+        grep -o " $T/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do
+                umount -l "$m"
+        done
         if [ -n "$DAEMON_PID" ]; then
                 kill -TERM "$DAEMON_PID" 2>/dev/null
                 wait "$DAEMON_PID" 2>/dev/null
@@ -34,9 +67,6 @@ cleanup() {
                 grep -o " $PODMAN_ROOT[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do
                         umount "$m"
                 done
-        fi
-        if command -v docker >/dev/null && [ -n "${DOCKER_TAGS:-}" ]; then
-                docker rmi -f $DOCKER_TAGS >/dev/null 2>&1
         fi
         rm -rf "$T"
 }
@@ -114,6 +144,130 @@ echo "  cold build (--no-cache):    $cold s"
 echo "  fully cached rebuild:       $cached s ($hits cache hits)"
 echo "  rebuild after 1-file edit:  $edit s (one run)"
 
+# ---- 1b. the same 12-step Dockerfile beside docker build and buildah bud ----
+# RUN with --network none everywhere (dockerd runs with --bridge=none, so it has no bridge).
+dk() { "$DOCKER" -H "unix://$T/docker/run/docker.sock" "$@"; }
+bh() {
+        CONTAINERS_CONF=$T/buildah/containers.conf buildah --root "$T/buildah/root" \
+                --runroot "$T/buildah/run" --storage-driver overlay "$@"
+}
+start_docker() {
+        if ! command -v dockerd >/dev/null || ! command -v containerd >/dev/null ||
+                [ ! -x "$DOCKER" ]; then
+                echo "  (docker: not installed: scripts/deps.sh --bench)"
+                return 1
+        fi
+        local d=$T/docker
+        mkdir -p "$d/containerd" "$d/data" "$d/run"
+        cat >"$d/containerd.toml" <<EOF
+version = 2
+root = "$d/containerd/root"
+state = "$d/run/containerd"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$d/run/containerd.sock"
+[ttrpc]
+  address = "$d/run/containerd.sock.ttrpc"
+[debug]
+  address = "$d/run/containerd-debug.sock"
+EOF
+        containerd --config "$d/containerd.toml" >"$d/containerd.log" 2>&1 &
+        CONTAINERD_PID=$!
+        for _ in $(seq 200); do
+                [ -S "$d/run/containerd.sock" ] && break
+                sleep 0.05
+        done
+        echo '{}' >"$d/daemon.json"
+        dockerd --config-file "$d/daemon.json" --containerd "$d/run/containerd.sock" \
+                --data-root "$d/data" --exec-root "$d/run/exec" \
+                -H "unix://$d/run/docker.sock" --pidfile "$d/run/docker.pid" \
+                --iptables=false --ip6tables=false --bridge=none >"$d/dockerd.log" 2>&1 &
+        DOCKERD_PID=$!
+        for _ in $(seq 300); do
+                dk version >/dev/null 2>&1 && return 0
+                kill -0 "$DOCKERD_PID" 2>/dev/null || break
+                sleep 0.1
+        done
+        echo "  (docker: dockerd did not start: $(tail -n 1 "$d/dockerd.log" | cut -c1-120))"
+        return 1
+}
+setup_buildah() {
+        if ! command -v buildah >/dev/null; then
+                echo "  (buildah: not installed: scripts/deps.sh --bench)"
+                return 1
+        fi
+        BUILDAH_ROOT=$T/buildah
+        mkdir -p "$BUILDAH_ROOT"
+        # the hard nofile limit here is 20000 (no CAP_SYS_RESOURCE): the default fails
+        cat >"$BUILDAH_ROOT/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+EOF
+        local ctr
+        if ctr=$(bh from scratch 2>"$T/buildah.log") &&
+                bh add "$ctr" "$T/busybox.tar" / >/dev/null 2>>"$T/buildah.log" &&
+                bh config --cmd sh --env PATH=/bin "$ctr" 2>>"$T/buildah.log" &&
+                bh commit -q "$ctr" localhost/berth-bench-busybox >/dev/null 2>>"$T/buildah.log" &&
+                bh rm "$ctr" >/dev/null 2>>"$T/buildah.log"; then
+                return 0
+        fi
+        echo "  (buildah: importing the base failed: $(tail -n 1 "$T/buildah.log" | cut -c1-100))"
+        return 1
+}
+build12() { # PEER [--no-cache]
+        case $1 in
+        berth) "$BERTH" build -q --network none ${2:-} -t bench:1 "$c" ;;
+        docker-legacy)
+                DOCKER_BUILDKIT=0 dk build -q --network none ${2:-} -f "$T/Dockerfile.peer" \
+                        -t berth-bench-12 "$c"
+                ;;
+        docker-buildkit)
+                DOCKER_BUILDKIT=1 dk build -q --network none ${2:-} -f "$T/Dockerfile.peer" \
+                        -t berth-bench-12 "$c"
+                ;;
+        buildah)
+                bh bud -q --layers --network none ${2:-} -f "$T/Dockerfile.peer" \
+                        -t berth-bench-12 "$c"
+                ;;
+        esac
+}
+if [ "$PEERS" != 0 ]; then
+        sed 's/^FROM busybox/FROM berth-bench-busybox/' "$c/Dockerfile" >"$T/Dockerfile.peer"
+        b12=(berth)
+        if start_docker; then
+                if dk import -c 'CMD ["sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" \
+                        berth-bench-busybox >/dev/null; then
+                        b12+=(docker-legacy docker-buildkit)
+                else
+                        echo "  (docker: import failed)"
+                fi
+        fi
+        setup_buildah && b12+=(buildah)
+        echo "== the 12-step Dockerfile beside the peers (RUN --network none; median of $RUNS)"
+        printf '  %-16s %10s %10s %12s %12s\n' "" "cold" "cached" "cold/berth" "cached/berth"
+        bcold=0
+        bcached=0
+        for peer in "${b12[@]}"; do
+                # one build first, so "cached" finds every step
+                if ! build12 "$peer" >"$T/last.log" 2>&1 ||
+                        ! pc=$(timed build12 "$peer" --no-cache) ||
+                        ! pk=$(timed build12 "$peer"); then
+                        echo "  $peer: failed: $(tail -n 1 "$T/last.log" | cut -c1-100)"
+                        continue
+                fi
+                if [ "$peer" = berth ]; then
+                        bcold=$pc
+                        bcached=$pk
+                fi
+                printf '  %-16s %9ss %9ss %11sx %11sx\n' "$peer" "$pc" "$pk" \
+                        "$(awk -v a="$pc" -v b="$bcold" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')" \
+                        "$(awk -v a="$pk" -v b="$bcached" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')"
+        done
+fi
+
 # ---- 2. two independent stages ----
 p=$T/par
 mkdir -p "$p"
@@ -167,9 +321,8 @@ DF
 
 peers=(berth)
 DOCKER_TAGS=
-if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
-        docker import -c 'CMD ["sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" berth-bench-busybox >/dev/null
-        DOCKER_TAGS="berth-bench-busybox berth-bench-t"
+if [ -n "$DOCKERD_PID" ] && dk version >/dev/null 2>&1; then
+        DOCKER_TAGS="berth-bench-t"
         peers+=(docker)
 fi
 if command -v podman >/dev/null; then
@@ -193,7 +346,7 @@ build_cmd() { # PEER DIR [--no-cache]
         set -- "$1" "$2" "${3:-}"
         case $1 in
         berth) echo "$BERTH build -q --network none $3 $2" ;;
-        docker) echo "docker build -q --network none $3 -f $2/Dockerfile.peer -t berth-bench-t $2" ;;
+        docker) echo "env DOCKER_BUILDKIT=1 $DOCKER -H unix://$T/docker/run/docker.sock build -q --network none $3 -f $2/Dockerfile.peer -t berth-bench-t $2" ;;
         podman) echo "${PM[*]} build -q --layers --network none $PODMAN_RUNTIME $3 -f $2/Dockerfile.peer -t berth-bench-t $2" ;;
         esac
 }
@@ -211,4 +364,4 @@ for peer in "${peers[@]}"; do
                 printf '  %-8s %-26s %9ss %9ss\n' "$peer" "$name" "$cold" "$cached"
         done
 done
-[ "${#peers[@]}" -gt 1 ] || echo "  (no peers: dockerd is not running and podman is not installed)"
+[ "${#peers[@]}" -gt 1 ] || echo "  (no peers: PEERS=0, or dockerd did not start and podman is not installed)"

@@ -23,7 +23,7 @@ test_pkgs=(
 bench_pkgs=(
         docker.io containerd docker-compose podman conmon crun runc skopeo docker-registry
         hyperfine iperf3 uidmap slirp4netns fuse-overlayfs containernetworking-plugins catatonit
-        busybox-static python3 curl
+        busybox-static python3 curl buildah
 )
 
 want=("${build_pkgs[@]}")

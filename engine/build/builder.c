@@ -140,25 +140,37 @@ char **bld_lower_dirs(struct builder *b, struct bstate *st) {
         return l;
 }
 
-/* Adds a layer blob (uncompressed: digest = diff id) and unpacks it into the store. */
-int bld_layer_add(struct builder *b, struct bstate *st, const char *digest, struct err **errp) {
+/* Adds a layer blob (digest: the blob, diff_id: the sha256 of its uncompressed tar) and
+ * unpacks it into the store. */
+static int layer_add(struct builder *b, struct bstate *st, const char *digest, const char *diff_id,
+                     struct err **errp) {
         json_t *rootfs = obj_child(st->cfg, "rootfs");
         json_t *diffs = json_object_get(rootfs, "diff_ids");
         _cleanup_strv_ char **d = NULL, **chains = NULL;
-        int r;
 
         json_object_set_new(rootfs, "type", json_string("layers"));
         if (!json_is_array(diffs)) {
                 diffs = json_array();
                 json_object_set_new(rootfs, "diff_ids", diffs);
         }
-        json_array_append_new(diffs, json_string(digest));
+        json_array_append_new(diffs, json_string(diff_id));
         strv_push(&st->layers, digest);
         d = diff_ids_of(st);
         chains = chain_ids_compute(d);
-        r = layer_unpack_blob(b->o->store, digest, digest, chains[strv_length(chains) - 1], NULL,
-                              errp);
-        return r;
+        return layer_unpack_blob(b->o->store, digest, diff_id, chains[strv_length(chains) - 1],
+                                 NULL, errp);
+}
+
+/* The tree under dir (an overlay upper dir or copied files) as a new gzip-compressed layer of
+ * st: a push sends it as it is stored; the config records the uncompressed diff id. */
+int bld_layer_from_dir(struct builder *b, struct bstate *st, const char *dir, struct err **errp) {
+        _cleanup_free_ char *digest = NULL, *diff_id = NULL;
+        int r;
+
+        r = layer_from_dir_gz(b->o->store, dir, &digest, &diff_id, NULL, errp);
+        if (r < 0)
+                return r;
+        return layer_add(b, st, digest, diff_id, errp);
 }
 
 /* ---- the cache ---- */
@@ -294,7 +306,6 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                    struct err **errp) {
         _cleanup_(build_context_freep) struct build_context *from_ctx = NULL;
         _cleanup_free_ char *hex = random_hex(8), *dir = NULL, *fromdir = NULL, *dest = NULL;
-        _cleanup_free_ char *digest = NULL;
         _cleanup_strv_ char **lowers = bld_lower_dirs(b, st), **all = NULL, **sums = NULL;
         struct build_context *ctx = b->o->ctx;
         struct copy_attrs attrs = {.uid = 0, .gid = 0};
@@ -476,9 +487,7 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                         goto out;
                 }
         }
-        r = layer_from_dir(b->o->store, dir, &digest, NULL, errp);
-        if (r >= 0)
-                r = bld_layer_add(b, st, digest, errp);
+        r = bld_layer_from_dir(b, st, dir, errp);
 out:
         if (dir)
                 (void)rm_rf(dir, NULL);
@@ -876,14 +885,12 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 }
                 json_object_set_new(bld_cfg_config(st), "WorkingDir", json_string(cl));
                 /* Created as its own layer, as BuildKit does. */
-                _cleanup_free_ char *hex = random_hex(8), *dir = NULL, *digest = NULL;
+                _cleanup_free_ char *hex = random_hex(8), *dir = NULL;
                 dir = xasprintf("%s/workdir-%s", b->tmp, hex);
                 _cleanup_free_ char *full = xasprintf("%s%s", dir, cl);
                 r = mkdir_p(full, 0755, errp);
                 if (r >= 0)
-                        r = layer_from_dir(b->o->store, dir, &digest, NULL, errp);
-                if (r >= 0)
-                        r = bld_layer_add(b, st, digest, errp);
+                        r = bld_layer_from_dir(b, st, dir, errp);
                 (void)rm_rf(dir, NULL);
                 empty = false;
                 free(cb);

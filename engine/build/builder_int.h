@@ -51,8 +51,8 @@ char **bld_json_strv(const json_t *a);
 json_t *bld_strv_to_json(char *const *l);
 /* Unpacked layer dirs of st, top first. */
 char **bld_lower_dirs(struct builder *b, struct bstate *st);
-/* Adds an uncompressed layer blob (digest = diff id) to st and unpacks it into the store. */
-int bld_layer_add(struct builder *b, struct bstate *st, const char *digest, struct err **errp);
+/* Writes dir as a gzip-compressed layer, adds it to st and unpacks it into the store. */
+int bld_layer_from_dir(struct builder *b, struct bstate *st, const char *dir, struct err **errp);
 char *bld_sha256_hex(const char *s);
 
 void bld_run_mounts_free(struct run_mount *m, size_t n);

@@ -109,7 +109,7 @@ int bld_run_container(struct builder *b, struct bstate *st, const struct df_inst
                       char *const *extra_env, enum bld_net net, struct err **errp) {
         _cleanup_free_ char *w = NULL, *rootfs = NULL, *bundle = NULL, *cfgp = NULL, *id = NULL;
         _cleanup_free_ char *state_root = NULL, *empty = NULL, *cwdp = NULL, *upper = NULL;
-        _cleanup_free_ char *hex = random_hex(8), *digest = NULL;
+        _cleanup_free_ char *hex = random_hex(8);
         _cleanup_strv_ char **lowers = bld_lower_dirs(b, st), **env = NULL, **created = NULL;
         _cleanup_json_ json_t *spec = NULL;
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
@@ -268,10 +268,7 @@ int bld_run_container(struct builder *b, struct bstate *st, const struct df_inst
                 else if (S_ISREG(sb.st_mode) && sb.st_size == 0)
                         (void)unlink(u);
         }
-        r = layer_from_dir(b->o->store, upper, &digest, NULL, errp);
-        if (r < 0)
-                goto out;
-        r = bld_layer_add(b, st, digest, errp);
+        r = bld_layer_from_dir(b, st, upper, errp);
 out:
         tail_done(&tail);
         (void)ovl_remove(w, NULL);

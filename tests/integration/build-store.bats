@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# berth build and the store around it: built layers are stored gzip-compressed (a push sends
+# them so, a pull brings them back), a daemon killed during a RUN leaves nothing behind once
+# it is started again, and --cache-from reuses the steps recorded in another image. Needs root.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
+
+setup_file() {
+        [ "$(id -u)" -eq 0 ] || return 0
+        [ -x "$BUSYBOX_BIN" ] || return 0
+        local r=$BATS_FILE_TMPDIR/rootfs
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+        cp "$BUSYBOX_BIN" "$r/bin/busybox"
+        local a
+        for a in $("$BUSYBOX_BIN" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+        printf 'root:x:0:\n' >"$r/etc/group"
+        tar -C "$r" -cf "$BATS_FILE_TMPDIR/busybox.tar" .
+}
+
+setup() {
+        skip_unless_root
+        [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
+        setup_tmp
+        REG_PID=
+        start_daemon --log-format text
+        run "$BERTH" import -c 'CMD ["sh"]' -c 'ENV PATH=/bin' "$BATS_FILE_TMPDIR/busybox.tar" busybox
+        [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+        CTX=$TEST_TMP/ctx
+        mkdir -p "$CTX"
+}
+
+teardown() {
+        if [ -n "$REG_PID" ]; then
+                kill -TERM "$REG_PID" 2>/dev/null || true
+                wait "$REG_PID" 2>/dev/null || true
+        fi
+        if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ]; then
+                local ids
+                ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
+                [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
+        fi
+        if [ -n "${TEST_TMP:-}" ] && grep -q "$TEST_TMP" /proc/self/mountinfo; then
+                echo "mounts left behind:" >&2
+                grep "$TEST_TMP" /proc/self/mountinfo >&2
+                teardown_tmp
+                return 1
+        fi
+        teardown_tmp
+}
+
+B() { "$BERTH" "$@"; }
+
+# docker-registry on 127.0.0.1:$REG_PORT, no auth.
+start_registry() {
+        REG_PORT=$(free_port)
+        {
+                echo "version: 0.1"
+                echo "log: {level: error}"
+                echo "storage: {filesystem: {rootdirectory: $TEST_TMP/registry}}"
+                echo "http: {addr: 127.0.0.1:$REG_PORT}"
+        } >"$TEST_TMP/registry.yml"
+        docker-registry serve "$TEST_TMP/registry.yml" >"$TEST_TMP/registry.log" 2>&1 &
+        REG_PID=$!
+        local i
+        for i in $(seq 100); do
+                curl -s -o /dev/null "http://127.0.0.1:$REG_PORT/v2/" && return 0
+                sleep 0.1
+        done
+        cat "$TEST_TMP/registry.log" >&2
+        return 1
+}
+
+@test "build: layers are stored gzip-compressed; push to a loopback registry and pull back" {
+        skip_unless_cmd docker-registry curl jq
+        start_registry
+        echo "payload" >"$CTX/file.txt"
+        cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+WORKDIR /app
+COPY file.txt ./
+RUN echo built >/app/run.txt
+CMD ["cat", "/app/file.txt", "/app/run.txt"]
+DF
+        ref=127.0.0.1:$REG_PORT/test/built:1
+        run B build -q -t "$ref" "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+
+        # The config has the diff ids (uncompressed tars) of the base and the three new layers.
+        run B image inspect -f '{{json .RootFS.Layers}}' "$ref"
+        [ "$status" -eq 0 ]
+        diffs=$output
+        [ "$(echo "$diffs" | jq length)" -eq 4 ]
+
+        run B push "$ref"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        manifest=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+                -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+                "http://127.0.0.1:$REG_PORT/v2/test/built/manifests/1")
+        # the busybox base was imported (uncompressed); the built ones are gzip
+        run jq -r '.layers[1:][].mediaType' <<<"$manifest"
+        [ "${#lines[@]}" -eq 3 ]
+        for l in "${lines[@]}"; do
+                [[ "$l" == *gzip ]] || { echo "not gzip: $l"; false; }
+        done
+        i=1
+        for d in $(jq -r '.layers[1:][].digest' <<<"$manifest"); do
+                # the blob the registry holds is gzip and its content is the diff id's tar
+                curl -sf -o "$TEST_TMP/blob" "http://127.0.0.1:$REG_PORT/v2/test/built/blobs/$d"
+                [ "$(head -c 2 "$TEST_TMP/blob" | od -An -tx1 | tr -d ' ')" = 1f8b ]
+                [ "sha256:$(sha256sum <"$TEST_TMP/blob" | cut -d' ' -f1)" = "$d" ]
+                want=$(jq -r ".[$i]" <<<"$diffs")
+                [ "sha256:$(gzip -dc <"$TEST_TMP/blob" | sha256sum | cut -d' ' -f1)" = "$want" ]
+                [ "$d" != "$want" ]
+                i=$((i + 1))
+        done
+
+        run B rmi -f "$ref" busybox
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B pull "$ref"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B run --rm "$ref"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "payload"
+        assert_contains "$output" "built"
+}
