@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,8 +21,9 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "build/builder.h"
 #include "api_upload.h"
+#include "build/builder.h"
+#include "build_recover.h"
 #include "build/context.h"
 #include "build/netns.h"
 #include "cleanup.h"
@@ -130,6 +132,14 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
         size_t i;
         int r;
 
+        /* Its own process group (what a daemon killed mid-build leaves is killed by group at
+         * the next start, build_recover), and gone with the daemon: nobody would read it. */
+        (void)setpgid(0, 0);
+        /* Nothing of this helper (RUN helpers fork from it) may hold the daemon's root lock
+         * once the daemon is gone: the next daemon could not start. */
+        d->lock_fd = safe_close(d->lock_fd);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != d->pid)
+                _exit(1);
         signal(SIGPIPE, SIG_IGN);
         signal(SIGCHLD, SIG_DFL);
         json_array_foreach (json_object_get(args, "t"), i, v)
@@ -291,6 +301,7 @@ static void bjob_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
 
         (void)revents;
         ev_child_stop(loop, w);
+        build_job_forget(j->d, w->pid);
         j->reaped = true;
         bjob_net_done(j);
         if (j->eof)
@@ -412,6 +423,8 @@ static void build_start(struct http_req *req, struct daemon *d, int upload_fd) {
                 p[0] = safe_close(p[0]);
                 build_child(d, args, body, blen, p[1]);
         }
+        (void)setpgid(pid, pid); /* as the child does: whichever runs first */
+        build_job_record(d, pid, job->net_id);
         /* The child holds its own copy of the namespace fd for its RUN steps. */
         job->netns_fd = safe_close(job->netns_fd);
         job->req = req;

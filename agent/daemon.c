@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "build_recover.h"
 #include "events.h"
 #include "metrics.h"
 #include "containers.h"
@@ -574,6 +575,8 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
                 log_error(NULL, "Networking is unavailable: %s", err_msg(d->net_err));
         if (r >= 0)
                 r = ctr_mgr_open(d, &d->ctrs, &e);
+        if (r >= 0)
+                build_recover(d); /* before serving: no build of this daemon runs yet */
         if (r >= 0)
                 r = daemon_serve(d, &e);
         if (r >= 0)

@@ -129,3 +129,55 @@ DF
         assert_contains "$output" "payload"
         assert_contains "$output" "built"
 }
+
+@test "build: a daemon killed with -9 during a RUN leaves nothing once it starts again" {
+        skip_unless_cmd jq pgrep
+        marker=bk$$x$RANDOM
+        cat >"$CTX/Dockerfile" <<DF
+FROM busybox
+COPY Dockerfile /x
+RUN sleep 120; echo $marker
+DF
+        B build -t killed "$CTX" >"$TEST_TMP/build.out" 2>&1 &
+        cli=$!
+        local i
+        for i in $(seq 200); do
+                pgrep -f "echo $marker" >/dev/null && break
+                sleep 0.1
+        done
+        pgrep -f "echo $marker" >/dev/null || { cat "$TEST_TMP/build.out"; false; }
+
+        # What the build holds now: its endpoint (veth and address), overlay mount, work dirs.
+        ifname=$(jq -r '.endpoints[]? | select(.id | startswith("build-")) | .host_ifname' \
+                "$ROOT"/networks/*.json)
+        [ -n "$ifname" ]
+        ip link show "$ifname" >/dev/null
+        [ "$(grep -c " $ROOT/build-tmp/" /proc/self/mountinfo)" -gt 0 ]
+        [ -n "$(ls -A "$ROOT/build-tmp")" ]
+
+        kill -KILL "$DAEMON_PID"
+        wait "$DAEMON_PID" || true
+        run wait "$cli"
+        [ "$status" -ne 0 ]
+        rm -f "$SOCK" # the dead daemon's: start_daemon waits for the new one's
+        start_daemon --log-format text
+
+        # Nothing is left: no process of the RUN, no mount, no work dir, no endpoint, no veth.
+        for i in $(seq 50); do
+                pgrep -f "echo $marker" >/dev/null || break
+                sleep 0.1
+        done
+        run pgrep -f "echo $marker"
+        [ "$status" -ne 0 ] || { echo "left running: $output"; cat "$DAEMON_LOG"; false; }
+        [ "$(grep -c " $ROOT/build-tmp/" /proc/self/mountinfo)" -eq 0 ]
+        [ ! -e "$ROOT/build-tmp" ] || [ -z "$(ls -A "$ROOT/build-tmp")" ]
+        run grep -l '"build-' "$ROOT"/networks/*.json
+        [ "$status" -ne 0 ] || { cat "${lines[@]}"; false; }
+        run ip link show "$ifname"
+        [ "$status" -ne 0 ]
+        grep -q "Released endpoint 'build-" "$DAEMON_LOG"
+        # and the daemon builds again
+        printf 'FROM busybox\nRUN echo again >/again\n' >"$CTX/Dockerfile"
+        run B build -q -t again "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+}
