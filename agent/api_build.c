@@ -125,7 +125,7 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                                    int fd) {
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         _cleanup_(build_context_freep) struct build_context *ctx = NULL;
-        _cleanup_strv_ char **tags = NULL, **bargs = NULL, **labels = NULL;
+        _cleanup_strv_ char **tags = NULL, **bargs = NULL, **labels = NULL, **cache_from = NULL;
         _cleanup_free_ char *id = NULL;
         struct err *e = NULL;
         json_t *v;
@@ -148,6 +148,8 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                 strv_push(&bargs, json_string_value(v));
         json_array_foreach (json_object_get(args, "labels"), i, v)
                 strv_push(&labels, json_string_value(v));
+        json_array_foreach (json_object_get(args, "cachefrom"), i, v)
+                strv_push(&cache_from, json_string_value(v));
         struct emit_ctx ec = {.fd = fd, .quiet = json_get_bool(args, "q", false)};
         int netns_fd = (int)json_get_int(args, "netns_fd", -1);
         _cleanup_free_ char *netns =
@@ -208,6 +210,7 @@ static _noreturn_ void build_child(struct daemon *d, json_t *args, const char *b
                         .labels = labels,
                         .target = json_get_str(args, "target", NULL),
                         .no_cache = json_get_bool(args, "nocache", false),
+                        .cache_from = cache_from,
                         .jobs = (unsigned)json_get_int(args, "jobs", 0),
                         .pull = json_get_bool(args, "pull", false),
                         .network_none = streq(json_get_str(args, "network", "host"), "none"),
@@ -341,6 +344,25 @@ static void build_start(struct http_req *req, struct daemon *d, int upload_fd) {
         json_object_set_new(args, "labels", json_array());
         STRV_FOREACH (t, labels)
                 json_array_append_new(json_object_get(args, "labels"), json_string(*t));
+        /* cachefrom: a JSON array of image references, as docker's */
+        const char *cf = http_req_query(req, "cachefrom");
+        if (cf && *cf) {
+                json_t *a = json_loads(cf, 0, NULL);
+                bool ok = json_is_array(a);
+                size_t i;
+                json_t *v;
+                json_array_foreach (a, i, v)
+                        ok = ok && json_is_string(v) && *json_string_value(v);
+                if (!ok) {
+                        json_decref(a);
+                        err_setx(&e, EINVAL,
+                                 "query parameter 'cachefrom' must be a JSON array of image "
+                                 "names");
+                        err_set_field(&e, "cachefrom");
+                        goto fail;
+                }
+                json_object_set_new(args, "cachefrom", a);
+        }
         static const char *const strs[] = {"dockerfile", "target", "network"};
         for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
                 const char *v = http_req_query(req, strs[i]);

@@ -232,6 +232,13 @@ int cli_build_send(const struct cli_ctx *ctx, const struct cli_build_req *req, c
                 _cleanup_free_ char *s = json_dump_str(req->labels, false);
                 q_add(&path, "labels", s);
         }
+        if (req->cache_from && req->cache_from[0]) {
+                _cleanup_json_ json_t *a = json_array();
+                for (char *const *c = req->cache_from; *c; c++)
+                        json_array_append_new(a, json_string(*c));
+                _cleanup_free_ char *s = json_dump_str(a, false);
+                q_add(&path, "cachefrom", s);
+        }
         if (req->jobs) {
                 char n[16];
                 snprintf(n, sizeof(n), "%u", req->jobs);
@@ -318,6 +325,8 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                 "      --build-arg K=V      set a build-time variable (repeatable)\n"
                 "      --target STAGE       build up to this stage\n"
                 "      --no-cache           do not use the build cache\n"
+                "      --cache-from IMAGE   reuse the build steps recorded in IMAGE (pulled when\n"
+                "                           missing; repeatable)\n"
                 "      --pull               pull base images even when they are present\n"
                 "      --network MODE       network of RUN steps: default (the bridge), host or\n"
                 "                           none\n"
@@ -331,6 +340,7 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                                              {"build-arg", required_argument, NULL, 'b'},
                                              {"target", required_argument, NULL, 'T'},
                                              {"no-cache", no_argument, NULL, 'n'},
+                                             {"cache-from", required_argument, NULL, 'C'},
                                              {"pull", no_argument, NULL, 'p'},
                                              {"network", required_argument, NULL, 'N'},
                                              {"quiet", no_argument, NULL, 'q'},
@@ -339,7 +349,7 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
         _cleanup_json_ json_t *bargs = json_object(), *labels = json_object();
-        _cleanup_strv_ char **tags = NULL;
+        _cleanup_strv_ char **tags = NULL, **cache_from = NULL;
         _cleanup_free_ char *file = NULL, *target = NULL, *network = NULL, *ctxdir = NULL;
         _cleanup_free_ char *id = NULL;
         struct err *e = NULL;
@@ -370,6 +380,13 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
                         break;
                 case 'n':
                         nocache = true;
+                        break;
+                case 'C':
+                        if (!*optarg) {
+                                fprintf(stderr, "berth: --cache-from needs an image name\n");
+                                return EXIT_USAGE;
+                        }
+                        strv_push(&cache_from, optarg);
                         break;
                 case 'p':
                         pull = true;
@@ -429,6 +446,7 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
         }
         struct cli_build_req req = {.dockerfile = file,
                                     .tags = tags,
+                                    .cache_from = cache_from,
                                     .buildargs = bargs,
                                     .labels = labels,
                                     .target = target,

@@ -17,6 +17,7 @@ struct cli_build_req {
         const char *dockerfile;        /* relative to the context; NULL: "Dockerfile" */
         const char *dockerfile_inline; /* the Dockerfile's text (compose dockerfile_inline) */
         char *const *tags;
+        char *const *cache_from;          /* images whose recorded build steps may be reused */
         const json_t *buildargs, *labels; /* JSON objects of strings, or NULL */
         const char *target, *network;
         unsigned jobs; /* stages built at the same time; 0: the daemon's default */

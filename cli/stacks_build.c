@@ -80,7 +80,7 @@ static json_t *build_args(const json_t *args, const json_t *over) {
 static int build_request(const char *svc, const json_t *b, const char *image,
                          const struct stack_build_opts *o, struct cli_build_req *req,
                          char **ret_dockerfile, char ***ret_tags, json_t **ret_args,
-                         struct err **errp) {
+                         char ***ret_cache_from, struct err **errp) {
         static const char *const refused[] = {
                 "shm_size",  "extra_hosts", "platforms", "ssh", "secrets", "additional_contexts",
                 "isolation", "privileged",  "ulimits",   NULL};
@@ -89,7 +89,8 @@ static int build_request(const char *svc, const json_t *b, const char *image,
         const char *net = json_get_str(b, "network", NULL);
         const json_t *inl = json_object_get(b, "dockerfile_inline");
         const json_t *tags = json_object_get(b, "tags");
-        _cleanup_strv_ char **t = NULL;
+        const json_t *cf = json_object_get(b, "cache_from");
+        _cleanup_strv_ char **t = NULL, **cfl = NULL;
         struct stat st;
         const json_t *v;
         size_t i;
@@ -117,6 +118,28 @@ static int build_request(const char *svc, const json_t *b, const char *image,
                                 "service '%s': build.dockerfile_inline must be a string", svc);
         if (tags && !json_is_null(tags) && !json_is_array(tags))
                 return err_setx(errp, EINVAL, "service '%s': build.tags must be a list", svc);
+        /* cache_from: image references, or buildx's "type=registry,ref=IMAGE" form. */
+        if (cf && !json_is_null(cf) && !json_is_array(cf))
+                return err_setx(errp, EINVAL, "service '%s': build.cache_from must be a list", svc);
+        json_array_foreach (cf, i, v) {
+                const char *s = json_string_value(v), *ref;
+                if (!s || !*s)
+                        return err_setx(errp, EINVAL,
+                                        "service '%s': build.cache_from[%zu] must be a string", svc,
+                                        i);
+                if (str_startswith(s, "type=")) {
+                        ref = strstr(s, ",ref=");
+                        if (!str_startswith(s, "type=registry,") || !ref || !ref[5])
+                                return err_setx(errp, ENOTSUP,
+                                                "service '%s': build.cache_from[%zu] '%s': only "
+                                                "images (or type=registry,ref=IMAGE) can be used",
+                                                svc, i, s);
+                        _cleanup_free_ char *r = xstrdup(ref + 5);
+                        r[strcspn(r, ",")] = 0;
+                        strv_push(&cfl, r);
+                } else
+                        strv_push(&cfl, s);
+        }
         /* compose: the Dockerfile is relative to the context; an absolute one must lie inside. */
         if (df && df[0] == '/') {
                 size_t n = strlen(ctxdir);
@@ -138,11 +161,13 @@ static int build_request(const char *svc, const json_t *b, const char *image,
         *ret_dockerfile = df ? xstrdup(df) : NULL;
         *ret_args = build_args(json_object_get(b, "args"), o->buildargs);
         *ret_tags = TAKE_PTR(t);
+        *ret_cache_from = TAKE_PTR(cfl);
         *req = (struct cli_build_req){
                 .context = ctxdir,
                 .dockerfile = *ret_dockerfile,
                 .dockerfile_inline = json_is_string(inl) ? json_string_value(inl) : NULL,
                 .tags = *ret_tags,
+                .cache_from = *ret_cache_from,
                 .buildargs = *ret_args,
                 .labels = json_object_get(b, "labels"),
                 .target = json_get_str(b, "target", NULL),
@@ -157,12 +182,12 @@ static int build_request(const char *svc, const json_t *b, const char *image,
 static int build_one(const struct cli_ctx *ctx, const char *svc, const json_t *b, const char *image,
                      const struct stack_build_opts *o, char **ret_id, struct err **errp) {
         _cleanup_free_ char *df = NULL, *prefix = xasprintf("%s | ", svc);
-        _cleanup_strv_ char **tags = NULL;
+        _cleanup_strv_ char **tags = NULL, **cache_from = NULL;
         _cleanup_json_ json_t *args = NULL;
         struct cli_build_req req;
         int r;
 
-        r = build_request(svc, b, image, o, &req, &df, &tags, &args, errp);
+        r = build_request(svc, b, image, o, &req, &df, &tags, &args, &cache_from, errp);
         if (r < 0)
                 return r;
         req.prefix = prefix;

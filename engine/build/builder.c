@@ -32,6 +32,7 @@
 
 static void bstate_done(struct bstate *b) {
         json_decref(b->cfg);
+        json_decref(b->steps);
         strv_free(b->layers);
         free(b->key);
         *b = (struct bstate){};
@@ -43,6 +44,7 @@ static void bstate_copy(struct bstate *dst, const struct bstate *src) {
         if (!dst->layers)
                 dst->layers = xnew0(char *, 1);
         dst->key = xstrdup(src->key);
+        dst->steps = src->steps ? json_deep_copy(src->steps) : json_array();
         dst->cmd_set = false;
 }
 
@@ -184,6 +186,37 @@ static char *cache_path(struct builder *b, const char *key) {
         return xasprintf("%s/steps/%s.json", b->cache_dir, key);
 }
 
+/* Makes cfg and layers (blob digests) st's state at key, when every layer blob is in the store
+ * (unpacking layer directories that were collected). Takes a reference to cfg. */
+bool bld_state_adopt(struct builder *b, const char *key, json_t *cfg, char *const *layers,
+                     struct bstate *st) {
+        size_t n = strv_length((char **)layers);
+
+        if (!json_is_object(cfg))
+                return false;
+        STRV_FOREACH (l, (char **)layers)
+                if (!image_store_has_blob(b->o->store, *l))
+                        return false;
+        _cleanup_strv_ char **diffs =
+                bld_json_strv(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids"));
+        _cleanup_strv_ char **chains = chain_ids_compute(diffs);
+        if (strv_length(chains) != n)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!image_store_has_layer(b->o->store, chains[i]) &&
+                    layer_unpack_blob(b->o->store, layers[i], diffs[i], chains[i], NULL, NULL) < 0)
+                        return false;
+        json_decref(st->cfg);
+        st->cfg = json_incref(cfg);
+        strv_free(st->layers);
+        st->layers = strv_copy((char **)layers);
+        if (!st->layers)
+                st->layers = xnew0(char *, 1);
+        free(st->key);
+        st->key = xstrdup(key);
+        return true;
+}
+
 /* Loads a cached step result into st when every layer it names is still in the store. */
 static bool cache_load(struct builder *b, const char *key, struct bstate *st) {
         _cleanup_free_ char *p = cache_path(b, key);
@@ -193,30 +226,7 @@ static bool cache_load(struct builder *b, const char *key, struct bstate *st) {
         if (b->o->no_cache || json_load_path(p, BLOB_CONFIG_MAX, &j, NULL) < 0)
                 return false;
         layers = bld_json_strv(json_object_get(j, "layers"));
-        STRV_FOREACH (l, layers)
-                if (!image_store_has_blob(b->o->store, *l))
-                        return false;
-        json_t *cfg = json_object_get(j, "config");
-        if (!json_is_object(cfg))
-                return false;
-        json_decref(st->cfg);
-        st->cfg = json_incref(cfg);
-        strv_free(st->layers);
-        st->layers = TAKE_PTR(layers);
-        free(st->key);
-        st->key = xstrdup(key);
-        /* Make sure the layers are unpacked (they may have been collected). */
-        _cleanup_strv_ char **diffs = diff_ids_of(st);
-        _cleanup_strv_ char **chains = chain_ids_compute(diffs);
-        size_t n = strv_length(st->layers);
-        if (strv_length(chains) != n)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!image_store_has_layer(b->o->store, chains[i]) &&
-                    layer_unpack_blob(b->o->store, st->layers[i], diffs[i], chains[i], NULL, NULL) <
-                            0)
-                        return false;
-        return true;
+        return bld_state_adopt(b, key, json_object_get(j, "config"), layers, st);
 }
 
 static void cache_save(struct builder *b, const char *key, struct bstate *st) {
@@ -833,6 +843,15 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
         }
         if (cache_load(b, key, st)) {
                 bld_say(b, " ---> Using cache");
+                bld_steps_record(st);
+                df_vars_done(&vars);
+                return 0;
+        }
+        const char *from_img = b->o->no_cache ? NULL : bld_cache_from_load(b, key, st);
+        if (from_img) {
+                bld_say(b, " ---> Using cache from %s", from_img);
+                bld_steps_record(st);
+                cache_save(b, key, st);
                 df_vars_done(&vars);
                 return 0;
         }
@@ -910,6 +929,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
         free(st->key);
         st->key = xstrdup(key);
         cache_save(b, key, st);
+        bld_steps_record(st);
         return 0;
 }
 
@@ -943,6 +963,7 @@ static int base_state(struct builder *b, size_t si, struct bstate *st, struct er
                                   os, "config", "rootfs", "type", "layers", "diff_ids", "history");
                 st->layers = xnew0(char *, 1);
                 st->key = xstrdup("scratch");
+                st->steps = json_array();
                 return 0;
         }
         _cleanup_(image_freep) struct image *img = NULL;
@@ -975,6 +996,9 @@ static int base_state(struct builder *b, size_t si, struct bstate *st, struct er
         r = json_parse(buf, len, "image config", &st->cfg, errp);
         if (r < 0)
                 return r;
+        /* The base's own step records describe its build, not this one. */
+        json_object_del(st->cfg, BLD_CACHE_FIELD);
+        st->steps = json_array();
         st->layers = strv_copy(img->layers);
         if (!st->layers)
                 st->layers = xnew0(char *, 1);
@@ -1159,6 +1183,7 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
         if (r < 0)
                 goto out;
         b.done = xnew0(struct bstate, b.stages.n);
+        bld_cache_from_open(&b);
         r = bld_run_stages(&b, need, errp);
         if (r < 0)
                 goto out;
@@ -1170,6 +1195,8 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
                 json_object_set_new(obj_child(bld_cfg_config(fin), "Labels"), k,
                                     json_string(eq + 1));
         }
+        if (json_array_size(fin->steps) > 0)
+                json_object_set(fin->cfg, BLD_CACHE_FIELD, fin->steps);
         if (!json_object_get(fin->cfg, "created")) {
                 _cleanup_free_ char *now = now_rfc3339();
                 json_object_set_new(fin->cfg, "created", json_string(now));
@@ -1191,6 +1218,7 @@ out:
                 for (size_t i = 0; i < b.stages.n; i++)
                         bstate_done(&b.done[i]);
         free(b.done);
+        bld_cache_from_free(&b);
         df_stages_done(&b.stages);
         df_free(b.df);
         free(b.tmp);

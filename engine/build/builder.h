@@ -26,6 +26,7 @@ struct build_opts {
         char **labels;                 /* "K=V", added to the final image */
         const char *target;            /* stage name or index; default: the last stage */
         bool no_cache;
+        char **cache_from; /* images whose recorded steps may be reused (docs/build.md) */
         unsigned jobs;     /* stages built at the same time; 0: the number of CPUs (at least 2) */
         bool pull;         /* pull base images even when present (missing ones always are) */
         bool network_none; /* RUN without network */

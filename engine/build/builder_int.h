@@ -18,7 +18,8 @@ struct bstate {
         json_t *cfg;
         char **layers;
         char *key;
-        bool cmd_set; /* CMD given in this stage (ENTRYPOINT then keeps it) */
+        json_t *steps; /* the step records of the chain so far (BLD_CACHE_FIELD) */
+        bool cmd_set;  /* CMD given in this stage (ENTRYPOINT then keeps it) */
 };
 
 struct builder {
@@ -28,9 +29,16 @@ struct builder {
         struct bstate *done; /* final state per stage (cfg NULL when not built) */
         const char *name;    /* Dockerfile name for messages */
         size_t step, n_steps;
-        char *tmp;       /* <root>/build-tmp */
-        char *cache_dir; /* <root>/build-cache */
+        char *tmp;                         /* <root>/build-tmp */
+        char *cache_dir;                   /* <root>/build-cache */
+        struct bld_cache_from *cache_from; /* o->cache_from images found */
+        size_t n_cache_from;
 };
+
+/* The top-level key of the image config where berth records the steps that made the image
+ * (builder_cache.c): [{"key", "layers", "history", "config", "author"}...], one per step of
+ * the final stage's chain, in order. A build --cache-from that image reuses them. */
+#define BLD_CACHE_FIELD "berth.build.cache.v1"
 
 struct run_mount {
         char *source, *target;
@@ -54,6 +62,19 @@ char **bld_lower_dirs(struct builder *b, struct bstate *st);
 /* Writes dir as a gzip-compressed layer, adds it to st and unpacks it into the store. */
 int bld_layer_from_dir(struct builder *b, struct bstate *st, const char *dir, struct err **errp);
 char *bld_sha256_hex(const char *s);
+/* Makes cfg (referenced) and layers st's state at key when every layer blob is in the store. */
+bool bld_state_adopt(struct builder *b, const char *key, json_t *cfg, char *const *layers,
+                     struct bstate *st);
+
+/* builder_cache.c: --cache-from. Opens o->cache_from (pulled when missing; an image that cannot
+ * be had is reported in the progress and skipped). */
+void bld_cache_from_open(struct builder *b);
+void bld_cache_from_free(struct builder *b);
+/* Loads the state a cache_from image recorded for key into st; returns the image's name, or
+ * NULL. */
+const char *bld_cache_from_load(struct builder *b, const char *key, struct bstate *st);
+/* Appends st's current state (its key, layer and history counts, "config") to st->steps. */
+void bld_steps_record(struct bstate *st);
 
 void bld_run_mounts_free(struct run_mount *m, size_t n);
 /* Parses the --mount flags of a RUN (cache and bind mounts). Temporary directories made for

@@ -82,9 +82,9 @@ static _noreturn_ void worker_main(struct builder *b, size_t si, size_t step, in
                             json_pack("{s:s,s:i}", "error", err_msg(e), "code", e ? e->code : -r));
         else {
                 struct bstate *st = &b->done[si];
-                worker_send(fd, json_pack("{s:{s:O,s:o,s:s,s:b}}", "done", "cfg", st->cfg, "layers",
-                                          bld_strv_to_json(st->layers), "key", st->key, "cmd_set",
-                                          st->cmd_set));
+                worker_send(fd, json_pack("{s:{s:O,s:o,s:s,s:b,s:O}}", "done", "cfg", st->cfg,
+                                          "layers", bld_strv_to_json(st->layers), "key", st->key,
+                                          "cmd_set", st->cmd_set, "steps", st->steps));
         }
         _exit(r < 0 ? 1 : 0);
 }
@@ -133,6 +133,11 @@ static void worker_line(struct builder *b, struct worker *w, const char *line, s
                         st->layers = xnew0(char *, 1);
                 st->key = xstrdup(json_get_str(done, "key", ""));
                 st->cmd_set = json_get_bool(done, "cmd_set", false);
+                st->steps = json_incref(json_object_get(done, "steps"));
+                if (!json_is_array(st->steps)) {
+                        json_decref(st->steps);
+                        st->steps = json_array();
+                }
                 w->result = true;
                 return;
         }

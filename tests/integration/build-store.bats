@@ -181,3 +181,60 @@ DF
         run B build -q -t again "$CTX"
         [ "$status" -eq 0 ] || { echo "$output"; false; }
 }
+
+@test "build: --cache-from reuses the steps recorded in an image pulled from a registry" {
+        skip_unless_cmd docker-registry curl jq
+        start_registry
+        echo one >"$CTX/a.txt"
+        cat >"$CTX/Dockerfile" <<'DF'
+FROM busybox
+ENV STAGE=x
+COPY a.txt /a.txt
+RUN cat /proc/sys/kernel/random/uuid >/stamp
+LABEL k=v
+CMD ["cat", "/stamp"]
+DF
+        ref=127.0.0.1:$REG_PORT/test/cached:1
+        run B build -t "$ref" "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        id1=$(B image inspect -f '{{.Id}}' "$ref")
+        stamp1=$(B run --rm "$ref")
+        run B push "$ref"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+
+        # No local step cache and no local copy of the image: --cache-from pulls it and every
+        # step is taken from it (the RUN does not run again: same stamp, same image).
+        run B rmi -f "$ref"
+        rm -rf "$ROOT/build-cache"
+        run B build --cache-from "$ref" -t again "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "Pulling cache_from image $ref"
+        [ "$(grep -c -- "---> Using cache from $ref" <<<"$output")" -eq 5 ]
+        ! grep -q "Running in" <<<"$output"
+        [ "$(B run --rm again)" = "$stamp1" ]
+        [ "$(B image inspect -f '{{.Id}}' again)" = "$id1" ]
+
+        # An edited file misses from that step on; the steps before it still come from the image.
+        echo two >"$CTX/a.txt"
+        rm -rf "$ROOT/build-cache"
+        run B build --cache-from "$ref" -t edited "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [ "$(grep -c -- "---> Using cache from $ref" <<<"$output")" -eq 1 ]
+        [ "$(B run --rm edited)" != "$stamp1" ]
+
+        # Without --cache-from (and no local cache) the RUN runs again.
+        echo one >"$CTX/a.txt"
+        rm -rf "$ROOT/build-cache"
+        run B build -t fresh "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        ! grep -q "Using cache" <<<"$output"
+        [ "$(B run --rm fresh)" != "$stamp1" ]
+
+        # An image that cannot be had is reported and the build goes on.
+        port=$(free_port)
+        run B build --cache-from "127.0.0.1:$port/none:1" -t fresh "$CTX"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "cache_from image 127.0.0.1:$port/none:1 is not used"
+        run B build --cache-from "" "$CTX"
+        [ "$status" -eq 2 ]
+}
