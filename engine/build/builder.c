@@ -142,13 +142,15 @@ char **bld_lower_dirs(struct builder *b, struct bstate *st) {
         return l;
 }
 
-/* Adds a layer blob (digest: the blob, diff_id: the sha256 of its uncompressed tar) and
- * unpacks it into the store. */
+/* Adds a layer blob (digest: the blob, diff_id: the sha256 of its uncompressed tar, made from
+ * dir) to st and puts it into the store unpacked: dir itself is moved there when it can be. */
 static int layer_add(struct builder *b, struct bstate *st, const char *digest, const char *diff_id,
-                     struct err **errp) {
+                     const char *dir, bool upper, uint64_t size, struct err **errp) {
         json_t *rootfs = obj_child(st->cfg, "rootfs");
         json_t *diffs = json_object_get(rootfs, "diff_ids");
         _cleanup_strv_ char **d = NULL, **chains = NULL;
+        const char *chain;
+        int r;
 
         json_object_set_new(rootfs, "type", json_string("layers"));
         if (!json_is_array(diffs)) {
@@ -159,20 +161,26 @@ static int layer_add(struct builder *b, struct bstate *st, const char *digest, c
         strv_push(&st->layers, digest);
         d = diff_ids_of(st);
         chains = chain_ids_compute(d);
-        return layer_unpack_blob(b->o->store, digest, diff_id, chains[strv_length(chains) - 1],
-                                 NULL, errp);
+        chain = chains[strv_length(chains) - 1];
+        r = bld_layer_adopt(b, dir, upper, diff_id, chain, size, errp);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return layer_unpack_blob(b->o->store, digest, diff_id, chain, NULL, errp);
 }
 
 /* The tree under dir (an overlay upper dir or copied files) as a new gzip-compressed layer of
- * st: a push sends it as it is stored; the config records the uncompressed diff id. */
-int bld_layer_from_dir(struct builder *b, struct bstate *st, const char *dir, struct err **errp) {
+ * st: a push sends it as it is stored; the config records the uncompressed diff id. dir is
+ * consumed (moved into the store, or left for the caller to remove). */
+int bld_layer_from_dir(struct builder *b, struct bstate *st, const char *dir, bool upper,
+                       struct err **errp) {
         _cleanup_free_ char *digest = NULL, *diff_id = NULL;
+        uint64_t size = 0;
         int r;
 
-        r = layer_from_dir_gz(b->o->store, dir, &digest, &diff_id, NULL, errp);
+        r = layer_from_dir_gz(b->o->store, dir, &digest, &diff_id, &size, errp);
         if (r < 0)
                 return r;
-        return layer_add(b, st, digest, diff_id, errp);
+        return layer_add(b, st, digest, diff_id, dir, upper, size, errp);
 }
 
 /* ---- the cache ---- */
@@ -497,7 +505,7 @@ static int do_copy(struct builder *b, struct bstate *st, const struct df_instr *
                         goto out;
                 }
         }
-        r = bld_layer_from_dir(b, st, dir, errp);
+        r = bld_layer_from_dir(b, st, dir, false, errp);
 out:
         if (dir)
                 (void)rm_rf(dir, NULL);
@@ -909,7 +917,7 @@ static int exec_instr(struct builder *b, struct bstate *st, const struct df_inst
                 _cleanup_free_ char *full = xasprintf("%s%s", dir, cl);
                 r = mkdir_p(full, 0755, errp);
                 if (r >= 0)
-                        r = bld_layer_from_dir(b, st, dir, errp);
+                        r = bld_layer_from_dir(b, st, dir, false, errp);
                 (void)rm_rf(dir, NULL);
                 empty = false;
                 free(cb);

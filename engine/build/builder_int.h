@@ -59,8 +59,15 @@ char **bld_json_strv(const json_t *a);
 json_t *bld_strv_to_json(char *const *l);
 /* Unpacked layer dirs of st, top first. */
 char **bld_lower_dirs(struct builder *b, struct bstate *st);
-/* Writes dir as a gzip-compressed layer, adds it to st and unpacks it into the store. */
-int bld_layer_from_dir(struct builder *b, struct bstate *st, const char *dir, struct err **errp);
+/* Writes dir as a gzip-compressed layer and adds it to st; dir becomes the unpacked layer in
+ * the store (upper: it is an overlay upper dir) or, when it cannot be moved, the tar is unpacked
+ * and dir is left for the caller to remove. */
+int bld_layer_from_dir(struct builder *b, struct bstate *st, const char *dir, bool upper,
+                       struct err **errp);
+/* builder_layer.c: moves dir into the store as the unpacked layer chain_id. 1: done (or the
+ * layer was there already), 0: not possible here (another file system), <0: error. */
+int bld_layer_adopt(struct builder *b, const char *dir, bool upper, const char *diff_id,
+                    const char *chain_id, uint64_t size, struct err **errp);
 char *bld_sha256_hex(const char *s);
 /* Makes cfg (referenced) and layers st's state at key when every layer blob is in the store. */
 bool bld_state_adopt(struct builder *b, const char *key, json_t *cfg, char *const *layers,

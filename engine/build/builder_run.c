@@ -268,7 +268,7 @@ int bld_run_container(struct builder *b, struct bstate *st, const struct df_inst
                 else if (S_ISREG(sb.st_mode) && sb.st_size == 0)
                         (void)unlink(u);
         }
-        r = bld_layer_from_dir(b, st, upper, errp);
+        r = bld_layer_from_dir(b, st, upper, true, errp);
 out:
         tail_done(&tail);
         (void)ovl_remove(w, NULL);

@@ -216,3 +216,35 @@ YAML
         [ "$status" -ne 0 ]
         assert_contains "$output" "service 'web': build.extra_hosts is not supported"
 }
+
+@test "compose build: cache_from reuses the steps of another image; other cache types refused" {
+        cd "$P"
+        run B stack build
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        cat >"$P/compose.yaml" <<'YAML'
+name: bt
+services:
+  copy:
+    build:
+      context: ./app
+      args:
+        MSG: hello
+      cache_from: ["type=registry,ref=bt-web"]
+YAML
+        rm -rf "$ROOT/build-cache"
+        run B stack build
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        # ARG, COPY and RUN come from bt-web's records (no local cache is left)
+        [ "$(grep -c -- "---> Using cache from bt-web" <<<"$output")" -eq 3 ]
+        ! grep -q "Running in" <<<"$output"
+        # the same layers (bt-web has a label more, so the configs differ)
+        [ "$(B image inspect -f '{{json .RootFS.Layers}}' bt-copy)" = \
+                "$(B image inspect -f '{{json .RootFS.Layers}}' bt-web)" ]
+        run B run --rm bt-copy cat /msg
+        [ "$output" = "msg=hello" ]
+
+        sed -i 's/type=registry,ref=bt-web/type=local,src=\/tmp\/x/' "$P/compose.yaml"
+        run B stack build
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "service 'copy': build.cache_from[0] 'type=local,src=/tmp/x': only images"
+}

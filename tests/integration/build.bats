@@ -195,7 +195,14 @@ DF
         assert_contains "$output" "broken-output"
         run B image inspect failing:1
         [ "$status" -ne 0 ]
-        [ -z "$(ls "$ROOT/build-tmp" 2>/dev/null | grep -v '^oci$' || true)" ]
+        [ -z "$(ls "$ROOT/build-tmp" 2>/dev/null | grep -v '^oci$\|^jobs$' || true)" ]
+        # the helper's note goes when the daemon has reaped it (just after the error line)
+        local i
+        for i in $(seq 50); do
+                [ -z "$(ls "$ROOT/build-tmp/jobs" 2>/dev/null || true)" ] && break
+                sleep 0.1
+        done
+        [ -z "$(ls "$ROOT/build-tmp/jobs" 2>/dev/null || true)" ]
 }
 
 @test "build: COPY ../x is refused with the line number" {
