@@ -271,6 +271,65 @@ static void expansion_vars(struct bstate *st, const struct stage_vars *sv, struc
         }
 }
 
+/* The name an ARG instruction declares (its first word, up to '='). */
+static char *arg_name(const struct df_instr *in) {
+        const char *w = in->args && in->args[0] ? in->args[0] : in->rest;
+        if (!w)
+                return NULL;
+        return xstrndup(w, strcspn(w, "= \t"));
+}
+
+/* A variable used in instruction i of stage si before the ARG that declares it later in the
+ * stage: docker would silently substitute nothing; berth refuses it with both lines. Only
+ * instructions where the builder substitutes variables are checked (RUN's shell expands its
+ * own), and only plain $X and ${X}: ${X:-default} and the other modifiers deal with an unset X
+ * on purpose (a global ARG not redeclared yet, as docker's documentation shows). */
+static int check_arg_order(struct builder *b, size_t si, size_t i, struct bstate *st,
+                           const struct stage_vars *sv, struct err **errp) {
+        const struct df_stage *s = &b->stages.stages[si];
+        const struct df_instr *in = &b->df->instrs[i];
+        struct df_vars vars = {};
+        int r = 0;
+
+        if (!df_cmd_expands(in->cmd))
+                return 0;
+        expansion_vars(st, sv, &vars);
+        for (const char *p = in->original; r == 0 && (p = strchr(p, '$'));) {
+                bool escaped = p > in->original && p[-1] == b->df->escape, brace;
+                p++;
+                brace = *p == '{';
+                if (brace)
+                        p++;
+                size_t n = 0;
+                while (isalnum((unsigned char)p[n]) || p[n] == '_')
+                        n++;
+                /* ${X:-default} and the other modifiers handle an unset X on purpose */
+                if (escaped || n == 0 || (brace && p[n] != '}'))
+                        continue;
+                _cleanup_free_ char *name = xstrndup(p, n);
+                p += n;
+                if (df_vars_has(&vars, name) || strv_contains(sv->declared, name) ||
+                    df_is_predefined_arg(name))
+                        continue;
+                for (size_t j = i + 1; j < s->end_idx; j++) {
+                        const struct df_instr *later = &b->df->instrs[j];
+                        if (later->cmd != DF_ARG)
+                                continue;
+                        _cleanup_free_ char *decl = arg_name(later);
+                        if (streq_ptr(decl, name)) {
+                                r = err_setx(errp, EINVAL,
+                                             "%s:%u: %s: variable '%s' is used before its ARG "
+                                             "(%s:%u)",
+                                             b->name, in->line, df_cmd_name(in->cmd), name, b->name,
+                                             later->line);
+                                break;
+                        }
+                }
+        }
+        df_vars_done(&vars);
+        return r;
+}
+
 static const char *build_arg(struct builder *b, const char *key) {
         size_t kl = strlen(key);
         const char *v = NULL;
@@ -1049,8 +1108,11 @@ int bld_build_stage(struct builder *b, size_t si, struct err **errp) {
                 bld_say(b, " ---> %s", st.key);
                 r = run_onbuild(b, &st, &sv, errp);
         }
-        for (size_t i = s->from_idx + 1; r >= 0 && i < s->end_idx; i++)
-                r = exec_instr(b, &st, &b->df->instrs[i], &sv, errp);
+        for (size_t i = s->from_idx + 1; r >= 0 && i < s->end_idx; i++) {
+                r = check_arg_order(b, si, i, &st, &sv, errp);
+                if (r >= 0)
+                        r = exec_instr(b, &st, &b->df->instrs[i], &sv, errp);
+        }
         stage_vars_done(&sv);
         if (r < 0) {
                 bstate_done(&st);

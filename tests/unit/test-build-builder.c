@@ -342,6 +342,17 @@ static void test_multistage_and_errors(void) {
         _cleanup_err_ struct err *e5 = NULL;
         int r5 = do_build(&f, "FROM --platform=linux/s390x busybox:test\n", NULL, NULL, NULL, NULL,
                           &e5);
+        /* A variable used before the ARG that declares it later in the stage; a declared one
+         * and an escaped dollar are fine. */
+        _cleanup_err_ struct err *e6 = NULL, *e7 = NULL;
+        int r6 = do_build(&f, "FROM busybox:test\nENV A=1\nLABEL v=${SRC}\nARG SRC=/etc\n", NULL,
+                          NULL, NULL, NULL, &e6);
+        int r7 = do_build(
+                &f,
+                "FROM busybox:test\nARG SRC\nLABEL v=$SRC w=\\$LATER x=${LATER:-d}\nARG LATER\n",
+                NULL, NULL, NULL, NULL, &e7);
+        if (r7 < 0)
+                printf("# %s\n", err_msg(e7));
         /* A missing base is pulled; a closed loopback port makes that fail at once. */
         _cleanup_err_ struct err *e4 = NULL;
         int r4 = do_build(&f, "FROM 127.0.0.1:1/nosuch:1\n", NULL, NULL, NULL, NULL, &e4);
@@ -359,6 +370,10 @@ static void test_multistage_and_errors(void) {
                                             "host platform"));
         ASSERT_ERR(r3, ENOENT);
         ASSERT_STREQ(e3->msg, "target stage 'nosuch' could not be found");
+        ASSERT_ERR(r6, EINVAL);
+        ASSERT_STREQ(e6->msg, "Dockerfile:3: LABEL: variable 'SRC' is used before its ARG "
+                              "(Dockerfile:4)");
+        ASSERT_OK(r7);
 }
 
 static void test_onbuild_and_args(void) {
