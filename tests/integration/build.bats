@@ -118,7 +118,11 @@ DF
         echo secret >"$CTX/secret.key"
         echo doc >"$CTX/docs/a.md"
         echo readme >"$CTX/docs/README.md"
-        printf '*.key\ndocs\n!docs/README.md\n' >"$CTX/.dockerignore"
+        mkdir -p "$CTX/src/deep/er" "$CTX/logs"
+        echo log >"$CTX/src/deep/er/trace.log"
+        echo log >"$CTX/top.log"
+        echo keep >"$CTX/src/deep/er/keep.log"
+        printf '*.key\ndocs\n!docs/README.md\n**/*.log\n!src/**/keep.log\n' >"$CTX/.dockerignore"
         printf 'FROM busybox\nCOPY . /ctx/\nCMD ["find", "/ctx", "-type", "f"]\n' >"$CTX/Dockerfile"
         run B build -t ign:1 "$CTX"
         [ "$status" -eq 0 ]
@@ -128,6 +132,10 @@ DF
         assert_contains "$output" "/ctx/docs/README.md"
         [[ "$output" != *secret.key* ]]
         [[ "$output" != *docs/a.md* ]]
+        # ** matches any number of directories (none too); ! brings one file back
+        [[ "$output" != *trace.log* ]]
+        [[ "$output" != *top.log* ]]
+        assert_contains "$output" "/ctx/src/deep/er/keep.log"
 }
 
 @test "build: multi-stage with FROM scratch and a static binary" {
