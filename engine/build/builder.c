@@ -1193,6 +1193,27 @@ static int check_tags(char *const *tags, char ***ret, struct err **errp) {
         return 0;
 }
 
+/* Whether the image with config text cfgtext and these layer blobs is in the store already and
+ * every ref names it; *ret gets it then. */
+static bool registered_as(struct image_store *s, const char *cfgtext, char *const *layers,
+                          char *const *refs, struct image **ret) {
+        _cleanup_free_ char *id = digest_of(cfgtext, strlen(cfgtext));
+        _cleanup_(image_freep) struct image *img = NULL;
+        size_t n = strv_length((char **)layers);
+
+        if (image_store_get(s, id, &img, NULL) < 0 || !streq(img->id, id) ||
+            strv_length(img->layers) != n)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(img->layers[i], layers[i]))
+                        return false;
+        STRV_FOREACH (r, (char **)refs)
+                if (!strv_contains(img->refs, *r))
+                        return false;
+        *ret = TAKE_PTR(img);
+        return true;
+}
+
 int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
         _cleanup_free_ char *text = NULL, *cdigest = NULL, *cfgtext = NULL;
         _cleanup_strv_ char **refs = NULL;
@@ -1272,12 +1293,16 @@ int build_image(const struct build_opts *o, char **ret_id, struct err **errp) {
                 json_object_set_new(fin->cfg, "created", json_string(now));
         }
         cfgtext = json_dump_str(fin->cfg, false);
-        r = image_store_put_blob(o->store, cfgtext, strlen(cfgtext), NULL, &cdigest, errp);
-        if (r < 0)
-                goto out;
-        r = image_register(o->store, cdigest, fin->layers, NULL, refs, &img, errp);
-        if (r < 0)
-                goto out;
+        /* A rebuild that gives the image every tag already names (all steps cached) writes
+         * nothing: each blob and index write is synced, which is most of a cached build. */
+        if (!registered_as(o->store, cfgtext, fin->layers, refs, &img)) {
+                r = image_store_put_blob(o->store, cfgtext, strlen(cfgtext), NULL, &cdigest, errp);
+                if (r < 0)
+                        goto out;
+                r = image_register(o->store, cdigest, fin->layers, NULL, refs, &img, errp);
+                if (r < 0)
+                        goto out;
+        }
         bld_say(&b, "Successfully built %s", img->id);
         STRV_FOREACH (t, o->tags)
                 bld_say(&b, "Successfully tagged %s", *t);
