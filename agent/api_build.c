@@ -5,11 +5,12 @@
  * streamed to the client as they come.
  *
  * Query: t (repeatable), dockerfile, buildargs (JSON object), target, nocache, pull, labels (JSON
- * object), q, network (default|bridge|host|none), jobs (stages built at the same time, 0-8; 0:
- * the number of CPUs). Body: the context as a tar stream (any compression libarchive reads), or,
- * with Content-Type application/json, {"context": "/abs/dir"} naming a directory on the daemon's
- * host and optionally "dockerfile_inline" (the Dockerfile's text). The CLI uses the JSON form
- * when it talks to a local daemon over the unix socket. */
+ * object), q, cachefrom (JSON array of image names), network (default|bridge|host|none), jobs
+ * (stages built at the same time, 0-8; 0: the number of CPUs). Body: the context as a tar stream
+ * (any compression libarchive reads), or, with Content-Type application/json, {"context":
+ * "/abs/dir"} naming a directory on the daemon's host and optionally "dockerfile_inline" (the
+ * Dockerfile's text). The CLI uses the JSON form when it talks to a local daemon over the unix
+ * socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
