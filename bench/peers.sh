@@ -67,6 +67,7 @@ cleanup() {
                 stop_pid "${PIDS[$i]}"
         done
         [ -n "$REG_PID" ] && stop_pid "$REG_PID"
+        [ -s "$T/pushpid" ] && stop_pid "$(cat "$T/pushpid")"
         # overlay mounts the peers may have left below their roots
         grep -o " $STATE/[^ ]*\| $RUNDIR/[^ ]*\| $T/[^ ]*" /proc/self/mounts | sort -r |
                 while read -r m; do umount -l "$m" 2>/dev/null; done
@@ -477,22 +478,41 @@ section_imagepull() {
                 [ "$ref" = "$big" ] && row "pull 6 layers, 55 MiB" "$b" "$d" "$p" "$s"
                 [ "$ref" = "$bb" ] && row "pull busybox (1 layer)" "$b" "$d" "$p" "$s"
         done
-        # cold push of the 6-layer image: a new repository each run (HEAD finds nothing there)
-        i=0
-        next_b() { i=$((i + 1)); B tag "$big" "127.0.0.1:$REG_PORT/pushb/r$i:1"; }
-        push_b() { B push -q "127.0.0.1:$REG_PORT/pushb/r$i:1"; }
-        b=$(PREP=next_b bench_median "$N" push_b)
-        d="$DOCKER_WHY"
-        if [ -z "$DOCKER_WHY" ] && dk pull -q "$big" >/dev/null 2>&1; then
-                next_d() { i=$((i + 1)); dk tag "$big" "127.0.0.1:$REG_PORT/pushd/r$i:1"; }
-                push_d() { dk push "127.0.0.1:$REG_PORT/pushd/r$i:1"; }
-                d=$(PREP=next_d bench_median "$N" push_d)
-        fi
-        next_s() { i=$((i + 1)); }
+        # cold push of the 6-layer image: each run into a new, empty registry on a new port
+        # (untimed), so that no engine can skip or cross-mount a blob it pushed before
+        push_reg() { # CLIENT: a fresh registry in $T/pushreg; its port in $T/pushport
+                local port pid
+                [ -s "$T/pushpid" ] && stop_pid "$(cat "$T/pushpid")"
+                rm -rf "$T/pushreg"
+                port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+                printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+                        "$T/pushreg" "$port" >"$T/pushreg.yml"
+                docker-registry serve "$T/pushreg.yml" >>"$T/registry.log" 2>&1 &
+                pid=$!
+                echo "$pid" >"$T/pushpid"
+                echo "$port" >"$T/pushport"
+                for _ in $(seq 100); do
+                        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+                        sleep 0.05
+                done
+                case $1 in
+                berth) B tag "$big" "127.0.0.1:$port/push/img:1" ;;
+                docker) dk tag "$big" "127.0.0.1:$port/push/img:1" ;;
+                esac
+        }
+        prep_b() { push_reg berth; }
+        prep_d() { push_reg docker; }
+        prep_s() { push_reg skopeo; }
+        push_b() { B push -q "127.0.0.1:$(cat "$T/pushport")/push/img:1"; }
+        push_d() { dk push "127.0.0.1:$(cat "$T/pushport")/push/img:1"; }
         push_s() { skopeo copy -q --dest-tls-verify=false "oci:$T/bin6" \
-                "docker://127.0.0.1:$REG_PORT/pushs/r$i:1"; }
-        s=$(PREP=next_s bench_median "$N" push_s)
-        row "push 6 layers, 55 MiB (cold)" "$b" "$d" "not measured" "$s"
+                "docker://127.0.0.1:$(cat "$T/pushport")/push/img:1"; }
+        b=$(PREP=prep_b bench_median "$N" push_b)
+        d="$DOCKER_WHY"
+        [ -z "$DOCKER_WHY" ] && dk pull -q "$big" >/dev/null 2>&1 && d=$(PREP=prep_d bench_median "$N" push_d)
+        s=$(PREP=prep_s bench_median "$N" push_s)
+        [ -s "$T/pushpid" ] && stop_pid "$(cat "$T/pushpid")"
+        row "push 6 layers, 55 MiB (cold, empty registry)" "$b" "$d" "not measured" "$s"
         B rmi "$big" "$bb" >/dev/null 2>&1
         [ -z "$DOCKER_WHY" ] && dk rmi "$big" "$bb" >/dev/null 2>&1
         [ -z "$PODMAN_WHY" ] && pm rmi "$big" "$bb" >/dev/null 2>&1

@@ -24,6 +24,7 @@
 #include "image/manifest.h"
 #include "image/ref.h"
 #include "image/registry.h"
+#include "image/registry_int.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -31,7 +32,6 @@
 #define DOCKER_HUB_HOST "registry-1.docker.io"
 #define DOCKER_HUB_AUTH_KEY "https://index.docker.io/v1/"
 #define TOKEN_MAX (1u << 20)
-#define ERROR_BODY_MAX (64u << 10)
 
 /* ---- small helpers ---- */
 
@@ -217,43 +217,7 @@ int registry_logout(const char *root, const char *host, struct err **errp) {
 
 /* ---- HTTP ---- */
 
-struct reg {
-        char *host; /* as in the reference: "localhost:5000", "docker.io" */
-        char *base; /* "https://registry-1.docker.io" */
-        char *repo; /* "library/busybox" */
-        char *user, *pass;
-        char *token;               /* bearer token, once obtained */
-        bool basic;                /* registry asked for Basic */
-        const char *scope_actions; /* "pull" or "pull,push" */
-        unsigned retries, backoff_ms;
-        /* TLS material from <certs_dir>/<host>/ (ca.crt, client.cert + client.key); NULL: none */
-        char *ca_file, *cert_file, *key_file;
-        char *certs_hint; /* "<certs_dir>/<host>/ca.crt", named in certificate errors */
-        bool may_plain;   /* loopback or insecure: fall back to HTTP if the host has no TLS */
-};
-
-struct resp {
-        long status;
-        char *body;
-        size_t len, max;
-        bool too_big;
-        struct blob_writer *w; /* when set, the body goes here */
-        struct err *werr;
-        char *content_type, *www_auth, *location;
-        /* progress */
-        registry_progress_fn *progress;
-        void *userdata;
-        const char *digest;
-        uint64_t total;
-        /* upload source */
-        int upload_fd;
-        uint64_t upload_left;
-        /* streaming unpack: body bytes are also sent here (-EBADF: none) */
-        int tee_fd;
-        bool tee_broken;
-};
-
-static void resp_reset(struct resp *r) {
+void resp_reset(struct resp *r) {
         free(r->body);
         free(r->content_type);
         free(r->www_auth);
@@ -265,7 +229,7 @@ static void resp_reset(struct resp *r) {
         r->werr = err_free(r->werr);
 }
 
-static void reg_free(struct reg *g) {
+void reg_free(struct reg *g) {
         free(g->host);
         free(g->base);
         free(g->repo);
@@ -503,7 +467,7 @@ static bool curl_transient(CURLcode cc) {
 }
 
 /* A registry error body {"errors":[{"code","message"}]} or the status line. */
-static char *resp_error(const struct resp *r) {
+char *resp_error(const struct resp *r) {
         _cleanup_json_ json_t *j = NULL;
         json_t *e0;
 
@@ -518,10 +482,9 @@ static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct er
 
 /* One request with retries and the auth dance. The caller looks at r->status. The upload
  * (when upload_fd >= 0) is upload_len bytes from upload_off. */
-static int reg_do_full(struct reg *g, const char *method, const char *tail, const char *accept,
-                       const char *content_type, const char *extra_header, int upload_fd,
-                       uint64_t upload_off, uint64_t upload_len, struct resp *r,
-                       struct err **errp) {
+int reg_do_full(struct reg *g, const char *method, const char *tail, const char *accept,
+                const char *content_type, const char *extra_header, int upload_fd,
+                uint64_t upload_off, uint64_t upload_len, struct resp *r, struct err **errp) {
         _cleanup_free_ char *url = reg_url(g, tail);
         bool auth_tried = false;
         unsigned attempt = 0, delay = g->backoff_ms;
@@ -622,9 +585,9 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
         }
 }
 
-static int reg_do(struct reg *g, const char *method, const char *tail, const char *accept,
-                  const char *content_type, int upload_fd, uint64_t upload_len, struct resp *r,
-                  struct err **errp) {
+int reg_do(struct reg *g, const char *method, const char *tail, const char *accept,
+           const char *content_type, int upload_fd, uint64_t upload_len, struct resp *r,
+           struct err **errp) {
         return reg_do_full(g, method, tail, accept, content_type, NULL, upload_fd, 0, upload_len, r,
                            errp);
 }
@@ -712,9 +675,8 @@ static char *certs_file(const char *dir, const char *name) {
         return TAKE_PTR(p);
 }
 
-static int reg_init(struct reg *g, const char *root, const struct image_ref *ref,
-                    char *const *insecure, const char *certs_dir, const char *actions,
-                    unsigned retries, unsigned backoff_ms) {
+int reg_init(struct reg *g, const char *root, const struct image_ref *ref, char *const *insecure,
+             const char *certs_dir, const char *actions, unsigned retries, unsigned backoff_ms) {
         const char *host = streq(ref->domain, "docker.io") ? DOCKER_HUB_HOST : ref->domain;
         _cleanup_free_ char *hostdir = NULL;
         struct stat st;
@@ -743,7 +705,7 @@ static int reg_init(struct reg *g, const char *root, const struct image_ref *ref
         return 0;
 }
 
-static char *store_root(struct image_store *s) {
+char *store_root(struct image_store *s) {
         _cleanup_free_ char *d = xstrdup(image_store_dir(s));
         return xstrdup(dirname(d));
 }
@@ -1248,176 +1210,5 @@ int image_pull(struct image_store *s, const char *name, const struct pull_opts *
         curl_global_cleanup();
         if (k < 0)
                 return err_wrap_r(k, errp, "pull '%s'", name);
-        return 0;
-}
-
-/* ---- push ---- */
-
-/* Location headers may be relative to the registry. */
-static char *abs_location(const struct reg *g, const char *loc) {
-        if (str_startswith(loc, "http://") || str_startswith(loc, "https://"))
-                return xstrdup(loc);
-        return xasprintf("%s%s%s", g->base, loc[0] == '/' ? "" : "/", loc);
-}
-
-static char *append_query(const char *url, const char *q) {
-        return xasprintf("%s%s%s", url, strchr(url, '?') ? "&" : "?", q);
-}
-
-static int push_blob(struct reg *g, struct image_store *s, const char *digest,
-                     const struct push_opts *o, struct err **errp) {
-        _cleanup_free_ char *tail = xasprintf("blobs/%s", digest), *path = NULL, *loc = NULL;
-        _cleanup_free_ char *put = NULL, *q = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
-        struct stat st;
-        int k;
-
-        k = reg_do(g, "HEAD", tail, NULL, NULL, -EBADF, 0, &r, errp);
-        if (k < 0)
-                goto out;
-        path = image_store_blob_path(s, digest);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                k = err_set(errp, errno, "open blob %s", digest);
-                goto out;
-        }
-        if (r.status == 200) {
-                if (o && o->progress)
-                        o->progress(o->userdata, digest, (uint64_t)st.st_size,
-                                    (uint64_t)st.st_size);
-                k = 0;
-                goto out;
-        }
-        if (o && o->mount_from) {
-                _cleanup_free_ char *mt =
-                        xasprintf("blobs/uploads/?mount=%s&from=%s", digest, o->mount_from);
-                k = reg_do(g, "POST", mt, NULL, NULL, -EBADF, 0, &r, errp);
-                if (k < 0)
-                        goto out;
-                if (r.status == 201) {
-                        if (o->progress)
-                                o->progress(o->userdata, digest, (uint64_t)st.st_size,
-                                            (uint64_t)st.st_size);
-                        goto out;
-                }
-        } else {
-                k = reg_do(g, "POST", "blobs/uploads/", NULL, NULL, -EBADF, 0, &r, errp);
-                if (k < 0)
-                        goto out;
-        }
-        if (r.status != 202 || !r.location) {
-                _cleanup_free_ char *m = resp_error(&r);
-                k = err_setx(errp, EPROTO, "start upload of %s: %s", digest, m);
-                goto out;
-        }
-        loc = abs_location(g, r.location);
-
-        if (o && o->chunk_size > 0 && (uint64_t)st.st_size > o->chunk_size) {
-                uint64_t off = 0;
-                while (off < (uint64_t)st.st_size) {
-                        uint64_t len = MIN(o->chunk_size, (uint64_t)st.st_size - off);
-                        _cleanup_free_ char *range = NULL;
-
-                        range = xasprintf("Content-Range: %" PRIu64 "-%" PRIu64, off,
-                                          off + len - 1);
-                        k = reg_do_full(g, "PATCH", loc, NULL, "application/octet-stream", range,
-                                        fd, off, len, &r, errp);
-                        if (k < 0)
-                                goto out;
-                        if (r.status != 202 || !r.location) {
-                                _cleanup_free_ char *m = resp_error(&r);
-                                k = err_setx(errp, EPROTO, "upload chunk of %s: %s", digest, m);
-                                goto out;
-                        }
-                        free(loc);
-                        loc = abs_location(g, r.location);
-                        off += len;
-                        if (o->progress)
-                                o->progress(o->userdata, digest, off, (uint64_t)st.st_size);
-                }
-                q = xasprintf("digest=%s", digest);
-                put = append_query(loc, q);
-                k = reg_do(g, "PUT", put, NULL, "application/octet-stream", fd, 0, &r, errp);
-        } else {
-                q = xasprintf("digest=%s", digest);
-                put = append_query(loc, q);
-                k = reg_do(g, "PUT", put, NULL, "application/octet-stream", fd,
-                           (uint64_t)st.st_size, &r, errp);
-                if (k >= 0 && o && o->progress)
-                        o->progress(o->userdata, digest, (uint64_t)st.st_size,
-                                    (uint64_t)st.st_size);
-        }
-        if (k < 0)
-                goto out;
-        if (r.status != 201) {
-                _cleanup_free_ char *m = resp_error(&r);
-                k = err_setx(errp, EPROTO, "upload %s: %s", digest, m);
-        }
-out:
-        resp_reset(&r);
-        return k;
-}
-
-int image_push(struct image_store *s, const char *name, const char *dest, const struct push_opts *o,
-               struct err **errp) {
-        _cleanup_(ref_freep) struct image_ref *ref = NULL;
-        _cleanup_(image_freep) struct image *img = NULL;
-        _cleanup_(manifest_freep) struct manifest *man = NULL;
-        _cleanup_free_ char *root = NULL, *body = NULL, *tail = NULL, *mpath = NULL;
-        _cleanup_close_ int mfd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
-        size_t len;
-        struct reg g;
-        int k;
-
-        k = image_store_get(s, name, &img, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        k = ref_parse(dest ? dest : name, &ref, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        if (!ref->tag)
-                return err_setx(errp, EINVAL, "push '%s': destination needs a tag", name);
-        k = image_store_read_blob(s, img->manifest_digest, BLOB_MANIFEST_MAX, &body, &len, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        k = manifest_parse(body, len, NULL, &man, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return err_setx(errp, ENOMEM, "push '%s': initialise libcurl", name);
-        root = store_root(s);
-        reg_init(&g, root, ref, o ? o->insecure : NULL, o ? o->certs_dir : NULL, "pull,push",
-                 o ? o->retries : 0, o ? o->backoff_ms : 0);
-        for (size_t i = 0; i < man->n_layers && k >= 0; i++) {
-                k = push_blob(&g, s, man->layers[i].digest, o, errp);
-                if (k < 0)
-                        k = err_wrap_r(k, errp, "layer %s", man->layers[i].digest);
-        }
-        if (k >= 0) {
-                k = push_blob(&g, s, man->config.digest, o, errp);
-                if (k < 0)
-                        k = err_wrap_r(k, errp, "config %s", man->config.digest);
-        }
-        if (k >= 0) {
-                mpath = image_store_blob_path(s, img->manifest_digest);
-                mfd = open(mpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (mfd < 0)
-                        k = err_set(errp, errno, "open manifest %s", img->manifest_digest);
-        }
-        if (k >= 0) {
-                tail = xasprintf("manifests/%s", ref->tag);
-                k = reg_do(&g, "PUT", tail, NULL, man->media_type, mfd, len, &r, errp);
-                if (k >= 0 && r.status != 201) {
-                        _cleanup_free_ char *m = resp_error(&r);
-                        k = err_setx(errp, EPROTO, "put manifest: %s", m);
-                }
-        }
-        resp_reset(&r);
-        reg_free(&g);
-        curl_global_cleanup();
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
         return 0;
 }
