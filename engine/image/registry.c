@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "cleanup.h"
 #include "fileio.h"
@@ -240,6 +242,7 @@ void reg_free(struct reg *g) {
         free(g->cert_file);
         free(g->key_file);
         free(g->certs_hint);
+        free(g->cert_problem);
 }
 
 static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
@@ -352,6 +355,37 @@ static char *reg_url(const struct reg *g, const char *fmt_tail) {
         return xasprintf("%s/v2/%s/%s", g->base, g->repo, fmt_tail);
 }
 
+/* The system CAs as a directory of hash links (SSL_CERT_DIR, else OpenSSL's default, e.g.
+ * /usr/lib/ssl/certs -> /etc/ssl/certs made by update-ca-certificates), or NULL when it has none.
+ * OpenSSL looks a CA up there only when it verifies a chain, where the bundle file would be
+ * parsed whole (about 140 certificates, 15-20 ms) for every connection, even for the TLS probe
+ * of a plain-HTTP loopback registry. And a certs.d ca.crt then adds to the system CAs instead
+ * of replacing the bundle. Without hash links curl's own bundle is used. */
+static const char *system_ca_dir(void) {
+        static bool probed;
+        static char *dir;
+
+        if (!probed) {
+                const char *d = getenv(X509_get_default_cert_dir_env());
+                _cleanup_closedir_ DIR *dh = NULL;
+                struct dirent *de;
+
+                probed = true;
+                if (!d || !*d)
+                        d = X509_get_default_cert_dir();
+                dh = opendir(d);
+                while (dh && (de = readdir(dh))) {
+                        const char *dot = strchr(de->d_name, '.');
+                        if (dot && dot - de->d_name == 8 && dot[1] >= '0' && dot[1] <= '9' &&
+                            strspn(de->d_name, "0123456789abcdef") == 8) {
+                                dir = xstrdup(d);
+                                break;
+                        }
+                }
+        }
+        return dir;
+}
+
 static CURL *easy_new(const struct reg *g, const char *method, const char *url,
                       struct curl_slist *hdrs, struct resp *r, bool with_auth) {
         CURL *c = curl_easy_init();
@@ -399,8 +433,14 @@ static CURL *easy_new(const struct reg *g, const char *method, const char *url,
         }
         if (hdrs)
                 curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        /* The host's own CA and client certificate apply to that host only (a token realm or
-         * a redirect elsewhere keeps the system CAs). */
+        /* The system CAs come from the hashed directory when there is one (see
+         * system_ca_dir). The host's own CA adds to them, and it and the client certificate
+         * apply to that host only (a token realm or a redirect elsewhere keeps the system
+         * CAs). */
+        if (system_ca_dir()) {
+                curl_easy_setopt(c, CURLOPT_CAPATH, system_ca_dir());
+                curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+        }
         if (str_startswith(url, g->base) && str_startswith(g->base, "https://")) {
                 if (g->ca_file)
                         curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
@@ -424,6 +464,32 @@ static int tls_error(const struct reg *g, const char *method, const char *url, C
                                 method, url, g->host, why, g->certs_hint,
                                 g->ca_file ? ", which holds a different CA" : "");
         return err_setx(errp, EIO, "%s %s: TLS error with '%s': %s", method, url, g->host, why);
+}
+
+/* The server ended the handshake with an alert about our (missing or untrusted) client
+ * certificate. With TLS 1.3 the client learns it only when it reads, as a receive error. */
+static bool tls_client_cert_refused(const char *errbuf) {
+        return strstr(errbuf, "alert bad certificate") ||
+               strstr(errbuf, "alert certificate required") || strstr(errbuf, "alert unknown ca") ||
+               strstr(errbuf, "alert certificate unknown");
+}
+
+static int client_cert_error(const struct reg *g, const char *method, const char *url,
+                             const char *errbuf, struct err **errp) {
+        _cleanup_free_ char *dir = xstrdup(g->certs_hint);
+        char *slash = strrchr(dir, '/');
+
+        if (slash)
+                *slash = 0;
+        if (!g->cert_file || !g->key_file)
+                return err_setx(errp, EACCES,
+                                "%s %s: '%s' asks for a TLS client certificate: %s (put it in "
+                                "'%s/client.cert' and its key in '%s/client.key')",
+                                method, url, g->host, errbuf, dir, dir);
+        return err_setx(errp, EACCES,
+                        "%s %s: '%s' refused the TLS client certificate '%s': %s (is it signed "
+                        "by a CA the registry trusts?)",
+                        method, url, g->host, g->cert_file, errbuf);
 }
 
 static bool curl_tls_failure(CURLcode cc) {
@@ -489,6 +555,9 @@ int reg_do_full(struct reg *g, const char *method, const char *tail, const char 
         bool auth_tried = false;
         unsigned attempt = 0, delay = g->backoff_ms;
 
+        if (g->cert_problem)
+                return err_setx(errp, EINVAL, "%s", g->cert_problem);
+
         for (;;) {
                 struct curl_slist *hdrs = NULL;
                 char errbuf[CURL_ERROR_SIZE] = "";
@@ -532,6 +601,8 @@ int reg_do_full(struct reg *g, const char *method, const char *tail, const char 
                 }
                 if (cc == CURLE_OK)
                         g->may_plain = false;
+                if (cc != CURLE_OK && tls_client_cert_refused(errbuf))
+                        return client_cert_error(g, method, url, errbuf, errp);
                 if (curl_tls_failure(cc))
                         return tls_error(g, method, url, cc, errbuf, errp);
                 if (cc == CURLE_WRITE_ERROR && r->too_big)
@@ -689,6 +760,11 @@ int reg_init(struct reg *g, const char *root, const struct image_ref *ref, char 
                 g->ca_file = certs_file(hostdir, "ca.crt");
                 g->cert_file = certs_file(hostdir, "client.cert");
                 g->key_file = certs_file(hostdir, "client.key");
+                if (!g->cert_file != !g->key_file)
+                        g->cert_problem =
+                                xasprintf("'%s' has %s but not %s: a client certificate needs both",
+                                          hostdir, g->cert_file ? "client.cert" : "client.key",
+                                          g->cert_file ? "client.key" : "client.cert");
         }
         g->certs_hint = xasprintf("%s/ca.crt", hostdir);
         /* A host with a certs directory is TLS only, even on loopback or when listed insecure. */
