@@ -228,6 +228,11 @@ void resp_reset(struct resp *r) {
         r->len = 0;
         r->status = 0;
         r->too_big = false;
+        free(r->tee_buf);
+        r->tee_buf = NULL;
+        r->tee_len = r->tee_off = 0;
+        r->paused = false;
+        r->progress_last = 0;
         r->werr = err_free(r->werr);
 }
 
@@ -281,34 +286,75 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
         return len;
 }
 
+#define PROGRESS_STEP (256u << 10)
+
+/* Sends what waits in tee_buf without blocking: true when nothing is left (or the extractor is
+ * gone: its error is reported when the layer ends). */
+static bool tee_flush(struct resp *r) {
+        while (r->tee_off < r->tee_len && !r->tee_broken) {
+                ssize_t k = send(r->tee_fd, r->tee_buf + r->tee_off, r->tee_len - r->tee_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return false;
+                if (k < 0) {
+                        r->tee_broken = true;
+                        break;
+                }
+                r->tee_off += (size_t)k;
+        }
+        r->tee_len = r->tee_off = 0;
+        return true;
+}
+
+/* Hands a chunk to the extractor. False: it cannot take any of it now, pause the transfer
+ * (nothing of the chunk was consumed). Once part of it was sent, the rest waits in tee_buf. */
+static bool tee_send(struct resp *r, const char *buf, size_t len) {
+        ssize_t k;
+
+        if (r->tee_fd < 0 || r->tee_broken)
+                return true;
+        if (r->tee_len > 0 && !tee_flush(r))
+                return false;
+        do
+                k = send(r->tee_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (k < 0 && errno == EINTR);
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return false;
+        if (k < 0) {
+                r->tee_broken = true;
+                return true;
+        }
+        if ((size_t)k < len) {
+                r->tee_buf = xrealloc(r->tee_buf, len - (size_t)k);
+                memcpy(r->tee_buf, buf + k, len - (size_t)k);
+                r->tee_len = len - (size_t)k;
+                r->tee_off = 0;
+        }
+        return true;
+}
+
 static size_t write_cb(char *buf, size_t size, size_t n, void *ud) {
         struct resp *r = ud;
         size_t len = size * n;
-        long status = 0;
 
         if (r->w && r->status >= 200 && r->status < 300) {
+                uint64_t done;
+
+                if (!tee_send(r, buf, len)) {
+                        r->paused = true;
+                        return CURL_WRITEFUNC_PAUSE;
+                }
                 if (blob_writer_write(r->w, buf, len, &r->werr) < 0)
                         return 0;
-                if (r->tee_fd >= 0 && !r->tee_broken) {
-                        size_t off = 0;
-                        while (off < len) {
-                                ssize_t k = send(r->tee_fd, buf + off, len - off, MSG_NOSIGNAL);
-                                if (k < 0 && errno == EINTR)
-                                        continue;
-                                if (k < 0) {
-                                        /* the extractor stopped; its error is reported at the end
-                                         */
-                                        r->tee_broken = true;
-                                        break;
-                                }
-                                off += (size_t)k;
-                        }
+                done = blob_writer_size(r->w);
+                if (r->progress && (done - r->progress_last >= PROGRESS_STEP || done >= r->total)) {
+                        r->progress_last = done;
+                        r->progress(r->userdata, r->digest, done, r->total);
                 }
-                if (r->progress)
-                        r->progress(r->userdata, r->digest, blob_writer_size(r->w), r->total);
                 return len;
         }
-        (void)status;
         if (r->len + len > r->max) {
                 r->too_big = true;
                 return 0;
@@ -894,7 +940,13 @@ struct xfer {
         struct curl_slist *hdrs;
         unsigned attempt;
         uint64_t due_ms; /* retry not before */
-        bool done, active;
+        enum {
+                X_QUEUED,  /* not started, or waiting for its retry */
+                X_ACTIVE,  /* downloading */
+                X_DRAIN,   /* downloaded and verified; the extractor still has bytes to take */
+                X_EXTRACT, /* the extractor has it all; waiting for its report */
+                X_DONE,
+        } state;
         char errbuf[CURL_ERROR_SIZE];
         /* streaming extraction: a child unpacking what arrives into stage */
         pid_t unpacker;
@@ -1023,12 +1075,35 @@ static int xfer_start(struct reg *g, struct image_store *s, CURLM *m, struct xfe
                         return k;
         }
         x->c = easy_new(g, "GET", url, NULL, &x->r, true);
+        curl_easy_setopt(x->c, CURLOPT_BUFFERSIZE, 256L << 10);
         x->errbuf[0] = 0;
         curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
         curl_easy_setopt(x->c, CURLOPT_PRIVATE, x);
         if (curl_multi_add_handle(m, x->c) != CURLM_OK)
                 return err_setx(errp, EIO, "start download of %s", x->d->digest);
-        x->active = true;
+        x->state = X_ACTIVE;
+        return 0;
+}
+
+/* X_DRAIN: sends what the extractor has not taken yet; when all is out, closes the socket
+ * (its EOF) and waits for the report (X_EXTRACT). */
+static int xfer_drain(struct image_store *s, struct xfer *x, struct err **errp) {
+        (void)s;
+        (void)errp;
+        if (!tee_flush(&x->r))
+                return 0;
+        x->r.tee_fd = safe_close(x->r.tee_fd);
+        x->state = X_EXTRACT;
+        return 0;
+}
+
+/* X_EXTRACT and the report is there: commits the stage. */
+static int xfer_collect(struct image_store *s, struct xfer *x, struct err **errp) {
+        int k = unpacker_finish(s, x, errp);
+
+        if (k < 0)
+                return k;
+        x->state = X_DONE;
         return 0;
 }
 
@@ -1042,7 +1117,7 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
         curl_multi_remove_handle(m, x->c);
         curl_easy_cleanup(x->c);
         x->c = NULL;
-        x->active = false;
+        x->state = X_QUEUED;
         x->r.status = status;
         if (x->r.werr)
                 return err_move(errp, TAKE_PTR(x->r.werr));
@@ -1074,22 +1149,32 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
                 return err_wrap_r(k, errp, "layer %s", x->d->digest);
         }
         x->w = blob_writer_free(x->w);
-        if (x->unpacker > 0)
-                k = unpacker_finish(s, x, errp);
-        else
-                k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
+        if (x->unpacker > 0) {
+                /* the extractor finishes on its own; the loop collects its report */
+                x->state = X_DRAIN;
+                return xfer_drain(s, x, errp);
+        }
+        k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
         if (k < 0)
                 return k;
-        x->done = true;
+        x->state = X_DONE;
         return 0;
 }
 
+/* Layers not in the store are downloaded with curl multi, at most max_parallel in flight
+ * (downloading or still extracting), the largest first so that the longest extraction starts
+ * first. Nothing here blocks on an extractor: a chunk it cannot take yet pauses that transfer,
+ * and a finished download waits for its extractor's report among the loop's descriptors while
+ * the other transfers go on. */
 static int download_layers(struct reg *g, struct image_store *s, const struct manifest *man,
                            char *const *diff_ids, char *const *chain_ids, const struct pull_opts *o,
                            struct err **errp) {
-        size_t n = man->n_layers, running = 0;
+        size_t n = man->n_layers, inflight = 0;
         unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
         struct xfer *xs = xnew0(struct xfer, n + 1);
+        _cleanup_free_ size_t *order = xnew0(size_t, n + 1);
+        _cleanup_free_ struct curl_waitfd *wfd = xnew0(struct curl_waitfd, n + 1);
+        _cleanup_free_ struct xfer **wx = xnew0(struct xfer *, n + 1);
         CURLM *m = curl_multi_init();
         int k = 0;
 
@@ -1108,34 +1193,44 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                 x->r.digest = x->d->digest;
                 x->r.total = (uint64_t)x->d->size;
                 if (image_store_has_layer(s, chain_ids[i])) {
-                        x->done = true;
+                        x->state = X_DONE;
                 } else if (image_store_has_blob(s, x->d->digest)) {
                         k = layer_unpack_blob(s, x->d->digest, diff_ids[i], chain_ids[i], NULL,
                                               errp);
                         if (k < 0)
                                 goto out;
-                        x->done = true;
+                        x->state = X_DONE;
                 }
-                if (x->done && x->r.progress)
+                if (x->state == X_DONE && x->r.progress)
                         x->r.progress(x->r.userdata, x->d->digest, (uint64_t)x->d->size,
                                       (uint64_t)x->d->size);
         }
+        /* largest first (insertion sort: a handful of layers) */
+        for (size_t i = 0; i < n; i++) {
+                size_t j = i;
+                order[i] = i;
+                for (; j > 0 && xs[order[j - 1]].d->size < xs[i].d->size; j--)
+                        order[j] = order[j - 1];
+                order[j] = i;
+        }
         for (;;) {
                 uint64_t now = mono_ms(), next_due = UINT64_MAX;
-                bool pending = false;
+                bool all_done = true;
                 int still = 0, numfds = 0, msgs;
+                unsigned nw = 0;
                 CURLMsg *msg;
 
-                for (size_t i = 0; i < n; i++) {
-                        struct xfer *x = &xs[i];
-                        if (x->done || x->active)
+                for (size_t oi = 0; oi < n; oi++) {
+                        struct xfer *x = &xs[order[oi]];
+                        if (x->state != X_DONE)
+                                all_done = false;
+                        if (x->state != X_QUEUED)
                                 continue;
-                        pending = true;
                         if (x->due_ms > now) {
                                 next_due = MIN(next_due, x->due_ms);
                                 continue;
                         }
-                        if (running >= maxp)
+                        if (inflight >= maxp)
                                 continue;
                         if (!x->w) {
                                 k = blob_writer_open(s, x->d->digest, x->d->size, &x->w, errp);
@@ -1146,9 +1241,9 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                         k = xfer_start(g, s, m, xs, n, x, !(o && o->no_stream_unpack), errp);
                         if (k < 0)
                                 goto out;
-                        running++;
+                        inflight++;
                 }
-                if (!pending && running == 0)
+                if (all_done)
                         break;
                 if (curl_multi_perform(m, &still) != CURLM_OK) {
                         k = err_setx(errp, EIO, "download layers: curl multi failure");
@@ -1159,20 +1254,53 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                         if (msg->msg != CURLMSG_DONE)
                                 continue;
                         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-                        running--;
                         k = xfer_finish(g, s, m, x, msg->data.result, errp);
                         if (k < 0)
                                 goto out;
+                        if (x->state == X_QUEUED || x->state == X_DONE)
+                                inflight--; /* a retry later, or unpacked after the download */
                 }
-                if (running > 0 || next_due != UINT64_MAX) {
+                /* what the loop waits for besides curl's sockets: extractor sockets with room
+                 * again (a paused or drained transfer) and extractor reports */
+                for (size_t i = 0; i < n; i++) {
+                        struct xfer *x = &xs[i];
+                        if ((x->state == X_ACTIVE && x->r.paused) || x->state == X_DRAIN) {
+                                wfd[nw] = (struct curl_waitfd){.fd = x->r.tee_fd,
+                                                               .events = CURL_WAIT_POLLOUT};
+                                wx[nw++] = x;
+                        } else if (x->state == X_EXTRACT) {
+                                wfd[nw] = (struct curl_waitfd){.fd = x->result_fd,
+                                                               .events = CURL_WAIT_POLLIN};
+                                wx[nw++] = x;
+                        }
+                }
+                if (still > 0 || nw > 0) {
                         int timeout = 1000;
                         if (next_due != UINT64_MAX)
                                 timeout = (int)MIN((uint64_t)timeout,
                                                    next_due > now ? next_due - now : 0);
-                        if (running > 0)
-                                curl_multi_poll(m, NULL, 0, timeout, &numfds);
-                        else
-                                msleep((unsigned)timeout);
+                        curl_multi_poll(m, wfd, nw, timeout, &numfds);
+                } else if (next_due != UINT64_MAX)
+                        msleep((unsigned)MIN(next_due > now ? next_due - now : 0, (uint64_t)1000));
+                for (unsigned i = 0; i < nw; i++) {
+                        struct xfer *x = wx[i];
+                        if (!wfd[i].revents)
+                                continue;
+                        if (x->state == X_ACTIVE && x->r.paused) {
+                                if (tee_flush(&x->r)) {
+                                        x->r.paused = false;
+                                        /* may call write_cb at once, which may pause again */
+                                        curl_easy_pause(x->c, CURLPAUSE_CONT);
+                                }
+                        } else if (x->state == X_DRAIN) {
+                                k = xfer_drain(s, x, errp);
+                        } else if (x->state == X_EXTRACT) {
+                                k = xfer_collect(s, x, errp);
+                                if (k >= 0)
+                                        inflight--;
+                        }
+                        if (k < 0)
+                                goto out;
                 }
         }
 out:

@@ -47,9 +47,13 @@ struct resp {
         /* upload source */
         int upload_fd;
         uint64_t upload_left;
-        /* streaming unpack: body bytes are also sent here (-EBADF: none) */
+        uint64_t progress_last; /* bytes at the last progress call */
+        /* streaming unpack: body bytes are also sent here (-EBADF: none), without blocking:
+         * what the extractor cannot take yet waits in tee_buf, and the transfer pauses */
         int tee_fd;
-        bool tee_broken;
+        bool tee_broken, paused;
+        char *tee_buf;
+        size_t tee_len, tee_off;
 };
 
 void resp_reset(struct resp *r);
