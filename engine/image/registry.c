@@ -243,7 +243,7 @@ void reg_free(struct reg *g) {
         free(g->user);
         free(g->pass);
         free(g->token);
-        free(g->ca_file);
+        free(g->ca_pem);
         free(g->cert_file);
         free(g->key_file);
         free(g->certs_hint);
@@ -488,8 +488,11 @@ static CURL *easy_new(const struct reg *g, const char *method, const char *url,
                 curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
         }
         if (str_startswith(url, g->base) && str_startswith(g->base, "https://")) {
-                if (g->ca_file)
-                        curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
+                if (g->ca_pem) {
+                        struct curl_blob b = {
+                                .data = g->ca_pem, .len = g->ca_pem_len, .flags = CURL_BLOB_COPY};
+                        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+                }
                 if (g->cert_file && g->key_file) {
                         curl_easy_setopt(c, CURLOPT_SSLCERT, g->cert_file);
                         curl_easy_setopt(c, CURLOPT_SSLKEY, g->key_file);
@@ -506,9 +509,9 @@ static int tls_error(const struct reg *g, const char *method, const char *url, C
         if (cc == CURLE_PEER_FAILED_VERIFICATION)
                 return err_setx(errp, EIO,
                                 "%s %s: TLS certificate of '%s' not trusted: %s (put the CA that "
-                                "signed it in '%s'%s)",
+                                "signed it in '%s' or another *.crt there%s)",
                                 method, url, g->host, why, g->certs_hint,
-                                g->ca_file ? ", which holds a different CA" : "");
+                                g->ca_pem ? ", which holds different CAs" : "");
         return err_setx(errp, EIO, "%s %s: TLS error with '%s': %s", method, url, g->host, why);
 }
 
@@ -792,6 +795,52 @@ static char *certs_file(const char *dir, const char *name) {
         return TAKE_PTR(p);
 }
 
+static int cmp_names(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.crt of a host's certs.d directory (docker reads them all), concatenated in name
+ * order, or NULL. They add to the system CAs: through the hashed directory when there is one
+ * (see system_ca_dir), else the system bundle is put in front of them. */
+static char *host_cas(const char *hostdir, size_t *ret_len) {
+        _cleanup_strv_ char **names = NULL;
+        _cleanup_closedir_ DIR *dh = opendir(hostdir);
+        char *pem = NULL;
+        size_t len = 0;
+        struct dirent *de;
+
+        while (dh && (de = readdir(dh)))
+                if (str_endswith(de->d_name, ".crt") && de->d_name[0] != '.')
+                        strv_push(&names, de->d_name);
+        if (!names)
+                return NULL;
+        qsort_safe(names, strv_length(names), sizeof(char *), cmp_names);
+        if (!system_ca_dir()) {
+                const char *f = getenv(X509_get_default_cert_file_env());
+                _cleanup_free_ char *b = NULL;
+                size_t bl = 0;
+                if (read_file(f && *f ? f : X509_get_default_cert_file(), 4u << 20, &b, &bl,
+                              NULL) >= 0) {
+                        pem = xrealloc(pem, len + bl + 1);
+                        memcpy(pem + len, b, bl);
+                        len += bl;
+                        pem[len++] = '\n';
+                }
+        }
+        STRV_FOREACH (n, names) {
+                _cleanup_free_ char *p = certs_file(hostdir, *n), *b = NULL;
+                size_t bl = 0;
+                if (!p || read_file(p, 1u << 20, &b, &bl, NULL) < 0)
+                        continue;
+                pem = xrealloc(pem, len + bl + 1);
+                memcpy(pem + len, b, bl);
+                len += bl;
+                pem[len++] = '\n';
+        }
+        *ret_len = len;
+        return pem;
+}
+
 int reg_init(struct reg *g, const char *root, const struct image_ref *ref, char *const *insecure,
              const char *certs_dir, const char *actions, unsigned retries, unsigned backoff_ms) {
         const char *host = streq(ref->domain, "docker.io") ? DOCKER_HUB_HOST : ref->domain;
@@ -803,7 +852,7 @@ int reg_init(struct reg *g, const char *root, const struct image_ref *ref, char 
         hostdir = xasprintf("%s/%s", certs_dir ? certs_dir : REGISTRY_CERTS_DIR, ref->domain);
         has_certs = stat(hostdir, &st) == 0 && S_ISDIR(st.st_mode);
         if (has_certs) {
-                g->ca_file = certs_file(hostdir, "ca.crt");
+                g->ca_pem = host_cas(hostdir, &g->ca_pem_len);
                 g->cert_file = certs_file(hostdir, "client.cert");
                 g->key_file = certs_file(hostdir, "client.key");
                 if (!g->cert_file != !g->key_file)

@@ -25,7 +25,9 @@ struct reg {
         const char *scope_actions; /* "pull" or "pull,push" */
         unsigned retries, backoff_ms;
         /* TLS material from <certs_dir>/<host>/ (ca.crt, client.cert + client.key); NULL: none */
-        char *ca_file, *cert_file, *key_file;
+        char *ca_pem; /* every .crt file of the host's certs.d dir, concatenated (host_cas) */
+        size_t ca_pem_len;
+        char *cert_file, *key_file;
         char *certs_hint;   /* "<certs_dir>/<host>/ca.crt", named in certificate errors */
         char *cert_problem; /* client.cert without client.key or the reverse: every request fails */
         bool may_plain;     /* loopback or insecure: fall back to HTTP if the host has no TLS */

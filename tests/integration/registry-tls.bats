@@ -102,10 +102,11 @@ make_rootfs() {
         cp "$TEST_TMP/other.crt" "$certs/$host/ca.crt"
         run "$BERTH" login -u alice -p s3cret "$host"
         [ "$status" -ne 0 ]
-        assert_contains "$output" "holds a different CA"
+        assert_contains "$output" "holds different CAs"
 
-        # the right CA: Basic auth through login, then push and pull over TLS
-        cp "$TEST_TMP/ca.crt" "$certs/$host/ca.crt"
+        # the right CA in another *.crt beside the wrong ca.crt (docker reads every *.crt):
+        # Basic auth through login, then push and pull over TLS
+        cp "$TEST_TMP/ca.crt" "$certs/$host/registry.crt"
         run "$BERTH" push "$ref"
         [ "$status" -ne 0 ]
         assert_contains "$output" "unauthorized"
