@@ -343,6 +343,7 @@ struct fake {
         const char *layer;
         size_t layer_len;
         const char *token; /* when set, /v2/ needs "Bearer <token>" from /token */
+        size_t layer_cut;  /* when set, the layer answer announces all and hangs up after this */
         int port;
 };
 
@@ -401,7 +402,14 @@ static void fake_serve(int lfd, struct fake *f, int max_conns) {
                 else if (streq(path, f->config_path))
                         fake_reply(c, "200 OK", "application/octet-stream", NULL, f->config,
                                    strlen(f->config));
-                else if (f->layer_path && streq(path, f->layer_path))
+                else if (f->layer_path && streq(path, f->layer_path) && f->layer_cut) {
+                        char *h = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/"
+                                            "octet-stream\r\nContent-Length: %zu\r\n\r\n",
+                                            f->layer_len);
+                        (void)!write(c, h, strlen(h));
+                        (void)!write(c, f->layer, f->layer_cut);
+                        free(h);
+                } else if (f->layer_path && streq(path, f->layer_path))
                         fake_reply(c, "200 OK", "application/octet-stream", NULL, f->layer,
                                    f->layer_len);
                 else {
@@ -554,6 +562,8 @@ static size_t count_entries(const char *root, const char *sub) {
 
 /* Pulls from a fake registry whose layer is served as `served` while the manifest announces
  * `announced` bytes and the config `diff` as diff id. Returns the pull result; *ret_err. */
+static size_t fake_layer_cut;
+
 static int fake_pull(const char *root, const char *served, size_t slen, const char *announced,
                      size_t alen, const char *diff, bool stream, struct image **ret,
                      struct err **ret_err) {
@@ -582,7 +592,8 @@ static int fake_pull(const char *root, const char *served, size_t slen, const ch
                           .config_path = cpath,
                           .layer_path = lpath,
                           .layer = served,
-                          .layer_len = slen};
+                          .layer_len = slen,
+                          .layer_cut = fake_layer_cut};
         pid = fake_start(&f);
         if (image_store_open(root, &s, NULL) < 0)
                 abort();
@@ -629,6 +640,22 @@ static void test_stream_unpack_checks(void) {
                 printf("# stream=%d: %s\n", stream, e3->msg);
                 ASSERT_EQ(count_entries(r3, "layers"), 0);
                 ASSERT_EQ(count_entries(r3, "tmp"), 0);
+                /* the registry hangs up in the middle of the blob (every attempt) */
+                {
+                        _cleanup_free_ char *r4 = mktmp("k");
+                        _cleanup_(image_freep) struct image *bad3 = NULL;
+                        _cleanup_err_ struct err *e4 = NULL;
+
+                        fake_layer_cut = glen / 2;
+                        ASSERT_ERR(fake_pull(r4, gz, glen, gz, glen, diff, stream, &bad3, &e4),
+                                   EIO);
+                        fake_layer_cut = 0;
+                        printf("# stream=%d: %s\n", stream, e4->msg);
+                        ASSERT_NOT_NULL(strstr(e4->msg, "layer sha256:"));
+                        ASSERT_EQ(count_entries(r4, "layers"), 0);
+                        ASSERT_EQ(count_entries(r4, "tmp"), 0);
+                        (void)rm_rf(r4, NULL);
+                }
                 (void)rm_rf(r1, NULL);
                 (void)rm_rf(r2, NULL);
                 (void)rm_rf(r3, NULL);
