@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -257,6 +258,7 @@ static int push_layers(struct reg *g, struct image_store *s, const struct manife
         for (unsigned w = 0; w < nw; w++)
                 ws[w].fd = -EBADF;
         for (unsigned w = 0; w < nw && r >= 0; w++) {
+                pid_t ppid = getpid();
                 int p[2];
 
                 if (pipe2(p, O_CLOEXEC) < 0) {
@@ -271,6 +273,9 @@ static int push_layers(struct reg *g, struct image_store *s, const struct manife
                         break;
                 }
                 if (ws[w].pid == 0) {
+                        /* dies with the push */
+                        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+                                _exit(1);
                         safe_close(p[0]);
                         worker_run(g, s, man, assign, w, p[1], o);
                 }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1025,7 +1026,7 @@ static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, stru
                           struct err **errp) {
         _cleanup_close_pair_ int sv[2] = {-EBADF, -EBADF}, res[2] = {-EBADF, -EBADF};
         _cleanup_close_ int dfd = -EBADF;
-        pid_t pid;
+        pid_t pid, ppid;
         int r;
 
         r = layer_stage_new(s, &x->stage, &dfd, errp);
@@ -1033,6 +1034,7 @@ static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, stru
                 return r;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(res, O_CLOEXEC) < 0)
                 return err_set(errp, errno, "layer %s: extractor pipes", x->d->digest);
+        ppid = getpid();
         pid = fork();
         if (pid < 0)
                 return err_set(errp, errno, "layer %s: fork extractor", x->d->digest);
@@ -1040,6 +1042,10 @@ static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, stru
                 _cleanup_free_ char *diff = NULL, *line = NULL;
                 struct err *e = NULL;
                 uint64_t size = 0;
+
+                /* dies with the pull (its stage is then left for the next store open) */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+                        _exit(1);
 
                 for (size_t i = 0; i < n; i++) {
                         if (&xs[i] == x)
