@@ -158,6 +158,10 @@ _noreturn_ static void worker_run(struct reg *g, struct image_store *s, const st
                                   const struct push_opts *o) {
         struct push_opts wo = o ? *o : (struct push_opts){};
 
+        /* the parent's handle and its connection stay the parent's (never cleaned up here: a
+         * TLS close would write into the parent's session) */
+        g->easy = NULL;
+
         wo.progress = report_progress;
         wo.userdata = &fd;
         for (size_t i = 0; i < man->n_layers; i++) {

@@ -249,6 +249,9 @@ void reg_free(struct reg *g) {
         free(g->key_file);
         free(g->certs_hint);
         free(g->cert_problem);
+        if (g->easy)
+                curl_easy_cleanup(g->easy);
+        g->easy = NULL;
 }
 
 static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
@@ -433,10 +436,14 @@ static const char *system_ca_dir(void) {
         return dir;
 }
 
-static CURL *easy_new(const struct reg *g, const char *method, const char *url,
-                      struct curl_slist *hdrs, struct resp *r, bool with_auth) {
-        CURL *c = curl_easy_init();
-
+/* Sets up c (NULL: a new handle) for one request. A handle used again (curl_easy_reset) keeps
+ * its connection to the registry open for the next request. */
+static CURL *easy_setup(CURL *c, const struct reg *g, const char *method, const char *url,
+                        struct curl_slist *hdrs, struct resp *r, bool with_auth) {
+        if (c)
+                curl_easy_reset(c);
+        else
+                c = curl_easy_init();
         if (!c)
                 oom();
         curl_easy_setopt(c, CURLOPT_URL, url);
@@ -500,6 +507,11 @@ static CURL *easy_new(const struct reg *g, const char *method, const char *url,
                 }
         }
         return c;
+}
+
+static CURL *easy_new(const struct reg *g, const char *method, const char *url,
+                      struct curl_slist *hdrs, struct resp *r, bool with_auth) {
+        return easy_setup(NULL, g, method, url, hdrs, r, with_auth);
 }
 
 /* A TLS failure turned into an error that says what to do about it. */
@@ -635,11 +647,13 @@ int reg_do_full(struct reg *g, const char *method, const char *tail, const char 
                 }
                 if (extra_header)
                         hdrs = curl_slist_append(hdrs, extra_header);
-                c = easy_new(g, method, url, hdrs, r, true);
+                c = g->easy = easy_setup(g->easy, g, method, url, hdrs, r, true);
                 curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
                 cc = curl_easy_perform(c);
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-                curl_easy_cleanup(c);
+                /* the handle (and its connection) stays for the next request; the options that
+                 * point at this call's buffers go at the next reset */
+                curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
                 curl_slist_free_all(hdrs);
 
                 if (r->werr)

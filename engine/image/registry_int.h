@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <curl/curl.h>
+
 #include "err.h"
 #include "image/ref.h"
 #include "image/registry.h"
@@ -29,6 +31,7 @@ struct reg {
         size_t ca_pem_len;
         char *cert_file, *key_file;
         char *certs_hint;   /* "<certs_dir>/<host>/ca.crt", named in certificate errors */
+        CURL *easy;         /* reused by reg_do_full: one connection for consecutive requests */
         char *cert_problem; /* client.cert without client.key or the reverse: every request fails */
         bool may_plain;     /* loopback or insecure: fall back to HTTP if the host has no TLS */
 };
