@@ -258,3 +258,41 @@ make_cert() { # NAME CA EKU
         run "$BERTH" image inspect --format '{{.Id}}' "$ref"
         [ "$output" = "$id" ]
 }
+
+@test "TLS registry: without a hashed CA directory the system bundle (SSL_CERT_FILE) still adds to certs.d" {
+        skip_unless_root
+        skip_unless_cmd docker-registry openssl curl
+        make_ca ca
+        make_ca other
+        make_cert server ca serverAuth
+        REG_PORT=$(free_port)
+        {
+                echo "version: 0.1"
+                echo "log: {level: error}"
+                echo "storage: {filesystem: {rootdirectory: $TEST_TMP/registry}}"
+                echo "http: {addr: 127.0.0.1:$REG_PORT, tls: {certificate: $TEST_TMP/server.crt, key: $TEST_TMP/server.key}}"
+        } >"$TEST_TMP/registry.yml"
+        docker-registry serve "$TEST_TMP/registry.yml" >"$TEST_TMP/registry.log" 2>&1 &
+        REG_PID=$!
+        for _ in $(seq 100); do
+                curl -s -o /dev/null --cacert "$TEST_TMP/ca.crt" "https://127.0.0.1:$REG_PORT/v2/" && break
+                sleep 0.1
+        done
+        host=127.0.0.1:$REG_PORT
+        mkdir -p "$TEST_TMP/certs.d/$host" "$TEST_TMP/nohash"
+        cp "$TEST_TMP/other.crt" "$TEST_TMP/certs.d/$host/ca.crt"
+        # an empty SSL_CERT_DIR forces the fallback: the bundle file goes in front of ca.crt
+        SSL_CERT_DIR=$TEST_TMP/nohash SSL_CERT_FILE=$TEST_TMP/ca.crt \
+                start_daemon --registry-certs-dir "$TEST_TMP/certs.d"
+        run "$BERTH" pull "$host/x/y:1"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "not found"
+        [[ "$output" != *"not trusted"* ]]
+        stop_daemon
+        # and with a bundle that lacks the CA, the certificate is refused
+        SSL_CERT_DIR=$TEST_TMP/nohash SSL_CERT_FILE=$TEST_TMP/other.crt \
+                start_daemon --registry-certs-dir "$TEST_TMP/certs.d"
+        run "$BERTH" pull "$host/x/y:1"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "not trusted"
+}
