@@ -35,7 +35,7 @@ Q :=
 say :=
 endif
 
-PKGS := yaml-0.1 jansson libcurl libarchive openssl zlib libseccomp libcap libmnl libnftables sqlite3 ldns
+PKGS := yaml-0.1 jansson libcurl libarchive openssl zlib libseccomp libcap libmnl libnftables sqlite3 ldns libisal
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lev -lhttp_parser -lpthread -lm
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -180,13 +181,14 @@ static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t
                       const char *action) {
         _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
         struct image_job *j;
-        pid_t pid;
+        pid_t pid, ppid;
 
         if (pipe2(p, O_CLOEXEC) < 0) {
                 json_decref(args);
                 http_reply_error(req, 500, "internal", "pipe: %s", strerror(errno));
                 return;
         }
+        ppid = getpid();
         pid = fork();
         if (pid < 0) {
                 json_decref(args);
@@ -198,6 +200,10 @@ static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t
                 json_t *res = NULL, *line;
                 int r;
 
+                /* A pull, push or load dies with the daemon (kill -9 included): it must not
+                 * register an image after the daemon is gone; a restart clears its tmp files. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+                        _exit(1);
                 /* The child never touches the loop and leaves with _exit (STYLE C13). */
                 signal(SIGPIPE, SIG_IGN);
                 p[0] = safe_close(p[0]);

@@ -4,6 +4,7 @@
 # Prints markdown tables; a peer that cannot run here gets the reason in its cell.
 #
 #   sudo bench/peers.sh [SECTION...]     sections: run detach mem pull saveload compose
+#                                        imagepull
 #   N=10 sudo bench/peers.sh run         runs per median (default 10); N_CTR (default 20) for
 #                                        detach/mem; N_SVC (default 10) for compose
 #
@@ -66,6 +67,7 @@ cleanup() {
                 stop_pid "${PIDS[$i]}"
         done
         [ -n "$REG_PID" ] && stop_pid "$REG_PID"
+        [ -s "$T/pushpid" ] && stop_pid "$(cat "$T/pushpid")"
         # overlay mounts the peers may have left below their roots
         grep -o " $STATE/[^ ]*\| $RUNDIR/[^ ]*\| $T/[^ ]*" /proc/self/mounts | sort -r |
                 while read -r m; do umount -l "$m" 2>/dev/null; done
@@ -439,6 +441,84 @@ section_pull() {
         B import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null
 }
 
+# imagepull (issue #3): a 6-layer image of ~55 MiB of this host's binaries and a 1-layer busybox
+# image, pushed by skopeo to a loopback docker-registry from OCI layouts (bench/gen-image.py);
+# cold pulls (rmi before each run, untimed) and cold pushes (a new repository each run).
+section_imagepull() {
+        local big bb b d p s i
+        echo
+        echo "### image pull/push from a loopback docker-registry (median of $N, ms; skopeo copies to/from an OCI dir, no unpack)"
+        echo
+        echo "| workload | berth | docker | podman | skopeo copy | ratio (peer / berth) |"
+        echo "|---|---|---|---|---|---|"
+        if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null ||
+                { [ -z "$REG_PID" ] && ! start_registry; }; then
+                echo "| pull | docker-registry or skopeo not installed, or not starting | | | | |"
+                return
+        fi
+        # berth's busybox image has the same layer (diff id): drop it for this section
+        B rmi "$IMG" >/dev/null
+        big=127.0.0.1:$REG_PORT/bench/bin6:1
+        bb=127.0.0.1:$REG_PORT/bench/busybox:1
+        python3 bench/gen-image.py "$T/bin6" bin 6 55 "$big" 2>&1 | sed 's/^/# bin6: /' >&2
+        python3 bench/gen-image.py "$T/bb" tar "$T/busybox.tar" "$bb" 2>/dev/null
+        skopeo copy -q --dest-tls-verify=false "oci:$T/bin6" "docker://$big" >/dev/null &&
+                skopeo copy -q --dest-tls-verify=false "oci:$T/bb" "docker://$bb" >/dev/null ||
+                { echo "| pull | skopeo could not push the images | | | | |"; return; }
+        for ref in "$big" "$bb"; do
+                rm_b() { B rmi "$ref"; }
+                rm_d() { dk rmi "$ref"; }
+                rm_p() { pm rmi "$ref"; }
+                rm_s() { rm -rf "$T/oci"; }
+                b=$(PREP=rm_b bench_median "$N" B pull -q "$ref")
+                d=$(PREP=rm_d cell "$DOCKER_WHY" dk pull -q "$ref")
+                p=$(PREP=rm_p cell "$PODMAN_WHY" pm pull -q --tls-verify=false "$ref")
+                s=$(PREP=rm_s bench_median "$N" skopeo copy -q --src-tls-verify=false \
+                        "docker://$ref" "oci:$T/oci:x")
+                [ "$ref" = "$big" ] && row "pull 6 layers, 55 MiB" "$b" "$d" "$p" "$s"
+                [ "$ref" = "$bb" ] && row "pull busybox (1 layer)" "$b" "$d" "$p" "$s"
+        done
+        # cold push of the 6-layer image: each run into a new, empty registry on a new port
+        # (untimed), so that no engine can skip or cross-mount a blob it pushed before
+        push_reg() { # CLIENT: a fresh registry in $T/pushreg; its port in $T/pushport
+                local port pid
+                [ -s "$T/pushpid" ] && stop_pid "$(cat "$T/pushpid")"
+                rm -rf "$T/pushreg"
+                port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+                printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+                        "$T/pushreg" "$port" >"$T/pushreg.yml"
+                docker-registry serve "$T/pushreg.yml" >>"$T/registry.log" 2>&1 &
+                pid=$!
+                echo "$pid" >"$T/pushpid"
+                echo "$port" >"$T/pushport"
+                for _ in $(seq 100); do
+                        curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+                        sleep 0.05
+                done
+                case $1 in
+                berth) B tag "$big" "127.0.0.1:$port/push/img:1" ;;
+                docker) dk tag "$big" "127.0.0.1:$port/push/img:1" ;;
+                esac
+        }
+        prep_b() { push_reg berth; }
+        prep_d() { push_reg docker; }
+        prep_s() { push_reg skopeo; }
+        push_b() { B push -q "127.0.0.1:$(cat "$T/pushport")/push/img:1"; }
+        push_d() { dk push "127.0.0.1:$(cat "$T/pushport")/push/img:1"; }
+        push_s() { skopeo copy -q --dest-tls-verify=false "oci:$T/bin6" \
+                "docker://127.0.0.1:$(cat "$T/pushport")/push/img:1"; }
+        b=$(PREP=prep_b bench_median "$N" push_b)
+        d="$DOCKER_WHY"
+        [ -z "$DOCKER_WHY" ] && dk pull -q "$big" >/dev/null 2>&1 && d=$(PREP=prep_d bench_median "$N" push_d)
+        s=$(PREP=prep_s bench_median "$N" push_s)
+        [ -s "$T/pushpid" ] && stop_pid "$(cat "$T/pushpid")"
+        row "push 6 layers, 55 MiB (cold, empty registry)" "$b" "$d" "not measured" "$s"
+        B rmi "$big" "$bb" >/dev/null 2>&1
+        [ -z "$DOCKER_WHY" ] && dk rmi "$big" "$bb" >/dev/null 2>&1
+        [ -z "$PODMAN_WHY" ] && pm rmi "$big" "$bb" >/dev/null 2>&1
+        B import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null
+}
+
 section_saveload() {
         local b d p
         echo
@@ -559,11 +639,12 @@ echo "ratio = peer / berth: above 1 means berth is faster (or smaller)."
 # pull first: the peers must not hold the busybox layer yet
 for s in "${SECTIONS[@]}"; do
         [ "$s" = pull ] && section_pull
+        [ "$s" = imagepull ] && section_imagepull
 done
 import_peers
 for s in "${SECTIONS[@]}"; do
         case $s in
-        pull) ;;
+        pull | imagepull) ;;
         run | detach | mem | saveload | compose) "section_$s" ;;
         *) echo "unknown section '$s' (run detach mem pull saveload compose)" >&2 ;;
         esac

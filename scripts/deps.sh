@@ -9,7 +9,7 @@ build_pkgs=(
         build-essential pkg-config make gcc
         libyaml-dev libjansson-dev libcurl4-openssl-dev libarchive-dev libssl-dev
         libseccomp-dev libcap-dev libmnl-dev libev-dev libhttp-parser-dev
-        libnftables-dev libsqlite3-dev libldns-dev zlib1g-dev
+        libnftables-dev libsqlite3-dev libldns-dev zlib1g-dev libisal-dev
         busybox-static iproute2 nftables ca-certificates
 )
 test_pkgs=(

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 
 #include "cleanup.h"
 #include "image/errwrap.h"
+#include "image/gunzip.h"
 #include "fileio.h"
 #include "image/layer.h"
 #include "image/ref.h"
@@ -33,26 +35,72 @@ static void archive_freep(struct archive **a) {
                 archive_read_free(*a);
 }
 
-/* The decompressed byte stream: `raw` yields the decompressed layer, every byte handed to the
- * tar reader passes through the hash. */
+/* The decompressed byte stream: gzip goes through ISA-L (gunzip.c), anything else through
+ * libarchive's "raw" reader (zstd, xz, bzip2, plain tar); every byte handed to the tar reader
+ * passes through the hash. peek holds the first bytes of fd, read to tell the two apart. */
+#define TEE_BUF (256 * 1024)
+#define PEEK_LEN 6
+
 struct tee {
+        int fd;
+        unsigned char peek[PEEK_LEN];
+        size_t peek_len, peek_off;
         struct archive *raw;
+        struct gunzip *gz;
         EVP_MD_CTX *md;
         uint64_t size;
-        char buf[64 * 1024];
-        int err; /* archive error of raw, for reporting */
+        char *buf;
+        char errmsg[160]; /* why the stream failed, for reporting */
+        char rawbuf[64 * 1024];
 };
+
+static ssize_t fd_read_cb(void *ud, void *buf, size_t n) {
+        struct tee *t = ud;
+        ssize_t k = read(t->fd, buf, n);
+        return k < 0 ? -errno : k;
+}
+
+/* libarchive's raw reader: the peeked bytes, then the rest of fd. */
+static la_ssize_t raw_read(struct archive *a, void *ud, const void **buf) {
+        struct tee *t = ud;
+        ssize_t k;
+
+        *buf = t->rawbuf;
+        if (t->peek_off < t->peek_len) {
+                size_t n = t->peek_len - t->peek_off;
+                memcpy(t->rawbuf, t->peek + t->peek_off, n);
+                t->peek_off = t->peek_len;
+                return (la_ssize_t)n;
+        }
+        do
+                k = read(t->fd, t->rawbuf, sizeof(t->rawbuf));
+        while (k < 0 && errno == EINTR);
+        if (k < 0) {
+                archive_set_error(a, errno, "read: %s", strerror(errno));
+                return -1;
+        }
+        return k;
+}
 
 static la_ssize_t tee_read(struct archive *a, void *ud, const void **buf) {
         struct tee *t = ud;
         la_ssize_t n;
 
-        (void)a;
-        n = archive_read_data(t->raw, t->buf, sizeof(t->buf));
-        if (n < 0) {
-                t->err = 1;
-                archive_set_error(a, EIO, "%s", archive_error_string(t->raw));
-                return -1;
+        if (t->gz) {
+                n = gunzip_read(t->gz, t->buf, TEE_BUF);
+                if (n < 0) {
+                        snprintf(t->errmsg, sizeof(t->errmsg), "gzip: %s at byte %" PRIu64,
+                                 gunzip_error(t->gz), gunzip_consumed(t->gz));
+                        archive_set_error(a, EIO, "%s", t->errmsg);
+                        return -1;
+                }
+        } else {
+                n = archive_read_data(t->raw, t->buf, TEE_BUF);
+                if (n < 0) {
+                        snprintf(t->errmsg, sizeof(t->errmsg), "%s", archive_error_string(t->raw));
+                        archive_set_error(a, EIO, "%s", t->errmsg);
+                        return -1;
+                }
         }
         if (n > 0 && !EVP_DigestUpdate(t->md, t->buf, (size_t)n))
                 oom();
@@ -418,19 +466,39 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
         t.md = EVP_MD_CTX_new();
         if (!t.md || !EVP_DigestInit_ex(t.md, EVP_sha256(), NULL))
                 oom();
-        raw = archive_read_new();
-        tar = archive_read_new();
-        if (!raw || !tar)
-                oom();
-        archive_read_support_filter_all(raw);
-        archive_read_support_format_raw(raw);
-        if (archive_read_open_fd(raw, fd, 64 * 1024) != ARCHIVE_OK ||
-            archive_read_next_header(raw, &e) != ARCHIVE_OK) {
-                r = err_setx(errp, EINVAL, "layer: cannot read stream: %s",
-                             archive_error_string(raw));
-                goto out;
+        t.fd = fd;
+        t.buf = xmalloc(TEE_BUF);
+        while (t.peek_len < PEEK_LEN) {
+                ssize_t k = read(fd, t.peek + t.peek_len, PEEK_LEN - t.peek_len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        r = err_set(errp, errno, "layer: read stream");
+                        goto out;
+                }
+                if (k == 0)
+                        break;
+                t.peek_len += (size_t)k;
         }
-        t.raw = raw;
+        tar = archive_read_new();
+        if (!tar)
+                oom();
+        if (gunzip_magic(t.peek, t.peek_len))
+                t.gz = gunzip_new(fd_read_cb, &t, t.peek, t.peek_len);
+        else {
+                raw = archive_read_new();
+                if (!raw)
+                        oom();
+                archive_read_support_filter_all(raw);
+                archive_read_support_format_raw(raw);
+                if (archive_read_open(raw, &t, NULL, raw_read, NULL) != ARCHIVE_OK ||
+                    archive_read_next_header(raw, &e) != ARCHIVE_OK) {
+                        r = err_setx(errp, EINVAL, "layer: cannot read stream: %s",
+                                     archive_error_string(raw));
+                        goto out;
+                }
+                t.raw = raw;
+        }
         archive_read_support_format_tar(tar);
         archive_read_support_format_gnutar(tar);
         if (archive_read_open(tar, &t, NULL, tee_read, NULL) != ARCHIVE_OK) {
@@ -456,8 +524,7 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
                 const void *b;
                 la_ssize_t n = tee_read(tar, &t, &b);
                 if (n < 0) {
-                        r = err_setx(errp, EIO, "layer: read stream: %s",
-                                     archive_error_string(raw));
+                        r = err_setx(errp, EIO, "layer: read stream: %s", t.errmsg);
                         goto out;
                 }
                 if (n == 0)
@@ -482,6 +549,8 @@ out:
                 free(u.dirs[i].path);
         free(u.dirs);
         EVP_MD_CTX_free(t.md);
+        gunzip_free(t.gz);
+        free(t.buf);
         return r;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -7,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +17,7 @@
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "cleanup.h"
 #include "fileio.h"
@@ -24,6 +27,7 @@
 #include "image/manifest.h"
 #include "image/ref.h"
 #include "image/registry.h"
+#include "image/registry_int.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -31,7 +35,6 @@
 #define DOCKER_HUB_HOST "registry-1.docker.io"
 #define DOCKER_HUB_AUTH_KEY "https://index.docker.io/v1/"
 #define TOKEN_MAX (1u << 20)
-#define ERROR_BODY_MAX (64u << 10)
 
 /* ---- small helpers ---- */
 
@@ -217,43 +220,7 @@ int registry_logout(const char *root, const char *host, struct err **errp) {
 
 /* ---- HTTP ---- */
 
-struct reg {
-        char *host; /* as in the reference: "localhost:5000", "docker.io" */
-        char *base; /* "https://registry-1.docker.io" */
-        char *repo; /* "library/busybox" */
-        char *user, *pass;
-        char *token;               /* bearer token, once obtained */
-        bool basic;                /* registry asked for Basic */
-        const char *scope_actions; /* "pull" or "pull,push" */
-        unsigned retries, backoff_ms;
-        /* TLS material from <certs_dir>/<host>/ (ca.crt, client.cert + client.key); NULL: none */
-        char *ca_file, *cert_file, *key_file;
-        char *certs_hint; /* "<certs_dir>/<host>/ca.crt", named in certificate errors */
-        bool may_plain;   /* loopback or insecure: fall back to HTTP if the host has no TLS */
-};
-
-struct resp {
-        long status;
-        char *body;
-        size_t len, max;
-        bool too_big;
-        struct blob_writer *w; /* when set, the body goes here */
-        struct err *werr;
-        char *content_type, *www_auth, *location;
-        /* progress */
-        registry_progress_fn *progress;
-        void *userdata;
-        const char *digest;
-        uint64_t total;
-        /* upload source */
-        int upload_fd;
-        uint64_t upload_left;
-        /* streaming unpack: body bytes are also sent here (-EBADF: none) */
-        int tee_fd;
-        bool tee_broken;
-};
-
-static void resp_reset(struct resp *r) {
+void resp_reset(struct resp *r) {
         free(r->body);
         free(r->content_type);
         free(r->www_auth);
@@ -262,20 +229,29 @@ static void resp_reset(struct resp *r) {
         r->len = 0;
         r->status = 0;
         r->too_big = false;
+        free(r->tee_buf);
+        r->tee_buf = NULL;
+        r->tee_len = r->tee_off = 0;
+        r->paused = false;
+        r->progress_last = 0;
         r->werr = err_free(r->werr);
 }
 
-static void reg_free(struct reg *g) {
+void reg_free(struct reg *g) {
         free(g->host);
         free(g->base);
         free(g->repo);
         free(g->user);
         free(g->pass);
         free(g->token);
-        free(g->ca_file);
+        free(g->ca_pem);
         free(g->cert_file);
         free(g->key_file);
         free(g->certs_hint);
+        free(g->cert_problem);
+        if (g->easy)
+                curl_easy_cleanup(g->easy);
+        g->easy = NULL;
 }
 
 static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
@@ -314,34 +290,75 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
         return len;
 }
 
+#define PROGRESS_STEP (256u << 10)
+
+/* Sends what waits in tee_buf without blocking: true when nothing is left (or the extractor is
+ * gone: its error is reported when the layer ends). */
+static bool tee_flush(struct resp *r) {
+        while (r->tee_off < r->tee_len && !r->tee_broken) {
+                ssize_t k = send(r->tee_fd, r->tee_buf + r->tee_off, r->tee_len - r->tee_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return false;
+                if (k < 0) {
+                        r->tee_broken = true;
+                        break;
+                }
+                r->tee_off += (size_t)k;
+        }
+        r->tee_len = r->tee_off = 0;
+        return true;
+}
+
+/* Hands a chunk to the extractor. False: it cannot take any of it now, pause the transfer
+ * (nothing of the chunk was consumed). Once part of it was sent, the rest waits in tee_buf. */
+static bool tee_send(struct resp *r, const char *buf, size_t len) {
+        ssize_t k;
+
+        if (r->tee_fd < 0 || r->tee_broken)
+                return true;
+        if (r->tee_len > 0 && !tee_flush(r))
+                return false;
+        do
+                k = send(r->tee_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (k < 0 && errno == EINTR);
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return false;
+        if (k < 0) {
+                r->tee_broken = true;
+                return true;
+        }
+        if ((size_t)k < len) {
+                r->tee_buf = xrealloc(r->tee_buf, len - (size_t)k);
+                memcpy(r->tee_buf, buf + k, len - (size_t)k);
+                r->tee_len = len - (size_t)k;
+                r->tee_off = 0;
+        }
+        return true;
+}
+
 static size_t write_cb(char *buf, size_t size, size_t n, void *ud) {
         struct resp *r = ud;
         size_t len = size * n;
-        long status = 0;
 
         if (r->w && r->status >= 200 && r->status < 300) {
+                uint64_t done;
+
+                if (!tee_send(r, buf, len)) {
+                        r->paused = true;
+                        return CURL_WRITEFUNC_PAUSE;
+                }
                 if (blob_writer_write(r->w, buf, len, &r->werr) < 0)
                         return 0;
-                if (r->tee_fd >= 0 && !r->tee_broken) {
-                        size_t off = 0;
-                        while (off < len) {
-                                ssize_t k = send(r->tee_fd, buf + off, len - off, MSG_NOSIGNAL);
-                                if (k < 0 && errno == EINTR)
-                                        continue;
-                                if (k < 0) {
-                                        /* the extractor stopped; its error is reported at the end
-                                         */
-                                        r->tee_broken = true;
-                                        break;
-                                }
-                                off += (size_t)k;
-                        }
+                done = blob_writer_size(r->w);
+                if (r->progress && (done - r->progress_last >= PROGRESS_STEP || done >= r->total)) {
+                        r->progress_last = done;
+                        r->progress(r->userdata, r->digest, done, r->total);
                 }
-                if (r->progress)
-                        r->progress(r->userdata, r->digest, blob_writer_size(r->w), r->total);
                 return len;
         }
-        (void)status;
         if (r->len + len > r->max) {
                 r->too_big = true;
                 return 0;
@@ -388,10 +405,45 @@ static char *reg_url(const struct reg *g, const char *fmt_tail) {
         return xasprintf("%s/v2/%s/%s", g->base, g->repo, fmt_tail);
 }
 
-static CURL *easy_new(const struct reg *g, const char *method, const char *url,
-                      struct curl_slist *hdrs, struct resp *r, bool with_auth) {
-        CURL *c = curl_easy_init();
+/* The system CAs as a directory of hash links (SSL_CERT_DIR, else OpenSSL's default, e.g.
+ * /usr/lib/ssl/certs -> /etc/ssl/certs made by update-ca-certificates), or NULL when it has none.
+ * OpenSSL looks a CA up there only when it verifies a chain, where the bundle file would be
+ * parsed whole (about 140 certificates, 15-20 ms) for every connection, even for the TLS probe
+ * of a plain-HTTP loopback registry. And a certs.d ca.crt then adds to the system CAs instead
+ * of replacing the bundle. Without hash links curl's own bundle is used. */
+static const char *system_ca_dir(void) {
+        static bool probed;
+        static char *dir;
 
+        if (!probed) {
+                const char *d = getenv(X509_get_default_cert_dir_env());
+                _cleanup_closedir_ DIR *dh = NULL;
+                struct dirent *de;
+
+                probed = true;
+                if (!d || !*d)
+                        d = X509_get_default_cert_dir();
+                dh = opendir(d);
+                while (dh && (de = readdir(dh))) {
+                        const char *dot = strchr(de->d_name, '.');
+                        if (dot && dot - de->d_name == 8 && dot[1] >= '0' && dot[1] <= '9' &&
+                            strspn(de->d_name, "0123456789abcdef") == 8) {
+                                dir = xstrdup(d);
+                                break;
+                        }
+                }
+        }
+        return dir;
+}
+
+/* Sets up c (NULL: a new handle) for one request. A handle used again (curl_easy_reset) keeps
+ * its connection to the registry open for the next request. */
+static CURL *easy_setup(CURL *c, const struct reg *g, const char *method, const char *url,
+                        struct curl_slist *hdrs, struct resp *r, bool with_auth) {
+        if (c)
+                curl_easy_reset(c);
+        else
+                c = curl_easy_init();
         if (!c)
                 oom();
         curl_easy_setopt(c, CURLOPT_URL, url);
@@ -435,17 +487,31 @@ static CURL *easy_new(const struct reg *g, const char *method, const char *url,
         }
         if (hdrs)
                 curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        /* The host's own CA and client certificate apply to that host only (a token realm or
-         * a redirect elsewhere keeps the system CAs). */
+        /* The system CAs come from the hashed directory when there is one (see
+         * system_ca_dir). The host's own CA adds to them, and it and the client certificate
+         * apply to that host only (a token realm or a redirect elsewhere keeps the system
+         * CAs). */
+        if (system_ca_dir()) {
+                curl_easy_setopt(c, CURLOPT_CAPATH, system_ca_dir());
+                curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+        }
         if (str_startswith(url, g->base) && str_startswith(g->base, "https://")) {
-                if (g->ca_file)
-                        curl_easy_setopt(c, CURLOPT_CAINFO, g->ca_file);
+                if (g->ca_pem) {
+                        struct curl_blob b = {
+                                .data = g->ca_pem, .len = g->ca_pem_len, .flags = CURL_BLOB_COPY};
+                        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+                }
                 if (g->cert_file && g->key_file) {
                         curl_easy_setopt(c, CURLOPT_SSLCERT, g->cert_file);
                         curl_easy_setopt(c, CURLOPT_SSLKEY, g->key_file);
                 }
         }
         return c;
+}
+
+static CURL *easy_new(const struct reg *g, const char *method, const char *url,
+                      struct curl_slist *hdrs, struct resp *r, bool with_auth) {
+        return easy_setup(NULL, g, method, url, hdrs, r, with_auth);
 }
 
 /* A TLS failure turned into an error that says what to do about it. */
@@ -456,10 +522,36 @@ static int tls_error(const struct reg *g, const char *method, const char *url, C
         if (cc == CURLE_PEER_FAILED_VERIFICATION)
                 return err_setx(errp, EIO,
                                 "%s %s: TLS certificate of '%s' not trusted: %s (put the CA that "
-                                "signed it in '%s'%s)",
+                                "signed it in '%s' or another *.crt there%s)",
                                 method, url, g->host, why, g->certs_hint,
-                                g->ca_file ? ", which holds a different CA" : "");
+                                g->ca_pem ? ", which holds different CAs" : "");
         return err_setx(errp, EIO, "%s %s: TLS error with '%s': %s", method, url, g->host, why);
+}
+
+/* The server ended the handshake with an alert about our (missing or untrusted) client
+ * certificate. With TLS 1.3 the client learns it only when it reads, as a receive error. */
+static bool tls_client_cert_refused(const char *errbuf) {
+        return strstr(errbuf, "alert bad certificate") ||
+               strstr(errbuf, "alert certificate required") || strstr(errbuf, "alert unknown ca") ||
+               strstr(errbuf, "alert certificate unknown");
+}
+
+static int client_cert_error(const struct reg *g, const char *method, const char *url,
+                             const char *errbuf, struct err **errp) {
+        _cleanup_free_ char *dir = xstrdup(g->certs_hint);
+        char *slash = strrchr(dir, '/');
+
+        if (slash)
+                *slash = 0;
+        if (!g->cert_file || !g->key_file)
+                return err_setx(errp, EACCES,
+                                "%s %s: '%s' asks for a TLS client certificate: %s (put it in "
+                                "'%s/client.cert' and its key in '%s/client.key')",
+                                method, url, g->host, errbuf, dir, dir);
+        return err_setx(errp, EACCES,
+                        "%s %s: '%s' refused the TLS client certificate '%s': %s (is it signed "
+                        "by a CA the registry trusts?)",
+                        method, url, g->host, g->cert_file, errbuf);
 }
 
 static bool curl_tls_failure(CURLcode cc) {
@@ -503,7 +595,7 @@ static bool curl_transient(CURLcode cc) {
 }
 
 /* A registry error body {"errors":[{"code","message"}]} or the status line. */
-static char *resp_error(const struct resp *r) {
+char *resp_error(const struct resp *r) {
         _cleanup_json_ json_t *j = NULL;
         json_t *e0;
 
@@ -518,13 +610,15 @@ static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct er
 
 /* One request with retries and the auth dance. The caller looks at r->status. The upload
  * (when upload_fd >= 0) is upload_len bytes from upload_off. */
-static int reg_do_full(struct reg *g, const char *method, const char *tail, const char *accept,
-                       const char *content_type, const char *extra_header, int upload_fd,
-                       uint64_t upload_off, uint64_t upload_len, struct resp *r,
-                       struct err **errp) {
+int reg_do_full(struct reg *g, const char *method, const char *tail, const char *accept,
+                const char *content_type, const char *extra_header, int upload_fd,
+                uint64_t upload_off, uint64_t upload_len, struct resp *r, struct err **errp) {
         _cleanup_free_ char *url = reg_url(g, tail);
         bool auth_tried = false;
         unsigned attempt = 0, delay = g->backoff_ms;
+
+        if (g->cert_problem)
+                return err_setx(errp, EINVAL, "%s", g->cert_problem);
 
         for (;;) {
                 struct curl_slist *hdrs = NULL;
@@ -553,11 +647,13 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
                 }
                 if (extra_header)
                         hdrs = curl_slist_append(hdrs, extra_header);
-                c = easy_new(g, method, url, hdrs, r, true);
+                c = g->easy = easy_setup(g->easy, g, method, url, hdrs, r, true);
                 curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
                 cc = curl_easy_perform(c);
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-                curl_easy_cleanup(c);
+                /* the handle (and its connection) stays for the next request; the options that
+                 * point at this call's buffers go at the next reset */
+                curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
                 curl_slist_free_all(hdrs);
 
                 if (r->werr)
@@ -569,6 +665,8 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
                 }
                 if (cc == CURLE_OK)
                         g->may_plain = false;
+                if (cc != CURLE_OK && tls_client_cert_refused(errbuf))
+                        return client_cert_error(g, method, url, errbuf, errp);
                 if (curl_tls_failure(cc))
                         return tls_error(g, method, url, cc, errbuf, errp);
                 if (cc == CURLE_WRITE_ERROR && r->too_big)
@@ -622,9 +720,9 @@ static int reg_do_full(struct reg *g, const char *method, const char *tail, cons
         }
 }
 
-static int reg_do(struct reg *g, const char *method, const char *tail, const char *accept,
-                  const char *content_type, int upload_fd, uint64_t upload_len, struct resp *r,
-                  struct err **errp) {
+int reg_do(struct reg *g, const char *method, const char *tail, const char *accept,
+           const char *content_type, int upload_fd, uint64_t upload_len, struct resp *r,
+           struct err **errp) {
         return reg_do_full(g, method, tail, accept, content_type, NULL, upload_fd, 0, upload_len, r,
                            errp);
 }
@@ -712,9 +810,54 @@ static char *certs_file(const char *dir, const char *name) {
         return TAKE_PTR(p);
 }
 
-static int reg_init(struct reg *g, const char *root, const struct image_ref *ref,
-                    char *const *insecure, const char *certs_dir, const char *actions,
-                    unsigned retries, unsigned backoff_ms) {
+static int cmp_names(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.crt of a host's certs.d directory (docker reads them all), concatenated in name
+ * order, or NULL. They add to the system CAs: through the hashed directory when there is one
+ * (see system_ca_dir), else the system bundle is put in front of them. */
+static char *host_cas(const char *hostdir, size_t *ret_len) {
+        _cleanup_strv_ char **names = NULL;
+        _cleanup_closedir_ DIR *dh = opendir(hostdir);
+        char *pem = NULL;
+        size_t len = 0;
+        struct dirent *de;
+
+        while (dh && (de = readdir(dh)))
+                if (str_endswith(de->d_name, ".crt") && de->d_name[0] != '.')
+                        strv_push(&names, de->d_name);
+        if (!names)
+                return NULL;
+        qsort_safe(names, strv_length(names), sizeof(char *), cmp_names);
+        if (!system_ca_dir()) {
+                const char *f = getenv(X509_get_default_cert_file_env());
+                _cleanup_free_ char *b = NULL;
+                size_t bl = 0;
+                if (read_file(f && *f ? f : X509_get_default_cert_file(), 4u << 20, &b, &bl,
+                              NULL) >= 0) {
+                        pem = xrealloc(pem, len + bl + 1);
+                        memcpy(pem + len, b, bl);
+                        len += bl;
+                        pem[len++] = '\n';
+                }
+        }
+        STRV_FOREACH (n, names) {
+                _cleanup_free_ char *p = certs_file(hostdir, *n), *b = NULL;
+                size_t bl = 0;
+                if (!p || read_file(p, 1u << 20, &b, &bl, NULL) < 0)
+                        continue;
+                pem = xrealloc(pem, len + bl + 1);
+                memcpy(pem + len, b, bl);
+                len += bl;
+                pem[len++] = '\n';
+        }
+        *ret_len = len;
+        return pem;
+}
+
+int reg_init(struct reg *g, const char *root, const struct image_ref *ref, char *const *insecure,
+             const char *certs_dir, const char *actions, unsigned retries, unsigned backoff_ms) {
         const char *host = streq(ref->domain, "docker.io") ? DOCKER_HUB_HOST : ref->domain;
         _cleanup_free_ char *hostdir = NULL;
         struct stat st;
@@ -724,9 +867,14 @@ static int reg_init(struct reg *g, const char *root, const struct image_ref *ref
         hostdir = xasprintf("%s/%s", certs_dir ? certs_dir : REGISTRY_CERTS_DIR, ref->domain);
         has_certs = stat(hostdir, &st) == 0 && S_ISDIR(st.st_mode);
         if (has_certs) {
-                g->ca_file = certs_file(hostdir, "ca.crt");
+                g->ca_pem = host_cas(hostdir, &g->ca_pem_len);
                 g->cert_file = certs_file(hostdir, "client.cert");
                 g->key_file = certs_file(hostdir, "client.key");
+                if (!g->cert_file != !g->key_file)
+                        g->cert_problem =
+                                xasprintf("'%s' has %s but not %s: a client certificate needs both",
+                                          hostdir, g->cert_file ? "client.cert" : "client.key",
+                                          g->cert_file ? "client.key" : "client.cert");
         }
         g->certs_hint = xasprintf("%s/ca.crt", hostdir);
         /* A host with a certs directory is TLS only, even on loopback or when listed insecure. */
@@ -743,7 +891,7 @@ static int reg_init(struct reg *g, const char *root, const struct image_ref *ref
         return 0;
 }
 
-static char *store_root(struct image_store *s) {
+char *store_root(struct image_store *s) {
         _cleanup_free_ char *d = xstrdup(image_store_dir(s));
         return xstrdup(dirname(d));
 }
@@ -856,7 +1004,13 @@ struct xfer {
         struct curl_slist *hdrs;
         unsigned attempt;
         uint64_t due_ms; /* retry not before */
-        bool done, active;
+        enum {
+                X_QUEUED,  /* not started, or waiting for its retry */
+                X_ACTIVE,  /* downloading */
+                X_DRAIN,   /* downloaded and verified; the extractor still has bytes to take */
+                X_EXTRACT, /* the extractor has it all; waiting for its report */
+                X_DONE,
+        } state;
         char errbuf[CURL_ERROR_SIZE];
         /* streaming extraction: a child unpacking what arrives into stage */
         pid_t unpacker;
@@ -886,7 +1040,7 @@ static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, stru
                           struct err **errp) {
         _cleanup_close_pair_ int sv[2] = {-EBADF, -EBADF}, res[2] = {-EBADF, -EBADF};
         _cleanup_close_ int dfd = -EBADF;
-        pid_t pid;
+        pid_t pid, ppid;
         int r;
 
         r = layer_stage_new(s, &x->stage, &dfd, errp);
@@ -894,6 +1048,7 @@ static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, stru
                 return r;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(res, O_CLOEXEC) < 0)
                 return err_set(errp, errno, "layer %s: extractor pipes", x->d->digest);
+        ppid = getpid();
         pid = fork();
         if (pid < 0)
                 return err_set(errp, errno, "layer %s: fork extractor", x->d->digest);
@@ -901,6 +1056,10 @@ static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, stru
                 _cleanup_free_ char *diff = NULL, *line = NULL;
                 struct err *e = NULL;
                 uint64_t size = 0;
+
+                /* dies with the pull (its stage is then left for the next store open) */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+                        _exit(1);
 
                 for (size_t i = 0; i < n; i++) {
                         if (&xs[i] == x)
@@ -985,12 +1144,35 @@ static int xfer_start(struct reg *g, struct image_store *s, CURLM *m, struct xfe
                         return k;
         }
         x->c = easy_new(g, "GET", url, NULL, &x->r, true);
+        curl_easy_setopt(x->c, CURLOPT_BUFFERSIZE, 256L << 10);
         x->errbuf[0] = 0;
         curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
         curl_easy_setopt(x->c, CURLOPT_PRIVATE, x);
         if (curl_multi_add_handle(m, x->c) != CURLM_OK)
                 return err_setx(errp, EIO, "start download of %s", x->d->digest);
-        x->active = true;
+        x->state = X_ACTIVE;
+        return 0;
+}
+
+/* X_DRAIN: sends what the extractor has not taken yet; when all is out, closes the socket
+ * (its EOF) and waits for the report (X_EXTRACT). */
+static int xfer_drain(struct image_store *s, struct xfer *x, struct err **errp) {
+        (void)s;
+        (void)errp;
+        if (!tee_flush(&x->r))
+                return 0;
+        x->r.tee_fd = safe_close(x->r.tee_fd);
+        x->state = X_EXTRACT;
+        return 0;
+}
+
+/* X_EXTRACT and the report is there: commits the stage. */
+static int xfer_collect(struct image_store *s, struct xfer *x, struct err **errp) {
+        int k = unpacker_finish(s, x, errp);
+
+        if (k < 0)
+                return k;
+        x->state = X_DONE;
         return 0;
 }
 
@@ -1004,7 +1186,7 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
         curl_multi_remove_handle(m, x->c);
         curl_easy_cleanup(x->c);
         x->c = NULL;
-        x->active = false;
+        x->state = X_QUEUED;
         x->r.status = status;
         if (x->r.werr)
                 return err_move(errp, TAKE_PTR(x->r.werr));
@@ -1036,22 +1218,32 @@ static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xf
                 return err_wrap_r(k, errp, "layer %s", x->d->digest);
         }
         x->w = blob_writer_free(x->w);
-        if (x->unpacker > 0)
-                k = unpacker_finish(s, x, errp);
-        else
-                k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
+        if (x->unpacker > 0) {
+                /* the extractor finishes on its own; the loop collects its report */
+                x->state = X_DRAIN;
+                return xfer_drain(s, x, errp);
+        }
+        k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
         if (k < 0)
                 return k;
-        x->done = true;
+        x->state = X_DONE;
         return 0;
 }
 
+/* Layers not in the store are downloaded with curl multi, at most max_parallel in flight
+ * (downloading or still extracting), the largest first so that the longest extraction starts
+ * first. Nothing here blocks on an extractor: a chunk it cannot take yet pauses that transfer,
+ * and a finished download waits for its extractor's report among the loop's descriptors while
+ * the other transfers go on. */
 static int download_layers(struct reg *g, struct image_store *s, const struct manifest *man,
                            char *const *diff_ids, char *const *chain_ids, const struct pull_opts *o,
                            struct err **errp) {
-        size_t n = man->n_layers, running = 0;
+        size_t n = man->n_layers, inflight = 0;
         unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
         struct xfer *xs = xnew0(struct xfer, n + 1);
+        _cleanup_free_ size_t *order = xnew0(size_t, n + 1);
+        _cleanup_free_ struct curl_waitfd *wfd = xnew0(struct curl_waitfd, n + 1);
+        _cleanup_free_ struct xfer **wx = xnew0(struct xfer *, n + 1);
         CURLM *m = curl_multi_init();
         int k = 0;
 
@@ -1070,34 +1262,44 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                 x->r.digest = x->d->digest;
                 x->r.total = (uint64_t)x->d->size;
                 if (image_store_has_layer(s, chain_ids[i])) {
-                        x->done = true;
+                        x->state = X_DONE;
                 } else if (image_store_has_blob(s, x->d->digest)) {
                         k = layer_unpack_blob(s, x->d->digest, diff_ids[i], chain_ids[i], NULL,
                                               errp);
                         if (k < 0)
                                 goto out;
-                        x->done = true;
+                        x->state = X_DONE;
                 }
-                if (x->done && x->r.progress)
+                if (x->state == X_DONE && x->r.progress)
                         x->r.progress(x->r.userdata, x->d->digest, (uint64_t)x->d->size,
                                       (uint64_t)x->d->size);
         }
+        /* largest first (insertion sort: a handful of layers) */
+        for (size_t i = 0; i < n; i++) {
+                size_t j = i;
+                order[i] = i;
+                for (; j > 0 && xs[order[j - 1]].d->size < xs[i].d->size; j--)
+                        order[j] = order[j - 1];
+                order[j] = i;
+        }
         for (;;) {
                 uint64_t now = mono_ms(), next_due = UINT64_MAX;
-                bool pending = false;
+                bool all_done = true;
                 int still = 0, numfds = 0, msgs;
+                unsigned nw = 0;
                 CURLMsg *msg;
 
-                for (size_t i = 0; i < n; i++) {
-                        struct xfer *x = &xs[i];
-                        if (x->done || x->active)
+                for (size_t oi = 0; oi < n; oi++) {
+                        struct xfer *x = &xs[order[oi]];
+                        if (x->state != X_DONE)
+                                all_done = false;
+                        if (x->state != X_QUEUED)
                                 continue;
-                        pending = true;
                         if (x->due_ms > now) {
                                 next_due = MIN(next_due, x->due_ms);
                                 continue;
                         }
-                        if (running >= maxp)
+                        if (inflight >= maxp)
                                 continue;
                         if (!x->w) {
                                 k = blob_writer_open(s, x->d->digest, x->d->size, &x->w, errp);
@@ -1108,9 +1310,9 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                         k = xfer_start(g, s, m, xs, n, x, !(o && o->no_stream_unpack), errp);
                         if (k < 0)
                                 goto out;
-                        running++;
+                        inflight++;
                 }
-                if (!pending && running == 0)
+                if (all_done)
                         break;
                 if (curl_multi_perform(m, &still) != CURLM_OK) {
                         k = err_setx(errp, EIO, "download layers: curl multi failure");
@@ -1121,20 +1323,53 @@ static int download_layers(struct reg *g, struct image_store *s, const struct ma
                         if (msg->msg != CURLMSG_DONE)
                                 continue;
                         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-                        running--;
                         k = xfer_finish(g, s, m, x, msg->data.result, errp);
                         if (k < 0)
                                 goto out;
+                        if (x->state == X_QUEUED || x->state == X_DONE)
+                                inflight--; /* a retry later, or unpacked after the download */
                 }
-                if (running > 0 || next_due != UINT64_MAX) {
+                /* what the loop waits for besides curl's sockets: extractor sockets with room
+                 * again (a paused or drained transfer) and extractor reports */
+                for (size_t i = 0; i < n; i++) {
+                        struct xfer *x = &xs[i];
+                        if ((x->state == X_ACTIVE && x->r.paused) || x->state == X_DRAIN) {
+                                wfd[nw] = (struct curl_waitfd){.fd = x->r.tee_fd,
+                                                               .events = CURL_WAIT_POLLOUT};
+                                wx[nw++] = x;
+                        } else if (x->state == X_EXTRACT) {
+                                wfd[nw] = (struct curl_waitfd){.fd = x->result_fd,
+                                                               .events = CURL_WAIT_POLLIN};
+                                wx[nw++] = x;
+                        }
+                }
+                if (still > 0 || nw > 0) {
                         int timeout = 1000;
                         if (next_due != UINT64_MAX)
                                 timeout = (int)MIN((uint64_t)timeout,
                                                    next_due > now ? next_due - now : 0);
-                        if (running > 0)
-                                curl_multi_poll(m, NULL, 0, timeout, &numfds);
-                        else
-                                msleep((unsigned)timeout);
+                        curl_multi_poll(m, wfd, nw, timeout, &numfds);
+                } else if (next_due != UINT64_MAX)
+                        msleep((unsigned)MIN(next_due > now ? next_due - now : 0, (uint64_t)1000));
+                for (unsigned i = 0; i < nw; i++) {
+                        struct xfer *x = wx[i];
+                        if (!wfd[i].revents)
+                                continue;
+                        if (x->state == X_ACTIVE && x->r.paused) {
+                                if (tee_flush(&x->r)) {
+                                        x->r.paused = false;
+                                        /* may call write_cb at once, which may pause again */
+                                        curl_easy_pause(x->c, CURLPAUSE_CONT);
+                                }
+                        } else if (x->state == X_DRAIN) {
+                                k = xfer_drain(s, x, errp);
+                        } else if (x->state == X_EXTRACT) {
+                                k = xfer_collect(s, x, errp);
+                                if (k >= 0)
+                                        inflight--;
+                        }
+                        if (k < 0)
+                                goto out;
                 }
         }
 out:
@@ -1248,176 +1483,5 @@ int image_pull(struct image_store *s, const char *name, const struct pull_opts *
         curl_global_cleanup();
         if (k < 0)
                 return err_wrap_r(k, errp, "pull '%s'", name);
-        return 0;
-}
-
-/* ---- push ---- */
-
-/* Location headers may be relative to the registry. */
-static char *abs_location(const struct reg *g, const char *loc) {
-        if (str_startswith(loc, "http://") || str_startswith(loc, "https://"))
-                return xstrdup(loc);
-        return xasprintf("%s%s%s", g->base, loc[0] == '/' ? "" : "/", loc);
-}
-
-static char *append_query(const char *url, const char *q) {
-        return xasprintf("%s%s%s", url, strchr(url, '?') ? "&" : "?", q);
-}
-
-static int push_blob(struct reg *g, struct image_store *s, const char *digest,
-                     const struct push_opts *o, struct err **errp) {
-        _cleanup_free_ char *tail = xasprintf("blobs/%s", digest), *path = NULL, *loc = NULL;
-        _cleanup_free_ char *put = NULL, *q = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
-        struct stat st;
-        int k;
-
-        k = reg_do(g, "HEAD", tail, NULL, NULL, -EBADF, 0, &r, errp);
-        if (k < 0)
-                goto out;
-        path = image_store_blob_path(s, digest);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                k = err_set(errp, errno, "open blob %s", digest);
-                goto out;
-        }
-        if (r.status == 200) {
-                if (o && o->progress)
-                        o->progress(o->userdata, digest, (uint64_t)st.st_size,
-                                    (uint64_t)st.st_size);
-                k = 0;
-                goto out;
-        }
-        if (o && o->mount_from) {
-                _cleanup_free_ char *mt =
-                        xasprintf("blobs/uploads/?mount=%s&from=%s", digest, o->mount_from);
-                k = reg_do(g, "POST", mt, NULL, NULL, -EBADF, 0, &r, errp);
-                if (k < 0)
-                        goto out;
-                if (r.status == 201) {
-                        if (o->progress)
-                                o->progress(o->userdata, digest, (uint64_t)st.st_size,
-                                            (uint64_t)st.st_size);
-                        goto out;
-                }
-        } else {
-                k = reg_do(g, "POST", "blobs/uploads/", NULL, NULL, -EBADF, 0, &r, errp);
-                if (k < 0)
-                        goto out;
-        }
-        if (r.status != 202 || !r.location) {
-                _cleanup_free_ char *m = resp_error(&r);
-                k = err_setx(errp, EPROTO, "start upload of %s: %s", digest, m);
-                goto out;
-        }
-        loc = abs_location(g, r.location);
-
-        if (o && o->chunk_size > 0 && (uint64_t)st.st_size > o->chunk_size) {
-                uint64_t off = 0;
-                while (off < (uint64_t)st.st_size) {
-                        uint64_t len = MIN(o->chunk_size, (uint64_t)st.st_size - off);
-                        _cleanup_free_ char *range = NULL;
-
-                        range = xasprintf("Content-Range: %" PRIu64 "-%" PRIu64, off,
-                                          off + len - 1);
-                        k = reg_do_full(g, "PATCH", loc, NULL, "application/octet-stream", range,
-                                        fd, off, len, &r, errp);
-                        if (k < 0)
-                                goto out;
-                        if (r.status != 202 || !r.location) {
-                                _cleanup_free_ char *m = resp_error(&r);
-                                k = err_setx(errp, EPROTO, "upload chunk of %s: %s", digest, m);
-                                goto out;
-                        }
-                        free(loc);
-                        loc = abs_location(g, r.location);
-                        off += len;
-                        if (o->progress)
-                                o->progress(o->userdata, digest, off, (uint64_t)st.st_size);
-                }
-                q = xasprintf("digest=%s", digest);
-                put = append_query(loc, q);
-                k = reg_do(g, "PUT", put, NULL, "application/octet-stream", fd, 0, &r, errp);
-        } else {
-                q = xasprintf("digest=%s", digest);
-                put = append_query(loc, q);
-                k = reg_do(g, "PUT", put, NULL, "application/octet-stream", fd,
-                           (uint64_t)st.st_size, &r, errp);
-                if (k >= 0 && o && o->progress)
-                        o->progress(o->userdata, digest, (uint64_t)st.st_size,
-                                    (uint64_t)st.st_size);
-        }
-        if (k < 0)
-                goto out;
-        if (r.status != 201) {
-                _cleanup_free_ char *m = resp_error(&r);
-                k = err_setx(errp, EPROTO, "upload %s: %s", digest, m);
-        }
-out:
-        resp_reset(&r);
-        return k;
-}
-
-int image_push(struct image_store *s, const char *name, const char *dest, const struct push_opts *o,
-               struct err **errp) {
-        _cleanup_(ref_freep) struct image_ref *ref = NULL;
-        _cleanup_(image_freep) struct image *img = NULL;
-        _cleanup_(manifest_freep) struct manifest *man = NULL;
-        _cleanup_free_ char *root = NULL, *body = NULL, *tail = NULL, *mpath = NULL;
-        _cleanup_close_ int mfd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
-        size_t len;
-        struct reg g;
-        int k;
-
-        k = image_store_get(s, name, &img, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        k = ref_parse(dest ? dest : name, &ref, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        if (!ref->tag)
-                return err_setx(errp, EINVAL, "push '%s': destination needs a tag", name);
-        k = image_store_read_blob(s, img->manifest_digest, BLOB_MANIFEST_MAX, &body, &len, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        k = manifest_parse(body, len, NULL, &man, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return err_setx(errp, ENOMEM, "push '%s': initialise libcurl", name);
-        root = store_root(s);
-        reg_init(&g, root, ref, o ? o->insecure : NULL, o ? o->certs_dir : NULL, "pull,push",
-                 o ? o->retries : 0, o ? o->backoff_ms : 0);
-        for (size_t i = 0; i < man->n_layers && k >= 0; i++) {
-                k = push_blob(&g, s, man->layers[i].digest, o, errp);
-                if (k < 0)
-                        k = err_wrap_r(k, errp, "layer %s", man->layers[i].digest);
-        }
-        if (k >= 0) {
-                k = push_blob(&g, s, man->config.digest, o, errp);
-                if (k < 0)
-                        k = err_wrap_r(k, errp, "config %s", man->config.digest);
-        }
-        if (k >= 0) {
-                mpath = image_store_blob_path(s, img->manifest_digest);
-                mfd = open(mpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (mfd < 0)
-                        k = err_set(errp, errno, "open manifest %s", img->manifest_digest);
-        }
-        if (k >= 0) {
-                tail = xasprintf("manifests/%s", ref->tag);
-                k = reg_do(&g, "PUT", tail, NULL, man->media_type, mfd, len, &r, errp);
-                if (k >= 0 && r.status != 201) {
-                        _cleanup_free_ char *m = resp_error(&r);
-                        k = err_setx(errp, EPROTO, "put manifest: %s", m);
-                }
-        }
-        resp_reset(&r);
-        reg_free(&g);
-        curl_global_cleanup();
-        if (k < 0)
-                return err_wrap_r(k, errp, "push '%s'", name);
         return 0;
 }

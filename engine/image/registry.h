@@ -42,6 +42,7 @@ struct push_opts {
         uint64_t chunk_size;    /* 0: monolithic upload, else PATCH chunks of this size */
         unsigned retries;
         unsigned backoff_ms;
+        unsigned max_parallel; /* concurrent blob uploads (forked workers); 0 = 4 */
 };
 
 /* Pulls ref into the store: manifest (index resolved to this platform), config, layers

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +135,23 @@ void image_store_freep(struct image_store **s) {
         *s = image_store_free(*s);
 }
 
+/* Marks tmp/ as the top of a directory hierarchy (chattr +T): ext4's Orlov allocator then
+ * spreads the stage directories that layers are unpacked into over the block groups instead of
+ * packing them next to their parent. Without it every pull creates its files in the group that
+ * the previous pull's just-deleted files freed, and ext4 (without a journal) skips each
+ * recently deleted inode by reading its inode table block, for every file created: a quadratic
+ * cost that took a third of the CPU time of a pull after an rmi. A hint only: file systems
+ * without the flag ignore or refuse it, and nothing depends on it. */
+static void tmp_topdir_hint(const char *dir) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int flags = 0;
+
+        if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 || (flags & FS_TOPDIR_FL))
+                return;
+        flags |= FS_TOPDIR_FL;
+        (void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
+
 int image_store_open(const char *root, struct image_store **ret, struct err **errp) {
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         static const char *const subdirs[] = {"blobs/sha256", "layers", "tmp"};
@@ -146,6 +165,8 @@ int image_store_open(const char *root, struct image_store **ret, struct err **er
                 r = mkdir_p(p, 0700, errp);
                 if (r < 0)
                         return err_wrap_r(r, errp, "open image store '%s'", root);
+                if (streq(subdirs[i], "tmp"))
+                        tmp_topdir_hint(p);
         }
 
         /* Leftovers of interrupted operations: only when nobody is adding content. */

@@ -155,3 +155,43 @@ start_registry() {
         [ "$status" -ne 0 ]
         assert_contains "$output" "must be lowercase"
 }
+
+@test "kill -9 of the daemon in the middle of a pull: the pull dies too, nothing registered, tmp cleared at restart" {
+        skip_unless_root
+        skip_unless_cmd python3
+        python3 "$BATS_TEST_DIRNAME/slow-registry.py" "$TEST_TMP/port" "$TEST_TMP" &
+        REG_PID=$!
+        for _ in $(seq 100); do
+                [ -s "$TEST_TMP/port" ] && break
+                sleep 0.1
+        done
+        ref=127.0.0.1:$(cat "$TEST_TMP/port")/slow/img:1
+        start_daemon
+        "$BERTH" pull "$ref" >"$TEST_TMP/pull.out" 2>&1 &
+        cli=$!
+        for _ in $(seq 100); do
+                [ -e "$TEST_TMP/started" ] && break
+                sleep 0.1
+        done
+        [ -e "$TEST_TMP/started" ]
+        # half the layer is in: a blob and a stage dir are in flight
+        [ -n "$(ls "$ROOT/images/tmp")" ]
+        kill -KILL "$DAEMON_PID"
+        wait "$DAEMON_PID" || true
+        # the pull's helper went with the daemon: the registry sees its connection close
+        for _ in $(seq 50); do
+                [ -e "$TEST_TMP/closed" ] && break
+                sleep 0.1
+        done
+        [ -e "$TEST_TMP/closed" ]
+        wait "$cli" || true
+        wait "$REG_PID" || true
+        REG_PID=
+        rm -f "$RUN/berth.sock"
+        start_daemon
+        run "$BERTH" images -q
+        [ "$status" -eq 0 ]
+        [ -z "$output" ]
+        [ -z "$(ls "$ROOT/images/tmp")" ]
+        [ -z "$(ls "$ROOT/images/layers")" ]
+}

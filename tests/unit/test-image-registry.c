@@ -343,6 +343,7 @@ struct fake {
         const char *layer;
         size_t layer_len;
         const char *token; /* when set, /v2/ needs "Bearer <token>" from /token */
+        size_t layer_cut;  /* when set, the layer answer announces all and hangs up after this */
         int port;
 };
 
@@ -401,7 +402,14 @@ static void fake_serve(int lfd, struct fake *f, int max_conns) {
                 else if (streq(path, f->config_path))
                         fake_reply(c, "200 OK", "application/octet-stream", NULL, f->config,
                                    strlen(f->config));
-                else if (f->layer_path && streq(path, f->layer_path))
+                else if (f->layer_path && streq(path, f->layer_path) && f->layer_cut) {
+                        char *h = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/"
+                                            "octet-stream\r\nContent-Length: %zu\r\n\r\n",
+                                            f->layer_len);
+                        (void)!write(c, h, strlen(h));
+                        (void)!write(c, f->layer, f->layer_cut);
+                        free(h);
+                } else if (f->layer_path && streq(path, f->layer_path))
                         fake_reply(c, "200 OK", "application/octet-stream", NULL, f->layer,
                                    f->layer_len);
                 else {
@@ -554,6 +562,8 @@ static size_t count_entries(const char *root, const char *sub) {
 
 /* Pulls from a fake registry whose layer is served as `served` while the manifest announces
  * `announced` bytes and the config `diff` as diff id. Returns the pull result; *ret_err. */
+static size_t fake_layer_cut;
+
 static int fake_pull(const char *root, const char *served, size_t slen, const char *announced,
                      size_t alen, const char *diff, bool stream, struct image **ret,
                      struct err **ret_err) {
@@ -582,7 +592,8 @@ static int fake_pull(const char *root, const char *served, size_t slen, const ch
                           .config_path = cpath,
                           .layer_path = lpath,
                           .layer = served,
-                          .layer_len = slen};
+                          .layer_len = slen,
+                          .layer_cut = fake_layer_cut};
         pid = fake_start(&f);
         if (image_store_open(root, &s, NULL) < 0)
                 abort();
@@ -629,11 +640,115 @@ static void test_stream_unpack_checks(void) {
                 printf("# stream=%d: %s\n", stream, e3->msg);
                 ASSERT_EQ(count_entries(r3, "layers"), 0);
                 ASSERT_EQ(count_entries(r3, "tmp"), 0);
+                /* the registry hangs up in the middle of the blob (every attempt) */
+                {
+                        _cleanup_free_ char *r4 = mktmp("k");
+                        _cleanup_(image_freep) struct image *bad3 = NULL;
+                        _cleanup_err_ struct err *e4 = NULL;
+
+                        fake_layer_cut = glen / 2;
+                        ASSERT_ERR(fake_pull(r4, gz, glen, gz, glen, diff, stream, &bad3, &e4),
+                                   EIO);
+                        fake_layer_cut = 0;
+                        printf("# stream=%d: %s\n", stream, e4->msg);
+                        ASSERT_NOT_NULL(strstr(e4->msg, "layer sha256:"));
+                        ASSERT_EQ(count_entries(r4, "layers"), 0);
+                        ASSERT_EQ(count_entries(r4, "tmp"), 0);
+                        (void)rm_rf(r4, NULL);
+                }
                 (void)rm_rf(r1, NULL);
                 (void)rm_rf(r2, NULL);
                 (void)rm_rf(r3, NULL);
         }
 }
 
-TAP_MAIN(test_push_pull_roundtrip, test_basic_auth, test_server_error_names_layer,
-         test_bearer_token_flow, test_stream_unpack_checks)
+/* ---- parallel push of a multi-layer image ---- */
+
+static char **pushed_digests;
+static void record_push(void *ud, const char *digest, uint64_t done, uint64_t total) {
+        (void)ud;
+        if (done == total && !strv_contains(pushed_digests, digest))
+                strv_push(&pushed_digests, digest);
+}
+
+/* A 5-layer image (bench/gen-image.py: this host's binaries) loaded from an OCI layout. */
+static bool load_multi_layer(struct image_store *s, const char *dir, const char *ref,
+                             struct image **ret) {
+        _cleanup_free_ char *cmd = NULL, *layout = xasprintf("%s/layout", dir);
+        _cleanup_strv_ char **refs = NULL, **ids = NULL;
+
+        if (access("bench/gen-image.py", R_OK) < 0)
+                return false;
+        cmd = xasprintf("python3 bench/gen-image.py %s bin 5 3 %s >/dev/null 2>&1", layout, ref);
+        if (system(cmd) != 0)
+                return false;
+        return image_load_oci_dir(s, layout, ref, &refs, &ids, NULL) >= 0 &&
+               image_store_get(s, ref, ret, NULL) >= 0;
+}
+
+static void test_parallel_push(void) {
+        struct registry reg = {};
+        _cleanup_free_ char *r1 = mktmp("pp1"), *r2 = mktmp("pp2"), *ref = NULL, *bad = NULL;
+        _cleanup_(image_store_freep) struct image_store *s1 = NULL, *s2 = NULL;
+        _cleanup_(image_freep) struct image *img = NULL, *pulled = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct push_opts pu = {.progress = record_push};
+        struct fake f = {};
+        pid_t pid;
+
+        if (geteuid() != 0)
+                TAP_SKIP("needs root");
+        if (!have_registry())
+                TAP_SKIP("docker-registry or busybox-static not installed");
+        ASSERT_TRUE(registry_start(&reg, NULL));
+        ref = xasprintf("%s/multi/img:1", reg.host);
+        ASSERT_OK(image_store_open(r1, &s1, NULL));
+        if (!load_multi_layer(s1, r1, ref, &img)) {
+                registry_stop(&reg);
+                TAP_SKIP("could not build the multi-layer image (python3)");
+        }
+        ASSERT_EQ(strv_length(img->layers), 5u);
+        if (image_push(s1, ref, NULL, &pu, &e) < 0)
+                printf("# push: %s\n", err_msg(e));
+        ASSERT_NULL(e);
+        /* every layer and the config were reported complete, each by its worker */
+        ASSERT_EQ(strv_length(pushed_digests), 6u);
+        STRV_FOREACH (l, img->layers)
+                ASSERT_TRUE(strv_contains(pushed_digests, *l));
+        ASSERT_TRUE(strv_contains(pushed_digests, img->id));
+        ASSERT_OK(image_store_open(r2, &s2, NULL));
+        if (image_pull(s2, ref, NULL, &pulled, &e) < 0)
+                printf("# pull: %s\n", err_msg(e));
+        ASSERT_NULL(e);
+        ASSERT_STREQ(pulled->id, img->id);
+        ASSERT_STREQ(pulled->manifest_digest, img->manifest_digest);
+        registry_stop(&reg);
+
+        /* A registry that has the config but fails every layer: the error of one worker names
+         * its layer, the others are stopped, and push returns. */
+        {
+                _cleanup_free_ char *cpath = xasprintf("/v2/fake/img/blobs/%s", img->id);
+                struct push_opts po = {.retries = 1, .backoff_ms = 10};
+
+                f = (struct fake){.manifest = "{}",
+                                  .config = "{}",
+                                  .manifest_path = "/v2/fake/img/manifests/1",
+                                  .config_path = cpath};
+                pid = fake_start(&f);
+                bad = xasprintf("127.0.0.1:%d/fake/img:1", f.port);
+                ASSERT_TRUE(image_push(s1, ref, bad, &po, &e) < 0);
+                fake_stop(pid);
+                ASSERT_NOT_NULL(e);
+                printf("# %s\n", e->msg);
+                ASSERT_NOT_NULL(strstr(e->msg, "push '"));
+                ASSERT_NOT_NULL(strstr(e->msg, "layer sha256:"));
+                ASSERT_NOT_NULL(strstr(e->msg, "HTTP 500"));
+        }
+        strv_free(pushed_digests);
+        pushed_digests = NULL;
+        (void)rm_rf(r1, NULL);
+        (void)rm_rf(r2, NULL);
+}
+
+TAP_MAIN(test_push_pull_roundtrip, test_parallel_push, test_basic_auth,
+         test_server_error_names_layer, test_bearer_token_flow, test_stream_unpack_checks)

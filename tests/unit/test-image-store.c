@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -108,6 +112,27 @@ static void test_stale_tmp_removed(void) {
         ASSERT_OK(image_store_open(root, &s, NULL));
         tmp = xasprintf("%s/images/tmp", root);
         ASSERT_EQ(count_dir(tmp), 0);
+        (void)rm_rf(root, NULL);
+}
+
+/* tmp/ carries the TOPDIR hint on ext4 (stage dirs spread over block groups). */
+static void test_tmp_topdir_hint(void) {
+        _cleanup_free_ char *root = mkroot(), *tmp = NULL;
+        _cleanup_(image_store_freep) struct image_store *s = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct statfs sf;
+        int flags = 0;
+
+        ASSERT_OK(image_store_open(root, &s, NULL));
+        tmp = xasprintf("%s/images/tmp", root);
+        fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        if (fstatfs(fd, &sf) < 0 || sf.f_type != EXT4_SUPER_MAGIC ||
+            ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
+                (void)rm_rf(root, NULL);
+                TAP_SKIP("not ext4");
+        }
+        ASSERT_TRUE(flags & FS_TOPDIR_FL);
         (void)rm_rf(root, NULL);
 }
 
@@ -244,6 +269,6 @@ static void test_gc_busy_while_held(void) {
         (void)rm_rf(root, NULL);
 }
 
-TAP_MAIN(test_blob_roundtrip, test_blob_mismatch, test_corrupt_blob_detected,
+TAP_MAIN(test_blob_roundtrip, test_tmp_topdir_hint, test_blob_mismatch, test_corrupt_blob_detected,
          test_stale_tmp_removed, test_chain_ids, test_index_and_gc,
          test_add_refuses_missing_content, test_gc_busy_while_held)

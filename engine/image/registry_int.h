@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Internals shared by registry.c (HTTP, auth, pull) and push.c. Not for other layers. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+
+#include "err.h"
+#include "image/ref.h"
+#include "image/registry.h"
+#include "image/store.h"
+
+#define ERROR_BODY_MAX (64u << 10)
+
+struct reg {
+        char *host; /* as in the reference: "localhost:5000", "docker.io" */
+        char *base; /* "https://registry-1.docker.io" */
+        char *repo; /* "library/busybox" */
+        char *user, *pass;
+        char *token;               /* bearer token, once obtained */
+        bool basic;                /* registry asked for Basic */
+        const char *scope_actions; /* "pull" or "pull,push" */
+        unsigned retries, backoff_ms;
+        /* TLS material from <certs_dir>/<host>/ (ca.crt, client.cert + client.key); NULL: none */
+        char *ca_pem; /* every .crt file of the host's certs.d dir, concatenated (host_cas) */
+        size_t ca_pem_len;
+        char *cert_file, *key_file;
+        char *certs_hint;   /* "<certs_dir>/<host>/ca.crt", named in certificate errors */
+        CURL *easy;         /* reused by reg_do_full: one connection for consecutive requests */
+        char *cert_problem; /* client.cert without client.key or the reverse: every request fails */
+        bool may_plain;     /* loopback or insecure: fall back to HTTP if the host has no TLS */
+};
+
+struct resp {
+        long status;
+        char *body;
+        size_t len, max;
+        bool too_big;
+        struct blob_writer *w; /* when set, the body goes here */
+        struct err *werr;
+        char *content_type, *www_auth, *location;
+        /* progress */
+        registry_progress_fn *progress;
+        void *userdata;
+        const char *digest;
+        uint64_t total;
+        /* upload source */
+        int upload_fd;
+        uint64_t upload_left;
+        uint64_t progress_last; /* bytes at the last progress call */
+        /* streaming unpack: body bytes are also sent here (-EBADF: none), without blocking:
+         * what the extractor cannot take yet waits in tee_buf, and the transfer pauses */
+        int tee_fd;
+        bool tee_broken, paused;
+        char *tee_buf;
+        size_t tee_len, tee_off;
+};
+
+void resp_reset(struct resp *r);
+/* The registry's error message of a failed response (allocated). */
+char *resp_error(const struct resp *r);
+/* One request with retries of transient failures, the auth dance and the HTTPS-to-HTTP
+ * fallback for loopback/insecure hosts; tail is relative to /v2/<repo>/, absolute ("/v2/") or a
+ * full URL. The upload comes from upload_fd (upload_len bytes from upload_off). */
+int reg_do_full(struct reg *g, const char *method, const char *tail, const char *accept,
+                const char *content_type, const char *extra_header, int upload_fd,
+                uint64_t upload_off, uint64_t upload_len, struct resp *r, struct err **errp);
+int reg_do(struct reg *g, const char *method, const char *tail, const char *accept,
+           const char *content_type, int upload_fd, uint64_t upload_len, struct resp *r,
+           struct err **errp);
+int reg_init(struct reg *g, const char *root, const struct image_ref *ref, char *const *insecure,
+             const char *certs_dir, const char *actions, unsigned retries, unsigned backoff_ms);
+void reg_free(struct reg *g);
+/* The root the store was opened with (allocated). */
+char *store_root(struct image_store *s);
