@@ -116,7 +116,8 @@ static int netns_path(struct ctr *c, char **ret, struct err **errp) {
 
 /* Mounts the rootfs and writes <dir>/bundle/config.json. */
 static int prepare_bundle(struct ctr *c, struct err **errp) {
-        const json_t *cfg = json_object_get(c->rec, "Config");
+        const json_t *cfg = json_object_get(c->rec, "Config"),
+                     *hc = json_object_get(c->rec, "HostConfig");
         _cleanup_strv_ char **lowers = NULL;
         _cleanup_free_ char *rootfs = NULL, *bundle = NULL, *spec_path = NULL, *netns = NULL;
         _cleanup_free_ gid_t *gids = NULL;
@@ -132,7 +133,15 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         lowers = xnew0(char *, 1);
         json_array_foreach (json_object_get(c->rec, "BerthLowerDirs"), i, v)
                 strv_push(&lowers, json_string_value(v));
-        r = ovl_prepare(c->dir, lowers, OVL_MODE_AUTO, &rootfs, errp);
+        /* A writable layer removed at exit (AutoRemove, or the CLI's foreground --rm, which
+         * removes it itself after reading the exit code) is mounted volatile: no sync of the
+         * file system under it at unmount (docs/bench.md). */
+        r = ovl_prepare_flags(c->dir, lowers, OVL_MODE_AUTO,
+                              json_get_bool(hc, "AutoRemove", false) ||
+                                              json_get_bool(hc, "BerthEphemeral", false)
+                                      ? OVL_VOLATILE
+                                      : 0,
+                              &rootfs, errp);
         if (r < 0)
                 return err_wrap(errp, "prepare the root file system");
         rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
