@@ -70,7 +70,10 @@ struct ctr {
 void ctr_mgr_freep(struct ctr_mgr **m);
 
 /* containers.c */
+/* Writes the record durably (fsync of the file and its directory): creation, rename, update. */
 int ctr_save(struct ctr *c);
+/* Writes the record without fsync, for state transitions (containers.c says why). */
+int ctr_save_state(struct ctr *c);
 json_t *ctr_state(const struct ctr *c);
 void ctr_set_status(struct ctr *c, const char *status);
 bool ctr_running(const struct ctr *c);

@@ -49,17 +49,17 @@ static int write_etc_files(struct ctr *c, struct err **errp) {
                          ?: ctr_resolv_file(hc, host_resolv);
         hn = xasprintf("%s\n", hostname);
         p = xasprintf("%s/hosts", c->dir);
-        r = write_file_atomic(p, hosts, strlen(hosts), 0644, errp);
+        r = write_file_replace(p, hosts, strlen(hosts), 0644, errp);
         if (r < 0)
                 return r;
         free(p);
         p = xasprintf("%s/hostname", c->dir);
-        r = write_file_atomic(p, hn, strlen(hn), 0644, errp);
+        r = write_file_replace(p, hn, strlen(hn), 0644, errp);
         if (r < 0)
                 return r;
         free(p);
         p = xasprintf("%s/resolv.conf", c->dir);
-        return write_file_atomic(p, resolv, strlen(resolv), 0644, errp);
+        return write_file_replace(p, resolv, strlen(resolv), 0644, errp);
 }
 
 /* Fills empty named/anonymous volumes from the image content at their destination. */
@@ -116,7 +116,8 @@ static int netns_path(struct ctr *c, char **ret, struct err **errp) {
 
 /* Mounts the rootfs and writes <dir>/bundle/config.json. */
 static int prepare_bundle(struct ctr *c, struct err **errp) {
-        const json_t *cfg = json_object_get(c->rec, "Config");
+        const json_t *cfg = json_object_get(c->rec, "Config"),
+                     *hc = json_object_get(c->rec, "HostConfig");
         _cleanup_strv_ char **lowers = NULL;
         _cleanup_free_ char *rootfs = NULL, *bundle = NULL, *spec_path = NULL, *netns = NULL;
         _cleanup_free_ gid_t *gids = NULL;
@@ -132,7 +133,15 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         lowers = xnew0(char *, 1);
         json_array_foreach (json_object_get(c->rec, "BerthLowerDirs"), i, v)
                 strv_push(&lowers, json_string_value(v));
-        r = ovl_prepare(c->dir, lowers, OVL_MODE_AUTO, &rootfs, errp);
+        /* A writable layer removed at exit (AutoRemove, or the CLI's foreground --rm, which
+         * removes it itself after reading the exit code) is mounted volatile: no sync of the
+         * file system under it at unmount (docs/bench.md). */
+        r = ovl_prepare_flags(c->dir, lowers, OVL_MODE_AUTO,
+                              json_get_bool(hc, "AutoRemove", false) ||
+                                              json_get_bool(hc, "BerthEphemeral", false)
+                                      ? OVL_VOLATILE
+                                      : 0,
+                              &rootfs, errp);
         if (r < 0)
                 return err_wrap(errp, "prepare the root file system");
         rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -186,7 +195,7 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         if (r < 0)
                 return r;
         spec_path = xasprintf("%s/config.json", bundle);
-        return json_save_path(spec_path, spec, errp);
+        return json_replace_path(spec_path, spec, errp);
 }
 
 static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) {
@@ -386,7 +395,7 @@ static void start_finish(struct ctr *c, int r, pid_t pid, struct err *e) {
                 json_object_set_new(st, "Error", json_string(msg));
                 if (json_get_str(st, "StartedAt", "")[0])
                         json_object_set_new(st, "FinishedAt", json_string(t));
-                (void)ctr_save(c);
+                (void)ctr_save_state(c);
                 ctr_start_done(c, r, e);
                 return;
         }
@@ -402,7 +411,7 @@ static void start_finish(struct ctr *c, int r, pid_t pid, struct err *e) {
                 json_object_set_new(st, "FinishedAt", json_string("0001-01-01T00:00:00Z"));
         }
         c->ran = true;
-        (void)ctr_save(c);
+        (void)ctr_save_state(c);
         log_info(c->id, "Container started, pid %d", (int)pid);
         if (gone) {
                 /* Handled from the loop, after the start has been published. */
@@ -554,7 +563,7 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
                 json_object_set_new(st, "Error", json_string(err_msg(e)));
                 if (json_get_str(st, "StartedAt", "")[0])
                         json_object_set_new(st, "FinishedAt", json_string(t));
-                (void)ctr_save(c);
+                (void)ctr_save_state(c);
                 return err_move(errp, TAKE_PTR(e));
         }
         (void)fcntl(status_fd, F_SETFL, O_NONBLOCK);

@@ -71,7 +71,7 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$TMP/rootfs/etc/passwd"
 echo 'root:x:0:' >"$TMP/rootfs/etc/group"
 tar -C "$TMP/rootfs" -cf "$TMP/busybox.tar" .
 
-"$BERTH" daemon --root "$TMP/root" --run "$TMP/run" --log-level error >"$TMP/daemon.log" 2>&1 &
+"$BERTH" daemon --root "$TMP/root" --run "$TMP/run" --bridge none --log-level error >"$TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 export BERTH_HOST=unix://$TMP/run/berth.sock
 for i in $(seq 200); do

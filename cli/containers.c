@@ -222,9 +222,13 @@ static int cmd_run(const struct cli_ctx *ctx, int argc, char **argv) {
         }
         /* Foreground --rm is done here after the exit code is known; -d --rm by the daemon. */
         client_rm = o.auto_remove && !o.detach;
-        if (client_rm)
-                json_object_set_new(json_object_get(o.body, "HostConfig"), "AutoRemove",
-                                    json_false());
+        if (client_rm) {
+                json_t *hc = json_object_get(o.body, "HostConfig");
+
+                json_object_set_new(hc, "AutoRemove", json_false());
+                /* removed by us at exit: the daemon mounts its layer volatile (docs/bench.md) */
+                json_object_set_new(hc, "BerthEphemeral", json_true());
+        }
         r = do_create(ctx, &o, &id);
         if (r != 0)
                 goto out;

@@ -33,7 +33,8 @@
 #endif
 
 #define MODEL_FILE_MAX (16u * 1024u * 1024u)
-#define WAIT_POLL_USEC 300000
+/* 50 ms: the poll interval is what --wait adds after the last pod runs (was 300 ms) */
+#define WAIT_POLL_USEC 50000
 
 /* Options shared by the stack commands. */
 struct stack_args {

@@ -101,8 +101,8 @@ static int fsync_parent(const char *path) {
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                      struct err **errp) {
+static int write_file_rename(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                             struct err **errp) {
         _cleanup_free_ char *tmp = xasprintf("%s.new", path);
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -117,7 +117,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         r = fd_write_full(fd, data, len);
         if (r < 0)
                 goto fail;
-        if (fsync(fd) < 0) {
+        if (sync && fsync(fd) < 0) {
                 r = -errno;
                 goto fail;
         }
@@ -125,6 +125,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 r = -errno;
                 goto fail;
         }
+        if (!sync)
+                return 0;
         r = fsync_parent(path);
         if (r < 0)
                 return err_set(errp, -r, "sync directory of '%s'", path);
@@ -132,6 +134,16 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 fail:
         (void)unlink(tmp);
         return err_set(errp, -r, "write '%s'", path);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                      struct err **errp) {
+        return write_file_rename(path, data, len, mode, true, errp);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                       struct err **errp) {
+        return write_file_rename(path, data, len, mode, false, errp);
 }
 
 int mkdir_p(const char *path, mode_t mode, struct err **errp) {

@@ -23,6 +23,15 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       struct err **errp);
 
+/* The same replacement by rename, without any fsync: readers see the old or the new content,
+ * never a partial file, but after a power loss the old one (or, on file systems that do not
+ * order data before renames, an empty one) may come back. Only for files that are rebuilt from
+ * other state before they are used (a container's hosts file, its OCI bundle), runtime state
+ * on tmpfs, and records whose loss the caller reconciles. Costs a few ms less per file than
+ * write_file_atomic on a disk (docs/bench.md). */
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                       struct err **errp);
+
 /* mkdir -p; existing directories are fine. */
 int mkdir_p(const char *path, mode_t mode, struct err **errp);
 

@@ -50,6 +50,12 @@ int json_save_path(const char *path, const json_t *j, struct err **errp) {
         return write_file_atomic(path, s, strlen(s), 0600, errp);
 }
 
+int json_replace_path(const char *path, const json_t *j, struct err **errp) {
+        _cleanup_free_ char *s = json_dump_str(j, true);
+
+        return write_file_replace(path, s, strlen(s), 0600, errp);
+}
+
 const char *json_get_str(const json_t *o, const char *key, const char *def) {
         json_t *v = json_object_get(o, key);
         return json_is_string(v) ? json_string_value(v) : def;

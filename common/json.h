@@ -17,6 +17,8 @@ int json_parse(const char *buf, size_t len, const char *what, json_t **ret, stru
 int json_load_path(const char *path, size_t max, json_t **ret, struct err **errp);
 /* Writes compact JSON atomically (write_file_atomic). */
 int json_save_path(const char *path, const json_t *j, struct err **errp);
+/* The same through write_file_replace (no fsync): see fileio.h for when that is right. */
+int json_replace_path(const char *path, const json_t *j, struct err **errp);
 /* Dumps to an allocated string (compact, keys in insertion order), with a trailing newline
  * when nl is true. */
 char *json_dump_str(const json_t *j, bool nl);

@@ -507,6 +507,42 @@ static char **dependency_order(const json_t *model) {
         return TAKE_PTR(order);
 }
 
+/* Each service's dependency level (berth-speed): 1 without dependencies in the stack, else one
+ * more than its deepest dependency; services in cycles get one more than every other level.
+ * The agent removes pods highest level first and waits for a level to be gone before the next
+ * (agent/node.c), so services on one level, which cannot depend on each other, stop in
+ * parallel: `down` of N independent services takes one stop, not N. */
+static json_t *dependency_levels(const json_t *model) {
+        const json_t *svcs = json_object_get(model, "services");
+        _cleanup_strv_ char **order = dependency_order(model);
+        json_t *levels = json_object();
+        json_int_t max = 0;
+
+        STRV_FOREACH (name, order) {
+                const json_t *svc = json_object_get(svcs, *name);
+                json_int_t lvl = 1;
+                bool cyclic = false;
+                const char *dep;
+                json_t *dv;
+
+                json_object_foreach ((json_t *)json_object_get(svc, "depends_on"), dep, dv) {
+                        json_t *dl = json_object_get(levels, dep);
+                        if (!json_object_get(svcs, dep))
+                                continue;
+                        if (!dl) /* not placed yet: a cycle (dependency_order puts them last) */
+                                cyclic = true;
+                        else if (json_integer_value(dl) + 1 > lvl)
+                                lvl = json_integer_value(dl) + 1;
+                }
+                if (cyclic)
+                        lvl = max + 1;
+                if (lvl > max)
+                        max = lvl;
+                json_object_set_new(levels, *name, json_integer(lvl));
+        }
+        return levels;
+}
+
 /* Remembers `down -t` for the pod of an assignment key ("assignments/<node>/<pod>"). */
 static void remember_stop_timeout(struct controller *c, const char *key, int timeout_s) {
         const char *rest = key + strlen("assignments/");
@@ -1032,16 +1068,12 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
                 if (!rk) {
                         _cleanup_free_ char *sk = xasprintf("stacks/%s", stack);
                         _cleanup_json_ json_t *model = NULL;
-                        _cleanup_strv_ char **order = NULL;
 
-                        rk = json_object();
                         if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
                                 json_object_set_new(shared, stack, stack_parts(model));
-                                order = dependency_order(model);
-                                for (size_t k = 0; order && order[k]; k++)
-                                        json_object_set_new(rk, order[k],
-                                                            json_integer((json_int_t)k + 1));
-                        }
+                                rk = dependency_levels(model);
+                        } else
+                                rk = json_object();
                         json_object_set_new(ranks, stack, rk);
                 }
                 json_object_set_new(

@@ -96,8 +96,13 @@ json_t *cg_to_json(const struct cg *cg);
 int cg_from_json(const json_t *j, struct cg **ret, struct err **errp);
 
 /* Sends sig to every process in the cgroup. For SIGKILL it uses cgroup.kill on v2, otherwise
- * freeze + signal + thaw, repeated (at most 20 rounds) until the cgroup is empty. */
+ * freeze + signal + thaw: one round when the freeze worked (nothing escapes a kill while frozen),
+ * else repeated (at most 20 rounds) until the cgroup is empty. It does not wait for the killed
+ * tasks to leave the cgroup: cg_rmdir does. */
 int cg_kill_all(struct cg *cg, int sig, struct err **errp);
+/* Sleep of the i-th round of a bounded poll of cgroup state (freezer): 0.1 ms doubling to 2 ms
+ * from round 5 on. */
+void cg_poll_sleep(int i);
 
 /* Helpers shared by the drivers (cgroup.c). */
 int cg_write(const char *dir, const char *file, const char *val, struct err **errp);

@@ -282,7 +282,7 @@ static int v1_freeze(struct cg *cg, bool frozen, struct err **errp) {
                         return 0;
                 if (frozen && i % 50 == 49)
                         (void)cg_write(d, "freezer.state", "FROZEN", NULL);
-                nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+                cg_poll_sleep(i);
         }
         return err_setx(errp, ETIMEDOUT, "cgroup '%s' did not reach state %s", d,
                         frozen ? "FROZEN" : "THAWED");

@@ -204,7 +204,7 @@ static int v2_freeze(struct cg *cg, bool frozen, struct err **errp) {
                         return r;
                 if (strstr(ev, frozen ? "frozen 1" : "frozen 0"))
                         return 0;
-                nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+                cg_poll_sleep(i);
         }
         return err_setx(errp, ETIMEDOUT, "cgroup '%s' did not %s", dir, frozen ? "freeze" : "thaw");
 }

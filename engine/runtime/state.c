@@ -134,7 +134,7 @@ int rt_state_save(const struct rt_state *st, struct err **errp) {
         json_object_set_new(j, "annotations", json_incref(st->annotations));
         if (st->cg)
                 json_object_set_new(j, "cgroup", cg_to_json(st->cg));
-        return json_save_path(path, j, errp);
+        return json_replace_path(path, j, errp);
 }
 
 int rt_state_load(const char *state_root, const char *id, struct rt_state **ret,

@@ -234,8 +234,36 @@ int ovl_copy_layers(char *const *lowers, const char *dest, struct err **errp) {
 
 /* ---- overlay ---- */
 
+/* A volatile mount leaves work/work/incompat/volatile behind, and overlayfs refuses the next
+ * mount of the same work dir while it is there (the upper may have lost writes in a crash).
+ * Only throwaway layers are mounted volatile, so the marker is removed before any mount of the
+ * dir (volatile again, or plain when such a container is started once more). */
+static int clear_volatile_marker(const char *work, struct err **errp) {
+        _cleanup_free_ char *m = xasprintf("%s/work/incompat/volatile", work);
+
+        if (access(m, F_OK) < 0)
+                return 0;
+        return rm_rf(m, errp);
+}
+
+/* mount(2) of the overlay; with vol, "volatile" is added, and dropped again when the kernel
+ * does not know it (before 5.10: EINVAL). */
+static int mount_overlay(const char *rootfs, const char *opts, bool vol) {
+        _cleanup_free_ char *vopts = vol ? xasprintf("%s,volatile", opts) : NULL;
+
+        if (vol && strlen(vopts) <= OPTS_MAX) {
+                if (mount("overlay", rootfs, "overlay", MS_NODEV, vopts) >= 0)
+                        return 0;
+                if (errno != EINVAL)
+                        return -errno;
+        }
+        if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
+                return -errno;
+        return 0;
+}
+
 /* Mounts with relative short names from inside ctr_dir (see overlay.h). */
-static int mount_short(const char *ctr_dir, char *const *lowers, const char *rootfs,
+static int mount_short(const char *ctr_dir, char *const *lowers, const char *rootfs, bool vol,
                        struct err **errp) {
         _cleanup_free_ char *ldir = xasprintf("%s/l", ctr_dir), *opts = NULL;
         _cleanup_strv_ char **shorts = NULL;
@@ -265,8 +293,8 @@ static int mount_short(const char *ctr_dir, char *const *lowers, const char *roo
                 return err_set(errp, errno, "open working directory");
         if (chdir(ctr_dir) < 0)
                 return err_set(errp, errno, "chdir '%s'", ctr_dir);
-        r = mount("overlay", rootfs, "overlay", MS_NODEV, opts);
-        saved = errno;
+        r = mount_overlay(rootfs, opts, vol);
+        saved = -r;
         if (fchdir(cwd) < 0)
                 abort(); /* cannot happen with a valid fd; continuing in the wrong cwd is worse */
         if (r < 0)
@@ -276,6 +304,12 @@ static int mount_short(const char *ctr_dir, char *const *lowers, const char *roo
 
 int ovl_prepare(const char *ctr_dir, char *const *lowers, enum ovl_mode mode, char **ret_rootfs,
                 struct err **errp) {
+        return ovl_prepare_flags(ctr_dir, lowers, mode, 0, ret_rootfs, errp);
+}
+
+int ovl_prepare_flags(const char *ctr_dir, char *const *lowers, enum ovl_mode mode, unsigned flags,
+                      char **ret_rootfs, struct err **errp) {
+        bool vol = flags & OVL_VOLATILE;
         _cleanup_free_ char *upper = xasprintf("%s/upper", ctr_dir);
         _cleanup_free_ char *work = xasprintf("%s/work", ctr_dir);
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ctr_dir);
@@ -318,12 +352,16 @@ int ovl_prepare(const char *ctr_dir, char *const *lowers, enum ovl_mode mode, ch
                 r = ovl_format_opts(l, upper, work, &opts, errp);
                 if (r < 0)
                         return r;
+                r = clear_volatile_marker(work, errp);
+                if (r < 0)
+                        return r;
                 if (strlen(opts) <= OPTS_MAX) {
-                        if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) >= 0)
+                        r = mount_overlay(rootfs, opts, vol);
+                        if (r >= 0)
                                 goto mounted;
-                        r = err_set(errp, errno, "mount overlay on '%s'", rootfs);
+                        r = err_set(errp, -r, "mount overlay on '%s'", rootfs);
                 } else
-                        r = mount_short(ctr_dir, l, rootfs, errp);
+                        r = mount_short(ctr_dir, l, rootfs, vol, errp);
                 if (r >= 0)
                         goto mounted;
                 if (mode == OVL_MODE_OVERLAY ||

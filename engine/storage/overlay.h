@@ -33,6 +33,17 @@ int ovl_format_opts(char *const *lowers, const char *upper, const char *work, ch
 int ovl_prepare(const char *ctr_dir, char *const *lowers, enum ovl_mode mode, char **ret_rootfs,
                 struct err **errp);
 
+/* Flags of ovl_prepare_flags. OVL_VOLATILE: mount with overlayfs' "volatile" option, which
+ * skips every sync of the upper file system, including the one at unmount (a full sync of the
+ * file system holding <ctr_dir>: milliseconds, more when the disk is busy). Only for writable
+ * layers thrown away when the container exits (run --rm; podman does the same): after a crash
+ * their content is not trusted. Kernels without the option (before 5.10) get a normal mount. */
+enum { OVL_VOLATILE = 1 << 0 };
+
+/* ovl_prepare with flags (above). */
+int ovl_prepare_flags(const char *ctr_dir, char *const *lowers, enum ovl_mode mode, unsigned flags,
+                      char **ret_rootfs, struct err **errp);
+
 /* Unmounts <ctr_dir>/rootfs. 1 when something was unmounted, 0 when it was not mounted. */
 int ovl_unmount(const char *ctr_dir, struct err **errp);
 

@@ -83,6 +83,39 @@ static void test_atomic_write(void) {
         ASSERT_OK(rm_rf(dir, NULL));
 }
 
+/* write_file_replace: same contract as write_file_atomic without the fsyncs: replaces an
+ * existing file, applies the mode, leaves no .new behind, and fails cleanly on a missing
+ * directory. json_replace_path goes through it. */
+static void test_replace_write(void) {
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *data = NULL, *tmp = NULL, *missing = NULL;
+        _cleanup_json_ json_t *j = NULL, *back = NULL;
+        char tmpl[] = "/tmp/berth-test-XXXXXX";
+        struct stat st;
+        size_t len;
+
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        dir = xstrdup(tmpl);
+        path = xasprintf("%s/hosts", dir);
+        ASSERT_OK(write_file_replace(path, "old\n", 4, 0600, NULL));
+        ASSERT_OK(write_file_replace(path, "127.0.0.1 x\n", 12, 0644, NULL));
+        ASSERT_OK(read_file(path, 1024, &data, &len, NULL));
+        ASSERT_EQ(len, 12);
+        ASSERT_STREQ(data, "127.0.0.1 x\n");
+        ASSERT_OK(stat(path, &st));
+        ASSERT_EQ(st.st_mode & 07777, 0644);
+        tmp = xasprintf("%s.new", path);
+        ASSERT_TRUE(access(tmp, F_OK) < 0);
+        missing = xasprintf("%s/no/such/file", dir);
+        ASSERT_ERR(write_file_replace(missing, "x", 1, 0644, &e), ENOENT);
+        ASSERT_NOT_NULL(strstr(err_msg(e), "no/such/file.new"));
+        j = json_pack("{s:i}", "version", 2);
+        ASSERT_OK(json_replace_path(path, j, NULL));
+        ASSERT_OK(json_load_path(path, 1024, &back, NULL));
+        ASSERT_EQ(json_get_int(back, "version", 0), 2);
+        ASSERT_OK(rm_rf(dir, NULL));
+}
+
 static void test_read_file_limit(void) {
         _cleanup_err_ struct err *e = NULL;
         char *data = NULL;
@@ -115,5 +148,5 @@ static void test_random_hex(void) {
         ASSERT_EQ(strspn(a, "0123456789abcdef"), 64);
 }
 
-TAP_MAIN(test_err_wrap, test_err_set_once, test_strv, test_atomic_write, test_read_file_limit,
-         test_json_helpers, test_random_hex)
+TAP_MAIN(test_err_wrap, test_err_set_once, test_strv, test_atomic_write, test_replace_write,
+         test_read_file_limit, test_json_helpers, test_random_hex)

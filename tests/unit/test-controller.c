@@ -319,6 +319,38 @@ static void test_down_stops_one_after_another(void) {
         ASSERT_EQ(w.fake.n_pods, 0);
 }
 
+/* Services on one dependency level stop together: db and cache depend on nothing, api on db.
+ * api goes first, alone; then db and cache in the same pass. */
+static void test_down_parallel_levels(void) {
+        _cleanup_(world_done) struct world w = {};
+        _cleanup_json_ json_t *r1 = NULL, *d = NULL;
+        json_t *m = json_pack("{s:s, s:{s:o, s:o, s:o}}", "name", "shop", "services", "db",
+                              service("db", 1, "d000000000000001", NULL, "1"), "cache",
+                              service("cache", 1, "c000000000000001", NULL, "1"), "api",
+                              service("api", 1, "a000000000000001", "db", "1"));
+        size_t calls;
+
+        ASSERT_OK(world_init(&w, NULL));
+        ASSERT_OK(up(&w, m, &r1));
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_EQ(w.fake.n_pods, 3);
+        calls = strv_length(w.fake.calls);
+        w.fake.hold_removals = true;
+        ASSERT_OK(controller_down(w.ctl, "shop", -1, &d, NULL));
+        ASSERT_OK(node_round(&w, NOW));
+        ASSERT_EQ(strv_length(w.fake.calls), calls + 1);
+        ASSERT_TRUE(str_startswith(w.fake.calls[calls], "remove shop.api."));
+        ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0); /* db waits for api */
+        pod_fake_finish_removals(&w.fake);
+        ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 2);
+        ASSERT_EQ(strv_length(w.fake.calls), calls + 3);
+        ASSERT_TRUE(str_startswith(w.fake.calls[calls + 1], "remove shop.cache."));
+        ASSERT_TRUE(str_startswith(w.fake.calls[calls + 2], "remove shop.db."));
+        pod_fake_finish_removals(&w.fake);
+        ASSERT_EQ(node_reconcile(w.node, NOW, NULL), 0);
+        ASSERT_EQ(w.fake.n_pods, 0);
+}
+
 static void test_dry_run_and_bad_model(void) {
         _cleanup_(world_done) struct world w = {};
         _cleanup_json_ json_t *res = NULL, *stacks = NULL, *bad = NULL, *b2 = NULL;
@@ -417,5 +449,5 @@ static void test_pending_reason(void) {
 
 TAP_MAIN(test_up_converges, test_pending_reason, test_up_again_changes_nothing,
          test_env_change_replaces_one_service, test_force_recreate, test_unreported_node_keeps_pods,
-         test_down_reverse_order, test_down_stops_one_after_another, test_dry_run_and_bad_model,
-         test_local_healing)
+         test_down_reverse_order, test_down_stops_one_after_another, test_down_parallel_levels,
+         test_dry_run_and_bad_model, test_local_healing)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -444,8 +445,91 @@ static void test_cgroup_v2_driver_live(void) {
         ASSERT_EQ(rmdir(parent), 0);
 }
 
+/* cg_kill_all on real v1 hierarchies against processes that fork all the time: one frozen
+ * round must leave none behind, so the cgroup can be removed (cg_rmdir waits about 2 s for it
+ * to empty, then fails) and every process is gone. */
+static void test_cgroup_v1_kill_all_forkers(void) {
+        _cleanup_(cg_freep) struct cg *cg = NULL;
+        _cleanup_free_ char *name = xasprintf("/berth-test-v1-%d/c1", (int)getpid());
+        _cleanup_err_ struct err *e = NULL;
+        struct spec_resources none = {.mem_limit = -1};
+        static const char *const ctrls[] = {"cpu",     "cpuacct", "cpuset", "memory",
+                                            "devices", "freezer", "blkio",  "pids"};
+        int go[2], ready[2], status = 0, r;
+        char b = 0;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                TAP_SKIP("needs root");
+        if (access("/sys/fs/cgroup/freezer/cgroup.procs", W_OK) < 0)
+                TAP_SKIP("no cgroup v1 freezer hierarchy");
+        ASSERT_OK(cg_new(CG_DRIVER_V1, "/sys/fs/cgroup", name, "c1", "", &cg, NULL));
+        ASSERT_OK(cg->ops->create(cg, &e));
+        ASSERT_OK(cg->ops->apply(cg, &none, NULL, 0, &e));
+        ASSERT_OK(pipe2(go, O_CLOEXEC));
+        ASSERT_OK(pipe2(ready, O_CLOEXEC));
+        pid = fork();
+        if (pid == 0) {
+                if (read(go[0], &b, 1) != 1)
+                        _exit(1);
+                for (int i = 0; i < 4; i++)
+                        if (fork() == 0) {
+                                /* bounded: 150 children each, which stay; one born
+                                 * between a listing and the kill would survive a kill
+                                 * that is not atomic */
+                                for (int k = 0; k < 150; k++)
+                                        if (fork() == 0) {
+                                                pause();
+                                                _exit(0);
+                                        }
+                                pause();
+                                _exit(0);
+                        }
+                if (write(ready[1], "r", 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        ASSERT_OK(cg->ops->add_pid(cg, pid, &e));
+        ASSERT_EQ(write(go[1], "g", 1), 1);
+        ASSERT_EQ(read(ready[0], &b, 1), 1);
+        /* kill while the forkers are busy (bounded wait of 2 s for 50 processes) */
+        for (int i = 0; i < 200; i++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                if (cg->ops->pids(cg, &pids, &n, NULL) < 0 || n > 50)
+                        break;
+                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+        ASSERT_OK(cg_kill_all(cg, SIGKILL, &e));
+        /* bounded wait (5 s); on failure the leader is killed so the test ends */
+        for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)
+                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        if (kill(pid, 0) == 0) {
+                (void)kill(pid, SIGKILL);
+                (void)waitpid(pid, &status, 0);
+                ASSERT_TRUE(!"the leader survived cg_kill_all");
+        }
+        ASSERT_TRUE(WIFSIGNALED(status));
+        r = cg->ops->destroy(cg, &e);
+        if (r != 1) /* clean up what escaped before failing */
+                for (int i = 0; i < 20 && cg->ops->destroy(cg, NULL) != 1; i++)
+                        (void)cg_kill_all(cg, SIGKILL, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(ctrls); i++) {
+                _cleanup_free_ char *d =
+                        xasprintf("/sys/fs/cgroup/%s/berth-test-v1-%d", ctrls[i], (int)getpid());
+                (void)rmdir(d);
+                ASSERT_TRUE(access(d, F_OK) < 0);
+        }
+        ASSERT_EQ(r, 1);
+        safe_close(go[0]);
+        safe_close(go[1]);
+        safe_close(ready[0]);
+        safe_close(ready[1]);
+}
+
 TAP_MAIN(test_cgroup_paths, test_cgroup_own_path, test_cgroup_json_roundtrip,
          test_cgroup_v2_relative_paths_start_at_root, test_cgroup_v1_writes, test_cgroup_v2_writes,
          test_cgroup_v2_missing_file_errors, test_devices_bpf_attach, test_open_in_root,
          test_open_in_root_without_openat2, test_find_exec, test_ids_and_status_names,
-         test_sysctl_validation, test_cgroup_v2_driver_live);
+         test_sysctl_validation, test_cgroup_v2_driver_live, test_cgroup_v1_kill_all_forkers);

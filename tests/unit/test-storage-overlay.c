@@ -134,6 +134,52 @@ static void test_overlay_mount(void) {
         (void)rm_rf(tmp, NULL);
 }
 
+/* The mount options of the mount point at path, from /proc/self/mountinfo (super options). */
+static char *mount_opts(const char *path) {
+        _cleanup_free_ char *info = NULL;
+        size_t len;
+
+        if (read_file("/proc/self/mountinfo", 1u << 22, &info, &len, NULL) < 0)
+                return NULL;
+        for (char *line = strtok(info, "\n"); line; line = strtok(NULL, "\n")) {
+                char mp[4096], *sep = strstr(line, " - ");
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && streq(mp, path) && sep)
+                        return xstrdup(sep);
+        }
+        return NULL;
+}
+
+/* OVL_VOLATILE: the overlay carries "volatile", writes land in upper, and the same container
+ * dir mounts again after an unmount (the kernel's incompat/volatile marker is cleared). */
+static void test_overlay_volatile(void) {
+        _cleanup_free_ char *tmp = mktmp(), *top = NULL, *base = NULL, *ctr = NULL;
+        _cleanup_free_ char *rootfs = NULL, *up = NULL, *opts = NULL, *opts2 = NULL;
+
+        if (geteuid() != 0)
+                TAP_SKIP("mounting overlayfs needs root");
+        make_layers(tmp, &top, &base);
+        char *lowers[] = {top, base, NULL};
+        ctr = xasprintf("%s/ctr", tmp);
+        ASSERT_EQ(ovl_prepare_flags(ctr, lowers, OVL_MODE_OVERLAY, OVL_VOLATILE, &rootfs, NULL), 1);
+        check_view(rootfs);
+        opts = mount_opts(rootfs);
+        ASSERT_NOT_NULL(opts);
+        ASSERT_NOT_NULL(strstr(opts, "volatile"));
+        put(rootfs, "written", "w");
+        up = slurp(ctr, "upper/written");
+        ASSERT_STREQ(up, "w");
+        ASSERT_EQ(ovl_unmount(ctr, NULL), 1);
+        ASSERT_EQ(ovl_prepare_flags(ctr, lowers, OVL_MODE_OVERLAY, OVL_VOLATILE, NULL, NULL), 1);
+        ASSERT_EQ(ovl_unmount(ctr, NULL), 1);
+        /* a plain mount of a dir that was volatile works too, and has no "volatile" */
+        ASSERT_EQ(ovl_prepare(ctr, lowers, OVL_MODE_OVERLAY, NULL, NULL), 1);
+        opts2 = mount_opts(rootfs);
+        ASSERT_NOT_NULL(opts2);
+        ASSERT_NULL(strstr(opts2, "volatile"));
+        ASSERT_OK(ovl_remove(ctr, NULL));
+        (void)rm_rf(tmp, NULL);
+}
+
 static void test_overlay_deep(void) {
         _cleanup_free_ char *tmp = mktmp(), *ctr = NULL, *rootfs = NULL, *b = NULL, *t = NULL;
         _cleanup_strv_ char **lowers = NULL;
@@ -211,5 +257,5 @@ static void test_empty_image(void) {
         (void)rm_rf(tmp, NULL);
 }
 
-TAP_MAIN(test_format_opts, test_copy_mode, test_overlay_mount, test_overlay_deep,
-         test_auto_falls_back_without_overlay, test_empty_image)
+TAP_MAIN(test_format_opts, test_copy_mode, test_overlay_mount, test_overlay_volatile,
+         test_overlay_deep, test_auto_falls_back_without_overlay, test_empty_image)
