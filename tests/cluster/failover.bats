@@ -6,9 +6,6 @@
 load helpers
 
 setup() {
-        # Known broken (docs/cluster.md): in this harness the agents' busybox pods did not reach
-        # "running healthy" within the test's 30 s in the one run made so far; not yet debugged.
-        [ "${BERTH_CLUSTER_PODS:-0}" = 1 ] || skip "set BERTH_CLUSTER_PODS=1 (pods in agents not yet working here)"
         skip_unless_cmd jq
         [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
         cluster_setup 4
@@ -29,11 +26,14 @@ teardown() {
 # stack_json NAME REPLICAS [VOLUME]: a service "web" of busybox pods on the workers, with a
 # health check; with VOLUME, each pod mounts that named volume (a stateful service).
 stack_json() {
-        local mounts='[]'
-        [ -n "${3:-}" ] && mounts="[{\"type\":\"volume\",\"source\":\"$3\",\"target\":\"/data\"}]"
+        local mounts='[]' vols='{}'
+        if [ -n "${3:-}" ]; then
+                mounts="[{\"type\":\"volume\",\"source\":\"$3\",\"target\":\"/data\"}]"
+                vols="{\"$3\": {\"name\": \"$1_$3\", \"driver\": \"local\", \"external\": false}}"
+        fi
         cat <<JSON
 {"version": 1, "name": "$1",
- "volumes": {},
+ "volumes": $vols,
  "services": {"web": {"name": "web", "kind": "service", "replicas": $2,
    "hash": "c100000000000000000000000000000000000000000000000000000000000001",
    "placement": {"constraints": ["node.role==worker"]},
@@ -105,7 +105,7 @@ slot_moved_off() { # STACK SLOT NODE
         # Back: the stale copy is stopped once its replacement is healthy (it already is), and
         # not restarted in between; the slot keeps one copy.
         start_agent "$vi" "$victim" --token "$CL_TOKEN" --heartbeat 0.5 --log-format text
-        grep -q "Already joined" "$AGENT_ERR"
+        grep -q "Already joined" "$AGENT_ERR" || { cat "$AGENT_ERR"; false; }
         eventually status_is "$victim" ready
         eventually web_count_is "$vi" 0
         grep -q "STOP web/1 on $victim: superseded by its replacement on" "$CTL_LOG"
