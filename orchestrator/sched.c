@@ -393,3 +393,23 @@ int sched_place(struct sched *s, int group, size_t exclude, size_t *ret_node, ch
         *ret_node = best;
         return 0;
 }
+
+unsigned sched_count(const struct sched *s, int group, size_t node) {
+        return node < s->n_nodes ? s->groups[group].count[node] : 0;
+}
+
+size_t sched_rebalance_target(struct sched *s, int group, size_t from) {
+        const struct sched_group *g = &s->groups[group];
+        size_t best = SIZE_MAX;
+
+        if (from >= s->n_nodes)
+                return SIZE_MAX;
+        for (size_t i = 0; i < s->n_nodes; i++) {
+                if (i == from || g->count[i] + 2 > g->count[from] || !sched_fits(s, group, i))
+                        continue;
+                if (best == SIZE_MAX || g->count[i] < g->count[best] ||
+                    (g->count[i] == g->count[best] && load(s, i) < load(s, best)))
+                        best = i;
+        }
+        return best;
+}

@@ -177,3 +177,30 @@ slot_moved_off() { # STACK SLOT NODE
         [ "$status" -ne 0 ]
         ! "${CTL[@]}" node ls --format '{{.Name}}' | grep -q "^$victim\$"
 }
+
+@test "a node that takes work again gets pods back, moved start-first one at a time" {
+        # node-4 is paused while the stack starts: four replicas on node-2 and node-3.
+        run "${CTL[@]}" node update --availability pause node-4
+        [ "$status" -eq 0 ]
+        stack_json rb 4 >"$TEST_TMP/rb.json"
+        run "${CTL[@]}" up -d -f "$TEST_TMP/rb.json"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_healthy rb 4 || { dump_state rb; false; }
+        ! healthy_pods rb | grep -q " node-4\$"
+
+        # Active again (as a node that joins or comes back): one pod moves there, start-first.
+        run "${CTL[@]}" node update --availability active node-4
+        [ "$status" -eq 0 ]
+        eventually web_count_is 4 1 || { dump_state rb; false; }
+        eventually n_healthy rb 4 || { dump_state rb; false; }
+        grep -q "START web/[0-9] on node-4: rebalance: node node-[23] has 2 pods of 'web', node node-4 0" "$CTL_LOG"
+        grep -q "STOP web/[0-9] on node-[23]: superseded by its replacement on node-4" "$CTL_LOG"
+        # the old pod stopped only after its replacement was settled: its STOP follows the START
+        start=$(grep -n "START web/[0-9] on node-4: rebalance" "$CTL_LOG" | head -1 | cut -d: -f1)
+        stop=$(grep -n "STOP web/[0-9] on node-[23]: superseded" "$CTL_LOG" | head -1 | cut -d: -f1)
+        [ "$start" -lt "$stop" ]
+        # 2/1/1 is balanced: exactly one move, and every slot has one pod
+        [ "$(grep -c "rebalance:" "$CTL_LOG")" -eq 1 ]
+        [ "$(pods_json rb | jq '[.[] | select(.service == "web")] | length')" -eq 4 ]
+        [ "$(healthy_pods rb | awk '{print $2}' | sort | uniq -c | awk '{print $1}' | sort | tr -d '\n')" = 112 ]
+}
