@@ -292,6 +292,12 @@ CASES["rebalance-not-stateful-or-starting"] = (stack([
     [node("n1", volumes=["shop_data"]), node("n2"), node("n3")],
     [pod("db", 1, "n1"), pod("db", 2, "n1"),
      pod("web", 1, "n1", health="healthy"), pod("web", 2, "n1", health="starting")])
+# Every node silent at once: the controller was stalled or cut off, nothing moves.
+CASES["nodes-all-silent"] = (stack([service("web", replicas=3)]),
+    [node("n1", last_heartbeat_usec=NOW - 120_000_000),
+     node("n2", last_heartbeat_usec=NOW - 121_000_000),
+     node("n3", last_heartbeat_usec=NOW - 120_500_000)],
+    [pod("web", 1, "n1"), pod("web", 2, "n2"), pod("web", 3, "n3")])
 
 def main():
     for name, (desired, nodes, pods) in CASES.items():
