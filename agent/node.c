@@ -54,6 +54,7 @@ struct node {
         const struct pod_runtime_ops *rt;
         void *rt_ud;
         double status_interval;
+        uint64_t cpu_millis, memory; /* allocatable to report; the host's when 0 */
 
         struct assignment *asg;
         size_t n_asg;
@@ -563,13 +564,17 @@ static void node_join(struct node *n) {
         _cleanup_err_ struct err *e = NULL;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        uint64_t cpu_millis =
+                n->cpu_millis ? n->cpu_millis : (uint64_t)(cpus > 0 ? cpus * 1000 : 0);
+        uint64_t memory =
+                n->memory ? n->memory : (uint64_t)(pages > 0 && psz > 0 ? pages * psz : 0);
 
         if (n->join_x)
                 return;
         n->joined = false;
         body = json_pack("{s:s, s:s, s:{s:I, s:I}}", "name", n->name, "role", "manager",
-                         "allocatable", "cpu_millis", (json_int_t)(cpus > 0 ? cpus * 1000 : 0),
-                         "memory", (json_int_t)(pages > 0 && psz > 0 ? pages * psz : 0));
+                         "allocatable", "cpu_millis", (json_int_t)cpu_millis, "memory",
+                         (json_int_t)memory);
         text = json_dump_str(body, false);
         if (http_multi_request(n->http, &n->target,
                                &(struct http_call){.method = "POST",
@@ -745,6 +750,8 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
         n->rt_ud = cfg->rt_ud;
         n->status_interval =
                 cfg->status_interval > 0 ? cfg->status_interval : NODE_STATUS_INTERVAL_SEC;
+        n->cpu_millis = cfg->cpu_millis;
+        n->memory = cfg->memory;
         if (loop) {
                 if (!n->host)
                         return err_setx(errp, EINVAL, "node agent: no controller address");

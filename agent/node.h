@@ -33,6 +33,9 @@ struct node_config {
         const struct pod_runtime_ops *rt;
         void *rt_ud;
         double status_interval; /* seconds; NODE_STATUS_INTERVAL_SEC when 0 */
+        /* Allocatable resources reported at join; this host's CPUs and memory when 0 (hollow
+         * nodes of bench/hollow.c report simulated ones). */
+        uint64_t cpu_millis, memory;
 };
 
 struct node;

@@ -21,6 +21,9 @@
 #include "store.h"
 
 #define CONTROLLER_RESYNC_SEC 5.0
+/* A pass asked for by a node report (a heartbeat) starts at least this long, and at least twice
+ * the previous pass's duration, after the previous pass ended. */
+#define CONTROLLER_NODE_PASS_GAP_SEC 0.02
 #define CONTROLLER_WATCH_TIMEOUT_MS 30000u
 #define CONTROLLER_WATCH_TIMEOUT_MAX_MS 300000u
 #define CONTROLLER_STOP_TIMEOUT_KEEP_USEC (300 * USEC_PER_SEC)

@@ -45,6 +45,10 @@ struct controller {
         /* {stack: [{"service", "slot", "node", "reason"}]}: the WAIT ops of each stack's last
          * plan, shown by GET /v1/pods (`berth service ps`) */
         json_t *waits;
+        /* Passes a node report asks for are spaced out (schedule_node_pass in controller.c) */
+        bool kick_delayed;   /* kick is armed with a delay, for a node report */
+        double pass_end;     /* ev_time() at the end of the last pass */
+        double pass_seconds; /* how long the last pass took */
 };
 
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */

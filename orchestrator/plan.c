@@ -686,13 +686,66 @@ static bool update_complete(const struct svc_state *s, const struct rollout *ro)
         return true;
 }
 
+/* Rebalancing (docs/cluster.md): once every slot of a stateless service has exactly one
+ * settled pod of its target template on a usable node, a pod on the node holding the most of
+ * them moves to a node that takes one more and holds at least two fewer (a node that came back
+ * or joined). The move is start-first, like a drain: START on the new node with the old pod
+ * superseded; the old one is stopped only once the replacement is settled. One pod of a service
+ * moves at a time: while any slot has two pods, nothing else moves. Returns the pod to move
+ * (its highest slot on the busiest node) and sets *ret_to, or NULL. */
+static const struct obs_pod *pick_rebalance(struct ctx *c, struct svc_state *s,
+                                            const struct rollout *ro, const char *gate_reason,
+                                            size_t *ret_to) {
+        const struct model_service *svc = s->svc;
+        const struct obs_pod *move = NULL;
+        size_t from = SIZE_MAX;
+
+        if (svc->kind != SVC_SERVICE || svc->volumes || gate_reason || c->unreported ||
+            ro->paused || s->moving || s->n_pods != svc->replicas || c->d->up.force_recreate ||
+            restart_trigger(c, s))
+                return NULL;
+        for (size_t i = 0; i < s->n_pods; i++) {
+                const struct obs_pod *p = s->pods[i];
+                size_t ni = sched_node_index(c->sched, p->node);
+
+                if (p->slot != i + 1 || !streq(p->hash, ro->target) || !pod_settled(svc, p) ||
+                    p->superseded || !node_usable(c, p->node))
+                        return NULL;
+                if (from == SIZE_MAX ||
+                    sched_count(c->sched, s->group, ni) > sched_count(c->sched, s->group, from)) {
+                        from = ni;
+                        move = p;
+                } else if (ni == from)
+                        move = p;
+        }
+        if (!move)
+                return NULL;
+        *ret_to = sched_rebalance_target(c->sched, s->group, from);
+        return *ret_to == SIZE_MAX ? NULL : move;
+}
+
+/* Moves p to node `to` (pick_rebalance): START there, the old pod superseded. */
+static void rebalance_pod(struct ctx *c, struct svc_state *s, const struct obs_pod *p, size_t to) {
+        size_t from = sched_node_index(c->sched, p->node);
+        struct plan_op *op;
+
+        sched_account(c->sched, s->group, to);
+        op = add_op(c, PLAN_START, s->svc->name, p->slot, sched_node(c->sched, to)->id, p->hash,
+                    "rebalance: node %s has %u pods of '%s', node %s %u", p->node,
+                    sched_count(c->sched, s->group, from), s->svc->name,
+                    sched_node(c->sched, to)->id, sched_count(c->sched, s->group, to) - 1);
+        op->old_node = xstrdup(p->node);
+        op->old_hash = xstrdup(p->hash);
+}
+
 static void plan_service(struct ctx *c, struct svc_state *s) {
         const struct model_service *svc = s->svc;
         _cleanup_free_ char *gate_reason = NULL;
         struct update_budget b = {};
         struct rollout ro = {};
         unsigned wanted = count_slots(s, svc->replicas);
-        size_t i = 0, end = s->n_pods;
+        size_t i = 0, end = s->n_pods, rb_to = SIZE_MAX;
+        const struct obs_pod *rb = NULL;
         char buf[256];
 
         if (!s->selected) {
@@ -713,6 +766,8 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                 if (s->pods[k]->slot == s->pods[k - 1]->slot &&
                     (k < 2 || s->pods[k - 2]->slot != s->pods[k]->slot))
                         s->moving++;
+
+        rb = pick_rebalance(c, s, &ro, gate_reason, &rb_to);
 
         /* Scale down first, highest slots first: it frees room for the starts below. */
         while (end > 0 && s->pods[end - 1]->slot > svc->replicas) {
@@ -752,6 +807,8 @@ static void plan_service(struct ctx *c, struct svc_state *s) {
                 prim = first + pick_primary(c, s->pods + first, n, ro.target);
                 if (svc->kind == SVC_JOB)
                         plan_job_pod(c, s, gate_reason, s->pods[prim]);
+                else if (s->pods[prim] == rb)
+                        rebalance_pod(c, s, rb, rb_to);
                 else
                         plan_service_pod(c, s, &ro, &b, gate_reason, s->pods[prim]);
 

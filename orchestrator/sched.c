@@ -132,15 +132,22 @@ bool sched_constraint_match(const struct sched_constraint *c, const struct obs_n
 struct sched *sched_new(const struct obs_node *nodes, size_t n_nodes, uint64_t now_usec,
                         uint64_t node_timeout_ms) {
         struct sched *s = xnew0(struct sched, 1);
+        uint64_t newest = 0, timeout = node_timeout_ms * USEC_PER_MSEC;
 
         s->nodes = nodes;
         s->n_nodes = n_nodes;
         s->up = xnew0(bool, n_nodes + 1);
         s->used_cpu = xnew0(uint64_t, n_nodes + 1);
         s->used_mem = xnew0(uint64_t, n_nodes + 1);
+        for (size_t i = 0; i < n_nodes; i++)
+                if (nodes[i].ready && !nodes[i].fenced)
+                        newest = MAX(newest, nodes[i].last_heartbeat_usec);
         for (size_t i = 0; i < n_nodes; i++) {
                 uint64_t hb = nodes[i].last_heartbeat_usec;
-                bool fresh = hb >= now_usec || now_usec - hb <= node_timeout_ms * USEC_PER_MSEC;
+                /* Down means silent for the timeout while others were heard: when no node
+                 * reported for that long, the controller itself was stalled or cut off (a
+                 * busy loop handles queued heartbeats late), and nothing is moved. */
+                bool fresh = hb >= now_usec || now_usec - hb <= timeout || newest - hb <= timeout;
 
                 s->up[i] = nodes[i].ready && !nodes[i].fenced && fresh;
                 s->used_cpu[i] = nodes[i].used_cpu_millis;
@@ -392,4 +399,24 @@ int sched_place(struct sched *s, int group, size_t exclude, size_t *ret_node, ch
         sched_account(s, group, best);
         *ret_node = best;
         return 0;
+}
+
+unsigned sched_count(const struct sched *s, int group, size_t node) {
+        return node < s->n_nodes ? s->groups[group].count[node] : 0;
+}
+
+size_t sched_rebalance_target(struct sched *s, int group, size_t from) {
+        const struct sched_group *g = &s->groups[group];
+        size_t best = SIZE_MAX;
+
+        if (from >= s->n_nodes)
+                return SIZE_MAX;
+        for (size_t i = 0; i < s->n_nodes; i++) {
+                if (i == from || g->count[i] + 2 > g->count[from] || !sched_fits(s, group, i))
+                        continue;
+                if (best == SIZE_MAX || g->count[i] < g->count[best] ||
+                    (g->count[i] == g->count[best] && load(s, i) < load(s, best)))
+                        best = i;
+        }
+        return best;
 }

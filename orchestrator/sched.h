@@ -74,3 +74,11 @@ int sched_place(struct sched *s, int group, size_t exclude, size_t *ret_node, ch
 bool sched_fits(struct sched *s, int group, size_t node);
 
 const struct obs_node *sched_node(const struct sched *s, size_t node);
+
+/* The number of pods of group recorded on node. */
+unsigned sched_count(const struct sched *s, int group, size_t node);
+/* Rebalancing: among the nodes other than from that take one more pod of group (sched_fits),
+ * the one holding the fewest pods of it (then the least loaded), provided it holds at least two
+ * fewer than from: moving one pod there evens the spread without reversing it. Nothing is
+ * accounted. SIZE_MAX when no move helps. */
+size_t sched_rebalance_target(struct sched *s, int group, size_t from);

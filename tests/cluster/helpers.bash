@@ -48,26 +48,46 @@ cluster_setup() {
 }
 
 cluster_teardown() {
-        local pid i ns sock ids
-        # Containers outlive their agent (shims): remove them through each live daemon first.
-        for sock in "$TEST_TMP"/h*/run/berth.sock; do
-                [ -S "$sock" ] || continue
-                ids=$("$BERTH" -H "unix://$sock" ps -aq 2>/dev/null || true)
-                [ -n "$ids" ] && "$BERTH" -H "unix://$sock" rm -f $ids >/dev/null 2>&1 || true
-        done
+        local pid i ns d run dpid ids
         for pid in "${CL_PIDS[@]}"; do
-                kill -TERM "$pid" 2>/dev/null || continue
-                for i in $(seq 50); do
-                        kill -0 "$pid" 2>/dev/null || break
-                        sleep 0.1
-                done
-                kill -KILL "$pid" 2>/dev/null || true
+                cl_stop_pid "$pid"
+        done
+        # Containers outlive their agent (shims), and a live agent would create its assigned
+        # pods again: once every agent is stopped, a plain daemon on each root (it adopts the
+        # shims) removes what is left, then stops.
+        for d in "$TEST_TMP"/h*/; do
+                [ -n "$(ls -A "$d/root/containers" 2>/dev/null)" ] || continue
+                run=$(readlink -f "$d/run")
+                i=$(basename "$d")
+                i=${i#h}
+                i=${i%%-*}
+                rm -f "$run/berth.sock"
+                on_host_bg "$i" "$BERTH" daemon --root "$d/root" --run "$run" >/dev/null 2>&1 &
+                dpid=$!
+                if wait_for_socket "$run/berth.sock"; then
+                        ids=$("$BERTH" -H "unix://$run/berth.sock" ps -aq 2>/dev/null || true)
+                        [ -n "$ids" ] &&
+                                "$BERTH" -H "unix://$run/berth.sock" rm -f $ids >/dev/null 2>&1 || true
+                fi
+                cl_stop_pid "$dpid"
         done
         for ns in "${CL_NS[@]}"; do
                 ip netns delete "$ns" 2>/dev/null || true
         done
         [ -n "${CL_BR:-}" ] && ip link delete "$CL_BR" 2>/dev/null || true
         teardown_tmp
+}
+
+# Stops process $1 (TERM, then KILL after 5 s).
+cl_stop_pid() {
+        local i
+        kill -TERM "$1" 2>/dev/null || return 0
+        for i in $(seq 50); do
+                kill -0 "$1" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill -KILL "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
 }
 
 cl_addr() { echo "198.18.$CL_NET.$1"; }
@@ -120,8 +140,18 @@ start_agent() {
         local i=$1 name=$2 d="$TEST_TMP/h$1-$2"
         shift 2
         mkdir -p "$d"
+        # The run directory holds the shims' unix sockets (shims/<64 hex>.sock, at most 107
+        # bytes in all): a short directory $TEST_TMP/rK, linked from $d/run for the tests.
+        if [ ! -L "$d/run" ]; then
+                CL_NRUN=$((${CL_NRUN:-0} + 1))
+                mkdir -p "$TEST_TMP/r$CL_NRUN"
+                ln -s "$TEST_TMP/r$CL_NRUN" "$d/run"
+        fi
+        # Emptied here, not only by the redirection: wait_line must not see a previous run's
+        # lines before the background shell truncates the file.
+        : >"$d/err"
         on_host_bg "$i" "$BERTH" agent --join "$CL_URL" --name "$name" --root "$d/root" \
-                --run "$d/run" --advertise-addr "$(cl_addr "$i")" "$@" >"$d/out" 2>"$d/err" &
+                --run "$(readlink "$d/run")" --advertise-addr "$(cl_addr "$i")" "$@" >"$d/out" 2>"$d/err" &
         AGENT_PID=$!
         CL_PIDS+=($AGENT_PID)
         AGENT_ERR="$d/err"

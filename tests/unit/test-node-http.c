@@ -31,6 +31,7 @@ struct harness {
         struct pod_fake fake;
         ev_timer check, guard;
         size_t want_pods;
+        const char *want_name; /* and this pod exists (NULL: any) */
         bool timed_out;
 };
 
@@ -94,7 +95,8 @@ static void check_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         for (size_t i = 0; i < h->fake.n_pods; i++)
                 if (h->fake.pods[i].state == POD_RT_RUNNING)
                         running++;
-        if (running == h->want_pods && h->fake.n_pods == h->want_pods)
+        if (running == h->want_pods && h->fake.n_pods == h->want_pods &&
+            (!h->want_name || pod_fake_find(&h->fake, h->want_name)))
                 ev_break(loop, EVBREAK_ONE);
 }
 
@@ -158,7 +160,10 @@ static void test_http_round_trip(void) {
         json_decref(body);
         body = json_pack("{s:o}", "model", model("f000000000000002"));
         ASSERT_OK(controller_up(h.ctl, "demo", body, 2, &res, NULL));
+        /* one pod at a time: three run in between, so wait for the last one */
+        h.want_name = "demo.web.2.f00000000000";
         ASSERT_TRUE(run_until(&h, 3));
+        h.want_name = NULL;
         ASSERT_NOT_NULL(pod_fake_find(&h.fake, "demo.web.1.f00000000000"));
         ASSERT_NOT_NULL(pod_fake_find(&h.fake, "demo.web.2.f00000000000"));
         ASSERT_NOT_NULL(pod_fake_find(&h.fake, "demo.db.1.d00000000000"));

@@ -267,6 +267,38 @@ CASES["error-bad-constraint"] = (stack([service("web", placement={"constraints":
     nodes3(), [])
 CASES["error-bad-replicas"] = (stack([service("web", replicas=-1)]), nodes3(), [])
 
+# Rebalancing (docs/cluster.md): a node that joined or came back gets work, one pod at a time.
+CASES["rebalance-node-joined"] = (stack([service("web", replicas=4, healthcheck=True,
+        placement={"constraints": ["node.labels.zone==a"]})]),
+    [node("n1", labels={"zone": "a"}), node("n2", labels={"zone": "b"}),
+     node("n3", labels={"zone": "a"}), node("n4", labels={"zone": "a"})],
+    [pod("web", 1, "n1", health="healthy"), pod("web", 2, "n1", health="healthy"),
+     pod("web", 3, "n1", health="healthy"), pod("web", 4, "n3", health="healthy")])
+CASES["rebalance-in-flight"] = (stack([service("web", replicas=4, healthcheck=True)]),
+    nodes3(), [pod("web", 1, "n1", health="healthy"), pod("web", 2, "n1", health="healthy"),
+               pod("web", 3, "n1", health="healthy", superseded=True),
+               pod("web", 3, "n3", health="starting", started_at_usec=NOW - 1_000_000),
+               pod("web", 4, "n2", health="healthy")])
+CASES["rebalance-settled"] = (stack([service("web", replicas=4, healthcheck=True)]),
+    nodes3(), [pod("web", 1, "n1", health="healthy"), pod("web", 2, "n1", health="healthy"),
+               pod("web", 3, "n1", health="healthy", superseded=True),
+               pod("web", 3, "n3", health="healthy", started_at_usec=NOW - 1_000_000),
+               pod("web", 4, "n2", health="healthy")])
+CASES["rebalance-balanced"] = (stack([service("web", replicas=4)]),
+    nodes3(), [pod("web", 1, "n1"), pod("web", 2, "n1"), pod("web", 3, "n2"), pod("web", 4, "n3")])
+CASES["rebalance-not-stateful-or-starting"] = (stack([
+        service("db", replicas=2, volume="data"),
+        service("web", replicas=2, healthcheck=True)], volumes=["data"]),
+    [node("n1", volumes=["shop_data"]), node("n2"), node("n3")],
+    [pod("db", 1, "n1"), pod("db", 2, "n1"),
+     pod("web", 1, "n1", health="healthy"), pod("web", 2, "n1", health="starting")])
+# Every node silent at once: the controller was stalled or cut off, nothing moves.
+CASES["nodes-all-silent"] = (stack([service("web", replicas=3)]),
+    [node("n1", last_heartbeat_usec=NOW - 120_000_000),
+     node("n2", last_heartbeat_usec=NOW - 121_000_000),
+     node("n3", last_heartbeat_usec=NOW - 120_500_000)],
+    [pod("web", 1, "n1"), pod("web", 2, "n2"), pod("web", 3, "n3")])
+
 def main():
     for name, (desired, nodes, pods) in CASES.items():
         for s in desired["services"].values():
