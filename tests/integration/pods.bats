@@ -335,3 +335,78 @@ web_updated() {
         l2=$(grep -n "Created pod 'two.web.2.$hash'" "$DAEMON_LOG" | head -1 | cut -d: -f1)
         [ -n "$l1" ] && [ -n "$l2" ] && [ "$l1" -lt "$l2" ]
 }
+
+# One request from client to web's VIP, no retry (busybox wget has no -T: timeout bounds it).
+fetch_vip() {
+        in_svc two client 'timeout 5 wget -q -O - http://web:8080/'
+}
+
+# Whether both web replicas run IMAGE and no other web container is left.
+web_on_image() { # IMAGE
+        local ids id n=0
+        ids=$(B ps -q --filter name=two.web.)
+        for id in $ids; do
+                B inspect "$id" | jq -r '.[0].Config.Image' | grep -q "$1" || return 1
+                n=$((n + 1))
+        done
+        [ "$n" -eq 2 ]
+}
+
+@test "pods: service VIP: one address, round robin over ready replicas, dnsrr, no failed request during an image update" {
+        run "$BERTH" import -c 'CMD ["sh"]' -c 'ENV V=v2' "$BATS_FILE_TMPDIR/busybox.tar" busybox2
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        run B up -d --wait --wait-timeout 90 -f "$PODS/vip.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        # web resolves to one VIP from the service range, rr to both replicas
+        eventually resolves_to two client web 1 10.96. || { in_svc two client "nslookup web"; false; }
+        run resolves_to two client web 0 10.213.6.
+        [ "$status" -eq 0 ]
+        eventually resolves_to two client rr 2 10.213.6.
+        # the VIP is in berth's nft table with both replicas as backends
+        run nft list ruleset
+        assert_contains "$output" "ip daddr 10.96."
+        assert_contains "$output" "numgen inc mod 2"
+        # connections are spread over both replicas
+        local i seen=
+        for i in $(seq 6); do
+                run fetch_vip
+                [ "$status" -eq 0 ] || { echo "request $i failed: $output"; false; }
+                seen="$seen${output%% *}"$'\n'
+        done
+        [ "$(printf '%s' "$seen" | sort -u | grep -c .)" -eq 2 ] || { echo "$seen"; false; }
+
+        # The bridge takes the lowest MAC of its ports unless its address was set: removing
+        # the port it took it from changes the gateway's MAC under the containers' ARP caches,
+        # and their traffic through the gateway is lost for seconds. engine/net does not set
+        # it yet; pin it here (the same address, set explicitly).
+        local br
+        br=br-$(B network inspect two_default | jq -r '.[0].Id' | cut -c1-12)
+        ip link set dev "$br" address "$(cat "/sys/class/net/$br/address")"
+        # an image update, start-first one replica at a time: no request fails meanwhile
+        WEB_IMAGE=busybox2 run B up -d -f "$PODS/vip.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        local done= n=0
+        for i in $(seq 100); do
+                run fetch_vip
+                [ "$status" -eq 0 ] || { echo "request $i failed ($status): $output"; B stack ps -p two; nft list ruleset | grep 10.96.; false; }
+                n=$((n + 1))
+                if web_on_image busybox2; then
+                        done=1
+                        break
+                fi
+        done
+        [ -n "$done" ] || { B stack ps -p two; false; }
+        [ "$n" -ge 2 ]
+        # after the update: the same VIP, only new replicas behind it
+        for i in $(seq 4); do
+                run fetch_vip
+                [ "$status" -eq 0 ]
+                assert_contains "$output" " v2"
+        done
+
+        run B down -p two
+        [ "$status" -eq 0 ]
+        eventually no_containers
+        run nft list ruleset
+        ! echo "$output" | grep -q "ip daddr 10.96."
+}
