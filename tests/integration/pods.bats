@@ -149,6 +149,13 @@ mem_limit() { # ID
 }
 
 @test "pods: a named volume survives down and up and goes with down -v; secrets, configs, limits" {
+        # a secret from the environment of up: unset, up refuses before creating anything
+        run B up -d -f "$PODS/vol.yaml"
+        [ "$status" -eq 2 ]
+        assert_contains "$output" "secrets.envtok.environment: variable 'BERTH_TEST_TOKEN' is not set"
+        run B ls
+        ! echo "$output" | grep -q "^two "
+        export BERTH_TEST_TOKEN=from-env
         run B up -d --wait --wait-timeout 60 -f "$PODS/vol.yaml"
         [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
         id=$(ctr_of two app)
@@ -162,6 +169,8 @@ mem_limit() { # ID
         [ "$output" = "s3cret-token" ]
         run B exec "$id" stat -c %a /run/secrets/token
         [ "$output" = "400" ]
+        run B exec "$id" cat /run/secrets/envtok
+        [ "$output" = "from-env" ]
         run B exec "$id" sh -c 'cat /etc/app.conf; echo; stat -c %a /etc/app.conf'
         [ "$output" = "k=v
 444" ]
