@@ -419,3 +419,39 @@ web_on_image() { # IMAGE
         run nft list ruleset
         ! echo "$output" | grep -q "ip daddr 10.96."
 }
+
+web_count() { # N
+        [ "$(B ps -q --filter name=two.web. | wc -l)" -eq "$1" ]
+}
+
+@test "pods: healing keeps the VIP: a deleted replica is recreated; after a daemon restart the name and VIP answer again" {
+        run B up -d --wait --wait-timeout 90 -f "$PODS/vip.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        eventually fetch_vip
+        client=$(ctr_of two client)
+        # a deleted web container: the agent recreates its pod
+        old=$(ctr_of two web)
+        B rm -f "$old" >/dev/null
+        eventually web_count 2
+        B ps -q --no-trunc --filter name=two.web. | grep -qv "^$old"
+        ! B ps -q --no-trunc | grep -q "^$old"
+        eventually fetch_vip
+
+        # a daemon restart: the containers stay, the agent re-sends the names and the VIP
+        stop_daemon
+        start_daemon --log-format text --bridge none
+        [ "$(ctr_of two client)" = "$client" ]
+        eventually resolves_to two client web 1 10.96.
+        local i ok=0
+        for i in $(seq 20); do
+                fetch_vip >/dev/null 2>&1 && { ok=1; break; }
+                sleep 0.5
+        done
+        [ "$ok" -eq 1 ] || { nft list ruleset | grep 10.96.; cat "$DAEMON_LOG"; false; }
+        run nft list ruleset
+        assert_contains "$output" "numgen inc mod 2"
+
+        run B down -p two
+        [ "$status" -eq 0 ]
+        eventually no_containers
+}
