@@ -219,8 +219,14 @@ static int owner_networks(const struct pod_spec *spec, json_t *body, json_t *hc,
                  * the VIP), from the berth.endpoint label below. */
                 alias_add(aliases, json_get_str(svc, "container_name", NULL));
                 alias_add(aliases, spec->name);
+                /* An alias that is a service name (specs add the Kubernetes Service's) is
+                 * managed with it. */
                 json_array_foreach (json_object_get(cfg, "aliases"), i, v)
-                        alias_add(aliases, json_string_value(v));
+                        if (!streq_ptr(json_string_value(v), spec->service) &&
+                            !streq_ptr(json_string_value(v),
+                                       json_get_str(json_object_get(svc, "endpoint"), "service",
+                                                    NULL)))
+                                alias_add(aliases, json_string_value(v));
                 ep = json_pack("{s:o}", "Aliases", aliases);
                 if (ip && ip[0])
                         json_object_set_new(ep, "IPAMConfig",

@@ -43,6 +43,7 @@ teardown() {
                 local ids
                 "$BERTH" down -t 0 -p two >/dev/null 2>&1 || true
                 "$BERTH" down -t 0 -p other >/dev/null 2>&1 || true
+                "$BERTH" down -t 0 -p kv >/dev/null 2>&1 || true
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
                 "$BERTH" network prune -f >/dev/null 2>&1 || true
@@ -454,4 +455,21 @@ web_count() { # N
         run B down -p two
         [ "$status" -eq 0 ]
         eventually no_containers
+}
+
+@test "pods: a Kubernetes ClusterIP Service gets a VIP: port 80 reaches targetPort 8080 on both replicas" {
+        run B up -d --wait --wait-timeout 90 -p kv -f "$PODS/kube-vip.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; false; }
+        eventually resolves_to kv client websvc 1 10.96.
+        local i seen=
+        for i in $(seq 6); do
+                run in_svc kv client 'timeout 5 wget -q -O - http://websvc/'
+                [ "$status" -eq 0 ] || { echo "request $i failed: $output"; false; }
+                seen="$seen$output"$'\n'
+        done
+        [ "$(printf '%s' "$seen" | sort -u | grep -c .)" -eq 2 ] || { echo "$seen"; false; }
+        run B down -p kv
+        [ "$status" -eq 0 ]
+        eventually no_containers
+        eventually no_network kv_default
 }
