@@ -122,8 +122,69 @@ static void alias_add(json_t *aliases, const char *a) {
         json_array_append_new(aliases, json_string(a));
 }
 
-/* NetworkMode and NetworkingConfig of the owner: every network of the pod, with the service
- * name, container_name, the pod name and the template's aliases as DNS names. */
+/* At most this many ports of one `expose` range go on a VIP. */
+#define EXPOSE_RANGE_MAX 64
+
+static void endpoint_port_add(json_t *ports, int64_t port, int64_t target, const char *proto) {
+        size_t i;
+        json_t *p;
+
+        json_array_foreach (ports, i, p)
+                if (json_get_int(p, "port", 0) == port &&
+                    streq(json_get_str(p, "protocol", ""), proto))
+                        return;
+        json_array_append_new(ports, json_pack("{s:I, s:I, s:s}", "port", (json_int_t)port,
+                                               "target", (json_int_t)target, "protocol", proto));
+}
+
+/* compose `expose` ports ("8080/tcp", "9000-9010/udp") are reached on the VIP too. */
+static void expose_ports(const struct pod_spec *spec, json_t *ports) {
+        const json_t *ct, *x;
+        size_t i, k;
+
+        json_array_foreach (json_object_get(spec->pod, "containers"), i, ct)
+                json_array_foreach (json_object_get(ct, "expose"), k, x) {
+                        const char *s = json_string_value(x) ? json_string_value(x) : "";
+                        char proto[8] = "tcp";
+                        unsigned lo = 0, hi = 0;
+
+                        if (sscanf(s, "%u-%u/%7s", &lo, &hi, proto) < 2) {
+                                if (sscanf(s, "%u/%7s", &lo, proto) < 1)
+                                        continue;
+                                hi = lo;
+                        }
+                        if (lo < 1 || hi > 65535 || hi < lo || hi - lo >= EXPOSE_RANGE_MAX)
+                                continue;
+                        for (unsigned port = lo; port <= hi; port++)
+                                endpoint_port_add(ports, port, port, proto);
+                }
+}
+
+/* The berth.endpoint label of the owner (agent/pod_vip.h): the service's DNS names, endpoint
+ * mode and ports (the endpoint's and the containers' `expose`), and its VIPs by network
+ * name. */
+static json_t *endpoint_label(const struct pod_spec *spec, const json_t *svc, const json_t *vips) {
+        const json_t *ep = json_object_get(svc, "endpoint"), *p;
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_t *names = json_array(), *ports = json_array();
+        size_t i;
+
+        alias_add(names, spec->service);
+        alias_add(names, json_get_str(ep, "service", NULL));
+        json_array_foreach (json_object_get(ep, "ports"), i, p)
+                endpoint_port_add(ports, json_get_int(p, "port", 0), json_get_int(p, "target", 0),
+                                  json_get_str(p, "protocol", "tcp"));
+        expose_ports(spec, ports);
+        j = json_pack("{s:s, s:s, s:o, s:s, s:o, s:O}", "stack", spec->stack, "service",
+                      spec->service, "names", names, "mode", json_get_str(ep, "mode", "vip"),
+                      "ports", ports, "vips", vips);
+        text = json_dump_str(j, false);
+        return json_string(text);
+}
+
+/* NetworkMode and NetworkingConfig of the owner: every network of the pod, with the
+ * container_name, the pod name and the template's aliases as DNS names. */
 static int owner_networks(const struct pod_spec *spec, json_t *body, json_t *hc,
                           struct err **errp) {
         const char *mode = json_get_str(spec->pod, "network_mode", NULL);
@@ -131,6 +192,7 @@ static int owner_networks(const struct pod_spec *spec, json_t *body, json_t *hc,
         const json_t *svc =
                 json_object_get(json_object_get(spec->stack_model, "services"), spec->service);
         _cleanup_strv_ char **keys = NULL;
+        _cleanup_json_ json_t *vips = json_object();
         json_t *eps;
 
         if (mode && (streq(mode, "host") || streq(mode, "none"))) {
@@ -150,14 +212,21 @@ static int owner_networks(const struct pod_spec *spec, json_t *body, json_t *hc,
                 _cleanup_free_ char *name = pod_stack_name(spec, "networks", *k);
                 json_t *aliases = json_array(), *ep, *v;
                 const char *ip = json_get_str(cfg, "ipv4_address", NULL);
+                const json_t *vip = json_object_get(json_object_get(svc, "vips"), *k);
                 size_t i;
 
-                alias_add(aliases, spec->service);
+                /* The service names are not aliases: pod_vip.c keeps them (ready replicas or
+                 * the VIP), from the berth.endpoint label below. */
                 alias_add(aliases, json_get_str(svc, "container_name", NULL));
                 alias_add(aliases, spec->name);
-                alias_add(aliases, json_get_str(json_object_get(svc, "endpoint"), "service", NULL));
+                /* An alias that is a service name (specs add the Kubernetes Service's) is
+                 * managed with it. */
                 json_array_foreach (json_object_get(cfg, "aliases"), i, v)
-                        alias_add(aliases, json_string_value(v));
+                        if (!streq_ptr(json_string_value(v), spec->service) &&
+                            !streq_ptr(json_string_value(v),
+                                       json_get_str(json_object_get(svc, "endpoint"), "service",
+                                                    NULL)))
+                                alias_add(aliases, json_string_value(v));
                 ep = json_pack("{s:o}", "Aliases", aliases);
                 if (ip && ip[0])
                         json_object_set_new(ep, "IPAMConfig",
@@ -165,7 +234,11 @@ static int owner_networks(const struct pod_spec *spec, json_t *body, json_t *hc,
                 if (k == keys)
                         json_object_set_new(hc, "NetworkMode", json_string(name));
                 json_object_set_new(eps, name, ep);
+                if (vip)
+                        json_object_set(vips, name, (json_t *)vip);
         }
+        json_object_set_new(json_object_get(body, "Labels"), "berth.endpoint",
+                            endpoint_label(spec, svc, vips));
         return 0;
 }
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "pod_body.h"
 #include "pod_res.h"
+#include "pod_vip.h"
 #include "pods.h"
 #include "pods_engine.h"
 #include "strv.h"
@@ -43,6 +44,7 @@ struct pods_engine {
         struct pe_removal *removals;
         struct pe_step *steps;
         struct pe_probe *probes;
+        struct pod_vip *vip; /* service names and VIPs (pod_vip.h) */
 };
 
 /* Health checking of one container incarnation (agent/health.h decides the status): the probe
@@ -466,6 +468,7 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
                 if (want[k] && have[k] < want[k])
                         pods[k].state = POD_RT_DEAD;
         probes_gc(pe);
+        pod_vip_sync(pe->vip, pods, n_pods);
         *ret = pods;
         *ret_n = n_pods;
         return 0;
@@ -555,6 +558,8 @@ static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *don
                 done(done_ud, name, 0, NULL);
                 return 0;
         }
+        /* Out of DNS and the VIPs before the stop signal. */
+        pod_vip_withdraw(pe->vip, name);
         rm = xnew0(struct pe_removal, 1);
         *rm = (struct pe_removal){.pe = pe, .name = xstrdup(name), .done = done, .ud = done_ud};
         rm->next = pe->removals;
@@ -599,6 +604,7 @@ static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **err
         r = http_multi_new(env->loop, &pe->http, errp);
         if (r < 0)
                 return r;
+        pe->vip = pod_vip_new(d);
         *ret_ud = TAKE_PTR(pe);
         return 0;
 }
@@ -611,6 +617,7 @@ static void pe_close(void *ud) {
         /* Transfers are aborted without their callbacks: free what they held. */
         http_multi_free(pe->http);
         pe->http = NULL;
+        pe->vip = pod_vip_free(pe->vip);
         while (pe->probes) {
                 struct pe_probe *p = pe->probes;
                 pe->probes = p->next;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Model fields the engine cannot honour, reported at `up` (stacks_check.h). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "macro.h"
 #include "stacks_check.h"
 #include "strv.h"
 
@@ -76,12 +79,35 @@ unsigned stack_warn_unsupported(FILE *f, const json_t *model) {
                                       "supported (no secret store); pods using it will fail\n",
                                       sec),
                               1);
-                else if (json_get_str(s, "environment", NULL))
-                        n += (fprintf(f,
-                                      "berth: warning: secrets.%s: secrets from the environment "
-                                      "are not passed to agents; pods using it will fail\n",
-                                      sec),
-                              1);
         }
         return n;
+}
+
+int stack_resolve_env_sources(json_t *model, struct err **errp) {
+        static const char *const sections[] = {"secrets", "configs"};
+
+        for (size_t k = 0; k < ELEMENTSOF(sections); k++) {
+                const char *name;
+                json_t *def;
+
+                json_object_foreach (json_object_get(model, sections[k]), name, def) {
+                        const char *var = json_get_str(def, "environment", NULL), *v;
+
+                        if (!var)
+                                continue;
+                        v = getenv(var);
+                        if (!v)
+                                return err_setx(errp, EINVAL,
+                                                "%s.%s.environment: variable '%s' is not set",
+                                                sections[k], name, var);
+                        if (strlen(v) > ENV_SOURCE_MAX)
+                                return err_setx(errp, E2BIG,
+                                                "%s.%s.environment: variable '%s' is longer "
+                                                "than %d bytes",
+                                                sections[k], name, var, ENV_SOURCE_MAX);
+                        json_object_set_new(def, "content", json_string(v));
+                        json_object_set_new(def, "environment", json_null());
+                }
+        }
+        return 0;
 }

@@ -391,6 +391,8 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
         STRV_FOREACH (s, scales)
                 if (apply_scale(model, *s, &e) < 0)
                         return cli_report(TAKE_PTR(e), EXIT_USAGE);
+        if (stack_resolve_env_sources(model, &e) < 0)
+                return cli_report(TAKE_PTR(e), EXIT_USAGE);
         STRV_FOREACH (s, services)
                 if (!json_object_get(json_object_get(model, "services"), *s)) {
                         fprintf(stderr, "berth: no such service '%s' in stack '%s'\n", *s,

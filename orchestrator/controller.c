@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "reconcile.h"
 #include "strv.h"
+#include "vip.h"
 #include "xalloc.h"
 
 #define NAME_MAX_LEN 63
@@ -477,6 +478,12 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
                 return err_wrap(errp, "plan stack '%s'", name);
 
         if (!dry) {
+                /* Service VIPs first: a full range fails the up before anything changed. */
+                r = vip_sync(c->store, name, model, errp);
+                if (r < 0) {
+                        plan_done(&p);
+                        return r;
+                }
                 /* Stored without force_recreate: it applies to this up only. */
                 json_object_set_new(json_object_get(model, "up"), "force_recreate", json_false());
                 r = write_doc(c->store, key, model, old ? (int64_t)old_rev : STORE_ABSENT, errp);
@@ -684,7 +691,9 @@ int controller_down(struct controller *c, const char *name, int timeout_s, json_
         r = store_delete(c->store, key, STORE_ANY_REV, NULL, errp);
         if (r < 0)
                 return r;
-        r = down_service(c, name, model, NULL, timeout_s, removed, errp);
+        r = vip_release(c->store, name, errp);
+        if (r >= 0)
+                r = down_service(c, name, model, NULL, timeout_s, removed, errp);
         order = dependency_order(model);
         for (size_t i = strv_length(order); r >= 0 && i > 0; i--)
                 r = down_service(c, name, model, order[i - 1], timeout_s, removed, errp);
@@ -1074,6 +1083,20 @@ static json_t *stack_parts(const json_t *model) {
         return out;
 }
 
+/* Adds each service's VIPs ({network key: ip}, vip.h) to stack_parts(). */
+static json_t *stack_parts_vips(struct controller *c, const char *stack, json_t *parts) {
+        _cleanup_json_ json_t *vips = NULL;
+        json_t *svcs = json_object_get(parts, "services"), *v;
+        const char *svc;
+
+        if (vip_get(c->store, stack, &vips, NULL) < 0)
+                return parts;
+        json_object_foreach (vips, svc, v)
+                if (json_object_get(svcs, svc))
+                        json_object_set(json_object_get(svcs, svc), "vips", v);
+        return parts;
+}
+
 int controller_assignments(struct controller *c, const char *node, json_t **ret,
                            struct err **errp) {
         _cleanup_free_ char *prefix = xasprintf("assignments/%s/", node);
@@ -1108,7 +1131,8 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
                         _cleanup_json_ json_t *model = NULL;
 
                         if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
-                                json_object_set_new(shared, stack, stack_parts(model));
+                                json_object_set_new(shared, stack,
+                                                    stack_parts_vips(c, stack, stack_parts(model)));
                                 rk = dependency_levels(model);
                         } else
                                 rk = json_object();

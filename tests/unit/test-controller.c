@@ -447,7 +447,55 @@ static void test_pending_reason(void) {
         ASSERT_EQ(pending, 2);
 }
 
-TAP_MAIN(test_up_converges, test_pending_reason, test_up_again_changes_nothing,
+/* Service VIPs: allocated at up (not by a dry run), sent with the assignments, kept by a
+ * second up, released by down. */
+static void test_vips(void) {
+        _cleanup_(world_done) struct world w = {};
+        _cleanup_json_ json_t *r1 = NULL, *r2 = NULL, *a = NULL, *d = NULL, *dry = NULL;
+        json_t *m = model("a000000000000001", "1", 2), *m2;
+        const json_t *web;
+
+        json_object_set_new(json_object_get(json_object_get(m, "services"), "web"), "endpoint",
+                            json_pack("{s:s, s:[{s:i, s:i}]}", "mode", "vip", "ports", "port", 80,
+                                      "target", 8080));
+        m2 = json_deep_copy(m);
+        ASSERT_OK(world_init(&w, NULL));
+        {
+                _cleanup_json_ json_t *b = up_body(json_deep_copy(m), true);
+                ASSERT_OK(controller_up(w.ctl, "shop", b, NOW, &dry, NULL));
+        }
+        ASSERT_OK(up(&w, m, &r1));
+        ASSERT_OK(rounds(&w, ROUNDS));
+        ASSERT_OK(controller_assignments(w.ctl, "n1", &a, NULL));
+        web = json_object_get(
+                json_object_get(json_object_get(json_object_get(a, "stacks"), "shop"), "services"),
+                "web");
+        ASSERT_STREQ(json_get_str(json_object_get(web, "vips"), "default", ""), "10.96.0.1");
+        /* db has no ports: no VIP */
+        ASSERT_NULL(json_object_get(
+                json_object_get(
+                        json_object_get(json_object_get(json_object_get(a, "stacks"), "shop"),
+                                        "services"),
+                        "db"),
+                "vips"));
+        ASSERT_OK(up(&w, m2, &r2));
+        json_decref(a);
+        ASSERT_OK(controller_assignments(w.ctl, "n1", &a, NULL));
+        web = json_object_get(
+                json_object_get(json_object_get(json_object_get(a, "stacks"), "shop"), "services"),
+                "web");
+        ASSERT_STREQ(json_get_str(json_object_get(web, "vips"), "default", ""), "10.96.0.1");
+        ASSERT_OK(controller_down(w.ctl, "shop", 0, &d, NULL));
+        {
+                struct store_kv *kvs = NULL;
+                size_t n = 9;
+                ASSERT_OK(store_list(controller_store(w.ctl), "vips/", &kvs, &n, NULL));
+                ASSERT_EQ(n, 0u);
+                store_kvs_free(kvs, n);
+        }
+}
+
+TAP_MAIN(test_vips, test_up_converges, test_pending_reason, test_up_again_changes_nothing,
          test_env_change_replaces_one_service, test_force_recreate, test_unreported_node_keeps_pods,
          test_down_reverse_order, test_down_stops_one_after_another, test_down_parallel_levels,
          test_dry_run_and_bad_model, test_local_healing)
