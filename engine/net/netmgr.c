@@ -2,6 +2,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,9 +133,20 @@ static json_t *mgr_ep_to_json(const struct mgr_ep *e) {
         return j;
 }
 
-static int mgr_save(const struct netmgr *m, const struct mgr_net *mn, struct err **errp) {
-        _cleanup_free_ char *dir = NULL, *path = NULL;
+/* Two files per network: <name>.json, written durably (fsync) when the network is created, and
+ * <name>.live, the same document rewritten on every connect and disconnect by rename but without
+ * fsync. A daemon crash cannot lose a rename (the page cache survives it); a machine crash loses
+ * the containers too, so an old or torn .live only lists endpoints that are gone anyway, and
+ * the network itself stays in .json. The loader prefers a valid .live of the same network id. */
+static char *mgr_state_path(const struct netmgr *m, const char *name, const char *suffix) {
+        return xasprintf("%s/networks/%s.%s", m->root, name, suffix);
+}
+
+static int mgr_save_full(const struct netmgr *m, const struct mgr_net *mn, bool durable,
+                         struct err **errp) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *tmp = NULL, *text = NULL;
         _cleanup_json_ json_t *j = NULL;
+        _cleanup_close_ int fd = -EBADF;
         json_t *eps = json_array();
         int r;
 
@@ -145,11 +158,35 @@ static int mgr_save(const struct netmgr *m, const struct mgr_net *mn, struct err
         r = mkdir_p(dir, 0700, errp);
         if (r < 0)
                 return r;
-        path = xasprintf("%s/%s.json", dir, mn->net->name);
-        r = json_save_path(path, j, errp);
-        if (r < 0)
-                return err_wrap(errp, "save network '%s'", mn->net->name);
+        if (durable) {
+                path = mgr_state_path(m, mn->net->name, "json");
+                r = json_save_path(path, j, errp);
+                if (r < 0)
+                        return err_wrap(errp, "save network '%s'", mn->net->name);
+                free(path);
+                path = mgr_state_path(m, mn->net->name, "live");
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return err_set(errp, errno, "remove '%s'", path);
+                return 0;
+        }
+        path = mgr_state_path(m, mn->net->name, "live");
+        tmp = xasprintf("%s.new", path);
+        text = json_dump_str(j, true);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return err_set(errp, errno, "create '%s'", tmp);
+        r = fd_write_full(fd, text, strlen(text));
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void)unlink(tmp);
+                return err_set(errp, -r, "save network '%s': write '%s'", mn->net->name, path);
+        }
         return 0;
+}
+
+static int mgr_save(const struct netmgr *m, const struct mgr_net *mn, struct err **errp) {
+        return mgr_save_full(m, mn, false, errp);
 }
 
 static int mgr_parse_ports(char *const *specs, bool internal, const char *network,
@@ -223,7 +260,9 @@ static int mgr_ep_from_json(struct mgr_net *mn, const json_t *j, struct mgr_ep *
 
 static int mgr_load_one(const char *path, struct mgr_net **ret, struct err **errp) {
         _cleanup_(mgr_net_freep) struct mgr_net *mn = NULL;
-        _cleanup_json_ json_t *j = NULL;
+        _cleanup_(net_network_freep) struct net_network *ln = NULL;
+        _cleanup_json_ json_t *j = NULL, *lj = NULL;
+        _cleanup_free_ char *live = NULL;
         const json_t *a, *it;
         size_t i;
         int r;
@@ -235,6 +274,17 @@ static int mgr_load_one(const char *path, struct mgr_net **ret, struct err **err
         r = net_network_from_json(j, &mn->net, errp);
         if (r < 0)
                 return err_wrap(errp, "'%s'", path);
+        /* The endpoints since creation (see mgr_save_full); a torn or foreign one is ignored. */
+        live = xasprintf("%.*s.live", (int)(strlen(path) - strlen(".json")), path);
+        if (json_load_path(live, MGR_STATE_MAX, &lj, NULL) >= 0 &&
+            net_network_from_json(lj, &ln, NULL) >= 0 && streq(ln->id, mn->net->id) &&
+            streq(ln->name, mn->net->name)) {
+                net_network_free(mn->net);
+                mn->net = TAKE_PTR(ln);
+                json_decref(j);
+                j = TAKE_PTR(lj);
+                path = live;
+        }
         a = json_object_get(j, "endpoints");
         if (a && !json_is_array(a))
                 return err_setx(errp, EINVAL, "'%s': 'endpoints' must be an array", path);
@@ -302,39 +352,91 @@ static int mgr_load_all(struct netmgr *m, struct err **errp) {
 
 /* ---- firewall and DNS ---- */
 
-static int mgr_sync(struct netmgr *m, struct err **errp) {
-        _cleanup_free_ struct net_network **nets = NULL;
-        _cleanup_free_ struct nft_endpoint *eps = NULL;
+/* The firewall's view of the manager (borrowed pointers). */
+struct mgr_nft {
+        struct net_network **nets;
+        struct nft_endpoint *eps;
+        struct nft_state st;
+};
+
+static void mgr_nft_done(struct mgr_nft *s) {
+        free(s->nets);
+        free(s->eps);
+}
+
+static void mgr_nft_state(const struct netmgr *m, struct mgr_nft *s) {
         size_t n_eps = 0, k = 0;
-        int r;
 
         for (size_t i = 0; i < m->n_nets; i++)
                 n_eps += m->nets[i]->n_eps;
-        nets = xnew0(struct net_network *, m->n_nets + 1);
-        eps = xnew0(struct nft_endpoint, n_eps + 1);
+        s->nets = xnew0(struct net_network *, m->n_nets + 1);
+        s->eps = xnew0(struct nft_endpoint, n_eps + 1);
         for (size_t i = 0; i < m->n_nets; i++) {
                 const struct mgr_net *mn = m->nets[i];
 
-                nets[i] = mn->net;
+                s->nets[i] = mn->net;
                 for (size_t j = 0; j < mn->n_eps; j++) {
                         const struct mgr_ep *e = mn->eps[j];
 
-                        eps[k++] =
+                        s->eps[k++] =
                                 (struct nft_endpoint){e->ep->id, mn->net->name, e->ep->host_ifname,
                                                       e->ep->ip, e->ports,      e->n_ports};
                 }
         }
-        r = nft_sync(&(struct nft_state){.nets = nets,
-                                         .n_nets = m->n_nets,
-                                         .eps = eps,
-                                         .n_eps = n_eps,
-                                         .svcs = m->svcs,
-                                         .n_svcs = m->n_svcs,
-                                         .table = m->table},
-                     errp);
+        s->st = (struct nft_state){.nets = s->nets,
+                                   .n_nets = m->n_nets,
+                                   .eps = s->eps,
+                                   .n_eps = n_eps,
+                                   .svcs = m->svcs,
+                                   .n_svcs = m->n_svcs,
+                                   .table = m->table};
+}
+
+/* The whole ruleset in one transaction: start-up reconciliation, network create and remove, and
+ * the fallback when an incremental update fails (tables changed behind our back). */
+static int mgr_sync(struct netmgr *m, struct err **errp) {
+        _cleanup_(mgr_nft_done) struct mgr_nft s = {};
+        int r;
+
+        mgr_nft_state(m, &s);
+        r = nft_sync(&s.st, errp);
         if (r < 0)
                 return err_wrap(errp, "update firewall");
         return 0;
+}
+
+/* Adds (add) or deletes the firewall elements of endpoint e of mn, which the manager's state
+ * already holds (add) or no longer holds (delete). Falls back to rewriting the whole ruleset
+ * when the small transaction fails. */
+static int mgr_sync_ep(struct netmgr *m, const struct mgr_net *mn, const struct mgr_ep *e, bool add,
+                       struct err **errp) {
+        _cleanup_(mgr_nft_done) struct mgr_nft s = {};
+        _cleanup_free_ char *script = NULL;
+        const struct nft_endpoint fe = {e->ep->id, mn->net->name, e->ep->host_ifname,
+                                        e->ep->ip, e->ports,      e->n_ports};
+        int r;
+
+        mgr_nft_state(m, &s);
+        r = nft_endpoint_script(&s.st, &fe, add, &script, NULL);
+        if (r >= 0 && nft_apply(script, NULL) >= 0)
+                return 0;
+        return mgr_sync(m, errp);
+}
+
+/* Moves the firewall from the services old to m->svcs: only the VIPs that changed. */
+static int mgr_sync_svcs(struct netmgr *m, const struct nft_service *old, size_t n_old,
+                         struct err **errp) {
+        _cleanup_(mgr_nft_done) struct mgr_nft s = {};
+        _cleanup_free_ char *script = NULL;
+        int r;
+
+        mgr_nft_state(m, &s);
+        r = nft_services_script(&s.st, old, n_old, &script, errp);
+        if (r < 0)
+                return r; /* invalid services: nothing changed */
+        if (nft_apply(script, NULL) >= 0)
+                return 0;
+        return mgr_sync(m, errp);
 }
 
 /* The DNS view of the client at ip on mn: mn's table, then the tables of the client
@@ -606,7 +708,7 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
                 return r;
         added = TAKE_PTR(mn);
         mgr_add(m, added);
-        r = mgr_save(m, added, errp);
+        r = mgr_save_full(m, added, true, errp);
         if (r >= 0)
                 r = mgr_dns_start(m, added, errp);
         if (r >= 0)
@@ -626,6 +728,7 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
 
 int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp) {
         struct mgr_net *mn = mgr_find(m, name, NULL);
+        _cleanup_free_ char *live = NULL;
         int r;
 
         if (!mn)
@@ -641,7 +744,11 @@ int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp)
                 (void)mgr_dns_start(m, mn, NULL);
                 return r;
         }
-        r = net_network_remove_state(m->root, name, errp);
+        live = mgr_state_path(m, name, "live");
+        if (unlink(live) < 0 && errno != ENOENT)
+                r = err_set(errp, errno, "remove '%s'", live);
+        else
+                r = net_network_remove_state(m->root, name, errp);
         mgr_del(m, mn);
         mgr_net_free(mn);
         if (r < 0)
@@ -698,14 +805,19 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
         added = TAKE_PTR(e);
         XGROW(mn->eps, mn->allocated, mn->n_eps + 1);
         mn->eps[mn->n_eps++] = added;
-        r = mgr_sync(m, errp);
-        if (r >= 0)
+        r = mgr_sync_ep(m, mn, added, true, errp);
+        if (r >= 0) {
                 r = mgr_save(m, mn, errp);
+                if (r < 0) {
+                        mn->n_eps--;
+                        (void)mgr_sync_ep(m, mn, added, false, NULL);
+                        mn->n_eps++;
+                }
+        }
         if (r < 0) {
                 mn->n_eps--;
                 (void)ops->disconnect(m->nl, mn->net, added->ep, NULL);
                 ipam_release_owner(&mn->net->ipam, o->id);
-                (void)mgr_sync(m, NULL);
                 mgr_ep_free(added);
                 return r;
         }
@@ -736,9 +848,9 @@ int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, str
         memmove(mn->eps + i, mn->eps + i + 1, (mn->n_eps - i - 1) * sizeof(*mn->eps));
         mn->n_eps--;
         ipam_release_owner(&mn->net->ipam, id);
-        mgr_ep_free(e);
         r = mgr_save(m, mn, errp);
-        r2 = mgr_sync(m, r < 0 ? NULL : errp);
+        r2 = mgr_sync_ep(m, mn, e, false, r < 0 ? NULL : errp);
+        mgr_ep_free(e);
         if (r < 0)
                 return r;
         if (r2 < 0)
@@ -804,7 +916,7 @@ int netmgr_set_services(struct netmgr *m, const struct nft_service *svcs, size_t
         }
         m->svcs = v;
         m->n_svcs = n;
-        r = mgr_sync(m, errp);
+        r = mgr_sync_svcs(m, old, old_n, errp);
         if (r < 0) {
                 m->svcs = old;
                 m->n_svcs = old_n;

@@ -11,7 +11,8 @@
 
 /* The network manager (netmgr_*): what the daemon calls. It ties the pieces together: network
  * records and their endpoints persisted in <root>/networks/<name>.json, the driver, the
- * nftables ruleset (re-applied whole after every change) and one embedded DNS server per user
+ * nftables ruleset (written whole at start-up and when networks change, element by element
+ * when containers connect or services change) and one embedded DNS server per user
  * network on the gateway address. Every public call leaves the kernel, the files and the
  * in-memory state consistent: on failure the partial work is undone. */
 

@@ -358,12 +358,12 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         B network create --subnet 10.241.1.0/24 n1 >/dev/null
         B run -d --name web --network n1 -p "$port:80" busybox httpd -f -p 80 -h /etc >/dev/null
         sid=$(short web)
-        [ "$(nft list table ip "$NFT" | grep -c "dport $port ")" -eq 1 ]
+        [ "$(nft list table ip "$NFT" | grep -o "\\. $port :" | wc -l)" -eq 1 ]
         kill -KILL "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null || true
         rm -f "$SOCK"
         start_daemon --log-format text --bridge none
-        [ "$(nft list table ip "$NFT" | grep -c "dport $port ")" -eq 1 ]
+        [ "$(nft list table ip "$NFT" | grep -o "\\. $port :" | wc -l)" -eq 1 ]
         [ "$(nft list table ip "$NFT" | grep -c 'chain publish')" -eq 1 ]
         run curl -s --max-time 5 "http://127.0.0.1:$port/hostname"
         [ "$output" = "$sid" ]
@@ -431,9 +431,9 @@ second_daemon() { # ROOT RUN BIP
         [ "$(BERTH_HOST=$hb B network inspect bridge | jq -r '.[0].IPAM.Config[0].Subnet')" = 10.242.11.0/24 ]
         [ -n "$(ip -o link show master "$ta")" ]
         [ -n "$(ip -o link show master "$tb")" ]
-        nft list table ip "$ta" | grep -q "dport $pa "
-        ! nft list table ip "$ta" | grep -q "dport $pb "
-        nft list table ip "$tb" | grep -q "dport $pb "
+        nft list table ip "$ta" | grep -q "\\. $pa :"
+        ! nft list table ip "$ta" | grep -q "\\. $pb :"
+        nft list table ip "$tb" | grep -q "\\. $pb :"
         run curl -s --max-time 5 "http://127.0.0.1:$pa/hostname"
         [ "$output" = "$ida" ]
         run curl -s --max-time 5 "http://127.0.0.1:$pb/hostname"
@@ -443,10 +443,10 @@ second_daemon() { # ROOT RUN BIP
         for _ in $(seq 100); do kill -0 "$pida" 2>/dev/null || break; sleep 0.05; done
         rm -f "$TEST_TMP/runa/berth.sock"
         second_daemon "$ra" "$TEST_TMP/runa" 10.242.10.1/24
-        [ "$(nft list table ip "$tb" | grep -c "dport $pb ")" -eq 1 ]
-        [ "$(nft list table ip "$ta" | grep -c "dport $pa ")" -eq 1 ]
+        [ "$(nft list table ip "$tb" | grep -o "\\. $pb :" | wc -l)" -eq 1 ]
+        [ "$(nft list table ip "$ta" | grep -o "\\. $pa :" | wc -l)" -eq 1 ]
         BERTH_HOST=$ha B rm -f wa >/dev/null
-        ! nft list table ip "$ta" | grep -q "dport $pa "
+        ! nft list table ip "$ta" | grep -q "\\. $pa :"
         cleanup_net_instance "$ra"
         run nft list tables
         [[ "$output" != *"$ta"* ]]
