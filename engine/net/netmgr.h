@@ -81,7 +81,10 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
                    int netns_fd, const struct net_endpoint **ret, struct err **errp);
 /* Returns 1 if disconnected, 0 if the container was not on the network. */
 int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp);
-/* Disconnects the container from every network; returns how many. */
+/* Disconnects the container from every network; returns how many. For a container that has
+ * stopped (exit, rm, daemon start-up): with libev's default loop the host ends are deleted by a
+ * short-lived child process (reaped by the loop), so the caller does not wait for the kernel's
+ * namespace teardown; a later connect of the same endpoint waits for that child first. */
 int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp);
 /* Programs (or removes) a remote endpoint of an overlay network, as learnt from the controller.
  * Kernel entries survive daemon restarts with the VXLAN device; the controller re-sends peers
@@ -90,8 +93,9 @@ int netmgr_overlay_peer_add(struct netmgr *m, const char *network, const struct 
                             struct err **errp);
 int netmgr_overlay_peer_del(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
                             struct err **errp);
-/* Replaces the set of service VIPs (copied) and re-applies the firewall; on failure the previous
- * set stays in force. Not persisted: the controller re-sends them. */
+/* Replaces the set of service VIPs (copied); only the VIPs that changed are touched in the
+ * firewall (one small transaction; the whole ruleset is rewritten only if that fails). On
+ * failure the previous set stays in force. Not persisted: the controller re-sends them. */
 int netmgr_set_services(struct netmgr *m, const struct nft_service *svcs, size_t n,
                         struct err **errp);
 /* The DNS table of a user network (NULL for the default network or with no_dns), for names

@@ -268,4 +268,41 @@ static void test_cleanup(void) {
                 (void)rm_rf(root, NULL);
 }
 
-TAP_MAIN(test_setup, test_lifecycle, test_restart, test_cleanup)
+/* On libev's default loop, a stopped container's host end is deleted by a child process; a
+ * new connect of the same endpoint waits for it instead of racing it. */
+static void test_background_unlink(void) {
+        _cleanup_netmgr_ struct netmgr *m = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        const struct net_endpoint *ep = NULL;
+        char r2[] = "/tmp/berth-netmgr-bg-XXXXXX", host[16], cmd[96];
+        struct ev_loop *dl = ev_default_loop(0);
+        struct netmgr_opts o = {.root = r2, .no_dns = true, .no_default = true};
+
+        if (!ready)
+                TAP_SKIP("setup did not complete");
+        ASSERT_NOT_NULL(mkdtemp(r2));
+        ASSERT_NOT_NULL(dl);
+        ASSERT_OK(netmgr_new(dl, &o, &m, &e));
+        ASSERT_OK(netmgr_network_create(
+                m, &(struct net_create_opts){.name = "bg", .subnet = "10.99.0.0/24"}, NULL, &e));
+        for (int round = 0; round < 2; round++) {
+                ASSERT_OK(netmgr_connect(m, "bg", &(struct netmgr_connect_opts){.id = "x1"}, ns[0],
+                                         &ep, &e));
+                snprintf(host, sizeof(host), "%s", ep->host_ifname);
+                snprintf(cmd, sizeof(cmd), "ip link show %s >/dev/null 2>&1", host);
+                ASSERT_EQ(nt_sh(-1, cmd), 0);
+                ASSERT_EQ(netmgr_disconnect_all(m, "x1", &e), 1);
+                ASSERT_EQ(netmgr_n_endpoints(m, "bg"), 0);
+        }
+        /* the child is reaped by the loop; the link goes, bounded wait */
+        for (int i = 0; i < 100 && nt_sh(-1, cmd) == 0; i++) {
+                ev_run(dl, EVRUN_NOWAIT);
+                usleep(50 * 1000);
+        }
+        ASSERT_NE(nt_sh(-1, cmd), 0);
+        ASSERT_EQ(netmgr_network_remove(m, "bg", &e), 1);
+        m = netmgr_free(m);
+        ASSERT_OK(rm_rf(r2, &e));
+}
+
+TAP_MAIN(test_setup, test_lifecycle, test_restart, test_background_unlink, test_cleanup)
