@@ -334,6 +334,11 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         ip link show "br-${id:0:12}" >/dev/null
         nft list table ip "$NFT" | grep -q 28123
         B rm -f cc >/dev/null
+        # a stopped container's host end is deleted in the background (netmgr mgr_unlink_async)
+        for _ in $(seq 50); do
+                ip link show "$veth" >/dev/null 2>&1 || break
+                sleep 0.1
+        done
         run ip link show "$veth"
         [ "$status" -ne 0 ]
         ! nft list table ip "$NFT" 2>/dev/null | grep -q 28123
@@ -390,6 +395,42 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         run B network rm bridge
         [ "$status" -ne 0 ]
         B run --rm --network none busybox true
+}
+
+subnet_of() { B network inspect "$1" | jq -r '.[0].IPAM.Config[0].Subnet'; }
+
+@test "--default-address-pool and daemon.json's default-address-pools give the subnets" {
+        net_daemon
+        stop_daemon
+        start_daemon --log-format text --default-address-pool base=10.246.0.0/16,size=24
+        run subnet_of bridge
+        [ "$output" = 10.246.0.0/24 ]
+        B network create p1 >/dev/null
+        run subnet_of p1
+        [ "$output" = 10.246.1.0/24 ]
+        B network rm p1 >/dev/null
+        stop_daemon
+        # the file's pools (the flag would win); the default network keeps its recorded subnet
+        printf '{"default-address-pools": [{"base": "10.247.0.0/16", "size": 26}]}' \
+                >"$TEST_TMP/daemon.json"
+        start_daemon --log-format text --config-file "$TEST_TMP/daemon.json"
+        B network create p2 >/dev/null
+        run subnet_of p2
+        [ "$output" = 10.247.0.0/26 ]
+        run subnet_of bridge
+        [ "$output" = 10.246.0.0/24 ]
+        B network rm p2 >/dev/null
+        # bad pools: the daemon does not start and says which
+        run "$BERTH" daemon --root "$TEST_TMP/r2" --run "$TEST_TMP/x2" \
+                --default-address-pool base=10.246.0.0/16
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "--default-address-pool: address pool 'base=10.246.0.0/16'"
+        printf '{"default-address-pools": [{"base": "10.247.0.0/16", "size": 8}]}' \
+                >"$TEST_TMP/bad.json"
+        run "$BERTH" daemon --root "$TEST_TMP/r2" --run "$TEST_TMP/x2" --config-file "$TEST_TMP/bad.json"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "bad.json"
+        assert_contains "$output" "size 8 is shorter than the base's prefix length 16"
 }
 
 # Starts a daemon with the default network (--bip $3) on root $1 (run dir $2) and imports
