@@ -13,6 +13,10 @@
 #include "strv.h"
 #include "xalloc.h"
 
+/* The bridge names of every berth root: the default bridges (berth0, berth-<hash>) and the user
+ * networks' br-<id>. */
+#define NFT_BERTH_BRIDGES "{ \"berth*\", \"br-*\" }"
+
 static const char *proto_name(int proto) {
         return proto == IPPROTO_UDP ? "udp" : "tcp";
 }
@@ -426,6 +430,21 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
                         }
                         sb_printf(&b, " } drop\n");
                 }
+        /* Networks of other daemon roots (their own tables, bridges named like ours): traffic
+         * between them and ours is dropped in both directions, whichever root runs which
+         * version. */
+        for (size_t i = 0; i < s->n_nets; i++) {
+                const char *x = s->nets[i]->ifname;
+
+                sb_printf(&b,
+                          "\t\tiifname \"%s\" oifname != \"%s\" oifname " NFT_BERTH_BRIDGES
+                          " drop\n",
+                          x, x);
+                sb_printf(&b,
+                          "\t\toifname \"%s\" iifname != \"%s\" iifname " NFT_BERTH_BRIDGES
+                          " drop\n",
+                          x, x);
+        }
         sb_printf(&b, "\t}\n}\n");
 
         /* icc=false: frames between two ports of the bridge are dropped in the bridge family,

@@ -451,7 +451,7 @@ second_daemon() { # ROOT RUN BIP
 }
 
 @test "two daemons with different roots own separate bridges and tables" {
-        local ra=$TEST_TMP/ra rb=$TEST_TMP/rb ta tb pa pb ha hb sa sb ida pida
+        local ra=$TEST_TMP/ra rb=$TEST_TMP/rb ta tb pa pb ha hb sa sb ida pida ipb
         ta=$(berth_net_instance "$ra")
         tb=$(berth_net_instance "$rb")
         [ "$ta" != "$tb" ]
@@ -479,6 +479,13 @@ second_daemon() { # ROOT RUN BIP
         [ "$output" = "$ida" ]
         run curl -s --max-time 5 "http://127.0.0.1:$pb/hostname"
         [ "$output" = "$sb" ]
+        # the roots' networks are isolated from each other (each root's forward chain drops
+        # traffic between its bridges and any other berth bridge)
+        ipb=$(BERTH_HOST=$hb B inspect -f '{{.NetworkSettings.IPAddress}}' wb)
+        [ -n "$ipb" ]
+        run env BERTH_HOST="$ha" "$BERTH" exec wa timeout 3 wget -qO- "http://$ipb/hostname"
+        [ "$status" -ne 0 ]
+        [ "$output" != "$sb" ]
         # restarting a (reconciliation) and then removing everything of a leaves b alone
         kill -TERM "$pida"
         for _ in $(seq 100); do kill -0 "$pida" 2>/dev/null || break; sleep 0.05; done

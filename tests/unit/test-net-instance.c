@@ -128,6 +128,27 @@ static void test_two_instances(void) {
 
         ASSERT_TRUE(serve_ping(ns[0], 8081));
         ASSERT_TRUE(serve_ping(ns[1], 8082));
+        /* the two roots' networks are isolated from each other, both ways, while each container
+         * still reaches the other's published port through the host */
+        {
+                pid_t srv = nt_serve(ns[1], SOCK_STREAM, "0.0.0.0", 80);
+                bool direct;
+
+                ASSERT_TRUE(srv > 0);
+                direct = nt_ping(ns[0], SOCK_STREAM, "172.18.0.2", 80, 1000);
+                nt_reap(srv);
+                ASSERT_FALSE(direct);
+                srv = nt_serve(ns[0], SOCK_STREAM, "0.0.0.0", 80);
+                ASSERT_TRUE(srv > 0);
+                direct = nt_ping(ns[1], SOCK_STREAM, "172.17.0.2", 80, 1000);
+                nt_reap(srv);
+                ASSERT_FALSE(direct);
+                srv = nt_serve(ns[1], SOCK_STREAM, "0.0.0.0", 80);
+                ASSERT_TRUE(srv > 0);
+                direct = nt_ping(ns[0], SOCK_STREAM, "172.17.0.1", 8082, 3000);
+                nt_reap(srv);
+                ASSERT_TRUE(direct);
+        }
 
         /* restart of the first manager (start-up reconciliation) leaves the second's rules */
         m1 = netmgr_free(m1);
