@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,20 +358,24 @@ static int mgr_load_all(struct netmgr *m, struct err **errp) {
  * Deleting a veth whose peer is in a container's namespace waits for the kernel: an RCU grace
  * period, and rtnl is held meanwhile by the cleanup of the namespace the container's exit just
  * started; measured 10-20 ms per container, longer than the rest of the networking of `run`.
- * When a container has stopped (netmgr_disconnect_all) the host end is therefore deleted by a
- * short-lived child process, reaped through libev's child watchers; the daemon carries on at
- * once. (The kernel would delete the pair with the namespace anyway, unless something still
- * holds the namespace.) The names are deterministic, so connecting an endpoint whose host end
- * is still being deleted first waits for that child: it could otherwise delete the new link. */
+ * When a container has stopped (netmgr_disconnect_all), its namespace dies with its last
+ * process and the kernel deletes the pair with it, in the background. So the host end is left
+ * to the kernel, and a timer of MGR_UNLINK_SEC deletes it only if it is still there then
+ * (something kept the namespace alive: usually a cheap "no such device"). The names are
+ * deterministic: connecting an endpoint whose host end is pending cancels the timer (the
+ * driver's connect removes a leftover of that name itself), so the timer never deletes a new
+ * link. Without a loop to run timers on, the host end is deleted at once. */
+
+#define MGR_UNLINK_SEC 2.
 
 struct mgr_unlink {
-        ev_child w;
+        ev_timer w;
         struct netmgr *m;
         char ifname[IFNAMSIZ];
 };
 
 static void mgr_unlink_forget(struct netmgr *m, struct mgr_unlink *u) {
-        ev_child_stop(m->loop, &u->w);
+        ev_timer_stop(m->loop, &u->w);
         for (size_t i = 0; i < m->n_unlinks; i++)
                 if (m->unlinks[i] == u) {
                         m->unlinks[i] = m->unlinks[--m->n_unlinks];
@@ -381,49 +384,38 @@ static void mgr_unlink_forget(struct netmgr *m, struct mgr_unlink *u) {
         free(u);
 }
 
-static void mgr_unlink_done(struct ev_loop *loop, ev_child *w, int revents) {
+static void mgr_unlink_due(struct ev_loop *loop, ev_timer *w, int revents) {
         struct mgr_unlink *u = container_of(w, struct mgr_unlink, w);
+        struct netmgr *m = u->m;
 
         (void)loop;
         (void)revents;
-        mgr_unlink_forget(u->m, u);
+        /* Failing here leaves a leftover that the next connect of this name removes; there is
+         * no caller to report to. */
+        (void)nl_link_del(m->nl, u->ifname, NULL);
+        mgr_unlink_forget(m, u);
 }
 
-/* Waits for the background deletion of ifname, if one runs (the child is ours until reaped). */
-static void mgr_unlink_wait(struct netmgr *m, const char *ifname) {
-        for (size_t i = 0; i < m->n_unlinks; i++) {
-                struct mgr_unlink *u = m->unlinks[i];
-
-                if (!streq(u->ifname, ifname))
-                        continue;
-                (void)RETRY_EINTR(waitpid(u->w.pid, NULL, 0));
-                mgr_unlink_forget(m, u);
-                return;
-        }
+/* Cancels the pending deletion of ifname, if any. */
+static void mgr_unlink_cancel(struct netmgr *m, const char *ifname) {
+        for (size_t i = 0; i < m->n_unlinks; i++)
+                if (streq(m->unlinks[i]->ifname, ifname)) {
+                        mgr_unlink_forget(m, m->unlinks[i]);
+                        return;
+                }
 }
 
-static int mgr_unlink_async(struct netmgr *m, const char *ifname, struct err **errp) {
+static int mgr_unlink_later(struct netmgr *m, const char *ifname, struct err **errp) {
         struct mgr_unlink *u;
-        pid_t pid;
 
-        mgr_unlink_wait(m, ifname);
-        /* Child watchers only work on the default loop. */
-        if (!ev_is_default_loop(m->loop) || strlen(ifname) >= IFNAMSIZ)
+        mgr_unlink_cancel(m, ifname);
+        if (!m->loop || strlen(ifname) >= IFNAMSIZ)
                 return nl_link_del(m->nl, ifname, errp);
-        pid = fork();
-        if (pid < 0)
-                return nl_link_del(m->nl, ifname, errp);
-        if (pid == 0) {
-                struct nl *nl = NULL;
-
-                /* A socket of its own: the parent's may be in use by the time this runs. */
-                _exit(nl_open(&nl, NULL) < 0 || nl_link_del(nl, ifname, NULL) < 0 ? 1 : 0);
-        }
         u = xnew0(struct mgr_unlink, 1);
         u->m = m;
         snprintf(u->ifname, sizeof(u->ifname), "%s", ifname);
-        ev_child_init(&u->w, mgr_unlink_done, pid, 0);
-        ev_child_start(m->loop, &u->w);
+        ev_timer_init(&u->w, mgr_unlink_due, MGR_UNLINK_SEC, 0.);
+        ev_timer_start(m->loop, &u->w);
         XGROW(m->unlinks, m->allocated_unlinks, m->n_unlinks + 1);
         m->unlinks[m->n_unlinks++] = u;
         return 1;
@@ -673,8 +665,11 @@ static void svcs_free(struct nft_service *v, size_t n) {
 struct netmgr *netmgr_free(struct netmgr *m) {
         if (!m)
                 return NULL;
-        while (m->n_unlinks > 0)
-                mgr_unlink_wait(m, m->unlinks[0]->ifname);
+        /* what the kernel has not deleted by now goes now (usually nothing) */
+        while (m->n_unlinks > 0) {
+                (void)nl_link_del(m->nl, m->unlinks[0]->ifname, NULL);
+                mgr_unlink_forget(m, m->unlinks[0]);
+        }
         free(m->unlinks);
         svcs_free(m->svcs, m->n_svcs);
         for (size_t i = 0; i < m->n_nets; i++)
@@ -878,7 +873,7 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
                              errp);
         if (r < 0)
                 return r;
-        mgr_unlink_wait(m, e->ep->host_ifname);
+        mgr_unlink_cancel(m, e->ep->host_ifname);
         ops = net_driver_ops(mn->net->driver);
         r = ops->connect(m->nl, mn->net, e->ep, netns_fd, errp);
         if (r < 0) {
@@ -912,7 +907,7 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
         return 0;
 }
 
-/* background: the container has stopped, see mgr_unlink_async. Both drivers disconnect by
+/* background: the container has stopped, see mgr_unlink_later. Both drivers disconnect by
  * deleting the host end. */
 static int mgr_disconnect(struct netmgr *m, const char *network, const char *id, bool background,
                           struct err **errp) {
@@ -927,11 +922,11 @@ static int mgr_disconnect(struct netmgr *m, const char *network, const char *id,
         if (!e)
                 return 0;
         if (background) {
-                r = mgr_unlink_async(m, e->ep->host_ifname, errp);
+                r = mgr_unlink_later(m, e->ep->host_ifname, errp);
                 if (r < 0)
                         r = err_wrap(errp, "disconnect '%s' from network '%s'", id, network);
         } else {
-                mgr_unlink_wait(m, e->ep->host_ifname);
+                mgr_unlink_cancel(m, e->ep->host_ifname);
                 r = net_driver_ops(mn->net->driver)->disconnect(m->nl, mn->net, e->ep, errp);
         }
         if (r < 0)

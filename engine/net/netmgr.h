@@ -82,9 +82,9 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
 /* Returns 1 if disconnected, 0 if the container was not on the network. */
 int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp);
 /* Disconnects the container from every network; returns how many. For a container that has
- * stopped (exit, rm, daemon start-up): with libev's default loop the host ends are deleted by a
- * short-lived child process (reaped by the loop), so the caller does not wait for the kernel's
- * namespace teardown; a later connect of the same endpoint waits for that child first. */
+ * stopped (exit, rm, daemon start-up): the host ends are left to the kernel, which deletes them
+ * with the container's namespace, so the caller does not wait for that; a timer on the loop
+ * deletes what is still there after 2 s, and a later connect of the same endpoint cancels it. */
 int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp);
 /* Programs (or removes) a remote endpoint of an overlay network, as learnt from the controller.
  * Kernel entries survive daemon restarts with the VXLAN device; the controller re-sends peers
