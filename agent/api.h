@@ -49,6 +49,7 @@ struct daemon {
         char *net_bip, *net_fixed_cidr;  /* --bip, --fixed-cidr */
         uint32_t net_mtu;                /* --mtu */
         bool net_no_bridge;              /* --bridge none: no default network */
+        char **net_pools;                /* --default-address-pool (repeatable) */
         char **insecure_registries_flag; /* --insecure-registry (repeatable) */
         const char *registry_certs_dir;  /* --registry-certs-dir (argv), NULL: default */
 };

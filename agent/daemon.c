@@ -50,6 +50,8 @@ static void daemon_usage(FILE *f) {
                 "      --fixed-cidr CIDR   default network: range of container addresses\n"
                 "      --mtu N             default network: MTU of its bridge and veths\n"
                 "      --bridge none       no default network\n"
+                "      --default-address-pool base=CIDR,size=N  subnets for the default network\n"
+                "                          and networks without --subnet (repeatable)\n"
                 "      --request-timeout S seconds a client may take to send a request's\n"
                 "                          headers (the body gets three times that; default 10)\n"
                 "      --insecure-registry HOST[:PORT]  pull/push over plain HTTP (repeatable)\n"
@@ -89,6 +91,7 @@ static struct daemon *daemon_free(struct daemon *d) {
         netd_close(d); /* berth-net */
         free(d->net_bip);
         free(d->net_fixed_cidr);
+        strv_free(d->net_pools);
         d->router = http_router_free(d->router);
         /* after the server: closing streams unsubscribe from the bus */
         d->events = event_bus_free(d->events);
@@ -325,6 +328,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"bip", required_argument, NULL, 'B'},
                 {"fixed-cidr", required_argument, NULL, 'X'},
                 {"mtu", required_argument, NULL, 'M'},
+                {"default-address-pool", required_argument, NULL, 'A'},
                 {"bridge", required_argument, NULL, 'b'},
                 {"heartbeat", required_argument, NULL, 'H'},
                 {"node-grace", required_argument, NULL, 'G'},
@@ -411,6 +415,9 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                         *(c == 'H' ? &d->env.heartbeat_sec : &d->env.node_grace_sec) = t;
                         break;
                 }
+                case 'A':
+                        strv_push(&d->net_pools, optarg);
+                        break;
                 case 'B':
                 case 'X':
                         free(c == 'B' ? d->net_bip : d->net_fixed_cidr);
@@ -473,7 +480,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 _cleanup_err_ struct err *e = NULL;
 
                 if (netd_check_opts(&(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu,
-                                                        d->net_no_bridge},
+                                                        d->net_no_bridge, d->net_pools},
                                     &e) < 0) {
                         fprintf(stderr, "berth daemon: %s\n", err_msg(e));
                         return -EINVAL;
@@ -568,10 +575,12 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         r = daemon_dirs(d, &e);
         if (r >= 0)
                 r = daemon_pki(d, &e);
-        if (r >= 0 && netd_open(d,
-                                &(struct netd_opts){d->net_bip, d->net_fixed_cidr, d->net_mtu,
-                                                    d->net_no_bridge},
-                                &d->net_err) < 0)
+        if (r >= 0 &&
+            netd_open(d,
+                      &(struct netd_opts){
+                              d->net_bip, d->net_fixed_cidr, d->net_mtu, d->net_no_bridge,
+                              d->net_pools ? d->net_pools : d->config.default_address_pools},
+                      &d->net_err) < 0)
                 log_error(NULL, "Networking is unavailable: %s", err_msg(d->net_err));
         if (r >= 0)
                 r = ctr_mgr_open(d, &d->ctrs, &e);

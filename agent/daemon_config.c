@@ -6,6 +6,7 @@
 #include "daemon_config.h"
 #include "json.h"
 #include "log.h"
+#include "netd.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -24,6 +25,7 @@ void daemon_config_init(struct daemon_config *c) {
 void daemon_config_done(struct daemon_config *c) {
         strv_free(c->insecure_registries);
         strv_free(c->labels);
+        strv_free(c->default_address_pools);
         daemon_config_init(c);
 }
 
@@ -133,6 +135,10 @@ int daemon_config_load(const char *path, struct daemon_config *ret, struct err *
                                 goto fail;
                         }
                         c.restart_backoff_max_ms = (unsigned)json_integer_value(v);
+                } else if (streq(key, "default-address-pools")) {
+                        r = netd_config_pools(path, v, &c.default_address_pools, errp);
+                        if (r < 0)
+                                goto fail;
                 } else {
                         r = err_setx(errp, EINVAL, "%s: unknown setting \"%s\"", path, key);
                         goto fail;

@@ -16,6 +16,10 @@
  *   "shutdown-timeout"          seconds to wait for in-flight requests at stop (default 15)
  *   "restart-backoff-max-ms"    cap of the restart policy's backoff (default 60000)  reloadable
  *                               for containers (re)loaded or created afterwards
+ *   "default-address-pools"     [{"base": "10.10.0.0/16", "size": 24}, ...]: subnets for the
+ *                               default network and networks created without --subnet
+ *                               (replace docker's defaults); read at start only, the
+ *                               --default-address-pool flags win
  * An unknown key or a wrong type is an error naming the file and the key; at start that stops
  * the daemon, on reload the old settings stay. A missing file is an empty configuration. */
 
@@ -29,6 +33,7 @@ struct daemon_config {
         bool live_restore;
         unsigned shutdown_timeout;
         unsigned restart_backoff_max_ms;
+        char **default_address_pools; /* "base=CIDR,size=N" each (netd.h) */
 };
 
 void daemon_config_init(struct daemon_config *c);

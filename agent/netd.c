@@ -68,6 +68,12 @@ int netd_check_opts(const struct netd_opts *o, struct err **errp) {
                                         "subnet %s",
                                         o->fixed_cidr, subnet);
         }
+        STRV_FOREACH (p, o->pools) {
+                struct ipam_pool pool;
+
+                if (ipam_pool_parse_spec(*p, &pool, errp) < 0)
+                        return err_wrap(errp, "--default-address-pool");
+        }
         if (o->no_bridge && (o->bip || o->fixed_cidr || o->mtu))
                 return err_setx(errp, EINVAL,
                                 "--bridge none conflicts with --bip, --fixed-cidr and --mtu");
@@ -111,19 +117,64 @@ static int create_default(struct netmgr *m, const struct netd_opts *o, struct er
         return 0;
 }
 
+int netd_config_pools(const char *path, const json_t *v, char ***ret, struct err **errp) {
+        _cleanup_strv_ char **l = NULL;
+        const json_t *it;
+        size_t i;
+
+        if (!json_is_array(v))
+                return err_setx(errp, EINVAL,
+                                "%s: \"default-address-pools\": expected an array of "
+                                "{\"base\": CIDR, \"size\": N}",
+                                path);
+        json_array_foreach (v, i, it) {
+                const json_t *base = json_object_get(it, "base"),
+                             *size = json_object_get(it, "size");
+                struct ipam_pool pool;
+                char *spec;
+                int r;
+
+                if (!json_is_object(it) || json_object_size(it) != 2 || !json_is_string(base) ||
+                    !json_is_integer(size))
+                        return err_setx(errp, EINVAL,
+                                        "%s: \"default-address-pools\"[%zu]: expected "
+                                        "{\"base\": CIDR, \"size\": N}",
+                                        path, i);
+                spec = xasprintf("base=%s,size=%lld", json_string_value(base),
+                                 (long long)json_integer_value(size));
+                strv_push_take(&l, spec);
+                r = ipam_pool_parse_spec(spec, &pool, errp);
+                if (r < 0)
+                        return err_wrap(errp, "%s: \"default-address-pools\"[%zu]", path, i);
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 int netd_open(struct daemon *d, const struct netd_opts *o, struct err **errp) {
         _cleanup_(netmgr_freep) struct netmgr *m = NULL;
         _cleanup_free_ struct sockaddr_storage *ups = NULL;
         _cleanup_free_ char *resolv = NULL;
+        _cleanup_free_ struct ipam_pool *pools = NULL;
         char instance[NET_INSTANCE_MAX];
-        size_t n_ups = 0, len;
+        size_t n_ups = 0, len, n_pools = 0;
         int r;
 
+        if (o->pools && o->pools[0]) {
+                pools = xnew0(struct ipam_pool, strv_length(o->pools));
+                STRV_FOREACH (p, o->pools) {
+                        r = ipam_pool_parse_spec(*p, &pools[n_pools++], errp);
+                        if (r < 0)
+                                return err_wrap(errp, "--default-address-pool");
+                }
+        }
         if (read_file("/etc/resolv.conf", 1u << 20, &resolv, &len, NULL) >= 0)
                 (void)dns_parse_resolv_conf(resolv, &ups, &n_ups);
         net_instance_name(d->root, instance);
         r = netmgr_new(d->loop,
                        &(struct netmgr_opts){.root = d->root,
+                                             .pools = pools,
+                                             .n_pools = n_pools,
                                              .upstreams = ups,
                                              .n_upstreams = n_ups,
                                              .no_default = true,

@@ -18,10 +18,17 @@ struct netd_opts {
         char *fixed_cidr; /* --fixed-cidr CIDR: dynamic addresses of the default network */
         uint32_t mtu;     /* --mtu, 0 = kernel default */
         bool no_bridge;   /* --bridge none: no default network */
+        /* --default-address-pool base=CIDR,size=N (repeatable, docker's syntax): the subnets of
+         * the default network and of networks created without --subnet, instead of docker's
+         * defaults. NULL = the defaults. */
+        char *const *pools;
 };
 
 /* Checks the daemon flags (the error names the flag). */
 int netd_check_opts(const struct netd_opts *o, struct err **errp);
+/* daemon.json's "default-address-pools": [{"base": CIDR, "size": N}, ...] as
+ * "base=CIDR,size=N" strings, each checked; errors name the file, key and index. */
+int netd_config_pools(const char *path, const json_t *v, char ***ret, struct err **errp);
 /* Opens d->net. Must run before the container manager opens (restarts attach networks). */
 int netd_open(struct daemon *d, const struct netd_opts *o, struct err **errp);
 void netd_close(struct daemon *d);

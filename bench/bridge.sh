@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `berth run --rm IMG true` on the default bridge vs `--network none`: median wall time of N runs
-# each (N=${N:-25}). Needs root and busybox-static; runs its own daemon on a temporary root and
-# removes everything it made (its root's own bridge and nft tables). BIP: the default network's
-# subnet (default 10.243.0.1/24: the host's pools may be used up by other daemons).
+# `berth run --rm IMG true` on the default bridge vs `--network none`, N=${N:-25} runs of each,
+# alternating so both see the same machine load: medians, and the median of the per-pair
+# difference (what bridge networking adds). Needs root and busybox-static; runs its own daemon on
+# a temporary root and removes everything it made (its root's own bridge and nft tables). BIP:
+# the default network's subnet (default 10.243.0.1/24: the host's pools may be used up by other daemons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -37,17 +38,27 @@ for i in $(seq 100); do [ -S "$T/run/berth.sock" ] && break; sleep 0.05; done
 INST=$(curl -s --unix-socket "$T/run/berth.sock" http://berth/v1/info | jq -r .BerthNetwork.NftTable)
 "$BERTH" import "$T/img.tar" bench >/dev/null
 
-median_ms() { # NETWORK
-        local i s e
-        for i in $(seq "$N"); do
-                s=$(date +%s%N)
-                "$BERTH" run --rm --network "$1" bench true >/dev/null
-                e=$(date +%s%N)
-                echo $(((e - s) / 1000))
-        done | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'
+run_us() { # NETWORK: wall time of one run in microseconds
+        local s e
+        s=$(date +%s%N)
+        "$BERTH" run --rm --network "$1" bench true >/dev/null
+        e=$(date +%s%N)
+        echo $(((e - s) / 1000))
 }
+median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'; }
 
+# none and bridge alternate, so both see the same load; the difference is taken per pair.
 "$BERTH" run --rm --network none bench true >/dev/null # warm up
-none=$(median_ms none)
-bridge=$(median_ms bridge)
-echo "run --rm true, median of $N: --network none ${none} ms, default bridge ${bridge} ms"
+"$BERTH" run --rm --network bridge bench true >/dev/null
+: >"$T/none"
+: >"$T/bridge"
+: >"$T/diff"
+for _ in $(seq "$N"); do
+        a=$(run_us none)
+        b=$(run_us bridge)
+        echo "$a" >>"$T/none"
+        echo "$b" >>"$T/bridge"
+        echo $((b - a)) >>"$T/diff"
+done
+echo "run --rm true, median of $N (alternating): --network none $(median <"$T/none") ms," \
+        "default bridge $(median <"$T/bridge") ms, bridge - none per pair $(median <"$T/diff") ms"

@@ -124,6 +124,47 @@ int ipam_pools_parse(const char *s, struct ipam_pool **ret, size_t *ret_n, struc
         return 0;
 }
 
+int ipam_pool_parse_spec(const char *spec, struct ipam_pool *ret, struct err **errp) {
+        _cleanup_strv_ char **items = strv_split(spec ? spec : "", ",");
+        struct ipam_pool p = {};
+        bool base = false, size = false;
+
+        STRV_FOREACH (it, items) {
+                char *eq = strchr(*it, '='), *end = NULL;
+                unsigned long v;
+
+                if (eq && eq - *it == 4 && strncmp(*it, "base", 4) == 0 && !base) {
+                        if (ipam_cidr_parse(eq + 1, &p.base, errp) < 0)
+                                return err_wrap(errp, "address pool '%s': base", spec);
+                        base = true;
+                } else if (eq && eq - *it == 4 && strncmp(*it, "size", 4) == 0 && !size) {
+                        errno = 0;
+                        v = strtoul(eq + 1, &end, 10);
+                        if (!eq[1] || *end || errno || v > 30)
+                                return err_setx(errp, EINVAL,
+                                                "address pool '%s': size must be a prefix length "
+                                                "up to 30",
+                                                spec);
+                        p.size = (unsigned)v;
+                        size = true;
+                } else
+                        return err_setx(errp, EINVAL,
+                                        "address pool '%s': unexpected '%s' (expected "
+                                        "base=CIDR,size=N)",
+                                        spec, *it);
+        }
+        if (!base || !size)
+                return err_setx(errp, EINVAL, "address pool '%s': expected base=CIDR,size=N",
+                                spec ? spec : "");
+        if (p.size < p.base.len)
+                return err_setx(errp, EINVAL,
+                                "address pool '%s': size %u is shorter than the base's prefix "
+                                "length %u",
+                                spec, p.size, p.base.len);
+        *ret = p;
+        return 0;
+}
+
 int ipam_pick_subnet(const struct ipam_pool *pools, size_t n_pools, const struct ipam_subnet *used,
                      size_t n_used, struct ipam_subnet *ret, struct err **errp) {
         for (size_t p = 0; p < n_pools; p++) {

@@ -42,6 +42,10 @@ extern const size_t ipam_default_pools_n;
 /* Parses "CIDR/SIZE,CIDR/SIZE" as "172.80.0.0/16:24,10.10.0.0/16:24" (base:size). */
 int ipam_pools_parse(const char *s, struct ipam_pool **ret, size_t *ret_n, struct err **errp);
 
+/* One pool in docker's syntax (--default-address-pool): "base=10.10.0.0/16,size=24", keys in
+ * any order; size must lie between the base's prefix length and 30. */
+int ipam_pool_parse_spec(const char *spec, struct ipam_pool *ret, struct err **errp);
+
 /* The first pool subnet that overlaps none of `used`. ENOSPC when the pools are exhausted. */
 int ipam_pick_subnet(const struct ipam_pool *pools, size_t n_pools, const struct ipam_subnet *used,
                      size_t n_used, struct ipam_subnet *ret, struct err **errp);

@@ -2,6 +2,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +53,8 @@ struct netmgr {
         size_t n_nets, allocated;
         struct nft_service *svcs; /* deep copies: name and backends owned */
         size_t n_svcs;
+        struct mgr_unlink **unlinks; /* host ends being deleted in the background */
+        size_t n_unlinks, allocated_unlinks;
 };
 
 static struct mgr_ep *mgr_ep_free(struct mgr_ep *e) {
@@ -131,9 +136,20 @@ static json_t *mgr_ep_to_json(const struct mgr_ep *e) {
         return j;
 }
 
-static int mgr_save(const struct netmgr *m, const struct mgr_net *mn, struct err **errp) {
-        _cleanup_free_ char *dir = NULL, *path = NULL;
+/* Two files per network: <name>.json, written durably (fsync) when the network is created, and
+ * <name>.live, the same document rewritten on every connect and disconnect by rename but without
+ * fsync. A daemon crash cannot lose a rename (the page cache survives it); a machine crash loses
+ * the containers too, so an old or torn .live only lists endpoints that are gone anyway, and
+ * the network itself stays in .json. The loader prefers a valid .live of the same network id. */
+static char *mgr_state_path(const struct netmgr *m, const char *name, const char *suffix) {
+        return xasprintf("%s/networks/%s.%s", m->root, name, suffix);
+}
+
+static int mgr_save_full(const struct netmgr *m, const struct mgr_net *mn, bool durable,
+                         struct err **errp) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *tmp = NULL, *text = NULL;
         _cleanup_json_ json_t *j = NULL;
+        _cleanup_close_ int fd = -EBADF;
         json_t *eps = json_array();
         int r;
 
@@ -145,11 +161,35 @@ static int mgr_save(const struct netmgr *m, const struct mgr_net *mn, struct err
         r = mkdir_p(dir, 0700, errp);
         if (r < 0)
                 return r;
-        path = xasprintf("%s/%s.json", dir, mn->net->name);
-        r = json_save_path(path, j, errp);
-        if (r < 0)
-                return err_wrap(errp, "save network '%s'", mn->net->name);
+        if (durable) {
+                path = mgr_state_path(m, mn->net->name, "json");
+                r = json_save_path(path, j, errp);
+                if (r < 0)
+                        return err_wrap(errp, "save network '%s'", mn->net->name);
+                free(path);
+                path = mgr_state_path(m, mn->net->name, "live");
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return err_set(errp, errno, "remove '%s'", path);
+                return 0;
+        }
+        path = mgr_state_path(m, mn->net->name, "live");
+        tmp = xasprintf("%s.new", path);
+        text = json_dump_str(j, true);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return err_set(errp, errno, "create '%s'", tmp);
+        r = fd_write_full(fd, text, strlen(text));
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void)unlink(tmp);
+                return err_set(errp, -r, "save network '%s': write '%s'", mn->net->name, path);
+        }
         return 0;
+}
+
+static int mgr_save(const struct netmgr *m, const struct mgr_net *mn, struct err **errp) {
+        return mgr_save_full(m, mn, false, errp);
 }
 
 static int mgr_parse_ports(char *const *specs, bool internal, const char *network,
@@ -223,7 +263,9 @@ static int mgr_ep_from_json(struct mgr_net *mn, const json_t *j, struct mgr_ep *
 
 static int mgr_load_one(const char *path, struct mgr_net **ret, struct err **errp) {
         _cleanup_(mgr_net_freep) struct mgr_net *mn = NULL;
-        _cleanup_json_ json_t *j = NULL;
+        _cleanup_(net_network_freep) struct net_network *ln = NULL;
+        _cleanup_json_ json_t *j = NULL, *lj = NULL;
+        _cleanup_free_ char *live = NULL;
         const json_t *a, *it;
         size_t i;
         int r;
@@ -235,6 +277,17 @@ static int mgr_load_one(const char *path, struct mgr_net **ret, struct err **err
         r = net_network_from_json(j, &mn->net, errp);
         if (r < 0)
                 return err_wrap(errp, "'%s'", path);
+        /* The endpoints since creation (see mgr_save_full); a torn or foreign one is ignored. */
+        live = xasprintf("%.*s.live", (int)(strlen(path) - strlen(".json")), path);
+        if (json_load_path(live, MGR_STATE_MAX, &lj, NULL) >= 0 &&
+            net_network_from_json(lj, &ln, NULL) >= 0 && streq(ln->id, mn->net->id) &&
+            streq(ln->name, mn->net->name)) {
+                net_network_free(mn->net);
+                mn->net = TAKE_PTR(ln);
+                json_decref(j);
+                j = TAKE_PTR(lj);
+                path = live;
+        }
         a = json_object_get(j, "endpoints");
         if (a && !json_is_array(a))
                 return err_setx(errp, EINVAL, "'%s': 'endpoints' must be an array", path);
@@ -300,41 +353,161 @@ static int mgr_load_all(struct netmgr *m, struct err **errp) {
         return 0;
 }
 
+/* ---- deleting host ends without waiting ----
+ *
+ * Deleting a veth whose peer is in a container's namespace waits for the kernel: an RCU grace
+ * period, and rtnl is held meanwhile by the cleanup of the namespace the container's exit just
+ * started; measured 10-20 ms per container, longer than the rest of the networking of `run`.
+ * When a container has stopped (netmgr_disconnect_all), its namespace dies with its last
+ * process and the kernel deletes the pair with it, in the background. So the host end is left
+ * to the kernel, and a timer of MGR_UNLINK_SEC deletes it only if it is still there then
+ * (something kept the namespace alive: usually a cheap "no such device"). The names are
+ * deterministic: connecting an endpoint whose host end is pending cancels the timer (the
+ * driver's connect removes a leftover of that name itself), so the timer never deletes a new
+ * link. Without a loop to run timers on, the host end is deleted at once. */
+
+#define MGR_UNLINK_SEC 2.
+
+struct mgr_unlink {
+        ev_timer w;
+        struct netmgr *m;
+        char ifname[IFNAMSIZ];
+};
+
+static void mgr_unlink_forget(struct netmgr *m, struct mgr_unlink *u) {
+        ev_timer_stop(m->loop, &u->w);
+        for (size_t i = 0; i < m->n_unlinks; i++)
+                if (m->unlinks[i] == u) {
+                        m->unlinks[i] = m->unlinks[--m->n_unlinks];
+                        break;
+                }
+        free(u);
+}
+
+static void mgr_unlink_due(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct mgr_unlink *u = container_of(w, struct mgr_unlink, w);
+        struct netmgr *m = u->m;
+
+        (void)loop;
+        (void)revents;
+        /* Failing here leaves a leftover that the next connect of this name removes; there is
+         * no caller to report to. */
+        (void)nl_link_del(m->nl, u->ifname, NULL);
+        mgr_unlink_forget(m, u);
+}
+
+/* Cancels the pending deletion of ifname, if any. */
+static void mgr_unlink_cancel(struct netmgr *m, const char *ifname) {
+        for (size_t i = 0; i < m->n_unlinks; i++)
+                if (streq(m->unlinks[i]->ifname, ifname)) {
+                        mgr_unlink_forget(m, m->unlinks[i]);
+                        return;
+                }
+}
+
+static int mgr_unlink_later(struct netmgr *m, const char *ifname, struct err **errp) {
+        struct mgr_unlink *u;
+
+        mgr_unlink_cancel(m, ifname);
+        if (!m->loop || strlen(ifname) >= IFNAMSIZ)
+                return nl_link_del(m->nl, ifname, errp);
+        u = xnew0(struct mgr_unlink, 1);
+        u->m = m;
+        snprintf(u->ifname, sizeof(u->ifname), "%s", ifname);
+        ev_timer_init(&u->w, mgr_unlink_due, MGR_UNLINK_SEC, 0.);
+        ev_timer_start(m->loop, &u->w);
+        XGROW(m->unlinks, m->allocated_unlinks, m->n_unlinks + 1);
+        m->unlinks[m->n_unlinks++] = u;
+        return 1;
+}
+
 /* ---- firewall and DNS ---- */
 
-static int mgr_sync(struct netmgr *m, struct err **errp) {
-        _cleanup_free_ struct net_network **nets = NULL;
-        _cleanup_free_ struct nft_endpoint *eps = NULL;
+/* The firewall's view of the manager (borrowed pointers). */
+struct mgr_nft {
+        struct net_network **nets;
+        struct nft_endpoint *eps;
+        struct nft_state st;
+};
+
+static void mgr_nft_done(struct mgr_nft *s) {
+        free(s->nets);
+        free(s->eps);
+}
+
+static void mgr_nft_state(const struct netmgr *m, struct mgr_nft *s) {
         size_t n_eps = 0, k = 0;
-        int r;
 
         for (size_t i = 0; i < m->n_nets; i++)
                 n_eps += m->nets[i]->n_eps;
-        nets = xnew0(struct net_network *, m->n_nets + 1);
-        eps = xnew0(struct nft_endpoint, n_eps + 1);
+        s->nets = xnew0(struct net_network *, m->n_nets + 1);
+        s->eps = xnew0(struct nft_endpoint, n_eps + 1);
         for (size_t i = 0; i < m->n_nets; i++) {
                 const struct mgr_net *mn = m->nets[i];
 
-                nets[i] = mn->net;
+                s->nets[i] = mn->net;
                 for (size_t j = 0; j < mn->n_eps; j++) {
                         const struct mgr_ep *e = mn->eps[j];
 
-                        eps[k++] =
+                        s->eps[k++] =
                                 (struct nft_endpoint){e->ep->id, mn->net->name, e->ep->host_ifname,
                                                       e->ep->ip, e->ports,      e->n_ports};
                 }
         }
-        r = nft_sync(&(struct nft_state){.nets = nets,
-                                         .n_nets = m->n_nets,
-                                         .eps = eps,
-                                         .n_eps = n_eps,
-                                         .svcs = m->svcs,
-                                         .n_svcs = m->n_svcs,
-                                         .table = m->table},
-                     errp);
+        s->st = (struct nft_state){.nets = s->nets,
+                                   .n_nets = m->n_nets,
+                                   .eps = s->eps,
+                                   .n_eps = n_eps,
+                                   .svcs = m->svcs,
+                                   .n_svcs = m->n_svcs,
+                                   .table = m->table};
+}
+
+/* The whole ruleset in one transaction: start-up reconciliation, network create and remove, and
+ * the fallback when an incremental update fails (tables changed behind our back). */
+static int mgr_sync(struct netmgr *m, struct err **errp) {
+        _cleanup_(mgr_nft_done) struct mgr_nft s = {};
+        int r;
+
+        mgr_nft_state(m, &s);
+        r = nft_sync(&s.st, errp);
         if (r < 0)
                 return err_wrap(errp, "update firewall");
         return 0;
+}
+
+/* Adds (add) or deletes the firewall elements of endpoint e of mn, which the manager's state
+ * already holds (add) or no longer holds (delete). Falls back to rewriting the whole ruleset
+ * when the small transaction fails. */
+static int mgr_sync_ep(struct netmgr *m, const struct mgr_net *mn, const struct mgr_ep *e, bool add,
+                       struct err **errp) {
+        _cleanup_(mgr_nft_done) struct mgr_nft s = {};
+        _cleanup_free_ char *script = NULL;
+        const struct nft_endpoint fe = {e->ep->id, mn->net->name, e->ep->host_ifname,
+                                        e->ep->ip, e->ports,      e->n_ports};
+        int r;
+
+        mgr_nft_state(m, &s);
+        r = nft_endpoint_script(&s.st, &fe, add, &script, NULL);
+        if (r >= 0 && nft_apply(script, NULL) >= 0)
+                return 0;
+        return mgr_sync(m, errp);
+}
+
+/* Moves the firewall from the services old to m->svcs: only the VIPs that changed. */
+static int mgr_sync_svcs(struct netmgr *m, const struct nft_service *old, size_t n_old,
+                         struct err **errp) {
+        _cleanup_(mgr_nft_done) struct mgr_nft s = {};
+        _cleanup_free_ char *script = NULL;
+        int r;
+
+        mgr_nft_state(m, &s);
+        r = nft_services_script(&s.st, old, n_old, &script, errp);
+        if (r < 0)
+                return r; /* invalid services: nothing changed */
+        if (nft_apply(script, NULL) >= 0)
+                return 0;
+        return mgr_sync(m, errp);
 }
 
 /* The DNS view of the client at ip on mn: mn's table, then the tables of the client
@@ -492,6 +665,12 @@ static void svcs_free(struct nft_service *v, size_t n) {
 struct netmgr *netmgr_free(struct netmgr *m) {
         if (!m)
                 return NULL;
+        /* what the kernel has not deleted by now goes now (usually nothing) */
+        while (m->n_unlinks > 0) {
+                (void)nl_link_del(m->nl, m->unlinks[0]->ifname, NULL);
+                mgr_unlink_forget(m, m->unlinks[0]);
+        }
+        free(m->unlinks);
         svcs_free(m->svcs, m->n_svcs);
         for (size_t i = 0; i < m->n_nets; i++)
                 mgr_net_free(m->nets[i]);
@@ -606,7 +785,7 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
                 return r;
         added = TAKE_PTR(mn);
         mgr_add(m, added);
-        r = mgr_save(m, added, errp);
+        r = mgr_save_full(m, added, true, errp);
         if (r >= 0)
                 r = mgr_dns_start(m, added, errp);
         if (r >= 0)
@@ -626,6 +805,7 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
 
 int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp) {
         struct mgr_net *mn = mgr_find(m, name, NULL);
+        _cleanup_free_ char *live = NULL;
         int r;
 
         if (!mn)
@@ -641,7 +821,11 @@ int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp)
                 (void)mgr_dns_start(m, mn, NULL);
                 return r;
         }
-        r = net_network_remove_state(m->root, name, errp);
+        live = mgr_state_path(m, name, "live");
+        if (unlink(live) < 0 && errno != ENOENT)
+                r = err_set(errp, errno, "remove '%s'", live);
+        else
+                r = net_network_remove_state(m->root, name, errp);
         mgr_del(m, mn);
         mgr_net_free(mn);
         if (r < 0)
@@ -689,6 +873,7 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
                              errp);
         if (r < 0)
                 return r;
+        mgr_unlink_cancel(m, e->ep->host_ifname);
         ops = net_driver_ops(mn->net->driver);
         r = ops->connect(m->nl, mn->net, e->ep, netns_fd, errp);
         if (r < 0) {
@@ -698,14 +883,19 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
         added = TAKE_PTR(e);
         XGROW(mn->eps, mn->allocated, mn->n_eps + 1);
         mn->eps[mn->n_eps++] = added;
-        r = mgr_sync(m, errp);
-        if (r >= 0)
+        r = mgr_sync_ep(m, mn, added, true, errp);
+        if (r >= 0) {
                 r = mgr_save(m, mn, errp);
+                if (r < 0) {
+                        mn->n_eps--;
+                        (void)mgr_sync_ep(m, mn, added, false, NULL);
+                        mn->n_eps++;
+                }
+        }
         if (r < 0) {
                 mn->n_eps--;
                 (void)ops->disconnect(m->nl, mn->net, added->ep, NULL);
                 ipam_release_owner(&mn->net->ipam, o->id);
-                (void)mgr_sync(m, NULL);
                 mgr_ep_free(added);
                 return r;
         }
@@ -717,7 +907,10 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
         return 0;
 }
 
-int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp) {
+/* background: the container has stopped, see mgr_unlink_later. Both drivers disconnect by
+ * deleting the host end. */
+static int mgr_disconnect(struct netmgr *m, const char *network, const char *id, bool background,
+                          struct err **errp) {
         struct mgr_net *mn = mgr_find(m, network, NULL);
         struct mgr_ep *e;
         size_t i;
@@ -728,7 +921,14 @@ int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, str
         e = mgr_find_ep(mn, id, &i);
         if (!e)
                 return 0;
-        r = net_driver_ops(mn->net->driver)->disconnect(m->nl, mn->net, e->ep, errp);
+        if (background) {
+                r = mgr_unlink_later(m, e->ep->host_ifname, errp);
+                if (r < 0)
+                        r = err_wrap(errp, "disconnect '%s' from network '%s'", id, network);
+        } else {
+                mgr_unlink_cancel(m, e->ep->host_ifname);
+                r = net_driver_ops(mn->net->driver)->disconnect(m->nl, mn->net, e->ep, errp);
+        }
         if (r < 0)
                 return r;
         if (mn->dns)
@@ -736,14 +936,18 @@ int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, str
         memmove(mn->eps + i, mn->eps + i + 1, (mn->n_eps - i - 1) * sizeof(*mn->eps));
         mn->n_eps--;
         ipam_release_owner(&mn->net->ipam, id);
-        mgr_ep_free(e);
         r = mgr_save(m, mn, errp);
-        r2 = mgr_sync(m, r < 0 ? NULL : errp);
+        r2 = mgr_sync_ep(m, mn, e, false, r < 0 ? NULL : errp);
+        mgr_ep_free(e);
         if (r < 0)
                 return r;
         if (r2 < 0)
                 return r2;
         return 1;
+}
+
+int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp) {
+        return mgr_disconnect(m, network, id, false, errp);
 }
 
 int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp) {
@@ -754,7 +958,7 @@ int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp) {
 
                 if (!mgr_find_ep(m->nets[i], id, NULL))
                         continue;
-                r = netmgr_disconnect(m, m->nets[i]->net->name, id, errp);
+                r = mgr_disconnect(m, m->nets[i]->net->name, id, true, errp);
                 if (r < 0)
                         return r;
                 n += r;
@@ -804,7 +1008,7 @@ int netmgr_set_services(struct netmgr *m, const struct nft_service *svcs, size_t
         }
         m->svcs = v;
         m->n_svcs = n;
-        r = mgr_sync(m, errp);
+        r = mgr_sync_svcs(m, old, old_n, errp);
         if (r < 0) {
                 m->svcs = old;
                 m->n_svcs = old_n;

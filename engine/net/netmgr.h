@@ -11,7 +11,8 @@
 
 /* The network manager (netmgr_*): what the daemon calls. It ties the pieces together: network
  * records and their endpoints persisted in <root>/networks/<name>.json, the driver, the
- * nftables ruleset (re-applied whole after every change) and one embedded DNS server per user
+ * nftables ruleset (written whole at start-up and when networks change, element by element
+ * when containers connect or services change) and one embedded DNS server per user
  * network on the gateway address. Every public call leaves the kernel, the files and the
  * in-memory state consistent: on failure the partial work is undone. */
 
@@ -80,7 +81,10 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
                    int netns_fd, const struct net_endpoint **ret, struct err **errp);
 /* Returns 1 if disconnected, 0 if the container was not on the network. */
 int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp);
-/* Disconnects the container from every network; returns how many. */
+/* Disconnects the container from every network; returns how many. For a container that has
+ * stopped (exit, rm, daemon start-up): the host ends are left to the kernel, which deletes them
+ * with the container's namespace, so the caller does not wait for that; a timer on the loop
+ * deletes what is still there after 2 s, and a later connect of the same endpoint cancels it. */
 int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp);
 /* Programs (or removes) a remote endpoint of an overlay network, as learnt from the controller.
  * Kernel entries survive daemon restarts with the VXLAN device; the controller re-sends peers
@@ -89,8 +93,9 @@ int netmgr_overlay_peer_add(struct netmgr *m, const char *network, const struct 
                             struct err **errp);
 int netmgr_overlay_peer_del(struct netmgr *m, const char *network, const struct net_overlay_peer *p,
                             struct err **errp);
-/* Replaces the set of service VIPs (copied) and re-applies the firewall; on failure the previous
- * set stays in force. Not persisted: the controller re-sends them. */
+/* Replaces the set of service VIPs (copied); only the VIPs that changed are touched in the
+ * firewall (one small transaction; the whole ruleset is rewritten only if that fails). On
+ * failure the previous set stays in force. Not persisted: the controller re-sends them. */
 int netmgr_set_services(struct netmgr *m, const struct nft_service *svcs, size_t n,
                         struct err **errp);
 /* The DNS table of a user network (NULL for the default network or with no_dns), for names

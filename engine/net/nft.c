@@ -13,6 +13,10 @@
 #include "strv.h"
 #include "xalloc.h"
 
+/* The bridge names of every berth root: the default bridges (berth0, berth-<hash>) and the user
+ * networks' br-<id>. */
+#define NFT_BERTH_BRIDGES "{ \"berth*\", \"br-*\" }"
+
 static const char *proto_name(int proto) {
         return proto == IPPROTO_UDP ? "udp" : "tcp";
 }
@@ -217,52 +221,115 @@ _printf_(2, 3) static void sb_printf(struct sbuf *b, const char *fmt, ...) {
         b->n += (size_t)len;
 }
 
-static void emit_publish(struct sbuf *b, const struct nft_state *s) {
+/* Published ports live in two maps, so a container's ports are added and removed as elements
+ * without touching the rules: publish_ip (a host address given) and publish_any (every
+ * address). One element per port of a range. */
+static void emit_publish_elems(struct sbuf *b, const struct nft_endpoint *e, bool with_ip,
+                               bool data, bool *first) {
         char hip[16], cip[16];
 
-        for (size_t i = 0; i < s->n_eps; i++) {
-                const struct nft_endpoint *e = &s->eps[i];
+        ipam_ip_format(e->ip, cip);
+        for (size_t k = 0; k < e->n_ports; k++) {
+                const struct nft_publish *p = &e->ports[k];
 
-                ipam_ip_format(e->ip, cip);
-                for (size_t k = 0; k < e->n_ports; k++) {
-                        const struct nft_publish *p = &e->ports[k];
-
-                        ipam_ip_format(p->host_ip, hip);
-                        for (unsigned port = p->host_port; port <= p->host_port_end; port++) {
-                                sb_printf(b, "\t\t");
-                                if (p->host_ip)
-                                        sb_printf(b, "ip daddr %s ", hip);
-                                sb_printf(b, "%s dport %u dnat to %s:%u\n", proto_name(p->proto),
-                                          port, cip, p->ctr_port + (port - p->host_port));
-                        }
+                if (!!p->host_ip != with_ip)
+                        continue;
+                ipam_ip_format(p->host_ip, hip);
+                for (unsigned port = p->host_port; port <= p->host_port_end; port++) {
+                        sb_printf(b, "%s", *first ? "" : ", ");
+                        *first = false;
+                        if (with_ip)
+                                sb_printf(b, "%s . ", hip);
+                        sb_printf(b, "%s . %u", proto_name(p->proto), port);
+                        if (data)
+                                sb_printf(b, " : %s . %u", cip,
+                                          p->ctr_port + (port - p->host_port));
                 }
         }
 }
 
+static void emit_publish_map(struct sbuf *b, const struct nft_state *s, bool with_ip) {
+        bool first = true;
+
+        sb_printf(b,
+                  "\tmap %s {\n\t\ttype %sinet_proto . inet_service : ipv4_addr . "
+                  "inet_service\n",
+                  with_ip ? "publish_ip" : "publish_any", with_ip ? "ipv4_addr . " : "");
+        for (size_t i = 0; i < s->n_eps; i++) {
+                struct sbuf elems = {};
+                bool was_first = first;
+
+                emit_publish_elems(&elems, &s->eps[i], with_ip, true, &first);
+                if (elems.p)
+                        sb_printf(b, "%s%s", was_first ? "\t\telements = { " : "", elems.p);
+                free(elems.p);
+        }
+        if (!first)
+                sb_printf(b, " }\n");
+        sb_printf(b, "\t}\n");
+}
+
+/* Each service VIP is an element of the verdict map `services` that jumps to a chain of its
+ * own holding the round-robin DNAT, so one service changes without touching the others. */
+static void svc_chain_name(const struct nft_service *v, char buf[40]) {
+        snprintf(buf, 40, "svc-%08x-%s-%u", v->vip, proto_name(v->proto), v->port);
+}
+
+static void svc_key(const struct nft_service *v, char buf[40]) {
+        char vip[16];
+
+        ipam_ip_format(v->vip, vip);
+        snprintf(buf, 40, "%s . %s . %u", vip, proto_name(v->proto), v->port);
+}
+
+static void emit_svc_rule(struct sbuf *b, const struct nft_service *v) {
+        unsigned tport = v->target_port ? v->target_port : v->port;
+        char be[16];
+
+        sb_printf(b, "meta l4proto %s dnat ip to ", proto_name(v->proto));
+        if (v->n_backends == 1) {
+                ipam_ip_format(v->backends[0], be);
+                sb_printf(b, "%s:%u", be, tport);
+                return;
+        }
+        sb_printf(b, "numgen inc mod %zu map { ", v->n_backends);
+        for (size_t k = 0; k < v->n_backends; k++) {
+                ipam_ip_format(v->backends[k], be);
+                sb_printf(b, "%s%zu : %s . %u", k ? ", " : "", k, be, tport);
+        }
+        sb_printf(b, " }");
+}
+
 static void emit_services(struct sbuf *b, const struct nft_state *s) {
-        char vip[16], be[16];
+        char name[40], key[40];
+        bool first = true;
 
         for (size_t i = 0; i < s->n_svcs; i++) {
                 const struct nft_service *v = &s->svcs[i];
-                unsigned tport = v->target_port ? v->target_port : v->port;
 
                 if (v->n_backends == 0)
                         continue;
-                ipam_ip_format(v->vip, vip);
-                sb_printf(b, "\t\tip daddr %s %s dport %u dnat ip to ", vip, proto_name(v->proto),
-                          v->port);
-                if (v->n_backends == 1) {
-                        ipam_ip_format(v->backends[0], be);
-                        sb_printf(b, "%s:%u\n", be, tport);
-                        continue;
-                }
-                sb_printf(b, "numgen inc mod %zu map { ", v->n_backends);
-                for (size_t k = 0; k < v->n_backends; k++) {
-                        ipam_ip_format(v->backends[k], be);
-                        sb_printf(b, "%s%zu : %s . %u", k ? ", " : "", k, be, tport);
-                }
-                sb_printf(b, " }\n");
+                svc_chain_name(v, name);
+                sb_printf(b, "\tchain %s {\n\t\t", name);
+                emit_svc_rule(b, v);
+                sb_printf(b, "\n\t}\n");
         }
+        sb_printf(b, "\tmap services {\n\t\ttype ipv4_addr . inet_proto . inet_service : "
+                     "verdict\n");
+        for (size_t i = 0; i < s->n_svcs; i++) {
+                const struct nft_service *v = &s->svcs[i];
+
+                if (v->n_backends == 0)
+                        continue;
+                svc_chain_name(v, name);
+                svc_key(v, key);
+                sb_printf(b, "%s%s : goto %s", first ? "\t\telements = { " : ", ", key, name);
+                first = false;
+        }
+        if (!first)
+                sb_printf(b, " }\n");
+        sb_printf(b, "\t}\n\tchain services {\n\t\tip daddr . meta l4proto . th dport vmap "
+                     "@services\n\t}\n");
 }
 
 bool nft_table_name_valid(const char *name) {
@@ -302,22 +369,21 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
         }
 
         sb_printf(&b, "table ip %s {\n", t);
-        sb_printf(&b,
-                  "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; "
-                  "policy accept;\n%s\t\tfib daddr type local jump publish\n\t}\n",
-                  s->n_svcs ? "\t\tjump services\n" : "");
-        sb_printf(&b,
-                  "\tchain output {\n\t\ttype nat hook output priority -100; policy "
-                  "accept;\n%s\t\tfib daddr type local jump publish\n\t}\n",
-                  s->n_svcs ? "\t\tjump services\n" : "");
-        if (s->n_svcs) {
-                sb_printf(&b, "\tchain services {\n");
-                emit_services(&b, s);
-                sb_printf(&b, "\t}\n");
-        }
+        emit_publish_map(&b, s, true);
+        emit_publish_map(&b, s, false);
+        emit_services(&b, s);
         sb_printf(&b, "\tchain publish {\n");
-        emit_publish(&b, s);
+        for (int k = 0; k < 2; k++)
+                sb_printf(&b,
+                          "\t\tmeta l4proto { tcp, udp } dnat ip to %smeta l4proto . th dport "
+                          "map @%s\n",
+                          k ? "" : "ip daddr . ", k ? "publish_any" : "publish_ip");
         sb_printf(&b, "\t}\n");
+        sb_printf(&b, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; "
+                      "policy accept;\n\t\tjump services\n\t\tfib daddr type local jump "
+                      "publish\n\t}\n");
+        sb_printf(&b, "\tchain output {\n\t\ttype nat hook output priority -100; policy "
+                      "accept;\n\t\tjump services\n\t\tfib daddr type local jump publish\n\t}\n");
 
         sb_printf(&b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; "
                       "policy accept;\n");
@@ -364,36 +430,156 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
                         }
                         sb_printf(&b, " } drop\n");
                 }
+        /* Networks of other daemon roots (their own tables, bridges named like ours): traffic
+         * between them and ours is dropped in both directions, whichever root runs which
+         * version. */
+        for (size_t i = 0; i < s->n_nets; i++) {
+                const char *x = s->nets[i]->ifname;
+
+                sb_printf(&b,
+                          "\t\tiifname \"%s\" oifname != \"%s\" oifname " NFT_BERTH_BRIDGES
+                          " drop\n",
+                          x, x);
+                sb_printf(&b,
+                          "\t\toifname \"%s\" iifname != \"%s\" iifname " NFT_BERTH_BRIDGES
+                          " drop\n",
+                          x, x);
+        }
         sb_printf(&b, "\t}\n}\n");
 
         /* icc=false: frames between two ports of the bridge are dropped in the bridge family,
          * which needs neither br_netfilter nor the bridge-nf-call sysctls. */
         if (any_icc_off) {
-                sb_printf(&b,
-                          "table bridge %s {\n\tchain forward {\n\t\ttype filter hook "
-                          "forward priority filter; policy accept;\n",
-                          t);
-                for (size_t i = 0; i < s->n_nets; i++) {
-                        struct sbuf set = {};
-                        size_t members = 0;
+                bool first = true;
 
-                        if (s->nets[i]->icc)
+                sb_printf(&b, "table bridge %s {\n", t);
+                sb_printf(&b, "\tset noicc {\n\t\ttype ifname\n");
+                for (size_t j = 0; j < s->n_eps; j++) {
+                        const struct net_network *n = find_net(s, s->eps[j].network);
+
+                        if (n->icc)
                                 continue;
-                        for (size_t j = 0; j < s->n_eps; j++) {
-                                if (!streq(s->eps[j].network, s->nets[i]->name))
-                                        continue;
-                                sb_printf(&set, "%s\"%s\"", members ? ", " : "",
-                                          s->eps[j].host_ifname);
-                                members++;
-                        }
-                        if (members > 1)
-                                sb_printf(&b, "\t\tiifname { %s } oifname { %s } drop\n", set.p,
-                                          set.p);
-                        free(set.p);
+                        sb_printf(&b, "%s\"%s\"", first ? "\t\telements = { " : ", ",
+                                  s->eps[j].host_ifname);
+                        first = false;
                 }
+                if (!first)
+                        sb_printf(&b, " }\n");
+                sb_printf(&b, "\t}\n\tchain forward {\n\t\ttype filter hook forward priority "
+                              "filter; policy accept;\n\t\tiifname @noicc oifname @noicc "
+                              "drop\n");
                 sb_printf(&b, "\t}\n}\n");
         }
         *ret = b.p;
+        return 0;
+}
+
+static const char *state_table(const struct nft_state *s, struct err **errp) {
+        const char *t = s->table ? s->table : NFT_TABLE_DEFAULT;
+
+        if (!nft_table_name_valid(t)) {
+                (void)err_setx(errp, EINVAL, "invalid nftables table name '%s'", t);
+                return NULL;
+        }
+        return t;
+}
+
+int nft_endpoint_script(const struct nft_state *s, const struct nft_endpoint *e, bool add,
+                        char **ret, struct err **errp) {
+        const char *t = state_table(s, errp), *verb = add ? "add" : "delete";
+        const struct net_network *n;
+        struct sbuf b = {};
+        int r;
+
+        if (!t)
+                return -EINVAL;
+        n = find_net(s, e->network);
+        if (!n)
+                return err_setx(errp, EINVAL, "endpoint '%s': unknown network '%s'", e->id,
+                                e->network);
+        if (add) {
+                /* s already holds e: this finds clashes with every other endpoint. */
+                r = nft_validate(s, errp);
+                if (r < 0)
+                        return r;
+        }
+        for (int k = 0; k < 2; k++) {
+                struct sbuf elems = {};
+                bool first = true;
+
+                emit_publish_elems(&elems, e, k == 0, add, &first);
+                if (elems.p)
+                        sb_printf(&b, "%s element ip %s %s { %s }\n", verb, t,
+                                  k == 0 ? "publish_ip" : "publish_any", elems.p);
+                free(elems.p);
+        }
+        if (!n->icc)
+                sb_printf(&b, "%s element bridge %s noicc { \"%s\" }\n", verb, t, e->host_ifname);
+        *ret = b.p ? b.p : xstrdup("");
+        return 0;
+}
+
+static const struct nft_service *svc_find(const struct nft_service *v, size_t n,
+                                          const struct nft_service *key) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i].n_backends > 0 && v[i].vip == key->vip && v[i].proto == key->proto &&
+                    v[i].port == key->port)
+                        return &v[i];
+        return NULL;
+}
+
+static bool svc_same(const struct nft_service *a, const struct nft_service *b) {
+        return (a->target_port ? a->target_port : a->port) ==
+                       (b->target_port ? b->target_port : b->port) &&
+               a->n_backends == b->n_backends &&
+               memcmp(a->backends, b->backends, a->n_backends * sizeof(*a->backends)) == 0;
+}
+
+int nft_services_script(const struct nft_state *s, const struct nft_service *old, size_t n_old,
+                        char **ret, struct err **errp) {
+        const char *t = state_table(s, errp);
+        char name[40], key[40];
+        struct sbuf b = {};
+        int r;
+
+        if (!t)
+                return -EINVAL;
+        r = nft_validate_services(s, errp);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_old; i++) {
+                const struct nft_service *o = &old[i];
+
+                if (o->n_backends == 0 || svc_find(s->svcs, s->n_svcs, o))
+                        continue;
+                svc_chain_name(o, name);
+                svc_key(o, key);
+                sb_printf(&b, "delete element ip %s services { %s }\n", t, key);
+                sb_printf(&b, "flush chain ip %s %s\ndelete chain ip %s %s\n", t, name, t, name);
+        }
+        for (size_t i = 0; i < s->n_svcs; i++) {
+                const struct nft_service *v = &s->svcs[i], *o;
+
+                if (v->n_backends == 0)
+                        continue;
+                o = svc_find(old, n_old, v);
+                if (o && svc_same(o, v))
+                        continue;
+                svc_chain_name(v, name);
+                if (o)
+                        sb_printf(&b, "flush chain ip %s %s\n", t, name);
+                else
+                        sb_printf(&b, "add chain ip %s %s\n", t, name);
+                sb_printf(&b, "add rule ip %s %s ", t, name);
+                emit_svc_rule(&b, v);
+                sb_printf(&b, "\n");
+                if (!o) {
+                        svc_key(v, key);
+                        sb_printf(&b, "add element ip %s services { %s : goto %s }\n", t, key,
+                                  name);
+                }
+        }
+        *ret = b.p ? b.p : xstrdup("");
         return 0;
 }
 
@@ -401,6 +587,8 @@ int nft_apply(const char *script, struct err **errp) {
         struct nft_ctx *ctx;
         int r;
 
+        if (!script[0])
+                return 0;
         ctx = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx)
                 return err_setx(errp, ENOMEM, "create nftables context");

@@ -11,7 +11,10 @@
  * berth owns `table ip berth` and `table bridge berth` and nothing else. The whole desired
  * ruleset is computed by a pure function and applied in one libnftables transaction that
  * deletes and recreates both tables, so applying is atomic and reconciling after a restart
- * leaves neither duplicates nor leftovers. */
+ * leaves neither duplicates nor leftovers. What changes with containers (published ports, icc
+ * port sets, service VIPs) lives in sets and maps, so a container connect/disconnect or a
+ * service update is a small element transaction (nft_endpoint_script, nft_services_script)
+ * instead of a rewrite. */
 
 #define NFT_MAX_RANGE 1024
 
@@ -73,7 +76,20 @@ struct nft_state {
  * inside a network's subnet, naming them. With no networks the
  * script only deletes berth's tables. */
 int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp);
-/* Runs a script in one transaction; errors carry nft's message. */
+/* Incremental updates (one small transaction each, against the tables nft_ruleset made):
+ * Pure: the script adding (add) or deleting endpoint e's elements: its published ports in the
+ * maps publish_ip/publish_any and, on an icc=false network, its host interface in the bridge
+ * set noicc. For add, s must already contain e: the whole state is validated first (ports
+ * published twice are refused naming both). An endpoint with nothing to add gives "". */
+int nft_endpoint_script(const struct nft_state *s, const struct nft_endpoint *e, bool add,
+                        char **ret, struct err **errp);
+/* Pure: the script that changes the services of old (what is applied) into s->svcs: a removed
+ * VIP loses its element of the verdict map `services` and its chain, a new one gets both, one
+ * whose backends changed gets its chain's rule replaced; unchanged ones are not touched.
+ * s->svcs is validated like in nft_ruleset. */
+int nft_services_script(const struct nft_state *s, const struct nft_service *old, size_t n_old,
+                        char **ret, struct err **errp);
+/* Runs a script in one transaction (an empty script does nothing); errors carry nft's message. */
 int nft_apply(const char *script, struct err **errp);
 /* nft_ruleset + nft_apply. */
 int nft_sync(const struct nft_state *s, struct err **errp);

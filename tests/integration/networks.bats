@@ -334,6 +334,11 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         ip link show "br-${id:0:12}" >/dev/null
         nft list table ip "$NFT" | grep -q 28123
         B rm -f cc >/dev/null
+        # a stopped container's host end is deleted in the background (netmgr mgr_unlink_async)
+        for _ in $(seq 50); do
+                ip link show "$veth" >/dev/null 2>&1 || break
+                sleep 0.1
+        done
         run ip link show "$veth"
         [ "$status" -ne 0 ]
         ! nft list table ip "$NFT" 2>/dev/null | grep -q 28123
@@ -358,12 +363,12 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         B network create --subnet 10.241.1.0/24 n1 >/dev/null
         B run -d --name web --network n1 -p "$port:80" busybox httpd -f -p 80 -h /etc >/dev/null
         sid=$(short web)
-        [ "$(nft list table ip "$NFT" | grep -c "dport $port ")" -eq 1 ]
+        [ "$(nft list table ip "$NFT" | grep -o "\\. $port :" | wc -l)" -eq 1 ]
         kill -KILL "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null || true
         rm -f "$SOCK"
         start_daemon --log-format text --bridge none
-        [ "$(nft list table ip "$NFT" | grep -c "dport $port ")" -eq 1 ]
+        [ "$(nft list table ip "$NFT" | grep -o "\\. $port :" | wc -l)" -eq 1 ]
         [ "$(nft list table ip "$NFT" | grep -c 'chain publish')" -eq 1 ]
         run curl -s --max-time 5 "http://127.0.0.1:$port/hostname"
         [ "$output" = "$sid" ]
@@ -392,6 +397,42 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         B run --rm --network none busybox true
 }
 
+subnet_of() { B network inspect "$1" | jq -r '.[0].IPAM.Config[0].Subnet'; }
+
+@test "--default-address-pool and daemon.json's default-address-pools give the subnets" {
+        net_daemon
+        stop_daemon
+        start_daemon --log-format text --default-address-pool base=10.246.0.0/16,size=24
+        run subnet_of bridge
+        [ "$output" = 10.246.0.0/24 ]
+        B network create p1 >/dev/null
+        run subnet_of p1
+        [ "$output" = 10.246.1.0/24 ]
+        B network rm p1 >/dev/null
+        stop_daemon
+        # the file's pools (the flag would win); the default network keeps its recorded subnet
+        printf '{"default-address-pools": [{"base": "10.247.0.0/16", "size": 26}]}' \
+                >"$TEST_TMP/daemon.json"
+        start_daemon --log-format text --config-file "$TEST_TMP/daemon.json"
+        B network create p2 >/dev/null
+        run subnet_of p2
+        [ "$output" = 10.247.0.0/26 ]
+        run subnet_of bridge
+        [ "$output" = 10.246.0.0/24 ]
+        B network rm p2 >/dev/null
+        # bad pools: the daemon does not start and says which
+        run "$BERTH" daemon --root "$TEST_TMP/r2" --run "$TEST_TMP/x2" \
+                --default-address-pool base=10.246.0.0/16
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "--default-address-pool: address pool 'base=10.246.0.0/16'"
+        printf '{"default-address-pools": [{"base": "10.247.0.0/16", "size": 8}]}' \
+                >"$TEST_TMP/bad.json"
+        run "$BERTH" daemon --root "$TEST_TMP/r2" --run "$TEST_TMP/x2" --config-file "$TEST_TMP/bad.json"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "bad.json"
+        assert_contains "$output" "size 8 is shorter than the base's prefix length 16"
+}
+
 # Starts a daemon with the default network (--bip $3) on root $1 (run dir $2) and imports
 # busybox; sets BERTH_HOST to it. (The choice of a free subnet for a second root's default
 # network is tested in test-net-instance, in a private namespace: this host's pools may be
@@ -410,7 +451,7 @@ second_daemon() { # ROOT RUN BIP
 }
 
 @test "two daemons with different roots own separate bridges and tables" {
-        local ra=$TEST_TMP/ra rb=$TEST_TMP/rb ta tb pa pb ha hb sa sb ida pida
+        local ra=$TEST_TMP/ra rb=$TEST_TMP/rb ta tb pa pb ha hb sa sb ida pida ipb
         ta=$(berth_net_instance "$ra")
         tb=$(berth_net_instance "$rb")
         [ "$ta" != "$tb" ]
@@ -431,22 +472,29 @@ second_daemon() { # ROOT RUN BIP
         [ "$(BERTH_HOST=$hb B network inspect bridge | jq -r '.[0].IPAM.Config[0].Subnet')" = 10.242.11.0/24 ]
         [ -n "$(ip -o link show master "$ta")" ]
         [ -n "$(ip -o link show master "$tb")" ]
-        nft list table ip "$ta" | grep -q "dport $pa "
-        ! nft list table ip "$ta" | grep -q "dport $pb "
-        nft list table ip "$tb" | grep -q "dport $pb "
+        nft list table ip "$ta" | grep -q "\\. $pa :"
+        ! nft list table ip "$ta" | grep -q "\\. $pb :"
+        nft list table ip "$tb" | grep -q "\\. $pb :"
         run curl -s --max-time 5 "http://127.0.0.1:$pa/hostname"
         [ "$output" = "$ida" ]
         run curl -s --max-time 5 "http://127.0.0.1:$pb/hostname"
         [ "$output" = "$sb" ]
+        # the roots' networks are isolated from each other (each root's forward chain drops
+        # traffic between its bridges and any other berth bridge)
+        ipb=$(BERTH_HOST=$hb B inspect -f '{{.NetworkSettings.IPAddress}}' wb)
+        [ -n "$ipb" ]
+        run env BERTH_HOST="$ha" "$BERTH" exec wa timeout 3 wget -qO- "http://$ipb/hostname"
+        [ "$status" -ne 0 ]
+        [ "$output" != "$sb" ]
         # restarting a (reconciliation) and then removing everything of a leaves b alone
         kill -TERM "$pida"
         for _ in $(seq 100); do kill -0 "$pida" 2>/dev/null || break; sleep 0.05; done
         rm -f "$TEST_TMP/runa/berth.sock"
         second_daemon "$ra" "$TEST_TMP/runa" 10.242.10.1/24
-        [ "$(nft list table ip "$tb" | grep -c "dport $pb ")" -eq 1 ]
-        [ "$(nft list table ip "$ta" | grep -c "dport $pa ")" -eq 1 ]
+        [ "$(nft list table ip "$tb" | grep -o "\\. $pb :" | wc -l)" -eq 1 ]
+        [ "$(nft list table ip "$ta" | grep -o "\\. $pa :" | wc -l)" -eq 1 ]
         BERTH_HOST=$ha B rm -f wa >/dev/null
-        ! nft list table ip "$ta" | grep -q "dport $pa "
+        ! nft list table ip "$ta" | grep -q "\\. $pa :"
         cleanup_net_instance "$ra"
         run nft list tables
         [[ "$output" != *"$ta"* ]]

@@ -120,7 +120,7 @@ policy_of() {
         before_dups=$(printf '%s\n' "$before_nft" | sort | uniq -d)
         [ "$(bridge_links "$br")" -eq "$N" ]
         for i in $(seq 5); do
-                [ "$(nft_dump | grep -c "dport ${P[$((i - 1))]} ")" -eq 1 ]
+                [ "$(nft_dump | grep -o "\\. ${P[$((i - 1))]} :" | wc -l)" -eq 1 ]
         done
         pids=()
         for i in $(seq $N); do
@@ -177,7 +177,7 @@ policy_of() {
         [ "$(printf '%s\n' "$after_nft" | sort | uniq -d)" = "$before_dups" ] ||
                 { diff <(echo "$before_nft") <(echo "$after_nft"); return 1; }
         for i in $(seq 5); do
-                [ "$(nft_dump | grep -c "dport ${P[$((i - 1))]} ")" -eq 1 ]
+                [ "$(nft_dump | grep -o "\\. ${P[$((i - 1))]} :" | wc -l)" -eq 1 ]
         done
         [ "$(printf '%s\n' "$after_nft" | wc -l)" -le "$(printf '%s\n' "$before_nft" | wc -l)" ]
         # the logs kept what was written while the daemon was down

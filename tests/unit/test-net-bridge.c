@@ -101,7 +101,7 @@ static void test_setup(void) {
         ASSERT_OK(nft_publish_parse("5353:53/udp", &ports[1], NULL));
         ASSERT_OK(sync_rules(&e));
         ASSERT_OK(sync_rules(&e)); /* reconcile: same state again, no duplicates */
-        ASSERT_EQ(nt_sh(-1, "test $(nft list ruleset | grep -c 'dport 8080') -eq 1"), 0);
+        ASSERT_EQ(nt_sh(-1, "test $(nft list ruleset | grep -o '\\. 8080 :' | wc -l) -eq 1"), 0);
         ready = true;
 }
 

@@ -122,19 +122,43 @@ static void test_two_instances(void) {
         ASSERT_OK(netmgr_connect(m2, "bridge",
                                  &(struct netmgr_connect_opts){.id = "b", .ports = p2}, ns[1], NULL,
                                  &e));
-        ASSERT_EQ(nt_sh(-1, "nft list table ip berth | grep -q 'dport 8081 '"), 0);
-        ASSERT_EQ(nt_sh(-1, "! nft list table ip berth | grep -q 'dport 8082 '"), 0);
-        ASSERT_EQ(nt_sh(-1, "nft list table ip berth-test2 | grep -q 'dport 8082 '"), 0);
+        ASSERT_EQ(nt_sh(-1, "nft list table ip berth | grep -q '\\. 8081 :'"), 0);
+        ASSERT_EQ(nt_sh(-1, "! nft list table ip berth | grep -q '\\. 8082 :'"), 0);
+        ASSERT_EQ(nt_sh(-1, "nft list table ip berth-test2 | grep -q '\\. 8082 :'"), 0);
 
         ASSERT_TRUE(serve_ping(ns[0], 8081));
         ASSERT_TRUE(serve_ping(ns[1], 8082));
+        /* the two roots' networks are isolated from each other, both ways, while each container
+         * still reaches the other's published port through the host */
+        {
+                pid_t srv = nt_serve(ns[1], SOCK_STREAM, "0.0.0.0", 80);
+                bool direct;
+
+                ASSERT_TRUE(srv > 0);
+                direct = nt_ping(ns[0], SOCK_STREAM, "172.18.0.2", 80, 1000);
+                nt_reap(srv);
+                ASSERT_FALSE(direct);
+                srv = nt_serve(ns[0], SOCK_STREAM, "0.0.0.0", 80);
+                ASSERT_TRUE(srv > 0);
+                direct = nt_ping(ns[1], SOCK_STREAM, "172.17.0.2", 80, 1000);
+                nt_reap(srv);
+                ASSERT_FALSE(direct);
+                srv = nt_serve(ns[1], SOCK_STREAM, "0.0.0.0", 80);
+                ASSERT_TRUE(srv > 0);
+                direct = nt_ping(ns[0], SOCK_STREAM, "172.17.0.1", 8082, 3000);
+                nt_reap(srv);
+                ASSERT_TRUE(direct);
+        }
 
         /* restart of the first manager (start-up reconciliation) leaves the second's rules */
         m1 = netmgr_free(m1);
         ASSERT_OK(netmgr_new(loop, &(struct netmgr_opts){.root = root1}, &m1, &e));
-        ASSERT_EQ(nt_sh(-1, "test $(nft list table ip berth-test2 | grep -c 'dport 8082 ') -eq 1"),
+        ASSERT_EQ(
+                nt_sh(-1,
+                      "test $(nft list table ip berth-test2 | grep -o '\\. 8082 :' | wc -l) -eq 1"),
+                0);
+        ASSERT_EQ(nt_sh(-1, "test $(nft list table ip berth | grep -o '\\. 8081 :' | wc -l) -eq 1"),
                   0);
-        ASSERT_EQ(nt_sh(-1, "test $(nft list table ip berth | grep -c 'dport 8081 ') -eq 1"), 0);
         ASSERT_TRUE(serve_ping(ns[1], 8082));
         ASSERT_TRUE(serve_ping(ns[0], 8081));
 

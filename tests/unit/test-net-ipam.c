@@ -319,5 +319,38 @@ static void test_overlay_options(void) {
         ASSERT_EQ(m->mtu, 1450);
 }
 
+/* docker's --default-address-pool syntax. */
+static void test_pool_spec(void) {
+        _cleanup_err_ struct err *e = NULL;
+        struct ipam_pool p;
+
+        ASSERT_OK(ipam_pool_parse_spec("base=10.10.0.0/16,size=24", &p, NULL));
+        ASSERT_EQ(p.base.net, 0x0a0a0000u);
+        ASSERT_EQ(p.base.len, 16);
+        ASSERT_EQ(p.size, 24);
+        ASSERT_OK(ipam_pool_parse_spec("size=20,base=172.80.0.0/12", &p, NULL));
+        ASSERT_EQ(p.size, 20);
+        ASSERT_EQ(p.base.len, 12);
+        ASSERT_ERR(ipam_pool_parse_spec("base=10.10.0.0/16", &p, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "address pool 'base=10.10.0.0/16': expected base=CIDR,size=N");
+        e = err_free(e);
+        ASSERT_ERR(ipam_pool_parse_spec("base=10.10.0.0/16,size=8", &p, &e), EINVAL);
+        ASSERT_TRUE(strstr(e->msg, "shorter than the base's prefix length 16") != NULL);
+        e = err_free(e);
+        ASSERT_ERR(ipam_pool_parse_spec("base=10.10.0.0/16,size=31", &p, &e), EINVAL);
+        e = err_free(e);
+        ASSERT_ERR(ipam_pool_parse_spec("base=10.10.0.5/16,size=24", &p, &e), EINVAL);
+        ASSERT_TRUE(strstr(e->msg, "base") != NULL);
+        e = err_free(e);
+        ASSERT_ERR(ipam_pool_parse_spec("base=10.10.0.0/16,size=24,gw=1", &p, &e), EINVAL);
+        ASSERT_TRUE(strstr(e->msg, "unexpected 'gw=1'") != NULL);
+        e = err_free(e);
+        ASSERT_ERR(ipam_pool_parse_spec("base=10.10.0.0/16,base=10.11.0.0/16,size=24", &p, &e),
+                   EINVAL);
+        e = err_free(e);
+        ASSERT_ERR(ipam_pool_parse_spec("", &p, &e), EINVAL);
+}
+
 TAP_MAIN(test_cidr_parse, test_overlay_options, test_overlap, test_init_validation, test_alloc,
-         test_ip_range, test_pool_choice, test_network_new, test_endpoint_and_persistence)
+         test_ip_range, test_pool_choice, test_pool_spec, test_network_new,
+         test_endpoint_and_persistence)

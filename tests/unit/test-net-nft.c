@@ -191,5 +191,97 @@ static void test_services(void) {
         net_network_free(nets[0]);
 }
 
+/* Connect and disconnect change only the endpoint's own elements. */
+static void test_endpoint_script(void) {
+        struct net_network *nets[2];
+        struct nft_publish p[2];
+        _cleanup_err_ struct err *e = NULL;
+        char *s = NULL;
+
+        nets[0] = mknet("a", "br-a", "10.1.0.0/24", false, true);
+        nets[1] = mknet("q", "br-q", "10.2.0.0/24", false, false); /* icc=false */
+        ASSERT_OK(nft_publish_parse("8080-8081:80-81", &p[0], NULL));
+        ASSERT_OK(nft_publish_parse("127.0.0.1:53:53/udp", &p[1], NULL));
+        {
+                struct nft_endpoint eps[] = {
+                        {"c1", "a", "vb1", 0x0a010002u, p, 2},
+                        {"c2", "q", "vb2", 0x0a020002u, NULL, 0},
+                        {"c3", "a", "vb3", 0x0a010003u, p, 1},
+                };
+                struct nft_state st = {nets, 2, eps, 2, .table = "berth-t"};
+
+                ASSERT_OK(nft_endpoint_script(&st, &eps[0], true, &s, NULL));
+                ASSERT_STREQ(s, "add element ip berth-t publish_ip { 127.0.0.1 . udp . 53 : "
+                                "10.1.0.2 . 53 }\nadd element ip berth-t publish_any { tcp . "
+                                "8080 : 10.1.0.2 . 80, tcp . 8081 : 10.1.0.2 . 81 }\n");
+                free(s);
+                ASSERT_OK(nft_endpoint_script(&st, &eps[0], false, &s, NULL));
+                ASSERT_STREQ(s, "delete element ip berth-t publish_ip { 127.0.0.1 . udp . 53 "
+                                "}\ndelete element ip berth-t publish_any { tcp . 8080, tcp . "
+                                "8081 }\n");
+                free(s);
+                ASSERT_OK(nft_endpoint_script(&st, &eps[1], true, &s, NULL));
+                ASSERT_STREQ(s, "add element bridge berth-t noicc { \"vb2\" }\n");
+                free(s);
+                s = NULL;
+                /* a clash with an endpoint already there is refused before anything runs */
+                st.n_eps = 3;
+                ASSERT_ERR(nft_endpoint_script(&st, &eps[2], true, &s, &e), EADDRINUSE);
+                ASSERT_TRUE(strstr(e->msg, "already published by 'c1'") != NULL);
+                e = err_free(e);
+                eps[2].network = "nope";
+                ASSERT_ERR(nft_endpoint_script(&st, &eps[2], false, &s, &e), EINVAL);
+                ASSERT_NULL(s);
+                eps[2].network = "a";
+                eps[2].n_ports = 0;
+                ASSERT_OK(nft_endpoint_script(&st, &eps[2], true, &s, NULL));
+                ASSERT_STREQ(s, "");
+                free(s);
+        }
+        net_network_free(nets[0]);
+        net_network_free(nets[1]);
+}
+
+/* A service update touches only the VIPs that changed. */
+static void test_services_script(void) {
+        uint32_t be[3] = {0xac120002u, 0xac120003u, 0xac120004u};
+        struct nft_service old[] = {
+                {"web", 0x0a60000au, IPPROTO_TCP, 80, be, 2, 0},
+                {"dns", 0x0a60000bu, IPPROTO_UDP, 53, be, 1, 0},
+                {"gone", 0x0a60000cu, IPPROTO_TCP, 80, be, 1, 0},
+        };
+        struct nft_service now[] = {
+                {"web", 0x0a60000au, IPPROTO_TCP, 80, be, 3, 0},
+                {"dns", 0x0a60000bu, IPPROTO_UDP, 53, be, 1, 0},
+                {"new", 0x0a60000du, IPPROTO_TCP, 443, be + 2, 1, 8443},
+                {"idle", 0x0a60000eu, IPPROTO_TCP, 80, NULL, 0, 0},
+        };
+        struct nft_state st = {.svcs = now, .n_svcs = 4};
+        _cleanup_err_ struct err *e = NULL;
+        char *s = NULL;
+
+        ASSERT_OK(nft_services_script(&st, old, 3, &s, NULL));
+        ASSERT_STREQ(s, "delete element ip berth services { 10.96.0.12 . tcp . 80 }\n"
+                        "flush chain ip berth svc-0a60000c-tcp-80\n"
+                        "delete chain ip berth svc-0a60000c-tcp-80\n"
+                        "flush chain ip berth svc-0a60000a-tcp-80\n"
+                        "add rule ip berth svc-0a60000a-tcp-80 meta l4proto tcp dnat ip to "
+                        "numgen inc mod 3 map { 0 : 172.18.0.2 . 80, 1 : 172.18.0.3 . 80, 2 : "
+                        "172.18.0.4 . 80 }\n"
+                        "add chain ip berth svc-0a60000d-tcp-443\n"
+                        "add rule ip berth svc-0a60000d-tcp-443 meta l4proto tcp dnat ip to "
+                        "172.18.0.4:8443\n"
+                        "add element ip berth services { 10.96.0.13 . tcp . 443 : goto "
+                        "svc-0a60000d-tcp-443 }\n");
+        free(s);
+        ASSERT_OK(nft_services_script(&st, now, 4, &s, NULL));
+        ASSERT_STREQ(s, "");
+        free(s);
+        s = NULL;
+        now[3].vip = 0x0a60000au;
+        ASSERT_ERR(nft_services_script(&st, old, 3, &s, &e), EEXIST);
+        ASSERT_NULL(s);
+}
+
 TAP_MAIN(test_publish_parse, test_services, test_apply_error, test_empty_deletes_tables,
-         test_golden_networks, test_conflicts)
+         test_golden_networks, test_conflicts, test_endpoint_script, test_services_script)

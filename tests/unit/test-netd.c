@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "json.h"
 #include "netd.h"
+#include "strv.h"
 #include "tap.h"
 
 static int check(const char *bip, const char *fc, uint32_t mtu, bool none, char **ret_msg) {
         _cleanup_err_ struct err *e = NULL;
-        int r = netd_check_opts(&(struct netd_opts){(char *)bip, (char *)fc, mtu, none}, &e);
+        int r = netd_check_opts(&(struct netd_opts){(char *)bip, (char *)fc, mtu, none, NULL}, &e);
 
         *ret_msg = r < 0 ? strdup(err_msg(e)) : NULL;
         return r;
@@ -53,4 +55,34 @@ static void test_fixed_cidr_and_mtu(void) {
         free(m);
 }
 
-TAP_MAIN(test_bip, test_fixed_cidr_and_mtu)
+static void test_pools(void) {
+        _cleanup_err_ struct err *e = NULL;
+        char *good[] = {"base=10.10.0.0/16,size=24", "base=10.20.0.0/16,size=20", NULL};
+        char *bad[] = {"base=10.10.0.0/16,size=24", "base=10.20.0.0/16", NULL};
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_strv_ char **l = NULL;
+
+        ASSERT_OK(netd_check_opts(&(struct netd_opts){.pools = good}, &e));
+        ASSERT_ERR(netd_check_opts(&(struct netd_opts){.pools = bad}, &e), EINVAL);
+        ASSERT_STREQ(err_msg(e), "--default-address-pool: address pool 'base=10.20.0.0/16': "
+                                 "expected base=CIDR,size=N");
+        e = err_free(e);
+        j = json_loads("[{\"base\": \"10.30.0.0/16\", \"size\": 24}]", 0, NULL);
+        ASSERT_OK(netd_config_pools("d.json", j, &l, &e));
+        ASSERT_EQ(strv_length(l), 1);
+        ASSERT_STREQ(l[0], "base=10.30.0.0/16,size=24");
+        json_decref(j);
+        j = json_loads("[{\"base\": \"10.30.0.0/16\", \"size\": 4}]", 0, NULL);
+        ASSERT_ERR(netd_config_pools("d.json", j, &l, &e), EINVAL);
+        ASSERT_TRUE(strstr(err_msg(e), "d.json: \"default-address-pools\"[0]: ") != NULL);
+        e = err_free(e);
+        json_decref(j);
+        j = json_loads("[{\"base\": \"10.30.0.0/16\"}]", 0, NULL);
+        ASSERT_ERR(netd_config_pools("d.json", j, &l, &e), EINVAL);
+        e = err_free(e);
+        json_decref(j);
+        j = json_loads("{}", 0, NULL);
+        ASSERT_ERR(netd_config_pools("d.json", j, &l, &e), EINVAL);
+}
+
+TAP_MAIN(test_bip, test_fixed_cidr_and_mtu, test_pools)
