@@ -24,22 +24,14 @@
 
 #define CP_MAX_DEPTH 256
 
-/* The container's merged root: mounted (or already mounted while it runs). */
-struct ctr_root {
-        struct ctr *c;
-        int fd;
-        char *path;
-        bool unmount;
-};
-
-static void ctr_root_done(struct ctr_root *r) {
+void ctr_root_done(struct ctr_root *r) {
         safe_close(r->fd);
         if (r->unmount)
                 (void)ovl_unmount(r->c->dir, NULL);
         free(r->path);
 }
 
-static int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp) {
+int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp) {
         _cleanup_strv_ char **lowers = xnew0(char *, 1);
         char *rootfs = NULL;
         json_t *v;
