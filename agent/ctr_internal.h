@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <ev.h>
 #include <jansson.h>
@@ -15,7 +16,14 @@
 #include "image/store.h"
 #include "supervise.h"
 
+/* --userns-remap (ctr_userns.c): the host ids of container root and the ranges' sizes */
+struct ctr_remap {
+        bool on;
+        uint32_t uid, uid_n, gid, gid_n;
+};
+
 struct ctr_mgr {
+        struct ctr_remap remap;
         struct daemon *d;
         struct ev_loop *loop;
         char *root, *run;
@@ -165,3 +173,11 @@ int ctr_exec_resize(struct exec_sess *x, unsigned h, unsigned w, struct err **er
 json_t *ctr_exec_inspect(const struct exec_sess *x);
 /* Ends every exec session and record of c (removal, daemon shutdown). */
 void ctr_exec_end(struct ctr *c);
+
+/* ctr_userns.c: --userns-remap. init resolves spec (NULL/"": off; "default" creates the
+ * berth-remap user and its ranges); create (from ctr_create) checks HostConfig.UsernsMode and, for
+ * a remapped container, records the mapping (BerthUserns, BerthRootUid/Gid), points its lower
+ * dirs at the shifted copies and prepares its upper dir and empty volumes; spec adds the user
+ * namespace and its maps to the OCI config. */
+int ctr_userns_init(struct ctr_mgr *m, const char *spec, struct err **errp);
+int ctr_userns_create(struct ctr_mgr *m, json_t *rec, struct err **errp);

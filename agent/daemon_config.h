@@ -29,6 +29,7 @@ struct daemon_config {
         bool live_restore;
         unsigned shutdown_timeout;
         unsigned restart_backoff_max_ms;
+        char *userns_remap; /* "userns-remap": default or USER[:GROUP] (at start only) */
 };
 
 void daemon_config_init(struct daemon_config *c);
