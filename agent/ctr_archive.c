@@ -336,7 +336,7 @@ int ctr_archive_put(struct ctr *c, const char *path, int fd, const struct ctr_ar
         if (!path || path[0] != '/')
                 return err_setx(errp, EINVAL, "path: '%s' is not an absolute container path",
                                 path ?: "");
-        r = ctr_root_open(c, &root, errp);
+        r = ctr_root_open_live(c, &root, errp);
         if (r < 0)
                 return r;
         {
@@ -566,7 +566,7 @@ int ctr_archive_get(struct ctr *c, const char *path, int out_fd, char **ret_stat
         if (!path || path[0] != '/')
                 return err_setx(errp, EINVAL, "path: '%s' is not an absolute container path",
                                 path ?: "");
-        r = ctr_root_open(c, &root, errp);
+        r = ctr_root_open_live(c, &root, errp);
         if (r < 0)
                 return r;
         n = strlen(path);

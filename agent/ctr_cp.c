@@ -55,6 +55,23 @@ int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp) {
         return 0;
 }
 
+int ctr_root_open_live(struct ctr *c, struct ctr_root *ret, struct err **errp) {
+        pid_t pid = (pid_t)json_get_int(ctr_state(c), "Pid", 0);
+
+        if (!ctr_running(c) || pid <= 0)
+                return ctr_root_open(c, ret, errp);
+        /* the container's own view: its volumes, bind mounts and tmpfs mounts included */
+        *ret = (struct ctr_root){.c = c, .fd = -EBADF};
+        ret->path = xasprintf("/proc/%d/root", (int)pid);
+        ret->fd = open(ret->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ret->fd < 0) {
+                int r = err_set(errp, errno, "open the root of container %s", c->id);
+                ctr_root_done(ret);
+                return r;
+        }
+        return 0;
+}
+
 int ctr_export(struct ctr *c, const char *host_path, struct err **errp) {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp", host_path);
         _cleanup_close_ int out = -EBADF;
@@ -381,7 +398,7 @@ int ctr_copy_out(struct ctr *c, const char *src, const char *host_dest, const st
         r = check_paths(src, host_dest, errp);
         if (r < 0)
                 return r;
-        r = ctr_root_open(c, &root, errp);
+        r = ctr_root_open_live(c, &root, errp);
         if (r < 0)
                 return r;
         r = do_copy(root.fd, src, -EBADF, host_dest, o->follow, o->archive, errp);
@@ -399,7 +416,7 @@ int ctr_copy_in(struct ctr *c, const char *host_src, const char *dest, const str
         r = check_paths(dest, host_src, errp);
         if (r < 0)
                 return r;
-        r = ctr_root_open(c, &root, errp);
+        r = ctr_root_open_live(c, &root, errp);
         if (r < 0)
                 return r;
         r = do_copy(-EBADF, host_src, root.fd, dest, o->follow, o->archive, errp);

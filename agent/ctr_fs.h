@@ -56,6 +56,10 @@ struct ctr_root {
 };
 int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp);
 void ctr_root_done(struct ctr_root *r);
+/* The same for cp and the archive routes: a running container's root is /proc/PID/root (what
+ * its processes see, volumes and bind mounts included); a stopped one's is the merged overlay
+ * (without its volumes). */
+int ctr_root_open_live(struct ctr *c, struct ctr_root *ret, struct err **errp);
 
 /* agent/ctr_archive.c: docker's archive routes. */
 struct ctr_archive_put_opts {
