@@ -102,6 +102,10 @@ struct put {
         int rootfd;
         const char *dest; /* the directory entries land in (container path) */
         const struct ctr_archive_put_opts *o;
+        /* the last parent directory: consecutive entries of one directory resolve it once (the
+         * fd stays the directory resolved in the root even if the path changes meanwhile) */
+        char *last_parent;
+        int last_dfd;
         char buf[AR_BLOCK];
 };
 
@@ -159,7 +163,7 @@ static int put_data(struct archive *a, struct archive_entry *e, int fd, const ch
 
 static int put_entry(struct put *p, struct archive *a, struct archive_entry *e, struct err **errp) {
         _cleanup_free_ char *rel = NULL, *dir = NULL, *parent = NULL, *what = NULL;
-        _cleanup_close_ int dfd = -EBADF;
+        int dfd;
         const char *name = archive_entry_pathname(e) ?: "";
         const char *base;
         mode_t type = archive_entry_filetype(e);
@@ -186,9 +190,17 @@ static int put_entry(struct put *p, struct archive *a, struct archive_entry *e, 
         dir = base ? xstrndup(rel, (size_t)(base - rel)) : xstrdup("");
         base = base ? base + 1 : rel;
         parent = join(p->dest, dir);
-        dfd = open_dir_in_root(p->rootfd, parent, true, errp);
-        if (dfd < 0)
-                return err_wrap(errp, "archive entry '%s'", name);
+        if (p->last_parent && streq(p->last_parent, parent))
+                dfd = p->last_dfd;
+        else {
+                dfd = open_dir_in_root(p->rootfd, parent, true, errp);
+                if (dfd < 0)
+                        return err_wrap(errp, "archive entry '%s'", name);
+                safe_close(p->last_dfd);
+                free(p->last_parent);
+                p->last_dfd = dfd;
+                p->last_parent = TAKE_PTR(parent);
+        }
         if (hl) {
                 _cleanup_free_ char *trel = NULL, *target = NULL;
                 _cleanup_close_ int tfd = -EBADF;
@@ -285,6 +297,7 @@ static int put_tar(int rootfd, const char *dir, int fd, const struct ctr_archive
         p->rootfd = rootfd;
         p->dest = dir;
         p->o = o;
+        p->last_dfd = -EBADF;
         archive_read_support_format_tar(a);
         archive_read_support_format_gnutar(a);
         archive_read_support_filter_all(a);
@@ -293,9 +306,14 @@ static int put_tar(int rootfd, const char *dir, int fd, const struct ctr_archive
                                 archive_error_string(a) ?: "not a tar");
         while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                 int k = put_entry(p, a, e, errp);
-                if (k < 0)
+                if (k < 0) {
+                        safe_close(p->last_dfd);
+                        free(p->last_parent);
                         return k;
+                }
         }
+        safe_close(p->last_dfd);
+        free(p->last_parent);
         if (r != ARCHIVE_EOF)
                 return err_setx(errp, EINVAL, "read the archive: %s",
                                 archive_error_string(a) ?: "not a tar");
