@@ -52,6 +52,7 @@ struct daemon {
         char **net_pools;                /* --default-address-pool (repeatable) */
         char **insecure_registries_flag; /* --insecure-registry (repeatable) */
         const char *registry_certs_dir;  /* --registry-certs-dir (argv), NULL: default */
+        const char *userns_remap_flag;   /* --userns-remap (argv), NULL: daemon.json's */
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and

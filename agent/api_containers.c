@@ -364,10 +364,12 @@ static void h_resize(struct http_req *req, void *ud) {
         _cleanup_err_ struct err *e = NULL;
         struct ctr *c = find(req, ud);
         unsigned h = 0, w = 0;
-        const char *hs = http_req_query(req, "h"), *ws = http_req_query(req, "w");
+        const char *hs, *ws;
 
         if (!c)
-                return;
+                return; /* answered: req is gone */
+        hs = http_req_query(req, "h");
+        ws = http_req_query(req, "w");
         if (!hs || !ws || sscanf(hs, "%u", &h) != 1 || sscanf(ws, "%u", &w) != 1) {
                 http_reply_error(req, 400, "invalid", "h, w: both are required numbers");
                 return;
@@ -393,6 +395,66 @@ static void h_exec(struct http_req *req, void *ud) {
         ctr_exec(c, body, req);
 }
 
+/* Finds exec {id} or answers 404. */
+static struct exec_sess *find_exec(struct http_req *req, void *ud) {
+        struct exec_sess *x = ctr_exec_find(mgr(ud), http_req_param(req, "id"));
+
+        if (!x)
+                http_reply_error(req, 404, "not found", "No such exec instance: %s",
+                                 http_req_param(req, "id"));
+        return x;
+}
+
+/* POST /v1/exec/{id}/start {Detach, ConsoleSize, DetachKeys} (ctr_exec.c) */
+static void h_exec_start(struct http_req *req, void *ud) {
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct exec_sess *x = find_exec(req, ud);
+        size_t len = 0;
+
+        if (!x)
+                return;
+        (void)http_req_body(req, &len);
+        if (len > 0 && http_req_json(req, &body, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        ctr_exec_start(x, body, req);
+}
+
+/* POST /v1/exec/{id}/resize?h=ROWS&w=COLUMNS */
+static void h_exec_resize(struct http_req *req, void *ud) {
+        _cleanup_err_ struct err *e = NULL;
+        struct exec_sess *x = find_exec(req, ud);
+        unsigned h = 0, w = 0;
+        const char *hs, *ws;
+
+        if (!x)
+                return; /* answered: req is gone */
+        hs = http_req_query(req, "h");
+        ws = http_req_query(req, "w");
+        if (!hs || !ws || sscanf(hs, "%u", &h) != 1 || sscanf(ws, "%u", &w) != 1) {
+                http_reply_error(req, 400, "invalid", "h, w: both are required numbers");
+                return;
+        }
+        if (ctr_exec_resize(x, h, w, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        http_reply(req, 200, NULL, "", 0);
+}
+
+/* GET /v1/exec/{id}/json */
+static void h_exec_inspect(struct http_req *req, void *ud) {
+        struct exec_sess *x = find_exec(req, ud);
+        _cleanup_json_ json_t *j = NULL;
+
+        if (!x)
+                return;
+        j = ctr_exec_inspect(x);
+        http_reply_json(req, 200, j);
+}
+
 /* ---- images ---- */
 
 const struct http_route api_container_routes[] = {
@@ -415,5 +477,8 @@ const struct http_route api_container_routes[] = {
         {"POST", "/v1/containers/{id}/update", h_update},
         {"POST", "/v1/containers/{id}/attach", h_attach},
         {"POST", "/v1/containers/{id}/resize", h_resize},
+        {"POST", "/v1/exec/{id}/start", h_exec_start},
+        {"POST", "/v1/exec/{id}/resize", h_exec_resize},
+        {"GET", "/v1/exec/{id}/json", h_exec_inspect},
         {},
 };

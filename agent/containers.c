@@ -931,6 +931,8 @@ int ctr_mgr_open(struct daemon *d, struct ctr_mgr **ret, struct err **errp) {
                 r = mkdir_p(m->oci_root, 0700, errp);
         if (r >= 0)
                 r = image_store_open(d->root, &m->images, errp);
+        if (r >= 0) /* --userns-remap (ctr_userns.c) */
+                r = ctr_userns_init(m, d->userns_remap_flag ?: d->config.userns_remap, errp);
         if (r < 0)
                 return r;
         dir = opendir(m->ctr_root);

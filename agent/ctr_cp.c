@@ -24,22 +24,14 @@
 
 #define CP_MAX_DEPTH 256
 
-/* The container's merged root: mounted (or already mounted while it runs). */
-struct ctr_root {
-        struct ctr *c;
-        int fd;
-        char *path;
-        bool unmount;
-};
-
-static void ctr_root_done(struct ctr_root *r) {
+void ctr_root_done(struct ctr_root *r) {
         safe_close(r->fd);
         if (r->unmount)
                 (void)ovl_unmount(r->c->dir, NULL);
         free(r->path);
 }
 
-static int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp) {
+int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp) {
         _cleanup_strv_ char **lowers = xnew0(char *, 1);
         char *rootfs = NULL;
         json_t *v;
@@ -57,6 +49,23 @@ static int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp)
         ret->fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (ret->fd < 0) {
                 r = err_set(errp, errno, "open '%s'", rootfs);
+                ctr_root_done(ret);
+                return r;
+        }
+        return 0;
+}
+
+int ctr_root_open_live(struct ctr *c, struct ctr_root *ret, struct err **errp) {
+        pid_t pid = (pid_t)json_get_int(ctr_state(c), "Pid", 0);
+
+        if (!ctr_running(c) || pid <= 0)
+                return ctr_root_open(c, ret, errp);
+        /* the container's own view: its volumes, bind mounts and tmpfs mounts included */
+        *ret = (struct ctr_root){.c = c, .fd = -EBADF};
+        ret->path = xasprintf("/proc/%d/root", (int)pid);
+        ret->fd = open(ret->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ret->fd < 0) {
+                int r = err_set(errp, errno, "open the root of container %s", c->id);
                 ctr_root_done(ret);
                 return r;
         }
@@ -389,7 +398,7 @@ int ctr_copy_out(struct ctr *c, const char *src, const char *host_dest, const st
         r = check_paths(src, host_dest, errp);
         if (r < 0)
                 return r;
-        r = ctr_root_open(c, &root, errp);
+        r = ctr_root_open_live(c, &root, errp);
         if (r < 0)
                 return r;
         r = do_copy(root.fd, src, -EBADF, host_dest, o->follow, o->archive, errp);
@@ -407,7 +416,7 @@ int ctr_copy_in(struct ctr *c, const char *host_src, const char *dest, const str
         r = check_paths(dest, host_src, errp);
         if (r < 0)
                 return r;
-        r = ctr_root_open(c, &root, errp);
+        r = ctr_root_open_live(c, &root, errp);
         if (r < 0)
                 return r;
         r = do_copy(-EBADF, host_src, root.fd, dest, o->follow, o->archive, errp);

@@ -441,6 +441,9 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         r = ctr_net_create(m, rec, body, errp); /* berth-net */
         if (r < 0)
                 goto fail;
+        r = ctr_userns_create(m, rec, errp); /* --userns-remap (ctr_userns.c) */
+        if (r < 0)
+                goto fail;
         {
                 json_t *gd = json_object_get(json_object_get(rec, "GraphDriver"), "Data");
                 json_object_set_new(gd, "UpperDir", json_sprintf("%s/upper", dir));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -44,3 +45,44 @@ int ctr_copy_out(struct ctr *c, const char *src, const char *host_dest, const st
 /* docker cp host_src CONTAINER:dest. */
 int ctr_copy_in(struct ctr *c, const char *host_src, const char *dest, const struct ctr_cp_opts *o,
                 struct err **errp);
+
+/* The container's merged root (agent/ctr_cp.c): mounted for the operation when the container
+ * is stopped (ctr_root_done() unmounts it then). */
+struct ctr_root {
+        struct ctr *c;
+        int fd;
+        char *path;
+        bool unmount;
+};
+int ctr_root_open(struct ctr *c, struct ctr_root *ret, struct err **errp);
+void ctr_root_done(struct ctr_root *r);
+/* The same for cp and the archive routes: a running container's root is /proc/PID/root (what
+ * its processes see, volumes and bind mounts included); a stopped one's is the merged overlay
+ * (without its volumes). */
+int ctr_root_open_live(struct ctr *c, struct ctr_root *ret, struct err **errp);
+
+/* agent/ctr_archive.c: docker's archive routes. */
+struct ctr_archive_put_opts {
+        bool copy_uid_gid;             /* owners from the archive (else the container's root) */
+        bool no_overwrite_dir_non_dir; /* docker's noOverwriteDirNonDir */
+        uid_t root_uid;                /* the container's root on the host (userns remap) */
+        gid_t root_gid;
+        /* berth cp: path is the cp destination (docker's rules: an existing directory receives
+         * the archive, otherwise its parent does with the top entry name renamed to path's last
+         * component); the archive's top entry is name ("." for a directory's contents) */
+        bool cp;
+        const char *name;
+        bool src_dir;
+        /* internal: the top entry's rename */
+        const char *rename_from, *rename_to;
+};
+/* The host uid/gid of the container's root (0 without a user namespace remap). */
+void ctr_root_ids(const struct ctr *c, uid_t *ret_uid, gid_t *ret_gid);
+/* PUT /containers/{id}/archive?path=: extracts the tar read from fd into path (an existing
+ * directory, or with o->cp the cp destination). */
+int ctr_archive_put(struct ctr *c, const char *path, int fd, const struct ctr_archive_put_opts *o,
+                    struct err **errp);
+/* GET/HEAD: writes the tar of path (top entry: its name; "PATH/." or "/": its contents) to out_fd
+ * (when >= 0) and returns docker's X-Docker-Container-Path-Stat value (base64 JSON). */
+int ctr_archive_get(struct ctr *c, const char *path, int out_fd, char **ret_stat,
+                    struct err **errp);

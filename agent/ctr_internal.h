@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <ev.h>
 #include <jansson.h>
@@ -15,7 +16,14 @@
 #include "image/store.h"
 #include "supervise.h"
 
+/* --userns-remap (ctr_userns.c): the host ids of container root and the ranges' sizes */
+struct ctr_remap {
+        bool on;
+        uint32_t uid, uid_n, gid, gid_n;
+};
+
 struct ctr_mgr {
+        struct ctr_remap remap;
         struct daemon *d;
         struct ev_loop *loop;
         char *root, *run;
@@ -146,13 +154,33 @@ int ctr_resize(struct ctr *c, unsigned h, unsigned w, struct err **errp);
 /* docker's detach keys ("ctrl-p,ctrl-q") -> "16,17" for the shim. */
 int ctr_parse_detach_keys(const char *spec, char **ret, struct err **errp);
 
-/* ctr_stream.c */
-/* Runs body's Cmd (with Env, WorkingDir, User) inside c through a forked helper whose stdout and
- * stderr are out_fd and err_fd; *ret_pid is the helper, which exits with the command's status and
- * kills the command when it gets SIGTERM. */
+/* ctr_exec.c: runs body's Cmd (with Env, WorkingDir, User) inside c through a forked helper whose
+ * stdout and stderr are out_fd and err_fd; *ret_pid is the helper, which exits with the command's
+ * status and kills the command when it gets SIGTERM. */
 int ctr_exec_spawn(struct ctr *c, const json_t *body, int out_fd, int err_fd, pid_t *ret_pid,
                    struct err **errp);
+/* ctr_stream.c */
+/* JSON string of bytes that may not be UTF-8 (invalid bytes become U+FFFD). */
+json_t *ctr_json_bytes(const char *s, size_t len);
 /* The container exited: followers get the rest of the log and {"exit":N}. */
 void ctr_streams_exit(struct ctr *c);
 /* Ends every stream of c (removal). */
 void ctr_streams_end(struct ctr *c);
+
+/* ctr_exec.c: exec instances (docker's create/start/resize/inspect; one-shot execs from
+ * ctr_exec()). Ids are 64 hex characters; lookups are exact. */
+struct exec_sess *ctr_exec_find(struct ctr_mgr *m, const char *id);
+/* POST /exec/{id}/start with body start ({Detach, ConsoleSize, DetachKeys}; may be NULL). */
+void ctr_exec_start(struct exec_sess *x, const json_t *start, struct http_req *req);
+int ctr_exec_resize(struct exec_sess *x, unsigned h, unsigned w, struct err **errp);
+json_t *ctr_exec_inspect(const struct exec_sess *x);
+/* Ends every exec session and record of c (removal, daemon shutdown). */
+void ctr_exec_end(struct ctr *c);
+
+/* ctr_userns.c: --userns-remap. init resolves spec (NULL/"": off; "default" creates the
+ * berth-remap user and its ranges); create (from ctr_create) checks HostConfig.UsernsMode and, for
+ * a remapped container, records the mapping (BerthUserns, BerthRootUid/Gid), points its lower
+ * dirs at the shifted copies and prepares its upper dir and empty volumes; spec adds the user
+ * namespace and its maps to the OCI config. */
+int ctr_userns_init(struct ctr_mgr *m, const char *spec, struct err **errp);
+int ctr_userns_create(struct ctr_mgr *m, json_t *rec, struct err **errp);

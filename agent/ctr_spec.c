@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -420,10 +421,12 @@ static json_t *cap_json(const char *name) {
         return str_startswith(name, "CAP_") ? json_string(name) : json_sprintf("CAP_%s", name);
 }
 
+/* Every capability the daemon itself may hold (its bounding set): "all" cannot be more, e.g. on a
+ * host whose root lacks CAP_SYS_RESOURCE (docker does the same). */
 static void caps_add_all(json_t *set) {
         json_array_clear(set);
         for (int c = 0; c <= caps_last_known(); c++)
-                if (caps_to_name(c))
+                if (caps_to_name(c) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
                         json_array_append_new(set, json_string(caps_to_name(c)));
 }
 
@@ -670,6 +673,7 @@ int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp
         if (r < 0)
                 return r;
         set_namespaces(in, hc, linux_);
+        ctr_userns_spec(in->rec, linux_); /* --userns-remap (ctr_userns.c) */
         sysctl = json_object_get(hc, "Sysctls");
         if (json_object_size(sysctl) > 0) {
                 json_t *out = json_object();

@@ -52,6 +52,8 @@ struct ctr_spec_in {
 int ctr_init_path(char **ret, struct err **errp);
 
 int ctr_spec_build(const struct ctr_spec_in *in, json_t **ret, struct err **errp);
+/* ctr_userns.c: a remapped container's user namespace and maps (none without BerthUserns). */
+void ctr_userns_spec(const json_t *rec, json_t *linux_);
 
 /* Resolves "user[:group]" (names or numbers) against the rootfs's /etc/passwd and /etc/group,
  * read inside rootfs_fd. ret_gids gets the supplementary groups of a named user. */

@@ -62,6 +62,8 @@ static void daemon_usage(FILE *f) {
                 "      --registry-certs-dir DIR  per-registry TLS files DIR/HOST[:PORT]/ca.crt,\n"
                 "                          client.cert, client.key (default " REGISTRY_CERTS_DIR
                 ")\n"
+                "      --userns-remap default|USER[:GROUP]  containers' root is an unprivileged\n"
+                "                          host id from /etc/subuid, /etc/subgid\n"
                 "  -h, --help              this help\n");
 }
 
@@ -324,6 +326,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"request-timeout", required_argument, NULL, 't'},
                 {"insecure-registry", required_argument, NULL, 'I'},
                 {"registry-certs-dir", required_argument, NULL, 'C'},
+                {"userns-remap", required_argument, NULL, 'u'},
                 {"config-file", required_argument, NULL, 'c'},
                 {"bip", required_argument, NULL, 'B'},
                 {"fixed-cidr", required_argument, NULL, 'X'},
@@ -464,6 +467,9 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                                 return -EINVAL;
                         }
                         d->registry_certs_dir = optarg;
+                        break;
+                case 'u': /* checked when the container manager opens (ctr_userns.c) */
+                        d->userns_remap_flag = optarg;
                         break;
                 case 'h':
                         *ret_help = true;

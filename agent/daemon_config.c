@@ -26,6 +26,7 @@ void daemon_config_done(struct daemon_config *c) {
         strv_free(c->insecure_registries);
         strv_free(c->labels);
         strv_free(c->default_address_pools);
+        free(c->userns_remap);
         daemon_config_init(c);
 }
 
@@ -108,6 +109,16 @@ int daemon_config_load(const char *path, struct daemon_config *ret, struct err *
                                 goto fail;
                         }
                         c.max_concurrent_downloads = (unsigned)json_integer_value(v);
+                } else if (streq(key, "userns-remap")) {
+                        if (!json_is_string(v) || !json_string_value(v)[0]) {
+                                r = err_setx(errp, EINVAL,
+                                             "%s: \"userns-remap\": expected \"default\" or "
+                                             "\"USER[:GROUP]\"",
+                                             path);
+                                goto fail;
+                        }
+                        free(c.userns_remap);
+                        c.userns_remap = xstrdup(json_string_value(v));
                 } else if (streq(key, "live-restore")) {
                         if (!json_is_boolean(v)) {
                                 r = err_setx(errp, EINVAL,

@@ -26,7 +26,8 @@
 
 struct cli_attach {
         struct http_raw *raw;
-        char *id; /* escaped */
+        char *id;     /* escaped */
+        char *resize; /* the resize route's prefix: /v1/containers/ID or /v1/exec/ID */
         bool in, tty;
         unsigned char keys[8]; /* the detach sequence, to know that we detached */
         size_t n_keys, matched;
@@ -51,6 +52,7 @@ void cli_attach_free(struct cli_attach *a) {
                 return;
         http_raw_free(a->raw);
         free(a->id);
+        free(a->resize);
         free(a);
 }
 
@@ -77,6 +79,7 @@ int cli_attach_open(const struct cli_ctx *ctx, const char *id, const struct atta
         int r;
 
         a->id = http_escape(id);
+        a->resize = xasprintf("/v1/containers/%s", a->id);
         a->in = o->in;
         a->tty = o->tty;
         keys_parse(a, keys);
@@ -101,7 +104,9 @@ static void send_size(const struct cli_ctx *ctx, struct cli_attach *a) {
                 return;
         if (ws.ws_row == 0 || ws.ws_col == 0)
                 return;
-        path = xasprintf("/v1/containers/%s/resize?h=%u&w=%u", a->id, ws.ws_row, ws.ws_col);
+        if (!a->resize)
+                return;
+        path = xasprintf("%s/resize?h=%u&w=%u", a->resize, ws.ws_row, ws.ws_col);
         (void)client_call(ctx, "POST", path, NULL, NULL, NULL);
 }
 
@@ -246,6 +251,40 @@ int cli_attach_open_exec(const struct cli_ctx *ctx, const char *path, const json
         a->id = xstrdup("");
         a->in = true;
         r = client_upgrade(ctx, "POST", path, body, &a->raw, NULL, errp);
+        if (r < 0) {
+                cli_attach_free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
+bool cli_attach_console_size(unsigned *ret_h, unsigned *ret_w) {
+        struct winsize ws = {};
+
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+                return false;
+        if (ws.ws_row == 0 || ws.ws_col == 0)
+                return false;
+        *ret_h = ws.ws_row;
+        *ret_w = ws.ws_col;
+        return true;
+}
+
+int cli_attach_open_exec_tty(const struct cli_ctx *ctx, const char *exec_id, const json_t *start,
+                             const struct attach_opts *o, struct cli_attach **ret,
+                             struct err **errp) {
+        struct cli_attach *a = xnew0(struct cli_attach, 1);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        a->id = http_escape(exec_id);
+        a->resize = xasprintf("/v1/exec/%s", a->id);
+        a->in = o->in;
+        a->tty = true;
+        keys_parse(a, o->detach_keys ? o->detach_keys : "ctrl-p,ctrl-q");
+        path = xasprintf("/v1/exec/%s/start", a->id);
+        r = client_upgrade(ctx, "POST", path, start, &a->raw, NULL, errp);
         if (r < 0) {
                 cli_attach_free(a);
                 return r;

@@ -36,6 +36,14 @@ int cli_attach_open_exec(const struct cli_ctx *ctx, const char *path, const json
  * *ret_code (-1 without one). */
 int cli_attach_relay_code(const struct cli_ctx *ctx, struct cli_attach *a, int *ret_code,
                           struct err **errp);
+/* exec -t: POST /v1/exec/EXEC_ID/start (upgraded, raw console bytes) with body start; resizes
+ * go to /v1/exec/EXEC_ID/resize; the detach keys (o->detach_keys) end the relay with 1. Relay
+ * with cli_attach_relay(), then read the exit code from GET /v1/exec/EXEC_ID/json. */
+int cli_attach_open_exec_tty(const struct cli_ctx *ctx, const char *exec_id, const json_t *start,
+                             const struct attach_opts *o, struct cli_attach **ret,
+                             struct err **errp);
+/* The terminal's size on stdin or stdout; false without one. */
+bool cli_attach_console_size(unsigned *ret_h, unsigned *ret_w);
 
 /* `berth attach` */
 int cli_cmd_attach(const struct cli_ctx *ctx, int argc, char **argv);

@@ -934,6 +934,7 @@ static int cmd_logs(const struct cli_ctx *ctx, int argc, char **argv) {
 struct exec_opts {
         json_t *body;
         bool bad;
+        const char *detach_keys;
 };
 
 static void exec_opt(int c, const char *arg, void *ud) {
@@ -958,6 +959,12 @@ static void exec_opt(int c, const char *arg, void *ud) {
                 break;
         case 'i': /* berth-attach */
                 json_object_set_new(o->body, "AttachStdin", json_true());
+                break;
+        case 't':
+                json_object_set_new(o->body, "Tty", json_true());
+                break;
+        case 'K':
+                o->detach_keys = arg;
                 break;
         case 'u':
                 json_object_set_new(o->body, "User", json_string(arg));
@@ -988,26 +995,75 @@ static int on_exec_line(const char *line, size_t len, void *ud) {
         return 0;
 }
 
+/* exec -t: docker's create, start (upgraded, raw console) with the terminal's size, the exit
+ * code from the exec's inspect. */
+static int exec_tty(const struct cli_ctx *ctx, const char *path, json_t *body,
+                    const char *detach_keys) {
+        _cleanup_json_ json_t *created = NULL, *start = NULL, *info = NULL;
+        _cleanup_free_ char *ipath = NULL, *esc = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        struct attach_opts ao = {.in = json_get_bool(body, "AttachStdin", false),
+                                 .tty = true,
+                                 .detach_keys = detach_keys};
+        struct cli_attach *a = NULL;
+        unsigned h, w;
+        int r;
+
+        json_object_set_new(body, "Create", json_true());
+        r = client_call(ctx, "POST", path, body, &created, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        start = json_object();
+        if (cli_attach_console_size(&h, &w))
+                json_object_set_new(start, "ConsoleSize", json_pack("[i,i]", (int)h, (int)w));
+        if (detach_keys)
+                json_object_set_new(start, "DetachKeys", json_string(detach_keys));
+        r = cli_attach_open_exec_tty(ctx, json_get_str(created, "Id", ""), start, &ao, &a, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        r = cli_attach_relay(ctx, a, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), EXIT_BERTH_FAILED);
+        if (r == 1)
+                return 0; /* detached: the command runs on */
+        esc = http_escape(json_get_str(created, "Id", ""));
+        ipath = xasprintf("/v1/exec/%s/json", esc);
+        r = client_call(ctx, "GET", ipath, NULL, &info, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        if (!json_is_integer(json_object_get(info, "ExitCode"))) {
+                fprintf(stderr, "berth: the exec's output ended before its exit code was known\n");
+                return EXIT_BERTH_FAILED;
+        }
+        return (int)json_get_int(info, "ExitCode", EXIT_BERTH_FAILED);
+}
+
 static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
         static const char usage[] =
-                "Usage: berth exec [-d] [-i] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND "
+                "Usage: berth exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER] CONTAINER COMMAND "
                 "[ARG...]\n\n"
                 "Run a command in a running container.\n\n"
-                "  -d, --detach        run in the background\n"
-                "  -i, --interactive   forward stdin (its EOF closes the command's stdin)\n"
-                "  -e, --env K=V       set an environment variable\n"
-                "  -w, --workdir DIR   working directory\n"
-                "  -u, --user USER     user[:group], names or numbers\n";
-        static const struct option lo[] = {
-                {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
-                {"env", required_argument, NULL, 'e'},  {"workdir", required_argument, NULL, 'w'},
-                {"user", required_argument, NULL, 'u'}, {}};
+                "  -d, --detach             run in the background\n"
+                "  -i, --interactive        forward stdin (its EOF closes the command's stdin)\n"
+                "  -t, --tty                a console (pty) for the command\n"
+                "      --detach-keys KEYS   with -t: the sequence that detaches (ctrl-p,ctrl-q)\n"
+                "  -e, --env K=V            set an environment variable\n"
+                "  -w, --workdir DIR        working directory\n"
+                "  -u, --user USER          user[:group], names or numbers\n";
+        static const struct option lo[] = {{"detach", no_argument, NULL, 'd'},
+                                           {"interactive", no_argument, NULL, 'i'},
+                                           {"tty", no_argument, NULL, 't'},
+                                           {"detach-keys", required_argument, NULL, 'K'},
+                                           {"env", required_argument, NULL, 'e'},
+                                           {"workdir", required_argument, NULL, 'w'},
+                                           {"user", required_argument, NULL, 'u'},
+                                           {}};
         _cleanup_json_ json_t *body = json_pack("{s:[],s:[]}", "Cmd", "Env");
         struct exec_opts o = {.body = body};
         struct exec_sink sink = {.code = -1};
         _cleanup_free_ char *id = NULL, *path = NULL;
         _cleanup_err_ struct err *e = NULL;
-        int first = simple_opts(argc, argv, usage, "die:w:u:", lo, 2, exec_opt, &o), r;
+        int first = simple_opts(argc, argv, usage, "dite:w:u:", lo, 2, exec_opt, &o), r;
 
         if (first <= 0)
                 return -first;
@@ -1019,6 +1075,8 @@ static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
                 r = client_call(ctx, "POST", path, body, NULL, &e);
                 return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
         }
+        if (json_get_bool(body, "Tty", false))
+                return exec_tty(ctx, path, body, o.detach_keys);
         if (json_get_bool(body, "AttachStdin", false)) {
                 /* -i: an upgraded connection; the exit code comes as the last record */
                 struct cli_attach *a = NULL;

@@ -150,6 +150,13 @@ static int setup_terminal(struct rt_init *init, struct rt_cerr *ce) {
         if (sendmsg(init->console_fd, &mh, MSG_NOSIGNAL) < 0)
                 return rt_cerr_set(ce, errno, "send the pty over the console socket");
         init->console_fd = safe_close(init->console_fd);
+        if (init->process->console_height > 0 && init->process->console_width > 0) {
+                struct winsize ws = {.ws_row = init->process->console_height,
+                                     .ws_col = init->process->console_width};
+
+                if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
+                        return rt_cerr_set(ce, errno, "set the console size");
+        }
         if (setsid() < 0)
                 return rt_cerr_set(ce, errno, "setsid");
         if (ioctl(slave, TIOCSCTTY, 0) < 0)

@@ -333,6 +333,22 @@ int spec_process_from_json(const json_t *j, const char *what, struct spec_proces
         r = get_bool(j, "terminal", what, "process.terminal", &p.terminal, errp);
         if (r < 0)
                 goto fail;
+        {
+                const json_t *cs = json_object_get(j, "consoleSize");
+                int64_t h = 0, w = 0;
+
+                if (cs) {
+                        r = get_int(cs, "height", what, "process.consoleSize.height", 0, 65535, &h,
+                                    errp);
+                        if (r >= 0)
+                                r = get_int(cs, "width", what, "process.consoleSize.width", 0,
+                                            65535, &w, errp);
+                        if (r < 0)
+                                goto fail;
+                        p.console_height = (unsigned short)h;
+                        p.console_width = (unsigned short)w;
+                }
+        }
         r = get_bool(j, "noNewPrivileges", what, "process.noNewPrivileges", &p.no_new_privileges,
                      errp);
         if (r < 0)

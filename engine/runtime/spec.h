@@ -61,6 +61,8 @@ struct spec_user {
 
 struct spec_process {
         bool terminal;
+        /* process.consoleSize (0: unset): the pty's size before the process runs */
+        unsigned short console_height, console_width;
         char **args;
         char **env;
         char *cwd;

@@ -71,4 +71,21 @@ static void test_errors_name_file_and_key(void) {
         unlink(p5);
 }
 
-TAP_MAIN(test_full, test_missing_is_empty, test_errors_name_file_and_key)
+/* ctr: the userns-remap key (a non-empty string; resolved when the daemon starts) */
+static void test_userns_remap(void) {
+        _cleanup_free_ char *ok = write_tmp("{\"userns-remap\":\"default\"}");
+        _cleanup_free_ char *bad = write_tmp("{\"userns-remap\":\"\"}");
+        _cleanup_err_ struct err *e = NULL;
+        struct daemon_config c;
+
+        ASSERT_OK(daemon_config_load(ok, &c, NULL));
+        ASSERT_STREQ(c.userns_remap, "default");
+        daemon_config_done(&c);
+        ASSERT_NULL(c.userns_remap);
+        ASSERT_ERR(daemon_config_load(bad, &c, &e), EINVAL);
+        ASSERT_NOT_NULL(strstr(e->msg, "\"userns-remap\""));
+        unlink(ok);
+        unlink(bad);
+}
+
+TAP_MAIN(test_full, test_missing_is_empty, test_errors_name_file_and_key, test_userns_remap)
