@@ -27,7 +27,19 @@ static int bridge_create(struct nl *nl, const struct net_network *n, struct err 
         created = nl_link_add_bridge(nl, n->ifname, n->mtu, errp);
         if (created < 0)
                 return err_wrap(errp, "network '%s'", n->name);
-        r = nl_addr_add(nl, n->ifname, &gw, n->ipam.subnet.len, errp);
+        /* A bridge whose address was never set takes the lowest MAC of its ports, so removing
+         * a container's veth could change the gateway's MAC under every other container's ARP
+         * cache (their routed traffic, DNS and VIPs included, stalls until the entry expires).
+         * Pinned, like the endpoints' 02:42:<ip> addresses, to the gateway's address. */
+        uint8_t mac[NL_MAC_LEN] = {0x02,
+                                   0x42,
+                                   (uint8_t)(n->ipam.gateway >> 24),
+                                   (uint8_t)(n->ipam.gateway >> 16),
+                                   (uint8_t)(n->ipam.gateway >> 8),
+                                   (uint8_t)n->ipam.gateway};
+        r = nl_link_set_mac(nl, n->ifname, mac, errp);
+        if (r >= 0)
+                r = nl_addr_add(nl, n->ifname, &gw, n->ipam.subnet.len, errp);
         if (r >= 0)
                 r = nl_link_set_up(nl, n->ifname, true, errp);
         if (r >= 0 && !n->internal) {

@@ -386,12 +386,12 @@ web_on_image() { # IMAGE
         [ "$(printf '%s' "$seen" | sort -u | grep -c .)" -eq 2 ] || { echo "$seen"; false; }
 
         # The bridge takes the lowest MAC of its ports unless its address was set: removing
-        # the port it took it from changes the gateway's MAC under the containers' ARP caches,
-        # and their traffic through the gateway is lost for seconds. engine/net does not set
-        # it yet; pin it here (the same address, set explicitly).
+        # the port it took it from would change the gateway's MAC under the containers' ARP
+        # caches and stall their traffic through the gateway. engine/net pins it (type 3:
+        # NET_ADDR_SET).
         local br
         br=br-$(B network inspect two_default | jq -r '.[0].Id' | cut -c1-12)
-        ip link set dev "$br" address "$(cat "/sys/class/net/$br/address")"
+        [ "$(cat "/sys/class/net/$br/addr_assign_type")" = 3 ]
         # an image update, start-first one replica at a time: no request fails meanwhile
         WEB_IMAGE=busybox2 run B up -d -f "$PODS/vip.yaml"
         [ "$status" -eq 0 ] || { echo "$output"; false; }
