@@ -51,6 +51,10 @@ struct daemon {
         bool net_no_bridge;              /* --bridge none: no default network */
         char **insecure_registries_flag; /* --insecure-registry (repeatable) */
         const char *registry_certs_dir;  /* --registry-certs-dir (argv), NULL: default */
+        /* idle trimming (daemon_trim.c) */
+        ev_timer trim_timer;
+        uint64_t trim_requests, trim_last_count;
+        bool trim_dirty;
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and

@@ -81,6 +81,14 @@ struct pe_step {
         struct pe_step *next;
 };
 
+/* The HTTP client, made at its first use: curl_global_init() initialises OpenSSL, which faults
+ * in megabytes of libcrypto that an idle daemon does not need. */
+static struct http_multi *pe_http(struct pods_engine *pe, struct err **errp) {
+        if (!pe->http && http_multi_new(pe->daemon->loop, &pe->http, errp) < 0)
+                return NULL;
+        return pe->http;
+}
+
 static struct ctr_mgr *mgr(struct pods_engine *pe) {
         return pe->daemon->ctrs;
 }
@@ -296,7 +304,8 @@ static void probe_start(struct pe_probe *p, uint64_t now) {
         text = json_dump_str(body, false);
         p->last_exit = -1;
         p->probe_start_usec = now;
-        if (http_multi_request(
+        if (!pe_http(p->pe, &e) ||
+            http_multi_request(
                     p->pe->http, &p->pe->target,
                     &(struct http_call){.method = "POST",
                                         .path = path,
@@ -533,7 +542,8 @@ static void step_next(struct pe_step *s) {
                             : xasprintf("/v1/containers/%s/stop?t=%u", s->id, s->grace);
         _cleanup_err_ struct err *e = NULL;
 
-        if (http_multi_request(pe->http, &pe->target,
+        if (!pe_http(pe, &e) ||
+            http_multi_request(pe->http, &pe->target,
                                &(struct http_call){.method = s->deleting ? "DELETE" : "POST",
                                                    .path = path,
                                                    .timeout_ms = (long)(s->grace + 60) * 1000},
@@ -590,15 +600,11 @@ static int pe_gc_stacks(void *ud, char *const *live) {
 static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **errp) {
         struct daemon *d = container_of(env, struct daemon, env);
         _cleanup_free_ struct pods_engine *pe = xnew0(struct pods_engine, 1);
-        int r;
 
         if (!d->ctrs)
                 return err_setx(errp, EINVAL, "the container manager is not running");
         pe->daemon = d;
         pe->target = (struct http_target){.host = env->local_url};
-        r = http_multi_new(env->loop, &pe->http, errp);
-        if (r < 0)
-                return r;
         *ret_ud = TAKE_PTR(pe);
         return 0;
 }
@@ -609,7 +615,8 @@ static void pe_close(void *ud) {
         if (!pe)
                 return;
         /* Transfers are aborted without their callbacks: free what they held. */
-        http_multi_free(pe->http);
+        if (pe->http)
+                http_multi_free(pe->http);
         pe->http = NULL;
         while (pe->probes) {
                 struct pe_probe *p = pe->probes;
