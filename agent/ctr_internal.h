@@ -40,6 +40,7 @@ struct follower;
 struct ctr_health;
 struct exec_sess;
 struct ctr_starting;
+struct start_watch;
 
 struct ctr {
         struct ctr_mgr *m;
@@ -59,8 +60,9 @@ struct ctr {
         bool remove_volumes;
         struct err *start_err;         /* why the last spawn failed */
         struct ctr_starting *starting; /* ctr_start.c: a start under way, on the loop */
-        bool start_sync;               /* ctr_start() waits for the start in progress */
+        bool restart_kept; /* the start under way is an immediate restart that kept the rootfs */
         struct pend *pends;
+        struct start_watch *start_watches; /* ctr_start_watch() */
         struct follower *followers;
         struct exec_sess *execs;
         struct ctr_health *health;    /* ctr_health.c; NULL without a check or when not running */
