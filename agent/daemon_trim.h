@@ -8,6 +8,7 @@ struct daemon;
  * pages (shim_trim): start-up and one-off paths (OpenSSL's initialisation, sqlite's, the
  * nftables parser) fault in megabytes of code that the idle loop never runs again. The pages
  * stay in the page cache and come back on first use. */
+/* Also fixes malloc's mmap and trim thresholds (see daemon_trim.c). */
 void daemon_trim_start(struct daemon *d);
 void daemon_trim_stop(struct daemon *d);
 /* Counts one unit of work (an API request): trimming waits for a quiet period. */
