@@ -7,6 +7,8 @@
 # Prints the time per cycle and, before and after: the daemon's RSS and open fds, the mounts under
 # its root, berth cgroups, the host's links and berth's nft rules.
 # Every PROGRESS (1000) cycles the counters go to stderr, in the order of the final table.
+# CYCLES_NETWORK=none runs the containers without a network (no bridge, no nft rules, no port):
+# nothing shared with other work on the host, so it can run outside the integration lock.
 # tests/integration/readopt.bats runs it with 300 cycles and asserts that nothing grew.
 #
 #   sudo bench/cycles.sh [N] [create|crash]
@@ -27,16 +29,21 @@ sup_init
 echo '{"restart-backoff-max-ms": 1}' >"$TMP/daemon.json"
 sup_daemon --config-file "$TMP/daemon.json"
 sup_image
-B network create --subnet "${CYCLES_SUBNET:-10.244.0.0/24}" cycles >/dev/null
-port=
-for p in $(seq $((30000 + RANDOM % 9000)) 39999); do
-        ss -Hltn 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$p\$" && continue
-        port=$p
-        break
-done
+if [ "${CYCLES_NETWORK:-}" = none ]; then
+        net=(--network none)
+else
+        B network create --subnet "${CYCLES_SUBNET:-10.244.0.0/24}" cycles >/dev/null
+        port=
+        for p in $(seq $((30000 + RANDOM % 9000)) 39999); do
+                ss -Hltn 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$p\$" && continue
+                port=$p
+                break
+        done
+        net=(--network cycles -p "127.0.0.1:$port:80")
+fi
 
 cycle() {
-        B create --name cyc --network cycles -p "127.0.0.1:$port:80" busybox sleep 100000 >/dev/null &&
+        B create --name cyc "${net[@]}" busybox sleep 100000 >/dev/null &&
                 B start cyc >/dev/null && B stop -t 0 cyc >/dev/null && B rm cyc >/dev/null
 }
 
@@ -48,7 +55,7 @@ restarts() { B inspect --format '{{.RestartCount}}' crash 2>/dev/null || echo 0;
 
 if [ "$MODE" = crash ]; then
         # warm-up: the first 3 restarts
-        B run -d --name crash --network cycles -p "127.0.0.1:$port:80" --restart always busybox \
+        B run -d --name crash "${net[@]}" --restart always busybox \
                 sh -c 'exit 1' >/dev/null
         for i in $(seq 300); do
                 [ "$(restarts)" -ge 3 ] && break
