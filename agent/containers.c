@@ -454,6 +454,8 @@ static int ctr_destroy(struct ctr *c, bool volumes, struct err **errp) {
                             0)
                                 log_warn(c->id, "Failed to remove volume '%s': %s, ignoring",
                                          json_get_str(mnt, "Name", ""), err_msg(e));
+                        else
+                                ctr_volume_event(c->m, "destroy", json_get_str(mnt, "Name", ""));
                 }
         log_info(c->id, "Container removed");
         return 0;

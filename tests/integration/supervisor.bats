@@ -516,3 +516,42 @@ YAML
         [ -z "$(B ps -aq)" ]
         B network prune -f >/dev/null
 }
+
+@test "events: a volume made by a container and removed with rm -v publishes volume create and destroy" {
+        since=$(date +%s)
+        B run --name vol1 --network none --mount type=volume,dst=/data busybox true >/dev/null
+        vname=$(B inspect vol1 | jq -r '.[0].Mounts[0].Name')
+        [ -n "$vname" ]
+        B rm -v vol1 >/dev/null
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter type=volume
+        [ "$status" -eq 0 ]
+        got=$(echo "$output" | jq -r '.Action + " " + .Actor.ID + " " + .Actor.Attributes.driver')
+        [ "$got" = "create $vname local
+destroy $vname local" ] || { echo "got: $got"; return 1; }
+        # a named volume stays with rm -v, and is created once
+        since=$(date +%s)
+        B run --name vol2 --network none -v keep:/data busybox true >/dev/null
+        B rm -v vol2 >/dev/null
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter type=volume
+        [ "$(echo "$output" | jq -r '.Action + " " + .Actor.ID')" = "create keep" ]
+        B volume rm keep >/dev/null
+}
+
+@test "stats: one-shot answers one sample with empty precpu_stats; berth stats samples every container each round" {
+        for i in 1 2 3; do
+                B run -d --name os$i --network none busybox sleep 300 >/dev/null
+        done
+        run curl -sf --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/os1/stats?stream=0&one-shot=1"
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq -r .name)" = "/os1" ]
+        [ "$(echo "$output" | jq -c .precpu_stats)" = "{}" ]
+        [ "$(echo "$output" | jq -r .cpu_stats.system_cpu_usage)" -gt 0 ]
+        # one-shot with a stream is refused, naming the parameter
+        run curl -s --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/os1/stats?one-shot=1"
+        [[ "$output" == *"one-shot"* ]] || { echo "$output"; return 1; }
+        # the CLI: every running container in one table, CPU % against the previous round
+        run B stats --no-stream --format '{{.Name}} {{.CPUPerc}}'
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | awk '{print $1}' | sort | tr '\n' ' ')" = "os1 os2 os3 " ] || { echo "$output"; return 1; }
+        [[ "$output" == *"os1 "*"%"* ]]
+}
