@@ -53,6 +53,10 @@ struct daemon {
         char **insecure_registries_flag; /* --insecure-registry (repeatable) */
         const char *registry_certs_dir;  /* --registry-certs-dir (argv), NULL: default */
         const char *userns_remap_flag;   /* --userns-remap (argv), NULL: daemon.json's */
+        /* idle trimming (daemon_trim.c) */
+        ev_timer trim_timer;
+        uint64_t trim_requests, trim_last_count;
+        bool trim_dirty;
 };
 
 /* Route groups. Each engineer adds an array in their own agent/api_<group>.c, ended by {}, and

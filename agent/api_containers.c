@@ -318,20 +318,29 @@ static void h_logs(struct http_req *req, void *ud) {
         ctr_logs(c, &o, req);
 }
 
-/* GET /v1/containers/{id}/stats?stream=0|1 (ctr_stats.c) */
+/* GET /v1/containers/{id}/stats?stream=0|1[&one-shot=1] (ctr_stats.c) */
 static void h_stats(struct http_req *req, void *ud) {
         _cleanup_err_ struct err *e = NULL;
         struct ctr *c = find(req, ud);
-        bool stream = true;
+        bool stream = true, one_shot = false;
 
         if (!c)
                 return;
         /* docker streams unless stream=0 */
-        if (http_query_get_bool(http_req_query_pairs(req), "stream", true, &stream, &e) < 0) {
+        if (http_query_get_bool(http_req_query_pairs(req), "stream", true, &stream, &e) < 0 ||
+            http_query_get_bool(http_req_query_pairs(req), "one-shot", false, &one_shot, &e) < 0) {
                 http_reply_err(req, e);
                 return;
         }
-        ctr_stats_request(c, stream, req);
+        if (one_shot && stream) {
+                (void)err_setx(&e, EINVAL, "one-shot: needs stream=0");
+                http_reply_err(req, e);
+                return;
+        }
+        if (one_shot)
+                ctr_stats_once(c, req);
+        else
+                ctr_stats_request(c, stream, req);
 }
 
 /* POST /v1/containers/{id}/update (ctr_stats.c) */

@@ -157,12 +157,58 @@ static void pend_fail(struct ctr *c, enum pend_kind kind, const struct err *e) {
         }
 }
 
+/* ---- start watchers (ctr_start_watch) ---- */
+
+struct start_watch {
+        struct start_watch *next;
+        ctr_started_fn *done;
+        void *ud;
+};
+
+static void start_watches_free(struct ctr *c) {
+        while (c->start_watches) {
+                struct start_watch *w = c->start_watches;
+
+                c->start_watches = w->next;
+                free(w);
+        }
+}
+
+/* Tells every watcher how the start ended; they may watch again (a new list). */
+static void start_watches_notify(struct ctr *c, int r, const struct err *e) {
+        struct start_watch *w = TAKE_PTR(c->start_watches);
+
+        while (w) {
+                struct start_watch *next = w->next;
+
+                w->done(w->ud, c, r, e);
+                free(w);
+                w = next;
+        }
+}
+
+void ctr_start_unwatch(struct ctr *c, ctr_started_fn *done, void *ud) {
+        struct start_watch **pp = &c->start_watches;
+
+        while (*pp) {
+                struct start_watch *w = *pp;
+
+                if (w->done == done && w->ud == ud) {
+                        *pp = w->next;
+                        free(w);
+                        continue;
+                }
+                pp = &w->next;
+        }
+}
+
 /* ---- the table ---- */
 
 static struct ctr *ctr_free(struct ctr *c) {
         if (!c)
                 return NULL;
         ctr_start_cancel(c);
+        start_watches_free(c);
         ctr_shim_disconnect(c);
         ctr_health_stop(c);
         ev_timer_stop(c->m->loop, &c->sv_timer);
@@ -422,6 +468,8 @@ static int ctr_destroy(struct ctr *c, bool volumes, struct err **errp) {
                             0)
                                 log_warn(c->id, "Failed to remove volume '%s': %s, ignoring",
                                          json_get_str(mnt, "Name", ""), err_msg(e));
+                        else
+                                ctr_volume_event(c->m, "destroy", json_get_str(mnt, "Name", ""));
                 }
         log_info(c->id, "Container removed");
         return 0;
@@ -452,6 +500,7 @@ void ctr_on_exit(struct ctr *c) {
         _cleanup_json_ json_t *ex = NULL;
         _cleanup_err_ struct err *e = NULL;
         json_t *st = ctr_state(c);
+        bool keep;
         int code;
 
         ctr_shim_disconnect(c);
@@ -476,12 +525,16 @@ void ctr_on_exit(struct ctr *c) {
                 }
         }
         code = (int)json_get_int(ex, "ExitCode", 255);
+        /* A restart that follows at once keeps the rootfs mounted (ovl_prepare finds it): the
+         * unmount alone costs milliseconds (an RCU grace period) and the mount is remade. */
+        keep = !c->removing && sv_exit_restarts_at_once(&c->sv, code, now_usec());
         ctr_set_status(c, "exited");
         json_object_set_new(st, "Pid", json_integer(0));
         json_object_set_new(st, "ExitCode", json_integer(code));
         json_object_set_new(st, "OOMKilled", json_boolean(json_get_bool(ex, "OOMKilled", false)));
         json_object_set(st, "FinishedAt", json_object_get(ex, "FinishedAt"));
-        (void)ovl_unmount(c->dir, NULL);
+        if (!keep)
+                (void)ovl_unmount(c->dir, NULL);
         ctr_net_detach(c); /* berth-net */
         log_info(c->id, "Container exited with code %d", code);
         (void)ctr_save_state(c);
@@ -491,7 +544,11 @@ void ctr_on_exit(struct ctr *c) {
         pend_answer(c, PEND_STOP);
         c->sv.exit_code = code;
         c->sv.exit_oom = json_get_bool(ex, "OOMKilled", false);
+        c->restart_kept = keep;
         sv_dispatch(&c->sv, SV_EV_EXITED);
+        c->restart_kept = false;
+        if (keep && c->sv.state != SV_STARTING && !ctr_running(c))
+                (void)ovl_unmount(c->dir, NULL); /* the restart did not happen after all */
         if (c->removing) {
                 _cleanup_err_ struct err *e2 = NULL;
 
@@ -540,16 +597,16 @@ void ctr_start_done(struct ctr *c, int r, struct err *e) {
                         pend_fail(c, PEND_RESTART, c->start_err);
                         pend_answer(c, PEND_STOP);
                 }
-                if (!c->start_sync)
-                        c->start_err = err_free(c->start_err);
+                start_watches_notify(c, r, c->start_err);
+                c->start_err = err_free(c->start_err);
         } else {
                 sv_dispatch(&c->sv, SV_EV_SPAWNED);
                 pend_answer(c, PEND_START);
+                start_watches_notify(c, 0, NULL);
         }
         if (ctr_remove_after_start(c))
                 return;
-        if (!c->start_sync)
-                ctr_after_sv(c); /* may remove c (AutoRemove) */
+        ctr_after_sv(c); /* may remove c (AutoRemove) */
 }
 
 /* Begins a start; returns 0 when it ran or is under way, < 0 with *errp when it failed at once
@@ -573,23 +630,23 @@ static int start_begin(struct ctr *c, struct err **errp) {
         return 0;
 }
 
-int ctr_start(struct ctr *c, struct err **errp) {
+int ctr_start_watch(struct ctr *c, ctr_started_fn *done, void *ud, struct err **errp) {
+        struct start_watch *w;
         int r;
 
-        if (ctr_running(c))
+        if (ctr_running(c) && c->sv.state != SV_STARTING)
                 return 1;
-        r = start_begin(c, errp);
-        if (r < 0 || c->sv.state != SV_STARTING)
+        r = start_begin(c, errp); /* c may be gone when it fails (AutoRemove) */
+        if (r < 0)
                 return r;
-        c->start_sync = true;
-        ctr_start_wait(c);
-        c->start_sync = false;
-        if (!ctr_running(c) && c->start_err) {
-                r = -c->start_err->code;
-                err_move(errp, TAKE_PTR(c->start_err));
-        }
-        ctr_after_sv(c); /* may remove c (AutoRemove) */
-        return r;
+        if (c->sv.state != SV_STARTING)
+                return ctr_running(c) ? 1 : err_setx(errp, EIO, "the container did not start");
+        w = xnew0(struct start_watch, 1);
+        w->done = done;
+        w->ud = ud;
+        w->next = c->start_watches;
+        c->start_watches = w;
+        return 0;
 }
 
 void ctr_start_req(struct ctr *c, struct http_req *req) {

@@ -37,10 +37,14 @@ size_t ctr_all(struct ctr_mgr *m, struct ctr ***ret);
 /* Creates a container from an Engine-API create body. name may be NULL (generated). */
 int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct ctr **ret,
                struct err **errp);
-/* Starts a created or exited container and waits for the outcome (a bounded poll on the shim's
- * report: for callers that need the container running before they go on, like pods whose
- * containers join the first one's namespaces). 1 when it was already running. */
-int ctr_start(struct ctr *c, struct err **errp);
+/* Starts a created or exited container without blocking the loop, for callers that need to know
+ * when it runs (pods, whose containers join the first one's namespaces): done(ud, c, r, e) is
+ * called once the start is over (r 0: running; < 0: failed, e says why), unless
+ * ctr_start_unwatch() came first. Returns 1 when it was running already, 0 when the start is
+ * under way, < 0 when it failed at once (done is not called then). */
+typedef void ctr_started_fn(void *ud, struct ctr *c, int r, const struct err *e);
+int ctr_start_watch(struct ctr *c, ctr_started_fn *done, void *ud, struct err **errp);
+void ctr_start_unwatch(struct ctr *c, ctr_started_fn *done, void *ud);
 /* Starts a created or exited container without blocking the loop: req (may be NULL) is answered
  * 204 once the shim reports the container running, or with the start's error. */
 void ctr_start_req(struct ctr *c, struct http_req *req);

@@ -474,6 +474,8 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
                 }
                 *ret = c;
         }
+        STRV_FOREACH (v, x.new_volumes) /* sup: the implicit volume events */
+                ctr_volume_event(m, "create", *v);
         strv_free(x.new_volumes);
         return 0;
 fail:

@@ -44,3 +44,10 @@ void ctr_event_kill(struct ctr *c, int sig) {
         snprintf(s, sizeof(s), "%d", sig);
         ctr_event(c, "kill", json_pack("{s:s}", "signal", s));
 }
+
+void ctr_volume_event(struct ctr_mgr *m, const char *action, const char *name) {
+        if (!m->d)
+                return;
+        event_publish(m->d->events, realtime_usec() * 1000, "volume", action, name,
+                      json_pack("{s:s}", "driver", "local"));
+}

@@ -48,6 +48,7 @@ struct follower;
 struct ctr_health;
 struct exec_sess;
 struct ctr_starting;
+struct start_watch;
 
 struct ctr {
         struct ctr_mgr *m;
@@ -67,8 +68,9 @@ struct ctr {
         bool remove_volumes;
         struct err *start_err;         /* why the last spawn failed */
         struct ctr_starting *starting; /* ctr_start.c: a start under way, on the loop */
-        bool start_sync;               /* ctr_start() waits for the start in progress */
+        bool restart_kept; /* the start under way is an immediate restart that kept the rootfs */
         struct pend *pends;
+        struct start_watch *start_watches; /* ctr_start_watch() */
         struct follower *followers;
         struct exec_sess *execs;
         struct ctr_health *health;    /* ctr_health.c; NULL without a check or when not running */
@@ -116,6 +118,9 @@ void ctr_shim_disconnect(struct ctr *c);
 void ctr_event(struct ctr *c, const char *action, json_t *extra_take);
 void ctr_event_die(struct ctr *c, int exit_code);
 void ctr_event_kill(struct ctr *c, int sig);
+/* A volume event (create, destroy) of a volume a container made or removed implicitly (docker
+ * publishes those too; the volume API publishes its own). */
+void ctr_volume_event(struct ctr_mgr *m, const char *action, const char *name);
 
 /* ctr_health.c: (re)starts the checks of a running c (adopted: after a daemon restart, keeping
  * the last status), and stops them (exit, removal). */
@@ -135,6 +140,8 @@ int ctr_health_prepare(json_t *rec, const struct healthcheck *image_hc, struct e
  * all kept in the record). */
 int ctr_stats_sample(struct ctr *c, const json_t *precpu, json_t **ret, struct err **errp);
 void ctr_stats_request(struct ctr *c, bool stream, struct http_req *req);
+/* docker's one-shot=1 (with stream=0): one sample at once, precpu_stats empty. */
+void ctr_stats_once(struct ctr *c, struct http_req *req);
 int ctr_update(struct ctr *c, const json_t *body, struct err **errp);
 
 /* ctr_metrics.c: the container collectors and counters on the daemon's metrics. */

@@ -30,6 +30,24 @@
 
 #define SHIM_REPORT_TIMEOUT_MSEC 60000
 
+/* Writes a generated file (replaced by rename, not synced: it is rebuilt before every start); an
+ * immediate restart (c->restart_kept) skips the write when the file already holds that
+ * content. */
+static int write_generated(struct ctr *c, const char *path, const char *data, mode_t mode,
+                           struct err **errp) {
+        size_t len = strlen(data);
+
+        if (c->restart_kept) {
+                _cleanup_free_ char *old = NULL;
+                size_t old_len = 0;
+
+                if (read_file(path, len + 1, &old, &old_len, NULL) >= 0 && old_len == len &&
+                    memcmp(old, data, len) == 0)
+                        return 0;
+        }
+        return write_file_replace(path, data, len, mode, errp);
+}
+
 static int write_etc_files(struct ctr *c, struct err **errp) {
         const json_t *cfg = json_object_get(c->rec, "Config"),
                      *hc = json_object_get(c->rec, "HostConfig");
@@ -49,17 +67,17 @@ static int write_etc_files(struct ctr *c, struct err **errp) {
                          ?: ctr_resolv_file(hc, host_resolv);
         hn = xasprintf("%s\n", hostname);
         p = xasprintf("%s/hosts", c->dir);
-        r = write_file_replace(p, hosts, strlen(hosts), 0644, errp);
+        r = write_generated(c, p, hosts, 0644, errp);
         if (r < 0)
                 return r;
         free(p);
         p = xasprintf("%s/hostname", c->dir);
-        r = write_file_replace(p, hn, strlen(hn), 0644, errp);
+        r = write_generated(c, p, hn, 0644, errp);
         if (r < 0)
                 return r;
         free(p);
         p = xasprintf("%s/resolv.conf", c->dir);
-        return write_file_replace(p, resolv, strlen(resolv), 0644, errp);
+        return write_generated(c, p, resolv, 0644, errp);
 }
 
 /* Fills empty named/anonymous volumes from the image content at their destination. */
@@ -195,7 +213,11 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         if (r < 0)
                 return r;
         spec_path = xasprintf("%s/config.json", bundle);
-        return json_replace_path(spec_path, spec, errp);
+        {
+                _cleanup_free_ char *text = json_dump_str(spec, true); /* as json_save_path */
+
+                return write_generated(c, spec_path, text, 0600, errp);
+        }
 }
 
 static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) {

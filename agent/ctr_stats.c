@@ -276,6 +276,17 @@ void ctr_stats_request(struct ctr *c, bool stream, struct http_req *req) {
         http_req_on_close(req, stats_closed, x);
 }
 
+void ctr_stats_once(struct ctr *c, struct http_req *req) {
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        if (ctr_stats_sample(c, NULL, &j, &e) < 0) {
+                http_reply_err(req, e);
+                return;
+        }
+        http_reply_json(req, 200, j);
+}
+
 /* ---- POST /v1/containers/{id}/update ---- */
 
 static int write_limits(struct ctr *c, int64_t mem, int64_t nano, bool has_pids, int64_t pids,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -19,6 +20,7 @@
 #include "metrics.h"
 #include "containers.h"
 #include "daemon.h"
+#include "daemon_trim.h"
 #include "netd.h"
 #include "cleanup.h"
 #include "fileio.h"
@@ -180,6 +182,64 @@ static char *listen_host(const char *addr) {
         return xstrndup(addr, (size_t)(colon - addr));
 }
 
+/* pki_ensure() in a short-lived child: creating the CA initialises OpenSSL (its providers,
+ * config and key generation fault in about 4 MiB of libcrypto) and the daemon needs none of it
+ * unless it serves TLS itself. The child's pages go with it; its error comes back on a pipe as
+ * "CODE MESSAGE". */
+static int pki_ensure_in_child(const char *dir, const char *hostname, char *const *sans,
+                               struct err **errp) {
+        _cleanup_close_ int rfd = -EBADF;
+        char buf[1024];
+        int p[2], status, code;
+        ssize_t n;
+        size_t len = 0;
+        pid_t pid;
+        char *msg;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return err_set(errp, errno, "pipe");
+        pid = fork();
+        if (pid < 0) {
+                int e = errno;
+
+                safe_close(p[0]);
+                safe_close(p[1]);
+                return err_set(errp, e, "fork");
+        }
+        if (pid == 0) {
+                _cleanup_err_ struct err *e = NULL;
+                int r;
+
+                safe_close(p[0]);
+                r = pki_ensure(dir, hostname, sans, &e);
+                if (r < 0)
+                        dprintf(p[1], "%d %s", e->code, err_msg(e));
+                _exit(r < 0 ? 1 : r > 0 ? 2 : 0);
+        }
+        safe_close(p[1]);
+        rfd = p[0];
+        while (len < sizeof(buf) - 1) {
+                n = read(rfd, buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return err_set(errp, errno, "wait for the PKI helper");
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+                return 1;
+        code = (int)strtol(buf, &msg, 10);
+        if (len > 0 && code > 0 && msg[0] == ' ')
+                return err_setx(errp, code, "%s", msg + 1);
+        return err_setx(errp, EIO, "the PKI helper failed (status %d)", status);
+}
+
 static int daemon_pki(struct daemon *d, struct err **errp) {
         _cleanup_strv_ char **sans = NULL;
         char host[256] = "";
@@ -192,7 +252,8 @@ static int daemon_pki(struct daemon *d, struct err **errp) {
                 if (h)
                         strv_push_take(&sans, h);
         }
-        r = pki_ensure(d->pki_dir, host, sans, errp);
+        r = d->listen ? pki_ensure(d->pki_dir, host, sans, errp)
+                      : pki_ensure_in_child(d->pki_dir, host, sans, errp);
         if (r < 0)
                 return r;
         if (r > 0)
@@ -217,6 +278,7 @@ static void access_log(const struct http_req *req, int status, void *userdata) {
         struct daemon *d = userdata;
         char code[16];
 
+        daemon_trim_activity(d);
         snprintf(code, sizeof(code), "%d", status);
         metrics_add(d->metrics, "berth_api_requests_total", "code", code, 1);
         metrics_observe(d->metrics, "berth_api_request_duration_seconds",
@@ -603,7 +665,9 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
 
         log_info(NULL, "berth daemon %s (api %s) started, root '%s', pid %d", berth_version,
                  BERTH_API_VERSION, d->root, (int)d->pid);
+        daemon_trim_start(d);
         ev_run(d->loop, 0);
+        daemon_trim_stop(d);
         log_info(NULL, "berth daemon stopped");
         return 0;
 }

@@ -4,7 +4,8 @@
  * modes. Every container carries the berth.* labels of pods.h, so the pods are rebuilt from the
  * containers after a restart.
  *
- * create, start and list call the container manager directly (they complete at once). Stopping
+ * create and list call the container manager directly; starts are asynchronous (struct pe_seq:
+ * each container once the one before runs, driven by ctr_start_watch()). Stopping
  * takes the grace period, and the container manager reports the end of a stop or removal only
  * to an HTTP request, so removal goes through the daemon's own API (stop with the grace, then
  * remove) with the curl multi client on the same loop: the same path `berth rm` takes. */
@@ -36,6 +37,7 @@ struct pe_removal;
 
 struct pe_step;
 struct pe_probe;
+struct pe_seq;
 
 struct pods_engine {
         struct daemon *daemon;
@@ -45,6 +47,18 @@ struct pods_engine {
         struct pe_step *steps;
         struct pe_probe *probes;
         struct pod_vip *vip; /* service names and VIPs (pod_vip.h) */
+        struct pe_seq *seqs;
+};
+
+/* One pod's start: its containers in order, each once the one before runs (the first owns the
+ * namespaces the others join), on the loop: a slow start never blocks the API. */
+struct pe_seq {
+        struct pods_engine *pe;
+        char *name;
+        char **ids;
+        size_t i, n;
+        bool remove_on_failure; /* a new pod: leave nothing half-created */
+        struct pe_seq *next;
 };
 
 /* Health checking of one container incarnation (agent/health.h decides the status): the probe
@@ -82,6 +96,14 @@ struct pe_step {
         bool deleting;
         struct pe_step *next;
 };
+
+/* The HTTP client, made at its first use: curl_global_init() initialises OpenSSL, which faults
+ * in megabytes of libcrypto that an idle daemon does not need. */
+static struct http_multi *pe_http(struct pods_engine *pe, struct err **errp) {
+        if (!pe->http && http_multi_new(pe->daemon->loop, &pe->http, errp) < 0)
+                return NULL;
+        return pe->http;
+}
 
 static struct ctr_mgr *mgr(struct pods_engine *pe) {
         return pe->daemon->ctrs;
@@ -124,11 +146,97 @@ static void ignore_done(void *ud, const char *name, int r, const struct err *e) 
                 log_warn(name, "Failed to clean up pod '%s': %s, ignoring", name, err_msg(e));
 }
 
+static struct pe_seq *seq_find(struct pods_engine *pe, const char *name) {
+        for (struct pe_seq *q = pe->seqs; q; q = q->next)
+                if (streq(q->name, name))
+                        return q;
+        return NULL;
+}
+
+static void seq_started(void *ud, struct ctr *c, int r, const struct err *e);
+
+/* Unlinks and frees q, no longer watching the container it waited for. */
+static void seq_free(struct pe_seq *q) {
+        struct pe_seq **pp = &q->pe->seqs;
+        struct ctr *c = NULL;
+
+        while (*pp && *pp != q)
+                pp = &(*pp)->next;
+        if (*pp)
+                *pp = q->next;
+        if (q->i < q->n && ctr_lookup(mgr(q->pe), q->ids[q->i], &c, NULL) >= 0)
+                ctr_start_unwatch(c, seq_started, q);
+        strv_free(q->ids);
+        free(q->name);
+        free(q);
+}
+
+static void seq_fail(struct pe_seq *q, const struct err *e) {
+        struct pods_engine *pe = q->pe;
+        _cleanup_free_ char *name = xstrdup(q->name);
+        bool remove = q->remove_on_failure;
+
+        log_error(name, "Failed to start pod '%s': container %s: %s", name,
+                  q->i < q->n ? q->ids[q->i] : "?", err_msg(e));
+        q->i = q->n; /* nothing watched any more */
+        seq_free(q);
+        if (remove)
+                (void)pe_remove(pe, name, 0, ignore_done, NULL, NULL);
+}
+
+/* Starts the next container that is not running; frees q when every one runs or one failed. */
+static void seq_next(struct pe_seq *q) {
+        while (q->i < q->n) {
+                _cleanup_err_ struct err *e = NULL;
+                struct ctr *c = NULL;
+                int r = ctr_lookup(mgr(q->pe), q->ids[q->i], &c, &e);
+
+                if (r >= 0)
+                        r = ctr_start_watch(c, seq_started, q, &e);
+                if (r < 0) {
+                        seq_fail(q, e);
+                        return;
+                }
+                if (r == 0)
+                        return; /* seq_started() follows */
+                q->i++;
+        }
+        log_info(q->name, "Pod '%s' started", q->name);
+        seq_free(q);
+}
+
+static void seq_started(void *ud, struct ctr *c, int r, const struct err *e) {
+        struct pe_seq *q = ud;
+
+        (void)c;
+        if (r < 0) {
+                seq_fail(q, e);
+                return;
+        }
+        q->i++;
+        seq_next(q);
+}
+
+/* Begins starting the containers ids (taken) of pod name, in order. */
+static void seq_begin(struct pods_engine *pe, const char *name, char **ids_take,
+                      bool remove_on_failure) {
+        struct pe_seq *q = xnew0(struct pe_seq, 1);
+
+        *q = (struct pe_seq){.pe = pe,
+                             .name = xstrdup(name),
+                             .ids = ids_take,
+                             .n = strv_length(ids_take),
+                             .remove_on_failure = remove_on_failure,
+                             .next = pe->seqs};
+        pe->seqs = q;
+        seq_next(q);
+}
+
 static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
         struct pods_engine *pe = ud;
         const json_t *cts = json_object_get(spec->pod, "containers");
         _cleanup_free_ char *owner = NULL, *secrets = NULL;
-        _cleanup_strv_ char **warnings = NULL;
+        _cleanup_strv_ char **warnings = NULL, **ids = NULL;
         size_t i, n = json_array_size(cts);
         json_t *ct;
         int r = 0;
@@ -173,15 +281,16 @@ static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
                                    &body, &warnings, errp);
                 if (r >= 0)
                         r = ctr_create(mgr(pe), cname, body, &c, errp);
-                if (r >= 0)
-                        r = ctr_start(c, errp);
                 if (r < 0) {
                         (void)err_wrap(errp, "container '%s'", cname);
                         break;
                 }
-                if (!owner) {
+                {
                         _cleanup_json_ json_t *ci = ctr_inspect(c);
-                        owner = xstrdup(json_get_str(ci, "Id", ""));
+
+                        strv_push(&ids, json_get_str(ci, "Id", ""));
+                        if (!owner)
+                                owner = xstrdup(json_get_str(ci, "Id", ""));
                 }
         }
         STRV_FOREACH (w, warnings)
@@ -192,26 +301,26 @@ static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
                 (void)pe_remove(pe, spec->name, 0, ignore_done, NULL, NULL);
                 return r;
         }
+        /* Started on the loop; a failure then removes the pod (its containers show the error
+         * meanwhile). */
+        seq_begin(pe, spec->name, TAKE_PTR(ids), true);
         return 0;
 }
 
 static int pe_start(void *ud, const char *name, struct err **errp) {
         struct pods_engine *pe = ud;
         _cleanup_json_ json_t *cts = pod_containers(pe, name);
+        _cleanup_strv_ char **ids = NULL;
         size_t i;
         json_t *info;
 
         if (json_array_size(cts) == 0)
                 return err_setx(errp, ENOENT, "no such pod '%s'", name);
-        json_array_foreach (cts, i, info) {
-                struct ctr *c = NULL;
-                int r = ctr_lookup(mgr(pe), json_get_str(info, "Id", ""), &c, errp);
-
-                if (r >= 0)
-                        r = ctr_start(c, errp);
-                if (r < 0)
-                        return err_wrap(errp, "start pod '%s'", name);
-        }
+        if (seq_find(pe, name))
+                return 0; /* its start is under way */
+        json_array_foreach (cts, i, info)
+                strv_push(&ids, json_get_str(info, "Id", ""));
+        seq_begin(pe, name, TAKE_PTR(ids), false);
         return 0;
 }
 
@@ -298,7 +407,8 @@ static void probe_start(struct pe_probe *p, uint64_t now) {
         text = json_dump_str(body, false);
         p->last_exit = -1;
         p->probe_start_usec = now;
-        if (http_multi_request(
+        if (!pe_http(p->pe, &e) ||
+            http_multi_request(
                     p->pe->http, &p->pe->target,
                     &(struct http_call){.method = "POST",
                                         .path = path,
@@ -536,7 +646,8 @@ static void step_next(struct pe_step *s) {
                             : xasprintf("/v1/containers/%s/stop?t=%u", s->id, s->grace);
         _cleanup_err_ struct err *e = NULL;
 
-        if (http_multi_request(pe->http, &pe->target,
+        if (!pe_http(pe, &e) ||
+            http_multi_request(pe->http, &pe->target,
                                &(struct http_call){.method = s->deleting ? "DELETE" : "POST",
                                                    .path = path,
                                                    .timeout_ms = (long)(s->grace + 60) * 1000},
@@ -553,6 +664,8 @@ static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *don
         json_t *info;
 
         (void)errp;
+        if (seq_find(pe, name))
+                seq_free(seq_find(pe, name)); /* no further starts */
         if (json_array_size(cts) == 0) {
                 pod_secrets_cleanup(pe->daemon, name);
                 done(done_ud, name, 0, NULL);
@@ -595,15 +708,11 @@ static int pe_gc_stacks(void *ud, char *const *live) {
 static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **errp) {
         struct daemon *d = container_of(env, struct daemon, env);
         _cleanup_free_ struct pods_engine *pe = xnew0(struct pods_engine, 1);
-        int r;
 
         if (!d->ctrs)
                 return err_setx(errp, EINVAL, "the container manager is not running");
         pe->daemon = d;
         pe->target = (struct http_target){.host = env->local_url};
-        r = http_multi_new(env->loop, &pe->http, errp);
-        if (r < 0)
-                return r;
         pe->vip = pod_vip_new(d);
         *ret_ud = TAKE_PTR(pe);
         return 0;
@@ -615,7 +724,8 @@ static void pe_close(void *ud) {
         if (!pe)
                 return;
         /* Transfers are aborted without their callbacks: free what they held. */
-        http_multi_free(pe->http);
+        if (pe->http)
+                http_multi_free(pe->http);
         pe->http = NULL;
         pe->vip = pod_vip_free(pe->vip);
         while (pe->probes) {
@@ -624,6 +734,8 @@ static void pe_close(void *ud) {
                 p->x = NULL;
                 probe_free(p);
         }
+        while (pe->seqs)
+                seq_free(pe->seqs);
         while (pe->steps) {
                 struct pe_step *st = pe->steps;
                 pe->steps = st->next;

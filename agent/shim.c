@@ -107,6 +107,18 @@ static int start_wait(int status_fd, int start_fd, pid_t pid, struct err **errp)
         return 0;
 }
 
+/* Test hook: with BERTH_SHIM_TEST_HOLD=PATH in the daemon's environment every start waits, before
+ * the container's process runs, until PATH exists (at most 60 s, then it goes on), so tests can
+ * hold a start under way (tests/integration/supervisor.bats: a held pod start). */
+static void test_hold(void) {
+        const char *path = getenv("BERTH_SHIM_TEST_HOLD");
+
+        if (!path || !path[0])
+                return;
+        for (int i = 0; i < 3000 && access(path, F_OK) < 0; i++)
+                (void)nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+}
+
 static int shim_listen(struct shim *s, struct err **errp) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
@@ -533,6 +545,7 @@ int shim_main(int argc, char **argv) {
                         (void)rt_delete(s.st, true, NULL);
         }
         if (r >= 0) {
+                test_hold();
                 r = rt_start(s.st, &e);
                 if (r < 0)
                         (void)rt_delete(s.st, true, NULL);

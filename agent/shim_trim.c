@@ -13,7 +13,7 @@ struct mapping {
         bool dirty;     /* holds anonymous (copied) or dirty pages: never dropped */
 };
 
-#define TRIM_MAX 32
+#define TRIM_MAX 512 /* the daemon maps about 300 */
 
 /* Keeps the mapping when it may be dropped; the drops wait until smaps has been read, so that
  * reading it does not fault the code back in. */

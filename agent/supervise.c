@@ -326,3 +326,21 @@ void sv_dispatch(struct sv *sv, enum sv_event ev) {
         if (fn)
                 fn(sv);
 }
+
+bool sv_exit_restarts_at_once(const struct sv *sv, int exit_code, uint64_t now) {
+        unsigned deaths = sv->recent_deaths;
+
+        if (sv->state == SV_STOPPING)
+                return sv->restart_pending;
+        if (sv->state != SV_UP)
+                return false;
+        if (sv->restart_pending)
+                return true;
+        if (!restart_after_exit(&sv->restart, exit_code, sv->restart_count, sv->manually_stopped))
+                return false;
+        /* as sv_backoff_usec() will count it */
+        if (sv->started_usec && now >= sv->started_usec &&
+            now - sv->started_usec >= SV_BACKOFF_RESET_USEC)
+                deaths = 0;
+        return deaths == 0;
+}

@@ -116,6 +116,10 @@ struct sv {
 
 void sv_init(struct sv *sv, const struct restart_spec *restart, const struct sv_ops *ops, void *ud);
 void sv_dispatch(struct sv *sv, enum sv_event ev);
+/* Whether an exit with exit_code at now, dispatched as SV_EV_EXITED, starts the next incarnation
+ * at once (a policy restart without backoff, a `restart` or an unhealthy restart): then what
+ * survives the exit (the rootfs mount, the generated files) is kept for it. Changes nothing. */
+bool sv_exit_restarts_at_once(const struct sv *sv, int exit_code, uint64_t now);
 const char *sv_state_to_string(enum sv_state s);
 /* The delay before the next restart after a death at now (updates recent_deaths). */
 uint64_t sv_backoff_usec(struct sv *sv, uint64_t now);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -186,11 +187,15 @@ static int cmd_stats(const struct cli_ctx *ctx, int argc, char **argv) {
                         fputs(stats_usage, stderr);
                         return EXIT_USAGE;
                 }
-        for (;;) {
+        /* Rounds of one-shot samples (one request per container, answered at once), a second
+         * apart; each container's CPU % is against its sample of the round before, so a round
+         * takes the same time for 1 or 50 containers. */
+        _cleanup_json_ json_t *prevs = json_object(); /* id -> the previous cpu_stats */
+        for (unsigned round = 0;; round++) {
                 _cleanup_strv_ char **ids = NULL;
-                _cleanup_json_ json_t *rows = json_array();
+                _cleanup_json_ json_t *rows = json_array(), *seen = json_object();
                 struct err *e = NULL;
-                int r, failed = 0;
+                int r;
 
                 if (optind < argc)
                         ids = strv_copy(argv + optind);
@@ -199,39 +204,47 @@ static int cmd_stats(const struct cli_ctx *ctx, int argc, char **argv) {
                 STRV_FOREACH (id, ids) {
                         _cleanup_free_ char *q = enc(*id);
                         _cleanup_free_ char *path =
-                                xasprintf("/v1/containers/%s/stats?stream=0", q);
+                                xasprintf("/v1/containers/%s/stats?stream=0&one-shot=1", q);
                         _cleanup_json_ json_t *ans = NULL;
+                        json_t *prev;
 
                         r = client_call(ctx, "GET", path, NULL, &ans, &e);
                         if (r < 0) {
                                 /* a named container must exist and run; listed ones may stop */
                                 if (optind < argc)
                                         return cli_report(e, client_exit_code(r));
-                                err_free(e);
-                                e = NULL;
-                                failed++;
+                                e = err_free(e);
                                 continue;
                         }
+                        prev = json_object_get(prevs, *id);
+                        if (prev)
+                                json_object_set(ans, "precpu_stats", prev);
+                        json_object_set(seen, *id, json_object_get(ans, "cpu_stats"));
                         json_array_append_new(rows, stats_row(ans));
                 }
-                if (!no_stream)
-                        fputs("\033[2J\033[H", stdout);
-                if (!format || streq(format, "table"))
-                        print_table(rows);
-                else if (streq(format, "json")) {
-                        const json_t *row;
-                        size_t i;
+                /* containers that went are forgotten */
+                json_decref(prevs);
+                prevs = json_incref(seen);
+                if (round > 0 || ids[0] == NULL) {
+                        if (!no_stream)
+                                fputs("\033[2J\033[H", stdout);
+                        if (!format || streq(format, "table"))
+                                print_table(rows);
+                        else if (streq(format, "json")) {
+                                const json_t *row;
+                                size_t i;
 
-                        json_array_foreach (rows, i, row) {
-                                _cleanup_free_ char *line = json_dumps(row, JSON_COMPACT);
-                                puts(line);
-                        }
-                } else if ((r = fmt_print_list(stdout, format, stats_table, rows, &e)) < 0)
-                        return cli_report(e, EXIT_USAGE);
-                fflush(stdout);
-                if (no_stream)
-                        return 0;
-                (void)failed;
+                                json_array_foreach (rows, i, row) {
+                                        _cleanup_free_ char *line = json_dumps(row, JSON_COMPACT);
+                                        puts(line);
+                                }
+                        } else if ((r = fmt_print_list(stdout, format, stats_table, rows, &e)) < 0)
+                                return cli_report(e, EXIT_USAGE);
+                        fflush(stdout);
+                        if (no_stream)
+                                return 0;
+                }
+                (void)nanosleep(&(struct timespec){1, 0}, NULL);
         }
 }
 

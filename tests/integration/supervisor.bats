@@ -452,3 +452,106 @@ shim_pid() { # ID
         [ "$status" -ne 0 ]
         [ ! -e "$ROOT/containers/$id" ]
 }
+
+# The network namespace of a container's init.
+netns_of() { # NAME
+        readlink "/proc/$(B inspect -f '{{.State.Pid}}' "$1")/ns/net"
+}
+
+@test "pods: a held pod start blocks neither ps nor the API; the second container joins the first" {
+        skip_unless_cmd ip nft
+        # a daemon whose shims hold every start until $TEST_TMP/release exists
+        stop_daemon
+        export BERTH_SHIM_TEST_HOLD=$TEST_TMP/release
+        start_daemon --log-format text --bridge none
+        unset BERTH_SHIM_TEST_HOLD
+        mkdir -p "$TEST_TMP/stack"
+        cat >"$TEST_TMP/stack/pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: duo
+spec:
+  containers:
+  - name: first
+    image: busybox
+    command: ["sleep", "300"]
+  - name: second
+    image: busybox
+    command: ["sleep", "300"]
+YAML
+        run timeout 20 "$BERTH" up -d -p held -f "$TEST_TMP/stack/pod.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; cat "$DAEMON_LOG"; return 1; }
+        # the first container's start is under way and held
+        for i in $(seq 100); do
+                [ -n "$(B ps -aq --filter name=held.duo.)" ] && break
+                sleep 0.1
+        done
+        first=$(B ps -aq --filter name=.first)
+        second=$(B ps -aq --filter name=.second)
+        [ -n "$first" ] && [ -n "$second" ] || { B ps -a; cat "$DAEMON_LOG"; return 1; }
+        # while it is held: ps and the API answer at once, nothing of the pod runs
+        run timeout 5 "$BERTH" ps -a
+        [ "$status" -eq 0 ] || { echo "ps blocked: $output"; return 1; }
+        run curl -sS --max-time 5 --unix-socket "$SOCK" http://berth/v1/ping
+        [ "$output" = "OK" ]
+        [ "$(B inspect -f '{{.State.Running}}' "$first")" = "false" ]
+        [ "$(B inspect -f '{{.State.Running}}' "$second")" = "false" ]
+        # released: both run, the second in the first one's network namespace
+        touch "$TEST_TMP/release"
+        for i in $(seq 150); do
+                [ "$(B inspect -f '{{.State.Running}}' "$second")" = "true" ] && break
+                sleep 0.1
+        done
+        [ "$(B inspect -f '{{.State.Running}}' "$first")" = "true" ]
+        [ "$(B inspect -f '{{.State.Running}}' "$second")" = "true" ] || { cat "$DAEMON_LOG"; return 1; }
+        [ "$(netns_of "$first")" = "$(netns_of "$second")" ]
+        grep -q "Pod 'held.duo.[^']*' started" "$DAEMON_LOG"
+        run timeout 60 "$BERTH" down -t 0 -p held
+        [ "$status" -eq 0 ] || { echo "$output"; return 1; }
+        for i in $(seq 100); do
+                [ -z "$(B ps -aq)" ] && break
+                sleep 0.1
+        done
+        [ -z "$(B ps -aq)" ]
+        B network prune -f >/dev/null
+}
+
+@test "events: a volume made by a container and removed with rm -v publishes volume create and destroy" {
+        since=$(date +%s)
+        B run --name vol1 --network none --mount type=volume,dst=/data busybox true >/dev/null
+        vname=$(B inspect vol1 | jq -r '.[0].Mounts[0].Name')
+        [ -n "$vname" ]
+        B rm -v vol1 >/dev/null
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter type=volume
+        [ "$status" -eq 0 ]
+        got=$(echo "$output" | jq -r '.Action + " " + .Actor.ID + " " + .Actor.Attributes.driver')
+        [ "$got" = "create $vname local
+destroy $vname local" ] || { echo "got: $got"; return 1; }
+        # a named volume stays with rm -v, and is created once
+        since=$(date +%s)
+        B run --name vol2 --network none -v keep:/data busybox true >/dev/null
+        B rm -v vol2 >/dev/null
+        run B events --since "$since" --until "$(($(date +%s) + 1))" --format json --filter type=volume
+        [ "$(echo "$output" | jq -r '.Action + " " + .Actor.ID')" = "create keep" ]
+        B volume rm keep >/dev/null
+}
+
+@test "stats: one-shot answers one sample with empty precpu_stats; berth stats samples every container each round" {
+        for i in 1 2 3; do
+                B run -d --name os$i --network none busybox sleep 300 >/dev/null
+        done
+        run curl -sf --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/os1/stats?stream=0&one-shot=1"
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq -r .name)" = "/os1" ]
+        [ "$(echo "$output" | jq -c .precpu_stats)" = "{}" ]
+        [ "$(echo "$output" | jq -r .cpu_stats.system_cpu_usage)" -gt 0 ]
+        # one-shot with a stream is refused, naming the parameter
+        run curl -s --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/os1/stats?one-shot=1"
+        [[ "$output" == *"one-shot"* ]] || { echo "$output"; return 1; }
+        # the CLI: every running container in one table, CPU % against the previous round
+        run B stats --no-stream --format '{{.Name}} {{.CPUPerc}}'
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | awk '{print $1}' | sort | tr '\n' ' ')" = "os1 os2 os3 " ] || { echo "$output"; return 1; }
+        [[ "$output" == *"os1 "*"%"* ]]
+}

@@ -300,7 +300,65 @@ static void test_stop_while_starting(void) {
         ASSERT_STREQ(r.log, "spawn <die> ");
 }
 
+/* Exits the incarnation; returns whether sv_exit_restarts_at_once() predicted that the next
+ * one is spawned at once, in *ret_spawned whether it was. */
+static bool exit_checked(struct sv *sv, struct rec *r, int code, uint64_t after_usec,
+                         bool *ret_spawned) {
+        bool predicted = sv_exit_restarts_at_once(sv, code, r->now + after_usec);
+        int before = r->spawns;
+
+        exit_with(sv, r, code, after_usec);
+        *ret_spawned = r->spawns > before;
+        return predicted;
+}
+
+#define EXIT_AT_ONCE(sv, r, code, after, want)                                                     \
+        do {                                                                                       \
+                bool spawned_;                                                                     \
+                ASSERT_EQ(exit_checked(sv, r, code, after, &spawned_), want);                      \
+                ASSERT_EQ(spawned_, want);                                                         \
+        } while (0)
+
+static void test_restarts_at_once(void) {
+        struct restart_spec always = {RESTART_ALWAYS, 0}, onf = {RESTART_ON_FAILURE, 0},
+                            no = {RESTART_NO, 0};
+        struct rec r = {.now = 1000};
+        struct sv sv;
+
+        sv_init(&sv, &always, &rec_ops, &r);
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        EXIT_AT_ONCE(&sv, &r, 1, 10, true);  /* the first restart */
+        EXIT_AT_ONCE(&sv, &r, 1, 10, false); /* backoff */
+        r.now += r.timer;
+        sv_dispatch(&sv, SV_EV_TIMER);
+        EXIT_AT_ONCE(&sv, &r, 0, SV_BACKOFF_RESET_USEC + 1, true); /* reset */
+        /* a manual stop: the exit is not followed by a start */
+        sv_dispatch(&sv, SV_EV_WANT_DOWN);
+        EXIT_AT_ONCE(&sv, &r, 143, 10, false);
+        /* `restart` of a running container: stop, then start at once */
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        ASSERT_EQ(sv.state, SV_STOPPING);
+        EXIT_AT_ONCE(&sv, &r, 143, SV_BACKOFF_RESET_USEC + 1, true);
+
+        memset(&r, 0, sizeof(r));
+        r.now = 1000;
+        sv_init(&sv, &onf, &rec_ops, &r);
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        EXIT_AT_ONCE(&sv, &r, 0, 10, false);
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        EXIT_AT_ONCE(&sv, &r, 2, 10, true);
+
+        memset(&r, 0, sizeof(r));
+        r.now = 1000;
+        sv_init(&sv, &no, &rec_ops, &r);
+        sv_dispatch(&sv, SV_EV_WANT_UP);
+        EXIT_AT_ONCE(&sv, &r, 1, 10, false);
+        /* not running: nothing to predict */
+        ASSERT_FALSE(sv_exit_restarts_at_once(&sv, 1, r.now));
+}
+
 TAP_MAIN(test_parse, test_policy_rules, test_backoff_sequence,
          test_manual_stop_and_kill_after_timeout, test_on_failure_limit,
          test_spawn_failure_backs_off, test_unhealthy_restart, test_restart_command,
-         test_async_spawn, test_stop_while_starting)
+         test_async_spawn, test_stop_while_starting, test_restarts_at_once)

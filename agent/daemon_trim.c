@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <malloc.h>
+
+#include "api.h"
+#include "daemon_trim.h"
+#include "shim_trim.h"
+
+/* Checked every DAEMON_TRIM_PERIOD_SEC; quiet means at most DAEMON_TRIM_QUIET_MAX requests in
+ * the last period: the node agent reports its status to the local API every second, which is
+ * background, not work. */
+#define DAEMON_TRIM_PERIOD_SEC 5.
+#define DAEMON_TRIM_QUIET_MAX 8
+
+static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct daemon *d = w->data;
+        uint64_t recent = d->trim_requests - d->trim_last_count;
+
+        (void)loop;
+        (void)revents;
+        d->trim_last_count = d->trim_requests;
+        /* The heap's free pages go back at every tick with work (a walk of the free chunks:
+         * well under a millisecond for a heap of a few MiB); the code pages only when quiet,
+         * as a busy daemon would fault them straight back. */
+        if (recent > 0)
+                (void)malloc_trim(0);
+        if (recent > DAEMON_TRIM_QUIET_MAX || !d->trim_dirty)
+                return;
+        d->trim_dirty = false;
+        (void)malloc_trim(0);
+        shim_trim();
+}
+
+void daemon_trim_start(struct daemon *d) {
+        /* Fixed thresholds: glibc raises both after freeing a large block (up to 32 MiB), and
+         * then keeps every later large block and the free top of the heap: the daemon's RSS
+         * grew in steps over thousands of create/rm cycles with a heap mostly free. */
+        (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+        (void)mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+        d->trim_dirty = true; /* start-up itself was work */
+        ev_timer_init(&d->trim_timer, trim_cb, DAEMON_TRIM_PERIOD_SEC, DAEMON_TRIM_PERIOD_SEC);
+        d->trim_timer.data = d;
+        ev_timer_start(d->loop, &d->trim_timer);
+        /* a timer that never keeps the loop alive on its own */
+        ev_unref(d->loop);
+}
+
+void daemon_trim_stop(struct daemon *d) {
+        if (!ev_is_active(&d->trim_timer))
+                return;
+        ev_ref(d->loop);
+        ev_timer_stop(d->loop, &d->trim_timer);
+}
+
+void daemon_trim_activity(struct daemon *d) {
+        d->trim_requests++;
+        if (d->trim_requests - d->trim_last_count > DAEMON_TRIM_QUIET_MAX)
+                d->trim_dirty = true;
+}
