@@ -103,11 +103,9 @@ int ctr_signal(struct ctr *c, int sig, struct err **errp);
 int ctr_parse_signal(const char *s);
 
 /* ctr_start.c: mounts the rootfs, writes the bundle and starts a shim whose report is read on
- * the loop. Returns 1 (under way; ctr_start_done() follows, from the loop or from
- * ctr_start_wait()) or a negative errno (recorded in the record already). */
+ * the loop. Returns 1 (under way; ctr_start_done() follows from the loop) or a negative errno
+ * (recorded in the record already). */
 int ctr_do_start(struct ctr *c, struct err **errp);
-/* Waits (poll, bounded) for the start under way, for the callers that need the outcome now. */
-void ctr_start_wait(struct ctr *c);
 /* Forgets the start under way (the daemon shuts down; the shim gives up or runs on). */
 void ctr_start_cancel(struct ctr *c);
 int ctr_shim_connect(struct ctr *c, struct err **errp);

@@ -543,24 +543,6 @@ static void start_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         start_finish(s->c, r, 0, e);
 }
 
-void ctr_start_wait(struct ctr *c) {
-        uint64_t deadline = now_usec() + SHIM_REPORT_TIMEOUT_MSEC * USEC_PER_MSEC;
-
-        while (c->starting) {
-                struct ctr_starting *s = c->starting;
-                struct pollfd p = {.fd = s->status_fd, .events = POLLIN};
-                uint64_t now = now_usec();
-                int r;
-
-                if (now >= deadline) {
-                        start_timeout_cb(c->m->loop, &s->timeout, 0);
-                        break;
-                }
-                r = RETRY_EINTR(poll(&p, 1, (int)((deadline - now) / USEC_PER_MSEC) + 1));
-                if (r > 0 && start_step(s))
-                        break;
-        }
-}
 
 int ctr_do_start(struct ctr *c, struct err **errp) {
         _cleanup_close_ int status_fd = -EBADF, go_fd = -EBADF;

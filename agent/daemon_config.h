@@ -34,7 +34,7 @@ struct daemon_config {
         unsigned shutdown_timeout;
         unsigned restart_backoff_max_ms;
         char **default_address_pools; /* "base=CIDR,size=N" each (netd.h) */
-        char *userns_remap; /* "userns-remap": default or USER[:GROUP] (at start only) */
+        char *userns_remap;           /* "userns-remap": default or USER[:GROUP] (at start only) */
 };
 
 void daemon_config_init(struct daemon_config *c);
