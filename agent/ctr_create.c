@@ -123,9 +123,10 @@ static int check_dest(const char *dst, const char *field, struct err **errp) {
         return 0;
 }
 
-static int build_mounts(struct create_ctx *x, const json_t *hc, char *const *img_volumes,
-                        struct err **errp) {
+static int build_mounts(struct create_ctx *x, const json_t *hc, const json_t *volumes,
+                        char *const *img_volumes, struct err **errp) {
         const json_t *v;
+        const char *key;
         size_t i;
         int r;
 
@@ -208,6 +209,20 @@ static int build_mounts(struct create_ctx *x, const json_t *hc, char *const *img
                         r = 0;
                 } else
                         r = err_setx(errp, EINVAL, "%s: unknown mount type '%s'", field, type);
+                if (r < 0)
+                        return r;
+        }
+        /* Config.Volumes: anonymous volumes the request names (`run -v /data`), then the
+         * image's VOLUMEs that nothing else covers. */
+        json_object_foreach ((json_t *)volumes, key, v) {
+                _cleanup_free_ char *field = xasprintf("Volumes[%s]", key);
+
+                r = check_dest(key, field, errp);
+                if (r < 0)
+                        return r;
+                if (mount_dest_taken(x->mounts, key))
+                        continue;
+                r = add_volume(x, NULL, key, true, false, field, errp);
                 if (r < 0)
                         return r;
         }
@@ -405,7 +420,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
                             merge_labels(ic->labels, json_object_get(body, "Labels")));
 
         x.mounts = json_array();
-        r = build_mounts(&x, hc, ic->volumes, errp);
+        r = build_mounts(&x, hc, json_object_get(body, "Volumes"), ic->volumes, errp);
         if (r < 0)
                 goto fail;
 

@@ -335,6 +335,22 @@ load ctr-helpers
         [ ! -e "$ROOT/volumes/$vol" ]
 }
 
+@test "run -v /DIR makes an anonymous volume (docker's Config.Volumes), removed with rm -v" {
+        id=$(B create --network none -v /data busybox sh -c 'echo kept >/data/f; cat /data/f')
+        [ "$(B inspect -f '{{json .Mounts}}' "$id" | jq -r '.[0].Destination')" = /data ]
+        vol=$(B inspect -f '{{json .Mounts}}' "$id" | jq -r '.[0].Name')
+        [ ${#vol} -eq 64 ]
+        [ -d "$ROOT/volumes/$vol" ]
+        [ "$(B start -a "$id")" = kept ]
+        B rm -v "$id"
+        [ ! -e "$ROOT/volumes/$vol" ]
+        # a relative path is refused, naming the flag's value, and leaves no container behind
+        run B create --network none -v data busybox true
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "data"
+        [ -z "$(B ps -aq)" ]
+}
+
 @test "a daemon stop releases waiting clients; an exec in flight does not hold the daemon's lock" {
         B run -d --name hold --network none busybox sleep 300
         B exec hold sleep 60 &
