@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "ctr_internal.h"
+#include "unixsock.h"
 #include "http_server.h"
 #include "json.h"
 #include "log.h"
@@ -175,13 +176,12 @@ static const struct http_upgrade_ops sess_ops = {
 
 /* Connects a session to the shim's attach socket and sends its header line. */
 static int sess_connect(struct attach_sess *s, const struct ctr *c, struct err **errp) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa;
         _cleanup_free_ char *path = xasprintf("%s/shims/%s.attach", c->m->run, c->id);
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF, dirfd = -EBADF;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return err_setx(errp, ENAMETOOLONG, "attach socket path '%s' is too long", path);
-        strcpy(sa.sun_path, path);
+        if (unix_sockaddr(path, &sa, &dirfd, errp) < 0)
+                return err_wrap(errp, "attach socket");
         /* Non-blocking from the start: a full backlog must not stall the loop. */
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)

@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "clog.h"
 #include "ctr_internal.h"
+#include "unixsock.h"
 #include "ctr_net.h"
 #include "fileio.h"
 #include "json.h"
@@ -543,7 +544,6 @@ static void start_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         start_finish(s->c, r, 0, e);
 }
 
-
 int ctr_do_start(struct ctr *c, struct err **errp) {
         _cleanup_close_ int status_fd = -EBADF, go_fd = -EBADF;
         _cleanup_err_ struct err *e = NULL;
@@ -615,13 +615,12 @@ static void shim_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
 }
 
 int ctr_shim_connect(struct ctr *c, struct err **errp) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct sockaddr_un sa;
         _cleanup_free_ char *path = xasprintf("%s/shims/%s.sock", c->m->run, c->id);
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF, dirfd = -EBADF;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return err_setx(errp, ENAMETOOLONG, "shim socket path '%s' is too long", path);
-        strcpy(sa.sun_path, path);
+        if (unix_sockaddr(path, &sa, &dirfd, errp) < 0)
+                return err_wrap(errp, "shim socket");
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return err_set(errp, errno, "socket");

@@ -23,6 +23,7 @@
 #include "json.h"
 #include "runtime/container.h"
 #include "shim.h"
+#include "unixsock.h"
 #include "shim_attach.h"
 #include "shim_trim.h"
 #include "xalloc.h"
@@ -120,12 +121,13 @@ static void test_hold(void) {
 }
 
 static int shim_listen(struct shim *s, struct err **errp) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa;
+        _cleanup_close_ int fd = -EBADF, dirfd = -EBADF;
 
-        if (strlen(s->sock_path) >= sizeof(sa.sun_path))
-                return err_setx(errp, ENAMETOOLONG, "socket path '%s' is too long", s->sock_path);
-        strcpy(sa.sun_path, s->sock_path);
+        int r = unix_sockaddr(s->sock_path, &sa, &dirfd, errp);
+
+        if (r < 0)
+                return r;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return err_set(errp, errno, "socket");

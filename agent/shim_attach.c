@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "err.h"
 #include "shim_attach.h"
+#include "unixsock.h"
 #include "xalloc.h"
 
 #define IN_MAX (64u * 1024u) /* stdin bytes waiting for the container */
@@ -27,12 +28,13 @@ void shim_attach_init(struct shim_attach *a) {
 
 int shim_attach_listen(struct shim_attach *a, const char *path, int in_fd_take, bool tty,
                        bool stdin_once, struct err **errp) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        _cleanup_close_ int fd = -EBADF, in_fd = in_fd_take;
+        struct sockaddr_un sa;
+        _cleanup_close_ int fd = -EBADF, dirfd = -EBADF, in_fd = in_fd_take;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return err_setx(errp, ENAMETOOLONG, "socket path '%s' is too long", path);
-        strcpy(sa.sun_path, path);
+        int r = unix_sockaddr(path, &sa, &dirfd, errp);
+
+        if (r < 0)
+                return r;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return err_set(errp, errno, "socket");

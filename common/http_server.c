@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "http_server.h"
+#include "unixsock.h"
 #include "json.h"
 #include "revoke.h"
 #include "strv.h"
@@ -1364,15 +1365,14 @@ static void listener_add(struct http_server *s, int fd, SSL_CTX *tls, const char
 
 int http_server_listen_unix(struct http_server *s, const char *path, mode_t mode, gid_t gid,
                             struct err **errp) {
-        _cleanup_close_ int fd = -EBADF;
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int fd = -EBADF, dirfd = -EBADF;
+        struct sockaddr_un sa;
         struct stat st;
 
         if (s->shutting_down)
                 return err_setx(errp, ESHUTDOWN, "listen on '%s': server is shutting down", path);
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return err_setx(errp, ENAMETOOLONG, "listen on '%s': socket path too long", path);
-        strcpy(sa.sun_path, path);
+        if (unix_sockaddr(path, &sa, &dirfd, errp) < 0)
+                return err_wrap(errp, "listen on '%s'", path);
 
         /* A socket left by a previous run is replaced; anything else at the path is an error.
          * The caller guarantees no live server owns it (the daemon holds the root lock). */

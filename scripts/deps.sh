@@ -40,12 +40,31 @@ for p in "${want[@]}"; do
                 missing+=("$p")
         fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" -ne 0 ]; then
-        echo "deps.sh: missing packages (${missing[*]}); run as root" >&2
-        exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+                echo "deps.sh: missing packages (${missing[*]}); run as root" >&2
+                exit 1
+        fi
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# --test also makes a Debian bookworm root file system with gcc, once, from the same archive
+# the packages come from: tests/integration/build.bats builds examples/debian-build (a static
+# C program compiled in one stage, copied into FROM scratch) on it.
+if [ "${1:-}" = --test ] && [ "$(id -u)" -eq 0 ]; then
+        fixture=/var/cache/berth-test/debian-gcc-bookworm.tar
+        if [ ! -s "$fixture" ]; then
+                mkdir -p "${fixture%/*}"
+                rm -f "$fixture.tmp.tar"
+                if mmdebstrap --quiet --variant=essential --include=gcc,libc6-dev bookworm \
+                        "$fixture.tmp.tar"; then
+                        mv "$fixture.tmp.tar" "$fixture"
+                else
+                        rm -f "$fixture.tmp.tar"
+                        echo "deps.sh: mmdebstrap failed: build.bats will report the Debian build test as skipped" >&2
+                fi
+        fi
+fi
+exit 0

@@ -148,8 +148,10 @@ DF
         pgrep -f "echo $marker" >/dev/null || { cat "$TEST_TMP/build.out"; false; }
 
         # What the build holds now: its endpoint (veth and address), overlay mount, work dirs.
-        ifname=$(jq -r '.endpoints[]? | select(.id | startswith("build-")) | .host_ifname' \
-                "$ROOT"/networks/*.json)
+        # endpoints live in <network>.live (rewritten on connect, engine/net/netmgr.c)
+        ifname=$(cat "$ROOT"/networks/*.live "$ROOT"/networks/*.json 2>/dev/null |
+                jq -r '.endpoints[]? | select(.id | startswith("build-")) | .host_ifname' |
+                sort -u)
         [ -n "$ifname" ]
         ip link show "$ifname" >/dev/null
         [ "$(grep -c " $ROOT/build-tmp/" /proc/self/mountinfo)" -gt 0 ]
@@ -171,8 +173,8 @@ DF
         [ "$status" -ne 0 ] || { echo "left running: $output"; cat "$DAEMON_LOG"; false; }
         [ "$(grep -c " $ROOT/build-tmp/" /proc/self/mountinfo)" -eq 0 ]
         [ ! -e "$ROOT/build-tmp" ] || [ -z "$(ls -A "$ROOT/build-tmp")" ]
-        run grep -l '"build-' "$ROOT"/networks/*.json
-        [ "$status" -ne 0 ] || { cat "${lines[@]}"; false; }
+        run grep -ls '"build-' "$ROOT"/networks/*.json "$ROOT"/networks/*.live
+        [ -z "$output" ] || { cat "${lines[@]}"; false; }
         run ip link show "$ifname"
         [ "$status" -ne 0 ]
         grep -q "Released endpoint 'build-" "$DAEMON_LOG"

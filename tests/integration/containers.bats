@@ -351,6 +351,26 @@ load ctr-helpers
         [ -z "$(B ps -aq)" ]
 }
 
+@test "a deep run directory: shim and attach sockets past sun_path's 107 bytes still work" {
+        stop_daemon
+        rm -f "$SOCK"
+        # the daemon's own socket fits; <run>/shims/<64 hex>.sock does not
+        RUN=$TEST_TMP/run-$(printf '%060d' 0)
+        mkdir -p "$RUN"
+        start_daemon --log-format text
+        [ $((${#RUN} + 76)) -gt 107 ]
+        B run -d --name deep --network none busybox sleep 300
+        [ "$(B exec deep echo through-the-shim)" = through-the-shim ]
+        [ "$(echo via-attach | B run -i --rm --network none busybox cat)" = via-attach ]
+        # a new daemon re-adopts the shim through the same long path
+        stop_daemon
+        rm -f "$SOCK"
+        start_daemon --log-format text
+        [ "$(B inspect -f '{{.State.Status}}' deep)" = running ]
+        [ "$(B exec deep echo again)" = again ]
+        B rm -f deep
+}
+
 @test "a daemon stop releases waiting clients; an exec in flight does not hold the daemon's lock" {
         B run -d --name hold --network none busybox sleep 300
         B exec hold sleep 60 &

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -10,6 +11,7 @@
 #include "json.h"
 #include "strv.h"
 #include "tap.h"
+#include "unixsock.h"
 #include "xalloc.h"
 
 static int fail_inner(struct err **errp) {
@@ -148,5 +150,45 @@ static void test_random_hex(void) {
         ASSERT_EQ(strspn(a, "0123456789abcdef"), 64);
 }
 
+/* A socket whose path is longer than sun_path binds and connects through its directory. */
+static void test_unix_sockaddr_long(void) {
+        _cleanup_free_ char *tmp = xstrdup("/tmp/berth-test-unixsock.XXXXXX"), *deep = NULL,
+                            *path = NULL, *toolong = NULL;
+        _cleanup_close_ int lfd = -EBADF, cfd = -EBADF, afd = -EBADF, d1 = -EBADF, d2 = -EBADF,
+                            d3 = -EBADF;
+        struct sockaddr_un sa;
+        struct err *e = NULL;
+
+        ASSERT_NOT_NULL(mkdtemp(tmp));
+        deep = xasprintf("%s/%0120d", tmp, 0);
+        ASSERT_EQ(mkdir(deep, 0700), 0);
+        path = xasprintf("%s/s.sock", deep);
+        ASSERT_TRUE(strlen(path) >= sizeof(sa.sun_path));
+        ASSERT_OK(unix_sockaddr(path, &sa, &d1, &e));
+        ASSERT_TRUE(d1 >= 0);
+        lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_EQ(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        ASSERT_EQ(listen(lfd, 1), 0);
+        ASSERT_EQ(access(path, F_OK), 0); /* made where the full path says */
+        ASSERT_OK(unix_sockaddr(path, &sa, &d2, &e));
+        cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_EQ(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        ASSERT_TRUE(afd >= 0);
+        /* a short path is used as is; a name that cannot fit on its own is refused */
+        ASSERT_OK(unix_sockaddr("/run/x.sock", &sa, &d3, &e));
+        ASSERT_STREQ(sa.sun_path, "/run/x.sock");
+        ASSERT_EQ(d3, -EBADF);
+        toolong = xasprintf("%s/%0120d.sock", tmp, 1);
+        ASSERT_ERR(unix_sockaddr(toolong, &sa, &d3, &e), ENAMETOOLONG);
+        err_free(e);
+        e = NULL;
+        ASSERT_ERR(unix_sockaddr("", &sa, &d3, &e), EINVAL);
+        err_free(e);
+        (void)unlink(path);
+        (void)rmdir(deep);
+        (void)rmdir(tmp);
+}
+
 TAP_MAIN(test_err_wrap, test_err_set_once, test_strv, test_atomic_write, test_replace_write,
-         test_read_file_limit, test_json_helpers, test_random_hex)
+         test_read_file_limit, test_json_helpers, test_random_hex, test_unix_sockaddr_long)

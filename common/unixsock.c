@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "unixsock.h"
+#include "xalloc.h"
+
+int unix_sockaddr(const char *path, struct sockaddr_un *sa, int *dirfd, struct err **errp) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash = strrchr(path, '/'), *name;
+        _cleanup_close_ int fd = -EBADF;
+        int n;
+
+        *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+        *dirfd = -EBADF;
+        if (!path[0])
+                return err_setx(errp, EINVAL, "empty socket path");
+        if (strlen(path) < sizeof(sa->sun_path)) {
+                memcpy(sa->sun_path, path, strlen(path) + 1);
+                return (int)sizeof(*sa);
+        }
+        if (!slash || !slash[1])
+                return err_setx(errp, ENAMETOOLONG, "socket path '%s' is too long", path);
+        name = slash + 1;
+        dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return err_set(errp, errno, "open the directory of socket '%s'", path);
+        n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", fd, name);
+        if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
+                return err_setx(errp, ENAMETOOLONG, "socket name '%s' is too long", name);
+        *dirfd = TAKE_FD(fd);
+        return (int)sizeof(*sa);
+}
