@@ -368,21 +368,25 @@ static void h_attach(struct http_req *req, void *ud) {
                 ctr_attach(c, req);
 }
 
+/* The console size of a resize request (?h=ROWS&w=COLUMNS), or false with a 400 sent. */
+static bool resize_query(struct http_req *req, unsigned *h, unsigned *w) {
+        const char *hs = http_req_query(req, "h"), *ws = http_req_query(req, "w");
+
+        if (!hs || !ws || sscanf(hs, "%u", h) != 1 || sscanf(ws, "%u", w) != 1) {
+                http_reply_error(req, 400, "invalid", "h, w: both are required numbers");
+                return false;
+        }
+        return true;
+}
+
 /* POST /v1/containers/{id}/resize?h=ROWS&w=COLUMNS */
 static void h_resize(struct http_req *req, void *ud) {
         _cleanup_err_ struct err *e = NULL;
         struct ctr *c = find(req, ud);
-        unsigned h = 0, w = 0;
-        const char *hs, *ws;
+        unsigned h, w;
 
-        if (!c)
+        if (!c || !resize_query(req, &h, &w))
                 return; /* answered: req is gone */
-        hs = http_req_query(req, "h");
-        ws = http_req_query(req, "w");
-        if (!hs || !ws || sscanf(hs, "%u", &h) != 1 || sscanf(ws, "%u", &w) != 1) {
-                http_reply_error(req, 400, "invalid", "h, w: both are required numbers");
-                return;
-        }
         if (ctr_resize(c, h, w, &e) < 0) {
                 http_reply_err(req, e);
                 return;
@@ -435,17 +439,10 @@ static void h_exec_start(struct http_req *req, void *ud) {
 static void h_exec_resize(struct http_req *req, void *ud) {
         _cleanup_err_ struct err *e = NULL;
         struct exec_sess *x = find_exec(req, ud);
-        unsigned h = 0, w = 0;
-        const char *hs, *ws;
+        unsigned h, w;
 
-        if (!x)
+        if (!x || !resize_query(req, &h, &w))
                 return; /* answered: req is gone */
-        hs = http_req_query(req, "h");
-        ws = http_req_query(req, "w");
-        if (!hs || !ws || sscanf(hs, "%u", &h) != 1 || sscanf(ws, "%u", &w) != 1) {
-                http_reply_error(req, 400, "invalid", "h, w: both are required numbers");
-                return;
-        }
         if (ctr_exec_resize(x, h, w, &e) < 0) {
                 http_reply_err(req, e);
                 return;

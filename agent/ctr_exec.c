@@ -31,6 +31,7 @@
 #include "json.h"
 #include "runtime/container.h"
 #include "strv.h"
+#include "unixsock.h"
 #include "xalloc.h"
 
 #define EXEC_IN_MAX (256u * 1024u)
@@ -315,29 +316,18 @@ static int exec_set_size(struct exec_sess *s, unsigned h, unsigned w) {
 /* The runtime sent the pty master over the console socket (or failed before: EOF). */
 static void exec_con_cb(struct ev_loop *loop, ev_io *w, int revents) {
         struct exec_sess *s = w->data;
-        char buf[8], cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = cbuf,
-                            .msg_controllen = sizeof(cbuf)};
-        struct cmsghdr *cm;
-        ssize_t n;
         int fd;
 
         (void)revents;
-        n = recvmsg(s->con_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        fd = unix_recv_fd(s->con_fd, MSG_DONTWAIT);
+        if (fd == -EAGAIN)
                 return;
         ev_io_stop(loop, w);
         s->con_fd = safe_close(s->con_fd);
-        cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-        if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-            cm->cmsg_len != CMSG_LEN(sizeof(int))) {
+        if (fd < 0) {
                 exec_finish(s); /* the helper reports why on its stderr */
                 return;
         }
-        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
         (void)fcntl(fd, F_SETFL, O_NONBLOCK);
         s->master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (s->pend_h > 0)

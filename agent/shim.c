@@ -406,22 +406,12 @@ static int setup_stdio(struct shim *s, bool open_stdin, struct err **errp) {
 }
 
 static int recv_fd(int sock, struct err **errp) {
-        char buf[8], cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = cbuf,
-                            .msg_controllen = sizeof(cbuf)};
-        struct cmsghdr *c;
-        int fd;
+        int fd = unix_recv_fd(sock, MSG_DONTWAIT);
 
-        if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) < 0)
-                return err_set(errp, errno, "receive the container's pty");
-        c = CMSG_FIRSTHDR(&mh);
-        if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-            c->cmsg_len != CMSG_LEN(sizeof(int)))
+        if (fd == -EPROTO)
                 return err_setx(errp, EPROTO, "the container sent no pty");
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        if (fd < 0)
+                return err_set(errp, -fd, "receive the container's pty");
         return fd;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "macro.h"
 #include "unixsock.h"
 #include "xalloc.h"
 
@@ -35,4 +36,26 @@ int unix_sockaddr(const char *path, struct sockaddr_un *sa, int *dirfd, struct e
                 return err_setx(errp, ENAMETOOLONG, "socket name '%s' is too long", name);
         *dirfd = TAKE_FD(fd);
         return (int)sizeof(*sa);
+}
+
+int unix_recv_fd(int sock, int flags) {
+        char buf[16], cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cbuf,
+                            .msg_controllen = sizeof(cbuf)};
+        struct cmsghdr *c;
+        ssize_t n;
+        int fd;
+
+        n = RETRY_EINTR(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags));
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+        if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EPROTO;
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        return fd;
 }

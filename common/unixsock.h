@@ -15,3 +15,8 @@
  * directory's descriptor the address goes through: keep it open until bind/connect returned,
  * then close it. A name (the last component) that does not fit on its own is ENAMETOOLONG. */
 int unix_sockaddr(const char *path, struct sockaddr_un *sa, int *dirfd, struct err **errp);
+
+/* Receives one descriptor sent with SCM_RIGHTS, close-on-exec. flags: 0 or MSG_DONTWAIT.
+ * Returns it; -EAGAIN when a non-blocking socket has nothing yet; -EPROTO when the peer closed
+ * or sent a message without exactly one descriptor; another -errno when recvmsg fails. */
+int unix_recv_fd(int sock, int flags);

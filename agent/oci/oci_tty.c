@@ -13,24 +13,10 @@
 #include "cleanup.h"
 #include "macro.h"
 #include "oci/oci.h"
+#include "unixsock.h"
 
 int oci_tty_receive_master(int sock) {
-        char buf[16], cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = cbuf,
-                            .msg_controllen = sizeof(cbuf)};
-        struct cmsghdr *c;
-        int fd;
-
-        if (RETRY_EINTR(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0)
-                return -errno;
-        c = CMSG_FIRSTHDR(&mh);
-        if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-                return -EPROTO;
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        return fd;
+        return unix_recv_fd(sock, 0);
 }
 
 static int copy_once(int from, int to) {

@@ -190,5 +190,42 @@ static void test_unix_sockaddr_long(void) {
         (void)rmdir(tmp);
 }
 
+static void test_unix_recv_fd(void) {
+        _cleanup_close_ int a = -EBADF, b = -EBADF, got = -EBADF;
+        int sp[2], pfd[2];
+        char cbuf[CMSG_SPACE(sizeof(int))] = {0}, byte = 'x';
+        struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = cbuf,
+                            .msg_controllen = sizeof(cbuf)};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        char out = 0;
+
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+        a = sp[0];
+        b = sp[1];
+        ASSERT_EQ(unix_recv_fd(b, MSG_DONTWAIT), -EAGAIN);
+        ASSERT_EQ(pipe2(pfd, O_CLOEXEC), 0);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &pfd[0], sizeof(int));
+        ASSERT_EQ(sendmsg(a, &mh, 0), 1);
+        got = unix_recv_fd(b, 0);
+        ASSERT_TRUE(got >= 0);
+        ASSERT_TRUE(fcntl(got, F_GETFD) & FD_CLOEXEC);
+        ASSERT_EQ(write(pfd[1], "y", 1), 1); /* the received fd is the pipe's read end */
+        ASSERT_EQ(read(got, &out, 1), 1);
+        ASSERT_EQ(out, 'y');
+        close(pfd[0]);
+        close(pfd[1]);
+        ASSERT_EQ(write(a, "z", 1), 1); /* a message without a descriptor */
+        ASSERT_EQ(unix_recv_fd(b, 0), -EPROTO);
+        a = safe_close(a);
+        ASSERT_EQ(unix_recv_fd(b, 0), -EPROTO); /* the peer closed */
+}
+
 TAP_MAIN(test_err_wrap, test_err_set_once, test_strv, test_atomic_write, test_replace_write,
-         test_read_file_limit, test_json_helpers, test_random_hex, test_unix_sockaddr_long)
+         test_read_file_limit, test_json_helpers, test_random_hex, test_unix_sockaddr_long,
+         test_unix_recv_fd)
