@@ -53,7 +53,16 @@ counters() {
 
 restarts() { B inspect --format '{{.RestartCount}}' crash 2>/dev/null || echo 0; }
 
+# CYCLES_SETTLE=S (crash mode): also the daemon's RSS while idle, S seconds after start-up and S
+# seconds after the cycles (the daemon trims its heap when quiet, every 5 s), so the two are
+# measured in the same state.
+settle_rss() {
+        sleep "$CYCLES_SETTLE"
+        rss_kb "$DAEMON_PID"
+}
+
 if [ "$MODE" = crash ]; then
+        [ "${CYCLES_SETTLE:-0}" -gt 0 ] && idle_before=$(settle_rss)
         # warm-up: the first 3 restarts
         B run -d --name crash "${net[@]}" --restart always busybox \
                 sh -c 'exit 1' >/dev/null
@@ -82,6 +91,7 @@ if [ "$MODE" = crash ]; then
         [ "$done_n" -ge "$N" ] || { echo "cycles.sh: only $done_n of $N restarts" >&2; exit 1; }
         sleep 0.5
         read -r -a after <<<"$(counters)"
+        [ "${CYCLES_SETTLE:-0}" -gt 0 ] && idle_after=$(settle_rss)
         echo "cycles: $done_n crash/restart cycles | $(((t1 - t0) / 1000000)) ms, $(((t1 - t0) / 1000 / done_n)) us per restart"
 else
         for i in 1 2 3; do
@@ -105,3 +115,6 @@ names=("daemon RSS KiB" "daemon fds" "mounts" "berth cgroups" "links" "nft rules
 for k in 0 1 2 3 4 5; do
         echo "${names[k]} | ${before[k]} | ${after[k]}"
 done
+if [ -n "${idle_before:-}" ]; then
+        echo "daemon RSS KiB, idle ${CYCLES_SETTLE} s | $idle_before | $idle_after"
+fi
