@@ -18,12 +18,20 @@ read -r -a SIZES <<<"${SIZES[*]}"
 tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
 pid=
 cleanup() {
+        local inst=
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+                inst=$("$BERTH" info --format json 2>/dev/null | jq -r '.BerthNetwork.NftTable // empty' || true)
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
                 "$BERTH" network prune -f >/dev/null 2>&1 || true
                 kill -TERM "$pid"
                 wait "$pid" 2>/dev/null || true
+        fi
+        # the daemon's per-root nft tables and bridge outlive it on purpose; the root is gone
+        if [ -n "$inst" ] && [ "$inst" != berth ]; then
+                ip link del "$inst" 2>/dev/null || true
+                nft delete table ip "$inst" 2>/dev/null || true
+                nft delete table bridge "$inst" 2>/dev/null || true
         fi
         rm -rf "$tmp"
 }

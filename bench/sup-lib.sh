@@ -28,15 +28,27 @@ sup_init() {
         export BERTH_HOST=unix://$TMP/run/berth.sock
 }
 
+# The daemon's own nft tables and default bridge are named after its root (docs/networking.md)
+# and outlive it on purpose; a bench's root is gone afterwards, so they go too.
+net_instance_drop() { # INSTANCE
+        [ -n "$1" ] && [ "$1" != berth ] && [ "$1" != null ] || return 0
+        ip link del "$1" 2>/dev/null || true
+        nft delete table ip "$1" 2>/dev/null || true
+        nft delete table bridge "$1" 2>/dev/null || true
+}
+
 sup_cleanup() {
+        local inst=
         if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
                 local ids
+                inst=$(B info --format json 2>/dev/null | jq -r '.BerthNetwork.NftTable // empty' || true)
                 ids=$(B ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && B rm -f $ids >/dev/null 2>&1 || true
                 B network prune -f >/dev/null 2>&1 || true
                 kill -TERM "$DAEMON_PID" 2>/dev/null || true
                 wait "$DAEMON_PID" 2>/dev/null || true
         fi
+        net_instance_drop "$inst"
         if [ -n "${TMP:-}" ]; then
                 # what an interrupted run may leave mounted under our root (deepest first)
                 { grep -F "$TMP/" /proc/self/mountinfo || true; } | awk '{print $5}' | sort -r |
