@@ -14,6 +14,7 @@ read -r -a SIZES <<<"${SIZES[*]}"
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
 [ -x /bin/busybox ] || { echo "needs busybox-static" >&2; exit 1; }
 [ -x "$BERTH" ] || { echo "build berth first (make)" >&2; exit 1; }
+. bench/sup-lib.sh # net_instance_drop
 
 tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
 pid=
@@ -27,12 +28,7 @@ cleanup() {
                 kill -TERM "$pid"
                 wait "$pid" 2>/dev/null || true
         fi
-        # the daemon's per-root nft tables and bridge outlive it on purpose; the root is gone
-        if [ -n "$inst" ] && [ "$inst" != berth ]; then
-                ip link del "$inst" 2>/dev/null || true
-                nft delete table ip "$inst" 2>/dev/null || true
-                nft delete table bridge "$inst" 2>/dev/null || true
-        fi
+        net_instance_drop "$inst"
         rm -rf "$tmp"
 }
 trap cleanup EXIT

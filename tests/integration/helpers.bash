@@ -59,6 +59,22 @@ teardown_tmp() {
         fi
 }
 
+# Writes a busybox root file system as a tarball (for `berth import`): Debian's busybox-static
+# with every applet linked, /etc/passwd and /etc/group (default: root only), and /tmp.
+busybox_tar() { # TAR [PASSWD_TEXT [GROUP_TEXT]]
+        local tar=$1 r a
+        r=$(mktemp -d "${TMPDIR:-/tmp}/berth-busybox.XXXXXX")
+        mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+        cp "${BUSYBOX_BIN:-/bin/busybox}" "$r/bin/busybox"
+        for a in $("$r/bin/busybox" --list); do
+                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+        done
+        printf '%b' "${2:-root:x:0:0:root:/root:/bin/sh\n}" >"$r/etc/passwd"
+        printf '%b' "${3:-root:x:0:\n}" >"$r/etc/group"
+        tar -C "$r" -cf "$tar" .
+        rm -rf "$r"
+}
+
 skip_unless_root() {
         [ "$(id -u)" -eq 0 ] || skip "needs root"
 }
