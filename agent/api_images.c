@@ -24,6 +24,7 @@
 #include "image/registry.h"
 #include "image/store.h"
 #include "json.h"
+#include "log.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -389,6 +390,13 @@ static void h_delete(struct http_req *req, void *userdata) {
                         image_event(userdata, "untag", img->id, name);
         }
         if (r == 1) {
+                _cleanup_free_ char *layers = xasprintf("%s/layers", image_store_dir(s));
+                struct err *ge = NULL;
+                /* --userns-remap: the image's shifted layer copies go with its layers */
+                if (ctr_userns_gc(((struct daemon *)userdata)->root, layers, NULL, &ge) < 0) {
+                        log_warn(NULL, "rmi %s: %s", name, err_msg(ge));
+                        err_free(ge);
+                }
                 json_array_append_new(out, json_pack("{s:s}", "Deleted", img->id));
                 if (((struct daemon *)userdata)->events)
                         image_event(userdata, "delete", img->id, NULL);

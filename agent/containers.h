@@ -31,6 +31,9 @@ void ctr_mgr_release_clients(struct ctr_mgr *m);
 /* Full id, unique id prefix or name (with or without the leading '/'). -ENOENT "No such
  * container: REF"; an ambiguous prefix is -EINVAL. */
 int ctr_lookup(struct ctr_mgr *m, const char *ref, struct ctr **ret, struct err **errp);
+/* --userns-remap: removes the shifted layer copies under <root>/userns whose layer is no longer
+ * in layers_dir (its image was removed), and copies left half-made by a dead daemon. */
+int ctr_userns_gc(const char *root, const char *layers_dir, size_t *ret_freed, struct err **errp);
 /* All containers, in creation order (newest first). ret is borrowed. */
 size_t ctr_all(struct ctr_mgr *m, struct ctr ***ret);
 

@@ -11,8 +11,10 @@
  * - A remapped container's upper directory and its empty volumes belong to the mapped root; its
  *   directory is searchable (0711) so that the remapped init can reach its root file system.
  * - HostConfig.UsernsMode "host" opts a container out; --privileged needs it. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
@@ -28,6 +30,7 @@
 #include "copy.h"
 #include "ctr_internal.h"
 #include "fileio.h"
+#include "image/store.h"
 #include "json.h"
 #include "strv.h"
 #include "volume.h"
@@ -148,6 +151,7 @@ static int check_searchable(const char *path, struct err **errp) {
 
 int ctr_userns_init(struct ctr_mgr *m, const char *spec, struct err **errp) {
         _cleanup_free_ char *user = NULL, *group = NULL;
+        _cleanup_(image_store_freep) struct image_store *store = NULL;
         struct passwd *pw;
         struct group *gr;
         long uid_num = -1, gid_num = -1;
@@ -207,6 +211,11 @@ int ctr_userns_init(struct ctr_mgr *m, const char *spec, struct err **errp) {
         if (r < 0)
                 return r;
         m->remap.on = true;
+        /* copies of images removed while the daemon was down, half-made ones of a crash */
+        if (image_store_open(m->root, &store, NULL) >= 0) {
+                _cleanup_free_ char *layers = xasprintf("%s/layers", image_store_dir(store));
+                (void)ctr_userns_gc(m->root, layers, NULL, NULL);
+        }
         return 0;
 }
 
@@ -405,4 +414,62 @@ void ctr_userns_spec(const json_t *rec, json_t *linux_) {
                             json_pack("[{s:i,s:I,s:I}]", "containerID", 0, "hostID",
                                       (json_int_t)json_get_int(u, "Gid", 0), "size",
                                       (json_int_t)json_get_int(u, "GidCount", 0)));
+}
+
+/* ---- removing copies whose layer is gone ---- */
+
+int ctr_userns_gc(const char *root, const char *layers_dir, size_t *ret_freed, struct err **errp) {
+        _cleanup_free_ char *top = xasprintf("%s/userns", root);
+        _cleanup_closedir_ DIR *d = opendir(top);
+        struct dirent *de;
+        size_t freed = 0;
+        int r;
+
+        if (!d) {
+                if (errno == ENOENT)
+                        goto done;
+                return err_set(errp, errno, "userns-remap: open '%s'", top);
+        }
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *remap = NULL;
+                _cleanup_closedir_ DIR *rd = NULL;
+                struct dirent *le;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                remap = xasprintf("%s/%s", top, de->d_name);
+                rd = opendir(remap);
+                if (!rd)
+                        continue; /* not a directory of copies */
+                while ((le = readdir(rd))) {
+                        _cleanup_free_ char *layer = NULL, *copy = NULL;
+
+                        /* ".tmp-*" is a copy in the making (or left by a crash: made again) */
+                        if (le->d_name[0] == '.' && !str_startswith(le->d_name, ".tmp-"))
+                                continue;
+                        if (le->d_name[0] != '.') {
+                                layer = xasprintf("%s/%s", layers_dir, le->d_name);
+                                if (access(layer, F_OK) == 0)
+                                        continue;
+                        } else {
+                                /* .tmp-LAYER-PID: only when its maker is gone */
+                                const char *dash = strrchr(le->d_name, '-');
+                                if (dash && kill((pid_t)atoi(dash + 1), 0) == 0)
+                                        continue;
+                        }
+                        copy = xasprintf("%s/%s", remap, le->d_name);
+                        r = rm_rf(copy, errp);
+                        if (r < 0)
+                                return errp && *errp ? err_wrap(errp,
+                                                                "userns-remap: remove the "
+                                                                "copy '%s'",
+                                                                copy)
+                                                     : r;
+                        freed++;
+                }
+        }
+done:
+        if (ret_freed)
+                *ret_freed = freed;
+        return 0;
 }

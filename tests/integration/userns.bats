@@ -100,3 +100,36 @@ remap_daemon() { # ARGS...
         run B create --userns=host busybox true
         [ "$status" -eq 0 ]
 }
+
+@test "userns-remap: an image's shifted layer copies go with the image; crash leftovers at start" {
+        skip_unless_cmd useradd
+        remap_daemon --userns-remap default
+        busybox_tar "$TEST_TMP/gc.tar" 'root:x:0:0:root:/root:/bin/sh\ngc:x:7:7::/:/bin/sh\n'
+        B import "$TEST_TMP/gc.tar" gcimg:1 >/dev/null
+        local copies
+        run B run --rm --network none gcimg:1 grep -c gc /etc/passwd
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        B run --rm --network none busybox true
+        copies=$(ls -d "$TEST_TMP"/root/userns/*/* | wc -l)
+        [ "$copies" -ge 2 ] # busybox's layer and gcimg's
+        # removal frees the copy of gcimg's layer, keeps busybox's
+        B rmi gcimg:1 >/dev/null
+        [ "$(ls -d "$TEST_TMP"/root/userns/*/* | wc -l)" -eq $((copies - 1)) ]
+        run B run --rm --network none busybox true
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        # on the default bridge too (the daemon's network namespace, the remapped init's /sys)
+        run B run --rm busybox sh -c 'id -u; ip -o -4 addr show eth0'
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [ "${lines[0]}" = 0 ]
+        [[ "${lines[1]}" == *"inet "* ]] || { echo "$output"; false; }
+        # a half-made copy of a dead daemon is removed at the next start, a live maker's is kept
+        local dir dead
+        dir=$(ls -d "$TEST_TMP"/root/userns/*/ | head -1)
+        dead=$(sh -c 'echo $$') # a pid that has exited
+        mkdir -p "${dir}.tmp-deadbeef-$dead/diff" "${dir}.tmp-cafe-$$/diff"
+        stop_daemon
+        start_daemon --log-format text --userns-remap default
+        [ ! -e "${dir}.tmp-deadbeef-$dead" ]
+        [ -e "${dir}.tmp-cafe-$$" ]
+        rm -rf "${dir}.tmp-cafe-$$"
+}
