@@ -366,22 +366,12 @@ static int cp_in(const struct cli_ctx *ctx, const char *ctr, const char *src, co
         return r;
 }
 
-/* berth cp CONTAINER:PATH -: GET /archive, the tar to stdout. */
-static int cp_out_stdout(const struct cli_ctx *ctx, const char *ctr, const char *path,
-                         struct err **errp) {
-        _cleanup_free_ char *esc_c = http_escape(ctr), *esc_p = http_escape(path), *url = NULL,
-                            *buf = xmalloc(64 * 1024);
-        _cleanup_(http_raw_freep) struct http_raw *raw = NULL;
-        int r;
-
-        url = xasprintf("/v1/containers/%s/archive?path=%s", esc_c, esc_p);
-        r = client_upgrade(ctx, "GET", url, NULL, &raw, NULL, errp);
-        if (r < 0)
-                return r;
+/* Reads up to n bytes of the archive stream; 0 at its end. */
+static ssize_t cp_recv(struct http_raw *raw, void *buf, size_t n, struct err **errp) {
         for (;;) {
-                ssize_t n = http_raw_recv(raw, buf, 64 * 1024);
+                ssize_t k = http_raw_recv(raw, buf, n);
 
-                if (n == -EAGAIN) {
+                if (k == -EAGAIN) {
                         struct pollfd pf = {.fd = http_raw_fd(raw), .events = POLLIN};
 
                         if (poll(&pf, 1, 60000) == 0)
@@ -389,12 +379,272 @@ static int cp_out_stdout(const struct cli_ctx *ctx, const char *ctr, const char 
                                                 "the daemon sent nothing for 60 s");
                         continue;
                 }
-                if (n < 0)
-                        return err_setx(errp, (int)-n, "read the archive: %s", strerror((int)-n));
-                if (n == 0)
-                        return 0;
+                if (k < 0)
+                        return err_setx(errp, (int)-k, "read the archive: %s", strerror((int)-k));
+                return k;
+        }
+}
+
+static int cp_get(const struct cli_ctx *ctx, const char *ctr, const char *path,
+                  struct http_raw **ret, struct err **errp) {
+        _cleanup_free_ char *esc_c = http_escape(ctr), *esc_p = http_escape(path), *url = NULL;
+
+        url = xasprintf("/v1/containers/%s/archive?path=%s", esc_c, esc_p);
+        return client_upgrade(ctx, "GET", url, NULL, ret, NULL, errp);
+}
+
+/* berth cp CONTAINER:PATH -: GET /archive, the tar to stdout. */
+static int cp_out_stdout(const struct cli_ctx *ctx, const char *ctr, const char *path,
+                         struct err **errp) {
+        _cleanup_(http_raw_freep) struct http_raw *raw = NULL;
+        _cleanup_free_ char *buf = xmalloc(64 * 1024);
+        int r;
+
+        r = cp_get(ctx, ctr, path, &raw, errp);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t n = cp_recv(raw, buf, 64 * 1024, errp);
+
+                if (n <= 0)
+                        return (int)n;
                 if (fd_write_full(STDOUT_FILENO, buf, (size_t)n) < 0)
                         return err_set(errp, errno, "write to stdout");
+        }
+}
+
+/* ---- cp CONTAINER:SRC HOSTDEST: the CLI extracts the daemon's tar itself ---- */
+
+struct cp_src {
+        struct http_raw *raw;
+        char buf[64 * 1024];
+        struct err *err;
+};
+
+static la_ssize_t cp_src_read(struct archive *a, void *ud, const void **ret) {
+        struct cp_src *src = ud;
+        ssize_t n = cp_recv(src->raw, src->buf, sizeof(src->buf), &src->err);
+
+        if (n < 0) {
+                archive_set_error(a, EIO, "%s", err_msg(src->err));
+                return -1;
+        }
+        *ret = src->buf;
+        return n;
+}
+
+static void cp_archive_freep(struct archive **a) {
+        if (*a)
+                archive_read_free(*a);
+}
+
+static void cp_disk_freep(struct archive **a) {
+        if (*a)
+                archive_write_free(*a);
+}
+
+/* The name an entry of the daemon's tar gets under the extraction directory: its first
+ * component (the source's base name, or "." for SRC/.) becomes top. NULL: an unsafe name. */
+static char *cp_rebase(const char *entry, const char *first, const char *top) {
+        size_t n = strlen(first);
+        const char *rest;
+
+        if (streq(first, ".")) {
+                /* "." and "./X": the contents */
+                if (streq(entry, ".") || streq(entry, "./"))
+                        return xstrdup(top); /* the directory itself (its mode and time) */
+                if (str_startswith(entry, "./"))
+                        entry += 2;
+                if (entry[0] == '/')
+                        return NULL;
+                return streq(top, ".") ? xstrdup(entry) : xasprintf("%s/%s", top, entry);
+        }
+        if (strncmp(entry, first, n) != 0 || (entry[n] && entry[n] != '/'))
+                return NULL;
+        rest = entry + n;
+        return rest[0] && rest[1] ? xasprintf("%s%s", top, rest) : xstrdup(top);
+}
+
+/* Extracts the tar read by a (its first header e already read) into the directory dir, its top
+ * entry named top. Entries that would leave dir (.., absolute names, through a symlink) are
+ * refused by libarchive's secure flags; owners are kept only with archive (-a). */
+static int cp_extract(struct archive *a, struct archive_entry *e, const char *dir, const char *top,
+                      bool archive, struct err **errp) {
+        _cleanup_(cp_disk_freep) struct archive *disk = archive_write_disk_new();
+        _cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_free_ char *first = xstrdup(archive_entry_pathname(e) ?: "");
+        int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+                    ARCHIVE_EXTRACT_UNLINK;
+        size_t n = strlen(first);
+        int r = 0, k;
+
+        while (n > 1 && first[n - 1] == '/')
+                first[--n] = 0;
+        if (archive)
+                flags |= ARCHIVE_EXTRACT_OWNER;
+        archive_write_disk_set_options(disk, flags);
+        archive_write_disk_set_standard_lookup(disk);
+        /* the secure flags judge relative names from the current directory */
+        if (chdir(dir) < 0)
+                return err_set(errp, errno, "destination '%s'", dir);
+        for (k = ARCHIVE_OK; k == ARCHIVE_OK || k == ARCHIVE_WARN;
+             k = archive_read_next_header(a, &e)) {
+                _cleanup_free_ char *name = cp_rebase(archive_entry_pathname(e) ?: "", first, top);
+                const char *hl = archive_entry_hardlink(e);
+                const void *buf;
+                size_t len;
+                la_int64_t off;
+
+                if (!name) {
+                        r = err_setx(errp, EINVAL, "the archive has an unexpected entry '%s'",
+                                     archive_entry_pathname(e) ?: "");
+                        break;
+                }
+                archive_entry_set_pathname(e, name);
+                if (hl) {
+                        _cleanup_free_ char *h = cp_rebase(hl, first, top);
+                        if (!h) {
+                                r = err_setx(errp, EINVAL, "the archive links '%s' to '%s'", name,
+                                             hl);
+                                break;
+                        }
+                        archive_entry_set_hardlink(e, h);
+                }
+                if (archive_write_header(disk, e) < ARCHIVE_WARN) {
+                        r = err_setx(errp, EIO, "write '%s/%s': %s", dir, name,
+                                     archive_error_string(disk) ?: "error");
+                        break;
+                }
+                while ((k = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+                        if (archive_write_data_block(disk, buf, len, off) < ARCHIVE_WARN) {
+                                k = ARCHIVE_FATAL;
+                                break;
+                        }
+                if (k != ARCHIVE_EOF) {
+                        r = err_setx(errp, EIO, "write '%s/%s': %s", dir, name,
+                                     archive_error_string(disk) ?: archive_error_string(a)
+                                                                          ?: "error");
+                        break;
+                }
+                if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
+                        r = err_setx(errp, EIO, "write '%s/%s': %s", dir, name,
+                                     archive_error_string(disk) ?: "error");
+                        break;
+                }
+        }
+        if (r >= 0 && k != ARCHIVE_EOF)
+                r = err_setx(errp, EIO, "read the archive: %s", archive_error_string(a) ?: "error");
+        if (r >= 0 && archive_write_close(disk) != ARCHIVE_OK)
+                r = err_setx(errp, EIO, "write '%s': %s", dir,
+                             archive_error_string(disk) ?: "error");
+        if (cwd >= 0)
+                (void)fchdir(cwd);
+        return r;
+}
+
+/* berth cp CONTAINER:SRC HOSTDEST with docker's destination rules: an existing directory gets
+ * SRC's base name (SRC/. its contents); an existing file is replaced by a file SRC; a missing
+ * DEST is created in its existing parent, but a missing DEST/ only for a directory SRC. */
+static int cp_out_host(const struct cli_ctx *ctx, const char *ctr, const char *spath,
+                       const char *dest, bool follow, bool archive, struct err **errp) {
+        _cleanup_free_ char *path = xstrdup(spath), *d = xstrdup(dest), *dir = NULL, *top = NULL;
+        size_t dn = strlen(d);
+        bool dest_slash = dn > 1 && d[dn - 1] == '/', src_dir, contents;
+        struct stat st;
+        int r, hops;
+
+        for (hops = 0;; hops++) {
+                _cleanup_(http_raw_freep) struct http_raw *raw = NULL;
+                _cleanup_(cp_archive_freep) struct archive *a = NULL;
+                _cleanup_free_ struct cp_src *src = xnew0(struct cp_src, 1);
+                struct archive_entry *e;
+                const char *first;
+                size_t fn;
+                int k;
+
+                r = cp_get(ctx, ctr, path, &raw, errp);
+                if (r < 0)
+                        return r;
+                src->raw = raw;
+                a = archive_read_new();
+                archive_read_support_format_tar(a);
+                if (archive_read_open(a, src, NULL, cp_src_read, NULL) != ARCHIVE_OK ||
+                    (k = archive_read_next_header(a, &e)) < ARCHIVE_WARN) {
+                        r = src->err ? err_move(errp, TAKE_PTR(src->err))
+                                     : err_setx(errp, EIO, "read the archive of '%s': %s", path,
+                                                archive_error_string(a) ?: "error");
+                        return r;
+                }
+                /* -L: a symlink SRC is copied as what it points at, under its own name */
+                if (follow && archive_entry_filetype(e) == AE_IFLNK && hops < 16) {
+                        const char *t = archive_entry_symlink(e) ?: "";
+                        _cleanup_free_ char *parent = xstrdup(path);
+                        char *slash = strrchr(parent, '/');
+
+                        if (slash)
+                                slash[slash == parent ? 1 : 0] = 0;
+                        if (!top) {
+                                const char *b = strrchr(spath, '/');
+                                top = xstrdup(b && b[1] ? b + 1 : spath);
+                        }
+                        free(path);
+                        path = t[0] == '/'
+                                       ? xstrdup(t)
+                                       : xasprintf("%s/%s", streq(parent, "/") ? "" : parent, t);
+                        continue;
+                }
+                first = archive_entry_pathname(e) ?: "";
+                fn = strlen(first);
+                contents = streq(first, ".") || streq(first, "./");
+                src_dir = archive_entry_filetype(e) == AE_IFDIR;
+                if (!top) {
+                        top = xstrndup(first, fn > 1 && first[fn - 1] == '/' ? fn - 1 : fn);
+                        if (!top[0] || strchr(top, '/') || streq(top, ".."))
+                                return err_setx(errp, EINVAL,
+                                                "the archive has an unexpected "
+                                                "first entry '%s'",
+                                                first);
+                }
+                while (dn > 1 && d[dn - 1] == '/')
+                        d[--dn] = 0;
+                if (stat(d, &st) == 0 && S_ISDIR(st.st_mode)) {
+                        /* into an existing directory */
+                        dir = xstrdup(d);
+                        if (contents) {
+                                free(top);
+                                top = xstrdup(".");
+                        }
+                } else if (stat(d, &st) == 0) {
+                        if (src_dir)
+                                return err_setx(errp, ENOTDIR,
+                                                "cannot copy a directory to the file '%s'", dest);
+                        if (dest_slash)
+                                return err_setx(errp, ENOTDIR,
+                                                "destination '%s' is not a directory", dest);
+                } else if (errno != ENOENT) {
+                        return err_set(errp, errno, "destination '%s'", dest);
+                } else if (dest_slash && !src_dir) {
+                        return err_setx(errp, ENOENT, "destination directory '%s' does not exist",
+                                        dest);
+                }
+                if (!dir) {
+                        /* DEST itself is made (or replaced) in its parent, which must exist */
+                        char *slash = strrchr(d, '/');
+
+                        dir = slash == d ? xstrdup("/") : xstrndup(d, (size_t)(slash - d));
+                        free(top);
+                        top = xstrdup(slash + 1);
+                        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                                return err_setx(errp, ENOENT,
+                                                "the parent directory of '%s' "
+                                                "does not exist",
+                                                dest);
+                }
+                r = cp_extract(a, e, dir, top, archive, errp);
+                if (r < 0 && src->err)
+                        err_move(errp, TAKE_PTR(src->err));
+                return r;
         }
 }
 
@@ -414,7 +664,6 @@ static int cmd_cp(const struct cli_ctx *ctx, int argc, char **argv) {
                                              {"follow-link", no_argument, NULL, 'L'},
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
-        _cleanup_json_ json_t *body = NULL;
         _cleanup_free_ char *sctr = NULL, *dctr = NULL, *url = NULL, *host = NULL;
         _cleanup_err_ struct err *e = NULL;
         const char *spath = NULL, *dpath = NULL;
@@ -468,11 +717,9 @@ static int cmd_cp(const struct cli_ctx *ctx, int argc, char **argv) {
                 (void)err_set(&e, errno, "get the current directory");
                 return cli_report(TAKE_PTR(e), 1);
         }
-        /* out of the container: the daemon writes the host path (see docs/containers.md) */
-        body = json_pack("{s:s,s:s,s:b,s:b}", "Src", spath, "Dest", host, "FollowLink", follow,
-                         "Archive", archive);
-        url = xasprintf("/v1/containers/%s/copy-out", sctr);
-        r = client_call(ctx, "POST", url, body, NULL, &e);
+        /* out of the container: the CLI extracts GET /archive itself, so the host path is the
+         * CLI's (also with a remote daemon) */
+        r = cp_out_host(ctx, sctr, spath, host, follow, archive, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
         return 0;

@@ -192,3 +192,36 @@ EOF
         [ "$status" -ne 0 ]
         [[ "$output" == *"device nodes"* ]] || { echo "$output"; false; }
 }
+
+@test "cp CTR:PATH HOST is written by the CLI (its mount namespace), -L follows, bad destinations" {
+        B run -d --name cpo --network none busybox sh -c 'mkdir -p /d/sub; echo x >/d/f; echo y >/d/sub/g; ln -s /d/f /lnk; ln -s sub /d/rel; sleep 300'
+        wait_state cpo '{{.State.Status}}' running
+        local i
+        for i in $(seq 50); do B exec cpo test -L /d/rel && break; sleep 0.1; done
+        # a tmpfs only the CLI's mount namespace sees: the daemon could not have written there
+        mkdir -p "$TEST_TMP/priv"
+        run unshare -m --propagation private sh -c '
+                mount -t tmpfs t "$1" &&
+                "$2" cp cpo:/d "$1/out" && "$2" cp cpo:/d/f "$1/" && "$2" cp -L cpo:/lnk "$1/l" &&
+                "$2" cp cpo:/lnk "$1/l2" && "$2" cp cpo:/d/. "$1/out" &&
+                cat "$1/out/f" "$1/out/sub/g" "$1/f" "$1/l" && readlink "$1/l2" "$1/out/rel"' \
+                sh "$TEST_TMP/priv" "$BERTH"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [ "$output" = "$(printf 'x\ny\nx\nx\n/d/f\nsub')" ] || { echo "$output"; false; }
+        [ -z "$(ls -A "$TEST_TMP/priv")" ] # nothing landed outside that namespace
+        # docker's rules: a directory onto a file, a file into a missing dir/, a missing parent
+        echo old >"$TEST_TMP/file"
+        run B cp cpo:/d "$TEST_TMP/file"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"cannot copy a directory"* ]] || { echo "$output"; false; }
+        [ "$(cat "$TEST_TMP/file")" = old ]
+        run B cp cpo:/d/f "$TEST_TMP/nodir/"
+        [ "$status" -ne 0 ]
+        [ ! -e "$TEST_TMP/nodir" ]
+        run B cp cpo:/d/f "$TEST_TMP/no/parent"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"parent directory"* ]] || { echo "$output"; false; }
+        # a file onto an existing file replaces it
+        B cp cpo:/d/f "$TEST_TMP/file"
+        [ "$(cat "$TEST_TMP/file")" = x ]
+}

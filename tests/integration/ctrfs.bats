@@ -114,7 +114,7 @@ load ctr-helpers
         # DIR/. copies the contents
         mkdir "$TEST_TMP/dir2"
         run B cp s1:/data/. "$TEST_TMP/dir2"
-        [ "$status" -eq 0 ]
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
         [ -f "$TEST_TMP/dir2/file" ]
         # a file to a missing dir/ is an error
         run B cp s1:/data/file "$TEST_TMP/missing/"
