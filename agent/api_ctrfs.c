@@ -2,11 +2,14 @@
 /* Container file-system routes: commit, changes (diff), export, archive (cp). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "api_job.h"
 #include "api_upload.h"
 #include "cleanup.h"
 #include "containers.h"
@@ -203,14 +206,71 @@ static void pump_closed(struct http_req *req, void *ud) {
 
 static const struct http_upgrade_ops pump_ops = {.on_data = pump_data, .on_drain = pump_run};
 
+/* The archive routes' work runs in a forked job (api_job.c) so that a big tree never blocks the
+ * loop. The child works in a mount namespace of its own: a stopped container's root file system
+ * it mounts for the copy is neither seen nor unmounted by the daemon, whatever the daemon does
+ * with the container meanwhile. */
+static int fs_job_enter(struct daemon *d, json_t *args, struct ctr **ret, struct err **errp) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return err_set(errp, errno, "a private mount namespace for the copy");
+        return ctr_lookup(d->ctrs, json_get_str(args, "id", ""), ret, errp);
+}
+
+static int archive_get_run(struct daemon *d, json_t *args, int out_fd, json_t **ret,
+                           struct err **errp) {
+        _cleanup_free_ char *stat = NULL;
+        struct ctr *c;
+        int r;
+
+        (void)out_fd;
+        r = fs_job_enter(d, args, &c, errp);
+        if (r < 0)
+                return r;
+        r = ctr_archive_get(c, json_get_str(args, "path", ""), (int)json_get_int(args, "fd", -1),
+                            &stat, errp);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s}", "stat", stat);
+        return 0;
+}
+
+struct get_job {
+        int fd; /* the tar, written by the child; -EBADF for HEAD */
+        bool head;
+};
+
+static void archive_get_done(struct http_req *req, json_t *last, void *ud) {
+        struct get_job *j = ud;
+        _cleanup_close_ int fd = j->fd;
+        json_t *res = json_object_get(last, "result");
+        bool head = j->head;
+        struct pump *p;
+
+        free(j);
+        if (!json_is_object(res))
+                return api_job_reply(req, last);
+        http_req_add_header(req, "X-Docker-Container-Path-Stat", json_get_str(res, "stat", ""));
+        if (head)
+                return http_reply(req, 200, "application/x-tar", "", 0);
+        /* the child wrote through the same open file: rewind it */
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return http_reply_error(req, 500, "internal", "rewind: %s", strerror(errno));
+        p = xnew0(struct pump, 1);
+        p->req = req;
+        p->fd = TAKE_FD(fd);
+        http_req_on_close(req, pump_closed, p);
+        /* Without "Connection: Upgrade": 200, Connection: close and the tar until EOF. */
+        http_req_upgrade(req, "application/x-tar", &pump_ops, p);
+        pump_run(req, p);
+}
+
 static void archive_get(struct http_req *req, void *ud, bool head) {
         struct daemon *d = ud;
-        _cleanup_free_ char *tmp = xasprintf("%s/tmp", d->root), *stat = NULL;
-        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *tmp = xasprintf("%s/tmp", d->root);
         _cleanup_close_ int fd = -EBADF;
         struct ctr *c = find(req, ud);
+        struct get_job *j;
         const char *path;
-        struct pump *p;
 
         if (!c)
                 return;
@@ -228,26 +288,14 @@ static void archive_get(struct http_req *req, void *ud, bool head) {
                         return;
                 }
         }
-        if (ctr_archive_get(c, path, fd, &stat, &e) < 0) {
-                http_reply_err(req, e);
-                return;
-        }
-        http_req_add_header(req, "X-Docker-Container-Path-Stat", stat);
-        if (head) {
-                http_reply(req, 200, "application/x-tar", "", 0);
-                return;
-        }
-        if (lseek(fd, 0, SEEK_SET) < 0) {
-                http_reply_error(req, 500, "internal", "rewind: %s", strerror(errno));
-                return;
-        }
-        p = xnew0(struct pump, 1);
-        p->req = req;
-        p->fd = TAKE_FD(fd);
-        http_req_on_close(req, pump_closed, p);
-        /* Without "Connection: Upgrade": 200, Connection: close and the tar until EOF. */
-        http_req_upgrade(req, "application/x-tar", &pump_ops, p);
-        pump_run(req, p);
+        j = xnew0(struct get_job, 1);
+        j->head = head;
+        j->fd = fd;
+        /* the child inherits fd (its number is in the args); ours stays for the pump */
+        api_job_start(d, req, archive_get_run,
+                      json_pack("{s:s,s:s,s:i}", "id", c->id, "path", path, "fd", head ? -1 : fd),
+                      false, archive_get_done, j);
+        fd = -EBADF; /* j->fd owns it now */
 }
 
 /* GET /v1/containers/{id}/archive?path=P: a tar of P (its name as the top entry) */
@@ -260,40 +308,55 @@ static void h_archive_head(struct http_req *req, void *ud) {
         archive_get(req, ud, true);
 }
 
-struct put_job {
-        struct daemon *d;
-        char *id;
-};
-
-static void put_done(struct http_req *req, int fd, void *ud) {
-        struct put_job *j = ud;
-        struct daemon *d = j->d;
-        _cleanup_err_ struct err *e = NULL;
-        _cleanup_free_ char *id = j->id;
-        struct ctr_archive_put_opts o = {};
-        char *const *q = http_req_query_pairs(req);
+static int archive_put_run(struct daemon *d, json_t *args, int out_fd, json_t **ret,
+                           struct err **errp) {
+        struct ctr_archive_put_opts o = {
+                .copy_uid_gid = json_get_bool(args, "copyUIDGID", false),
+                .no_overwrite_dir_non_dir = json_get_bool(args, "noOverwriteDirNonDir", false),
+                .cp = json_get_bool(args, "cp", false),
+                .src_dir = json_get_bool(args, "srcDir", false),
+                .name = json_get_str(args, "name", NULL),
+        };
         struct ctr *c;
         int r;
 
-        free(j);
-        r = ctr_lookup(d->ctrs, id, &c, &e);
-        if (r >= 0 && (http_query_get_bool(q, "copyUIDGID", false, &o.copy_uid_gid, &e) < 0 ||
-                       http_query_get_bool(q, "noOverwriteDirNonDir", false,
-                                           &o.no_overwrite_dir_non_dir, &e) < 0 ||
-                       http_query_get_bool(q, "cp", false, &o.cp, &e) < 0 ||
-                       http_query_get_bool(q, "srcDir", false, &o.src_dir, &e) < 0))
-                r = -EINVAL;
-        if (r >= 0) {
-                o.name = http_req_query(req, "name");
-                ctr_root_ids(c, &o.root_uid, &o.root_gid);
-                r = ctr_archive_put(c, http_req_query(req, "path"), fd, &o, &e);
-        }
-        safe_close(fd);
-        if (r < 0) {
-                http_reply_err(req, e);
-                return;
-        }
+        (void)out_fd;
+        (void)ret;
+        r = fs_job_enter(d, args, &c, errp);
+        if (r < 0)
+                return r;
+        ctr_root_ids(c, &o.root_uid, &o.root_gid);
+        return ctr_archive_put(c, json_get_str(args, "path", ""), (int)json_get_int(args, "fd", -1),
+                               &o, errp);
+}
+
+static void archive_put_done(struct http_req *req, json_t *last, void *ud) {
+        (void)ud;
+        if (!json_is_object(json_object_get(last, "result")))
+                return api_job_reply(req, last);
         http_reply(req, 200, NULL, "", 0);
+}
+
+static void put_done(struct http_req *req, int fd, void *ud) {
+        struct daemon *d = ud;
+        _cleanup_close_ int body = fd;
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_json_ json_t *args = NULL;
+        char *const *q = http_req_query_pairs(req);
+        bool copy = false, nodir = false, cp = false, src_dir = false;
+
+        if (http_query_get_bool(q, "copyUIDGID", false, &copy, &e) < 0 ||
+            http_query_get_bool(q, "noOverwriteDirNonDir", false, &nodir, &e) < 0 ||
+            http_query_get_bool(q, "cp", false, &cp, &e) < 0 ||
+            http_query_get_bool(q, "srcDir", false, &src_dir, &e) < 0)
+                return http_reply_err(req, e);
+        args = json_pack("{s:s,s:s,s:i,s:b,s:b,s:b,s:b}", "id", http_req_param(req, "id"), "path",
+                         http_req_query(req, "path"), "fd", body, "copyUIDGID", copy,
+                         "noOverwriteDirNonDir", nodir, "cp", cp, "srcDir", src_dir);
+        if (http_req_query(req, "name"))
+                json_object_set_new(args, "name", json_string(http_req_query(req, "name")));
+        /* the child inherits the spooled body; ours goes once it is forked */
+        api_job_start(d, req, archive_put_run, TAKE_PTR(args), false, archive_put_done, NULL);
 }
 
 /* PUT /v1/containers/{id}/archive?path=DIR[&copyUIDGID=1][&noOverwriteDirNonDir=1]: the body is
@@ -303,7 +366,6 @@ static void h_archive_put(struct http_req *req, void *ud) {
         struct daemon *d = ud;
         _cleanup_free_ char *tmp = xasprintf("%s/tmp", d->root);
         struct err *e = NULL;
-        struct put_job *j;
         struct ctr *c = find(req, ud);
         const char *path;
 
@@ -316,12 +378,7 @@ static void h_archive_put(struct http_req *req, void *ud) {
                                  path ?: "");
                 return;
         }
-        j = xnew0(struct put_job, 1);
-        j->d = d;
-        j->id = xstrdup(c->id);
-        if (api_upload_spool(req, tmp, put_done, j, &e) < 0) {
-                free(j->id);
-                free(j);
+        if (api_upload_spool(req, tmp, put_done, d, &e) < 0) {
                 http_reply_err(req, e);
                 err_free(e);
         }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_job.h"
 #include "api_upload.h"
 #include "containers.h"
 #include "cleanup.h"
@@ -28,40 +29,16 @@
 #include "strv.h"
 #include "xalloc.h"
 
-#define JOB_LINE_MAX (1u << 20)
+/* ---- forked jobs (api_job.c) ---- */
 
-/* ---- forked jobs ---- */
-
-typedef int job_fn(struct daemon *d, json_t *args, int out_fd, json_t **ret, struct err **errp);
+typedef api_job_fn job_fn;
 
 struct image_job {
         struct daemon *d;
         const char *action; /* the image event published on success, or NULL */
         json_t *args;
-        struct http_req *req;
         bool stream;
-        ev_io io;
-        ev_child child;
-        int fd;
-        char *buf;
-        size_t len;
-        json_t *last;
-        bool eof, reaped;
 };
-
-static void job_free(struct image_job *j) {
-        safe_close(j->fd);
-        free(j->buf);
-        json_decref(j->last);
-        json_decref(j->args);
-        free(j);
-}
-
-/* Writes one JSON line to the job pipe (child side). */
-static void job_emit(int fd, const json_t *j) {
-        _cleanup_free_ char *s = json_dump_str(j, true);
-        (void)fd_write_full(fd, s, strlen(s));
-}
 
 static void image_event(struct daemon *d, const char *action, const char *id, const char *name) {
         json_t *attrs = json_object();
@@ -96,143 +73,33 @@ static void job_events(struct image_job *j, const json_t *res) {
                         image_event(j->d, "save", json_string_value(v), json_string_value(v));
 }
 
-static void job_finish(struct image_job *j) {
-        json_t *err = json_object_get(j->last, "error");
+static void job_done(struct http_req *req, json_t *last, void *ud) {
+        struct image_job *j = ud;
+        json_t *err = json_object_get(last, "error");
 
-        if (j->last && !json_is_object(err) && json_is_object(json_object_get(j->last, "result")))
-                job_events(j, json_object_get(j->last, "result"));
-
+        if (last && !json_is_object(err) && json_is_object(json_object_get(last, "result")))
+                job_events(j, json_object_get(last, "result"));
         if (j->stream) {
-                if (!j->last)
-                        (void)http_stream_write(j->req,
-                                                "{\"error\":{\"message\":\"helper died\"}}\n", 37);
-                http_stream_end(j->req);
-        } else if (json_is_object(err)) {
-                struct err e = {.code = (int)json_get_int(err, "errno", EIO),
-                                .msg = (char *)json_get_str(err, "message", "failed")};
-                http_reply_err(j->req, &e);
-        } else if (j->last) {
-                json_t *res = json_object_get(j->last, "result");
-                _cleanup_json_ json_t *empty = json_object();
-                http_reply_json(j->req, 200, res ? res : empty);
+                if (!last)
+                        (void)http_stream_write(req, "{\"error\":{\"message\":\"helper died\"}}\n",
+                                                37);
+                http_stream_end(req);
         } else
-                http_reply_error(j->req, 500, "internal", "image helper exited without an answer");
-        j->req = NULL;
-}
-
-static void job_line(struct image_job *j, const char *line, size_t len) {
-        json_t *v = json_loadb(line, len, 0, NULL);
-
-        if (!v)
-                return;
-        json_decref(j->last);
-        j->last = v;
-        if (j->stream) {
-                _cleanup_free_ char *s = json_dump_str(v, true);
-                (void)http_stream_write(j->req, s, strlen(s));
-        }
-}
-
-static void job_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
-        struct image_job *j = container_of(w, struct image_job, io);
-        char chunk[16384];
-        ssize_t n;
-
-        (void)revents;
-        n = read(j->fd, chunk, sizeof(chunk));
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-        if (n > 0) {
-                char *nl;
-                if (j->len + (size_t)n > JOB_LINE_MAX) {
-                        j->len = 0; /* a runaway line: drop it */
-                        return;
-                }
-                j->buf = xrealloc(j->buf, j->len + (size_t)n + 1);
-                memcpy(j->buf + j->len, chunk, (size_t)n);
-                j->len += (size_t)n;
-                while ((nl = memchr(j->buf, '\n', j->len))) {
-                        size_t l = (size_t)(nl - j->buf);
-                        job_line(j, j->buf, l);
-                        memmove(j->buf, nl + 1, j->len - l - 1);
-                        j->len -= l + 1;
-                }
-                return;
-        }
-        ev_io_stop(loop, w);
-        j->fd = safe_close(j->fd);
-        j->eof = true;
-        job_finish(j);
-        if (j->reaped)
-                job_free(j);
-}
-
-static void job_child_cb(struct ev_loop *loop, ev_child *w, int revents) {
-        struct image_job *j = container_of(w, struct image_job, child);
-
-        (void)revents;
-        ev_child_stop(loop, w);
-        j->reaped = true;
-        if (j->eof)
-                job_free(j);
+                api_job_reply(req, last);
+        json_decref(j->args);
+        free(j);
 }
 
 /* Runs fn in a child. args is owned by the call. */
 static void job_start(struct daemon *d, struct http_req *req, job_fn *fn, json_t *args, bool stream,
                       const char *action) {
-        _cleanup_close_pair_ int p[2] = {-EBADF, -EBADF};
-        struct image_job *j;
-        pid_t pid, ppid;
+        struct image_job *j = xnew0(struct image_job, 1);
 
-        if (pipe2(p, O_CLOEXEC) < 0) {
-                json_decref(args);
-                http_reply_error(req, 500, "internal", "pipe: %s", strerror(errno));
-                return;
-        }
-        ppid = getpid();
-        pid = fork();
-        if (pid < 0) {
-                json_decref(args);
-                http_reply_error(req, 500, "internal", "fork: %s", strerror(errno));
-                return;
-        }
-        if (pid == 0) {
-                struct err *e = NULL;
-                json_t *res = NULL, *line;
-                int r;
-
-                /* A pull, push or load dies with the daemon (kill -9 included): it must not
-                 * register an image after the daemon is gone; a restart clears its tmp files. */
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
-                        _exit(1);
-                /* The child never touches the loop and leaves with _exit (STYLE C13). */
-                signal(SIGPIPE, SIG_IGN);
-                p[0] = safe_close(p[0]);
-                /* the root lock stays the daemon's: a restarted daemon must not wait for us */
-                d->lock_fd = safe_close(d->lock_fd);
-                r = fn(d, args, p[1], &res, &e);
-                if (r < 0)
-                        line = json_pack("{s:{s:s,s:i}}", "error", "message", err_msg(e), "errno",
-                                         e ? e->code : -r);
-                else
-                        line = json_pack("{s:o}", "result", res ? res : json_object());
-                job_emit(p[1], line);
-                _exit(r < 0 ? 1 : 0);
-        }
-        j = xnew0(struct image_job, 1);
         j->d = d;
         j->action = action;
-        j->args = args;
-        j->req = req;
+        j->args = json_incref(args);
         j->stream = stream;
-        j->fd = TAKE_FD(p[0]);
-        (void)fcntl(j->fd, F_SETFL, O_NONBLOCK);
-        ev_io_init(&j->io, job_io_cb, j->fd, EV_READ);
-        ev_io_start(d->loop, &j->io);
-        ev_child_init(&j->child, job_child_cb, pid, 0);
-        ev_child_start(d->loop, &j->child);
-        if (stream)
-                http_stream_begin(req, 200, "application/x-ndjson");
+        api_job_start(d, req, fn, args, stream, job_done, j);
 }
 
 /* ---- helpers ---- */
@@ -445,7 +312,7 @@ static void job_progress(void *ud, const char *digest, uint64_t done, uint64_t t
         j = json_pack("{s:s,s:s,s:{s:I,s:I}}", "status", done >= total ? "Complete" : p->action,
                       "id", digest, "progressDetail", "current", (json_int_t)done, "total",
                       (json_int_t)total);
-        job_emit(p->fd, j);
+        api_job_emit(p->fd, j);
 }
 
 /* --insecure-registry flags plus daemon.json "insecure-registries". */
