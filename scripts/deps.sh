@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs berth's build (and, with --test, test) dependencies from Debian's archive. --bench
-# adds the peers bench/peers.sh compares berth with (docker, containerd, podman, compose...);
-# CI must not use it (it installs dockerd).
+# adds the peers bench/peers.sh compares berth with (docker, containerd, podman, compose...).
+# --test installs podman, dockerd and containerd too: tests/integration/oci-peers.bats runs them
+# (privately, by pid) to drive berth's OCI runtime; nothing starts them at install (Debian's
+# invoke-rc.d finds no runlevel without an init system, and this image's policy-rc.d says no).
 # Idempotent: when every package is already present it changes nothing and runs no apt-get.
 set -euo pipefail
 
@@ -18,6 +20,7 @@ test_pkgs=(
         util-linux kmod
         mmdebstrap
         crun runc python3 iperf3
+        podman conmon docker.io containerd
 )
 
 bench_pkgs=(

@@ -77,6 +77,13 @@ int spec_rlimit_from_name(const char *s) {
         return -1;
 }
 
+const char *spec_rlimit_name(int res) {
+        for (size_t i = 0; i < ELEMENTSOF(rlimit_table); i++)
+                if (rlimit_table[i].res == res)
+                        return rlimit_table[i].name;
+        return "RLIMIT_?";
+}
+
 /* "WHAT: FIELD: message", EINVAL. */
 _printf_(4, 5) static int bad(struct err **errp, const char *what, const char *field,
                               const char *fmt, ...) {

@@ -240,3 +240,5 @@ json_t *spec_default_json(bool rootless);
 int spec_mount_parse_options(struct spec_mount *m, struct err **errp);
 /* Names of RLIMIT_* ("RLIMIT_NOFILE") to the number, -1 if unknown. */
 int spec_rlimit_from_name(const char *s);
+/* The OCI name of an RLIMIT_* number ("RLIMIT_?" when unknown). */
+const char *spec_rlimit_name(int res);
