@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -12,6 +13,7 @@
 #include "format.h"
 #include "json.h"
 #include "log.h"
+#include "parse.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -170,7 +172,7 @@ struct update_opts {
         bool bad;
 };
 
-enum { OPT_LABEL_ADD = 1000, OPT_LABEL_RM, OPT_AVAIL, OPT_ROTATE, OPT_FORCE };
+enum { OPT_LABEL_ADD = 1000, OPT_LABEL_RM, OPT_AVAIL, OPT_ROTATE, OPT_FORCE, OPT_TTL };
 
 static int update_opt(int c, void *ud) {
         struct update_opts *o = ud;
@@ -321,32 +323,79 @@ static int cmd_rm(const struct cli_ctx *ctx, int argc, char **argv) {
         return rc;
 }
 
-static const char token_usage[] = "Usage: berth node token [--rotate]\n\n"
-                                  "Print the cluster's join token; --rotate replaces it (the\n"
-                                  "previous token stops working).\n";
+static const char token_usage[] =
+        "Usage: berth node token [--rotate [--ttl DURATION]]\n\n"
+        "Print the cluster's join token; --rotate replaces it (the previous token stops\n"
+        "working); --ttl makes the new token expire after DURATION (e.g. 24h, 90m).\n";
+
+struct token_opts {
+        bool rotate;
+        const char *ttl;
+};
+
+static int token_opt(int c, void *ud) {
+        struct token_opts *o = ud;
+
+        if (c == OPT_ROTATE)
+                o->rotate = true;
+        else if (c == OPT_TTL)
+                o->ttl = optarg;
+        else
+                return -1;
+        return 0;
+}
 
 static int cmd_token(const struct cli_ctx *ctx, int argc, char **argv) {
         static const struct option extra[] = {
-                {"rotate", no_argument, NULL, OPT_FORCE},
+                {"rotate", no_argument, NULL, OPT_ROTATE},
+                {"ttl", required_argument, NULL, OPT_TTL},
                 {},
         };
         _cleanup_json_ json_t *res = NULL;
         _cleanup_err_ struct err *e = NULL;
-        bool rotate = false;
+        _cleanup_free_ char *path = NULL, *msg = NULL;
+        struct token_opts o = {};
+        int64_t ttl_ms = 0;
+        json_int_t exp;
         int r;
 
-        r = simple_opts(argc, argv, token_usage, NULL, extra, rm_opt, &rotate);
+        r = simple_opts(argc, argv, token_usage, NULL, extra, token_opt, &o);
         if (r <= 0)
                 return -r;
         if (r < argc) {
                 log_error(NULL, "node token: unexpected argument '%s'", argv[r]);
                 return EXIT_USAGE;
         }
-        r = client_call(ctx, rotate ? "POST" : "GET",
-                        rotate ? "/v1/cluster/token/rotate" : "/v1/cluster/token", NULL, &res, &e);
+        if (o.ttl && !o.rotate) {
+                log_error(NULL, "node token: --ttl applies to a new token: add --rotate");
+                return EXIT_USAGE;
+        }
+        if (o.ttl && (parse_duration_ms(o.ttl, &ttl_ms, &msg) < 0 || ttl_ms < 1000)) {
+                log_error(NULL, "node token: --ttl '%s': %s", o.ttl,
+                          msg ?: "expected a duration of at least 1s, like 24h or 90m");
+                return EXIT_USAGE;
+        }
+        if (!o.rotate)
+                path = xstrdup("/v1/cluster/token");
+        else if (o.ttl)
+                path = xasprintf("/v1/cluster/token/rotate?ttl=%lld", (long long)(ttl_ms / 1000));
+        else
+                path = xstrdup("/v1/cluster/token/rotate");
+        r = client_call(ctx, o.rotate ? "POST" : "GET", path, NULL, &res, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
         printf("%s\n", json_get_str(res, "token", ""));
+        exp = json_get_int(res, "expires_usec", 0);
+        if (exp > 0) {
+                time_t t = (time_t)(exp / 1000000);
+                struct tm tm;
+                char when[32] = "";
+
+                gmtime_r(&t, &tm);
+                strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                fflush(stdout);
+                fprintf(stderr, "(expires at %s)\n", when);
+        }
         return 0;
 }
 

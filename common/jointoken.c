@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -164,7 +165,7 @@ static int store_load(const char *path, json_t **ret, struct err **errp) {
         return 0;
 }
 
-static int store_new(const char *pki_dir, const char *path, struct err **errp) {
+static int store_new(const char *pki_dir, const char *path, uint64_t ttl_usec, struct err **errp) {
         _cleanup_json_ json_t *j = NULL;
         _cleanup_free_ char *nonce = NULL, *data = NULL;
         char secret[JOINTOKEN_HEX_LEN + 1], hash[JOINTOKEN_HEX_LEN + 1];
@@ -180,11 +181,15 @@ static int store_new(const char *pki_dir, const char *path, struct err **errp) {
                       "created_usec", (json_int_t)realtime_usec());
         if (!j)
                 oom();
+        if (ttl_usec > 0)
+                json_object_set_new(j, "expires_usec",
+                                    json_integer((json_int_t)(realtime_usec() + ttl_usec)));
         data = json_dump_str(j, true);
         return write_file_atomic(path, data, strlen(data), 0600, errp);
 }
 
-int jointoken_get(const char *pki_dir, bool rotate, char **ret, struct err **errp) {
+int jointoken_get(const char *pki_dir, bool rotate, uint64_t ttl_usec, char **ret,
+                  uint64_t *ret_expires_usec, struct err **errp) {
         _cleanup_free_ char *path = NULL, *ca = NULL;
         _cleanup_json_ json_t *j = NULL;
         struct jointoken t;
@@ -200,7 +205,7 @@ int jointoken_get(const char *pki_dir, bool rotate, char **ret, struct err **err
         if (rotate || access(path, F_OK) < 0) {
                 if (!rotate && errno != ENOENT)
                         return err_set(errp, errno, "join token: access '%s'", path);
-                r = store_new(pki_dir, path, errp);
+                r = store_new(pki_dir, path, rotate ? ttl_usec : 0, errp);
                 if (r < 0)
                         return err_wrap(errp, "join token");
                 made = true;
@@ -221,6 +226,8 @@ int jointoken_get(const char *pki_dir, bool rotate, char **ret, struct err **err
         }
         *ret = jointoken_format(&t);
         OPENSSL_cleanse(&t, sizeof(t));
+        if (ret_expires_usec)
+                *ret_expires_usec = (uint64_t)json_get_int(j, "expires_usec", 0);
         return made ? 1 : 0;
 }
 
@@ -229,6 +236,7 @@ int jointoken_check_secret(const char *pki_dir, const char *secret, struct err *
         _cleanup_json_ json_t *j = NULL;
         char hash[JOINTOKEN_HEX_LEN + 1];
         const char *stored;
+        uint64_t expires;
         int r;
 
         path = xasprintf("%s/%s", pki_dir, JOINTOKEN_FILE);
@@ -245,5 +253,19 @@ int jointoken_check_secret(const char *pki_dir, const char *secret, struct err *
         stored = json_get_str(j, "secret_sha256", "");
         if (CRYPTO_memcmp(hash, stored, JOINTOKEN_HEX_LEN) != 0)
                 return err_setx(errp, EACCES, "join token: wrong secret");
+        /* only a caller with the right secret learns that it expired */
+        expires = (uint64_t)json_get_int(j, "expires_usec", 0);
+        if (expires > 0 && realtime_usec() >= expires) {
+                time_t t = (time_t)(expires / 1000000);
+                struct tm tm;
+                char when[32] = "";
+
+                gmtime_r(&t, &tm);
+                strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                return err_setx(errp, EACCES,
+                                "join token: expired at %s; make a new one with `berth node "
+                                "token --rotate`",
+                                when);
+        }
         return 0;
 }

@@ -11,6 +11,7 @@
  * and a rotation (a new nonce) invalidates the previous secret. */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -35,9 +36,13 @@ int jointoken_ca_sha256(const char *ca_path, char ret[JOINTOKEN_HEX_LEN + 1], st
 
 /* The current token of the PKI directory pki_dir (which holds ca.crt and ca.key). Creates
  * join-tokens.json when it is missing, and replaces its nonce when rotate is set (the previous
- * token stops working). Returns 1 when a new secret was made, 0 otherwise. */
-int jointoken_get(const char *pki_dir, bool rotate, char **ret, struct err **errp);
+ * token stops working); a rotated token with ttl_usec > 0 expires that long after. Returns 1
+ * when a new secret was made, 0 otherwise; *ret_expires_usec (when not NULL) is the token's
+ * expiry (realtime) or 0 for never. */
+int jointoken_get(const char *pki_dir, bool rotate, uint64_t ttl_usec, char **ret,
+                  uint64_t *ret_expires_usec, struct err **errp);
 
 /* Checks a presented secret against the stored hash in constant time. -EACCES when it does not
- * match (or no token was ever made), other errors for an unreadable store. */
+ * match, when the token expired (said only to a caller with the right secret) or when no token
+ * was ever made; other errors for an unreadable store. */
 int jointoken_check_secret(const char *pki_dir, const char *secret, struct err **errp);

@@ -120,6 +120,8 @@ static int read_ca(const char *pki_dir, char **ret, struct err **errp) {
         return read_file(path, CSR_MAX_PEM, ret, NULL, errp);
 }
 
+#define JOIN_MAX_SKEW_USEC (3600LL * 1000000)
+
 int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, uint64_t now_usec,
                  json_t **ret, struct err **errp) {
         _cleanup_free_ char *crt = NULL, *ca = NULL, *key = NULL;
@@ -141,6 +143,25 @@ int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, 
         r = jointoken_check_secret(pki_dir, secret, errp);
         if (r < 0)
                 return r;
+        /* The agent's clock (optional, sent by berth agent): beyond the hour of slack the
+         * certificates allow (pki.c back-dates notBefore by 3600 s), TLS between the two would
+         * fail later with an unhelpful error; say so now. */
+        if (json_is_integer(json_object_get(body, "time_usec"))) {
+                int64_t skew = (int64_t)json_integer_value(json_object_get(body, "time_usec")) -
+                               (int64_t)now_usec;
+
+                if (skew > JOIN_MAX_SKEW_USEC || skew < -JOIN_MAX_SKEW_USEC) {
+                        r = err_setx(errp, EINVAL,
+                                     "join: clock skew: the agent's clock is %lld s %s the "
+                                     "controller's (at most %d s is allowed); fix the clocks "
+                                     "(NTP) and join again",
+                                     (long long)(skew < 0 ? -skew : skew) / 1000000,
+                                     skew < 0 ? "behind" : "ahead of",
+                                     (int)(JOIN_MAX_SKEW_USEC / 1000000));
+                        err_set_field(errp, "time_usec");
+                        return r;
+                }
+        }
         name = str_field(body, "name", true, errp);
         if (!name)
                 return -EINVAL;
@@ -369,18 +390,35 @@ static void token_reply(struct http_req *req, void *userdata, bool rotate) {
         _cleanup_free_ char *tok = NULL;
         _cleanup_json_ json_t *res = NULL;
         _cleanup_err_ struct err *e = NULL;
+        const char *ttl = http_req_query(req, "ttl");
+        uint64_t expires = 0;
+        long long secs = 0;
+        char *end = NULL;
         int r;
 
         if (!c || peer_is_node(req, c))
                 return;
-        r = jointoken_get(cl->pki_dir, rotate, &tok, &e);
+        if (ttl) {
+                errno = 0;
+                secs = strtoll(ttl, &end, 10);
+                if (!rotate || errno || end == ttl || *end || secs <= 0 ||
+                    secs > 10LL * 365 * 86400)
+                        return http_reply_error(req, 400, "invalid",
+                                                "ttl: expected whole seconds from 1 to 10 years "
+                                                "with a rotation, got '%s'",
+                                                ttl);
+        }
+        r = jointoken_get(cl->pki_dir, rotate, (uint64_t)secs * 1000000, &tok, &expires, &e);
         if (r < 0) {
                 http_reply_err(req, e);
                 return;
         }
         if (rotate)
-                log_info(NULL, "Join token rotated; the previous token no longer works");
+                log_info(NULL, "Join token rotated%s; the previous token no longer works",
+                         secs ? " with an expiry" : "");
         res = json_pack("{s:s, s:b}", "token", tok, "rotated", rotate);
+        if (expires)
+                json_object_set_new(res, "expires_usec", json_integer((json_int_t)expires));
         http_reply_json(req, 200, res);
 }
 
@@ -577,7 +615,7 @@ static int cluster_start(struct ev_loop *loop, const struct daemon_env *env,
                 return r;
         cl = xnew0(struct cluster, 1);
         cl->pki_dir = xasprintf("%s/pki", env->root);
-        r = jointoken_get(cl->pki_dir, false, &tok, errp);
+        r = jointoken_get(cl->pki_dir, false, 0, &tok, NULL, errp);
         if (r < 0) {
                 free(cl->pki_dir);
                 free(cl);

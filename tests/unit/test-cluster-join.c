@@ -50,7 +50,7 @@ static void test_join(void) {
         ASSERT_OK(pki_ensure(other, "evil", NULL, NULL));
         ASSERT_OK(store_open_mem(0, &s, NULL));
         ASSERT_OK(controller_new(NULL, s, &c, NULL));
-        ASSERT_OK(jointoken_get(pki, false, &tok, NULL));
+        ASSERT_OK(jointoken_get(pki, false, 0, &tok, NULL, NULL));
         ASSERT_OK(jointoken_parse(tok, &t, NULL));
         key = xasprintf("%s/node.key", tmpl);
         ASSERT_OK(csr_new(key, "n1", &csr, NULL));
@@ -82,6 +82,19 @@ static void test_join(void) {
         json_object_set_new(body, "labels", json_pack("{s:s}", "zone", "a"));
         ASSERT_EQ(n_nodes(c), 0);
 
+        /* the agent's clock two hours off the controller's (either way): refused, naming the
+         * skew, nothing recorded; within the hour it joins */
+        json_object_set_new(body, "time_usec", json_integer(1 + 7200LL * 1000000));
+        ASSERT_ERR(cluster_join(c, pki, body, 1, &res, &e), EINVAL);
+        ASSERT_NOT_NULL(strstr(err_msg(e), "clock skew: the agent's clock is 7200 s ahead of"));
+        e = err_free(e);
+        json_object_set_new(body, "time_usec", json_integer(1));
+        ASSERT_ERR(cluster_join(c, pki, body, 7200LL * 1000000 + 1, &res, &e), EINVAL);
+        ASSERT_NOT_NULL(strstr(err_msg(e), "7200 s behind"));
+        e = err_free(e);
+        ASSERT_EQ(n_nodes(c), 0);
+        json_object_set_new(body, "time_usec", json_integer(1 + 600LL * 1000000));
+
         /* the right token: a certificate for the node, signed by the cluster CA */
         ASSERT_OK(cluster_join(c, pki, body, 1, &res, NULL));
         ASSERT_STREQ(json_get_str(res, "id", NULL), "n1");
@@ -106,7 +119,7 @@ static void test_join(void) {
         /* rotation: the old secret no longer joins */
         oldtok = TAKE_PTR(tok);
         ASSERT_OK(jointoken_parse(oldtok, &old, NULL));
-        ASSERT_EQ(jointoken_get(pki, true, &tok, NULL), 1);
+        ASSERT_EQ(jointoken_get(pki, true, 0, &tok, NULL, NULL), 1);
         json_object_set_new(body, "name", json_string("n2"));
         ASSERT_ERR(cluster_join(c, pki, body, 3, &res2, &e), EACCES);
         e = err_free(e);

@@ -75,8 +75,8 @@ static void test_get_check_rotate(void) {
         ASSERT_ERR(jointoken_check_secret(dir, HEX_A, &e), EACCES);
         e = err_free(e);
 
-        ASSERT_EQ(jointoken_get(dir, false, &tok1, NULL), 1);
-        ASSERT_EQ(jointoken_get(dir, false, &tok2, NULL), 0);
+        ASSERT_EQ(jointoken_get(dir, false, 0, &tok1, NULL, NULL), 1);
+        ASSERT_EQ(jointoken_get(dir, false, 0, &tok2, NULL, NULL), 0);
         ASSERT_STREQ(tok1, tok2);
         ASSERT_OK(jointoken_parse(tok1, &t1, NULL));
 
@@ -105,13 +105,40 @@ static void test_get_check_rotate(void) {
         e = err_free(e);
 
         /* rotation: a new secret, the old one is refused, the CA part stays */
-        ASSERT_EQ(jointoken_get(dir, true, &tok3, NULL), 1);
+        ASSERT_EQ(jointoken_get(dir, true, 0, &tok3, NULL, NULL), 1);
         ASSERT_OK(jointoken_parse(tok3, &t3, NULL));
         ASSERT_STREQ(t3.ca_sha256, t1.ca_sha256);
         ASSERT_TRUE(strcmp(t3.secret, t1.secret) != 0);
         ASSERT_OK(jointoken_check_secret(dir, t3.secret, NULL));
         ASSERT_ERR(jointoken_check_secret(dir, t1.secret, &e), EACCES);
         e = err_free(e);
+
+        /* a rotation with a time to live: valid before, "expired" after (said only to the
+         * right secret); one without expiry reports 0 */
+        {
+                _cleanup_free_ char *tok4 = NULL, *tok5 = NULL;
+                struct jointoken t4;
+                uint64_t exp = 1;
+
+                ASSERT_EQ(jointoken_get(dir, true, 3600ULL * 1000000, &tok4, &exp, NULL), 1);
+                ASSERT_TRUE(exp > realtime_usec() + 3500ULL * 1000000);
+                ASSERT_OK(jointoken_parse(tok4, &t4, NULL));
+                ASSERT_OK(jointoken_check_secret(dir, t4.secret, NULL));
+                ASSERT_EQ(jointoken_get(dir, true, 1, &tok5, &exp, NULL), 1);
+                ASSERT_OK(jointoken_parse(tok5, &t4, NULL));
+                usleep(2000);
+                ASSERT_ERR(jointoken_check_secret(dir, t4.secret, &e), EACCES);
+                ASSERT_NOT_NULL(strstr(err_msg(e), "expired at"));
+                e = err_free(e);
+                ASSERT_ERR(jointoken_check_secret(dir, HEX_B, &e), EACCES);
+                ASSERT_NOT_NULL(strstr(err_msg(e), "wrong secret"));
+                e = err_free(e);
+                free(tok3);
+                tok3 = NULL;
+                ASSERT_EQ(jointoken_get(dir, true, 0, &tok3, &exp, NULL), 1);
+                ASSERT_EQ(exp, 0);
+                ASSERT_OK(jointoken_parse(tok3, &t3, NULL));
+        }
 
         /* a corrupt store is an error naming the file and field */
         ASSERT_OK(write_file_atomic(store, "{\"version\":1,\"nonce\":\"x\"}", 25, 0600, NULL));
