@@ -32,6 +32,7 @@
 #include "http_request.h"
 #include "image/store.h"
 #include "json.h"
+#include "linebuf.h"
 #include "log.h"
 #include "net/netmgr.h"
 #include "netd.h"
@@ -48,8 +49,7 @@ struct build_job {
         ev_io io;
         ev_child child;
         int fd;
-        char *buf;
-        size_t len;
+        struct line_buf lines;
         bool eof, reaped, ended;
 };
 
@@ -70,7 +70,7 @@ static void bjob_net_done(struct build_job *j) {
 static void bjob_free(struct build_job *j) {
         bjob_net_done(j);
         safe_close(j->fd);
-        free(j->buf);
+        line_buf_done(&j->lines);
         free(j);
 }
 
@@ -265,6 +265,13 @@ static int build_net_open(struct daemon *d, struct build_job *j, bool required, 
         return 0;
 }
 
+/* A progress line of the helper, forwarded with its newline. */
+static void bjob_line(void *ud, char *line, size_t len) {
+        struct build_job *j = ud;
+
+        (void)http_stream_write(j->req, line, len + 1);
+}
+
 static void bjob_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         struct build_job *j = container_of(w, struct build_job, io);
         char chunk[16384];
@@ -275,20 +282,7 @@ static void bjob_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
         if (n > 0) {
-                char *nl;
-                if (j->len + (size_t)n > BUILD_LINE_MAX) {
-                        j->len = 0; /* a runaway line: drop it */
-                        return;
-                }
-                j->buf = xrealloc(j->buf, j->len + (size_t)n + 1);
-                memcpy(j->buf + j->len, chunk, (size_t)n);
-                j->len += (size_t)n;
-                while ((nl = memchr(j->buf, '\n', j->len))) {
-                        size_t l = (size_t)(nl - j->buf) + 1;
-                        (void)http_stream_write(j->req, j->buf, l);
-                        memmove(j->buf, j->buf + l, j->len - l);
-                        j->len -= l;
-                }
+                line_buf_feed(&j->lines, chunk, (size_t)n, BUILD_LINE_MAX, bjob_line, j);
                 return;
         }
         ev_io_stop(loop, w);

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "json.h"
+#include "linebuf.h"
 #include "xalloc.h"
 
 #define JOB_LINE_MAX (1u << 20)
@@ -25,15 +26,14 @@ struct api_job {
         ev_io io;
         ev_child child;
         int fd;
-        char *buf;
-        size_t len;
+        struct line_buf lines;
         json_t *last;
         bool eof, reaped;
 };
 
 static void job_free(struct api_job *j) {
         safe_close(j->fd);
-        free(j->buf);
+        line_buf_done(&j->lines);
         json_decref(j->last);
         free(j);
 }
@@ -60,7 +60,8 @@ void api_job_reply(struct http_req *req, json_t *last) {
                                  "answer");
 }
 
-static void job_line(struct api_job *j, const char *line, size_t len) {
+static void job_line(void *ud, char *line, size_t len) {
+        struct api_job *j = ud;
         json_t *v = json_loadb(line, len, 0, NULL);
 
         if (!v)
@@ -83,20 +84,7 @@ static void job_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
         if (n > 0) {
-                char *nl;
-                if (j->len + (size_t)n > JOB_LINE_MAX) {
-                        j->len = 0; /* a runaway line: drop it */
-                        return;
-                }
-                j->buf = xrealloc(j->buf, j->len + (size_t)n + 1);
-                memcpy(j->buf + j->len, chunk, (size_t)n);
-                j->len += (size_t)n;
-                while ((nl = memchr(j->buf, '\n', j->len))) {
-                        size_t l = (size_t)(nl - j->buf);
-                        job_line(j, j->buf, l);
-                        memmove(j->buf, nl + 1, j->len - l - 1);
-                        j->len -= l + 1;
-                }
+                line_buf_feed(&j->lines, chunk, (size_t)n, JOB_LINE_MAX, job_line, j);
                 return;
         }
         ev_io_stop(loop, w);

@@ -28,6 +28,7 @@
 #include "cleanup.h"
 #include "fileio.h"
 #include "json.h"
+#include "linebuf.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -38,8 +39,7 @@ struct worker {
         pid_t pid;
         int fd;
         size_t si;
-        char *buf;
-        size_t len;
+        struct line_buf lines;
         bool result; /* a done or error line arrived */
 };
 
@@ -149,27 +149,29 @@ static void worker_line(struct builder *b, struct worker *w, const char *line, s
         }
 }
 
+struct worker_ctx {
+        struct builder *b;
+        struct worker *w;
+        struct err **first_err;
+};
+
+static void worker_line_cb(void *ud, char *line, size_t len) {
+        struct worker_ctx *x = ud;
+
+        worker_line(x->b, x->w, line, len, x->first_err);
+}
+
 /* Reads what a worker wrote; returns false at end of file. */
 static bool worker_read(struct builder *b, struct worker *w, struct err **first_err) {
         char chunk[16384];
         ssize_t n = read(w->fd, chunk, sizeof(chunk));
-        char *nl;
+        struct worker_ctx x = {b, w, first_err};
 
         if (n < 0 && errno == EINTR)
                 return true;
         if (n <= 0)
                 return false;
-        if (w->len + (size_t)n > WORKER_LINE_MAX)
-                w->len = 0; /* a runaway line: drop it */
-        w->buf = xrealloc(w->buf, w->len + (size_t)n + 1);
-        memcpy(w->buf + w->len, chunk, (size_t)n);
-        w->len += (size_t)n;
-        while ((nl = memchr(w->buf, '\n', w->len))) {
-                size_t l = (size_t)(nl - w->buf) + 1;
-                worker_line(b, w, w->buf, l - 1, first_err);
-                memmove(w->buf, w->buf + l, w->len - l);
-                w->len -= l;
-        }
+        line_buf_feed(&w->lines, chunk, (size_t)n, WORKER_LINE_MAX, worker_line_cb, &x);
         return true;
 }
 
@@ -184,7 +186,7 @@ static void worker_finish(struct builder *b, struct worker *w, struct err **firs
                          (unsigned)status);
         }
         safe_close(w->fd);
-        free(w->buf);
+        line_buf_done(&w->lines);
         *w = (struct worker){.fd = -EBADF};
 }
 
