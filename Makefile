@@ -1,6 +1,6 @@
 # berth: one non-recursive GNU Makefile (STYLE C20).
 #
-#   make                          build build/berth
+#   make                          build build/berth (the thin CLI) and build/berth-engine
 #   make SANITIZE=address,undefined   sanitized build in build-san/
 #   make check                    unit tests (TAP, prove) and golden tests
 #   make integration              bats tests (needs root for most)
@@ -97,8 +97,18 @@ $(BUILD)/main/%.o: main/%.c $(FLAGS_STAMP)
 
 MAIN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard main/*.c))
 
-$(BUILD)/berth: $(MAIN_OBJS) $(LIBS)
+# Two binaries from the same layers (docs/containers.md, "Two binaries"). berth-engine has every
+# role and command. berth, the CLI users run, is main/client/ + cli + specs + common with the few
+# libraries that code needs, linked statically (libc stays shared): it starts in about 1 ms and
+# execs berth-engine for the rest. A command of the thin set that pulls in libcurl, libarchive or
+# another engine library fails this link instead of slowing every command down.
+$(BUILD)/berth-engine: $(MAIN_OBJS) $(LIBS)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJS) -Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
+THIN_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard main/client/*.c))
+THIN_LAYERS := $(BUILD)/libcli.a $(BUILD)/libspecs.a $(BUILD)/libcommon.a
+THIN_LIBS := -Wl,-Bstatic -ljansson -lyaml -lhttp_parser -lcrypto -Wl,-Bdynamic
+$(BUILD)/berth: $(THIN_OBJS) $(THIN_LAYERS) | $(BUILD)/berth-engine
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(THIN_OBJS) -Wl,--start-group $(THIN_LAYERS) -Wl,--end-group $(THIN_LIBS)
 
 # Unit tests: tests/unit/test-*.c, one TAP program each.
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
@@ -135,8 +145,8 @@ $(INIT_BIN): main/init/berth-init.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
 
-all: $(BUILD)/berth $(SHIM_BIN) $(INIT_BIN)
-tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(SHIM_BIN) $(INIT_BIN)
+all: $(BUILD)/berth $(BUILD)/berth-engine $(SHIM_BIN) $(INIT_BIN)
+tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(BUILD)/berth-engine $(SHIM_BIN) $(INIT_BIN)
 
 check: tests
 	prove -f $(UNIT_BINS)
@@ -175,11 +185,11 @@ $(BUILD)/bench/%: bench/%.c $(LIBS) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(INC_main) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
-bench: $(BENCH_BINS) $(BUILD)/berth
+bench: $(BENCH_BINS) $(BUILD)/berth $(BUILD)/berth-engine
 bench-run: bench
 	@set -e; for b in $(BUILD)/bench/sched $(BUILD)/bench/store; do echo "== $$b"; $$b; done
 # berth beside docker/podman/crun/runc/docker-compose/skopeo (root; peers from deps.sh --bench)
-bench-peers: $(BUILD)/berth
+bench-peers: $(BUILD)/berth $(BUILD)/berth-engine
 	BERTH=$(abspath $(BUILD)/berth) bench/peers.sh
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
@@ -188,10 +198,13 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-install: $(BUILD)/berth $(SHIM_BIN) $(INIT_BIN)
+# berth in bin/; berth-engine in libexec/berth/ with the shim and init it looks for beside itself.
+LIBEXEC := $(PREFIX)/libexec/berth
+install: $(BUILD)/berth $(BUILD)/berth-engine $(SHIM_BIN) $(INIT_BIN)
 	install -D -m 0755 $(BUILD)/berth $(DESTDIR)$(PREFIX)/bin/berth
-	$(if $(SHIM_BIN),install -D -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/berth-shim)
-	install -D -m 0755 $(INIT_BIN) $(DESTDIR)$(PREFIX)/bin/berth-init
+	install -D -m 0755 $(BUILD)/berth-engine $(DESTDIR)$(LIBEXEC)/berth-engine
+	$(if $(SHIM_BIN),install -D -m 0755 $(SHIM_BIN) $(DESTDIR)$(LIBEXEC)/berth-shim)
+	install -D -m 0755 $(INIT_BIN) $(DESTDIR)$(LIBEXEC)/berth-init
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `berth oci run` of a busybox bundle running `true`, N times; prints the median wall time per
 # run beside crun and runc when they are installed. Needs root and busybox-static.
+# Two berth rows: `berth oci` (the thin CLI, which execs berth-engine: one exec more) and
+# `berth-engine oci`, what podman --runtime or dockerd --add-runtime would be given.
 #
 #   bench/oci-run.sh [N]        (default N=50)
 set -euo pipefail
@@ -8,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 N=${1:-50}
 BERTH=${BERTH:-$PWD/build/berth}
+ENGINE=${BERTH_ENGINE:-$(dirname "$BERTH")/berth-engine}
 [ "$(id -u)" -eq 0 ] || { echo "needs root" >&2; exit 1; }
 [ -x /bin/busybox ] || { echo "needs busybox-static" >&2; exit 1; }
 [ -x "$BERTH" ] || { echo "build berth first (make)" >&2; exit 1; }
@@ -41,6 +44,9 @@ median_ms() {
 
 printf '%-8s %10s   (%d runs of /bin/true, median wall time)\n' runtime "ms/run" "$N"
 printf '%-8s %10s\n' berth "$(median_ms "$BERTH" oci --root "$work/state-berth")"
+if [ -x "$ENGINE" ]; then
+        printf '%-8s %10s\n' berth-engine "$(median_ms "$ENGINE" oci --root "$work/state-berth")"
+fi
 if command -v crun >/dev/null; then
         printf '%-8s %10s\n' crun "$(median_ms crun --root "$work/state-crun")"
 fi

@@ -30,3 +30,8 @@ struct cli_build_req {
  * build returns -EIO with the daemon's message (the Dockerfile line) in the error. */
 int cli_build_send(const struct cli_ctx *ctx, const struct cli_build_req *req, char **ret_id,
                    struct err **errp);
+
+/* Tars dir into memory (the daemon applies .dockerignore); an inline Dockerfile is added as the
+ * last entry, named inline_name. cli/build_tar.c: berth-engine only (cli_env.tar_context). */
+int cli_tar_context(const char *dir, const char *inline_name, const char *inline_text, char **ret,
+                    size_t *ret_len, struct err **errp);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -14,7 +18,6 @@
 /* clang-format off */
 static const struct cli_cmd *const cli_groups[] = {
         cli_system_cmds,
-        cli_cert_cmds,
         cli_events_cmds,
         cli_stacks_cmds,
         cli_images_cmds,
@@ -28,6 +31,34 @@ static const struct cli_cmd *const cli_groups[] = {
         cli_service_cmds,
         cli_ctrfs_cmds,
         cli_stats_cmds,
+};
+/* clang-format on */
+
+/* Where a command of cli_engine_cmds runs. */
+enum cli_engine_when {
+        CLI_ENGINE_ALWAYS,   /* always in berth-engine */
+        CLI_ENGINE_ATTACHED, /* there unless detached (-d/--detach, --dry-run) */
+};
+
+/* The commands the thin berth does not run itself: it execs berth-engine with the same argv.
+ * One line per command, with what needs the engine. berth-engine runs the daemons from main/
+ * and the others from cli_env.engine_groups; a command also in cli_groups (up) runs here when
+ * its condition says so. */
+/* clang-format off */
+static const struct cli_engine_cmd {
+        const char *name;
+        const char *summary; /* NULL: listed elsewhere in --help, or hidden */
+        enum cli_engine_when when;
+} cli_engine_cmds[] = {
+        {"daemon", NULL, CLI_ENGINE_ALWAYS},                    /* every library */
+        {"agent", NULL, CLI_ENGINE_ALWAYS},                     /* every library */
+        {"shim", NULL, CLI_ENGINE_ALWAYS},                      /* started by the daemon */
+        {"oci", "OCI runtime commands on a bundle (runc's CLI)", CLI_ENGINE_ALWAYS}, /* engine/ */
+        {"cp", "Copy files/folders between a container and the local filesystem", CLI_ENGINE_ALWAYS}, /* libarchive */
+        {"container cp", "Copy files/folders between a container and the local filesystem", CLI_ENGINE_ALWAYS},
+        {"cert issue", "Issue a client certificate signed by the cluster CA", CLI_ENGINE_ALWAYS}, /* openssl */
+        {"cert fingerprint", "Print the cluster CA's sha256 fingerprint", CLI_ENGINE_ALWAYS},
+        {"up", NULL, CLI_ENGINE_ATTACHED},                      /* follows logs with libcurl */
 };
 /* clang-format on */
 
@@ -60,25 +91,40 @@ static void usage(FILE *f) {
         for (size_t g = 0; g < ELEMENTSOF(cli_groups); g++)
                 for (const struct cli_cmd *c = cli_groups[g]; c->name; c++)
                         fprintf(f, "  %-20s  %s\n", c->name, c->summary);
+        for (size_t k = 0; k < ELEMENTSOF(cli_engine_cmds); k++)
+                if (cli_engine_cmds[k].summary)
+                        fprintf(f, "  %-20s  %s\n", cli_engine_cmds[k].name,
+                                cli_engine_cmds[k].summary);
         fprintf(f, "\nRun 'berth COMMAND --help' for more on a command.\n");
 }
 
+/* How many leading words of argv the command name is ("image ls": 2), 0 when they differ. */
+static int name_matches(const char *name, int argc, char **argv) {
+        int i = 0;
+
+        for (const char *w = name; *w; i++) {
+                size_t n = strcspn(w, " ");
+
+                if (i >= argc || strncmp(w, argv[i], n) != 0 || argv[i][n] != '\0')
+                        return 0;
+                w += n;
+                w += strspn(w, " ");
+        }
+        return i;
+}
+
 /* Finds the longest command name matching the leading words of argv ("image ls" before
- * "image"). Returns the number of words consumed, 0 when nothing matches. */
-static int find_cmd(int argc, char **argv, const struct cli_cmd **ret) {
+ * "image") in groups (NULL-terminated). Returns the number of words consumed, 0 when nothing
+ * matches. */
+static int find_in(const struct cli_cmd *const *groups, size_t n_groups, int argc, char **argv,
+                   const struct cli_cmd **ret) {
         int best = 0;
 
-        for (size_t g = 0; g < ELEMENTSOF(cli_groups); g++)
-                for (const struct cli_cmd *c = cli_groups[g]; c->name; c++) {
-                        _cleanup_strv_ char **words = strv_split(c->name, " ");
-                        int n = (int)strv_length(words), i;
+        for (size_t g = 0; g < n_groups && groups[g]; g++)
+                for (const struct cli_cmd *c = groups[g]; c->name; c++) {
+                        int n = name_matches(c->name, argc, argv);
 
-                        if (n > argc || n <= best)
-                                continue;
-                        for (i = 0; i < n; i++)
-                                if (strcmp(words[i], argv[i]) != 0)
-                                        break;
-                        if (i == n) {
+                        if (n > best) {
                                 best = n;
                                 *ret = c;
                         }
@@ -86,7 +132,85 @@ static int find_cmd(int argc, char **argv, const struct cli_cmd **ret) {
         return best;
 }
 
-int cli_main(int argc, char **argv) {
+/* A foreground `up` attaches to the logs; these options make it return at once. Anything
+ * else (a bundled -dV too) is treated as attached: berth-engine then runs it, which is correct
+ * either way. */
+static bool detached(int argc, char **argv) {
+        for (int k = 1; k < argc && !streq(argv[k], "--"); k++)
+                if (streq(argv[k], "-d") || streq(argv[k], "--detach") ||
+                    streq(argv[k], "--dry-run"))
+                        return true;
+        return false;
+}
+
+/* The cli_engine_cmds entry for argv when the thin berth must hand it over, else NULL. */
+static const struct cli_engine_cmd *engine_cmd(int argc, char **argv) {
+        const struct cli_engine_cmd *best = NULL;
+        int best_n = 0;
+
+        for (size_t k = 0; k < ELEMENTSOF(cli_engine_cmds); k++) {
+                int n = name_matches(cli_engine_cmds[k].name, argc, argv);
+
+                if (n > best_n) {
+                        best_n = n;
+                        best = &cli_engine_cmds[k];
+                }
+        }
+        if (best && best->when == CLI_ENGINE_ATTACHED &&
+            detached(argc - best_n + 1, argv + best_n - 1))
+                return NULL;
+        return best;
+}
+
+/* berth-engine's path: $BERTH_ENGINE, or beside our binary, or ../libexec/berth/ from it. */
+static char *engine_path(void) {
+        const char *env = getenv("BERTH_ENGINE");
+        char exe[PATH_MAX];
+        ssize_t n;
+        char *slash;
+
+        if (env && *env)
+                return xstrdup(env);
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0)
+                return NULL;
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        if (!slash)
+                return NULL;
+        *slash = '\0';
+        for (size_t k = 0; k < 2; k++) {
+                char *p = xasprintf("%s/%sberth-engine", exe, k == 0 ? "" : "../libexec/berth/");
+
+                if (access(p, X_OK) == 0)
+                        return p;
+                free(p);
+        }
+        return NULL;
+}
+
+int cli_exec_engine(char **argv) {
+        _cleanup_free_ char *path = engine_path();
+
+        /* berth-engine clears it: set again here means BERTH_ENGINE names a thin berth. */
+        if (getenv("BERTH_ENGINE_EXEC")) {
+                log_error(NULL, "'%s' is not berth-engine (it handed the command back)",
+                          path ? path : "?");
+                return EXIT_BERTH_FAILED;
+        }
+        if (!path) {
+                log_error(NULL, "berth-engine not found beside this binary or in "
+                                "../libexec/berth/ (set BERTH_ENGINE)");
+                return EXIT_CANNOT_INVOKE;
+        }
+        setenv("BERTH_ENGINE_EXEC", "1", 1);
+        execv(path, argv);
+        log_error(NULL, "Failed to run '%s': %s", path, strerror(errno));
+        unsetenv("BERTH_ENGINE_EXEC");
+        return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
+}
+
+int cli_main(int argc, char **argv, const struct cli_env *env) {
         static const struct option opts[] = {
                 {"host", required_argument, NULL, 'H'},
                 {"format", required_argument, NULL, 'F'},
@@ -101,8 +225,11 @@ int cli_main(int argc, char **argv) {
         struct cli_ctx ctx = {
                 .host = getenv("BERTH_HOST"),
                 .progname = "berth",
+                .http = env->http,
+                .env = env,
         };
         const struct cli_cmd *cmd = NULL;
+        char **argv_all = argv;
         int c, n;
 
         if (!ctx.host || !*ctx.host)
@@ -138,7 +265,7 @@ int cli_main(int argc, char **argv) {
                 }
                 case 'v':
                         optind = 1;
-                        return cli_main(2, (char *[]){argv[0], (char *)"version", NULL});
+                        return cli_main(2, (char *[]){argv[0], (char *)"version", NULL}, env);
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -153,13 +280,27 @@ int cli_main(int argc, char **argv) {
                 usage(stderr);
                 return EXIT_USAGE;
         }
+        /* The thin berth hands over what it has no code for (cli_engine_cmds) and https hosts
+         * (TLS is libcurl's, in berth-engine). */
+        if (!env->engine &&
+            (engine_cmd(argc, argv) || (str_startswith(ctx.host, "https://") && !env->http->tls)))
+                return cli_exec_engine(argv_all);
         /* `berth ps -p NAME` lists a stack's pods (cli/stacks_up.c); plain `ps` lists containers.
          */
         if (strcmp(argv[0], "ps") == 0 && cli_stack_ps_wanted(argc, argv)) {
                 optind = 0;
                 return cli_stack_ps(&ctx, argc, argv);
         }
-        n = find_cmd(argc, argv, &cmd);
+        n = find_in(cli_groups, ELEMENTSOF(cli_groups), argc, argv, &cmd);
+        if (env->engine_groups) {
+                const struct cli_cmd *ecmd = NULL;
+                int en = find_in(env->engine_groups, SIZE_MAX, argc, argv, &ecmd);
+
+                if (en > n) {
+                        n = en;
+                        cmd = ecmd;
+                }
+        }
         if (n == 0) {
                 log_error(NULL, "unknown command '%s'; see 'berth --help'", argv[0]);
                 return EXIT_USAGE;

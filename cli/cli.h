@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "http_call.h"
 
 /* Exit codes, as docker's: the container's own code passes through; these are berth's. */
 enum {
@@ -13,12 +14,16 @@ enum {
         EXIT_USAGE = 2,           /* bad command line or stack file */
 };
 
+struct cli_env;
+
 /* Global options every command sees. */
 struct cli_ctx {
         const char *host;   /* --host / BERTH_HOST: unix:///run/berth/berth.sock or https://... */
         const char *format; /* --format: "table" (default), "json", or a template */
         const char *tls_cert, *tls_key, *tls_ca; /* client certificate for https hosts */
         const char *progname;
+        const struct http_transport *http; /* to the daemon: cli_env.http */
+        const struct cli_env *env;
 };
 
 struct cli_cmd {
@@ -46,8 +51,31 @@ extern const struct cli_cmd cli_build_cmds[];
 extern const struct cli_cmd cli_stacks_build_cmds[];
 extern const struct cli_cmd cli_node_cmds[];
 extern const struct cli_cmd cli_service_cmds[];
+/* berth-engine only (cli_env.engine_groups): openssl, libarchive. */
+extern const struct cli_cmd cli_cp_cmds[];
 
-int cli_main(int argc, char **argv);
+/* What differs between the two binaries built from these layers (docs/containers.md, "Two
+ * binaries"): main/client/berth.c (the thin `berth`) passes http_transport_unix and no engine
+ * parts; main/main.c (berth-engine) passes http_transport_full and the code that needs
+ * libarchive, openssl or libcurl. The thin berth execs berth-engine, same argv, for every
+ * command cli.c's cli_engine_cmds names and for https hosts, so it never reaches these. */
+struct cli_env {
+        const struct http_transport *http;
+        bool engine;                                /* this is berth-engine */
+        const struct cli_cmd *const *engine_groups; /* NULL-terminated */
+        /* build: the context directory as a tar, for a daemon reached over https */
+        int (*tar_context)(const char *dir, const char *inline_name, const char *inline_text,
+                           char **ret, size_t *ret_len, struct err **errp);
+        /* up in the foreground: follow the stack's logs (curl multi on libev) */
+        int (*follow_logs)(const struct http_target *target, const char *stack, struct err **errp);
+};
+
+int cli_main(int argc, char **argv, const struct cli_env *env);
+
+/* Replaces the process with berth-engine, same argv: $BERTH_ENGINE, else berth-engine beside
+ * /proc/self/exe, else ../libexec/berth/berth-engine from there. Returns only on failure
+ * (an exit code, the error reported). */
+int cli_exec_engine(char **argv);
 
 /* Reports an error the way every command does ("berth: Failed to ...: cause") and returns the
  * exit code to use. Frees e. */

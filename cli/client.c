@@ -72,7 +72,7 @@ static int do_call(const struct cli_ctx *ctx, const struct http_call *call,
         _cleanup_err_ struct err *e = NULL;
         int r;
 
-        r = http_request(&t, call, &resp, &e);
+        r = ctx->http->request(&t, call, &resp, &e);
         if (r == -ECONNREFUSED)
                 return err_setx(errp, ECONNREFUSED,
                                 "Cannot connect to the berth daemon at %s: is 'berth daemon' "
@@ -183,13 +183,13 @@ int client_upgrade(const struct cli_ctx *ctx, const char *method, const char *pa
         struct http_raw *raw = NULL;
         int r;
 
-        r = http_upgrade(&t,
-                         &(struct http_call){.method = method,
-                                             .path = path,
-                                             .body = b,
-                                             .body_len = b ? strlen(b) : 0,
-                                             .timeout_ms = CALL_TIMEOUT_MS},
-                         &raw, &resp, &e);
+        r = ctx->http->upgrade(&t,
+                               &(struct http_call){.method = method,
+                                                   .path = path,
+                                                   .body = b,
+                                                   .body_len = b ? strlen(b) : 0,
+                                                   .timeout_ms = CALL_TIMEOUT_MS},
+                               &raw, &resp, &e);
         if (r == -ECONNREFUSED)
                 return err_setx(errp, ECONNREFUSED,
                                 "Cannot connect to the berth daemon at %s: is 'berth daemon' "

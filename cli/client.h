@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "err.h"
-#include "http_client.h"
+#include "http_call.h"
 
 /* The CLI's side of the API: one blocking call per request to ctx->host.
  *

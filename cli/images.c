@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "cleanup.h"
 #include "cli.h"
 #include "client.h"
@@ -32,16 +30,6 @@
                 fprintf(stderr, "\n%s", usage);                                                    \
                 EXIT_USAGE;                                                                        \
         })
-
-static char *escape(const char *s) {
-        char *e = curl_easy_escape(NULL, s, 0), *r;
-
-        if (!e)
-                oom();
-        r = xstrdup(e);
-        curl_free(e);
-        return r;
-}
 
 /* Image names go into the path unescaped except for characters the router would split on. */
 static char *name_path(const char *name, const char *suffix) {
@@ -173,8 +161,8 @@ static int cmd_pull(const struct cli_ctx *ctx, int argc, char **argv) {
                 }
         if (argc - optind != 1)
                 return USAGE_ERROR(usage, "'pull' requires exactly one argument");
-        img = escape(argv[optind]);
-        plat = platform ? escape(platform) : NULL;
+        img = http_escape(argv[optind]);
+        plat = platform ? http_escape(platform) : NULL;
         path = xasprintf("/v1/images/pull?image=%s%s%s", img, plat ? "&platform=" : "",
                          plat ? plat : "");
         what = xasprintf("pull '%s'", argv[optind]);
@@ -437,8 +425,8 @@ static int cmd_tag(const struct cli_ctx *ctx, int argc, char **argv) {
         slash = strrchr(target, '/');
         colon = strrchr(slash ? slash : target, ':');
         repo = colon ? xstrndup(target, (size_t)(colon - target)) : xstrdup(target);
-        erepo = escape(repo);
-        etag = escape(colon ? colon + 1 : "latest");
+        erepo = http_escape(repo);
+        etag = http_escape(colon ? colon + 1 : "latest");
         {
                 _cleanup_free_ char *base = name_path(argv[1], "/tag");
                 path = xasprintf("%s?repo=%s&tag=%s", base, erepo, etag);

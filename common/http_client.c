@@ -17,16 +17,11 @@
 #include "cleanup.h"
 #include "http_client.h"
 #include "strv.h"
+#include "uhttp.h"
 #include "xalloc.h"
 
 #define MAX_RESPONSE_SIZE (256u * 1024u * 1024u)
 #define MAX_LINE_SIZE (16u * 1024u * 1024u)
-
-void http_response_done(struct http_response *r) {
-        free(r->body);
-        free(r->content_type);
-        *r = (struct http_response){};
-}
 
 /* One transfer: the easy handle and what it collects. */
 struct http_xfer {
@@ -105,34 +100,6 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ud) {
                 }
         }
         return n;
-}
-
-int http_target_check(const struct http_target *t, struct err **errp) {
-        const char *h = t ? t->host : NULL;
-
-        if (!h || !*h)
-                return err_setx(errp, EINVAL, "no host given");
-        if (str_startswith(h, "unix://")) {
-                if (h[7] != '/')
-                        return err_setx(errp, EINVAL,
-                                        "bad host '%s': expected unix:///absolute/path", h);
-                return 0;
-        }
-        if (str_startswith(h, "https://")) {
-                if (!h[8])
-                        return err_setx(errp, EINVAL, "bad host '%s': expected https://HOST:PORT",
-                                        h);
-                if (t->tls_anonymous)
-                        return 0;
-                if (!t->tls_cert || !t->tls_key || !t->tls_ca)
-                        return err_setx(errp, EINVAL,
-                                        "host '%s' needs a client certificate, key and CA "
-                                        "(--tlscert, --tlskey, --tlscacert)",
-                                        h);
-                return 0;
-        }
-        return err_setx(errp, EINVAL, "bad host '%s': expected unix:///PATH or https://HOST:PORT",
-                        h);
 }
 
 /* curl's own sockets are not close-on-exec; the daemons fork and exec, so open them ourselves
@@ -312,6 +279,8 @@ int http_request(const struct http_target *t, const struct http_call *call,
         CURLcode cc;
         int r;
 
+        if (t && t->host && str_startswith(t->host, "unix://"))
+                return uhttp_request(t, call, ret, errp);
         r = xfer_new(t, call, &x, errp);
         if (r < 0)
                 return r;
@@ -321,39 +290,12 @@ int http_request(const struct http_target *t, const struct http_call *call,
         return r;
 }
 
-/* ---- upgraded (raw) connections ---- */
+/* ---- upgraded (raw) connections over TLS (unix sockets: uhttp.c) ---- */
 
-struct http_raw {
-        struct http_xfer *x;
-        int fd;
-        char *pending; /* stream bytes that came with the response head */
-        size_t plen, poff;
-};
-
-struct http_raw *http_raw_free(struct http_raw *raw) {
-        if (!raw)
-                return NULL;
-        xfer_free(raw->x); /* closes the socket */
-        free(raw->pending);
-        free(raw);
-        return NULL;
-}
-
-void http_raw_freep(struct http_raw **raw) {
-        *raw = http_raw_free(*raw);
-}
-
-int http_raw_fd(const struct http_raw *raw) {
-        return raw->fd;
-}
-
-bool http_raw_has_pending(const struct http_raw *raw) {
-        return raw->poff < raw->plen;
-}
-
-ssize_t http_raw_send(struct http_raw *raw, const void *data, size_t len) {
+static ssize_t curl_raw_send(void *impl, const void *data, size_t len) {
+        struct http_xfer *x = impl;
         size_t n = 0;
-        CURLcode cc = curl_easy_send(raw->x->easy, data, len, &n);
+        CURLcode cc = curl_easy_send(x->easy, data, len, &n);
 
         if (cc == CURLE_AGAIN)
                 return -EAGAIN;
@@ -362,17 +304,11 @@ ssize_t http_raw_send(struct http_raw *raw, const void *data, size_t len) {
         return (ssize_t)n;
 }
 
-ssize_t http_raw_recv(struct http_raw *raw, void *buf, size_t len) {
+static ssize_t curl_raw_recv(void *impl, void *buf, size_t len) {
+        struct http_xfer *x = impl;
         size_t n = 0;
-        CURLcode cc;
+        CURLcode cc = curl_easy_recv(x->easy, buf, len, &n);
 
-        if (raw->poff < raw->plen) {
-                n = MIN(len, raw->plen - raw->poff);
-                memcpy(buf, raw->pending + raw->poff, n);
-                raw->poff += n;
-                return (ssize_t)n;
-        }
-        cc = curl_easy_recv(raw->x->easy, buf, len, &n);
         if (cc == CURLE_AGAIN)
                 return -EAGAIN;
         if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_RECV_ERROR || cc == CURLE_OK)
@@ -380,11 +316,15 @@ ssize_t http_raw_recv(struct http_raw *raw, void *buf, size_t len) {
         return -EIO;
 }
 
-int http_raw_shutdown_write(struct http_raw *raw) {
-        /* A TCP half-close (also under TLS: the server reads it as EOF, and the other
-         * direction keeps working). */
-        return shutdown(raw->fd, SHUT_WR) < 0 ? -errno : 0;
+static void curl_raw_free(void *impl) {
+        xfer_free(impl); /* closes the socket */
 }
+
+static const struct http_raw_ops curl_raw_ops = {
+        .send = curl_raw_send,
+        .recv = curl_raw_recv,
+        .free = curl_raw_free,
+};
 
 static int64_t mono_msec(void) {
         struct timespec ts;
@@ -410,14 +350,14 @@ static int raw_wait(int fd, short events, int64_t deadline, const char *host, st
         }
 }
 
-static int raw_send_all(struct http_raw *raw, const char *data, size_t len, int64_t deadline,
+static int tls_send_all(struct http_xfer *x, int fd, const char *data, size_t len, int64_t deadline,
                         const char *host, struct err **errp) {
         while (len > 0) {
-                ssize_t n = http_raw_send(raw, data, len);
+                ssize_t n = curl_raw_send(x, data, len);
                 int r;
 
                 if (n == -EAGAIN) {
-                        r = raw_wait(raw->fd, POLLOUT, deadline, host, errp);
+                        r = raw_wait(fd, POLLOUT, deadline, host, errp);
                         if (r < 0)
                                 return r;
                         continue;
@@ -430,145 +370,88 @@ static int raw_send_all(struct http_raw *raw, const char *data, size_t len, int6
         return 0;
 }
 
-/* Reads until the end of the response head; the bytes behind it stay in raw->pending. */
-static int raw_read_head(struct http_raw *raw, char **ret_head, int64_t deadline, const char *host,
-                         struct err **errp) {
-        _cleanup_free_ char *buf = xmalloc(65536 + 1);
-        size_t len = 0;
-
-        for (;;) {
-                char *end;
-                ssize_t n = http_raw_recv(raw, buf + len, 65536 - len);
-                int r;
-
-                if (n == -EAGAIN) {
-                        r = raw_wait(raw->fd, POLLIN, deadline, host, errp);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (n <= 0)
-                        return err_setx(errp, ECONNRESET,
-                                        "'%s' closed the connection before answering", host);
-                len += (size_t)n;
-                buf[len] = '\0';
-                end = strstr(buf, "\r\n\r\n");
-                if (end) {
-                        size_t hl = (size_t)(end - buf) + 4;
-
-                        raw->plen = len - hl;
-                        raw->pending = xmemdup(buf + hl, raw->plen + 1);
-                        buf[hl] = '\0';
-                        *ret_head = TAKE_PTR(buf);
-                        return 0;
-                }
-                if (len == 65536)
-                        return err_setx(errp, EPROTO, "response head from '%s' is too large", host);
-        }
-}
-
-static const char *head_value(const char *head, const char *name, size_t *ret_len) {
-        size_t nl = strlen(name);
-
-        for (const char *l = strstr(head, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n")) {
-                const char *h = l + 2;
-
-                if (strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
-                        h += nl + 1;
-                        h += strspn(h, " \t");
-                        *ret_len = strcspn(h, "\r");
-                        return h;
-                }
-        }
-        return NULL;
-}
-
 int http_upgrade(const struct http_target *t, const struct http_call *call,
                  struct http_raw **ret_raw, struct http_response *ret_resp, struct err **errp) {
-        _cleanup_(http_raw_freep) struct http_raw *raw = NULL;
-        _cleanup_free_ char *req = NULL, *head = NULL;
+        _cleanup_(uhttp_resp_freep) struct uhttp_resp *p = NULL;
+        _cleanup_free_ char *req = NULL, *buf = NULL;
         const char *method = call->method ? call->method : "POST";
         int64_t deadline = mono_msec() + (call->timeout_ms > 0 ? call->timeout_ms : 30000);
-        const char *v;
-        size_t vlen = 0;
-        long status;
+        struct http_xfer *x = NULL;
         curl_socket_t sock = CURL_SOCKET_BAD;
+        size_t len = 0;
+        ssize_t k = 0;
         CURLcode cc;
-        int r;
+        int r, fd;
 
         *ret_raw = NULL;
-        raw = xnew0(struct http_raw, 1);
-        raw->fd = -EBADF;
-        r = xfer_new(t, &(struct http_call){.method = "GET", .path = "/"}, &raw->x, errp);
+        if (t && t->host && str_startswith(t->host, "unix://"))
+                return uhttp_upgrade(t, call, ret_raw, ret_resp, errp);
+        r = xfer_new(t, &(struct http_call){.method = "GET", .path = "/"}, &x, errp);
         if (r < 0)
                 return r;
-        curl_easy_setopt(raw->x->easy, CURLOPT_CONNECT_ONLY, 1L);
-        cc = curl_easy_perform(raw->x->easy);
+        curl_easy_setopt(x->easy, CURLOPT_CONNECT_ONLY, 1L);
+        cc = curl_easy_perform(x->easy);
         if (cc != CURLE_OK) {
                 struct http_response dummy = {};
 
-                r = xfer_result(raw->x, cc, t->host, &dummy, errp);
+                r = xfer_result(x, cc, t->host, &dummy, errp);
                 http_response_done(&dummy);
+                xfer_free(x);
                 return r < 0 ? r : err_setx(errp, EIO, "connect to '%s' failed", t->host);
         }
-        if (curl_easy_getinfo(raw->x->easy, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
-            sock == CURL_SOCKET_BAD)
+        if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
+            sock == CURL_SOCKET_BAD) {
+                xfer_free(x);
                 return err_setx(errp, EIO, "connect to '%s': no socket", t->host);
-        raw->fd = (int)sock;
-
+        }
+        fd = (int)sock;
         req = xasprintf("%s %s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth\r\n"
                         "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: %s\r\n"
                         "Content-Length: %zu\r\n\r\n",
                         method, call->path && call->path[0] == '/' ? call->path : "/",
                         call->content_type ? call->content_type : "application/json",
                         call->body ? call->body_len : 0);
-        r = raw_send_all(raw, req, strlen(req), deadline, t->host, errp);
+        r = tls_send_all(x, fd, req, strlen(req), deadline, t->host, errp);
         if (r >= 0 && call->body)
-                r = raw_send_all(raw, call->body, call->body_len, deadline, t->host, errp);
-        if (r >= 0)
-                r = raw_read_head(raw, &head, deadline, t->host, errp);
-        if (r < 0)
+                r = tls_send_all(x, fd, call->body, call->body_len, deadline, t->host, errp);
+        /* The answer's head, parsed like any other (uhttp.c); an error answer keeps its body. */
+        p = uhttp_resp_new(&(struct uhttp_resp_opts){.upgrade = true, .max_body = 1024 * 1024});
+        buf = xmalloc(65536);
+        while (r >= 0 && !uhttp_resp_done(p)) {
+                ssize_t n = curl_raw_recv(x, buf, 65536);
+
+                if (n == -EAGAIN) {
+                        r = raw_wait(fd, POLLIN, deadline, t->host, errp);
+                        continue;
+                }
+                if (n < 0) {
+                        r = err_setx(errp, ECONNRESET, "'%s' closed the connection", t->host);
+                        break;
+                }
+                len = (size_t)n;
+                k = uhttp_resp_feed(p, buf, len, errp);
+                if (k < 0)
+                        r = err_wrap(errp, "answer from '%s'", t->host);
+        }
+        if (r < 0) {
+                xfer_free(x);
                 return r;
-        if (strncmp(head, "HTTP/1.", 7) != 0 || strlen(head) < 12 ||
-            (status = strtol(head + 9, NULL, 10)) < 100)
-                return err_setx(errp, EPROTO, "bad response from '%s'", t->host);
-        if (status == 101 || status == 200) {
-                *ret_raw = TAKE_PTR(raw);
-                *ret_resp = (struct http_response){.status = status, .body = xstrdup("")};
+        }
+        uhttp_resp_take(p, ret_resp);
+        if (ret_resp->status != 101 && ret_resp->status != 200) {
+                xfer_free(x);
                 return 0;
         }
-        /* An error: collect its body (Content-Length, or up to EOF), bounded. */
-        {
-                size_t want = SIZE_MAX, len = 0, alloc = 4096;
-                _cleanup_free_ char *body = xmalloc(alloc);
-
-                v = head_value(head, "Content-Length", &vlen);
-                if (v)
-                        want = strtoul(v, NULL, 10);
-                while (len < want && len < 1024 * 1024) {
-                        ssize_t n;
-
-                        if (len + 4096 > alloc)
-                                body = xrealloc(body, alloc *= 2);
-                        n = http_raw_recv(raw, body + len, MIN(want - len, (size_t)4096));
-                        if (n == -EAGAIN) {
-                                if (raw_wait(raw->fd, POLLIN, deadline, t->host, NULL) < 0)
-                                        break;
-                                continue;
-                        }
-                        if (n <= 0)
-                                break;
-                        len += (size_t)n;
-                }
-                body[len] = '\0';
-                *ret_resp = (struct http_response){.status = status, .body_len = len};
-                ret_resp->body = TAKE_PTR(body);
-                v = head_value(head, "Content-Type", &vlen);
-                if (v)
-                        ret_resp->content_type = xstrndup(v, vlen);
-        }
+        *ret_raw = http_raw_new(fd, &curl_raw_ops, x, buf + k, len - (size_t)k);
         return 0;
 }
+
+const struct http_transport http_transport_full = {
+        .name = "full",
+        .tls = true,
+        .request = http_request,
+        .upgrade = http_upgrade,
+};
 
 /* ---- curl multi on libev ---- */
 
