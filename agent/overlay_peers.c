@@ -109,9 +109,9 @@ static json_t *member(json_t *members, const char *pod, const json_t *e) {
         json_t *mb = json_object_get(members, pod);
 
         if (!mb) {
-                mb = json_pack("{s:s, s:b, s:O, s:{}}", "pod", pod, "ready",
+                mb = json_pack("{s:s, s:b, s:o, s:{}}", "pod", pod, "ready",
                                json_is_true(json_object_get(e, "ready")), "endpoint",
-                               json_object_get(e, "endpoint"), "addrs");
+                               json_deep_copy(json_object_get(e, "endpoint")), "addrs");
                 /* VIPs by network name, as the local label has them. */
                 json_object_set_new(json_object_get(mb, "endpoint"), "vips", json_object());
                 json_object_set_new(members, pod, mb);

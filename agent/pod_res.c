@@ -48,7 +48,9 @@ static bool net_matches(const struct net_network *n, const json_t *def, const ch
                 *why = "driver";
                 return false;
         }
-        if (json_get_bool(def, "internal", false) != n->internal) {
+        /* Overlay networks are always internal (east-west only). */
+        if (n->driver != NET_DRIVER_OVERLAY &&
+            json_get_bool(def, "internal", false) != n->internal) {
                 *why = "internal";
                 return false;
         }

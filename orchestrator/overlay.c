@@ -673,9 +673,12 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
                 if (!slash)
                         continue;
                 an = xstrndup(rest, (size_t)(slash - rest));
+                /* A superseded copy (its node went down, the replacement runs elsewhere) is no
+                 * endpoint any more, even if its node comes back before it is stopped. */
                 if (streq(an, node) ||
                     json_parse(asg[x].value, strlen(asg[x].value), asg[x].key, &j, NULL) < 0 ||
-                    !streq_ptr(json_get_str(j, "stack", NULL), stack))
+                    !streq_ptr(json_get_str(j, "stack", NULL), stack) ||
+                    json_is_true(json_object_get(j, "superseded")))
                         continue;
                 vtep = json_get_str(json_object_get(nodes, an), "advertise_addr", NULL);
                 if (!vtep)
@@ -711,10 +714,8 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
                                 json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o}",
                                           "network", docs[d].net, "ip", ip, "mac", mac, "vtep",
                                           vtep, "node", an, "pod", slash + 1, "ready",
-                                          ready(find_report(nodes, an, slash + 1)) &&
-                                                  !json_is_true(json_object_get(j, "superseded")),
-                                          "names", names, "endpoint",
-                                          endpoint_of(stack, sname, svc, vips)));
+                                          ready(find_report(nodes, an, slash + 1)), "names", names,
+                                          "endpoint", endpoint_of(stack, sname, svc, vips)));
                 }
         }
         json_object_set_new(parts, "overlay", json_pack("{s:o}", "endpoints", eps));
