@@ -602,9 +602,9 @@ static json_t *endpoint_of(const char *stack, const char *svc_name, const json_t
                         json_array_append_new(ports, json_pack("{s:i, s:i, s:s}", "port", port,
                                                                "target", port, "protocol", proto));
                 }
-        return json_pack("{s:s, s:s, s:o, s:s, s:o, s:O}", "stack", stack, "service", svc_name,
+        return json_pack("{s:s, s:s, s:o, s:s, s:o, s:o}", "stack", stack, "service", svc_name,
                          "names", names, "mode", json_get_str(ep, "mode", "vip"), "ports", ports,
-                         "vips", vips ? vips : json_object());
+                         "vips", vips ? json_incref((json_t *)vips) : json_object());
 }
 
 static bool ready(const json_t *report) {

@@ -198,5 +198,42 @@ static void test_pending_address_left_out(void) {
         ASSERT_EQ(json_array_size(json_object_get(ans, "assignments")), 0);
 }
 
+/* A remote replica of a service without VIPs, on a node without an advertise address: no
+ * entries from the latter, an empty VIP map for the former. */
+static void test_no_vips_no_vtep(void) {
+        _cleanup_(store_freep) struct store *s = NULL;
+        _cleanup_json_ json_t *m = json_loads(MODEL, 0, NULL), *ans = NULL;
+        const char *a = "{\"stack\":\"shop\",\"service\":\"web\",\"slot\":1,\"hash\":\"h\","
+                        "\"pod\":{\"networks\":{\"mesh\":{}}}}";
+        const json_t *eps;
+
+        ASSERT_OK(store_open_mem(0, &s, NULL));
+        put(s, "stacks/shop", MODEL);
+        put(s, "nodes/n2", "{\"id\":\"n2\",\"advertise_addr\":\"198.18.0.2\"}");
+        put(s, "nodes/n3", "{\"id\":\"n3\"}");
+        put(s, "assignments/n2/shop.web.1", a);
+        put(s, "assignments/n3/shop.web.2", a);
+        ASSERT_OK(overlay_sync_stack(s, "shop", m, NULL));
+        ASSERT_EQ(overlay_assign(s, NULL), 1);
+        ans = json_loads("{\"assignments\":[],\"stacks\":{\"shop\":{}}}", 0, NULL);
+        ASSERT_OK(overlay_decorate(s, "n1", ans, NULL));
+        eps = json_object_get(
+                json_object_get(json_object_get(json_object_get(ans, "stacks"), "shop"), "overlay"),
+                "endpoints");
+        /* n2's pod and n2's own address; nothing of n3 */
+        ASSERT_EQ(json_array_size(eps), 2);
+        for (size_t i = 0; i < json_array_size(eps); i++) {
+                const json_t *e = json_array_get(eps, i);
+
+                ASSERT_STREQ(json_get_str(e, "node", ""), "n2");
+                if (json_get_str(e, "pod", NULL)) {
+                        ASSERT_EQ(json_object_size(
+                                          json_object_get(json_object_get(e, "endpoint"), "vips")),
+                                  0);
+                        ASSERT_FALSE(json_is_true(json_object_get(e, "ready")));
+                }
+        }
+}
+
 TAP_MAIN(test_wanted_and_alloc, test_overlap_refused, test_addresses_and_endpoints,
-         test_pending_address_left_out)
+         test_pending_address_left_out, test_no_vips_no_vtep)
