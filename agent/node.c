@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The node agent: join, watch assignments, reconcile pods locally, report (node.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -844,6 +845,8 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                             struct http_router *router, const void *arg, void **ret_state,
                             struct err **errp) {
         struct node_addon_state *s = xnew0(struct node_addon_state, 1);
+        _cleanup_free_ char *adv = NULL;
+        struct in_addr a;
         int r = 0;
 
         (void)router;
@@ -852,6 +855,15 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                 free(s);
                 return err_setx(errp, EINVAL, "node agent: no pod runtime given");
         }
+        /* The controller's own node is reached at its --listen address (an IPv4 literal other
+         * than 0.0.0.0): the VTEP of its overlay networks. */
+        if (env->listen && strchr(env->listen, ':')) {
+                adv = xstrndup(env->listen, (size_t)(strchr(env->listen, ':') - env->listen));
+                if (inet_pton(AF_INET, adv, &a) != 1 || a.s_addr == INADDR_ANY) {
+                        free(adv);
+                        adv = NULL;
+                }
+        }
         if (s->rt->open)
                 r = s->rt->open(env, &s->rt_ud, errp);
         if (r >= 0)
@@ -859,7 +871,8 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                              &(struct node_config){.controller = {.host = env->local_url},
                                                    .rt = s->rt,
                                                    .rt_ud = s->rt_ud,
-                                                   .status_interval = env->heartbeat_sec},
+                                                   .status_interval = env->heartbeat_sec,
+                                                   .advertise_addr = adv},
                              &s->node, errp);
         if (r >= 0)
                 r = node_start(s->node, errp);
