@@ -221,7 +221,11 @@ static int do_create(struct daemon *d, struct netmgr *m, const json_t *b, json_t
                                                               ? json_get_str(cfg, "IPRange", "")
                                                               : NULL,
                                           .internal = json_get_bool(b, "Internal", false),
-                                          .options = opts},
+                                          .options = opts,
+                                          /* berth: overlay networks of the controller */
+                                          .vni = (uint32_t)json_get_int(b, "VNI", 0),
+                                          .vtep_local = json_get_str(b, "VtepLocal", NULL),
+                                          .node_ip = json_get_str(b, "NodeIP", NULL)},
                 &n, errp);
         if (r < 0)
                 return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The node agent: join, watch assignments, reconcile pods locally, report (node.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ struct node {
         ev_timer soon; /* reconcile again: a removal finished */
         char *name;
         char *host, *tls_cert, *tls_key, *tls_ca;
+        char *advertise_addr; /* underlay address (VTEP of overlay networks), may be NULL */
         struct http_target target;
         const struct pod_runtime_ops *rt;
         void *rt_ud;
@@ -461,6 +463,8 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                 n->gc_wanted = false;
                 (void)n->rt->gc_stacks(n->rt_ud, live);
         }
+        if (n->rt->sync_stacks)
+                n->rt->sync_stacks(n->rt_ud, n->stacks);
         if (first)
                 return err_move(errp, TAKE_PTR(first));
         return calls;
@@ -575,6 +579,8 @@ static void node_join(struct node *n) {
         body = json_pack("{s:s, s:s, s:{s:I, s:I}}", "name", n->name, "role", "manager",
                          "allocatable", "cpu_millis", (json_int_t)cpu_millis, "memory",
                          (json_int_t)memory);
+        if (n->advertise_addr)
+                json_set_str(body, "advertise_addr", n->advertise_addr);
         text = json_dump_str(body, false);
         if (http_multi_request(n->http, &n->target,
                                &(struct http_call){.method = "POST",
@@ -663,6 +669,9 @@ static void send_status(struct node *n) {
          * (suspect) from a down one. */
         json_object_set_new(st, "heartbeat_ms",
                             json_integer((json_int_t)(n->status_interval * 1000.0 + 0.5)));
+        /* The underlay address other nodes reach this one's overlay networks at. */
+        if (n->advertise_addr)
+                json_set_str(st, "advertise_addr", n->advertise_addr);
         text = json_dump_str(st, false);
         path = xasprintf("/v1/nodes/%s/status", n->name);
         if (http_multi_request(n->http, &n->target,
@@ -744,6 +753,7 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
         n->tls_cert = cfg->controller.tls_cert ? xstrdup(cfg->controller.tls_cert) : NULL;
         n->tls_key = cfg->controller.tls_key ? xstrdup(cfg->controller.tls_key) : NULL;
         n->tls_ca = cfg->controller.tls_ca ? xstrdup(cfg->controller.tls_ca) : NULL;
+        n->advertise_addr = cfg->advertise_addr ? xstrdup(cfg->advertise_addr) : NULL;
         n->target = (struct http_target){n->host, n->tls_cert, n->tls_key, n->tls_ca,
                                          cfg->controller.connect_timeout_ms};
         n->rt = cfg->rt;
@@ -802,6 +812,7 @@ struct node *node_free(struct node *n) {
         free(n->tls_cert);
         free(n->tls_key);
         free(n->tls_ca);
+        free(n->advertise_addr);
         free(n);
         return NULL;
 }
@@ -834,6 +845,8 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                             struct http_router *router, const void *arg, void **ret_state,
                             struct err **errp) {
         struct node_addon_state *s = xnew0(struct node_addon_state, 1);
+        _cleanup_free_ char *adv = NULL;
+        struct in_addr a;
         int r = 0;
 
         (void)router;
@@ -842,6 +855,15 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                 free(s);
                 return err_setx(errp, EINVAL, "node agent: no pod runtime given");
         }
+        /* The controller's own node is reached at its --listen address (an IPv4 literal other
+         * than 0.0.0.0): the VTEP of its overlay networks. */
+        if (env->listen && strchr(env->listen, ':')) {
+                adv = xstrndup(env->listen, (size_t)(strchr(env->listen, ':') - env->listen));
+                if (inet_pton(AF_INET, adv, &a) != 1 || a.s_addr == INADDR_ANY) {
+                        free(adv);
+                        adv = NULL;
+                }
+        }
         if (s->rt->open)
                 r = s->rt->open(env, &s->rt_ud, errp);
         if (r >= 0)
@@ -849,7 +871,8 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                              &(struct node_config){.controller = {.host = env->local_url},
                                                    .rt = s->rt,
                                                    .rt_ud = s->rt_ud,
-                                                   .status_interval = env->heartbeat_sec},
+                                                   .status_interval = env->heartbeat_sec,
+                                                   .advertise_addr = adv},
                              &s->node, errp);
         if (r >= 0)
                 r = node_start(s->node, errp);

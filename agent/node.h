@@ -36,6 +36,9 @@ struct node_config {
         /* Allocatable resources reported at join; this host's CPUs and memory when 0 (hollow
          * nodes of bench/hollow.c report simulated ones). */
         uint64_t cpu_millis, memory;
+        /* This node's underlay address (--advertise-addr): reported to the controller, the
+         * local VTEP of overlay networks. NULL = none (no overlay networks here). */
+        const char *advertise_addr;
 };
 
 struct node;

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Stack networks, volumes, bind sources and secret files of a pod (pod_res.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +48,9 @@ static bool net_matches(const struct net_network *n, const json_t *def, const ch
                 *why = "driver";
                 return false;
         }
-        if (json_get_bool(def, "internal", false) != n->internal) {
+        /* Overlay networks are always internal (east-west only). */
+        if (n->driver != NET_DRIVER_OVERLAY &&
+            json_get_bool(def, "internal", false) != n->internal) {
                 *why = "internal";
                 return false;
         }
@@ -51,7 +59,74 @@ static bool net_matches(const struct net_network *n, const json_t *def, const ch
                 *why = "subnet";
                 return false;
         }
+        if (n->driver == NET_DRIVER_OVERLAY && json_get_int(def, "vni", 0) &&
+            (int64_t)n->vni != json_get_int(def, "vni", 0)) {
+                *why = "VXLAN network identifier";
+                return false;
+        }
         return true;
+}
+
+/* The MTU of the interface holding addr (this node's underlay address), 0 when none has it. */
+static unsigned underlay_mtu(const char *addr) {
+        struct ifaddrs *ifa = NULL;
+        struct in_addr want;
+        unsigned mtu = 0;
+
+        if (!addr || inet_pton(AF_INET, addr, &want) != 1 || getifaddrs(&ifa) < 0)
+                return 0;
+        for (struct ifaddrs *i = ifa; i && !mtu; i = i->ifa_next) {
+                struct ifreq ifr = {};
+                _cleanup_close_ int fd = -EBADF;
+
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+                    ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr != want.s_addr)
+                        continue;
+                fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", i->ifa_name);
+                if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) >= 0 && ifr.ifr_mtu > 0)
+                        mtu = (unsigned)ifr.ifr_mtu;
+        }
+        freeifaddrs(ifa);
+        return mtu;
+}
+
+/* An overlay network of the controller (orchestrator/overlay.h): its VNI, this node's VTEP and
+ * own address, and the MTU the VXLAN header leaves of the underlay's. */
+static int overlay_body(const struct pod_spec *spec, const char *key, const json_t *def,
+                        json_t *body, struct err **errp) {
+        const char *vtep = json_get_str(def, "vtep_local", NULL);
+        json_t *opts = json_object_get(body, "Options");
+        unsigned mtu;
+
+        if (!vtep)
+                return err_setx(errp, EINVAL,
+                                "stack '%s', service '%s': overlay network '%s' needs this "
+                                "node's underlay address (berth agent --advertise-addr)",
+                                spec->stack, spec->service, key);
+        if (json_get_int(def, "vni", 0) <= 0)
+                return err_setx(errp, EINVAL,
+                                "stack '%s', service '%s': overlay network '%s' has no VNI from "
+                                "the controller",
+                                spec->stack, spec->service, key);
+        mtu = underlay_mtu(vtep);
+        if (mtu == 0)
+                return err_setx(errp, EADDRNOTAVAIL,
+                                "stack '%s', service '%s': overlay network '%s': no interface "
+                                "of this node has the advertise address %s",
+                                spec->stack, spec->service, key, vtep);
+        json_object_set_new(body, "VNI", json_integer(json_get_int(def, "vni", 0)));
+        json_set_str(body, "VtepLocal", vtep);
+        if (json_get_str(def, "node_ip", NULL))
+                json_set_str(body, "NodeIP", json_get_str(def, "node_ip", NULL));
+        if (!json_is_object(opts)) {
+                opts = json_object();
+                json_object_set_new(body, "Options", opts);
+        }
+        if (!json_object_get(opts, "com.docker.network.driver.mtu") && mtu > 68 + 50)
+                json_object_set_new(opts, "com.docker.network.driver.mtu",
+                                    json_sprintf("%u", mtu - 50));
+        return 0;
 }
 
 static int ensure_network(struct daemon *d, const struct pod_spec *spec, const char *key,
@@ -111,7 +186,13 @@ static int ensure_network(struct daemon *d, const struct pod_spec *spec, const c
                          json_get_bool(def, "internal", false), "Labels", labels, "IPAM", "Config",
                          cfg);
         if (json_is_object(json_object_get(def, "options")))
-                json_object_set(body, "Options", json_object_get(def, "options"));
+                json_object_set_new(body, "Options",
+                                    json_deep_copy(json_object_get(def, "options")));
+        if (streq(json_get_str(def, "driver", ""), "overlay")) {
+                r = overlay_body(spec, key, def, body, errp);
+                if (r < 0)
+                        return r;
+        }
         r = api_network_create(d, body, errp);
         if (r < 0)
                 return err_wrap(errp, "stack '%s', service '%s': create network '%s'", spec->stack,

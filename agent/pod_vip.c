@@ -178,6 +178,7 @@ struct pod_vip {
         char **dns;       /* applied DNS entries */
         char *key;        /* applied nft services (pod_vip_plan.key) */
         char *failed;     /* the key that failed last (logged once) */
+        json_t *remote;   /* replicas on other nodes (pod_vip_set_remote) */
 };
 
 struct pod_vip *pod_vip_new(struct daemon *d) {
@@ -195,6 +196,7 @@ struct pod_vip *pod_vip_free(struct pod_vip *v) {
         strv_free(v->dns);
         free(v->key);
         free(v->failed);
+        json_decref(v->remote);
         free(v);
         return NULL;
 }
@@ -233,7 +235,8 @@ static void recompute(struct pod_vip *v) {
         struct netmgr *m = v->daemon->net;
         struct ctr **all = NULL;
         size_t n = v->daemon->ctrs ? ctr_all(v->daemon->ctrs, &all) : 0;
-        _cleanup_free_ struct pod_vip_member *mem = xnew0(struct pod_vip_member, n + 1);
+        size_t n_remote = json_array_size(v->remote);
+        _cleanup_free_ struct pod_vip_member *mem = xnew0(struct pod_vip_member, n + n_remote + 1);
         _cleanup_json_ json_t *keep = json_array();
         _cleanup_strv_ char **seen = NULL, **still = NULL;
         struct pod_vip_plan p = {};
@@ -268,6 +271,17 @@ static void recompute(struct pod_vip *v) {
                         .ready = strv_contains(v->ready, pod) && !strv_contains(v->withdrawn, id),
                         .endpoint = ep,
                         .addrs = addrs,
+                };
+        }
+        /* Replicas on other nodes, reached over an overlay network. */
+        for (size_t i = 0; i < n_remote; i++) {
+                const json_t *r = json_array_get(v->remote, i);
+
+                mem[k++] = (struct pod_vip_member){
+                        .pod = json_get_str(r, "pod", ""),
+                        .ready = json_is_true(json_object_get(r, "ready")),
+                        .endpoint = json_object_get(r, "endpoint"),
+                        .addrs = json_object_get(r, "addrs"),
                 };
         }
         /* Withdrawn pods are forgotten once their containers are gone. */
@@ -311,6 +325,15 @@ void pod_vip_sync(struct pod_vip *v, const struct pod_status *pods, size_t n) {
                 if (pods[i].state == POD_RT_RUNNING && (pods[i].health == POD_RT_HEALTH_NONE ||
                                                         pods[i].health == POD_RT_HEALTH_HEALTHY))
                         strv_push(&v->ready, pods[i].name);
+        recompute(v);
+}
+
+void pod_vip_set_remote(struct pod_vip *v, const json_t *members) {
+        if (!v ||
+            (v->remote ? json_equal(v->remote, (json_t *)members) : json_array_size(members) == 0))
+                return;
+        json_decref(v->remote);
+        v->remote = json_array_size(members) ? json_deep_copy(members) : NULL;
         recompute(v);
 }
 

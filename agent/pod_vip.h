@@ -60,6 +60,10 @@ struct pod_vip *pod_vip_new(struct daemon *d);
 struct pod_vip *pod_vip_free(struct pod_vip *v);
 /* Recomputes from the daemon's containers with these pod states and applies the difference. */
 void pod_vip_sync(struct pod_vip *v, const struct pod_status *pods, size_t n);
+/* Replaces the replicas on other nodes (overlay_peers.h): an array of {"pod", "ready",
+ * "endpoint" (like the label, VIPs by network name), "addrs" ({network name: ip})}. They join
+ * the service names and VIP backends of the networks this node has. */
+void pod_vip_set_remote(struct pod_vip *v, const json_t *members);
 /* Takes the pod out of every DNS name and VIP now (it is about to be stopped); it stays out
  * until its containers are gone. */
 void pod_vip_withdraw(struct pod_vip *v, const char *pod);

@@ -97,6 +97,9 @@ struct pod_runtime_ops {
         /* Optional: removes what the runtime made for stacks (their networks) that are not in
          * live (strv of stack names) and that nothing uses any more. Returns how many. */
         int (*gc_stacks)(void *ud, char *const *live);
+        /* Optional: after each local pass, the assignments answer's "stacks" (may be NULL):
+         * remote endpoints of overlay networks (agent/overlay_peers.h). */
+        void (*sync_stacks)(void *ud, const json_t *stacks);
 };
 
 /* The fake runtime for tests: ud is a struct pod_fake. */

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pod_body.h"
 #include "pod_res.h"
+#include "overlay_peers.h"
 #include "pod_vip.h"
 #include "pods.h"
 #include "pods_engine.h"
@@ -46,7 +47,8 @@ struct pods_engine {
         struct pe_removal *removals;
         struct pe_step *steps;
         struct pe_probe *probes;
-        struct pod_vip *vip; /* service names and VIPs (pod_vip.h) */
+        struct pod_vip *vip;         /* service names and VIPs (pod_vip.h) */
+        struct overlay_peers *peers; /* remote overlay endpoints (overlay_peers.h) */
         struct pe_seq *seqs;
 };
 
@@ -699,6 +701,12 @@ static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *don
         return 0;
 }
 
+static void pe_sync_stacks(void *ud, const json_t *stacks) {
+        struct pods_engine *pe = ud;
+
+        overlay_peers_sync(pe->peers, stacks, pe->vip);
+}
+
 static int pe_gc_stacks(void *ud, char *const *live) {
         struct pods_engine *pe = ud;
 
@@ -714,6 +722,7 @@ static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **err
         pe->daemon = d;
         pe->target = (struct http_target){.host = env->local_url};
         pe->vip = pod_vip_new(d);
+        pe->peers = overlay_peers_new(d);
         *ret_ud = TAKE_PTR(pe);
         return 0;
 }
@@ -728,6 +737,7 @@ static void pe_close(void *ud) {
                 http_multi_free(pe->http);
         pe->http = NULL;
         pe->vip = pod_vip_free(pe->vip);
+        pe->peers = overlay_peers_free(pe->peers);
         while (pe->probes) {
                 struct pe_probe *p = pe->probes;
                 pe->probes = p->next;
@@ -760,4 +770,5 @@ const struct pod_runtime_ops pods_engine_ops = {
         .remove_pod = pe_remove,
         .list_pods = pe_list,
         .gc_stacks = pe_gc_stacks,
+        .sync_stacks = pe_sync_stacks,
 };

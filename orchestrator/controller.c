@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "reconcile.h"
 #include "strv.h"
+#include "overlay.h"
 #include "vip.h"
 #include "xalloc.h"
 
@@ -235,6 +236,7 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
                 plan_done(&p);
         }
         store_kvs_free(kvs, n);
+        ctl_overlay_pass(c);
         c->in_pass = false;
         return total;
 }
@@ -283,6 +285,7 @@ struct controller *controller_free(struct controller *c) {
         backoff_done(&c->backoff);
         json_decref(c->stop_timeouts);
         json_decref(c->waits);
+        json_decref(c->overlay_digests);
         for (size_t i = 0; i < c->n_revs; i++)
                 free(c->revs[i].node);
         free(c->revs);
@@ -478,8 +481,11 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
                 return err_wrap(errp, "plan stack '%s'", name);
 
         if (!dry) {
-                /* Service VIPs first: a full range fails the up before anything changed. */
-                r = vip_sync(c->store, name, model, errp);
+                /* Overlay networks and service VIPs first: an overlapping subnet or a full
+                 * range fails the up before anything changed. */
+                r = overlay_sync_stack(c->store, name, model, errp);
+                if (r >= 0)
+                        r = vip_sync(c->store, name, model, errp);
                 if (r < 0) {
                         plan_done(&p);
                         return r;
@@ -495,6 +501,7 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
                         if (plan_apply(&p, &up_exec_ops, &x, &e) < 0)
                                 log_warn(name, "Failed to apply part of the plan of '%s': %s", name,
                                          err_msg(e));
+                        ctl_overlay_pass(c);
                 }
                 if (r < 0) {
                         plan_done(&p);
@@ -692,6 +699,8 @@ int controller_down(struct controller *c, const char *name, int timeout_s, json_
         if (r < 0)
                 return r;
         r = vip_release(c->store, name, errp);
+        if (r >= 0)
+                r = overlay_release(c->store, name, errp);
         if (r >= 0)
                 r = down_service(c, name, model, NULL, timeout_s, removed, errp);
         order = dependency_order(model);
@@ -1146,6 +1155,12 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
         store_kvs_free(kvs, n);
         *ret = json_pack("{s:I, s:O, s:O}", "revision", (json_int_t)store_revision(c->store),
                          "assignments", list, "stacks", shared);
+        r = overlay_decorate(c->store, node, *ret, errp);
+        if (r < 0) {
+                json_decref(*ret);
+                *ret = NULL;
+                return r;
+        }
         {
                 json_t *per = json_object_get(c->stop_timeouts, node), *v, *out = NULL;
                 uint64_t now = realtime_usec();

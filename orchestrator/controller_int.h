@@ -49,9 +49,15 @@ struct controller {
         bool kick_delayed;   /* kick is armed with a delay, for a node report */
         double pass_end;     /* ev_time() at the end of the last pass */
         double pass_seconds; /* how long the last pass took */
+        /* {node: digest of its last assignments answer} while overlay networks exist
+         * (controller_overlay.c) */
+        json_t *overlay_digests;
 };
 
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */
 void ctl_waiters_flush(struct controller *c, bool all);
 void ctl_waiters_free(struct controller *c);
+/* Overlay networks (controller_overlay.c): allocates addresses, wakes the watches of nodes whose
+ * view changed. Not from a store watch callback. */
+void ctl_overlay_pass(struct controller *c);
 int controller_api_register(struct http_router *router, struct err **errp);

@@ -13,9 +13,9 @@
 /* Read-modify-write of one record is retried this often when a concurrent write wins. */
 #define CAS_RETRIES 5
 
-static const char *const agent_fields[] = {"name",         "role",      "ready",
-                                           "allocatable",  "allocated", "volumes",
-                                           "heartbeat_ms", "pods",      "errors"};
+static const char *const agent_fields[] = {
+        "name",    "role",         "ready", "allocatable", "allocated",
+        "volumes", "heartbeat_ms", "pods",  "errors",      "advertise_addr"};
 static const char *const operator_fields[] = {"labels", "availability", "fenced"};
 
 int node_id_valid(const char *id, struct err **errp) {

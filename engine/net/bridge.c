@@ -21,7 +21,10 @@ static struct nl_ip ip4(uint32_t host_order) {
  * route_localnet on the bridge. */
 static int bridge_create(struct nl *nl, const struct net_network *n, struct err **errp) {
         _cleanup_free_ char *rl = NULL;
-        struct nl_ip gw = ip4(n->ipam.gateway);
+        struct nl_ip gw = ip4(n->ipam.gateway), self = ip4(n->node_ip);
+        /* An overlay bridge's MAC comes from this host's own address on the network (unique
+         * across hosts, the gateway is not); others from the gateway. */
+        uint32_t macip = n->node_ip ? n->node_ip : n->ipam.gateway;
         int r, created;
 
         created = nl_link_add_bridge(nl, n->ifname, n->mtu, errp);
@@ -33,13 +36,15 @@ static int bridge_create(struct nl *nl, const struct net_network *n, struct err 
          * Pinned, like the endpoints' 02:42:<ip> addresses, to the gateway's address. */
         uint8_t mac[NL_MAC_LEN] = {0x02,
                                    0x42,
-                                   (uint8_t)(n->ipam.gateway >> 24),
-                                   (uint8_t)(n->ipam.gateway >> 16),
-                                   (uint8_t)(n->ipam.gateway >> 8),
-                                   (uint8_t)n->ipam.gateway};
+                                   (uint8_t)(macip >> 24),
+                                   (uint8_t)(macip >> 16),
+                                   (uint8_t)(macip >> 8),
+                                   (uint8_t)macip};
         r = nl_link_set_mac(nl, n->ifname, mac, errp);
         if (r >= 0)
                 r = nl_addr_add(nl, n->ifname, &gw, n->ipam.subnet.len, errp);
+        if (r >= 0 && n->node_ip)
+                r = nl_addr_add(nl, n->ifname, &self, n->ipam.subnet.len, errp);
         if (r >= 0)
                 r = nl_link_set_up(nl, n->ifname, true, errp);
         if (r >= 0 && !n->internal) {

@@ -113,9 +113,10 @@ static int net_overlay_options(struct net_network *n, const struct net_create_op
         int r;
 
         if (n->driver != NET_DRIVER_OVERLAY) {
-                if (o->vni || o->vtep_local || o->vtep_dev)
+                if (o->vni || o->vtep_local || o->vtep_dev || o->node_ip)
                         return err_setx(errp, EINVAL,
-                                        "network '%s': vni and vtep options need driver overlay",
+                                        "network '%s': vni, vtep and node_ip options need driver "
+                                        "overlay",
                                         o->name);
                 return 0;
         }
@@ -138,6 +139,14 @@ static int net_overlay_options(struct net_network *n, const struct net_create_op
                         return -EINVAL;
                 }
                 n->vtep_dev = xstrdup(o->vtep_dev);
+        }
+        if (o->node_ip) {
+                r = ipam_ip_parse(o->node_ip, &n->node_ip, errp);
+                if (r < 0) {
+                        err_wrap(errp, "network '%s': node_ip", o->name);
+                        err_set_field(errp, "node_ip");
+                        return r;
+                }
         }
         n->vni = o->vni;
         n->internal = true;
@@ -204,6 +213,16 @@ int net_network_new(const struct net_create_opts *o, const struct net_context *c
                         return r;
         }
         ipam_cidr_format(&n->ipam.subnet, cidr);
+        if (n->node_ip &&
+            (!ipam_contains(&n->ipam.subnet, n->node_ip) || n->node_ip == n->ipam.gateway ||
+             n->node_ip == n->ipam.subnet.net || n->node_ip == ipam_broadcast(&n->ipam.subnet))) {
+                err_setx(errp, EINVAL,
+                         "network '%s': node_ip must be a host address of subnet '%s' other than "
+                         "the gateway",
+                         o->name, cidr);
+                err_set_field(errp, "node_ip");
+                return -EINVAL;
+        }
         for (size_t i = 0; i < ctx->n_networks; i++)
                 if (ipam_overlaps(&n->ipam.subnet, &ctx->networks[i]->ipam.subnet)) {
                         ipam_cidr_format(&ctx->networks[i]->ipam.subnet, other);
@@ -268,6 +287,10 @@ json_t *net_network_to_json(const struct net_network *n) {
                 json_object_set_new(j, "vni", json_integer(n->vni));
                 json_object_set_new(j, "vtep", json_string(ip));
                 json_set_str(j, "vtep_dev", n->vtep_dev);
+                if (n->node_ip) {
+                        ipam_ip_format(n->node_ip, ip);
+                        json_object_set_new(j, "node_ip", json_string(ip));
+                }
         }
         return j;
 }
@@ -316,7 +339,8 @@ int net_network_from_json(const json_t *j, struct net_network **ret, struct err 
                 struct net_create_opts o = {.name = name,
                                             .vni = (uint32_t)json_get_int(j, "vni", 0),
                                             .vtep_local = json_get_str(j, "vtep", NULL),
-                                            .vtep_dev = json_get_str(j, "vtep_dev", NULL)};
+                                            .vtep_dev = json_get_str(j, "vtep_dev", NULL),
+                                            .node_ip = json_get_str(j, "node_ip", NULL)};
                 uint32_t mtu_saved = n->mtu;
 
                 if (json_get_int(j, "vni", 0) > 0xffffff)

@@ -48,6 +48,11 @@ struct net_network {
         uint32_t vni;   /* VXLAN network identifier, the same on every host */
         uint32_t vtep;  /* this host's underlay address (host order) */
         char *vtep_dev; /* underlay device, NULL = routed by the kernel */
+        /* This host's own address on the network (0 = none), from the controller: a second
+         * address of the bridge, whose MAC is derived from it (unique per host), and the
+         * source address of service VIP traffic leaving on the network, so that a remote
+         * replica's replies come back through this host's conntrack. */
+        uint32_t node_ip;
 };
 
 struct net_endpoint {
@@ -73,6 +78,7 @@ struct net_create_opts {
         uint32_t vni;
         const char *vtep_local;
         const char *vtep_dev;
+        const char *node_ip; /* this host's address on the network (net_network.node_ip) */
         /* the default network's bridge device; NULL = NET_DEFAULT_IFNAME */
         const char *default_ifname;
 };
@@ -144,6 +150,10 @@ struct net_overlay_peer {
         uint32_t ip;   /* remote endpoint address (host order) */
         uint8_t mac[NL_MAC_LEN];
 };
+/* The service VIP range an overlay endpoint routes through its gateway (overlay networks have
+ * no default route): the controller's VIP_RANGE (orchestrator/vip.h). */
+#define NET_OVERLAY_SERVICE_RANGE 0x0a600000u
+#define NET_OVERLAY_SERVICE_PREFIX 16
 /* The VXLAN device of an overlay network: "vx-<12 hex of id>". */
 void net_overlay_ifname(const struct net_network *n, char buf[16]);
 int net_overlay_peer_add(struct nl *nl, const struct net_network *n,

@@ -390,6 +390,17 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
         for (size_t i = 0; i < s->n_nets; i++) {
                 const struct net_network *n = s->nets[i];
 
+                if (n->internal && n->node_ip) {
+                        char self[16];
+
+                        /* Overlay: VIP traffic leaves with this host's own address on the
+                         * network, so a remote replica answers through this host (conntrack
+                         * undoes the DNAT), not straight to the client. */
+                        ipam_cidr_format(&n->ipam.subnet, cidr);
+                        ipam_ip_format(n->node_ip, self);
+                        sb_printf(&b, "\t\tip saddr %s oifname \"%s\" ct status dnat snat to %s\n",
+                                  cidr, n->ifname, self);
+                }
                 if (n->internal)
                         continue;
                 ipam_cidr_format(&n->ipam.subnet, cidr);

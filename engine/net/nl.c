@@ -419,6 +419,10 @@ int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *cf
         mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(cfg->port ? cfg->port : 4789));
         mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, cfg->learning ? 1 : 0);
         mnl_attr_put_u8(nlh, IFLA_VXLAN_PROXY, cfg->proxy ? 1 : 0);
+        /* RFC 7348: the outer UDP checksum SHOULD be zero over IPv4 (the inner frame has its
+         * own); computing it costs throughput. */
+        if (cfg->local.family != AF_INET6)
+                mnl_attr_put_u8(nlh, IFLA_VXLAN_UDP_CSUM, 0);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, info);
         r = nl_talk(nl, nlh, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 
+#include "cleanup.h"
 #include "net/net.h"
 
 void net_overlay_ifname(const struct net_network *n, char buf[16]) {
@@ -60,9 +61,26 @@ static int overlay_remove(struct nl *nl, const struct net_network *n, struct err
         return net_bridge_ops.remove(nl, n, errp);
 }
 
+/* Overlay networks have no default route; service VIPs are reached through the gateway (the
+ * host DNATs them to a replica, local or remote). */
 static int overlay_connect(struct nl *nl, const struct net_network *n,
                            const struct net_endpoint *ep, int netns_fd, struct err **errp) {
-        return net_bridge_ops.connect(nl, n, ep, netns_fd, errp);
+        struct nl_ip dst = ip4(NET_OVERLAY_SERVICE_RANGE), gw = ip4(n->ipam.gateway);
+        _cleanup_nl_ struct nl *cnl = NULL;
+        int r;
+
+        r = net_bridge_ops.connect(nl, n, ep, netns_fd, errp);
+        if (r < 0)
+                return r;
+        r = nl_open_netns(netns_fd, &cnl, errp);
+        if (r >= 0)
+                r = nl_route_add(cnl, &dst, NET_OVERLAY_SERVICE_PREFIX, &gw, NULL, errp);
+        if (r < 0) {
+                (void)net_bridge_ops.disconnect(nl, n, ep, NULL);
+                return err_wrap(errp, "connect '%s' to network '%s': service route", ep->id,
+                                n->name);
+        }
+        return 1;
 }
 
 static int overlay_disconnect(struct nl *nl, const struct net_network *n,

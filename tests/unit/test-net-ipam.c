@@ -317,6 +317,51 @@ static void test_overlay_options(void) {
         ASSERT_EQ(m->vtep, 0xc0a80101u);
         ASSERT_STREQ(m->vtep_dev, "eth0");
         ASSERT_EQ(m->mtu, 1450);
+        ASSERT_EQ(m->node_ip, 0);
+}
+
+/* node_ip: a host address of the subnet other than the gateway, persisted. */
+static void test_overlay_node_ip(void) {
+        static const char *const bad[] = {"10.8.1.5", "10.8.0.1", "10.8.0.0", "10.8.0.255",
+                                          "10.8.0"};
+        _cleanup_net_network_ struct net_network *n = NULL, *m = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        struct net_context ctx = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_err_ struct err *e = NULL;
+                _cleanup_net_network_ struct net_network *x = NULL;
+
+                ASSERT_ERR(net_network_new(&(struct net_create_opts){.name = "ov",
+                                                                     .driver = "overlay",
+                                                                     .subnet = "10.8.0.0/24",
+                                                                     .vni = 7,
+                                                                     .vtep_local = "192.168.1.1",
+                                                                     .node_ip = bad[i]},
+                                           &ctx, &x, &e),
+                           EINVAL);
+                ASSERT_STREQ(e->field, "node_ip");
+        }
+        {
+                _cleanup_err_ struct err *e = NULL;
+
+                ASSERT_ERR(net_network_new(
+                                   &(struct net_create_opts){.name = "br", .node_ip = "10.8.0.2"},
+                                   &ctx, &n, &e),
+                           EINVAL);
+        }
+        ASSERT_OK(net_network_new(&(struct net_create_opts){.name = "ov",
+                                                            .driver = "overlay",
+                                                            .subnet = "10.8.0.0/24",
+                                                            .vni = 7,
+                                                            .vtep_local = "192.168.1.1",
+                                                            .node_ip = "10.8.0.254"},
+                                  &ctx, &n, NULL));
+        ASSERT_EQ(n->node_ip, 0x0a0800feu);
+        j = net_network_to_json(n);
+        ASSERT_STREQ(json_get_str(j, "node_ip", ""), "10.8.0.254");
+        ASSERT_OK(net_network_from_json(j, &m, NULL));
+        ASSERT_EQ(m->node_ip, 0x0a0800feu);
 }
 
 /* docker's --default-address-pool syntax. */
@@ -351,6 +396,6 @@ static void test_pool_spec(void) {
         ASSERT_ERR(ipam_pool_parse_spec("", &p, &e), EINVAL);
 }
 
-TAP_MAIN(test_cidr_parse, test_overlay_options, test_overlap, test_init_validation, test_alloc,
-         test_ip_range, test_pool_choice, test_pool_spec, test_network_new,
-         test_endpoint_and_persistence)
+TAP_MAIN(test_cidr_parse, test_overlay_options, test_overlay_node_ip, test_overlap,
+         test_init_validation, test_alloc, test_ip_range, test_pool_choice, test_pool_spec,
+         test_network_new, test_endpoint_and_persistence)

@@ -2,6 +2,7 @@
 /* nft ruleset generation (pure) against golden files in tests/golden/nft/. */
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cleanup.h"
 #include "fileio.h"
@@ -283,5 +284,28 @@ static void test_services_script(void) {
         ASSERT_NULL(s);
 }
 
+/* An overlay network with this host's own address: VIP traffic leaving on it is SNATed to that
+ * address (a remote replica answers through this host); without one, nothing. */
+static void test_overlay_node_snat(void) {
+        struct net_network *nets[1];
+        _cleanup_free_ char *s = NULL, *s2 = NULL;
+
+        nets[0] = mknet("ov", "br-0000000000ov", "10.129.0.0/24", true, true);
+        nets[0]->driver = NET_DRIVER_OVERLAY;
+        {
+                struct nft_state st = {nets, 1, NULL, 0};
+
+                ASSERT_OK(nft_ruleset(&st, &s, NULL));
+                nets[0]->node_ip = 0x0a8100feu;
+                ASSERT_OK(nft_ruleset(&st, &s2, NULL));
+        }
+        net_network_free(nets[0]);
+        ASSERT_NULL(strstr(s, "snat"));
+        ASSERT_NOT_NULL(strstr(s2, "ip saddr 10.129.0.0/24 oifname \"br-0000000000ov\" ct status "
+                                   "dnat snat to 10.129.0.254\n"));
+        ASSERT_NULL(strstr(s2, "masquerade"));
+}
+
 TAP_MAIN(test_publish_parse, test_services, test_apply_error, test_empty_deletes_tables,
-         test_golden_networks, test_conflicts, test_endpoint_script, test_services_script)
+         test_golden_networks, test_conflicts, test_endpoint_script, test_services_script,
+         test_overlay_node_snat)

@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# Overlay networks across hosts (docs/cluster.md "Overlay networks"): three agents, each in its
+# own network namespace ("host") on an underlay bridge, the controller in a fourth. A stack on a
+# `driver: overlay` network with a busybox httpd service spread over the hosts: a container on
+# one host reaches a replica on another by address, by container name, by service name and by
+# VIP; every remote endpoint is a static FDB entry (no flooding, no learning); after a failover
+# the entries follow the pod; `down` leaves nothing on any host. Traffic stays inside the
+# namespaces this file creates. Nothing asserts timings.
+
+load helpers
+
+setup() {
+        skip_unless_cmd jq bridge nft
+        [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
+        cluster_setup 4
+        start_controller --heartbeat 0.5 --node-grace 2 --log-format text
+        AGENT_PIDS=()
+        for i in 2 3 4; do
+                start_agent "$i" "node-$i" --token "$CL_TOKEN" --heartbeat 0.5 --log-format text
+                grep -q "Joined" "$AGENT_ERR" || { cat "$AGENT_ERR"; return 1; }
+                AGENT_PIDS[$i]=$AGENT_PID
+                agent_import_busybox "$i" "node-$i"
+        done
+}
+
+teardown() {
+        cluster_teardown
+}
+
+# stack_json NAME REPLICAS [SUBNET]: service "web" (busybox httpd on 8080 answering its own
+# address, VIP port 80) on overlay network "mesh", on the workers.
+stack_json() {
+        local sub=""
+        [ -n "${3:-}" ] && sub=", \"subnet\": \"$3\""
+        cat <<JSON
+{"version": 1, "name": "$1",
+ "networks": {"mesh": {"name": "$1_mesh", "driver": "overlay"$sub}},
+ "services": {"web": {"name": "web", "kind": "service", "replicas": $2,
+   "hash": "0a00000000000000000000000000000000000000000000000000000000000001",
+   "placement": {"constraints": ["node.role==worker"]},
+   "endpoint": {"mode": "vip", "ports": [{"port": 80, "target": 8080, "protocol": "tcp"}]},
+   "pod": {"restart": {"policy": "always"}, "stop_grace_period_ms": 1000,
+           "networks": {"mesh": {"aliases": ["www"]}},
+           "containers": [{"name": "web", "image": "busybox",
+                           "command": ["sh", "-c", "mkdir -p /www && ifconfig eth0 | grep 'inet addr' | cut -d: -f2 | cut -d' ' -f1 >/www/index.html && exec httpd -f -p 8080 -h /www"]}]}}}}
+JSON
+}
+
+dump_state() {
+        "${CTL[@]}" node ls
+        "${CTL[@]}" stack ps -p "$1"
+        tail -20 "$CTL_LOG"
+        for i in 2 3 4; do tail -8 "$TEST_TMP/h$i-node-$i/err"; done
+}
+
+pods_json() { "${CTL[@]}" --format json stack ps -p "$1"; }
+
+n_running() {
+        [ "$(pods_json "$1" | jq '[.[] | select(.state == "running")] | length')" -eq "$2" ]
+}
+
+# The web container on agent node-I (its id), and its overlay address.
+web_on() { agent_cli "$1" "node-$1" ps -q --filter label=berth.service=web | head -1; }
+web_ip_on() {
+        agent_cli "$1" "node-$1" inspect "$(web_on "$1")" |
+                jq -r '.[0].NetworkSettings.Networks[]?.IPAddress' | head -1
+}
+web_mac_on() {
+        agent_cli "$1" "node-$1" inspect "$(web_on "$1")" |
+                jq -r '.[0].NetworkSettings.Networks[]?.MacAddress' | head -1
+}
+exec_on() { # I CMD...: runs CMD in node-I's web container
+        local i=$1
+        shift
+        agent_cli "$i" "node-$i" exec "$(web_on "$i")" "$@"
+}
+
+# The VXLAN devices on host I.
+vxlans_on() { on_host "$1" ip -o link show type vxlan | awk -F': ' '{print $2}' | cut -d@ -f1; }
+
+# Whether host I has a static FDB entry MAC -> VTEP on its VXLAN device.
+fdb_has() { on_host "$1" bridge fdb show | grep -qi "^$2 dev vx-.* dst $3 .*self permanent"; }
+
+fetch() { # I URL: what node-I's web container gets from URL
+        exec_on "$1" timeout 5 wget -qO- "$2"
+}
+
+@test "overlay: across hosts by address, names and VIP; FDB entries per endpoint; they follow a moved pod; down leaves nothing" {
+        stack_json ov 3 >"$TEST_TMP/ov.json"
+        run "${CTL[@]}" up -d -f "$TEST_TMP/ov.json"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_running ov 3 || { dump_state ov; false; }
+        for i in 2 3 4; do
+                eventually test -n "$(web_on "$i")" || { dump_state ov; false; }
+                [ "$(vxlans_on "$i" | wc -l)" -eq 1 ]
+        done
+        ip2=$(web_ip_on 2)
+        ip3=$(web_ip_on 3)
+        ip4=$(web_ip_on 4)
+        mac3=$(web_mac_on 3)
+        [ -n "$ip3" ] && [ "$ip3" != "$ip2" ] && [ "$ip3" != "$ip4" ]
+        # One subnet across the hosts, from the controller.
+        [ "${ip2%.*}" = "${ip3%.*}" ]
+
+        # No flooding needed: host 2 has a static entry for every remote endpoint.
+        eventually fdb_has 2 "$mac3" "$(cl_addr 3)" || {
+                on_host 2 bridge fdb show
+                dump_state ov
+                false
+        }
+        eventually fdb_has 2 "$(web_mac_on 4)" "$(cl_addr 4)"
+        [ "$(on_host 2 ip -d link show type vxlan | grep -c 'nolearning')" -eq 1 ]
+
+        # By address.
+        run fetch 2 "http://$ip3:8080/"
+        [ "$status" -eq 0 ] && [ "$output" = "$ip3" ] || {
+                echo "status $status: $output (ip2 $ip2 ip3 $ip3)"
+                on_host 2 bridge fdb show | grep vx-
+                on_host 2 ip neigh show
+                on_host 2 ip -d link show type vxlan
+                on_host 2 ip addr
+                exec_on 2 ip addr
+                exec_on 2 ip route
+                exec_on 2 ip neigh
+                exec_on 3 ip addr
+                exec_on 3 ps
+                false
+        }
+        # By the remote pod's container name (alias www is on every replica).
+        pod3=$(pods_json ov | jq -r --arg n node-3 '.[] | select(.node == $n) | .id' | head -1)
+        [ -n "$pod3" ]
+        run fetch 2 "http://$pod3:8080/"
+        [ "$status" -eq 0 ] && [ "$output" = "$ip3" ] || { echo "$output"; false; }
+        # By service name: it resolves to the VIP, which balances over the replicas, two of
+        # them on other hosts (the third is the client itself, which a bridge port does not
+        # reach without hairpin mode).
+        vip=$(exec_on 2 nslookup web 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}')
+        case "$vip" in 10.96.*) ;; *) echo "web resolves to '$vip'"; false ;; esac
+        seen=""
+        for k in $(seq 9); do
+                out=$(fetch 2 "http://web/" || true)
+                seen="$seen $out"
+        done
+        echo "$seen" | tr ' ' '\n' | grep -qx "$ip3" || { echo "VIP answers: $seen"; false; }
+        echo "$seen" | tr ' ' '\n' | grep -qx "$ip4" || { echo "VIP answers: $seen"; false; }
+        run fetch 3 "http://$vip/"
+        [ "$status" -eq 0 ]
+
+        # Node 4 dies: its replica starts elsewhere, and the others' entries follow it.
+        mac4=$(web_mac_on 4)
+        kill -KILL "${AGENT_PIDS[4]}"
+        moved() {
+                pods_json ov | jq -e '[.[] | select(.state == "running" and .node != "node-4")] |
+                        length == 3' >/dev/null
+        }
+        eventually moved || { dump_state ov; false; }
+        gone4() { ! on_host 2 bridge fdb show | grep -qi "^$mac4 dev vx-.* dst "; }
+        eventually gone4 || { on_host 2 bridge fdb show; false; }
+        # The replacement runs on node-2 or node-3 with a new address; the other one of them
+        # has an entry for it.
+        for i in 2 3; do
+                n=$(agent_cli "$i" "node-$i" ps -q --filter label=berth.service=web | wc -l)
+                [ "$n" -eq 2 ] && host=$i
+        done
+        [ -n "${host:-}" ] || { dump_state ov; false; }
+        other=$((5 - host))
+        newmac=$(agent_cli "$host" "node-$host" ps -q --filter label=berth.service=web |
+                while read -r id; do
+                        agent_cli "$host" "node-$host" inspect "$id" |
+                                jq -r '.[0].NetworkSettings.Networks[]?.MacAddress'
+                done | grep -vix "$(web_mac_on "$host")" | head -1)
+        [ -n "$newmac" ]
+        eventually fdb_has "$other" "$newmac" "$(cl_addr "$host")" || {
+                on_host "$other" bridge fdb show
+                false
+        }
+
+        # down: no VXLAN device, FDB entry, bridge or rule left on the live hosts.
+        run "${CTL[@]}" down -p ov
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        for i in 2 3; do
+                no_vx() { [ -z "$(vxlans_on "$1")" ]; }
+                eventually no_vx "$i" || { vxlans_on "$i"; false; }
+                ! on_host "$i" bridge fdb show | grep -q "dev vx-"
+                ! on_host "$i" ip -o link show type bridge | grep -q "br-"
+                ! on_host "$i" nft list ruleset | grep -q "snat to"
+        done
+}
+
+@test "overlay: a subnet overlapping another network is refused, nothing created" {
+        stack_json a 1 10.140.0.0/16 >"$TEST_TMP/a.json"
+        run "${CTL[@]}" up -d -f "$TEST_TMP/a.json"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        stack_json b 1 10.140.3.0/24 >"$TEST_TMP/b.json"
+        run "${CTL[@]}" up -d -f "$TEST_TMP/b.json"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"networks.mesh.subnet: '10.140.3.0/24' overlaps network 'a_mesh' (10.140.0.0/16)"* ]] || {
+                echo "$output"
+                false
+        }
+        run "${CTL[@]}" ls
+        [[ "$output" != *" b "* ]] && [[ "$output" != *$'\nb '* ]] || { echo "$output"; false; }
+        run "${CTL[@]}" down -p a
+        [ "$status" -eq 0 ]
+}
