@@ -75,6 +75,8 @@ struct daemon_env;
 
 /* r is 0 or a negative errno with e saying why (borrowed). */
 typedef void pod_done_fn(void *ud, const char *name, int r, const struct err *e);
+/* A pod's state may have changed by itself (see set_notify). */
+typedef void pod_changed_fn(void *ud);
 
 struct pod_runtime_ops {
         /* Optional: opens the runtime's state in the daemon (the ud of the calls below). */
@@ -97,6 +99,12 @@ struct pod_runtime_ops {
         /* Optional: removes what the runtime made for stacks (their networks) that are not in
          * live (strv of stack names) and that nothing uses any more. Returns how many. */
         int (*gc_stacks)(void *ud, char *const *live);
+        /* Optional: fn(fn_ud) is called from the loop whenever a pod's state may have changed
+         * without a call above (a start finished or failed, a container exited or vanished, a
+         * health status changed, a health probe is due), possibly several times for one
+         * change; the node agent then runs a pass and reports at once instead of at its next
+         * tick. fn NULL stops it; close() stops it too. */
+        void (*set_notify)(void *ud, pod_changed_fn *fn, void *fn_ud);
 };
 
 /* The fake runtime for tests: ud is a struct pod_fake. */
@@ -112,6 +120,8 @@ struct pod_fake {
                 void *ud;
         } * held;
         size_t n_held, alloc_held;
+        pod_changed_fn *notify; /* set_notify: pod_fake_set() calls it */
+        void *notify_ud;
 };
 extern const struct pod_runtime_ops pod_fake_ops;
 void pod_fake_done(struct pod_fake *f);

@@ -17,6 +17,7 @@
 #include "api.h"
 #include "cleanup.h"
 #include "containers.h"
+#include "events.h"
 #include "fileio.h"
 #include "health.h"
 #include "http_client.h"
@@ -48,6 +49,12 @@ struct pods_engine {
         struct pe_probe *probes;
         struct pod_vip *vip; /* service names and VIPs (pod_vip.h) */
         struct pe_seq *seqs;
+        /* set_notify: told when a pod changes by itself (container events of pods, the end of
+         * a start sequence, a health status change, a probe falling due) */
+        pod_changed_fn *notify;
+        void *notify_ud;
+        struct event_sub *sub;
+        ev_timer probe_due; /* the next health probe is due: a pass starts it */
 };
 
 /* One pod's start: its containers in order, each once the one before runs (the first owns the
@@ -146,6 +153,11 @@ static void ignore_done(void *ud, const char *name, int r, const struct err *e) 
                 log_warn(name, "Failed to clean up pod '%s': %s, ignoring", name, err_msg(e));
 }
 
+static void notify(struct pods_engine *pe) {
+        if (pe->notify)
+                pe->notify(pe->notify_ud);
+}
+
 static struct pe_seq *seq_find(struct pods_engine *pe, const char *name) {
         for (struct pe_seq *q = pe->seqs; q; q = q->next)
                 if (streq(q->name, name))
@@ -182,6 +194,7 @@ static void seq_fail(struct pe_seq *q, const struct err *e) {
         seq_free(q);
         if (remove)
                 (void)pe_remove(pe, name, 0, ignore_done, NULL, NULL);
+        notify(pe);
 }
 
 /* Starts the next container that is not running; frees q when every one runs or one failed. */
@@ -202,7 +215,11 @@ static void seq_next(struct pe_seq *q) {
                 q->i++;
         }
         log_info(q->name, "Pod '%s' started", q->name);
-        seq_free(q);
+        {
+                struct pods_engine *pe = q->pe;
+                seq_free(q);
+                notify(pe);
+        }
 }
 
 static void seq_started(void *ud, struct ctr *c, int r, const struct err *e) {
@@ -334,6 +351,33 @@ static void probe_free(struct pe_probe *p) {
         free(p);
 }
 
+/* Arms probe_due for the earliest probe that is not running, so a probe starts on time
+ * (probes start from a pass, pe_list) rather than at the agent's next tick. */
+static void probes_arm(struct pods_engine *pe) {
+        struct ev_loop *loop = pe->daemon->loop;
+        uint64_t next = UINT64_MAX, now;
+
+        if (!loop || !pe->notify)
+                return;
+        for (struct pe_probe *p = pe->probes; p; p = p->next)
+                if (p->cfg.test && !p->probing && p->next_usec < next)
+                        next = p->next_usec;
+        ev_timer_stop(loop, &pe->probe_due);
+        if (next == UINT64_MAX)
+                return;
+        now = realtime_usec();
+        ev_timer_set(&pe->probe_due, next > now ? (double)(next - now) / 1e6 : 0., 0.);
+        ev_timer_start(loop, &pe->probe_due);
+}
+
+static void probe_due_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct pods_engine *pe = container_of(w, struct pods_engine, probe_due);
+
+        (void)loop;
+        (void)revents;
+        notify(pe);
+}
+
 /* The model's healthcheck ({"test", "interval_ms", ...}) as a health config; false when there
  * is none to run. */
 static bool probe_config(const char *text, struct health_config *ret) {
@@ -379,6 +423,7 @@ static void probe_done(int r, const struct http_response *resp, const struct err
         struct pe_probe *p = ud;
         uint64_t now = realtime_usec();
         int code = r >= 0 && resp->status / 100 == 2 ? p->last_exit : -1;
+        enum health_status before = p->h.status;
 
         (void)e;
         p->x = NULL;
@@ -388,6 +433,10 @@ static void probe_done(int r, const struct http_response *resp, const struct err
         health_record(&p->h, &p->cfg, p->probe_start_usec, now, code,
                       xstrdup(code == -1 ? "probe failed or timed out" : ""));
         p->next_usec = now + health_next_delay(&p->h, &p->cfg, now);
+        if (p->h.status != before)
+                notify(p->pe);
+        else
+                probes_arm(p->pe);
 }
 
 static void probe_start(struct pe_probe *p, uint64_t now) {
@@ -578,6 +627,7 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
                 if (want[k] && have[k] < want[k])
                         pods[k].state = POD_RT_DEAD;
         probes_gc(pe);
+        probes_arm(pe);
         pod_vip_sync(pe->vip, pods, n_pods);
         *ret = pods;
         *ret_n = n_pods;
@@ -705,6 +755,35 @@ static int pe_gc_stacks(void *ud, char *const *live) {
         return pod_res_gc(pe->daemon, live);
 }
 
+/* A container of a pod started, died, was removed...: its pod may have changed. */
+static void pe_event(const struct event *ev, void *ud) {
+        struct pods_engine *pe = ud;
+
+        if (streq(ev->action, "start") || streq(ev->action, "die") ||
+            streq(ev->action, "destroy") || streq(ev->action, "pause") ||
+            streq(ev->action, "unpause"))
+                notify(pe);
+}
+
+static void pe_set_notify(void *ud, pod_changed_fn *fn, void *fn_ud) {
+        struct pods_engine *pe = ud;
+
+        pe->notify = fn;
+        pe->notify_ud = fn_ud;
+        if (fn && !pe->sub && pe->daemon->events) {
+                char *types[] = {(char *)"container", NULL};
+                char *labels[] = {(char *)"berth.pod", NULL};
+                struct event_filter f = {.types = types, .labels = labels};
+
+                pe->sub = event_subscribe(pe->daemon->events, &f, 0, 0, pe_event, pe);
+        } else if (!fn && pe->sub) {
+                event_unsubscribe(pe->daemon->events, pe->sub);
+                pe->sub = NULL;
+        }
+        if (!fn && pe->daemon->loop)
+                ev_timer_stop(pe->daemon->loop, &pe->probe_due);
+}
+
 static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **errp) {
         struct daemon *d = container_of(env, struct daemon, env);
         _cleanup_free_ struct pods_engine *pe = xnew0(struct pods_engine, 1);
@@ -714,6 +793,7 @@ static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **err
         pe->daemon = d;
         pe->target = (struct http_target){.host = env->local_url};
         pe->vip = pod_vip_new(d);
+        ev_timer_init(&pe->probe_due, probe_due_cb, 0., 0.);
         *ret_ud = TAKE_PTR(pe);
         return 0;
 }
@@ -723,6 +803,7 @@ static void pe_close(void *ud) {
 
         if (!pe)
                 return;
+        pe_set_notify(pe, NULL, NULL);
         /* Transfers are aborted without their callbacks: free what they held. */
         if (pe->http)
                 http_multi_free(pe->http);
@@ -760,4 +841,5 @@ const struct pod_runtime_ops pods_engine_ops = {
         .remove_pod = pe_remove,
         .list_pods = pe_list,
         .gc_stacks = pe_gc_stacks,
+        .set_notify = pe_set_notify,
 };

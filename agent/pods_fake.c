@@ -174,11 +174,19 @@ static int fake_list(void *ud, struct pod_status **ret, size_t *ret_n, struct er
         return 0;
 }
 
+static void fake_set_notify(void *ud, pod_changed_fn *fn, void *fn_ud) {
+        struct pod_fake *f = ud;
+
+        f->notify = fn;
+        f->notify_ud = fn_ud;
+}
+
 const struct pod_runtime_ops pod_fake_ops = {
         .create_pod = fake_create,
         .start_pod = fake_start,
         .remove_pod = fake_remove,
         .list_pods = fake_list,
+        .set_notify = fake_set_notify,
 };
 
 int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, int exit_code,
@@ -190,6 +198,8 @@ int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, 
         p->state = state;
         p->exit_code = state == POD_RT_EXITED ? exit_code : 0;
         p->health = health;
+        if (f->notify)
+                f->notify(f->notify_ud);
         return 0;
 }
 

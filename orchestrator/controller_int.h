@@ -46,9 +46,10 @@ struct controller {
          * plan, shown by GET /v1/pods (`berth service ps`) */
         json_t *waits;
         /* Passes a node report asks for are spaced out (schedule_node_pass in controller.c) */
-        bool kick_delayed;   /* kick is armed with a delay, for a node report */
-        double pass_end;     /* ev_time() at the end of the last pass */
-        double pass_seconds; /* how long the last pass took */
+        bool kick_delayed;               /* kick is armed with a delay, for a node report */
+        double pass_end;                 /* ev_time() at the end of the last pass */
+        double pass_seconds;             /* how long the last pass took */
+        struct stack_watch *stack_watch; /* parked GET /v1/stacks/{name}?watch= (stack_watch.c) */
 };
 
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */
