@@ -718,9 +718,20 @@ static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 /* The runtime saw a pod change by itself (a start finished, a container exited...): a pass
  * and a report at once, so the controller (dependants, `up --wait`) does not wait for the next
- * tick. Several changes in one loop iteration share one pass. */
-static void pod_changed(void *ud) {
+ * tick. Several changes in one loop iteration share one pass. A new pod whose start failed
+ * (name and e set) is retried with backoff and its error reported, as a failed create. */
+static void pod_changed(void *ud, const char *name, const struct err *e) {
         struct node *n = ud;
+
+        if (name && e) {
+                struct pod_book *b = book(n, name);
+
+                b->seen = true;
+                b->recent++;
+                b->next_usec = realtime_usec() + restart_delay(b->recent);
+                free(b->error);
+                b->error = xstrdup(err_msg(e));
+        }
 
         if (n->loop && !ev_is_active(&n->soon)) {
                 ev_timer_set(&n->soon, 0., 0.);

@@ -5,7 +5,9 @@
  * containers after a restart.
  *
  * create and list call the container manager directly; starts are asynchronous (struct pe_seq:
- * each container once the one before runs, driven by ctr_start_watch()). Stopping
+ * each container once the one before runs, driven by ctr_start_watch()), queued by create_pod
+ * and begun on the next loop iteration, at most PE_STARTS_MAX pods at once; a new pod whose
+ * start fails is removed and the node told why (set_notify). Stopping
  * takes the grace period, and the container manager reports the end of a stop or removal only
  * to an HTTP request, so removal goes through the daemon's own API (stop with the grace, then
  * remove) with the curl multi client on the same loop: the same path `berth rm` takes. */
@@ -33,6 +35,13 @@
 
 #define STOP_GRACE_DEFAULT_SEC 10
 #define STOP_GRACE_MAX_SEC 3600
+/* Pod starts under way at once (start sequences begun and not finished). Each start's work
+ * on the loop (root file system, bundle, fork of the shim, network attach) is short; most of a
+ * start is the shim's and the container init's, beside the loop, so every start of a pass
+ * is begun at once up to this bound (measured: 8 or 16 at once made `up` of 50 services 2-3
+ * times slower on a loaded machine, docs/orchestrator.md). The bound keeps a stack of
+ * thousands from forking thousands of shims together. */
+#define PE_STARTS_MAX 64
 
 struct pe_removal;
 
@@ -55,6 +64,7 @@ struct pods_engine {
         void *notify_ud;
         struct event_sub *sub;
         ev_timer probe_due; /* the next health probe is due: a pass starts it */
+        ev_timer pump;      /* begin queued start sequences (seq_pump) */
 };
 
 /* One pod's start: its containers in order, each once the one before runs (the first owns the
@@ -65,6 +75,7 @@ struct pe_seq {
         char **ids;
         size_t i, n;
         bool remove_on_failure; /* a new pod: leave nothing half-created */
+        bool begun;             /* out of the queue: its starts are under way */
         struct pe_seq *next;
 };
 
@@ -155,7 +166,18 @@ static void ignore_done(void *ud, const char *name, int r, const struct err *e) 
 
 static void notify(struct pods_engine *pe) {
         if (pe->notify)
-                pe->notify(pe->notify_ud);
+                pe->notify(pe->notify_ud, NULL, NULL);
+}
+
+/* Begins queued start sequences on the next loop iteration (never inside the caller's pass:
+ * a start that fails at once then still fails after create_pod() returned). */
+static void pump_soon(struct pods_engine *pe) {
+        struct ev_loop *loop = pe->daemon->loop;
+
+        if (loop && !ev_is_active(&pe->pump)) {
+                ev_timer_set(&pe->pump, 0., 0.);
+                ev_timer_start(loop, &pe->pump);
+        }
 }
 
 static struct pe_seq *seq_find(struct pods_engine *pe, const char *name) {
@@ -176,8 +198,10 @@ static void seq_free(struct pe_seq *q) {
                 pp = &(*pp)->next;
         if (*pp)
                 *pp = q->next;
-        if (q->i < q->n && ctr_lookup(mgr(q->pe), q->ids[q->i], &c, NULL) >= 0)
+        if (q->begun && q->i < q->n && ctr_lookup(mgr(q->pe), q->ids[q->i], &c, NULL) >= 0)
                 ctr_start_unwatch(c, seq_started, q);
+        if (q->begun)
+                pump_soon(q->pe); /* a place for a queued one */
         strv_free(q->ids);
         free(q->name);
         free(q);
@@ -188,13 +212,22 @@ static void seq_fail(struct pe_seq *q, const struct err *e) {
         _cleanup_free_ char *name = xstrdup(q->name);
         bool remove = q->remove_on_failure;
 
+        _cleanup_err_ struct err *why = NULL;
+
         log_error(name, "Failed to start pod '%s': container %s: %s", name,
                   q->i < q->n ? q->ids[q->i] : "?", err_msg(e));
+        (void)err_setx(&why, e ? e->code : EIO, "container %s: %s",
+                       q->i < q->n ? q->ids[q->i] : "?", err_msg(e));
         q->i = q->n; /* nothing watched any more */
         seq_free(q);
-        if (remove)
-                (void)pe_remove(pe, name, 0, ignore_done, NULL, NULL);
-        notify(pe);
+        if (!remove) {
+                notify(pe);
+                return;
+        }
+        (void)pe_remove(pe, name, 0, ignore_done, NULL, NULL);
+        /* The node retries it with backoff and reports why (pods.h). */
+        if (pe->notify)
+                pe->notify(pe->notify_ud, name, why);
 }
 
 /* Starts the next container that is not running; frees q when every one runs or one failed. */
@@ -234,19 +267,47 @@ static void seq_started(void *ud, struct ctr *c, int r, const struct err *e) {
         seq_next(q);
 }
 
-/* Begins starting the containers ids (taken) of pod name, in order. */
+/* Begins queued sequences, oldest first, while fewer than PE_STARTS_MAX are under way. */
+static void seq_pump(struct pods_engine *pe) {
+        for (;;) {
+                unsigned begun = 0;
+                struct pe_seq *first = NULL;
+
+                for (struct pe_seq *q = pe->seqs; q; q = q->next)
+                        if (q->begun)
+                                begun++;
+                        else if (!first)
+                                first = q;
+                if (!first || begun >= PE_STARTS_MAX)
+                        return;
+                first->begun = true;
+                seq_next(first); /* may free it; the list is walked again */
+        }
+}
+
+static void pump_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop;
+        (void)revents;
+        seq_pump(container_of(w, struct pods_engine, pump));
+}
+
+/* Queues the start of the containers ids (taken) of pod name, in order; seq_pump begins it. */
 static void seq_begin(struct pods_engine *pe, const char *name, char **ids_take,
                       bool remove_on_failure) {
-        struct pe_seq *q = xnew0(struct pe_seq, 1);
+        struct pe_seq *q = xnew0(struct pe_seq, 1), **tail = &pe->seqs;
 
         *q = (struct pe_seq){.pe = pe,
                              .name = xstrdup(name),
                              .ids = ids_take,
                              .n = strv_length(ids_take),
-                             .remove_on_failure = remove_on_failure,
-                             .next = pe->seqs};
-        pe->seqs = q;
-        seq_next(q);
+                             .remove_on_failure = remove_on_failure};
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = q;
+        if (pe->daemon->loop)
+                pump_soon(pe);
+        else
+                seq_pump(pe);
 }
 
 static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
@@ -794,6 +855,7 @@ static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **err
         pe->target = (struct http_target){.host = env->local_url};
         pe->vip = pod_vip_new(d);
         ev_timer_init(&pe->probe_due, probe_due_cb, 0., 0.);
+        ev_timer_init(&pe->pump, pump_cb, 0., 0.);
         *ret_ud = TAKE_PTR(pe);
         return 0;
 }
@@ -817,6 +879,8 @@ static void pe_close(void *ud) {
         }
         while (pe->seqs)
                 seq_free(pe->seqs);
+        if (pe->daemon->loop) /* after the sequences: freeing one arms it */
+                ev_timer_stop(pe->daemon->loop, &pe->pump);
         while (pe->steps) {
                 struct pe_step *st = pe->steps;
                 pe->steps = st->next;

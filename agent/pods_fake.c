@@ -199,7 +199,20 @@ int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, 
         p->exit_code = state == POD_RT_EXITED ? exit_code : 0;
         p->health = health;
         if (f->notify)
-                f->notify(f->notify_ud);
+                f->notify(f->notify_ud, NULL, NULL);
+        return 0;
+}
+
+int pod_fake_fail_start(struct pod_fake *f, const char *name, const char *why) {
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *copy = xstrdup(name);
+
+        if (!pod_fake_find(f, name))
+                return -ENOENT;
+        pod_fake_forget(f, name);
+        (void)err_setx(&e, EIO, "%s", why);
+        if (f->notify)
+                f->notify(f->notify_ud, copy, e);
         return 0;
 }
 

@@ -364,4 +364,52 @@ static void test_stack_watch(void) {
         }
 }
 
-TAP_MAIN(test_http_round_trip, test_report_at_once, test_stack_watch)
+static bool db_error_reported(struct harness *h) {
+        _cleanup_json_ json_t *pods = NULL;
+        size_t i;
+        json_t *p;
+
+        if (controller_pods(h->ctl, "demo", &pods, NULL) < 0)
+                return false;
+        json_array_foreach (pods, i, p)
+                if (streq(json_get_str(p, "service", ""), "db") &&
+                    strstr(json_get_str(p, "error", ""), "no such binary"))
+                        return true;
+        return false;
+}
+
+static size_t db_creates(struct harness *h) {
+        size_t n = 0;
+
+        STRV_FOREACH (c, h->fake.calls)
+                if (str_startswith(*c, "create demo.db."))
+                        n++;
+        return n;
+}
+
+static bool db_created_again(struct harness *h) {
+        return db_creates(h) == 2 && pod_fake_find(&h->fake, "demo.db.1.d00000000000");
+}
+
+/* A new pod whose start fails after create_pod returned (the runtime removed it): the node
+ * reports why, as for a failed create, and creates it again after a backoff. */
+static void test_async_start_failure(void) {
+        _cleanup_(harness_done) struct harness h = {};
+        _cleanup_json_ json_t *res = NULL, *body = NULL;
+
+        ASSERT_OK(harness_init_interval(&h, 60.0));
+        ASSERT_OK(controller_api_register(h.router, NULL));
+        ASSERT_OK(node_start(h.node, NULL));
+        body = json_pack("{s:o}", "model", model_no_restart());
+        ASSERT_OK(controller_up(h.ctl, "demo", body, 1, &res, NULL));
+        ASSERT_TRUE(run_until_pred(&h, three_created));
+        ASSERT_EQ(db_creates(&h), 1);
+        ASSERT_OK(
+                pod_fake_fail_start(&h.fake, "demo.db.1.d00000000000", "exec: no such binary 'x'"));
+        ASSERT_NULL(pod_fake_find(&h.fake, "demo.db.1.d00000000000"));
+        ASSERT_TRUE(run_until_pred(&h, db_error_reported));
+        ASSERT_TRUE(run_until_pred(&h, db_created_again));
+        ASSERT_EQ(pod_fake_fail_start(&h.fake, "nope", "x"), -ENOENT);
+}
+
+TAP_MAIN(test_http_round_trip, test_report_at_once, test_stack_watch, test_async_start_failure)
