@@ -560,6 +560,9 @@ static void join_done(int r, const struct http_response *resp, const struct err 
         n->joined = true;
         log_info(n->name, "Joined the controller at %s as '%s'", n->host, n->name);
         node_watch(n);
+        /* The controller plans nothing for a node that has not reported since it started:
+         * the first report goes now, not at the first tick. */
+        send_status(n);
 }
 
 static void node_join(struct node *n) {
@@ -715,10 +718,34 @@ static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
         (void)loop;
         (void)revents;
-        /* A removal finished: the pod is gone, which the controller should hear at once. */
+        /* A removal finished, or the runtime saw a pod change (pod_changed): the controller
+         * should hear it at once. */
         if (node_reconcile(n, realtime_usec(), &e) < 0)
                 log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
         send_status(n);
+}
+
+/* The runtime saw a pod change by itself (a start finished, a container exited...): a pass
+ * and a report at once, so the controller (dependants, `up --wait`) does not wait for the next
+ * tick. Several changes in one loop iteration share one pass. A new pod whose start failed
+ * (name and e set) is retried with backoff and its error reported, as a failed create. */
+static void pod_changed(void *ud, const char *name, const struct err *e) {
+        struct node *n = ud;
+
+        if (name && e) {
+                struct pod_book *b = book(n, name);
+
+                b->seen = true;
+                b->recent++;
+                b->next_usec = realtime_usec() + restart_delay(b->recent);
+                free(b->error);
+                b->error = xstrdup(err_msg(e));
+        }
+
+        if (n->loop && !ev_is_active(&n->soon)) {
+                ev_timer_set(&n->soon, 0., 0.);
+                ev_timer_start(n->loop, &n->soon);
+        }
 }
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -774,6 +801,8 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
                 ev_timer_init(&n->tick, tick_cb, n->status_interval, n->status_interval);
                 ev_timer_init(&n->retry, retry_cb, NODE_RETRY_SEC, 0.);
                 ev_timer_init(&n->soon, soon_cb, 0., 0.);
+                if (n->rt->set_notify)
+                        n->rt->set_notify(n->rt_ud, pod_changed, n);
         }
         *ret = TAKE_PTR(n);
         return 0;

@@ -75,6 +75,10 @@ struct daemon_env;
 
 /* r is 0 or a negative errno with e saying why (borrowed). */
 typedef void pod_done_fn(void *ud, const char *name, int r, const struct err *e);
+/* A pod's state may have changed by itself (see set_notify): name NULL. name set: the start of
+ * that new pod failed after create_pod() returned, the runtime removed what it had created, and
+ * e says why; the node treats it as a failed create (error reported, retried with backoff). */
+typedef void pod_changed_fn(void *ud, const char *name, const struct err *e);
 
 struct pod_runtime_ops {
         /* Optional: opens the runtime's state in the daemon (the ud of the calls below). */
@@ -100,6 +104,12 @@ struct pod_runtime_ops {
         /* Optional: after each local pass, the assignments answer's "stacks" (may be NULL):
          * remote endpoints of overlay networks (agent/overlay_peers.h). */
         void (*sync_stacks)(void *ud, const json_t *stacks);
+        /* Optional: fn(fn_ud) is called from the loop whenever a pod's state may have changed
+         * without a call above (a start finished or failed, a container exited or vanished, a
+         * health status changed, a health probe is due), possibly several times for one
+         * change; the node agent then runs a pass and reports at once instead of at its next
+         * tick. fn NULL stops it; close() stops it too. */
+        void (*set_notify)(void *ud, pod_changed_fn *fn, void *fn_ud);
 };
 
 /* The fake runtime for tests: ud is a struct pod_fake. */
@@ -115,6 +125,8 @@ struct pod_fake {
                 void *ud;
         } * held;
         size_t n_held, alloc_held;
+        pod_changed_fn *notify; /* set_notify: pod_fake_set() and pod_fake_fail_start() call it */
+        void *notify_ud;
 };
 extern const struct pod_runtime_ops pod_fake_ops;
 void pod_fake_done(struct pod_fake *f);
@@ -125,5 +137,7 @@ int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, 
                  enum pod_rt_health health);
 /* Completes the held removals (in the order they were asked for). */
 void pod_fake_finish_removals(struct pod_fake *f);
+/* The start of a new pod failed after its create: drops it and tells the notify function. */
+int pod_fake_fail_start(struct pod_fake *f, const char *name, const char *why);
 /* Drops a pod without a call, as if it vanished from the runtime. */
 void pod_fake_forget(struct pod_fake *f, const char *name);

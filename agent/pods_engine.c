@@ -5,7 +5,9 @@
  * containers after a restart.
  *
  * create and list call the container manager directly; starts are asynchronous (struct pe_seq:
- * each container once the one before runs, driven by ctr_start_watch()). Stopping
+ * each container once the one before runs, driven by ctr_start_watch()), queued by create_pod
+ * and begun on the next loop iteration, at most PE_STARTS_MAX pods at once; a new pod whose
+ * start fails is removed and the node told why (set_notify). Stopping
  * takes the grace period, and the container manager reports the end of a stop or removal only
  * to an HTTP request, so removal goes through the daemon's own API (stop with the grace, then
  * remove) with the curl multi client on the same loop: the same path `berth rm` takes. */
@@ -17,6 +19,7 @@
 #include "api.h"
 #include "cleanup.h"
 #include "containers.h"
+#include "events.h"
 #include "fileio.h"
 #include "health.h"
 #include "http_client.h"
@@ -33,6 +36,13 @@
 
 #define STOP_GRACE_DEFAULT_SEC 10
 #define STOP_GRACE_MAX_SEC 3600
+/* Pod starts under way at once (start sequences begun and not finished). Each start's work
+ * on the loop (root file system, bundle, fork of the shim, network attach) is short; most of a
+ * start is the shim's and the container init's, beside the loop, so every start of a pass
+ * is begun at once up to this bound (measured: 8 or 16 at once made `up` of 50 services 2-3
+ * times slower on a loaded machine, docs/orchestrator.md). The bound keeps a stack of
+ * thousands from forking thousands of shims together. */
+#define PE_STARTS_MAX 64
 
 struct pe_removal;
 
@@ -50,6 +60,13 @@ struct pods_engine {
         struct pod_vip *vip;         /* service names and VIPs (pod_vip.h) */
         struct overlay_peers *peers; /* remote overlay endpoints (overlay_peers.h) */
         struct pe_seq *seqs;
+        /* set_notify: told when a pod changes by itself (container events of pods, the end of
+         * a start sequence, a health status change, a probe falling due) */
+        pod_changed_fn *notify;
+        void *notify_ud;
+        struct event_sub *sub;
+        ev_timer probe_due; /* the next health probe is due: a pass starts it */
+        ev_timer pump;      /* begin queued start sequences (seq_pump) */
 };
 
 /* One pod's start: its containers in order, each once the one before runs (the first owns the
@@ -60,6 +77,7 @@ struct pe_seq {
         char **ids;
         size_t i, n;
         bool remove_on_failure; /* a new pod: leave nothing half-created */
+        bool begun;             /* out of the queue: its starts are under way */
         struct pe_seq *next;
 };
 
@@ -148,6 +166,22 @@ static void ignore_done(void *ud, const char *name, int r, const struct err *e) 
                 log_warn(name, "Failed to clean up pod '%s': %s, ignoring", name, err_msg(e));
 }
 
+static void notify(struct pods_engine *pe) {
+        if (pe->notify)
+                pe->notify(pe->notify_ud, NULL, NULL);
+}
+
+/* Begins queued start sequences on the next loop iteration (never inside the caller's pass:
+ * a start that fails at once then still fails after create_pod() returned). */
+static void pump_soon(struct pods_engine *pe) {
+        struct ev_loop *loop = pe->daemon->loop;
+
+        if (loop && !ev_is_active(&pe->pump)) {
+                ev_timer_set(&pe->pump, 0., 0.);
+                ev_timer_start(loop, &pe->pump);
+        }
+}
+
 static struct pe_seq *seq_find(struct pods_engine *pe, const char *name) {
         for (struct pe_seq *q = pe->seqs; q; q = q->next)
                 if (streq(q->name, name))
@@ -166,8 +200,10 @@ static void seq_free(struct pe_seq *q) {
                 pp = &(*pp)->next;
         if (*pp)
                 *pp = q->next;
-        if (q->i < q->n && ctr_lookup(mgr(q->pe), q->ids[q->i], &c, NULL) >= 0)
+        if (q->begun && q->i < q->n && ctr_lookup(mgr(q->pe), q->ids[q->i], &c, NULL) >= 0)
                 ctr_start_unwatch(c, seq_started, q);
+        if (q->begun)
+                pump_soon(q->pe); /* a place for a queued one */
         strv_free(q->ids);
         free(q->name);
         free(q);
@@ -178,12 +214,22 @@ static void seq_fail(struct pe_seq *q, const struct err *e) {
         _cleanup_free_ char *name = xstrdup(q->name);
         bool remove = q->remove_on_failure;
 
+        _cleanup_err_ struct err *why = NULL;
+
         log_error(name, "Failed to start pod '%s': container %s: %s", name,
                   q->i < q->n ? q->ids[q->i] : "?", err_msg(e));
+        (void)err_setx(&why, e ? e->code : EIO, "container %s: %s",
+                       q->i < q->n ? q->ids[q->i] : "?", err_msg(e));
         q->i = q->n; /* nothing watched any more */
         seq_free(q);
-        if (remove)
-                (void)pe_remove(pe, name, 0, ignore_done, NULL, NULL);
+        if (!remove) {
+                notify(pe);
+                return;
+        }
+        (void)pe_remove(pe, name, 0, ignore_done, NULL, NULL);
+        /* The node retries it with backoff and reports why (pods.h). */
+        if (pe->notify)
+                pe->notify(pe->notify_ud, name, why);
 }
 
 /* Starts the next container that is not running; frees q when every one runs or one failed. */
@@ -204,7 +250,11 @@ static void seq_next(struct pe_seq *q) {
                 q->i++;
         }
         log_info(q->name, "Pod '%s' started", q->name);
-        seq_free(q);
+        {
+                struct pods_engine *pe = q->pe;
+                seq_free(q);
+                notify(pe);
+        }
 }
 
 static void seq_started(void *ud, struct ctr *c, int r, const struct err *e) {
@@ -219,19 +269,47 @@ static void seq_started(void *ud, struct ctr *c, int r, const struct err *e) {
         seq_next(q);
 }
 
-/* Begins starting the containers ids (taken) of pod name, in order. */
+/* Begins queued sequences, oldest first, while fewer than PE_STARTS_MAX are under way. */
+static void seq_pump(struct pods_engine *pe) {
+        for (;;) {
+                unsigned begun = 0;
+                struct pe_seq *first = NULL;
+
+                for (struct pe_seq *q = pe->seqs; q; q = q->next)
+                        if (q->begun)
+                                begun++;
+                        else if (!first)
+                                first = q;
+                if (!first || begun >= PE_STARTS_MAX)
+                        return;
+                first->begun = true;
+                seq_next(first); /* may free it; the list is walked again */
+        }
+}
+
+static void pump_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop;
+        (void)revents;
+        seq_pump(container_of(w, struct pods_engine, pump));
+}
+
+/* Queues the start of the containers ids (taken) of pod name, in order; seq_pump begins it. */
 static void seq_begin(struct pods_engine *pe, const char *name, char **ids_take,
                       bool remove_on_failure) {
-        struct pe_seq *q = xnew0(struct pe_seq, 1);
+        struct pe_seq *q = xnew0(struct pe_seq, 1), **tail = &pe->seqs;
 
         *q = (struct pe_seq){.pe = pe,
                              .name = xstrdup(name),
                              .ids = ids_take,
                              .n = strv_length(ids_take),
-                             .remove_on_failure = remove_on_failure,
-                             .next = pe->seqs};
-        pe->seqs = q;
-        seq_next(q);
+                             .remove_on_failure = remove_on_failure};
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = q;
+        if (pe->daemon->loop)
+                pump_soon(pe);
+        else
+                seq_pump(pe);
 }
 
 static int pe_create(void *ud, const struct pod_spec *spec, struct err **errp) {
@@ -336,6 +414,33 @@ static void probe_free(struct pe_probe *p) {
         free(p);
 }
 
+/* Arms probe_due for the earliest probe that is not running, so a probe starts on time
+ * (probes start from a pass, pe_list) rather than at the agent's next tick. */
+static void probes_arm(struct pods_engine *pe) {
+        struct ev_loop *loop = pe->daemon->loop;
+        uint64_t next = UINT64_MAX, now;
+
+        if (!loop || !pe->notify)
+                return;
+        for (struct pe_probe *p = pe->probes; p; p = p->next)
+                if (p->cfg.test && !p->probing && p->next_usec < next)
+                        next = p->next_usec;
+        ev_timer_stop(loop, &pe->probe_due);
+        if (next == UINT64_MAX)
+                return;
+        now = realtime_usec();
+        ev_timer_set(&pe->probe_due, next > now ? (double)(next - now) / 1e6 : 0., 0.);
+        ev_timer_start(loop, &pe->probe_due);
+}
+
+static void probe_due_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct pods_engine *pe = container_of(w, struct pods_engine, probe_due);
+
+        (void)loop;
+        (void)revents;
+        notify(pe);
+}
+
 /* The model's healthcheck ({"test", "interval_ms", ...}) as a health config; false when there
  * is none to run. */
 static bool probe_config(const char *text, struct health_config *ret) {
@@ -381,6 +486,7 @@ static void probe_done(int r, const struct http_response *resp, const struct err
         struct pe_probe *p = ud;
         uint64_t now = realtime_usec();
         int code = r >= 0 && resp->status / 100 == 2 ? p->last_exit : -1;
+        enum health_status before = p->h.status;
 
         (void)e;
         p->x = NULL;
@@ -390,6 +496,10 @@ static void probe_done(int r, const struct http_response *resp, const struct err
         health_record(&p->h, &p->cfg, p->probe_start_usec, now, code,
                       xstrdup(code == -1 ? "probe failed or timed out" : ""));
         p->next_usec = now + health_next_delay(&p->h, &p->cfg, now);
+        if (p->h.status != before)
+                notify(p->pe);
+        else
+                probes_arm(p->pe);
 }
 
 static void probe_start(struct pe_probe *p, uint64_t now) {
@@ -580,6 +690,7 @@ static int pe_list(void *ud, struct pod_status **ret, size_t *ret_n, struct err 
                 if (want[k] && have[k] < want[k])
                         pods[k].state = POD_RT_DEAD;
         probes_gc(pe);
+        probes_arm(pe);
         pod_vip_sync(pe->vip, pods, n_pods);
         *ret = pods;
         *ret_n = n_pods;
@@ -713,6 +824,35 @@ static int pe_gc_stacks(void *ud, char *const *live) {
         return pod_res_gc(pe->daemon, live);
 }
 
+/* A container of a pod started, died, was removed...: its pod may have changed. */
+static void pe_event(const struct event *ev, void *ud) {
+        struct pods_engine *pe = ud;
+
+        if (streq(ev->action, "start") || streq(ev->action, "die") ||
+            streq(ev->action, "destroy") || streq(ev->action, "pause") ||
+            streq(ev->action, "unpause"))
+                notify(pe);
+}
+
+static void pe_set_notify(void *ud, pod_changed_fn *fn, void *fn_ud) {
+        struct pods_engine *pe = ud;
+
+        pe->notify = fn;
+        pe->notify_ud = fn_ud;
+        if (fn && !pe->sub && pe->daemon->events) {
+                char *types[] = {(char *)"container", NULL};
+                char *labels[] = {(char *)"berth.pod", NULL};
+                struct event_filter f = {.types = types, .labels = labels};
+
+                pe->sub = event_subscribe(pe->daemon->events, &f, 0, 0, pe_event, pe);
+        } else if (!fn && pe->sub) {
+                event_unsubscribe(pe->daemon->events, pe->sub);
+                pe->sub = NULL;
+        }
+        if (!fn && pe->daemon->loop)
+                ev_timer_stop(pe->daemon->loop, &pe->probe_due);
+}
+
 static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **errp) {
         struct daemon *d = container_of(env, struct daemon, env);
         _cleanup_free_ struct pods_engine *pe = xnew0(struct pods_engine, 1);
@@ -723,6 +863,8 @@ static int pe_open(const struct daemon_env *env, void **ret_ud, struct err **err
         pe->target = (struct http_target){.host = env->local_url};
         pe->vip = pod_vip_new(d);
         pe->peers = overlay_peers_new(d);
+        ev_timer_init(&pe->probe_due, probe_due_cb, 0., 0.);
+        ev_timer_init(&pe->pump, pump_cb, 0., 0.);
         *ret_ud = TAKE_PTR(pe);
         return 0;
 }
@@ -732,6 +874,7 @@ static void pe_close(void *ud) {
 
         if (!pe)
                 return;
+        pe_set_notify(pe, NULL, NULL);
         /* Transfers are aborted without their callbacks: free what they held. */
         if (pe->http)
                 http_multi_free(pe->http);
@@ -746,6 +889,8 @@ static void pe_close(void *ud) {
         }
         while (pe->seqs)
                 seq_free(pe->seqs);
+        if (pe->daemon->loop) /* after the sequences: freeing one arms it */
+                ev_timer_stop(pe->daemon->loop, &pe->pump);
         while (pe->steps) {
                 struct pe_step *st = pe->steps;
                 pe->steps = st->next;
@@ -771,4 +916,5 @@ const struct pod_runtime_ops pods_engine_ops = {
         .list_pods = pe_list,
         .gc_stacks = pe_gc_stacks,
         .sync_stacks = pe_sync_stacks,
+        .set_notify = pe_set_notify,
 };

@@ -174,11 +174,19 @@ static int fake_list(void *ud, struct pod_status **ret, size_t *ret_n, struct er
         return 0;
 }
 
+static void fake_set_notify(void *ud, pod_changed_fn *fn, void *fn_ud) {
+        struct pod_fake *f = ud;
+
+        f->notify = fn;
+        f->notify_ud = fn_ud;
+}
+
 const struct pod_runtime_ops pod_fake_ops = {
         .create_pod = fake_create,
         .start_pod = fake_start,
         .remove_pod = fake_remove,
         .list_pods = fake_list,
+        .set_notify = fake_set_notify,
 };
 
 int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, int exit_code,
@@ -190,6 +198,21 @@ int pod_fake_set(struct pod_fake *f, const char *name, enum pod_rt_state state, 
         p->state = state;
         p->exit_code = state == POD_RT_EXITED ? exit_code : 0;
         p->health = health;
+        if (f->notify)
+                f->notify(f->notify_ud, NULL, NULL);
+        return 0;
+}
+
+int pod_fake_fail_start(struct pod_fake *f, const char *name, const char *why) {
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *copy = xstrdup(name);
+
+        if (!pod_fake_find(f, name))
+                return -ENOENT;
+        pod_fake_forget(f, name);
+        (void)err_setx(&e, EIO, "%s", why);
+        if (f->notify)
+                f->notify(f->notify_ud, copy, e);
         return 0;
 }
 

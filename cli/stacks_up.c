@@ -33,8 +33,12 @@
 #endif
 
 #define MODEL_FILE_MAX (16u * 1024u * 1024u)
-/* 50 ms: the poll interval is what --wait adds after the last pod runs (was 300 ms) */
+/* --wait follows the stack with GET /v1/stacks/{name}?watch=REV (answered as soon as the stack,
+ * its pods or a node report changed); a daemon without it answers at once without a
+ * "revision", and the CLI then polls every 50 ms. A long poll lasts at most WAIT_WATCH_MS, so
+ * --wait-timeout is checked at least that often. */
 #define WAIT_POLL_USEC 50000
+#define WAIT_WATCH_MS 1000u
 
 /* Options shared by the stack commands. */
 struct stack_args {
@@ -170,16 +174,24 @@ static int wait_ready(const struct cli_ctx *ctx, const char *name, char *const *
         _cleanup_free_ char *last = NULL;
         _cleanup_strv_ char **errors = NULL;
 
+        uint64_t rev = 0;
+
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (;;) {
                 _cleanup_json_ json_t *st = NULL;
                 _cleanup_err_ struct err *e = NULL;
-                _cleanup_free_ char *pending = NULL;
+                _cleanup_free_ char *pending = NULL, *wpath = NULL;
                 int r;
 
-                r = client_call(ctx, "GET", path, NULL, &st, &e);
+                if (rev > 0)
+                        wpath = xasprintf("%s?watch=%" PRIu64 "&timeout=%u", path, rev,
+                                          WAIT_WATCH_MS);
+                r = client_call(ctx, "GET", wpath ? wpath : path, NULL, &st, &e);
                 if (r < 0)
                         return report(TAKE_PTR(e), r);
+                rev = json_integer_value(json_object_get(st, "revision")) > 0
+                              ? (uint64_t)json_integer_value(json_object_get(st, "revision"))
+                              : 0;
                 if (stack_ready(st, services, &pending)) {
                         if (tty)
                                 printf("\r\033[K");
@@ -223,7 +235,8 @@ static int wait_ready(const struct cli_ctx *ctx, const char *name, char *const *
                                 timeout_s, pending);
                         return 1;
                 }
-                usleep(WAIT_POLL_USEC);
+                if (rev == 0)
+                        usleep(WAIT_POLL_USEC);
         }
 }
 

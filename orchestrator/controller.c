@@ -15,6 +15,7 @@
 #include "nodes.h"
 #include "plan.h"
 #include "reconcile.h"
+#include "stack_watch.h"
 #include "strv.h"
 #include "overlay.h"
 #include "vip.h"
@@ -277,6 +278,7 @@ struct controller *controller_free(struct controller *c) {
         if (!c)
                 return NULL;
         ctl_waiters_free(c);
+        stack_watch_free(c);
         if (c->loop) {
                 ev_timer_stop(c->loop, &c->kick);
                 ev_timer_stop(c->loop, &c->resync);

@@ -14,6 +14,7 @@
 #include "join.h"
 #include "json.h"
 #include "log.h"
+#include "stack_watch.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -88,14 +89,9 @@ static void h_stack_put(struct http_req *req, void *userdata) {
 
 static void h_stack_get(struct http_req *req, void *userdata) {
         struct controller *c = ctl_of(req, userdata);
-        _cleanup_json_ json_t *res = NULL;
-        _cleanup_err_ struct err *e = NULL;
-        int r;
 
-        if (!c)
-                return;
-        r = controller_stacks(c, http_req_param(req, "name"), &res, &e);
-        reply_result(req, r, e, res);
+        if (c)
+                stack_get_or_watch(c, req); /* stack_watch.c: ?watch=REV long-polls */
 }
 
 static void h_stacks(struct http_req *req, void *userdata) {

@@ -52,6 +52,7 @@ struct controller {
         /* {node: digest of its last assignments answer} while overlay networks exist
          * (controller_overlay.c) */
         json_t *overlay_digests;
+        struct stack_watch *stack_watch; /* parked GET /v1/stacks/{name}?watch= (stack_watch.c) */
 };
 
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */

@@ -474,3 +474,17 @@ web_count() { # N
         eventually no_containers
         eventually no_network kv_default
 }
+
+@test "pods: a pod whose start fails is reported with why and retried with backoff, not in a loop" {
+        run B up -d --wait --wait-timeout 3 -f "$PODS/badcmd.yaml"
+        [ "$status" -ne 0 ] || { echo "$output"; false; }
+        assert_contains "$output" "bad/1"
+        assert_contains "$output" "/no/such/binary"
+        run B stack ps -p two
+        assert_contains "$output" "failed: "
+        [ "$(echo "$output" | grep -c running)" -eq 1 ] || { echo "$output"; false; }
+        # retried with backoff (100 ms doubling): a handful of creates in these seconds, where
+        # recreating it on every pass made hundreds
+        n=$(grep -c "Created pod 'two.bad" "$DAEMON_LOG" || true)
+        [ "$n" -ge 1 ] && [ "$n" -le 15 ] || { echo "creates: $n"; false; }
+}
