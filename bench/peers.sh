@@ -6,7 +6,8 @@
 #   sudo bench/peers.sh [SECTION...]     sections: run bridge restart detach mem pull saveload
 #                                        compose imagepull
 #   N=10 sudo bench/peers.sh run         runs per median (default 10); N_CTR (default 20) for
-#                                        detach/mem; N_SVC (default 10) for compose
+#                                        detach; N_SVC (default 10) for compose; MEM_LEVELS
+#                                        (default "10 100") and MEM_IDLE (8 s) for mem
 #
 # Peers run on private state only (see /work/shared/PEERS.md): containerd and dockerd with
 # their own sockets, roots and pid files under /var/lib/berth-bench and /run/berth-bench,
@@ -22,7 +23,7 @@ set -uo pipefail
 if [ -z "${BERTH_PEERS_LOCKED:-}" ]; then
         BERTH_PEERS_LOCKED=1 exec flock -w "${PEERS_LOCK_WAIT:-3600}" /tmp/berth-peers.lock "$0" "$@"
 fi
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 N=${N:-10}
 N_CTR=${N_CTR:-20}
@@ -136,15 +137,6 @@ row() {
                 rs+=" $(ratio "$v" "$b")"
         done
         echo "| $label | $b$cells |$rs |"
-}
-
-rss_kib() { # PID...: summed VmRSS
-        local p s=0 v
-        for p in "$@"; do
-                v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
-                s=$((s + ${v:-0}))
-        done
-        echo "$s"
 }
 
 # ---- the image ----
@@ -509,23 +501,25 @@ section_bridge() {
                         echo $((t_bridge - t_none)) >>"$T/br-$e-diff"
                 done
         done
-        echo "| engine | --network none | default bridge | bridge - none (median of the per-round differences) | bridge: peer / berth |"
-        echo "|---|---|---|---|---|"
+        echo "| engine | --network none | default bridge | bridge - none (difference of the medians) | bridge - none (median of the per-round differences) | bridge: peer / berth |"
+        echo "|---|---|---|---|---|---|"
         nb=$(median <"$T/br-berth-bridge" | us_ms)
         for e in berth docker podman; do
                 if [ -n "${why[$e]}" ]; then
-                        echo "| $e | ${why[$e]} | | | |"
+                        echo "| $e | ${why[$e]} | | | | |"
                         continue
                 fi
                 dn=$(median <"$T/br-$e-none" | us_ms)
                 db=$(median <"$T/br-$e-bridge" | us_ms)
-                echo "| $e | $dn | $db | $(median <"$T/br-$e-diff" | us_ms) | $(ratio "$db" "$nb") |"
+                echo "| $e | $dn | $db | $(awk -v a="$db" -v b="$dn" 'BEGIN { printf "%.1f", a - b }') |" \
+                        "$(median <"$T/br-$e-diff" | us_ms) | $(ratio "$db" "$nb") |"
         done
         if [ -z "${why[berth]}" ]; then
                 t=$(median <"$T/br-berth-diff" | us_ms)
                 echo
-                echo "Issue #5 target, berth's bridge adds at most 3 ms to its --network none time:" \
-                        "$(awk -v d="$t" 'BEGIN { print (d <= 3 ? "met" : "not met") }') ($t ms)."
+                echo "Issue #5 target, berth's bridge adds at most 3 ms to its --network none time" \
+                        "(median of the per-round differences): $(awk -v d="$t" \
+                        'BEGIN { print (d <= 3 ? "met" : "not met") }') ($t ms)."
         fi
         echo
         echo "Inside $NS at the end: links $(ip -n "$NS" -o link show | awk -F': ' '{sub(/@.*/, "", $2); printf "%s ", $2}' | sed 's/ $//');" \
@@ -626,59 +620,108 @@ shim_pids() {
         esac
 }
 
+# smaps_rollup FIELD PID...: the field summed over the processes, KiB (Rss, Pss, Private_Dirty)
+smaps_kib() {
+        local f=$1 p s=0 v
+        shift
+        for p in "$@"; do
+                v=$(awk -v f="$f:" '$1 == f {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+                s=$((s + ${v:-0}))
+        done
+        echo "$s"
+}
+
+# daemon pids of an engine (podman has none)
+daemon_pids() {
+        case $1 in
+        berth) echo "$BERTH_PID" ;;
+        docker) echo "$DOCKERD_PID $CONTAINERD_PID" ;;
+        esac
+}
+
+# mem (issue #6): the daemons idle and with each of MEM_LEVELS (default "10 100") sleeping
+# containers per engine, in RSS and PSS (PSS splits shared pages among the processes mapping
+# them: N shims of one binary do not count its code N times), after MEM_IDLE (default 8) quiet
+# seconds each time (berth's daemon trims itself when quiet: agent/daemon_trim.c). Per
+# container: the mean shim PSS plus the growth of the daemon's private dirty memory (heap,
+# data) divided by the number of containers (bench/memory.sh's measure, berth alone).
 section_mem() {
-        local idle_b idle_d full_b full_d sb sd sp n
+        local -A why=([berth]="" [docker]="$DOCKER_WHY" [podman]="$PODMAN_WHY") v=()
+        local e l n have i pids s cells
+        local levels=${MEM_LEVELS:-10 100} idle=${MEM_IDLE:-8}
         echo
-        echo "### memory: daemon idle RSS and per-container overhead ($N_CTR sleeping containers, KiB)"
+        echo "### memory: daemons idle and with $(echo "$levels" | sed 's/ / and /g') sleeping containers per engine (KiB; each after $idle quiet seconds)"
         echo
         echo "| what | berth | docker (dockerd + containerd) | podman | ratio (peer / berth) |"
         echo "|---|---|---|---|---|"
-        idle_b=$(rss_kib "$BERTH_PID")
-        idle_d=${DOCKER_WHY:-$(rss_kib "$DOCKERD_PID" "$CONTAINERD_PID")}
-        row "daemon idle RSS" "$idle_b" "$idle_d" "no daemon"
-        for e in B dk pm; do
-                case $e in
-                dk) [ -n "$DOCKER_WHY" ] && continue ;;
-                pm) [ -n "$PODMAN_WHY" ] && continue ;;
-                esac
-                for i in $(seq "$N_CTR"); do
-                        $e run -d --network none "$IMG" sleep 600 >/dev/null 2>&1
+        sleep "$idle"
+        for e in berth docker; do
+                [ -n "${why[$e]}" ] && continue
+                pids=$(daemon_pids "$e")
+                v[$e.rss0]=$(smaps_kib Rss $pids)
+                v[$e.pss0]=$(smaps_kib Pss $pids)
+                v[$e.priv0]=$(smaps_kib Private_Dirty $pids)
+        done
+        cell_of() { # ENGINE KEY
+                if [ -n "${why[$1]}" ]; then echo "${why[$1]}"; else echo "${v[$1.$2]:-no daemon}"; fi
+        }
+        row "daemon idle RSS" "$(cell_of berth rss0)" "$(cell_of docker rss0)" "no daemon"
+        row "daemon idle PSS" "$(cell_of berth pss0)" "$(cell_of docker pss0)" "no daemon"
+        have=0
+        for l in $levels; do
+                for e in berth docker podman; do
+                        [ -n "${why[$e]}" ] && continue
+                        for i in $(seq $((have + 1)) "$l"); do
+                                case $e in
+                                berth) B run -d --network none "$IMG" sleep 600 ;;
+                                docker) dk run -d --network none "$IMG" sleep 600 ;;
+                                podman) pm run -d --network none "$IMG" sleep 600 ;;
+                                esac >/dev/null 2>"$T/err" ||
+                                        { why[$e]="run -d failed: $(head -c 120 "$T/err")"; break; }
+                        done
                 done
+                have=$l
+                sleep "$idle"
+                for e in berth docker podman; do
+                        [ -n "${why[$e]}" ] && continue
+                        s=$(shim_pids "$e")
+                        n=$(echo "$s" | grep -c .)
+                        [ "$n" -gt 0 ] || { why[$e]="no shim found"; continue; }
+                        # shellcheck disable=SC2086 # lists of pids
+                        v[$e.shim]=$(($(smaps_kib Pss $s) / n))
+                        v[$e.cost]=${v[$e.shim]}
+                        [ "$e" = podman ] && continue
+                        pids=$(daemon_pids "$e")
+                        v[$e.rss]=$(smaps_kib Rss $pids)
+                        v[$e.pss]=$(smaps_kib Pss $pids)
+                        # a garbage-collected daemon's private memory can shrink meanwhile
+                        v[$e.grow]=$((($(smaps_kib Private_Dirty $pids) - ${v[$e.priv0]}) / l))
+                        [ "${v[$e.grow]}" -lt 0 ] && v[$e.grow]=0
+                        v[$e.cost]=$((${v[$e.shim]} + ${v[$e.grow]}))
+                done
+                row "daemon RSS, $l containers" "$(cell_of berth rss)" "$(cell_of docker rss)" "no daemon"
+                row "daemon PSS, $l containers" "$(cell_of berth pss)" "$(cell_of docker pss)" "no daemon"
+                row "shim PSS per container, mean of $l (berth shim / containerd-shim-runc-v2 / conmon)" \
+                        "$(cell_of berth shim)" "$(cell_of docker shim)" "$(cell_of podman shim)"
+                row "per container: shim PSS + the daemon's private growth / $l" \
+                        "$(cell_of berth cost)" "$(cell_of docker cost)" "$(cell_of podman cost)"
         done
-        sleep 1
-        full_b=$(rss_kib "$BERTH_PID")
-        n=$(shim_pids berth | wc -l)
-        sb=$(($(rss_kib $(shim_pids berth)) / (n > 0 ? n : 1)))
-        if [ -z "$DOCKER_WHY" ]; then
-                full_d=$(rss_kib "$DOCKERD_PID" "$CONTAINERD_PID")
-                n=$(shim_pids docker | wc -l)
-                sd=$(($(rss_kib $(shim_pids docker)) / (n > 0 ? n : 1)))
-        else
-                full_d=$DOCKER_WHY
-                sd=$DOCKER_WHY
-        fi
-        if [ -z "$PODMAN_WHY" ]; then
-                n=$(shim_pids podman | wc -l)
-                sp=$(($(rss_kib $(shim_pids podman)) / (n > 0 ? n : 1)))
-        else
-                sp=$PODMAN_WHY
-        fi
-        row "shim RSS per container (berth-shim / containerd-shim-runc-v2 / conmon)" "$sb" "$sd" "$sp"
-        local gb gd="$full_d"
-        gb=$(((full_b - idle_b) / N_CTR))
-        [ -z "$DOCKER_WHY" ] && gd=$(((full_d - idle_d) / N_CTR))
-        # a garbage-collected daemon can shrink meanwhile: that is noise, not a number
-        [ "$gb" -lt 0 ] 2>/dev/null && gb="< 0 (noise)"
-        [ "$gd" -lt 0 ] 2>/dev/null && gd="< 0 (noise)"
-        row "daemon RSS growth per container" "$gb" "$gd" "no daemon"
-        for e in B dk pm; do
+        for e in berth docker podman; do
                 case $e in
-                dk) [ -n "$DOCKER_WHY" ] && continue ;;
-                pm) [ -n "$PODMAN_WHY" ] && continue ;;
+                berth) cells=$(B ps -aq) ;;
+                docker) [ -n "$DOCKER_WHY" ] && continue; cells=$(dk ps -aq) ;;
+                podman) [ -n "$PODMAN_WHY" ] && continue; cells=$(pm ps -aq) ;;
                 esac
-                ids=$($e ps -aq)
-                [ -n "$ids" ] && $e rm -f $ids >/dev/null 2>&1
+                [ -z "$cells" ] && continue
+                case $e in
+                berth) B rm -f $cells ;;
+                docker) dk rm -f $cells ;;
+                podman) pm rm -f -t 0 $cells ;;
+                esac >/dev/null 2>&1
         done
+        echo
+        echo "Issue #6 targets: berth's daemon under 10 MiB RSS idle ($(cell_of berth rss0) KiB), per" \
+                "container under 0.3 MiB PSS ($(cell_of berth cost) KiB with $have containers)."
 }
 
 start_registry() {
@@ -856,7 +899,7 @@ compose_file() { # N IMAGE
 }
 
 section_compose() {
-        local b_up b_down d_up d_down tb td i t0 t1 t2
+        local b_up b_down d_up d_down i t0 t1 t2
         echo
         echo "### compose: up -d and down -t 0 of $N_SVC services, network_mode none (median of $N, ms)"
         echo
