@@ -444,6 +444,10 @@ us() {
         echo $(((t1 - t0) / 1000))
 }
 us_ms() { awk '{ if ($1 == "n/a") print "n/a"; else printf "%.1f\n", $1 / 1000 }'; }
+quantile() { # P (0-100): the nearest-rank percentile of the numbers on stdin
+        sort -n | awk -v p="$1" '{a[NR] = $1} END { if (NR == 0) { print "n/a"; exit }
+                i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'
+}
 
 br_run() { # ENGINE NETWORK
         case $1 in
@@ -501,7 +505,7 @@ section_bridge() {
                         echo $((t_bridge - t_none)) >>"$T/br-$e-diff"
                 done
         done
-        echo "| engine | --network none | default bridge | bridge - none (difference of the medians) | bridge - none (median of the per-round differences) | bridge: peer / berth |"
+        echo "| engine | --network none | default bridge | bridge - none (difference of the medians) | bridge - none, per round: median (p25 .. p75) | bridge: peer / berth |"
         echo "|---|---|---|---|---|---|"
         nb=$(median <"$T/br-berth-bridge" | us_ms)
         for e in berth docker podman; do
@@ -512,14 +516,17 @@ section_bridge() {
                 dn=$(median <"$T/br-$e-none" | us_ms)
                 db=$(median <"$T/br-$e-bridge" | us_ms)
                 echo "| $e | $dn | $db | $(awk -v a="$db" -v b="$dn" 'BEGIN { printf "%.1f", a - b }') |" \
-                        "$(median <"$T/br-$e-diff" | us_ms) | $(ratio "$db" "$nb") |"
+                        "$(median <"$T/br-$e-diff" | us_ms) ($(quantile 25 <"$T/br-$e-diff" | us_ms) .." \
+                        "$(quantile 75 <"$T/br-$e-diff" | us_ms)) | $(ratio "$db" "$nb") |"
         done
         if [ -z "${why[berth]}" ]; then
                 t=$(median <"$T/br-berth-diff" | us_ms)
                 echo
                 echo "Issue #5 target, berth's bridge adds at most 3 ms to its --network none time" \
                         "(median of the per-round differences): $(awk -v d="$t" \
-                        'BEGIN { print (d <= 3 ? "met" : "not met") }') ($t ms)."
+                        'BEGIN { print (d <= 3 ? "met" : "not met") }') ($t ms; half of the rounds" \
+                        "differ by $(quantile 25 <"$T/br-berth-diff" | us_ms) to" \
+                        "$(quantile 75 <"$T/br-berth-diff" | us_ms) ms at this load)."
         fi
         echo
         echo "Inside $NS at the end: links $(ip -n "$NS" -o link show | awk -F': ' '{sub(/@.*/, "", $2); printf "%s ", $2}' | sed 's/ $//');" \
