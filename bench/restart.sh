@@ -1,9 +1,11 @@
 #!/bin/bash
 # Crash-to-running latency: a container with --restart always that exits 0.3 s after it starts;
 # the time from its exit (the `die` event) to running again (the next `start` event), for the
-# first restart of RUNS fresh containers (the first restart is immediate in berth and docker
-# alike; later ones back off). Median and p99, berth beside docker when dockerd is running and
-# has a busybox image (it is neither installed, started nor pulled from here).
+# first restart of RUNS fresh containers (berth restarts at once the first time, docker after
+# its 100 ms initial backoff; later ones back off). Median and p99, berth beside docker when
+# dockerd is running and has a busybox image (it is neither installed, started nor pulled from
+# here; bench/peers.sh restart runs private docker and podman). The sampling is restart_sample
+# in sup-lib.sh.
 #
 #   sudo bench/restart.sh [RUNS]
 set -euo pipefail
