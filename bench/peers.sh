@@ -18,10 +18,18 @@
 # `bridge` runs a second berth daemon, a second dockerd (with its own containerd) and podman's
 # CNI bridge inside a network namespace of its own (berth-bench-peers), so their bridges and
 # iptables/nftables rules never reach the host's; it checks the host's ruleset before and after.
-# Runs hold /tmp/berth-peers.lock (other engineers' benches take it too).
+# Runs hold PEERS_LOCK (/tmp/berth-peers.lock; other engineers' benches take it too): unless a
+# caller already holds it (`flock /tmp/berth-peers.lock bench/peers.sh ...`: then the lock file is
+# open on an inherited descriptor), the script runs itself again under flock.
 set -uo pipefail
+PEERS_LOCK=${PEERS_LOCK:-/tmp/berth-peers.lock}
 if [ -z "${BERTH_PEERS_LOCKED:-}" ]; then
-        BERTH_PEERS_LOCKED=1 exec flock -w "${PEERS_LOCK_WAIT:-3600}" /tmp/berth-peers.lock "$0" "$@"
+        for fd in /proc/$$/fd/*; do
+                [ "$(readlink "$fd")" = "$PEERS_LOCK" ] && BERTH_PEERS_LOCKED=1
+        done
+fi
+if [ -z "${BERTH_PEERS_LOCKED:-}" ]; then
+        BERTH_PEERS_LOCKED=1 exec flock -w "${PEERS_LOCK_WAIT:-3600}" "$PEERS_LOCK" "$0" "$@"
 fi
 cd "$(dirname "$0")/.." || exit 1
 
