@@ -3,18 +3,35 @@
 # skopeo), same busybox image everywhere, medians of N runs, berth and peer in the same run.
 # Prints markdown tables; a peer that cannot run here gets the reason in its cell.
 #
-#   sudo bench/peers.sh [SECTION...]     sections: run detach mem pull saveload compose
-#                                        imagepull
+#   sudo bench/peers.sh [SECTION...]     sections: run bridge restart detach mem pull saveload
+#                                        compose imagepull
 #   N=10 sudo bench/peers.sh run         runs per median (default 10); N_CTR (default 20) for
-#                                        detach/mem; N_SVC (default 10) for compose
+#                                        detach; N_SVC (default 10) for compose; MEM_LEVELS
+#                                        (default "10 100") and MEM_IDLE (8 s) for mem
 #
 # Peers run on private state only (see /work/shared/PEERS.md): containerd and dockerd with
 # their own sockets, roots and pid files under /var/lib/berth-bench and /run/berth-bench,
 # dockerd with --iptables=false --ip6tables=false --bridge=none (the host's firewall is not
 # touched), podman with --root/--runroot there, cgroupfs and its own containers.conf. Every
 # daemon is stopped by pid on exit and its state removed. Needs root.
+#
+# `bridge` runs a second berth daemon, a second dockerd (with its own containerd) and podman's
+# CNI bridge inside a network namespace of its own (berth-bench-peers), so their bridges and
+# iptables/nftables rules never reach the host's; it checks the host's ruleset before and after.
+# Runs hold PEERS_LOCK (/tmp/berth-peers.lock; other engineers' benches take it too): unless a
+# caller already holds it (`flock /tmp/berth-peers.lock bench/peers.sh ...`: then the lock file is
+# open on an inherited descriptor), the script runs itself again under flock.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+PEERS_LOCK=${PEERS_LOCK:-/tmp/berth-peers.lock}
+if [ -z "${BERTH_PEERS_LOCKED:-}" ]; then
+        for fd in /proc/$$/fd/*; do
+                [ "$(readlink "$fd")" = "$PEERS_LOCK" ] && BERTH_PEERS_LOCKED=1
+        done
+fi
+if [ -z "${BERTH_PEERS_LOCKED:-}" ]; then
+        BERTH_PEERS_LOCKED=1 exec flock -w "${PEERS_LOCK_WAIT:-3600}" "$PEERS_LOCK" "$0" "$@"
+fi
+cd "$(dirname "$0")/.." || exit 1
 
 N=${N:-10}
 N_CTR=${N_CTR:-20}
@@ -23,11 +40,12 @@ BERTH=${BERTH:-$PWD/build/berth}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 DOCKER=/usr/bin/docker # not a newer client that may be first in PATH
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(run detach mem pull saveload compose)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(run bridge restart detach mem pull saveload compose)
 
 [ "$(id -u)" -eq 0 ] || { echo "peers.sh: needs root" >&2; exit 77; }
 [ -x "$BUSYBOX" ] || { echo "peers.sh: needs $BUSYBOX (busybox-static)" >&2; exit 77; }
 [ -x "$BERTH" ] || make -s -j2 all || exit 1
+. bench/sup-lib.sh # restart_sample, p99
 
 STATE=/var/lib/berth-bench
 RUNDIR=/run/berth-bench
@@ -51,6 +69,7 @@ stop_pid() { # PID: TERM, wait up to 10 s, then KILL
 
 cleanup() {
         set +e
+        ns_down
         if [ -n "$BERTH_PID" ]; then
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1
@@ -126,15 +145,6 @@ row() {
                 rs+=" $(ratio "$v" "$b")"
         done
         echo "| $label | $b$cells |$rs |"
-}
-
-rss_kib() { # PID...: summed VmRSS
-        local p s=0 v
-        for p in "$@"; do
-                v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)
-                s=$((s + ${v:-0}))
-        done
-        echo "$s"
 }
 
 # ---- the image ----
@@ -213,11 +223,9 @@ EOF
         return 1
 }
 
-pm() {
-        CONTAINERS_CONF=$STATE/containers.conf podman --root "$STATE/podman/root" \
-                --runroot "$RUNDIR/podman" --tmpdir "$RUNDIR/podman-tmp" \
-                --cgroup-manager cgroupfs --events-backend file --runtime runc "$@"
-}
+PODMAN=(podman --root "$STATE/podman/root" --runroot "$RUNDIR/podman" --tmpdir "$RUNDIR/podman-tmp"
+        --cgroup-manager cgroupfs --events-backend file --runtime runc)
+pm() { CONTAINERS_CONF=$STATE/containers.conf "${PODMAN[@]}" "$@"; }
 PODMAN_WHY=
 setup_podman() {
         command -v podman >/dev/null || { PODMAN_WHY="not installed (scripts/deps.sh --bench)"; return 1; }
@@ -229,6 +237,28 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+[network]
+network_backend = "cni"
+network_config_dir = "$STATE/cni"
+EOF
+        # the default network "podman" as Debian ships it (cni-podman0, 10.88.0.0/16), but with
+        # its address leases below $STATE instead of /var/lib/cni (bridge section only)
+        mkdir -p "$STATE/cni"
+        cat >"$STATE/cni/87-podman-bridge.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "podman",
+  "plugins": [
+    { "type": "bridge", "bridge": "cni-podman0", "isGateway": true, "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": { "type": "host-local", "dataDir": "$STATE/cni-ipam",
+                "routes": [{ "dst": "0.0.0.0/0" }],
+                "ranges": [[{ "subnet": "10.88.0.0/16", "gateway": "10.88.0.1" }]] } },
+    { "type": "portmap", "capabilities": { "portMappings": true } },
+    { "type": "firewall" },
+    { "type": "tuning" }
+  ]
+}
 EOF
         return 0
 }
@@ -289,6 +319,281 @@ section_run() {
         row "run --rm --network none IMG true" "$b" "$d" "$p" "$c" "$r"
 }
 
+# ---- the bridge section's network namespace ----
+
+# berth, dockerd (with a containerd of its own) and podman's CNI plugins run in $NS, so that
+# their bridges (berth-*, docker0, cni-podman0) and their nftables/iptables rules live in it and
+# the host's firewall is not touched. nsenter --net, not `ip netns exec`: the latter also gives
+# the command a new mount namespace with a fresh /sys, where /sys/fs/cgroup is empty and no
+# engine can make a cgroup. Unix sockets by path work across network namespaces, so the CLIs run
+# outside it.
+NS=berth-bench-peers
+NS_MADE=
+NS_PIDS=() # daemons started in $NS, stopped in reverse order
+NSENTER=(nsenter "--net=/run/netns/$NS") # execs (no fork): $! of a daemon started with it is its pid
+nsx() { "${NSENTER[@]}" "$@"; }
+B2() { BERTH_HOST=unix://$RUNDIR/bn/berth.sock "$BERTH" "$@"; }
+dk2() { "$DOCKER" -H "unix://$RUNDIR/dn.sock" "$@"; }
+pn() { CONTAINERS_CONF=$STATE/containers.conf nsx "${PODMAN[@]}" "$@"; }
+
+ns_up() {
+        ls /run/netns 2>/dev/null | sort >"$T/netns.before"
+        if ip netns list | grep -q "^$NS\b"; then
+                log "removing $NS left by an interrupted run"
+                ip netns del "$NS" || return 1
+        fi
+        ip netns add "$NS" || return 1
+        NS_MADE=1
+        ip -n "$NS" link set lo up
+}
+
+ns_down() {
+        local ids i
+        [ -n "$NS_MADE" ] || return 0
+        if [ -S "$RUNDIR/bn/berth.sock" ]; then
+                ids=$(B2 ps -aq --no-trunc 2>/dev/null)
+                [ -n "$ids" ] && B2 rm -f $ids >/dev/null 2>&1
+        fi
+        if [ -S "$RUNDIR/dn.sock" ]; then
+                ids=$(dk2 ps -aq 2>/dev/null)
+                [ -n "$ids" ] && dk2 rm -f $ids >/dev/null 2>&1
+        fi
+        [ -z "$PODMAN_WHY" ] && [ -d "$STATE/podman" ] && pn rm -af -t 0 >/dev/null 2>&1
+        for ((i = ${#NS_PIDS[@]} - 1; i >= 0; i--)); do
+                stop_pid "${NS_PIDS[$i]}"
+        done
+        NS_PIDS=()
+        # network namespaces podman made for its containers (cni-*) and did not remove
+        ls /run/netns 2>/dev/null | sort | comm -13 "$T/netns.before" - | grep '^cni-' |
+                while read -r n; do ip netns del "$n" 2>/dev/null; done
+        ip netns del "$NS"
+        NS_MADE=
+}
+
+START_WHY= # why start_berth_ns or start_docker_ns failed
+start_berth_ns() {
+        mkdir -p "$RUNDIR/bn"
+        "${NSENTER[@]}" "$BERTH" daemon --root "$STATE/berth-ns" --run "$RUNDIR/bn" --log-level error \
+                >"$T/berth-ns.log" 2>&1 &
+        NS_PIDS+=("$!")
+        for _ in $(seq 200); do
+                [ -S "$RUNDIR/bn/berth.sock" ] && break
+                sleep 0.05
+        done
+        B2 import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" "$IMG" >/dev/null \
+                2>"$T/err" && return 0
+        START_WHY="daemon in $NS did not start: $(tail -q -n 1 "$T/berth-ns.log" "$T/err" | tr '\n' ' ' | cut -c1-120)"
+        return 1
+}
+
+start_docker_ns() {
+        local cpid dpid
+        [ -n "$DOCKER_WHY" ] && { START_WHY=$DOCKER_WHY; return 1; }
+        mkdir -p "$STATE/containerd-ns" "$STATE/docker-ns"
+        cat >"$STATE/containerd-ns.toml" <<EOF
+version = 2
+root = "$STATE/containerd-ns/root"
+state = "$RUNDIR/cn"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$RUNDIR/cn.sock"
+[ttrpc]
+  address = "$RUNDIR/cn.sock.ttrpc"
+[debug]
+  address = "$RUNDIR/cn-debug.sock"
+EOF
+        "${NSENTER[@]}" containerd --config "$STATE/containerd-ns.toml" >"$T/containerd-ns.log" 2>&1 &
+        cpid=$!
+        NS_PIDS+=("$cpid")
+        for _ in $(seq 200); do
+                [ -S "$RUNDIR/cn.sock" ] && break
+                sleep 0.05
+        done
+        # the default bridge docker0 and dockerd's iptables rules: both inside $NS
+        "${NSENTER[@]}" dockerd --config-file "$STATE/daemon.json" --containerd "$RUNDIR/cn.sock" \
+                --data-root "$STATE/docker-ns" --exec-root "$RUNDIR/dn-exec" \
+                -H "unix://$RUNDIR/dn.sock" --pidfile "$RUNDIR/dn.pid" >"$T/dockerd-ns.log" 2>&1 &
+        dpid=$!
+        NS_PIDS+=("$dpid")
+        for _ in $(seq 300); do
+                if dk2 version >/dev/null 2>&1; then
+                        dk2 import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' "$T/busybox.tar" \
+                                "$IMG" >/dev/null 2>"$T/err" && return 0
+                        START_WHY="import failed: $(head -c 120 "$T/err")"
+                        return 1
+                fi
+                kill -0 "$dpid" 2>/dev/null || break
+                sleep 0.1
+        done
+        START_WHY="dockerd in $NS did not start: $(tail -n 1 "$T/dockerd-ns.log" | cut -c1-120)"
+        return 1
+}
+
+# The host's firewall as text: iptables and ip6tables (nft-backed here), the nft ruleset without
+# berth's per-root tables (other engineers' daemons add and remove theirs meanwhile) and without
+# counters, IPv4 forwarding, and any docker0/cni-podman0 link.
+host_fw() {
+        { iptables-save; ip6tables-save; } 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//g'
+        nft list ruleset 2>/dev/null | awk '/^table / { skip = ($3 ~ /^berth/) } !skip' |
+                sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
+        echo "ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"
+        ip -o link show | awk -F': ' '$2 ~ /^(docker0|cni-podman0)/ {print "link " $2}'
+}
+
+# us CMD...: wall time of one run in microseconds; fails like ms.
+us() {
+        local t0 t1
+        t0=$(now_ns)
+        if ! "$@" >"$T/out" 2>&1; then
+                tail -n 2 "$T/out" | tr '\n' ' ' | cut -c1-160 >"$T/why"
+                return 1
+        fi
+        t1=$(now_ns)
+        echo $(((t1 - t0) / 1000))
+}
+us_ms() { awk '{ if ($1 == "n/a") print "n/a"; else printf "%.1f\n", $1 / 1000 }'; }
+quantile() { # P (0-100): the nearest-rank percentile of the numbers on stdin
+        sort -n | awk -v p="$1" '{a[NR] = $1} END { if (NR == 0) { print "n/a"; exit }
+                i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'
+}
+
+br_run() { # ENGINE NETWORK
+        case $1 in
+        berth) B2 run --rm --network "$2" "$IMG" true ;;
+        docker) dk2 run --rm --network "$2" "$IMG" true ;;
+        podman) pn run --rm --network "$2" "$IMG" true ;;
+        esac
+}
+
+# bridge (issue #5): `run --rm IMG true` on each engine's default bridge network beside
+# `--network none`, every engine's daemon in $NS; the engines and the two modes alternate run by
+# run (the mode order flips every round), so load drifts hit all alike.
+section_bridge() {
+        local -A why=()
+        local e m i t nb dn db fw modes
+        echo
+        echo "### run --rm IMG true: --network none vs the default bridge (median of $N, ms; engines and modes alternate run by run, daemons in a network namespace of their own)"
+        echo
+        host_fw >"$T/fw.before"
+        if ! ns_up 2>"$T/err"; then
+                echo "| could not create network namespace $NS: $(head -c 120 "$T/err") |"
+                return
+        fi
+        # (not in $(...): the daemons' pids must reach NS_PIDS)
+        START_WHY=
+        start_berth_ns
+        why[berth]=$START_WHY
+        START_WHY=
+        start_docker_ns
+        why[docker]=$START_WHY
+        why[podman]=$PODMAN_WHY
+        for e in berth docker podman; do
+                : >"$T/br-$e-none"
+                : >"$T/br-$e-bridge"
+                : >"$T/br-$e-diff"
+                [ -n "${why[$e]}" ] && continue
+                for m in none bridge; do # warm up: first runs fill caches, podman's makes the bridge
+                        br_run "$e" "$m" >"$T/out" 2>&1 ||
+                                { why[$e]="failed ($m): $(tail -n 2 "$T/out" | tr '\n' ' ' | cut -c1-140)"; break; }
+                done
+        done
+        for i in $(seq "$N"); do
+                modes="none bridge"
+                [ $((i % 2)) -eq 0 ] && modes="bridge none"
+                for e in berth docker podman; do
+                        [ -n "${why[$e]}" ] && continue
+                        local t_none='' t_bridge=''
+                        for m in $modes; do
+                                t=$(us br_run "$e" "$m") ||
+                                        { why[$e]="failed ($m, run $i): $(cat "$T/why")"; break; }
+                                echo "$t" >>"$T/br-$e-$m"
+                                [ "$m" = none ] && t_none=$t || t_bridge=$t
+                        done
+                        [ -n "${why[$e]}" ] && continue
+                        echo $((t_bridge - t_none)) >>"$T/br-$e-diff"
+                done
+        done
+        echo "| engine | --network none | default bridge | bridge - none (difference of the medians) | bridge - none, per round: median (p25 .. p75) | bridge: peer / berth |"
+        echo "|---|---|---|---|---|---|"
+        nb=$(median <"$T/br-berth-bridge" | us_ms)
+        for e in berth docker podman; do
+                if [ -n "${why[$e]}" ]; then
+                        echo "| $e | ${why[$e]} | | | | |"
+                        continue
+                fi
+                dn=$(median <"$T/br-$e-none" | us_ms)
+                db=$(median <"$T/br-$e-bridge" | us_ms)
+                echo "| $e | $dn | $db | $(awk -v a="$db" -v b="$dn" 'BEGIN { printf "%.1f", a - b }') |" \
+                        "$(median <"$T/br-$e-diff" | us_ms) ($(quantile 25 <"$T/br-$e-diff" | us_ms) .." \
+                        "$(quantile 75 <"$T/br-$e-diff" | us_ms)) | $(ratio "$db" "$nb") |"
+        done
+        if [ -z "${why[berth]}" ]; then
+                t=$(median <"$T/br-berth-diff" | us_ms)
+                echo
+                echo "Issue #5 target, berth's bridge adds at most 3 ms to its --network none time" \
+                        "(median of the per-round differences): $(awk -v d="$t" \
+                        'BEGIN { print (d <= 3 ? "met" : "not met") }') ($t ms; half of the rounds" \
+                        "differ by $(quantile 25 <"$T/br-berth-diff" | us_ms) to" \
+                        "$(quantile 75 <"$T/br-berth-diff" | us_ms) ms at this load)."
+        fi
+        echo
+        echo "Inside $NS at the end: links $(ip -n "$NS" -o link show | awk -F': ' '{sub(/@.*/, "", $2); printf "%s ", $2}' | sed 's/ $//');" \
+                "nft tables $(ip netns exec "$NS" nft list tables | awk '{printf "%s %s, ", $2, $3}' | sed 's/, $//')."
+        ns_down
+        host_fw >"$T/fw.after"
+        echo
+        if fw=$(diff "$T/fw.before" "$T/fw.after"); then
+                echo "The host's firewall (iptables-save, ip6tables-save, the nft ruleset without" \
+                        "berth's per-root tables, ip_forward, no docker0/cni-podman0) is the same" \
+                        "before and after."
+        else
+                echo "The host's firewall CHANGED during the run (berth's per-root tables left out):"
+                echo
+                echo '```'
+                echo "$fw" | head -n 40
+                echo '```'
+        fi
+}
+
+# restart (issue #6): crash-to-running latency of the first restart, restart_sample
+# (bench/sup-lib.sh) for each engine in turn, run by run.
+section_restart() {
+        local -A why=([berth]="" [docker]="$DOCKER_WHY" [podman]="$PODMAN_WHY")
+        local i e v mb md
+        echo
+        echo "### crash-to-running: first restart of a --restart always container that exits 1 after 0.3 s (from its die event to its next start event, $N runs, engines alternating, ms)"
+        echo
+        for e in berth docker podman; do : >"$T/rs-$e"; done
+        for i in $(seq "$N"); do
+                for e in berth docker podman; do
+                        [ -n "${why[$e]}" ] && continue
+                        case $e in
+                        berth) v=$(restart_sample B "$IMG" "bench-rs-$i" '{{.Action}} {{.timeNano}}') ;;
+                        docker) v=$(restart_sample dk "$IMG" "bench-rs-$i" '{{.Action}} {{.TimeNano}}') ;;
+                        podman) v=$(restart_sample pm "$IMG" "bench-rs-$i" '{{.Status}} {{.Time.UnixNano}}' -t 0) ;;
+                        esac || { why[$e]="no restart seen (run $i)"; continue; }
+                        echo "$v" >>"$T/rs-$e"
+                done
+        done
+        echo "| engine | median | p99 | runs | median: peer / berth |"
+        echo "|---|---|---|---|---|"
+        mb=$(median <"$T/rs-berth" | us_ms)
+        for e in berth docker podman; do
+                if [ -n "${why[$e]}" ]; then
+                        echo "| $e | ${why[$e]} | | | |"
+                        continue
+                fi
+                md=$(median <"$T/rs-$e" | us_ms)
+                echo "| $e | $md | $(p99 <"$T/rs-$e" | us_ms) | $(wc -l <"$T/rs-$e") | $(ratio "$md" "$mb") |"
+        done
+        if [ -z "${why[berth]}" ]; then
+                echo
+                echo "Issue #6 target, berth under 10 ms:" \
+                        "$(awk -v d="$mb" 'BEGIN { print (d < 10 ? "met" : "not met") }') (median $mb ms)."
+        fi
+        return 0
+}
+
 # N_CTR x run -d (sleep) then one rm -f of all of them; total ms each.
 detach_cycle() { # ENGINE-FUNCTION
         local e=$1 i t0 t1 t2 ids
@@ -330,59 +635,108 @@ shim_pids() {
         esac
 }
 
+# smaps_rollup FIELD PID...: the field summed over the processes, KiB (Rss, Pss, Private_Dirty)
+smaps_kib() {
+        local f=$1 p s=0 v
+        shift
+        for p in "$@"; do
+                v=$(awk -v f="$f:" '$1 == f {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
+                s=$((s + ${v:-0}))
+        done
+        echo "$s"
+}
+
+# daemon pids of an engine (podman has none)
+daemon_pids() {
+        case $1 in
+        berth) echo "$BERTH_PID" ;;
+        docker) echo "$DOCKERD_PID $CONTAINERD_PID" ;;
+        esac
+}
+
+# mem (issue #6): the daemons idle and with each of MEM_LEVELS (default "10 100") sleeping
+# containers per engine, in RSS and PSS (PSS splits shared pages among the processes mapping
+# them: N shims of one binary do not count its code N times), after MEM_IDLE (default 8) quiet
+# seconds each time (berth's daemon trims itself when quiet: agent/daemon_trim.c). Per
+# container: the mean shim PSS plus the growth of the daemon's private dirty memory (heap,
+# data) divided by the number of containers (bench/memory.sh's measure, berth alone).
 section_mem() {
-        local idle_b idle_d full_b full_d sb sd sp n
+        local -A why=([berth]="" [docker]="$DOCKER_WHY" [podman]="$PODMAN_WHY") v=()
+        local e l n have i pids s cells
+        local levels=${MEM_LEVELS:-10 100} idle=${MEM_IDLE:-8}
         echo
-        echo "### memory: daemon idle RSS and per-container overhead ($N_CTR sleeping containers, KiB)"
+        echo "### memory: daemons idle and with $(echo "$levels" | sed 's/ / and /g') sleeping containers per engine (KiB; each after $idle quiet seconds)"
         echo
         echo "| what | berth | docker (dockerd + containerd) | podman | ratio (peer / berth) |"
         echo "|---|---|---|---|---|"
-        idle_b=$(rss_kib "$BERTH_PID")
-        idle_d=${DOCKER_WHY:-$(rss_kib "$DOCKERD_PID" "$CONTAINERD_PID")}
-        row "daemon idle RSS" "$idle_b" "$idle_d" "no daemon"
-        for e in B dk pm; do
-                case $e in
-                dk) [ -n "$DOCKER_WHY" ] && continue ;;
-                pm) [ -n "$PODMAN_WHY" ] && continue ;;
-                esac
-                for i in $(seq "$N_CTR"); do
-                        $e run -d --network none "$IMG" sleep 600 >/dev/null 2>&1
+        sleep "$idle"
+        for e in berth docker; do
+                [ -n "${why[$e]}" ] && continue
+                pids=$(daemon_pids "$e")
+                v[$e.rss0]=$(smaps_kib Rss $pids)
+                v[$e.pss0]=$(smaps_kib Pss $pids)
+                v[$e.priv0]=$(smaps_kib Private_Dirty $pids)
+        done
+        cell_of() { # ENGINE KEY
+                if [ -n "${why[$1]}" ]; then echo "${why[$1]}"; else echo "${v[$1.$2]:-no daemon}"; fi
+        }
+        row "daemon idle RSS" "$(cell_of berth rss0)" "$(cell_of docker rss0)" "no daemon"
+        row "daemon idle PSS" "$(cell_of berth pss0)" "$(cell_of docker pss0)" "no daemon"
+        have=0
+        for l in $levels; do
+                for e in berth docker podman; do
+                        [ -n "${why[$e]}" ] && continue
+                        for i in $(seq $((have + 1)) "$l"); do
+                                case $e in
+                                berth) B run -d --network none "$IMG" sleep 600 ;;
+                                docker) dk run -d --network none "$IMG" sleep 600 ;;
+                                podman) pm run -d --network none "$IMG" sleep 600 ;;
+                                esac >/dev/null 2>"$T/err" ||
+                                        { why[$e]="run -d failed: $(head -c 120 "$T/err")"; break; }
+                        done
                 done
+                have=$l
+                sleep "$idle"
+                for e in berth docker podman; do
+                        [ -n "${why[$e]}" ] && continue
+                        s=$(shim_pids "$e")
+                        n=$(echo "$s" | grep -c .)
+                        [ "$n" -gt 0 ] || { why[$e]="no shim found"; continue; }
+                        # shellcheck disable=SC2086 # lists of pids
+                        v[$e.shim]=$(($(smaps_kib Pss $s) / n))
+                        v[$e.cost]=${v[$e.shim]}
+                        [ "$e" = podman ] && continue
+                        pids=$(daemon_pids "$e")
+                        v[$e.rss]=$(smaps_kib Rss $pids)
+                        v[$e.pss]=$(smaps_kib Pss $pids)
+                        # a garbage-collected daemon's private memory can shrink meanwhile
+                        v[$e.grow]=$((($(smaps_kib Private_Dirty $pids) - ${v[$e.priv0]}) / l))
+                        [ "${v[$e.grow]}" -lt 0 ] && v[$e.grow]=0
+                        v[$e.cost]=$((${v[$e.shim]} + ${v[$e.grow]}))
+                done
+                row "daemon RSS, $l containers" "$(cell_of berth rss)" "$(cell_of docker rss)" "no daemon"
+                row "daemon PSS, $l containers" "$(cell_of berth pss)" "$(cell_of docker pss)" "no daemon"
+                row "shim PSS per container, mean of $l (berth shim / containerd-shim-runc-v2 / conmon)" \
+                        "$(cell_of berth shim)" "$(cell_of docker shim)" "$(cell_of podman shim)"
+                row "per container: shim PSS + the daemon's private growth / $l" \
+                        "$(cell_of berth cost)" "$(cell_of docker cost)" "$(cell_of podman cost)"
         done
-        sleep 1
-        full_b=$(rss_kib "$BERTH_PID")
-        n=$(shim_pids berth | wc -l)
-        sb=$(($(rss_kib $(shim_pids berth)) / (n > 0 ? n : 1)))
-        if [ -z "$DOCKER_WHY" ]; then
-                full_d=$(rss_kib "$DOCKERD_PID" "$CONTAINERD_PID")
-                n=$(shim_pids docker | wc -l)
-                sd=$(($(rss_kib $(shim_pids docker)) / (n > 0 ? n : 1)))
-        else
-                full_d=$DOCKER_WHY
-                sd=$DOCKER_WHY
-        fi
-        if [ -z "$PODMAN_WHY" ]; then
-                n=$(shim_pids podman | wc -l)
-                sp=$(($(rss_kib $(shim_pids podman)) / (n > 0 ? n : 1)))
-        else
-                sp=$PODMAN_WHY
-        fi
-        row "shim RSS per container (berth-shim / containerd-shim-runc-v2 / conmon)" "$sb" "$sd" "$sp"
-        local gb gd="$full_d"
-        gb=$(((full_b - idle_b) / N_CTR))
-        [ -z "$DOCKER_WHY" ] && gd=$(((full_d - idle_d) / N_CTR))
-        # a garbage-collected daemon can shrink meanwhile: that is noise, not a number
-        [ "$gb" -lt 0 ] 2>/dev/null && gb="< 0 (noise)"
-        [ "$gd" -lt 0 ] 2>/dev/null && gd="< 0 (noise)"
-        row "daemon RSS growth per container" "$gb" "$gd" "no daemon"
-        for e in B dk pm; do
+        for e in berth docker podman; do
                 case $e in
-                dk) [ -n "$DOCKER_WHY" ] && continue ;;
-                pm) [ -n "$PODMAN_WHY" ] && continue ;;
+                berth) cells=$(B ps -aq) ;;
+                docker) [ -n "$DOCKER_WHY" ] && continue; cells=$(dk ps -aq) ;;
+                podman) [ -n "$PODMAN_WHY" ] && continue; cells=$(pm ps -aq) ;;
                 esac
-                ids=$($e ps -aq)
-                [ -n "$ids" ] && $e rm -f $ids >/dev/null 2>&1
+                [ -z "$cells" ] && continue
+                case $e in
+                berth) B rm -f $cells ;;
+                docker) dk rm -f $cells ;;
+                podman) pm rm -f -t 0 $cells ;;
+                esac >/dev/null 2>&1
         done
+        echo
+        echo "Issue #6 targets: berth's daemon under 10 MiB RSS idle ($(cell_of berth rss0) KiB), per" \
+                "container under 0.3 MiB PSS ($(cell_of berth cost) KiB with $have containers)."
 }
 
 start_registry() {
@@ -560,7 +914,7 @@ compose_file() { # N IMAGE
 }
 
 section_compose() {
-        local b_up b_down d_up d_down tb td i t0 t1 t2
+        local b_up b_down d_up d_down i t0 t1 t2
         echo
         echo "### compose: up -d and down -t 0 of $N_SVC services, network_mode none (median of $N, ms)"
         echo
@@ -645,7 +999,7 @@ import_peers
 for s in "${SECTIONS[@]}"; do
         case $s in
         pull | imagepull) ;;
-        run | detach | mem | saveload | compose) "section_$s" ;;
-        *) echo "unknown section '$s' (run detach mem pull saveload compose)" >&2 ;;
+        run | bridge | restart | detach | mem | saveload | compose) "section_$s" ;;
+        *) echo "unknown section '$s' (run bridge restart detach mem pull saveload compose imagepull)" >&2 ;;
         esac
 done

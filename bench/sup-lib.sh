@@ -1,6 +1,6 @@
-# Shared by the supervisor benchmarks (readopt.sh, cycles.sh, restart.sh): a private daemon on a
-# temporary root with a busybox image, and host counters. Source it; needs root and
-# busybox-static. Every wait is bounded.
+# Shared by the supervisor benchmarks (readopt.sh, cycles.sh, restart.sh; peers.sh for
+# restart_sample): a private daemon on a temporary root with a busybox image, and host counters.
+# Source it; needs root and busybox-static. Every wait is bounded.
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BERTH=${BERTH:-$SRC/build/berth}
@@ -98,4 +98,30 @@ median() {
 p99() {
         sort -n | awk '{a[NR] = $1} END { if (NR == 0) { print "n/a"; exit }
                 i = int(NR * 0.99 + 0.999); if (i > NR) i = NR; print a[i] }'
+}
+
+# One sample of crash-to-running latency (bench/restart.sh, bench/peers.sh restart): runs NAME
+# from IMAGE with --restart always, exiting 1 after 0.3 s, waits (bounded: 100 polls) for its
+# first restart and prints the time from its `die` event to the next `start` event in
+# microseconds. FORMAT renders one event of CLI's `events` as "ACTION UNIX-NANOSECONDS":
+# '{{.Action}} {{.timeNano}}' for berth, '{{.Action}} {{.TimeNano}}' for docker,
+# '{{.Status}} {{.Time.UnixNano}}' for podman (whose die is "died"). RM_OPT... go to the final
+# `rm -f` (podman's waits for the stop timeout first unless given -t 0). CLI may be a function.
+restart_sample() { # CLI IMAGE NAME FORMAT [RM_OPT...]
+        local cli=$1 img=$2 name=$3 fmt=$4 since ev die= start= i
+        shift 4
+        since=$(date +%s)
+        "$cli" run -d --name "$name" --network none --restart always "$img" \
+                sh -c 'sleep 0.3; exit 1' >/dev/null || return 1
+        for i in $(seq 100); do
+                ev=$("$cli" events --since "$since" --until "$(($(date +%s) + 1))" \
+                        --filter "container=$name" --format "$fmt" 2>/dev/null)
+                die=$(awk '$1 == "die" || $1 == "died" {print $2; exit}' <<<"$ev")
+                start=$([ -n "$die" ] && awk -v d="$die" '$1 == "start" && $2 >= d {print $2; exit}' <<<"$ev")
+                [ -n "$start" ] && break
+                sleep 0.1
+        done
+        "$cli" rm -f "$@" "$name" >/dev/null 2>&1 || true
+        [ -n "$start" ] || return 1
+        echo $(((start - die) / 1000))
 }
