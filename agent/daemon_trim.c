@@ -48,6 +48,9 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         if (recent > DAEMON_TRIM_QUIET_MAX || !d->trim_dirty)
                 return;
         d->trim_dirty = false;
+        for (size_t i = 0; i < d->env.n_addons; i++) /* the started ones */
+                if (d->addons[i].trim && d->env.addons[i].state)
+                        d->addons[i].trim(d->env.addons[i].state);
         (void)malloc_trim(0);
         shim_trim();
 }

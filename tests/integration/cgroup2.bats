@@ -75,11 +75,13 @@ setup() {
 }
 
 teardown() {
-        local ids pid
+        local ids pid sanitized=
         if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
                 stop_daemon
+                # a sanitized daemon reports at exit (SANITIZE builds: BERTH=build-san/berth)
+                grep -E "Sanitizer|runtime error:" "$DAEMON_LOG" >&2 && sanitized=1
         fi
         if [ -n "${HOLDER:-}" ]; then
                 kill "$HOLDER" 2>/dev/null || true
@@ -97,6 +99,7 @@ teardown() {
                 done
         fi
         teardown_tmp
+        [ -z "${sanitized:-}" ]
 }
 
 B() { "$BERTH" "$@"; }

@@ -8,6 +8,14 @@ setup() {
 }
 
 teardown() {
+        # a sanitized daemon reports at exit (SANITIZE builds: BERTH=build-san/berth)
+        if [ -n "${DAEMON_PID:-}" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                stop_daemon
+                if grep -E "Sanitizer|runtime error:" "$DAEMON_LOG" >&2; then
+                        teardown_tmp
+                        return 1
+                fi
+        fi
         teardown_tmp
 }
 
