@@ -56,6 +56,7 @@ struct daemon {
         /* idle trimming (daemon_trim.c) */
         ev_timer trim_timer;
         uint64_t trim_requests, trim_last_count;
+        uint64_t trim_last_cpu_usec; /* the daemon's CPU time at the last tick */
         bool trim_dirty;
 };
 

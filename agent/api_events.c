@@ -20,12 +20,19 @@ struct events_watch {
         struct event_sub *sub;
         ev_timer until_timer;
         bool ended;
+        bool replaying; /* inside event_subscribe: the history is being delivered */
 };
 
 static void watch_end(struct events_watch *w, bool end_stream) {
         if (w->ended)
                 return;
         w->ended = true;
+        /* During the replay the bus still holds w: h_events ends it after. */
+        if (w->replaying) {
+                if (end_stream)
+                        http_stream_end(w->req);
+                return;
+        }
         if (w->sub)
                 event_unsubscribe(w->d->events, w->sub);
         w->sub = NULL;
@@ -37,8 +44,11 @@ static void watch_end(struct events_watch *w, bool end_stream) {
 
 static void on_event(const struct event *ev, void *ud) {
         struct events_watch *w = ud;
-        _cleanup_json_ json_t *j = event_to_json(ev);
+        _cleanup_json_ json_t *j = NULL;
 
+        if (w->ended)
+                return;
+        j = event_to_json(ev);
         if (http_stream_write_json(w->req, j) < 0)
                 watch_end(w, true);
 }
@@ -95,10 +105,15 @@ static void h_events(struct http_req *req, void *userdata) {
         w->d = d;
         ev_timer_init(&w->until_timer, until_cb, 0, 0);
         /* History first (docker replays events since `since`), then live events. */
+        w->replaying = true;
         w->sub = event_subscribe(d->events, &f, since, until, on_event, w);
+        w->replaying = false;
         event_filter_done(&f);
-        if (w->ended)
+        if (w->ended) {
+                event_unsubscribe(d->events, w->sub);
+                free(w);
                 return;
+        }
         if (until) {
                 if (until <= now_ns) {
                         watch_end(w, true);

@@ -177,6 +177,8 @@ int ctr_stats_sample(struct ctr *c, const json_t *precpu, json_t **ret, struct e
                       (json_int_t)s.mem_max_usage, "blkio_stats", "io_service_bytes_recursive",
                       blkio_json(st->cg));
         json_object_set_new(j, "precpu_stats", precpu ? json_deep_copy(precpu) : json_object());
+        if (s.mem_unavailable) /* docker's shape then: no usage, no limit */
+                json_object_set_new(j, "memory_stats", json_object());
         nets = networks_json((pid_t)json_get_int(ctr_state(c), "Pid", 0));
         if (nets)
                 json_object_set_new(j, "networks", nets);
@@ -303,27 +305,19 @@ static int write_limits(struct ctr *c, int64_t mem, int64_t nano, bool has_pids,
         if (!cg)
                 return err_setx(errp, ENOTSUP, "container %s has no cgroup", c->id);
         if (cg->driver == CG_DRIVER_V2) {
+                /* the engine's writes: a missing controller is named in the error */
                 _cleanup_free_ char *dir = xasprintf("%s%s", cg->root, cg->v2_path);
+                const struct spec_resources res = {
+                        .has_mem_limit = mem > 0,
+                        .mem_limit = mem,
+                        .cpu_quota = nano > 0 ? nano * 100000 / 1000000000 : 0,
+                        .cpu_period = nano > 0 ? 100000 : 0,
+                        .pids_limit = !has_pids  ? 0
+                                      : pids > 0 ? pids
+                                                 : -1,
+                };
 
-                if (mem > 0) {
-                        snprintf(v, sizeof(v), "%" PRId64, mem);
-                        if ((r = cg_write(dir, "memory.max", v, errp)) < 0)
-                                return r;
-                }
-                if (nano > 0) {
-                        snprintf(v, sizeof(v), "%" PRId64 " 100000", nano * 100000 / 1000000000);
-                        if ((r = cg_write(dir, "cpu.max", v, errp)) < 0)
-                                return r;
-                }
-                if (has_pids) {
-                        if (pids > 0)
-                                snprintf(v, sizeof(v), "%" PRId64, pids);
-                        else
-                                snprintf(v, sizeof(v), "max");
-                        if ((r = cg_write(dir, "pids.max", v, errp)) < 0)
-                                return r;
-                }
-                return 0;
+                return cg_v2_apply_dir(dir, &res, errp);
         }
         if (mem > 0) {
                 _cleanup_free_ char *dir = NULL;

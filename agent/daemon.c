@@ -162,6 +162,20 @@ static int daemon_dirs(struct daemon *d, struct err **errp) {
         return 0;
 }
 
+/* The event history on disk (events.h), before anything that publishes: the containers
+ * re-adopted at start report their exits. */
+static int daemon_events_open(struct daemon *d, struct err **errp) {
+        _cleanup_free_ char *dir = xasprintf("%s/events", d->root);
+        struct event_journal *j = NULL;
+        int r;
+
+        r = event_journal_open(dir, d->config.events_journal_size, &j, errp);
+        if (r < 0)
+                return err_wrap(errp, "event journal");
+        event_bus_set_journal(d->events, j);
+        return 0;
+}
+
 /* The host part of ADDR:PORT when it names one address (not a wildcard). */
 static char *listen_host(const char *addr) {
         const char *colon;
@@ -260,8 +274,6 @@ static int daemon_pki(struct daemon *d, struct err **errp) {
                 log_info(NULL, "Created PKI in '%s'", d->pki_dir);
         return 0;
 }
-
-#define DAEMON_EVENT_HISTORY 1024
 
 static void daemon_declare_metrics(struct metrics *m) {
         static const double latency_buckets[] = {0.0001, 0.0005, 0.001, 0.005, 0.01,
@@ -596,7 +608,7 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         d->request_timeout = 10;
         d->config_path = xstrdup(DAEMON_CONFIG_DEFAULT);
         daemon_config_init(&d->config);
-        d->events = event_bus_new(DAEMON_EVENT_HISTORY);
+        d->events = event_bus_new();
         d->metrics = metrics_new();
         daemon_declare_metrics(d->metrics);
         if (parse_args(d, argc, argv, &help) < 0) {
@@ -641,6 +653,8 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
         ev_signal_start(d->loop, &d->sighup);
 
         r = daemon_dirs(d, &e);
+        if (r >= 0)
+                r = daemon_events_open(d, &e);
         if (r >= 0)
                 r = daemon_pki(d, &e);
         if (r >= 0 &&

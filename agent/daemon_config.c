@@ -4,6 +4,7 @@
 
 #include "cleanup.h"
 #include "daemon_config.h"
+#include "events.h"
 #include "json.h"
 #include "log.h"
 #include "netd.h"
@@ -19,6 +20,7 @@ void daemon_config_init(struct daemon_config *c) {
                 .live_restore = true,
                 .shutdown_timeout = 15,
                 .restart_backoff_max_ms = 60000,
+                .events_journal_size = EVENT_JOURNAL_DEFAULT_BYTES,
         };
 }
 
@@ -146,6 +148,17 @@ int daemon_config_load(const char *path, struct daemon_config *ret, struct err *
                                 goto fail;
                         }
                         c.restart_backoff_max_ms = (unsigned)json_integer_value(v);
+                } else if (streq(key, "events-journal-size")) {
+                        if (!json_is_integer(v) ||
+                            json_integer_value(v) < (json_int_t)EVENT_JOURNAL_MIN_BYTES ||
+                            json_integer_value(v) > (json_int_t)1 << 30) {
+                                r = err_setx(errp, EINVAL,
+                                             "%s: \"events-journal-size\": expected bytes from "
+                                             "%u to 1073741824",
+                                             path, EVENT_JOURNAL_MIN_BYTES);
+                                goto fail;
+                        }
+                        c.events_journal_size = (uint64_t)json_integer_value(v);
                 } else if (streq(key, "default-address-pools")) {
                         r = netd_config_pools(path, v, &c.default_address_pools, errp);
                         if (r < 0)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -16,6 +17,8 @@
  *   "shutdown-timeout"          seconds to wait for in-flight requests at stop (default 15)
  *   "restart-backoff-max-ms"    cap of the restart policy's backoff (default 60000)  reloadable
  *                               for containers (re)loaded or created afterwards
+ *   "events-journal-size"       bytes of the event history on disk, <root>/events/ (4096 to
+ *                               1 GiB, default 2 MiB; the older half rolls off); at start only
  *   "default-address-pools"     [{"base": "10.10.0.0/16", "size": 24}, ...]: subnets for the
  *                               default network and networks created without --subnet
  *                               (replace docker's defaults); read at start only, the
@@ -33,6 +36,7 @@ struct daemon_config {
         bool live_restore;
         unsigned shutdown_timeout;
         unsigned restart_backoff_max_ms;
+        uint64_t events_journal_size;
         char **default_address_pools; /* "base=CIDR,size=N" each (netd.h) */
         char *userns_remap;           /* "userns-remap": default or USER[:GROUP] (at start only) */
 };

@@ -5,6 +5,8 @@
 
 #include "cleanup.h"
 #include "events.h"
+#include "json.h"
+#include "log.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -16,19 +18,10 @@ struct event_sub {
 };
 
 struct event_bus {
-        struct event *ring;
-        unsigned cap, head, n;
+        struct event_journal *journal;
+        bool journal_failing; /* logged once until a write works again */
         struct event_sub *subs;
 };
-
-static void event_done(struct event *e) {
-        free(e->type);
-        free(e->action);
-        free(e->id);
-        if (e->attributes)
-                json_decref(e->attributes);
-        *e = (struct event){};
-}
 
 void event_filter_done(struct event_filter *f) {
         strv_free(f->types);
@@ -194,20 +187,19 @@ json_t *event_to_json(const struct event *ev) {
         return j;
 }
 
-struct event_bus *event_bus_new(unsigned capacity) {
-        struct event_bus *b = xnew0(struct event_bus, 1);
+struct event_bus *event_bus_new(void) {
+        return xnew0(struct event_bus, 1);
+}
 
-        b->cap = capacity ? capacity : 1;
-        b->ring = xnew0(struct event, b->cap);
-        return b;
+void event_bus_set_journal(struct event_bus *b, struct event_journal *j) {
+        event_journal_free(b->journal);
+        b->journal = j;
 }
 
 struct event_bus *event_bus_free(struct event_bus *b) {
         if (!b)
                 return NULL;
-        for (unsigned i = 0; i < b->cap; i++)
-                event_done(&b->ring[i]);
-        free(b->ring);
+        event_journal_free(b->journal);
         while (b->subs) {
                 struct event_sub *s = b->subs;
                 b->subs = s->next;
@@ -224,28 +216,31 @@ void event_bus_freep(struct event_bus **b) {
 
 void event_publish(struct event_bus *b, uint64_t time_nsec, const char *type, const char *action,
                    const char *id, json_t *attributes) {
-        unsigned slot;
-        struct event *e;
-
-        if (b->n == b->cap) {
-                slot = b->head;
-                b->head = (b->head + 1) % b->cap;
-        } else
-                slot = (b->head + b->n++) % b->cap;
-        e = &b->ring[slot];
-        event_done(e);
-        *e = (struct event){
+        _cleanup_json_ json_t *attrs = attributes ? attributes : json_object();
+        const struct event e = {
                 .time_nsec = time_nsec,
-                .type = xstrdup(type),
-                .action = xstrdup(action),
-                .id = xstrdup(id ? id : ""),
-                .attributes = attributes ? attributes : json_object(),
+                .type = (char *)type,
+                .action = (char *)action,
+                .id = (char *)(id ? id : ""),
+                .attributes = attrs,
         };
+
+        if (b->journal) {
+                _cleanup_err_ struct err *err = NULL;
+
+                if (event_journal_append(b->journal, &e, &err) < 0) {
+                        if (!b->journal_failing)
+                                log_warn(NULL, "Failed to record event '%s %s' in the journal: %s",
+                                         type, action, err_msg(err));
+                        b->journal_failing = true;
+                } else
+                        b->journal_failing = false;
+        }
         /* A callback may unsubscribe itself: keep the next pointer first. */
         for (struct event_sub *s = b->subs, *next; s; s = next) {
                 next = s->next;
-                if (event_filter_match(&s->filter, e))
-                        s->cb(e, s->ud);
+                if (event_filter_match(&s->filter, &e))
+                        s->cb(&e, s->ud);
         }
 }
 
@@ -270,16 +265,14 @@ struct event_sub *event_subscribe(struct event_bus *b, const struct event_filter
                 };
         s->cb = cb;
         s->ud = userdata;
-        if (since_nsec)
-                for (unsigned i = 0; i < b->n; i++) {
-                        struct event *e = &b->ring[(b->head + i) % b->cap];
-                        if (e->time_nsec < since_nsec)
-                                continue;
-                        if (until_nsec && e->time_nsec > until_nsec)
-                                break;
-                        if (event_filter_match(&s->filter, e))
-                                cb(e, userdata);
-                }
+        if (since_nsec && b->journal) {
+                _cleanup_err_ struct err *err = NULL;
+
+                if (event_journal_read(b->journal, since_nsec, until_nsec, &s->filter, cb, userdata,
+                                       NULL, &err) < 0)
+                        log_warn(NULL, "Failed to read the event journal, ignoring: %s",
+                                 err_msg(err));
+        }
         s->next = b->subs;
         b->subs = s;
         return s;

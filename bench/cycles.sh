@@ -53,7 +53,7 @@ counters() {
 
 restarts() { B inspect --format '{{.RestartCount}}' crash 2>/dev/null || echo 0; }
 
-# CYCLES_SETTLE=S (crash mode): also the daemon's RSS while idle, S seconds after start-up and S
+# CYCLES_SETTLE=S (both modes): also the daemon's RSS while idle, S seconds after start-up and S
 # seconds after the cycles (the daemon trims its heap when quiet, every 5 s), so the two are
 # measured in the same state.
 settle_rss() {
@@ -94,6 +94,7 @@ if [ "$MODE" = crash ]; then
         [ "${CYCLES_SETTLE:-0}" -gt 0 ] && idle_after=$(settle_rss)
         echo "cycles: $done_n crash/restart cycles | $(((t1 - t0) / 1000000)) ms, $(((t1 - t0) / 1000 / done_n)) us per restart"
 else
+        [ "${CYCLES_SETTLE:-0}" -gt 0 ] && idle_before=$(settle_rss)
         for i in 1 2 3; do
                 cycle || { echo "cycles.sh: warm-up cycle $i failed" >&2; tail -5 "$TMP/daemon.log" >&2; exit 1; }
         done
@@ -108,6 +109,7 @@ else
         done
         t1=$(date +%s%N)
         read -r -a after <<<"$(counters)"
+        [ "${CYCLES_SETTLE:-0}" -gt 0 ] && idle_after=$(settle_rss)
         echo "cycles: $N create/start/stop/rm cycles | $(((t1 - t0) / 1000000)) ms, $(((t1 - t0) / 1000 / N)) us per cycle"
 fi
 echo "counter | before | after"

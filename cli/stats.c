@@ -102,8 +102,13 @@ static json_t *stats_row(const json_t *s) {
                                     json_stringn(id, MIN(strlen(id), (size_t)12)));
                 json_object_set_new(row, "Name", json_string(name[0] == '/' ? name + 1 : name));
                 json_object_set_new(row, "CPUPerc", json_sprintf("%.2f%%", cpu_pc));
-                json_object_set_new(row, "MemUsage", json_sprintf("%s / %s", mu, ml));
-                json_object_set_new(row, "MemPerc", json_sprintf("%.2f%%", mem_pc));
+                /* no memory controller (cgroup v2 without it): docker's "--" */
+                bool no_mem = !json_object_get(json_object_get(s, "memory_stats"), "usage");
+                json_object_set_new(row, "MemUsage",
+                                    no_mem ? json_string("-- / --")
+                                           : json_sprintf("%s / %s", mu, ml));
+                json_object_set_new(row, "MemPerc",
+                                    no_mem ? json_string("--") : json_sprintf("%.2f%%", mem_pc));
                 json_object_set_new(row, "NetIO", json_sprintf("%s / %s", nr, nt));
                 json_object_set_new(row, "BlockIO", json_sprintf("%s / %s", br, bw));
                 json_object_set_new(row, "PIDs",

@@ -29,6 +29,8 @@ struct daemon_addon {
                      const void *arg, void **ret_state, struct err **errp);
         const void *arg;
         void (*stop)(void *state);
+        /* Optional: the daemon is idle; give back memory kept for speed (caches). */
+        void (*trim)(void *state);
 };
 
 struct daemon_env {

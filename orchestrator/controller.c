@@ -1216,8 +1216,15 @@ static void controller_stop(void *state) {
         controller_free(state);
 }
 
+static void controller_trim(void *state) {
+        struct controller *c = state;
+
+        store_release_memory(c->store);
+}
+
 const struct daemon_addon controller_addon = {
         .name = "controller",
         .start = controller_start,
         .stop = controller_stop,
+        .trim = controller_trim,
 };

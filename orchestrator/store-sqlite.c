@@ -467,6 +467,15 @@ static void sq_close(struct store *s) {
         s->backend = NULL;
 }
 
+/* The page cache grows up to cache_size (2 000 KiB) with the store's writes and stays: an
+ * idle daemon gives it back (sqlite3_db_release_memory works without
+ * SQLITE_ENABLE_MEMORY_MANAGEMENT). */
+static void sq_release_memory(struct store *s) {
+        struct sq *q = s->backend;
+
+        (void)sqlite3_db_release_memory(q->db);
+}
+
 const struct store_ops store_sqlite_ops = {
         .name = "sqlite",
         .get = sq_get,
@@ -476,6 +485,7 @@ const struct store_ops store_sqlite_ops = {
         .revision = sq_revision,
         .compact_revision = sq_compact_revision,
         .close = sq_close,
+        .release_memory = sq_release_memory,
 };
 
 static const char schema_sql[] =

@@ -145,6 +145,11 @@ struct store *store_free(struct store *s) {
         return NULL;
 }
 
+void store_release_memory(struct store *s) {
+        if (s && s->ops->release_memory)
+                s->ops->release_memory(s);
+}
+
 void store_freep(struct store **s) {
         *s = store_free(*s);
 }

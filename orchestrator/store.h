@@ -89,6 +89,8 @@ struct store_ops {
         uint64_t (*revision)(struct store *s);
         uint64_t (*compact_revision)(struct store *s);
         void (*close)(struct store *s);
+        /* Optional: frees what the backend caches (an idle daemon's trim). */
+        void (*release_memory)(struct store *s);
 };
 
 extern const struct store_ops store_mem_ops;
@@ -119,6 +121,8 @@ int store_open_sqlite(const char *path, size_t changelog_max, struct store **ret
 /* Opens <root>/controller/state.db, creating the directory. */
 int store_open_root(const char *root, struct store **ret, struct err **errp);
 struct store *store_free(struct store *s);
+/* Frees the backend's caches (SQLite's page cache); the next reads refill them. */
+void store_release_memory(struct store *s);
 void store_freep(struct store **s);
 
 /* -ENOENT when the key does not exist. */

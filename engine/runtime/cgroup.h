@@ -49,6 +49,7 @@ struct cg_stats {
         uint64_t mem_usage, mem_limit, mem_max_usage;
         uint64_t oom_kills;
         uint64_t pids_current, pids_limit; /* pids_limit 0: unlimited */
+        bool mem_unavailable;              /* no memory controller for the cgroup (v2 without it) */
 };
 
 struct cg_ops {

@@ -57,13 +57,55 @@ static int v2_create(struct cg *cg, struct err **errp) {
         return v2_enable_controllers(cg, errp);
 }
 
+/* What a limit file is called on the command line, for errors. */
+static const char *limit_name(const char *file) {
+        static const struct {
+                const char *prefix, *name;
+        } names[] = {
+                {"memory.max", "memory limit (--memory)"},
+                {"memory.low", "memory reservation (--memory-reservation)"},
+                {"memory.swap.max", "memory+swap limit (--memory-swap)"},
+                {"cpu.weight", "cpu shares (--cpu-shares)"},
+                {"cpu.max", "cpu quota (--cpus, --cpu-quota)"},
+                {"cpuset.", "cpuset (--cpuset-cpus, --cpuset-mems)"},
+                {"pids.max", "pids limit (--pids-limit)"},
+                {"io.", "block io limits (--blkio-weight, --device-*-bps/iops)"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (str_startswith(file, names[i].prefix))
+                        return names[i].name;
+        return file;
+}
+
+/* A limit's write. Its file is missing when its controller is not enabled for the cgroup (a
+ * host that keeps it on v1, or has not delegated it): said so, naming the controller and the
+ * ones that are there. */
+static int write_limit(const char *dir, const char *file, const char *val, struct err **errp) {
+        _cleanup_free_ char *ctrl = xstrndup(file, strcspn(file, "."));
+        _cleanup_free_ char *avail = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        int r;
+
+        r = cg_write(dir, file, val, &e);
+        if (r != -ENOENT)
+                return r < 0 ? err_move(errp, TAKE_PTR(e)) : r;
+        (void)cg_read(dir, "cgroup.controllers", &avail, NULL);
+        if (avail)
+                avail[strcspn(avail, "\n")] = '\0';
+        return err_setx(errp, EOPNOTSUPP,
+                        "%s: the cgroup v2 controller '%s' is not available to '%s' (enabled "
+                        "controllers: '%s')",
+                        limit_name(file), ctrl, dir, avail ? avail : "");
+}
+
 static int write_max(const char *dir, const char *file, int64_t v, struct err **errp) {
         char buf[32];
         if (v < 0)
                 snprintf(buf, sizeof(buf), "max");
         else
                 snprintf(buf, sizeof(buf), "%" PRId64, v);
-        return cg_write(dir, file, buf, errp);
+        return write_limit(dir, file, buf, errp);
 }
 
 /* cpu.shares (2..262144) to cpu.weight (1..10000), the formula runc and crun use. */
@@ -100,7 +142,7 @@ int cg_v2_apply_dir(const char *dir, const struct spec_resources *res, struct er
         }
         if (res->cpu_shares) {
                 snprintf(buf, sizeof(buf), "%" PRIu64, shares_to_weight(res->cpu_shares));
-                r = cg_write(dir, "cpu.weight", buf, errp);
+                r = write_limit(dir, "cpu.weight", buf, errp);
                 if (r < 0)
                         return r;
         }
@@ -110,17 +152,17 @@ int cg_v2_apply_dir(const char *dir, const struct spec_resources *res, struct er
                         snprintf(buf, sizeof(buf), "%" PRId64 " %" PRIu64, res->cpu_quota, period);
                 else
                         snprintf(buf, sizeof(buf), "max %" PRIu64, period);
-                r = cg_write(dir, "cpu.max", buf, errp);
+                r = write_limit(dir, "cpu.max", buf, errp);
                 if (r < 0)
                         return r;
         }
         if (res->cpus) {
-                r = cg_write(dir, "cpuset.cpus", res->cpus, errp);
+                r = write_limit(dir, "cpuset.cpus", res->cpus, errp);
                 if (r < 0)
                         return r;
         }
         if (res->mems) {
-                r = cg_write(dir, "cpuset.mems", res->mems, errp);
+                r = write_limit(dir, "cpuset.mems", res->mems, errp);
                 if (r < 0)
                         return r;
         }
@@ -133,7 +175,7 @@ int cg_v2_apply_dir(const char *dir, const struct spec_resources *res, struct er
                 /* blkio.weight 10..1000 maps onto io.weight 1..10000. */
                 uint64_t w = 1 + (res->blkio_weight - 10) * 9999 / 990;
                 snprintf(buf, sizeof(buf), "default %" PRIu64, w);
-                r = cg_write(dir, "io.weight", buf, errp);
+                r = write_limit(dir, "io.weight", buf, errp);
                 if (r < 0)
                         return r;
         }
@@ -143,7 +185,7 @@ int cg_v2_apply_dir(const char *dir, const struct spec_resources *res, struct er
                         snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %s=%" PRIu64,
                                  res->throttle[k][i].major, res->throttle[k][i].minor, keys[k],
                                  res->throttle[k][i].rate);
-                        r = cg_write(dir, "io.max", buf, errp);
+                        r = write_limit(dir, "io.max", buf, errp);
                         if (r < 0)
                                 return r;
                 }
@@ -228,14 +270,20 @@ static int v2_stats(struct cg *cg, struct cg_stats *ret, struct err **errp) {
         struct cg_stats s = {};
         (void)errp;
 
-        (void)cg_read_u64(dir, "memory.current", &s.mem_usage);
+        s.mem_unavailable = cg_read_u64(dir, "memory.current", &s.mem_usage) < 0;
         (void)cg_read_u64(dir, "memory.max", &s.mem_limit);
         (void)cg_read_u64(dir, "memory.peak", &s.mem_max_usage);
         if (cg_read(dir, "memory.events", &ev, NULL) >= 0)
                 s.oom_kills = keyed(ev, "oom_kill");
         if (cg_read(dir, "cpu.stat", &cpu, NULL) >= 0)
                 s.cpu_usage_ns = keyed(cpu, "usage_usec") * 1000;
-        (void)cg_read_u64(dir, "pids.current", &s.pids_current);
+        if (cg_read_u64(dir, "pids.current", &s.pids_current) < 0) {
+                /* no pids controller: its tasks, counted (every thread of a domain cgroup) */
+                _cleanup_free_ char *t = NULL;
+                if (cg_read(dir, "cgroup.threads", &t, NULL) >= 0)
+                        for (const char *p = t; *p; p++)
+                                s.pids_current += *p == '\n';
+        }
         (void)cg_read_u64(dir, "pids.max", &s.pids_limit);
         *ret = s;
         return 0;

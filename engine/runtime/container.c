@@ -228,19 +228,68 @@ static void close_ns_fds(int *fds) {
                 fds[i] = safe_close(fds[i]);
 }
 
+/* clone3's arguments up to the cgroup field (CLONE_ARGS_SIZE_VER2, Linux 5.7), declared here:
+ * the libc headers of older systems lack the struct or the flag. */
+struct rt_clone_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+        uint64_t set_tid, set_tid_size, cgroup;
+};
+#define RT_CLONE_INTO_CGROUP 0x200000000ULL
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
+/* On cgroup v2 the child is born in the container's cgroup (clone3 with CLONE_INTO_CGROUP):
+ * no write to cgroup.procs after the clone, and no instant in which the container's first
+ * process runs in the runtime's cgroup. Returns the pid (0 in the child) with *ret_joined set,
+ * -ENOSYS when the caller must clone and attach by itself (v1 and hybrid, which need the v1
+ * writes anyway; kernels before 5.7; a seccomp filter that hides clone3), or -1 with errno for
+ * a clone that failed for another reason. The probe result is kept (STYLE C10). */
+static pid_t clone_into_cgroup(int clone_flags, const struct cg *cg, bool *ret_joined) {
+        static bool unsupported;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        struct rt_clone_args a;
+        pid_t pid;
+
+        if (!cg || cg->driver != CG_DRIVER_V2 || !cg->v2_path || unsupported)
+                return -ENOSYS;
+        dir = xasprintf("%s%s", cg->root, cg->v2_path);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -ENOSYS; /* the attach after the clone reports it */
+        a = (struct rt_clone_args){
+                .flags = (uint64_t)(unsigned)clone_flags | RT_CLONE_INTO_CGROUP,
+                .exit_signal = SIGCHLD,
+                .cgroup = (uint64_t)fd,
+        };
+        pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EPERM)) {
+                /* EPERM: a seccomp filter of the caller's (clone3 is often denied outright) */
+                unsupported = true;
+                return -ENOSYS;
+        }
+        if (pid > 0)
+                *ret_joined = true;
+        return pid;
+}
+
 /* The shared part of create and exec: clone the child with flags, place it, sync. */
 static int spawn(struct rt_init *init, int clone_flags, const struct spec *spec, struct cg *cg,
                  const struct rt_state *st, pid_t *ret_pid, struct err **errp) {
         _cleanup_close_pair_ int sp[2] = {-EBADF, -EBADF};
         struct rt_sync_msg m;
+        bool joined = false;
         pid_t pid;
         int r;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
                 return err_set(errp, errno, "socketpair");
         init->sync_fd = sp[1];
-        pid = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, NULL, NULL, NULL,
-                             NULL);
+        pid = clone_into_cgroup(clone_flags, cg, &joined);
+        if (pid == -ENOSYS)
+                pid = (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, NULL, NULL,
+                                     NULL, NULL);
         if (pid < 0)
                 return err_set(errp, errno, "clone");
         if (pid == 0) {
@@ -254,7 +303,7 @@ static int spawn(struct rt_init *init, int clone_flags, const struct spec *spec,
                 if (r < 0)
                         goto fail;
         }
-        if (cg) {
+        if (cg && !joined) {
                 r = cg->ops->add_pid(cg, pid, errp);
                 if (r < 0) {
                         err_wrap(errp, "join cgroup");

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "events.h"
+#include "fileio.h"
 #include "json.h"
 #include "tap.h"
 #include "xalloc.h"
@@ -26,7 +31,7 @@ static void pub(struct event_bus *b, uint64_t t, const char *type, const char *a
 }
 
 static void test_filters(void) {
-        _cleanup_(event_bus_freep) struct event_bus *b = event_bus_new(16);
+        _cleanup_(event_bus_freep) struct event_bus *b = event_bus_new();
         struct event_filter f = {};
         _cleanup_err_ struct err *e = NULL;
         struct seen s = {};
@@ -51,25 +56,140 @@ static void test_filters(void) {
         event_filter_done(&f);
 }
 
-static void test_history_since_until_and_bound(void) {
-        _cleanup_(event_bus_freep) struct event_bus *b = event_bus_new(4);
-        struct seen s = {}, s2 = {};
+static struct event_bus *bus_with_journal(const char *dir, uint64_t max) {
+        struct event_bus *b = event_bus_new();
+        struct event_journal *j = NULL;
+
+        if (event_journal_open(dir, max, &j, NULL) < 0)
+                abort();
+        event_bus_set_journal(b, j);
+        return b;
+}
+
+static void test_history_since_until(void) {
+        char dir[] = "/tmp/berth-events-XXXXXX";
+        struct seen s = {}, s2 = {}, s3 = {};
         struct event_sub *sub;
 
-        for (int i = 1; i <= 10; i++)
-                pub(b, (uint64_t)i * 100, "container", i % 2 ? "start" : "die", "x", "n");
-        /* only the last 4 are kept: times 700..1000 */
-        sub = event_subscribe(b, NULL, 1, 0, on_event, &s);
-        ASSERT_EQ(s.n, 4);
-        ASSERT_STREQ(s.actions, "start,die,start,die,");
-        event_unsubscribe(b, sub);
-        sub = event_subscribe(b, NULL, 800, 900, on_event, &s2);
-        ASSERT_EQ(s2.n, 2);
-        event_unsubscribe(b, sub);
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        {
+                _cleanup_(event_bus_freep) struct event_bus *b = bus_with_journal(dir, 1 << 20);
+
+                for (int i = 1; i <= 10; i++)
+                        pub(b, (uint64_t)i * 100, "container", i % 2 ? "start" : "die", "x", "n");
+                /* since 0 means "no history"; since 700 the last 4 */
+                sub = event_subscribe(b, NULL, 0, 0, on_event, &s);
+                ASSERT_EQ(s.n, 0);
+                event_unsubscribe(b, sub);
+                sub = event_subscribe(b, NULL, 700, 0, on_event, &s);
+                ASSERT_EQ(s.n, 4);
+                ASSERT_STREQ(s.actions, "start,die,start,die,");
+                event_unsubscribe(b, sub);
+        }
+        {
+                /* a new bus on the same journal (a restarted daemon) sees the old events */
+                _cleanup_(event_bus_freep) struct event_bus *b = bus_with_journal(dir, 1 << 20);
+                struct event_filter f = {};
+
+                sub = event_subscribe(b, NULL, 800, 900, on_event, &s2);
+                ASSERT_EQ(s2.n, 2);
+                event_unsubscribe(b, sub);
+                ASSERT_OK(event_filter_add(&f, "event=die", NULL));
+                sub = event_subscribe(b, &f, 1, 0, on_event, &s3);
+                ASSERT_EQ(s3.n, 5);
+                pub(b, 1100, "container", "die", "x", "n");
+                pub(b, 1200, "container", "start", "x", "n");
+                ASSERT_EQ(s3.n, 6); /* live, filtered */
+                event_unsubscribe(b, sub);
+                event_filter_done(&f);
+        }
+        ASSERT_OK(rm_rf(dir, NULL));
+}
+
+static void count_cb(const struct event *ev, void *ud) {
+        uint64_t *last = ud;
+
+        last[0]++;
+        last[1] = ev->time_nsec;
+        if (!last[2])
+                last[2] = ev->time_nsec;
+}
+
+static void test_journal_bound(void) {
+        char dir[] = "/tmp/berth-events-XXXXXX";
+        _cleanup_free_ char *cur = NULL, *old = NULL;
+        _cleanup_(event_journal_freep) struct event_journal *j = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        uint64_t seen[3] = {};
+        struct stat a, b;
+        unsigned skipped = 1;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        cur = xasprintf("%s/events.log", dir);
+        old = xasprintf("%s/events.log.1", dir);
+        ASSERT_ERR(event_journal_open(dir, 100, &j, &e), EINVAL);
+        ASSERT_OK(event_journal_open(dir, 8192, &j, NULL));
+        for (uint64_t i = 1; i <= 1000; i++) {
+                _cleanup_json_ json_t *attrs = json_pack("{s:s}", "name", "web");
+                struct event ev = {.time_nsec = i,
+                                   .type = (char *)"container",
+                                   .action = (char *)"die",
+                                   .id = (char *)"0123456789abcdef",
+                                   .attributes = attrs};
+                ASSERT_OK(event_journal_append(j, &ev, NULL));
+        }
+        ASSERT_EQ(stat(cur, &a), 0);
+        ASSERT_EQ(stat(old, &b), 0);
+        ASSERT_TRUE(a.st_size + b.st_size <= 8192);
+        ASSERT_OK(event_journal_read(j, 1, 0, NULL, count_cb, seen, &skipped, NULL));
+        ASSERT_EQ(skipped, 0);
+        /* the newest are all there, in order, without a gap; the oldest rolled off */
+        ASSERT_EQ(seen[1], 1000);
+        ASSERT_EQ(seen[0], 1000 - seen[2] + 1);
+        ASSERT_TRUE(seen[2] > 1);
+        ASSERT_TRUE(seen[0] > 40);
+        ASSERT_OK(rm_rf(dir, NULL));
+}
+
+static void test_journal_cut_line(void) {
+        char dir[] = "/tmp/berth-events-XXXXXX";
+        _cleanup_free_ char *cur = NULL;
+        struct seen s = {};
+        unsigned skipped = 0;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        cur = xasprintf("%s/events.log", dir);
+        {
+                _cleanup_(event_bus_freep) struct event_bus *b = bus_with_journal(dir, 1 << 20);
+                pub(b, 100, "container", "start", "x", "n");
+                pub(b, 200, "container", "die", "x", "n");
+        }
+        {
+                /* a daemon killed in the middle of a write, and a line that is not JSON */
+                _cleanup_close_ int fd = open(cur, O_WRONLY | O_APPEND | O_CLOEXEC);
+                static const char junk[] = "not json\n{\"time\":300,\"type\":\"contai";
+                ASSERT_TRUE(fd >= 0);
+                ASSERT_OK(fd_write_full(fd, junk, strlen(junk)));
+        }
+        {
+                _cleanup_(event_bus_freep) struct event_bus *b = bus_with_journal(dir, 1 << 20);
+                struct event_journal *j = NULL;
+                struct event_sub *sub;
+
+                pub(b, 400, "container", "restart", "x", "n");
+                sub = event_subscribe(b, NULL, 1, 0, on_event, &s);
+                ASSERT_STREQ(s.actions, "start,die,restart,");
+                event_unsubscribe(b, sub);
+                ASSERT_OK(event_journal_open(dir, 1 << 20, &j, NULL));
+                ASSERT_OK(event_journal_read(j, 1, 0, NULL, on_event, &s, &skipped, NULL));
+                ASSERT_EQ(skipped, 2);
+                event_journal_free(j);
+        }
+        ASSERT_OK(rm_rf(dir, NULL));
 }
 
 static void test_json_and_filter_parse(void) {
-        _cleanup_(event_bus_freep) struct event_bus *b = event_bus_new(2);
+        _cleanup_(event_bus_freep) struct event_bus *b = event_bus_new();
         _cleanup_json_ json_t *filters =
                 json_pack("{s:[s],s:{s:b}}", "label", "tier=fe", "type", "container", 1);
         _cleanup_json_ json_t *badf = json_pack("{s:[s]}", "bogus", "x");
@@ -101,4 +221,5 @@ static void test_json_and_filter_parse(void) {
         }
 }
 
-TAP_MAIN(test_filters, test_history_since_until_and_bound, test_json_and_filter_parse)
+TAP_MAIN(test_filters, test_history_since_until, test_journal_bound, test_journal_cut_line,
+         test_json_and_filter_parse)

@@ -192,8 +192,14 @@ static void test_cgroup_v2_missing_file_errors(void) {
         _cleanup_err_ struct err *e = NULL;
         struct spec_resources res = {.pids_limit = 5};
 
-        ASSERT_ERR(cg_v2_apply_dir(dir, &res, &e), ENOENT);
-        ASSERT_TRUE(strstr(err_msg(e), "pids.max") != NULL);
+        /* a limit whose controller is not enabled: named, with the ones that are */
+        _cleanup_free_ char *ctl = xasprintf("%s/cgroup.controllers", dir);
+
+        ASSERT_OK(write_file_atomic(ctl, "cpu memory\n", 11, 0644, NULL));
+        ASSERT_ERR(cg_v2_apply_dir(dir, &res, &e), EOPNOTSUPP);
+        ASSERT_TRUE(str_startswith(err_msg(e),
+                                   "pids limit (--pids-limit): the cgroup v2 controller 'pids'"));
+        ASSERT_TRUE(strstr(err_msg(e), "(enabled controllers: 'cpu memory')") != NULL);
         ASSERT_OK(rm_rf(dir, NULL));
 }
 

@@ -506,6 +506,16 @@ static void test_sqlite_two_handles_and_schema(void) {
                 ASSERT_OK(store_get(b, "k1", &kv, NULL));
                 ASSERT_STREQ(kv.value, "3");
                 store_kv_done(&kv);
+                /* an idle daemon's trim: the cache goes, the data stays */
+                {
+                        sqlite3_int64 before = sqlite3_memory_used();
+                        store_release_memory(a);
+                        store_release_memory(b);
+                        ASSERT_TRUE(sqlite3_memory_used() < before);
+                }
+                ASSERT_OK(store_get(a, "k2", &kv, NULL));
+                ASSERT_STREQ(kv.value, "2");
+                store_kv_done(&kv);
         }
         ASSERT_EQ(sqlite3_open(path, &db), SQLITE_OK);
         ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET v = 7 WHERE k = 'schema_version'", NULL, NULL,
