@@ -42,7 +42,8 @@ static void archive_freep(struct archive **a) {
 #define PEEK_LEN 6
 
 struct tee {
-        int fd;
+        layer_read_fn *read;
+        void *read_ud;
         unsigned char peek[PEEK_LEN];
         size_t peek_len, peek_off;
         struct archive *raw;
@@ -54,9 +55,18 @@ struct tee {
         char rawbuf[64 * 1024];
 };
 
-static ssize_t fd_read_cb(void *ud, void *buf, size_t n) {
+static ssize_t src_read_cb(void *ud, void *buf, size_t n) {
         struct tee *t = ud;
-        ssize_t k = read(t->fd, buf, n);
+        ssize_t k;
+
+        do
+                k = t->read(t->read_ud, buf, n);
+        while (k == -EINTR);
+        return k;
+}
+
+static ssize_t fd_read(void *ud, void *buf, size_t n) {
+        ssize_t k = read(*(int *)ud, buf, n);
         return k < 0 ? -errno : k;
 }
 
@@ -72,11 +82,9 @@ static la_ssize_t raw_read(struct archive *a, void *ud, const void **buf) {
                 t->peek_off = t->peek_len;
                 return (la_ssize_t)n;
         }
-        do
-                k = read(t->fd, t->rawbuf, sizeof(t->rawbuf));
-        while (k < 0 && errno == EINTR);
+        k = src_read_cb(t, t->rawbuf, sizeof(t->rawbuf));
         if (k < 0) {
-                archive_set_error(a, errno, "read: %s", strerror(errno));
+                archive_set_error(a, (int)-k, "read: %s", strerror((int)-k));
                 return -1;
         }
         return k;
@@ -453,6 +461,11 @@ static int fix_dir_times(struct unpack *u, struct err **errp) {
 
 int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size,
                     struct err **errp) {
+        return layer_unpack_stream(fd_read, &fd, dest_dfd, ret_diff_id, ret_size, errp);
+}
+
+int layer_unpack_stream(layer_read_fn *rd, void *userdata, int dest_dfd, char **ret_diff_id,
+                        uint64_t *ret_size, struct err **errp) {
         _cleanup_(archive_freep) struct archive *raw = NULL, *tar = NULL;
         struct unpack u = {.root = dest_dfd,
                            .privileged = geteuid() == 0,
@@ -466,14 +479,13 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
         t.md = EVP_MD_CTX_new();
         if (!t.md || !EVP_DigestInit_ex(t.md, EVP_sha256(), NULL))
                 oom();
-        t.fd = fd;
+        t.read = rd;
+        t.read_ud = userdata;
         t.buf = xmalloc(TEE_BUF);
         while (t.peek_len < PEEK_LEN) {
-                ssize_t k = read(fd, t.peek + t.peek_len, PEEK_LEN - t.peek_len);
-                if (k < 0 && errno == EINTR)
-                        continue;
+                ssize_t k = src_read_cb(&t, t.peek + t.peek_len, PEEK_LEN - t.peek_len);
                 if (k < 0) {
-                        r = err_set(errp, errno, "layer: read stream");
+                        r = err_set(errp, (int)-k, "layer: read stream");
                         goto out;
                 }
                 if (k == 0)
@@ -484,7 +496,7 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
         if (!tar)
                 oom();
         if (gunzip_magic(t.peek, t.peek_len))
-                t.gz = gunzip_new(fd_read_cb, &t, t.peek, t.peek_len);
+                t.gz = gunzip_new(src_read_cb, &t, t.peek, t.peek_len);
         else {
                 raw = archive_read_new();
                 if (!raw)
@@ -588,10 +600,9 @@ int layer_stage_new(struct image_store *s, char **ret_stage, int *ret_dfd, struc
         return 0;
 }
 
-int layer_stage_commit(struct image_store *s, const char *stage, const char *chain_id,
-                       const char *diff_id, const char *expected_diff_id, uint64_t size,
-                       struct err **errp) {
-        _cleanup_free_ char *dest = NULL, *meta = NULL;
+int layer_stage_finish(const char *stage, const char *diff_id, const char *expected_diff_id,
+                       uint64_t size, bool sync, struct err **errp) {
+        _cleanup_free_ char *meta = NULL;
         _cleanup_json_ json_t *j = NULL;
         int r;
 
@@ -602,22 +613,39 @@ int layer_stage_commit(struct image_store *s, const char *stage, const char *cha
         }
         j = json_pack("{s:i,s:s,s:I}", "version", 1, "diff_id", diff_id, "size", (json_int_t)size);
         meta = xasprintf("%s/layer.json", stage);
-        r = json_save_path(meta, j, errp);
+        r = sync ? json_save_path(meta, j, errp) : json_replace_path(meta, j, errp);
         if (r < 0)
                 goto fail;
-        dest = image_store_layer_dir(s, chain_id);
-        if (rename(stage, dest) < 0) {
-                if (errno == EEXIST || errno == ENOTEMPTY) {
-                        (void)rm_rf(stage, NULL); /* another pull won the race */
-                        return 0;
-                }
-                r = err_set(errp, errno, "rename layer into '%s'", dest);
-                goto fail;
-        }
         return 0;
 fail:
         (void)rm_rf(stage, NULL);
         return r;
+}
+
+int layer_stage_publish(struct image_store *s, const char *stage, const char *chain_id,
+                        struct err **errp) {
+        _cleanup_free_ char *dest = image_store_layer_dir(s, chain_id);
+        int r;
+
+        if (rename(stage, dest) >= 0)
+                return 0;
+        if (errno == EEXIST || errno == ENOTEMPTY) {
+                (void)rm_rf(stage, NULL); /* another pull won the race */
+                return 0;
+        }
+        r = err_set(errp, errno, "rename layer into '%s'", dest);
+        (void)rm_rf(stage, NULL);
+        return r;
+}
+
+int layer_stage_commit(struct image_store *s, const char *stage, const char *chain_id,
+                       const char *diff_id, const char *expected_diff_id, uint64_t size,
+                       struct err **errp) {
+        int r = layer_stage_finish(stage, diff_id, expected_diff_id, size, true, errp);
+
+        if (r < 0)
+                return r;
+        return layer_stage_publish(s, stage, chain_id, errp);
 }
 
 int layer_unpack_to_store(struct image_store *s, int fd, const char *expected_diff_id,
