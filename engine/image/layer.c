@@ -125,9 +125,17 @@ struct dir_time {
 struct unpack {
         int root;
         bool privileged;
+        uid_t uid;
+        gid_t gid;
         struct dir_time *dirs;
         size_t n_dirs, alloc_dirs;
         const char *opaque_xattr;
+        /* The parent directory of the last entry, kept open: tars list a directory's files
+         * together, and each would walk its path from the root again. Dropped as soon as an
+         * entry names it or one of its ancestors (which may replace it). */
+        char *parent;  /* clean relative path; "" is the root */
+        int parent_fd; /* -EBADF: none */
+        gid_t new_gid; /* the group a new entry gets there (set-group-ID directory or ours) */
 };
 
 /* Turns an entry name into a clean relative path: leading '/' and "." components dropped,
@@ -190,6 +198,51 @@ static int open_parent(int root, const char *path, bool create, int *ret_fd, con
         return 0;
 }
 
+static void parent_drop(struct unpack *u) {
+        u->parent_fd = safe_close(u->parent_fd);
+        free(u->parent);
+        u->parent = NULL;
+}
+
+/* Drops the cached parent when path (an entry about to be created, replaced or removed) is it
+ * or one of its ancestors. */
+static void parent_forget(struct unpack *u, const char *path) {
+        size_t n = strlen(path);
+
+        if (u->parent && strncmp(u->parent, path, n) == 0 &&
+            (u->parent[n] == 0 || u->parent[n] == '/'))
+                parent_drop(u);
+}
+
+/* The parent directory of path (clean, relative) and the entry's name in it, created when
+ * missing; the fd stays owned by u. */
+static int parent_open(struct unpack *u, const char *path, int *ret_fd, const char **ret_name,
+                       struct err **errp) {
+        const char *slash = strrchr(path, '/');
+        size_t n = slash ? (size_t)(slash - path) : 0;
+        const char *name;
+        struct stat st;
+        int fd, r;
+
+        if (!u->parent || strlen(u->parent) != n || strncmp(u->parent, path, n) != 0) {
+                parent_drop(u);
+                r = open_parent(u->root, path, true, &fd, &name, errp);
+                if (r < 0)
+                        return r;
+                if (fstat(fd, &st) < 0) {
+                        r = err_set(errp, errno, "layer entry '%s': stat parent", path);
+                        safe_close(fd);
+                        return r;
+                }
+                u->parent_fd = fd;
+                u->parent = xstrndup(path, n);
+                u->new_gid = (st.st_mode & S_ISGID) ? st.st_gid : u->gid;
+        }
+        *ret_fd = u->parent_fd;
+        *ret_name = slash ? slash + 1 : path;
+        return 0;
+}
+
 /* Removes whatever is at name so that a new entry can take its place (later entries win). */
 static int remove_existing(int pfd, const char *name, const char *path, struct err **errp) {
         if (unlinkat(pfd, name, 0) >= 0 || errno == ENOENT)
@@ -225,9 +278,13 @@ static int apply_xattrs(struct unpack *u, struct archive_entry *e, int fd, int p
         return 0;
 }
 
+/* created: the entry was just made, so it is owned by our uid and the parent's new_gid. */
 static int apply_owner(struct unpack *u, struct archive_entry *e, int pfd, const char *name,
-                       const char *path, struct err **errp) {
+                       const char *path, bool created, struct err **errp) {
         if (!u->privileged)
+                return 0;
+        if (created && (uid_t)archive_entry_uid(e) == u->uid &&
+            (gid_t)archive_entry_gid(e) == u->new_gid)
                 return 0;
         if (fchownat(pfd, name, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
                      AT_SYMLINK_NOFOLLOW) < 0)
@@ -244,7 +301,8 @@ static void entry_times(struct archive_entry *e, struct timespec ts[2]) {
         ts[1].tv_nsec = archive_entry_mtime_nsec(e);
 }
 
-static int write_data(struct archive *a, int fd, const char *path, struct err **errp) {
+static int write_data(struct archive *a, struct archive_entry *e, int fd, const char *path,
+                      struct err **errp) {
         const void *buf;
         size_t len;
         la_int64_t off;
@@ -265,8 +323,9 @@ static int write_data(struct archive *a, int fd, const char *path, struct err **
                         return err_set(errp, -r, "layer entry '%s': write", path);
                 end = off + (int64_t)len;
         }
-        /* sparse tail */
-        if (ftruncate(fd, end) < 0 && errno != EINVAL)
+        /* a sparse tail: the last block ended before the file */
+        if (archive_entry_size_is_set(e) && end < archive_entry_size(e) &&
+            ftruncate(fd, archive_entry_size(e)) < 0)
                 return err_set(errp, errno, "layer entry '%s': truncate", path);
         return 0;
 }
@@ -274,18 +333,20 @@ static int write_data(struct archive *a, int fd, const char *path, struct err **
 static int extract_entry(struct unpack *u, struct archive *a, struct archive_entry *e,
                          struct err **errp) {
         _cleanup_free_ char *path = NULL, *lpath = NULL;
-        _cleanup_close_ int pfd = -EBADF, fd = -EBADF;
-        const char *name, *base, *hl;
+        _cleanup_close_ int fd = -EBADF;
+        const char *name = NULL, *base, *hl;
         mode_t mode = archive_entry_mode(e);
         struct timespec ts[2];
-        int r;
+        bool created = true;
+        int pfd = -EBADF, r;
 
         r = clean_path(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", &path, errp);
         if (r < 0)
                 return r;
         if (!path)
                 return 0; /* the root itself: its metadata belongs to the container dir */
-        r = open_parent(u->root, path, true, &pfd, &name, errp);
+        parent_forget(u, path);
+        r = parent_open(u, path, &pfd, &name, errp);
         if (r < 0)
                 return r;
         base = name;
@@ -337,10 +398,14 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 if (S_ISDIR(st.st_mode))
                         return err_setx(errp, EPERM,
                                         "layer entry '%s': hard link to directory '%s'", path, hl);
-                r = remove_existing(pfd, name, path, errp);
+                r = linkat(tpfd, tname, pfd, name, 0);
+                if (r < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        r = linkat(tpfd, tname, pfd, name, 0);
+                }
                 if (r < 0)
-                        return r;
-                if (linkat(tpfd, tname, pfd, name, 0) < 0)
                         return err_set(errp, errno, "layer entry '%s': link to '%s'", path, hl);
                 return 0;
         }
@@ -353,12 +418,15 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                         if (r < 0)
                                 return r;
                 }
-                if (mkdirat(pfd, name, 0700) < 0 && errno != EEXIST)
-                        return err_set(errp, errno, "layer entry '%s': mkdir", path);
+                if (mkdirat(pfd, name, 0700) < 0) {
+                        if (errno != EEXIST)
+                                return err_set(errp, errno, "layer entry '%s': mkdir", path);
+                        created = false;
+                }
                 fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return err_set(errp, errno, "layer entry '%s': open directory", path);
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, created, errp);
                 if (r < 0)
                         return r;
                 if (fchmod(fd, mode & 07777) < 0)
@@ -374,16 +442,20 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 return 0;
         }
         case S_IFREG:
-                r = remove_existing(pfd, name, path, errp);
-                if (r < 0)
-                        return r;
                 fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                    0600);
+                }
                 if (fd < 0)
                         return err_set(errp, errno, "layer entry '%s': create", path);
-                r = write_data(a, fd, path, errp);
+                r = write_data(a, e, fd, path, errp);
                 if (r < 0)
                         return r;
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, true, errp);
                 if (r < 0)
                         return r;
                 /* after chown, which clears set-id bits */
@@ -400,13 +472,17 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 if (!target || !*target)
                         return err_setx(errp, EINVAL, "layer entry '%s': symlink without target",
                                         path);
-                r = remove_existing(pfd, name, path, errp);
-                if (r < 0)
-                        return r;
                 /* Only created, never followed while extracting. */
-                if (symlinkat(target, pfd, name) < 0)
+                r = symlinkat(target, pfd, name);
+                if (r < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        r = symlinkat(target, pfd, name);
+                }
+                if (r < 0)
                         return err_set(errp, errno, "layer entry '%s': symlink", path);
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, true, errp);
                 if (r < 0)
                         return r;
                 r = apply_xattrs(u, e, -EBADF, pfd, name, path, errp);
@@ -419,12 +495,17 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
         case S_IFCHR:
         case S_IFBLK:
         case S_IFIFO:
-                r = remove_existing(pfd, name, path, errp);
+                r = mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777), archive_entry_rdev(e));
+                if (r < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        r = mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777),
+                                    archive_entry_rdev(e));
+                }
                 if (r < 0)
-                        return r;
-                if (mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777), archive_entry_rdev(e)) < 0)
                         return err_set(errp, errno, "layer entry '%s': mknod", path);
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, true, errp);
                 if (r < 0)
                         return r;
                 if (fchmodat(pfd, name, mode & 07777, 0) < 0)
@@ -469,7 +550,10 @@ int layer_unpack_stream(layer_read_fn *rd, void *userdata, int dest_dfd, char **
         _cleanup_(archive_freep) struct archive *raw = NULL, *tar = NULL;
         struct unpack u = {.root = dest_dfd,
                            .privileged = geteuid() == 0,
-                           .opaque_xattr = "user.overlay.opaque"};
+                           .uid = geteuid(),
+                           .gid = getegid(),
+                           .opaque_xattr = "user.overlay.opaque",
+                           .parent_fd = -EBADF};
         struct tee t = {};
         struct archive_entry *e;
         unsigned char md[EVP_MAX_MD_SIZE];
@@ -557,6 +641,7 @@ int layer_unpack_stream(layer_read_fn *rd, void *userdata, int dest_dfd, char **
         if (ret_size)
                 *ret_size = t.size;
 out:
+        parent_drop(&u);
         for (size_t i = 0; i < u.n_dirs; i++)
                 free(u.dirs[i].path);
         free(u.dirs);

@@ -302,7 +302,7 @@ static void queue_append(struct resp *r, const char *buf, size_t len) {
                 r->queue_off = 0;
         }
         if (r->queue_len + len > r->queue_cap) {
-                r->queue_cap = r->queue_len + len;
+                r->queue_cap = MAX(r->queue_len + len, 2 * r->queue_cap);
                 r->queue_buf = xrealloc(r->queue_buf, r->queue_cap);
         }
         memcpy(r->queue_buf + r->queue_len, buf, len);
