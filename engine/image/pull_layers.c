@@ -213,10 +213,15 @@ _noreturn_ static void worker_run(struct reg *g, struct worker *x, int dfd, int 
                 if (k >= 0)
                         k = blob_writer_verify(x->w, &e);
         }
-        if (k < 0)
+        if (k < 0) {
                 report(fd, "ER %d layer %s: %s", e ? e->code : -k, x->d->digest, err_msg(e));
-        else
-                report(fd, "OK %s %" PRIu64, diff, size);
+                _exit(0);
+        }
+        /* Writes this layer (and whatever else is dirty) to disk while the other workers
+         * still compute: the parent's syncfs before publishing then has little left to wait
+         * for. An error shows again there. */
+        (void)syncfs(dfd);
+        report(fd, "OK %s %" PRIu64, diff, size);
         _exit(0);
 }
 
@@ -366,8 +371,13 @@ static int worker_read(struct worker *x, struct reg *g, const struct pull_opts *
 
 /* After every worker succeeded: the data to disk, then into place, then the renames to disk. */
 static int publish(struct image_store *s, struct worker *xs, size_t n, struct err **errp) {
+        bool any = false;
         int r;
 
+        for (size_t i = 0; i < n; i++)
+                any = any || xs[i].w;
+        if (!any)
+                return 0; /* every layer was in the store */
         r = image_store_sync(s, errp);
         if (r < 0)
                 return r;

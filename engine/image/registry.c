@@ -1029,9 +1029,11 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
         k = pull_layers(g, s, man, cfg->diff_ids, chain, o, errp);
         if (k < 0)
                 return k;
-        k = image_store_put_blob(s, body, len, mdigest, NULL, errp);
-        if (k < 0)
-                return k;
+        if (!image_store_has_blob(s, mdigest)) {
+                k = image_store_put_blob(s, body, len, mdigest, NULL, errp);
+                if (k < 0)
+                        return k;
+        }
         for (size_t i = 0; i < man->n_layers; i++)
                 strv_push(&layers, man->layers[i].digest);
         full = ref_full(ref);
