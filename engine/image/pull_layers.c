@@ -369,18 +369,28 @@ static int worker_read(struct worker *x, struct reg *g, const struct pull_opts *
         }
 }
 
-/* After every worker succeeded: the data to disk, then into place, then the renames to disk. */
-static int publish(struct image_store *s, struct worker *xs, size_t n, struct err **errp) {
+/* After every worker succeeded: the data to disk, then into place, then the renames to disk
+ * (the directories that received them). */
+static int publish(struct image_store *s, struct worker *xs, size_t n,
+                   struct blob_writer *const *extra, size_t n_extra, struct err **errp) {
         bool any = false;
         int r;
 
         for (size_t i = 0; i < n; i++)
                 any = any || xs[i].w;
+        for (size_t i = 0; i < n_extra; i++)
+                any = any || extra[i];
         if (!any)
-                return 0; /* every layer was in the store */
+                return 0; /* everything was in the store */
         r = image_store_sync(s, errp);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < n_extra; i++)
+                if (extra[i]) {
+                        r = blob_writer_publish_verified(extra[i], errp);
+                        if (r < 0)
+                                return r;
+                }
         for (size_t i = 0; i < n; i++) {
                 struct worker *x = &xs[i];
                 if (!x->w)
@@ -393,12 +403,12 @@ static int publish(struct image_store *s, struct worker *xs, size_t n, struct er
                 if (r < 0)
                         return err_wrap_r(r, errp, "layer %s", x->d->digest);
         }
-        return image_store_sync(s, errp);
+        return image_store_sync_dirs(s, errp);
 }
 
 int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man,
-                char *const *diff_ids, char *const *chain_ids, const struct pull_opts *o,
-                struct err **errp) {
+                char *const *diff_ids, char *const *chain_ids, struct blob_writer *const *extra,
+                size_t n_extra, const struct pull_opts *o, struct err **errp) {
         size_t n = man->n_layers, running = 0;
         unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
         bool no_stream = o && o->no_stream_unpack;
@@ -481,7 +491,7 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
                                 running--;
                 }
         }
-        k = publish(s, xs, n, errp);
+        k = publish(s, xs, n, extra, n_extra, errp);
 out:
         for (size_t i = 0; i < n; i++) {
                 worker_stop(&xs[i]);

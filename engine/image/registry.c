@@ -938,31 +938,62 @@ out:
         return k;
 }
 
-/* Downloads a small blob (config) into the store, verified. */
-static int get_small_blob(struct reg *g, struct image_store *s, const struct descriptor *d,
-                          struct err **errp) {
+/* A small blob for the store, verified, as a temp file that pull_layers publishes with the
+ * layers (NULL when the store has it already). */
+static int small_blob_writer(struct image_store *s, const char *digest, const char *buf, size_t len,
+                             struct blob_writer **ret, struct err **errp) {
         _cleanup_(blob_writer_freep) struct blob_writer *w = NULL;
-        _cleanup_free_ char *tail = xasprintf("blobs/%s", d->digest);
-        struct resp r = {.upload_fd = -EBADF};
+        int k;
+
+        *ret = NULL;
+        if (image_store_has_blob(s, digest))
+                return 0;
+        k = blob_writer_open(s, digest, (int64_t)len, &w, errp);
+        if (k >= 0)
+                k = blob_writer_write(w, buf, len, errp);
+        if (k >= 0)
+                k = blob_writer_verify(w, errp);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+/* The config: from the store when it is there, else downloaded into memory and verified. */
+static int get_config(struct reg *g, struct image_store *s, const struct descriptor *d,
+                      char **ret_buf, size_t *ret_len, struct err **errp) {
+        _cleanup_free_ char *tail = xasprintf("blobs/%s", d->digest), *got = NULL;
+        struct resp r = {.max = BLOB_CONFIG_MAX, .upload_fd = -EBADF};
         int k;
 
         if (image_store_has_blob(s, d->digest))
-                return 0;
+                return image_store_read_blob(s, d->digest, BLOB_CONFIG_MAX, ret_buf, ret_len, errp);
         if (d->size > BLOB_CONFIG_MAX)
                 return err_setx(errp, EFBIG, "config %s larger than %u bytes", d->digest,
                                 BLOB_CONFIG_MAX);
-        k = blob_writer_open(s, d->digest, d->size, &w, errp);
-        if (k < 0)
-                return k;
-        r.w = w;
         k = reg_do(g, "GET", tail, NULL, NULL, -EBADF, 0, &r, errp);
         if (k >= 0 && r.status != 200) {
                 _cleanup_free_ char *m = resp_error(&r);
                 k = err_setx(errp, r.status == 404 ? ENOENT : EPROTO, "get blob %s: %s", d->digest,
                              m);
         }
-        if (k >= 0)
-                k = blob_writer_commit(w, NULL, errp);
+        if (k >= 0 && r.too_big)
+                k = err_setx(errp, EFBIG, "config %s larger than %u bytes", d->digest,
+                             BLOB_CONFIG_MAX);
+        if (k >= 0 && d->size >= 0 && r.len != (size_t)d->size)
+                k = err_setx(errp, EBADMSG,
+                             "blob %s: size %zu does not match the expected %" PRId64, d->digest,
+                             r.len, d->size);
+        if (k >= 0) {
+                got = digest_of(r.body ? r.body : "", r.len);
+                if (!streq(got, d->digest))
+                        k = err_setx(errp, EBADMSG, "blob digest mismatch: expected %s, got %s",
+                                     d->digest, got);
+        }
+        if (k >= 0) {
+                *ret_buf = r.body ? TAKE_PTR(r.body) : xstrdup("");
+                *ret_len = r.len;
+        }
         resp_reset(&r);
         return k;
 }
@@ -971,6 +1002,7 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                        const struct pull_opts *o, struct image **ret, struct err **errp) {
         _cleanup_free_ char *body = NULL, *ctype = NULL, *mdigest = NULL, *full = NULL;
         _cleanup_free_ char *cbuf = NULL;
+        struct blob_writer *small[2] = {};
         _cleanup_(manifest_freep) struct manifest *man = NULL;
         _cleanup_(image_config_freep) struct image_config *cfg = NULL;
         _cleanup_strv_ char **chain = NULL, **layers = NULL, **refs = NULL;
@@ -1013,12 +1045,9 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                 if (manifest_kind_is_index(man->kind))
                         return err_setx(errp, EPROTO, "manifest %s: nested index", sel);
         }
-        k = get_small_blob(g, s, &man->config, errp);
+        k = get_config(g, s, &man->config, &cbuf, &clen, errp);
         if (k < 0)
                 return err_wrap_r(k, errp, "config %s", man->config.digest);
-        k = image_store_read_blob(s, man->config.digest, BLOB_CONFIG_MAX, &cbuf, &clen, errp);
-        if (k < 0)
-                return k;
         k = image_config_parse(cbuf, clen, &cfg, errp);
         if (k < 0)
                 return k;
@@ -1026,14 +1055,16 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                 return err_setx(errp, EPROTO, "manifest has %zu layers but the config %zu diff ids",
                                 man->n_layers, strv_length(cfg->diff_ids));
         chain = chain_ids_compute(cfg->diff_ids);
-        k = pull_layers(g, s, man, cfg->diff_ids, chain, o, errp);
+        /* config and manifest are published with the layers, after the same sync */
+        k = small_blob_writer(s, man->config.digest, cbuf, clen, &small[0], errp);
+        if (k >= 0)
+                k = small_blob_writer(s, mdigest, body, len, &small[1], errp);
+        if (k >= 0)
+                k = pull_layers(g, s, man, cfg->diff_ids, chain, small, ELEMENTSOF(small), o, errp);
+        for (size_t i = 0; i < ELEMENTSOF(small); i++)
+                blob_writer_free(small[i]);
         if (k < 0)
                 return k;
-        if (!image_store_has_blob(s, mdigest)) {
-                k = image_store_put_blob(s, body, len, mdigest, NULL, errp);
-                if (k < 0)
-                        return k;
-        }
         for (size_t i = 0; i < man->n_layers; i++)
                 strv_push(&layers, man->layers[i].digest);
         full = ref_full(ref);

@@ -87,9 +87,10 @@ char *reg_url(const struct reg *g, const char *tail);
 /* A curl failure worth a retry (connection reset, timeout, ...). */
 bool reg_curl_transient(CURLcode cc);
 /* The layers of a pull that are not in the store yet (pull_layers.c): downloaded, verified and
- * unpacked by forked workers, then published into the store after one sync. */
+ * unpacked by forked workers, then published into the store after one sync, with the verified
+ * blobs of extra (NULL entries skipped; the config and manifest). */
 int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man,
-                char *const *diff_ids, char *const *chain_ids, const struct pull_opts *o,
-                struct err **errp);
+                char *const *diff_ids, char *const *chain_ids, struct blob_writer *const *extra,
+                size_t n_extra, const struct pull_opts *o, struct err **errp);
 /* The root the store was opened with (allocated). */
 char *store_root(struct image_store *s);

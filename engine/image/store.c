@@ -199,6 +199,21 @@ int image_store_sync(struct image_store *s, struct err **errp) {
         return 0;
 }
 
+int image_store_sync_dirs(struct image_store *s, struct err **errp) {
+        static const char *const dirs[] = {"blobs/sha256", "layers"};
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", s->dir, dirs[i]);
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (fd < 0)
+                        return err_set(errp, errno, "open '%s'", p);
+                if (fsync(fd) < 0)
+                        return err_set(errp, errno, "sync '%s'", p);
+        }
+        return 0;
+}
+
 int image_store_mkdtemp(struct image_store *s, char **ret, struct err **errp) {
         _cleanup_free_ char *p = xasprintf("%s/tmp/dir-XXXXXX", s->dir);
 

@@ -44,6 +44,8 @@ bool image_store_has_layer(const struct image_store *s, const char *chain_id);
 /* syncfs(2) of the file system that holds the store: every file written there so far is
  * durable when it returns. */
 int image_store_sync(struct image_store *s, struct err **errp);
+/* fsync of blobs/sha256 and layers/: what was renamed into them is durable. */
+int image_store_sync_dirs(struct image_store *s, struct err **errp);
 /* Creates a fresh directory under tmp/ and returns its path. */
 int image_store_mkdtemp(struct image_store *s, char **ret, struct err **errp);
 
