@@ -2,10 +2,16 @@
 /* Pull engine without the daemon and CLI: N cold pulls of REF into a store at ROOT (the image
  * is removed and collected, untimed, before each), printing the wall time and the CPU time
  * (user + system, the extractors included) of each and their medians. For profiling:
- * `perf record -g build/bench/image-pull-loop ROOT REF 5`.
+ * `perf record -g build/bench/image-pull-loop ROOT REF 5`. With PERF_CTL_FIFO and PERF_ACK_FIFO
+ * set (`perf record -D -1 --control=fifo:CTL,ACK`), only the timed pulls are recorded (not the
+ * untimed rmi and gc before each).
  * Usage: build/bench/image-pull-loop ROOT REF [N] */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -34,6 +40,16 @@ static double cpu_ms(void) {
                        1e3;
 }
 
+/* "enable" / "disable" to perf record's control fifo, waiting for its ack. */
+static void perf_ctl(int ctl, int ack, const char *cmd) {
+        char buf[16];
+
+        if (ctl < 0 || ack < 0)
+                return;
+        if (write(ctl, cmd, strlen(cmd)) < 0 || read(ack, buf, sizeof(buf)) < 0)
+                fprintf(stderr, "perf control: %m\n");
+}
+
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *)a, y = *(const double *)b;
         return (x > y) - (x < y);
@@ -49,6 +65,8 @@ int main(int argc, char **argv) {
         struct err *e = NULL;
         unsigned n = argc > 3 ? (unsigned)atoi(argv[3]) : 5;
         double wall[64], cpu[64];
+        const char *ctl_path = getenv("PERF_CTL_FIFO"), *ack_path = getenv("PERF_ACK_FIFO");
+        _cleanup_close_ int ctl = -EBADF, ack = -EBADF;
 
         if (argc < 3 || n == 0 || n > 64) {
                 fprintf(stderr, "usage: %s ROOT REF [N (1..64)]\n", argv[0]);
@@ -58,15 +76,23 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "open store: %s\n", err_msg(e));
                 return 1;
         }
+        if (ctl_path && ack_path) {
+                ctl = open(ctl_path, O_WRONLY | O_CLOEXEC);
+                ack = open(ack_path, O_RDONLY | O_CLOEXEC);
+        }
         for (unsigned i = 0; i < n; i++) {
                 struct image *img = NULL;
                 double w, c;
+                int r;
 
                 (void)image_store_remove(s, argv[2], true, NULL);
                 (void)image_store_gc(s, NULL, NULL);
                 w = now_ms();
                 c = cpu_ms();
-                if (image_pull(s, argv[2], NULL, &img, &e) < 0) {
+                perf_ctl(ctl, ack, "enable\n");
+                r = image_pull(s, argv[2], NULL, &img, &e);
+                perf_ctl(ctl, ack, "disable\n");
+                if (r < 0) {
                         fprintf(stderr, "pull: %s\n", err_msg(e));
                         return 1;
                 }

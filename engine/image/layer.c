@@ -42,7 +42,8 @@ static void archive_freep(struct archive **a) {
 #define PEEK_LEN 6
 
 struct tee {
-        int fd;
+        layer_read_fn *read;
+        void *read_ud;
         unsigned char peek[PEEK_LEN];
         size_t peek_len, peek_off;
         struct archive *raw;
@@ -54,9 +55,18 @@ struct tee {
         char rawbuf[64 * 1024];
 };
 
-static ssize_t fd_read_cb(void *ud, void *buf, size_t n) {
+static ssize_t src_read_cb(void *ud, void *buf, size_t n) {
         struct tee *t = ud;
-        ssize_t k = read(t->fd, buf, n);
+        ssize_t k;
+
+        do
+                k = t->read(t->read_ud, buf, n);
+        while (k == -EINTR);
+        return k;
+}
+
+static ssize_t fd_read(void *ud, void *buf, size_t n) {
+        ssize_t k = read(*(int *)ud, buf, n);
         return k < 0 ? -errno : k;
 }
 
@@ -72,11 +82,9 @@ static la_ssize_t raw_read(struct archive *a, void *ud, const void **buf) {
                 t->peek_off = t->peek_len;
                 return (la_ssize_t)n;
         }
-        do
-                k = read(t->fd, t->rawbuf, sizeof(t->rawbuf));
-        while (k < 0 && errno == EINTR);
+        k = src_read_cb(t, t->rawbuf, sizeof(t->rawbuf));
         if (k < 0) {
-                archive_set_error(a, errno, "read: %s", strerror(errno));
+                archive_set_error(a, (int)-k, "read: %s", strerror((int)-k));
                 return -1;
         }
         return k;
@@ -117,9 +125,17 @@ struct dir_time {
 struct unpack {
         int root;
         bool privileged;
+        uid_t uid;
+        gid_t gid;
         struct dir_time *dirs;
         size_t n_dirs, alloc_dirs;
         const char *opaque_xattr;
+        /* The parent directory of the last entry, kept open: tars list a directory's files
+         * together, and each would walk its path from the root again. Dropped as soon as an
+         * entry names it or one of its ancestors (which may replace it). */
+        char *parent;  /* clean relative path; "" is the root */
+        int parent_fd; /* -EBADF: none */
+        gid_t new_gid; /* the group a new entry gets there (set-group-ID directory or ours) */
 };
 
 /* Turns an entry name into a clean relative path: leading '/' and "." components dropped,
@@ -182,6 +198,51 @@ static int open_parent(int root, const char *path, bool create, int *ret_fd, con
         return 0;
 }
 
+static void parent_drop(struct unpack *u) {
+        u->parent_fd = safe_close(u->parent_fd);
+        free(u->parent);
+        u->parent = NULL;
+}
+
+/* Drops the cached parent when path (an entry about to be created, replaced or removed) is it
+ * or one of its ancestors. */
+static void parent_forget(struct unpack *u, const char *path) {
+        size_t n = strlen(path);
+
+        if (u->parent && strncmp(u->parent, path, n) == 0 &&
+            (u->parent[n] == 0 || u->parent[n] == '/'))
+                parent_drop(u);
+}
+
+/* The parent directory of path (clean, relative) and the entry's name in it, created when
+ * missing; the fd stays owned by u. */
+static int parent_open(struct unpack *u, const char *path, int *ret_fd, const char **ret_name,
+                       struct err **errp) {
+        const char *slash = strrchr(path, '/');
+        size_t n = slash ? (size_t)(slash - path) : 0;
+        const char *name;
+        struct stat st;
+        int fd, r;
+
+        if (!u->parent || strlen(u->parent) != n || strncmp(u->parent, path, n) != 0) {
+                parent_drop(u);
+                r = open_parent(u->root, path, true, &fd, &name, errp);
+                if (r < 0)
+                        return r;
+                if (fstat(fd, &st) < 0) {
+                        r = err_set(errp, errno, "layer entry '%s': stat parent", path);
+                        safe_close(fd);
+                        return r;
+                }
+                u->parent_fd = fd;
+                u->parent = xstrndup(path, n);
+                u->new_gid = (st.st_mode & S_ISGID) ? st.st_gid : u->gid;
+        }
+        *ret_fd = u->parent_fd;
+        *ret_name = slash ? slash + 1 : path;
+        return 0;
+}
+
 /* Removes whatever is at name so that a new entry can take its place (later entries win). */
 static int remove_existing(int pfd, const char *name, const char *path, struct err **errp) {
         if (unlinkat(pfd, name, 0) >= 0 || errno == ENOENT)
@@ -217,9 +278,13 @@ static int apply_xattrs(struct unpack *u, struct archive_entry *e, int fd, int p
         return 0;
 }
 
+/* created: the entry was just made, so it is owned by our uid and the parent's new_gid. */
 static int apply_owner(struct unpack *u, struct archive_entry *e, int pfd, const char *name,
-                       const char *path, struct err **errp) {
+                       const char *path, bool created, struct err **errp) {
         if (!u->privileged)
+                return 0;
+        if (created && (uid_t)archive_entry_uid(e) == u->uid &&
+            (gid_t)archive_entry_gid(e) == u->new_gid)
                 return 0;
         if (fchownat(pfd, name, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
                      AT_SYMLINK_NOFOLLOW) < 0)
@@ -236,7 +301,8 @@ static void entry_times(struct archive_entry *e, struct timespec ts[2]) {
         ts[1].tv_nsec = archive_entry_mtime_nsec(e);
 }
 
-static int write_data(struct archive *a, int fd, const char *path, struct err **errp) {
+static int write_data(struct archive *a, struct archive_entry *e, int fd, const char *path,
+                      struct err **errp) {
         const void *buf;
         size_t len;
         la_int64_t off;
@@ -257,8 +323,9 @@ static int write_data(struct archive *a, int fd, const char *path, struct err **
                         return err_set(errp, -r, "layer entry '%s': write", path);
                 end = off + (int64_t)len;
         }
-        /* sparse tail */
-        if (ftruncate(fd, end) < 0 && errno != EINVAL)
+        /* a sparse tail: the last block ended before the file */
+        if (archive_entry_size_is_set(e) && end < archive_entry_size(e) &&
+            ftruncate(fd, archive_entry_size(e)) < 0)
                 return err_set(errp, errno, "layer entry '%s': truncate", path);
         return 0;
 }
@@ -266,18 +333,20 @@ static int write_data(struct archive *a, int fd, const char *path, struct err **
 static int extract_entry(struct unpack *u, struct archive *a, struct archive_entry *e,
                          struct err **errp) {
         _cleanup_free_ char *path = NULL, *lpath = NULL;
-        _cleanup_close_ int pfd = -EBADF, fd = -EBADF;
-        const char *name, *base, *hl;
+        _cleanup_close_ int fd = -EBADF;
+        const char *name = NULL, *base, *hl;
         mode_t mode = archive_entry_mode(e);
         struct timespec ts[2];
-        int r;
+        bool created = true;
+        int pfd = -EBADF, r;
 
         r = clean_path(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", &path, errp);
         if (r < 0)
                 return r;
         if (!path)
                 return 0; /* the root itself: its metadata belongs to the container dir */
-        r = open_parent(u->root, path, true, &pfd, &name, errp);
+        parent_forget(u, path);
+        r = parent_open(u, path, &pfd, &name, errp);
         if (r < 0)
                 return r;
         base = name;
@@ -329,10 +398,14 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 if (S_ISDIR(st.st_mode))
                         return err_setx(errp, EPERM,
                                         "layer entry '%s': hard link to directory '%s'", path, hl);
-                r = remove_existing(pfd, name, path, errp);
+                r = linkat(tpfd, tname, pfd, name, 0);
+                if (r < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        r = linkat(tpfd, tname, pfd, name, 0);
+                }
                 if (r < 0)
-                        return r;
-                if (linkat(tpfd, tname, pfd, name, 0) < 0)
                         return err_set(errp, errno, "layer entry '%s': link to '%s'", path, hl);
                 return 0;
         }
@@ -345,12 +418,15 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                         if (r < 0)
                                 return r;
                 }
-                if (mkdirat(pfd, name, 0700) < 0 && errno != EEXIST)
-                        return err_set(errp, errno, "layer entry '%s': mkdir", path);
+                if (mkdirat(pfd, name, 0700) < 0) {
+                        if (errno != EEXIST)
+                                return err_set(errp, errno, "layer entry '%s': mkdir", path);
+                        created = false;
+                }
                 fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return err_set(errp, errno, "layer entry '%s': open directory", path);
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, created, errp);
                 if (r < 0)
                         return r;
                 if (fchmod(fd, mode & 07777) < 0)
@@ -366,16 +442,20 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 return 0;
         }
         case S_IFREG:
-                r = remove_existing(pfd, name, path, errp);
-                if (r < 0)
-                        return r;
                 fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                    0600);
+                }
                 if (fd < 0)
                         return err_set(errp, errno, "layer entry '%s': create", path);
-                r = write_data(a, fd, path, errp);
+                r = write_data(a, e, fd, path, errp);
                 if (r < 0)
                         return r;
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, true, errp);
                 if (r < 0)
                         return r;
                 /* after chown, which clears set-id bits */
@@ -392,13 +472,17 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
                 if (!target || !*target)
                         return err_setx(errp, EINVAL, "layer entry '%s': symlink without target",
                                         path);
-                r = remove_existing(pfd, name, path, errp);
-                if (r < 0)
-                        return r;
                 /* Only created, never followed while extracting. */
-                if (symlinkat(target, pfd, name) < 0)
+                r = symlinkat(target, pfd, name);
+                if (r < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        r = symlinkat(target, pfd, name);
+                }
+                if (r < 0)
                         return err_set(errp, errno, "layer entry '%s': symlink", path);
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, true, errp);
                 if (r < 0)
                         return r;
                 r = apply_xattrs(u, e, -EBADF, pfd, name, path, errp);
@@ -411,12 +495,17 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
         case S_IFCHR:
         case S_IFBLK:
         case S_IFIFO:
-                r = remove_existing(pfd, name, path, errp);
+                r = mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777), archive_entry_rdev(e));
+                if (r < 0 && errno == EEXIST) {
+                        r = remove_existing(pfd, name, path, errp);
+                        if (r < 0)
+                                return r;
+                        r = mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777),
+                                    archive_entry_rdev(e));
+                }
                 if (r < 0)
-                        return r;
-                if (mknodat(pfd, name, (mode & S_IFMT) | (mode & 07777), archive_entry_rdev(e)) < 0)
                         return err_set(errp, errno, "layer entry '%s': mknod", path);
-                r = apply_owner(u, e, pfd, name, path, errp);
+                r = apply_owner(u, e, pfd, name, path, true, errp);
                 if (r < 0)
                         return r;
                 if (fchmodat(pfd, name, mode & 07777, 0) < 0)
@@ -453,10 +542,18 @@ static int fix_dir_times(struct unpack *u, struct err **errp) {
 
 int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size,
                     struct err **errp) {
+        return layer_unpack_stream(fd_read, &fd, dest_dfd, ret_diff_id, ret_size, errp);
+}
+
+int layer_unpack_stream(layer_read_fn *rd, void *userdata, int dest_dfd, char **ret_diff_id,
+                        uint64_t *ret_size, struct err **errp) {
         _cleanup_(archive_freep) struct archive *raw = NULL, *tar = NULL;
         struct unpack u = {.root = dest_dfd,
                            .privileged = geteuid() == 0,
-                           .opaque_xattr = "user.overlay.opaque"};
+                           .uid = geteuid(),
+                           .gid = getegid(),
+                           .opaque_xattr = "user.overlay.opaque",
+                           .parent_fd = -EBADF};
         struct tee t = {};
         struct archive_entry *e;
         unsigned char md[EVP_MAX_MD_SIZE];
@@ -466,14 +563,13 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
         t.md = EVP_MD_CTX_new();
         if (!t.md || !EVP_DigestInit_ex(t.md, EVP_sha256(), NULL))
                 oom();
-        t.fd = fd;
+        t.read = rd;
+        t.read_ud = userdata;
         t.buf = xmalloc(TEE_BUF);
         while (t.peek_len < PEEK_LEN) {
-                ssize_t k = read(fd, t.peek + t.peek_len, PEEK_LEN - t.peek_len);
-                if (k < 0 && errno == EINTR)
-                        continue;
+                ssize_t k = src_read_cb(&t, t.peek + t.peek_len, PEEK_LEN - t.peek_len);
                 if (k < 0) {
-                        r = err_set(errp, errno, "layer: read stream");
+                        r = err_set(errp, (int)-k, "layer: read stream");
                         goto out;
                 }
                 if (k == 0)
@@ -484,7 +580,7 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
         if (!tar)
                 oom();
         if (gunzip_magic(t.peek, t.peek_len))
-                t.gz = gunzip_new(fd_read_cb, &t, t.peek, t.peek_len);
+                t.gz = gunzip_new(src_read_cb, &t, t.peek, t.peek_len);
         else {
                 raw = archive_read_new();
                 if (!raw)
@@ -545,6 +641,7 @@ int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size
         if (ret_size)
                 *ret_size = t.size;
 out:
+        parent_drop(&u);
         for (size_t i = 0; i < u.n_dirs; i++)
                 free(u.dirs[i].path);
         free(u.dirs);
@@ -588,10 +685,9 @@ int layer_stage_new(struct image_store *s, char **ret_stage, int *ret_dfd, struc
         return 0;
 }
 
-int layer_stage_commit(struct image_store *s, const char *stage, const char *chain_id,
-                       const char *diff_id, const char *expected_diff_id, uint64_t size,
-                       struct err **errp) {
-        _cleanup_free_ char *dest = NULL, *meta = NULL;
+int layer_stage_finish(const char *stage, const char *diff_id, const char *expected_diff_id,
+                       uint64_t size, bool sync, struct err **errp) {
+        _cleanup_free_ char *meta = NULL;
         _cleanup_json_ json_t *j = NULL;
         int r;
 
@@ -602,22 +698,39 @@ int layer_stage_commit(struct image_store *s, const char *stage, const char *cha
         }
         j = json_pack("{s:i,s:s,s:I}", "version", 1, "diff_id", diff_id, "size", (json_int_t)size);
         meta = xasprintf("%s/layer.json", stage);
-        r = json_save_path(meta, j, errp);
+        r = sync ? json_save_path(meta, j, errp) : json_replace_path(meta, j, errp);
         if (r < 0)
                 goto fail;
-        dest = image_store_layer_dir(s, chain_id);
-        if (rename(stage, dest) < 0) {
-                if (errno == EEXIST || errno == ENOTEMPTY) {
-                        (void)rm_rf(stage, NULL); /* another pull won the race */
-                        return 0;
-                }
-                r = err_set(errp, errno, "rename layer into '%s'", dest);
-                goto fail;
-        }
         return 0;
 fail:
         (void)rm_rf(stage, NULL);
         return r;
+}
+
+int layer_stage_publish(struct image_store *s, const char *stage, const char *chain_id,
+                        struct err **errp) {
+        _cleanup_free_ char *dest = image_store_layer_dir(s, chain_id);
+        int r;
+
+        if (rename(stage, dest) >= 0)
+                return 0;
+        if (errno == EEXIST || errno == ENOTEMPTY) {
+                (void)rm_rf(stage, NULL); /* another pull won the race */
+                return 0;
+        }
+        r = err_set(errp, errno, "rename layer into '%s'", dest);
+        (void)rm_rf(stage, NULL);
+        return r;
+}
+
+int layer_stage_commit(struct image_store *s, const char *stage, const char *chain_id,
+                       const char *diff_id, const char *expected_diff_id, uint64_t size,
+                       struct err **errp) {
+        int r = layer_stage_finish(stage, diff_id, expected_diff_id, size, true, errp);
+
+        if (r < 0)
+                return r;
+        return layer_stage_publish(s, stage, chain_id, errp);
 }
 
 int layer_unpack_to_store(struct image_store *s, int fd, const char *expected_diff_id,

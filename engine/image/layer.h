@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "image/store.h"
@@ -20,6 +22,12 @@
  * run in a forked helper by the agent. */
 int layer_unpack_fd(int fd, int dest_dfd, char **ret_diff_id, uint64_t *ret_size,
                     struct err **errp);
+/* Reads up to n bytes of the layer stream into buf: the count, 0 at its end, or a negative
+ * errno. */
+typedef ssize_t layer_read_fn(void *userdata, void *buf, size_t n);
+/* Same, with the stream read through rd (a download that is also written elsewhere). */
+int layer_unpack_stream(layer_read_fn *rd, void *userdata, int dest_dfd, char **ret_diff_id,
+                        uint64_t *ret_size, struct err **errp);
 
 /* Unpacks the stream from fd into images/layers/<chain_id>/diff: extraction into images/tmp,
  * diff id checked against expected_diff_id (when not NULL), then renamed into place. A layer that
@@ -35,6 +43,13 @@ int layer_stage_new(struct image_store *s, char **ret_stage, int *ret_dfd, struc
 int layer_stage_commit(struct image_store *s, const char *stage, const char *chain_id,
                        const char *diff_id, const char *expected_diff_id, uint64_t size,
                        struct err **errp);
+/* layer_stage_commit in two steps, for a pull that syncs the store once before it publishes
+ * anything: layer_stage_finish checks the diff id and writes layer.json (fsynced when sync is
+ * set), layer_stage_publish renames the stage into place. Both remove the stage on failure. */
+int layer_stage_finish(const char *stage, const char *diff_id, const char *expected_diff_id,
+                       uint64_t size, bool sync, struct err **errp);
+int layer_stage_publish(struct image_store *s, const char *stage, const char *chain_id,
+                        struct err **errp);
 
 /* Same, from a blob already in the store. */
 int layer_unpack_blob(struct image_store *s, const char *blob_digest, const char *expected_diff_id,

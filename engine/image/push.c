@@ -43,7 +43,7 @@ static int push_blob(struct reg *g, struct image_store *s, const char *digest,
         _cleanup_free_ char *tail = xasprintf("blobs/%s", digest), *path = NULL, *loc = NULL;
         _cleanup_free_ char *put = NULL, *q = NULL;
         _cleanup_close_ int fd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
+        struct resp r = {.upload_fd = -EBADF};
         struct stat st;
         int k;
 
@@ -351,7 +351,7 @@ int image_push(struct image_store *s, const char *name, const char *dest, const 
         _cleanup_(manifest_freep) struct manifest *man = NULL;
         _cleanup_free_ char *root = NULL, *body = NULL, *tail = NULL, *mpath = NULL;
         _cleanup_close_ int mfd = -EBADF;
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
+        struct resp r = {.upload_fd = -EBADF};
         size_t len;
         struct reg g;
         int k;

@@ -229,9 +229,9 @@ void resp_reset(struct resp *r) {
         r->len = 0;
         r->status = 0;
         r->too_big = false;
-        free(r->tee_buf);
-        r->tee_buf = NULL;
-        r->tee_len = r->tee_off = 0;
+        free(r->queue_buf);
+        r->queue_buf = NULL;
+        r->queue_len = r->queue_off = r->queue_cap = 0;
         r->paused = false;
         r->progress_last = 0;
         r->werr = err_free(r->werr);
@@ -292,51 +292,21 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud) {
 
 #define PROGRESS_STEP (256u << 10)
 
-/* Sends what waits in tee_buf without blocking: true when nothing is left (or the extractor is
- * gone: its error is reported when the layer ends). */
-static bool tee_flush(struct resp *r) {
-        while (r->tee_off < r->tee_len && !r->tee_broken) {
-                ssize_t k = send(r->tee_fd, r->tee_buf + r->tee_off, r->tee_len - r->tee_off,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                        return false;
-                if (k < 0) {
-                        r->tee_broken = true;
-                        break;
-                }
-                r->tee_off += (size_t)k;
+/* Appends a chunk of the body for the extractor, after what it has not taken yet. */
+static void queue_append(struct resp *r, const char *buf, size_t len) {
+        if (r->queue_off == r->queue_len)
+                r->queue_off = r->queue_len = 0;
+        if (r->queue_len + len > r->queue_cap && r->queue_off > 0) {
+                memmove(r->queue_buf, r->queue_buf + r->queue_off, r->queue_len - r->queue_off);
+                r->queue_len -= r->queue_off;
+                r->queue_off = 0;
         }
-        r->tee_len = r->tee_off = 0;
-        return true;
-}
-
-/* Hands a chunk to the extractor. False: it cannot take any of it now, pause the transfer
- * (nothing of the chunk was consumed). Once part of it was sent, the rest waits in tee_buf. */
-static bool tee_send(struct resp *r, const char *buf, size_t len) {
-        ssize_t k;
-
-        if (r->tee_fd < 0 || r->tee_broken)
-                return true;
-        if (r->tee_len > 0 && !tee_flush(r))
-                return false;
-        do
-                k = send(r->tee_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        while (k < 0 && errno == EINTR);
-        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                return false;
-        if (k < 0) {
-                r->tee_broken = true;
-                return true;
+        if (r->queue_len + len > r->queue_cap) {
+                r->queue_cap = MAX(r->queue_len + len, 2 * r->queue_cap);
+                r->queue_buf = xrealloc(r->queue_buf, r->queue_cap);
         }
-        if ((size_t)k < len) {
-                r->tee_buf = xrealloc(r->tee_buf, len - (size_t)k);
-                memcpy(r->tee_buf, buf + k, len - (size_t)k);
-                r->tee_len = len - (size_t)k;
-                r->tee_off = 0;
-        }
-        return true;
+        memcpy(r->queue_buf + r->queue_len, buf, len);
+        r->queue_len += len;
 }
 
 static size_t write_cb(char *buf, size_t size, size_t n, void *ud) {
@@ -346,12 +316,14 @@ static size_t write_cb(char *buf, size_t size, size_t n, void *ud) {
         if (r->w && r->status >= 200 && r->status < 300) {
                 uint64_t done;
 
-                if (!tee_send(r, buf, len)) {
+                if (r->queue && r->queue_len - r->queue_off >= QUEUE_MAX) {
                         r->paused = true;
                         return CURL_WRITEFUNC_PAUSE;
                 }
                 if (blob_writer_write(r->w, buf, len, &r->werr) < 0)
                         return 0;
+                if (r->queue)
+                        queue_append(r, buf, len);
                 done = blob_writer_size(r->w);
                 if (r->progress && (done - r->progress_last >= PROGRESS_STEP || done >= r->total)) {
                         r->progress_last = done;
@@ -397,7 +369,7 @@ static size_t header_status_cb(char *buf, size_t size, size_t n, void *ud) {
         return header_cb(buf, size, n, ud);
 }
 
-static char *reg_url(const struct reg *g, const char *fmt_tail) {
+char *reg_url(const struct reg *g, const char *fmt_tail) {
         if (str_startswith(fmt_tail, "http://") || str_startswith(fmt_tail, "https://"))
                 return xstrdup(fmt_tail);
         if (fmt_tail[0] == '/')
@@ -509,8 +481,8 @@ static CURL *easy_setup(CURL *c, const struct reg *g, const char *method, const 
         return c;
 }
 
-static CURL *easy_new(const struct reg *g, const char *method, const char *url,
-                      struct curl_slist *hdrs, struct resp *r, bool with_auth) {
+CURL *reg_easy_new(const struct reg *g, const char *method, const char *url,
+                   struct curl_slist *hdrs, struct resp *r, bool with_auth) {
         return easy_setup(NULL, g, method, url, hdrs, r, with_auth);
 }
 
@@ -578,7 +550,7 @@ static bool reg_maybe_plain(struct reg *g, CURLcode cc, const char *errbuf) {
         return true;
 }
 
-static bool curl_transient(CURLcode cc) {
+bool reg_curl_transient(CURLcode cc) {
         switch (cc) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_SEND_ERROR:
@@ -673,7 +645,7 @@ int reg_do_full(struct reg *g, const char *method, const char *tail, const char 
                         return err_setx(errp, EFBIG, "%s %s: response larger than %zu bytes",
                                         method, url, r->max);
                 if (cc != CURLE_OK || r->status >= 500 || r->status == 429) {
-                        if ((cc == CURLE_OK || curl_transient(cc)) && attempt < g->retries) {
+                        if ((cc == CURLE_OK || reg_curl_transient(cc)) && attempt < g->retries) {
                                 attempt++;
                                 msleep(delay);
                                 delay *= 2;
@@ -730,7 +702,7 @@ int reg_do(struct reg *g, const char *method, const char *tail, const char *acce
 static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct err **errp) {
         _cleanup_free_ char *url = NULL, *scope = NULL;
         _cleanup_json_ json_t *j = NULL;
-        struct resp r = {.max = TOKEN_MAX, .upload_fd = -EBADF, .tee_fd = -EBADF};
+        struct resp r = {.max = TOKEN_MAX, .upload_fd = -EBADF};
         char errbuf[CURL_ERROR_SIZE] = "";
         const char *tok;
         CURLcode cc;
@@ -760,7 +732,7 @@ static int fetch_token(struct reg *g, const struct auth_challenge *ch, struct er
                 curl_free(sc);
         }
         curl_easy_cleanup(c);
-        c = easy_new(g, "GET", url, NULL, &r, false);
+        c = reg_easy_new(g, "GET", url, NULL, &r, false);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
         if (g->user) {
                 curl_easy_setopt(c, CURLOPT_USERNAME, g->user);
@@ -900,7 +872,7 @@ int registry_login(const char *root, const char *host, const char *user, const c
                    char **insecure, const char *certs_dir, struct err **errp) {
         _cleanup_(ref_freep) struct image_ref *ref = NULL;
         _cleanup_free_ char *probe = NULL;
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
+        struct resp r = {.upload_fd = -EBADF};
         struct reg g;
         int k;
 
@@ -935,7 +907,7 @@ int registry_login(const char *root, const char *host, const char *user, const c
 static int get_manifest(struct reg *g, const char *what, const char *digest, char **ret_body,
                         size_t *ret_len, char **ret_type, char **ret_digest, struct err **errp) {
         _cleanup_free_ char *tail = xasprintf("manifests/%s", what), *got = NULL;
-        struct resp r = {.max = BLOB_MANIFEST_MAX, .upload_fd = -EBADF, .tee_fd = -EBADF};
+        struct resp r = {.max = BLOB_MANIFEST_MAX, .upload_fd = -EBADF};
         int k;
 
         k = reg_do(g, "GET", tail, MANIFEST_ACCEPT, NULL, -EBADF, 0, &r, errp);
@@ -966,424 +938,63 @@ out:
         return k;
 }
 
-/* Downloads a small blob (config) into the store, verified. */
-static int get_small_blob(struct reg *g, struct image_store *s, const struct descriptor *d,
-                          struct err **errp) {
+/* A small blob for the store, verified, as a temp file that pull_layers publishes with the
+ * layers (NULL when the store has it already). */
+static int small_blob_writer(struct image_store *s, const char *digest, const char *buf, size_t len,
+                             struct blob_writer **ret, struct err **errp) {
         _cleanup_(blob_writer_freep) struct blob_writer *w = NULL;
-        _cleanup_free_ char *tail = xasprintf("blobs/%s", d->digest);
-        struct resp r = {.upload_fd = -EBADF, .tee_fd = -EBADF};
+        int k;
+
+        *ret = NULL;
+        if (image_store_has_blob(s, digest))
+                return 0;
+        k = blob_writer_open(s, digest, (int64_t)len, &w, errp);
+        if (k >= 0)
+                k = blob_writer_write(w, buf, len, errp);
+        if (k >= 0)
+                k = blob_writer_verify(w, errp);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+/* The config: from the store when it is there, else downloaded into memory and verified. */
+static int get_config(struct reg *g, struct image_store *s, const struct descriptor *d,
+                      char **ret_buf, size_t *ret_len, struct err **errp) {
+        _cleanup_free_ char *tail = xasprintf("blobs/%s", d->digest), *got = NULL;
+        struct resp r = {.max = BLOB_CONFIG_MAX, .upload_fd = -EBADF};
         int k;
 
         if (image_store_has_blob(s, d->digest))
-                return 0;
+                return image_store_read_blob(s, d->digest, BLOB_CONFIG_MAX, ret_buf, ret_len, errp);
         if (d->size > BLOB_CONFIG_MAX)
                 return err_setx(errp, EFBIG, "config %s larger than %u bytes", d->digest,
                                 BLOB_CONFIG_MAX);
-        k = blob_writer_open(s, d->digest, d->size, &w, errp);
-        if (k < 0)
-                return k;
-        r.w = w;
         k = reg_do(g, "GET", tail, NULL, NULL, -EBADF, 0, &r, errp);
         if (k >= 0 && r.status != 200) {
                 _cleanup_free_ char *m = resp_error(&r);
                 k = err_setx(errp, r.status == 404 ? ENOENT : EPROTO, "get blob %s: %s", d->digest,
                              m);
         }
-        if (k >= 0)
-                k = blob_writer_commit(w, NULL, errp);
+        if (k >= 0 && r.too_big)
+                k = err_setx(errp, EFBIG, "config %s larger than %u bytes", d->digest,
+                             BLOB_CONFIG_MAX);
+        if (k >= 0 && d->size >= 0 && r.len != (size_t)d->size)
+                k = err_setx(errp, EBADMSG,
+                             "blob %s: size %zu does not match the expected %" PRId64, d->digest,
+                             r.len, d->size);
+        if (k >= 0) {
+                got = digest_of(r.body ? r.body : "", r.len);
+                if (!streq(got, d->digest))
+                        k = err_setx(errp, EBADMSG, "blob digest mismatch: expected %s, got %s",
+                                     d->digest, got);
+        }
+        if (k >= 0) {
+                *ret_buf = r.body ? TAKE_PTR(r.body) : xstrdup("");
+                *ret_len = r.len;
+        }
         resp_reset(&r);
-        return k;
-}
-
-struct xfer {
-        const struct descriptor *d;
-        const char *diff_id, *chain_id;
-        struct blob_writer *w;
-        struct resp r;
-        CURL *c;
-        struct curl_slist *hdrs;
-        unsigned attempt;
-        uint64_t due_ms; /* retry not before */
-        enum {
-                X_QUEUED,  /* not started, or waiting for its retry */
-                X_ACTIVE,  /* downloading */
-                X_DRAIN,   /* downloaded and verified; the extractor still has bytes to take */
-                X_EXTRACT, /* the extractor has it all; waiting for its report */
-                X_DONE,
-        } state;
-        char errbuf[CURL_ERROR_SIZE];
-        /* streaming extraction: a child unpacking what arrives into stage */
-        pid_t unpacker;
-        int result_fd;
-        char *stage;
-};
-
-/* Stops an extractor (download restarted or failed) and removes its stage. */
-static void unpacker_abort(struct xfer *x) {
-        x->r.tee_fd = safe_close(x->r.tee_fd);
-        x->result_fd = safe_close(x->result_fd);
-        if (x->unpacker > 0) {
-                (void)kill(x->unpacker, SIGKILL);
-                (void)waitpid(x->unpacker, NULL, 0);
-                x->unpacker = 0;
-        }
-        if (x->stage)
-                (void)rm_rf(x->stage, NULL);
-        free(x->stage);
-        x->stage = NULL;
-}
-
-/* Forks the extractor for x: it reads the layer from a socket the download tees into and
- * reports "OK <diff id> <size>" or "ER <errno> <message>" on a pipe. The child closes the other
- * transfers' sockets so that each extractor sees EOF when its own download ends. */
-static int unpacker_start(struct image_store *s, struct xfer *xs, size_t n, struct xfer *x,
-                          struct err **errp) {
-        _cleanup_close_pair_ int sv[2] = {-EBADF, -EBADF}, res[2] = {-EBADF, -EBADF};
-        _cleanup_close_ int dfd = -EBADF;
-        pid_t pid, ppid;
-        int r;
-
-        r = layer_stage_new(s, &x->stage, &dfd, errp);
-        if (r < 0)
-                return r;
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(res, O_CLOEXEC) < 0)
-                return err_set(errp, errno, "layer %s: extractor pipes", x->d->digest);
-        ppid = getpid();
-        pid = fork();
-        if (pid < 0)
-                return err_set(errp, errno, "layer %s: fork extractor", x->d->digest);
-        if (pid == 0) {
-                _cleanup_free_ char *diff = NULL, *line = NULL;
-                struct err *e = NULL;
-                uint64_t size = 0;
-
-                /* dies with the pull (its stage is then left for the next store open) */
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
-                        _exit(1);
-
-                for (size_t i = 0; i < n; i++) {
-                        if (&xs[i] == x)
-                                continue;
-                        safe_close(xs[i].r.tee_fd);
-                        safe_close(xs[i].result_fd);
-                }
-                safe_close(sv[0]);
-                safe_close(res[0]);
-                r = layer_unpack_fd(sv[1], dfd, &diff, &size, &e);
-                /* drain so the sender never blocks on a dead reader */
-                if (r >= 0) {
-                        char b[4096];
-                        while (read(sv[1], b, sizeof(b)) > 0)
-                                ;
-                }
-                line = r < 0 ? xasprintf("ER %d %s", e ? e->code : -r, err_msg(e))
-                             : xasprintf("OK %s %" PRIu64, diff, size);
-                (void)fd_write_full(res[1], line, strlen(line));
-                _exit(0);
-        }
-        x->unpacker = pid;
-        x->r.tee_fd = TAKE_FD(sv[0]);
-        x->result_fd = TAKE_FD(res[0]);
-        return 0;
-}
-
-/* After the blob was verified: waits for the extractor and commits its stage. */
-static int unpacker_finish(struct image_store *s, struct xfer *x, struct err **errp) {
-        char buf[8192];
-        ssize_t n;
-        int r, code;
-
-        x->r.tee_fd = safe_close(x->r.tee_fd); /* EOF for the extractor */
-        n = fd_read_full(x->result_fd, buf, sizeof(buf) - 1);
-        x->result_fd = safe_close(x->result_fd);
-        (void)waitpid(x->unpacker, NULL, 0);
-        x->unpacker = 0;
-        buf[n > 0 ? n : 0] = 0;
-        if (str_startswith(buf, "OK ")) {
-                char diff[128];
-                uint64_t size;
-                if (sscanf(buf + 3, "%127s %" SCNu64, diff, &size) != 2) {
-                        unpacker_abort(x);
-                        return err_setx(errp, EPROTO, "layer %s: bad extractor report",
-                                        x->d->digest);
-                }
-                r = layer_stage_commit(s, x->stage, x->chain_id, diff, x->diff_id, size, errp);
-                free(x->stage);
-                x->stage = NULL;
-                return r < 0 ? err_wrap_r(r, errp, "layer %s", x->d->digest) : 0;
-        }
-        if (str_startswith(buf, "ER ") && sscanf(buf + 3, "%d", &code) == 1) {
-                const char *msg = strchr(buf + 3, ' ');
-                unpacker_abort(x);
-                return err_setx(errp, code > 0 ? code : EIO, "layer %s: unpack: %s", x->d->digest,
-                                msg ? msg + 1 : "failed");
-        }
-        unpacker_abort(x);
-        return err_setx(errp, EIO, "layer %s: extractor died", x->d->digest);
-}
-
-static uint64_t mono_ms(void) {
-        return now_usec() / 1000;
-}
-
-static int xfer_start(struct reg *g, struct image_store *s, CURLM *m, struct xfer *xs, size_t n,
-                      struct xfer *x, bool stream, struct err **errp) {
-        _cleanup_free_ char *tail = xasprintf("blobs/%s", x->d->digest), *url = reg_url(g, tail);
-        int k;
-
-        resp_reset(&x->r);
-        x->r.max = ERROR_BODY_MAX;
-        k = blob_writer_reset(x->w, errp);
-        if (k < 0)
-                return k;
-        unpacker_abort(x);
-        x->r.tee_broken = false;
-        if (stream) {
-                k = unpacker_start(s, xs, n, x, errp);
-                if (k < 0)
-                        return k;
-        }
-        x->c = easy_new(g, "GET", url, NULL, &x->r, true);
-        curl_easy_setopt(x->c, CURLOPT_BUFFERSIZE, 256L << 10);
-        x->errbuf[0] = 0;
-        curl_easy_setopt(x->c, CURLOPT_ERRORBUFFER, x->errbuf);
-        curl_easy_setopt(x->c, CURLOPT_PRIVATE, x);
-        if (curl_multi_add_handle(m, x->c) != CURLM_OK)
-                return err_setx(errp, EIO, "start download of %s", x->d->digest);
-        x->state = X_ACTIVE;
-        return 0;
-}
-
-/* X_DRAIN: sends what the extractor has not taken yet; when all is out, closes the socket
- * (its EOF) and waits for the report (X_EXTRACT). */
-static int xfer_drain(struct image_store *s, struct xfer *x, struct err **errp) {
-        (void)s;
-        (void)errp;
-        if (!tee_flush(&x->r))
-                return 0;
-        x->r.tee_fd = safe_close(x->r.tee_fd);
-        x->state = X_EXTRACT;
-        return 0;
-}
-
-/* X_EXTRACT and the report is there: commits the stage. */
-static int xfer_collect(struct image_store *s, struct xfer *x, struct err **errp) {
-        int k = unpacker_finish(s, x, errp);
-
-        if (k < 0)
-                return k;
-        x->state = X_DONE;
-        return 0;
-}
-
-/* Handles a finished transfer: commit + unpack, schedule a retry, or fail. */
-static int xfer_finish(struct reg *g, struct image_store *s, CURLM *m, struct xfer *x, CURLcode cc,
-                       struct err **errp) {
-        long status = 0;
-        int k;
-
-        curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(m, x->c);
-        curl_easy_cleanup(x->c);
-        x->c = NULL;
-        x->state = X_QUEUED;
-        x->r.status = status;
-        if (x->r.werr)
-                return err_move(errp, TAKE_PTR(x->r.werr));
-        if (cc != CURLE_OK || status >= 500 || status == 429) {
-                unpacker_abort(x);
-                if ((cc == CURLE_OK || curl_transient(cc)) && x->attempt < g->retries) {
-                        x->due_ms = mono_ms() + ((uint64_t)g->backoff_ms << x->attempt);
-                        x->attempt++;
-                        return 0;
-                }
-                if (cc != CURLE_OK)
-                        return err_setx(errp, EIO, "layer %s: %s", x->d->digest,
-                                        *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
-                {
-                        _cleanup_free_ char *msg = resp_error(&x->r);
-                        return err_setx(errp, EIO, "layer %s: GET blob: %s (after %u attempts)",
-                                        x->d->digest, msg, x->attempt + 1);
-                }
-        }
-        if (status != 200) {
-                _cleanup_free_ char *msg = resp_error(&x->r);
-                unpacker_abort(x);
-                return err_setx(errp, status == 404 ? ENOENT : EPROTO, "layer %s: GET blob: %s",
-                                x->d->digest, msg);
-        }
-        k = blob_writer_commit(x->w, NULL, errp);
-        if (k < 0) {
-                unpacker_abort(x);
-                return err_wrap_r(k, errp, "layer %s", x->d->digest);
-        }
-        x->w = blob_writer_free(x->w);
-        if (x->unpacker > 0) {
-                /* the extractor finishes on its own; the loop collects its report */
-                x->state = X_DRAIN;
-                return xfer_drain(s, x, errp);
-        }
-        k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
-        if (k < 0)
-                return k;
-        x->state = X_DONE;
-        return 0;
-}
-
-/* Layers not in the store are downloaded with curl multi, at most max_parallel in flight
- * (downloading or still extracting), the largest first so that the longest extraction starts
- * first. Nothing here blocks on an extractor: a chunk it cannot take yet pauses that transfer,
- * and a finished download waits for its extractor's report among the loop's descriptors while
- * the other transfers go on. */
-static int download_layers(struct reg *g, struct image_store *s, const struct manifest *man,
-                           char *const *diff_ids, char *const *chain_ids, const struct pull_opts *o,
-                           struct err **errp) {
-        size_t n = man->n_layers, inflight = 0;
-        unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
-        struct xfer *xs = xnew0(struct xfer, n + 1);
-        _cleanup_free_ size_t *order = xnew0(size_t, n + 1);
-        _cleanup_free_ struct curl_waitfd *wfd = xnew0(struct curl_waitfd, n + 1);
-        _cleanup_free_ struct xfer **wx = xnew0(struct xfer *, n + 1);
-        CURLM *m = curl_multi_init();
-        int k = 0;
-
-        if (!m)
-                oom();
-        for (size_t i = 0; i < n; i++) {
-                struct xfer *x = &xs[i];
-                x->d = &man->layers[i];
-                x->diff_id = diff_ids[i];
-                x->chain_id = chain_ids[i];
-                x->r.upload_fd = -EBADF;
-                x->r.tee_fd = -EBADF;
-                x->result_fd = -EBADF;
-                x->r.progress = o ? o->progress : NULL;
-                x->r.userdata = o ? o->userdata : NULL;
-                x->r.digest = x->d->digest;
-                x->r.total = (uint64_t)x->d->size;
-                if (image_store_has_layer(s, chain_ids[i])) {
-                        x->state = X_DONE;
-                } else if (image_store_has_blob(s, x->d->digest)) {
-                        k = layer_unpack_blob(s, x->d->digest, diff_ids[i], chain_ids[i], NULL,
-                                              errp);
-                        if (k < 0)
-                                goto out;
-                        x->state = X_DONE;
-                }
-                if (x->state == X_DONE && x->r.progress)
-                        x->r.progress(x->r.userdata, x->d->digest, (uint64_t)x->d->size,
-                                      (uint64_t)x->d->size);
-        }
-        /* largest first (insertion sort: a handful of layers) */
-        for (size_t i = 0; i < n; i++) {
-                size_t j = i;
-                order[i] = i;
-                for (; j > 0 && xs[order[j - 1]].d->size < xs[i].d->size; j--)
-                        order[j] = order[j - 1];
-                order[j] = i;
-        }
-        for (;;) {
-                uint64_t now = mono_ms(), next_due = UINT64_MAX;
-                bool all_done = true;
-                int still = 0, numfds = 0, msgs;
-                unsigned nw = 0;
-                CURLMsg *msg;
-
-                for (size_t oi = 0; oi < n; oi++) {
-                        struct xfer *x = &xs[order[oi]];
-                        if (x->state != X_DONE)
-                                all_done = false;
-                        if (x->state != X_QUEUED)
-                                continue;
-                        if (x->due_ms > now) {
-                                next_due = MIN(next_due, x->due_ms);
-                                continue;
-                        }
-                        if (inflight >= maxp)
-                                continue;
-                        if (!x->w) {
-                                k = blob_writer_open(s, x->d->digest, x->d->size, &x->w, errp);
-                                if (k < 0)
-                                        goto out;
-                                x->r.w = x->w;
-                        }
-                        k = xfer_start(g, s, m, xs, n, x, !(o && o->no_stream_unpack), errp);
-                        if (k < 0)
-                                goto out;
-                        inflight++;
-                }
-                if (all_done)
-                        break;
-                if (curl_multi_perform(m, &still) != CURLM_OK) {
-                        k = err_setx(errp, EIO, "download layers: curl multi failure");
-                        goto out;
-                }
-                while ((msg = curl_multi_info_read(m, &msgs))) {
-                        struct xfer *x = NULL;
-                        if (msg->msg != CURLMSG_DONE)
-                                continue;
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-                        k = xfer_finish(g, s, m, x, msg->data.result, errp);
-                        if (k < 0)
-                                goto out;
-                        if (x->state == X_QUEUED || x->state == X_DONE)
-                                inflight--; /* a retry later, or unpacked after the download */
-                }
-                /* what the loop waits for besides curl's sockets: extractor sockets with room
-                 * again (a paused or drained transfer) and extractor reports */
-                for (size_t i = 0; i < n; i++) {
-                        struct xfer *x = &xs[i];
-                        if ((x->state == X_ACTIVE && x->r.paused) || x->state == X_DRAIN) {
-                                wfd[nw] = (struct curl_waitfd){.fd = x->r.tee_fd,
-                                                               .events = CURL_WAIT_POLLOUT};
-                                wx[nw++] = x;
-                        } else if (x->state == X_EXTRACT) {
-                                wfd[nw] = (struct curl_waitfd){.fd = x->result_fd,
-                                                               .events = CURL_WAIT_POLLIN};
-                                wx[nw++] = x;
-                        }
-                }
-                if (still > 0 || nw > 0) {
-                        int timeout = 1000;
-                        if (next_due != UINT64_MAX)
-                                timeout = (int)MIN((uint64_t)timeout,
-                                                   next_due > now ? next_due - now : 0);
-                        curl_multi_poll(m, wfd, nw, timeout, &numfds);
-                } else if (next_due != UINT64_MAX)
-                        msleep((unsigned)MIN(next_due > now ? next_due - now : 0, (uint64_t)1000));
-                for (unsigned i = 0; i < nw; i++) {
-                        struct xfer *x = wx[i];
-                        if (!wfd[i].revents)
-                                continue;
-                        if (x->state == X_ACTIVE && x->r.paused) {
-                                if (tee_flush(&x->r)) {
-                                        x->r.paused = false;
-                                        /* may call write_cb at once, which may pause again */
-                                        curl_easy_pause(x->c, CURLPAUSE_CONT);
-                                }
-                        } else if (x->state == X_DRAIN) {
-                                k = xfer_drain(s, x, errp);
-                        } else if (x->state == X_EXTRACT) {
-                                k = xfer_collect(s, x, errp);
-                                if (k >= 0)
-                                        inflight--;
-                        }
-                        if (k < 0)
-                                goto out;
-                }
-        }
-out:
-        for (size_t i = 0; i < n; i++) {
-                if (xs[i].c) {
-                        curl_multi_remove_handle(m, xs[i].c);
-                        curl_easy_cleanup(xs[i].c);
-                }
-                unpacker_abort(&xs[i]);
-                blob_writer_free(xs[i].w);
-                resp_reset(&xs[i].r);
-        }
-        free(xs);
-        curl_multi_cleanup(m);
         return k;
 }
 
@@ -1391,6 +1002,7 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                        const struct pull_opts *o, struct image **ret, struct err **errp) {
         _cleanup_free_ char *body = NULL, *ctype = NULL, *mdigest = NULL, *full = NULL;
         _cleanup_free_ char *cbuf = NULL;
+        struct blob_writer *small[2] = {};
         _cleanup_(manifest_freep) struct manifest *man = NULL;
         _cleanup_(image_config_freep) struct image_config *cfg = NULL;
         _cleanup_strv_ char **chain = NULL, **layers = NULL, **refs = NULL;
@@ -1433,12 +1045,9 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                 if (manifest_kind_is_index(man->kind))
                         return err_setx(errp, EPROTO, "manifest %s: nested index", sel);
         }
-        k = get_small_blob(g, s, &man->config, errp);
+        k = get_config(g, s, &man->config, &cbuf, &clen, errp);
         if (k < 0)
                 return err_wrap_r(k, errp, "config %s", man->config.digest);
-        k = image_store_read_blob(s, man->config.digest, BLOB_CONFIG_MAX, &cbuf, &clen, errp);
-        if (k < 0)
-                return k;
         k = image_config_parse(cbuf, clen, &cfg, errp);
         if (k < 0)
                 return k;
@@ -1446,10 +1055,14 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                 return err_setx(errp, EPROTO, "manifest has %zu layers but the config %zu diff ids",
                                 man->n_layers, strv_length(cfg->diff_ids));
         chain = chain_ids_compute(cfg->diff_ids);
-        k = download_layers(g, s, man, cfg->diff_ids, chain, o, errp);
-        if (k < 0)
-                return k;
-        k = image_store_put_blob(s, body, len, mdigest, NULL, errp);
+        /* config and manifest are published with the layers, after the same sync */
+        k = small_blob_writer(s, man->config.digest, cbuf, clen, &small[0], errp);
+        if (k >= 0)
+                k = small_blob_writer(s, mdigest, body, len, &small[1], errp);
+        if (k >= 0)
+                k = pull_layers(g, s, man, cfg->diff_ids, chain, small, ELEMENTSOF(small), o, errp);
+        for (size_t i = 0; i < ELEMENTSOF(small); i++)
+                blob_writer_free(small[i]);
         if (k < 0)
                 return k;
         for (size_t i = 0; i < man->n_layers; i++)

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "err.h"
+#include "image/manifest.h"
 #include "image/ref.h"
 #include "image/registry.h"
 #include "image/store.h"
@@ -53,13 +54,15 @@ struct resp {
         int upload_fd;
         uint64_t upload_left;
         uint64_t progress_last; /* bytes at the last progress call */
-        /* streaming unpack: body bytes are also sent here (-EBADF: none), without blocking:
-         * what the extractor cannot take yet waits in tee_buf, and the transfer pauses */
-        int tee_fd;
-        bool tee_broken, paused;
-        char *tee_buf;
-        size_t tee_len, tee_off;
+        /* streaming unpack (a pull's layer worker): body bytes are also queued for the
+         * extractor, which reads them from queue_buf[queue_off, queue_len); with QUEUE_MAX
+         * bytes waiting, the transfer pauses until the extractor has taken them all */
+        bool queue, paused;
+        char *queue_buf;
+        size_t queue_len, queue_off, queue_cap;
 };
+
+#define QUEUE_MAX (1u << 20)
 
 void resp_reset(struct resp *r);
 /* The registry's error message of a failed response (allocated). */
@@ -76,5 +79,18 @@ int reg_do(struct reg *g, const char *method, const char *tail, const char *acce
 int reg_init(struct reg *g, const char *root, const struct image_ref *ref, char *const *insecure,
              const char *certs_dir, const char *actions, unsigned retries, unsigned backoff_ms);
 void reg_free(struct reg *g);
+/* A curl handle for one request of g (auth, TLS material, callbacks filling r). */
+CURL *reg_easy_new(const struct reg *g, const char *method, const char *url,
+                   struct curl_slist *hdrs, struct resp *r, bool with_auth);
+/* tail relative to /v2/<repo>/, absolute ("/v2/") or a full URL (allocated). */
+char *reg_url(const struct reg *g, const char *tail);
+/* A curl failure worth a retry (connection reset, timeout, ...). */
+bool reg_curl_transient(CURLcode cc);
+/* The layers of a pull that are not in the store yet (pull_layers.c): downloaded, verified and
+ * unpacked by forked workers, then published into the store after one sync, with the verified
+ * blobs of extra (NULL entries skipped; the config and manifest). */
+int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man,
+                char *const *diff_ids, char *const *chain_ids, struct blob_writer *const *extra,
+                size_t n_extra, const struct pull_opts *o, struct err **errp);
 /* The root the store was opened with (allocated). */
 char *store_root(struct image_store *s);

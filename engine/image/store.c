@@ -189,6 +189,31 @@ int image_store_open(const char *root, struct image_store **ret, struct err **er
         return 0;
 }
 
+int image_store_sync(struct image_store *s, struct err **errp) {
+        _cleanup_close_ int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return err_set(errp, errno, "open '%s'", s->dir);
+        if (syncfs(fd) < 0)
+                return err_set(errp, errno, "sync the file system of '%s'", s->dir);
+        return 0;
+}
+
+int image_store_sync_dirs(struct image_store *s, struct err **errp) {
+        static const char *const dirs[] = {"blobs/sha256", "layers"};
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", s->dir, dirs[i]);
+                _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (fd < 0)
+                        return err_set(errp, errno, "open '%s'", p);
+                if (fsync(fd) < 0)
+                        return err_set(errp, errno, "sync '%s'", p);
+        }
+        return 0;
+}
+
 int image_store_mkdtemp(struct image_store *s, char **ret, struct err **errp) {
         _cleanup_free_ char *p = xasprintf("%s/tmp/dir-XXXXXX", s->dir);
 
@@ -277,10 +302,11 @@ int blob_writer_reset(struct blob_writer *w, struct err **errp) {
         return 0;
 }
 
-int blob_writer_commit(struct blob_writer *w, char **ret_digest, struct err **errp) {
+/* Finishes the hash and checks size and digest against the expected ones. */
+static int blob_writer_check(struct blob_writer *w, char **ret_digest, struct err **errp) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned mdlen = 0;
-        _cleanup_free_ char *digest = NULL, *path = NULL;
+        _cleanup_free_ char *digest = NULL;
 
         if (!EVP_DigestFinal_ex(w->md, md, &mdlen))
                 oom();
@@ -292,6 +318,44 @@ int blob_writer_commit(struct blob_writer *w, char **ret_digest, struct err **er
         if (w->expected && !streq(w->expected, digest))
                 return err_setx(errp, EBADMSG, "blob digest mismatch: expected %s, got %s",
                                 w->expected, digest);
+        *ret_digest = TAKE_PTR(digest);
+        return 0;
+}
+
+int blob_writer_verify(struct blob_writer *w, struct err **errp) {
+        _cleanup_free_ char *digest = NULL;
+
+        if (!w->expected)
+                return err_setx(errp, EINVAL, "blob writer without an expected digest");
+        return blob_writer_check(w, &digest, errp);
+}
+
+const char *blob_writer_path(const struct blob_writer *w) {
+        return w->tmp_path;
+}
+
+int blob_writer_publish_verified(struct blob_writer *w, struct err **errp) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!w->expected || !w->tmp_path)
+                return err_setx(errp, EINVAL, "blob writer without an expected digest");
+        if (fchmod(w->fd, 0644) < 0)
+                return err_set(errp, errno, "chmod '%s'", w->tmp_path);
+        path = image_store_blob_path(w->store, w->expected);
+        if (rename(w->tmp_path, path) < 0)
+                return err_set(errp, errno, "rename blob into '%s'", path);
+        free(w->tmp_path);
+        w->tmp_path = NULL;
+        return 0;
+}
+
+int blob_writer_commit(struct blob_writer *w, char **ret_digest, struct err **errp) {
+        _cleanup_free_ char *digest = NULL, *path = NULL;
+        int r;
+
+        r = blob_writer_check(w, &digest, errp);
+        if (r < 0)
+                return r;
         if (fsync(w->fd) < 0)
                 return err_set(errp, errno, "sync '%s'", w->tmp_path);
         if (fchmod(w->fd, 0644) < 0)

@@ -41,6 +41,11 @@ char *image_store_blob_path(const struct image_store *s, const char *digest);
 char *image_store_layer_dir(const struct image_store *s, const char *chain_id);
 bool image_store_has_blob(const struct image_store *s, const char *digest);
 bool image_store_has_layer(const struct image_store *s, const char *chain_id);
+/* syncfs(2) of the file system that holds the store: every file written there so far is
+ * durable when it returns. */
+int image_store_sync(struct image_store *s, struct err **errp);
+/* fsync of blobs/sha256 and layers/: what was renamed into them is durable. */
+int image_store_sync_dirs(struct image_store *s, struct err **errp);
 /* Creates a fresh directory under tmp/ and returns its path. */
 int image_store_mkdtemp(struct image_store *s, char **ret, struct err **errp);
 
@@ -55,6 +60,14 @@ int blob_writer_write(struct blob_writer *w, const void *buf, size_t n, struct e
 int blob_writer_reset(struct blob_writer *w, struct err **errp);
 uint64_t blob_writer_size(const struct blob_writer *w);
 int blob_writer_commit(struct blob_writer *w, char **ret_digest, struct err **errp);
+/* For a writer filled by a forked worker through its copy of w (a pull): the worker checks size
+ * and digest with blob_writer_verify (nothing synced, nothing renamed); the parent, told that it
+ * passed, syncs the store (image_store_sync) and then publishes the temp file under the expected
+ * digest with blob_writer_publish_verified (no second hash, no fsync). */
+int blob_writer_verify(struct blob_writer *w, struct err **errp);
+int blob_writer_publish_verified(struct blob_writer *w, struct err **errp);
+/* The temp file being written. */
+const char *blob_writer_path(const struct blob_writer *w);
 struct blob_writer *blob_writer_free(struct blob_writer *w);
 void blob_writer_freep(struct blob_writer **w);
 

@@ -32,8 +32,8 @@ char *tar_build(const struct tar_ent *ents, size_t n, const char *compression, s
 
                 archive_entry_set_pathname(e, t->name);
                 archive_entry_set_mtime(e, 1700000000, 0);
-                archive_entry_set_uid(e, 0);
-                archive_entry_set_gid(e, 0);
+                archive_entry_set_uid(e, t->uid);
+                archive_entry_set_gid(e, t->gid);
                 switch (t->type) {
                 case 'd':
                         archive_entry_set_filetype(e, AE_IFDIR);

@@ -15,6 +15,7 @@ struct tar_ent {
         unsigned dev_major, dev_minor;
         size_t xattr_len; /* value length when it embeds NULs; 0 = strlen */
         size_t data_len;  /* file content length when it embeds NULs; 0 = strlen */
+        unsigned uid, gid;
 };
 
 /* compression: "none", "gzip" or "zstd". Returns malloc'ed bytes. */

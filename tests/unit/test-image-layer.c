@@ -187,6 +187,69 @@ struct escape {
         const char *msg;
 };
 
+/* Owners: a new entry is chowned only when the tar's owner is not what creation gave it (our
+ * uid, and the parent's group when the parent is set-group-ID). And a layer whose entries
+ * replace a directory with a symlink and then name a path through it is still refused. */
+static void test_unpack_owners(void) {
+        static const struct tar_ent ents[] = {
+                {"sg/", 'd', NULL, 02775, .uid = 0, .gid = 50},
+                {"sg/root-file", 'f', "r", 0644}, /* 0:0 below a setgid 50 dir */
+                {"sg/group-file", 'f', "g", 0644, .gid = 50},
+                {"sg/user-file", 'f', "u", 04755, .uid = 1000, .gid = 1000},
+                {"sg/link", 'l', "root-file", .uid = 7, .gid = 8},
+                {"plain/", 'd', NULL, 0755},
+                {"plain/f", 'f', "x", 0600},
+                {"plain/g", 'f', "y", 0640, .gid = 42},
+        };
+        static const struct tar_ent swap[] = {
+                {"d/", 'd', NULL, 0755},
+                {"d/.wh..wh..opq", 'f', ""},
+                {"d", 'l', "/tmp"},
+                {"d/evil", 'f', "x"},
+        };
+        struct sandbox sb;
+        _cleanup_err_ struct err *e = NULL;
+        struct stat st;
+
+        if (geteuid() != 0)
+                TAP_SKIP("needs root");
+        sandbox_new(&sb);
+        if (unpack(&sb, ents, ELEMENTSOF(ents), "gzip", NULL, &e) < 0)
+                printf("# %s\n", err_msg(e));
+        ASSERT_NULL(e);
+        ASSERT_OK(fstatat(sb.dfd, "sg", &st, 0));
+        ASSERT_EQ(st.st_gid, 50);
+        ASSERT_EQ(st.st_mode & 07777, 02775);
+        ASSERT_OK(fstatat(sb.dfd, "sg/root-file", &st, 0));
+        ASSERT_EQ(st.st_uid, 0);
+        ASSERT_EQ(st.st_gid, 0);
+        ASSERT_OK(fstatat(sb.dfd, "sg/group-file", &st, 0));
+        ASSERT_EQ(st.st_gid, 50);
+        ASSERT_OK(fstatat(sb.dfd, "sg/user-file", &st, 0));
+        ASSERT_EQ(st.st_uid, 1000);
+        ASSERT_EQ(st.st_gid, 1000);
+        ASSERT_EQ(st.st_mode & 07777, 04755); /* set after the chown that clears it */
+        ASSERT_OK(fstatat(sb.dfd, "sg/link", &st, AT_SYMLINK_NOFOLLOW));
+        ASSERT_EQ(st.st_uid, 7);
+        ASSERT_EQ(st.st_gid, 8);
+        ASSERT_OK(fstatat(sb.dfd, "plain/f", &st, 0));
+        ASSERT_EQ(st.st_uid, 0);
+        ASSERT_EQ(st.st_gid, 0);
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        ASSERT_OK(fstatat(sb.dfd, "plain/g", &st, 0));
+        ASSERT_EQ(st.st_gid, 42);
+        sandbox_done(&sb);
+
+        sandbox_new(&sb);
+        e = err_free(e);
+        ASSERT_TRUE(unpack(&sb, swap, ELEMENTSOF(swap), "none", NULL, &e) < 0);
+        printf("# %s\n", err_msg(e));
+        ASSERT_NOT_NULL(strstr(err_msg(e), "d/evil"));
+        ASSERT_TRUE(access("/tmp/evil", F_OK) < 0);
+        ASSERT_EQ(count_dir(sb.outside), 0);
+        sandbox_done(&sb);
+}
+
 static void test_unpack_escapes(void) {
         struct sandbox sb;
         sandbox_new(&sb);
@@ -311,6 +374,6 @@ static void test_store_diff_id_check(void) {
         (void)rm_rf(root, NULL);
 }
 
-TAP_MAIN(test_unpack_basic, test_unpack_whiteouts, test_unpack_devices_and_caps,
+TAP_MAIN(test_unpack_basic, test_unpack_whiteouts, test_unpack_devices_and_caps, test_unpack_owners,
          test_unpack_escapes, test_absolute_made_relative, test_garbage_refused,
          test_store_diff_id_check)
