@@ -140,10 +140,22 @@ static int watch_desired(const struct store_event *ev, void *ud) {
         return 0;
 }
 
+void ctl_want_pass(struct controller *c) {
+        c->dirty = true;
+        schedule(c);
+}
+
+bool controller_pass_wanted(const struct controller *c) {
+        return c->dirty;
+}
+
 static int watch_nodes(const struct store_event *ev, void *ud) {
         struct controller *c = ud;
 
-        (void)ev;
+        /* The lazy heartbeat writes change nothing the planner reads. */
+        if (c->hb_writing)
+                return 0;
+        ctl_live_node_changed(c, ev->key, ev->type == STORE_EVENT_DELETE);
         c->dirty = true;
         schedule_node_pass(c);
         return 0;
@@ -204,6 +216,7 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         if (c->in_pass)
                 return 0;
         c->in_pass = true;
+        c->dirty = false;
         r = store_list(c->store, "stacks/", &kvs, &n, NULL);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const char *name = kvs[i].key + strlen("stacks/");
@@ -213,8 +226,8 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
 
                 if (!backoff_ready(&c->backoff, name, now_usec))
                         continue;
-                k = reconcile_stack(c->store, name, now_usec, c->grace_usec / USEC_PER_MSEC, &p,
-                                    &e);
+                k = reconcile_stack_fixed(c->store, name, now_usec, c->grace_usec / USEC_PER_MSEC,
+                                          ctl_fix_observed, c, &p, &e);
                 if (k < 0 && k != -ENOENT) {
                         uint64_t next = backoff_failed(&c->backoff, name, now_usec);
                         log_warn(name,
@@ -260,6 +273,7 @@ int controller_new(struct ev_loop *loop, struct store *store_take, struct contro
                 r = store_watch(c->store, "nodes/", rev, watch_nodes, c, NULL, errp);
         if (r < 0)
                 return r;
+        ctl_live_start(c);
         if (loop) {
                 ev_timer_init(&c->kick, kick_cb, 0., 0.);
                 ev_timer_init(&c->resync, resync_cb, CONTROLLER_RESYNC_SEC, CONTROLLER_RESYNC_SEC);
@@ -279,6 +293,7 @@ struct controller *controller_free(struct controller *c) {
                 ev_timer_stop(c->loop, &c->kick);
                 ev_timer_stop(c->loop, &c->resync);
         }
+        ctl_live_stop(c);
         store_free(c->store);
         backoff_done(&c->backoff);
         json_decref(c->stop_timeouts);
@@ -300,6 +315,7 @@ struct store *controller_store(struct controller *c) {
 
 void controller_set_node_grace(struct controller *c, uint64_t grace_usec) {
         c->grace_usec = grace_usec ? grace_usec : NODE_GRACE_DEFAULT_USEC;
+        ctl_live_regrace(c);
 }
 
 uint64_t controller_node_grace(const struct controller *c) {
@@ -473,6 +489,7 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         r = observed_from_store(c->store, &o, errp);
         if (r < 0)
                 return r;
+        ctl_fix_observed(o, c);
         r = plan_compute(m, o, now_usec, &p, errp);
         if (r < 0)
                 return err_wrap(errp, "plan stack '%s'", name);
@@ -1022,11 +1039,30 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         struct store_kv kv = {};
         int r;
 
+        _cleanup_json_ json_t *copy = NULL, *keep = json_array();
+        _cleanup_free_ char *text = NULL;
+        const json_t *errs;
+        size_t i;
+        json_t *x;
+
         r = node_id_valid(node, errp);
         if (r < 0)
                 return r;
         if (!json_is_object(body) || !json_is_array(json_object_get(body, "pods")))
                 return err_setx(errp, EINVAL, "pods: expected an array");
+        /* Pods the agent could not create, with why (shown by `stack ps`), bounded; a report
+         * without errors clears the last ones. */
+        copy = json_copy((json_t *)body);
+        errs = json_object_get(body, "errors");
+        json_array_foreach (errs, i, x)
+                if (json_is_object(x) && json_get_str(x, "error", NULL) &&
+                    json_array_size(keep) < NODE_ERRORS_MAX)
+                        json_array_append(keep, x);
+        json_object_set(copy, "errors", keep);
+        /* Only the heartbeat is new: memory only, no store write, no pass (controller_live.c). */
+        text = hb_report_text(copy);
+        if (ctl_heartbeat_only(c, node, text, now_usec))
+                return 0;
         /* Only a joined node reports: a 404 sends the agent back to join (which refuses a
          * removed node). */
         key = xasprintf("nodes/%s", node);
@@ -1038,23 +1074,10 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         }
         if (r < 0)
                 return r;
-        {
-                /* Pods the agent could not create, with why (shown by `stack ps`), bounded; a
-                 * report without errors clears the last ones. */
-                _cleanup_json_ json_t *copy = json_copy((json_t *)body), *keep = json_array();
-                const json_t *errs = json_object_get(body, "errors");
-                size_t i;
-                json_t *x;
-
-                json_array_foreach (errs, i, x)
-                        if (json_is_object(x) && json_get_str(x, "error", NULL) &&
-                            json_array_size(keep) < NODE_ERRORS_MAX)
-                                json_array_append(keep, x);
-                json_object_set(copy, "errors", keep);
-                r = node_report(c->store, node, copy, now_usec, errp);
-        }
+        r = node_report(c->store, node, copy, now_usec, errp);
         if (r < 0)
                 return err_wrap(errp, "status of node '%s'", node);
+        hb_stored(&c->hb, node, TAKE_PTR(text), now_usec);
         return 0;
 }
 

@@ -301,6 +301,13 @@ out:
 
 int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, uint64_t node_timeout_ms,
                     struct plan *ret_plan, struct err **errp) {
+        return reconcile_stack_fixed(s, name, now_usec, node_timeout_ms, NULL, NULL, ret_plan,
+                                     errp);
+}
+
+int reconcile_stack_fixed(struct store *s, const char *name, uint64_t now_usec,
+                          uint64_t node_timeout_ms, observed_fix_fn *fix, void *fix_ud,
+                          struct plan *ret_plan, struct err **errp) {
         _cleanup_free_ char *key = xasprintf("stacks/%s", name);
         _cleanup_(model_stack_freep) struct model_stack *m = NULL;
         _cleanup_(observed_freep) struct observed *o = NULL;
@@ -325,6 +332,8 @@ int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, uint64
         r = observed_from_store(s, &o, errp);
         if (r < 0)
                 return r;
+        if (fix)
+                fix(o, fix_ud);
         r = plan_compute(m, o, now_usec, &p, errp);
         if (r < 0) {
                 (void)err_wrap(errp, "plan stack '%s'", name);
