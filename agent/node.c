@@ -55,6 +55,9 @@ struct node {
         void *rt_ud;
         double status_interval;
         uint64_t cpu_millis, memory; /* allocatable to report; the host's when 0 */
+        void (*reported)(void *ud, size_t running);
+        void *reported_ud;
+        size_t sending_running; /* running pods in the report in flight */
 
         struct assignment *asg;
         size_t n_asg;
@@ -593,6 +596,12 @@ static void watch_done(int r, const struct http_response *resp, const struct err
         _cleanup_err_ struct err *pe = NULL;
 
         n->watch_x = NULL;
+        if (r >= 0 && resp->status == 304) {
+                /* The watch timed out and nothing changed: keep the set, watch again. */
+                n->logged_unreachable = false;
+                node_watch(n);
+                return;
+        }
         if (why) {
                 if (r >= 0 && resp->status == 404)
                         n->joined = false;
@@ -630,6 +639,8 @@ static void status_done(int r, const struct http_response *resp, const struct er
 
         n->status_x = NULL;
         if (!why) {
+                if (n->reported)
+                        n->reported(n->reported_ud, n->sending_running);
                 if (n->status_again)
                         send_status(n);
                 return;
@@ -663,6 +674,15 @@ static void send_status(struct node *n) {
          * (suspect) from a down one. */
         json_object_set_new(st, "heartbeat_ms",
                             json_integer((json_int_t)(n->status_interval * 1000.0 + 0.5)));
+        if (n->reported) {
+                const json_t *p;
+                size_t i;
+
+                n->sending_running = 0;
+                json_array_foreach (json_object_get(st, "pods"), i, p)
+                        if (streq(json_get_str(p, "state", ""), "running"))
+                                n->sending_running++;
+        }
         text = json_dump_str(st, false);
         path = xasprintf("/v1/nodes/%s/status", n->name);
         if (http_multi_request(n->http, &n->target,
@@ -748,6 +768,8 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
                                          cfg->controller.connect_timeout_ms};
         n->rt = cfg->rt;
         n->rt_ud = cfg->rt_ud;
+        n->reported = cfg->reported;
+        n->reported_ud = cfg->reported_ud;
         n->status_interval =
                 cfg->status_interval > 0 ? cfg->status_interval : NODE_STATUS_INTERVAL_SEC;
         n->cpu_millis = cfg->cpu_millis;

@@ -36,6 +36,10 @@ struct node_config {
         /* Allocatable resources reported at join; this host's CPUs and memory when 0 (hollow
          * nodes of bench/hollow.c report simulated ones). */
         uint64_t cpu_millis, memory;
+        /* Called when the controller accepted a status report, with how many of its pods were
+         * running (bench/hollow.c times "every pod reported running" with it). May be NULL. */
+        void (*reported)(void *ud, size_t running);
+        void *reported_ud;
 };
 
 struct node;

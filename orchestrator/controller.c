@@ -131,10 +131,19 @@ static int watch_assignments(const struct store_event *ev, void *ud) {
         return 0;
 }
 
+/* A stack or its VIPs changed: what assignment answers carry of it must be computed again, and
+ * a parked watch must not be told "unchanged". */
+static void shared_changed(struct controller *c) {
+        json_decref(c->shared_cache);
+        c->shared_cache = NULL;
+        c->shared_gen++;
+}
+
 static int watch_desired(const struct store_event *ev, void *ud) {
         struct controller *c = ud;
 
         (void)ev;
+        shared_changed(c);
         c->dirty = true;
         schedule(c);
         return 0;
@@ -147,6 +156,12 @@ void ctl_want_pass(struct controller *c) {
 
 bool controller_pass_wanted(const struct controller *c) {
         return c->dirty;
+}
+
+static int watch_vips(const struct store_event *ev, void *ud) {
+        (void)ev;
+        shared_changed(ud);
+        return 0;
 }
 
 static int watch_nodes(const struct store_event *ev, void *ud) {
@@ -163,23 +178,35 @@ static int watch_nodes(const struct store_event *ev, void *ud) {
 
 /* ---- the loop ---- */
 
+/* Parked assignment watches are answered first, so agents start on new assignments while the
+ * pass runs. Then the pass, unless the last one (or an up) ended less than its spacing ago
+ * (CONTROLLER_NODE_PASS_GAP_SEC, at least twice its duration): then the kick is re-armed for
+ * then, and the reports and watches that arrive meanwhile are handled first. */
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct controller *c = container_of(w, struct controller, kick);
+        double delay;
 
-        (void)loop;
         (void)revents;
         c->kick_delayed = false;
-        if (c->dirty) {
-                double t0 = ev_time();
-
-                c->dirty = false;
-                controller_reconcile_all(c, realtime_usec());
-                c->pass_end = ev_time();
-                c->pass_seconds = c->pass_end - t0;
-        }
         if (c->waiters_due) {
                 c->waiters_due = false;
                 ctl_waiters_flush(c, false);
+        }
+        if (!c->dirty)
+                return;
+        delay = c->pass_end + MAX(CONTROLLER_NODE_PASS_GAP_SEC, 2.0 * c->pass_seconds) - ev_time();
+        if (delay > 0.0) {
+                ev_timer_set(&c->kick, delay, 0.);
+                ev_timer_start(loop, &c->kick);
+                c->kick_delayed = true;
+                return;
+        }
+        {
+                double t0 = ev_time();
+
+                controller_reconcile_all(c, realtime_usec());
+                c->pass_end = ev_time();
+                c->pass_seconds = c->pass_end - t0;
         }
 }
 
@@ -208,15 +235,37 @@ static void remember_waits(struct controller *c, const char *stack, const struct
         json_object_set_new(c->waits, stack, list);
 }
 
+/* A pass's (or an up's) writes go into the store as one commit (store_batch_begin). A batch that
+ * cannot begin or commit is logged: the writes then are one commit each, or lost with the
+ * commit, and the next pass (level-triggered) derives them again. */
+static bool batch_begin(struct controller *c) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (store_batch_begin(c->store, &e) < 0) {
+                log_warn(NULL, "Failed to begin a store batch, ignoring: %s", err_msg(e));
+                return false;
+        }
+        return true;
+}
+
+static void batch_end(struct controller *c, bool began) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (began && store_batch_end(c->store, &e) < 0)
+                log_warn(NULL, "Failed to commit a store batch, ignoring: %s", err_msg(e));
+}
+
 int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         struct store_kv *kvs = NULL;
         size_t n = 0;
         int total = 0, r;
+        bool batched;
 
         if (c->in_pass)
                 return 0;
         c->in_pass = true;
         c->dirty = false;
+        batched = batch_begin(c);
         r = store_list(c->store, "stacks/", &kvs, &n, NULL);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const char *name = kvs[i].key + strlen("stacks/");
@@ -248,6 +297,7 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
                 plan_done(&p);
         }
         store_kvs_free(kvs, n);
+        batch_end(c, batched);
         c->in_pass = false;
         return total;
 }
@@ -271,6 +321,8 @@ int controller_new(struct ev_loop *loop, struct store *store_take, struct contro
                 r = store_watch(c->store, "stacks/", rev, watch_desired, c, NULL, errp);
         if (r >= 0)
                 r = store_watch(c->store, "nodes/", rev, watch_nodes, c, NULL, errp);
+        if (r >= 0)
+                r = store_watch(c->store, "vips/", rev, watch_vips, c, NULL, errp);
         if (r < 0)
                 return r;
         ctl_live_start(c);
@@ -298,6 +350,7 @@ struct controller *controller_free(struct controller *c) {
         backoff_done(&c->backoff);
         json_decref(c->stop_timeouts);
         json_decref(c->waits);
+        json_decref(c->shared_cache);
         for (size_t i = 0; i < c->n_revs; i++)
                 free(c->revs[i].node);
         free(c->revs);
@@ -437,6 +490,7 @@ static const struct executor_ops up_exec_ops = {
 
 int controller_up(struct controller *c, const char *name, const json_t *body, uint64_t now_usec,
                   json_t **ret, struct err **errp) {
+        double t0 = c->loop ? ev_time() : 0.0;
         _cleanup_free_ char *key = xasprintf("stacks/%s", name);
         _cleanup_json_ json_t *model = NULL, *old = NULL, *up = NULL, *res = NULL;
         _cleanup_(model_stack_freep) struct model_stack *m = NULL;
@@ -507,11 +561,19 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
                 if (r >= 0) {
                         struct up_exec x = {{c->store, model}, force, generation};
                         _cleanup_err_ struct err *e = NULL;
+                        bool batched = batch_begin(c);
 
                         /* Failed ops are retried by the loop: they go into the answer. */
                         if (plan_apply(&p, &up_exec_ops, &x, &e) < 0)
                                 log_warn(name, "Failed to apply part of the plan of '%s': %s", name,
                                          err_msg(e));
+                        batch_end(c, batched);
+                        /* The up was a pass: the one its own writes ask for is spaced after it
+                         * (kick_cb), so the agents' fetches and reports come first. */
+                        if (c->loop) {
+                                c->pass_end = ev_time();
+                                c->pass_seconds = c->pass_end - t0;
+                        }
                 }
                 if (r < 0) {
                         plan_done(&p);
@@ -1120,6 +1182,31 @@ static json_t *stack_parts_vips(struct controller *c, const char *stack, json_t 
         return parts;
 }
 
+/* What every assignment answer carries of a stack: {"parts": stack_parts() with VIPs, "ranks":
+ * dependency_levels()}, computed once per change of stacks/ or vips/ (the watches drop the
+ * cache), not once per answer: with 100 nodes fetching, the model's parse and the dependency
+ * levels (quadratic in services) dominated the answers. Borrowed from the cache. */
+static const json_t *stack_shared(struct controller *c, const char *stack) {
+        _cleanup_free_ char *sk = NULL;
+        _cleanup_json_ json_t *model = NULL;
+        json_t *sh;
+
+        if (!c->shared_cache)
+                c->shared_cache = json_object();
+        sh = json_object_get(c->shared_cache, stack);
+        if (sh)
+                return sh;
+        sk = xasprintf("stacks/%s", stack);
+        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0)
+                sh = json_pack("{s:o, s:o}", "parts",
+                               stack_parts_vips(c, stack, stack_parts(model)), "ranks",
+                               dependency_levels(model));
+        else
+                sh = json_pack("{s:{}}", "ranks");
+        json_object_set_new(c->shared_cache, stack, sh);
+        return sh;
+}
+
 int controller_assignments(struct controller *c, const char *node, json_t **ret,
                            struct err **errp) {
         _cleanup_free_ char *prefix = xasprintf("assignments/%s/", node);
@@ -1150,16 +1237,12 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
                 stack = json_get_str(j, "stack", "");
                 rk = json_object_get(ranks, stack);
                 if (!rk) {
-                        _cleanup_free_ char *sk = xasprintf("stacks/%s", stack);
-                        _cleanup_json_ json_t *model = NULL;
+                        const json_t *sh = stack_shared(c, stack);
 
-                        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
-                                json_object_set_new(shared, stack,
-                                                    stack_parts_vips(c, stack, stack_parts(model)));
-                                rk = dependency_levels(model);
-                        } else
-                                rk = json_object();
-                        json_object_set_new(ranks, stack, rk);
+                        if (json_object_get(sh, "parts"))
+                                json_object_set(shared, stack, json_object_get(sh, "parts"));
+                        rk = json_object_get(sh, "ranks");
+                        json_object_set(ranks, stack, rk);
                 }
                 json_object_set_new(
                         j, "order",

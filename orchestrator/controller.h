@@ -21,8 +21,9 @@
 #include "store.h"
 
 #define CONTROLLER_RESYNC_SEC 5.0
-/* A pass asked for by a node report (a heartbeat) starts at least this long, and at least twice
- * the previous pass's duration, after the previous pass ended. */
+/* A pass (asked for by a stored node report, a stack change or a liveness change) starts at
+ * least this long, and at least twice the previous pass's (or up's) duration, after the previous
+ * one ended: at most a third of the loop goes to passes. */
 #define CONTROLLER_NODE_PASS_GAP_SEC 0.02
 /* Heartbeat times are kept in memory and stored at most this often (controller_live.c). */
 #define CONTROLLER_HB_STORE_SEC 5.0

@@ -24,6 +24,7 @@ struct ctl_waiter {
         struct http_req *req;
         char *node;
         uint64_t rev;
+        uint64_t shared_gen; /* c->shared_gen when parked */
         ev_timer timeout;
         struct ctl_waiter *next;
 };
@@ -55,6 +56,10 @@ struct controller {
         ev_timer live;         /* judges liveness, stores heartbeat times lazily */
         bool hb_writing;       /* the nodes/ watch ignores the lazy heartbeat writes */
         uint64_t hb_stored_at; /* when heartbeat times were last stored */
+        /* {stack: {"parts", "ranks"}} of assignment answers (stack_shared in controller.c),
+         * dropped on every change under stacks/ or vips/, which also bumps shared_gen */
+        json_t *shared_cache;
+        uint64_t shared_gen;
 };
 
 /* controller_live.c */
