@@ -416,7 +416,8 @@ static int remote_start(struct ev_loop *loop, const struct daemon_env *env,
                                                                   .tls_ca = rn->tls.ca},
                                                    .rt = rn->rt,
                                                    .rt_ud = rn->rt_ud,
-                                                   .status_interval = env->heartbeat_sec},
+                                                   .status_interval = env->heartbeat_sec,
+                                                   .engine = env->local_url},
                              &rn->node, errp);
         if (r >= 0)
                 r = node_start(rn->node, errp);

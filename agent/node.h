@@ -40,6 +40,10 @@ struct node_config {
          * running (bench/hollow.c times "every pod reported running" with it). May be NULL. */
         void (*reported)(void *ud, size_t running);
         void *reported_ud;
+        /* This node's own engine API ("unix://<run>/berth.sock"): the controller's proxied
+         * requests (cluster-wide logs and exec, orchestrator/tunnel.h) go there. NULL: the node
+         * takes none (hollow nodes). */
+        const char *engine;
 };
 
 struct node;

@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "reconcile.h"
 #include "strv.h"
+#include "tunnel.h"
 #include "vip.h"
 #include "xalloc.h"
 
@@ -341,6 +342,7 @@ struct controller *controller_free(struct controller *c) {
         if (!c)
                 return NULL;
         ctl_waiters_free(c);
+        c->tunnel = tunnel_free(c->tunnel);
         if (c->loop) {
                 ev_timer_stop(c->loop, &c->kick);
                 ev_timer_stop(c->loop, &c->resync);

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "strv.h"
+#include "tunnel.h"
 #include "xalloc.h"
 
 static struct controller *ctl_of(struct http_req *req, void *userdata) {
@@ -308,5 +309,7 @@ static const struct http_route controller_routes[] = {
 };
 
 int controller_api_register(struct http_router *router, struct err **errp) {
-        return http_router_add_table(router, controller_routes, errp);
+        int r = http_router_add_table(router, controller_routes, errp);
+
+        return r < 0 ? r : tunnel_api_register(router, errp);
 }

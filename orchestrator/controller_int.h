@@ -60,6 +60,7 @@ struct controller {
          * dropped on every change under stacks/ or vips/, which also bumps shared_gen */
         json_t *shared_cache;
         uint64_t shared_gen;
+        struct tunnel *tunnel; /* the reverse channel to agents (tunnel.c), made on first use */
 };
 
 /* controller_live.c */
