@@ -66,6 +66,15 @@ n_running() { [ "$(running_pods "$1" | wc -l)" -eq "$2" ]; }
         run "${CTL[@]}" exec "$ctr" true
         [ "$status" -eq 0 ]
 
+        # service logs: every replica, wherever it runs, prefixed with its slot.
+        run "${CTL[@]}" service logs lx/web
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        [[ "$output" == *"web.1 | hello-from-"* ]]
+        [[ "$output" == *"web.2 | hello-from-"* ]]
+        run "${CTL[@]}" service logs -n x lx/web
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--tail: expected a number"* ]]
+
         # A container no node has: a clear error, no proxying.
         run "${CTL[@]}" logs lx.nosuch.1.0000.web
         [ "$status" -ne 0 ]
