@@ -319,16 +319,20 @@ static void h_proxy(struct http_req *req, void *userdata) {
 
 /* GET /v1/nodes/{id}/tunnel?timeout=MS: the agent's poll. */
 static void h_poll(struct http_req *req, void *userdata) {
-        struct controller *c = ctl_of(req, userdata);
-        const char *id = http_req_param(req, "id");
-        const char *tq = http_req_query(req, "timeout");
-        unsigned long timeout_ms = tq ? strtoul(tq, NULL, 10) : 30000;
+        struct controller *c = ctl_of(req, userdata); /* answered and freed when NULL */
+        const char *id, *tq;
+        unsigned long timeout_ms;
         struct tunnel *t;
         struct tun_poll *w;
         bool pending = false;
         _cleanup_err_ struct err *e = NULL;
 
-        if (!c || !node_itself(req, id))
+        if (!c)
+                return;
+        id = http_req_param(req, "id");
+        tq = http_req_query(req, "timeout");
+        timeout_ms = tq ? strtoul(tq, NULL, 10) : 30000;
+        if (!node_itself(req, id))
                 return;
         if (node_id_valid(id, &e) < 0) {
                 http_reply_err(req, e);
@@ -357,9 +361,8 @@ static void h_poll(struct http_req *req, void *userdata) {
 
 /* POST /v1/nodes/{id}/tunnel/{rid} {"status", "content_type"?, "body"}: the agent's answer. */
 static void h_answer(struct http_req *req, void *userdata) {
-        struct controller *c = ctl_of(req, userdata);
-        const char *id = http_req_param(req, "id");
-        const char *rid = http_req_param(req, "rid");
+        struct controller *c = ctl_of(req, userdata); /* answered and freed when NULL */
+        const char *id, *rid;
         _cleanup_json_ json_t *body = NULL;
         _cleanup_err_ struct err *e = NULL;
         struct tun_req *q = NULL;
@@ -367,7 +370,11 @@ static void h_answer(struct http_req *req, void *userdata) {
         const char *text;
         long status;
 
-        if (!c || !node_itself(req, id))
+        if (!c)
+                return;
+        id = http_req_param(req, "id");
+        rid = http_req_param(req, "rid");
+        if (!node_itself(req, id))
                 return;
         if (c->tunnel)
                 for (q = c->tunnel->reqs; q; q = q->next)
