@@ -73,11 +73,18 @@ void hb_forget_report(struct hb_table *t, const char *id) {
 }
 
 size_t hb_check(struct hb_table *t, uint64_t now_usec, uint64_t grace_usec) {
+        uint64_t newest = 0;
         size_t changed = 0;
 
+        for (size_t i = 0; i < t->n; i++)
+                newest = MAX(newest, t->e[i].seen_usec);
         for (size_t i = 0; i < t->n; i++) {
                 struct hb_entry *e = &t->e[i];
-                bool down = now_usec > e->seen_usec && now_usec - e->seen_usec > grace_usec;
+                /* The planner's rule (orchestrator/sched.c sched_new): down only while another
+                 * node was heard more than the grace after this one; when all are silent the
+                 * controller itself was stalled or cut off. */
+                bool down = now_usec > e->seen_usec && now_usec - e->seen_usec > grace_usec &&
+                            newest - e->seen_usec > grace_usec;
 
                 if (down != e->down) {
                         e->down = down;

@@ -48,8 +48,10 @@ void hb_stored(struct hb_table *t, const char *id, char *text_take, uint64_t now
  * the next report is stored whatever it holds. */
 void hb_forget_report(struct hb_table *t, const char *id);
 
-/* Updates each entry's down flag (silent for longer than grace_usec at now_usec) and returns
- * how many changed: a node that went silent or came back needs a reconcile pass. */
+/* Updates each entry's down flag and returns how many changed: a node that went silent or came
+ * back needs a reconcile pass. Down is the planner's rule: silent for longer than grace_usec at
+ * now_usec while another node was heard more than grace_usec after it (so the flip happens
+ * when that other node's report arrives, and a pass then sees the node down). */
 size_t hb_check(struct hb_table *t, uint64_t now_usec, uint64_t grace_usec);
 
 /* The ids whose seen time is newer than what the store holds (allocated strv, NULL when none),

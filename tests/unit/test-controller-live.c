@@ -217,7 +217,13 @@ static void test_hb_table(void) {
         ASSERT_EQ(usecs[0], 20u);
         hb_forget_report(&t, "a");
         ASSERT_FALSE(hb_seen(&t, "a", "{}", 30));
-        ASSERT_EQ(hb_check(&t, 100, 50), 2u);
+        /* Both silent since 20-30: nobody was heard after them, nothing is down. */
+        ASSERT_EQ(hb_check(&t, 100, 50), 0u);
+        /* b heard at 90: a (seen 30) is down, relative to b. */
+        hb_seen(&t, "b", "{\"x\":1}", 90);
+        ASSERT_EQ(hb_check(&t, 100, 50), 1u);
+        ASSERT_TRUE(hb_get(&t, "a", false)->down);
+        ASSERT_FALSE(hb_get(&t, "b", false)->down);
         ASSERT_EQ(hb_check(&t, 100, 50), 0u);
         hb_remove(&t, "a");
         ASSERT_NULL(hb_get(&t, "a", false));
