@@ -7,6 +7,10 @@
 #include "json.h"
 #include "xalloc.h"
 
+bool cluster_may_have(const struct err *e) {
+        return e && strstr(err_msg(e), "No such container");
+}
+
 int cluster_stream(const struct cli_ctx *ctx, const char *container, const char *method,
                    const char *path, const json_t *body, http_line_fn *on_line, void *ud,
                    struct err **errp) {

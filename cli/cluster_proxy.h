@@ -6,11 +6,17 @@
  * its reverse channel (POST /v1/cluster/proxy, orchestrator/tunnel.h) and returns the node's
  * whole answer. */
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "client.h"
 #include "err.h"
 #include "http_client.h"
+
+/* Whether a local request's error means "this node has no such container" (and so another node
+ * may), not another missing thing (an exec's command, say). */
+bool cluster_may_have(const struct err *e);
 
 /* Runs method path (body may be NULL) on the node that has container, through the controller,
  * and hands the answer's lines to on_line like client_stream(). -ENOENT when no node has it

@@ -927,7 +927,7 @@ static int cmd_logs(const struct cli_ctx *ctx, int argc, char **argv) {
         free(o.query);
         sink.timestamps = o.timestamps;
         r = client_stream(ctx, "GET", path, NULL, on_log_line, &sink, &e);
-        if (r == -ENOENT && !o.follow) {
+        if (r == -ENOENT && !o.follow && cluster_may_have(e)) {
                 /* Not on this node: another node of the cluster may have it. */
                 err_freep(&e);
                 r = cluster_stream(ctx, argv[first], "GET", path, NULL, on_log_line, &sink, &e);
@@ -1096,7 +1096,7 @@ static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
                 return code >= 0 ? code : EXIT_BERTH_FAILED;
         }
         r = client_stream(ctx, "POST", path, body, on_exec_line, &sink, &e);
-        if (r == -ENOENT) {
+        if (r == -ENOENT && cluster_may_have(e)) {
                 /* Not on this node: another node of the cluster may have it. */
                 err_freep(&e);
                 r = cluster_stream(ctx, argv[first], "POST", path, body, on_exec_line, &sink, &e);

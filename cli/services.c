@@ -290,7 +290,7 @@ static int cmd_service_logs(const struct cli_ctx *ctx, int argc, char **argv) {
                         _cleanup_err_ struct err *le = NULL;
 
                         r = client_stream(ctx, "GET", path, NULL, svc_log_line, &sink, &le);
-                        if (r == -ENOENT) {
+                        if (r == -ENOENT && cluster_may_have(le)) {
                                 err_freep(&le);
                                 r = cluster_stream(ctx, name, "GET", path, NULL, svc_log_line,
                                                    &sink, &le);

@@ -65,6 +65,10 @@ n_running() { [ "$(running_pods "$1" | wc -l)" -eq "$2" ]; }
         [[ "$output" == *out-of-exec* ]]
         run "${CTL[@]}" exec "$ctr" true
         [ "$status" -eq 0 ]
+        # A command the container lacks: the node's error, not "No such container".
+        run -127 "${CTL[@]}" exec "$ctr" /nonexistent
+        [ "$status" -ne 0 ]
+        [[ "$output" != *"No such container"* ]] || { echo "$output"; false; }
 
         # service logs: every replica, wherever it runs, prefixed with its slot.
         run "${CTL[@]}" service logs lx/web
