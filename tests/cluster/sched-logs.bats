@@ -4,6 +4,7 @@
 # through the agent's reverse channel (orchestrator/tunnel.h). Nothing asserts timings.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
         skip_unless_cmd jq
