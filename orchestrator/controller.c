@@ -1125,8 +1125,11 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         json_object_set(copy, "errors", keep);
         /* Only the heartbeat is new: memory only, no store write, no pass (controller_live.c). */
         text = hb_report_text(copy);
-        if (ctl_heartbeat_only(c, node, text, now_usec))
+        if (ctl_heartbeat_only(c, node, text, now_usec)) {
+                /* A report is also what makes another, silent node down (relative rule). */
+                controller_check_liveness(c, now_usec);
                 return 0;
+        }
         /* Only a joined node reports: a 404 sends the agent back to join (which refuses a
          * removed node). */
         key = xasprintf("nodes/%s", node);
@@ -1142,6 +1145,7 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         if (r < 0)
                 return err_wrap(errp, "status of node '%s'", node);
         hb_stored(&c->hb, node, TAKE_PTR(text), now_usec);
+        controller_check_liveness(c, now_usec);
         return 0;
 }
 

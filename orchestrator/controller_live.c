@@ -28,11 +28,13 @@
 #include "strv.h"
 #include "xalloc.h"
 
-/* The liveness timer's period for a grace: a tenth of it, within [50 ms, 500 ms]. */
+/* The liveness timer's period for a grace: a tenth of it, within [50 ms, 100 ms]. Every report
+ * checks too (a node is down relative to the others, so it is usually another node's report
+ * that makes it down); the timer covers a controller that hears from nobody. */
 static double live_period(uint64_t grace_usec) {
         double p = (double)grace_usec / (double)USEC_PER_SEC / 10.0;
 
-        return p < 0.05 ? 0.05 : p > 0.5 ? 0.5 : p;
+        return p < 0.05 ? 0.05 : p > 0.1 ? 0.1 : p;
 }
 
 void ctl_fix_observed(struct observed *o, void *ud) {
