@@ -419,7 +419,9 @@ static int remote_start(struct ev_loop *loop, const struct daemon_env *env,
                                                    .rt = rn->rt,
                                                    .rt_ud = rn->rt_ud,
                                                    .status_interval = env->heartbeat_sec,
-                                                   .advertise_addr = rn->advertise},
+                                                   .advertise_addr = rn->advertise,
+
+                                                   .engine = env->local_url},
                              &rn->node, errp);
         if (r >= 0)
                 r = node_start(rn->node, errp);

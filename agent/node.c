@@ -17,6 +17,10 @@
 
 #define ASSIGNMENTS_MAX 100000u
 #define NODE_ERROR_MAX 1000 /* bytes of a create error in the status report */
+/* A proxied answer's body (orchestrator/tunnel.h TUNNEL_BODY_MAX), and how long the engine
+ * may take for it. */
+#define NODE_TUNNEL_BODY_MAX (3u * 1024u * 1024u)
+#define NODE_TUNNEL_RUN_MS 110000
 
 struct assignment {
         char *name;
@@ -57,6 +61,9 @@ struct node {
         void *rt_ud;
         double status_interval;
         uint64_t cpu_millis, memory; /* allocatable to report; the host's when 0 */
+        void (*reported)(void *ud, size_t running);
+        void *reported_ud;
+        size_t sending_running; /* running pods in the report in flight */
 
         struct assignment *asg;
         size_t n_asg;
@@ -74,6 +81,12 @@ struct node {
         bool joined;
         bool status_again; /* a report was wanted while one was in flight */
         bool logged_unreachable;
+        /* The controller's reverse channel (orchestrator/tunnel.h): requests for this node's
+         * engine API (engine, a unix:// URL) come on a long poll, answers go back as posts. */
+        char *engine;
+        struct http_target engine_target;
+        struct http_xfer *tun_x;
+        ev_timer tun_retry;
         ev_timer tick;  /* local reconcile + status report */
         ev_timer retry; /* join / watch retry */
 };
@@ -522,6 +535,7 @@ int node_status_json(struct node *n, json_t **ret, struct err **errp) {
 
 static void node_join(struct node *n);
 static void node_watch(struct node *n);
+static void tunnel_poll(struct node *n);
 static void send_status(struct node *n);
 static void reconcile_and_report(struct node *n);
 
@@ -563,6 +577,7 @@ static void join_done(int r, const struct http_response *resp, const struct err 
         /* The controller plans nothing for a node that has not reported since it started:
          * the first report goes now, not at the first tick. */
         send_status(n);
+        tunnel_poll(n);
 }
 
 static void node_join(struct node *n) {
@@ -602,6 +617,12 @@ static void watch_done(int r, const struct http_response *resp, const struct err
         _cleanup_err_ struct err *pe = NULL;
 
         n->watch_x = NULL;
+        if (r >= 0 && resp->status == 304) {
+                /* The watch timed out and nothing changed: keep the set, watch again. */
+                n->logged_unreachable = false;
+                node_watch(n);
+                return;
+        }
         if (why) {
                 if (r >= 0 && resp->status == 404)
                         n->joined = false;
@@ -639,6 +660,8 @@ static void status_done(int r, const struct http_response *resp, const struct er
 
         n->status_x = NULL;
         if (!why) {
+                if (n->reported)
+                        n->reported(n->reported_ud, n->sending_running);
                 if (n->status_again)
                         send_status(n);
                 return;
@@ -675,6 +698,15 @@ static void send_status(struct node *n) {
         /* The underlay address other nodes reach this one's overlay networks at. */
         if (n->advertise_addr)
                 json_set_str(st, "advertise_addr", n->advertise_addr);
+        if (n->reported) {
+                const json_t *p;
+                size_t i;
+
+                n->sending_running = 0;
+                json_array_foreach (json_object_get(st, "pods"), i, p)
+                        if (streq(json_get_str(p, "state", ""), "running"))
+                                n->sending_running++;
+        }
         text = json_dump_str(st, false);
         path = xasprintf("/v1/nodes/%s/status", n->name);
         if (http_multi_request(n->http, &n->target,
@@ -685,6 +717,133 @@ static void send_status(struct node *n) {
                                                    .timeout_ms = 10000},
                                status_done, n, &n->status_x, &e) < 0)
                 log_warn(n->name, "Failed to report status: %s", err_msg(e));
+}
+
+/* ---- the reverse channel ---- */
+
+/* One request of the controller's, run against this node's engine API. */
+struct tun_job {
+        struct node *n;
+        uint64_t id;
+};
+
+static void tun_answer_done(int r, const struct http_response *resp, const struct err *e,
+                            void *ud) {
+        struct node *n = ud;
+        _cleanup_free_ char *why = xfer_error(r, resp, e);
+
+        if (why)
+                log_warn(n->name, "Failed to return a proxied answer to the controller: %s", why);
+}
+
+/* The engine answered (or failed): the answer goes back to the controller whole. */
+static void tun_job_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        _cleanup_free_ struct tun_job *job = ud;
+        struct node *n = job->n;
+        _cleanup_json_ json_t *ans = NULL;
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        _cleanup_err_ struct err *pe = NULL;
+        json_t *body = NULL;
+
+        if (r >= 0 && resp->body_len <= NODE_TUNNEL_BODY_MAX)
+                body = json_stringn(resp->body ? resp->body : "", resp->body_len);
+        if (body)
+                ans = json_pack("{s:i, s:s, s:o}", "status", (int)resp->status, "content_type",
+                                resp->content_type ? resp->content_type : "application/json",
+                                "body", body);
+        else {
+                _cleanup_json_ json_t *err = json_pack(
+                        "{s:{s:s, s:s}}", "error", "code", "bad_gateway", "message",
+                        r < 0 ? err_msg(e)
+                        : resp->body_len > NODE_TUNNEL_BODY_MAX
+                                ? "the answer exceeds the 3 MiB a node returns through the "
+                                  "controller (logs: use --tail)"
+                                : "the answer is not UTF-8 text");
+                _cleanup_free_ char *et = json_dump_str(err, false);
+                ans = json_pack("{s:i, s:s, s:s}", "status", 502, "content_type",
+                                "application/json", "body", et);
+        }
+        text = json_dump_str(ans, false);
+        path = xasprintf("/v1/nodes/%s/tunnel/%" PRIu64, n->name, job->id);
+        if (http_multi_request(n->http, &n->target,
+                               &(struct http_call){.method = "POST",
+                                                   .path = path,
+                                                   .body = text,
+                                                   .body_len = strlen(text),
+                                                   .timeout_ms = 30000},
+                               tun_answer_done, n, NULL, &pe) < 0)
+                log_warn(n->name, "Failed to return a proxied answer to the controller: %s",
+                         err_msg(pe));
+}
+
+static void tun_run(struct node *n, const json_t *spec) {
+        const char *method = json_get_str(spec, "method", "GET");
+        const char *path = json_get_str(spec, "path", NULL);
+        const char *body = json_get_str(spec, "body", NULL);
+        struct tun_job *job;
+        _cleanup_err_ struct err *e = NULL;
+
+        /* Only the engine's container routes (the controller sends nothing else). */
+        if (!path || strncmp(path, "/v1/containers/", strlen("/v1/containers/")) != 0 ||
+            json_get_int(spec, "id", 0) <= 0) {
+                log_warn(n->name, "Ignoring a proxied request for '%s'", path ? path : "");
+                return;
+        }
+        job = xnew0(struct tun_job, 1);
+        job->n = n;
+        job->id = (uint64_t)json_get_int(spec, "id", 0);
+        log_info(n->name, "Proxied %s %s from the controller", method, path);
+        if (http_multi_request(n->http, &n->engine_target,
+                               &(struct http_call){.method = method,
+                                                   .path = path,
+                                                   .body = body,
+                                                   .body_len = body ? strlen(body) : 0,
+                                                   .timeout_ms = NODE_TUNNEL_RUN_MS},
+                               tun_job_done, job, NULL, &e) < 0) {
+                log_warn(n->name, "Failed to run a proxied request: %s", err_msg(e));
+                free(job);
+        }
+}
+
+static void tun_poll_done(int r, const struct http_response *resp, const struct err *e, void *ud) {
+        struct node *n = ud;
+        _cleanup_free_ char *why = xfer_error(r, resp, e);
+        _cleanup_json_ json_t *j = NULL;
+        size_t i;
+        json_t *q;
+
+        n->tun_x = NULL;
+        if (why || json_parse(resp->body, resp->body_len, "tunnel answer", &j, NULL) < 0) {
+                /* The controller is away (or older): try again later, quietly (the watch
+                 * reports unreachability). */
+                if (!ev_is_active(&n->tun_retry))
+                        ev_timer_start(n->loop, &n->tun_retry);
+                return;
+        }
+        json_array_foreach (json_object_get(j, "requests"), i, q)
+                tun_run(n, q);
+        tunnel_poll(n);
+}
+
+static void tunnel_poll(struct node *n) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_err_ struct err *e = NULL;
+
+        if (!n->engine || n->tun_x || !n->joined)
+                return;
+        path = xasprintf("/v1/nodes/%s/tunnel?timeout=%u", n->name, NODE_WATCH_TIMEOUT_MS);
+        if (http_multi_request(
+                    n->http, &n->target,
+                    &(struct http_call){.path = path, .timeout_ms = NODE_WATCH_TIMEOUT_MS + 10000},
+                    tun_poll_done, n, &n->tun_x, &e) < 0 &&
+            !ev_is_active(&n->tun_retry))
+                ev_timer_start(n->loop, &n->tun_retry);
+}
+
+static void tun_retry_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop;
+        (void)revents;
+        tunnel_poll(container_of(w, struct node, tun_retry));
 }
 
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -781,10 +940,17 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
         n->tls_key = cfg->controller.tls_key ? xstrdup(cfg->controller.tls_key) : NULL;
         n->tls_ca = cfg->controller.tls_ca ? xstrdup(cfg->controller.tls_ca) : NULL;
         n->advertise_addr = cfg->advertise_addr ? xstrdup(cfg->advertise_addr) : NULL;
-        n->target = (struct http_target){n->host, n->tls_cert, n->tls_key, n->tls_ca,
-                                         cfg->controller.connect_timeout_ms};
+        n->target = (struct http_target){.host = n->host,
+                                         .tls_cert = n->tls_cert,
+                                         .tls_key = n->tls_key,
+                                         .tls_ca = n->tls_ca,
+                                         .connect_timeout_ms = cfg->controller.connect_timeout_ms};
+        n->engine = cfg->engine ? xstrdup(cfg->engine) : NULL;
+        n->engine_target = (struct http_target){.host = n->engine};
         n->rt = cfg->rt;
         n->rt_ud = cfg->rt_ud;
+        n->reported = cfg->reported;
+        n->reported_ud = cfg->reported_ud;
         n->status_interval =
                 cfg->status_interval > 0 ? cfg->status_interval : NODE_STATUS_INTERVAL_SEC;
         n->cpu_millis = cfg->cpu_millis;
@@ -803,6 +969,7 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
                 ev_timer_init(&n->soon, soon_cb, 0., 0.);
                 if (n->rt->set_notify)
                         n->rt->set_notify(n->rt_ud, pod_changed, n);
+                ev_timer_init(&n->tun_retry, tun_retry_cb, NODE_RETRY_SEC, 0.);
         }
         *ret = TAKE_PTR(n);
         return 0;
@@ -823,11 +990,13 @@ struct node *node_free(struct node *n) {
                 ev_timer_stop(n->loop, &n->tick);
                 ev_timer_stop(n->loop, &n->retry);
                 ev_timer_stop(n->loop, &n->soon);
+                ev_timer_stop(n->loop, &n->tun_retry);
         }
         for (size_t i = 0; i < n->n_rm; i++)
                 free(n->rm[i].name);
         free(n->rm);
         http_multi_free(n->http);
+        free(n->engine);
         assignments_free(n->asg, n->n_asg);
         json_decref(n->stop_timeouts);
         json_decref(n->stacks);
@@ -901,7 +1070,9 @@ static int node_addon_start(struct ev_loop *loop, const struct daemon_env *env,
                                                    .rt = s->rt,
                                                    .rt_ud = s->rt_ud,
                                                    .status_interval = env->heartbeat_sec,
-                                                   .advertise_addr = adv},
+                                                   .advertise_addr = adv,
+
+                                                   .engine = env->local_url},
                              &s->node, errp);
         if (r >= 0)
                 r = node_start(s->node, errp);

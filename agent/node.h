@@ -39,6 +39,14 @@ struct node_config {
         /* This node's underlay address (--advertise-addr): reported to the controller, the
          * local VTEP of overlay networks. NULL = none (no overlay networks here). */
         const char *advertise_addr;
+        /* Called when the controller accepted a status report, with how many of its pods were
+         * running (bench/hollow.c times "every pod reported running" with it). May be NULL. */
+        void (*reported)(void *ud, size_t running);
+        void *reported_ud;
+        /* This node's own engine API ("unix://<run>/berth.sock"): the controller's proxied
+         * requests (cluster-wide logs and exec, orchestrator/tunnel.h) go there. NULL: the node
+         * takes none (hollow nodes). */
+        const char *engine;
 };
 
 struct node;

@@ -15,6 +15,7 @@
 #include "http_request.h"
 #include "cli.h"
 #include "client.h"
+#include "cluster_proxy.h"
 #include "fileio.h"
 #include "format.h"
 #include "json.h"
@@ -926,6 +927,11 @@ static int cmd_logs(const struct cli_ctx *ctx, int argc, char **argv) {
         free(o.query);
         sink.timestamps = o.timestamps;
         r = client_stream(ctx, "GET", path, NULL, on_log_line, &sink, &e);
+        if (r == -ENOENT && !o.follow && cluster_may_have(e)) {
+                /* Not on this node: another node of the cluster may have it. */
+                err_freep(&e);
+                r = cluster_stream(ctx, argv[first], "GET", path, NULL, on_log_line, &sink, &e);
+        }
         return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
 }
 
@@ -1090,6 +1096,11 @@ static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
                 return code >= 0 ? code : EXIT_BERTH_FAILED;
         }
         r = client_stream(ctx, "POST", path, body, on_exec_line, &sink, &e);
+        if (r == -ENOENT && cluster_may_have(e)) {
+                /* Not on this node: another node of the cluster may have it. */
+                err_freep(&e);
+                r = cluster_stream(ctx, argv[first], "POST", path, body, on_exec_line, &sink, &e);
+        }
         fflush(stdout);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `berth service ps`: where each replica of a stack's service runs, and why a pending one is not
- * placed (the controller's last plan, docs/cluster.md). */
+ * placed (the controller's last plan, docs/cluster.md); `berth service logs`: the output of
+ * every replica, wherever it runs. */
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "client.h"
+#include "cluster_proxy.h"
 #include "format.h"
 #include "http_request.h"
 #include "json.h"
@@ -119,8 +123,189 @@ static int cmd_service_ps(const struct cli_ctx *ctx, int argc, char **argv) {
         return r < 0 ? cli_report(TAKE_PTR(e), EXIT_USAGE) : 0;
 }
 
+/* ---- service logs ---- */
+
+static const char logs_usage[] =
+        "Usage: berth service logs [-p STACK] [-n N] [-t] SERVICE\n\n"
+        "Print the output of every replica of a service, wherever it runs: containers on other\n"
+        "nodes are read through the controller. Each line is prefixed with SERVICE.SLOT (and the\n"
+        "container's name in pods of several containers). SERVICE may be written STACK/SERVICE.\n\n"
+        "Options:\n"
+        "  -p, --project-name STACK   the stack (default: the only stack with that service)\n"
+        "  -n, --tail N               the last N lines of each container\n"
+        "  -t, --timestamps           show each line's time\n";
+
+struct svc_log_sink {
+        const char *prefix;
+        bool timestamps;
+};
+
+static int svc_log_line(const char *line, size_t len, void *ud) {
+        struct svc_log_sink *s = ud;
+        _cleanup_json_ json_t *j = NULL;
+        const char *log;
+        size_t n;
+        FILE *f;
+
+        if (json_parse(line, len, "log line", &j, NULL) < 0 || !json_object_get(j, "log"))
+                return 0;
+        log = json_get_str(j, "log", "");
+        n = json_string_length(json_object_get(j, "log"));
+        f = streq(json_get_str(j, "stream", ""), "stderr") ? stderr : stdout;
+        fprintf(f, "%s | ", s->prefix);
+        if (s->timestamps)
+                fprintf(f, "%s ", json_get_str(j, "time", ""));
+        fwrite(log, 1, n, f);
+        if (n == 0 || log[n - 1] != '\n')
+                fputc('\n', f);
+        fflush(f);
+        return 0;
+}
+
+/* The container names of a service's pod template, from the stored stack. */
+static char **service_containers(const struct cli_ctx *ctx, const char *stack, const char *svc,
+                                 struct err **errp) {
+        _cleanup_free_ char *esc = http_escape(stack), *path = xasprintf("/v1/stacks/%s", esc);
+        _cleanup_json_ json_t *st = NULL;
+        char **names = NULL;
+        size_t i;
+        json_t *c;
+
+        if (client_call(ctx, "GET", path, NULL, &st, errp) < 0)
+                return NULL;
+        json_array_foreach (
+                json_object_get(
+                        json_object_get(
+                                json_object_get(
+                                        json_object_get(json_object_get(st, "model"), "services"),
+                                        svc),
+                                "pod"),
+                        "containers"),
+                i, c)
+                if (json_get_str(c, "name", NULL))
+                        strv_push(&names, json_get_str(c, "name", NULL));
+        if (!names)
+                (void)err_setx(errp, ENOENT, "service '%s' of stack '%s' has no containers", svc,
+                               stack);
+        return names;
+}
+
+static int cmd_service_logs(const struct cli_ctx *ctx, int argc, char **argv) {
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"project-name", required_argument, NULL, 'p'},
+                {"tail", required_argument, NULL, 'n'},
+                {"timestamps", no_argument, NULL, 't'},
+                {},
+        };
+        _cleanup_json_ json_t *pods = NULL;
+        _cleanup_free_ char *stack = NULL, *tail = NULL;
+        _cleanup_strv_ char **ctrs = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        const char *service, *slash;
+        bool timestamps = false;
+        int c, r, rc = 0;
+        size_t i;
+        json_t *p;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "hp:n:t", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        fputs(logs_usage, stdout);
+                        return 0;
+                case 'p':
+                        free(stack);
+                        stack = xstrdup(optarg);
+                        break;
+                case 'n':
+                        if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg)) {
+                                log_error(NULL, "service logs: --tail: expected a number, got '%s'",
+                                          optarg);
+                                return EXIT_USAGE;
+                        }
+                        free(tail);
+                        tail = xstrdup(optarg);
+                        break;
+                case 't':
+                        timestamps = true;
+                        break;
+                default:
+                        fputs(logs_usage, stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind != argc - 1) {
+                log_error(NULL, "service logs: expected one SERVICE");
+                fputs(logs_usage, stderr);
+                return EXIT_USAGE;
+        }
+        service = argv[optind];
+        slash = strchr(service, '/');
+        if (slash) {
+                if (stack || slash == service || !slash[1]) {
+                        log_error(NULL,
+                                  "service logs: bad SERVICE '%s' (STACK/SERVICE, or -p STACK)",
+                                  service);
+                        return EXIT_USAGE;
+                }
+                stack = xstrndup(service, (size_t)(slash - service));
+                service = slash + 1;
+        }
+        r = client_call(ctx, "GET", "/v1/pods", NULL, &pods, &e);
+        if (r < 0)
+                return cli_report(TAKE_PTR(e), client_exit_code(r));
+        json_array_foreach (pods, i, p) {
+                if (!streq_ptr(json_get_str(p, "service", NULL), service) ||
+                    (stack && !streq_ptr(json_get_str(p, "stack", NULL), stack)))
+                        continue;
+                if (!stack)
+                        stack = xstrdup(json_get_str(p, "stack", ""));
+        }
+        if (!stack) {
+                (void)err_setx(&e, ENOENT, "no replicas of service '%s'", service);
+                return cli_report(TAKE_PTR(e), EXIT_BERTH_FAILED);
+        }
+        ctrs = service_containers(ctx, stack, service, &e);
+        if (!ctrs)
+                return cli_report(TAKE_PTR(e), EXIT_BERTH_FAILED);
+        json_array_foreach (pods, i, p) {
+                const char *pod = json_get_str(p, "id", NULL);
+
+                if (!pod || !streq_ptr(json_get_str(p, "service", NULL), service) ||
+                    !streq_ptr(json_get_str(p, "stack", NULL), stack))
+                        continue;
+                STRV_FOREACH (cn, ctrs) {
+                        _cleanup_free_ char *name = xasprintf("%s.%s", pod, *cn);
+                        _cleanup_free_ char *esc = http_escape(name);
+                        _cleanup_free_ char *path = xasprintf(
+                                "/v1/containers/%s/logs?stdout=1&stderr=1&timestamps=%d%s%s", esc,
+                                timestamps, tail ? "&tail=" : "", tail ? tail : "");
+                        _cleanup_free_ char *prefix =
+                                strv_length(ctrs) > 1 ? xasprintf("%s.%" PRId64 ".%s", service,
+                                                                  json_get_int(p, "slot", 0), *cn)
+                                                      : xasprintf("%s.%" PRId64, service,
+                                                                  json_get_int(p, "slot", 0));
+                        struct svc_log_sink sink = {prefix, timestamps};
+                        _cleanup_err_ struct err *le = NULL;
+
+                        r = client_stream(ctx, "GET", path, NULL, svc_log_line, &sink, &le);
+                        if (r == -ENOENT && cluster_may_have(le)) {
+                                err_freep(&le);
+                                r = cluster_stream(ctx, name, "GET", path, NULL, svc_log_line,
+                                                   &sink, &le);
+                        }
+                        if (r < 0)
+                                rc = cli_report(TAKE_PTR(le), client_exit_code(r));
+                }
+        }
+        return rc;
+}
+
 const struct cli_cmd cli_service_cmds[] = {
         {"service ps", "list a service's replicas: node, state, and why one is pending",
          cmd_service_ps},
+        {"service logs", "print the output of a service's replicas, on every node",
+         cmd_service_logs},
         {},
 };

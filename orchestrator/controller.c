@@ -18,6 +18,7 @@
 #include "stack_watch.h"
 #include "strv.h"
 #include "overlay.h"
+#include "tunnel.h"
 #include "vip.h"
 #include "xalloc.h"
 
@@ -133,19 +134,46 @@ static int watch_assignments(const struct store_event *ev, void *ud) {
         return 0;
 }
 
+/* A stack or its VIPs changed: what assignment answers carry of it must be computed again, and
+ * a parked watch must not be told "unchanged". */
+static void shared_changed(struct controller *c) {
+        json_decref(c->shared_cache);
+        c->shared_cache = NULL;
+        c->shared_gen++;
+}
+
 static int watch_desired(const struct store_event *ev, void *ud) {
         struct controller *c = ud;
 
         (void)ev;
+        shared_changed(c);
         c->dirty = true;
         schedule(c);
+        return 0;
+}
+
+void ctl_want_pass(struct controller *c) {
+        c->dirty = true;
+        schedule(c);
+}
+
+bool controller_pass_wanted(const struct controller *c) {
+        return c->dirty;
+}
+
+static int watch_vips(const struct store_event *ev, void *ud) {
+        (void)ev;
+        shared_changed(ud);
         return 0;
 }
 
 static int watch_nodes(const struct store_event *ev, void *ud) {
         struct controller *c = ud;
 
-        (void)ev;
+        /* The lazy heartbeat writes change nothing the planner reads. */
+        if (c->hb_writing)
+                return 0;
+        ctl_live_node_changed(c, ev->key, ev->type == STORE_EVENT_DELETE);
         c->dirty = true;
         schedule_node_pass(c);
         return 0;
@@ -153,23 +181,35 @@ static int watch_nodes(const struct store_event *ev, void *ud) {
 
 /* ---- the loop ---- */
 
+/* Parked assignment watches are answered first, so agents start on new assignments while the
+ * pass runs. Then the pass, unless the last one (or an up) ended less than its spacing ago
+ * (CONTROLLER_NODE_PASS_GAP_SEC, at least twice its duration): then the kick is re-armed for
+ * then, and the reports and watches that arrive meanwhile are handled first. */
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct controller *c = container_of(w, struct controller, kick);
+        double delay;
 
-        (void)loop;
         (void)revents;
         c->kick_delayed = false;
-        if (c->dirty) {
-                double t0 = ev_time();
-
-                c->dirty = false;
-                controller_reconcile_all(c, realtime_usec());
-                c->pass_end = ev_time();
-                c->pass_seconds = c->pass_end - t0;
-        }
         if (c->waiters_due) {
                 c->waiters_due = false;
                 ctl_waiters_flush(c, false);
+        }
+        if (!c->dirty)
+                return;
+        delay = c->pass_end + MAX(CONTROLLER_NODE_PASS_GAP_SEC, 2.0 * c->pass_seconds) - ev_time();
+        if (delay > 0.0) {
+                ev_timer_set(&c->kick, delay, 0.);
+                ev_timer_start(loop, &c->kick);
+                c->kick_delayed = true;
+                return;
+        }
+        {
+                double t0 = ev_time();
+
+                controller_reconcile_all(c, realtime_usec());
+                c->pass_end = ev_time();
+                c->pass_seconds = c->pass_end - t0;
         }
 }
 
@@ -198,14 +238,37 @@ static void remember_waits(struct controller *c, const char *stack, const struct
         json_object_set_new(c->waits, stack, list);
 }
 
+/* A pass's (or an up's) writes go into the store as one commit (store_batch_begin). A batch that
+ * cannot begin or commit is logged: the writes then are one commit each, or lost with the
+ * commit, and the next pass (level-triggered) derives them again. */
+static bool batch_begin(struct controller *c) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (store_batch_begin(c->store, &e) < 0) {
+                log_warn(NULL, "Failed to begin a store batch, ignoring: %s", err_msg(e));
+                return false;
+        }
+        return true;
+}
+
+static void batch_end(struct controller *c, bool began) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (began && store_batch_end(c->store, &e) < 0)
+                log_warn(NULL, "Failed to commit a store batch, ignoring: %s", err_msg(e));
+}
+
 int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         struct store_kv *kvs = NULL;
         size_t n = 0;
         int total = 0, r;
+        bool batched;
 
         if (c->in_pass)
                 return 0;
         c->in_pass = true;
+        c->dirty = false;
+        batched = batch_begin(c);
         r = store_list(c->store, "stacks/", &kvs, &n, NULL);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const char *name = kvs[i].key + strlen("stacks/");
@@ -215,8 +278,8 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
 
                 if (!backoff_ready(&c->backoff, name, now_usec))
                         continue;
-                k = reconcile_stack(c->store, name, now_usec, c->grace_usec / USEC_PER_MSEC, &p,
-                                    &e);
+                k = reconcile_stack_fixed(c->store, name, now_usec, c->grace_usec / USEC_PER_MSEC,
+                                          ctl_fix_observed, c, &p, &e);
                 if (k < 0 && k != -ENOENT) {
                         uint64_t next = backoff_failed(&c->backoff, name, now_usec);
                         log_warn(name,
@@ -238,6 +301,7 @@ int controller_reconcile_all(struct controller *c, uint64_t now_usec) {
         }
         store_kvs_free(kvs, n);
         ctl_overlay_pass(c);
+        batch_end(c, batched);
         c->in_pass = false;
         return total;
 }
@@ -261,8 +325,11 @@ int controller_new(struct ev_loop *loop, struct store *store_take, struct contro
                 r = store_watch(c->store, "stacks/", rev, watch_desired, c, NULL, errp);
         if (r >= 0)
                 r = store_watch(c->store, "nodes/", rev, watch_nodes, c, NULL, errp);
+        if (r >= 0)
+                r = store_watch(c->store, "vips/", rev, watch_vips, c, NULL, errp);
         if (r < 0)
                 return r;
+        ctl_live_start(c);
         if (loop) {
                 ev_timer_init(&c->kick, kick_cb, 0., 0.);
                 ev_timer_init(&c->resync, resync_cb, CONTROLLER_RESYNC_SEC, CONTROLLER_RESYNC_SEC);
@@ -279,15 +346,18 @@ struct controller *controller_free(struct controller *c) {
                 return NULL;
         ctl_waiters_free(c);
         stack_watch_free(c);
+        c->tunnel = tunnel_free(c->tunnel);
         if (c->loop) {
                 ev_timer_stop(c->loop, &c->kick);
                 ev_timer_stop(c->loop, &c->resync);
         }
+        ctl_live_stop(c);
         store_free(c->store);
         backoff_done(&c->backoff);
         json_decref(c->stop_timeouts);
         json_decref(c->waits);
         json_decref(c->overlay_digests);
+        json_decref(c->shared_cache);
         for (size_t i = 0; i < c->n_revs; i++)
                 free(c->revs[i].node);
         free(c->revs);
@@ -305,6 +375,7 @@ struct store *controller_store(struct controller *c) {
 
 void controller_set_node_grace(struct controller *c, uint64_t grace_usec) {
         c->grace_usec = grace_usec ? grace_usec : NODE_GRACE_DEFAULT_USEC;
+        ctl_live_regrace(c);
 }
 
 uint64_t controller_node_grace(const struct controller *c) {
@@ -426,6 +497,7 @@ static const struct executor_ops up_exec_ops = {
 
 int controller_up(struct controller *c, const char *name, const json_t *body, uint64_t now_usec,
                   json_t **ret, struct err **errp) {
+        double t0 = c->loop ? ev_time() : 0.0;
         _cleanup_free_ char *key = xasprintf("stacks/%s", name);
         _cleanup_json_ json_t *model = NULL, *old = NULL, *up = NULL, *res = NULL;
         _cleanup_(model_stack_freep) struct model_stack *m = NULL;
@@ -478,6 +550,7 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         r = observed_from_store(c->store, &o, errp);
         if (r < 0)
                 return r;
+        ctl_fix_observed(o, c);
         r = plan_compute(m, o, now_usec, &p, errp);
         if (r < 0)
                 return err_wrap(errp, "plan stack '%s'", name);
@@ -498,12 +571,20 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
                 if (r >= 0) {
                         struct up_exec x = {{c->store, model}, force, generation};
                         _cleanup_err_ struct err *e = NULL;
+                        bool batched = batch_begin(c);
 
                         /* Failed ops are retried by the loop: they go into the answer. */
                         if (plan_apply(&p, &up_exec_ops, &x, &e) < 0)
                                 log_warn(name, "Failed to apply part of the plan of '%s': %s", name,
                                          err_msg(e));
                         ctl_overlay_pass(c);
+                        batch_end(c, batched);
+                        /* The up was a pass: the one its own writes ask for is spaced after it
+                         * (kick_cb), so the agents' fetches and reports come first. */
+                        if (c->loop) {
+                                c->pass_end = ev_time();
+                                c->pass_seconds = c->pass_end - t0;
+                        }
                 }
                 if (r < 0) {
                         plan_done(&p);
@@ -1033,11 +1114,33 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         struct store_kv kv = {};
         int r;
 
+        _cleanup_json_ json_t *copy = NULL, *keep = json_array();
+        _cleanup_free_ char *text = NULL;
+        const json_t *errs;
+        size_t i;
+        json_t *x;
+
         r = node_id_valid(node, errp);
         if (r < 0)
                 return r;
         if (!json_is_object(body) || !json_is_array(json_object_get(body, "pods")))
                 return err_setx(errp, EINVAL, "pods: expected an array");
+        /* Pods the agent could not create, with why (shown by `stack ps`), bounded; a report
+         * without errors clears the last ones. */
+        copy = json_copy((json_t *)body);
+        errs = json_object_get(body, "errors");
+        json_array_foreach (errs, i, x)
+                if (json_is_object(x) && json_get_str(x, "error", NULL) &&
+                    json_array_size(keep) < NODE_ERRORS_MAX)
+                        json_array_append(keep, x);
+        json_object_set(copy, "errors", keep);
+        /* Only the heartbeat is new: memory only, no store write, no pass (controller_live.c). */
+        text = hb_report_text(copy);
+        if (ctl_heartbeat_only(c, node, text, now_usec)) {
+                /* A report is also what makes another, silent node down (relative rule). */
+                controller_check_liveness(c, now_usec);
+                return 0;
+        }
         /* Only a joined node reports: a 404 sends the agent back to join (which refuses a
          * removed node). */
         key = xasprintf("nodes/%s", node);
@@ -1049,23 +1152,11 @@ int controller_status(struct controller *c, const char *node, const json_t *body
         }
         if (r < 0)
                 return r;
-        {
-                /* Pods the agent could not create, with why (shown by `stack ps`), bounded; a
-                 * report without errors clears the last ones. */
-                _cleanup_json_ json_t *copy = json_copy((json_t *)body), *keep = json_array();
-                const json_t *errs = json_object_get(body, "errors");
-                size_t i;
-                json_t *x;
-
-                json_array_foreach (errs, i, x)
-                        if (json_is_object(x) && json_get_str(x, "error", NULL) &&
-                            json_array_size(keep) < NODE_ERRORS_MAX)
-                                json_array_append(keep, x);
-                json_object_set(copy, "errors", keep);
-                r = node_report(c->store, node, copy, now_usec, errp);
-        }
+        r = node_report(c->store, node, copy, now_usec, errp);
         if (r < 0)
                 return err_wrap(errp, "status of node '%s'", node);
+        hb_stored(&c->hb, node, TAKE_PTR(text), now_usec);
+        controller_check_liveness(c, now_usec);
         return 0;
 }
 
@@ -1108,6 +1199,31 @@ static json_t *stack_parts_vips(struct controller *c, const char *stack, json_t 
         return parts;
 }
 
+/* What every assignment answer carries of a stack: {"parts": stack_parts() with VIPs, "ranks":
+ * dependency_levels()}, computed once per change of stacks/ or vips/ (the watches drop the
+ * cache), not once per answer: with 100 nodes fetching, the model's parse and the dependency
+ * levels (quadratic in services) dominated the answers. Borrowed from the cache. */
+static const json_t *stack_shared(struct controller *c, const char *stack) {
+        _cleanup_free_ char *sk = NULL;
+        _cleanup_json_ json_t *model = NULL;
+        json_t *sh;
+
+        if (!c->shared_cache)
+                c->shared_cache = json_object();
+        sh = json_object_get(c->shared_cache, stack);
+        if (sh)
+                return sh;
+        sk = xasprintf("stacks/%s", stack);
+        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0)
+                sh = json_pack("{s:o, s:o}", "parts",
+                               stack_parts_vips(c, stack, stack_parts(model)), "ranks",
+                               dependency_levels(model));
+        else
+                sh = json_pack("{s:{}}", "ranks");
+        json_object_set_new(c->shared_cache, stack, sh);
+        return sh;
+}
+
 int controller_assignments(struct controller *c, const char *node, json_t **ret,
                            struct err **errp) {
         _cleanup_free_ char *prefix = xasprintf("assignments/%s/", node);
@@ -1138,16 +1254,12 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
                 stack = json_get_str(j, "stack", "");
                 rk = json_object_get(ranks, stack);
                 if (!rk) {
-                        _cleanup_free_ char *sk = xasprintf("stacks/%s", stack);
-                        _cleanup_json_ json_t *model = NULL;
+                        const json_t *sh = stack_shared(c, stack);
 
-                        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
-                                json_object_set_new(shared, stack,
-                                                    stack_parts_vips(c, stack, stack_parts(model)));
-                                rk = dependency_levels(model);
-                        } else
-                                rk = json_object();
-                        json_object_set_new(ranks, stack, rk);
+                        if (json_object_get(sh, "parts"))
+                                json_object_set(shared, stack, json_object_get(sh, "parts"));
+                        rk = json_object_get(sh, "ranks");
+                        json_object_set(ranks, stack, rk);
                 }
                 json_object_set_new(
                         j, "order",

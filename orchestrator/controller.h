@@ -21,9 +21,12 @@
 #include "store.h"
 
 #define CONTROLLER_RESYNC_SEC 5.0
-/* A pass asked for by a node report (a heartbeat) starts at least this long, and at least twice
- * the previous pass's duration, after the previous pass ended. */
+/* A pass (asked for by a stored node report, a stack change or a liveness change) starts at
+ * least this long, and at least twice the previous pass's (or up's) duration, after the previous
+ * one ended: at most a third of the loop goes to passes. */
 #define CONTROLLER_NODE_PASS_GAP_SEC 0.02
+/* Heartbeat times are kept in memory and stored at most this often (controller_live.c). */
+#define CONTROLLER_HB_STORE_SEC 5.0
 #define CONTROLLER_WATCH_TIMEOUT_MS 30000u
 #define CONTROLLER_WATCH_TIMEOUT_MAX_MS 300000u
 #define CONTROLLER_STOP_TIMEOUT_KEEP_USEC (300 * USEC_PER_SEC)
@@ -83,6 +86,19 @@ int controller_status(struct controller *c, const char *node, const json_t *body
 int controller_assignments(struct controller *c, const char *node, json_t **ret, struct err **errp);
 /* The last revision that changed assignments/<node>/ (0 when none since the start). */
 uint64_t controller_assignment_rev(struct controller *c, const char *node);
+
+/* When the controller last heard from node id (any report, heartbeat-only ones included; 0
+ * when never since its start, or unknown). Liveness is judged from this time. */
+uint64_t controller_node_seen(struct controller *c, const char *id);
+/* Judges liveness at now_usec: returns how many nodes went silent past the grace or came back
+ * since the last check, and asks for a pass when any did. The daemon calls it from a timer. */
+size_t controller_check_liveness(struct controller *c, uint64_t now_usec);
+/* Stores the in-memory heartbeat times that are newer than the stored ones, in one
+ * transaction that asks for no pass. Returns the number of node records written. */
+int controller_store_heartbeats(struct controller *c, uint64_t now_usec, struct err **errp);
+/* True when a change (a stack, a stored node report, a liveness change) asked for a pass that
+ * has not run yet. */
+bool controller_pass_wanted(const struct controller *c);
 
 /* One reconcile pass over every stack; per-stack errors are logged and backed off. Returns the
  * number of ops applied. */

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "stack_watch.h"
 #include "strv.h"
+#include "tunnel.h"
 #include "xalloc.h"
 
 static struct controller *ctl_of(struct http_req *req, void *userdata) {
@@ -214,10 +215,25 @@ static void waiter_answer(struct ctl_waiter *w) {
         reply_result(req, r, e, res);
 }
 
+/* The watch timed out and nothing the answer holds changed (the node's assignments, the stacks'
+ * shared parts, pending stop timeouts): 304 without a body, so an idle cluster does not send
+ * and parse every node's full list every CONTROLLER_WATCH_TIMEOUT_MS. */
 static void waiter_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents) {
+        struct ctl_waiter *w = container_of(t, struct ctl_waiter, timeout);
+        struct controller *c = w->ctl;
+        struct http_req *req = w->req;
+
         (void)loop;
         (void)revents;
-        waiter_answer(container_of(t, struct ctl_waiter, timeout));
+        if (controller_assignment_rev(c, w->node) <= w->rev && w->shared_gen == c->shared_gen &&
+            !json_object_get(c->stop_timeouts, w->node)) {
+                http_req_on_close(req, NULL, NULL);
+                waiter_unlink(w);
+                waiter_free(w);
+                http_reply(req, 304, NULL, NULL, 0);
+                return;
+        }
+        waiter_answer(w);
 }
 
 static void waiter_gone(struct http_req *req, void *ud) {
@@ -261,6 +277,7 @@ static void h_assignments(struct http_req *req, void *userdata) {
         w->req = req;
         w->node = xstrdup(http_req_param(req, "id"));
         w->rev = watch;
+        w->shared_gen = c->shared_gen;
         /* Answer at once: a first call, or the assignments moved past REV. */
         if (watch == 0 || controller_assignment_rev(c, w->node) > watch || !c->loop ||
             timeout_ms == 0) {
@@ -288,5 +305,7 @@ static const struct http_route controller_routes[] = {
 };
 
 int controller_api_register(struct http_router *router, struct err **errp) {
-        return http_router_add_table(router, controller_routes, errp);
+        int r = http_router_add_table(router, controller_routes, errp);
+
+        return r < 0 ? r : tunnel_api_register(router, errp);
 }

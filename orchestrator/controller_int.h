@@ -7,6 +7,7 @@
 
 #include "controller.h"
 #include "exec.h"
+#include "heartbeat.h"
 #include "store.h"
 
 struct http_req;
@@ -23,6 +24,7 @@ struct ctl_waiter {
         struct http_req *req;
         char *node;
         uint64_t rev;
+        uint64_t shared_gen; /* c->shared_gen when parked */
         ev_timer timeout;
         struct ctl_waiter *next;
 };
@@ -53,7 +55,33 @@ struct controller {
          * (controller_overlay.c) */
         json_t *overlay_digests;
         struct stack_watch *stack_watch; /* parked GET /v1/stacks/{name}?watch= (stack_watch.c) */
+        /* Node liveness in memory (controller_live.c): heartbeat-only reports stop here */
+        struct hb_table hb;
+        ev_timer live;         /* judges liveness, stores heartbeat times lazily */
+        bool hb_writing;       /* the nodes/ watch ignores the lazy heartbeat writes */
+        uint64_t hb_stored_at; /* when heartbeat times were last stored */
+        /* {stack: {"parts", "ranks"}} of assignment answers (stack_shared in controller.c),
+         * dropped on every change under stacks/ or vips/, which also bumps shared_gen */
+        json_t *shared_cache;
+        uint64_t shared_gen;
+        struct tunnel *tunnel; /* the reverse channel to agents (tunnel.c), made on first use */
 };
+
+/* controller_live.c */
+void ctl_live_start(struct controller *c);
+void ctl_live_stop(struct controller *c);
+void ctl_live_regrace(struct controller *c);
+/* Sets each observed node's heartbeat to the newer in-memory one (an observed_fix_fn). */
+void ctl_fix_observed(struct observed *o, void *ud);
+/* A status report whose canonical text (hb_report_text) is text: when it repeats the stored
+ * one, records the heartbeat in memory and returns true (nothing else to do); false when it
+ * must be stored. A node heard again after it was judged down asks for a pass either way. */
+bool ctl_heartbeat_only(struct controller *c, const char *node, const char *text,
+                        uint64_t now_usec);
+/* The nodes/ watch: forgets the stored report of a node whose record changed. */
+void ctl_live_node_changed(struct controller *c, const char *key, bool deleted);
+/* Sets c->dirty and schedules a pass (controller.c). */
+void ctl_want_pass(struct controller *c);
 
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */
 void ctl_waiters_flush(struct controller *c, bool all);

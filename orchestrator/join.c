@@ -456,14 +456,21 @@ static void h_renew(struct http_req *req, void *userdata) {
 /* ---- node listing and operator changes (`berth node`) ---- */
 
 /* A node record as the API shows it: the stored record plus "status" (ready | down) and
- * "heartbeat_age_sec" computed here, on the controller's clock. */
-static json_t *node_view(const char *value, uint64_t now, uint64_t grace_usec) {
+ * "heartbeat_age_sec" computed here, on the controller's clock, from the newer of the stored
+ * heartbeat and the one the controller keeps in memory (stored lazily). */
+static json_t *node_view(struct controller *c, const char *value, uint64_t now,
+                         uint64_t grace_usec) {
         json_t *j = json_loads(value, 0, NULL);
-        uint64_t hb;
+        uint64_t hb, seen;
 
         if (!j)
                 return NULL;
         hb = (uint64_t)json_get_int(j, "last_heartbeat_usec", 0);
+        seen = controller_node_seen(c, json_get_str(j, "id", ""));
+        if (seen > hb) {
+                hb = seen;
+                json_object_set_new(j, "last_heartbeat_usec", json_integer((json_int_t)hb));
+        }
         json_object_set_new(j, "status", json_string(node_state(j, now, grace_usec)));
         json_object_set_new(j, "heartbeat_age_sec",
                             json_integer(hb && now > hb ? (json_int_t)((now - hb) / 1000000) : 0));
@@ -488,7 +495,7 @@ static void h_nodes(struct http_req *req, void *userdata) {
         }
         res = json_array();
         for (size_t i = 0; i < n; i++) {
-                json_t *v = node_view(kvs[i].value, now, controller_node_grace(c));
+                json_t *v = node_view(c, kvs[i].value, now, controller_node_grace(c));
 
                 if (v)
                         json_array_append_new(res, v);
@@ -513,7 +520,7 @@ static int node_get(struct controller *c, const char *id, json_t **ret, struct e
         }
         if (r < 0)
                 return r;
-        *ret = node_view(kv.value, realtime_usec(), controller_node_grace(c));
+        *ret = node_view(c, kv.value, realtime_usec(), controller_node_grace(c));
         store_kv_done(&kv);
         if (!*ret)
                 return err_setx(errp, EIO, "node '%s': bad record", id);

@@ -274,6 +274,47 @@ int nodes_reset_reported(struct store *s, uint64_t now_usec, struct err **errp) 
         return r < 0 ? r : (int)n;
 }
 
+int nodes_store_heartbeats(struct store *s, char *const *ids, const uint64_t *usecs, size_t n,
+                           struct err **errp) {
+        struct store_op *ops = xnew0(struct store_op, n + 1);
+        char **keys = xnew0(char *, n + 1), **vals = xnew0(char *, n + 1);
+        size_t n_ops = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_json_ json_t *doc = NULL;
+                struct store_kv kv = {};
+
+                keys[n_ops] = xasprintf("nodes/%s", ids[i]);
+                if (store_get(s, keys[n_ops], &kv, NULL) < 0 ||
+                    json_parse(kv.value, strlen(kv.value), kv.key, &doc, NULL) < 0 ||
+                    !json_is_object(doc) ||
+                    (uint64_t)json_get_int(doc, "last_heartbeat_usec", 0) >= usecs[i]) {
+                        /* gone, unreadable (the next report rewrites it) or already newer */
+                        store_kv_done(&kv);
+                        free(keys[n_ops]);
+                        keys[n_ops] = NULL;
+                        continue;
+                }
+                json_object_set_new(doc, "last_heartbeat_usec", json_integer((json_int_t)usecs[i]));
+                vals[n_ops] = json_dump_str(doc, false);
+                ops[n_ops] = (struct store_op){STORE_OP_PUT, keys[n_ops], vals[n_ops],
+                                               (int64_t)kv.mod_rev};
+                store_kv_done(&kv);
+                n_ops++;
+        }
+        if (n_ops)
+                r = store_txn(s, ops, n_ops, NULL, errp);
+        for (size_t i = 0; i < n_ops; i++) {
+                free(keys[i]);
+                free(vals[i]);
+        }
+        free(keys);
+        free(vals);
+        free(ops);
+        return r < 0 ? r : (int)n_ops;
+}
+
 const char *node_state(const json_t *doc, uint64_t now_usec, uint64_t grace_usec) {
         uint64_t hb = (uint64_t)json_get_int(doc, "last_heartbeat_usec", 0);
         uint64_t beat = (uint64_t)json_get_int(doc, "heartbeat_ms", 1000) * USEC_PER_MSEC;

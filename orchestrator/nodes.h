@@ -50,6 +50,13 @@ int node_remove(struct store *s, const char *id, struct err **errp);
  * Returns the number of nodes. */
 int nodes_reset_reported(struct store *s, uint64_t now_usec, struct err **errp);
 
+/* Stores the heartbeat times the controller keeps in memory (orchestrator/heartbeat.h), lazily:
+ * sets last_heartbeat_usec of nodes/<ids[i]> to usecs[i] where that is newer, in one
+ * transaction, each put conditional on the revision read. Nodes that are gone are skipped.
+ * Returns the number of records written. */
+int nodes_store_heartbeats(struct store *s, char *const *ids, const uint64_t *usecs, size_t n,
+                           struct err **errp);
+
 /* The state of a node record at now_usec: "fenced", "down" (not ready, or no report for
  * grace_usec), "suspect" (no report for NODE_SUSPECT_BEATS of its heartbeat intervals) or
  * "ready". */

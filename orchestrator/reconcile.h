@@ -42,6 +42,13 @@ int observed_from_store(struct store *s, struct observed **ret, struct err **err
 int reconcile_stack(struct store *s, const char *name, uint64_t now_usec, uint64_t node_timeout_ms,
                     struct plan *ret_plan, struct err **errp);
 
+/* reconcile_stack() with fix (may be NULL) called on the observed state before planning: the
+ * controller sets each node's heartbeat to the newer time it keeps in memory. */
+typedef void observed_fix_fn(struct observed *o, void *ud);
+int reconcile_stack_fixed(struct store *s, const char *name, uint64_t now_usec,
+                          uint64_t node_timeout_ms, observed_fix_fn *fix, void *fix_ud,
+                          struct plan *ret_plan, struct err **errp);
+
 /* Key helpers (allocated). */
 char *key_pod(const char *stack, const char *service, unsigned slot);
 char *key_assignment(const char *node, const char *stack, const char *service, unsigned slot,

@@ -88,7 +88,7 @@ int store_key_valid(const char *key, struct err **errp) {
         return 0;
 }
 
-static int value_valid(const char *key, const char *value, struct err **errp) {
+static int value_valid(const char *key, const char *value, bool dumped, struct err **errp) {
         json_error_t e;
         json_t *j;
         size_t n;
@@ -99,6 +99,8 @@ static int value_valid(const char *key, const char *value, struct err **errp) {
         if (n > STORE_VALUE_MAX)
                 return err_setx(errp, EINVAL, "store put '%s': value of %zu bytes exceeds %u", key,
                                 n, STORE_VALUE_MAX);
+        if (dumped)
+                return 0;
         j = json_loadb(value, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
         if (!j)
                 return err_setx(errp, EINVAL,
@@ -261,7 +263,7 @@ int store_txn(struct store *s, const struct store_op *ops, size_t n_ops, uint64_
                                         ops[i].key, (long long)ops[i].expect_mod_rev);
                 switch (ops[i].type) {
                 case STORE_OP_PUT:
-                        r = value_valid(ops[i].key, ops[i].value, errp);
+                        r = value_valid(ops[i].key, ops[i].value, ops[i].dumped, errp);
                         if (r < 0)
                                 return r;
                         break;
@@ -316,6 +318,26 @@ int store_delete(struct store *s, const char *key, int64_t expect_mod_rev, uint6
                 .expect_mod_rev = expect_mod_rev,
         };
         return store_txn(s, &op, 1, ret_rev, errp);
+}
+
+int store_batch_begin(struct store *s, struct err **errp) {
+        int r;
+
+        if (s->batch_depth == 0 && s->ops->batch) {
+                r = s->ops->batch(s, true, errp);
+                if (r < 0)
+                        return r;
+        }
+        s->batch_depth++;
+        return 0;
+}
+
+int store_batch_end(struct store *s, struct err **errp) {
+        if (s->batch_depth == 0)
+                return err_setx(errp, EINVAL, "store batch ended without a beginning");
+        if (--s->batch_depth == 0 && s->ops->batch)
+                return s->ops->batch(s, false, errp);
+        return 0;
 }
 
 uint64_t store_revision(struct store *s) {
