@@ -52,7 +52,8 @@ struct node {
         struct ev_loop *loop;
         struct removing *rm;
         size_t n_rm, alloc_rm;
-        ev_timer soon; /* reconcile again: a removal finished */
+        ev_timer soon;    /* reconcile again: a removal finished */
+        ev_timer backoff; /* reconcile again: a pod's create or restart backoff is over */
         char *name;
         char *host, *tls_cert, *tls_key, *tls_ca;
         char *advertise_addr; /* underlay address (VTEP of overlay networks), may be NULL */
@@ -341,6 +342,7 @@ static void keep_err(struct err **first, struct err *e) {
 int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
         struct pod_status *pods = NULL;
         size_t n_pods = 0;
+        uint64_t wake = 0; /* the earliest end of a backoff that held a pod back */
         _cleanup_free_ const struct assignment **sorted = NULL;
         _cleanup_err_ struct err *first = NULL;
         int calls = 0, r;
@@ -405,14 +407,16 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                         b = book(n, a->name);
                         b->seen = true;
                         /* A failing create (missing image...) is retried with backoff. */
-                        if (now_usec < b->next_usec)
+                        if (now_usec < b->next_usec) {
+                                wake = wake && wake < b->next_usec ? wake : b->next_usec;
                                 continue;
+                        }
                         calls++;
-                        free(b->error);
-                        b->error = NULL;
+                        /* the last failure stays reported until the pod runs */
                         if (create(n, a, now_usec, &e) < 0) {
                                 b->recent++;
                                 b->next_usec = now_usec + restart_delay(b->recent);
+                                free(b->error);
                                 b->error = xstrdup(err_msg(e));
                                 keep_err(&first, e);
                         } else
@@ -421,6 +425,10 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                 }
                 b = book(n, a->name);
                 b->seen = true;
+                if (p->state == POD_RT_RUNNING && b->error) {
+                        free(b->error);
+                        b->error = NULL;
+                }
                 if (p->state == POD_RT_RUNNING && p->health != POD_RT_HEALTH_UNHEALTHY) {
                         if (b->recent && now_usec - b->started_usec >= NODE_RESTART_RESET_USEC)
                                 b->recent = 0;
@@ -446,8 +454,10 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                 /* created or exited: the restart policy decides, with backoff. */
                 if (p->state == POD_RT_EXITED && !restart_wanted(a, p, b))
                         continue;
-                if (now_usec < b->next_usec)
+                if (now_usec < b->next_usec) {
+                        wake = wake && wake < b->next_usec ? wake : b->next_usec;
                         continue;
+                }
                 calls++;
                 if (n->rt->start_pod(n->rt_ud, a->name, &e) < 0) {
                         (void)err_wrap(&e, "start pod '%s'", a->name);
@@ -465,6 +475,13 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
         }
         pod_statuses_free(pods, n_pods);
         books_gc(n);
+        /* A pod waiting out its backoff is retried when it ends, not at the next tick or watch
+         * answer (a watch that times out unchanged no longer makes a pass). */
+        if (wake && n->loop) {
+                ev_timer_stop(n->loop, &n->backoff);
+                ev_timer_set(&n->backoff, (double)(wake - now_usec) / 1e6 + 0.001, 0.);
+                ev_timer_start(n->loop, &n->backoff);
+        }
         if (n->gc_wanted && n->n_rm == 0 && n->rt->gc_stacks) {
                 /* Stacks without assignments here lose their networks once their pods are
                  * gone (down, or every pod moved away). */
@@ -870,18 +887,26 @@ static void reconcile_and_report(struct node *n) {
                 send_status(n);
 }
 
-static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct node *n = container_of(w, struct node, soon);
-
+static void reconcile_report(struct node *n) {
         _cleanup_err_ struct err *e = NULL;
 
+        if (node_reconcile(n, realtime_usec(), &e) < 0)
+                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
+        send_status(n);
+}
+
+static void soon_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         (void)loop;
         (void)revents;
         /* A removal finished, or the runtime saw a pod change (pod_changed): the controller
          * should hear it at once. */
-        if (node_reconcile(n, realtime_usec(), &e) < 0)
-                log_warn(n->name, "Failed to reconcile pods: %s", err_msg(e));
-        send_status(n);
+        reconcile_report(container_of(w, struct node, soon));
+}
+
+static void backoff_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+        (void)loop;
+        (void)revents;
+        reconcile_report(container_of(w, struct node, backoff));
 }
 
 /* The runtime saw a pod change by itself (a start finished, a container exited...): a pass
@@ -967,6 +992,7 @@ int node_new(struct ev_loop *loop, const struct node_config *cfg, struct node **
                 ev_timer_init(&n->tick, tick_cb, n->status_interval, n->status_interval);
                 ev_timer_init(&n->retry, retry_cb, NODE_RETRY_SEC, 0.);
                 ev_timer_init(&n->soon, soon_cb, 0., 0.);
+                ev_timer_init(&n->backoff, backoff_cb, 0., 0.);
                 if (n->rt->set_notify)
                         n->rt->set_notify(n->rt_ud, pod_changed, n);
                 ev_timer_init(&n->tun_retry, tun_retry_cb, NODE_RETRY_SEC, 0.);
@@ -990,6 +1016,7 @@ struct node *node_free(struct node *n) {
                 ev_timer_stop(n->loop, &n->tick);
                 ev_timer_stop(n->loop, &n->retry);
                 ev_timer_stop(n->loop, &n->soon);
+                ev_timer_stop(n->loop, &n->backoff);
                 ev_timer_stop(n->loop, &n->tun_retry);
         }
         for (size_t i = 0; i < n->n_rm; i++)

@@ -922,7 +922,8 @@ int controller_pods(struct controller *c, const char *stack, json_t **ret, struc
                               (json_int_t)(p ? json_get_int(p, "restarts", 0) : 0));
                 if (p && json_get_str(p, "id", NULL))
                         json_set_str(o, "id", json_get_str(p, "id", NULL));
-                if (!p) {
+                /* no pod, or one being tried again after a failure: the failure is the news */
+                if (!p || !streq(json_get_str(p, "state", ""), "running")) {
                         const json_t *f = find_reported(
                                 errs, json_get_str(j, "stack", NULL),
                                 json_get_str(j, "service", NULL), json_get_int(j, "slot", -1),
