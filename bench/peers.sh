@@ -4,7 +4,7 @@
 # Prints markdown tables; a peer that cannot run here gets the reason in its cell.
 #
 #   sudo bench/peers.sh [SECTION...]     sections: run bridge restart detach mem pull saveload
-#                                        compose imagepull
+#                                        compose kube imagepull
 #   N=10 sudo bench/peers.sh run         runs per median (default 10); N_CTR (default 20) for
 #                                        detach; N_SVC (default 10) for compose; MEM_LEVELS
 #                                        (default "10 100") and MEM_IDLE (8 s) for mem
@@ -40,7 +40,7 @@ BERTH=${BERTH:-$PWD/build/berth}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 DOCKER=/usr/bin/docker # not a newer client that may be first in PATH
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(run bridge restart detach mem pull saveload compose)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(run bridge restart detach mem pull saveload compose kube)
 
 [ "$(id -u)" -eq 0 ] || { echo "peers.sh: needs root" >&2; exit 77; }
 [ -x "$BUSYBOX" ] || { echo "peers.sh: needs $BUSYBOX (busybox-static)" >&2; exit 77; }
@@ -914,47 +914,54 @@ compose_file() { # N IMAGE
 }
 
 section_compose() {
-        local b_up b_down d_up d_down i t0 t1 t2
+        local b_up b_nc b_down d_up d_nc d_down i t0 t1 t2 t3
         echo
-        echo "### compose: up -d and down -t 0 of $N_SVC services, network_mode none (median of $N, ms)"
+        echo "### compose: up -d, a no-change up -d and down -t 0 of $N_SVC services, network_mode none (median of $N, ms)"
         echo
         echo "| workload | berth | docker-compose 1.29 | ratio (peer / berth) |"
         echo "|---|---|---|---|"
         mkdir -p "$T/compose"
         compose_file "$N_SVC" "$IMG" >"$T/compose/compose.yaml"
         : >"$T/bu"
+        : >"$T/bn"
         : >"$T/bd"
         for i in $(seq "$N"); do
                 t0=$(now_ns)
                 B up -d -p benchc -f "$T/compose/compose.yaml" >/dev/null 2>"$T/err" ||
                         { b_up="failed: $(head -c 120 "$T/err")"; break; }
                 # count until every container runs, as docker-compose up -d returns then
-                # (berth's --wait polls once a second: too coarse here)
                 for _ in $(seq 1500); do
                         [ "$(B ps -q | wc -l)" -ge "$N_SVC" ] && break
                         sleep 0.02
                 done
                 t1=$(now_ns)
+                B up -d -p benchc -f "$T/compose/compose.yaml" >/dev/null 2>&1
+                t2=$(now_ns)
                 B down -t 0 -p benchc >/dev/null 2>&1
                 # and down counts until the containers are gone
                 for _ in $(seq 600); do
                         [ -z "$(B ps -aq)" ] && break
                         sleep 0.02
                 done
-                t2=$(now_ns)
+                t3=$(now_ns)
                 echo $(((t1 - t0) / 1000000)) >>"$T/bu"
-                echo $(((t2 - t1) / 1000000)) >>"$T/bd"
+                echo $(((t2 - t1) / 1000000)) >>"$T/bn"
+                echo $(((t3 - t2) / 1000000)) >>"$T/bd"
         done
         b_up=${b_up:-$(median <"$T/bu")}
+        b_nc=$(median <"$T/bn")
         b_down=$(median <"$T/bd")
         if ! command -v docker-compose >/dev/null; then
                 d_up="not installed"
+                d_nc=$d_up
                 d_down=$d_up
         elif [ -n "$DOCKER_WHY" ]; then
                 d_up=$DOCKER_WHY
+                d_nc=$d_up
                 d_down=$d_up
         else
                 : >"$T/du"
+                : >"$T/dn"
                 : >"$T/dd"
                 for i in $(seq "$N"); do
                         t0=$(now_ns)
@@ -963,16 +970,88 @@ section_compose() {
                                 { d_up="failed: $(tail -c 120 "$T/err")"; break; }
                         t1=$(now_ns)
                         DOCKER_HOST=unix://$RUNDIR/docker.sock docker-compose -p benchc \
-                                -f "$T/compose/compose.yaml" down -t 0 >/dev/null 2>&1
+                                -f "$T/compose/compose.yaml" up -d >/dev/null 2>&1
                         t2=$(now_ns)
+                        DOCKER_HOST=unix://$RUNDIR/docker.sock docker-compose -p benchc \
+                                -f "$T/compose/compose.yaml" down -t 0 >/dev/null 2>&1
+                        t3=$(now_ns)
                         echo $(((t1 - t0) / 1000000)) >>"$T/du"
-                        echo $(((t2 - t1) / 1000000)) >>"$T/dd"
+                        echo $(((t2 - t1) / 1000000)) >>"$T/dn"
+                        echo $(((t3 - t2) / 1000000)) >>"$T/dd"
                 done
                 d_up=${d_up:-$(median <"$T/du")}
+                d_nc=$(median <"$T/dn")
                 d_down=$(median <"$T/dd")
         fi
         row "up -d ($N_SVC services)" "$b_up" "$d_up"
+        row "no-change up -d" "$b_nc" "$d_nc"
         row "down -t 0" "$b_down" "$d_down"
+}
+
+# A Kubernetes Pod of N containers (sleep), no network: the same manifest for both tools.
+kube_pod() { # N IMAGE
+        local i
+        printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: benchk\nspec:\n  containers:\n'
+        for ((i = 1; i <= $1; i++)); do
+                printf '  - name: c%d\n    image: %s\n    command: ["sleep", "600"]\n' "$i" "$2"
+        done
+}
+
+# berth up -d of a kube Pod with 10 containers beside podman play kube (issue #8: 0.74 s).
+section_kube() {
+        local b_up b_down p_up p_down i t0 t1 t2
+        echo
+        echo "### kube: one Pod of 10 containers (sleep), up and down (median of $N, ms)"
+        echo
+        echo "| workload | berth up -d / down -t 0 | podman play kube / play kube --down | ratio (peer / berth) |"
+        echo "|---|---|---|---|"
+        mkdir -p "$T/kube"
+        kube_pod 10 "$IMG" >"$T/kube/pod.yaml"
+        : >"$T/ku"
+        : >"$T/kd"
+        for i in $(seq "$N"); do
+                t0=$(now_ns)
+                B up -d -p benchk -f "$T/kube/pod.yaml" >/dev/null 2>"$T/err" ||
+                        { b_up="failed: $(head -c 120 "$T/err")"; break; }
+                # until every container runs, as podman play kube returns then
+                for _ in $(seq 1500); do
+                        [ "$(B ps -q | wc -l)" -ge 10 ] && break
+                        sleep 0.02
+                done
+                t1=$(now_ns)
+                B down -t 0 -p benchk >/dev/null 2>&1
+                for _ in $(seq 600); do
+                        [ -z "$(B ps -aq)" ] && break
+                        sleep 0.02
+                done
+                t2=$(now_ns)
+                echo $(((t1 - t0) / 1000000)) >>"$T/ku"
+                echo $(((t2 - t1) / 1000000)) >>"$T/kd"
+        done
+        b_up=${b_up:-$(median <"$T/ku")}
+        b_down=$(median <"$T/kd")
+        if [ -n "$PODMAN_WHY" ]; then
+                p_up=$PODMAN_WHY
+                p_down=$p_up
+        else
+                : >"$T/pu"
+                : >"$T/pd"
+                for i in $(seq "$N"); do
+                        t0=$(now_ns)
+                        pm play kube --network none "$T/kube/pod.yaml" >/dev/null 2>"$T/err" ||
+                                { p_up="failed: $(tail -c 120 "$T/err" | tr '\n' ' ')"; break; }
+                        t1=$(now_ns)
+                        pm play kube --down "$T/kube/pod.yaml" >/dev/null 2>&1
+                        t2=$(now_ns)
+                        echo $(((t1 - t0) / 1000000)) >>"$T/pu"
+                        echo $(((t2 - t1) / 1000000)) >>"$T/pd"
+                done
+                pm pod rm -f benchk >/dev/null 2>&1
+                p_up=${p_up:-$(median <"$T/pu")}
+                p_down=$(median <"$T/pd")
+        fi
+        row "up (1 pod, 10 containers)" "$b_up" "$p_up"
+        row "down" "$b_down" "$p_down"
 }
 
 # ---- main ----
@@ -999,7 +1078,7 @@ import_peers
 for s in "${SECTIONS[@]}"; do
         case $s in
         pull | imagepull) ;;
-        run | bridge | restart | detach | mem | saveload | compose) "section_$s" ;;
-        *) echo "unknown section '$s' (run bridge restart detach mem pull saveload compose imagepull)" >&2 ;;
+        run | bridge | restart | detach | mem | saveload | compose | kube) "section_$s" ;;
+        *) echo "unknown section '$s' (run bridge restart detach mem pull saveload compose kube imagepull)" >&2 ;;
         esac
 done
