@@ -390,8 +390,14 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                 struct err *e = NULL;
                 const char *why = NULL;
 
-                if (find_rm(n, a->name))
-                        continue; /* created again once the old one is gone */
+                if (find_rm(n, a->name)) {
+                        /* created again once the old one is gone; its bookkeeping (backoff, the
+                         * error that made it go) stays */
+                        for (size_t k = 0; k < n->n_books; k++)
+                                if (streq(n->books[k].name, a->name))
+                                        n->books[k].seen = true;
+                        continue;
+                }
                 for (size_t k = 0; k < n_pods; k++)
                         if (pods[k].name && streq(pods[k].name, a->name))
                                 p = &pods[k];
@@ -526,14 +532,15 @@ int node_status_json(struct node *n, json_t **ret, struct err **errp) {
                                   (json_int_t)p->started_at_usec, "restarts", (json_int_t)restarts,
                                   "generation", (json_int_t)p->generation));
         }
-        /* Assignments whose pod could not be created: the controller shows why. */
+        /* Assignments whose pod could not be created or started (none, or one not running
+         * while it is tried again): the controller shows why. */
         for (size_t i = 0; i < n->n_asg; i++) {
                 const struct assignment *a = &n->asg[i];
-                bool exists = false;
+                bool running = false;
 
-                for (size_t k = 0; k < n_pods && !exists; k++)
-                        exists = streq(pods[k].name, a->name);
-                for (size_t k = 0; k < n->n_books && !exists; k++)
+                for (size_t k = 0; k < n_pods && !running; k++)
+                        running = streq(pods[k].name, a->name) && pods[k].state == POD_RT_RUNNING;
+                for (size_t k = 0; k < n->n_books && !running; k++)
                         if (streq(n->books[k].name, a->name) && n->books[k].error)
                                 json_array_append_new(
                                         errors, json_pack("{s:s, s:s, s:I, s:s, s:s%}", "stack",
