@@ -23,79 +23,12 @@ SETTINGS=${SETTINGS:-5:1 1:0.25}
 command -v jq >/dev/null || { echo "needs jq" >&2; exit 1; }
 [ -x "$BERTH" ] || { echo "build berth first (make)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/berth-fo.XXXXXX)
-id=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
-br="bf-$id"
-net=
-for x in $(shuf -i 1-254 -n 40); do
-        if ! ip route show | grep -q "198\.18\.$x\." && ! ip addr show | grep -q "inet 198\.18\.$x\."; then
-                net=$x
-                break
-        fi
-done
-[ -n "$net" ] || { echo "no free 198.18.x.0/24" >&2; exit 1; }
-pids=()
+. bench/cluster-lib.sh
+bcl_init berth-fo bf bfn
 declare -A apid
-
-stop_pid() {
-        kill -TERM "$1" 2>/dev/null || return 0
-        for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$1" 2>/dev/null || true
-        wait "$1" 2>/dev/null || true
-}
-
-# Stops every process of this cluster, then removes the containers left in each root with a
-# plain daemon (a live agent would create its assigned pods again), in that host's namespace.
-stop_cluster() {
-        local p i dp ids
-        for p in "${pids[@]}"; do stop_pid "$p"; done
-        pids=()
-        for i in 1 2 3; do
-                [ -n "$(ls -A "$tmp/h$i/root/containers" 2>/dev/null)" ] || continue
-                rm -f "$tmp/r$i/berth.sock"
-                nsenter --net="/run/netns/bfn-$id-$i" "$BERTH" daemon --root "$tmp/h$i/root" \
-                        --run "$tmp/r$i" >/dev/null 2>&1 &
-                dp=$!
-                for _ in $(seq 100); do [ -S "$tmp/r$i/berth.sock" ] && break; sleep 0.05; done
-                ids=$("$BERTH" -H "unix://$tmp/r$i/berth.sock" ps -aq 2>/dev/null || true)
-                [ -n "$ids" ] && "$BERTH" -H "unix://$tmp/r$i/berth.sock" rm -f $ids >/dev/null 2>&1 || true
-                stop_pid "$dp"
-        done
-}
-
-cleanup() {
-        stop_cluster
-        for i in 1 2 3; do ip netns delete "bfn-$id-$i" 2>/dev/null || true; done
-        ip link delete "$br" 2>/dev/null || true
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ip link add "$br" type bridge
-ip link set "$br" up
-for i in 1 2 3; do
-        ip netns add "bfn-$id-$i"
-        ip link add "bf$id$i" type veth peer name eth0 netns "bfn-$id-$i"
-        ip link set "bf$id$i" master "$br" up
-        ip -n "bfn-$id-$i" link set lo up
-        ip -n "bfn-$id-$i" addr add "198.18.$net.$i/24" dev eth0
-        ip -n "bfn-$id-$i" link set eth0 up
-done
-
-wait_line() { # FILE PATTERN
-        for _ in $(seq 300); do
-                grep -q "$2" "$1" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        echo "timed out waiting for '$2' in $1" >&2
-        return 1
-}
-
-r=$tmp/rootfs
-mkdir -p "$r/bin" "$r/etc" "$r/tmp"
-cp /bin/busybox "$r/bin/busybox"
-for a in $(/bin/busybox --list); do [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"; done
-tar -C "$r" -cf "$tmp/busybox.tar" .
+trap bcl_cleanup EXIT
+bcl_hosts
+bcl_busybox_tar
 
 # Each host: root $tmp/hI, run $tmp/rI (short: the shims' socket paths must fit 107 bytes).
 # nsenter --net, not `ip netns exec`, which remounts /sys and hides the cgroup hierarchies.
@@ -177,7 +110,7 @@ JSON
                 sleep "$(echo "$hb * 3" | bc)"
         done
         MEDIAN=$(printf '%s\n' "${TIMES[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-        stop_cluster
+        bcl_stop_cluster
 }
 
 printf 'failover: kill -9 of an agent -> %d replicas running healthy elsewhere (%d runs each)\n' \

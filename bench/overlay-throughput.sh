@@ -21,75 +21,16 @@ for c in iperf3 jq nsenter bc /bin/busybox; do
 done
 [ -x "$BERTH" ] || { echo "build berth first (make)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/berth-ovt.XXXXXX)
-id=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
-br="bo-$id"
-net=
-for x in $(shuf -i 1-254 -n 40); do
-        if ! ip route show | grep -q "198\.18\.$x\." && ! ip addr show | grep -q "inet 198\.18\.$x\."; then
-                net=$x
-                break
-        fi
-done
-[ -n "$net" ] || { echo "no free 198.18.x.0/24" >&2; exit 1; }
-pids=()
+. bench/cluster-lib.sh
+bcl_init berth-ovt bo bon
 SRV=
-
-stop_pid() {
-        kill -TERM "$1" 2>/dev/null || return 0
-        for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$1" 2>/dev/null || true
-        wait "$1" 2>/dev/null || true
-}
-
-# Every process of the cluster by pid, then the containers left in each root, removed by a
-# plain daemon in that host's namespace (a live agent would create its pods again).
 cleanup() {
-        local p i dp ids
         [ -n "$SRV" ] && stop_pid "$SRV"
-        for p in "${pids[@]}"; do stop_pid "$p"; done
-        for i in 1 2 3; do
-                [ -n "$(ls -A "$tmp/h$i/root/containers" 2>/dev/null)" ] || continue
-                rm -f "$tmp/r$i/berth.sock"
-                nsenter --net="/run/netns/bon-$id-$i" "$BERTH" daemon --root "$tmp/h$i/root" \
-                        --run "$tmp/r$i" >/dev/null 2>&1 &
-                dp=$!
-                for _ in $(seq 100); do [ -S "$tmp/r$i/berth.sock" ] && break; sleep 0.05; done
-                ids=$("$BERTH" -H "unix://$tmp/r$i/berth.sock" ps -aq 2>/dev/null || true)
-                [ -n "$ids" ] && "$BERTH" -H "unix://$tmp/r$i/berth.sock" rm -f $ids >/dev/null 2>&1 || true
-                stop_pid "$dp"
-        done
-        for i in 1 2 3; do ip netns delete "bon-$id-$i" 2>/dev/null || true; done
-        ip link delete "$br" 2>/dev/null || true
-        rm -rf "$tmp"
+        bcl_cleanup
 }
 trap cleanup EXIT
-
-ip link add "$br" type bridge
-ip link set "$br" up
-for i in 1 2 3; do
-        ip netns add "bon-$id-$i"
-        ip link add "bo$id$i" type veth peer name eth0 netns "bon-$id-$i"
-        ip link set "bo$id$i" master "$br" up
-        ip -n "bon-$id-$i" link set lo up
-        ip -n "bon-$id-$i" addr add "198.18.$net.$i/24" dev eth0
-        ip -n "bon-$id-$i" link set eth0 up
-done
-
-wait_line() { # FILE PATTERN
-        for _ in $(seq 300); do
-                grep -q "$2" "$1" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        echo "timed out waiting for '$2' in $1" >&2
-        return 1
-}
-
-r=$tmp/rootfs
-mkdir -p "$r/bin" "$r/etc" "$r/tmp"
-cp /bin/busybox "$r/bin/busybox"
-for a in $(/bin/busybox --list); do [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"; done
-tar -C "$r" -cf "$tmp/busybox.tar" .
+bcl_hosts
+bcl_busybox_tar
 
 mkdir -p "$tmp/h1" "$tmp/r1"
 nsenter --net="/run/netns/bon-$id-1" "$BERTH" daemon --root "$tmp/h1/root" --run "$tmp/r1" \

@@ -20,22 +20,10 @@
 #include "fileio.h"
 #include "http_request.h"
 #include "json.h"
+#include "membuf.h"
 #include "stacks_build.h"
 #include "strv.h"
 #include "xalloc.h"
-
-#define CONTEXT_MAX (1ull << 31)
-
-struct buf {
-        char *s;
-        size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const void *p, size_t n) {
-        XGROW(b->s, b->cap, b->len + n + 1);
-        memcpy(b->s + b->len, p, n);
-        b->len += n;
-}
 
 struct build_state {
         bool quiet;
@@ -87,7 +75,7 @@ static int on_line(const char *line, size_t len, void *ud) {
         return 0;
 }
 
-static int read_stdin(struct buf *out, struct err **errp) {
+static int read_stdin(struct membuf *out, struct err **errp) {
         char b[65536];
         for (;;) {
                 ssize_t n = read(0, b, sizeof(b));
@@ -95,7 +83,7 @@ static int read_stdin(struct buf *out, struct err **errp) {
                         return err_set(errp, errno, "read the build context from stdin");
                 if (n == 0)
                         return 0;
-                buf_add(out, b, (size_t)n);
+                membuf_add(out, b, (size_t)n);
                 if (out->len > CONTEXT_MAX)
                         return err_setx(errp, EFBIG, "build context larger than 2 GiB");
         }
@@ -129,7 +117,7 @@ int cli_build_send(const struct cli_ctx *ctx, const struct cli_build_req *req, c
                    struct err **errp) {
         _cleanup_free_ char *path = xstrdup("/v1/build"), *body = NULL;
         struct build_state st = {.quiet = req->quiet, .prefix = req->prefix, .at_bol = true};
-        struct buf tarbuf = {};
+        struct membuf tarbuf = {};
         struct http_response resp = {};
         int r;
 
@@ -275,7 +263,7 @@ static int cmd_build(const struct cli_ctx *ctx, int argc, char **argv) {
         _cleanup_free_ char *file = NULL, *target = NULL, *network = NULL, *ctxdir = NULL;
         _cleanup_free_ char *id = NULL;
         struct err *e = NULL;
-        struct buf tarbuf = {};
+        struct membuf tarbuf = {};
         bool nocache = false, pull = false, quiet = false;
         unsigned jobs = 0;
         int c, r;

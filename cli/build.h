@@ -8,6 +8,9 @@
 #include "cli.h"
 #include "err.h"
 
+/* The largest build context the CLI tars or reads from stdin: 2 GiB. */
+#define CONTEXT_MAX (1ull << 31)
+
 /* One POST /v1/build (docs/build.md), shared by `berth build` and the compose builds of
  * `berth up` / `berth stack build` (cli/stacks_build.c). */
 struct cli_build_req {

@@ -13,24 +13,12 @@
 
 #include "build.h"
 #include "cleanup.h"
+#include "membuf.h"
 #include "xalloc.h"
-
-#define CONTEXT_MAX (1ull << 31)
-
-struct buf {
-        char *s;
-        size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const void *p, size_t n) {
-        XGROW(b->s, b->cap, b->len + n + 1);
-        memcpy(b->s + b->len, p, n);
-        b->len += n;
-}
 
 static la_ssize_t tar_cb(struct archive *a, void *ud, const void *p, size_t n) {
         (void)a;
-        buf_add(ud, p, n);
+        membuf_add(ud, p, n);
         return (la_ssize_t)n;
 }
 
@@ -38,7 +26,7 @@ static la_ssize_t tar_cb(struct archive *a, void *ud, const void *p, size_t n) {
  * last entry, named inline_name. */
 int cli_tar_context(const char *dir, const char *inline_name, const char *inline_text, char **ret,
                     size_t *ret_len, struct err **errp) {
-        struct buf buf = {}, *out = &buf;
+        struct membuf buf = {}, *out = &buf;
         struct archive *disk = archive_read_disk_new(), *w = archive_write_new();
         size_t dlen = strlen(dir);
         int r = 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "http_call.h"
@@ -13,6 +14,14 @@ enum {
         EXIT_NOT_FOUND = 127,     /* the command was not found */
         EXIT_USAGE = 2,           /* bad command line or stack file */
 };
+
+/* Prints "berth: MESSAGE" and the command's usage to stderr; evaluates to EXIT_USAGE. */
+#define USAGE_ERROR(usage, ...)                                                                    \
+        ({                                                                                         \
+                fprintf(stderr, "berth: " __VA_ARGS__);                                            \
+                fprintf(stderr, "\n%s", usage);                                                    \
+                EXIT_USAGE;                                                                        \
+        })
 
 struct cli_env;
 

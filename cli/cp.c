@@ -26,23 +26,6 @@
 #include "strv.h"
 #include "xalloc.h"
 
-#define USAGE_ERROR(usage, ...)                                                                    \
-        ({                                                                                         \
-                fprintf(stderr, "berth: " __VA_ARGS__);                                            \
-                fprintf(stderr, "\n%s", usage);                                                    \
-                EXIT_USAGE;                                                                        \
-        })
-
-static char *abs_path(const char *p) {
-        char buf[PATH_MAX];
-
-        if (p[0] == '/')
-                return xstrdup(p);
-        if (!getcwd(buf, sizeof(buf)))
-                return NULL;
-        return xasprintf("%s/%s", buf, p);
-}
-
 /* "NAME:PATH" names a container path unless it starts with '/' or '.' (docker's rule: local
  * paths with a colon are written ./a:b). ret_path points into arg. */
 static bool split_ctr_arg(const char *arg, char **ret_ctr, const char **ret_path) {
@@ -537,7 +520,7 @@ static int cmd_cp(const struct cli_ctx *ctx, int argc, char **argv) {
                 r = cp_in(ctx, dctr, argv[optind], dpath, follow, archive, &e);
                 return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
         }
-        host = abs_path(argv[optind + 1]);
+        host = path_absolute(argv[optind + 1]);
         if (!host) {
                 (void)err_set(&e, errno, "get the current directory");
                 return cli_report(TAKE_PTR(e), 1);

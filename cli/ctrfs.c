@@ -23,13 +23,6 @@
 #include "strv.h"
 #include "xalloc.h"
 
-#define USAGE_ERROR(usage, ...)                                                                    \
-        ({                                                                                         \
-                fprintf(stderr, "berth: " __VA_ARGS__);                                            \
-                fprintf(stderr, "\n%s", usage);                                                    \
-                EXIT_USAGE;                                                                        \
-        })
-
 static int parse_bool(const char *s, bool *ret) {
         if (streq(s, "true") || streq(s, "1")) {
                 *ret = true;
@@ -135,16 +128,6 @@ static int cmd_diff(const struct cli_ctx *ctx, int argc, char **argv) {
         return 0;
 }
 
-static char *abs_path(const char *p) {
-        char buf[PATH_MAX];
-
-        if (p[0] == '/')
-                return xstrdup(p);
-        if (!getcwd(buf, sizeof(buf)))
-                return NULL;
-        return xasprintf("%s/%s", buf, p);
-}
-
 static int cmd_export(const struct cli_ctx *ctx, int argc, char **argv) {
         static const char usage[] = "Usage: berth export [OPTIONS] CONTAINER\n\n"
                                     "Export a container's filesystem as a tar archive.\n\n"
@@ -177,7 +160,7 @@ static int cmd_export(const struct cli_ctx *ctx, int argc, char **argv) {
                 return USAGE_ERROR(usage, "refusing to write a tar archive to a terminal; use -o "
                                           "or redirect stdout");
         if (output)
-                path = abs_path(output);
+                path = path_absolute(output);
         else {
                 _cleanup_close_ int fd = -EBADF;
                 tmp = xstrdup("/tmp/berth-export-XXXXXX");

@@ -23,14 +23,6 @@
 #include "strv.h"
 #include "xalloc.h"
 
-/* Prints a usage error and evaluates to EXIT_USAGE. */
-#define USAGE_ERROR(usage, ...)                                                                    \
-        ({                                                                                         \
-                fprintf(stderr, "berth: " __VA_ARGS__);                                            \
-                fprintf(stderr, "\n%s", usage);                                                    \
-                EXIT_USAGE;                                                                        \
-        })
-
 /* Image names go into the path unescaped except for characters the router would split on. */
 static char *name_path(const char *name, const char *suffix) {
         return xasprintf("/v1/images/%s%s", name, suffix ? suffix : "");
@@ -492,16 +484,6 @@ static int cmd_rmi(const struct cli_ctx *ctx, int argc, char **argv) {
 
 /* ---- files: load, save, import ---- */
 
-static char *abs_path(const char *p) {
-        char buf[PATH_MAX];
-
-        if (p[0] == '/')
-                return xstrdup(p);
-        if (!getcwd(buf, sizeof(buf)))
-                return NULL;
-        return xasprintf("%s/%s", buf, p);
-}
-
 static bool is_dir(const char *p) {
         struct stat st;
 
@@ -555,7 +537,7 @@ static int cmd_load(const struct cli_ctx *ctx, int argc, char **argv) {
                 return USAGE_ERROR(usage, "requested load from stdin, but stdin is empty");
         if (input && is_dir(input)) {
                 /* An OCI layout directory: the daemon reads it (it must be on its host). */
-                path = abs_path(input);
+                path = path_absolute(input);
                 body = json_pack("{s:s}", "path", path);
                 r = client_call(ctx, "POST", "/v1/images/load", body, &out, &e);
         } else {
@@ -614,7 +596,7 @@ static int cmd_save(const struct cli_ctx *ctx, int argc, char **argv) {
         for (int i = optind; i < argc; i++)
                 json_array_append_new(names, json_string(argv[i]));
         if (output)
-                path = abs_path(output);
+                path = path_absolute(output);
         else {
                 tmpdir = xstrdup("/tmp/berth-save-XXXXXX");
                 if (!mkdtemp(tmpdir))
@@ -677,7 +659,7 @@ static int cmd_import(const struct cli_ctx *ctx, int argc, char **argv) {
                 return USAGE_ERROR(usage, "'import' requires one or two arguments");
         if (!streq(argv[optind], "-") && is_dir(argv[optind])) {
                 /* A directory: the daemon reads it (it must be on its host). */
-                path = abs_path(argv[optind]);
+                path = path_absolute(argv[optind]);
                 body = json_pack("{s:s,s:O}", "path", path, "changes", changes);
                 if (optind + 1 < argc)
                         json_object_set_new(body, "ref", json_string(argv[optind + 1]));

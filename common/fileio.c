@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,4 +267,14 @@ char *random_hex(size_t nbytes) {
         for (size_t i = 0; i < nbytes; i++)
                 snprintf(r + 2 * i, 3, "%02x", b[i]);
         return r;
+}
+
+char *path_absolute(const char *p) {
+        char buf[PATH_MAX];
+
+        if (p[0] == '/')
+                return xstrdup(p);
+        if (!getcwd(buf, sizeof(buf)))
+                return NULL;
+        return xasprintf("%s/%s", buf, p);
 }

@@ -45,3 +45,7 @@ uint64_t realtime_usec(void);
 
 /* Random hex id of 2*nbytes characters (getrandom). */
 char *random_hex(size_t nbytes);
+
+/* p made absolute against the current directory (a copy when it already is); NULL with errno
+ * set when the current directory cannot be read. */
+char *path_absolute(const char *p);

@@ -402,6 +402,17 @@ static int wait_fd(int fd, short events, int64_t deadline, const char *host, str
         }
 }
 
+/* After a read or send on fd failed with errno: 0 to try again (it would have blocked: waited
+ * for events; or it was interrupted), < 0 the connection's error. */
+static int io_retry(int fd, short events, int64_t deadline, const char *host, struct err **errp) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return wait_fd(fd, events, deadline, host, errp);
+        if (errno == EINTR)
+                return 0;
+        return err_setx(errp, ECONNRESET, "%s '%s' failed: %s",
+                        events == POLLOUT ? "send to" : "read from", host, strerror(errno));
+}
+
 static int unix_connect(const struct http_target *t, int *ret_fd, struct err **errp) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
@@ -440,17 +451,12 @@ static int send_all(int fd, const char *data, size_t len, int64_t deadline, cons
                 ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
                 int r;
 
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                        r = wait_fd(fd, POLLOUT, deadline, host, errp);
+                if (n < 0) {
+                        r = io_retry(fd, POLLOUT, deadline, host, errp);
                         if (r < 0)
                                 return r;
                         continue;
                 }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return err_setx(errp, ECONNRESET, "send to '%s' failed: %s", host,
-                                        strerror(errno));
                 data += n;
                 len -= (size_t)n;
         }
@@ -543,17 +549,12 @@ static int read_answer(int fd, struct uhttp_resp *p, int64_t deadline, const cha
                 ssize_t n = read(fd, buf, READ_SIZE), k;
                 int r;
 
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                        r = wait_fd(fd, POLLIN, deadline, host, errp);
+                if (n < 0) {
+                        r = io_retry(fd, POLLIN, deadline, host, errp);
                         if (r < 0)
                                 return r;
                         continue;
                 }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return err_setx(errp, ECONNRESET, "read from '%s' failed: %s", host,
-                                        strerror(errno));
                 k = uhttp_resp_feed(p, buf, (size_t)n, &e);
                 if (k < 0) {
                         err_move(errp, TAKE_PTR(e));

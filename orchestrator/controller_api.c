@@ -34,9 +34,8 @@ static void reply_result(struct http_req *req, int r, struct err *e, json_t *j) 
                 http_reply_json(req, 200, j);
 }
 
-/* Parses an unsigned query parameter; answers 400 naming it when bad. */
-static int query_u64(struct http_req *req, const char *name, uint64_t def, uint64_t max,
-                     uint64_t *ret) {
+int ctl_query_u64(struct http_req *req, const char *name, uint64_t def, uint64_t max,
+                  uint64_t *ret) {
         const char *v = http_req_query(req, name);
         char *end;
         unsigned long long x;
@@ -117,7 +116,7 @@ static void h_stack_delete(struct http_req *req, void *userdata) {
         if (!c)
                 return;
         /* timeout: seconds the agents give each pod to stop; absent = the pod's own grace. */
-        if (query_u64(req, "timeout", UINT64_MAX, 3600, &timeout) < 0)
+        if (ctl_query_u64(req, "timeout", UINT64_MAX, 3600, &timeout) < 0)
                 return;
         r = controller_down(c, http_req_param(req, "name"),
                             timeout == UINT64_MAX ? -1 : (int)timeout, &res, &e);
@@ -268,9 +267,9 @@ static void h_assignments(struct http_req *req, void *userdata) {
 
         if (!c || !node_itself(req, http_req_param(req, "id")))
                 return;
-        if (query_u64(req, "watch", 0, INT64_MAX, &watch) < 0 ||
-            query_u64(req, "timeout", CONTROLLER_WATCH_TIMEOUT_MS, CONTROLLER_WATCH_TIMEOUT_MAX_MS,
-                      &timeout_ms) < 0)
+        if (ctl_query_u64(req, "watch", 0, INT64_MAX, &watch) < 0 ||
+            ctl_query_u64(req, "timeout", CONTROLLER_WATCH_TIMEOUT_MS,
+                          CONTROLLER_WATCH_TIMEOUT_MAX_MS, &timeout_ms) < 0)
                 return;
         w = xnew0(struct ctl_waiter, 1);
         w->ctl = c;

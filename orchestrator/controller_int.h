@@ -83,6 +83,10 @@ void ctl_live_node_changed(struct controller *c, const char *key, bool deleted);
 /* Sets c->dirty and schedules a pass (controller.c). */
 void ctl_want_pass(struct controller *c);
 
+/* An unsigned query parameter, def when absent; answers 400 naming it when bad
+ * (controller_api.c). */
+int ctl_query_u64(struct http_req *req, const char *name, uint64_t def, uint64_t max,
+                  uint64_t *ret);
 /* Answers the parked watches whose node's assignments moved (controller_api.c). */
 void ctl_waiters_flush(struct controller *c, bool all);
 void ctl_waiters_free(struct controller *c);

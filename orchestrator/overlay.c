@@ -318,22 +318,8 @@ out:
 
 int overlay_release(struct store *s, const char *stack, struct err **errp) {
         _cleanup_free_ char *prefix = xasprintf(OVERLAY_PREFIX "%s/", stack);
-        _cleanup_free_ struct store_op *ops = NULL;
-        struct store_kv *kvs = NULL;
-        size_t n = 0;
-        int r;
 
-        r = store_list(s, prefix, &kvs, &n, errp);
-        if (r < 0 || n == 0) {
-                store_kvs_free(kvs, n);
-                return r < 0 ? r : 0;
-        }
-        ops = xnew0(struct store_op, n);
-        for (size_t i = 0; i < n; i++)
-                ops[i] = (struct store_op){STORE_OP_DELETE, kvs[i].key, NULL, STORE_ANY_REV};
-        r = store_txn(s, ops, n, NULL, errp);
-        store_kvs_free(kvs, n);
-        return r < 0 ? r : 0;
+        return store_delete_prefix(s, prefix, errp);
 }
 
 /* The network keys of a pod template (like the agent's pod_network_keys). */

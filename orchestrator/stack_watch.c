@@ -177,30 +177,6 @@ static struct stack_watch *watch_get(struct controller *c, struct err **errp) {
         return sw;
 }
 
-/* An unsigned query parameter (def when absent); answers 400 naming it when bad. */
-static int query_u64(struct http_req *req, const char *name, uint64_t def, uint64_t max,
-                     uint64_t *ret) {
-        const char *v = http_req_query(req, name);
-        char *end;
-        unsigned long long x;
-
-        if (!v || !*v) {
-                *ret = def;
-                return 0;
-        }
-        errno = 0;
-        x = strtoull(v, &end, 10);
-        if (errno || *end || v[0] == '-' || x > max) {
-                http_reply_error(req, 400, "invalid",
-                                 "query parameter '%s': expected an integer 0..%" PRIu64
-                                 ", got '%s'",
-                                 name, max, v);
-                return -EINVAL;
-        }
-        *ret = x;
-        return 0;
-}
-
 void stack_get_or_watch(struct controller *c, struct http_req *req) {
         const char *name = http_req_param(req, "name");
         _cleanup_free_ char *key = NULL;
@@ -213,9 +189,9 @@ void stack_get_or_watch(struct controller *c, struct http_req *req) {
 
         if (!name)
                 name = "";
-        if (query_u64(req, "watch", 0, INT64_MAX, &watch) < 0 ||
-            query_u64(req, "timeout", STACK_WATCH_TIMEOUT_MS, STACK_WATCH_TIMEOUT_MAX_MS,
-                      &timeout_ms) < 0)
+        if (ctl_query_u64(req, "watch", 0, INT64_MAX, &watch) < 0 ||
+            ctl_query_u64(req, "timeout", STACK_WATCH_TIMEOUT_MS, STACK_WATCH_TIMEOUT_MAX_MS,
+                          &timeout_ms) < 0)
                 return;
         key = xasprintf("stacks/%s", name);
         r = store_get(c->store, key, &kv, NULL);

@@ -320,6 +320,25 @@ int store_delete(struct store *s, const char *key, int64_t expect_mod_rev, uint6
         return store_txn(s, &op, 1, ret_rev, errp);
 }
 
+int store_delete_prefix(struct store *s, const char *prefix, struct err **errp) {
+        _cleanup_free_ struct store_op *ops = NULL;
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_list(s, prefix, &kvs, &n, errp);
+        if (r < 0 || n == 0) {
+                store_kvs_free(kvs, n);
+                return r < 0 ? r : 0;
+        }
+        ops = xnew0(struct store_op, n);
+        for (size_t i = 0; i < n; i++)
+                ops[i] = (struct store_op){STORE_OP_DELETE, kvs[i].key, NULL, STORE_ANY_REV};
+        r = store_txn(s, ops, n, NULL, errp);
+        store_kvs_free(kvs, n);
+        return r < 0 ? r : 0;
+}
+
 int store_batch_begin(struct store *s, struct err **errp) {
         int r;
 

@@ -144,6 +144,8 @@ int store_put(struct store *s, const char *key, const char *value, int64_t expec
 /* Deletes key; deleting an absent key without a condition is a no-op returning 0. */
 int store_delete(struct store *s, const char *key, int64_t expect_mod_rev, uint64_t *ret_rev,
                  struct err **errp);
+/* Deletes every key under prefix in one transaction (nothing to delete: 0). */
+int store_delete_prefix(struct store *s, const char *prefix, struct err **errp);
 /* Applies all ops atomically, or none (-ECANCELED naming the failed condition, -EINVAL for a
  * bad key/value). Returns 1 if the revision moved, 0 if nothing changed. */
 int store_txn(struct store *s, const struct store_op *ops, size_t n_ops, uint64_t *ret_rev,

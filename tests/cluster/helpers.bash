@@ -198,3 +198,18 @@ eventually() {
 node_names() {
         "${CTL[@]}" node ls --format '{{.Name}}'
 }
+
+# A controller on host 1 (heartbeat 0.5 s, grace 2 s) and agents node-2..node-4 on hosts 2-4,
+# each with the busybox image; AGENT_PIDS[i] is host i's agent. For the failover and overlay
+# suites.
+start_workers() {
+        local i
+        start_controller --heartbeat 0.5 --node-grace 2 --log-format text
+        AGENT_PIDS=()
+        for i in 2 3 4; do
+                start_agent "$i" "node-$i" --token "$CL_TOKEN" --heartbeat 0.5 --log-format text
+                grep -q "Joined" "$AGENT_ERR" || { cat "$AGENT_ERR"; return 1; }
+                AGENT_PIDS[$i]=$AGENT_PID
+                agent_import_busybox "$i" "node-$i"
+        done
+}

@@ -13,14 +13,7 @@ setup() {
         skip_unless_cmd jq bridge nft
         [ -x "$BUSYBOX_BIN" ] || skip "needs busybox-static"
         cluster_setup 4
-        start_controller --heartbeat 0.5 --node-grace 2 --log-format text
-        AGENT_PIDS=()
-        for i in 2 3 4; do
-                start_agent "$i" "node-$i" --token "$CL_TOKEN" --heartbeat 0.5 --log-format text
-                grep -q "Joined" "$AGENT_ERR" || { cat "$AGENT_ERR"; return 1; }
-                AGENT_PIDS[$i]=$AGENT_PID
-                agent_import_busybox "$i" "node-$i"
-        done
+        start_workers
 }
 
 teardown() {

@@ -14,22 +14,12 @@
 #include "json.h"
 #include "nodes.h"
 #include "strv.h"
+#include "store-test.h"
 #include "tap.h"
 #include "xalloc.h"
 
 #define S USEC_PER_SEC
 #define T0 (1000 * S)
-
-static json_t *get_doc(struct store *s, const char *key) {
-        struct store_kv kv = {};
-        json_t *j = NULL;
-
-        if (store_get(s, key, &kv, NULL) < 0)
-                return NULL;
-        (void)json_parse(kv.value, strlen(kv.value), key, &j, NULL);
-        store_kv_done(&kv);
-        return j;
-}
 
 static json_t *report(const char *state) {
         return json_pack("{s:[{s:s, s:s, s:i, s:s, s:s, s:s}], s:i}", "pods", "stack", "shop",
@@ -76,7 +66,7 @@ static void test_heartbeat_only_writes_nothing(void) {
         ASSERT_EQ(store_revision(controller_store(c)), rev);
         ASSERT_FALSE(controller_pass_wanted(c));
         ASSERT_EQ(controller_node_seen(c, "n1"), T0 + 3 * S);
-        doc = get_doc(controller_store(c), "nodes/n1");
+        doc = store_test_doc(controller_store(c), "nodes/n1");
         ASSERT_EQ(json_get_int(doc, "last_heartbeat_usec", 0), (json_int_t)(T0 + 1 * S));
 }
 
@@ -92,7 +82,7 @@ static void test_changed_report_is_stored(void) {
         ASSERT_OK(controller_status(c, "n1", r2, T0 + 2 * S, NULL));
         ASSERT_TRUE(store_revision(controller_store(c)) > rev);
         ASSERT_TRUE(controller_pass_wanted(c));
-        doc = get_doc(controller_store(c), "nodes/n1");
+        doc = store_test_doc(controller_store(c), "nodes/n1");
         ASSERT_STREQ(json_get_str(json_array_get(json_object_get(doc, "pods"), 0), "state", ""),
                      "exited");
 }
@@ -166,7 +156,7 @@ static void test_store_heartbeats(void) {
         ASSERT_EQ(controller_store_heartbeats(c, T0 + 5 * S, NULL), 1);
         ASSERT_EQ(store_revision(controller_store(c)), rev + 1);
         ASSERT_FALSE(controller_pass_wanted(c));
-        doc = get_doc(controller_store(c), "nodes/n1");
+        doc = store_test_doc(controller_store(c), "nodes/n1");
         ASSERT_EQ(json_get_int(doc, "last_heartbeat_usec", 0), (json_int_t)(T0 + 4 * S));
         ASSERT_TRUE(json_get_bool(doc, "reported", false));
         /* Nothing newer: nothing written. */
@@ -175,7 +165,7 @@ static void test_store_heartbeats(void) {
         /* And the report that follows is still a heartbeat only. */
         ASSERT_OK(controller_status(c, "n1", r1, T0 + 7 * S, NULL));
         ASSERT_EQ(store_revision(controller_store(c)), rev + 1);
-        doc2 = get_doc(controller_store(c), "nodes/n1");
+        doc2 = store_test_doc(controller_store(c), "nodes/n1");
         ASSERT_EQ(json_get_int(doc2, "last_heartbeat_usec", 0), (json_int_t)(T0 + 4 * S));
 }
 
@@ -195,12 +185,12 @@ static void test_restart_keeps_rule(void) {
         s = controller_store(c);
         c->store = NULL;
         ASSERT_OK(controller_new(NULL, s, &c2, NULL));
-        doc = get_doc(s, "nodes/n1");
+        doc = store_test_doc(s, "nodes/n1");
         ASSERT_FALSE(json_get_bool(doc, "reported", true));
         rev = store_revision(s);
         ASSERT_OK(controller_status(c2, "n1", r1, T0 + 4 * S, NULL));
         ASSERT_TRUE(store_revision(s) > rev);
-        doc2 = get_doc(s, "nodes/n1");
+        doc2 = store_test_doc(s, "nodes/n1");
         ASSERT_TRUE(json_get_bool(doc2, "reported", false));
 }
 

@@ -8,19 +8,9 @@
 #include "json.h"
 #include "nodes.h"
 #include "reconcile.h"
+#include "store-test.h"
 #include "tap.h"
 #include "xalloc.h"
-
-static json_t *get_doc(struct store *s, const char *key) {
-        struct store_kv kv = {};
-        json_t *j = NULL;
-
-        if (store_get(s, key, &kv, NULL) < 0)
-                return NULL;
-        (void)json_parse(kv.value, strlen(kv.value), key, &j, NULL);
-        store_kv_done(&kv);
-        return j;
-}
 
 static void test_report_and_update(void) {
         _cleanup_(store_freep) struct store *s = NULL;
@@ -34,7 +24,7 @@ static void test_report_and_update(void) {
                         "\"hash\":\"h\",\"state\":\"running\"}],\"extra\":1}",
                         0, NULL);
         ASSERT_OK(node_report(s, "n1", st, 5000, NULL));
-        doc = get_doc(s, "nodes/n1");
+        doc = store_test_doc(s, "nodes/n1");
         ASSERT_NOT_NULL(doc);
         ASSERT_STREQ(json_get_str(doc, "name", NULL), "host1");
         ASSERT_TRUE(json_get_bool(doc, "reported", false));
@@ -52,7 +42,7 @@ static void test_report_and_update(void) {
         /* A later report keeps the operator's fields and refreshes the agent's. */
         st2 = json_loads("{\"name\":\"host1\",\"ready\":false}", 0, NULL);
         ASSERT_OK(node_report(s, "n1", st2, 9000, NULL));
-        doc2 = get_doc(s, "nodes/n1");
+        doc2 = store_test_doc(s, "nodes/n1");
         ASSERT_STREQ(json_get_str(json_object_get(doc2, "labels"), "zone", NULL), "a");
         ASSERT_STREQ(json_get_str(doc2, "availability", NULL), "drain");
         ASSERT_FALSE(json_get_bool(doc2, "ready", true));
@@ -151,7 +141,7 @@ static void test_state(void) {
 
         ASSERT_OK(store_open_mem(0, &s, NULL));
         ASSERT_OK(node_report(s, "n1", st, 100 * S, NULL));
-        doc = get_doc(s, "nodes/n1");
+        doc = store_test_doc(s, "nodes/n1");
         ASSERT_STREQ(node_state(doc, 100 * S, grace), "ready");
         ASSERT_STREQ(node_state(doc, 100 * S + 1400000, grace), "ready");
         /* three heartbeats (1.5 s) missed: suspect; past the grace: down */
@@ -163,7 +153,7 @@ static void test_state(void) {
 
         /* A controller that starts later counts the grace from its start. */
         ASSERT_EQ(nodes_reset_reported(s, 200 * S, NULL), 1);
-        doc2 = get_doc(s, "nodes/n1");
+        doc2 = store_test_doc(s, "nodes/n1");
         ASSERT_FALSE(json_get_bool(doc2, "reported", true));
         ASSERT_EQ(json_get_int(doc2, "last_heartbeat_usec", 0), (json_int_t)(200 * S));
         ASSERT_STREQ(node_state(doc2, 204 * S, grace), "suspect");

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "reconcile.h"
 #include "strv.h"
+#include "store-test.h"
 #include "tap.h"
 #include "xalloc.h"
 
@@ -44,17 +45,6 @@ static int put_json(struct store *s, const char *key, const json_t *j) {
         return store_put(s, key, v, STORE_ANY_REV, NULL, NULL);
 }
 
-static json_t *get_json(struct store *s, const char *key) {
-        struct store_kv kv = {};
-        json_t *j = NULL;
-
-        if (store_get(s, key, &kv, NULL) < 0)
-                return NULL;
-        (void)json_parse(kv.value, strlen(kv.value), key, &j, NULL);
-        store_kv_done(&kv);
-        return j;
-}
-
 /* Every agent runs its assignments and reports them in nodes/<id>. */
 static bool drop_old; /* the node that comes back lost its pods */
 
@@ -62,7 +52,7 @@ static void agents_report(struct store *s, uint64_t now) {
         for (size_t n = 0; n < ELEMENTSOF(node_ids); n++) {
                 _cleanup_free_ char *nk = xasprintf("nodes/%s", node_ids[n]);
                 _cleanup_free_ char *prefix = xasprintf("assignments/%s/", node_ids[n]);
-                _cleanup_json_ json_t *old = get_json(s, nk);
+                _cleanup_json_ json_t *old = store_test_doc(s, nk);
                 json_t *doc =
                         json_pack("{s:s, s:b, s:b, s:I, s:[]}", "id", node_ids[n], "ready", 1,
                                   "reported", 1, "last_heartbeat_usec", (json_int_t)now, "pods");
@@ -219,7 +209,7 @@ static void lifecycle(struct store *s) {
         ASSERT_EQ(count_prefix(s, "assignments/", NULL), 4);
         {
                 /* The finished update was recorded (DONE). */
-                _cleanup_json_ json_t *cur = get_json(s, "stacks/shop");
+                _cleanup_json_ json_t *cur = store_test_doc(s, "stacks/shop");
                 ASSERT_STREQ(json_get_str(json_object_get(
                                                   json_object_get(json_object_get(cur, "services"),
                                                                   "web"),
@@ -252,7 +242,7 @@ static void lifecycle(struct store *s) {
         ASSERT_EQ(count_prefix(s, "assignments/", "\"hash\":\"webhash2\""), 1);
         ASSERT_EQ(count_prefix(s, "assignments/", "webhash3"), 0);
         {
-                _cleanup_json_ json_t *cur = get_json(s, "stacks/shop");
+                _cleanup_json_ json_t *cur = store_test_doc(s, "stacks/shop");
                 ASSERT_STREQ(json_get_str(json_object_get(
                                                   json_object_get(json_object_get(cur, "services"),
                                                                   "web"),
