@@ -449,10 +449,6 @@ static uint32_t go_mode(mode_t m) {
         return g;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void ctr_root_ids(const struct ctr *c, uid_t *ret_uid, gid_t *ret_gid) {
         *ret_uid = (uid_t)json_get_int(c->rec, "BerthRootUid", 0);
         *ret_gid = (gid_t)json_get_int(c->rec, "BerthRootGid", 0);
@@ -526,7 +522,7 @@ static int get_entry(struct get *g, int fd, const char *arcname, unsigned depth,
                 while ((de = readdir(d)))
                         if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                                 strv_push(&names, de->d_name);
-                qsort_safe(names, strv_length(names), sizeof(char *), cmp_str);
+                qsort_safe(names, strv_length(names), sizeof(char *), strv_cmp);
                 STRV_FOREACH (n, names) {
                         _cleanup_free_ char *child =
                                 streq(arcname, ".") ? xstrdup(*n) : xasprintf("%s/%s", arcname, *n);

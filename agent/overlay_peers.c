@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "api.h"
+#include "ip4.h"
 #include "json.h"
 #include "log.h"
 #include "macro.h"
@@ -39,13 +40,9 @@ struct overlay_peers *overlay_peers_free(struct overlay_peers *p) {
         return NULL;
 }
 
+/* A usable address: 0.0.0.0 is none. */
 static bool parse_ip(const char *s, uint32_t *ret) {
-        struct in_addr a;
-
-        if (!s || inet_pton(AF_INET, s, &a) != 1)
-                return false;
-        *ret = ntohl(a.s_addr);
-        return *ret != 0;
+        return ip4_parse(s, ret) && *ret != 0;
 }
 
 static bool parse_mac(const char *s, uint8_t mac[NL_MAC_LEN]) {

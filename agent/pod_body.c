@@ -23,10 +23,6 @@ char *pod_stack_name(const struct pod_spec *spec, const char *section, const cha
         return name && name[0] ? xstrdup(name) : xasprintf("%s_%s", spec->stack, key);
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char **pod_network_keys(const struct pod_spec *spec) {
         const char *mode = json_get_str(spec->pod, "network_mode", NULL);
         const json_t *nets = json_object_get(spec->pod, "networks");
@@ -40,7 +36,7 @@ char **pod_network_keys(const struct pod_spec *spec) {
                 strv_push(&keys, k);
         if (!keys[0])
                 strv_push(&keys, "default");
-        qsort_safe(keys, strv_length(keys), sizeof(char *), cmp_str);
+        qsort_safe(keys, strv_length(keys), sizeof(char *), strv_cmp);
         return keys;
 }
 

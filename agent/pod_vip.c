@@ -9,6 +9,7 @@
 #include "api.h"
 #include "cleanup.h"
 #include "containers.h"
+#include "ip4.h"
 #include "json.h"
 #include "log.h"
 #include "macro.h"
@@ -18,17 +19,9 @@
 #include "strv.h"
 #include "xalloc.h"
 
+/* A usable address: 0.0.0.0 is none. */
 static bool parse_ip(const char *s, uint32_t *ret) {
-        struct in_addr a;
-
-        if (!s || inet_pton(AF_INET, s, &a) != 1)
-                return false;
-        *ret = ntohl(a.s_addr);
-        return *ret != 0;
-}
-
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
+        return ip4_parse(s, ret) && *ret != 0;
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -137,7 +130,7 @@ void pod_vip_plan_compute(const struct pod_vip_member *m, size_t n,
 
         for (size_t i = 0; i < n; i++)
                 member_add(&p, &alloc, &m[i], vip_usable, ud);
-        qsort_safe(p.dns, strv_length(p.dns), sizeof(char *), cmp_str);
+        qsort_safe(p.dns, strv_length(p.dns), sizeof(char *), strv_cmp);
         for (size_t i = 0; i < p.n_svcs; i++) {
                 struct nft_service *s = &p.svcs[i];
                 _cleanup_free_ char *bes = xstrdup("");
@@ -151,7 +144,7 @@ void pod_vip_plan_compute(const struct pod_vip_member *m, size_t n,
                 strv_push_take(&parts, xasprintf("%08x:%u/%d->%u%s", s->vip, s->port, s->proto,
                                                  s->target_port, bes));
         }
-        qsort_safe(parts, strv_length(parts), sizeof(char *), cmp_str);
+        qsort_safe(parts, strv_length(parts), sizeof(char *), strv_cmp);
         p.key = strv_join(parts, ";");
         *ret = p;
 }

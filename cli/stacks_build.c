@@ -204,10 +204,6 @@ static int build_one(const struct cli_ctx *ctx, const char *svc, const json_t *b
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The containers of a pod that have a build section. */
 static void with_build(json_t *pod, json_t ***list, size_t *n) {
         static const char *const keys[] = {"init_containers", "containers"};
@@ -233,7 +229,7 @@ int stack_build_images(const struct cli_ctx *ctx, json_t *model, const struct st
                 strv_push(&names, name);
         if (!names)
                 return 0;
-        qsort_safe(names, strv_length(names), sizeof(char *), cmp_str);
+        qsort_safe(names, strv_length(names), sizeof(char *), strv_cmp);
         STRV_FOREACH (sn, names) {
                 _cleanup_free_ json_t **ctrs = NULL;
                 json_t *pod;

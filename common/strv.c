@@ -107,3 +107,7 @@ bool str_endswith(const char *s, const char *suffix) {
 
         return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
+
+int strv_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}

@@ -30,3 +30,6 @@ static inline bool streq_ptr(const char *a, const char *b) {
         return a == b || (a && b && __builtin_strcmp(a, b) == 0);
 }
 #define streq(a, b) (__builtin_strcmp((a), (b)) == 0)
+
+/* strcmp of two (char *) array elements: the comparator that sorts a string array. */
+int strv_cmp(const void *a, const void *b);

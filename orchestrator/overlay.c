@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "ip4.h"
 #include "json.h"
 #include "macro.h"
 #include "overlay.h"
@@ -16,27 +17,6 @@
 
 #define OVERLAY_PREFIX "overlay/"
 #define OVERLAY_MAX_OPS 4096
-
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool parse_ip(const char *s, uint32_t *ret) {
-        struct in_addr a;
-
-        if (!s || inet_pton(AF_INET, s, &a) != 1)
-                return false;
-        *ret = ntohl(a.s_addr);
-        return true;
-}
-
-static char *format_ip(uint32_t ip) {
-        struct in_addr a = {.s_addr = htonl(ip)};
-        char buf[INET_ADDRSTRLEN];
-
-        inet_ntop(AF_INET, &a, buf, sizeof buf);
-        return xstrdup(buf);
-}
 
 static uint32_t mask_of(unsigned len) {
         return len == 0 ? 0 : 0xffffffffu << (32 - len);
@@ -54,7 +34,7 @@ static bool parse_cidr(const char *s, uint32_t *net, unsigned *len) {
         ip = xstrndup(s, (size_t)(slash - s));
         errno = 0;
         l = strtoul(slash + 1, &end, 10);
-        if (errno || !slash[1] || *end || l < 8 || l > 30 || !parse_ip(ip, net))
+        if (errno || !slash[1] || *end || l < 8 || l > 30 || !ip4_parse(ip, net))
                 return false;
         *len = (unsigned)l;
         return (*net & ~mask_of(*len)) == 0;
@@ -80,7 +60,7 @@ char **overlay_wanted(const json_t *model) {
                 if (streq(json_get_str(def, "driver", ""), "overlay") &&
                     !json_get_bool(def, "external", false))
                         strv_push(&out, k);
-        qsort_safe(out, strv_length(out), sizeof(char *), cmp_str);
+        qsort_safe(out, strv_length(out), sizeof(char *), strv_cmp);
         return out;
 }
 
@@ -244,7 +224,7 @@ int overlay_sync_stack(struct store *s, const char *stack, const json_t *model, 
                         }
                         o = used_overlap(used, n_used, net, len);
                         if (o) {
-                                _cleanup_free_ char *os = format_ip(o->net);
+                                _cleanup_free_ char *os = ip4_format(o->net);
                                 r = err_setx(errp, EEXIST,
                                              "networks.%s.subnet: '%s' overlaps network '%s' "
                                              "(%s/%u)",
@@ -280,7 +260,7 @@ int overlay_sync_stack(struct store *s, const char *stack, const json_t *model, 
                 vnis[n_vnis++] = vni;
                 g = net + 1;
                 if (json_get_str(def, "gateway", NULL) &&
-                    (!parse_ip(json_get_str(def, "gateway", NULL), &g) ||
+                    (!ip4_parse(json_get_str(def, "gateway", NULL), &g) ||
                      (g & mask_of(len)) != net || g == net || g == (net | ~mask_of(len)))) {
                         r = err_setx(errp, EINVAL,
                                      "networks.%s.gateway: '%s' is not a host address of '%s'", *w,
@@ -288,8 +268,8 @@ int overlay_sync_stack(struct store *s, const char *stack, const json_t *model, 
                         goto out;
                 }
                 used_add(&used, &n_used, &alloc_used, net, len, xasprintf("%s_%s", stack, *w));
-                sub = format_ip(net);
-                gw = format_ip(g);
+                sub = ip4_format(net);
+                gw = ip4_format(g);
                 strv_push(&keys, key);
                 strv_push_take(&values, xasprintf("{\"vni\":%u,\"subnet\":\"%s/%u\",\"gateway\":"
                                                   "\"%s\",\"pods\":{},\"nodes\":{}}",
@@ -404,10 +384,10 @@ static bool ip_taken(const json_t *doc, uint32_t ip) {
         uint32_t x;
 
         json_object_foreach ((json_t *)json_object_get(doc, "pods"), k, v)
-                if (parse_ip(json_string_value(v), &x) && x == ip)
+                if (ip4_parse(json_string_value(v), &x) && x == ip)
                         return true;
         json_object_foreach ((json_t *)json_object_get(doc, "nodes"), k, v)
-                if (parse_ip(json_string_value(v), &x) && x == ip)
+                if (ip4_parse(json_string_value(v), &x) && x == ip)
                         return true;
         return false;
 }
@@ -419,7 +399,7 @@ static uint32_t ip_pick(const json_t *doc, bool high) {
 
         if (!parse_cidr(json_get_str(doc, "subnet", NULL), &net, &len))
                 return 0;
-        (void)parse_ip(json_get_str(doc, "gateway", NULL), &gw);
+        (void)ip4_parse(json_get_str(doc, "gateway", NULL), &gw);
         for (uint32_t i = 1; i < (~mask_of(len)); i++) {
                 uint32_t ip = high ? (net | ~mask_of(len)) - i : net + i;
 
@@ -637,7 +617,7 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
                         uint32_t ip;
                         _cleanup_free_ char *mac = NULL;
 
-                        if (streq(k, node) || !vtep || !parse_ip(json_string_value(v), &ip))
+                        if (streq(k, node) || !vtep || !ip4_parse(json_string_value(v), &ip))
                                 continue;
                         mac = mac_of(ip);
                         json_array_append_new(eps,
@@ -683,7 +663,7 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
                         uint32_t ipv;
                         size_t q;
 
-                        if (!strv_contains(keys, docs[d].net) || !parse_ip(ip, &ipv)) {
+                        if (!strv_contains(keys, docs[d].net) || !ip4_parse(ip, &ipv)) {
                                 json_decref(names);
                                 continue;
                         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "ip4.h"
 #include "json.h"
 #include "macro.h"
 #include "strv.h"
@@ -13,10 +14,6 @@
 #include "xalloc.h"
 
 #define VIP_MAX_OPS 4096
-
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* Endpoint ports, or compose `expose` ports of a container. */
 static bool has_ports(const json_t *svc) {
@@ -52,25 +49,8 @@ char **vip_wanted(const json_t *model) {
                 if (strv_length(out) == before)
                         strv_push_take(&out, xasprintf("%s/default", name));
         }
-        qsort_safe(out, strv_length(out), sizeof(char *), cmp_str);
+        qsort_safe(out, strv_length(out), sizeof(char *), strv_cmp);
         return out;
-}
-
-static bool parse_ip(const char *s, uint32_t *ret) {
-        struct in_addr a;
-
-        if (!s || inet_pton(AF_INET, s, &a) != 1)
-                return false;
-        *ret = ntohl(a.s_addr);
-        return true;
-}
-
-static char *format_ip(uint32_t ip) {
-        struct in_addr a = {.s_addr = htonl(ip)};
-        char buf[INET_ADDRSTRLEN];
-
-        inet_ntop(AF_INET, &a, buf, sizeof buf);
-        return xstrdup(buf);
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -99,7 +79,7 @@ int vip_sync(struct store *s, const char *stack, const json_t *model, struct err
                 uint32_t ip;
 
                 if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) >= 0 &&
-                    parse_ip(json_get_str(j, "ip", NULL), &ip))
+                    ip4_parse(json_get_str(j, "ip", NULL), &ip))
                         used[n_used++] = ip;
                 /* A VIP of this stack that is no longer wanted goes. */
                 if (str_startswith(kvs[i].key, prefix) &&
@@ -134,7 +114,7 @@ int vip_sync(struct store *s, const char *stack, const json_t *model, struct err
                                         "'%s'",
                                         stack, *w);
                 }
-                ip = format_ip(first++);
+                ip = ip4_format(first++);
                 strv_push(&keys, key);
                 strv_push_take(&values, xasprintf("{\"ip\":\"%s\"}", ip));
         }

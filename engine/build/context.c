@@ -363,10 +363,6 @@ static int walk_collect(int dfd, const char *rel, const struct ignore_rules *ign
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int build_context_resolve(const struct build_context *c, const char *src, char ***ret,
                           struct err **errp) {
         _cleanup_free_ char *cl = path_clean(src);
@@ -394,7 +390,7 @@ int build_context_resolve(const struct build_context *c, const char *src, char *
                         return err_setx(errp, ENOENT,
                                         "'%s': no source files were found in the build context",
                                         src);
-                qsort_safe(out, strv_length(out), sizeof(char *), cmp_str);
+                qsort_safe(out, strv_length(out), sizeof(char *), strv_cmp);
                 *ret = TAKE_PTR(out);
                 return 0;
         }
@@ -983,7 +979,7 @@ static int sum_entry(EVP_MD_CTX *md, int dfd, const char *name, const char *rel,
                         if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                                 strv_push(&names, de->d_name);
                 if (names)
-                        qsort_safe(names, strv_length(names), sizeof(char *), cmp_str);
+                        qsort_safe(names, strv_length(names), sizeof(char *), strv_cmp);
                 STRV_FOREACH (nm, names) {
                         _cleanup_free_ char *crel =
                                 streq(rel, ".") ? xstrdup(*nm) : xasprintf("%s/%s", rel, *nm);

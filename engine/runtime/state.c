@@ -177,10 +177,6 @@ int rt_state_load(const char *state_root, const char *id, struct rt_state **ret,
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int rt_list(const char *state_root, char ***ret, struct err **errp) {
         _cleanup_closedir_ DIR *d = opendir(state_root);
         _cleanup_strv_ char **l = xnew0(char *, 1);
@@ -196,7 +192,7 @@ int rt_list(const char *state_root, char ***ret, struct err **errp) {
         while ((de = readdir(d)))
                 if (rt_id_valid(de->d_name))
                         strv_push(&l, de->d_name);
-        qsort_safe(l, strv_length(l), sizeof(char *), cmp_str);
+        qsort_safe(l, strv_length(l), sizeof(char *), strv_cmp);
         *ret = TAKE_PTR(l);
         return 0;
 }
