@@ -139,14 +139,28 @@ $(BUILD)/berth-shim: $(BUILD)/main/shim/berth-shim.o $(SHIM_LIBS)
 ifeq ($(SANITIZE),)
 SHIM_BIN := $(BUILD)/berth-shim
 endif
+# berth-runtime: the OCI runtime alone (main/runtime/berth-runtime.c: `berth oci` and runc's
+# command line), agent/oci + engine + common with libseccomp, libcap and jansson, static like the
+# shim so that nothing is loaded before the container starts (docs/runtime.md). Sanitized builds
+# link it dynamically with the same three libraries.
+RUNTIME_LIBS := $(BUILD)/libagent.a $(BUILD)/libengine.a $(BUILD)/libcommon.a
+ifeq ($(SANITIZE),)
+RUNTIME_LINK := -static
+endif
+$(BUILD)/berth-runtime: $(BUILD)/main/runtime/berth-runtime.o $(RUNTIME_LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) $(OPT) $(RUNTIME_LINK) -o $@ $< $(RUNTIME_LIBS) \
+		-lseccomp -lcap -ljansson \
+		2> >(grep -v "statically linked applications requires at runtime" >&2)
+RUNTIME_BIN := $(BUILD)/berth-runtime
 # berth-init: the PID 1 of `run --init` (main/init/berth-init.c), static, libc only.
 INIT_BIN := $(BUILD)/berth-init
 $(INIT_BIN): main/init/berth-init.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) -std=gnu11 -O2 -static -Wall -Wextra -Werror -o $@ $<
 
-all: $(BUILD)/berth $(BUILD)/berth-engine $(SHIM_BIN) $(INIT_BIN)
-tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(BUILD)/berth-engine $(SHIM_BIN) $(INIT_BIN)
+all: $(BUILD)/berth $(BUILD)/berth-engine $(RUNTIME_BIN) $(SHIM_BIN) $(INIT_BIN)
+tests: $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/berth $(BUILD)/berth-engine $(RUNTIME_BIN) $(SHIM_BIN) \
+	$(INIT_BIN)
 
 check: tests
 	prove -f $(UNIT_BINS)
@@ -185,7 +199,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBS) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) $(INC_main) $(ALL_LDFLAGS) -o $@ $< \
 		-Wl,--start-group $(LIBS) -Wl,--end-group $(PKG_LIBS)
-bench: $(BENCH_BINS) $(BUILD)/berth $(BUILD)/berth-engine
+bench: $(BENCH_BINS) $(BUILD)/berth $(BUILD)/berth-engine $(RUNTIME_BIN)
 bench-run: bench
 	@set -e; for b in $(BUILD)/bench/sched $(BUILD)/bench/store; do echo "== $$b"; $$b; done
 # berth beside docker/podman/crun/runc/docker-compose/skopeo (root; peers from deps.sh --bench)
@@ -198,9 +212,10 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-# berth in bin/; berth-engine in libexec/berth/ with the shim and init it looks for beside itself.
+# berth in bin/; berth-engine and berth-runtime in libexec/berth/ with the shim and init they look
+# for beside themselves; bin/berth-runtime links to it for podman --runtime / dockerd --add-runtime.
 LIBEXEC := $(PREFIX)/libexec/berth
-install: $(BUILD)/berth $(BUILD)/berth-engine $(SHIM_BIN) $(INIT_BIN)
+install: $(BUILD)/berth $(BUILD)/berth-engine $(RUNTIME_BIN) $(SHIM_BIN) $(INIT_BIN)
 	install -D -m 0755 $(BUILD)/berth $(DESTDIR)$(PREFIX)/bin/berth
 	install -D -m 0755 $(BUILD)/berth-engine $(DESTDIR)$(LIBEXEC)/berth-engine
 	$(if $(SHIM_BIN),install -D -m 0755 $(SHIM_BIN) $(DESTDIR)$(LIBEXEC)/berth-shim)

@@ -38,12 +38,12 @@ static const struct cli_cmd *const cli_groups[] = {
 enum cli_engine_when {
         CLI_ENGINE_ALWAYS,   /* always in berth-engine */
         CLI_ENGINE_ATTACHED, /* there unless detached (-d/--detach, --dry-run) */
+        CLI_RUNTIME,         /* in berth-runtime (berth-engine when it is not installed) */
 };
 
-/* The commands the thin berth does not run itself: it execs berth-engine with the same argv.
- * One line per command, with what needs the engine. berth-engine runs the daemons from main/
- * and the others from cli_env.engine_groups; a command also in cli_groups (up) runs here when
- * its condition says so. */
+/* The commands the thin berth does not run itself: it execs berth-engine with the same argv
+ * (`oci`: berth-runtime, main/runtime/). One line per command, with what needs the engine.
+ * berth-engine runs the daemons from main/ and the others from cli_env.engine_groups. */
 /* clang-format off */
 static const struct cli_engine_cmd {
         const char *name;
@@ -53,7 +53,7 @@ static const struct cli_engine_cmd {
         {"daemon", NULL, CLI_ENGINE_ALWAYS},                    /* every library */
         {"agent", NULL, CLI_ENGINE_ALWAYS},                     /* every library */
         {"shim", NULL, CLI_ENGINE_ALWAYS},                      /* started by the daemon */
-        {"oci", "OCI runtime commands on a bundle (runc's CLI)", CLI_ENGINE_ALWAYS}, /* engine/ */
+        {"oci", "OCI runtime commands on a bundle (runc's CLI)", CLI_RUNTIME}, /* engine/ */
         {"cp", "Copy files/folders between a container and the local filesystem", CLI_ENGINE_ALWAYS}, /* libarchive */
         {"container cp", "Copy files/folders between a container and the local filesystem", CLI_ENGINE_ALWAYS},
         {"cert issue", "Issue a client certificate signed by the cluster CA", CLI_ENGINE_ALWAYS}, /* openssl */
@@ -162,9 +162,8 @@ static const struct cli_engine_cmd *engine_cmd(int argc, char **argv) {
         return best;
 }
 
-/* berth-engine's path: $BERTH_ENGINE, or beside our binary, or ../libexec/berth/ from it. */
-static char *engine_path(void) {
-        const char *env = getenv("BERTH_ENGINE");
+char *cli_helper_path(const char *name, const char *env_name) {
+        const char *env = getenv(env_name);
         char exe[PATH_MAX];
         ssize_t n;
         char *slash;
@@ -180,7 +179,7 @@ static char *engine_path(void) {
                 return NULL;
         *slash = '\0';
         for (size_t k = 0; k < 2; k++) {
-                char *p = xasprintf("%s/%sberth-engine", exe, k == 0 ? "" : "../libexec/berth/");
+                char *p = xasprintf("%s/%s%s", exe, k == 0 ? "" : "../libexec/berth/", name);
 
                 if (access(p, X_OK) == 0)
                         return p;
@@ -190,7 +189,7 @@ static char *engine_path(void) {
 }
 
 int cli_exec_engine(char **argv) {
-        _cleanup_free_ char *path = engine_path();
+        _cleanup_free_ char *path = cli_helper_path("berth-engine", "BERTH_ENGINE");
 
         /* berth-engine clears it: set again here means BERTH_ENGINE names a thin berth. */
         if (getenv("BERTH_ENGINE_EXEC")) {
@@ -207,6 +206,22 @@ int cli_exec_engine(char **argv) {
         execv(path, argv);
         log_error(NULL, "Failed to run '%s': %s", path, strerror(errno));
         unsetenv("BERTH_ENGINE_EXEC");
+        return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
+}
+
+int cli_exec_runtime(int argc, char **argv) {
+        _cleanup_free_ char *path = cli_helper_path("berth-runtime", "BERTH_RUNTIME");
+        _cleanup_free_ char **args = NULL;
+
+        if (!path)
+                return -ENOENT;
+        /* berth-runtime takes the `oci` word itself: [path, "oci", ARGS...]. */
+        args = xnew0(char *, (size_t)argc + 2);
+        args[0] = path;
+        for (int k = 0; k < argc; k++)
+                args[k + 1] = argv[k];
+        execv(path, args);
+        log_error(NULL, "Failed to run '%s': %s", path, strerror(errno));
         return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
 }
 
@@ -282,9 +297,19 @@ int cli_main(int argc, char **argv, const struct cli_env *env) {
         }
         /* The thin berth hands over what it has no code for (cli_engine_cmds) and https hosts
          * (TLS is libcurl's, in berth-engine). */
-        if (!env->engine &&
-            (engine_cmd(argc, argv) || (str_startswith(ctx.host, "https://") && !env->http->tls)))
-                return cli_exec_engine(argv_all);
+        if (!env->engine) {
+                const struct cli_engine_cmd *ec = engine_cmd(argc, argv);
+
+                /* berth-runtime when installed, else berth-engine has the same code. */
+                if (ec && ec->when == CLI_RUNTIME) {
+                        int r = cli_exec_runtime(argc, argv);
+
+                        if (r != -ENOENT)
+                                return r;
+                }
+                if (ec || (str_startswith(ctx.host, "https://") && !env->http->tls))
+                        return cli_exec_engine(argv_all);
+        }
         /* `berth ps -p NAME` lists a stack's pods (cli/stacks_up.c); plain `ps` lists containers.
          */
         if (strcmp(argv[0], "ps") == 0 && cli_stack_ps_wanted(argc, argv)) {

@@ -86,6 +86,15 @@ int cli_main(int argc, char **argv, const struct cli_env *env);
  * (an exit code, the error reported). */
 int cli_exec_engine(char **argv);
 
+/* The path of a berth helper binary (berth-engine, berth-runtime): $ENV_NAME when set, else NAME
+ * beside /proc/self/exe, else ../libexec/berth/NAME from there; NULL when none is executable. */
+char *cli_helper_path(const char *name, const char *env_name);
+
+/* `berth oci ARGS...` (argv[0] is "oci"): replaces the process with berth-runtime (found by
+ * cli_helper_path, $BERTH_RUNTIME). Returns -ENOENT, nothing reported, when it is not installed,
+ * else only on failure (an exit code, the error reported). */
+int cli_exec_runtime(int argc, char **argv);
+
 /* Reports an error the way every command does ("berth: Failed to ...: cause") and returns the
  * exit code to use. Frees e. */
 int cli_report(struct err *e, int exit_code);

@@ -3,6 +3,7 @@
  * (daemon, agent, shim, the OCI runtime) have their own entry points; every other word is a
  * client command, with every command and both transports linked in. The `berth` users run is
  * the thin client (main/client/berth.c), which execs this binary for what it cannot do. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,20 @@ static int berth_agent_main(int argc, char **argv) {
         return agent_run(argc, argv, &pods_engine_ops);
 }
 
+/* `berth-engine oci ...` runs berth-runtime (the same code, linked statically and without
+ * this binary's libraries) when it is installed, else the OCI runtime linked in here. */
+static int berth_oci_main(int argc, char **argv) {
+        int r = cli_exec_runtime(argc, argv);
+
+        if (r != -ENOENT)
+                return r;
+        return oci_main(argc, argv);
+}
+
 static const struct role roles[] = {
         {"agent", berth_agent_main},
         {"daemon", berth_daemon_main},
-        {"oci", oci_main},
+        {"oci", berth_oci_main},
         {"shim", shim_main},
         {},
 };

@@ -12,10 +12,13 @@ setup() {
         setup_tmp
         busybox_tar "$TEST_TMP/bb.tar"
         RT_LOG=$TEST_TMP/runtime.log
+        # berth-runtime takes runc's command line itself, as crun does
+        RUNTIME=${BERTH_RUNTIME:-$(dirname "$BERTH")/berth-runtime}
+        [ -x "$RUNTIME" ] || skip "no berth-runtime beside $BERTH (make)"
         cat >"$TEST_TMP/berth-runc" <<EOF
 #!/bin/sh
 echo "\$*" >>"$RT_LOG"
-exec "$BERTH" oci "\$@"
+exec "$RUNTIME" "\$@"
 EOF
         chmod +x "$TEST_TMP/berth-runc"
         PEER_PIDS=()

@@ -50,10 +50,10 @@ teardown() {
 }
 
 @test "a missing or wrong berth-engine is a clear error, never a loop" {
-        BERTH_ENGINE=/nonexistent/berth-engine run -127 "$BERTH" oci features
+        BERTH_ENGINE=/nonexistent/berth-engine run -127 "$BERTH" cert fingerprint
         [ "$status" -eq 127 ]
         [[ "$output" == *"Failed to run '/nonexistent/berth-engine'"* ]]
-        BERTH_ENGINE=$BERTH run "$BERTH" oci features
+        BERTH_ENGINE=$BERTH run "$BERTH" cert fingerprint
         [ "$status" -eq 125 ]
         [[ "$output" == *"is not berth-engine"* ]]
         # the engine clears the marker: what it runs does not inherit it
@@ -93,4 +93,38 @@ teardown() {
         run "$BERTH" inspect no-such-container
         [ "$status" -eq 1 ]
         [[ "$output" == *"no-such-container"* ]]
+}
+
+@test "berth oci and berth-engine oci run berth-runtime, which links no shared library" {
+        skip_unless_cmd ldd
+        RUNTIME=$(dirname "$BERTH")/berth-runtime
+        [ -x "$RUNTIME" ] || skip "no berth-runtime beside $BERTH"
+        # static in normal builds; a sanitized build links libseccomp, libcap and jansson only
+        run ldd "$RUNTIME"
+        for lib in libcurl libarchive libssl libcrypto libnftables libsqlite3 libldns libisal \
+                libmnl libev libyaml; do
+                if [[ "$output" == *"$lib"* ]]; then
+                        echo "berth-runtime links $lib: $output" >&2
+                        return 1
+                fi
+        done
+        # both forms: runc's command line and `berth-runtime oci ...`
+        run "$RUNTIME" features
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq -r .ociVersionMax)" = 1.1.0 ]
+        run "$RUNTIME" oci --version
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"berth oci version"* ]]
+        # the thin berth and berth-engine exec it: a wrong $BERTH_RUNTIME names itself
+        for b in "$BERTH" "$ENGINE"; do
+                BERTH_RUNTIME=/nonexistent/berth-runtime run -127 "$b" oci features
+                [ "$status" -eq 127 ]
+                [[ "$output" == *"Failed to run '/nonexistent/berth-runtime'"* ]]
+        done
+        # without berth-runtime installed, berth-engine runs the same code itself
+        mkdir "$TEST_TMP/bin"
+        cp "$BERTH" "$ENGINE" "$TEST_TMP/bin/"
+        run "$TEST_TMP/bin/berth" oci features
+        [ "$status" -eq 0 ]
+        [ "$(echo "$output" | jq -r .ociVersionMax)" = 1.1.0 ]
 }
