@@ -36,9 +36,8 @@ static const struct cli_cmd *const cli_groups[] = {
 
 /* Where a command of cli_engine_cmds runs. */
 enum cli_engine_when {
-        CLI_ENGINE_ALWAYS,   /* always in berth-engine */
-        CLI_ENGINE_ATTACHED, /* there unless detached (-d/--detach, --dry-run) */
-        CLI_RUNTIME,         /* in berth-runtime (berth-engine when it is not installed) */
+        CLI_ENGINE_ALWAYS, /* always in berth-engine */
+        CLI_RUNTIME,       /* in berth-runtime (berth-engine when it is not installed) */
 };
 
 /* The commands the thin berth does not run itself: it execs berth-engine with the same argv
@@ -58,7 +57,6 @@ static const struct cli_engine_cmd {
         {"container cp", "Copy files/folders between a container and the local filesystem", CLI_ENGINE_ALWAYS},
         {"cert issue", "Issue a client certificate signed by the cluster CA", CLI_ENGINE_ALWAYS}, /* openssl */
         {"cert fingerprint", "Print the cluster CA's sha256 fingerprint", CLI_ENGINE_ALWAYS},
-        {"up", NULL, CLI_ENGINE_ATTACHED},                      /* follows logs with libcurl */
 };
 /* clang-format on */
 
@@ -132,17 +130,6 @@ static int find_in(const struct cli_cmd *const *groups, size_t n_groups, int arg
         return best;
 }
 
-/* A foreground `up` attaches to the logs; these options make it return at once. Anything
- * else (a bundled -dV too) is treated as attached: berth-engine then runs it, which is correct
- * either way. */
-static bool detached(int argc, char **argv) {
-        for (int k = 1; k < argc && !streq(argv[k], "--"); k++)
-                if (streq(argv[k], "-d") || streq(argv[k], "--detach") ||
-                    streq(argv[k], "--dry-run"))
-                        return true;
-        return false;
-}
-
 /* The cli_engine_cmds entry for argv when the thin berth must hand it over, else NULL. */
 static const struct cli_engine_cmd *engine_cmd(int argc, char **argv) {
         const struct cli_engine_cmd *best = NULL;
@@ -156,9 +143,6 @@ static const struct cli_engine_cmd *engine_cmd(int argc, char **argv) {
                         best = &cli_engine_cmds[k];
                 }
         }
-        if (best && best->when == CLI_ENGINE_ATTACHED &&
-            detached(argc - best_n + 1, argv + best_n - 1))
-                return NULL;
         return best;
 }
 

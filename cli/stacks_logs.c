@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `berth up` without -d: follows the logs of every container of the stack, as they appear,
  * prefixed with "service-slot |", until SIGINT or SIGTERM. One libev loop drives every log
- * stream and a 1 s poll of the stack's containers through the curl multi client. */
+ * stream and a 1 s poll of the stack's containers through the curl multi client: berth-engine's,
+ * for https hosts; the thin berth follows unix hosts with stacks_follow.c. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,8 +13,8 @@
 
 #include "cleanup.h"
 #include "http_client.h"
-#include "http_request.h"
 #include "json.h"
+#include "stacks_follow.h"
 #include "stacks_logs.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -60,21 +61,9 @@ static void follow_free(struct follow *f) {
 }
 
 static int on_log_line(const char *line, size_t len, void *ud) {
-        struct follow *f = ud;
-        _cleanup_json_ json_t *j = NULL;
-        const char *text;
-        size_t n;
+        const struct follow *f = ud;
 
-        if (json_parse(line, len, "log line", &j, NULL) < 0)
-                return 0;
-        text = json_get_str(j, "log", NULL);
-        if (!text)
-                return 0;
-        n = strlen(text);
-        if (n && text[n - 1] == '\n')
-                n--;
-        printf("%-14s | %.*s\n", f->prefix, (int)n, text);
-        fflush(stdout);
+        stack_log_print(f->prefix, line, len);
         return 0;
 }
 
@@ -135,14 +124,12 @@ static void list_done(int r, const struct http_response *resp, const struct err 
             json_parse(resp->body, resp->body_len, "containers", &list, NULL) < 0)
                 return;
         json_array_foreach (list, i, c) {
-                const json_t *labels = json_object_get(c, "Labels");
                 const char *id = json_get_str(c, "Id", NULL);
                 _cleanup_free_ char *prefix = NULL;
 
                 if (!id || following(l, id))
                         continue;
-                prefix = xasprintf("%s-%s", json_get_str(labels, "berth.service", "?"),
-                                   json_get_str(labels, "berth.slot", "?"));
+                prefix = stack_log_prefix(c);
                 follow_start(l, id, prefix);
         }
 }
@@ -168,11 +155,9 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents) {
 }
 
 int stack_follow_logs(const struct http_target *target, const char *stack, struct err **errp) {
-        _cleanup_free_ char *filters = xasprintf("{\"label\":[\"berth.stack=%s\"]}", stack);
-        _cleanup_free_ char *q = http_escape(filters);
         struct logs l = {
                 .target = *target,
-                .list_path = xasprintf("/v1/containers?filters=%s", q),
+                .list_path = stack_log_list_path(stack),
         };
         int r;
 

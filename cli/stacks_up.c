@@ -467,7 +467,7 @@ static int up_or_diff(const struct cli_ctx *ctx, int argc, char **argv, bool dif
                         "Attaching to the logs of stack '%s' (Ctrl-C stops it, like compose; "
                         "use -d to leave it running)\n",
                         json_get_str(model, "name", ""));
-                /* berth-engine's (cli.c runs a foreground up there: libcurl) */
+                /* the thin berth's: unix hosts (stacks_follow.c); berth-engine's: libcurl */
                 r = ctx->env->follow_logs
                             ? ctx->env->follow_logs(&t, json_get_str(model, "name", ""), &e)
                             : err_setx(&e, EPROTONOSUPPORT, "following logs needs berth-engine");

@@ -623,6 +623,22 @@ int uhttp_upgrade(const struct http_target *t, const struct http_call *call,
         return 0;
 }
 
+int uhttp_stream_open(const struct http_target *t, const struct http_call *call, int *ret_fd,
+                      struct err **errp) {
+        _cleanup_close_ int fd = -EBADF;
+        int64_t deadline = mono_msec() + (call->timeout_ms > 0 ? call->timeout_ms : 10000);
+        int r;
+
+        r = unix_connect(t, &fd, errp);
+        if (r < 0)
+                return r;
+        r = send_request(fd, t, call, false, deadline, errp);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 const struct http_transport http_transport_unix = {
         .name = "unix",
         .tls = false,

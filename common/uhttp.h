@@ -21,6 +21,13 @@ int uhttp_request(const struct http_target *t, const struct http_call *call,
 int uhttp_upgrade(const struct http_target *t, const struct http_call *call,
                   struct http_raw **ret_raw, struct http_response *ret_resp, struct err **errp);
 
+/* For callers that multiplex several streams with poll(2) (the thin berth's foreground up):
+ * connects to t (unix:// only), sends the request (bounded by call->timeout_ms, 10 s when 0)
+ * and hands over the connected, non-blocking socket. The answer is the caller's to read and
+ * feed to a uhttp_resp. */
+int uhttp_stream_open(const struct http_target *t, const struct http_call *call, int *ret_fd,
+                      struct err **errp);
+
 /* The response parser on its own (the unit test and fuzz/fuzz-uhttp.c drive it). */
 struct uhttp_resp;
 struct uhttp_resp_opts {

@@ -6,10 +6,12 @@
  * run in berth-engine (main/main.c): cli_main execs it with the same argv (cli.c,
  * cli_engine_cmds). */
 #include "cli.h"
+#include "stacks_follow.h"
 #include "version.h"
 
 static const struct cli_env thin_env = {
         .http = &http_transport_unix,
+        .follow_logs = stack_follow_logs_unix,
 };
 
 int main(int argc, char **argv) {
