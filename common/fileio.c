@@ -148,8 +148,14 @@ int write_file_replace(const char *path, const void *data, size_t len, mode_t mo
 }
 
 int mkdir_p(const char *path, mode_t mode, struct err **errp) {
-        _cleanup_free_ char *p = xstrdup(path);
+        _cleanup_free_ char *p = NULL;
 
+        /* The parents usually exist (a container's cgroup under berth/): one call then. */
+        if (mkdir(path, mode) == 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return err_set(errp, errno, "create directory '%s'", path);
+        p = xstrdup(path);
         for (char *s = p + 1;; s++) {
                 if (*s == '/' || *s == 0) {
                         char c = *s;

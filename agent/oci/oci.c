@@ -499,7 +499,8 @@ static int cmd_run(const struct oci_ctx *ctx, int argc, char **argv) {
                                                .id = a.id,
                                                .bundle = a.bundle,
                                                .console_fd = console,
-                                               .pid_file = a.pid_file},
+                                               .pid_file = a.pid_file,
+                                               .spec = spec},
                       &st, &e);
         console = safe_close(console);
         if (r < 0) {
@@ -510,6 +511,8 @@ static int cmd_run(const struct oci_ctx *ctx, int argc, char **argv) {
                 report(e, "run container", a.id);
                 return code;
         }
+        /* start and delete run its poststart/poststop hooks: no second read of the bundle */
+        st->spec = TAKE_PTR(spec);
         if (cs[0] >= 0) {
                 master = oci_tty_receive_master(cs[0]);
                 if (master < 0) {
@@ -687,6 +690,8 @@ static int cmd_exec(const struct oci_ctx *ctx, int argc, char **argv) {
         if (detach)
                 return 0;
         install_forwarding(pid);
+        /* start and delete run its poststart/poststop hooks: no second read of the bundle */
+        st->spec = TAKE_PTR(spec);
         if (cs[0] >= 0) {
                 master = oci_tty_receive_master(cs[0]);
                 if (master >= 0)

@@ -87,12 +87,19 @@ static char *hook_state(const struct rt_state *st, pid_t pid, const char *status
 
 /* Runs hooks whose failure is only a warning (poststart, poststop). */
 static void run_hooks_warn(struct rt_state *st, enum spec_hook_kind k, const char *status) {
-        _cleanup_(spec_freep) struct spec *spec = NULL;
-        _cleanup_free_ char *cfg = xasprintf("%s/config.json", st->bundle);
+        _cleanup_(spec_freep) struct spec *owned = NULL;
         _cleanup_free_ char *state = NULL;
+        const struct spec *spec = st->spec;
         char msg[1024];
 
-        if (spec_load(cfg, &spec, NULL) < 0 || spec->n_hooks[k] == 0)
+        if (!spec) {
+                _cleanup_free_ char *cfg = xasprintf("%s/config.json", st->bundle);
+
+                if (spec_load(cfg, &owned, NULL) < 0)
+                        return;
+                spec = owned;
+        }
+        if (spec->n_hooks[k] == 0)
                 return;
         state = hook_state(st, st->pid, status);
         for (size_t i = 0; i < spec->n_hooks[k]; i++)
@@ -398,9 +405,10 @@ static int open_join_fds(const struct spec *spec, int *fds, int *ret_pidns_fd, s
 
 int rt_create(const struct rt_create_opts *o, struct rt_state **ret, struct err **errp) {
         _cleanup_(rt_state_freep) struct rt_state *st = NULL;
-        _cleanup_(spec_freep) struct spec *spec = NULL;
+        _cleanup_(spec_freep) struct spec *owned = NULL;
         _cleanup_free_ char *cfg = NULL, *fifo = NULL;
         _cleanup_close_ int fifo_fd = -EBADF, pidns_fd = -EBADF, saved_pidns = -EBADF;
+        struct spec *spec = o->spec;
         _cleanup_strv_ char **env = NULL;
         _cleanup_free_ char *state_buf = NULL;
         struct rt_init init = {};
@@ -412,10 +420,13 @@ int rt_create(const struct rt_create_opts *o, struct rt_state **ret, struct err 
                 return err_setx(errp, EINVAL,
                                 "invalid container id '%s' (want [A-Za-z0-9][A-Za-z0-9_.-]*)",
                                 o->id);
-        cfg = xasprintf("%s/config.json", o->bundle);
-        r = spec_load(cfg, &spec, errp);
-        if (r < 0)
-                return r;
+        if (!spec) {
+                cfg = xasprintf("%s/config.json", o->bundle);
+                r = spec_load(cfg, &owned, errp);
+                if (r < 0)
+                        return r;
+                spec = owned;
+        }
         r = rt_validate_sysctls(spec, errp);
         if (r < 0)
                 return r;

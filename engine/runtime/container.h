@@ -41,6 +41,9 @@ struct rt_state {
         /* Non-fatal problems of the last call (failed poststart/poststop hooks), for the caller
          * to log as warnings. */
         char **warnings;
+        /* The config.json this process created the container from (not saved): start and
+         * delete run its poststart/poststop hooks instead of reading the bundle again. */
+        struct spec *spec;
 };
 
 struct rt_state *rt_state_free(struct rt_state *st);
@@ -68,6 +71,9 @@ struct rt_create_opts {
         int console_fd;     /* connected console socket (process.terminal), -1 */
         const char *pid_file;
         const char *cgroup_root; /* default "/sys/fs/cgroup" */
+        /* The bundle's config.json when the caller has parsed it already (borrowed; rt_create
+         * may fill in defaults); NULL: read from the bundle. */
+        struct spec *spec;
         /* The container's stdin/stdout/stderr (for the shim: pipes or log files). -1 in a slot
          * (or stdio_set false) inherits the caller's. Ignored for a terminal. */
         bool stdio_set;

@@ -54,6 +54,7 @@ struct rt_state *rt_state_free(struct rt_state *st) {
         cg_free(st->cg);
         free(st->dir);
         strv_free(st->warnings);
+        spec_free(st->spec);
         free(st);
         return NULL;
 }
