@@ -218,6 +218,8 @@ LIBEXEC := $(PREFIX)/libexec/berth
 install: $(BUILD)/berth $(BUILD)/berth-engine $(RUNTIME_BIN) $(SHIM_BIN) $(INIT_BIN)
 	install -D -m 0755 $(BUILD)/berth $(DESTDIR)$(PREFIX)/bin/berth
 	install -D -m 0755 $(BUILD)/berth-engine $(DESTDIR)$(LIBEXEC)/berth-engine
+	install -D -m 0755 $(RUNTIME_BIN) $(DESTDIR)$(LIBEXEC)/berth-runtime
+	ln -sf ../libexec/berth/berth-runtime $(DESTDIR)$(PREFIX)/bin/berth-runtime
 	$(if $(SHIM_BIN),install -D -m 0755 $(SHIM_BIN) $(DESTDIR)$(LIBEXEC)/berth-shim)
 	install -D -m 0755 $(INIT_BIN) $(DESTDIR)$(LIBEXEC)/berth-init
 

@@ -417,6 +417,59 @@ static void test_request_lines(void) {
         strv_free(ls.l);
 }
 
+/* uhttp_stream_open: the request is sent, the socket handed over non-blocking, and the caller's
+ * own poll + parser loop gets the streamed lines (the thin berth's foreground up). */
+static void test_stream_open(void) {
+        _cleanup_(uhttp_resp_freep) struct uhttp_resp *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_err_ struct err *e = NULL;
+        struct lines ls = {};
+        struct server s;
+        struct http_target t;
+        char buf[16];
+        int fl;
+
+        ASSERT_OK(server_start(&s, SERVE_LINES));
+        t = (struct http_target){.host = s.host};
+        ASSERT_OK(uhttp_stream_open(&t, &(struct http_call){.path = "/logs?follow=1"}, &fd, &e));
+        fl = fcntl(fd, F_GETFL);
+        ASSERT_TRUE(fl >= 0 && (fl & O_NONBLOCK));
+        ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+        p = uhttp_resp_new(&(struct uhttp_resp_opts){.on_line = collect_line, .ud = &ls});
+        /* bounded: at most 400 polls of 50 ms */
+        for (int k = 0; k < 400 && !uhttp_resp_done(p); k++) {
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                ssize_t n;
+
+                if (poll(&pfd, 1, 50) <= 0)
+                        continue;
+                n = read(fd, buf, sizeof(buf));
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        continue;
+                ASSERT_TRUE(n >= 0);
+                ASSERT_TRUE(uhttp_resp_feed(p, buf, (size_t)n, NULL) >= 0);
+                if (n == 0)
+                        break;
+        }
+        server_stop(&s);
+        ASSERT_TRUE(uhttp_resp_done(p));
+        ASSERT_EQ(strv_length(ls.l), 3);
+        ASSERT_STREQ(ls.l[0], "one");
+        ASSERT_STREQ(ls.l[2], "three");
+        strv_free(ls.l);
+
+        /* only unix hosts; nothing listening is a connect error naming the host */
+        fd = safe_close(fd);
+        t = (struct http_target){.host = "https://127.0.0.1:1"};
+        ASSERT_TRUE(uhttp_stream_open(&t, &(struct http_call){.path = "/"}, &fd, &e) < 0);
+        ASSERT_NOT_NULL(e);
+        e = err_free(e);
+        t = (struct http_target){.host = "unix:///nonexistent/berth.sock"};
+        ASSERT_EQ(uhttp_stream_open(&t, &(struct http_call){.path = "/"}, &fd, &e), -ECONNREFUSED);
+        ASSERT_NOT_NULL(strstr(err_msg(e), "/nonexistent/berth.sock"));
+        ASSERT_EQ(fd, -EBADF);
+}
+
 static void test_request_errors(void) {
         struct server s;
         struct http_response r = {};
@@ -485,4 +538,4 @@ TAP_MAIN(test_content_length_byte_by_byte, test_chunked_split, test_streamed_lin
          test_error_body_not_streamed, test_eof_delimited_and_interim, test_head_has_no_body,
          test_upgrade_leaves_the_stream, test_parse_errors, test_limits_and_stops,
          test_request_echo, test_request_chunked_upload, test_request_lines, test_request_errors,
-         test_upgrade_roundtrip);
+         test_upgrade_roundtrip, test_stream_open);
