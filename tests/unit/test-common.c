@@ -59,6 +59,34 @@ static void test_strv(void) {
         ASSERT_FALSE(str_endswith("gz", ".tar.gz"));
 }
 
+/* mkdir_p: the leaf alone when its parent exists, the whole walk when not, an existing leaf is
+ * success, and a file in the way is an error naming the path. */
+static void test_mkdir_p(void) {
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *dir = NULL, *deep = NULL, *leaf = NULL, *file = NULL, *under = NULL;
+        char tmpl[] = "/tmp/berth-test-XXXXXX";
+        struct stat st;
+
+        ASSERT_NOT_NULL(mkdtemp(tmpl));
+        dir = xstrdup(tmpl);
+        deep = xasprintf("%s/a/b/c", dir);
+        ASSERT_OK(mkdir_p(deep, 0700, NULL));
+        ASSERT_OK(stat(deep, &st));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_EQ(st.st_mode & 07777, 0700);
+        leaf = xasprintf("%s/a/b/d", dir);
+        ASSERT_OK(mkdir_p(leaf, 0755, NULL));
+        ASSERT_OK(stat(leaf, &st));
+        ASSERT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_OK(mkdir_p(leaf, 0755, NULL));
+        file = xasprintf("%s/f", dir);
+        ASSERT_OK(write_file_atomic(file, "x", 1, 0600, NULL));
+        under = xasprintf("%s/f/g/h", dir);
+        ASSERT_EQ(mkdir_p(under, 0755, &e), -ENOTDIR);
+        ASSERT_NOT_NULL(strstr(err_msg(e), "/f/g"));
+        ASSERT_OK(rm_rf(dir, NULL));
+}
+
 static void test_atomic_write(void) {
         _cleanup_free_ char *dir = NULL, *path = NULL, *data = NULL, *tmp = NULL;
         char tmpl[] = "/tmp/berth-test-XXXXXX";
@@ -228,4 +256,4 @@ static void test_unix_recv_fd(void) {
 
 TAP_MAIN(test_err_wrap, test_err_set_once, test_strv, test_atomic_write, test_replace_write,
          test_read_file_limit, test_json_helpers, test_random_hex, test_unix_sockaddr_long,
-         test_unix_recv_fd)
+         test_unix_recv_fd, test_mkdir_p)
