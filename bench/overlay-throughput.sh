@@ -9,13 +9,16 @@
 # their order flipping every round; the table gives every run with the load average beside it,
 # the medians and the median of the per-round ratios. It prints the settings of both paths
 # first (MTU, offloads, VXLAN options, br_netfilter, berth's notrack rules).
+# OVT_AB=1 also runs, in every round, both paths without berth's overlay fast-path rules (the
+# notrack chains and the same-bridge accept removed from the host namespaces' berth tables, put
+# back after): the before/after of issue #10's change on the same cluster and load.
 # OVT_BRNF=1 adds a diagnostic round with bridge-nf-call-iptables=0 in the two host namespaces
 # (this script's own; a host keeps whatever it has): what br_netfilter costs the overlay.
 # Target (issue #10): overlay >= 80 % of the underlay. Needs root, iproute2, jq, iperf3,
 # busybox-static (ethtool for the offload listing). Traffic stays inside the namespaces this
 # script creates; everything it made is removed at exit.
 #
-#   bench/overlay-throughput.sh                 # ROUNDS=5 T_SECS=5 OVT_BRNF=1 ...
+#   bench/overlay-throughput.sh                 # ROUNDS=5 T_SECS=5 OVT_AB=1 OVT_BRNF=1 ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -151,12 +154,31 @@ un_run() { run_once "nsenter --net=$NS2" "nsenter --net=$NS3" "198.18.$net.2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 pct() { echo "scale=1; 100 * $1 / $2" | bc 2>/dev/null || echo "?"; }
 
+# fastpath off|on: berth's overlay fast-path rules out of / back into both host namespaces.
+fastpath() {
+        local n t h
+        for n in 2 3; do
+                t=$(nsenter --net="/run/netns/bon-$id-$n" nft list tables | awk '/^table ip berth/ {print $3; exit}')
+                if [ "$1" = off ]; then
+                        nsenter --net="/run/netns/bon-$id-$n" nft list table ip "$t" >"$tmp/fastpath$n.nft"
+                        nsenter --net="/run/netns/bon-$id-$n" nft delete chain ip "$t" overlay_notrack
+                        nsenter --net="/run/netns/bon-$id-$n" nft delete chain ip "$t" overlay_notrack_out
+                        h=$(nsenter --net="/run/netns/bon-$id-$n" nft -a list chain ip "$t" forward |
+                                awk '/oifname "br-[0-9a-f]*" accept/ {print $NF; exit}')
+                        nsenter --net="/run/netns/bon-$id-$n" nft delete rule ip "$t" forward handle "$h"
+                else
+                        { echo "delete table ip $t"; cat "$tmp/fastpath$n.nft"; } |
+                                nsenter --net="/run/netns/bon-$id-$n" nft -f -
+                fi
+        done
+}
+
 br_u=$br
 settings
 echo
 echo "Cross-host TCP throughput, iperf3 ${SECS}s x $ROUNDS rounds, alternating (Gbit/s):"
 printf '  %-5s  %-24s %8s   %-24s %8s   %7s\n' round "overlay (load)" Gbit/s "underlay (load)" Gbit/s "ov/un %"
-ovs=() uns=() rat=()
+ovs=() uns=() rat=() abo=() abu=() abr=()
 for r in $(seq "$ROUNDS"); do
         if [ $((r % 2)) -eq 1 ]; then
                 o=$(ov_run); lo=$(load); u=$(un_run); lu=$(load)
@@ -167,11 +189,27 @@ for r in $(seq "$ROUNDS"); do
         p=$(pct "$o" "$u")
         rat+=("$p")
         printf '  %-5s  %-24s %8.2f   %-24s %8.2f   %7s\n' "$r" "($lo)" "$o" "($lu)" "$u" "$p"
+        if [ "${OVT_AB:-0}" = 1 ]; then
+                fastpath off
+                o=$(ov_run); lo=$(load); u=$(un_run); lu=$(load)
+                fastpath on
+                abo+=("$o") abu+=("$u")
+                p=$(pct "$o" "$u")
+                abr+=("$p")
+                printf '  %-5s  %-24s %8.2f   %-24s %8.2f   %7s  (without the fast-path rules)\n' \
+                        "$r-" "($lo)" "$o" "($lu)" "$u" "$p"
+        fi
 done
 mo=$(median "${ovs[@]}")
 mu=$(median "${uns[@]}")
 printf '  %-5s  %-24s %8.2f   %-24s %8.2f   %7s  (median of the ratios %s %%; target >= 80 %%)\n' \
         median "" "$mo" "" "$mu" "$(pct "$mo" "$mu")" "$(median "${rat[@]}")"
+if [ "${OVT_AB:-0}" = 1 ]; then
+        mo=$(median "${abo[@]}")
+        mu=$(median "${abu[@]}")
+        printf '  %-5s  %-24s %8.2f   %-24s %8.2f   %7s  (without the fast-path rules; median of the ratios %s %%)\n' \
+                "median-" "" "$mo" "" "$mu" "$(pct "$mo" "$mu")" "$(median "${abr[@]}")"
+fi
 echo "  container MTU $MTU, underlay MTU $(mtu "${UNS[@]}" eth0); load at the end: $(load)"
 
 if [ "${OVT_BRNF:-0}" = 1 ]; then
