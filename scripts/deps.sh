@@ -26,7 +26,7 @@ test_pkgs=(
 bench_pkgs=(
         docker.io containerd docker-compose podman conmon crun runc skopeo docker-registry
         hyperfine iperf3 uidmap slirp4netns fuse-overlayfs containernetworking-plugins catatonit
-        busybox-static python3 curl buildah
+        busybox-static python3 curl buildah ethtool
 )
 
 want=("${build_pkgs[@]}")

@@ -154,6 +154,8 @@ struct net_overlay_peer {
  * no default route): the controller's VIP_RANGE (orchestrator/vip.h). */
 #define NET_OVERLAY_SERVICE_RANGE 0x0a600000u
 #define NET_OVERLAY_SERVICE_PREFIX 16
+/* The UDP port of every overlay network's VXLAN device (IANA's). */
+#define NET_OVERLAY_VXLAN_PORT 4789
 /* The VXLAN device of an overlay network: "vx-<12 hex of id>". */
 void net_overlay_ifname(const struct net_network *n, char buf[16]);
 int net_overlay_peer_add(struct nl *nl, const struct net_network *n,

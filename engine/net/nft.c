@@ -332,6 +332,71 @@ static void emit_services(struct sbuf *b, const struct nft_state *s) {
                      "@services\n\t}\n");
 }
 
+/* Overlay fast path (issue #10). Frames bridged between a container and the VXLAN device
+ * cross br_netfilter (bridge-nf-call-iptables, on by default in every network namespace), so
+ * conntrack and the forward chain saw every one of them twice per host, and the VXLAN packets
+ * carrying them once more. None of it needs state: NAT on an overlay happens only where a
+ * packet is addressed to this host (its gateway or node address, a VIP, a published port), and
+ * those stay tracked. So: container to container within the subnet (neither end this host),
+ * and the UDP packets of the VTEP, are not tracked; the forward chain accepts a frame that
+ * enters and leaves the same overlay bridge first (no rule of it ever drops one; icc=false is
+ * the bridge table's). Isolation between networks is untouched: it is decided on frames that
+ * change bridge, which still go through every rule. */
+static bool is_overlay(const struct net_network *n) {
+        return n->driver == NET_DRIVER_OVERLAY;
+}
+
+static bool vtep_seen(const struct nft_state *s, size_t upto, uint32_t vtep) {
+        for (size_t j = 0; j < upto; j++)
+                if (is_overlay(s->nets[j]) && s->nets[j]->vtep == vtep)
+                        return true;
+        return false;
+}
+
+static void emit_overlay_notrack(struct sbuf *b, const struct nft_state *s) {
+        char cidr[19], gw[16], self[16], vtep[16];
+        bool any = false;
+
+        for (size_t i = 0; i < s->n_nets; i++)
+                any = any || is_overlay(s->nets[i]);
+        if (!any)
+                return;
+        sb_printf(b, "\tchain overlay_notrack {\n\t\ttype filter hook prerouting priority raw; "
+                     "policy accept;\n");
+        for (size_t i = 0; i < s->n_nets; i++) {
+                const struct net_network *n = s->nets[i];
+
+                if (!is_overlay(n))
+                        continue;
+                ipam_cidr_format(&n->ipam.subnet, cidr);
+                ipam_ip_format(n->ipam.gateway, gw);
+                sb_printf(b, "\t\tiifname \"%s\" ip saddr %s ip daddr %s ip daddr != ", n->ifname,
+                          cidr, cidr);
+                if (n->node_ip) {
+                        ipam_ip_format(n->node_ip, self);
+                        sb_printf(b, "{ %s, %s } notrack\n", gw, self);
+                } else
+                        sb_printf(b, "%s notrack\n", gw);
+        }
+        for (size_t i = 0; i < s->n_nets; i++)
+                if (is_overlay(s->nets[i]) && s->nets[i]->vtep &&
+                    !vtep_seen(s, i, s->nets[i]->vtep)) {
+                        ipam_ip_format(s->nets[i]->vtep, vtep);
+                        sb_printf(b, "\t\tip daddr %s udp dport %d notrack\n", vtep,
+                                  NET_OVERLAY_VXLAN_PORT);
+                }
+        sb_printf(b, "\t}\n\tchain overlay_notrack_out {\n\t\ttype filter hook output priority "
+                     "raw; policy accept;\n");
+        for (size_t i = 0; i < s->n_nets; i++)
+                if (is_overlay(s->nets[i]) && s->nets[i]->vtep &&
+                    !vtep_seen(s, i, s->nets[i]->vtep)) {
+                        ipam_ip_format(s->nets[i]->vtep, vtep);
+                        sb_printf(b, "\t\tip saddr %s udp dport %d notrack\n", vtep,
+                                  NET_OVERLAY_VXLAN_PORT);
+                }
+        sb_printf(b, "\t}\n");
+}
+
 bool nft_table_name_valid(const char *name) {
         size_t n = name ? strlen(name) : 0;
 
@@ -385,6 +450,7 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
         sb_printf(&b, "\tchain output {\n\t\ttype nat hook output priority -100; policy "
                       "accept;\n\t\tjump services\n\t\tfib daddr type local jump publish\n\t}\n");
 
+        emit_overlay_notrack(&b, s);
         sb_printf(&b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; "
                       "policy accept;\n");
         for (size_t i = 0; i < s->n_nets; i++) {
@@ -416,6 +482,10 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
 
         sb_printf(&b, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy "
                       "accept;\n");
+        for (size_t i = 0; i < s->n_nets; i++)
+                if (is_overlay(s->nets[i]))
+                        sb_printf(&b, "\t\tiifname \"%s\" oifname \"%s\" accept\n",
+                                  s->nets[i]->ifname, s->nets[i]->ifname);
         for (size_t i = 0; i < s->n_nets; i++) {
                 const struct net_network *n = s->nets[i];
 

@@ -26,6 +26,7 @@ static int overlay_create(struct nl *nl, const struct net_network *n, struct err
                               .local = ip4(n->vtep),
                               .dev = n->vtep_dev,
                               .mtu = n->mtu,
+                              .port = NET_OVERLAY_VXLAN_PORT,
                               .learning = false,
                               .proxy = true};
         char name[16];

@@ -196,3 +196,58 @@ fetch() { # I URL: what node-I's web container gets from URL
         run "${CTL[@]}" down -p a
         [ "$status" -eq 0 ]
 }
+
+# tracks I SRC DST PORT: whether host I's conntrack table has a flow SRC -> DST:PORT.
+tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntrack; }
+
+@test "overlay: container to container frames and the VXLAN packets are not tracked, VIP flows are; isolation rules unchanged" {
+        [ -r /proc/net/nf_conntrack ] || skip "no /proc/net/nf_conntrack"
+        stack_json fp 2 >"$TEST_TMP/fp.json"
+        run "${CTL[@]}" up -d -f "$TEST_TMP/fp.json"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_running fp 2 || { dump_state fp; false; }
+        read -r a b < <(pods_json fp | jq -r '[.[] | .node | ltrimstr("node-")] | sort | join(" ")')
+        [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] || { dump_state fp; false; }
+        eventually test -n "$(web_on "$a")"
+        eventually test -n "$(web_on "$b")"
+        ipa=$(web_ip_on "$a")
+        ipb=$(web_ip_on "$b")
+        eventually fdb_has "$a" "$(web_mac_on "$b")" "$(cl_addr "$b")"
+
+        # By address across hosts: it works, and neither host keeps state for it.
+        run fetch "$a" "http://$ipb:8080/"
+        [ "$status" -eq 0 ] && [ "$output" = "$ipb" ] || { echo "status $status: $output"; false; }
+        for h in "$a" "$b"; do
+                ! tracks "$h" "$ipa" "$ipb" 8080 || { on_host "$h" cat /proc/net/nf_conntrack; false; }
+                ! on_host "$h" grep -q "dport=4789 " /proc/net/nf_conntrack
+                on_host "$h" nft list ruleset | grep -q "ip daddr $(cl_addr "$h") udp dport 4789 notrack"
+        done
+        # The VIP (DNAT, then SNAT to the node's address) is tracked on the client's host, and
+        # the remote replica answers through it.
+        vip=$(exec_on "$a" nslookup web 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}')
+        case "$vip" in 10.96.*) ;; *) echo "web resolves to '$vip'"; false ;; esac
+        seen=""
+        for k in $(seq 9); do
+                out=$(fetch "$a" "http://$vip/" || true)
+                seen="$seen $out"
+        done
+        echo "$seen" | tr ' ' '\n' | grep -qx "$ipb" || { echo "VIP answers: $seen"; false; }
+        tracks "$a" "$ipa" "$vip" 80 || { on_host "$a" cat /proc/net/nf_conntrack; false; }
+        # Frames that stay on the overlay bridge are accepted first; the isolation rules for
+        # frames that change bridge are all still there.
+        br=$(on_host "$a" ip -o link show type bridge | awk -F': ' '/br-/{print $2; exit}')
+        fwd=$(on_host "$a" nft list ruleset | sed -n '/chain forward {/,/}/p')
+        [ "$(echo "$fwd" | sed -n '3s/^[[:space:]]*//p')" = "iifname \"$br\" oifname \"$br\" accept" ] ||
+                { echo "$fwd"; false; }
+        rules=$(on_host "$a" nft list ruleset)
+        grep -qF "iifname \"$br\" oifname != \"$br\" drop" <<<"$rules"
+        grep -qF "iifname \"$br\" oifname != \"$br\" oifname { \"berth*\", \"br-*\" } drop" <<<"$rules"
+
+        run "${CTL[@]}" down -p fp
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        for h in "$a" "$b"; do
+                no_br() { ! on_host "$1" ip -o link show type bridge | grep -q "br-"; }
+                eventually no_br "$h"
+                ! on_host "$h" nft list ruleset | grep -q "notrack"
+        done
+}

@@ -306,6 +306,60 @@ static void test_overlay_node_snat(void) {
         ASSERT_NULL(strstr(s2, "masquerade"));
 }
 
+/* The overlay fast path: frames bridged between containers of the subnet (neither end this
+ * host: its gateway and node address stay tracked for DNS, VIPs and their SNAT) and the VTEP's
+ * VXLAN packets are not tracked; the forward chain accepts a frame that stays on the overlay
+ * bridge before any other rule, and frames that change bridge still meet every isolation rule.
+ * One VXLAN rule per VTEP, however many overlay networks share it; nothing for bridge
+ * networks. */
+static void test_overlay_notrack(void) {
+        struct net_network *nets[3];
+        _cleanup_free_ char *s = NULL, *s2 = NULL;
+        const char *fwd, *accept, *drop;
+
+        nets[0] = mknet("ov", "br-0000000000ov", "10.129.0.0/24", true, true);
+        nets[1] = mknet("ov2", "br-000000000ov2", "10.130.0.0/24", true, false);
+        nets[2] = mknet("back", "br-000000000001", "172.19.0.0/16", false, true);
+        for (int i = 0; i < 2; i++) {
+                nets[i]->driver = NET_DRIVER_OVERLAY;
+                nets[i]->vtep = 0xc6120002u;
+        }
+        nets[0]->node_ip = 0x0a8100feu;
+        {
+                struct nft_state st = {nets, 3, NULL, 0};
+                struct nft_state bridge_only = {nets + 2, 1, NULL, 0};
+
+                ASSERT_OK(nft_ruleset(&st, &s, NULL));
+                ASSERT_OK(nft_ruleset(&bridge_only, &s2, NULL));
+        }
+        for (size_t i = 0; i < 3; i++)
+                net_network_free(nets[i]);
+        ASSERT_NOT_NULL(strstr(s, "\tchain overlay_notrack {\n\t\ttype filter hook prerouting "
+                                  "priority raw; policy accept;\n"
+                                  "\t\tiifname \"br-0000000000ov\" ip saddr 10.129.0.0/24 ip daddr "
+                                  "10.129.0.0/24 ip daddr != { 10.129.0.1, 10.129.0.254 } notrack\n"
+                                  "\t\tiifname \"br-000000000ov2\" ip saddr 10.130.0.0/24 ip daddr "
+                                  "10.130.0.0/24 ip daddr != 10.130.0.1 notrack\n"
+                                  "\t\tip daddr 198.18.0.2 udp dport 4789 notrack\n\t}\n"));
+        ASSERT_NOT_NULL(strstr(s, "\tchain overlay_notrack_out {\n\t\ttype filter hook output "
+                                  "priority raw; policy accept;\n"
+                                  "\t\tip saddr 198.18.0.2 udp dport 4789 notrack\n\t}\n"));
+        ASSERT_NULL(strstr(s, "br-000000000001\" ip saddr"));
+        fwd = strstr(s, "\tchain forward {");
+        ASSERT_NOT_NULL(fwd);
+        accept =
+                strstr(fwd, "\t\tiifname \"br-0000000000ov\" oifname \"br-0000000000ov\" accept\n");
+        drop = strstr(fwd, " drop\n");
+        ASSERT_NOT_NULL(accept);
+        ASSERT_NOT_NULL(drop);
+        ASSERT_TRUE(accept < drop);
+        ASSERT_NULL(strstr(s, "oifname \"br-000000000001\" accept"));
+        /* icc=false on an overlay is still the bridge table's. */
+        ASSERT_NOT_NULL(strstr(s, "table bridge berth {"));
+        ASSERT_NULL(strstr(s2, "notrack"));
+        ASSERT_NULL(strstr(s2, "oifname \"br-000000000001\" accept"));
+}
+
 TAP_MAIN(test_publish_parse, test_services, test_apply_error, test_empty_deletes_tables,
          test_golden_networks, test_conflicts, test_endpoint_script, test_services_script,
-         test_overlay_node_snat)
+         test_overlay_node_snat, test_overlay_notrack)
