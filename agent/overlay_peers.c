@@ -151,7 +151,7 @@ static void mesh_collect(struct overlay_peers *p, const char *stack, const json_
                 }
                 json_array_append_new(
                         out, json_pack("{s:s, s:I, s:s, s:I}", "vip", json_get_str(e, "vip", ""),
-                                       (json_int_t)json_get_int(e, "port", 0), "protocol",
+                                       "port", (json_int_t)json_get_int(e, "port", 0), "protocol",
                                        json_get_str(e, "protocol", "tcp"), "published",
                                        (json_int_t)json_get_int(e, "published", 0)));
         }

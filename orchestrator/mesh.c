@@ -37,6 +37,20 @@ static void port_add(json_t *out, const char *svc, const char *net, json_int_t p
                                         "port", port, "protocol", proto, "published", published));
 }
 
+/* The VIP port of container port p: the endpoint port with its target and protocol (compose
+ * makes them equal), else the target itself. */
+static json_int_t vip_port(const json_t *ep, const json_t *p) {
+        json_int_t target = json_get_int(p, "target", 0);
+        const json_t *q;
+        size_t i;
+
+        json_array_foreach (json_object_get(ep, "ports"), i, q)
+                if (json_get_int(q, "target", json_get_int(q, "port", 0)) == target &&
+                    streq(json_get_str(q, "protocol", "tcp"), json_get_str(p, "protocol", "tcp")))
+                        return json_get_int(q, "port", target);
+        return target;
+}
+
 json_t *mesh_ports(const json_t *model) {
         _cleanup_strv_ char **overlay = overlay_wanted(model);
         json_t *out = json_array(), *svc;
@@ -66,7 +80,7 @@ json_t *mesh_ports(const json_t *model) {
                                 if (streq(json_get_str(p, "mode", "ingress"), "host") ||
                                     (hip[0] && !streq(hip, "0.0.0.0")))
                                         continue;
-                                port_add(out, name, net, json_get_int(p, "target", 0),
+                                port_add(out, name, net, vip_port(ep, p),
                                          json_get_str(p, "protocol", "tcp"),
                                          published_port(json_get_str(p, "published", "")));
                         }
