@@ -218,3 +218,47 @@ YAML
         run "${CTL[@]}" down -p d
         [ "$status" -eq 0 ]
 }
+
+@test "mesh: a Kubernetes NodePort answers on every host, on the cluster's default overlay network" {
+        # The controller's own node may get the pod: it needs the image too.
+        "${CTL[@]}" import -c 'CMD ["sh"]' "$TEST_TMP/busybox.tar" busybox >/dev/null
+        cat >"$TEST_TMP/k.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hello}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: hello}}
+  template:
+    metadata: {labels: {app: hello}}
+    spec:
+      containers:
+      - name: hello
+        image: busybox
+        command: ["sh", "-c", "mkdir -p /www && echo hello-nodeport >/www/index.html && exec httpd -f -p 8080 -h /www"]
+        ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: hello}
+spec:
+  type: NodePort
+  selector: {app: hello}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30090}]
+YAML
+        run "${CTL[@]}" up -d -p k -f "$TEST_TMP/k.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_running k 1 || { dump_state k; false; }
+        np_via() {
+                [ "$(on_host 5 timeout 5 "$BUSYBOX_BIN" wget -qO- "http://$(cl_addr "$1"):30090/")" = "hello-nodeport" ]
+        }
+        for i in 1 2 3 4; do
+                eventually np_via "$i" || { echo "host $i"; dump_state k; false; }
+        done
+        run "${CTL[@]}" down -p k
+        [ "$status" -eq 0 ]
+        gone() { ! on_host "$1" nft list ruleset | grep -q "30090"; }
+        for i in 1 2 3 4; do
+                eventually gone "$i" || { on_host "$i" nft list ruleset; false; }
+        done
+}
