@@ -215,7 +215,7 @@ static int nft_validate(const struct nft_state *s, struct err **errp) {
                 if (!n)
                         return err_setx(errp, EINVAL, "endpoint '%s': unknown network '%s'", e->id,
                                         e->network);
-                if (n->internal && e->n_ports > 0)
+                if (!net_routes_out(n) && e->n_ports > 0)
                         return err_setx(errp, EINVAL,
                                         "endpoint '%s': cannot publish ports on internal network "
                                         "'%s'",
@@ -457,6 +457,14 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
                         sb_printf(&b,
                                   "\t\tip saddr != %s oifname \"%s\" ct status dnat snat to %s\n",
                                   cidr, n->ifname, self);
+                        /* Egress: the containers' default route is this address; what leaves
+                         * the host through any other interface goes out with the host's
+                         * address there. Traffic between overlay addresses (bridged, maybe
+                         * untracked) never matches: it does not leave through another
+                         * interface. */
+                        sb_printf(&b,
+                                  "\t\tip saddr %s ip daddr != %s oifname != \"%s\" masquerade\n",
+                                  cidr, cidr, n->ifname);
                 }
                 if (n->internal)
                         continue;
@@ -482,11 +490,24 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
                         continue;
                 /* An overlay network is internal, but the routing mesh DNATs into it from
                  * outside (and the replies go back). */
-                if (n->node_ip)
+                if (n->node_ip) {
                         sb_printf(&b,
                                   "\t\tct status dnat iifname \"%s\" accept\n"
                                   "\t\tct status dnat oifname \"%s\" accept\n",
                                   n->ifname, n->ifname);
+                        /* Egress (routed through this host's address, so tracked): out of
+                         * the host, not into another berth network, and the replies back. */
+                        ipam_cidr_format(&n->ipam.subnet, cidr);
+                        sb_printf(&b,
+                                  "\t\tiifname \"%s\" ip saddr %s oifname != \"%s\" "
+                                  "oifname != " NFT_BERTH_BRIDGES " accept\n",
+                                  n->ifname, cidr, n->ifname);
+                        sb_printf(&b,
+                                  "\t\toifname \"%s\" ip daddr %s iifname != \"%s\" "
+                                  "iifname != " NFT_BERTH_BRIDGES
+                                  " ct state established,related accept\n",
+                                  n->ifname, cidr, n->ifname);
+                }
                 sb_printf(&b, "\t\tiifname \"%s\" oifname != \"%s\" drop\n", n->ifname, n->ifname);
                 sb_printf(&b, "\t\toifname \"%s\" iifname != \"%s\" drop\n", n->ifname, n->ifname);
         }

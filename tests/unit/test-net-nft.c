@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "fileio.h"
@@ -303,7 +304,31 @@ static void test_overlay_node_snat(void) {
         ASSERT_NULL(strstr(s, "snat"));
         ASSERT_NOT_NULL(strstr(s2, "ip saddr 10.129.0.0/24 oifname \"br-0000000000ov\" ct status "
                                    "dnat snat to 10.129.0.254\n"));
-        ASSERT_NULL(strstr(s2, "masquerade"));
+        /* egress: out of the host masqueraded, the forward chain lets it out and the replies
+         * back in (not from or to another berth network); nothing without a node address */
+        ASSERT_NULL(strstr(s, "masquerade"));
+        ASSERT_NULL(strstr(s, "established"));
+        ASSERT_NOT_NULL(strstr(s2, "ip saddr 10.129.0.0/24 ip daddr != 10.129.0.0/24 oifname != "
+                                   "\"br-0000000000ov\" masquerade\n"));
+        ASSERT_NOT_NULL(strstr(s2, "iifname \"br-0000000000ov\" ip saddr 10.129.0.0/24 oifname "
+                                   "!= \"br-0000000000ov\" oifname != { \"berth*\", \"br-*\" } "
+                                   "accept\n"));
+        ASSERT_NOT_NULL(strstr(s2, "oifname \"br-0000000000ov\" ip daddr 10.129.0.0/24 iifname "
+                                   "!= \"br-0000000000ov\" iifname != { \"berth*\", \"br-*\" } "
+                                   "ct state established,related accept\n"));
+        /* before the drops that keep other traffic off the network */
+        ASSERT_TRUE(strstr(s2, "established,related accept") <
+                    strstr(s2, "oifname \"br-0000000000ov\" iifname != \"br-0000000000ov\" drop"));
+        /* the ruleset is valid nft (checked when nft is there) */
+        if (geteuid() == 0 && access("/usr/sbin/nft", X_OK) == 0) {
+                _cleanup_free_ char *path = xasprintf("/tmp/test-net-nft-%d.nft", (int)getpid());
+                _cleanup_free_ char *cmd = NULL;
+
+                ASSERT_OK(write_file_atomic(path, s2, strlen(s2), 0644, NULL));
+                cmd = xasprintf("nft -c -f %s", path);
+                ASSERT_EQ(system(cmd), 0);
+                (void)unlink(path);
+        }
 }
 
 /* The routing mesh: a service's published port answers on every local address through the
