@@ -546,6 +546,11 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         /* In a cluster (two or more nodes with an advertise address), stack networks without a
          * driver span the nodes (docs/cluster.md "Overlay by default"). */
         (void)overlay_default_networks(c->store, model, old);
+        /* Now that the networks' drivers are known: a fixed host port of several replicas is
+         * fine through the routing mesh only. */
+        r = mesh_check_replicas(model, errp);
+        if (r < 0)
+                return r;
 
         r = model_stack_from_json(model, &m, errp);
         if (r < 0)

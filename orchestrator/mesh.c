@@ -173,6 +173,53 @@ int mesh_check(struct store *s, const char *stack, const json_t *model, struct e
         return 0;
 }
 
+/* Whether (service, published, protocol) is one of the mesh ports. */
+static bool in_mesh(const json_t *mesh, const char *svc, int published, const char *proto) {
+        const json_t *e;
+        size_t i;
+
+        json_array_foreach (mesh, i, e)
+                if (streq(json_get_str(e, "service", ""), svc) &&
+                    json_get_int(e, "published", 0) == published &&
+                    streq(json_get_str(e, "protocol", ""), proto))
+                        return true;
+        return false;
+}
+
+int mesh_check_replicas(const json_t *model, struct err **errp) {
+        _cleanup_json_ json_t *mesh = mesh_ports(model);
+        const json_t *svc, *ct, *p;
+        const char *name;
+
+        json_object_foreach ((json_t *)json_object_get(model, "services"), name, svc) {
+                json_int_t replicas = json_get_int(svc, "replicas", 1);
+                size_t i, k;
+
+                if (replicas <= 1 || streq(json_get_str(svc, "mode", "replicated"), "global"))
+                        continue;
+                json_array_foreach (json_object_get(json_object_get(svc, "pod"), "containers"), i,
+                                    ct)
+                        json_array_foreach (json_object_get(ct, "ports"), k, p) {
+                                const char *pub = json_get_str(p, "published", "");
+                                const char *proto = json_get_str(p, "protocol", "tcp");
+
+                                /* host mode is the compose file's check (a Kubernetes hostPort
+                                 * is host mode too: its scheduler spreads such pods) */
+                                if (!pub[0] || strchr(pub, '-') ||
+                                    !streq(json_get_str(p, "mode", "ingress"), "ingress"))
+                                        continue;
+                                if (in_mesh(mesh, name, published_port(pub), proto))
+                                        continue;
+                                return err_setx(errp, EINVAL,
+                                                "services.%s.ports: host port %s is published by "
+                                                "%" JSON_INTEGER_FORMAT
+                                                " replicas (use a range or drop the host port)",
+                                                name, pub, replicas);
+                        }
+        }
+        return 0;
+}
+
 int mesh_store(struct store *s, const char *stack, const json_t *model, struct err **errp) {
         _cleanup_json_ json_t *mine = mesh_ports(model);
         _cleanup_free_ char *key = xasprintf(MESH_PREFIX "%s", stack), *text = NULL;

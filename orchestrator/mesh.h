@@ -33,6 +33,12 @@ json_t *mesh_ports(const json_t *model);
  * services of the model publish: "services.web.ports: host port 8080/tcp is already published
  * by service 'api' of stack 'b' (the routing mesh publishes it on every node)". */
 int mesh_check(struct store *s, const char *stack, const json_t *model, struct err **errp);
+/* Refuses a single host port published (ingress mode, compose's default) by a service of more
+ * than one replica unless the routing mesh serves it (an overlay network, mesh_ports()): with
+ * the mesh the replicas bind nothing, elsewhere every replica would bind it on its node.
+ * "services.web.ports: host port 8080 is published by 2 replicas (use a range or drop the host
+ * port)". Host mode ports are refused by the compose file's validation already. */
+int mesh_check_replicas(const json_t *model, struct err **errp);
 /* Stores (or, without mesh ports, deletes) mesh/<stack>. */
 int mesh_store(struct store *s, const char *stack, const json_t *model, struct err **errp);
 /* {stack: [mesh ports]} of every stack with some; NULL on a store error. */

@@ -262,3 +262,109 @@ YAML
                 eventually gone "$i" || { on_host "$i" nft list ruleset; false; }
         done
 }
+
+# The overlay address of the first web container on host I (its id in $2).
+ctr_ip() {
+        agent_cli "$1" "node-$1" inspect "$2" | jq -r '.[0].NetworkSettings.Networks[]?.IPAddress'
+}
+
+@test "overlay egress: a container on a driver-less stack network reaches a server outside the cluster and publishes a port on its host; down leaves no rule" {
+        # The outside server: busybox httpd in host 5 (no berth there), on the underlay only.
+        mkdir -p "$TEST_TMP/www"
+        echo outside-ok >"$TEST_TMP/www/index.html"
+        on_host_bg 5 "$BUSYBOX_BIN" httpd -f -p 8099 -h "$TEST_TMP/www" &
+        CL_PIDS+=($!)
+        mkdir -p "$TEST_TMP/e"
+        cat >"$TEST_TMP/e/compose.yaml" <<'YAML'
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo published-ok >/www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports: [{target: 8080, published: "18085", mode: host}]
+    deploy:
+      placement:
+        constraints: ["node.role==worker"]
+YAML
+        run "${CTL[@]}" up -d -p e -f "$TEST_TMP/e/compose.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_running e 1 || { dump_state e; false; }
+        h=
+        for i in 2 3 4; do
+                id=$(agent_cli "$i" "node-$i" ps -q --filter label=berth.service=web | head -1)
+                [ -n "$id" ] && { h=$i; break; }
+        done
+        [ -n "$h" ] || { dump_state e; false; }
+        drv=$(agent_cli "$h" "node-$h" network inspect e_default | jq -r '.[0].Driver')
+        [ "$drv" = "overlay" ] || { echo "driver '$drv'"; false; }
+        subnet=$(agent_cli "$h" "node-$h" network inspect e_default | jq -r '.[0].IPAM.Config[0].Subnet')
+        [ -n "$subnet" ] && [ "$subnet" != null ]
+        # The default route is the host's own overlay address (on its bridge, not the gateway).
+        route=$(agent_cli "$h" "node-$h" exec "$id" ip route)
+        gw=$(agent_cli "$h" "node-$h" network inspect e_default | jq -r '.[0].IPAM.Config[0].Gateway')
+        [[ "$route" == *"default via "* && "$route" != *"default via $gw "* ]] || {
+                echo "$route (gateway $gw)"
+                false
+        }
+        # Out of the cluster: to the underlay address of host 5, masqueraded by host h.
+        egress() {
+                [ "$(agent_cli "$h" "node-$h" exec "$id" timeout 5 wget -qO- "http://$(cl_addr 5):8099/")" = "outside-ok" ]
+        }
+        eventually egress || {
+                echo "$route"
+                on_host "$h" nft list ruleset
+                dump_state e
+                false
+        }
+        # A port the container publishes on its host (host mode, not the mesh) answers there.
+        published() {
+                [ "$(on_host 5 timeout 5 "$BUSYBOX_BIN" wget -qO- "http://$(cl_addr "$h"):18085/")" = "published-ok" ]
+        }
+        eventually published || { on_host "$h" nft list ruleset; dump_state e; false; }
+        # down: no rule naming the overlay subnet on any host.
+        run "${CTL[@]}" down -p e
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        clean() { ! on_host "$1" nft list ruleset | grep -qF "$subnet"; }
+        for i in 1 2 3 4; do
+                eventually clean "$i" || { on_host "$i" nft list ruleset; false; }
+        done
+}
+
+@test "mesh: two replicas with a fixed published port answer on every host; on a bridge network the same file is refused, nothing created" {
+        mkdir -p "$TEST_TMP/r"
+        cat >"$TEST_TMP/r/compose.yaml" <<'YAML'
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo replicas-ok >/www/index.html && exec httpd -f -p 80 -h /www"]
+    ports: ["8080:80"]
+    deploy:
+      replicas: 2
+      placement:
+        constraints: ["node.role==worker"]
+YAML
+        run "${CTL[@]}" up -d -p r -f "$TEST_TMP/r/compose.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_running r 2 || { dump_state r; false; }
+        r_via() {
+                [ "$(on_host 5 timeout 5 "$BUSYBOX_BIN" wget -qO- "http://$(cl_addr "$1"):8080/")" = "replicas-ok" ]
+        }
+        for i in 1 2 3 4; do
+                eventually r_via "$i" || { echo "host $i"; dump_state r; false; }
+        done
+        run "${CTL[@]}" down -p r
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        # The same service on a bridge network: every replica would bind 8080 on its node.
+        cat >>"$TEST_TMP/r/compose.yaml" <<'YAML'
+networks:
+  default:
+    driver: bridge
+YAML
+        run "${CTL[@]}" up -d -p r2 -f "$TEST_TMP/r/compose.yaml"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"services.web.ports: host port 8080 is published by 2 replicas (use a range or drop the host port)"* ]] || {
+                echo "$output"
+                false
+        }
+        run "${CTL[@]}" ls
+        [[ "$output" != *"r2"* ]] || { echo "$output"; false; }
+}

@@ -212,4 +212,39 @@ static void test_default_overlay(void) {
         ASSERT_STREQ(json_get_str(json_object_get(n, "back"), "driver", ""), "overlay");
 }
 
-TAP_MAIN(test_ports, test_check_and_store, test_nodes_and_answer, test_default_overlay)
+/* Several replicas with a fixed host port: fine through the mesh (web's 8080, a range, a host
+ * mode or host_ip port is left to the file's checks / refused as before), refused on a bridge
+ * network naming the service and the port; one replica or a global service is fine. */
+static void test_replicas(void) {
+        _cleanup_json_ json_t *m = json_loads(MODEL, 0, NULL);
+        _cleanup_err_ struct err *e = NULL;
+        json_t *web, *solo;
+
+        ASSERT_NOT_NULL(m);
+        web = json_object_get(json_object_get(m, "services"), "web");
+        solo = json_object_get(json_object_get(m, "services"), "solo");
+        json_object_set_new(web, "replicas", json_integer(3));
+        json_object_set_new(solo, "replicas", json_integer(1));
+        /* web's 127.0.0.1:8082 is not a mesh port */
+        ASSERT_ERR(mesh_check_replicas(m, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "services.web.ports: host port 8082 is published by 3 replicas (use "
+                             "a range or drop the host port)");
+        e = err_free(e);
+        json_array_remove(
+                json_object_get(
+                        json_array_get(json_object_get(json_object_get(web, "pod"), "containers"),
+                                       0),
+                        "ports"),
+                2);
+        ASSERT_OK(mesh_check_replicas(m, NULL));
+        json_object_set_new(solo, "replicas", json_integer(2));
+        ASSERT_ERR(mesh_check_replicas(m, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "services.solo.ports: host port 7070 is published by 2 replicas (use "
+                             "a range or drop the host port)");
+        e = err_free(e);
+        json_object_set_new(solo, "mode", json_string("global"));
+        ASSERT_OK(mesh_check_replicas(m, NULL));
+}
+
+TAP_MAIN(test_ports, test_check_and_store, test_nodes_and_answer, test_default_overlay,
+         test_replicas)
