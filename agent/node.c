@@ -339,6 +339,18 @@ static void keep_err(struct err **first, struct err *e) {
                 *first = e;
 }
 
+/* A stack of the routing mesh keeps its networks on a node without its pods (docs/cluster.md
+ * "Routing mesh"). */
+static void node_mesh_live(const json_t *stacks, char ***live) {
+        const char *stack;
+        json_t *parts;
+
+        json_object_foreach ((json_t *)stacks, stack, parts)
+                if (json_array_size(json_object_get(parts, "mesh")) > 0 &&
+                    !strv_contains(*live, stack))
+                        strv_push(live, stack);
+}
+
 int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
         struct pod_status *pods = NULL;
         size_t n_pods = 0;
@@ -496,6 +508,7 @@ int node_reconcile(struct node *n, uint64_t now_usec, struct err **errp) {
                 for (size_t i = 0; i < n->n_asg; i++)
                         if (!strv_contains(live, n->asg[i].stack))
                                 strv_push(&live, n->asg[i].stack);
+                node_mesh_live(n->stacks, &live);
                 n->gc_wanted = false;
                 (void)n->rt->gc_stacks(n->rt_ud, live);
         }

@@ -14,14 +14,16 @@
 #include "net/dns.h"
 #include "net/netmgr.h"
 #include "overlay_peers.h"
+#include "pod_res.h"
 #include "pod_vip.h"
 #include "strv.h"
 #include "xalloc.h"
 
 struct overlay_peers {
         struct daemon *daemon;
-        char **fdb; /* applied: "net id\tnet name\tvtep\tip\tmac" */
-        char **dns; /* applied: "net id\tnet name\tname\tip" */
+        char **fdb;   /* applied: "net id\tnet name\tvtep\tip\tmac" */
+        char **dns;   /* applied: "net id\tnet name\tname\tip" */
+        char *failed; /* the mesh network error logged last (logged once) */
 };
 
 struct overlay_peers *overlay_peers_new(struct daemon *d) {
@@ -36,6 +38,7 @@ struct overlay_peers *overlay_peers_free(struct overlay_peers *p) {
                 return NULL;
         strv_free(p->fdb);
         strv_free(p->dns);
+        free(p->failed);
         free(p);
         return NULL;
 }
@@ -116,13 +119,57 @@ static json_t *member(json_t *members, const char *pod, const json_t *e) {
         return mb;
 }
 
+/* The routing mesh of a stack (docs/cluster.md "Routing mesh"): this node answers on the
+ * published ports even without a replica, so it needs the overlay networks they reach the
+ * replicas on; the ports go to pod_vip, for the networks this node has. */
+static void mesh_collect(struct overlay_peers *p, const char *stack, const json_t *parts,
+                         json_t *out) {
+        struct netmgr *m = p->daemon->net;
+        const json_t *e;
+        size_t i;
+
+        json_array_foreach (json_object_get(parts, "mesh"), i, e) {
+                const char *key = json_get_str(e, "network", "");
+
+                if (!m || !local_net(m, stack, parts, key)) {
+                        _cleanup_err_ struct err *err = NULL;
+
+                        if (pod_res_stack_network(p->daemon, stack, parts, key, &err) < 0) {
+                                if (!streq_ptr(p->failed, err_msg(err))) {
+                                        log_warn(NULL,
+                                                 "Failed to create the network of the routing "
+                                                 "mesh: %s (retrying)",
+                                                 err_msg(err));
+                                        free(p->failed);
+                                        p->failed = xstrdup(err_msg(err));
+                                }
+                                continue;
+                        }
+                        m = p->daemon->net; /* the first network starts the manager */
+                        if (!m || !local_net(m, stack, parts, key))
+                                continue;
+                }
+                json_array_append_new(
+                        out, json_pack("{s:s, s:I, s:s, s:I}", "vip", json_get_str(e, "vip", ""),
+                                       "port", (json_int_t)json_get_int(e, "port", 0), "protocol",
+                                       json_get_str(e, "protocol", "tcp"), "published",
+                                       (json_int_t)json_get_int(e, "published", 0)));
+        }
+}
+
 void overlay_peers_sync(struct overlay_peers *p, const json_t *stacks, struct pod_vip *vip) {
         struct netmgr *m = p ? p->daemon->net : NULL;
         _cleanup_strv_ char **fdb = xnew0(char *, 1), **dns = xnew0(char *, 1), **kept = NULL;
-        _cleanup_json_ json_t *members = json_object();
+        _cleanup_json_ json_t *members = json_object(), *mesh = json_array();
         const char *stack;
         json_t *parts;
 
+        if (!p)
+                return;
+        json_object_foreach ((json_t *)stacks, stack, parts)
+                if (json_array_size(json_object_get(parts, "mesh")) > 0)
+                        mesh_collect(p, stack, parts, mesh);
+        m = p->daemon->net;
         if (!m)
                 return;
         json_object_foreach ((json_t *)stacks, stack, parts) {
@@ -206,4 +253,5 @@ void overlay_peers_sync(struct overlay_peers *p, const json_t *stacks, struct po
                         json_array_append(list, mb);
                 pod_vip_set_remote(vip, list);
         }
+        pod_vip_set_mesh(vip, mesh);
 }

@@ -200,6 +200,14 @@ static int ensure_network(struct daemon *d, const struct pod_spec *spec, const c
         return 1;
 }
 
+int pod_res_stack_network(struct daemon *d, const char *stack, const json_t *parts, const char *key,
+                          struct err **errp) {
+        const struct pod_spec spec = {
+                .name = "", .stack = stack, .service = "(routing mesh)", .stack_model = parts};
+
+        return ensure_network(d, &spec, key, errp);
+}
+
 static int ensure_volume(struct daemon *d, const struct pod_spec *spec, const char *key,
                          struct err **errp) {
         const json_t *def = json_object_get(section(spec, "volumes"), key);

@@ -13,6 +13,11 @@
  * and bind sources. Errors name the stack, service and network/volume/path. */
 int pod_res_prepare(struct daemon *d, const struct pod_spec *spec, struct err **errp);
 
+/* Creates stack network key (of the stack's shared parts) when missing, without a pod: a node
+ * of the routing mesh that runs no replica (overlay_peers.c). 1 when created. */
+int pod_res_stack_network(struct daemon *d, const char *stack, const json_t *parts, const char *key,
+                          struct err **errp);
+
 /* Writes the pod's secret and config files into a tmpfs mounted at <run>/pods/<pod> (mode,
  * uid and gid of each mount). *ret_dir is that directory, or NULL when the pod has none. On
  * failure nothing is left mounted. */

@@ -172,6 +172,7 @@ struct pod_vip {
         char *key;        /* applied nft services (pod_vip_plan.key) */
         char *failed;     /* the key that failed last (logged once) */
         json_t *remote;   /* replicas on other nodes (pod_vip_set_remote) */
+        json_t *mesh;     /* routing mesh ports (pod_vip_set_mesh) */
 };
 
 struct pod_vip *pod_vip_new(struct daemon *d) {
@@ -190,6 +191,7 @@ struct pod_vip *pod_vip_free(struct pod_vip *v) {
         free(v->key);
         free(v->failed);
         json_decref(v->remote);
+        json_decref(v->mesh);
         free(v);
         return NULL;
 }
@@ -222,6 +224,35 @@ static void dns_apply(struct netmgr *m, const char *entry, bool add) {
                 (void)dns_table_add(t, f[1], ip, NULL);
         else
                 (void)dns_table_remove(t, f[1], ip);
+}
+
+/* The routing mesh: each {"vip", "port", "protocol", "published"} gives the service of
+ * vip:port/protocol its published port on every local address (nft_service.published). */
+static void mesh_apply(const json_t *mesh, struct pod_vip_plan *p) {
+        const json_t *e;
+        size_t i;
+
+        json_array_foreach (mesh, i, e) {
+                int proto = streq(json_get_str(e, "protocol", "tcp"), "udp") ? IPPROTO_UDP
+                                                                             : IPPROTO_TCP;
+                int64_t port = json_get_int(e, "port", 0), pub = json_get_int(e, "published", 0);
+                uint32_t vip;
+
+                if (!parse_ip(json_get_str(e, "vip", NULL), &vip) || pub < 1 || pub > 65535)
+                        continue;
+                for (size_t k = 0; k < p->n_svcs; k++) {
+                        struct nft_service *s = &p->svcs[k];
+                        char *key;
+
+                        if (s->vip != vip || s->port != port || s->proto != proto)
+                                continue;
+                        s->published = (uint16_t)pub;
+                        key = xasprintf("%s;mesh %08x:%u/%d@%u", p->key ? p->key : "", s->vip,
+                                        s->port, s->proto, s->published);
+                        free(p->key);
+                        p->key = key;
+                }
+        }
 }
 
 static void recompute(struct pod_vip *v) {
@@ -285,6 +316,7 @@ static void recompute(struct pod_vip *v) {
         v->withdrawn = TAKE_PTR(still);
 
         pod_vip_plan_compute(mem, k, vip_usable, m, &p);
+        mesh_apply(v->mesh, &p);
         /* Removals first: a replica leaves before anything else changes. */
         STRV_FOREACH (d, v->dns)
                 if (!strv_contains(p.dns, *d))
@@ -327,6 +359,14 @@ void pod_vip_set_remote(struct pod_vip *v, const json_t *members) {
                 return;
         json_decref(v->remote);
         v->remote = json_array_size(members) ? json_deep_copy(members) : NULL;
+        recompute(v);
+}
+
+void pod_vip_set_mesh(struct pod_vip *v, const json_t *mesh) {
+        if (!v || (v->mesh ? json_equal(v->mesh, (json_t *)mesh) : json_array_size(mesh) == 0))
+                return;
+        json_decref(v->mesh);
+        v->mesh = json_array_size(mesh) ? json_deep_copy(mesh) : NULL;
         recompute(v);
 }
 

@@ -64,6 +64,11 @@ void pod_vip_sync(struct pod_vip *v, const struct pod_status *pods, size_t n);
  * "endpoint" (like the label, VIPs by network name), "addrs" ({network name: ip})}. They join
  * the service names and VIP backends of the networks this node has. */
 void pod_vip_set_remote(struct pod_vip *v, const json_t *members);
+/* Replaces the routing mesh ports of this node (overlay_peers.h, docs/cluster.md "Routing
+ * mesh"): an array of {"vip", "port", "protocol", "published"}: connections to the published
+ * port of any local address go to the ready replicas of the service vip:port/protocol,
+ * through the same chain as the VIP (so a replica leaves both at once). */
+void pod_vip_set_mesh(struct pod_vip *v, const json_t *mesh);
 /* Takes the pod out of every DNS name and VIP now (it is about to be stopped); it stays out
  * until its containers are gone. */
 void pod_vip_withdraw(struct pod_vip *v, const char *pod);

@@ -17,6 +17,7 @@
 #include "reconcile.h"
 #include "stack_watch.h"
 #include "strv.h"
+#include "mesh.h"
 #include "overlay.h"
 #include "tunnel.h"
 #include "vip.h"
@@ -542,6 +543,14 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         if (json_object_get(opts, "services") && !json_is_null(json_object_get(opts, "services")))
                 json_object_set(up, "services", json_object_get(opts, "services"));
         json_object_set(model, "up", up);
+        /* In a cluster (two or more nodes with an advertise address), stack networks without a
+         * driver span the nodes (docs/cluster.md "Overlay by default"). */
+        (void)overlay_default_networks(c->store, model, old);
+        /* Now that the networks' drivers are known: a fixed host port of several replicas is
+         * fine through the routing mesh only. */
+        r = mesh_check_replicas(model, errp);
+        if (r < 0)
+                return r;
 
         r = model_stack_from_json(model, &m, errp);
         if (r < 0)
@@ -558,9 +567,13 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
         if (!dry) {
                 /* Overlay networks and service VIPs first: an overlapping subnet or a full
                  * range fails the up before anything changed. */
-                r = overlay_sync_stack(c->store, name, model, errp);
+                r = mesh_check(c->store, name, model, errp);
+                if (r >= 0)
+                        r = overlay_sync_stack(c->store, name, model, errp);
                 if (r >= 0)
                         r = vip_sync(c->store, name, model, errp);
+                if (r >= 0)
+                        r = mesh_store(c->store, name, model, errp);
                 if (r < 0) {
                         plan_done(&p);
                         return r;
@@ -1225,6 +1238,16 @@ static const json_t *stack_shared(struct controller *c, const char *stack) {
         return sh;
 }
 
+/* The routing mesh (mesh.h): a node without a pod of a stack still gets the stack's parts
+ * when the mesh puts it on the stack's overlay network. */
+static void ctl_mesh_stacks(struct controller *c, const char *node, json_t *shared) {
+        _cleanup_strv_ char **stacks = overlay_mesh_stacks(c->store, node);
+
+        STRV_FOREACH (x, stacks)
+                if (!json_object_get(shared, *x) && json_object_get(stack_shared(c, *x), "parts"))
+                        json_object_set(shared, *x, json_object_get(stack_shared(c, *x), "parts"));
+}
+
 int controller_assignments(struct controller *c, const char *node, json_t **ret,
                            struct err **errp) {
         _cleanup_free_ char *prefix = xasprintf("assignments/%s/", node);
@@ -1268,6 +1291,7 @@ int controller_assignments(struct controller *c, const char *node, json_t **ret,
                 json_array_append_new(list, j);
         }
         store_kvs_free(kvs, n);
+        ctl_mesh_stacks(c, node, shared);
         *ret = json_pack("{s:I, s:O, s:O}", "revision", (json_int_t)store_revision(c->store),
                          "assignments", list, "stacks", shared);
         r = overlay_decorate(c->store, node, *ret, errp);

@@ -10,6 +10,7 @@
 #include "ip4.h"
 #include "json.h"
 #include "macro.h"
+#include "mesh.h"
 #include "overlay.h"
 #include "strv.h"
 #include "vip.h"
@@ -62,6 +63,53 @@ char **overlay_wanted(const json_t *model) {
                         strv_push(&out, k);
         qsort_safe(out, strv_length(out), sizeof(char *), strv_cmp);
         return out;
+}
+
+/* The records of the nodes/ in the store as {id: record}; NULL on a store error. */
+static json_t *nodes_load(struct store *s) {
+        struct store_kv *kvs = NULL;
+        size_t n = 0;
+        json_t *out;
+
+        if (store_list(s, "nodes/", &kvs, &n, NULL) < 0)
+                return NULL;
+        out = json_object();
+        for (size_t i = 0; i < n; i++) {
+                json_t *j = NULL;
+
+                if (json_parse(kvs[i].value, strlen(kvs[i].value), kvs[i].key, &j, NULL) >= 0)
+                        json_object_set_new(out, kvs[i].key + strlen("nodes/"), j);
+        }
+        store_kvs_free(kvs, n);
+        return out;
+}
+
+int overlay_default_networks(struct store *s, json_t *model, const json_t *old) {
+        _cleanup_json_ json_t *nodes = nodes_load(s);
+        const json_t *old_nets = json_object_get(old, "networks");
+        const char *k;
+        json_t *v, *def;
+        int vteps = 0, changed = 0;
+
+        json_object_foreach (nodes, k, v)
+                if (mesh_node_eligible(v))
+                        vteps++;
+        if (vteps < 2)
+                return 0; /* one host (or hollow nodes): bridge, exactly as before */
+        json_object_foreach (json_object_get(model, "networks"), k, def) {
+                const json_t *was = json_object_get(old_nets, k);
+
+                if (!json_is_object(def) || json_get_bool(def, "external", false) ||
+                    json_get_bool(def, "driver_explicit", false) ||
+                    !streq(json_get_str(def, "driver", "bridge"), "bridge"))
+                        continue;
+                /* An existing stack network keeps its driver until the stack is down. */
+                if (was && !streq(json_get_str(was, "driver", "bridge"), "overlay"))
+                        continue;
+                json_set_str(def, "driver", "overlay");
+                changed++;
+        }
+        return changed;
 }
 
 bool overlay_any(struct store *s) {
@@ -298,12 +346,18 @@ out:
 
 int overlay_release(struct store *s, const char *stack, struct err **errp) {
         _cleanup_free_ char *prefix = xasprintf(OVERLAY_PREFIX "%s/", stack);
+        _cleanup_free_ char *mesh = xasprintf(MESH_PREFIX "%s", stack);
+        int r;
 
+        /* The mesh ports first: no node keeps answering on them for a network going away. */
+        r = store_delete(s, mesh, STORE_ANY_REV, NULL, errp);
+        if (r < 0)
+                return r;
         return store_delete_prefix(s, prefix, errp);
 }
 
 /* The network keys of a pod template (like the agent's pod_network_keys). */
-static char **pod_net_keys(const json_t *pod) {
+char **overlay_pod_net_keys(const json_t *pod) {
         char **keys = xnew0(char *, 1);
         const char *k;
         json_t *v;
@@ -437,6 +491,31 @@ static int ov_fill(json_t *doc, const char *field, char *const *want, bool high)
         return changed;
 }
 
+/* The routing mesh: every node with an advertise address is on the overlay networks that
+ * carry a stack's mesh ports, with or without a replica there. */
+static void mesh_want_nodes(struct store *s, struct ov_doc *docs, size_t nd) {
+        _cleanup_json_ json_t *mesh = mesh_load(s), *nodes = NULL;
+        const char *id;
+        json_t *rec;
+
+        if (json_object_size(mesh) == 0)
+                return;
+        nodes = nodes_load(s);
+        for (size_t d = 0; d < nd; d++) {
+                const json_t *e;
+                size_t i;
+                bool used = false;
+
+                json_array_foreach (json_object_get(mesh, docs[d].stack), i, e)
+                        used = used || streq(json_get_str(e, "network", ""), docs[d].net);
+                if (!used)
+                        continue;
+                json_object_foreach (nodes, id, rec)
+                        if (mesh_node_eligible(rec) && !strv_contains(docs[d].want_nodes, id))
+                                strv_push(&docs[d].want_nodes, id);
+        }
+}
+
 int overlay_assign(struct store *s, struct err **errp) {
         struct ov_doc *docs = NULL;
         struct store_kv *kvs = NULL;
@@ -471,7 +550,7 @@ int overlay_assign(struct store *s, struct err **errp) {
                 node = xstrndup(rest, (size_t)(slash - rest));
                 np = xstrdup(rest);
                 stack = json_get_str(j, "stack", "");
-                keys = pod_net_keys(json_object_get(j, "pod"));
+                keys = overlay_pod_net_keys(json_object_get(j, "pod"));
                 for (size_t d = 0; d < nd; d++) {
                         if (!streq(docs[d].stack, stack) || !strv_contains(keys, docs[d].net))
                                 continue;
@@ -482,6 +561,7 @@ int overlay_assign(struct store *s, struct err **errp) {
                 }
         }
         store_kvs_free(kvs, n);
+        mesh_want_nodes(s, docs, nd);
         ops = xnew0(struct store_op, nd);
         values = xnew0(char *, nd + 1);
         for (size_t d = 0; d < nd; d++) {
@@ -580,11 +660,78 @@ static bool ready(const json_t *report) {
                (streq(h, "none") || streq(h, "healthy"));
 }
 
+/* A single published port "8080"; 0 otherwise. */
+static json_int_t published_of(const json_t *p) {
+        const char *s = json_get_str(p, "published", "");
+        char *end = NULL;
+        long v;
+
+        errno = 0;
+        v = s[0] ? strtol(s, &end, 10) : 0;
+        return errno || !end || *end || v < 1 || v > 65535 ? 0 : v;
+}
+
+/* The stack's routing mesh on this node (mesh.h): parts.mesh gets {network, vip, port,
+ * protocol, published} of each mesh port whose network has an address of this node and whose
+ * service has a VIP there; this node's pods lose their own bindings of those ports. */
+static void mesh_decorate(const char *node, const char *stack, json_t *parts,
+                          const struct ov_doc *docs, size_t nd, const json_t *mesh, json_t *list) {
+        json_t *out = json_array(), *a;
+        const json_t *e;
+        size_t i;
+
+        json_array_foreach (mesh, i, e) {
+                const char *net = json_get_str(e, "network", ""),
+                           *svc = json_get_str(e, "service", "");
+                const char *vip = json_get_str(
+                        json_object_get(json_object_get(json_object_get(parts, "services"), svc),
+                                        "vips"),
+                        net, NULL);
+                bool on = false;
+
+                for (size_t d = 0; d < nd && !on; d++)
+                        on = streq(docs[d].net, net) &&
+                             json_object_get(json_object_get(docs[d].doc, "nodes"), node);
+                if (!on || !vip)
+                        continue;
+                json_array_append_new(
+                        out, json_pack("{s:s, s:s, s:I, s:s, s:I}", "network", net, "vip", vip,
+                                       "port", (json_int_t)json_get_int(e, "port", 0), "protocol",
+                                       json_get_str(e, "protocol", "tcp"), "published",
+                                       (json_int_t)json_get_int(e, "published", 0)));
+        }
+        if (json_array_size(out) > 0)
+                json_object_set_new(parts, "mesh", out);
+        else {
+                json_object_del(parts, "mesh");
+                json_decref(out);
+        }
+        json_array_foreach (list, i, a) {
+                const json_t *ct, *p;
+                size_t c, k, m;
+
+                if (!streq_ptr(json_get_str(a, "stack", NULL), stack))
+                        continue;
+                json_array_foreach (json_object_get(json_object_get(a, "pod"), "containers"), c, ct)
+                        json_array_foreach (json_object_get(ct, "ports"), k, p)
+                                json_array_foreach (mesh, m, e)
+                                        if (streq(json_get_str(e, "service", ""),
+                                                  json_get_str(a, "service", "")) &&
+                                            streq(json_get_str(e, "protocol", ""),
+                                                  json_get_str(p, "protocol", "tcp")) &&
+                                            published_of(p) == json_get_int(e, "published", 0)) {
+                                                json_object_set_new((json_t *)p, "published",
+                                                                    json_string(""));
+                                                break;
+                                        }
+        }
+}
+
 /* Decorates one stack of the answer with its overlay networks (docs). */
 static void decorate_stack(const char *node, const char *stack, json_t *parts,
                            const struct ov_doc *docs, size_t nd, const json_t *model,
                            const json_t *nodes, const struct store_kv *asg, size_t n_asg,
-                           json_t *list) {
+                           json_t *list, const json_t *mesh) {
         json_t *nets = json_object_get(parts, "networks"), *eps = json_array();
         const char *adv = json_get_str(json_object_get(nodes, node), "advertise_addr", NULL);
         size_t i;
@@ -652,7 +799,7 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
                 sname = json_get_str(j, "service", "");
                 svc = json_object_get(json_object_get(model, "services"), sname);
                 pod = json_object_get(j, "pod");
-                keys = pod_net_keys(pod);
+                keys = overlay_pod_net_keys(pod);
                 for (size_t d = 0; d < nd; d++) {
                         const char *ip =
                                 json_get_str(json_object_get(docs[d].doc, "pods"), rest, NULL);
@@ -685,6 +832,7 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
                 }
         }
         json_object_set_new(parts, "overlay", json_pack("{s:o}", "endpoints", eps));
+        mesh_decorate(node, stack, parts, docs, nd, mesh, list);
         /* This node's pods: their addresses; one without any yet waits for the next pass. */
         for (i = 0; i < json_array_size(list); i++) {
                 _cleanup_strv_ char **keys = NULL;
@@ -696,7 +844,7 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
                 if (!streq_ptr(json_get_str(a, "stack", NULL), stack))
                         continue;
                 pod = json_object_get(a, "pod");
-                keys = pod_net_keys(pod);
+                keys = overlay_pod_net_keys(pod);
                 np = xasprintf("%s/%s", node, json_get_str(a, "name", ""));
                 for (size_t d = 0; d < nd && !missing; d++) {
                         const char *ip =
@@ -731,7 +879,7 @@ static void decorate_stack(const char *node, const char *stack, json_t *parts,
 int overlay_decorate(struct store *s, const char *node, json_t *answer, struct err **errp) {
         json_t *stacks = json_object_get(answer, "stacks"), *parts;
         json_t *list = json_object_get(answer, "assignments");
-        _cleanup_json_ json_t *nodes = json_object();
+        _cleanup_json_ json_t *nodes = json_object(), *mesh = NULL;
         struct store_kv *nk = NULL, *asg = NULL;
         size_t n_nk = 0, n_asg = 0;
         const char *stack;
@@ -754,6 +902,7 @@ int overlay_decorate(struct store *s, const char *node, json_t *answer, struct e
                 }
                 if (!loaded) {
                         loaded = true;
+                        mesh = mesh_load(s);
                         r = store_list(s, "nodes/", &nk, &n_nk, errp);
                         if (r >= 0)
                                 r = store_list(s, "assignments/", &asg, &n_asg, errp);
@@ -772,10 +921,40 @@ int overlay_decorate(struct store *s, const char *node, json_t *answer, struct e
                 if (store_get(s, sk, &kv, NULL) >= 0)
                         (void)json_parse(kv.value, strlen(kv.value), sk, &model, NULL);
                 store_kv_done(&kv);
-                decorate_stack(node, stack, parts, docs, nd, model, nodes, asg, n_asg, list);
+                decorate_stack(node, stack, parts, docs, nd, model, nodes, asg, n_asg, list,
+                               json_object_get(mesh, stack));
                 ov_docs_free(docs, nd);
         }
         store_kvs_free(nk, n_nk);
         store_kvs_free(asg, n_asg);
         return r < 0 ? r : 0;
+}
+
+char **overlay_mesh_stacks(struct store *s, const char *node) {
+        _cleanup_json_ json_t *mesh = mesh_load(s);
+        char **out = xnew0(char *, 1);
+        const char *stack;
+        json_t *list;
+
+        json_object_foreach (mesh, stack, list) {
+                struct ov_doc *docs = NULL;
+                size_t nd = 0;
+                bool on = false;
+
+                if (ov_docs_load(s, stack, &docs, &nd, NULL) < 0)
+                        continue;
+                for (size_t d = 0; d < nd && !on; d++) {
+                        const json_t *e;
+                        size_t i;
+
+                        if (!json_object_get(json_object_get(docs[d].doc, "nodes"), node))
+                                continue;
+                        json_array_foreach (list, i, e)
+                                on = on || streq(json_get_str(e, "network", ""), docs[d].net);
+                }
+                ov_docs_free(docs, nd);
+                if (on)
+                        strv_push(&out, stack);
+        }
+        return out;
 }

@@ -40,13 +40,21 @@
  * that are not external. */
 char **overlay_wanted(const json_t *model);
 
+/* The network keys of a pod template, sorted as the model has them ("default" when it names
+ * none; none with a network_mode). */
+char **overlay_pod_net_keys(const json_t *pod);
+/* Part B of issue #10 (docs/cluster.md "Overlay by default"): when at least two nodes of the
+ * cluster have an advertise address, the model's stack networks that name no driver
+ * (driver bridge without driver_explicit) and that old (the stored model, may be NULL) did not
+ * have become overlay networks; a network old has keeps its driver. Returns how many changed. */
+int overlay_default_networks(struct store *s, json_t *model, const json_t *old);
 /* Makes the store hold exactly the overlay networks the model wants for the stack: new ones get
  * the lowest free VNI and their declared subnet or the first free /24 of the pool; kept ones
  * never change; gone ones are released. A subnet overlapping another network (any stack's
  * overlay network or declared subnet, or the service VIP range) is refused naming both, and
  * then nothing is changed. One transaction. */
 int overlay_sync_stack(struct store *s, const char *stack, const json_t *model, struct err **errp);
-/* Releases every overlay network of the stack (down). */
+/* Releases every overlay network of the stack and its routing mesh ports (down). */
 int overlay_release(struct store *s, const char *stack, struct err **errp);
 /* The address pass: every assignment on an overlay network gets an address, and its node one;
  * addresses of assignments (and nodes) that are gone are released. One transaction. Returns 1
@@ -61,3 +69,6 @@ int overlay_assign(struct store *s, struct err **errp);
 int overlay_decorate(struct store *s, const char *node, json_t *answer, struct err **errp);
 /* Whether the store has any overlay network (the controller skips the overlay work if not). */
 bool overlay_any(struct store *s);
+/* The stacks whose routing mesh (mesh.h) gives node an address on one of their overlay
+ * networks: its assignments answer carries them even without a pod there (strv). */
+char **overlay_mesh_stacks(struct store *s, const char *node);

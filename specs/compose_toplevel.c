@@ -250,6 +250,11 @@ static int networks(struct compose_ctx *c, const struct ynode *root, json_t *out
                 r = resource_common(c, k->str, v, o, errp);
                 if (r >= 0)
                         r = str_field(v, "driver", "bridge", o, errp);
+                /* A named driver stays; without one, a cluster's controller makes the network
+                 * an overlay (docs/cluster.md "Overlay by default"). */
+                if (r >= 0 && ynode_map_get(v, "driver") &&
+                    !ynode_is_null(ynode_map_get(v, "driver")))
+                        json_object_set_new(o, "driver_explicit", json_true());
                 if (r >= 0)
                         r = bool_field(v, "internal", o, errp);
                 if (r >= 0)

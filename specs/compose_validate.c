@@ -132,7 +132,11 @@ int model_validate(const json_t *model, const struct ynode *root, struct err **e
                                 _cleanup_free_ char *key = NULL;
                                 if (!pub || !*pub)
                                         continue;
-                                if (replicas > 1 && !strchr(pub, '-'))
+                                /* Ingress mode (the default) may go through the routing
+                                 * mesh: the controller's up decides (mesh_check_replicas). */
+                                if (replicas > 1 && !strchr(pub, '-') &&
+                                    streq_ptr(json_string_value(json_object_get(p, "mode")),
+                                              "host"))
                                         return verr(
                                                 errp, root, name, "ports", NULL,
                                                 "host port %s is published by %lld replicas (use a "

@@ -47,7 +47,7 @@ static int bridge_create(struct nl *nl, const struct net_network *n, struct err 
                 r = nl_addr_add(nl, n->ifname, &self, n->ipam.subnet.len, errp);
         if (r >= 0)
                 r = nl_link_set_up(nl, n->ifname, true, errp);
-        if (r >= 0 && !n->internal) {
+        if (r >= 0 && net_routes_out(n)) {
                 r = net_sysctl_write("net/ipv4/ip_forward", "1", errp);
                 if (r >= 0) {
                         rl = xasprintf("net/ipv4/conf/%s/route_localnet", n->ifname);

@@ -106,7 +106,17 @@ static int net_apply_options(struct net_network *n, char *const *options, struct
         return 0;
 }
 
-/* Overlay networks carry traffic between hosts only (no gateway out), so they are internal;
+bool net_overlay_egress(const struct net_network *n) {
+        return n->driver == NET_DRIVER_OVERLAY && n->node_ip != 0;
+}
+
+bool net_routes_out(const struct net_network *n) {
+        return !n->internal || net_overlay_egress(n);
+}
+
+/* Overlay networks carry traffic between hosts (no shared gateway out), so they are internal;
+ * egress, when the host has an address on the network, goes through that address
+ * (net_overlay_egress());
  * the VXLAN header costs 50 bytes of a 1500-byte underlay MTU. */
 static int net_overlay_options(struct net_network *n, const struct net_create_opts *o,
                                struct err **errp) {

@@ -55,6 +55,13 @@ struct net_network {
         uint32_t node_ip;
 };
 
+/* Egress of an overlay network (internal otherwise): with this host's own address on it, its
+ * containers route out through that address (default route, masqueraded out of the host) and
+ * may publish ports on the host, like a bridge network's. */
+bool net_overlay_egress(const struct net_network *n);
+/* Whether containers of the network reach outside it: not internal, or an overlay with egress. */
+bool net_routes_out(const struct net_network *n);
+
 struct net_endpoint {
         char *id;          /* the owner (container) id */
         char *host_ifname; /* host end of the veth pair, derived from network and endpoint ids */

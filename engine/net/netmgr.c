@@ -250,7 +250,8 @@ static int mgr_ep_from_json(struct mgr_net *mn, const json_t *j, struct mgr_ep *
         json_array_foreach (a, i, it)
                 if (json_is_string(it))
                         strv_push(&ports, json_string_value(it));
-        r = mgr_parse_ports(ports, mn->net->internal, mn->net->name, &e->ports, &e->n_ports, errp);
+        r = mgr_parse_ports(ports, !net_routes_out(mn->net), mn->net->name, &e->ports, &e->n_ports,
+                            errp);
         if (r < 0)
                 return err_wrap(errp, "endpoint '%s'", id);
         a = json_object_get(j, "names");
@@ -548,7 +549,7 @@ static int mgr_dns_start(struct netmgr *m, struct mgr_net *mn, struct err **errp
         a.sin_addr.s_addr = htonl(mn->net->ipam.gateway);
         a.sin_port = htons(m->dns_port);
         /* Internal networks resolve their own names only: forwarding would be a way out. */
-        r = dns_server_new(m->loop, &a, mn->dns, m->ups, mn->net->internal ? 0 : m->n_ups, 0,
+        r = dns_server_new(m->loop, &a, mn->dns, m->ups, net_routes_out(mn->net) ? m->n_ups : 0, 0,
                            &mn->srv, errp);
         if (r < 0)
                 return err_wrap(errp, "DNS for network '%s'", mn->net->name);
@@ -852,7 +853,8 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
                 return err_setx(errp, EEXIST, "'%s' is already connected to network '%s'",
                                 o->id ? o->id : "", network);
         e = xnew0(struct mgr_ep, 1);
-        r = mgr_parse_ports(o->ports, mn->net->internal, network, &e->ports, &e->n_ports, errp);
+        r = mgr_parse_ports(o->ports, !net_routes_out(mn->net), network, &e->ports, &e->n_ports,
+                            errp);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < e->n_ports; i++) {

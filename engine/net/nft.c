@@ -126,8 +126,40 @@ static bool publish_clash(const struct nft_publish *a, const struct nft_publish 
                a->host_port <= b->host_port_end && b->host_port <= a->host_port_end;
 }
 
+/* The mesh port of service i clashes with neither another service's nor a published port
+ * of a container (every local address, like a published port). */
+static int mesh_validate(const struct nft_state *s, size_t i, struct err **errp) {
+        const struct nft_service *v = &s->svcs[i];
+        struct nft_publish me = {
+                .proto = v->proto, .host_port = v->published, .host_port_end = v->published};
+        char pa[64];
+
+        if (!v->published || v->n_backends == 0)
+                return 0;
+        for (size_t k = 0; k < i; k++)
+                if (s->svcs[k].published == v->published && s->svcs[k].proto == v->proto &&
+                    s->svcs[k].n_backends > 0)
+                        return err_setx(errp, EADDRINUSE,
+                                        "service '%s': host port %u/%s of the routing mesh is "
+                                        "already published by service '%s'",
+                                        v->name ? v->name : "", v->published, proto_name(v->proto),
+                                        s->svcs[k].name ? s->svcs[k].name : "");
+        for (size_t e = 0; e < s->n_eps; e++)
+                for (size_t k = 0; k < s->eps[e].n_ports; k++)
+                        if (publish_clash(&me, &s->eps[e].ports[k])) {
+                                nft_publish_format(&s->eps[e].ports[k], pa, sizeof(pa));
+                                return err_setx(errp, EADDRINUSE,
+                                                "service '%s': host port %u/%s of the routing "
+                                                "mesh is already published by '%s' (%s)",
+                                                v->name ? v->name : "", v->published,
+                                                proto_name(v->proto), s->eps[e].id, pa);
+                        }
+        return 0;
+}
+
 static int nft_validate_services(const struct nft_state *s, struct err **errp) {
         char ip[16], net[19];
+        int r;
 
         for (size_t i = 0; i < s->n_svcs; i++) {
                 const struct nft_service *v = &s->svcs[i];
@@ -153,6 +185,9 @@ static int nft_validate_services(const struct nft_state *s, struct err **errp) {
                                                 "service '%s': VIP %s is inside network '%s' (%s)",
                                                 name, ip, s->nets[k]->name, net);
                         }
+                r = mesh_validate(s, i, errp);
+                if (r < 0)
+                        return r;
                 for (size_t k = 0; k < i; k++)
                         if (s->svcs[k].vip == v->vip && s->svcs[k].port == v->port &&
                             s->svcs[k].proto == v->proto)
@@ -180,7 +215,7 @@ static int nft_validate(const struct nft_state *s, struct err **errp) {
                 if (!n)
                         return err_setx(errp, EINVAL, "endpoint '%s': unknown network '%s'", e->id,
                                         e->network);
-                if (n->internal && e->n_ports > 0)
+                if (!net_routes_out(n) && e->n_ports > 0)
                         return err_setx(errp, EINVAL,
                                         "endpoint '%s': cannot publish ports on internal network "
                                         "'%s'",
@@ -330,6 +365,23 @@ static void emit_services(struct sbuf *b, const struct nft_state *s) {
                 sb_printf(b, " }\n");
         sb_printf(b, "\t}\n\tchain services {\n\t\tip daddr . meta l4proto . th dport vmap "
                      "@services\n\t}\n");
+        /* The routing mesh: a service's published port on every local address jumps to the
+         * same chain as its VIP. */
+        first = true;
+        sb_printf(b, "\tmap ingress {\n\t\ttype inet_proto . inet_service : verdict\n");
+        for (size_t i = 0; i < s->n_svcs; i++) {
+                const struct nft_service *v = &s->svcs[i];
+
+                if (v->n_backends == 0 || !v->published)
+                        continue;
+                svc_chain_name(v, name);
+                sb_printf(b, "%s%s . %u : goto %s", first ? "\t\telements = { " : ", ",
+                          proto_name(v->proto), v->published, name);
+                first = false;
+        }
+        if (!first)
+                sb_printf(b, " }\n");
+        sb_printf(b, "\t}\n");
 }
 
 /* Overlay fast path (issue #10). Frames bridged between a container and the VXLAN device
@@ -437,7 +489,7 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
         emit_publish_map(&b, s, true);
         emit_publish_map(&b, s, false);
         emit_services(&b, s);
-        sb_printf(&b, "\tchain publish {\n");
+        sb_printf(&b, "\tchain publish {\n\t\tmeta l4proto . th dport vmap @ingress\n");
         for (int k = 0; k < 2; k++)
                 sb_printf(&b,
                           "\t\tmeta l4proto { tcp, udp } dnat ip to %smeta l4proto . th dport "
@@ -466,6 +518,19 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
                         ipam_ip_format(n->node_ip, self);
                         sb_printf(&b, "\t\tip saddr %s oifname \"%s\" ct status dnat snat to %s\n",
                                   cidr, n->ifname, self);
+                        /* The routing mesh: a client outside the network (another host, this
+                         * host) reaches a replica through this host's address too. */
+                        sb_printf(&b,
+                                  "\t\tip saddr != %s oifname \"%s\" ct status dnat snat to %s\n",
+                                  cidr, n->ifname, self);
+                        /* Egress: the containers' default route is this address; what leaves
+                         * the host through any other interface goes out with the host's
+                         * address there. Traffic between overlay addresses (bridged, maybe
+                         * untracked) never matches: it does not leave through another
+                         * interface. */
+                        sb_printf(&b,
+                                  "\t\tip saddr %s ip daddr != %s oifname != \"%s\" masquerade\n",
+                                  cidr, cidr, n->ifname);
                 }
                 if (n->internal)
                         continue;
@@ -493,6 +558,26 @@ int nft_ruleset(const struct nft_state *s, char **ret, struct err **errp) {
                         any_icc_off = true;
                 if (!n->internal)
                         continue;
+                /* An overlay network is internal, but the routing mesh DNATs into it from
+                 * outside (and the replies go back). */
+                if (n->node_ip) {
+                        sb_printf(&b,
+                                  "\t\tct status dnat iifname \"%s\" accept\n"
+                                  "\t\tct status dnat oifname \"%s\" accept\n",
+                                  n->ifname, n->ifname);
+                        /* Egress (routed through this host's address, so tracked): out of
+                         * the host, not into another berth network, and the replies back. */
+                        ipam_cidr_format(&n->ipam.subnet, cidr);
+                        sb_printf(&b,
+                                  "\t\tiifname \"%s\" ip saddr %s oifname != \"%s\" "
+                                  "oifname != " NFT_BERTH_BRIDGES " accept\n",
+                                  n->ifname, cidr, n->ifname);
+                        sb_printf(&b,
+                                  "\t\toifname \"%s\" ip daddr %s iifname != \"%s\" "
+                                  "iifname != " NFT_BERTH_BRIDGES
+                                  " ct state established,related accept\n",
+                                  n->ifname, cidr, n->ifname);
+                }
                 sb_printf(&b, "\t\tiifname \"%s\" oifname != \"%s\" drop\n", n->ifname, n->ifname);
                 sb_printf(&b, "\t\toifname \"%s\" iifname != \"%s\" drop\n", n->ifname, n->ifname);
         }
@@ -619,6 +704,7 @@ static bool svc_same(const struct nft_service *a, const struct nft_service *b) {
 int nft_services_script(const struct nft_state *s, const struct nft_service *old, size_t n_old,
                         char **ret, struct err **errp) {
         const char *t = state_table(s, errp);
+        _cleanup_strv_ char **ingress = NULL;
         char name[40], key[40];
         struct sbuf b = {};
         int r;
@@ -631,7 +717,16 @@ int nft_services_script(const struct nft_state *s, const struct nft_service *old
         for (size_t i = 0; i < n_old; i++) {
                 const struct nft_service *o = &old[i];
 
-                if (o->n_backends == 0 || svc_find(s->svcs, s->n_svcs, o))
+                const struct nft_service *v;
+
+                if (o->n_backends == 0)
+                        continue;
+                v = svc_find(s->svcs, s->n_svcs, o);
+                /* The mesh port goes first (its element jumps to the chain). */
+                if (o->published && (!v || v->published != o->published))
+                        sb_printf(&b, "delete element ip %s ingress { %s . %u }\n", t,
+                                  proto_name(o->proto), o->published);
+                if (v)
                         continue;
                 svc_chain_name(o, name);
                 svc_key(o, key);
@@ -644,9 +739,14 @@ int nft_services_script(const struct nft_state *s, const struct nft_service *old
                 if (v->n_backends == 0)
                         continue;
                 o = svc_find(old, n_old, v);
+                svc_chain_name(v, name);
+                if (v->published && (!o || o->published != v->published))
+                        strv_push_take(
+                                &ingress,
+                                xasprintf("add element ip %s ingress { %s . %u : goto %s }\n", t,
+                                          proto_name(v->proto), v->published, name));
                 if (o && svc_same(o, v))
                         continue;
-                svc_chain_name(v, name);
                 if (o)
                         sb_printf(&b, "flush chain ip %s %s\n", t, name);
                 else
@@ -660,6 +760,9 @@ int nft_services_script(const struct nft_state *s, const struct nft_service *old
                                   name);
                 }
         }
+        /* New mesh ports last: their chains exist by now. */
+        STRV_FOREACH (x, ingress)
+                sb_printf(&b, "%s", *x);
         *ret = b.p ? b.p : xstrdup("");
         return 0;
 }

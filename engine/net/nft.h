@@ -49,6 +49,9 @@ struct nft_service {
         const uint32_t *backends; /* host order; none = no rule (the VIP does not answer) */
         size_t n_backends;
         uint16_t target_port; /* 0 = port */
+        /* The routing mesh (docs/cluster.md): when not 0, connections to this port of any
+         * local address (like a published port) go to the same backends. */
+        uint16_t published;
 };
 
 #define NFT_MAX_BACKENDS 1024

@@ -62,11 +62,16 @@ static int overlay_remove(struct nl *nl, const struct net_network *n, struct err
         return net_bridge_ops.remove(nl, n, errp);
 }
 
-/* Overlay networks have no default route; service VIPs are reached through the gateway (the
- * host DNATs them to a replica, local or remote). */
+/* Service VIPs are reached through the gateway (the host DNATs them to a replica, local or
+ * remote). Egress: with this host's own address on the network, the default route goes
+ * through it (an existing one, from a network connected before, is kept). That address is on
+ * the local bridge only and no peer entry names it, so its ARP is answered on the local
+ * bridge and the traffic never crosses VXLAN; the host masquerades it out (engine/net/nft.c).
+ * Without one, the network stays east-west only. */
 static int overlay_connect(struct nl *nl, const struct net_network *n,
                            const struct net_endpoint *ep, int netns_fd, struct err **errp) {
         struct nl_ip dst = ip4(NET_OVERLAY_SERVICE_RANGE), gw = ip4(n->ipam.gateway);
+        struct nl_ip self = ip4(n->node_ip), def = {.family = AF_INET};
         _cleanup_nl_ struct nl *cnl = NULL;
         int r;
 
@@ -80,6 +85,14 @@ static int overlay_connect(struct nl *nl, const struct net_network *n,
                 (void)net_bridge_ops.disconnect(nl, n, ep, NULL);
                 return err_wrap(errp, "connect '%s' to network '%s': service route", ep->id,
                                 n->name);
+        }
+        if (net_overlay_egress(n)) {
+                r = nl_route_add(cnl, &def, 0, &self, NULL, errp);
+                if (r < 0) {
+                        (void)net_bridge_ops.disconnect(nl, n, ep, NULL);
+                        return err_wrap(errp, "connect '%s' to network '%s': default route", ep->id,
+                                        n->name);
+                }
         }
         return 1;
 }

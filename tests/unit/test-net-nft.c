@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "fileio.h"
@@ -303,7 +304,94 @@ static void test_overlay_node_snat(void) {
         ASSERT_NULL(strstr(s, "snat"));
         ASSERT_NOT_NULL(strstr(s2, "ip saddr 10.129.0.0/24 oifname \"br-0000000000ov\" ct status "
                                    "dnat snat to 10.129.0.254\n"));
-        ASSERT_NULL(strstr(s2, "masquerade"));
+        /* egress: out of the host masqueraded, the forward chain lets it out and the replies
+         * back in (not from or to another berth network); nothing without a node address */
+        ASSERT_NULL(strstr(s, "masquerade"));
+        ASSERT_NULL(strstr(s, "established"));
+        ASSERT_NOT_NULL(strstr(s2, "ip saddr 10.129.0.0/24 ip daddr != 10.129.0.0/24 oifname != "
+                                   "\"br-0000000000ov\" masquerade\n"));
+        ASSERT_NOT_NULL(strstr(s2, "iifname \"br-0000000000ov\" ip saddr 10.129.0.0/24 oifname "
+                                   "!= \"br-0000000000ov\" oifname != { \"berth*\", \"br-*\" } "
+                                   "accept\n"));
+        ASSERT_NOT_NULL(strstr(s2, "oifname \"br-0000000000ov\" ip daddr 10.129.0.0/24 iifname "
+                                   "!= \"br-0000000000ov\" iifname != { \"berth*\", \"br-*\" } "
+                                   "ct state established,related accept\n"));
+        /* before the drops that keep other traffic off the network */
+        ASSERT_TRUE(strstr(s2, "established,related accept") <
+                    strstr(s2, "oifname \"br-0000000000ov\" iifname != \"br-0000000000ov\" drop"));
+        /* the ruleset is valid nft (checked when nft is there) */
+        if (geteuid() == 0 && access("/usr/sbin/nft", X_OK) == 0) {
+                _cleanup_free_ char *path = xasprintf("/tmp/test-net-nft-%d.nft", (int)getpid());
+                _cleanup_free_ char *cmd = NULL;
+
+                ASSERT_OK(write_file_atomic(path, s2, strlen(s2), 0644, NULL));
+                cmd = xasprintf("nft -c -f %s", path);
+                ASSERT_EQ(system(cmd), 0);
+                (void)unlink(path);
+        }
+}
+
+/* The routing mesh: a service's published port answers on every local address through the
+ * VIP's chain; its element comes and goes with the service's backends and port; a clash with a
+ * container's published port or another service's mesh port is refused naming both. */
+static void test_mesh_ingress(void) {
+        uint32_t be[2] = {0x0a800002u, 0x0a800003u};
+        struct nft_service old[] = {
+                {"s/web@n:80/tcp", 0x0a60000au, IPPROTO_TCP, 80, be, 1, 8080, 30080},
+                {"s/api@n:81/tcp", 0x0a60000bu, IPPROTO_TCP, 81, be, 1, 0, 30081},
+        };
+        struct nft_service now[] = {
+                {"s/web@n:80/tcp", 0x0a60000au, IPPROTO_TCP, 80, be, 2, 8080, 30080},
+                {"s/api@n:81/tcp", 0x0a60000bu, IPPROTO_TCP, 81, be, 1, 0, 30082},
+                {"s/idle@n:82/tcp", 0x0a60000cu, IPPROTO_TCP, 82, NULL, 0, 0, 30083},
+        };
+        struct nft_publish pub = {IPPROTO_TCP, 0, 30080, 30080, 80, 80};
+        struct nft_endpoint ep = {"c1", "ov", "veth1", 0x0a800009u, &pub, 1};
+        struct net_network *nets[1];
+        struct nft_state st = {.svcs = now, .n_svcs = 3};
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *full = NULL;
+        char *s = NULL;
+
+        ASSERT_OK(nft_services_script(&st, old, 2, &s, NULL));
+        ASSERT_STREQ(s,
+                     "delete element ip berth ingress { tcp . 30081 }\n"
+                     "flush chain ip berth svc-0a60000a-tcp-80\n"
+                     "add rule ip berth svc-0a60000a-tcp-80 meta l4proto tcp dnat ip to "
+                     "numgen inc mod 2 map { 0 : 10.128.0.2 . 8080, 1 : 10.128.0.3 . 8080 }\n"
+                     "add element ip berth ingress { tcp . 30082 : goto svc-0a60000b-tcp-81 }\n");
+        free(s);
+        s = NULL;
+        /* the whole ruleset: the map, its element, the lookup in publish */
+        nets[0] = mknet("ov", "br-0000000000ov", "10.128.0.0/24", true, true);
+        nets[0]->driver = NET_DRIVER_OVERLAY;
+        nets[0]->node_ip = 0x0a8000feu;
+        st.nets = nets;
+        st.n_nets = 1;
+        ASSERT_OK(nft_ruleset(&st, &full, NULL));
+        ASSERT_NOT_NULL(strstr(full, "map ingress {\n\t\ttype inet_proto . inet_service : "
+                                     "verdict\n\t\telements = { tcp . 30080 : goto "
+                                     "svc-0a60000a-tcp-80, tcp . 30082 : goto "
+                                     "svc-0a60000b-tcp-81 }\n"));
+        ASSERT_NOT_NULL(strstr(full, "chain publish {\n\t\tmeta l4proto . th dport vmap "
+                                     "@ingress\n"));
+        ASSERT_NOT_NULL(strstr(full, "ip saddr != 10.128.0.0/24 oifname \"br-0000000000ov\" ct "
+                                     "status dnat snat to 10.128.0.254\n"));
+        ASSERT_NOT_NULL(strstr(full, "ct status dnat oifname \"br-0000000000ov\" accept\n"));
+        /* a container's published port */
+        st.eps = &ep;
+        st.n_eps = 1;
+        ASSERT_ERR(nft_services_script(&st, old, 2, &s, &e), EADDRINUSE);
+        ASSERT_NULL(s);
+        ASSERT_NOT_NULL(strstr(e->msg, "service 's/web@n:80/tcp': host port 30080/tcp of the "
+                                       "routing mesh is already published by 'c1'"));
+        e = err_free(e);
+        st.n_eps = 0;
+        /* another service's mesh port */
+        now[1].published = 30080;
+        ASSERT_ERR(nft_services_script(&st, old, 2, &s, &e), EADDRINUSE);
+        ASSERT_NOT_NULL(strstr(e->msg, "already published by service 's/web@n:80/tcp'"));
+        net_network_free(nets[0]);
 }
 
 /* The overlay fast path: frames bridged between containers of the subnet (neither end this
@@ -362,4 +450,4 @@ static void test_overlay_notrack(void) {
 
 TAP_MAIN(test_publish_parse, test_services, test_apply_error, test_empty_deletes_tables,
          test_golden_networks, test_conflicts, test_endpoint_script, test_services_script,
-         test_overlay_node_snat, test_overlay_notrack)
+         test_overlay_node_snat, test_mesh_ingress, test_overlay_notrack)
