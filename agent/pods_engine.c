@@ -10,7 +10,8 @@
  * start fails is removed and the node told why (set_notify). Stopping
  * takes the grace period, and the container manager reports the end of a stop or removal only
  * to an HTTP request, so removal goes through the daemon's own API (stop with the grace, then
- * remove) with the curl multi client on the same loop: the same path `berth rm` takes. */
+ * remove; without a grace only the forced remove) with the curl multi client on the same loop:
+ * the same path `berth rm` takes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -804,6 +805,9 @@ static int pe_remove(void *ud, const char *name, int timeout_s, pod_done_fn *don
                 if (grace_ms < 0)
                         grace_ms = 0;
                 s->grace = (unsigned)MIN(grace_ms / 1000, STOP_GRACE_MAX_SEC);
+                /* Without a grace period a stop is a kill: the forced delete does it, in one
+                 * request instead of two (`down -t 0`). */
+                s->deleting = s->grace == 0;
                 s->next = pe->steps;
                 pe->steps = s;
                 step_next(s);
