@@ -859,6 +859,10 @@ json_t *ctr_inspect(const struct ctr *c) {
         return j;
 }
 
+const json_t *ctr_record(const struct ctr *c) {
+        return c->rec;
+}
+
 json_t *ctr_summary(const struct ctr *c) {
         const json_t *cfg = json_object_get(c->rec, "Config");
         _cleanup_strv_ char **cmd = NULL;

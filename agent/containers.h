@@ -40,6 +40,12 @@ size_t ctr_all(struct ctr_mgr *m, struct ctr ***ret);
 /* Creates a container from an Engine-API create body. name may be NULL (generated). */
 int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct ctr **ret,
                struct err **errp);
+/* The same; sync false writes the record without its two fsyncs (ctr_save_state()'s rule),
+ * for containers that something else recreates when a power cut loses their record (a stack's
+ * pods: the controller's assignments are the durable state, and a record that does not load
+ * is skipped). */
+int ctr_create_ex(struct ctr_mgr *m, const char *name, const json_t *body, bool sync,
+                  struct ctr **ret, struct err **errp);
 /* Starts a created or exited container without blocking the loop, for callers that need to know
  * when it runs (pods, whose containers join the first one's namespaces): done(ud, c, r, e) is
  * called once the start is over (r 0: running; < 0: failed, e says why), unless
@@ -64,6 +70,10 @@ void ctr_wait(struct ctr *c, bool next_exit, struct http_req *req);
 int ctr_rename(struct ctr *c, const char *name, struct err **errp);
 /* docker inspect document (new reference). */
 json_t *ctr_inspect(const struct ctr *c);
+/* The record itself, borrowed and not to be changed: ctr_inspect()'s fields plus Berth*
+ * private ones. For readers of a few fields of every container (the pod runtime's passes),
+ * where a deep copy per container per pass was quadratic in `up` and `down` of a stack. */
+const json_t *ctr_record(const struct ctr *c);
 /* `ps` entry: Id, Names, Image, ImageID, Command, Created, State, Status, Labels, Mounts. */
 json_t *ctr_summary(const struct ctr *c);
 /* {"Titles":[...],"Processes":[[...]...]} */

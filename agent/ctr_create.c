@@ -324,6 +324,11 @@ static int load_image(struct ctr_mgr *m, const char *name, struct image **ret_im
 
 int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct ctr **ret,
                struct err **errp) {
+        return ctr_create_ex(m, name, body, true, ret, errp);
+}
+
+int ctr_create_ex(struct ctr_mgr *m, const char *name, const json_t *body, bool sync,
+                  struct ctr **ret, struct err **errp) {
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_(image_config_freep) struct image_config *ic = NULL;
         _cleanup_strv_ char **ep = NULL, **cmd = NULL, **env = NULL, **lowers = NULL, **args = NULL;
@@ -474,7 +479,7 @@ int ctr_create(struct ctr_mgr *m, const char *name, const json_t *body, struct c
         {
                 struct ctr *c = ctr_add(m, TAKE_PTR(id), TAKE_PTR(rec));
 
-                if (ctr_save(c) < 0) {
+                if ((sync ? ctr_save(c) : ctr_save_state(c)) < 0) {
                         r = err_setx(errp, EIO, "could not write the record of container %s",
                                      c->id);
                         (void)rm_rf(c->dir, NULL);

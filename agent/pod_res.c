@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api_networks.h"
+#include "base64.h"
 #include "cleanup.h"
 #include "ctr_internal.h"
 #include "ctr_net.h"
@@ -353,8 +354,16 @@ static int secret_content(const json_t *def, const char *field, char **ret, size
                           struct err **errp) {
         const char *file = json_get_str(def, "file", NULL);
         const char *content = json_get_str(def, "content", NULL);
+        const char *b64 = json_get_str(def, "content_base64", NULL);
         int r;
 
+        if (b64) {
+                /* From the controller's store, or sealed in the stack: opened by the controller
+                 * and sent over the local socket or mutual TLS. */
+                if (base64_decode(b64, ret, ret_len) < 0)
+                        return err_setx(errp, EPROTO, "%s: the controller sent bad base64", field);
+                return 0;
+        }
         if (file) {
                 r = read_file(file, SECRET_MAX, ret, ret_len, errp);
                 return r < 0 ? err_wrap(errp, "%s.file", field) : 0;
@@ -387,10 +396,13 @@ static int write_mount(const struct pod_spec *spec, const char *dir, size_t ci, 
                 return err_setx(errp, ENOENT,
                                 "stack '%s', service '%s': %s '%s' is not declared in the stack",
                                 spec->stack, spec->service, type, src);
-        if (json_get_bool(def, "external", false))
+        if (json_get_str(def, "error", NULL))
+                return err_setx(errp, EINVAL, "stack '%s', service '%s': %s", spec->stack,
+                                spec->service, json_get_str(def, "error", ""));
+        if (json_get_bool(def, "external", false) && !json_get_str(def, "content_base64", NULL))
                 return err_setx(errp, EINVAL,
-                                "stack '%s', service '%s': external %s '%s' is not supported (no "
-                                "secret store on this node)",
+                                "stack '%s', service '%s': external %s '%s' was not resolved by "
+                                "the controller",
                                 spec->stack, spec->service, type, src);
         if (mode < 0 || mode > 07777)
                 return err_setx(errp, EINVAL, "%s: mode %" PRId64 " is out of range", field, mode);

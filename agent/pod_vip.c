@@ -269,7 +269,7 @@ static void recompute(struct pod_vip *v) {
         if (!m)
                 return;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_json_ json_t *info = ctr_inspect(all[i]);
+                const json_t *info = ctr_record(all[i]);
                 const char *epl = label(info, "berth.endpoint"), *pod = label(info, "berth.pod");
                 const char *id = json_get_str(info, "Id", "");
                 const json_t *nets =
@@ -380,7 +380,7 @@ void pod_vip_withdraw(struct pod_vip *v, const char *pod) {
         /* By container id: a recreated pod may come back under the same name. */
         n = ctr_all(v->daemon->ctrs, &all);
         for (size_t i = 0; i < n; i++) {
-                _cleanup_json_ json_t *info = ctr_inspect(all[i]);
+                const json_t *info = ctr_record(all[i]);
                 const char *id = json_get_str(info, "Id", "");
 
                 if (!streq_ptr(label(info, "berth.pod"), pod) || !label(info, "berth.endpoint") ||

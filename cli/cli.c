@@ -31,6 +31,7 @@ static const struct cli_cmd *const cli_groups[] = {
         cli_service_cmds,
         cli_ctrfs_cmds,
         cli_stats_cmds,
+        cli_secret_cmds,
 };
 /* clang-format on */
 

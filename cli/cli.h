@@ -53,6 +53,7 @@ extern const struct cli_cmd cli_stack_cmds[];
 extern const struct cli_cmd cli_stats_cmds[];
 extern const struct cli_cmd cli_network_cmds[];
 extern const struct cli_cmd cli_volume_cmds[];
+extern const struct cli_cmd cli_secret_cmds[];
 /* `berth ps -p NAME` is `berth stack ps -p NAME` (cli/stacks_up.c). */
 bool cli_stack_ps_wanted(int argc, char **argv);
 int cli_stack_ps(const struct cli_ctx *ctx, int argc, char **argv);

@@ -54,8 +54,8 @@ static unsigned check_container(FILE *f, const char *svc, size_t i, const json_t
 }
 
 unsigned stack_warn_unsupported(FILE *f, const json_t *model) {
-        const json_t *svc, *ct, *s;
-        const char *name, *sec;
+        const json_t *svc, *ct;
+        const char *name;
         unsigned n = 0;
         size_t i;
 
@@ -71,14 +71,6 @@ unsigned stack_warn_unsupported(FILE *f, const json_t *model) {
                         n += warn(f, name, "init_containers", "not run yet (ignored)");
                 json_array_foreach (json_object_get(pod, "containers"), i, ct)
                         n += check_container(f, name, i, ct);
-        }
-        json_object_foreach ((json_t *)json_object_get(model, "secrets"), sec, s) {
-                if (json_get_bool(s, "external", false))
-                        n += (fprintf(f,
-                                      "berth: warning: secrets.%s: external secrets are not "
-                                      "supported (no secret store); pods using it will fail\n",
-                                      sec),
-                              1);
         }
         return n;
 }

@@ -19,6 +19,7 @@
 #include "strv.h"
 #include "mesh.h"
 #include "overlay.h"
+#include "secrets.h"
 #include "tunnel.h"
 #include "vip.h"
 #include "xalloc.h"
@@ -359,6 +360,7 @@ struct controller *controller_free(struct controller *c) {
         json_decref(c->waits);
         json_decref(c->overlay_digests);
         json_decref(c->shared_cache);
+        secrets_set_key_path(c, NULL);
         for (size_t i = 0; i < c->n_revs; i++)
                 free(c->revs[i].node);
         free(c->revs);
@@ -533,6 +535,9 @@ int controller_up(struct controller *c, const char *name, const json_t *body, ui
 
         model = json_deep_copy(in);
         json_set_str(model, "name", name);
+        r = secrets_prepare_model(c, name, model, errp);
+        if (r < 0)
+                return err_wrap(errp, "stack '%s'", name);
         r = read_doc(c->store, key, &old, &old_rev, NULL);
         if (r < 0)
                 old = NULL;
@@ -1228,11 +1233,12 @@ static const json_t *stack_shared(struct controller *c, const char *stack) {
         if (sh)
                 return sh;
         sk = xasprintf("stacks/%s", stack);
-        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0)
-                sh = json_pack("{s:o, s:o}", "parts",
-                               stack_parts_vips(c, stack, stack_parts(model)), "ranks",
-                               dependency_levels(model));
-        else
+        if (read_doc(c->store, sk, &model, NULL, NULL) >= 0) {
+                json_t *parts = stack_parts_vips(c, stack, stack_parts(model));
+
+                secrets_resolve_parts(c, stack, parts);
+                sh = json_pack("{s:o, s:o}", "parts", parts, "ranks", dependency_levels(model));
+        } else
                 sh = json_pack("{s:{}}", "ranks");
         json_object_set_new(c->shared_cache, stack, sh);
         return sh;
@@ -1338,6 +1344,11 @@ static int controller_start(struct ev_loop *loop, const struct daemon_env *env,
         if (r < 0)
                 return r;
         controller_set_node_grace(c, (uint64_t)(env->node_grace_sec * (double)USEC_PER_SEC));
+        {
+                _cleanup_free_ char *kp = xasprintf("%s/controller/secrets.key", env->root);
+
+                secrets_set_key_path(c, kp);
+        }
         r = controller_api_register(router, errp);
         if (r < 0)
                 return r;

@@ -14,6 +14,7 @@
 #include "join.h"
 #include "json.h"
 #include "log.h"
+#include "secrets.h"
 #include "stack_watch.h"
 #include "strv.h"
 #include "tunnel.h"
@@ -306,5 +307,7 @@ static const struct http_route controller_routes[] = {
 int controller_api_register(struct http_router *router, struct err **errp) {
         int r = http_router_add_table(router, controller_routes, errp);
 
+        if (r >= 0)
+                r = secrets_api_register(router, errp);
         return r < 0 ? r : tunnel_api_register(router, errp);
 }

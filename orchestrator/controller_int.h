@@ -12,6 +12,7 @@
 
 struct http_req;
 struct http_router;
+struct sbox_key;
 
 struct node_rev {
         char *node;
@@ -65,6 +66,9 @@ struct controller {
         json_t *shared_cache;
         uint64_t shared_gen;
         struct tunnel *tunnel; /* the reverse channel to agents (tunnel.c), made on first use */
+        /* secrets.c: the data key's file and the key once loaded */
+        char *secrets_key_path;
+        struct sbox_key *secrets_key;
 };
 
 /* controller_live.c */

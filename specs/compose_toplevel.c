@@ -357,8 +357,14 @@ static int files(struct compose_ctx *c, const struct ynode *root, const char *se
                         json_object_set_new(o, "content", json_string(s));
                         sources++;
                 }
-                if (json_is_true(json_object_get(o, "external")))
+                if (json_is_true(json_object_get(o, "external"))) {
+                        /* The controller checks that it exists: its error names the line. */
+                        json_object_set_new(o, "origin",
+                                            json_sprintf("%s:%u:%u",
+                                                         k->src ? k->src->file : "<input>", k->line,
+                                                         k->col));
                         sources++;
+                }
                 if (sources != 1)
                         return ynode_err(errp, v,
                                          "%s '%s' needs exactly one of file, environment%s or "
