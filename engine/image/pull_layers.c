@@ -217,11 +217,13 @@ _noreturn_ static void worker_run(struct reg *g, struct worker *x, int dfd, int 
                 report(fd, "ER %d layer %s: %s", e ? e->code : -k, x->d->digest, err_msg(e));
                 _exit(0);
         }
-        /* Writes this layer (and whatever else is dirty) to disk while the other workers
-         * still compute: the parent's syncfs before publishing then has little left to wait
-         * for. An error shows again there. */
-        (void)syncfs(dfd);
+        /* The result first, so that the parent starts the next layer at once, then this
+         * layer (and whatever else is dirty) to disk while the other workers still compute:
+         * the parent's syncfs before publishing then has little left to wait for. An error
+         * shows again there. */
         report(fd, "OK %s %" PRIu64, diff, size);
+        fd = safe_close(fd);
+        (void)syncfs(dfd);
         _exit(0);
 }
 
@@ -284,43 +286,54 @@ static int worker_start(struct reg *g, struct image_store *s, struct worker *xs,
         return 0;
 }
 
-/* One line of x's reports: progress goes to the caller's callback, the last line is kept. */
-static void worker_line(struct worker *x, const struct pull_opts *o, const char *line) {
+/* x's worker reported "OK <diff id> <size>": its layer is verified and unpacked (the worker
+ * goes on syncing the file system, reaped at the end of the pull). Its slot is free. */
+static int worker_ok(struct worker *x, const char *line, struct err **errp) {
+        char diff[128];
+        uint64_t size;
+        int r;
+
+        x->fd = safe_close(x->fd);
+        if (sscanf(line + 3, "%127s %" SCNu64, diff, &size) != 2) {
+                worker_stop(x);
+                return err_setx(errp, EPROTO, "layer %s: bad worker report", x->d->digest);
+        }
+        r = layer_stage_finish(x->stage, diff, x->diff_id, size, false, errp);
+        if (r < 0) {
+                x->stage = (free(x->stage), NULL); /* removed */
+                return err_wrap_r(r, errp, "layer %s", x->d->digest);
+        }
+        x->state = W_DONE;
+        return 0;
+}
+
+/* One line of x's reports: progress goes to the caller's callback, "OK" ends the layer, an
+ * error is kept for worker_end. */
+static int worker_line(struct worker *x, const struct pull_opts *o, const char *line,
+                       struct err **errp) {
         uint64_t done;
 
         if (sscanf(line, "P %" SCNu64, &done) == 1) {
                 if (o && o->progress)
                         o->progress(o->userdata, x->d->digest, done, (uint64_t)x->d->size);
-                return;
+                return 0;
         }
+        if (str_startswith(line, "OK "))
+                return worker_ok(x, line, errp);
         free(x->final);
         x->final = xstrdup(line);
+        return 0;
 }
 
-/* The worker's result, once its pipe reached EOF: done, queued for a retry, or an error. */
+/* The worker's result, once its pipe reached EOF without "OK": queued for a retry, or an
+ * error. */
 static int worker_end(struct worker *x, struct reg *g, struct err **errp) {
         const char *f = x->final ? x->final : "";
-        char diff[128];
-        uint64_t size;
-        int code = EIO, r;
+        int code = EIO;
 
         x->fd = safe_close(x->fd);
         (void)waitpid(x->pid, NULL, 0);
         x->pid = 0;
-        if (str_startswith(f, "OK ")) {
-                if (sscanf(f + 3, "%127s %" SCNu64, diff, &size) != 2) {
-                        worker_stop(x);
-                        return err_setx(errp, EPROTO, "layer %s: bad worker report", x->d->digest);
-                }
-                r = layer_stage_finish(x->stage, diff, x->diff_id, size, false, errp);
-                if (r < 0) {
-                        x->stage = (free(x->stage), NULL); /* removed */
-                        return err_wrap_r(r, errp, "layer %s", x->d->digest);
-                }
-                x->final = (free(x->final), NULL);
-                x->state = W_DONE;
-                return 0;
-        }
         if ((str_startswith(f, "RT ") || str_startswith(f, "ER ")) &&
             sscanf(f + 3, "%d", &code) == 1) {
                 const char *msg = strchr(f + 3, ' ');
@@ -359,10 +372,16 @@ static int worker_read(struct worker *x, struct reg *g, const struct pull_opts *
                 x->len += (size_t)k;
                 x->buf[x->len] = 0;
                 while ((nl = strchr(x->buf, '\n'))) {
+                        int r;
+
                         *nl = 0;
-                        worker_line(x, o, x->buf);
+                        r = worker_line(x, o, x->buf, errp);
                         x->len -= (size_t)(nl + 1 - x->buf);
                         memmove(x->buf, nl + 1, x->len + 1);
+                        if (r < 0)
+                                return r;
+                        if (x->state != W_RUNNING)
+                                return 0;
                 }
                 if (x->len == sizeof(x->buf) - 1)
                         x->len = 0; /* a runaway line: dropped */
@@ -492,6 +511,12 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
                 }
         }
         k = publish(s, xs, n, extra, n_extra, errp);
+        /* the workers that reported OK are ending their syncfs: reap them (not killed) */
+        for (size_t i = 0; k >= 0 && i < n; i++)
+                if (xs[i].pid > 0) {
+                        (void)waitpid(xs[i].pid, NULL, 0);
+                        xs[i].pid = 0;
+                }
 out:
         for (size_t i = 0; i < n; i++) {
                 worker_stop(&xs[i]);

@@ -722,6 +722,24 @@ static void test_parallel_push(void) {
         ASSERT_NULL(e);
         ASSERT_STREQ(pulled->id, img->id);
         ASSERT_STREQ(pulled->manifest_digest, img->manifest_digest);
+        /* one worker at a time: each layer starts when the previous one reported its result
+         * (before that worker's syncfs ends); every worker is reaped, nothing is left in tmp/ */
+        {
+                _cleanup_free_ char *r3 = mktmp("pp3");
+                _cleanup_(image_store_freep) struct image_store *s3 = NULL;
+                _cleanup_(image_freep) struct image *one = NULL;
+                struct pull_opts po1 = {.max_parallel = 1};
+
+                ASSERT_OK(image_store_open(r3, &s3, NULL));
+                if (image_pull(s3, ref, &po1, &one, &e) < 0)
+                        printf("# pull, one worker: %s\n", err_msg(e));
+                ASSERT_NULL(e);
+                ASSERT_STREQ(one->id, img->id);
+                ASSERT_EQ(count_entries(r3, "layers"), 5);
+                ASSERT_EQ(count_entries(r3, "tmp"), 0);
+                ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) == 0); /* only the registry is left */
+                (void)rm_rf(r3, NULL);
+        }
         registry_stop(&reg);
 
         /* A registry that has the config but fails every layer: the error of one worker names
