@@ -426,8 +426,8 @@ static int publish(struct image_store *s, struct worker *xs, size_t n,
 }
 
 int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man,
-                char *const *diff_ids, char *const *chain_ids, struct blob_writer *const *extra,
-                size_t n_extra, const struct pull_opts *o, struct err **errp) {
+                int (*meta)(void *ud, struct pull_meta *m, struct err **errp), void *ud,
+                const struct pull_opts *o, struct err **errp) {
         size_t n = man->n_layers, running = 0;
         unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
         bool no_stream = o && o->no_stream_unpack;
@@ -435,26 +435,12 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
         _cleanup_free_ size_t *order = xnew0(size_t, n + 1);
         _cleanup_free_ struct pollfd *pfd = xnew0(struct pollfd, n + 1);
         _cleanup_free_ struct worker **px = xnew0(struct worker *, n + 1);
+        struct pull_meta m = {};
         int k = 0;
 
         for (size_t i = 0; i < n; i++) {
-                struct worker *x = &xs[i];
-                x->d = &man->layers[i];
-                x->diff_id = diff_ids[i];
-                x->chain_id = chain_ids[i];
-                x->fd = -EBADF;
-                if (image_store_has_layer(s, chain_ids[i])) {
-                        x->state = W_DONE;
-                } else if (image_store_has_blob(s, x->d->digest)) {
-                        k = layer_unpack_blob(s, x->d->digest, diff_ids[i], chain_ids[i], NULL,
-                                              errp);
-                        if (k < 0)
-                                goto out;
-                        x->state = W_DONE;
-                }
-                if (x->state == W_DONE && o && o->progress)
-                        o->progress(o->userdata, x->d->digest, (uint64_t)x->d->size,
-                                    (uint64_t)x->d->size);
+                xs[i].d = &man->layers[i];
+                xs[i].fd = -EBADF;
         }
         /* largest first (insertion sort: a handful of layers) */
         for (size_t i = 0; i < n; i++) {
@@ -462,6 +448,40 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
                 for (; j > 0 && xs[order[j - 1]].d->size < xs[i].d->size; j--)
                         order[j] = order[j - 1];
                 order[j] = i;
+        }
+        /* The layers whose blobs the store lacks are downloaded whatever the config says:
+         * their workers start before the config is fetched. */
+        for (size_t oi = 0; oi < n && running < maxp; oi++) {
+                struct worker *x = &xs[order[oi]];
+                if (image_store_has_blob(s, x->d->digest))
+                        continue;
+                k = worker_start(g, s, xs, n, x, no_stream, errp);
+                if (k < 0)
+                        goto out;
+                running++;
+        }
+        k = meta(ud, &m, errp);
+        if (k < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                struct worker *x = &xs[i];
+                x->diff_id = m.diff_ids[i];
+                x->chain_id = m.chain_ids[i];
+                /* A layer whose blob is missing is downloaded even when it is unpacked in the
+                 * store (registration needs the blob; the new stage is dropped at publishing). */
+                if (x->state != W_QUEUED || !image_store_has_blob(s, x->d->digest))
+                        continue;
+                if (image_store_has_layer(s, x->chain_id))
+                        x->state = W_DONE;
+                else {
+                        k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
+                        if (k < 0)
+                                goto out;
+                        x->state = W_DONE;
+                }
+                if (o && o->progress)
+                        o->progress(o->userdata, x->d->digest, (uint64_t)x->d->size,
+                                    (uint64_t)x->d->size);
         }
         for (;;) {
                 uint64_t now = mono_ms(), next_due = UINT64_MAX;
@@ -510,7 +530,7 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
                                 running--;
                 }
         }
-        k = publish(s, xs, n, extra, n_extra, errp);
+        k = publish(s, xs, n, m.extra, m.n_extra, errp);
         /* the workers that reported OK are ending their syncfs: reap them (not killed) */
         for (size_t i = 0; k >= 0 && i < n; i++)
                 if (xs[i].pid > 0) {

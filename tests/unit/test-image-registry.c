@@ -563,6 +563,7 @@ static size_t count_entries(const char *root, const char *sub) {
 /* Pulls from a fake registry whose layer is served as `served` while the manifest announces
  * `announced` bytes and the config `diff` as diff id. Returns the pull result; *ret_err. */
 static size_t fake_layer_cut;
+static bool fake_config_corrupt; /* the registry serves other config bytes than its digest */
 
 static int fake_pull(const char *root, const char *served, size_t slen, const char *announced,
                      size_t alen, const char *diff, bool stream, struct image **ret,
@@ -579,6 +580,8 @@ static int fake_pull(const char *root, const char *served, size_t slen, const ch
                            "\"layers\",\"diff_ids\":[\"%s\"]}}",
                            diff);
         cdigest = digest_of(config, strlen(config));
+        if (fake_config_corrupt)
+                config[strlen(config) - 1] = ' ';
         manifest = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
                              "\"%s\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
                              "\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
@@ -655,6 +658,44 @@ static void test_stream_unpack_checks(void) {
                         ASSERT_EQ(count_entries(r4, "layers"), 0);
                         ASSERT_EQ(count_entries(r4, "tmp"), 0);
                         (void)rm_rf(r4, NULL);
+                }
+                /* The layer workers start before the config is fetched: a config that fails
+                 * its digest stops them and leaves nothing behind. */
+                {
+                        _cleanup_free_ char *r5 = mktmp("l");
+                        _cleanup_(image_freep) struct image *bad4 = NULL;
+                        _cleanup_err_ struct err *e5 = NULL;
+
+                        fake_config_corrupt = true;
+                        ASSERT_ERR(fake_pull(r5, gz, glen, gz, glen, diff, stream, &bad4, &e5),
+                                   EBADMSG);
+                        fake_config_corrupt = false;
+                        printf("# stream=%d: %s\n", stream, e5->msg);
+                        ASSERT_NOT_NULL(strstr(e5->msg, "config sha256:"));
+                        ASSERT_EQ(count_entries(r5, "layers"), 0);
+                        ASSERT_EQ(count_entries(r5, "blobs/sha256"), 0);
+                        ASSERT_EQ(count_entries(r5, "tmp"), 0);
+                        ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+                        (void)rm_rf(r5, NULL);
+                }
+                /* A layer that is unpacked but whose blob is gone: the blob is fetched again
+                 * (registration needs it), the unpacked copy is kept. */
+                {
+                        _cleanup_(image_freep) struct image *again = NULL;
+                        _cleanup_err_ struct err *e6 = NULL;
+                        _cleanup_free_ char *ld = digest_of(gz, glen);
+                        _cleanup_free_ char *bp =
+                                xasprintf("%s/images/blobs/sha256/%s", r1, ld + strlen("sha256:"));
+
+                        ASSERT_OK(unlink(bp));
+                        if (fake_pull(r1, gz, glen, gz, glen, diff, stream, &again, &e6) < 0)
+                                printf("# stream=%d: %s\n", stream, err_msg(e6));
+                        ASSERT_NULL(e6);
+                        ASSERT_STREQ(again->id, ok->id);
+                        ASSERT_EQ(count_entries(r1, "layers"), 1);
+                        ASSERT_EQ(count_entries(r1, "tmp"), 0);
+                        ASSERT_OK(access(bp, F_OK));
+                        ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
                 }
                 (void)rm_rf(r1, NULL);
                 (void)rm_rf(r2, NULL);
