@@ -507,7 +507,7 @@ static void test_bearer_token_flow(void) {
 static void test_server_error_names_layer(void) {
         _cleanup_free_ char *root = mktmp("e"), *config = NULL, *cdigest = NULL;
         _cleanup_free_ char *manifest = NULL, *mpath = NULL, *cpath = NULL, *ref = NULL;
-        _cleanup_free_ char *idx = NULL, *blobs = NULL;
+        _cleanup_free_ char *idx = NULL;
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_err_ struct err *e = NULL;
