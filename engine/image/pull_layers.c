@@ -217,11 +217,13 @@ _noreturn_ static void worker_run(struct reg *g, struct worker *x, int dfd, int 
                 report(fd, "ER %d layer %s: %s", e ? e->code : -k, x->d->digest, err_msg(e));
                 _exit(0);
         }
-        /* Writes this layer (and whatever else is dirty) to disk while the other workers
-         * still compute: the parent's syncfs before publishing then has little left to wait
-         * for. An error shows again there. */
-        (void)syncfs(dfd);
+        /* The result first, so that the parent starts the next layer at once, then this
+         * layer (and whatever else is dirty) to disk while the other workers still compute:
+         * the parent's syncfs before publishing then has little left to wait for. An error
+         * shows again there. */
         report(fd, "OK %s %" PRIu64, diff, size);
+        fd = safe_close(fd);
+        (void)syncfs(dfd);
         _exit(0);
 }
 
@@ -284,43 +286,54 @@ static int worker_start(struct reg *g, struct image_store *s, struct worker *xs,
         return 0;
 }
 
-/* One line of x's reports: progress goes to the caller's callback, the last line is kept. */
-static void worker_line(struct worker *x, const struct pull_opts *o, const char *line) {
+/* x's worker reported "OK <diff id> <size>": its layer is verified and unpacked (the worker
+ * goes on syncing the file system, reaped at the end of the pull). Its slot is free. */
+static int worker_ok(struct worker *x, const char *line, struct err **errp) {
+        char diff[128];
+        uint64_t size;
+        int r;
+
+        x->fd = safe_close(x->fd);
+        if (sscanf(line + 3, "%127s %" SCNu64, diff, &size) != 2) {
+                worker_stop(x);
+                return err_setx(errp, EPROTO, "layer %s: bad worker report", x->d->digest);
+        }
+        r = layer_stage_finish(x->stage, diff, x->diff_id, size, false, errp);
+        if (r < 0) {
+                x->stage = (free(x->stage), NULL); /* removed */
+                return err_wrap_r(r, errp, "layer %s", x->d->digest);
+        }
+        x->state = W_DONE;
+        return 0;
+}
+
+/* One line of x's reports: progress goes to the caller's callback, "OK" ends the layer, an
+ * error is kept for worker_end. */
+static int worker_line(struct worker *x, const struct pull_opts *o, const char *line,
+                       struct err **errp) {
         uint64_t done;
 
         if (sscanf(line, "P %" SCNu64, &done) == 1) {
                 if (o && o->progress)
                         o->progress(o->userdata, x->d->digest, done, (uint64_t)x->d->size);
-                return;
+                return 0;
         }
+        if (str_startswith(line, "OK "))
+                return worker_ok(x, line, errp);
         free(x->final);
         x->final = xstrdup(line);
+        return 0;
 }
 
-/* The worker's result, once its pipe reached EOF: done, queued for a retry, or an error. */
+/* The worker's result, once its pipe reached EOF without "OK": queued for a retry, or an
+ * error. */
 static int worker_end(struct worker *x, struct reg *g, struct err **errp) {
         const char *f = x->final ? x->final : "";
-        char diff[128];
-        uint64_t size;
-        int code = EIO, r;
+        int code = EIO;
 
         x->fd = safe_close(x->fd);
         (void)waitpid(x->pid, NULL, 0);
         x->pid = 0;
-        if (str_startswith(f, "OK ")) {
-                if (sscanf(f + 3, "%127s %" SCNu64, diff, &size) != 2) {
-                        worker_stop(x);
-                        return err_setx(errp, EPROTO, "layer %s: bad worker report", x->d->digest);
-                }
-                r = layer_stage_finish(x->stage, diff, x->diff_id, size, false, errp);
-                if (r < 0) {
-                        x->stage = (free(x->stage), NULL); /* removed */
-                        return err_wrap_r(r, errp, "layer %s", x->d->digest);
-                }
-                x->final = (free(x->final), NULL);
-                x->state = W_DONE;
-                return 0;
-        }
         if ((str_startswith(f, "RT ") || str_startswith(f, "ER ")) &&
             sscanf(f + 3, "%d", &code) == 1) {
                 const char *msg = strchr(f + 3, ' ');
@@ -359,10 +372,16 @@ static int worker_read(struct worker *x, struct reg *g, const struct pull_opts *
                 x->len += (size_t)k;
                 x->buf[x->len] = 0;
                 while ((nl = strchr(x->buf, '\n'))) {
+                        int r;
+
                         *nl = 0;
-                        worker_line(x, o, x->buf);
+                        r = worker_line(x, o, x->buf, errp);
                         x->len -= (size_t)(nl + 1 - x->buf);
                         memmove(x->buf, nl + 1, x->len + 1);
+                        if (r < 0)
+                                return r;
+                        if (x->state != W_RUNNING)
+                                return 0;
                 }
                 if (x->len == sizeof(x->buf) - 1)
                         x->len = 0; /* a runaway line: dropped */
@@ -407,8 +426,8 @@ static int publish(struct image_store *s, struct worker *xs, size_t n,
 }
 
 int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man,
-                char *const *diff_ids, char *const *chain_ids, struct blob_writer *const *extra,
-                size_t n_extra, const struct pull_opts *o, struct err **errp) {
+                int (*meta)(void *ud, struct pull_meta *m, struct err **errp), void *ud,
+                const struct pull_opts *o, struct err **errp) {
         size_t n = man->n_layers, running = 0;
         unsigned maxp = o && o->max_parallel ? o->max_parallel : 4;
         bool no_stream = o && o->no_stream_unpack;
@@ -416,26 +435,12 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
         _cleanup_free_ size_t *order = xnew0(size_t, n + 1);
         _cleanup_free_ struct pollfd *pfd = xnew0(struct pollfd, n + 1);
         _cleanup_free_ struct worker **px = xnew0(struct worker *, n + 1);
+        struct pull_meta m = {};
         int k = 0;
 
         for (size_t i = 0; i < n; i++) {
-                struct worker *x = &xs[i];
-                x->d = &man->layers[i];
-                x->diff_id = diff_ids[i];
-                x->chain_id = chain_ids[i];
-                x->fd = -EBADF;
-                if (image_store_has_layer(s, chain_ids[i])) {
-                        x->state = W_DONE;
-                } else if (image_store_has_blob(s, x->d->digest)) {
-                        k = layer_unpack_blob(s, x->d->digest, diff_ids[i], chain_ids[i], NULL,
-                                              errp);
-                        if (k < 0)
-                                goto out;
-                        x->state = W_DONE;
-                }
-                if (x->state == W_DONE && o && o->progress)
-                        o->progress(o->userdata, x->d->digest, (uint64_t)x->d->size,
-                                    (uint64_t)x->d->size);
+                xs[i].d = &man->layers[i];
+                xs[i].fd = -EBADF;
         }
         /* largest first (insertion sort: a handful of layers) */
         for (size_t i = 0; i < n; i++) {
@@ -443,6 +448,40 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
                 for (; j > 0 && xs[order[j - 1]].d->size < xs[i].d->size; j--)
                         order[j] = order[j - 1];
                 order[j] = i;
+        }
+        /* The layers whose blobs the store lacks are downloaded whatever the config says:
+         * their workers start before the config is fetched. */
+        for (size_t oi = 0; oi < n && running < maxp; oi++) {
+                struct worker *x = &xs[order[oi]];
+                if (image_store_has_blob(s, x->d->digest))
+                        continue;
+                k = worker_start(g, s, xs, n, x, no_stream, errp);
+                if (k < 0)
+                        goto out;
+                running++;
+        }
+        k = meta(ud, &m, errp);
+        if (k < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                struct worker *x = &xs[i];
+                x->diff_id = m.diff_ids[i];
+                x->chain_id = m.chain_ids[i];
+                /* A layer whose blob is missing is downloaded even when it is unpacked in the
+                 * store (registration needs the blob; the new stage is dropped at publishing). */
+                if (x->state != W_QUEUED || !image_store_has_blob(s, x->d->digest))
+                        continue;
+                if (image_store_has_layer(s, x->chain_id))
+                        x->state = W_DONE;
+                else {
+                        k = layer_unpack_blob(s, x->d->digest, x->diff_id, x->chain_id, NULL, errp);
+                        if (k < 0)
+                                goto out;
+                        x->state = W_DONE;
+                }
+                if (o && o->progress)
+                        o->progress(o->userdata, x->d->digest, (uint64_t)x->d->size,
+                                    (uint64_t)x->d->size);
         }
         for (;;) {
                 uint64_t now = mono_ms(), next_due = UINT64_MAX;
@@ -491,7 +530,13 @@ int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man
                                 running--;
                 }
         }
-        k = publish(s, xs, n, extra, n_extra, errp);
+        k = publish(s, xs, n, m.extra, m.n_extra, errp);
+        /* the workers that reported OK are ending their syncfs: reap them (not killed) */
+        for (size_t i = 0; k >= 0 && i < n; i++)
+                if (xs[i].pid > 0) {
+                        (void)waitpid(xs[i].pid, NULL, 0);
+                        xs[i].pid = 0;
+                }
 out:
         for (size_t i = 0; i < n; i++) {
                 worker_stop(&xs[i]);

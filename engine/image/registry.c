@@ -998,16 +998,56 @@ static int get_config(struct reg *g, struct image_store *s, const struct descrip
         return k;
 }
 
+/* The config of a pull, fetched while the first layer workers start (pull_meta_get). */
+struct pull_cfg {
+        struct reg *g;
+        struct image_store *s;
+        const struct manifest *man;
+        const char *mdigest, *mbody;
+        size_t mlen;
+        char *buf;
+        size_t len;
+        struct image_config *cfg;
+        char **chain;
+        struct blob_writer *small[2];
+};
+
+static int pull_meta_get(void *ud, struct pull_meta *m, struct err **errp) {
+        struct pull_cfg *c = ud;
+        const struct manifest *man = c->man;
+        int k;
+
+        k = get_config(c->g, c->s, &man->config, &c->buf, &c->len, errp);
+        if (k < 0)
+                return err_wrap_r(k, errp, "config %s", man->config.digest);
+        k = image_config_parse(c->buf, c->len, &c->cfg, errp);
+        if (k < 0)
+                return k;
+        if (strv_length(c->cfg->diff_ids) != man->n_layers)
+                return err_setx(errp, EPROTO, "manifest has %zu layers but the config %zu diff ids",
+                                man->n_layers, strv_length(c->cfg->diff_ids));
+        c->chain = chain_ids_compute(c->cfg->diff_ids);
+        /* config and manifest are published with the layers, after the same sync */
+        k = small_blob_writer(c->s, man->config.digest, c->buf, c->len, &c->small[0], errp);
+        if (k >= 0)
+                k = small_blob_writer(c->s, c->mdigest, c->mbody, c->mlen, &c->small[1], errp);
+        if (k < 0)
+                return k;
+        *m = (struct pull_meta){.diff_ids = c->cfg->diff_ids,
+                                .chain_ids = c->chain,
+                                .extra = c->small,
+                                .n_extra = ELEMENTSOF(c->small)};
+        return 0;
+}
+
 static int pull_locked(struct image_store *s, const struct image_ref *ref, struct reg *g,
                        const struct pull_opts *o, struct image **ret, struct err **errp) {
         _cleanup_free_ char *body = NULL, *ctype = NULL, *mdigest = NULL, *full = NULL;
-        _cleanup_free_ char *cbuf = NULL;
-        struct blob_writer *small[2] = {};
         _cleanup_(manifest_freep) struct manifest *man = NULL;
-        _cleanup_(image_config_freep) struct image_config *cfg = NULL;
-        _cleanup_strv_ char **chain = NULL, **layers = NULL, **refs = NULL;
+        _cleanup_strv_ char **layers = NULL, **refs = NULL;
+        struct pull_cfg c = {};
         const char *os, *arch, *variant;
-        size_t len, clen;
+        size_t len;
         int k;
 
         platform_host(&os, &arch, &variant);
@@ -1045,24 +1085,14 @@ static int pull_locked(struct image_store *s, const struct image_ref *ref, struc
                 if (manifest_kind_is_index(man->kind))
                         return err_setx(errp, EPROTO, "manifest %s: nested index", sel);
         }
-        k = get_config(g, s, &man->config, &cbuf, &clen, errp);
-        if (k < 0)
-                return err_wrap_r(k, errp, "config %s", man->config.digest);
-        k = image_config_parse(cbuf, clen, &cfg, errp);
-        if (k < 0)
-                return k;
-        if (strv_length(cfg->diff_ids) != man->n_layers)
-                return err_setx(errp, EPROTO, "manifest has %zu layers but the config %zu diff ids",
-                                man->n_layers, strv_length(cfg->diff_ids));
-        chain = chain_ids_compute(cfg->diff_ids);
-        /* config and manifest are published with the layers, after the same sync */
-        k = small_blob_writer(s, man->config.digest, cbuf, clen, &small[0], errp);
-        if (k >= 0)
-                k = small_blob_writer(s, mdigest, body, len, &small[1], errp);
-        if (k >= 0)
-                k = pull_layers(g, s, man, cfg->diff_ids, chain, small, ELEMENTSOF(small), o, errp);
-        for (size_t i = 0; i < ELEMENTSOF(small); i++)
-                blob_writer_free(small[i]);
+        c = (struct pull_cfg){
+                .g = g, .s = s, .man = man, .mdigest = mdigest, .mbody = body, .mlen = len};
+        k = pull_layers(g, s, man, pull_meta_get, &c, o, errp);
+        for (size_t i = 0; i < ELEMENTSOF(c.small); i++)
+                blob_writer_free(c.small[i]);
+        free(c.buf);
+        image_config_free(c.cfg);
+        strv_free(c.chain);
         if (k < 0)
                 return k;
         for (size_t i = 0; i < man->n_layers; i++)

@@ -86,11 +86,21 @@ CURL *reg_easy_new(const struct reg *g, const char *method, const char *url,
 char *reg_url(const struct reg *g, const char *tail);
 /* A curl failure worth a retry (connection reset, timeout, ...). */
 bool reg_curl_transient(CURLcode cc);
+/* What a pull learns from the image config: the diff id and chain id of each layer of the
+ * manifest, and the verified blobs published with the layers (NULL entries skipped; the config
+ * and manifest). */
+struct pull_meta {
+        char *const *diff_ids, *const *chain_ids;
+        struct blob_writer *const *extra;
+        size_t n_extra;
+};
 /* The layers of a pull that are not in the store yet (pull_layers.c): downloaded, verified and
- * unpacked by forked workers, then published into the store after one sync, with the verified
- * blobs of extra (NULL entries skipped; the config and manifest). */
+ * unpacked by forked workers, then published into the store after one sync with the extra
+ * blobs. The workers of the largest layers whose blobs are missing start first, then meta()
+ * fetches the config (its round trip overlaps their downloads) and fills *m, valid until
+ * pull_layers returns. */
 int pull_layers(struct reg *g, struct image_store *s, const struct manifest *man,
-                char *const *diff_ids, char *const *chain_ids, struct blob_writer *const *extra,
-                size_t n_extra, const struct pull_opts *o, struct err **errp);
+                int (*meta)(void *ud, struct pull_meta *m, struct err **errp), void *ud,
+                const struct pull_opts *o, struct err **errp);
 /* The root the store was opened with (allocated). */
 char *store_root(struct image_store *s);

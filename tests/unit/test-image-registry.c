@@ -507,7 +507,7 @@ static void test_bearer_token_flow(void) {
 static void test_server_error_names_layer(void) {
         _cleanup_free_ char *root = mktmp("e"), *config = NULL, *cdigest = NULL;
         _cleanup_free_ char *manifest = NULL, *mpath = NULL, *cpath = NULL, *ref = NULL;
-        _cleanup_free_ char *idx = NULL, *blobs = NULL;
+        _cleanup_free_ char *idx = NULL;
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         _cleanup_(image_freep) struct image *img = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -563,6 +563,7 @@ static size_t count_entries(const char *root, const char *sub) {
 /* Pulls from a fake registry whose layer is served as `served` while the manifest announces
  * `announced` bytes and the config `diff` as diff id. Returns the pull result; *ret_err. */
 static size_t fake_layer_cut;
+static bool fake_config_corrupt; /* the registry serves other config bytes than its digest */
 
 static int fake_pull(const char *root, const char *served, size_t slen, const char *announced,
                      size_t alen, const char *diff, bool stream, struct image **ret,
@@ -579,6 +580,8 @@ static int fake_pull(const char *root, const char *served, size_t slen, const ch
                            "\"layers\",\"diff_ids\":[\"%s\"]}}",
                            diff);
         cdigest = digest_of(config, strlen(config));
+        if (fake_config_corrupt)
+                config[strlen(config) - 1] = ' ';
         manifest = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
                              "\"%s\",\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
                              "\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
@@ -656,6 +659,44 @@ static void test_stream_unpack_checks(void) {
                         ASSERT_EQ(count_entries(r4, "tmp"), 0);
                         (void)rm_rf(r4, NULL);
                 }
+                /* The layer workers start before the config is fetched: a config that fails
+                 * its digest stops them and leaves nothing behind. */
+                {
+                        _cleanup_free_ char *r5 = mktmp("l");
+                        _cleanup_(image_freep) struct image *bad4 = NULL;
+                        _cleanup_err_ struct err *e5 = NULL;
+
+                        fake_config_corrupt = true;
+                        ASSERT_ERR(fake_pull(r5, gz, glen, gz, glen, diff, stream, &bad4, &e5),
+                                   EBADMSG);
+                        fake_config_corrupt = false;
+                        printf("# stream=%d: %s\n", stream, e5->msg);
+                        ASSERT_NOT_NULL(strstr(e5->msg, "config sha256:"));
+                        ASSERT_EQ(count_entries(r5, "layers"), 0);
+                        ASSERT_EQ(count_entries(r5, "blobs/sha256"), 0);
+                        ASSERT_EQ(count_entries(r5, "tmp"), 0);
+                        ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+                        (void)rm_rf(r5, NULL);
+                }
+                /* A layer that is unpacked but whose blob is gone: the blob is fetched again
+                 * (registration needs it), the unpacked copy is kept. */
+                {
+                        _cleanup_(image_freep) struct image *again = NULL;
+                        _cleanup_err_ struct err *e6 = NULL;
+                        _cleanup_free_ char *ld = digest_of(gz, glen);
+                        _cleanup_free_ char *bp =
+                                xasprintf("%s/images/blobs/sha256/%s", r1, ld + strlen("sha256:"));
+
+                        ASSERT_OK(unlink(bp));
+                        if (fake_pull(r1, gz, glen, gz, glen, diff, stream, &again, &e6) < 0)
+                                printf("# stream=%d: %s\n", stream, err_msg(e6));
+                        ASSERT_NULL(e6);
+                        ASSERT_STREQ(again->id, ok->id);
+                        ASSERT_EQ(count_entries(r1, "layers"), 1);
+                        ASSERT_EQ(count_entries(r1, "tmp"), 0);
+                        ASSERT_OK(access(bp, F_OK));
+                        ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+                }
                 (void)rm_rf(r1, NULL);
                 (void)rm_rf(r2, NULL);
                 (void)rm_rf(r3, NULL);
@@ -722,6 +763,24 @@ static void test_parallel_push(void) {
         ASSERT_NULL(e);
         ASSERT_STREQ(pulled->id, img->id);
         ASSERT_STREQ(pulled->manifest_digest, img->manifest_digest);
+        /* one worker at a time: each layer starts when the previous one reported its result
+         * (before that worker's syncfs ends); every worker is reaped, nothing is left in tmp/ */
+        {
+                _cleanup_free_ char *r3 = mktmp("pp3");
+                _cleanup_(image_store_freep) struct image_store *s3 = NULL;
+                _cleanup_(image_freep) struct image *one = NULL;
+                struct pull_opts po1 = {.max_parallel = 1};
+
+                ASSERT_OK(image_store_open(r3, &s3, NULL));
+                if (image_pull(s3, ref, &po1, &one, &e) < 0)
+                        printf("# pull, one worker: %s\n", err_msg(e));
+                ASSERT_NULL(e);
+                ASSERT_STREQ(one->id, img->id);
+                ASSERT_EQ(count_entries(r3, "layers"), 5);
+                ASSERT_EQ(count_entries(r3, "tmp"), 0);
+                ASSERT_TRUE(waitpid(-1, NULL, WNOHANG) == 0); /* only the registry is left */
+                (void)rm_rf(r3, NULL);
+        }
         registry_stop(&reg);
 
         /* A registry that has the config but fails every layer: the error of one worker names
