@@ -9,9 +9,15 @@
  * {"container", "method", "path", "body"?, "node"?}: the controller finds the node whose
  * reported pods hold that container (container names are "<pod>.<container>") unless "node"
  * is given, queues the request, and answers the client with the node's status, content type
- * and body once the agent posted it. Answers are whole (buffered): `logs` without --follow and
- * `exec` without -i/-t. Limits: TUNNEL_BODY_MAX per answer, TUNNEL_PICKUP_SEC for an agent to
- * take a request, TUNNEL_ANSWER_SEC for its answer (504 after either). */
+ * and body once the agent posted it. Answers are whole (buffered) unless the client asks for an
+ * upgrade (Connection: Upgrade): then the agent dials back POST /v1/nodes/{id}/tunnel/{rid}/
+ * stream (upgraded too) and the controller splices the two connections, so the client reads the
+ * node engine's verbatim HTTP answer and its bytes reach the engine (logs -f, exec -i/-t; no
+ * size limit, backpressure both ways). Limits of whole answers: TUNNEL_BODY_MAX per answer,
+ * TUNNEL_PICKUP_SEC for an agent to take a request, TUNNEL_ANSWER_SEC for its answer (504 after
+ * either). */
+
+#include <stdbool.h>
 
 #include <jansson.h>
 
@@ -28,6 +34,9 @@ struct http_router;
 struct tunnel;
 
 struct tunnel *tunnel_free(struct tunnel *t);
+/* The engine routes the channel carries: /v1/containers/... and /v1/exec/... (exec -t's start,
+ * resize and inspect); the agent checks the same (agent/node_stream.h). */
+bool tunnel_path_allowed(const char *path);
 int tunnel_api_register(struct http_router *router, struct err **errp);
 
 /* The node whose last stored report lists a pod that container (a name) belongs to: allocated
