@@ -13,6 +13,7 @@
 #include "log.h"
 #include "node.h"
 #include "node_stream.h"
+#include "tunnel_req.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -809,8 +810,9 @@ static void tun_run(struct node *n, const json_t *spec) {
         _cleanup_err_ struct err *e = NULL;
 
         /* Only the engine's container and exec routes (the controller sends nothing else). */
-        if (!node_stream_path_allowed(path) || json_get_int(spec, "id", 0) <= 0) {
-                log_warn(n->name, "Ignoring a proxied request for '%s'", path ? path : "");
+        if (tunnel_req_check(method, path, &e) < 0 || json_get_int(spec, "id", 0) <= 0) {
+                log_warn(n->name, "Ignoring a proxied request for '%s': %s", path ? path : "",
+                         e ? err_msg(e) : "no id");
                 return;
         }
         if (json_get_bool(spec, "stream", false)) {

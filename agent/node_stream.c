@@ -18,32 +18,11 @@
 #include "json.h"
 #include "log.h"
 #include "node_stream.h"
+#include "tunnel_req.h"
 #include "unixsock.h"
 #include "xalloc.h"
 
 #define STREAM_BUF (64u * 1024u) /* per direction: what is in flight between the two ends */
-
-bool node_stream_path_allowed(const char *path) {
-        return path && !strstr(path, "/../") &&
-               (strncmp(path, "/v1/containers/", strlen("/v1/containers/")) == 0 ||
-                strncmp(path, "/v1/exec/", strlen("/v1/exec/")) == 0);
-}
-
-char *node_stream_request(const json_t *spec) {
-        const char *method = json_get_str(spec, "method", "GET");
-        const char *path = json_get_str(spec, "path", "/");
-        const char *body = json_get_str(spec, "body", NULL);
-        bool upgrade = json_get_bool(spec, "upgrade", false);
-
-        /* Without an upgrade the engine closes after its answer ("Connection: close"), so
-         * nothing the client sends can become a second request. */
-        return xasprintf("%s %s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-tunnel\r\n%s"
-                         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                         method, path,
-                         upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n"
-                                 : "Connection: close\r\n",
-                         body ? strlen(body) : 0, body ? body : "");
-}
 
 static int engine_connect(const char *url, struct err **errp) {
         struct sockaddr_un sa;
@@ -197,7 +176,9 @@ static void splice(struct http_raw *ctl, struct http_raw *eng, bool upgrade) {
 static _noreturn_ void stream_child(const struct http_target *ctl, const char *node, uint64_t rid,
                                     const char *engine, const json_t *spec) {
         _cleanup_free_ char *path = xasprintf("/v1/nodes/%s/tunnel/%" PRIu64 "/stream", node, rid);
-        _cleanup_free_ char *request = node_stream_request(spec);
+        _cleanup_free_ char *request = tunnel_req_text(
+                json_get_str(spec, "method", "GET"), json_get_str(spec, "path", "/"),
+                json_get_str(spec, "body", NULL), json_get_bool(spec, "upgrade", false));
         _cleanup_err_ struct err *e = NULL;
         struct http_response resp = {};
         struct http_raw *craw = NULL, *eraw = NULL;
@@ -241,9 +222,9 @@ int node_stream_start(const struct http_target *ctl, const char *node, uint64_t 
                       const char *engine, const json_t *spec, pid_t *ret_pid, struct err **errp) {
         pid_t pid;
 
-        if (!node_stream_path_allowed(json_get_str(spec, "path", NULL)))
-                return err_setx(errp, EPERM, "path: not a container route: '%s'",
-                                json_get_str(spec, "path", ""));
+        if (tunnel_req_check(json_get_str(spec, "method", "GET"), json_get_str(spec, "path", NULL),
+                             errp) < 0)
+                return -EPERM;
         pid = fork();
         if (pid < 0)
                 return err_set(errp, errno, "fork a tunnel stream");

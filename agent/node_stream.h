@@ -9,9 +9,9 @@
  * there and relays bytes both ways until the engine's answer ends (or the controller's side
  * goes away). The engine's answer passes verbatim (status line, headers, body); the client's
  * bytes reach the engine only after the engine answered 101 (an upgraded exec), and a request
- * that is not an upgrade is sent with "Connection: close", so nothing the client sends can
- * become a second request. Each direction holds at most 64 KiB (backpressure: nothing more is
- * read until it is written). */
+ * that is not an upgrade is sent with "Connection: close" (common/tunnel_req.h), so nothing the
+ * client sends can become a second request. The helper is named "berth-tunnel" (comm). Each
+ * direction holds at most 64 KiB (backpressure: nothing more is read until it is written). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,11 +22,8 @@
 #include "err.h"
 #include "http_call.h"
 
-/* The engine routes the channel may reach: /v1/containers/... and /v1/exec/... */
-bool node_stream_path_allowed(const char *path);
-/* The request written to the engine for spec {"method", "path", "body"?, "upgrade"?}. */
-char *node_stream_request(const json_t *spec);
-/* Forks the helper for request rid of the controller at ctl (this node's identity); engine is
+/* Checks spec {"method", "path", "body"?, "upgrade"?} (tunnel_req_check) and forks the helper
+ * for request rid of the controller at ctl (this node's identity); engine is
  * "unix:///path". The child is reaped by the loop (libev reaps every child). */
 int node_stream_start(const struct http_target *ctl, const char *node, uint64_t rid,
                       const char *engine, const json_t *spec, pid_t *ret_pid, struct err **errp);

@@ -14,6 +14,7 @@
 #include "nodes.h"
 #include "strv.h"
 #include "tunnel.h"
+#include "tunnel_req.h"
 #include "xalloc.h"
 
 /* A client's request on its way to a node and back. */
@@ -276,15 +277,8 @@ static void h_proxy(struct http_req *req, void *userdata) {
                 http_reply_error(req, 400, "invalid", "container: expected a container name");
                 return;
         }
-        if (!tunnel_path_allowed(path)) {
-                http_reply_error(req, 400, "invalid",
-                                 "path: only /v1/containers/... and /v1/exec/... requests go to "
-                                 "nodes, got '%s'",
-                                 path ? path : "");
-                return;
-        }
-        if (!streq(method, "GET") && !streq(method, "POST")) {
-                http_reply_error(req, 400, "invalid", "method: GET or POST, got '%s'", method);
+        if (tunnel_req_check(method, path, &e) < 0) {
+                http_reply_err(req, e);
                 return;
         }
         if (json_object_get(body, "body") && !json_is_string(json_object_get(body, "body"))) {
@@ -589,12 +583,6 @@ static void h_stats(struct http_req *req, void *userdata) {
         j = json_pack("{s:i, s:i}", "streams", c->tunnel ? (int)c->tunnel->n_splices : 0, "waiting",
                       (int)waiting);
         http_reply_json(req, 200, j);
-}
-
-bool tunnel_path_allowed(const char *path) {
-        return path && !strstr(path, "/../") &&
-               (strncmp(path, "/v1/containers/", strlen("/v1/containers/")) == 0 ||
-                strncmp(path, "/v1/exec/", strlen("/v1/exec/")) == 0);
 }
 
 static const struct http_route tunnel_routes[] = {

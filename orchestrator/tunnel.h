@@ -34,9 +34,6 @@ struct http_router;
 struct tunnel;
 
 struct tunnel *tunnel_free(struct tunnel *t);
-/* The engine routes the channel carries: /v1/containers/... and /v1/exec/... (exec -t's start,
- * resize and inspect); the agent checks the same (agent/node_stream.h). */
-bool tunnel_path_allowed(const char *path);
 int tunnel_api_register(struct http_router *router, struct err **errp);
 
 /* The node whose last stored report lists a pod that container (a name) belongs to: allocated
