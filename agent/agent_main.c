@@ -282,9 +282,10 @@ static int do_join(const struct agent_opts *o, const struct node_tls *tls, struc
         return r;
 }
 
-/* Renews the node certificate over mTLS when less than a third of its validity is left. */
+/* Renews the node certificate over mTLS when less than a third of its validity is left.
+ * *ret_valid: the current certificate's validity in seconds (the check's cadence follows it). */
 static int maybe_renew(const char *url, const char *id, const char *advertise,
-                       const struct node_tls *tls, struct err **errp) {
+                       const struct node_tls *tls, time_t *ret_valid, struct err **errp) {
         _cleanup_free_ char *pem = NULL, *csr = NULL, *key_new = NULL, *path = NULL, *data = NULL;
         _cleanup_json_ json_t *body = NULL, *res = NULL;
         struct http_response resp = {};
@@ -297,6 +298,7 @@ static int maybe_renew(const char *url, const char *id, const char *advertise,
                 r = csr_cert_info(pem, &nb, &na, NULL, errp);
         if (r < 0)
                 return r;
+        *ret_valid = na - nb;
         if (!csr_needs_renewal(nb, na, time(NULL)))
                 return 0;
         key_new = xasprintf("%s.new", tls->key);
@@ -356,16 +358,25 @@ static const struct pod_runtime_ops *the_rt;
 static void renew_cb(struct ev_loop *loop, ev_timer *w, int revents) {
         struct remote_node *rn = w->data;
         _cleanup_err_ struct err *e = NULL;
+        time_t valid = 0;
+        double every;
         int r;
 
-        (void)loop;
         (void)revents;
-        r = maybe_renew(rn->url, rn->id, rn->advertise, &rn->tls, &e);
+        r = maybe_renew(rn->url, rn->id, rn->advertise, &rn->tls, &valid, &e);
         if (r < 0)
                 log_warn(rn->id, "Failed to renew the node certificate, retrying later: %s",
                          err_msg(e));
         else if (r > 0)
                 log_info(rn->id, "Renewed the node certificate");
+        /* Hourly for the usual 90 days; six times per validity for short-lived certificates
+         * (--node-cert-ttl), so that the third left before expiry is never missed. */
+        every = valid > 0 ? (double)valid / 6.0 : RENEW_CHECK_SEC;
+        every = every < 1.0 ? 1.0 : every > RENEW_CHECK_SEC ? RENEW_CHECK_SEC : every;
+        if (every != w->repeat) {
+                w->repeat = every;
+                ev_timer_again(loop, w);
+        }
 }
 
 static void remote_stop(void *state) {

@@ -61,6 +61,9 @@ static void daemon_usage(FILE *f) {
                 "                          (default 1)\n"
                 "      --node-grace S      controller: a node silent this long is down and its\n"
                 "                          pods are rescheduled (default 5)\n"
+                "      --node-cert-ttl D   controller: validity of the node certificates it signs\n"
+                "                          (a duration: 90d, 12h, 30s; default 90d; agents renew\n"
+                "                          with a third left; short ones are for tests)\n"
                 "      --registry-certs-dir DIR  per-registry TLS files DIR/HOST[:PORT]/ca.crt,\n"
                 "                          client.cert, client.key (default " REGISTRY_CERTS_DIR
                 ")\n"
@@ -390,6 +393,30 @@ static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents) {
                       json_pack("{s:s}", "config", d->config_path));
 }
 
+enum { OPT_NODE_CERT_TTL = 1000 };
+
+/* "30s", "10m", "12h", "90d" (or plain seconds) within CSR_MIN_SEC..3650 days. */
+static int parse_cert_ttl(const char *s, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+        uint64_t mul = 1;
+
+        errno = 0;
+        if (!(*s >= '0' && *s <= '9'))
+                return -EINVAL;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        if (*end == 's' || *end == 'm' || *end == 'h' || *end == 'd') {
+                mul = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : 86400;
+                end++;
+        }
+        if (*end || v > 3650ULL * 86400 || v * mul < 10 || v * mul > 3650ULL * 86400)
+                return -EINVAL;
+        *ret = v * mul;
+        return 0;
+}
+
 static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
         static const struct option opts[] = {
                 {"root", required_argument, NULL, 'r'},
@@ -409,6 +436,7 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                 {"bridge", required_argument, NULL, 'b'},
                 {"heartbeat", required_argument, NULL, 'H'},
                 {"node-grace", required_argument, NULL, 'G'},
+                {"node-cert-ttl", required_argument, NULL, OPT_NODE_CERT_TTL},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -476,6 +504,19 @@ static int parse_args(struct daemon *d, int argc, char **argv, bool *ret_help) {
                                 return -EINVAL;
                         }
                         d->request_timeout = t;
+                        break;
+                }
+                case OPT_NODE_CERT_TTL: {
+                        uint64_t sec = 0;
+
+                        if (parse_cert_ttl(optarg, &sec) < 0) {
+                                fprintf(stderr,
+                                        "berth daemon: invalid --node-cert-ttl '%s' (a duration "
+                                        "from 10s to 3650d: 30s, 12h, 90d)\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        d->env.node_cert_ttl_sec = sec;
                         break;
                 }
                 case 'H':

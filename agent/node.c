@@ -12,6 +12,8 @@
 #include "json.h"
 #include "log.h"
 #include "node.h"
+#include "node_stream.h"
+#include "tunnel_req.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -820,10 +822,18 @@ static void tun_run(struct node *n, const json_t *spec) {
         struct tun_job *job;
         _cleanup_err_ struct err *e = NULL;
 
-        /* Only the engine's container routes (the controller sends nothing else). */
-        if (!path || strncmp(path, "/v1/containers/", strlen("/v1/containers/")) != 0 ||
-            json_get_int(spec, "id", 0) <= 0) {
-                log_warn(n->name, "Ignoring a proxied request for '%s'", path ? path : "");
+        /* Only the engine's container and exec routes (the controller sends nothing else). */
+        if (tunnel_req_check(method, path, &e) < 0 || json_get_int(spec, "id", 0) <= 0) {
+                log_warn(n->name, "Ignoring a proxied request for '%s': %s", path ? path : "",
+                         e ? err_msg(e) : "no id");
+                return;
+        }
+        if (json_get_bool(spec, "stream", false)) {
+                /* logs -f, exec -i/-t: a helper process dials back and relays (node_stream.h) */
+                log_info(n->name, "Proxied %s %s from the controller (stream)", method, path);
+                if (node_stream_start(&n->target, n->name, (uint64_t)json_get_int(spec, "id", 0),
+                                      n->engine, spec, NULL, &e) < 0)
+                        log_warn(n->name, "Failed to start a proxied stream: %s", err_msg(e));
                 return;
         }
         job = xnew0(struct tun_job, 1);

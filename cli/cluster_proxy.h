@@ -24,3 +24,13 @@ bool cluster_may_have(const struct err *e);
 int cluster_stream(const struct cli_ctx *ctx, const char *container, const char *method,
                    const char *path, const json_t *body, http_line_fn *on_line, void *ud,
                    struct err **errp);
+
+/* Streams (logs -f, exec -i/-t/-d): a copy of ctx whose calls all go to the node that has
+ * container, through the controller's tunnel stream (POST /v1/cluster/proxy, upgraded: the node
+ * engine's answer comes back verbatim, with no size limit, and an upgraded exec's bytes flow
+ * both ways). Use it with the usual client_* and cli_attach_* calls; the paths must be
+ * /v1/containers/... or /v1/exec/... One container per process (the CLI runs one command). */
+void cluster_ctx(const struct cli_ctx *ctx, const char *container, struct cli_ctx *ret);
+/* A call through cluster_ctx() failed with r: a daemon without a controller (no such route)
+ * becomes "No such container: NAME" (-ENOENT); other errors stay. */
+int cluster_fix_err(int r, const char *container, struct err **errp);

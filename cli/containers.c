@@ -927,10 +927,19 @@ static int cmd_logs(const struct cli_ctx *ctx, int argc, char **argv) {
         free(o.query);
         sink.timestamps = o.timestamps;
         r = client_stream(ctx, "GET", path, NULL, on_log_line, &sink, &e);
-        if (r == -ENOENT && !o.follow && cluster_may_have(e)) {
-                /* Not on this node: another node of the cluster may have it. */
+        if (r == -ENOENT && cluster_may_have(e)) {
+                /* Not on this node: another node of the cluster may have it (a follow
+                 * streams through the controller's tunnel). */
                 err_freep(&e);
-                r = cluster_stream(ctx, argv[first], "GET", path, NULL, on_log_line, &sink, &e);
+                if (o.follow) {
+                        struct cli_ctx cctx;
+
+                        cluster_ctx(ctx, argv[first], &cctx);
+                        r = client_stream(&cctx, "GET", path, NULL, on_log_line, &sink, &e);
+                        r = cluster_fix_err(r, argv[first], &e);
+                } else
+                        r = cluster_stream(ctx, argv[first], "GET", path, NULL, on_log_line, &sink,
+                                           &e);
         }
         return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
 }
@@ -1003,8 +1012,8 @@ static int on_exec_line(const char *line, size_t len, void *ud) {
 
 /* exec -t: docker's create, start (upgraded, raw console) with the terminal's size, the exit
  * code from the exec's inspect. */
-static int exec_tty(const struct cli_ctx *ctx, const char *path, json_t *body,
-                    const char *detach_keys) {
+static int exec_tty(const struct cli_ctx *ctx, const char *container, const char *path,
+                    json_t *body, const char *detach_keys) {
         _cleanup_json_ json_t *created = NULL, *start = NULL, *info = NULL;
         _cleanup_free_ char *ipath = NULL, *esc = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -1012,11 +1021,21 @@ static int exec_tty(const struct cli_ctx *ctx, const char *path, json_t *body,
                                  .tty = true,
                                  .detach_keys = detach_keys};
         struct cli_attach *a = NULL;
+        struct cli_ctx cctx;
         unsigned h, w;
         int r;
 
         json_object_set_new(body, "Create", json_true());
         r = client_call(ctx, "POST", path, body, &created, &e);
+        if (r == -ENOENT && cluster_may_have(e)) {
+                /* On another node: every call of the session goes there (create, start,
+                 * resizes, the exit code). */
+                err_freep(&e);
+                cluster_ctx(ctx, container, &cctx);
+                ctx = &cctx;
+                r = client_call(ctx, "POST", path, body, &created, &e);
+                r = cluster_fix_err(r, container, &e);
+        }
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
         start = json_object();
@@ -1079,16 +1098,32 @@ static int cmd_exec(const struct cli_ctx *ctx, int argc, char **argv) {
         path = xasprintf("/v1/containers/%s/exec", id);
         if (json_get_bool(body, "Detach", false)) {
                 r = client_call(ctx, "POST", path, body, NULL, &e);
+                if (r == -ENOENT && cluster_may_have(e)) {
+                        struct cli_ctx cctx;
+
+                        err_freep(&e);
+                        cluster_ctx(ctx, argv[first], &cctx);
+                        r = client_call(&cctx, "POST", path, body, NULL, &e);
+                        r = cluster_fix_err(r, argv[first], &e);
+                }
                 return r < 0 ? cli_report(TAKE_PTR(e), client_exit_code(r)) : 0;
         }
         if (json_get_bool(body, "Tty", false))
-                return exec_tty(ctx, path, body, o.detach_keys);
+                return exec_tty(ctx, argv[first], path, body, o.detach_keys);
         if (json_get_bool(body, "AttachStdin", false)) {
                 /* -i: an upgraded connection; the exit code comes as the last record */
                 struct cli_attach *a = NULL;
+                struct cli_ctx cctx;
                 int code = -1;
 
                 r = cli_attach_open_exec(ctx, path, body, &a, &e);
+                if (r == -ENOENT && cluster_may_have(e)) {
+                        err_freep(&e);
+                        cluster_ctx(ctx, argv[first], &cctx);
+                        ctx = &cctx;
+                        r = cli_attach_open_exec(ctx, path, body, &a, &e);
+                        r = cluster_fix_err(r, argv[first], &e);
+                }
                 if (r >= 0)
                         r = cli_attach_relay_code(ctx, a, &code, &e);
                 if (r < 0)

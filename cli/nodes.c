@@ -18,7 +18,8 @@
 #include "xalloc.h"
 
 #define NODE_TABLE                                                                                 \
-        "table {{.ID}}\t{{.Name}}\t{{.Status}}\t{{.Availability}}\t{{.Labels}}\t{{.Heartbeat}}"
+        "table {{.ID}}\t{{.Name}}\t{{.Status}}\t{{.Availability}}\t{{.Address}}\t{{.Labels}}\t"    \
+        "{{.Heartbeat}}"
 
 /* Parses the common "-h" / "--format" options; returns optind, or -exit code, or 0 on --help. */
 static int simple_opts(int argc, char **argv, const char *usage, const char **format,
@@ -103,12 +104,14 @@ static int cmd_ls(const struct cli_ctx *ctx, int argc, char **argv) {
                 _cleanup_free_ char *age = age_str(json_get_int(n, "heartbeat_age_sec", 0),
                                                    json_get_int(n, "last_heartbeat_usec", 0) == 0);
 
-                json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
-                                                      json_get_str(n, "id", ""), "Name",
-                                                      json_get_str(n, "name", ""), "Status",
-                                                      json_get_str(n, "status", ""), "Availability",
-                                                      json_get_str(n, "availability", ""), "Labels",
-                                                      labels, "Heartbeat", age));
+                json_array_append_new(rows,
+                                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
+                                                json_get_str(n, "id", ""), "Name",
+                                                json_get_str(n, "name", ""), "Status",
+                                                json_get_str(n, "status", ""), "Availability",
+                                                json_get_str(n, "availability", ""), "Address",
+                                                json_get_str(n, "advertise_addr", "-"), "Labels",
+                                                labels, "Heartbeat", age));
         }
         r = fmt_print_list(stdout, format, NODE_TABLE, rows, &e);
         if (r < 0)

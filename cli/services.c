@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -29,6 +33,7 @@ static const char ps_usage[] =
         "pending or waiting one is not placed. SERVICE may be written STACK/SERVICE.\n\n"
         "Options:\n"
         "  -p, --project-name STACK   the stack (default: the only stack with that service)\n"
+        "  -f, --follow               keep streaming every replica's output until interrupted\n"
         "      --format FORMAT        table (default), json or a Go-style template\n";
 
 static int cmd_service_ps(const struct cli_ctx *ctx, int argc, char **argv) {
@@ -126,7 +131,7 @@ static int cmd_service_ps(const struct cli_ctx *ctx, int argc, char **argv) {
 /* ---- service logs ---- */
 
 static const char logs_usage[] =
-        "Usage: berth service logs [-p STACK] [-n N] [-t] SERVICE\n\n"
+        "Usage: berth service logs [-p STACK] [-f] [-n N] [-t] SERVICE\n\n"
         "Print the output of every replica of a service, wherever it runs: containers on other\n"
         "nodes are read through the controller. Each line is prefixed with SERVICE.SLOT (and the\n"
         "container's name in pods of several containers). SERVICE may be written STACK/SERVICE.\n\n"
@@ -196,6 +201,7 @@ static int cmd_service_logs(const struct cli_ctx *ctx, int argc, char **argv) {
                 {"project-name", required_argument, NULL, 'p'},
                 {"tail", required_argument, NULL, 'n'},
                 {"timestamps", no_argument, NULL, 't'},
+                {"follow", no_argument, NULL, 'f'},
                 {},
         };
         _cleanup_json_ json_t *pods = NULL;
@@ -203,13 +209,15 @@ static int cmd_service_logs(const struct cli_ctx *ctx, int argc, char **argv) {
         _cleanup_strv_ char **ctrs = NULL;
         _cleanup_err_ struct err *e = NULL;
         const char *service, *slash;
-        bool timestamps = false;
+        bool timestamps = false, follow = false;
+        pid_t *kids = NULL;
+        size_t n_kids = 0;
         int c, r, rc = 0;
         size_t i;
         json_t *p;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "hp:n:t", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "hp:n:tf", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':
                         fputs(logs_usage, stdout);
@@ -229,6 +237,9 @@ static int cmd_service_logs(const struct cli_ctx *ctx, int argc, char **argv) {
                         break;
                 case 't':
                         timestamps = true;
+                        break;
+                case 'f':
+                        follow = true;
                         break;
                 default:
                         fputs(logs_usage, stderr);
@@ -279,8 +290,9 @@ static int cmd_service_logs(const struct cli_ctx *ctx, int argc, char **argv) {
                         _cleanup_free_ char *name = xasprintf("%s.%s", pod, *cn);
                         _cleanup_free_ char *esc = http_escape(name);
                         _cleanup_free_ char *path = xasprintf(
-                                "/v1/containers/%s/logs?stdout=1&stderr=1&timestamps=%d%s%s", esc,
-                                timestamps, tail ? "&tail=" : "", tail ? tail : "");
+                                "/v1/containers/%s/"
+                                "logs?stdout=1&stderr=1&timestamps=%d&follow=%d%s%s",
+                                esc, timestamps, follow, tail ? "&tail=" : "", tail ? tail : "");
                         _cleanup_free_ char *prefix =
                                 strv_length(ctrs) > 1 ? xasprintf("%s.%" PRId64 ".%s", service,
                                                                   json_get_int(p, "slot", 0), *cn)
@@ -288,17 +300,60 @@ static int cmd_service_logs(const struct cli_ctx *ctx, int argc, char **argv) {
                                                                   json_get_int(p, "slot", 0));
                         struct svc_log_sink sink = {prefix, timestamps};
                         _cleanup_err_ struct err *le = NULL;
+                        pid_t pid = 0;
 
+                        if (follow) {
+                                /* One follower process per container: the streams run side
+                                 * by side, each line written whole (svc_log_line flushes). */
+                                fflush(NULL);
+                                pid = fork();
+                                if (pid < 0) {
+                                        (void)err_set(&le, errno, "fork a follower");
+                                        rc = cli_report(TAKE_PTR(le), EXIT_BERTH_FAILED);
+                                        break;
+                                }
+                                if (pid > 0) {
+                                        kids = xrealloc(kids, (n_kids + 1) * sizeof(*kids));
+                                        kids[n_kids++] = pid;
+                                        continue;
+                                }
+                                /* The followers end with the command (killed, not only
+                                 * interrupted from the terminal). */
+                                (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+                                if (getppid() == 1)
+                                        _exit(EXIT_BERTH_FAILED);
+                        }
                         r = client_stream(ctx, "GET", path, NULL, svc_log_line, &sink, &le);
                         if (r == -ENOENT && cluster_may_have(le)) {
                                 err_freep(&le);
-                                r = cluster_stream(ctx, name, "GET", path, NULL, svc_log_line,
-                                                   &sink, &le);
+                                if (follow) {
+                                        struct cli_ctx cctx;
+
+                                        cluster_ctx(ctx, name, &cctx);
+                                        r = client_stream(&cctx, "GET", path, NULL, svc_log_line,
+                                                          &sink, &le);
+                                        r = cluster_fix_err(r, name, &le);
+                                } else
+                                        r = cluster_stream(ctx, name, "GET", path, NULL,
+                                                           svc_log_line, &sink, &le);
                         }
                         if (r < 0)
                                 rc = cli_report(TAKE_PTR(le), client_exit_code(r));
+                        if (follow) {
+                                fflush(NULL);
+                                _exit(rc);
+                        }
                 }
         }
+        for (size_t k = 0; k < n_kids; k++) {
+                int st = 0;
+
+                while (waitpid(kids[k], &st, 0) < 0 && errno == EINTR)
+                        ;
+                if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+                        rc = WEXITSTATUS(st);
+        }
+        free(kids);
         return rc;
 }
 

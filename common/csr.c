@@ -140,7 +140,7 @@ static int check_p256(EVP_PKEY *k, struct err **errp) {
 }
 
 int csr_sign(const char *pki_dir, const char *csr_pem, const char *cn, const char *san,
-             unsigned days, char **ret_cert_pem, struct err **errp) {
+             uint64_t valid_sec, char **ret_cert_pem, struct err **errp) {
         _cleanup_(pkey_freep) EVP_PKEY *ca_key = NULL;
         _cleanup_(x509_freep) X509 *ca = NULL, *x = NULL;
         _cleanup_(req_freep) X509_REQ *req = NULL;
@@ -156,8 +156,9 @@ int csr_sign(const char *pki_dir, const char *csr_pem, const char *cn, const cha
                 return err_setx(errp, EINVAL, "field 'csr': missing or too large");
         if (!cn || !*cn || strlen(cn) > 64)
                 return err_setx(errp, EINVAL, "certificate name: 1 to 64 characters");
-        if (days == 0 || days > 3650)
-                return err_setx(errp, EINVAL, "certificate validity: 1 to 3650 days");
+        if (valid_sec < CSR_MIN_SEC || valid_sec > 3650ULL * 86400)
+                return err_setx(errp, EINVAL, "certificate validity: %llu s to 3650 days",
+                                (unsigned long long)CSR_MIN_SEC);
         if (san) {
                 if (inet_pton(AF_INET, san, buf) == 1 || inet_pton(AF_INET6, san, buf) == 1)
                         sanv = xasprintf("IP:%s", san);
@@ -220,8 +221,9 @@ int csr_sign(const char *pki_dir, const char *csr_pem, const char *cn, const cha
                 return ossl_err(errp, "set serial number");
         }
         BN_free(bn);
-        X509_gmtime_adj(X509_getm_notBefore(x), -300);
-        X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL);
+        X509_gmtime_adj(X509_getm_notBefore(x), -(long)(valid_sec < 300 ? valid_sec : 300));
+        X509_time_adj_ex(X509_getm_notAfter(x), (int)(valid_sec / 86400), (long)(valid_sec % 86400),
+                         NULL);
         X509_set_pubkey(x, pub);
         name = X509_get_subject_name(x);
         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"berth", -1, -1,

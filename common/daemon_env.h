@@ -9,6 +9,7 @@
  * with daemon_env_state(userdata, "name"). */
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <ev.h>
@@ -42,6 +43,7 @@ struct daemon_env {
         const char *listen;    /* --listen ADDR:PORT, or NULL when there is no remote API */
         double heartbeat_sec;  /* --heartbeat: a node agent's status interval (0: default) */
         double node_grace_sec; /* --node-grace: a silent node is down after this (0: default) */
+        uint64_t node_cert_ttl_sec; /* --node-cert-ttl: node certificates' validity (0: 90 d) */
         struct {
                 const char *name;
                 void *state;

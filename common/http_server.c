@@ -69,6 +69,7 @@ struct conn {
         bool sent_continue;
         bool processing; /* inside conn_process() */
         bool read_eof;   /* the client closed its side while we still write */
+        bool up_shut_wr; /* upgraded: shut the write side once the output is flushed */
         struct http_req *req;
         char *peer_cn;
         struct http_req *sreq; /* dispatched at its headers, its body still arriving */
@@ -517,7 +518,7 @@ void http_req_upgrade(struct http_req *req, const char *content_type,
 int http_upgraded_write(struct http_req *req, const void *data, size_t len) {
         struct conn *c = req->conn;
 
-        if (!c || c->state != CONN_UPGRADED)
+        if (!c || c->state != CONN_UPGRADED || c->up_shut_wr)
                 return -EPIPE;
         if (c->out_len - c->out_off > OUT_BUF_MAX)
                 return -ENOBUFS;
@@ -536,6 +537,24 @@ void http_upgraded_pause(struct http_req *req, bool pause) {
         req->up_paused = pause;
         if (req->conn && req->conn->state == CONN_UPGRADED)
                 conn_update_io(req->conn);
+}
+
+/* The write side's half-close, once everything queued is out: a TLS close_notify and a TCP
+ * shutdown, so the client reads EOF and may still send. */
+static void conn_up_shut(struct conn *c) {
+        if (c->ssl)
+                (void)SSL_shutdown(c->ssl);
+        (void)shutdown(c->fd, SHUT_WR);
+}
+
+void http_upgraded_shutdown_write(struct http_req *req) {
+        struct conn *c = req->conn;
+
+        if (!c || c->state != CONN_UPGRADED || c->up_shut_wr)
+                return;
+        c->up_shut_wr = true;
+        if (c->out_off == c->out_len)
+                conn_up_shut(c);
 }
 
 bool http_upgraded_read_eof(const struct http_req *req) {
@@ -723,6 +742,8 @@ static bool conn_flush(struct conn *c) {
                 if ((c->state == CONN_HANDLING || c->state == CONN_UPGRADED) &&
                     c->phase == PH_WRITE)
                         conn_timer(c, PH_NONE, 0);
+                if (c->state == CONN_UPGRADED && c->up_shut_wr && progress)
+                        conn_up_shut(c);
                 if (c->state == CONN_UPGRADED && progress && c->req && c->req->up_ops->on_drain) {
                         conn_update_io(c);
                         c->req->up_ops->on_drain(c->req, c->req->up_ud);

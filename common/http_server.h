@@ -174,6 +174,9 @@ void http_req_upgrade(struct http_req *req, const char *content_type,
 int http_upgraded_write(struct http_req *req, const void *data, size_t len);
 size_t http_upgraded_pending(const struct http_req *req);
 void http_upgraded_pause(struct http_req *req, bool pause);
+/* Half-closes towards the client once what is queued is written (it reads EOF and may still
+ * send; the stream stays with the handler until http_upgraded_end()). Later writes: -EPIPE. */
+void http_upgraded_shutdown_write(struct http_req *req);
 /* True once the client half-closed (or went away). */
 bool http_upgraded_read_eof(const struct http_req *req);
 /* Flushes what is queued, then shuts the write side so that the client reads EOF, and closes.

@@ -1119,6 +1119,11 @@ int controller_join(struct controller *c, const json_t *body, uint64_t now_usec,
                                     : json_array());
         if (r >= 0 && json_object_get(old, "availability"))
                 json_object_set(doc, "availability", json_object_get(old, "availability"));
+        /* The underlay address the node gave at its join (its reports keep it current). */
+        if (json_is_string(json_object_get(body, "advertise_addr")))
+                json_object_set(doc, "advertise_addr", json_object_get(body, "advertise_addr"));
+        else if (r >= 0 && json_is_string(json_object_get(old, "advertise_addr")))
+                json_object_set(doc, "advertise_addr", json_object_get(old, "advertise_addr"));
         r = write_doc(c->store, key, doc, r >= 0 ? (int64_t)rev : STORE_ABSENT, errp);
         if (r < 0)
                 return err_wrap(errp, "register node '%s'", name);

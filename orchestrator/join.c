@@ -23,6 +23,7 @@
 
 struct cluster {
         char *pki_dir;
+        uint64_t cert_sec; /* --node-cert-ttl: node certificates' validity (0: CSR_NODE_SEC) */
 };
 
 static const char *str_field(const json_t *body, const char *key, bool required,
@@ -122,8 +123,8 @@ static int read_ca(const char *pki_dir, char **ret, struct err **errp) {
 
 #define JOIN_MAX_SKEW_USEC (3600LL * 1000000)
 
-int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, uint64_t now_usec,
-                 json_t **ret, struct err **errp) {
+int cluster_join(struct controller *c, const char *pki_dir, uint64_t cert_sec, const json_t *body,
+                 uint64_t now_usec, json_t **ret, struct err **errp) {
         _cleanup_free_ char *crt = NULL, *ca = NULL, *key = NULL;
         _cleanup_json_ json_t *req = NULL, *res = NULL;
         struct store_kv kv = {};
@@ -198,7 +199,7 @@ int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, 
                 return r;
         err_freep(errp);
 
-        r = csr_sign(pki_dir, csr, name, addr, CSR_NODE_DAYS, &crt, errp);
+        r = csr_sign(pki_dir, csr, name, addr, cert_sec ? cert_sec : CSR_NODE_SEC, &crt, errp);
         if (r < 0)
                 return r;
         r = read_ca(pki_dir, &ca, errp);
@@ -212,6 +213,8 @@ int cluster_join(struct controller *c, const char *pki_dir, const json_t *body, 
                 json_object_set(req, "labels", (json_t *)labels);
         if (json_is_object(json_object_get(body, "allocatable")))
                 json_object_set(req, "allocatable", json_object_get(body, "allocatable"));
+        if (addr)
+                json_set_str(req, "advertise_addr", addr);
         r = controller_join(c, req, now_usec, &res, errp);
         if (r < 0)
                 return r;
@@ -271,8 +274,8 @@ int cluster_rejoin(struct controller *c, const char *cn, const json_t *body, uin
         return controller_join(c, req, now_usec, ret, errp);
 }
 
-int cluster_renew(struct controller *c, const char *pki_dir, const char *id, const json_t *body,
-                  json_t **ret, struct err **errp) {
+int cluster_renew(struct controller *c, const char *pki_dir, uint64_t cert_sec, const char *id,
+                  const json_t *body, json_t **ret, struct err **errp) {
         _cleanup_free_ char *crt = NULL, *key = NULL;
         struct store_kv kv = {};
         struct err *fe = NULL;
@@ -290,7 +293,7 @@ int cluster_renew(struct controller *c, const char *pki_dir, const char *id, con
         addr = str_field(body, "advertise_addr", false, &fe);
         if (fe)
                 return err_move(errp, fe);
-        r = csr_sign(pki_dir, csr, id, addr, CSR_NODE_DAYS, &crt, errp);
+        r = csr_sign(pki_dir, csr, id, addr, cert_sec ? cert_sec : CSR_NODE_SEC, &crt, errp);
         if (r < 0)
                 return r;
         r = record_serial(c, id, crt, errp);
@@ -361,7 +364,7 @@ void cluster_join_tls(struct http_req *req, void *userdata, struct controller *c
                 return;
         }
         if (r >= 0)
-                r = cluster_join(c, cl->pki_dir, body, realtime_usec(), &res, &e);
+                r = cluster_join(c, cl->pki_dir, cl->cert_sec, body, realtime_usec(), &res, &e);
         if (r >= 0)
                 log_info(json_get_str(res, "id", NULL), "Node '%s' joined over TLS",
                          json_get_str(res, "id", ""));
@@ -447,7 +450,7 @@ static void h_renew(struct http_req *req, void *userdata) {
         }
         r = http_req_json(req, &body, &e);
         if (r >= 0)
-                r = cluster_renew(c, cl->pki_dir, id, body, &res, &e);
+                r = cluster_renew(c, cl->pki_dir, cl->cert_sec, id, body, &res, &e);
         if (r >= 0)
                 log_info(id, "Renewed the certificate of node '%s'", id);
         reply(req, r, e, res);
@@ -622,6 +625,7 @@ static int cluster_start(struct ev_loop *loop, const struct daemon_env *env,
                 return r;
         cl = xnew0(struct cluster, 1);
         cl->pki_dir = xasprintf("%s/pki", env->root);
+        cl->cert_sec = env->node_cert_ttl_sec;
         r = jointoken_get(cl->pki_dir, false, 0, &tok, NULL, errp);
         if (r < 0) {
                 free(cl->pki_dir);

@@ -14,6 +14,7 @@
 #include "nodes.h"
 #include "strv.h"
 #include "tunnel.h"
+#include "tunnel_req.h"
 #include "xalloc.h"
 
 /* A client's request on its way to a node and back. */
@@ -23,7 +24,8 @@ struct tun_req {
         char *node;
         json_t *spec; /* {"id", "method", "path", "body"?} as the agent gets it */
         struct http_req *client;
-        bool sent; /* handed to the agent's poll */
+        bool sent;   /* handed to the agent's poll */
+        bool stream; /* the agent dials back a stream (h_stream) instead of posting an answer */
         ev_timer timer;
         struct tun_req *next;
 };
@@ -37,11 +39,21 @@ struct tun_poll {
         struct tun_poll *next;
 };
 
+/* A streamed request: the client's and the agent's upgraded connections, spliced. */
+struct tun_splice {
+        struct tunnel *t;
+        struct http_req *side[2]; /* SIDE_CLIENT, SIDE_AGENT; NULL once ended */
+        struct tun_splice *next;
+};
+enum { SIDE_CLIENT, SIDE_AGENT };
+
 struct tunnel {
         struct controller *ctl;
         uint64_t next_id;
         struct tun_req *reqs;
         struct tun_poll *polls;
+        struct tun_splice *splices;
+        unsigned n_splices;
 };
 
 static struct tunnel *tunnel_of(struct controller *c) {
@@ -155,9 +167,13 @@ static void client_gone(struct http_req *req, void *ud) {
         http_reply(req, 204, NULL, NULL, 0);
 }
 
+static void splice_finish(struct tun_splice *sp);
+
 struct tunnel *tunnel_free(struct tunnel *t) {
         if (!t)
                 return NULL;
+        while (t->splices)
+                splice_finish(t->splices);
         while (t->polls)
                 poll_answer(t->polls);
         while (t->reqs)
@@ -261,14 +277,8 @@ static void h_proxy(struct http_req *req, void *userdata) {
                 http_reply_error(req, 400, "invalid", "container: expected a container name");
                 return;
         }
-        if (!path || strncmp(path, "/v1/containers/", strlen("/v1/containers/")) != 0) {
-                http_reply_error(req, 400, "invalid",
-                                 "path: only /v1/containers/... requests go to nodes, got '%s'",
-                                 path ? path : "");
-                return;
-        }
-        if (!streq(method, "GET") && !streq(method, "POST")) {
-                http_reply_error(req, 400, "invalid", "method: GET or POST, got '%s'", method);
+        if (tunnel_req_check(method, path, &e) < 0) {
+                http_reply_err(req, e);
                 return;
         }
         if (json_object_get(body, "body") && !json_is_string(json_object_get(body, "body"))) {
@@ -300,12 +310,21 @@ static void h_proxy(struct http_req *req, void *userdata) {
         q->client = req;
         q->spec = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)q->id, "method", method, "path",
                             path);
+        /* A client that asks for an upgrade gets the node's answer as a byte stream: no size
+         * limit, no answer timeout once it flows (logs -f, exec -i/-t). */
+        q->stream = http_req_wants_upgrade(req);
+        if (q->stream) {
+                json_object_set_new(q->spec, "stream", json_true());
+                json_object_set_new(q->spec, "upgrade",
+                                    json_boolean(json_get_bool(body, "upgrade", false)));
+        }
         if (json_get_str(body, "body", NULL))
                 json_object_set(q->spec, "body", json_object_get(body, "body"));
         q->next = t->reqs;
         t->reqs = q;
         http_req_on_close(req, client_gone, q);
-        log_info(q->node, "Proxying %s %s to node '%s'", method, path, q->node);
+        log_info(q->node, "Proxying %s %s to node '%s'%s", method, path, q->node,
+                 q->stream ? " (stream)" : "");
         if (c->loop) {
                 ev_timer_init(&q->timer, req_timeout_cb, TUNNEL_PICKUP_SEC, 0.);
                 ev_timer_start(c->loop, &q->timer);
@@ -378,7 +397,7 @@ static void h_answer(struct http_req *req, void *userdata) {
                 return;
         if (c->tunnel)
                 for (q = c->tunnel->reqs; q; q = q->next)
-                        if (q->sent && streq(q->node, id) && rid &&
+                        if (q->sent && !q->stream && streq(q->node, id) && rid &&
                             strtoull(rid, NULL, 10) == q->id)
                                 break;
         if (!q) {
@@ -411,10 +430,167 @@ static void h_answer(struct http_req *req, void *userdata) {
         http_reply(req, 204, NULL, NULL, 0);
 }
 
+/* ---- streams ---- */
+
+#define SPLICE_HIGH (256u * 1024u) /* bytes queued towards one side before the other pauses */
+
+static void splice_finish(struct tun_splice *sp) {
+        struct tun_splice **p = &sp->t->splices;
+
+        while (*p && *p != sp)
+                p = &(*p)->next;
+        if (*p)
+                *p = sp->next;
+        sp->t->n_splices--;
+        for (int i = 0; i < 2; i++) {
+                struct http_req *r = TAKE_PTR(sp->side[i]);
+
+                if (r) {
+                        http_req_on_close(r, NULL, NULL);
+                        http_upgraded_end(r); /* flushes what is queued, then closes */
+                }
+        }
+        free(sp);
+}
+
+static int side_of(const struct tun_splice *sp, const struct http_req *req) {
+        return sp->side[SIDE_AGENT] == req ? SIDE_AGENT : SIDE_CLIENT;
+}
+
+static void splice_data(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct tun_splice *sp = ud;
+        struct http_req *other = sp->side[!side_of(sp, req)];
+        int r;
+
+        if (!other)
+                return;
+        r = http_upgraded_write(other, data, len);
+        if (r == -ENOBUFS) /* cannot happen below SPLICE_HIGH; drop the stream rather than grow */
+                r = -EPIPE;
+        if (r < 0) {
+                splice_finish(sp);
+                return;
+        }
+        /* Backpressure: read no more from this side until the other has taken its share. */
+        if (http_upgraded_pending(other) > SPLICE_HIGH)
+                http_upgraded_pause(req, true);
+}
+
+static void splice_drain(struct http_req *req, void *ud) {
+        struct tun_splice *sp = ud;
+        struct http_req *other = sp->side[!side_of(sp, req)];
+
+        if (other)
+                http_upgraded_pause(other, false);
+}
+
+static void splice_eof(struct http_req *req, void *ud) {
+        struct tun_splice *sp = ud;
+
+        if (side_of(sp, req) == SIDE_CLIENT) {
+                /* The client's input ended (exec -i's stdin): the node reads EOF, its output
+                 * still flows back. */
+                if (sp->side[SIDE_AGENT])
+                        http_upgraded_shutdown_write(sp->side[SIDE_AGENT]);
+                return;
+        }
+        /* The node's answer is complete. */
+        splice_finish(sp);
+}
+
+static void splice_gone(struct http_req *req, void *ud) {
+        struct tun_splice *sp = ud;
+        int side = side_of(sp, req);
+
+        /* This side's connection is gone: end it (frees req) and the other one with it. */
+        sp->side[side] = NULL;
+        http_upgraded_end(req);
+        splice_finish(sp);
+}
+
+static const struct http_upgrade_ops splice_ops = {
+        .on_data = splice_data,
+        .on_eof = splice_eof,
+        .on_drain = splice_drain,
+};
+
+/* POST /v1/nodes/{id}/tunnel/{rid}/stream (upgraded): the agent's connection for a streamed
+ * request; what it sends is the node's verbatim HTTP answer, what the client sends goes to it. */
+static void h_stream(struct http_req *req, void *userdata) {
+        struct controller *c = ctl_of(req, userdata); /* answered and freed when NULL */
+        const char *id, *rid;
+        struct tun_req *q = NULL;
+        struct tun_splice *sp;
+        struct http_req *client;
+
+        if (!c)
+                return;
+        id = http_req_param(req, "id");
+        rid = http_req_param(req, "rid");
+        if (!node_itself(req, id))
+                return;
+        if (c->tunnel)
+                for (q = c->tunnel->reqs; q; q = q->next)
+                        if (q->sent && q->stream && streq(q->node, id) && rid &&
+                            strtoull(rid, NULL, 10) == q->id)
+                                break;
+        if (!q || !q->client) {
+                http_reply_error(req, 404, "not_found",
+                                 "no streamed request '%s' is waiting for node '%s' (timed out?)",
+                                 rid ? rid : "", id);
+                return;
+        }
+        if (!http_req_wants_upgrade(req)) {
+                http_reply_error(req, 400, "invalid", "a tunnel stream needs Connection: Upgrade");
+                return;
+        }
+        client = q->client;
+        req_unlink(q);
+        req_free(q);
+        sp = xnew0(struct tun_splice, 1);
+        sp->t = c->tunnel;
+        sp->side[SIDE_CLIENT] = client;
+        sp->side[SIDE_AGENT] = req;
+        sp->next = c->tunnel->splices;
+        c->tunnel->splices = sp;
+        c->tunnel->n_splices++;
+        http_req_on_close(client, splice_gone, sp);
+        http_req_on_close(req, splice_gone, sp);
+        /* The agent first: bytes the client sent behind its request go straight to it. Either
+         * call may end the splice (data or EOF already there), so each checks it is alive. */
+        http_req_upgrade(req, "application/octet-stream", &splice_ops, sp);
+        for (struct tun_splice *s = c->tunnel->splices; s; s = s->next)
+                if (s == sp) {
+                        if (sp->side[SIDE_CLIENT])
+                                http_req_upgrade(client, "application/octet-stream", &splice_ops,
+                                                 sp);
+                        break;
+                }
+}
+
+/* GET /v1/cluster/tunnel: the channel's state ({"streams", "waiting"}), for tests and
+ * operators. */
+static void h_stats(struct http_req *req, void *userdata) {
+        struct controller *c = ctl_of(req, userdata);
+        _cleanup_json_ json_t *j = NULL;
+        unsigned waiting = 0;
+
+        if (!c)
+                return;
+        if (c->tunnel)
+                for (struct tun_req *q = c->tunnel->reqs; q; q = q->next)
+                        waiting++;
+        j = json_pack("{s:i, s:i}", "streams", c->tunnel ? (int)c->tunnel->n_splices : 0, "waiting",
+                      (int)waiting);
+        http_reply_json(req, 200, j);
+}
+
 static const struct http_route tunnel_routes[] = {
         {"POST", "/v1/cluster/proxy", h_proxy},
+        {"GET", "/v1/cluster/tunnel", h_stats},
         {"GET", "/v1/nodes/{id}/tunnel", h_poll},
         {"POST", "/v1/nodes/{id}/tunnel/{rid}", h_answer},
+        {"POST", "/v1/nodes/{id}/tunnel/{rid}/stream", h_stream},
         {},
 };
 

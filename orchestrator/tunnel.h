@@ -9,9 +9,15 @@
  * {"container", "method", "path", "body"?, "node"?}: the controller finds the node whose
  * reported pods hold that container (container names are "<pod>.<container>") unless "node"
  * is given, queues the request, and answers the client with the node's status, content type
- * and body once the agent posted it. Answers are whole (buffered): `logs` without --follow and
- * `exec` without -i/-t. Limits: TUNNEL_BODY_MAX per answer, TUNNEL_PICKUP_SEC for an agent to
- * take a request, TUNNEL_ANSWER_SEC for its answer (504 after either). */
+ * and body once the agent posted it. Answers are whole (buffered) unless the client asks for an
+ * upgrade (Connection: Upgrade): then the agent dials back POST /v1/nodes/{id}/tunnel/{rid}/
+ * stream (upgraded too) and the controller splices the two connections, so the client reads the
+ * node engine's verbatim HTTP answer and its bytes reach the engine (logs -f, exec -i/-t; no
+ * size limit, backpressure both ways). Limits of whole answers: TUNNEL_BODY_MAX per answer,
+ * TUNNEL_PICKUP_SEC for an agent to take a request, TUNNEL_ANSWER_SEC for its answer (504 after
+ * either). */
+
+#include <stdbool.h>
 
 #include <jansson.h>
 

@@ -61,22 +61,22 @@ static void test_join(void) {
 
         /* wrong secret: refused, nothing recorded */
         json_object_set_new(body, "secret", json_string("00"));
-        ASSERT_ERR(cluster_join(c, pki, body, 1, &res, &e), EACCES);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 1, &res, &e), EACCES);
         e = err_free(e);
         json_object_del(body, "secret");
-        ASSERT_ERR(cluster_join(c, pki, body, 1, &res, &e), EACCES);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 1, &res, &e), EACCES);
         e = err_free(e);
         ASSERT_EQ(n_nodes(c), 0);
 
         /* bad CSR: refused naming the field, nothing recorded */
         json_object_set_new(body, "secret", json_string(t.secret));
         json_object_set_new(body, "csr", json_string("nope"));
-        ASSERT_ERR(cluster_join(c, pki, body, 1, &res, &e), EINVAL);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 1, &res, &e), EINVAL);
         ASSERT_NOT_NULL(strstr(err_msg(e), "'csr'"));
         e = err_free(e);
         json_object_set_new(body, "csr", json_string(csr));
         json_object_set_new(body, "labels", json_pack("{s:i}", "zone", 1));
-        ASSERT_ERR(cluster_join(c, pki, body, 1, &res, &e), EINVAL);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 1, &res, &e), EINVAL);
         ASSERT_NOT_NULL(strstr(err_msg(e), "labels.zone"));
         e = err_free(e);
         json_object_set_new(body, "labels", json_pack("{s:s}", "zone", "a"));
@@ -85,35 +85,51 @@ static void test_join(void) {
         /* the agent's clock two hours off the controller's (either way): refused, naming the
          * skew, nothing recorded; within the hour it joins */
         json_object_set_new(body, "time_usec", json_integer(1 + 7200LL * 1000000));
-        ASSERT_ERR(cluster_join(c, pki, body, 1, &res, &e), EINVAL);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 1, &res, &e), EINVAL);
         ASSERT_NOT_NULL(strstr(err_msg(e), "clock skew: the agent's clock is 7200 s ahead of"));
         e = err_free(e);
         json_object_set_new(body, "time_usec", json_integer(1));
-        ASSERT_ERR(cluster_join(c, pki, body, 7200LL * 1000000 + 1, &res, &e), EINVAL);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 7200LL * 1000000 + 1, &res, &e), EINVAL);
         ASSERT_NOT_NULL(strstr(err_msg(e), "7200 s behind"));
         e = err_free(e);
         ASSERT_EQ(n_nodes(c), 0);
         json_object_set_new(body, "time_usec", json_integer(1 + 600LL * 1000000));
 
         /* the right token: a certificate for the node, signed by the cluster CA */
-        ASSERT_OK(cluster_join(c, pki, body, 1, &res, NULL));
+        ASSERT_OK(cluster_join(c, pki, 0, body, 1, &res, NULL));
         ASSERT_STREQ(json_get_str(res, "id", NULL), "n1");
         ASSERT_OK(csr_cert_info(json_get_str(res, "certificate", ""), &nb, &na, &cn, NULL));
         ASSERT_STREQ(cn, "n1");
         ASSERT_TRUE(na - nb >= 90 * 86400);
         ASSERT_NOT_NULL(strstr(json_get_str(res, "ca", ""), "BEGIN CERTIFICATE"));
         ASSERT_EQ(n_nodes(c), 1);
+        /* the node record keeps the address it advertised */
+        {
+                struct store_kv kv = {};
+                _cleanup_json_ json_t *rec = NULL;
+
+                ASSERT_OK(store_get(controller_store(c), "nodes/n1", &kv, NULL));
+                ASSERT_OK(json_parse(kv.value, strlen(kv.value), "node", &rec, NULL));
+                ASSERT_STREQ(json_get_str(rec, "advertise_addr", ""), "198.18.0.2");
+                store_kv_done(&kv);
+        }
 
         /* duplicate name */
-        ASSERT_ERR(cluster_join(c, pki, body, 2, &res2, &e), EEXIST);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 2, &res2, &e), EEXIST);
         e = err_free(e);
 
         /* renewal */
-        ASSERT_OK(cluster_renew(c, pki, "n1", body, &res2, NULL));
+        ASSERT_OK(cluster_renew(c, pki, 0, "n1", body, &res2, NULL));
         ASSERT_NOT_NULL(strstr(json_get_str(res2, "certificate", ""), "BEGIN CERTIFICATE"));
         json_decref(res2);
         res2 = NULL;
-        ASSERT_ERR(cluster_renew(c, pki, "ghost", body, &res2, &e), ENOENT);
+        /* with a short validity (--node-cert-ttl 30s) */
+        ASSERT_OK(cluster_renew(c, pki, 30, "n1", body, &res2, NULL));
+        ASSERT_OK(csr_cert_info(json_get_str(res2, "certificate", ""), &nb, &na, NULL, NULL));
+        ASSERT_TRUE(na - nb <= 61);
+        json_decref(res2);
+        res2 = NULL;
+        ASSERT_ERR(cluster_renew(c, pki, 0, "ghost", body, &res2, &e), ENOENT);
         e = err_free(e);
 
         /* rotation: the old secret no longer joins */
@@ -121,11 +137,12 @@ static void test_join(void) {
         ASSERT_OK(jointoken_parse(oldtok, &old, NULL));
         ASSERT_EQ(jointoken_get(pki, true, 0, &tok, NULL, NULL), 1);
         json_object_set_new(body, "name", json_string("n2"));
-        ASSERT_ERR(cluster_join(c, pki, body, 3, &res2, &e), EACCES);
+        ASSERT_ERR(cluster_join(c, pki, 0, body, 3, &res2, &e), EACCES);
         e = err_free(e);
         ASSERT_EQ(n_nodes(c), 1);
 
-        /* removal revokes both certificates (join and renewal) and drops the assignments */
+        /* removal revokes every certificate (the join and two renewals) and drops the assignments
+         */
         {
                 _cleanup_free_ char *path = xasprintf("%s/revoked-serials", pki), *list = NULL;
                 _cleanup_free_ char *serial = NULL;
@@ -135,7 +152,7 @@ static void test_join(void) {
                 ASSERT_OK(store_put(controller_store(c), "assignments/n1/shop.web.1.abc", "{}",
                                     STORE_ANY_REV, NULL, NULL));
                 ASSERT_OK(revoke_pem_serial(json_get_str(res, "certificate", ""), &serial, NULL));
-                ASSERT_EQ(cluster_revoke_node(c, pki, "n1", NULL), 2);
+                ASSERT_EQ(cluster_revoke_node(c, pki, "n1", NULL), 3);
                 ASSERT_OK(read_file(path, 65536, &list, NULL, NULL));
                 ASSERT_NOT_NULL(strstr(list, serial));
                 ASSERT_OK(store_list(controller_store(c), "assignments/n1/", &kvs, &n, NULL));

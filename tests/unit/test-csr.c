@@ -41,13 +41,26 @@ static void test_sign(void) {
         /* the request carries no private key */
         ASSERT_TRUE(strstr(csr, "PRIVATE") == NULL);
 
-        ASSERT_OK(csr_sign(dir, csr, "n-1234", "198.18.7.2", CSR_NODE_DAYS, &crt, NULL));
+        ASSERT_OK(csr_sign(dir, csr, "n-1234", "198.18.7.2", CSR_NODE_SEC, &crt, NULL));
         ASSERT_OK(csr_cert_info(crt, &nb, &na, &cn, NULL));
         ASSERT_STREQ(cn, "n-1234");
         ASSERT_TRUE(na - now > 89 * 86400 && na - now <= 90 * 86400 + 60);
         ASSERT_FALSE(csr_needs_renewal(nb, na, now));
         ASSERT_TRUE(csr_needs_renewal(nb, na, na - 29 * 86400));
         ASSERT_TRUE(csr_needs_renewal(nb, na, na + 1));
+
+        /* a short validity (--node-cert-ttl 30s): back-dated by as much, renewed after a third */
+        {
+                _cleanup_free_ char *s = NULL;
+                time_t snb, sna;
+
+                ASSERT_OK(csr_sign(dir, csr, "n-1234", NULL, 30, &s, NULL));
+                ASSERT_OK(csr_cert_info(s, &snb, &sna, NULL, NULL));
+                ASSERT_TRUE(sna - snb >= 59 && sna - snb <= 61);
+                ASSERT_TRUE(sna - now >= 29 && sna - now <= 32);
+                ASSERT_FALSE(csr_needs_renewal(snb, sna, now));
+                ASSERT_TRUE(csr_needs_renewal(snb, sna, now + 11));
+        }
 
         /* it chains to this CA and not to another one */
         crt_path = xasprintf("%s/node.crt", dir);
@@ -59,15 +72,17 @@ static void test_sign(void) {
         e = err_free(e);
 
         /* bad inputs */
-        ASSERT_ERR(csr_sign(dir, "garbage", "n", NULL, 90, &cn, &e), EINVAL);
+        ASSERT_ERR(csr_sign(dir, "garbage", "n", NULL, CSR_NODE_SEC, &cn, &e), EINVAL);
         ASSERT_TRUE(strstr(err_msg(e), "csr") != NULL);
         e = err_free(e);
-        ASSERT_ERR(csr_sign(dir, csr, "n", "bad addr,IP:1.2.3.4", 90, &cn, &e), EINVAL);
+        ASSERT_ERR(csr_sign(dir, csr, "n", "bad addr,IP:1.2.3.4", CSR_NODE_SEC, &cn, &e), EINVAL);
         ASSERT_TRUE(strstr(err_msg(e), "advertise_addr") != NULL);
         e = err_free(e);
-        ASSERT_ERR(csr_sign(dir, csr, "", NULL, 90, &cn, &e), EINVAL);
+        ASSERT_ERR(csr_sign(dir, csr, "", NULL, CSR_NODE_SEC, &cn, &e), EINVAL);
         e = err_free(e);
         ASSERT_ERR(csr_sign(dir, csr, "n", NULL, 0, &cn, &e), EINVAL);
+        e = err_free(e);
+        ASSERT_ERR(csr_sign(dir, csr, "n", NULL, CSR_MIN_SEC - 1, &cn, &e), EINVAL);
         e = err_free(e);
         {
                 /* a tampered request fails its signature check */
@@ -75,7 +90,7 @@ static void test_sign(void) {
                 char *p = strstr(bad, "-----END") - 10;
 
                 *p = *p == 'A' ? 'B' : 'A';
-                ASSERT_TRUE(csr_sign(dir, bad, "n", NULL, 90, &cn, &e) < 0);
+                ASSERT_TRUE(csr_sign(dir, bad, "n", NULL, CSR_NODE_SEC, &cn, &e) < 0);
                 e = err_free(e);
         }
         ASSERT_OK(rm_rf(dir, NULL));

@@ -230,6 +230,53 @@ static void h_upgrade(struct http_req *req, void *ud) {
         http_req_upgrade(req, "application/vnd.docker.raw-stream", &up_ops, u);
 }
 
+/* ---- half-close towards the client: a greeting, the write side shut, then the client's bytes
+ * are still read ---- */
+
+struct half {
+        size_t got;
+        int write_after;
+        bool eof, gone;
+        struct http_req *req;
+};
+static struct half the_half;
+
+static void half_data(struct http_req *req, const char *data, size_t len, void *ud) {
+        struct half *h = ud;
+
+        (void)req;
+        (void)data;
+        h->got += len;
+}
+
+static void half_eof(struct http_req *req, void *ud) {
+        struct half *h = ud;
+
+        h->eof = true;
+        h->req = NULL;
+        http_upgraded_end(req);
+}
+
+static void half_gone(struct http_req *req, void *ud) {
+        struct half *h = ud;
+
+        h->gone = true;
+        h->req = NULL;
+        http_upgraded_end(req);
+}
+
+static const struct http_upgrade_ops half_ops = {.on_data = half_data, .on_eof = half_eof};
+
+static void h_half(struct http_req *req, void *ud) {
+        (void)ud;
+        the_half = (struct half){.req = req};
+        http_req_on_close(req, half_gone, &the_half);
+        http_req_upgrade(req, NULL, &half_ops, &the_half);
+        ASSERT_OK(http_upgraded_write(req, "greeting", 8));
+        http_upgraded_shutdown_write(req);
+        the_half.write_after = http_upgraded_write(req, "late", 4);
+}
+
 /* ---- streamed request bodies ---- */
 
 struct upload {
@@ -287,6 +334,7 @@ static const struct http_route test_routes[] = {
         {"GET", "/slow", h_slow},
         {"GET", "/flood", h_flood},
         {"POST", "/upgrade", h_upgrade},
+        {"POST", "/half", h_half},
         {"PUT", "/upload", h_upload, HTTP_ROUTE_STREAM_BODY, 0},
         {"PUT", "/upload-small", h_upload, HTTP_ROUTE_STREAM_BODY, 1000},
         {},
@@ -1181,6 +1229,50 @@ static void test_upgrade_raw(void) {
         fx_done(&fx);
 }
 
+/* http_upgraded_shutdown_write(): the client reads what was queued, then EOF, while the server
+ * still reads what the client sends (exec -i through the cluster tunnel: stdin's EOF). */
+static void test_upgrade_half_close(void) {
+        struct fx fx;
+        struct raw r = {};
+        _cleanup_close_ int fd = -EBADF;
+        const char rq[] = "POST /half HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                          "Upgrade: tcp\r\nContent-Length: 0\r\n\r\n";
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        fd = raw_connect(fx.sock);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fd_write_full(fd, rq, sizeof(rq) - 1));
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        r.fx = &fx;
+        ev_io_init(&r.io, raw_cb, fd, EV_READ);
+        ev_io_start(fx.loop, &r.io);
+        fx_run(&fx); /* until our read side sees EOF */
+        ev_io_stop(fx.loop, &r.io);
+        ASSERT_TRUE(r.eof);
+        ASSERT_NOT_NULL(r.buf);
+        ASSERT_TRUE(str_startswith(r.buf, "HTTP/1.1 101 UPGRADED\r\n"));
+        ASSERT_TRUE(str_endswith(r.buf, "\r\n\r\ngreeting"));
+        free(r.buf);
+        ASSERT_EQ(the_half.write_after, -EPIPE);
+        ASSERT_FALSE(the_half.eof);
+        ASSERT_FALSE(the_half.gone);
+        /* our side still goes through; our EOF ends the stream */
+        ASSERT_OK(fd_write_full(fd, "12345", 5));
+        ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+        fx.guard_fired = false;
+        ev_timer_set(&fx.guard, 20., 0.);
+        ev_timer_start(fx.loop, &fx.guard);
+        for (int i = 0; i < 200 && !the_half.eof && !the_half.gone && !fx.guard_fired; i++)
+                ev_run(fx.loop, EVRUN_ONCE);
+        ev_timer_stop(fx.loop, &fx.guard);
+        ASSERT_TRUE(the_half.eof);
+        ASSERT_EQ(the_half.got, 5);
+        fx_done(&fx);
+}
+
 /* Sends n bytes of 'a'..'z' over an upgraded connection while reading the echo, half-closes,
  * and reports "echo:<bytes back>:<uppercase ok>:<trailer>". */
 static void upgrade_client(const struct http_target *t, FILE *f, const char *tag, size_t n) {
@@ -1389,4 +1481,5 @@ static void test_setup(void) {
 TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_multi_client,
          test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_mtls_revoked,
          test_shutdown, test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
-         test_backpressure, test_upgrade_raw, test_upgrade_client, test_stream_body)
+         test_backpressure, test_upgrade_raw, test_upgrade_half_close, test_upgrade_client,
+         test_stream_body)
