@@ -38,6 +38,9 @@
 /* Exec records kept per container (created, running or finished for /json); the oldest
  * finished or never started ones go first. */
 #define EXEC_KEEP 64
+/* Output queued for a slower client above which the pipes are not read (the process blocks
+ * on its full pipe, as on a terminal) until the queue has drained. */
+#define EXEC_OUT_HIGH (1u << 20)
 
 struct exec_sess {
         struct exec_sess *next;
@@ -52,6 +55,7 @@ struct exec_sess {
         ev_child child;
         ev_io out, err;
         int out_fd, err_fd;
+        bool out_paused; /* out/err not read until the client's queue drains */
         bool exited;
         int status;
         /* exec -i: an upgraded connection (multiplexed frames out, stdin in) */
@@ -79,12 +83,48 @@ static void exec_in_close(struct exec_sess *s) {
         s->in_len = 0;
 }
 
+/* Reads the output pipes again (the queue drained, or nobody is left to wait for). */
+static void exec_out_resume(struct exec_sess *s) {
+        struct ev_loop *loop = s->c->m->loop;
+
+        if (!s->out_paused)
+                return;
+        s->out_paused = false;
+        if (s->out_fd >= 0)
+                ev_io_start(loop, &s->out);
+        if (s->err_fd >= 0)
+                ev_io_start(loop, &s->err);
+}
+
+/* Stops reading the pipes while more than EXEC_OUT_HIGH wait for the client. */
+static void exec_out_throttle(struct exec_sess *s) {
+        struct ev_loop *loop = s->c->m->loop;
+        size_t pending;
+
+        if (!s->req)
+                return;
+        pending = s->upgraded ? http_upgraded_pending(s->req) : http_stream_pending(s->req);
+        if (pending <= EXEC_OUT_HIGH)
+                return;
+        s->out_paused = true;
+        ev_io_stop(loop, &s->out);
+        ev_io_stop(loop, &s->err);
+}
+
+static void exec_stream_drained(struct http_req *req, void *ud) {
+        (void)req;
+        exec_out_resume(ud);
+}
+
 /* Ends the client's side: the upgraded stream or the NDJSON one. */
 static void exec_req_end(struct exec_sess *s) {
         struct http_req *req = TAKE_PTR(s->req);
 
         if (!req)
                 return;
+        exec_out_resume(s); /* what is left of the output is read and dropped */
+        if (!s->upgraded)
+                http_stream_on_drain(req, NULL, NULL);
         http_req_on_close(req, NULL, NULL);
         if (s->upgraded)
                 http_upgraded_end(req);
@@ -263,7 +303,8 @@ static void exec_on_eof(struct http_req *req, void *ud) {
         exec_in_update(s);
 }
 
-static const struct http_upgrade_ops exec_up_ops = {.on_data = exec_on_data, .on_eof = exec_on_eof};
+static const struct http_upgrade_ops exec_up_ops = {
+        .on_data = exec_on_data, .on_eof = exec_on_eof, .on_drain = exec_stream_drained};
 
 static void exec_pipe(struct exec_sess *s, ev_io *w, int *fd, const char *stream) {
         char buf[16384];
@@ -284,6 +325,7 @@ static void exec_pipe(struct exec_sess *s, ev_io *w, int *fd, const char *stream
                                                      ctr_json_bytes(buf, (size_t)n));
                 (void)http_stream_write_json(s->req, j);
         }
+        exec_out_throttle(s);
 }
 
 static void exec_out_cb(struct ev_loop *loop, ev_io *w, int revents) {
@@ -641,6 +683,8 @@ static void exec_run(struct exec_sess *x, const json_t *start, struct http_req *
         }
         x->req = req;
         http_req_on_close(req, exec_closed, x);
+        if (!in && !tty)
+                http_stream_on_drain(req, exec_stream_drained, x);
         if (in || tty) {
                 x->upgraded = true;
                 http_req_upgrade(req,

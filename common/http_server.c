@@ -97,6 +97,8 @@ struct http_req {
         const struct http_upgrade_ops *up_ops; /* set once upgraded */
         void *up_ud;
         bool up_paused;
+        void (*on_drain)(struct http_req *req, void *ud); /* a streamed reply's backpressure */
+        void *on_drain_ud;
 };
 
 struct http_server {
@@ -465,6 +467,16 @@ void http_stream_end(struct http_req *req) {
         req_free(req);
 }
 
+size_t http_stream_pending(const struct http_req *req) {
+        return req->conn ? req->conn->out_len - req->conn->out_off : 0;
+}
+
+void http_stream_on_drain(struct http_req *req, void (*cb)(struct http_req *req, void *ud),
+                          void *ud) {
+        req->on_drain = cb;
+        req->on_drain_ud = ud;
+}
+
 /* ---- upgraded connections (docker's hijack) ---- */
 
 bool http_req_wants_upgrade(const struct http_req *req) {
@@ -747,6 +759,12 @@ static bool conn_flush(struct conn *c) {
                 if (c->state == CONN_UPGRADED && progress && c->req && c->req->up_ops->on_drain) {
                         conn_update_io(c);
                         c->req->up_ops->on_drain(c->req, c->req->up_ud);
+                        return true; /* the callback may have ended the stream: c is live */
+                }
+                if (c->state == CONN_HANDLING && progress && c->req && c->req->streaming &&
+                    c->req->on_drain) {
+                        conn_update_io(c);
+                        c->req->on_drain(c->req, c->req->on_drain_ud);
                         return true; /* the callback may have ended the stream: c is live */
                 }
         } else if (progress && (c->state == CONN_HANDLING || c->state == CONN_CLOSING ||

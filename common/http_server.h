@@ -126,6 +126,13 @@ int http_stream_write(struct http_req *req, const void *data, size_t len);
 int http_stream_write_json(struct http_req *req, const json_t *j);
 /* Ends the stream and frees req. */
 void http_stream_end(struct http_req *req);
+/* Bytes of this stream queued and not yet sent (0 once the client is gone). */
+size_t http_stream_pending(const struct http_req *req);
+/* Backpressure for a producer faster than its client: cb runs each time everything queued has
+ * been written (stop producing above a bound of http_stream_pending(), resume in cb). cb may
+ * write or end the stream. NULL cb: no callback. */
+void http_stream_on_drain(struct http_req *req, void (*cb)(struct http_req *req, void *ud),
+                          void *ud);
 
 /* Streamed request bodies (routes flagged HTTP_ROUTE_STREAM_BODY, http_router.h): the handler
  * runs when the headers are in and calls http_req_body_stream() before returning; on_chunk then

@@ -143,6 +143,17 @@ load ctr-helpers
         [ "$status" -eq 0 ]
 }
 
+@test "exec output a slow client reads late arrives whole (the daemon waits, drops nothing)" {
+        B run -d --name e2 --network none busybox sleep 300
+        # the reader starts after 2 s: 32 MiB is far more than the daemon queues for a client
+        run bash -c "$BERTH exec e2 head -c 33554432 /dev/zero | { sleep 2; wc -c; }"
+        [ "$status" -eq 0 ]
+        [ "$output" -eq 33554432 ]
+        run bash -c "$BERTH exec -i e2 head -c 33554432 /dev/zero </dev/null | { sleep 2; wc -c; }"
+        [ "$status" -eq 0 ]
+        [ "$output" -eq 33554432 ]
+}
+
 @test "env, workdir, user and hostname are applied" {
         run B run --rm --network none -e FOO=bar -w /work/dir -u alice -h myhost busybox \
                 sh -c 'echo "$FOO|$(pwd)|$(id -un):$(id -gn)|$(hostname)|$(cat /etc/hostname)|$PATH"'

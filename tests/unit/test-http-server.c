@@ -37,6 +37,8 @@ struct fx {
         bool closed_seen;
         void (*on_slow)(struct fx *fx);
         int flood_result;
+        size_t paced_sent, paced_max_pending; /* GET /paced */
+        int paced_err;
         char **access; /* "METHOD PATH STATUS" per access_log call */
 };
 
@@ -152,6 +154,34 @@ static void h_flood(struct http_req *req, void *ud) {
                 r = http_stream_write(req, chunk, 1024 * 1024);
         fx->flood_result = r;
         ev_break(fx->loop, EVBREAK_ALL);
+}
+
+/* Writes 24 MiB to a client that reads slower than the loop writes, never queueing more than
+ * about 2 MiB: stops above it and goes on when http_stream_on_drain says the queue is empty. */
+#define PACED_TOTAL (24u << 20)
+#define PACED_CHUNK (256u << 10)
+
+static void paced_more(struct http_req *req, void *ud) {
+        static char chunk[PACED_CHUNK];
+        struct fx *fx = ud;
+
+        memset(chunk, 'z', sizeof(chunk));
+        while (fx->paced_sent < PACED_TOTAL && http_stream_pending(req) <= (2u << 20)) {
+                int r = http_stream_write(req, chunk, sizeof(chunk));
+
+                if (r < 0 && fx->paced_err == 0)
+                        fx->paced_err = r;
+                fx->paced_sent += sizeof(chunk);
+                fx->paced_max_pending = MAX(fx->paced_max_pending, http_stream_pending(req));
+        }
+        if (fx->paced_sent >= PACED_TOTAL)
+                http_stream_end(req);
+}
+
+static void h_paced(struct http_req *req, void *ud) {
+        http_stream_begin(req, 200, "text/plain");
+        http_stream_on_drain(req, paced_more, ud);
+        paced_more(req, ud);
 }
 
 /* Answers after a while, to be in flight during a shutdown. */
@@ -333,6 +363,7 @@ static const struct http_route test_routes[] = {
         {"GET", "/forever", h_forever},
         {"GET", "/slow", h_slow},
         {"GET", "/flood", h_flood},
+        {"GET", "/paced", h_paced},
         {"POST", "/upgrade", h_upgrade},
         {"POST", "/half", h_half},
         {"PUT", "/upload", h_upload, HTTP_ROUTE_STREAM_BODY, 0},
@@ -1185,6 +1216,30 @@ static void test_backpressure(void) {
         fx_done(&fx);
 }
 
+/* A producer that waits for on_drain gets everything through with a bounded queue. */
+static void test_stream_drain(void) {
+        struct fx fx;
+        _cleanup_free_ char *out = NULL;
+        const char *body;
+        size_t n = 0;
+
+        if (fx_setup(&fx, NULL) < 0) {
+                fx_done(&fx);
+                ASSERT_TRUE(false);
+        }
+        out = raw_str(&fx, "GET /paced HTTP/1.1\r\nConnection: close\r\n\r\n");
+        ASSERT_FALSE(fx.guard_fired);
+        ASSERT_EQ(fx.paced_err, 0);
+        ASSERT_TRUE(fx.paced_max_pending > 0);          /* the client was slower */
+        ASSERT_TRUE(fx.paced_max_pending < (3u << 20)); /* and the queue stayed bounded */
+        body = strstr(out, "\r\n\r\n");
+        ASSERT_TRUE(body != NULL);
+        for (const char *p = body; *p; p++)
+                n += *p == 'z';
+        ASSERT_EQ(n, (size_t)PACED_TOTAL);
+        fx_done(&fx);
+}
+
 /* ---- upgrade ---- */
 
 static void test_upgrade_raw(void) {
@@ -1482,4 +1537,4 @@ TAP_MAIN(test_setup, test_raw_basics, test_raw_limits, test_max_conns, test_mult
          test_stream_client_gone, test_easy_client, test_bad_targets, test_mtls, test_mtls_revoked,
          test_shutdown, test_shutdown_in_flight, test_idle_timeout, test_multi_errors_and_cancel,
          test_backpressure, test_upgrade_raw, test_upgrade_half_close, test_upgrade_client,
-         test_stream_body)
+         test_stream_body, test_stream_drain)
