@@ -108,6 +108,13 @@ else
                 fi
         done
         t1=$(date +%s%N)
+        # the kernel destroys the last container's network namespace, and with it the host end
+        # of its veth, asynchronously after its processes are gone: wait (bounded, 5 s) for the
+        # link count to settle before sampling
+        for i in $(seq 50); do
+                [ "$(n_links)" -le "${before[4]}" ] && break
+                sleep 0.1
+        done
         read -r -a after <<<"$(counters)"
         [ "${CYCLES_SETTLE:-0}" -gt 0 ] && idle_after=$(settle_rss)
         echo "cycles: $N create/start/stop/rm cycles | $(((t1 - t0) / 1000000)) ms, $(((t1 - t0) / 1000 / N)) us per cycle"
