@@ -636,8 +636,11 @@ static void exec_run(struct exec_sess *x, const json_t *start, struct http_req *
                 if (*end == ',')
                         end++;
         }
-        if ((in && !tty && pipe2(inp, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 ||
-            pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0 ||
+        /* Only the daemon's read ends are non-blocking: the process's stdout and stderr block
+         * when the pipe is full (while the client is slow), as they would on a terminal. */
+        if ((in && !tty && pipe2(inp, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+            pipe2(err, O_CLOEXEC) < 0 || fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 ||
+            fcntl(err[0], F_SETFL, O_NONBLOCK) < 0 ||
             (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0)) {
                 http_reply_error(req, 500, "Internal", "pipe: %s", strerror(errno));
                 return;
