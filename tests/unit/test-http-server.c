@@ -1216,27 +1216,57 @@ static void test_backpressure(void) {
         fx_done(&fx);
 }
 
+/* A reader that only counts the 'z' bytes it gets (nothing else of the answer has one), in
+ * 64 KiB reads: keeping 24 MiB in a buffer grown per read is quadratic under ASan. */
+struct zcount {
+        ev_io io;
+        size_t z, total;
+};
+
+static void zcount_cb(struct ev_loop *loop, ev_io *w, int revents) {
+        struct zcount *r = container_of(w, struct zcount, io);
+        static char tmp[65536];
+        ssize_t n;
+
+        (void)revents;
+        n = read(w->fd, tmp, sizeof(tmp));
+        if (n < 0 && errno == EAGAIN)
+                return;
+        if (n <= 0) {
+                ev_io_stop(loop, w);
+                ev_break(loop, EVBREAK_ALL);
+                return;
+        }
+        r->total += (size_t)n;
+        for (ssize_t i = 0; i < n; i++)
+                r->z += tmp[i] == 'z';
+}
+
 /* A producer that waits for on_drain gets everything through with a bounded queue. */
 static void test_stream_drain(void) {
+        static const char rq[] = "GET /paced HTTP/1.1\r\nConnection: close\r\n\r\n";
+        struct zcount r = {};
         struct fx fx;
-        _cleanup_free_ char *out = NULL;
-        const char *body;
-        size_t n = 0;
+        _cleanup_close_ int fd = -EBADF;
 
         if (fx_setup(&fx, NULL) < 0) {
                 fx_done(&fx);
                 ASSERT_TRUE(false);
         }
-        out = raw_str(&fx, "GET /paced HTTP/1.1\r\nConnection: close\r\n\r\n");
+        fd = raw_connect(fx.sock);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(fd_write_full(fd, rq, strlen(rq)));
+        ASSERT_OK(fcntl(fd, F_SETFL, O_NONBLOCK));
+        ev_io_init(&r.io, zcount_cb, fd, EV_READ);
+        ev_io_start(fx.loop, &r.io);
+        fx_run(&fx);
+        ev_io_stop(fx.loop, &r.io);
         ASSERT_FALSE(fx.guard_fired);
         ASSERT_EQ(fx.paced_err, 0);
         ASSERT_TRUE(fx.paced_max_pending > 0);          /* the client was slower */
         ASSERT_TRUE(fx.paced_max_pending < (3u << 20)); /* and the queue stayed bounded */
-        body = strstr(out, "\r\n\r\n");
-        ASSERT_TRUE(body != NULL);
-        for (const char *p = body; *p; p++)
-                n += *p == 'z';
-        ASSERT_EQ(n, (size_t)PACED_TOTAL);
+        ASSERT_TRUE(r.total > (size_t)PACED_TOTAL);
+        ASSERT_EQ(r.z, (size_t)PACED_TOTAL);
         fx_done(&fx);
 }
 
