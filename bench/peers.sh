@@ -4,7 +4,7 @@
 # Prints markdown tables; a peer that cannot run here gets the reason in its cell.
 #
 #   sudo bench/peers.sh [SECTION...]     sections: run bridge restart detach mem pull saveload
-#                                        compose kube imagepull
+#                                        compose composenet kube imagepull
 #   N=10 sudo bench/peers.sh run         runs per median (default 10); N_CTR (default 20) for
 #                                        detach; N_SVC (default 10) for compose; MEM_LEVELS
 #                                        (default "10 100") and MEM_IDLE (8 s) for mem
@@ -904,43 +904,87 @@ section_saveload() {
         return 0
 }
 
-compose_file() { # N IMAGE
+compose_file() { # N IMAGE NET (none: network_mode none; user: the stack's default network)
         local i
         echo "version: '3.8'"
         echo "services:"
         for ((i = 1; i <= $1; i++)); do
-                printf '  s%d:\n    image: %s\n    command: ["sleep", "600"]\n    network_mode: none\n' "$i" "$2"
+                printf '  s%d:\n    image: %s\n    command: ["sleep", "600"]\n' "$i" "$2"
+                [ "$3" = none ] && printf '    network_mode: none\n'
         done
+        return 0
 }
 
 section_compose() {
-        local b_up b_nc b_down d_up d_nc d_down i t0 t1 t2 t3
         echo
         echo "### compose: up -d, a no-change up -d and down -t 0 of $N_SVC services, network_mode none (median of $N, ms)"
+        compose_rows B "$RUNDIR/docker.sock" none
+}
+
+# composenet (issue #8's workload): the same, every service on the stack's default (user bridge)
+# network, with berth's and dockerd's daemons in $NS (their bridges and rules stay there).
+section_composenet() {
+        local -A why=()
+        echo
+        echo "### compose: up -d, a no-change up -d and down -t 0 of $N_SVC services on one user network (median of $N, ms; daemons in a network namespace of their own)"
+        host_fw >"$T/fw.before"
+        if ! ns_up 2>"$T/err"; then
+                echo
+                echo "| could not create network namespace $NS: $(head -c 120 "$T/err") |"
+                return
+        fi
+        START_WHY=
+        start_berth_ns
+        why[berth]=$START_WHY
+        START_WHY=
+        start_docker_ns
+        why[docker]=$START_WHY
+        if [ -n "${why[berth]}" ]; then
+                echo
+                echo "| berth: ${why[berth]} |"
+        else
+                DOCKER_WHY_SAVED=$DOCKER_WHY
+                DOCKER_WHY=${why[docker]}
+                compose_rows B2 "$RUNDIR/dn.sock" user
+                DOCKER_WHY=$DOCKER_WHY_SAVED
+        fi
+        ns_down
+        host_fw >"$T/fw.after"
+        if cmp -s "$T/fw.before" "$T/fw.after"; then
+                echo "(the host's firewall is the same before and after)"
+        else
+                echo "(the host's firewall changed during the run:"
+                diff "$T/fw.before" "$T/fw.after" | head -n 10
+                echo ")"
+        fi
+}
+
+compose_rows() { # BERTH-FUNCTION DOCKER-SOCKET NET
+        local cb=$1 dsock=$2 net=$3 b_up b_nc b_down d_up d_nc d_down i t0 t1 t2 t3
         echo
         echo "| workload | berth | docker-compose 1.29 | ratio (peer / berth) |"
         echo "|---|---|---|---|"
         mkdir -p "$T/compose"
-        compose_file "$N_SVC" "$IMG" >"$T/compose/compose.yaml"
+        compose_file "$N_SVC" "$IMG" "$net" >"$T/compose/compose.yaml"
         : >"$T/bu"
         : >"$T/bn"
         : >"$T/bd"
         for i in $(seq "$N"); do
                 t0=$(now_ns)
-                B up -d -p benchc -f "$T/compose/compose.yaml" >/dev/null 2>"$T/err" ||
+                "$cb" up -d -p benchc -f "$T/compose/compose.yaml" >/dev/null 2>"$T/err" ||
                         { b_up="failed: $(head -c 120 "$T/err")"; break; }
                 # count until every container runs, as docker-compose up -d returns then
                 for _ in $(seq 1500); do
-                        [ "$(B ps -q | wc -l)" -ge "$N_SVC" ] && break
+                        [ "$("$cb" ps -q | wc -l)" -ge "$N_SVC" ] && break
                         sleep 0.02
                 done
                 t1=$(now_ns)
-                B up -d -p benchc -f "$T/compose/compose.yaml" >/dev/null 2>&1
+                "$cb" up -d -p benchc -f "$T/compose/compose.yaml" >/dev/null 2>&1
                 t2=$(now_ns)
-                B down -t 0 -p benchc >/dev/null 2>&1
+                "$cb" down -t 0 -p benchc >/dev/null 2>&1
                 # and down counts until the containers are gone
                 for _ in $(seq 600); do
-                        [ -z "$(B ps -aq)" ] && break
+                        [ -z "$("$cb" ps -aq)" ] && break
                         sleep 0.02
                 done
                 t3=$(now_ns)
@@ -965,14 +1009,14 @@ section_compose() {
                 : >"$T/dd"
                 for i in $(seq "$N"); do
                         t0=$(now_ns)
-                        DOCKER_HOST=unix://$RUNDIR/docker.sock docker-compose -p benchc \
+                        DOCKER_HOST=unix://$dsock docker-compose -p benchc \
                                 -f "$T/compose/compose.yaml" up -d >/dev/null 2>"$T/err" ||
                                 { d_up="failed: $(tail -c 120 "$T/err")"; break; }
                         t1=$(now_ns)
-                        DOCKER_HOST=unix://$RUNDIR/docker.sock docker-compose -p benchc \
+                        DOCKER_HOST=unix://$dsock docker-compose -p benchc \
                                 -f "$T/compose/compose.yaml" up -d >/dev/null 2>&1
                         t2=$(now_ns)
-                        DOCKER_HOST=unix://$RUNDIR/docker.sock docker-compose -p benchc \
+                        DOCKER_HOST=unix://$dsock docker-compose -p benchc \
                                 -f "$T/compose/compose.yaml" down -t 0 >/dev/null 2>&1
                         t3=$(now_ns)
                         echo $(((t1 - t0) / 1000000)) >>"$T/du"
@@ -1078,7 +1122,7 @@ import_peers
 for s in "${SECTIONS[@]}"; do
         case $s in
         pull | imagepull) ;;
-        run | bridge | restart | detach | mem | saveload | compose | kube) "section_$s" ;;
-        *) echo "unknown section '$s' (run bridge restart detach mem pull saveload compose kube imagepull)" >&2 ;;
+        run | bridge | restart | detach | mem | saveload | compose | composenet | kube) "section_$s" ;;
+        *) echo "unknown section '$s' (run bridge restart detach mem pull saveload compose composenet kube imagepull)" >&2 ;;
         esac
 done
