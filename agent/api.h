@@ -46,6 +46,7 @@ struct daemon {
         /* networking (agent/netd.h): NULL with net_err saying why when it could not start */
         struct netmgr *net;
         struct err *net_err;
+        bool net_default_made; /* this start created the default network (undone if it fails) */
         char *net_bip, *net_fixed_cidr;  /* --bip, --fixed-cidr */
         uint32_t net_mtu;                /* --mtu */
         bool net_no_bridge;              /* --bridge none: no default network */

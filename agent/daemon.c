@@ -715,6 +715,7 @@ int daemon_run(int argc, char **argv, const struct daemon_addon *addons, size_t 
                 r = daemon_start_addons(d, &e);
         if (r < 0) {
                 log_error(NULL, "Failed to start the daemon: %s", err_msg(e));
+                netd_undo_start(d);
                 return 1;
         }
 

@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "fileio.h"
+#include "log.h"
 #include "net/dns.h"
 #include "net/ipam.h"
 #include "net/netmgr.h"
@@ -82,6 +83,7 @@ int netd_check_opts(const struct netd_opts *o, struct err **errp) {
         return 0;
 }
 
+/* 1: created now, 0: there already (or --bridge none). */
 static int create_default(struct netmgr *m, const struct netd_opts *o, struct err **errp) {
         _cleanup_free_ char *subnet = NULL, *gw = NULL, *mtu = NULL;
         char *opts[2] = {};
@@ -114,7 +116,7 @@ static int create_default(struct netmgr *m, const struct netd_opts *o, struct er
                                   NULL, errp);
         if (r < 0)
                 return err_wrap(errp, "create the default network '%s'", NET_DEFAULT_NAME);
-        return 0;
+        return 1;
 }
 
 int netd_config_pools(const char *path, const json_t *v, char ***ret, struct err **errp) {
@@ -185,8 +187,20 @@ int netd_open(struct daemon *d, const struct netd_opts *o, struct err **errp) {
         r = create_default(m, o, errp);
         if (r < 0)
                 return r;
+        d->net_default_made = r > 0;
         d->net = TAKE_PTR(m);
         return 0;
+}
+
+void netd_undo_start(struct daemon *d) {
+        _cleanup_err_ struct err *e = NULL;
+
+        if (!d->net || !d->net_default_made)
+                return;
+        if (netmgr_default_remove(d->net, NET_DEFAULT_NAME, &e) < 0)
+                log_warn(NULL, "Could not remove the default network of this failed start: %s",
+                         err_msg(e));
+        d->net_default_made = false;
 }
 
 void netd_close(struct daemon *d) {

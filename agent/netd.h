@@ -32,6 +32,9 @@ int netd_config_pools(const char *path, const json_t *v, char ***ret, struct err
 /* Opens d->net. Must run before the container manager opens (restarts attach networks). */
 int netd_open(struct daemon *d, const struct netd_opts *o, struct err **errp);
 void netd_close(struct daemon *d);
+/* After a failed start: removes the default network (bridge, nft tables) if this start made it,
+ * so that a daemon refused for a bad option leaves nothing on the host. */
+void netd_undo_start(struct daemon *d);
 /* d->net, or an error saying why networking is unavailable. */
 int netd_get(struct daemon *d, struct netmgr **ret, struct err **errp);
 /* {"NftTable", "DefaultBridge"}: the names of this root's kernel objects (net_instance_name),

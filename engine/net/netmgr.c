@@ -804,14 +804,15 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
         return 0;
 }
 
-int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp) {
+static int mgr_network_remove(struct netmgr *m, const char *name, bool allow_default,
+                              struct err **errp) {
         struct mgr_net *mn = mgr_find(m, name, NULL);
         _cleanup_free_ char *live = NULL;
         int r;
 
         if (!mn)
                 return 0;
-        if (is_default(mn->net))
+        if (is_default(mn->net) && !allow_default)
                 return err_setx(errp, EPERM, "the default network '%s' cannot be removed", name);
         if (mn->n_eps > 0)
                 return err_setx(errp, EBUSY, "network '%s' has %zu connected endpoint%s", name,
@@ -835,6 +836,14 @@ int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp)
         if (r < 0)
                 return r;
         return 1;
+}
+
+int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp) {
+        return mgr_network_remove(m, name, false, errp);
+}
+
+int netmgr_default_remove(struct netmgr *m, const char *name, struct err **errp) {
+        return mgr_network_remove(m, name, true, errp);
 }
 
 int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_connect_opts *o,

@@ -66,6 +66,8 @@ int netmgr_network_create(struct netmgr *m, const struct net_create_opts *o,
 /* EBUSY while endpoints are connected, EPERM for the default network. Returns 1 if removed, 0
  * if there was no such network. */
 int netmgr_network_remove(struct netmgr *m, const char *name, struct err **errp);
+/* The same for the default network (a daemon undoing its own failed start). */
+int netmgr_default_remove(struct netmgr *m, const char *name, struct err **errp);
 
 struct netmgr_connect_opts {
         const char *id;     /* container id: owner of the address */

@@ -326,9 +326,10 @@ web_updated() {
         [ "$status" -eq 0 ] || { echo "$output"; false; }
         hash=$(B --format json ls | jq -r '.[] | select(.name == "two") | .services.web.hash' | cut -c1-12)
         [ -n "$hash" ] && [ "$hash" != null ]
-        # Requests during the rollout: each must get an answer (old or new), bounded.
+        # Requests during the rollout: each must get an answer (old or new), bounded (200
+        # requests; under load a health-gated rollout of two replicas outlasted 60 of them).
         local i done=
-        for i in $(seq 60); do
+        for i in $(seq 200); do
                 run fetch_web
                 [ "$status" -eq 0 ] || { echo "no answer at request $i"; B stack ps -p two; false; }
                 if web_updated "$hash"; then

@@ -88,6 +88,10 @@ remap_daemon() { # ARGS...
         run timeout 20 "$BERTH" daemon --root "$TEST_TMP/r2" --run "$TEST_TMP/run2" --userns-remap nobody
         [ "$status" -ne 0 ]
         [[ "$output" == *"/etc/subuid"* ]] || { echo "$output"; false; }
+        # refused after its networking started: nothing of it is left on the host
+        inst=$(berth_net_instance "$TEST_TMP/r2")
+        ! ip link show "$inst" 2>/dev/null
+        ! nft list table ip "$inst" 2>/dev/null
         printf '{"userns-remap": 5}\n' >"$TEST_TMP/bad.json"
         run timeout 20 "$BERTH" daemon --root "$TEST_TMP/r2" --run "$TEST_TMP/run2" --config-file "$TEST_TMP/bad.json"
         [ "$status" -ne 0 ]
