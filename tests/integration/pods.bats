@@ -12,15 +12,7 @@ PODS=$BERTH_SRC/tests/integration/pods
 setup_file() {
         [ "$(id -u)" -eq 0 ] || return 0
         [ -x "$BUSYBOX_BIN" ] || return 0
-        local r=$BATS_FILE_TMPDIR/rootfs a
-        mkdir -p "$r/bin" "$r/etc" "$r/tmp"
-        cp "$BUSYBOX_BIN" "$r/bin/busybox"
-        for a in $("$BUSYBOX_BIN" --list); do
-                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
-        done
-        printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/tmp:/bin/sh\n' >"$r/etc/passwd"
-        printf 'root:x:0:\nalice:x:1000:\n' >"$r/etc/group"
-        tar -C "$r" -cf "$BATS_FILE_TMPDIR/busybox.tar" .
+        busybox_tar "$BATS_FILE_TMPDIR/busybox.tar" 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/tmp:/bin/sh\n' 'root:x:0:\nalice:x:1000:\n'
 }
 
 setup() {

@@ -12,15 +12,7 @@ BUSYBOX_BIN=${BUSYBOX_BIN:-/bin/busybox}
 setup_file() {
         [ "$(id -u)" -eq 0 ] || return 0
         [ -x "$BUSYBOX_BIN" ] || return 0
-        local r=$BATS_FILE_TMPDIR/rootfs a
-        mkdir -p "$r/bin" "$r/etc" "$r/tmp"
-        cp "$BUSYBOX_BIN" "$r/bin/busybox"
-        for a in $("$BUSYBOX_BIN" --list); do
-                [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
-        done
-        printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
-        printf 'root:x:0:\n' >"$r/etc/group"
-        tar -C "$r" -cf "$BATS_FILE_TMPDIR/busybox.tar" .
+        busybox_tar "$BATS_FILE_TMPDIR/busybox.tar"
 }
 
 setup() {
