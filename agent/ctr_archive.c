@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "cleanup.h"
 #include "ctr_fs.h"
 #include "ctr_internal.h"
@@ -547,24 +548,6 @@ static int get_entry(struct get *g, int fd, const char *arcname, unsigned depth,
         return 0;
 }
 
-static char *base64(const unsigned char *p, size_t n) {
-        static const char tab[] =
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
-
-        for (size_t i = 0; i < n; i += 3) {
-                uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                             (i + 2 < n ? p[i + 2] : 0);
-
-                *o++ = tab[v >> 18 & 63];
-                *o++ = tab[v >> 12 & 63];
-                *o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
-                *o++ = i + 2 < n ? tab[v & 63] : '=';
-        }
-        *o = 0;
-        return out;
-}
-
 int ctr_archive_get(struct ctr *c, const char *path, int out_fd, char **ret_stat,
                     struct err **errp) {
         _cleanup_free_ char *parent = NULL, *name = NULL, *ts = NULL, *dump = NULL;
@@ -619,7 +602,7 @@ int ctr_archive_get(struct ctr *c, const char *path, int out_fd, char **ret_stat
                            ts, "linkTarget", target);
         dump = json_dump_str(stat_j, true);
         if (ret_stat)
-                *ret_stat = base64((const unsigned char *)dump, strlen(dump));
+                *ret_stat = base64_encode(dump, strlen(dump));
         if (out_fd >= 0) {
                 _cleanup_archive_ struct archive *w = archive_write_new();
                 _cleanup_free_ struct get *g = xnew0(struct get, 1);
