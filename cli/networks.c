@@ -11,32 +11,13 @@
 
 #include "cleanup.h"
 #include "http_request.h"
+#include "args.h"
 #include "cli.h"
 #include "client.h"
 #include "format.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
-
-static int usage_err(const char *usage, const char *msg) {
-        fprintf(stderr, "berth: %s\n%s", msg, usage);
-        return EXIT_USAGE;
-}
-
-/* "K=V" into obj; the error names the flag. */
-static int kv_add(json_t *obj, const char *flag, const char *s) {
-        const char *eq = strchr(s, '=');
-        _cleanup_free_ char *k = NULL;
-
-        if (!eq || eq == s) {
-                fprintf(stderr, "berth: invalid argument '%s' for '%s': expected KEY=VALUE\n", s,
-                        flag);
-                return -EXIT_USAGE;
-        }
-        k = xstrndup(s, (size_t)(eq - s));
-        json_object_set_new(obj, k, json_string(eq + 1));
-        return 0;
-}
 
 /* Asks "Are you sure you want to continue? [y/N]" on the terminal. */
 static bool confirm(const char *what) {
@@ -101,8 +82,8 @@ static int cmd_create(const struct cli_ctx *ctx, int argc, char **argv) {
                         break;
                 case 'o':
                 case 'l':
-                        if (kv_add(c == 'o' ? o : labels, c == 'o' ? "--opt" : "--label", optarg) <
-                            0)
+                        if (cli_kv_add(c == 'o' ? o : labels, c == 'o' ? "--opt" : "--label",
+                                       optarg) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'h':
@@ -113,9 +94,9 @@ static int cmd_create(const struct cli_ctx *ctx, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (argc - optind != 1)
-                return usage_err(usage, "'network create' requires exactly 1 argument");
+                return USAGE_ERROR(usage, "'network create' requires exactly 1 argument");
         if (json_object_size(cfg) > 0 && !json_object_get(cfg, "Subnet"))
-                return usage_err(usage, "--gateway and --ip-range need --subnet");
+                return USAGE_ERROR(usage, "--gateway and --ip-range need --subnet");
         json_object_set_new(body, "Name", json_string(argv[optind]));
         json_object_set(body, "Options", o);
         json_object_set(body, "Labels", labels);
@@ -208,7 +189,7 @@ static int cmd_ls(const struct cli_ctx *ctx, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (optind < argc)
-                return usage_err(usage, "'network ls' accepts no arguments");
+                return USAGE_ERROR(usage, "'network ls' accepts no arguments");
         r = client_call(ctx, "GET", "/v1/networks", NULL, &list, &e);
         if (r < 0)
                 return cli_report(TAKE_PTR(e), client_exit_code(r));
@@ -268,7 +249,7 @@ static int cmd_rm(const struct cli_ctx *ctx, int argc, char **argv) {
                 return 0;
         }
         if (argc < 2)
-                return usage_err(usage, "'network rm' requires at least 1 argument");
+                return USAGE_ERROR(usage, "'network rm' requires at least 1 argument");
         for (int k = 1; k < argc; k++) {
                 _cleanup_free_ char *id = http_escape(argv[k]),
                                     *path = xasprintf("/v1/networks/%s", id);
@@ -373,9 +354,10 @@ static int connect_common(const struct cli_ctx *ctx, int argc, char **argv, bool
                         return EXIT_USAGE;
                 }
         if (argc - optind != 2)
-                return usage_err(usage, connect ? "'network connect' requires exactly 2 arguments"
-                                                : "'network disconnect' requires exactly 2 "
-                                                  "arguments");
+                return USAGE_ERROR(usage, "%s",
+                                   connect ? "'network connect' requires exactly 2 arguments"
+                                           : "'network disconnect' requires exactly 2 "
+                                             "arguments");
         json_object_set_new(body, "Container", json_string(argv[optind + 1]));
         if (connect) {
                 json_t *epc = json_object();

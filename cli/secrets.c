@@ -13,6 +13,7 @@
 
 #include "base64.h"
 #include "cleanup.h"
+#include "args.h"
 #include "cli.h"
 #include "client.h"
 #include "fileio.h"
@@ -35,11 +36,6 @@ static const struct kind secret_kind = {
         "table {{.ID}}\\t{{.Name}}\\t{{.Driver}}\\t{{.Created}}\\t{{.Updated}}"};
 static const struct kind config_kind = {"config", "/v1/configs",
                                         "table {{.ID}}\\t{{.Name}}\\t{{.Created}}\\t{{.Updated}}"};
-
-static int usage_err(const char *usage, const char *msg) {
-        fprintf(stderr, "berth: %s\n%s", msg, usage);
-        return EXIT_USAGE;
-}
 
 /* The value from path, or from stdin for "-"; at most VALUE_MAX bytes. */
 static int read_value(const char *what, const char *path, char **ret, size_t *ret_len) {
@@ -113,11 +109,8 @@ static int cmd_create(const struct cli_ctx *ctx, const struct kind *k, int argc,
                         fputs(usage, stderr);
                         return EXIT_USAGE;
                 }
-        if (argc - optind != 2) {
-                _cleanup_free_ char *m =
-                        xasprintf("'%s create' requires exactly 2 arguments", k->word);
-                return usage_err(usage, m);
-        }
+        if (argc - optind != 2)
+                return USAGE_ERROR(usage, "'%s create' requires exactly 2 arguments", k->word);
         if (read_value(k->word, argv[optind + 1], &value, &len) < 0)
                 return 1;
         b64 = base64_encode(value, len);
@@ -169,6 +162,8 @@ static json_t *ls_item(const json_t *doc) {
                          ls);
 }
 
+static const char *const filter_keys[] = {"name", "label", "id", NULL};
+
 static int cmd_ls(const struct cli_ctx *ctx, const struct kind *k, int argc, char **argv) {
         _cleanup_free_ char *usage =
                 xasprintf("Usage: berth %s ls [OPTIONS]\n\n"
@@ -195,30 +190,10 @@ static int cmd_ls(const struct cli_ctx *ctx, const struct kind *k, int argc, cha
 
         while ((c = getopt_long(argc, argv, "f:qh", opts, NULL)) != -1)
                 switch (c) {
-                case 'f': {
-                        const char *eq = strchr(optarg, '=');
-                        _cleanup_free_ char *key = NULL;
-                        json_t *a;
-
-                        if (!eq || eq == optarg) {
-                                fprintf(stderr, "berth: invalid filter '%s': expected KEY=VALUE\n",
-                                        optarg);
+                case 'f':
+                        if (cli_filter_add(filters, optarg, filter_keys, "name, label or id") < 0)
                                 return EXIT_USAGE;
-                        }
-                        key = xstrndup(optarg, (size_t)(eq - optarg));
-                        if (!streq(key, "name") && !streq(key, "label") && !streq(key, "id")) {
-                                fprintf(stderr, "berth: invalid filter '%s' (name, label or id)\n",
-                                        key);
-                                return EXIT_USAGE;
-                        }
-                        a = json_object_get(filters, key);
-                        if (!a) {
-                                a = json_array();
-                                json_object_set_new(filters, key, a);
-                        }
-                        json_array_append_new(a, json_string(eq + 1));
                         break;
-                }
                 case 'F':
                         format = optarg;
                         break;
@@ -232,10 +207,8 @@ static int cmd_ls(const struct cli_ctx *ctx, const struct kind *k, int argc, cha
                         fputs(usage, stderr);
                         return EXIT_USAGE;
                 }
-        if (optind < argc) {
-                _cleanup_free_ char *m = xasprintf("'%s ls' accepts no arguments", k->word);
-                return usage_err(usage, m);
-        }
+        if (optind < argc)
+                return USAGE_ERROR(usage, "'%s ls' accepts no arguments", k->word);
         fs = json_dumps(filters, JSON_COMPACT);
         fenc = http_escape(fs ? fs : "{}");
         path = xasprintf("%s?filters=%s", k->prefix, fenc);
@@ -298,10 +271,8 @@ static int cmd_rm(const struct cli_ctx *ctx, const struct kind *k, int argc, cha
                         fputs(usage, stderr);
                         return EXIT_USAGE;
                 }
-        if (argc - optind < 1) {
-                _cleanup_free_ char *m = xasprintf("'%s rm' requires at least 1 argument", k->word);
-                return usage_err(usage, m);
-        }
+        if (argc - optind < 1)
+                return USAGE_ERROR(usage, "'%s rm' requires at least 1 argument", k->word);
         for (int i = optind; i < argc; i++) {
                 _cleanup_free_ char *id = http_escape(argv[i]);
                 _cleanup_free_ char *path = xasprintf("%s/%s", k->prefix, id);

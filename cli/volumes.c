@@ -10,31 +10,13 @@
 
 #include "cleanup.h"
 #include "http_request.h"
+#include "args.h"
 #include "cli.h"
 #include "client.h"
 #include "format.h"
 #include "json.h"
 #include "strv.h"
 #include "xalloc.h"
-
-static int usage_err(const char *usage, const char *msg) {
-        fprintf(stderr, "berth: %s\n%s", msg, usage);
-        return EXIT_USAGE;
-}
-
-static int kv_add(json_t *obj, const char *flag, const char *s) {
-        const char *eq = strchr(s, '=');
-        _cleanup_free_ char *k = NULL;
-
-        if (!eq || eq == s) {
-                fprintf(stderr, "berth: invalid argument '%s' for '%s': expected KEY=VALUE\n", s,
-                        flag);
-                return -EXIT_USAGE;
-        }
-        k = xstrndup(s, (size_t)(eq - s));
-        json_object_set_new(obj, k, json_string(eq + 1));
-        return 0;
-}
 
 static int cmd_create(const struct cli_ctx *ctx, int argc, char **argv) {
         static const char usage[] = "Usage: berth volume create [OPTIONS] [VOLUME]\n\n"
@@ -61,8 +43,8 @@ static int cmd_create(const struct cli_ctx *ctx, int argc, char **argv) {
                         break;
                 case 'o':
                 case 'l':
-                        if (kv_add(c == 'o' ? o : labels, c == 'o' ? "--opt" : "--label", optarg) <
-                            0)
+                        if (cli_kv_add(c == 'o' ? o : labels, c == 'o' ? "--opt" : "--label",
+                                       optarg) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'n':
@@ -76,10 +58,10 @@ static int cmd_create(const struct cli_ctx *ctx, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (argc - optind > 1)
-                return usage_err(usage, "'volume create' accepts at most 1 argument");
+                return USAGE_ERROR(usage, "'volume create' accepts at most 1 argument");
         if (optind < argc) {
                 if (name && !streq(name, argv[optind]))
-                        return usage_err(usage, "conflicting names: --name and the argument");
+                        return USAGE_ERROR(usage, "conflicting names: --name and the argument");
                 name = argv[optind];
         }
         if (name)
@@ -118,25 +100,10 @@ static int cmd_ls(const struct cli_ctx *ctx, int argc, char **argv) {
 
         while ((c = getopt_long(argc, argv, "f:qh", opts, NULL)) != -1)
                 switch (c) {
-                case 'f': {
-                        const char *eq = strchr(optarg, '=');
-                        _cleanup_free_ char *k = NULL;
-                        json_t *a;
-
-                        if (!eq || eq == optarg) {
-                                fprintf(stderr, "berth: invalid filter '%s': expected KEY=VALUE\n",
-                                        optarg);
+                case 'f':
+                        if (cli_filter_add(filters, optarg, NULL, NULL) < 0)
                                 return EXIT_USAGE;
-                        }
-                        k = xstrndup(optarg, (size_t)(eq - optarg));
-                        a = json_object_get(filters, k);
-                        if (!a) {
-                                a = json_array();
-                                json_object_set_new(filters, k, a);
-                        }
-                        json_array_append_new(a, json_string(eq + 1));
                         break;
-                }
                 case 'F':
                         format = optarg;
                         break;
@@ -151,7 +118,7 @@ static int cmd_ls(const struct cli_ctx *ctx, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (optind < argc)
-                return usage_err(usage, "'volume ls' accepts no arguments");
+                return USAGE_ERROR(usage, "'volume ls' accepts no arguments");
         fs = json_dumps(filters, JSON_COMPACT);
         fenc = http_escape(fs ? fs : "{}");
         path = xasprintf("/v1/volumes?filters=%s", fenc);
@@ -209,7 +176,7 @@ static int cmd_rm(const struct cli_ctx *ctx, int argc, char **argv) {
                         return EXIT_USAGE;
                 }
         if (argc - optind < 1)
-                return usage_err(usage, "'volume rm' requires at least 1 argument");
+                return USAGE_ERROR(usage, "'volume rm' requires at least 1 argument");
         for (int k = optind; k < argc; k++) {
                 _cleanup_free_ char *id = http_escape(argv[k]),
                                     *path = xasprintf("/v1/volumes/%s%s", id,
