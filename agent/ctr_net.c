@@ -751,7 +751,15 @@ int ctr_net_disconnect(struct ctr *c, const char *network, bool force, struct er
         if (json_object_get(nets, network)) {
                 const struct net_network *n = netmgr_network_get(nm, network);
 
-                r = netmgr_disconnect(nm, network, c->id, errp);
+                /* A running container's namespace: an overlay's macvlan interface is taken
+                 * out of it (docs/networking.md "Overlay driver"); a namespace already gone
+                 * took it along. */
+                _cleanup_close_ int fd =
+                        ctr_running(c) ? open_netns((int)json_get_int(ctr_state(c), "Pid", 0), NULL)
+                                       : -EBADF;
+
+                r = fd >= 0 ? netmgr_disconnect_netns(nm, network, c->id, fd, errp)
+                            : netmgr_disconnect(nm, network, c->id, errp);
                 if (r < 0 && !force)
                         return r;
                 if (n && json_get_str(json_object_get(nets, network), "IPAddress", "")[0])

@@ -74,7 +74,10 @@ static int parse_bool_opt(const char *key, const char *v, bool *ret, struct err 
         return 0;
 }
 
-static int net_apply_options(struct net_network *n, char *const *options, struct err **errp) {
+/* datapath: set to 1 (macvlan) or 0 (bridge) by NET_OVERLAY_DATAPATH_OPT, left alone
+ * otherwise. */
+static int net_apply_options(struct net_network *n, char *const *options, int *datapath,
+                             struct err **errp) {
         if (strv_length(options) > NET_MAX_OPTIONS)
                 return err_setx(errp, E2BIG, "too many network options (max %d)", NET_MAX_OPTIONS);
         STRV_FOREACH (o, options) {
@@ -100,6 +103,16 @@ static int net_apply_options(struct net_network *n, char *const *options, struct
                         int r = parse_bool_opt(key, v, &n->icc, errp);
                         if (r < 0)
                                 return r;
+                } else if (streq(key, NET_OVERLAY_DATAPATH_OPT)) {
+                        if (streq(v, "macvlan"))
+                                *datapath = 1;
+                        else if (streq(v, "bridge"))
+                                *datapath = 0;
+                        else
+                                return err_setx(errp, EINVAL,
+                                                "option '%s': expected macvlan or bridge, got "
+                                                "'%s'",
+                                                key, v);
                 } else
                         return err_setx(errp, EINVAL, "unknown network option '%s'", key);
         }
@@ -171,7 +184,7 @@ int net_network_new(const struct net_create_opts *o, const struct net_context *c
         _cleanup_free_ char *id = NULL;
         struct ipam_subnet sub;
         char cidr[19], other[19];
-        int r;
+        int r, datapath = -1;
 
         r = net_name_check(o->name, errp);
         if (r < 0)
@@ -188,12 +201,25 @@ int net_network_new(const struct net_create_opts *o, const struct net_context *c
         for (size_t i = 0; i < ctx->n_networks; i++)
                 if (streq(ctx->networks[i]->name, o->name))
                         return err_setx(errp, EEXIST, "network '%s' already exists", o->name);
-        r = net_apply_options(n, o->options, errp);
+        r = net_apply_options(n, o->options, &datapath, errp);
         if (r < 0)
                 return err_wrap(errp, "network '%s'", o->name);
         r = net_overlay_options(n, o, errp);
         if (r < 0)
                 return r;
+        /* The overlay's data path: macvlan children of the VXLAN device (no veth, bridge nor
+         * br_netfilter per frame: docs/networking.md "Overlay driver"), except where icc=false
+         * must be enforced between the containers of a host, which macvlan's bridge mode
+         * cannot do: there the bridge. */
+        if (datapath >= 0 && n->driver != NET_DRIVER_OVERLAY)
+                return err_setx(errp, EINVAL, "network '%s': option '%s' needs driver overlay",
+                                o->name, NET_OVERLAY_DATAPATH_OPT);
+        if (datapath > 0 && !n->icc)
+                return err_setx(errp, EINVAL,
+                                "network '%s': option '%s=macvlan' cannot enforce "
+                                "com.docker.network.bridge.enable_icc=false (use bridge)",
+                                o->name, NET_OVERLAY_DATAPATH_OPT);
+        n->macvlan = n->driver == NET_DRIVER_OVERLAY && (datapath >= 0 ? datapath > 0 : n->icc);
 
         if (o->subnet) {
                 r = ipam_init(&n->ipam, o->subnet, o->gateway, o->ip_range, errp);
@@ -297,6 +323,7 @@ json_t *net_network_to_json(const struct net_network *n) {
                 json_object_set_new(j, "vni", json_integer(n->vni));
                 json_object_set_new(j, "vtep", json_string(ip));
                 json_set_str(j, "vtep_dev", n->vtep_dev);
+                json_object_set_new(j, "datapath", json_string(n->macvlan ? "macvlan" : "bridge"));
                 if (n->node_ip) {
                         ipam_ip_format(n->node_ip, ip);
                         json_object_set_new(j, "node_ip", json_string(ip));
@@ -352,6 +379,7 @@ int net_network_from_json(const json_t *j, struct net_network **ret, struct err 
                                             .vtep_dev = json_get_str(j, "vtep_dev", NULL),
                                             .node_ip = json_get_str(j, "node_ip", NULL)};
                 uint32_t mtu_saved = n->mtu;
+                const char *dp;
 
                 if (json_get_int(j, "vni", 0) > 0xffffff)
                         return err_setx(errp, EINVAL, "network '%s': invalid vni", name);
@@ -360,6 +388,15 @@ int net_network_from_json(const json_t *j, struct net_network **ret, struct err 
                         return r;
                 n->mtu = mtu_saved;
                 n->internal = true;
+                /* Networks saved before the macvlan path have no "datapath": bridge. */
+                dp = json_get_str(j, "datapath", "bridge");
+                if (!streq(dp, "bridge") && !streq(dp, "macvlan"))
+                        return err_setx(errp, EINVAL, "network '%s': invalid datapath '%s'", name,
+                                        dp);
+                n->macvlan = streq(dp, "macvlan");
+                if (n->macvlan && !n->icc)
+                        return err_setx(errp, EINVAL,
+                                        "network '%s': datapath macvlan with icc false", name);
         }
         *ret = TAKE_PTR(n);
         return 0;

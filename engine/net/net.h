@@ -53,6 +53,13 @@ struct net_network {
          * source address of service VIP traffic leaving on the network, so that a remote
          * replica's replies come back through this host's conntrack. */
         uint32_t node_ip;
+        /* The overlay's data path (net_overlay_ops): true = the containers' interfaces are
+         * macvlan (bridge mode) children of the VXLAN device and this host's addresses are on
+         * one more child named ifname (no veth, no bridge, so no br_netfilter on the way);
+         * false = a bridge named ifname with the VXLAN device and one veth per container as
+         * ports (icc=false networks, the `berth.overlay.datapath=bridge` option, and networks
+         * created before the macvlan path existed). */
+        bool macvlan;
 };
 
 /* Egress of an overlay network (internal otherwise): with this host's own address on it, its
@@ -163,8 +170,16 @@ struct net_overlay_peer {
 #define NET_OVERLAY_SERVICE_PREFIX 16
 /* The UDP port of every overlay network's VXLAN device (IANA's). */
 #define NET_OVERLAY_VXLAN_PORT 4789
+/* The option that picks an overlay network's data path: "macvlan" (the default unless
+ * icc=false) or "bridge". */
+#define NET_OVERLAY_DATAPATH_OPT "berth.overlay.datapath"
 /* The VXLAN device of an overlay network: "vx-<12 hex of id>". */
 void net_overlay_ifname(const struct net_network *n, char buf[16]);
+/* Takes the endpoint's interface out of the container's namespace netns_fd on a macvlan-path
+ * overlay network (the driver's disconnect cannot: nothing of it is on the host). Returns 1 if
+ * removed, 0 if it was already gone; EEXIST if that name is not a macvlan. */
+int net_overlay_unplug(const struct net_network *n, const struct net_endpoint *ep, int netns_fd,
+                       struct err **errp);
 int net_overlay_peer_add(struct nl *nl, const struct net_network *n,
                          const struct net_overlay_peer *p, struct err **errp);
 int net_overlay_peer_del(struct nl *nl, const struct net_network *n,

@@ -846,6 +846,21 @@ int netmgr_default_remove(struct netmgr *m, const char *name, struct err **errp)
         return mgr_network_remove(m, name, true, errp);
 }
 
+/* Whether the endpoints of mn live in the containers only (overlay, macvlan path): nothing
+ * of them on the host to delete, now or later. */
+static bool mgr_ep_in_netns(const struct mgr_net *mn) {
+        return mn->net->driver == NET_DRIVER_OVERLAY && mn->net->macvlan;
+}
+
+/* Undoes the driver's connect of ep: with netns_fd (>= 0) a macvlan-path interface is taken
+ * out of the container too. */
+static int mgr_unplug(struct netmgr *m, const struct mgr_net *mn, const struct net_endpoint *ep,
+                      int netns_fd, struct err **errp) {
+        if (mgr_ep_in_netns(mn) && netns_fd >= 0)
+                return net_overlay_unplug(mn->net, ep, netns_fd, errp);
+        return net_driver_ops(mn->net->driver)->disconnect(m->nl, mn->net, ep, errp);
+}
+
 int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_connect_opts *o,
                    int netns_fd, const struct net_endpoint **ret, struct err **errp) {
         _cleanup_(mgr_ep_freep) struct mgr_ep *e = NULL;
@@ -905,7 +920,7 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
         }
         if (r < 0) {
                 mn->n_eps--;
-                (void)ops->disconnect(m->nl, mn->net, added->ep, NULL);
+                (void)mgr_unplug(m, mn, added->ep, netns_fd, NULL);
                 ipam_release_owner(&mn->net->ipam, o->id);
                 mgr_ep_free(added);
                 return r;
@@ -918,10 +933,11 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
         return 0;
 }
 
-/* background: the container has stopped, see mgr_unlink_later. Both drivers disconnect by
- * deleting the host end. */
+/* background: the container has stopped, see mgr_unlink_later (the bridge driver and the
+ * overlay's bridge path disconnect by deleting the host end; a macvlan-path interface dies with
+ * the container's namespace). netns_fd: the running container's namespace, or -1. */
 static int mgr_disconnect(struct netmgr *m, const char *network, const char *id, bool background,
-                          struct err **errp) {
+                          int netns_fd, struct err **errp) {
         struct mgr_net *mn = mgr_find(m, network, NULL);
         struct mgr_ep *e;
         size_t i;
@@ -932,13 +948,15 @@ static int mgr_disconnect(struct netmgr *m, const char *network, const char *id,
         e = mgr_find_ep(mn, id, &i);
         if (!e)
                 return 0;
-        if (background) {
+        if (background && mgr_ep_in_netns(mn))
+                r = 1;
+        else if (background) {
                 r = mgr_unlink_later(m, e->ep->host_ifname, errp);
                 if (r < 0)
                         r = err_wrap(errp, "disconnect '%s' from network '%s'", id, network);
         } else {
                 mgr_unlink_cancel(m, e->ep->host_ifname);
-                r = net_driver_ops(mn->net->driver)->disconnect(m->nl, mn->net, e->ep, errp);
+                r = mgr_unplug(m, mn, e->ep, netns_fd, errp);
         }
         if (r < 0)
                 return r;
@@ -958,7 +976,12 @@ static int mgr_disconnect(struct netmgr *m, const char *network, const char *id,
 }
 
 int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp) {
-        return mgr_disconnect(m, network, id, false, errp);
+        return mgr_disconnect(m, network, id, false, -1, errp);
+}
+
+int netmgr_disconnect_netns(struct netmgr *m, const char *network, const char *id, int netns_fd,
+                            struct err **errp) {
+        return mgr_disconnect(m, network, id, false, netns_fd, errp);
 }
 
 int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp) {
@@ -969,7 +992,7 @@ int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp) {
 
                 if (!mgr_find_ep(m->nets[i], id, NULL))
                         continue;
-                r = mgr_disconnect(m, m->nets[i]->net->name, id, true, errp);
+                r = mgr_disconnect(m, m->nets[i]->net->name, id, true, -1, errp);
                 if (r < 0)
                         return r;
                 n += r;

@@ -83,6 +83,11 @@ int netmgr_connect(struct netmgr *m, const char *network, const struct netmgr_co
                    int netns_fd, const struct net_endpoint **ret, struct err **errp);
 /* Returns 1 if disconnected, 0 if the container was not on the network. */
 int netmgr_disconnect(struct netmgr *m, const char *network, const char *id, struct err **errp);
+/* The same for a running container whose network namespace is netns_fd: on an overlay network
+ * with the macvlan data path its interface is taken out of that namespace (nothing of it is on
+ * the host, so netmgr_disconnect() leaves it to die with the namespace). */
+int netmgr_disconnect_netns(struct netmgr *m, const char *network, const char *id, int netns_fd,
+                            struct err **errp);
 /* Disconnects the container from every network; returns how many. For a container that has
  * stopped (exit, rm, daemon start-up): the host ends are left to the kernel, which deletes them
  * with the container's namespace, so the caller does not wait for that; a timer on the loop

@@ -418,7 +418,8 @@ static void emit_overlay_notrack(struct sbuf *b, const struct nft_state *s) {
         for (size_t i = 0; i < s->n_nets; i++) {
                 const struct net_network *n = s->nets[i];
 
-                if (!is_overlay(n))
+                /* The macvlan path: container frames never reach the host's hooks. */
+                if (!is_overlay(n) || n->macvlan)
                         continue;
                 ipam_cidr_format(&n->ipam.subnet, cidr);
                 ipam_ip_format(n->ipam.gateway, gw);

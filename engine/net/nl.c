@@ -433,6 +433,40 @@ int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *cf
         return 1;
 }
 
+int nl_link_add_macvlan(struct nl *nl, const char *name, const char *lower, int netns_fd,
+                        uint32_t mtu, const uint8_t *mac, struct err **errp) {
+        struct nlattr *info, *data;
+        struct nlmsghdr *nlh;
+        int link, r;
+
+        r = nl_check_ifname(name, errp);
+        if (r < 0)
+                return r;
+        r = nl_link_index(nl, lower, &link, errp);
+        if (r < 0)
+                return err_wrap(errp, "macvlan '%s'", name);
+        nlh = nl_link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, name);
+        mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)link);
+        if (netns_fd >= 0)
+                mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)netns_fd);
+        if (mtu > 0)
+                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+        if (mac)
+                mnl_attr_put(nlh, IFLA_ADDRESS, NL_MAC_LEN, mac);
+        info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+        mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "macvlan");
+        data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+        mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+        mnl_attr_nest_end(nlh, data);
+        mnl_attr_nest_end(nlh, info);
+        r = nl_talk(nl, nlh, NULL, NULL);
+        if (r == -EEXIST && netns_fd < 0)
+                return nl_link_exists_as(nl, name, "macvlan", errp);
+        if (r < 0)
+                return nl_fail(nl, errp, r, "create macvlan '%s' on '%s'", name, lower);
+        return 1;
+}
+
 int nl_link_set_up(struct nl *nl, const char *name, bool up, struct err **errp) {
         struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;

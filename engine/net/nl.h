@@ -64,6 +64,11 @@ struct nl_vxlan {
 };
 int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *cfg,
                       struct err **errp);
+/* Creates a macvlan device in bridge mode on lower (a link of this socket's namespace), born
+ * directly inside the namespace netns_fd refers to (-1 = this one). mtu 0 = the lower's, mac
+ * NULL = random. EEXIST is success only in this namespace and when the link is a macvlan. */
+int nl_link_add_macvlan(struct nl *nl, const char *name, const char *lower, int netns_fd,
+                        uint32_t mtu, const uint8_t *mac, struct err **errp);
 int nl_link_set_up(struct nl *nl, const char *name, bool up, struct err **errp);
 /* master NULL detaches. */
 int nl_link_set_master(struct nl *nl, const char *name, const char *master, struct err **errp);

@@ -1,29 +1,42 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The overlay driver between two "hosts" (root): this process's private namespace and a second
- * namespace joined by a veth underlay; one container on each side. */
+ * namespace joined by a veth underlay; two containers on the first, one on the second. Both
+ * data paths: macvlan children of the VXLAN device (the default) and the bridge. */
 #include "cleanup.h"
+#include "json.h"
 #include "net-test.h"
 #include "net/net.h"
 #include "net/nl.h"
 #include "tap.h"
 
-static void test_overlay_two_hosts(void) {
+static bool connects(int from, int to, const char *addr, int port, int timeout_ms) {
+        pid_t s = nt_serve(to, SOCK_STREAM, "0.0.0.0", port);
+        bool ok;
+
+        if (s <= 0)
+                return false;
+        ok = nt_ping(from, SOCK_STREAM, addr, port, timeout_ms);
+        nt_reap(s);
+        return ok;
+}
+
+static void two_hosts(bool macvlan) {
         _cleanup_nl_ struct nl *nl = NULL, *nl2 = NULL;
         _cleanup_net_network_ struct net_network *n1 = NULL, *n2 = NULL;
-        _cleanup_net_endpoint_ struct net_endpoint *a = NULL, *b = NULL;
+        _cleanup_net_endpoint_ struct net_endpoint *a = NULL, *b = NULL, *c = NULL;
         _cleanup_err_ struct err *e = NULL;
-        _cleanup_close_ int h2 = -EBADF, ca = -EBADF, cb = -EBADF;
+        _cleanup_close_ int h2 = -EBADF, ca = -EBADF, cb = -EBADF, cc = -EBADF;
+        char *bridge_opts[] = {"berth.overlay.datapath=bridge", NULL};
         struct net_overlay_peer pa, pb;
-        char vx[16], cmd[256];
-        pid_t s;
-        bool ok;
+        char vx[16], cmd[512];
 
         if (nt_enter_private_netns() < 0)
                 TAP_SKIP("needs root for private network namespaces");
         h2 = nt_new_netns();
         ca = nt_new_netns();
         cb = nt_new_netns();
-        ASSERT_TRUE(h2 >= 0 && ca >= 0 && cb >= 0);
+        cc = nt_new_netns();
+        ASSERT_TRUE(h2 >= 0 && ca >= 0 && cb >= 0 && cc >= 0);
         ASSERT_OK(nl_open(&nl, NULL));
         ASSERT_OK(nl_open_netns(h2, &nl2, NULL));
         ASSERT_EQ(nl_link_add_veth(nl, "ul0", "ul0", h2, 0, NULL, NULL), 1);
@@ -35,6 +48,7 @@ static void test_overlay_two_hosts(void) {
         ASSERT_OK(net_network_new(&(struct net_create_opts){.name = "ov",
                                                             .driver = "overlay",
                                                             .subnet = "10.77.0.0/24",
+                                                            .options = macvlan ? NULL : bridge_opts,
                                                             .vni = 4100,
                                                             .vtep_local = "192.168.77.1",
                                                             .vtep_dev = "ul0"},
@@ -42,12 +56,14 @@ static void test_overlay_two_hosts(void) {
         ASSERT_OK(net_network_new(&(struct net_create_opts){.name = "ov",
                                                             .driver = "overlay",
                                                             .subnet = "10.77.0.0/24",
+                                                            .options = macvlan ? NULL : bridge_opts,
                                                             .vni = 4100,
                                                             .vtep_local = "192.168.77.2",
                                                             .vtep_dev = "ul0"},
                                   &(struct net_context){}, &n2, &e));
         ASSERT_TRUE(n1->internal);
         ASSERT_EQ(n1->mtu, 1450);
+        ASSERT_EQ(n1->macvlan, macvlan);
         /* only internal networks here: forwarding stays off */
         ASSERT_EQ(nt_sh(-1, "echo 0 > /proc/sys/net/ipv4/ip_forward"), 0);
         ASSERT_EQ(net_overlay_ops.create(nl, n1, &e), 1);
@@ -58,22 +74,41 @@ static void test_overlay_two_hosts(void) {
         snprintf(cmd, sizeof(cmd),
                  "ip -d link show %s | grep -q 'vxlan id 4100 local 192.168.77.1 dev ul0' && "
                  "ip -d link show %s | grep -q 'nolearning proxy' && "
-                 "ip link show %s | grep -q 'master %s'",
-                 vx, vx, vx, n1->ifname);
+                 "ip link show %s | grep -q ',UP'",
+                 vx, vx, vx);
+        ASSERT_EQ(nt_sh(-1, cmd), 0);
+        if (macvlan)
+                /* the host's addresses are on a macvlan child of the VXLAN device; no bridge */
+                snprintf(cmd, sizeof(cmd),
+                         "ip -d -o link show %s | grep -q '@%s: .*mtu 1450 .*macvlan mode "
+                         "bridge' && ip -o addr show %s | grep -q 'inet 10.77.0.1/24' && "
+                         "! ip -o link show type bridge | grep -q .",
+                         n1->ifname, vx, n1->ifname);
+        else
+                snprintf(cmd, sizeof(cmd), "ip link show %s | grep -q 'master %s'", vx, n1->ifname);
         ASSERT_EQ(nt_sh(-1, cmd), 0);
 
         ASSERT_OK(net_endpoint_new(n1, "ca", "eth0", NULL, NULL, &a, &e));
-        ASSERT_OK(net_endpoint_new(n2, "cb", "eth0", "10.77.0.3", NULL, &b, &e));
+        ASSERT_OK(net_endpoint_new(n1, "cc", "eth0", NULL, NULL, &c, &e));
+        ASSERT_OK(net_endpoint_new(n2, "cb", "eth0", "10.77.0.9", NULL, &b, &e));
         ASSERT_EQ(net_overlay_ops.connect(nl, n1, a, ca, &e), 1);
+        ASSERT_EQ(net_overlay_ops.connect(nl, n1, c, cc, &e), 1);
         ASSERT_EQ(net_overlay_ops.connect(nl2, n2, b, cb, &e), 1);
         ASSERT_EQ(nt_sh(ca, "ip link show eth0 | grep -q 'mtu 1450'"), 0);
+        ASSERT_EQ(nt_sh(ca, "ip route | grep -q '10.96.0.0/16 via 10.77.0.1'"), 0);
+        ASSERT_EQ(nt_sh(ca, macvlan ? "ip -d link show eth0 | grep -q 'macvlan mode bridge'"
+                                    : "ip -d link show eth0 | grep -q 'veth'"),
+                  0);
+        /* a second connect of the same interface name is refused, nothing changed */
+        ASSERT_ERR(net_overlay_ops.connect(nl, n1, a, ca, &e), EEXIST);
+        e = err_free(e);
+
+        /* same host: container to container and to the gateway (the host) */
+        ASSERT_TRUE(connects(cc, ca, "10.77.0.2", 7100, 3000));
+        ASSERT_TRUE(connects(ca, -1, "10.77.0.1", 7101, 3000));
 
         /* without peers nothing crosses the underlay */
-        s = nt_serve(cb, SOCK_STREAM, "0.0.0.0", 7100);
-        ASSERT_TRUE(s > 0);
-        ok = nt_ping(ca, SOCK_STREAM, "10.77.0.3", 7100, 500);
-        nt_reap(s);
-        ASSERT_FALSE(ok);
+        ASSERT_FALSE(connects(ca, cb, "10.77.0.9", 7102, 500));
 
         pa = (struct net_overlay_peer){.vtep = 0xc0a84d02u, .ip = b->ip};
         memcpy(pa.mac, b->mac, NL_MAC_LEN);
@@ -82,11 +117,10 @@ static void test_overlay_two_hosts(void) {
         ASSERT_EQ(net_overlay_peer_add(nl, n1, &pa, &e), 1);
         ASSERT_EQ(net_overlay_peer_add(nl2, n2, &pb, &e), 1);
         ASSERT_EQ(net_overlay_peer_add(nl2, n2, &pb, &e), 1); /* replace: idempotent */
-        s = nt_serve(cb, SOCK_STREAM, "0.0.0.0", 7100);
-        ASSERT_TRUE(s > 0);
-        ok = nt_ping(ca, SOCK_STREAM, "10.77.0.3", 7100, 3000);
-        nt_reap(s);
-        ASSERT_TRUE(ok);
+        ASSERT_TRUE(connects(ca, cb, "10.77.0.9", 7103, 3000));
+        ASSERT_TRUE(connects(cb, ca, "10.77.0.2", 7104, 3000));
+        /* cc has no peer entry on host 2: the reply cannot come back */
+        ASSERT_FALSE(connects(cc, cb, "10.77.0.9", 7105, 500));
 
         /* bad peers are refused */
         pa.ip = 0x0a780003u;
@@ -97,13 +131,102 @@ static void test_overlay_two_hosts(void) {
 
         ASSERT_EQ(net_overlay_peer_del(nl, n1, &pa, &e), 1);
         ASSERT_EQ(net_overlay_peer_del(nl, n1, &pa, &e), 0);
-        ASSERT_EQ(net_overlay_ops.disconnect(nl, n1, a, &e), 1);
-        ASSERT_EQ(net_overlay_ops.disconnect(nl2, n2, b, &e), 1);
+        if (macvlan) {
+                /* nothing of the endpoint on the host: it is taken out of the container */
+                ASSERT_EQ(net_overlay_ops.disconnect(nl, n1, a, &e), 0);
+                ASSERT_EQ(net_overlay_unplug(n1, a, ca, &e), 1);
+                ASSERT_EQ(net_overlay_unplug(n1, a, ca, &e), 0);
+                ASSERT_EQ(nt_sh(ca, "! ip link show eth0 2>/dev/null"), 0);
+                /* another interface of that name is never taken */
+                ASSERT_EQ(nt_sh(ca, "ip link add eth0 type veth peer name eth1"), 0);
+                ASSERT_ERR(net_overlay_unplug(n1, a, ca, &e), EEXIST);
+                e = err_free(e);
+                ASSERT_EQ(nt_sh(ca, "ip link del eth0"), 0);
+                /* the other containers' interfaces go with the VXLAN device */
+        } else {
+                ASSERT_EQ(net_overlay_ops.disconnect(nl, n1, a, &e), 1);
+                ASSERT_EQ(net_overlay_ops.disconnect(nl, n1, c, &e), 1);
+                ASSERT_EQ(net_overlay_ops.disconnect(nl2, n2, b, &e), 1);
+                ASSERT_ERR(net_overlay_unplug(n1, a, ca, &e), EINVAL);
+                e = err_free(e);
+        }
         ASSERT_EQ(net_overlay_ops.remove(nl, n1, &e), 1);
         ASSERT_EQ(net_overlay_ops.remove(nl, n1, &e), 0);
         ASSERT_EQ(net_overlay_ops.remove(nl2, n2, &e), 1);
         ASSERT_EQ(nt_sh(-1, "! ip -o link | grep -Eq ' (br-|vx-|vb)'"), 0);
         ASSERT_EQ(nt_sh(h2, "! ip -o link | grep -Eq ' (br-|vx-|vb)'"), 0);
+        ASSERT_EQ(nt_sh(cb, "! ip link show eth0 2>/dev/null"), 0);
+        ASSERT_EQ(nt_sh(cc, "! ip link show eth0 2>/dev/null"), 0);
 }
 
-TAP_MAIN(test_overlay_two_hosts)
+static void test_overlay_macvlan(void) {
+        two_hosts(true);
+}
+
+static void test_overlay_bridge(void) {
+        two_hosts(false);
+}
+
+/* The data path option: its values, where it applies, and that it survives a save. */
+static void test_overlay_datapath_option(void) {
+        _cleanup_net_network_ struct net_network *n = NULL, *back = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        char *bad[] = {"berth.overlay.datapath=vepa", NULL};
+        char *mv[] = {"berth.overlay.datapath=macvlan", NULL};
+        char *noicc[] = {"com.docker.network.bridge.enable_icc=false", NULL};
+        char *mv_noicc[] = {"com.docker.network.bridge.enable_icc=false",
+                            "berth.overlay.datapath=macvlan", NULL};
+        struct net_create_opts o = {.name = "ov",
+                                    .driver = "overlay",
+                                    .subnet = "10.77.0.0/24",
+                                    .vni = 7,
+                                    .vtep_local = "192.168.77.1"};
+
+        o.options = bad;
+        ASSERT_ERR(net_network_new(&o, &(struct net_context){}, &n, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "network 'ov': option 'berth.overlay.datapath': expected macvlan or "
+                             "bridge, got 'vepa'");
+        e = err_free(e);
+        o.options = mv_noicc;
+        ASSERT_ERR(net_network_new(&o, &(struct net_context){}, &n, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "network 'ov': option 'berth.overlay.datapath=macvlan' cannot "
+                             "enforce com.docker.network.bridge.enable_icc=false (use bridge)");
+        e = err_free(e);
+        o.options = mv;
+        o.driver = "bridge";
+        o.vni = 0;
+        o.vtep_local = NULL;
+        ASSERT_ERR(net_network_new(&o, &(struct net_context){}, &n, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "network 'ov': option 'berth.overlay.datapath' needs driver overlay");
+        e = err_free(e);
+        ASSERT_NULL(n);
+
+        /* icc=false keeps the bridge path */
+        o.driver = "overlay";
+        o.vni = 7;
+        o.vtep_local = "192.168.77.1";
+        o.options = noicc;
+        ASSERT_OK(net_network_new(&o, &(struct net_context){}, &n, &e));
+        ASSERT_FALSE(n->macvlan);
+        n = net_network_free(n);
+
+        o.options = NULL;
+        ASSERT_OK(net_network_new(&o, &(struct net_context){}, &n, &e));
+        ASSERT_TRUE(n->macvlan);
+        j = net_network_to_json(n);
+        ASSERT_STREQ(json_get_str(j, "datapath", ""), "macvlan");
+        ASSERT_OK(net_network_from_json(j, &back, &e));
+        ASSERT_TRUE(back->macvlan);
+        back = net_network_free(back);
+        /* saved before the macvlan path existed: the bridge */
+        json_object_del(j, "datapath");
+        ASSERT_OK(net_network_from_json(j, &back, &e));
+        ASSERT_FALSE(back->macvlan);
+        back = net_network_free(back);
+        json_object_set_new(j, "datapath", json_string("vepa"));
+        ASSERT_ERR(net_network_from_json(j, &back, &e), EINVAL);
+        ASSERT_STREQ(e->msg, "network 'ov': invalid datapath 'vepa'");
+}
+
+TAP_MAIN(test_overlay_macvlan, test_overlay_bridge, test_overlay_datapath_option)
