@@ -235,7 +235,8 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
         tracks "$a" "$ipa" "$vip" 80 || { on_host "$a" cat /proc/net/nf_conntrack; false; }
         # Frames that stay on the overlay bridge are accepted first; the isolation rules for
         # frames that change bridge are all still there.
-        br=$(on_host "$a" ip -o link show type bridge | awk -F': ' '/br-/{print $2; exit}')
+        # (the network's host device: a macvlan child of the VXLAN device, "br-<id>@vx-<id>")
+        br=$(on_host "$a" ip -o link | awk -F': ' '$2 ~ /^br-/ {print $2; exit}' | cut -d@ -f1)
         fwd=$(on_host "$a" nft list ruleset | sed -n '/chain forward {/,/}/p')
         [ "$(echo "$fwd" | sed -n '3s/^[[:space:]]*//p')" = "iifname \"$br\" oifname \"$br\" accept" ] ||
                 { echo "$fwd"; false; }
@@ -246,8 +247,122 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
         run "${CTL[@]}" down -p fp
         [ "$status" -eq 0 ] || { echo "$output"; false; }
         for h in "$a" "$b"; do
-                no_br() { ! on_host "$1" ip -o link show type bridge | grep -q "br-"; }
+                no_br() { ! on_host "$1" ip -o link | grep -q " br-"; }
                 eventually no_br "$h"
                 ! on_host "$h" nft list ruleset | grep -q "notrack"
         done
+}
+
+# dp_json NAME [OPTIONS_JSON]: service "web" (2 replicas, both on node-2) and "far" (1, on
+# node-3), busybox httpd on 8080 answering its own address, on overlay network "mesh".
+dp_json() {
+        local opts=""
+        [ -n "${2:-}" ] && opts=", \"options\": $2"
+        local svc='"kind": "service", "hash": "0b00000000000000000000000000000000000000000000000000000000000001",
+   "pod": {"restart": {"policy": "always"}, "stop_grace_period_ms": 1000, "networks": {"mesh": {}},
+           "containers": [{"name": "web", "image": "busybox",
+                           "command": ["sh", "-c", "mkdir -p /www && ifconfig eth0 | grep '"'"'inet addr'"'"' | cut -d: -f2 | cut -d'"'"' '"'"' -f1 >/www/index.html && exec httpd -f -p 8080 -h /www"]}]}'
+        cat <<JSON
+{"version": 1, "name": "$1",
+ "networks": {"mesh": {"name": "$1_mesh", "driver": "overlay"$opts}},
+ "services": {"web": {"name": "web", "replicas": 2, $svc,
+                      "placement": {"constraints": ["node.hostname==node-2"]}},
+              "far": {"name": "far", "replicas": 1, $svc,
+                      "placement": {"constraints": ["node.hostname==node-3"]}}}}
+JSON
+}
+
+# svc_ids I SERVICE: the ids of SERVICE's containers on node-I; svc_ip I ID; svc_pid I ID.
+svc_ids() { agent_cli "$1" "node-$1" ps -q --filter "label=berth.service=$2"; }
+svc_ip() {
+        agent_cli "$1" "node-$1" inspect "$2" | jq -r '.[0].NetworkSettings.Networks[]?.IPAddress' | head -1
+}
+svc_pid() { agent_cli "$1" "node-$1" inspect "$2" | jq -r '.[0].State.Pid'; }
+get_from() { # I ID URL
+        agent_cli "$1" "node-$1" exec "$2" timeout 5 wget -qO- "$3"
+}
+n_ids() { [ "$(svc_ids "$1" "$2" | wc -l)" -eq "$3" ]; }
+
+# dp_traffic: web 1 -> web 2 on node-2 (same host), web 1 -> far (node-3), far -> web 2, and
+# names through the embedded DNS on the host's address.
+dp_traffic() {
+        local w f ip2 ipf
+        mapfile -t w < <(svc_ids 2 web | sort)
+        f=$(svc_ids 3 far | head -1)
+        [ "${#w[@]}" -eq 2 ] && [ -n "$f" ] || return 1
+        ip2=$(svc_ip 2 "${w[1]}")
+        ipf=$(svc_ip 3 "$f")
+        [ "$(get_from 2 "${w[0]}" "http://$ip2:8080/")" = "$ip2" ] || { echo "same host: ${w[0]} -> $ip2"; return 1; }
+        [ "$(get_from 2 "${w[0]}" "http://$ipf:8080/")" = "$ipf" ] || { echo "cross host: ${w[0]} -> $ipf"; return 1; }
+        [ "$(get_from 3 "$f" "http://$ip2:8080/")" = "$ip2" ] || { echo "cross host: $f -> $ip2"; return 1; }
+        [ "$(get_from 2 "${w[0]}" "http://far:8080/")" = "$ipf" ] || { echo "by name: ${w[0]} -> far"; return 1; }
+}
+
+@test "overlay data path: containers get macvlan children of the VXLAN device (no veth, no bridge); same-host and cross-host traffic; an agent restart keeps them; icc=false keeps the bridge" {
+        dp_json dp >"$TEST_TMP/dp.json"
+        run "${CTL[@]}" up -d -f "$TEST_TMP/dp.json"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_running dp 3 || { dump_state dp; false; }
+        eventually n_ids 2 web 2 || { dump_state dp; false; }
+        eventually n_ids 3 far 1 || { dump_state dp; false; }
+        vx=$(vxlans_on 2)
+        [ "$(echo "$vx" | wc -l)" -eq 1 ]
+        # Host 2: the VXLAN device, one macvlan child of it with the host's addresses, no
+        # bridge and no veth of the network; every container's eth0 is a macvlan child too.
+        host_if=$(on_host 2 ip -o link show type macvlan | awk -F': ' '{print $2}')
+        [ "${host_if%@*}" = "br-${vx#vx-}" ] && [ "${host_if#*@}" = "$vx" ] || { echo "$host_if"; false; }
+        on_host 2 ip -o -4 addr show "${host_if%@*}" | grep -q "inet .*/"
+        ! on_host 2 ip -o link show type bridge | grep -q "br-"
+        ! on_host 2 ip -o link show type veth | grep -q " vb"
+        for id in $(svc_ids 2 web); do
+                pid=$(svc_pid 2 "$id")
+                nsenter -t "$pid" -n ip -d link show eth0 | grep -q "macvlan mode bridge" || {
+                        nsenter -t "$pid" -n ip -d link show eth0
+                        false
+                }
+                nsenter -t "$pid" -n ip link show eth0 | grep -q "mtu 1450"
+        done
+        eventually dp_traffic || { dump_state dp; false; }
+
+        # An agent restart: the containers keep their interfaces and their traffic; the
+        # network is adopted as it is (one VXLAN device, one host child).
+        before=$(svc_ids 2 web | sort | tr '\n' ' ')
+        cl_stop_pid "${AGENT_PIDS[2]}"
+        start_agent 2 node-2 --token "$CL_TOKEN" --heartbeat 0.5 --log-format text
+        AGENT_PIDS[2]=$AGENT_PID
+        wait_for_socket "$TEST_TMP/h2-node-2/run/berth.sock"
+        eventually n_ids 2 web 2 || { dump_state dp; false; }
+        [ "$(svc_ids 2 web | sort | tr '\n' ' ')" = "$before" ] || { dump_state dp; false; }
+        [ "$(vxlans_on 2)" = "$vx" ]
+        [ "$(on_host 2 ip -o link show type macvlan | wc -l)" -eq 1 ]
+        eventually dp_traffic || { dump_state dp; false; }
+
+        run "${CTL[@]}" down -p dp
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        for i in 2 3; do
+                no_dev() { [ -z "$(vxlans_on "$1")" ] && [ -z "$(on_host "$1" ip -o link show type macvlan)" ]; }
+                eventually no_dev "$i" || { on_host "$i" ip -o link; false; }
+                ! on_host "$i" ip -o link show type bridge | grep -q "br-"
+                ! on_host "$i" nft list ruleset | grep -q "snat to"
+        done
+
+        # icc=false: macvlan cannot keep the containers of a host apart, the bridge does.
+        dp_json noicc '{"com.docker.network.bridge.enable_icc": "false"}' >"$TEST_TMP/noicc.json"
+        run "${CTL[@]}" up -d -f "$TEST_TMP/noicc.json"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        eventually n_ids 2 web 2 || { dump_state noicc; false; }
+        on_host 2 ip -o link show type bridge | grep -q "br-"
+        [ -z "$(on_host 2 ip -o link show type macvlan)" ]
+        eventually n_ids 3 far 1 || { dump_state noicc; false; }
+        mapfile -t w < <(svc_ids 2 web | sort)
+        ip2=$(svc_ip 2 "${w[1]}")
+        ipf=$(svc_ip 3 "$(svc_ids 3 far | head -1)")
+        [ -n "$ip2" ] && [ -n "$ipf" ]
+        # across hosts it flows (through the VXLAN port), between the two on host 2 it does not
+        far_ok() { [ "$(get_from 2 "${w[0]}" "http://$ipf:8080/")" = "$ipf" ]; }
+        eventually far_ok || { dump_state noicc; false; }
+        run get_from 2 "${w[0]}" "http://$ip2:8080/"
+        [ "$status" -ne 0 ] || { echo "icc=false: ${w[0]} reached $ip2: $output"; false; }
+        run "${CTL[@]}" down -p noicc
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
 }
