@@ -107,6 +107,9 @@ static json_t *net_json(struct daemon *d, const struct net_network *n) {
         json_object_set_new(opts, "com.docker.network.bridge.enable_icc",
                             json_string(n->icc ? "true" : "false"));
         json_object_set_new(opts, "com.docker.network.bridge.name", json_string(n->ifname));
+        if (n->driver == NET_DRIVER_OVERLAY)
+                json_object_set_new(opts, NET_OVERLAY_DATAPATH_OPT,
+                                    json_string(n->macvlan ? "macvlan" : "bridge"));
         return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:{},s:[o]},s:b,s:b,s:b,s:o,s:o,s:o}",
                          "Name", n->name, "Id", n->id, "Created",
                          json_get_str(meta, "Created", "0001-01-01T00:00:00Z"), "Scope",

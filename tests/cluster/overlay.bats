@@ -314,6 +314,7 @@ dp_traffic() {
         on_host 2 ip -o -4 addr show "${host_if%@*}" | grep -q "inet .*/"
         ! on_host 2 ip -o link show type bridge | grep -q "br-"
         ! on_host 2 ip -o link show type veth | grep -q " vb"
+        [ "$(agent_cli 2 node-2 network inspect dp_mesh | jq -r '.[0].Options["berth.overlay.datapath"]')" = macvlan ]
         for id in $(svc_ids 2 web); do
                 pid=$(svc_pid 2 "$id")
                 nsenter -t "$pid" -n ip -d link show eth0 | grep -q "macvlan mode bridge" || {
@@ -353,6 +354,7 @@ dp_traffic() {
         eventually n_ids 2 web 2 || { dump_state noicc; false; }
         on_host 2 ip -o link show type bridge | grep -q "br-"
         [ -z "$(on_host 2 ip -o link show type macvlan)" ]
+        [ "$(agent_cli 2 node-2 network inspect noicc_mesh | jq -r '.[0].Options["berth.overlay.datapath"]')" = bridge ]
         eventually n_ids 3 far 1 || { dump_state noicc; false; }
         mapfile -t w < <(svc_ids 2 web | sort)
         ip2=$(svc_ip 2 "${w[1]}")

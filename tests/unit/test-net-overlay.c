@@ -6,6 +6,7 @@
 #include "json.h"
 #include "net-test.h"
 #include "net/net.h"
+#include "net/nft.h"
 #include "net/nl.h"
 #include "tap.h"
 
@@ -229,4 +230,51 @@ static void test_overlay_datapath_option(void) {
         ASSERT_STREQ(e->msg, "network 'ov': invalid datapath 'vepa'");
 }
 
-TAP_MAIN(test_overlay_macvlan, test_overlay_bridge, test_overlay_datapath_option)
+/* The firewall of a macvlan-path network: container frames never reach the host's hooks, so no
+ * subnet notrack rule; the VXLAN packets are untracked as on the bridge path, and every rule
+ * that names the network names the host's child (the network's ifname). */
+static void test_overlay_nft_macvlan(void) {
+        _cleanup_net_network_ struct net_network *mv = NULL, *br = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *s = NULL;
+        char *bridge_opts[] = {"berth.overlay.datapath=bridge", NULL}, want[160];
+        struct net_network *nets[2];
+
+        ASSERT_OK(net_network_new(&(struct net_create_opts){.name = "mv",
+                                                            .driver = "overlay",
+                                                            .subnet = "10.77.0.0/24",
+                                                            .vni = 7,
+                                                            .vtep_local = "198.18.0.2",
+                                                            .node_ip = "10.77.0.254"},
+                                  &(struct net_context){}, &mv, &e));
+        ASSERT_OK(net_network_new(&(struct net_create_opts){.name = "br",
+                                                            .driver = "overlay",
+                                                            .subnet = "10.78.0.0/24",
+                                                            .options = bridge_opts,
+                                                            .vni = 8,
+                                                            .vtep_local = "198.18.0.2"},
+                                  &(struct net_context){}, &br, &e));
+        nets[0] = mv;
+        nets[1] = br;
+        {
+                struct nft_state st = {nets, 2, NULL, 0};
+
+                ASSERT_OK(nft_ruleset(&st, &s, &e));
+        }
+        snprintf(want, sizeof(want), "iifname \"%s\" ip saddr 10.77.0.0/24 ip daddr 10.77.0.0/24",
+                 mv->ifname);
+        ASSERT_NULL(strstr(s, want));
+        snprintf(want, sizeof(want), "iifname \"%s\" ip saddr 10.78.0.0/24 ip daddr 10.78.0.0/24",
+                 br->ifname);
+        ASSERT_NOT_NULL(strstr(s, want));
+        ASSERT_NOT_NULL(strstr(s, "ip daddr 198.18.0.2 udp dport 4789 notrack"));
+        ASSERT_NOT_NULL(strstr(s, "ip saddr 198.18.0.2 udp dport 4789 notrack"));
+        snprintf(want, sizeof(want),
+                 "ip saddr 10.77.0.0/24 oifname \"%s\" ct status dnat snat to "
+                 "10.77.0.254",
+                 mv->ifname);
+        ASSERT_NOT_NULL(strstr(s, want));
+}
+
+TAP_MAIN(test_overlay_macvlan, test_overlay_bridge, test_overlay_datapath_option,
+         test_overlay_nft_macvlan)
