@@ -23,6 +23,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
+#include "net/netmgr.h"
 #include "runtime/init.h"
 #include "storage/overlay.h"
 #include "strv.h"
@@ -366,6 +367,7 @@ struct ctr_starting {
         size_t len;
         pid_t pid;
         struct err *err; /* the network attach failed: wait for the shim to give up, then fail */
+        ev_prepare go_w; /* lets an attached container run at the end of the loop iteration */
 };
 
 static struct ctr_starting *starting_free(struct ctr_starting *s) {
@@ -373,6 +375,7 @@ static struct ctr_starting *starting_free(struct ctr_starting *s) {
                 return NULL;
         ev_io_stop(s->c->m->loop, &s->io);
         ev_timer_stop(s->c->m->loop, &s->timeout);
+        ev_prepare_stop(s->c->m->loop, &s->go_w);
         safe_close(s->status_fd);
         safe_close(s->go_fd);
         err_free(s->err);
@@ -446,6 +449,31 @@ static void start_finish(struct ctr *c, int r, pid_t pid, struct err *e) {
         ctr_start_done(c, 0, NULL);
 }
 
+/* Lets the container run (the shim waits for a byte on go_fd), or with e (taken) makes the
+ * shim remove it: closing go_fd without a byte does that, its "err" line follows, and we
+ * report our own error then. */
+static void start_go(struct ctr_starting *s, struct err *e) {
+        if (!e && write(s->go_fd, "g", 1) != 1)
+                (void)err_set(&e, errno, "let the container run");
+        s->go_fd = safe_close(s->go_fd);
+        if (e)
+                s->err = e;
+}
+
+/* The attaches of one loop iteration are written to the network files once (netmgr_flush),
+ * before any of those containers runs: no container runs with an address the files do not
+ * record, and 50 containers attached in one iteration cost one write, not 50. */
+static void go_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
+        struct ctr_starting *s = container_of(w, struct ctr_starting, go_w);
+        struct err *e = NULL;
+
+        (void)revents;
+        ev_prepare_stop(loop, w);
+        if (s->c->m->d->net && netmgr_flush(s->c->m->d->net, &e) < 0)
+                (void)err_wrap(&e, "save the network state");
+        start_go(s, e);
+}
+
 /* Handles one report line. Returns true when the start is over (s is freed then). */
 static bool start_line(struct ctr_starting *s, char *line) {
         struct ctr *c = s->c;
@@ -459,13 +487,11 @@ static bool start_line(struct ctr_starting *s, char *line) {
                 r = ctr_net_wanted(c->rec) ? ctr_net_attach(c, s->pid, &e) : 0;
                 if (r >= 0) /* berth-attach: before the process runs */
                         ctr_attach_connect_pending(c);
-                if (r >= 0 && write(s->go_fd, "g", 1) != 1)
-                        r = err_set(&e, errno, "let the container run");
-                /* Closing go_fd without a byte makes the shim remove the container; its
-                 * "err" line follows, and we report our own error then. */
-                s->go_fd = safe_close(s->go_fd);
-                if (r < 0)
-                        s->err = e;
+                if (r >= 0 && ctr_net_wanted(c->rec)) {
+                        ev_prepare_start(c->m->loop, &s->go_w);
+                        return false;
+                }
+                start_go(s, r < 0 ? e : NULL);
                 return false;
         }
         if (s->err) {
@@ -577,6 +603,7 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
         s->go_fd = TAKE_FD(go_fd);
         ev_io_init(&s->io, start_io_cb, s->status_fd, EV_READ);
         ev_timer_init(&s->timeout, start_timeout_cb, SHIM_REPORT_TIMEOUT_MSEC / 1000., 0.);
+        ev_prepare_init(&s->go_w, go_prepare_cb);
         ev_io_start(c->m->loop, &s->io);
         ev_timer_start(c->m->loop, &s->timeout);
         ctr_start_cancel(c);
