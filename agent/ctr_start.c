@@ -115,6 +115,19 @@ static int fill_volumes(struct ctr *c, int rootfd, struct err **errp) {
         return 0;
 }
 
+/* Whether the start may fill a volume from the image: two starts doing that at once could
+ * both find the volume empty, so those prepare on the loop, one after another. */
+static bool fills_volumes(const struct ctr *c) {
+        json_t *m;
+        size_t i;
+
+        json_array_foreach (json_object_get(c->rec, "Mounts"), i, m)
+                if (streq(json_get_str(m, "Type", ""), "volume") &&
+                    !json_get_bool(m, "BerthNoCopy", false))
+                        return true;
+        return false;
+}
+
 static int netns_path(struct ctr *c, char **ret, struct err **errp) {
         const char *net = json_get_str(json_object_get(c->rec, "HostConfig"), "NetworkMode", "");
         struct ctr *other;
@@ -134,12 +147,14 @@ static int netns_path(struct ctr *c, char **ret, struct err **errp) {
         return 0;
 }
 
-/* Mounts the rootfs and writes <dir>/bundle/config.json. */
-static int prepare_bundle(struct ctr *c, struct err **errp) {
+/* Mounts the rootfs and writes <dir>/bundle/config.json; netns: the namespace joined
+ * (netns_path). Runs in the forked shim launcher (spawn_shim) unless the start fills volumes,
+ * so it reads c and the daemon's state but changes nothing the daemon keeps in memory. */
+static int prepare_bundle(struct ctr *c, const char *netns, struct err **errp) {
         const json_t *cfg = json_object_get(c->rec, "Config"),
                      *hc = json_object_get(c->rec, "HostConfig");
         _cleanup_strv_ char **lowers = NULL;
-        _cleanup_free_ char *rootfs = NULL, *bundle = NULL, *spec_path = NULL, *netns = NULL;
+        _cleanup_free_ char *rootfs = NULL, *bundle = NULL, *spec_path = NULL;
         _cleanup_free_ gid_t *gids = NULL;
         _cleanup_close_ int rootfd = -EBADF;
         _cleanup_json_ json_t *spec = NULL;
@@ -183,11 +198,6 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         if (wd[0]) {
                 _cleanup_close_ int wfd = -EBADF;
 
-                if (wd[0] != '/')
-                        return err_setx(errp, EINVAL,
-                                        "Config.WorkingDir: the working directory '%s' is not an "
-                                        "absolute path",
-                                        wd);
                 wfd = rt_open_in_root(rootfd, wd, true, false);
                 if (wfd < 0)
                         return err_set(errp, -wfd, "create working directory '%s'", wd);
@@ -195,8 +205,6 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         r = fill_volumes(c, rootfd, errp);
         if (r >= 0)
                 r = write_etc_files(c, errp);
-        if (r >= 0)
-                r = netns_path(c, &netns, errp);
         if (r < 0)
                 return r;
         r = ctr_spec_build(&(struct ctr_spec_in){.rec = c->rec,
@@ -230,7 +238,8 @@ static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) 
 
 /* Forks, detaches (setsid + second fork) and execs `berth shim`. The intermediate process is
  * reaped by libev. Returns the read end of the status pipe. */
-static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct err **errp) {
+static int spawn_shim(struct ctr *c, bool prepare, const char *netns, int *ret_status_fd,
+                      int *ret_go_fd, struct err **errp) {
         const json_t *lc = json_object_get(json_object_get(c->rec, "HostConfig"), "LogConfig");
         const json_t *lcfg = json_object_get(lc, "Config");
         char max_size[32] = "0", max_file[16] = "1", exe[PATH_MAX] = "";
@@ -304,6 +313,21 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
                                 NULL};
                 const json_t *cfg = json_object_get(c->rec, "Config");
                 size_t na = ELEMENTSOF(argv) - 4;
+
+                /* The bundle is made here, beside the loop and the other starts (mounts and
+                 * new files are most of a start's time); a failure is reported like the
+                 * shim's own, and the daemon undoes the mount (start_finish). */
+                if (prepare) {
+                        struct err *pe = NULL;
+
+                        if (prepare_bundle(c, netns, &pe) < 0) {
+                                for (char *q = pe->msg; *q; q++)
+                                        if (*q == '\n')
+                                                *q = ' ';
+                                (void)dprintf(sp[1], "err %d %s\n", pe->code, pe->msg);
+                                _exit(1);
+                        }
+                }
 
                 if (json_get_bool(cfg, "Tty", false))
                         argv[na++] = (char *)"--tty";
@@ -572,13 +596,24 @@ static void start_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 int ctr_do_start(struct ctr *c, struct err **errp) {
         _cleanup_close_ int status_fd = -EBADF, go_fd = -EBADF;
+        const char *wd = json_get_str(json_object_get(c->rec, "Config"), "WorkingDir", "");
         _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *netns = NULL;
+        bool in_launcher = !fills_volumes(c);
         struct ctr_starting *s;
         int r;
 
-        r = prepare_bundle(c, &e);
+        if (wd[0] && wd[0] != '/')
+                r = err_setx(&e, EINVAL,
+                             "Config.WorkingDir: the working directory '%s' is not an absolute "
+                             "path",
+                             wd);
+        else
+                r = netns_path(c, &netns, &e);
+        if (r >= 0 && !in_launcher)
+                r = prepare_bundle(c, netns, &e);
         if (r >= 0)
-                r = spawn_shim(c, &status_fd,
+                r = spawn_shim(c, in_launcher, netns, &status_fd,
                                ctr_net_wanted(c->rec) || ctr_attach_pending(c) ? &go_fd : NULL, &e);
         if (r < 0) {
                 /* Recorded like a failure reported by the shim; ctr_start_done is not called:
