@@ -256,6 +256,12 @@ static int build_net_open(struct daemon *d, struct build_job *j, bool required, 
         j->net_id = xasprintf("build-%s", hex);
         r = netmgr_connect(nm, NET_DEFAULT_NAME, &(struct netmgr_connect_opts){.id = j->net_id},
                            j->netns_fd, NULL, errp);
+        /* recorded on disk before a RUN step can use it (build_recover.c reads the file) */
+        if (r >= 0) {
+                r = netmgr_flush(nm, errp);
+                if (r < 0)
+                        (void)netmgr_disconnect(nm, NET_DEFAULT_NAME, j->net_id, NULL);
+        }
         if (r < 0) {
                 free(j->net_id);
                 j->net_id = NULL;

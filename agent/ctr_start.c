@@ -23,6 +23,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
+#include "net/netmgr.h"
 #include "runtime/init.h"
 #include "storage/overlay.h"
 #include "strv.h"
@@ -114,6 +115,19 @@ static int fill_volumes(struct ctr *c, int rootfd, struct err **errp) {
         return 0;
 }
 
+/* Whether the start may fill a volume from the image: two starts doing that at once could
+ * both find the volume empty, so those prepare on the loop, one after another. */
+static bool fills_volumes(const struct ctr *c) {
+        json_t *m;
+        size_t i;
+
+        json_array_foreach (json_object_get(c->rec, "Mounts"), i, m)
+                if (streq(json_get_str(m, "Type", ""), "volume") &&
+                    !json_get_bool(m, "BerthNoCopy", false))
+                        return true;
+        return false;
+}
+
 static int netns_path(struct ctr *c, char **ret, struct err **errp) {
         const char *net = json_get_str(json_object_get(c->rec, "HostConfig"), "NetworkMode", "");
         struct ctr *other;
@@ -133,12 +147,14 @@ static int netns_path(struct ctr *c, char **ret, struct err **errp) {
         return 0;
 }
 
-/* Mounts the rootfs and writes <dir>/bundle/config.json. */
-static int prepare_bundle(struct ctr *c, struct err **errp) {
+/* Mounts the rootfs and writes <dir>/bundle/config.json; netns: the namespace joined
+ * (netns_path). Runs in the forked shim launcher (spawn_shim) unless the start fills volumes,
+ * so it reads c and the daemon's state but changes nothing the daemon keeps in memory. */
+static int prepare_bundle(struct ctr *c, const char *netns, struct err **errp) {
         const json_t *cfg = json_object_get(c->rec, "Config"),
                      *hc = json_object_get(c->rec, "HostConfig");
         _cleanup_strv_ char **lowers = NULL;
-        _cleanup_free_ char *rootfs = NULL, *bundle = NULL, *spec_path = NULL, *netns = NULL;
+        _cleanup_free_ char *rootfs = NULL, *bundle = NULL, *spec_path = NULL;
         _cleanup_free_ gid_t *gids = NULL;
         _cleanup_close_ int rootfd = -EBADF;
         _cleanup_json_ json_t *spec = NULL;
@@ -182,11 +198,6 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         if (wd[0]) {
                 _cleanup_close_ int wfd = -EBADF;
 
-                if (wd[0] != '/')
-                        return err_setx(errp, EINVAL,
-                                        "Config.WorkingDir: the working directory '%s' is not an "
-                                        "absolute path",
-                                        wd);
                 wfd = rt_open_in_root(rootfd, wd, true, false);
                 if (wfd < 0)
                         return err_set(errp, -wfd, "create working directory '%s'", wd);
@@ -194,8 +205,6 @@ static int prepare_bundle(struct ctr *c, struct err **errp) {
         r = fill_volumes(c, rootfd, errp);
         if (r >= 0)
                 r = write_etc_files(c, errp);
-        if (r >= 0)
-                r = netns_path(c, &netns, errp);
         if (r < 0)
                 return r;
         r = ctr_spec_build(&(struct ctr_spec_in){.rec = c->rec,
@@ -229,7 +238,8 @@ static void intermediate_reaped(struct ev_loop *loop, ev_child *w, int revents) 
 
 /* Forks, detaches (setsid + second fork) and execs `berth shim`. The intermediate process is
  * reaped by libev. Returns the read end of the status pipe. */
-static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct err **errp) {
+static int spawn_shim(struct ctr *c, bool prepare, const char *netns, int *ret_status_fd,
+                      int *ret_go_fd, struct err **errp) {
         const json_t *lc = json_object_get(json_object_get(c->rec, "HostConfig"), "LogConfig");
         const json_t *lcfg = json_object_get(lc, "Config");
         char max_size[32] = "0", max_file[16] = "1", exe[PATH_MAX] = "";
@@ -304,6 +314,21 @@ static int spawn_shim(struct ctr *c, int *ret_status_fd, int *ret_go_fd, struct 
                 const json_t *cfg = json_object_get(c->rec, "Config");
                 size_t na = ELEMENTSOF(argv) - 4;
 
+                /* The bundle is made here, beside the loop and the other starts (mounts and
+                 * new files are most of a start's time); a failure is reported like the
+                 * shim's own, and the daemon undoes the mount (start_finish). */
+                if (prepare) {
+                        struct err *pe = NULL;
+
+                        if (prepare_bundle(c, netns, &pe) < 0) {
+                                for (char *q = pe->msg; *q; q++)
+                                        if (*q == '\n')
+                                                *q = ' ';
+                                (void)dprintf(sp[1], "err %d %s\n", pe->code, pe->msg);
+                                _exit(1);
+                        }
+                }
+
                 if (json_get_bool(cfg, "Tty", false))
                         argv[na++] = (char *)"--tty";
                 /* berth-attach: keep the container's stdin open for attaches */
@@ -366,6 +391,7 @@ struct ctr_starting {
         size_t len;
         pid_t pid;
         struct err *err; /* the network attach failed: wait for the shim to give up, then fail */
+        ev_prepare go_w; /* lets an attached container run at the end of the loop iteration */
 };
 
 static struct ctr_starting *starting_free(struct ctr_starting *s) {
@@ -373,6 +399,7 @@ static struct ctr_starting *starting_free(struct ctr_starting *s) {
                 return NULL;
         ev_io_stop(s->c->m->loop, &s->io);
         ev_timer_stop(s->c->m->loop, &s->timeout);
+        ev_prepare_stop(s->c->m->loop, &s->go_w);
         safe_close(s->status_fd);
         safe_close(s->go_fd);
         err_free(s->err);
@@ -446,6 +473,31 @@ static void start_finish(struct ctr *c, int r, pid_t pid, struct err *e) {
         ctr_start_done(c, 0, NULL);
 }
 
+/* Lets the container run (the shim waits for a byte on go_fd), or with e (taken) makes the
+ * shim remove it: closing go_fd without a byte does that, its "err" line follows, and we
+ * report our own error then. */
+static void start_go(struct ctr_starting *s, struct err *e) {
+        if (!e && write(s->go_fd, "g", 1) != 1)
+                (void)err_set(&e, errno, "let the container run");
+        s->go_fd = safe_close(s->go_fd);
+        if (e)
+                s->err = e;
+}
+
+/* The attaches of one loop iteration are written to the network files once (netmgr_flush),
+ * before any of those containers runs: no container runs with an address the files do not
+ * record, and 50 containers attached in one iteration cost one write, not 50. */
+static void go_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
+        struct ctr_starting *s = container_of(w, struct ctr_starting, go_w);
+        struct err *e = NULL;
+
+        (void)revents;
+        ev_prepare_stop(loop, w);
+        if (s->c->m->d->net && netmgr_flush(s->c->m->d->net, &e) < 0)
+                (void)err_wrap(&e, "save the network state");
+        start_go(s, e);
+}
+
 /* Handles one report line. Returns true when the start is over (s is freed then). */
 static bool start_line(struct ctr_starting *s, char *line) {
         struct ctr *c = s->c;
@@ -459,13 +511,11 @@ static bool start_line(struct ctr_starting *s, char *line) {
                 r = ctr_net_wanted(c->rec) ? ctr_net_attach(c, s->pid, &e) : 0;
                 if (r >= 0) /* berth-attach: before the process runs */
                         ctr_attach_connect_pending(c);
-                if (r >= 0 && write(s->go_fd, "g", 1) != 1)
-                        r = err_set(&e, errno, "let the container run");
-                /* Closing go_fd without a byte makes the shim remove the container; its
-                 * "err" line follows, and we report our own error then. */
-                s->go_fd = safe_close(s->go_fd);
-                if (r < 0)
-                        s->err = e;
+                if (r >= 0 && ctr_net_wanted(c->rec)) {
+                        ev_prepare_start(c->m->loop, &s->go_w);
+                        return false;
+                }
+                start_go(s, r < 0 ? e : NULL);
                 return false;
         }
         if (s->err) {
@@ -546,13 +596,24 @@ static void start_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents) {
 
 int ctr_do_start(struct ctr *c, struct err **errp) {
         _cleanup_close_ int status_fd = -EBADF, go_fd = -EBADF;
+        const char *wd = json_get_str(json_object_get(c->rec, "Config"), "WorkingDir", "");
         _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *netns = NULL;
+        bool in_launcher = !fills_volumes(c);
         struct ctr_starting *s;
         int r;
 
-        r = prepare_bundle(c, &e);
+        if (wd[0] && wd[0] != '/')
+                r = err_setx(&e, EINVAL,
+                             "Config.WorkingDir: the working directory '%s' is not an absolute "
+                             "path",
+                             wd);
+        else
+                r = netns_path(c, &netns, &e);
+        if (r >= 0 && !in_launcher)
+                r = prepare_bundle(c, netns, &e);
         if (r >= 0)
-                r = spawn_shim(c, &status_fd,
+                r = spawn_shim(c, in_launcher, netns, &status_fd,
                                ctr_net_wanted(c->rec) || ctr_attach_pending(c) ? &go_fd : NULL, &e);
         if (r < 0) {
                 /* Recorded like a failure reported by the shim; ctr_start_done is not called:
@@ -577,6 +638,7 @@ int ctr_do_start(struct ctr *c, struct err **errp) {
         s->go_fd = TAKE_FD(go_fd);
         ev_io_init(&s->io, start_io_cb, s->status_fd, EV_READ);
         ev_timer_init(&s->timeout, start_timeout_cb, SHIM_REPORT_TIMEOUT_MSEC / 1000., 0.);
+        ev_prepare_init(&s->go_w, go_prepare_cb);
         ev_io_start(c->m->loop, &s->io);
         ev_timer_start(c->m->loop, &s->timeout);
         ctr_start_cancel(c);

@@ -72,66 +72,31 @@ static int bridge_remove(struct nl *nl, const struct net_network *n, struct err 
         return r;
 }
 
-/* Configures the container side through a socket opened inside the container's namespace. */
-static int bridge_setup_inside(struct nl *cnl, const struct net_network *n,
-                               const struct net_endpoint *ep, struct err **errp) {
-        struct nl_ip ip = ip4(ep->ip), gw = ip4(n->ipam.gateway), def = {.family = AF_INET};
-        int r;
-
-        r = nl_addr_add(cnl, ep->ifname, &ip, n->ipam.subnet.len, errp);
-        if (r < 0)
-                return r;
-        r = nl_link_set_up(cnl, ep->ifname, true, errp);
-        if (r < 0)
-                return r;
-        r = nl_link_set_up(cnl, "lo", true, errp);
-        if (r < 0)
-                return r;
-        /* Internal networks have no way out; the first network connected provides the default
-         * route (an existing one is kept). */
-        if (!n->internal) {
-                r = nl_route_add(cnl, &def, 0, &gw, NULL, errp);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
+/* The pair is made by nl_veth_connect: both ends born up, the host end in the bridge, the
+ * container side's address, lo and default route in one batch. Internal networks have no way
+ * out: no default route (an existing one, from the first network connected, is kept). */
 static int bridge_connect(struct nl *nl, const struct net_network *n, const struct net_endpoint *ep,
                           int netns_fd, struct err **errp) {
         _cleanup_nl_ struct nl *cnl = NULL;
+        struct nl_ip gw = ip4(n->ipam.gateway);
         int r;
 
         r = nl_open_netns(netns_fd, &cnl, errp);
-        if (r < 0)
-                goto fail;
-        r = nl_link_exists(cnl, ep->ifname, errp);
-        if (r < 0)
-                goto fail;
-        if (r > 0) {
-                r = err_setx(errp, EEXIST, "interface '%s' already exists in the container",
-                             ep->ifname);
-                goto fail;
-        }
-        /* A host end left over by a crash has our deterministic name: remove it and retry. */
-        r = nl_link_del(nl, ep->host_ifname, errp);
-        if (r < 0)
-                goto fail;
-        r = nl_link_add_veth(nl, ep->host_ifname, ep->ifname, netns_fd, n->mtu, ep->mac, errp);
-        if (r < 0)
-                goto fail;
-        r = bridge_setup_inside(cnl, n, ep, errp);
         if (r >= 0)
-                r = nl_link_set_master(nl, ep->host_ifname, n->ifname, errp);
-        if (r >= 0)
-                r = nl_link_set_up(nl, ep->host_ifname, true, errp);
-        if (r < 0) {
-                (void)nl_link_del(nl, ep->host_ifname, NULL);
-                goto fail;
-        }
+                r = nl_veth_connect(nl, cnl,
+                                    &(struct nl_veth_opts){.name = ep->host_ifname,
+                                                           .peer = ep->ifname,
+                                                           .peer_netns_fd = netns_fd,
+                                                           .master = n->ifname,
+                                                           .mtu = n->mtu,
+                                                           .peer_mac = ep->mac,
+                                                           .addr = ip4(ep->ip),
+                                                           .prefixlen = n->ipam.subnet.len,
+                                                           .gw = n->internal ? NULL : &gw},
+                                    errp);
+        if (r < 0)
+                return err_wrap(errp, "connect '%s' to network '%s'", ep->id, n->name);
         return 1;
-fail:
-        return err_wrap(errp, "connect '%s' to network '%s'", ep->id, n->name);
 }
 
 /* Deleting the host end is enough: the kernel removes the peer with it, and nothing waits for

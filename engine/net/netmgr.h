@@ -93,6 +93,11 @@ int netmgr_disconnect_netns(struct netmgr *m, const char *network, const char *i
  * with the container's namespace, so the caller does not wait for that; a timer on the loop
  * deletes what is still there after 2 s, and a later connect of the same endpoint cancels it. */
 int netmgr_disconnect_all(struct netmgr *m, const char *id, struct err **errp);
+/* Writes the endpoint files (<root>/networks/<name>.live) that connects and disconnects left
+ * to the end of the loop iteration (an ev_prepare watcher does it then). A caller that lets a
+ * connected container run calls it first, so that no container runs with an address the files
+ * do not record. Returns the first write error; what failed is tried again later. */
+int netmgr_flush(struct netmgr *m, struct err **errp);
 /* Programs (or removes) a remote endpoint of an overlay network, as learnt from the controller.
  * Kernel entries survive daemon restarts with the VXLAN device; the controller re-sends peers
  * after a reboot. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
@@ -345,22 +346,26 @@ int nl_link_add_bridge(struct nl *nl, const char *name, uint32_t mtu, struct err
         return 1;
 }
 
-int nl_link_add_veth(struct nl *nl, const char *name, const char *peer, int peer_netns_fd,
-                     uint32_t mtu, const uint8_t *peer_mac, struct err **errp) {
+/* RTM_NEWLINK for a veth pair. up: the host end is created up (the peer cannot be: the
+ * kernel configures it before the pair is linked, and opening it then fails with ENOTCONN);
+ * master: the host end's bridge (0 = none). */
+static struct nlmsghdr *nl_veth_msg(struct nl *nl, const char *name, const char *peer,
+                                    int peer_netns_fd, uint32_t mtu, const uint8_t *peer_mac,
+                                    bool up, int master) {
         struct nlattr *info, *data, *pa;
-        struct ifinfomsg *pifi;
+        struct ifinfomsg *ifi, *pifi;
         struct nlmsghdr *nlh;
-        int r;
 
-        r = nl_check_ifname(name, errp);
-        if (r < 0)
-                return r;
-        r = nl_check_ifname(peer, errp);
-        if (r < 0)
-                return r;
         nlh = nl_link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, name);
+        ifi = mnl_nlmsg_get_payload(nlh);
+        if (up) {
+                ifi->ifi_flags = IFF_UP;
+                ifi->ifi_change = IFF_UP;
+        }
         if (mtu > 0)
                 mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+        if (master > 0)
+                mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
         info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
         data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -380,7 +385,21 @@ int nl_link_add_veth(struct nl *nl, const char *name, const char *peer, int peer
         mnl_attr_nest_end(nlh, pa);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, info);
-        r = nl_talk(nl, nlh, NULL, NULL);
+        return nlh;
+}
+
+int nl_link_add_veth(struct nl *nl, const char *name, const char *peer, int peer_netns_fd,
+                     uint32_t mtu, const uint8_t *peer_mac, struct err **errp) {
+        int r;
+
+        r = nl_check_ifname(name, errp);
+        if (r < 0)
+                return r;
+        r = nl_check_ifname(peer, errp);
+        if (r < 0)
+                return r;
+        r = nl_talk(nl, nl_veth_msg(nl, name, peer, peer_netns_fd, mtu, peer_mac, false, 0), NULL,
+                    NULL);
         if (r < 0)
                 return nl_fail(nl, errp, r, "create veth pair '%s'/'%s'", name, peer);
         return 1;
@@ -1024,4 +1043,163 @@ int nl_mac_parse(const char *s, uint8_t ret[NL_MAC_LEN]) {
 void nl_mac_format(const uint8_t mac[NL_MAC_LEN], char buf[18]) {
         snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
                  mac[5]);
+}
+
+/* ---- a container's veth endpoint in few round trips ---- */
+
+#define NL_BATCH_MAX 4
+
+/* Sends the n requests in buf (len bytes, each already built) in one sendmsg and reads until
+ * every one is answered: the kernel handles them in order and acks each. errs[i] gets request
+ * i's result (0 or the kernel's -errno); nl->extack keeps the message of the first failure.
+ * Returns 0, or -errno when the socket itself failed. */
+static int nl_talk_batch(struct nl *nl, char *buf, size_t len, int *errs, size_t n) {
+        uint32_t base = nl->seq;
+        size_t pending = n, i = 0;
+        bool failed = false;
+
+        nl->extack[0] = 0;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; i < n;
+             h = (struct nlmsghdr *)((char *)h + MNL_ALIGN(h->nlmsg_len)), i++) {
+                h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+                h->nlmsg_seq = ++nl->seq;
+                errs[i] = 1; /* unanswered */
+        }
+        if (mnl_socket_sendto(nl->sock, buf, len) < 0)
+                return -errno;
+        while (pending > 0) {
+                const struct nlmsghdr *h;
+                ssize_t got;
+                int rlen;
+
+                got = mnl_socket_recvfrom(nl->sock, nl->rbuf, sizeof(nl->rbuf));
+                if (got < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                rlen = (int)got;
+                for (h = (const struct nlmsghdr *)nl->rbuf; mnl_nlmsg_ok(h, rlen);
+                     h = mnl_nlmsg_next(h, &rlen)) {
+                        const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+                        size_t k = h->nlmsg_seq - base - 1;
+
+                        if (h->nlmsg_pid != nl->portid || k >= n || errs[k] != 1 ||
+                            h->nlmsg_type != NLMSG_ERROR)
+                                continue;
+                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(int)))
+                                errs[k] = -EPROTO;
+                        else
+                                errs[k] = e->error <= 0 ? e->error : -EPROTO;
+                        if (errs[k] < 0 && !failed) {
+                                nl_extack_parse(nl, h);
+                                failed = true;
+                        }
+                        pending--;
+                }
+        }
+        return 0;
+}
+
+/* Appends the message just built at the start of nl->sbuf to buf. */
+static void nl_batch_add(struct nl *nl, char *buf, size_t size, size_t *len) {
+        const struct nlmsghdr *h = (const struct nlmsghdr *)nl->sbuf;
+
+        assert(*len + MNL_ALIGN(h->nlmsg_len) <= size);
+        memcpy(buf + *len, h, h->nlmsg_len);
+        *len += MNL_ALIGN(h->nlmsg_len);
+}
+
+int nl_veth_connect(struct nl *nl, struct nl *cnl, const struct nl_veth_opts *o,
+                    struct err **errp) {
+        static const char *const step[] = {"set the link up", "add address", "set link 'lo' up",
+                                           "add default route"};
+        char batch[1024], what[INET6_ADDRSTRLEN] = "";
+        struct nl_ip def = {.family = AF_INET};
+        int errs[NL_BATCH_MAX], master = 0, idx, r;
+        struct nlmsghdr *nlh;
+        size_t len = 0, n = 0;
+
+        r = nl_check_ifname(o->name, errp);
+        if (r < 0)
+                return r;
+        r = nl_check_ifname(o->peer, errp);
+        if (r < 0)
+                return r;
+        r = nl_ip_check(&o->addr, o->prefixlen, o->peer, errp);
+        if (r < 0)
+                return r;
+        if (o->gw && o->gw->family != o->addr.family)
+                return err_setx(errp, EINVAL, "route: gateway family differs from the address");
+        if (o->master) {
+                r = nl_link_index(nl, o->master, &master, errp);
+                if (r < 0)
+                        return r;
+        }
+        /* The host end is born up and already in its bridge: one request instead of four. A
+         * host end left by a crash has our deterministic name: replace it once. */
+        for (int tries = 0;; tries++) {
+                r = nl_talk(nl,
+                            nl_veth_msg(nl, o->name, o->peer, o->peer_netns_fd, o->mtu, o->peer_mac,
+                                        true, master),
+                            NULL, NULL);
+                if (r != -EEXIST || tries > 0)
+                        break;
+                r = nl_link_exists(cnl, o->peer, errp);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return err_setx(errp, EEXIST,
+                                        "interface '%s' already exists in the container", o->peer);
+                r = nl_link_del(nl, o->name, errp);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return nl_fail(nl, errp, r, "create veth pair '%s'/'%s'", o->name, o->peer);
+
+        /* The container's end: its index, then link up, address, lo up and default route in
+         * one send. */
+        r = nl_link_index(cnl, o->peer, &idx, errp);
+        if (r < 0)
+                goto fail;
+        nlh = nl_link_msg(cnl, RTM_NEWLINK, 0, idx, NULL);
+        ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
+        ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
+        nl_batch_add(cnl, batch, sizeof(batch), &len);
+        n++;
+        nl_addr_msg(cnl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, idx, &o->addr, o->prefixlen);
+        nl_batch_add(cnl, batch, sizeof(batch), &len);
+        n++;
+        nlh = nl_link_msg(cnl, RTM_NEWLINK, 0, 0, "lo");
+        ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
+        ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;
+        nl_batch_add(cnl, batch, sizeof(batch), &len);
+        n++;
+        if (o->gw) {
+                r = nl_route_msg(cnl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &def, 0, o->gw, NULL,
+                                 &nlh, errp);
+                if (r < 0)
+                        goto fail;
+                nl_batch_add(cnl, batch, sizeof(batch), &len);
+                n++;
+        }
+        r = nl_talk_batch(cnl, batch, len, errs, n);
+        if (r < 0) {
+                r = nl_fail(cnl, errp, r, "configure '%s' in the container", o->peer);
+                goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+                /* an existing default route (an earlier network's) is kept */
+                if (errs[i] >= 0 || (i == 3 && errs[i] == -EEXIST))
+                        continue;
+                inet_ntop(o->addr.family, &o->addr.v6, what, sizeof(what));
+                r = nl_fail(cnl, errp, errs[i], "%s (%s/%u on '%s')", step[i], what, o->prefixlen,
+                            o->peer);
+                goto fail;
+        }
+        return 1;
+fail:
+        (void)nl_link_del(nl, o->name, NULL);
+        return r;
 }

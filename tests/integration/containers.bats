@@ -168,6 +168,19 @@ load ctr-helpers
         [ "$output" -ge 1 ]
 }
 
+@test "a start whose bundle fails in the shim launcher reports it and leaves no mount" {
+        B network create lnch >/dev/null
+        id=$(B create --network lnch -u nobody-here busybox id)
+        run B start "$id"
+        [ "$status" -ne 0 ]
+        assert_contains "$output" "unable to find user nobody-here"
+        ! grep -q "$ROOT/containers/$id" /proc/self/mountinfo
+        run B inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$id"
+        [ "$output" = "created 125" ]
+        B rm "$id" >/dev/null
+        B network rm lnch >/dev/null
+}
+
 @test "a named volume is filled from the image and persists between containers" {
         run B run --rm --network none -v vol1:/data busybox sh -c 'cat /data/file; echo kept >/data/new'
         [ "$output" = "from the image" ]

@@ -281,6 +281,63 @@ static void run_loop_for(double sec) {
         ev_timer_stop(loop, &t);
 }
 
+/* Connects in one loop iteration write the network's endpoint file once, at the end of the
+ * iteration (or at netmgr_flush), with every endpoint in it; a connect that fails among them
+ * leaves the others and nothing of its own. */
+static void test_live_batch(void) {
+        _cleanup_netmgr_ struct netmgr *m = NULL;
+        _cleanup_err_ struct err *e = NULL;
+        _cleanup_free_ char *live = NULL, *text = NULL, *cmd = NULL;
+        char r2[] = "/tmp/berth-netmgr-lb-XXXXXX", id[8];
+        struct netmgr_opts o = {.root = r2, .no_dns = true, .no_default = true};
+
+        if (!ready)
+                TAP_SKIP("setup did not complete");
+        ASSERT_NOT_NULL(mkdtemp(r2));
+        ASSERT_OK(netmgr_new(loop, &o, &m, &e));
+        ASSERT_OK(netmgr_network_create(
+                m, &(struct net_create_opts){.name = "lb", .subnet = "10.98.0.0/24"}, NULL, &e));
+        live = xasprintf("%s/networks/lb.live", r2);
+        cmd = xasprintf("[ $(ip -o link show master %s | wc -l) = 3 ]",
+                        netmgr_network_get(m, "lb")->ifname);
+        for (int i = 0; i < 3; i++) {
+                snprintf(id, sizeof(id), "lb%d", i);
+                ASSERT_OK(netmgr_connect(m, "lb",
+                                         &(struct netmgr_connect_opts){.id = id, .ifname = "eth5"},
+                                         ns[i], NULL, &e));
+        }
+        /* the name is taken in that namespace: undone, the others stay */
+        ASSERT_ERR(netmgr_connect(m, "lb",
+                                  &(struct netmgr_connect_opts){.id = "lbx", .ifname = "eth5"},
+                                  ns[0], NULL, &e),
+                   EEXIST);
+        e = err_free(e);
+        ASSERT_EQ(netmgr_n_endpoints(m, "lb"), 3);
+        ASSERT_EQ(nt_sh(-1, cmd), 0);
+        /* nothing written per connect: the file comes at the end of the iteration */
+        ASSERT_EQ(access(live, F_OK), -1);
+        run_loop_for(0.05);
+        ASSERT_OK(read_file(live, 1 << 20, &text, NULL, &e));
+        ASSERT_NOT_NULL(strstr(text, "\"lb0\""));
+        ASSERT_NOT_NULL(strstr(text, "\"lb1\""));
+        ASSERT_NOT_NULL(strstr(text, "\"lb2\""));
+        ASSERT_NULL(strstr(text, "\"lbx\""));
+        free(text);
+        text = NULL;
+        /* the disconnects likewise, and netmgr_flush writes at once */
+        for (int i = 0; i < 3; i++) {
+                snprintf(id, sizeof(id), "lb%d", i);
+                ASSERT_EQ(netmgr_disconnect(m, "lb", id, &e), 1);
+        }
+        ASSERT_OK(netmgr_flush(m, &e));
+        ASSERT_OK(read_file(live, 1 << 20, &text, NULL, &e));
+        ASSERT_NULL(strstr(text, "\"lb0\""));
+        ASSERT_OK(netmgr_flush(m, &e)); /* nothing left to write */
+        ASSERT_EQ(netmgr_network_remove(m, "lb", &e), 1);
+        m = netmgr_free(m);
+        ASSERT_OK(rm_rf(r2, &e));
+}
+
 /* A stopped container's host end is left to the kernel (it goes with the namespace) and deleted
  * by a timer if still there; connecting the same endpoint again cancels that timer. Here the
  * test holds the namespace, so the timer has to do it. */
@@ -320,4 +377,5 @@ static void test_background_unlink(void) {
         ASSERT_OK(rm_rf(r2, &e));
 }
 
-TAP_MAIN(test_setup, test_lifecycle, test_restart, test_background_unlink, test_cleanup)
+TAP_MAIN(test_setup, test_lifecycle, test_restart, test_background_unlink, test_live_batch,
+         test_cleanup)

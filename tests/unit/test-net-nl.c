@@ -136,6 +136,85 @@ static void test_veth_in_netns_and_addresses(void) {
         ASSERT_EQ(nl_link_del(nl, "br-t1", NULL), 1);
 }
 
+/* nl_veth_connect: the host end up in its bridge, the container end up with its address, lo up
+ * and the default route; a leftover host end is replaced, a taken container name is an error,
+ * and a failure after the pair was made deletes it. */
+static void test_veth_connect(void) {
+        _cleanup_nl_ struct nl *nl = NULL, *cnl = NULL;
+        _cleanup_close_ int ns = -EBADF;
+        _cleanup_err_ struct err *e = NULL;
+        const uint8_t mac[NL_MAC_LEN] = {2, 0x42, 10, 77, 0, 2};
+        struct nl_ip gw, off;
+        struct nl_veth_opts o = {.name = "vc0",
+                                 .peer = "eth0",
+                                 .master = "br-vc",
+                                 .mtu = 1400,
+                                 .peer_mac = mac,
+                                 .prefixlen = 24,
+                                 .gw = &gw};
+
+        if (!in_netns)
+                TAP_SKIP("not root");
+        ASSERT_OK(nl_open(&nl, NULL));
+        ns = nt_new_netns();
+        ASSERT_TRUE(ns >= 0);
+        ASSERT_OK(nl_open_netns(ns, &cnl, NULL));
+        o.peer_netns_fd = ns;
+        ASSERT_OK(nl_ip_parse("10.77.0.2", &o.addr));
+        ASSERT_OK(nl_ip_parse("10.77.0.1", &gw));
+        ASSERT_EQ(nl_link_add_bridge(nl, "br-vc", 1400, NULL), 1);
+        ASSERT_OK(nl_addr_add(nl, "br-vc", &gw, 24, NULL));
+        ASSERT_OK(nl_link_set_up(nl, "br-vc", true, NULL));
+
+        /* a host end left by a crash under the same name is replaced */
+        ASSERT_EQ(nl_link_add_veth(nl, "vc0", "vc0old", -1, 0, NULL, NULL), 1);
+        ASSERT_EQ(nl_veth_connect(nl, cnl, &o, NULL), 1);
+        ASSERT_EQ(nl_link_exists(nl, "vc0old", NULL), 0);
+        ASSERT_EQ(nt_sh(-1, "ip -o link show vc0 | grep -q 'UP.*mtu 1400.*master br-vc'"), 0);
+        ASSERT_EQ(nt_sh(ns, "ip -o link show eth0 | grep -q 'UP.*mtu 1400'"), 0);
+        ASSERT_EQ(nt_sh(ns, "ip -o link show eth0 | grep -q '02:42:0a:4d:00:02'"), 0);
+        ASSERT_EQ(nt_sh(ns, "ip -o link show lo | grep -q 'UP'"), 0);
+        ASSERT_EQ(nt_sh(ns, "ip -o -4 addr show eth0 | grep -q '10.77.0.2/24'"), 0);
+        ASSERT_EQ(nt_sh(ns, "ip route show default | grep -q 'via 10.77.0.1 dev eth0'"), 0);
+        ASSERT_EQ(nt_sh(ns, "busybox ping -c1 -W2 10.77.0.1 >/dev/null"), 0);
+
+        /* the container's name is taken: an error naming it, and the host end stays as it is */
+        ASSERT_ERR(nl_veth_connect(nl, cnl, &o, &e), EEXIST);
+        ASSERT_TRUE(strstr(e->msg, "'eth0' already exists in the container") != NULL);
+        e = err_free(e);
+        ASSERT_EQ(nl_link_exists(nl, "vc0", NULL), 1);
+
+        /* a second network: no gateway in reach fails after the pair was made, which is
+         * deleted on both sides */
+        ASSERT_OK(nl_ip_parse("10.78.0.1", &off));
+        o.name = "vc1";
+        o.peer = "eth1";
+        o.gw = &off;
+        ASSERT_OK(nl_ip_parse("10.79.0.2", &o.addr));
+        ASSERT_ERR(nl_veth_connect(nl, cnl, &o, &e), ENETUNREACH);
+        ASSERT_TRUE(strstr(e->msg, "add default route") != NULL);
+        e = err_free(e);
+        ASSERT_EQ(nl_link_exists(nl, "vc1", NULL), 0);
+        ASSERT_EQ(nl_link_exists(cnl, "eth1", NULL), 0);
+
+        /* an internal network (no gateway) keeps the existing default route */
+        o.gw = NULL;
+        ASSERT_EQ(nl_veth_connect(nl, cnl, &o, NULL), 1);
+        ASSERT_EQ(nt_sh(ns, "ip -o -4 addr show eth1 | grep -q '10.79.0.2/24'"), 0);
+        ASSERT_EQ(nt_sh(ns, "ip route show default | grep -q 'via 10.77.0.1 dev eth0'"), 0);
+
+        /* an unknown bridge fails before anything is made */
+        o.name = "vc2";
+        o.peer = "eth2";
+        o.master = "br-nope";
+        ASSERT_ERR(nl_veth_connect(nl, cnl, &o, &e), ENODEV);
+        ASSERT_EQ(nl_link_exists(nl, "vc2", NULL), 0);
+
+        ASSERT_EQ(nl_link_del(nl, "vc0", NULL), 1);
+        ASSERT_EQ(nl_link_del(nl, "vc1", NULL), 1);
+        ASSERT_EQ(nl_link_del(nl, "br-vc", NULL), 1);
+}
+
 static void test_vxlan_fdb_neigh(void) {
         _cleanup_nl_ struct nl *nl = NULL;
         struct nl_vxlan vx = {.vni = 4242, .port = 4789};
@@ -169,4 +248,4 @@ static void test_vxlan_fdb_neigh(void) {
 }
 
 TAP_MAIN(test_enter, test_pure_helpers, test_links, test_veth_in_netns_and_addresses,
-         test_vxlan_fdb_neigh)
+         test_veth_connect, test_vxlan_fdb_neigh)
