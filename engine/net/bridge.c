@@ -14,22 +14,12 @@ static struct nl_ip ip4(uint32_t host_order) {
         return ip;
 }
 
-/* Creates the bridge, gives it the gateway address and brings it up. Routing out of the
- * network needs IPv4 forwarding (the first non-internal network turns it on; berth never turns
- * it off again, as docker does, because other software may rely on it by then). Published
- * ports reached through 127.0.0.1 are DNAT'ed to the bridge, which the kernel only routes with
- * route_localnet on the bridge. */
-static int bridge_create(struct nl *nl, const struct net_network *n, struct err **errp) {
+int net_host_iface_setup(struct nl *nl, const struct net_network *n, struct err **errp) {
         _cleanup_free_ char *rl = NULL;
         struct nl_ip gw = ip4(n->ipam.gateway), self = ip4(n->node_ip);
-        /* An overlay bridge's MAC comes from this host's own address on the network (unique
-         * across hosts, the gateway is not); others from the gateway. */
+        /* An overlay's MAC comes from this host's own address on the network (unique across
+         * hosts, the gateway is not); others from the gateway. */
         uint32_t macip = n->node_ip ? n->node_ip : n->ipam.gateway;
-        int r, created;
-
-        created = nl_link_add_bridge(nl, n->ifname, n->mtu, errp);
-        if (created < 0)
-                return err_wrap(errp, "network '%s'", n->name);
         /* A bridge whose address was never set takes the lowest MAC of its ports, so removing
          * a container's veth could change the gateway's MAC under every other container's ARP
          * cache (their routed traffic, DNS and VIPs included, stalls until the entry expires).
@@ -40,6 +30,8 @@ static int bridge_create(struct nl *nl, const struct net_network *n, struct err 
                                    (uint8_t)(macip >> 16),
                                    (uint8_t)(macip >> 8),
                                    (uint8_t)macip};
+        int r;
+
         r = nl_link_set_mac(nl, n->ifname, mac, errp);
         if (r >= 0)
                 r = nl_addr_add(nl, n->ifname, &gw, n->ipam.subnet.len, errp);
@@ -54,6 +46,17 @@ static int bridge_create(struct nl *nl, const struct net_network *n, struct err 
                         r = net_sysctl_write(rl, "1", errp);
                 }
         }
+        return r;
+}
+
+/* Creates the bridge, gives it the gateway address and brings it up. */
+static int bridge_create(struct nl *nl, const struct net_network *n, struct err **errp) {
+        int r, created;
+
+        created = nl_link_add_bridge(nl, n->ifname, n->mtu, errp);
+        if (created < 0)
+                return err_wrap(errp, "network '%s'", n->name);
+        r = net_host_iface_setup(nl, n, errp);
         if (r < 0) {
                 if (created > 0)
                         (void)nl_link_del(nl, n->ifname, NULL);

@@ -189,4 +189,10 @@ const struct net_driver_ops *net_driver_ops(enum net_driver d);
 
 /* Writes a sysctl under /proc/sys (path relative to it, e.g. "net/ipv4/ip_forward"). Returns 1
  * if the value changed, 0 if it already had it. */
+/* The host's interface on network n (n->ifname: a bridge, or an overlay's macvlan child): its
+ * MAC pinned to 02:42:<node address or gateway>, the gateway (and node) addresses, up; IPv4
+ * forwarding and route_localnet when the network routes out (the first such network turns
+ * forwarding on and berth never turns it off, as docker; published ports reached through
+ * 127.0.0.1 are DNAT'ed to this interface, which the kernel only routes with route_localnet). */
+int net_host_iface_setup(struct nl *nl, const struct net_network *n, struct err **errp);
 int net_sysctl_write(const char *path, const char *value, struct err **errp);

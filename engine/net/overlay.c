@@ -38,34 +38,9 @@ static struct nl_ip ip4(uint32_t host_order) {
  * from the node address (unique across hosts) or the gateway, like an overlay bridge's. */
 static int overlay_host_child(struct nl *nl, const struct net_network *n, const char *vx,
                               struct err **errp) {
-        _cleanup_free_ char *rl = NULL;
-        struct nl_ip gw = ip4(n->ipam.gateway), self = ip4(n->node_ip);
-        uint32_t macip = n->node_ip ? n->node_ip : n->ipam.gateway;
-        uint8_t mac[NL_MAC_LEN] = {0x02,
-                                   0x42,
-                                   (uint8_t)(macip >> 24),
-                                   (uint8_t)(macip >> 16),
-                                   (uint8_t)(macip >> 8),
-                                   (uint8_t)macip};
-        int r;
+        int r = nl_link_add_macvlan(nl, n->ifname, vx, -1, n->mtu, NULL, errp);
 
-        r = nl_link_add_macvlan(nl, n->ifname, vx, -1, n->mtu, mac, errp);
-        if (r >= 0)
-                r = nl_link_set_mac(nl, n->ifname, mac, errp);
-        if (r >= 0)
-                r = nl_addr_add(nl, n->ifname, &gw, n->ipam.subnet.len, errp);
-        if (r >= 0 && n->node_ip)
-                r = nl_addr_add(nl, n->ifname, &self, n->ipam.subnet.len, errp);
-        if (r >= 0)
-                r = nl_link_set_up(nl, n->ifname, true, errp);
-        if (r >= 0 && net_routes_out(n)) {
-                r = net_sysctl_write("net/ipv4/ip_forward", "1", errp);
-                if (r >= 0) {
-                        rl = xasprintf("net/ipv4/conf/%s/route_localnet", n->ifname);
-                        r = net_sysctl_write(rl, "1", errp);
-                }
-        }
-        return r;
+        return r < 0 ? r : net_host_iface_setup(nl, n, errp);
 }
 
 /* bridge path: the bridge network, then the VXLAN device as one of its ports. macvlan path:
