@@ -164,3 +164,16 @@ static inline bool nt_ping(int netns_fd, int type, const char *addr, int port, i
                 return false;
         return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
+
+/* A TCP server in namespace `to` on port, a ping to addr:port from namespace `from`: whether
+ * it answered within timeout_ms. */
+static inline bool nt_connects(int from, int to, const char *addr, int port, int timeout_ms) {
+        pid_t s = nt_serve(to, SOCK_STREAM, "0.0.0.0", port);
+        bool ok;
+
+        if (s <= 0)
+                return false;
+        ok = nt_ping(from, SOCK_STREAM, addr, port, timeout_ms);
+        nt_reap(s);
+        return ok;
+}

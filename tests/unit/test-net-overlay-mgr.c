@@ -13,17 +13,6 @@
 #include "net/netmgr.h"
 #include "tap.h"
 
-static bool connects(int from, int to, const char *addr, int port, int timeout_ms) {
-        pid_t s = nt_serve(to, SOCK_STREAM, "0.0.0.0", port);
-        bool ok;
-
-        if (s <= 0)
-                return false;
-        ok = nt_ping(from, SOCK_STREAM, addr, port, timeout_ms);
-        nt_reap(s);
-        return ok;
-}
-
 static void test_overlay_macvlan_netmgr(void) {
         _cleanup_netmgr_ struct netmgr *m = NULL;
         _cleanup_err_ struct err *e = NULL;
@@ -66,8 +55,8 @@ static void test_overlay_macvlan_netmgr(void) {
                  "nft list ruleset | grep -q 'oifname != \"%s\" masquerade'",
                  net->ifname, net->ifname);
         ASSERT_EQ(nt_sh(-1, cmd), 0);
-        ASSERT_TRUE(connects(n0, n1, "10.98.0.3", 7200, 3000));
-        ASSERT_TRUE(connects(n1, -1, "10.98.0.254", 7201, 3000));
+        ASSERT_TRUE(nt_connects(n0, n1, "10.98.0.3", 7200, 3000));
+        ASSERT_TRUE(nt_connects(n1, -1, "10.98.0.254", 7201, 3000));
 
         /* an interface of that name in the container: refused, nothing created */
         ASSERT_EQ(nt_sh(n2, "ip link add eth0 type veth peer name eth1"), 0);
@@ -83,7 +72,7 @@ static void test_overlay_macvlan_netmgr(void) {
         ASSERT_EQ(netmgr_n_endpoints(m, "ov"), 2);
         ASSERT_TRUE(netmgr_network_get(m, "ov")->macvlan);
         ASSERT_EQ(nt_sh(-1, "test $(ip -o link | wc -l) -eq 3"), 0);
-        ASSERT_TRUE(connects(n0, n1, "10.98.0.3", 7202, 3000));
+        ASSERT_TRUE(nt_connects(n0, n1, "10.98.0.3", 7202, 3000));
 
         /* running container: taken out of its namespace */
         ASSERT_EQ(netmgr_disconnect_netns(m, "ov", "c1", n0, &e), 1);

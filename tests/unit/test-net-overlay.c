@@ -10,17 +10,6 @@
 #include "net/nl.h"
 #include "tap.h"
 
-static bool connects(int from, int to, const char *addr, int port, int timeout_ms) {
-        pid_t s = nt_serve(to, SOCK_STREAM, "0.0.0.0", port);
-        bool ok;
-
-        if (s <= 0)
-                return false;
-        ok = nt_ping(from, SOCK_STREAM, addr, port, timeout_ms);
-        nt_reap(s);
-        return ok;
-}
-
 static void two_hosts(bool macvlan) {
         _cleanup_nl_ struct nl *nl = NULL, *nl2 = NULL;
         _cleanup_net_network_ struct net_network *n1 = NULL, *n2 = NULL;
@@ -105,11 +94,11 @@ static void two_hosts(bool macvlan) {
         e = err_free(e);
 
         /* same host: container to container and to the gateway (the host) */
-        ASSERT_TRUE(connects(cc, ca, "10.77.0.2", 7100, 3000));
-        ASSERT_TRUE(connects(ca, -1, "10.77.0.1", 7101, 3000));
+        ASSERT_TRUE(nt_connects(cc, ca, "10.77.0.2", 7100, 3000));
+        ASSERT_TRUE(nt_connects(ca, -1, "10.77.0.1", 7101, 3000));
 
         /* without peers nothing crosses the underlay */
-        ASSERT_FALSE(connects(ca, cb, "10.77.0.9", 7102, 500));
+        ASSERT_FALSE(nt_connects(ca, cb, "10.77.0.9", 7102, 500));
 
         pa = (struct net_overlay_peer){.vtep = 0xc0a84d02u, .ip = b->ip};
         memcpy(pa.mac, b->mac, NL_MAC_LEN);
@@ -118,10 +107,10 @@ static void two_hosts(bool macvlan) {
         ASSERT_EQ(net_overlay_peer_add(nl, n1, &pa, &e), 1);
         ASSERT_EQ(net_overlay_peer_add(nl2, n2, &pb, &e), 1);
         ASSERT_EQ(net_overlay_peer_add(nl2, n2, &pb, &e), 1); /* replace: idempotent */
-        ASSERT_TRUE(connects(ca, cb, "10.77.0.9", 7103, 3000));
-        ASSERT_TRUE(connects(cb, ca, "10.77.0.2", 7104, 3000));
+        ASSERT_TRUE(nt_connects(ca, cb, "10.77.0.9", 7103, 3000));
+        ASSERT_TRUE(nt_connects(cb, ca, "10.77.0.2", 7104, 3000));
         /* cc has no peer entry on host 2: the reply cannot come back */
-        ASSERT_FALSE(connects(cc, cb, "10.77.0.9", 7105, 500));
+        ASSERT_FALSE(nt_connects(cc, cb, "10.77.0.9", 7105, 500));
 
         /* bad peers are refused */
         pa.ip = 0x0a780003u;
