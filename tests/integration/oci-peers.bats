@@ -52,6 +52,13 @@ teardown() {
                         ls -d /sys/fs/cgroup/*/"$CG_PARENT" >/dev/null 2>&1 || break
                         sleep 0.1
                 done
+                # a controller that is not mounted (hugetlb on this host) is a plain directory
+                # of the tmpfs, where conmon still makes its cgroup and writes a tasks file
+                for d in /sys/fs/cgroup/*/"$CG_PARENT"; do
+                        if [ -d "$d" ] && [ "$(stat -f -c %T "$(dirname "$d")")" = tmpfs ]; then
+                                rm -rf "$d"
+                        fi
+                done
         fi
         if [ -n "${TEST_TMP:-}" ]; then
                 grep -F " $TEST_TMP/" /proc/self/mounts | awk '{print $2}' | sort -r |
