@@ -171,12 +171,19 @@ fetch() { # I URL: what node-I's web container gets from URL
         # down: no VXLAN device, FDB entry, bridge or rule left on the live hosts.
         run "${CTL[@]}" down -p ov
         [ "$status" -eq 0 ] || { echo "$output"; false; }
+        # (the agent deletes the devices first and rewrites its rules after: wait for all of it)
         for i in 2 3; do
-                no_vx() { [ -z "$(vxlans_on "$1")" ]; }
-                eventually no_vx "$i" || { vxlans_on "$i"; false; }
-                ! on_host "$i" bridge fdb show | grep -q "dev vx-"
-                ! on_host "$i" ip -o link show type bridge | grep -q "br-"
-                ! on_host "$i" nft list ruleset | grep -q "snat to"
+                all_gone() {
+                        [ -z "$(vxlans_on "$1")" ] &&
+                                ! on_host "$1" bridge fdb show | grep -q "dev vx-" &&
+                                ! on_host "$1" ip -o link show type bridge | grep -q "br-" &&
+                                ! on_host "$1" nft list ruleset | grep -q "snat to"
+                }
+                eventually all_gone "$i" || {
+                        vxlans_on "$i"
+                        on_host "$i" nft list ruleset
+                        false
+                }
         done
 }
 
@@ -246,10 +253,17 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
 
         run "${CTL[@]}" down -p fp
         [ "$status" -eq 0 ] || { echo "$output"; false; }
+        # (the agent deletes the devices first and rewrites its rules after: wait for both)
         for h in "$a" "$b"; do
-                no_br() { ! on_host "$1" ip -o link | grep -q " br-"; }
-                eventually no_br "$h"
-                ! on_host "$h" nft list ruleset | grep -q "notrack"
+                all_gone() {
+                        ! on_host "$1" ip -o link | grep -q " br-" &&
+                                ! on_host "$1" nft list ruleset | grep -q "notrack"
+                }
+                eventually all_gone "$h" || {
+                        on_host "$h" ip -o link
+                        on_host "$h" nft list ruleset
+                        false
+                }
         done
 }
 
@@ -341,10 +355,17 @@ dp_traffic() {
         run "${CTL[@]}" down -p dp
         [ "$status" -eq 0 ] || { echo "$output"; false; }
         for i in 2 3; do
-                no_dev() { [ -z "$(vxlans_on "$1")" ] && [ -z "$(on_host "$1" ip -o link show type macvlan)" ]; }
-                eventually no_dev "$i" || { on_host "$i" ip -o link; false; }
-                ! on_host "$i" ip -o link show type bridge | grep -q "br-"
-                ! on_host "$i" nft list ruleset | grep -q "snat to"
+                all_gone() {
+                        [ -z "$(vxlans_on "$1")" ] &&
+                                [ -z "$(on_host "$1" ip -o link show type macvlan)" ] &&
+                                ! on_host "$1" ip -o link show type bridge | grep -q "br-" &&
+                                ! on_host "$1" nft list ruleset | grep -q "snat to"
+                }
+                eventually all_gone "$i" || {
+                        on_host "$i" ip -o link
+                        on_host "$i" nft list ruleset
+                        false
+                }
         done
 
         # icc=false: macvlan cannot keep the containers of a host apart, the bridge does.
