@@ -231,6 +231,7 @@ static struct nlmsghdr *nl_link_msg(struct nl *nl, uint16_t type, uint16_t flags
 
 struct link_info {
         int ifindex;
+        int link; /* IFLA_LINK: a veth's peer's index (in the peer's namespace), 0 = none */
         char kind[32];
 };
 
@@ -243,6 +244,8 @@ static int link_info_cb(const struct nlmsghdr *nlh, void *data) {
                 return 0;
         li->ifindex = ifi->ifi_index;
         mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+                if (mnl_attr_get_type(a) == IFLA_LINK && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+                        li->link = (int)mnl_attr_get_u32(a);
                 if (mnl_attr_get_type(a) != IFLA_LINKINFO)
                         continue;
                 mnl_attr_for_each_nested(b, a) {
@@ -277,6 +280,19 @@ int nl_link_index(struct nl *nl, const char *name, int *ret_ifindex, struct err 
                 return err_setx(errp, EPROTO, "look up link '%s': no index in reply", name);
         *ret_ifindex = li.ifindex;
         return 0;
+}
+
+/* Sets the bridge port ifindex's hairpin mode: whether the bridge may send a frame back out of
+ * the port it came in on. (RTM_SETLINK of family AF_BRIDGE, IFLA_PROTINFO/IFLA_BRPORT_MODE.) */
+static int nl_brport_hairpin(struct nl *nl, int ifindex, bool on) {
+        struct nlmsghdr *nlh = nl_link_msg(nl, RTM_SETLINK, 0, ifindex, NULL);
+        struct nlattr *nest;
+
+        ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_family = AF_BRIDGE;
+        nest = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+        mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+        mnl_attr_nest_end(nlh, nest);
+        return nl_talk(nl, nlh, NULL, NULL);
 }
 
 int nl_link_exists(struct nl *nl, const char *name, struct err **errp) {
@@ -1117,6 +1133,7 @@ int nl_veth_connect(struct nl *nl, struct nl *cnl, const struct nl_veth_opts *o,
         char batch[1024], what[INET6_ADDRSTRLEN] = "";
         struct nl_ip def = {.family = AF_INET};
         int errs[NL_BATCH_MAX], master = 0, idx, r;
+        struct link_info li;
         struct nlmsghdr *nlh;
         size_t len = 0, n = 0;
 
@@ -1158,11 +1175,28 @@ int nl_veth_connect(struct nl *nl, struct nl *cnl, const struct nl_veth_opts *o,
         if (r < 0)
                 return nl_fail(nl, errp, r, "create veth pair '%s'/'%s'", o->name, o->peer);
 
-        /* The container's end: its index, then link up, address, lo up and default route in
-         * one send. */
-        r = nl_link_index(cnl, o->peer, &idx, errp);
-        if (r < 0)
+        /* The container's end: its index (and in the same reply the host end's), then link
+         * up, address, lo up and default route in one send. */
+        r = nl_link_get(cnl, o->peer, &li);
+        if (r < 0) {
+                r = nl_fail(cnl, errp, r, "look up link '%s'", o->peer);
                 goto fail;
+        }
+        idx = li.ifindex;
+        if (idx <= 0 || (master && li.link <= 0)) {
+                r = err_setx(errp, EPROTO, "look up link '%s': no index in reply", o->peer);
+                goto fail;
+        }
+        /* Hairpin: a container that reaches itself through an address the host translates (its
+         * own service's VIP, its own published port) sends frames that br_netfilter bridges
+         * back to the port they came from. */
+        if (master) {
+                r = nl_brport_hairpin(nl, li.link, true);
+                if (r < 0) {
+                        r = nl_fail(nl, errp, r, "set hairpin mode of bridge port '%s'", o->name);
+                        goto fail;
+                }
+        }
         nlh = nl_link_msg(cnl, RTM_NEWLINK, 0, idx, NULL);
         ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_change = IFF_UP;
         ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = IFF_UP;

@@ -67,8 +67,9 @@ struct nl_veth_opts {
                                  * one is kept) */
 };
 /* Creates the veth pair with the host end up and in master (one request), then in cnl (a
- * socket in the container's namespace) looks up the peer and sends its link up, address, lo up
- * and the default route in one batch: four round trips where the separate calls take eleven.
+ * socket in the container's namespace) looks up the peer, puts the host end's bridge port in
+ * hairpin mode (with a master) and sends the peer's link up, address, lo up and the default
+ * route in one batch: five round trips where the separate calls take twelve.
  * EEXIST when the peer's name is taken in the container; a host end of the same name (left by
  * a crash) is deleted and the creation retried once. On failure the pair is deleted. Returns 1. */
 int nl_veth_connect(struct nl *nl, struct nl *cnl, const struct nl_veth_opts *o, struct err **errp);

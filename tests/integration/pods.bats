@@ -36,6 +36,7 @@ teardown() {
                 "$BERTH" down -t 0 -p two >/dev/null 2>&1 || true
                 "$BERTH" down -t 0 -p other >/dev/null 2>&1 || true
                 "$BERTH" down -t 0 -p kv >/dev/null 2>&1 || true
+                "$BERTH" down -t 0 -p hp >/dev/null 2>&1 || true
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
                 "$BERTH" network prune -f >/dev/null 2>&1 || true
@@ -448,6 +449,38 @@ web_count() { # N
         run B down -p two
         [ "$status" -eq 0 ]
         eventually no_containers
+}
+
+@test "pods: a replica reaches itself through its service's VIP and its own published port (hairpin)" {
+        skip_unless_cmd wget
+        run B up -d --wait --wait-timeout 60 -f "$PODS/hairpin.yaml"
+        [ "$status" -eq 0 ] || { echo "$output"; false; }
+        local id me gw
+        id=$(ctr_of hp web)
+        [ -n "$id" ]
+        me=$(B exec "$id" hostname)
+        eventually B exec "$id" timeout 5 wget -q -O /dev/null http://127.0.0.1:8080/
+        # The only replica is the VIP's only backend: every request comes back to its own
+        # bridge port.
+        for i in 1 2 3; do
+                run B exec "$id" timeout 5 wget -q -O - http://web:8080/
+                [ "$status" -eq 0 ] && [ "$output" = "$me" ] || { echo "VIP request $i ($status): $output"; false; }
+        done
+        # The published port through the host's address on the network (the gateway).
+        gw=$(B network inspect hp_default | jq -r '.[0].IPAM.Config[0].Gateway')
+        [ "$gw" = 10.213.19.1 ]
+        run B exec "$id" timeout 5 wget -q -O - "http://$gw:$WEB_PORT/"
+        [ "$status" -eq 0 ] && [ "$output" = "$me" ] || { echo "published port ($status): $output"; false; }
+        # The host end of the container's veth is in hairpin mode.
+        local port
+        port=$(ip -o link show master "br-$(B network inspect hp_default | jq -r '.[0].Id' | cut -c1-12)" | awk -F': ' '{print $2}' | cut -d@ -f1)
+        [ -n "$port" ]
+        [ "$(cat "/sys/class/net/$port/brport/hairpin_mode")" = 1 ]
+
+        run B down -p hp
+        [ "$status" -eq 0 ]
+        eventually no_containers
+        eventually no_network hp_default
 }
 
 @test "pods: a Kubernetes ClusterIP Service gets a VIP: port 80 reaches targetPort 8080 on both replicas" {

@@ -171,6 +171,7 @@ static void test_veth_connect(void) {
         ASSERT_EQ(nl_veth_connect(nl, cnl, &o, NULL), 1);
         ASSERT_EQ(nl_link_exists(nl, "vc0old", NULL), 0);
         ASSERT_EQ(nt_sh(-1, "ip -o link show vc0 | grep -q 'UP.*mtu 1400.*master br-vc'"), 0);
+        ASSERT_EQ(nt_sh(-1, "ip -d -o link show vc0 | grep -q 'hairpin on'"), 0);
         ASSERT_EQ(nt_sh(ns, "ip -o link show eth0 | grep -q 'UP.*mtu 1400'"), 0);
         ASSERT_EQ(nt_sh(ns, "ip -o link show eth0 | grep -q '02:42:0a:4d:00:02'"), 0);
         ASSERT_EQ(nt_sh(ns, "ip -o link show lo | grep -q 'UP'"), 0);
