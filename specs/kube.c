@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "cleanup.h"
 #include "compose.h"
 #include "fileio.h"
@@ -43,34 +44,6 @@ struct kobj {
         const struct ynode *n;
         const char *kind, *name;
 };
-
-static int b64_decode(const char *in, char **ret) {
-        static const char tbl[] =
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        _cleanup_free_ char *out = xmalloc(strlen(in) / 4 * 3 + 4);
-        unsigned acc = 0, bits = 0;
-        size_t n = 0;
-
-        for (const char *p = in; *p; p++) {
-                const char *pos;
-                if (*p == '=' || *p == '\n' || *p == '\r' || *p == ' ')
-                        continue;
-                pos = strchr(tbl, *p);
-                if (!pos)
-                        return -EINVAL;
-                acc = (acc << 6) | (unsigned)(pos - tbl);
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[n++] = (char)((acc >> bits) & 0xff);
-                }
-        }
-        out[n] = 0;
-        if (strlen(out) != n)
-                return -EINVAL; /* binary secrets cannot be env values */
-        *ret = TAKE_PTR(out);
-        return 0;
-}
 
 static bool dns_label_valid(const char *s) {
         size_t l = strlen(s);
@@ -129,9 +102,22 @@ static int data_object(struct kube_ctx *k, const struct kobj *o, bool secret, st
                                 return r;
                         if (secret) {
                                 _cleanup_free_ char *dec = NULL;
-                                if (b64_decode(s ? s : "", &dec) < 0)
-                                        return ynode_err(errp, vv, "invalid base64 text data");
-                                json_object_set_new(data, kk->str, json_string(dec));
+                                size_t n_dec;
+                                json_t *v;
+                                /* Kubernetes' own decoder is as strict: padding required. */
+                                if (base64_decode(s ? s : "", &dec, &n_dec) < 0)
+                                        return ynode_err(errp, vv,
+                                                         "invalid base64 (standard alphabet, "
+                                                         "'=' padding)");
+                                /* The value may become an environment variable: text only
+                                 * (json_string refuses what is not UTF-8). */
+                                v = strlen(dec) == n_dec ? json_string(dec) : NULL;
+                                if (!v)
+                                        return ynode_err(errp, vv,
+                                                         "binary data is not supported (the "
+                                                         "decoded value must be UTF-8 text "
+                                                         "without NUL bytes)");
+                                json_object_set_new(data, kk->str, v);
                         } else
                                 json_object_set_new(data, kk->str, json_string(s ? s : ""));
                 }
