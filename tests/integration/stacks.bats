@@ -229,11 +229,16 @@ running_count() { # N
         sleep 2
         [ "$("$BERTH" ps -q | sort)" = "$ids" ]
 
-        # A killed container is healed by the node agent (restart policy always).
+        # A killed container is healed by the node agent (restart policy always). The kill
+        # returns before the container is down (3 still run for a moment), and the controller
+        # learns of the restart from the agent's next report: wait for both.
         "$BERTH" kill "$db"
-        eventually running_count 3
-        run "$BERTH" --format json stack ps -p busy
-        assert_json "$output" '[.[] | select(.service == "db")][0].restarts' 1
+        db_restarted() {
+                running_count 3 &&
+                        [ "$("$BERTH" --format json stack ps -p busy |
+                                jq '[.[] | select(.service == "db")][0].restarts')" = 1 ]
+        }
+        eventually db_restarted || { "$BERTH" --format json stack ps -p busy; false; }
 
         # Down removes everything, dependants first.
         run "$BERTH" down -p busy
