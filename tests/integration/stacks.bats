@@ -240,11 +240,15 @@ running_count() { # N
         }
         eventually db_restarted || { "$BERTH" --format json stack ps -p busy; false; }
 
-        # Down removes everything, dependants first.
+        # Down removes everything, dependants first. It returns once the controller dropped the
+        # stack; the agent then stops each pod, deletes its containers, and logs "Removed pod"
+        # after that: wait for all of it.
         run "$BERTH" down -p busy
         [ "$status" -eq 0 ]
-        eventually running_count 0
-        [ -z "$("$BERTH" ps -aq)" ]
+        all_removed() {
+                [ -z "$("$BERTH" ps -aq)" ] && grep -q "Removed pod 'busy.db" "$DAEMON_LOG"
+        }
+        eventually all_removed || { "$BERTH" ps -a; tail -20 "$DAEMON_LOG"; false; }
         grep -n "Removed pod 'busy.web" "$DAEMON_LOG" | head -1 | cut -d: -f1 >"$TEST_TMP/web.line"
         grep -n "Removed pod 'busy.db" "$DAEMON_LOG" | head -1 | cut -d: -f1 >"$TEST_TMP/db.line"
         [ "$(cat "$TEST_TMP/web.line")" -lt "$(cat "$TEST_TMP/db.line")" ]
