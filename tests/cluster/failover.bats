@@ -193,7 +193,13 @@ slot_moved_off() { # STACK SLOT NODE
         eventually web_count_is 4 1 || { dump_state rb; false; }
         eventually n_healthy rb 4 || { dump_state rb; false; }
         grep -q "START web/[0-9] on node-4: rebalance: node node-[23] has 2 pods of 'web', node node-4 0" "$CTL_LOG"
-        grep -q "STOP web/[0-9] on node-[23]: superseded by its replacement on node-4" "$CTL_LOG"
+        # (the slot's record names node-4 from the START on, so 4 are healthy as soon as the
+        # replacement is; the old pod is stopped by a later pass, once the replacement is
+        # settled: wait for that STOP)
+        stopped_old() {
+                grep -q "STOP web/[0-9] on node-[23]: superseded by its replacement on node-4" "$CTL_LOG"
+        }
+        eventually stopped_old || { dump_state rb; false; }
         # the old pod stopped only after its replacement was settled: its STOP follows the START
         start=$(grep -n "START web/[0-9] on node-4: rebalance" "$CTL_LOG" | head -1 | cut -d: -f1)
         stop=$(grep -n "STOP web/[0-9] on node-[23]: superseded" "$CTL_LOG" | head -1 | cut -d: -f1)
