@@ -151,9 +151,12 @@ slot_moved_off() { # STACK SLOT NODE
                 web_count_is "$i" 0
         done
         web_count_is "$vi" 1
-        run "${CTL[@]}" service ps -p st web
-        echo "$output"
-        echo "$output" | grep -q "stateful pod waits until the node is fenced"
+        # (the reason is the planner's, from its last pass: `node inspect` computes "down" at
+        # once from the heartbeat's age, the pass that sees it may come later)
+        waits_fenced() {
+                "${CTL[@]}" service ps -p st web | grep -q "stateful pod waits until the node is fenced"
+        }
+        eventually waits_fenced || { "${CTL[@]}" service ps -p st web; dump_state st; false; }
 
         # The operator fences it: removed, its certificate revoked, the pod moves.
         run "${CTL[@]}" node rm --force "$victim"
