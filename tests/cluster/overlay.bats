@@ -77,6 +77,7 @@ fdb_has() { on_host "$1" bridge fdb show | grep -qi "^$2 dev vx-.* dst $3 .*self
 fetch() { # I URL: what node-I's web container gets from URL
         exec_on "$1" timeout 5 wget -qO- "$2"
 }
+fetch_is() { [ "$(fetch "$1" "$2")" = "$3" ]; } # I URL WANT
 
 @test "overlay: across hosts by address, names and VIP; FDB entries per endpoint; they follow a moved pod; down leaves nothing" {
         stack_json ov 3 >"$TEST_TMP/ov.json"
@@ -104,9 +105,10 @@ fetch() { # I URL: what node-I's web container gets from URL
         eventually fdb_has 2 "$(web_mac_on 4)" "$(cl_addr 4)"
         [ "$(on_host 2 ip -d link show type vxlan | grep -c 'nolearning')" -eq 1 ]
 
-        # By address.
-        run fetch 2 "http://$ip3:8080/"
-        [ "$status" -eq 0 ] && [ "$output" = "$ip3" ] || {
+        # By address (bounded wait: "running" is the container's state, its httpd listens a
+        # moment later).
+        eventually fetch_is 2 "http://$ip3:8080/" "$ip3" || {
+                run fetch 2 "http://$ip3:8080/"
                 echo "status $status: $output (ip2 $ip2 ip3 $ip3)"
                 on_host 2 bridge fdb show | grep vx-
                 on_host 2 ip neigh show
@@ -221,9 +223,13 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
         ipb=$(web_ip_on "$b")
         eventually fdb_has "$a" "$(web_mac_on "$b")" "$(cl_addr "$b")"
 
-        # By address across hosts: it works, and neither host keeps state for it.
-        run fetch "$a" "http://$ipb:8080/"
-        [ "$status" -eq 0 ] && [ "$output" = "$ipb" ] || { echo "status $status: $output"; false; }
+        # By address across hosts: it works (once the replica's httpd listens: bounded wait),
+        # and neither host keeps state for it.
+        eventually fetch_is "$a" "http://$ipb:8080/" "$ipb" || {
+                run fetch "$a" "http://$ipb:8080/"
+                echo "status $status: $output"
+                false
+        }
         for h in "$a" "$b"; do
                 ! tracks "$h" "$ipa" "$ipb" 8080 || { on_host "$h" cat /proc/net/nf_conntrack; false; }
                 ! on_host "$h" grep -q "dport=4789 " /proc/net/nf_conntrack
