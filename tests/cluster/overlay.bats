@@ -79,6 +79,18 @@ fetch() { # I URL: what node-I's web container gets from URL
 }
 fetch_is() { [ "$(fetch "$1" "$2")" = "$3" ]; } # I URL WANT
 
+# Whether host I's service chains DNAT to every IP:8080 given: the agent puts a remote replica
+# behind the VIP once the controller tells it the replica is ready (its node reported it
+# running), later than the replica's FDB entry, which exists from its address's allocation on.
+vip_has() { # I IP...
+        local i=$1 rules ip
+        shift
+        rules=$(on_host "$i" nft list ruleset) || return 1
+        for ip in "$@"; do
+                grep -qF "$ip . 8080" <<<"$rules" || return 1
+        done
+}
+
 @test "overlay: across hosts by address, names and VIP; FDB entries per endpoint; they follow a moved pod; down leaves nothing" {
         stack_json ov 3 >"$TEST_TMP/ov.json"
         run "${CTL[@]}" up -d -f "$TEST_TMP/ov.json"
@@ -131,6 +143,7 @@ fetch_is() { [ "$(fetch "$1" "$2")" = "$3" ]; } # I URL WANT
         # reach without hairpin mode).
         vip=$(exec_on 2 nslookup web 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}')
         case "$vip" in 10.96.*) ;; *) echo "web resolves to '$vip'"; false ;; esac
+        eventually vip_has 2 "$ip3" "$ip4" || { on_host 2 nft list ruleset; dump_state ov; false; }
         seen=""
         for k in $(seq 9); do
                 out=$(fetch 2 "http://web/" || true)
@@ -239,6 +252,7 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
         # the remote replica answers through it.
         vip=$(exec_on "$a" nslookup web 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}')
         case "$vip" in 10.96.*) ;; *) echo "web resolves to '$vip'"; false ;; esac
+        eventually vip_has "$a" "$ipb" || { on_host "$a" nft list ruleset; dump_state fp; false; }
         seen=""
         for k in $(seq 9); do
                 out=$(fetch "$a" "http://$vip/" || true)
