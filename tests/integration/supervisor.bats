@@ -310,7 +310,11 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
         timeout 20 curl -sN --unix-socket "$RUN/berth.sock" "http://berth/v1/containers/s2/stats" \
                 >"$TEST_TMP/stream.out" &
         cpid=$!
-        sleep 1.5
+        # stopped once the stream has sent a line (bounded wait, no fixed sleep)
+        for i in $(seq 100); do
+                grep -q cpu_stats "$TEST_TMP/stream.out" && break
+                sleep 0.1
+        done
         B stop -t 0 s2 >/dev/null
         wait "$cpid"
         grep -q cpu_stats "$TEST_TMP/stream.out"
