@@ -54,6 +54,7 @@ n_running() {
 
 # The web container on agent node-I (its id), and its overlay address.
 web_on() { agent_cli "$1" "node-$1" ps -q --filter label=berth.service=web | head -1; }
+has_web() { [ -n "$(web_on "$1")" ]; }
 web_ip_on() {
         agent_cli "$1" "node-$1" inspect "$(web_on "$1")" |
                 jq -r '.[0].NetworkSettings.Networks[]?.IPAddress' | head -1
@@ -97,7 +98,7 @@ vip_has() { # I IP...
         [ "$status" -eq 0 ] || { echo "$output"; false; }
         eventually n_running ov 3 || { dump_state ov; false; }
         for i in 2 3 4; do
-                eventually test -n "$(web_on "$i")" || { dump_state ov; false; }
+                eventually has_web "$i" || { dump_state ov; false; }
                 [ "$(vxlans_on "$i" | wc -l)" -eq 1 ]
         done
         ip2=$(web_ip_on 2)
@@ -230,8 +231,8 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
         eventually n_running fp 2 || { dump_state fp; false; }
         read -r a b < <(pods_json fp | jq -r '[.[] | .node | ltrimstr("node-")] | sort | join(" ")')
         [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] || { dump_state fp; false; }
-        eventually test -n "$(web_on "$a")"
-        eventually test -n "$(web_on "$b")"
+        eventually has_web "$a"
+        eventually has_web "$b"
         ipa=$(web_ip_on "$a")
         ipb=$(web_ip_on "$b")
         eventually fdb_has "$a" "$(web_mac_on "$b")" "$(cl_addr "$b")"
