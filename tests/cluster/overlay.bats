@@ -88,7 +88,8 @@ vip_has() { # I IP...
         shift
         rules=$(on_host "$i" nft list ruleset) || return 1
         for ip in "$@"; do
-                grep -qF "$ip . 8080" <<<"$rules" || return 1
+                # (a map element "IP . 8080", or "dnat to IP:8080" for a single backend)
+                grep -qF -e "$ip . 8080" -e "to $ip:8080" <<<"$rules" || return 1
         done
 }
 
