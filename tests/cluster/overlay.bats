@@ -54,6 +54,7 @@ n_running() {
 
 # The web container on agent node-I (its id), and its overlay address.
 web_on() { agent_cli "$1" "node-$1" ps -q --filter label=berth.service=web | head -1; }
+has_web() { [ -n "$(web_on "$1")" ]; }
 web_ip_on() {
         agent_cli "$1" "node-$1" inspect "$(web_on "$1")" |
                 jq -r '.[0].NetworkSettings.Networks[]?.IPAddress' | head -1
@@ -77,6 +78,20 @@ fdb_has() { on_host "$1" bridge fdb show | grep -qi "^$2 dev vx-.* dst $3 .*self
 fetch() { # I URL: what node-I's web container gets from URL
         exec_on "$1" timeout 5 wget -qO- "$2"
 }
+fetch_is() { [ "$(fetch "$1" "$2")" = "$3" ]; } # I URL WANT
+
+# Whether host I's service chains DNAT to every IP:8080 given: the agent puts a remote replica
+# behind the VIP once the controller tells it the replica is ready (its node reported it
+# running), later than the replica's FDB entry, which exists from its address's allocation on.
+vip_has() { # I IP...
+        local i=$1 rules ip
+        shift
+        rules=$(on_host "$i" nft list ruleset) || return 1
+        for ip in "$@"; do
+                # (a map element "IP . 8080", or "dnat to IP:8080" for a single backend)
+                grep -qF -e "$ip . 8080" -e "to $ip:8080" <<<"$rules" || return 1
+        done
+}
 
 @test "overlay: across hosts by address, names and VIP; FDB entries per endpoint; they follow a moved pod; down leaves nothing" {
         stack_json ov 3 >"$TEST_TMP/ov.json"
@@ -84,7 +99,7 @@ fetch() { # I URL: what node-I's web container gets from URL
         [ "$status" -eq 0 ] || { echo "$output"; false; }
         eventually n_running ov 3 || { dump_state ov; false; }
         for i in 2 3 4; do
-                eventually test -n "$(web_on "$i")" || { dump_state ov; false; }
+                eventually has_web "$i" || { dump_state ov; false; }
                 [ "$(vxlans_on "$i" | wc -l)" -eq 1 ]
         done
         ip2=$(web_ip_on 2)
@@ -104,9 +119,10 @@ fetch() { # I URL: what node-I's web container gets from URL
         eventually fdb_has 2 "$(web_mac_on 4)" "$(cl_addr 4)"
         [ "$(on_host 2 ip -d link show type vxlan | grep -c 'nolearning')" -eq 1 ]
 
-        # By address.
-        run fetch 2 "http://$ip3:8080/"
-        [ "$status" -eq 0 ] && [ "$output" = "$ip3" ] || {
+        # By address (bounded wait: "running" is the container's state, its httpd listens a
+        # moment later).
+        eventually fetch_is 2 "http://$ip3:8080/" "$ip3" || {
+                run fetch 2 "http://$ip3:8080/"
                 echo "status $status: $output (ip2 $ip2 ip3 $ip3)"
                 on_host 2 bridge fdb show | grep vx-
                 on_host 2 ip neigh show
@@ -129,6 +145,7 @@ fetch() { # I URL: what node-I's web container gets from URL
         # reach without hairpin mode).
         vip=$(exec_on 2 nslookup web 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}')
         case "$vip" in 10.96.*) ;; *) echo "web resolves to '$vip'"; false ;; esac
+        eventually vip_has 2 "$ip3" "$ip4" || { on_host 2 nft list ruleset; dump_state ov; false; }
         seen=""
         for k in $(seq 9); do
                 out=$(fetch 2 "http://web/" || true)
@@ -215,15 +232,19 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
         eventually n_running fp 2 || { dump_state fp; false; }
         read -r a b < <(pods_json fp | jq -r '[.[] | .node | ltrimstr("node-")] | sort | join(" ")')
         [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] || { dump_state fp; false; }
-        eventually test -n "$(web_on "$a")"
-        eventually test -n "$(web_on "$b")"
+        eventually has_web "$a"
+        eventually has_web "$b"
         ipa=$(web_ip_on "$a")
         ipb=$(web_ip_on "$b")
         eventually fdb_has "$a" "$(web_mac_on "$b")" "$(cl_addr "$b")"
 
-        # By address across hosts: it works, and neither host keeps state for it.
-        run fetch "$a" "http://$ipb:8080/"
-        [ "$status" -eq 0 ] && [ "$output" = "$ipb" ] || { echo "status $status: $output"; false; }
+        # By address across hosts: it works (once the replica's httpd listens: bounded wait),
+        # and neither host keeps state for it.
+        eventually fetch_is "$a" "http://$ipb:8080/" "$ipb" || {
+                run fetch "$a" "http://$ipb:8080/"
+                echo "status $status: $output"
+                false
+        }
         for h in "$a" "$b"; do
                 ! tracks "$h" "$ipa" "$ipb" 8080 || { on_host "$h" cat /proc/net/nf_conntrack; false; }
                 ! on_host "$h" grep -q "dport=4789 " /proc/net/nf_conntrack
@@ -233,6 +254,7 @@ tracks() { on_host "$1" grep -q "src=$2 dst=$3 .*dport=$4 " /proc/net/nf_conntra
         # the remote replica answers through it.
         vip=$(exec_on "$a" nslookup web 2>/dev/null | awk '/^Address/ {a=$NF} END {print a}')
         case "$vip" in 10.96.*) ;; *) echo "web resolves to '$vip'"; false ;; esac
+        eventually vip_has "$a" "$ipb" || { on_host "$a" nft list ruleset; dump_state fp; false; }
         seen=""
         for k in $(seq 9); do
                 out=$(fetch "$a" "http://$vip/" || true)

@@ -53,7 +53,10 @@ n_running() { [ "$(running_pods "$1" | wc -l)" -eq "$2" ]; }
         run "${CTL[@]}" inspect "$ctr"
         [ "$status" -ne 0 ]
 
-        # logs: the line the container printed, fetched from its node.
+        # logs: the line the container printed, fetched from its node. ("running" comes with the
+        # container's start, its shell prints a moment later: bounded wait for the line.)
+        logged() { "${CTL[@]}" logs "$ctr" 2>/dev/null | grep -q hello-from-; }
+        eventually logged || true
         run "${CTL[@]}" logs "$ctr"
         [ "$status" -eq 0 ] || { echo "$output"; tail -20 "$CTL_LOG"; false; }
         [[ "$output" == *hello-from-* ]]
@@ -71,7 +74,14 @@ n_running() { [ "$(running_pods "$1" | wc -l)" -eq "$2" ]; }
         [ "$status" -ne 0 ]
         [[ "$output" != *"No such container"* ]] || { echo "$output"; false; }
 
-        # service logs: every replica, wherever it runs, prefixed with its slot.
+        # service logs: every replica, wherever it runs, prefixed with its slot (the other
+        # replica's line too may come a moment after it runs: bounded wait).
+        both_logged() {
+                local out
+                out=$("${CTL[@]}" service logs lx/web 2>/dev/null) &&
+                        [[ "$out" == *"web.1 | hello-from-"* && "$out" == *"web.2 | hello-from-"* ]]
+        }
+        eventually both_logged || true
         run "${CTL[@]}" service logs lx/web
         [ "$status" -eq 0 ] || { echo "$output"; false; }
         [[ "$output" == *"web.1 | hello-from-"* ]]

@@ -72,11 +72,21 @@ wait_log() { # NAME TEXT
         [ "$status" -eq 0 ]
         [[ "$output" == *"got three"* ]] || { echo "$output"; false; }
         [[ "$output" == *$'got \020z'* ]] || { echo "$output"; false; }
-        # --no-stdin: output only, ended by the container's exit.
-        ( sleep 1; B kill att >/dev/null ) &
-        local killer=$!
-        run timeout 20 "$BERTH" attach --no-stdin att
-        wait "$killer"
+        # --no-stdin: output only, ended by the container's exit. The kill comes once the
+        # attach is seen to pass output (a line written to the container's stdout), not after
+        # a fixed second: an attach not connected yet would find the container gone.
+        timeout 20 "$BERTH" attach --no-stdin att >"$TEST_TMP/nostdin.out" 2>&1 &
+        local attacher=$! i
+        for i in $(seq 100); do
+                B exec att sh -c "echo mark-$i >/proc/1/fd/1"
+                grep -q "^mark-" "$TEST_TMP/nostdin.out" && break
+                sleep 0.1
+        done
+        B kill att >/dev/null
+        status=0
+        wait "$attacher" || status=$?
+        output=$(cat "$TEST_TMP/nostdin.out")
+        [[ "$output" == *mark-* ]] || { echo "$status $output"; false; }
         [ "$status" -eq 137 ] || { echo "$status $output"; false; }
 }
 

@@ -245,10 +245,18 @@ load ctr-helpers
         id=$(B run -d --name keep --network none busybox sleep 300)
         B run -d --name quick --network none busybox sh -c 'sleep 1; exit 5'
         pid=$(B inspect -f '{{.State.Pid}}' keep)
+        qpid=$(B inspect -f '{{.State.Pid}}' quick)
         kill -9 "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null || true
         kill -0 "$pid"
-        sleep 1.5 # "quick" exits while no daemon runs
+        # "quick" exits while no daemon runs (bounded wait for its process to go)
+        if [ "$qpid" -gt 0 ]; then
+                for i in $(seq 100); do
+                        kill -0 "$qpid" 2>/dev/null || break
+                        sleep 0.1
+                done
+                ! kill -0 "$qpid" 2>/dev/null
+        fi
         rm -f "$SOCK"
         start_daemon --log-format text
         run B ps

@@ -185,9 +185,12 @@ mem_limit() { # ID
         B exec "$id" sh -c 'echo kept >/data/f'
         run B down -p two
         [ "$status" -eq 0 ]
-        eventually no_containers
-        # the pod's secrets tmpfs went with it
-        ! grep -q "$TEST_TMP/run/pods/" /proc/self/mountinfo
+        # the pod's secrets tmpfs went with it (unmounted once the DELETE of the pod's last
+        # container has answered, pods_engine.c removal_finish: after the containers are gone)
+        gone_with_tmpfs() {
+                no_containers && ! grep -q "$TEST_TMP/run/pods/" /proc/self/mountinfo
+        }
+        eventually gone_with_tmpfs || { grep "$TEST_TMP/run/pods/" /proc/self/mountinfo; false; }
         B volume inspect two_data >/dev/null
 
         run B up -d --wait --wait-timeout 60 -f "$PODS/vol.yaml"

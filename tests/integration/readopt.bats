@@ -171,8 +171,10 @@ policy_of() {
                         [ "$pid" != "${pids[i]}" ]
                 fi
         done
-        # networks reconciled: one veth per running container, every rule once
-        [ "$(bridge_links "$br")" -eq 95 ]
+        # networks reconciled: one veth per running container, every rule once (the host ends
+        # of the exited containers' pairs go with their namespaces, which the kernel frees in
+        # the background, or the daemon's 2 s unlink timer does: bounded wait)
+        wait_output 50 95 bridge_links "$br"
         after_nft=$(nft_dump)
         [ "$(printf '%s\n' "$after_nft" | sort | uniq -d)" = "$before_dups" ] ||
                 { diff <(echo "$before_nft") <(echo "$after_nft"); return 1; }

@@ -15,7 +15,16 @@ setup() {
 teardown() {
         # Containers outlive the daemon (their shims): remove what a failed test left.
         if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ]; then
-                local ids
+                local ids s i
+                # A failed test's stacks first: their agent would create again what rm removes
+                # (and the shims would outlive the daemon).
+                for s in $("$BERTH" --format json ls 2>/dev/null | jq -r '.[].name' 2>/dev/null); do
+                        "$BERTH" down -t 0 -p "$s" >/dev/null 2>&1 || true
+                done
+                for i in $(seq 50); do
+                        [ -z "$("$BERTH" ps -q 2>/dev/null)" ] && break
+                        sleep 0.2
+                done
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
                 # Stack networks are bridges in the kernel: never leave them behind.
@@ -229,17 +238,26 @@ running_count() { # N
         sleep 2
         [ "$("$BERTH" ps -q | sort)" = "$ids" ]
 
-        # A killed container is healed by the node agent (restart policy always).
+        # A killed container is healed by the node agent (restart policy always). The kill
+        # returns before the container is down (3 still run for a moment), and the controller
+        # learns of the restart from the agent's next report: wait for both.
         "$BERTH" kill "$db"
-        eventually running_count 3
-        run "$BERTH" --format json stack ps -p busy
-        assert_json "$output" '[.[] | select(.service == "db")][0].restarts' 1
+        db_restarted() {
+                running_count 3 &&
+                        [ "$("$BERTH" --format json stack ps -p busy |
+                                jq '[.[] | select(.service == "db")][0].restarts')" = 1 ]
+        }
+        eventually db_restarted || { "$BERTH" --format json stack ps -p busy; false; }
 
-        # Down removes everything, dependants first.
+        # Down removes everything, dependants first. It returns once the controller dropped the
+        # stack; the agent then stops each pod, deletes its containers, and logs "Removed pod"
+        # after that: wait for all of it.
         run "$BERTH" down -p busy
         [ "$status" -eq 0 ]
-        eventually running_count 0
-        [ -z "$("$BERTH" ps -aq)" ]
+        all_removed() {
+                [ -z "$("$BERTH" ps -aq)" ] && grep -q "Removed pod 'busy.db" "$DAEMON_LOG"
+        }
+        eventually all_removed || { "$BERTH" ps -a; tail -20 "$DAEMON_LOG"; false; }
         grep -n "Removed pod 'busy.web" "$DAEMON_LOG" | head -1 | cut -d: -f1 >"$TEST_TMP/web.line"
         grep -n "Removed pod 'busy.db" "$DAEMON_LOG" | head -1 | cut -d: -f1 >"$TEST_TMP/db.line"
         [ "$(cat "$TEST_TMP/web.line")" -lt "$(cat "$TEST_TMP/db.line")" ]
