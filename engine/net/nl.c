@@ -266,31 +266,41 @@ static int nl_link_get(struct nl *nl, const char *name, struct link_info *li) {
         return nl_talk(nl, nlh, link_info_cb, li);
 }
 
-int nl_link_index(struct nl *nl, const char *name, int *ret_ifindex, struct err **errp) {
-        struct link_info li;
+/* Link name into li, which has an index: the lookup of nl_link_index and nl_veth_connect. */
+static int link_lookup(struct nl *nl, const char *name, struct link_info *li, struct err **errp) {
         int r;
 
         r = nl_check_ifname(name, errp);
         if (r < 0)
                 return r;
-        r = nl_link_get(nl, name, &li);
+        r = nl_link_get(nl, name, li);
         if (r < 0)
                 return nl_fail(nl, errp, r, "look up link '%s'", name);
-        if (li.ifindex <= 0)
+        if (li->ifindex <= 0)
                 return err_setx(errp, EPROTO, "look up link '%s': no index in reply", name);
+        return 0;
+}
+
+int nl_link_index(struct nl *nl, const char *name, int *ret_ifindex, struct err **errp) {
+        struct link_info li;
+        int r;
+
+        r = link_lookup(nl, name, &li, errp);
+        if (r < 0)
+                return r;
         *ret_ifindex = li.ifindex;
         return 0;
 }
 
-/* Sets the bridge port ifindex's hairpin mode: whether the bridge may send a frame back out of
- * the port it came in on. (RTM_SETLINK of family AF_BRIDGE, IFLA_PROTINFO/IFLA_BRPORT_MODE.) */
-static int nl_brport_hairpin(struct nl *nl, int ifindex, bool on) {
+/* Puts bridge port ifindex in hairpin mode: the bridge may send a frame back out of the port it
+ * came in on. (RTM_SETLINK of family AF_BRIDGE, IFLA_PROTINFO/IFLA_BRPORT_MODE.) */
+static int nl_brport_hairpin(struct nl *nl, int ifindex) {
         struct nlmsghdr *nlh = nl_link_msg(nl, RTM_SETLINK, 0, ifindex, NULL);
         struct nlattr *nest;
 
         ((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_family = AF_BRIDGE;
         nest = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
-        mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+        mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
         mnl_attr_nest_end(nlh, nest);
         return nl_talk(nl, nlh, NULL, NULL);
 }
@@ -1177,21 +1187,19 @@ int nl_veth_connect(struct nl *nl, struct nl *cnl, const struct nl_veth_opts *o,
 
         /* The container's end: its index (and in the same reply the host end's), then link
          * up, address, lo up and default route in one send. */
-        r = nl_link_get(cnl, o->peer, &li);
-        if (r < 0) {
-                r = nl_fail(cnl, errp, r, "look up link '%s'", o->peer);
+        r = link_lookup(cnl, o->peer, &li, errp);
+        if (r < 0)
                 goto fail;
-        }
         idx = li.ifindex;
-        if (idx <= 0 || (master && li.link <= 0)) {
-                r = err_setx(errp, EPROTO, "look up link '%s': no index in reply", o->peer);
+        if (master && li.link <= 0) {
+                r = err_setx(errp, EPROTO, "look up link '%s': no peer index in reply", o->peer);
                 goto fail;
         }
         /* Hairpin: a container that reaches itself through an address the host translates (its
          * own service's VIP, its own published port) sends frames that br_netfilter bridges
          * back to the port they came from. */
         if (master) {
-                r = nl_brport_hairpin(nl, li.link, true);
+                r = nl_brport_hairpin(nl, li.link);
                 if (r < 0) {
                         r = nl_fail(nl, errp, r, "set hairpin mode of bridge port '%s'", o->name);
                         goto fail;
