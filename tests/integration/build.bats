@@ -271,10 +271,8 @@ bridge_gateway() {
         "$BUSYBOX_BIN" httpd -f -p "$gw:$port" -h "$TEST_TMP/www" &
         srv=$!
         # listening before the build's RUN asks it (bounded wait)
-        for i in $(seq 50); do
-                ss -Hltn | awk '{print $4}' | grep -qxF "$gw:$port" && break
-                sleep 0.05
-        done
+        listening() { ss -Hltn | awk '{print $4}' | grep -qxF "$1"; }
+        eventually listening "$gw:$port" || true
         cat >"$CTX/Dockerfile" <<DF
 FROM busybox
 RUN ip -4 -o addr show eth0 >/addr && wget -q -O /got http://$gw:$port/index.html

@@ -251,11 +251,8 @@ load ctr-helpers
         kill -0 "$pid"
         # "quick" exits while no daemon runs (bounded wait for its process to go)
         if [ "$qpid" -gt 0 ]; then
-                for i in $(seq 100); do
-                        kill -0 "$qpid" 2>/dev/null || break
-                        sleep 0.1
-                done
-                ! kill -0 "$qpid" 2>/dev/null
+                gone() { ! kill -0 "$1" 2>/dev/null; }
+                eventually gone "$qpid"
         fi
         rm -f "$SOCK"
         start_daemon --log-format text

@@ -182,3 +182,19 @@ free_port() {
         done
         return 1
 }
+
+# eventually CMD...: runs CMD until it succeeds, EVENTUALLY_TRIES times (default 100) 0.2 s
+# apart, quietly; then once more, whose output and status are the result.
+eventually() {
+        local i
+        for i in $(seq "${EVENTUALLY_TRIES:-100}"); do
+                "$@" 2>/dev/null && return 0
+                sleep 0.2
+        done
+        "$@"
+}
+
+# bridge_of NETWORK: the kernel's name of a bridge network's device.
+bridge_of() {
+        echo "br-$("$BERTH" network inspect "$1" | jq -r '.[0].Id' | cut -c1-12)"
+}

@@ -90,7 +90,7 @@ short() { B inspect -f '{{.Id}}' "$1" | cut -c1-12; }
         ip=$(B inspect -f '{{.NetworkSettings.Networks.n1.IPAddress}}' srv)
         run B run --rm --network n2 busybox nslookup srv
         [ "$status" -ne 0 ]
-        n1if=br-$(B network inspect -f '{{.Id}}' n1 | cut -c1-12)
+        n1if=$(bridge_of n1)
         B run -d --name probe --network n2 busybox sleep 300 >/dev/null
         nft list table ip "$NFT" | grep -q "$n1if"
         run B exec probe timeout 3 wget -qO- "http://$ip/hostname"

@@ -72,16 +72,6 @@ teardown() {
 
 B() { "$BERTH" "$@"; }
 
-# Polls (bounded: 100 tries) until CMD... succeeds.
-eventually() {
-        local i
-        for i in $(seq 100); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.2
-        done
-        "$@"
-}
-
 # The id of the running container of a service (the first one). Containers are named
 # STACK.SERVICE.SLOT.HASH.CONTAINER (label filters given twice are alternatives in berth ps).
 ctr_of() { # STACK SERVICE
@@ -387,7 +377,7 @@ web_on_image() { # IMAGE
         # caches and stall their traffic through the gateway. engine/net pins it (type 3:
         # NET_ADDR_SET).
         local br
-        br=br-$(B network inspect two_default | jq -r '.[0].Id' | cut -c1-12)
+        br=$(bridge_of two_default)
         [ "$(cat "/sys/class/net/$br/addr_assign_type")" = 3 ]
         # an image update, start-first one replica at a time: no request fails meanwhile
         WEB_IMAGE=busybox2 run B up -d -f "$PODS/vip.yaml"
@@ -482,7 +472,7 @@ web_count() { # N
         [ "$status" -eq 0 ] && [ "$output" = "$me" ] || { echo "published port ($status): $output"; false; }
         # The host end of the container's veth is in hairpin mode.
         local port
-        port=$(ip -o link show master "br-$(B network inspect hp_default | jq -r '.[0].Id' | cut -c1-12)" | awk -F': ' '{print $2}' | cut -d@ -f1)
+        port=$(ip -o link show master "$(bridge_of hp_default)" | awk -F': ' '{print $2}' | cut -d@ -f1)
         [ -n "$port" ]
         [ "$(cat "/sys/class/net/$port/brport/hairpin_mode")" = 1 ]
 

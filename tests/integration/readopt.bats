@@ -97,7 +97,7 @@ policy_of() {
         mkdir -p "$TEST_TMP/trig"
         B network create --subnet 10.242.0.0/24 ro >/dev/null
         br=$(B network inspect ro | jq -r '.[0].Options["com.docker.network.bridge.name"] // empty')
-        [ -n "$br" ] || br=br-$(B network inspect ro | jq -r '.[0].Id' | cut -c1-12)
+        [ -n "$br" ] || br=$(bridge_of ro)
         ip link show "$br" >/dev/null
         read -r -a P <<<"$(ports 5 | tr '\n' ' ')"
         [ "${#P[@]}" -eq 5 ]
@@ -202,7 +202,7 @@ leftovers() { # ID
 
 @test "simulated reboot: always and unless-stopped come back, the others stay down, nothing is left" {
         B network create --subnet 10.242.1.0/24 rb >/dev/null
-        br=br-$(B network inspect rb | jq -r '.[0].Id' | cut -c1-12)
+        br=$(bridge_of rb)
         for n in alw:always uls:unless-stopped ulsstop:unless-stopped no:no onf:on-failure; do
                 B run -d --name "${n%%:*}" --network rb --restart "${n#*:}" busybox sleep 300 >/dev/null
         done

@@ -40,15 +40,6 @@ teardown() {
 
 B() { "$BERTH" "$@"; }
 
-eventually() {
-        local i
-        for i in $(seq 100); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.2
-        done
-        "$@"
-}
-
 no_containers() {
         [ -z "$(B ps -aq)" ]
 }

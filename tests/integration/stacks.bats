@@ -188,16 +188,6 @@ import_busybox() {
         "$BERTH" import -c 'CMD ["sh"]' "$TEST_TMP/busybox.tar" busybox >/dev/null
 }
 
-# Polls (bounded) until CMD... succeeds.
-eventually() {
-        local i
-        for i in $(seq 100); do
-                "$@" && return 0
-                sleep 0.2
-        done
-        "$@"
-}
-
 running_count() { # N
         [ "$("$BERTH" ps -q | wc -l)" -eq "$1" ]
 }

@@ -250,10 +250,8 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
         # RestartCount counts a restart when it is decided (supervise.c on_exit_decide), the
         # counter when the new incarnation has started (act_spawned): the stop below may cancel
         # the one under way, so the crash loop goes on (bounded) until the counter has 330 too
-        for i in $(seq 100); do
-                [ "$(metric berth_container_restarts_total)" -ge 330 ] && break
-                sleep 0.1
-        done
+        counted() { [ "$(metric berth_container_restarts_total)" -ge 330 ]; }
+        eventually counted || true
         B stop -t 1 crash >/dev/null
         fd1=$(daemon_fds)
         rss1=$(daemon_rss_kb)
@@ -318,10 +316,7 @@ wait_restarts() { # NAME N: bounded wait until RestartCount >= N
                 >"$TEST_TMP/stream.out" &
         cpid=$!
         # stopped once the stream has sent a line (bounded wait, no fixed sleep)
-        for i in $(seq 100); do
-                grep -q cpu_stats "$TEST_TMP/stream.out" && break
-                sleep 0.1
-        done
+        eventually grep -q cpu_stats "$TEST_TMP/stream.out" || true
         B stop -t 0 s2 >/dev/null
         wait "$cpid"
         grep -q cpu_stats "$TEST_TMP/stream.out"

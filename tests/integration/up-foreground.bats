@@ -37,15 +37,8 @@ teardown() {
         teardown_tmp
 }
 
-# Polls (bounded: 150 tries, 0.2 s apart) until CMD... succeeds.
-eventually() {
-        local i
-        for i in $(seq 150); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.2
-        done
-        "$@"
-}
+# eventually (helpers.bash) polls 150 times here: a foreground up's start and stop take longer.
+EVENTUALLY_TRIES=150
 
 out_has() { grep -q -- "$1" "$TEST_TMP/up.out"; }
 stack_ctrs() { "$BERTH" ps -q --filter name=fg. | wc -l; }
