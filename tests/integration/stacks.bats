@@ -15,16 +15,14 @@ setup() {
 teardown() {
         # Containers outlive the daemon (their shims): remove what a failed test left.
         if [ -n "${BERTH_HOST:-}" ] && [ -n "${DAEMON_PID:-}" ]; then
-                local ids s i
+                local ids s
                 # A failed test's stacks first: their agent would create again what rm removes
                 # (and the shims would outlive the daemon).
                 for s in $("$BERTH" --format json ls 2>/dev/null | jq -r '.[].name' 2>/dev/null); do
                         "$BERTH" down -t 0 -p "$s" >/dev/null 2>&1 || true
                 done
-                for i in $(seq 50); do
-                        [ -z "$("$BERTH" ps -q 2>/dev/null)" ] && break
-                        sleep 0.2
-                done
+                idle() { [ -z "$("$BERTH" ps -q 2>/dev/null)" ]; }
+                eventually idle || true
                 ids=$("$BERTH" ps -aq --no-trunc 2>/dev/null || true)
                 [ -n "$ids" ] && "$BERTH" rm -f $ids >/dev/null 2>&1 || true
                 # Stack networks are bridges in the kernel: never leave them behind.
